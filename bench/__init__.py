@@ -1,0 +1,1 @@
+"""Baton's benchmarks: `python -m bench [--quick] [NAME...]` (or `./dev bench`)."""

@@ -1,0 +1,49 @@
+"""Run Baton's benchmarks: every module in BENCHMARKS, or those named on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+
+from bench._runner import report
+
+# Each module exposes `run(quick: bool) -> Iterable[Measurement]`.
+BENCHMARKS = ["codec"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected benchmarks and print their report; exit 1 if one of them fails."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Run Baton's benchmarks. Each prints median, p95, p99 and a `BENCH {json}` line.",
+    )
+    parser.add_argument("--quick", action="store_true", help="a short smoke of each (used by CI)")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME",
+        help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})",
+    )
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    failed = []
+    for name in args.names or BENCHMARKS:
+        print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
+        started = time.perf_counter()
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            report(module.run(quick=args.quick))
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            print(f"!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            failed.append(name)
+        print(f"== {name} took {time.perf_counter() - started:.1f} s", flush=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

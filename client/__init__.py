@@ -1,0 +1,1 @@
+"""The Baton app: Qt screens, spatial navigation, local playback, the `baton` command."""

@@ -1,0 +1,1 @@
+"""The Baton receiver: libVLC player, device profiles, persistence, `baton-receiver`. No Qt."""

@@ -1,0 +1,1 @@
+"""Baton tracing: OpenTelemetry setup, the collector and the trace viewer (`baton-traces`)."""
