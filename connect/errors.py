@@ -1,0 +1,44 @@
+"""Typed errors of the Connect core: one root, `ConnectError`, mixed with builtins where they fit."""
+
+from __future__ import annotations
+
+
+class ConnectError(Exception):
+    """Root of every error raised by the `connect` package."""
+
+
+class FrameError(ConnectError, ValueError):
+    """A frame could not be decoded into a message; the session may reply with `Error`."""
+
+    def __init__(self, message: str, *, seq: int | None = None, msg_id: str = "") -> None:
+        super().__init__(message)
+        self.seq = seq  # the offending envelope's sequence number, when it could be read
+        self.msg_id = msg_id
+
+
+class FrameTooLargeError(FrameError):
+    """A frame is over the protocol's size limit (1 MiB); it was not parsed."""
+
+
+class MalformedFrameError(FrameError):
+    """A frame is not a valid Envelope: truncated, garbage, or a field out of range."""
+
+
+class UnknownMessageError(FrameError):
+    """A well-formed Envelope whose body this version does not know (a newer peer's message)."""
+
+
+class EncodeError(ConnectError, ValueError):
+    """A message could not be encoded: a value is out of the range the wire allows."""
+
+
+class ConnectionLostError(ConnectError, ConnectionError):
+    """The session to a device ended before the operation could finish."""
+
+
+class DeviceNotFoundError(ConnectError, LookupError):
+    """No known device matches the given name, id or address."""
+
+
+class ConnectTimeoutError(ConnectError, TimeoutError):
+    """A device did not answer in time."""
