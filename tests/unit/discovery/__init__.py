@@ -1,0 +1,1 @@
+"""Unit tests of mDNS discovery: interface choice and the TXT contract."""
