@@ -20,6 +20,7 @@ from connect.errors import ConnectError
 __all__ = [
     "EXCLUDED_NAME_PREFIXES",
     "NetworkInterface",
+    "NoUsableInterfaceError",
     "UnknownInterfaceError",
     "advertised_addresses",
     "choose_default_interfaces",
@@ -97,6 +98,10 @@ class UnknownInterfaceError(ConnectError, LookupError):
             f"{i.name} ({' '.join(i.addresses) or 'no address'})" for i in self.known
         )
         super().__init__(f"unknown interface or address {wanted!r}; known: {listing or 'none'}")
+
+
+class NoUsableInterfaceError(ConnectError, OSError):
+    """No interface is left to listen on (none named, and the default choice found none)."""
 
 
 def list_interfaces() -> tuple[NetworkInterface, ...]:

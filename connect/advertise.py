@@ -1,0 +1,431 @@
+"""The receiver's mDNS advertisement: register, re-announce changed TXT, follow interfaces, goodbye.
+
+Used by the receiver in devices/ and kept free of Qt and libVLC so it lives in connect.
+
+Decisions (see the class docstring for the reasons):
+* `cooperating_responders=True` (no 1.6 s of RFC 6762 probing), replaced by one 250 ms
+  "is this name taken?" query before registering and by conflict detection afterwards.
+* A name held by another device id gets " (2)", " (3)", ...; when two devices claim the same
+  name at the same moment, the one with the greater id yields, so exactly one renames.
+* TXT re-announcements are coalesced to at most one per second (RFC 6762 §6.2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
+
+from zeroconf import DNSQuestionType, RecordUpdate, RecordUpdateListener, Zeroconf
+from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+from connect.interfaces import (
+    NetworkInterface,
+    UnknownInterfaceError,
+    advertised_addresses,
+    list_interfaces,
+    resolve_interfaces,
+    zeroconf_interfaces,
+)
+from connect.txt import SERVICE_TYPE, DeviceType, Pairing, ServiceRecord, build_txt
+
+__all__ = ["ServiceAdvertiser", "candidate_names"]
+
+_LOGGER = logging.getLogger(__name__)
+
+_TYPE_TXT = 16  # RFC 1035 §3.2.2; zeroconf keeps its record type constants private
+_MAX_INSTANCE_BYTES = 63  # RFC 6763 §4.1.1: the instance name is one DNS label
+
+
+class ServiceAdvertiser:
+    """Advertise one receiver as `<name>._baton._tcp.local.` on explicit interfaces.
+
+    Why `cooperating_responders=True`: zeroconf's probing (3 probes 500 ms apart after a random
+    wait) delays the first announcement by ~1.6 s, which alone breaks the "listed within 1 s
+    p95 of start" target. Skipping it is only safe if names stay unique, so the advertiser asks
+    once whether the name is taken (the holder answers at once; silence costs `name_check_s`),
+    and keeps watching for a conflicting TXT afterwards, as RFC 6762 §9 asks of every responder.
+
+    Why one TXT re-announcement per second at most: `rev` changes on every state change (a
+    volume drag makes dozens a second), each announcement is three multicast packets, multicast
+    on Wi-Fi goes at the lowest rate to every station, and RFC 6762 §6.2 forbids multicasting a
+    record more than once a second. Updates in between are coalesced; the latest values win.
+    Controllers learn live state from the session anyway; TXT `rev` is only a hint.
+    """
+
+    def __init__(
+        self,
+        record: ServiceRecord,
+        *,
+        interfaces: Sequence[str] = (),
+        poll_interval_s: float = 5.0,
+        min_announce_interval_s: float = 1.0,
+        name_check_s: float = 0.25,
+        close_timeout_s: float = 3.0,
+        interface_source: Callable[[], tuple[NetworkInterface, ...]] = list_interfaces,
+    ) -> None:
+        self._record = record  # `name` is the wanted device name; addresses are filled in here
+        self._wanted = tuple(interfaces)  # empty: the default choice of connect.interfaces
+        self._poll_interval_s = poll_interval_s
+        self._min_announce_interval_s = min_announce_interval_s
+        self._name_check_s = name_check_s
+        self._close_timeout_s = close_timeout_s
+        self._interface_source = interface_source
+        self._instance = record.name
+        self._zc: AsyncZeroconf | None = None
+        self._info: AsyncServiceInfo | None = None
+        self._ifaces: tuple[NetworkInterface, ...] = ()
+        self._last_announce = float("-inf")
+        self._dirty = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._announcer: asyncio.Task[None] | None = None
+        self._conflict_watch = _ConflictWatch(
+            record.id, lambda: self._info.key if self._info else None, self._on_conflict
+        )
+        self._lock = asyncio.Lock()  # one (re)registration at a time: start, watcher, rename
+        self._vanished_warned = False
+        self._closing: asyncio.Task[None] | None = None
+
+    @property
+    def instance_name(self) -> str:
+        """The instance name registered now (the device name, or it with a " (n)" suffix)."""
+        return self._instance
+
+    @property
+    def record(self) -> ServiceRecord:
+        """The record as announced now, with the instance name and advertised addresses."""
+        return replace(self._record, name=self._instance)
+
+    @property
+    def registered(self) -> bool:
+        """Whether the service is registered on at least one interface."""
+        return self._info is not None
+
+    async def async_start(self) -> None:
+        """Register on the chosen interfaces and start following interface changes.
+
+        Raises UnknownInterfaceError when an explicitly named interface does not exist. With
+        the default choice and no usable address yet (a Pi still booting), registration
+        waits for the interface watcher to see one.
+        """
+        ifaces = resolve_interfaces(self._wanted, self._interface_source())
+        async with self._lock:
+            await self._async_apply(ifaces)
+        self._spawn(self._watch_interfaces(), "interfaces")
+
+    async def async_update(self, **changes: object) -> None:
+        """Change TXT fields (`revision=`, `caps_hash=`, `pairing=`, `model=` ...); rate-limited."""
+        unknown = set(changes) - {"revision", "caps_hash", "pairing", "model", "type", "version"}
+        if unknown:
+            raise TypeError(f"not an announced field: {', '.join(sorted(unknown))}")
+        if self._closing is not None:
+            return
+        self._record = replace(self._record, **changes)  # type: ignore[arg-type]
+        build_txt(self._record)  # raise InvalidServiceRecordError here, not in the timer
+        self._dirty = True
+        if self._announcer is None or self._announcer.done():
+            self._announcer = self._spawn(self._announce_when_allowed(), "announce")
+
+    async def async_close(self) -> None:
+        """Send goodbyes, stop watching and release the sockets; idempotent, bounded in time."""
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    # ---------------------------------------------------------------- internals
+
+    def _spawn(self, coro: Coroutine[object, object, None], what: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=f"advertise {self._record.id} {what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        try:
+            async with asyncio.timeout(self._close_timeout_s):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+                async with self._lock:
+                    await self._async_teardown()
+        except TimeoutError:
+            _LOGGER.warning(
+                "%s: mDNS goodbye did not finish in %.1f s", self._record.id, self._close_timeout_s
+            )
+
+    async def _watch_interfaces(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_interval_s)  # polling timer, cancelled on close
+            known = self._interface_source()
+            try:
+                ifaces = resolve_interfaces(self._wanted, known)
+            except UnknownInterfaceError as exc:
+                # A named interface went away (Wi-Fi dropped): keep the others, look again later.
+                level = logging.DEBUG if self._vanished_warned else logging.WARNING
+                _LOGGER.log(level, "%s: %s", self._record.id, exc)
+                self._vanished_warned = True
+                ifaces = _resolve_present(self._wanted, known)
+            if advertised_addresses(ifaces) != advertised_addresses(self._ifaces):
+                _LOGGER.info(
+                    "%s: interface addresses now %s",
+                    self._record.id,
+                    ", ".join(advertised_addresses(ifaces)) or "none",
+                )
+                async with self._lock:
+                    await self._async_apply(ifaces)
+
+    async def _async_apply(self, ifaces: tuple[NetworkInterface, ...]) -> None:
+        """Make the registration match *ifaces*: bring up, move, or take down."""
+        if not advertised_addresses(ifaces):
+            await self._async_teardown()
+        elif self._zc is None:
+            await self._async_bring_up(ifaces)
+        else:
+            try:
+                await self._zc.async_update_interfaces(zeroconf_interfaces(ifaces))
+            except (OSError, RuntimeError) as exc:
+                _LOGGER.info("%s: re-creating mDNS sockets (%s)", self._record.id, exc)
+                await self._async_teardown()
+                await self._async_bring_up(ifaces)
+                return
+            self._ifaces = ifaces
+            await self._async_announce()
+        self._ifaces = ifaces
+
+    async def _async_bring_up(self, ifaces: tuple[NetworkInterface, ...]) -> None:
+        self._ifaces = ifaces
+        zc = AsyncZeroconf(interfaces=zeroconf_interfaces(ifaces))
+        self._zc = zc
+        zc.zeroconf.async_add_listener(self._conflict_watch, None)
+        await self._async_register_unique(skip=())
+
+    async def _async_register_unique(self, skip: Sequence[str]) -> None:
+        """Register under the first candidate name that no other device id answers for."""
+        assert self._zc is not None
+        for name in candidate_names(self._record.name):
+            if name in skip:
+                continue
+            holder = await self._async_name_holder(name)
+            if holder is not None and holder != self._record.id:
+                _LOGGER.info("%s: name %r is held by %s", self._record.id, name, holder)
+                continue
+            self._instance = name
+            self._info = self._service_info()
+            await self._zc.async_register_service(self._info, cooperating_responders=True)
+            self._last_announce = asyncio.get_running_loop().time()
+            _LOGGER.info(
+                "%s: advertised as %r on %s",
+                self._record.id,
+                name,
+                ", ".join(advertised_addresses(self._ifaces)),
+            )
+            return
+        raise RuntimeError(f"{self._record.id}: no free instance name")  # pragma: no cover
+
+    async def _async_name_holder(self, name: str) -> str | None:
+        """Return the device id answering for *name*, or None when nobody does in time."""
+        assert self._zc is not None
+        info = AsyncServiceInfo(SERVICE_TYPE, f"{name}.{SERVICE_TYPE}")
+        # QM, not QU: several responders on one host share port 5353 and a unicast answer
+        # would reach only one of them.
+        await info.async_request(
+            self._zc.zeroconf, self._name_check_s * 1000, question_type=DNSQuestionType.QM
+        )
+        holder = (info.decoded_properties or {}).get("id")
+        return holder or None
+
+    async def _async_announce(self) -> None:
+        if self._zc is None or self._info is None:
+            return
+        self._info = self._service_info()
+        self._last_announce = asyncio.get_running_loop().time()
+        self._dirty = False
+        await (await self._zc.async_update_service(self._info))
+
+    async def _announce_when_allowed(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._dirty:
+            wait = self._last_announce + self._min_announce_interval_s - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)  # a rate-limit timer, owned and cancelled on close
+            async with self._lock:
+                if self._info is None:
+                    return  # not registered: the next registration carries the new TXT
+                await self._async_announce()
+
+    async def _async_teardown(self) -> None:
+        zc, self._zc, self._info = self._zc, None, None
+        if zc is None:
+            return
+        zc.zeroconf.async_remove_listener(self._conflict_watch)
+        await zc.async_close()  # unregisters every service first: the goodbye (TTL 0)
+
+    async def _async_rename_after_conflict(self, lost: str, other_id: str) -> None:
+        async with self._lock:
+            if self._zc is None or self._info is None or self._instance != lost:
+                return  # already renamed (several conflicting packets), or closing
+            _LOGGER.warning(
+                "%s: name %r also claimed by %s; renaming", self._record.id, lost, other_id
+            )
+            await (await self._zc.async_unregister_service(self._info))
+            self._info = None
+            await self._async_register_unique(skip=(lost,))
+
+    def _on_conflict(self, other_id: str) -> None:
+        if self._closing is not None:
+            return
+        # Two devices announcing one name at once: the greater id yields, so exactly one moves.
+        if self._record.id > other_id:
+            self._spawn(self._async_rename_after_conflict(self._instance, other_id), "rename")
+            return
+        _LOGGER.debug(
+            "%s: %s claims our name %r; it yields", self._record.id, other_id, self._instance
+        )
+        # Its announcement carried the cache-flush bit and may have pushed our records out of
+        # peers' caches: announce ours again (rate-limited) once it has moved away.
+        self._dirty = True
+        if self._announcer is None or self._announcer.done():
+            self._announcer = self._spawn(self._announce_when_allowed(), "announce")
+
+    def _service_info(self) -> AsyncServiceInfo:
+        return AsyncServiceInfo(
+            SERVICE_TYPE,
+            f"{self._instance}.{SERVICE_TYPE}",
+            port=self._record.port,
+            properties=build_txt(self._record),
+            server=f"{_host_label(self._record.id)}.local.",
+            parsed_addresses=list(advertised_addresses(self._ifaces)),
+        )
+
+
+def candidate_names(name: str, limit: int = 100) -> list[str]:
+    """Return the instance names to try in order: *name*, "*name* (2)", ... each ≤ 63 bytes."""
+    names = []
+    for n in range(1, limit + 1):
+        suffix = "" if n == 1 else f" ({n})"
+        base = name.encode()[: _MAX_INSTANCE_BYTES - len(suffix)].decode("utf-8", "ignore")
+        names.append(base + suffix)
+    return names
+
+
+class _ConflictWatch(RecordUpdateListener):
+    """Notice a TXT for our instance name that carries another device id (RFC 6762 §9)."""
+
+    def __init__(
+        self, own_id: str, current_key: Callable[[], str | None], on_conflict: Callable[[str], None]
+    ) -> None:
+        self._own_id = own_id
+        self._current_key = current_key  # the lower-cased full name advertised now, or None
+        self._on_conflict = on_conflict
+
+    def async_update_records(self, zc: Zeroconf, now: float, records: list[RecordUpdate]) -> None:
+        """Check each received TXT record against the name being advertised."""
+        key = self._current_key()
+        if key is None:
+            return
+        for update in records:
+            rec = update.new
+            if rec.type != _TYPE_TXT or rec.key != key or rec.ttl == 0:
+                continue
+            other = _txt_id(getattr(rec, "text", b""))
+            if other and other != self._own_id:
+                self._on_conflict(other)
+
+
+def _resolve_present(
+    wanted: Sequence[str], known: Sequence[NetworkInterface]
+) -> tuple[NetworkInterface, ...]:
+    """Resolve the explicitly named interfaces that still exist, skipping vanished ones."""
+    found: list[NetworkInterface] = []
+    for value in wanted:
+        with contextlib.suppress(UnknownInterfaceError):
+            found.extend(i for i in resolve_interfaces([value], known) if i not in found)
+    return tuple(found)
+
+
+def _txt_id(text: bytes) -> str | None:
+    """Return the `id` value of a wire-format TXT rdata (length-prefixed strings)."""
+    pos = 0
+    while pos < len(text):
+        length = text[pos]
+        item = text[pos + 1 : pos + 1 + length]
+        pos += 1 + length
+        key, _, value = item.partition(b"=")
+        if key.lower() == b"id":
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def _host_label(device_id: str) -> str:
+    # One host name per device id, so two receivers on one machine never share A records.
+    label = re.sub(r"[^a-z0-9-]+", "-", device_id.lower()).strip("-")[:50]
+    return f"baton-{label or 'device'}"
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    """Advertise until stdin closes, "quit" or SIGTERM; "rev N" lines update the revision."""
+    record = ServiceRecord(
+        name=args.name,
+        id=args.id,
+        type=DeviceType(args.type),
+        model=args.model,
+        pairing=Pairing(args.pair),
+        revision=args.rev,
+        port=args.port,
+    )
+    advertiser = ServiceAdvertiser(
+        record, interfaces=args.interface, poll_interval_s=args.poll_interval
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    await advertiser.async_start()
+    print(f"advertised {advertiser.instance_name}", flush=True)
+
+    async def read_commands() -> None:
+        while line := (await reader.readline()).decode().strip():
+            verb, _, arg = line.partition(" ")
+            if verb == "rev":
+                await advertiser.async_update(revision=int(arg))
+            elif verb == "quit":
+                break
+        stop.set()
+
+    commands = asyncio.create_task(read_commands())
+    try:
+        await stop.wait()
+    finally:
+        commands.cancel()
+        await advertiser.async_close()
+        print("closed", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Advertise a stand-in receiver: for tests, benchmarks and checking a network by hand."""
+    parser = argparse.ArgumentParser(prog="python -m connect.advertise", description=main.__doc__)
+    parser.add_argument("--name", required=True, help="device name (the instance name)")
+    parser.add_argument("--id", required=True, help="stable device id")
+    parser.add_argument("--type", default="speaker", choices=[t.value for t in DeviceType])
+    parser.add_argument("--model", default="stand-in")
+    parser.add_argument("--pair", default="open", choices=[p.value for p in Pairing])
+    parser.add_argument("--rev", type=int, default=0)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--interface", action="append", default=[], help="name or address; repeatable"
+    )
+    parser.add_argument("--poll-interval", type=float, default=5.0, metavar="S")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(_serve(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+"""The controller's device registry: mDNS browsing, devices added by hand, liveness from sessions.
+
+Semantics (DESIGN.md: liveness comes from the session heartbeat, never from mDNS TTLs):
+* `online` is True only between the session layer's `async_mark_online` and
+  `async_mark_offline`; mDNS never sets or clears it.
+* `mdns_present` says whether the device is announced now. An mDNS goodbye or expiry only
+  clears it: the entry stays, with its last addresses, so a reconnect can still try them.
+* An entry is `listed` (shown to the listener) while online, announced, or added by hand.
+  Entries are only dropped by `async_forget`, which is what emits `DeviceRemoved`.
+* Entries are keyed by the TXT `id`: a device that changes name or address stays one entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, replace
+
+from zeroconf import ServiceStateChange, Zeroconf
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+from connect.errors import ConnectTimeoutError, DeviceNotFoundError
+from connect.interfaces import (
+    NetworkInterface,
+    NoUsableInterfaceError,
+    list_interfaces,
+    resolve_interfaces,
+    zeroconf_interfaces,
+)
+from connect.txt import (
+    SERVICE_TYPE,
+    DeviceType,
+    InvalidServiceRecordError,
+    ServiceRecord,
+    instance_name,
+    parse_txt,
+)
+
+__all__ = [
+    "DeviceAdded",
+    "DeviceEntry",
+    "DeviceEvent",
+    "DeviceRegistry",
+    "DeviceRemoved",
+    "DeviceSource",
+    "DeviceUpdated",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class DeviceSource(enum.Enum):
+    """How a device first became known."""
+
+    MDNS = "mdns"
+    MANUAL = "manual"  # added by host:port; polled over HTTP by the caller of the hook
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    """A snapshot of one known device."""
+
+    id: str  # TXT id; "manual:host:port" until a poll of a manual entry learns the real one
+    name: str
+    type: DeviceType
+    model: str
+    addresses: tuple[str, ...]
+    port: int
+    record: ServiceRecord | None  # the last TXT/DeviceInfo seen; None for an unpolled manual entry
+    online: bool  # a live session heartbeat, reported by the session layer
+    last_seen: float  # wall-clock seconds of the last mDNS answer, poll or heartbeat report
+    source: DeviceSource
+    mdns_present: bool = False
+    manual_address: str = ""  # "host:port" when added by hand
+    offline_reason: str = ""  # why the session layer last marked it offline
+
+    @property
+    def listed(self) -> bool:
+        """Whether a device list should show it: online, announced, or added by hand."""
+        return self.online or self.mdns_present or bool(self.manual_address)
+
+
+@dataclass(frozen=True)
+class DeviceAdded:
+    """A device became known."""
+
+    entry: DeviceEntry
+
+
+@dataclass(frozen=True)
+class DeviceUpdated:
+    """A known device changed (name, addresses, TXT, presence or liveness)."""
+
+    entry: DeviceEntry
+    previous: DeviceEntry
+
+
+@dataclass(frozen=True)
+class DeviceRemoved:
+    """A device was forgotten, or a manual entry's provisional id was replaced by its real id."""
+
+    entry: DeviceEntry
+
+
+DeviceEvent = DeviceAdded | DeviceUpdated | DeviceRemoved
+
+
+class DeviceRegistry:
+    """Every Baton device this controller knows, from mDNS on explicit interfaces and by hand.
+
+    Methods named `async_*` run on the event-loop thread; the non-coroutine ones return at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        interfaces: Sequence[str] = (),
+        zeroconf: AsyncZeroconf | None = None,
+        resolve_timeout_s: float = 3.0,
+        close_timeout_s: float = 3.0,
+        clock: Callable[[], float] = time.time,
+        interface_source: Callable[[], tuple[NetworkInterface, ...]] = list_interfaces,
+    ) -> None:
+        self._wanted = tuple(interfaces)  # names or addresses; empty: the default choice
+        self._zc = zeroconf
+        self._owns_zc = zeroconf is None  # a shared instance is closed by its owner
+        self._resolve_timeout_s = resolve_timeout_s
+        self._close_timeout_s = close_timeout_s
+        self._clock = clock
+        self._interface_source = interface_source
+        self._browser: AsyncServiceBrowser | None = None
+        self._entries: dict[str, DeviceEntry] = {}
+        self._ids_by_name: dict[str, str] = {}  # lower-cased full mDNS name -> device id
+        self._present: dict[str, set[str]] = {}  # device id -> its full names announced now
+        self._manual: dict[tuple[str, int], str] = {}  # (host, port) -> device id
+        self._subscribers: list[Callable[[DeviceEvent], None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._resolving: dict[str, bool] = {}  # name -> another resolve was asked meanwhile
+        self._warned_offline: set[str] = set()
+        self._closing: asyncio.Task[None] | None = None
+
+    async def async_start(self) -> None:
+        """Start browsing `_baton._tcp.local.` on the explicit (or default) interfaces.
+
+        Raises UnknownInterfaceError for an unknown interface name, NoUsableInterfaceError when
+        the default choice finds nothing to listen on.
+        """
+        if self._zc is None:
+            ifaces = resolve_interfaces(self._wanted, self._interface_source())
+            if not ifaces:
+                raise NoUsableInterfaceError("no interface to browse on; name one explicitly")
+            self._zc = AsyncZeroconf(interfaces=zeroconf_interfaces(ifaces))
+        self._browser = AsyncServiceBrowser(
+            self._zc.zeroconf, SERVICE_TYPE, handlers=[self._on_service_state_change]
+        )
+
+    def entries(self) -> tuple[DeviceEntry, ...]:
+        """Return a snapshot of every known device."""
+        return tuple(self._entries.values())
+
+    def get(self, device_id: str) -> DeviceEntry | None:
+        """Return the device with this id, or None."""
+        return self._entries.get(device_id)
+
+    def subscribe(self, callback: Callable[[DeviceEvent], None]) -> Callable[[], None]:
+        """Call *callback* on the loop thread for every change; return the unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    async def async_wait_for(
+        self, predicate: Callable[[DeviceEntry], bool], timeout_s: float
+    ) -> DeviceEntry:
+        """Return the first entry matching *predicate*, now or later; else ConnectTimeoutError."""
+        for entry in self._entries.values():
+            if predicate(entry):
+                return entry
+        found: asyncio.Future[DeviceEntry] = asyncio.get_running_loop().create_future()
+
+        def check(event: DeviceEvent) -> None:
+            if not isinstance(event, DeviceRemoved) and predicate(event.entry) and not found.done():
+                found.set_result(event.entry)
+
+        unsubscribe = self.subscribe(check)
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await found
+        except TimeoutError:
+            raise ConnectTimeoutError(f"no matching device within {timeout_s} s") from None
+        finally:
+            unsubscribe()
+
+    def async_add_manual(self, host: str, port: int) -> DeviceEntry:
+        """Add a device by host:port; the HTTP poller then reports it via `async_report_manual`."""
+        key = (host, port)
+        if key in self._manual:
+            return self._entries[self._manual[key]]
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        entry = DeviceEntry(
+            id=f"manual:{address}",
+            name=address,
+            type=DeviceType.OTHER,
+            model="",
+            addresses=(host,),
+            port=port,
+            record=None,
+            online=False,
+            last_seen=0.0,
+            source=DeviceSource.MANUAL,
+            manual_address=address,
+        )
+        self._manual[key] = entry.id
+        self._emit_put(entry)
+        return entry
+
+    def manual_hosts(self) -> tuple[tuple[str, int], ...]:
+        """Return the (host, port) pairs added by hand: what the HTTP poller should poll."""
+        return tuple(self._manual)
+
+    def async_report_manual(self, host: str, port: int, record: ServiceRecord) -> DeviceEntry:
+        """Hook for the HTTP poller: a manual host answered with this device's record.
+
+        The entry takes the record's id; if mDNS already knows that id the two merge.
+        """
+        key = (host, port)
+        old_id = self._manual.get(key)
+        if old_id is None:
+            raise DeviceNotFoundError(f"{host}:{port} was not added by hand")
+        provisional = self._entries[old_id]
+        if old_id != record.id:
+            del self._entries[old_id]
+            self._emit(DeviceRemoved(provisional))
+        self._manual[key] = record.id
+        base = self._entries.get(record.id) or replace(provisional, id=record.id)
+        self._emit_put(
+            replace(
+                base,
+                name=record.name or base.name,
+                type=record.type,
+                model=record.model,
+                addresses=base.addresses if base.mdns_present else (host,),
+                port=base.port if base.mdns_present else port,
+                record=record,
+                last_seen=self._clock(),
+                manual_address=provisional.manual_address,
+            )
+        )
+        return self._entries[record.id]
+
+    def async_mark_online(self, device_id: str) -> None:
+        """Session hook: a session to the device is up and its heartbeat is answered."""
+        entry = self._require(device_id)
+        self._warned_offline.discard(device_id)
+        self._emit_put(replace(entry, online=True, offline_reason="", last_seen=self._clock()))
+
+    def async_mark_offline(self, device_id: str, reason: str) -> None:
+        """Session hook: the device's session ended or its heartbeat stopped answering."""
+        entry = self._require(device_id)
+        if entry.online:
+            # A flapping device is worth one warning; after that, debug only.
+            level = logging.DEBUG if device_id in self._warned_offline else logging.WARNING
+            _LOGGER.log(level, "%s: offline: %s", device_id, reason)
+            self._warned_offline.add(device_id)
+        self._emit_put(replace(entry, online=False, offline_reason=reason))
+
+    def async_forget(self, device_id: str) -> None:
+        """Drop a device (and its manual host) until mDNS or the user brings it back."""
+        entry = self._require(device_id)
+        del self._entries[device_id]
+        self._present.pop(device_id, None)
+        self._ids_by_name = {n: i for n, i in self._ids_by_name.items() if i != device_id}
+        self._manual = {k: i for k, i in self._manual.items() if i != device_id}
+        self._emit(DeviceRemoved(entry))
+
+    async def async_resolve(self, device_id: str) -> DeviceEntry:
+        """Return the device with its current addresses, asking mDNS afresh for reconnects.
+
+        Falls back to the last known addresses when mDNS does not answer in time.
+        Raises DeviceNotFoundError for an unknown id.
+        """
+        entry = self._require(device_id)
+        names = [n for n, i in self._ids_by_name.items() if i == device_id]
+        if self._zc is not None and names:
+            current = next(iter(self._present.get(device_id, ())), None) or names[-1]
+            await self._resolve_name(current, fresh=True)
+        return self._entries.get(device_id, entry)
+
+    async def async_close(self) -> None:
+        """Stop browsing and resolving, close owned sockets; idempotent, bounded in time."""
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    # ---------------------------------------------------------------- internals
+
+    async def _close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        try:
+            async with asyncio.timeout(self._close_timeout_s):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+                if self._browser is not None:
+                    await self._browser.async_cancel()
+                if self._zc is not None and self._owns_zc:
+                    await self._zc.async_close()
+        except TimeoutError:
+            _LOGGER.warning("device registry did not close in %.1f s", self._close_timeout_s)
+        self._subscribers.clear()
+
+    def _on_service_state_change(
+        self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange
+    ) -> None:
+        if self._closing is not None:
+            return
+        if state_change is ServiceStateChange.Removed:
+            self._mdns_gone(name)
+        elif name in self._resolving:
+            self._resolving[name] = True  # resolve again when the running one ends
+        else:
+            self._resolving[name] = False
+            self._spawn(self._resolve_loop(name), name)
+
+    async def _resolve_loop(self, name: str) -> None:
+        try:
+            again = True
+            while again:
+                self._resolving[name] = False
+                await self._resolve_name(name, fresh=False)
+                again = self._resolving[name]
+        finally:
+            del self._resolving[name]
+
+    async def _resolve_name(self, name: str, *, fresh: bool) -> None:
+        """Resolve one instance (from cache when complete, unless *fresh*) and apply it."""
+        assert self._zc is not None
+        zc = self._zc.zeroconf
+        info = AsyncServiceInfo(SERVICE_TYPE, name)
+        cached = not fresh and info.load_from_cache(zc)
+        if not cached and not await info.async_request(zc, self._resolve_timeout_s * 1000):
+            _LOGGER.debug("%s: did not resolve in %.1f s", name, self._resolve_timeout_s)
+            return
+        try:
+            record = parse_txt(
+                instance_name(info.name),
+                info.properties,
+                info.parsed_scoped_addresses(),
+                info.port or 0,
+            )
+        except InvalidServiceRecordError as exc:
+            _LOGGER.debug("%s: not a Baton device: %s", name, exc)
+            return
+        self._mdns_seen(info.name, record)
+
+    def _mdns_seen(self, full_name: str, record: ServiceRecord) -> None:
+        key = full_name.lower()
+        previous_id = self._ids_by_name.get(key)
+        if previous_id is not None and previous_id != record.id:
+            self._mdns_gone(full_name)  # the name moved to another device
+        self._ids_by_name[key] = record.id
+        self._present.setdefault(record.id, set()).add(key)
+        now = self._clock()
+        old = self._entries.get(record.id)
+        base = old or DeviceEntry(
+            id=record.id,
+            name=record.name,
+            type=record.type,
+            model=record.model,
+            addresses=(),
+            port=0,
+            record=None,
+            online=False,
+            last_seen=now,
+            source=DeviceSource.MDNS,
+        )
+        self._emit_put(
+            replace(
+                base,
+                name=record.name,
+                type=record.type,
+                model=record.model,
+                addresses=record.addresses,
+                port=record.port,
+                record=record,
+                last_seen=now,
+                mdns_present=True,
+            )
+        )
+
+    def _mdns_gone(self, full_name: str) -> None:
+        key = full_name.lower()
+        device_id = self._ids_by_name.get(key)
+        if device_id is None or device_id not in self._entries:
+            return
+        names = self._present.get(device_id, set())
+        names.discard(key)
+        if not names:
+            _LOGGER.debug("%s: no longer announced (%s)", device_id, full_name)
+            self._emit_put(replace(self._entries[device_id], mdns_present=False))
+
+    def _emit_put(self, entry: DeviceEntry) -> None:
+        old = self._entries.get(entry.id)
+        if old == entry:
+            return
+        self._entries[entry.id] = entry
+        self._emit(DeviceAdded(entry) if old is None else DeviceUpdated(entry, old))
+
+    def _emit(self, event: DeviceEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # one broken subscriber must not starve the others
+                _LOGGER.exception("device event subscriber %r failed", callback)
+
+    def _require(self, device_id: str) -> DeviceEntry:
+        entry = self._entries.get(device_id)
+        if entry is None:
+            raise DeviceNotFoundError(f"no known device with id {device_id!r}")
+        return entry
+
+    def _spawn(self, coro: Coroutine[object, object, None], what: str) -> None:
+        task = asyncio.create_task(coro, name=f"registry {what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
