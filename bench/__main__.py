@@ -17,11 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks and print their report; exit 1 if one of them fails."""
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Run Baton's benchmarks. Each prints median, p95, p99 and a `BENCH {json}` line.",
+        description="Run Baton's benchmarks. Each prints median, p95, p99 "
+        "and a `BENCH {json}` line.",
     )
     parser.add_argument("--quick", action="store_true", help="a short smoke of each (used by CI)")
     parser.add_argument(
-        "names", nargs="*", metavar="NAME",
+        "names",
+        nargs="*",
+        metavar="NAME",
         help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})",
     )
     args = parser.parse_args(argv)

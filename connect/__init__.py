@@ -1,3 +1,3 @@
-"""Baton Connect: the protocol core (codec, sessions, discovery, controller API). No Qt, no libVLC."""
+"""Baton Connect: the protocol core (codec, sessions, discovery, controller API); no Qt, no VLC."""
 
 __version__ = "0.1.0"

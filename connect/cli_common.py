@@ -18,6 +18,4 @@ def baton_version() -> str:
 
 def add_version_flag(parser: argparse.ArgumentParser) -> None:
     """Give *parser* a `--version` flag that prints `PROG VERSION` and exits."""
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {baton_version()}"
-    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {baton_version()}")

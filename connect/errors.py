@@ -1,4 +1,4 @@
-"""Typed errors of the Connect core: one root, `ConnectError`, mixed with builtins where they fit."""
+"""Typed errors of the Connect core: one root, `ConnectError`, mixed with builtins where fit."""
 
 from __future__ import annotations
 
@@ -42,3 +42,11 @@ class DeviceNotFoundError(ConnectError, LookupError):
 
 class ConnectTimeoutError(ConnectError, TimeoutError):
     """A device did not answer in time."""
+
+
+class UnknownCommandError(UnknownMessageError):
+    """A Command whose action this version does not know; answer with a failed CommandResult."""
+
+    def __init__(self, message: str, *, command_id: str, seq: int | None = None) -> None:
+        super().__init__(message, seq=seq)
+        self.command_id = command_id

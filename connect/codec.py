@@ -1,0 +1,337 @@
+"""Sans-IO codec of the Connect protocol: frozen dataclasses <-> protobuf bytes.
+
+`encode(Envelope) -> bytes` and `decode(bytes) -> Envelope` for session frames, plus the HTTP
+bodies (DeviceInfo, pairing). Generated protobuf classes never leave this module and its two
+private helpers. Every refusal is a typed `ConnectError`: FrameTooLargeError, MalformedFrameError,
+UnknownMessageError / UnknownCommandError (decoding), EncodeError (encoding).
+
+Queues dominate snapshot size and rarely change between snapshots, so the codec keeps a few
+recent queues in both directions. Encoding reuses the wire bytes of a queue tuple it has seen
+(by identity: a tuple of frozen items cannot change) and splices them into the snapshot with
+their length prefixes; every field still appears once, as protobuf writes it (only the queue
+comes after the state's other fields, which every parser accepts). Decoding
+parses with a twin of Envelope that leaves the queue as bytes (connect._lazy) and returns the
+same tuple for byte-identical queues. Both caches are small, bounded and thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as _WireMessage
+
+from connect import _from_wire as rd
+from connect import _to_wire as wr
+from connect import messages as m
+from connect._checks import check_id, check_queue
+from connect._lazy import LazyEnvelope
+from connect._pb import connect_pb2 as pb
+from connect.errors import (
+    EncodeError,
+    FrameError,
+    FrameTooLargeError,
+    MalformedFrameError,
+    UnknownCommandError,
+    UnknownMessageError,
+)
+
+__all__ = [
+    "decode",
+    "decode_device_info",
+    "decode_pairing_request",
+    "decode_pairing_response",
+    "device_info_from_json",
+    "device_info_to_json",
+    "encode",
+    "encode_device_info",
+    "encode_pairing_request",
+    "encode_pairing_response",
+]
+
+# Errors protobuf raises on bad input (DecodeError) and our readers/writers raise on values
+# out of range (ValueError), wrong types (TypeError) or an unknown body type (KeyError).
+_BAD_VALUE = (DecodeError, ValueError, TypeError, KeyError, OverflowError, RecursionError)
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+
+
+class _Recent(Generic[K, V]):
+    """A tiny thread-safe LRU map."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+# id(queue tuple) -> (the tuple itself, to rule out a recycled id; its wire bytes; its uids)
+_encoded_queues: _Recent[int, tuple[tuple[m.QueueItem, ...], bytes, frozenset[str]]] = _Recent(8)
+# wire bytes of a Queue -> (decoded tuple, its uids)
+_decoded_queues: _Recent[bytes, tuple[tuple[m.QueueItem, ...], frozenset[str]]] = _Recent(8)
+
+
+# ------------------------------------------------------------------------------ frames
+
+
+def encode(envelope: m.Envelope) -> bytes:
+    """Return the wire bytes of *envelope*; raise EncodeError if a value cannot go on the wire."""
+    try:
+        if envelope.seq < 1:
+            raise ValueError(f"seq must be >= 1, got {envelope.seq}")
+        check_id("msg_id", envelope.msg_id)
+        env = pb.Envelope(
+            seq=envelope.seq,
+            msg_id=envelope.msg_id,
+            traceparent=envelope.traceparent,
+            tracestate=envelope.tracestate,
+        )
+        body = envelope.body
+        data: bytes
+        if isinstance(body, m.StateSnapshot):
+            data = env.SerializeToString() + _length_delimited(
+                _SNAPSHOT_FIELD, _snapshot_bytes(body)
+            )
+        else:
+            field, fill = wr.BODY_WRITERS[type(body)]
+            target = getattr(env, field)
+            target.SetInParent()  # marks the oneof even for bodies without fields
+            fill(target, body)
+            data = env.SerializeToString()
+    except _BAD_VALUE as exc:
+        raise EncodeError(f"cannot encode {type(envelope.body).__name__}: {exc}") from exc
+    if len(data) > m.MAX_FRAME_BYTES:
+        raise EncodeError(f"frame of {len(data)} bytes is over the {m.MAX_FRAME_BYTES}-byte limit")
+    return data
+
+
+def decode(frame: bytes) -> m.Envelope:
+    """Return the Envelope in *frame*, or raise a FrameError subclass saying why not."""
+    if len(frame) > m.MAX_FRAME_BYTES:
+        raise FrameTooLargeError(
+            f"frame of {len(frame)} bytes is over the {m.MAX_FRAME_BYTES}-byte limit"
+        )
+    try:
+        env = LazyEnvelope.FromString(frame)
+    except _BAD_VALUE as exc:
+        raise MalformedFrameError(f"not a Connect envelope: {exc}") from exc
+    seq, msg_id = env.seq, env.msg_id
+    try:
+        if seq < 1:
+            raise ValueError("seq is missing")
+        check_id("msg_id", msg_id)
+        body = _read_body(env, seq)
+    except FrameError:
+        raise  # already typed (an unknown body or command); FrameError is also a ValueError
+    except _BAD_VALUE as exc:
+        raise MalformedFrameError(
+            f"frame {seq} is malformed: {exc}", seq=seq, msg_id=msg_id
+        ) from exc
+    return m.Envelope(seq, msg_id, body, env.traceparent, env.tracestate)
+
+
+def _read_body(env: Any, seq: int) -> m.Body:
+    kind = env.WhichOneof("body")
+    if kind is None:
+        raise UnknownMessageError(
+            f"frame {seq} has no body this version knows", seq=seq, msg_id=env.msg_id
+        )
+    w = getattr(env, kind)
+    if kind == "state_snapshot":
+        return _read_snapshot(w)
+    if kind == "command":
+        action = rd.command_action(w)
+        if action is None:
+            raise UnknownCommandError(
+                f"command {w.command_id!r} has an action this version does not know",
+                command_id=w.command_id,
+                seq=seq,
+            )
+        return rd.command_from(w, action)
+    return rd.BODY_READERS[kind](w)
+
+
+# Field numbers used to splice a cached queue into a snapshot, read from the descriptors.
+_SNAPSHOT_FIELD = pb.Envelope.DESCRIPTOR.fields_by_name["state_snapshot"].number
+_STATE_FIELD = pb.StateSnapshot.DESCRIPTOR.fields_by_name["state"].number
+_QUEUE_FIELD = pb.PlaybackState.DESCRIPTOR.fields_by_name["queue"].number
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _length_delimited(field_number: int, payload: bytes) -> bytes:
+    """Return *payload* as a length-delimited field (wire type 2) with the given number."""
+    return _varint(field_number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _snapshot_bytes(snapshot: m.StateSnapshot) -> bytes:
+    """Return the wire bytes of a StateSnapshot, reusing the cached bytes of its queue."""
+    state = snapshot.state
+    queue = state.queue
+    cached = _encoded_queues.get(id(queue))
+    if cached is None or cached[0] is not queue:
+        wire_queue = pb.Queue()
+        wr.fill_queue_items(wire_queue.items, queue)
+        cached = (queue, wire_queue.SerializeToString(), frozenset(item.uid for item in queue))
+        _encoded_queues.put(id(queue), cached)
+    if state.current_uid and state.current_uid not in cached[2]:
+        raise ValueError(f"current_uid {state.current_uid!r} is not in the queue")
+    wire_state = pb.PlaybackState()
+    wr.fill_state_except_queue(wire_state, state)
+    state_bytes: bytes = wire_state.SerializeToString()
+    if queue:  # an empty queue is an absent field, as protobuf itself would write it
+        state_bytes += _length_delimited(_QUEUE_FIELD, cached[1])
+    wire_reason: Any = pb.StateSnapshot()
+    wire_reason.reason = snapshot.reason.value
+    reason: bytes = wire_reason.SerializeToString()
+    return _length_delimited(_STATE_FIELD, state_bytes) + reason
+
+
+def read_queue_bytes(data: bytes) -> tuple[tuple[m.QueueItem, ...], frozenset[str]]:
+    """Return the queue encoded in *data* (a wire Queue) and its uids, from the cache if seen."""
+    cached = _decoded_queues.get(data)
+    if cached is None:
+        items = rd.queue_items(pb.Queue.FromString(data).items)
+        check_queue(items)
+        cached = (items, frozenset(item.uid for item in items))
+        _decoded_queues.put(data, cached)
+    return cached
+
+
+def _read_snapshot(w: Any) -> m.StateSnapshot:
+    ws = w.state
+    items, uids = read_queue_bytes(ws.queue)
+    if ws.current_uid and ws.current_uid not in uids:
+        raise ValueError(f"current_uid {ws.current_uid!r} is not in the queue")
+    return m.StateSnapshot(rd.state(ws, items), rd.change_reason(w.reason))
+
+
+# ------------------------------------------------------------------------------ HTTP bodies
+
+
+def _parse(cls: type[_WireMessage], data: bytes, what: str) -> Any:
+    if len(data) > m.MAX_FRAME_BYTES:
+        raise FrameTooLargeError(f"{what} of {len(data)} bytes is over the limit")
+    try:
+        return cls.FromString(data)
+    except _BAD_VALUE as exc:
+        raise MalformedFrameError(f"not a {what}: {exc}") from exc
+
+
+def encode_device_info(info: m.DeviceInfo) -> bytes:
+    """Return the protobuf body of `GET /connect/v1/info`."""
+    return _serialize(pb.DeviceInfo(), wr.fill_device_info, info)
+
+
+def decode_device_info(data: bytes) -> m.DeviceInfo:
+    """Read a protobuf DeviceInfo; raise a FrameError subclass if it is not one."""
+    return _read(rd.device_info, _parse(pb.DeviceInfo, data, "DeviceInfo"), "DeviceInfo")
+
+
+def device_info_to_json(info: m.DeviceInfo) -> str:
+    """Return DeviceInfo as protobuf JSON (field names as in the .proto, enums by name)."""
+    wire = pb.DeviceInfo()
+    _fill(wire, wr.fill_device_info, info)
+    text: str = json_format.MessageToJson(wire, preserving_proto_field_name=True, indent=2)
+    return text
+
+
+def device_info_from_json(text: str) -> m.DeviceInfo:
+    """Read DeviceInfo from protobuf JSON, ignoring unknown fields."""
+    try:
+        wire = json_format.Parse(text, pb.DeviceInfo(), ignore_unknown_fields=True)
+    except (json_format.ParseError, *_BAD_VALUE) as exc:
+        raise MalformedFrameError(f"not a DeviceInfo JSON document: {exc}") from exc
+    return _read(rd.device_info, wire, "DeviceInfo")
+
+
+def encode_pairing_request(request: m.PairingRequest) -> bytes:
+    """Return the protobuf body of `POST /connect/v1/pair`."""
+
+    def fill(out: Any, v: m.PairingRequest) -> None:
+        wr.fill_client(out.client, v.client)
+        out.pin = v.pin
+        if v.requested_role is not None:
+            out.requested_role = v.requested_role.value
+
+    return _serialize(pb.PairingRequest(), fill, request)
+
+
+def decode_pairing_request(data: bytes) -> m.PairingRequest:
+    """Read a PairingRequest body."""
+    w = _parse(pb.PairingRequest, data, "PairingRequest")
+    return _read(
+        lambda w: m.PairingRequest(rd.client(w.client), w.pin, rd.optional_role(w.requested_role)),
+        w,
+        "PairingRequest",
+    )
+
+
+def encode_pairing_response(response: m.PairingResponse) -> bytes:
+    """Return the protobuf body of a successful pairing answer."""
+
+    def fill(out: Any, v: m.PairingResponse) -> None:
+        check_id("device id", v.device_id)
+        out.token, out.role, out.device_id = v.token, v.role.value, v.device_id
+        out.certificate_sha256 = v.certificate_sha256
+
+    return _serialize(pb.PairingResponse(), fill, response)
+
+
+def decode_pairing_response(data: bytes) -> m.PairingResponse:
+    """Read a PairingResponse body."""
+    w = _parse(pb.PairingResponse, data, "PairingResponse")
+    return _read(
+        lambda w: m.PairingResponse(
+            w.token, rd.required_role(w.role), w.device_id, w.certificate_sha256
+        ),
+        w,
+        "PairingResponse",
+    )
+
+
+def _fill(wire: Any, fill: Callable[[Any, T], None], value: T) -> None:
+    try:
+        fill(wire, value)
+    except _BAD_VALUE as exc:
+        raise EncodeError(f"cannot encode {type(value).__name__}: {exc}") from exc
+
+
+def _serialize(wire: Any, fill: Callable[[Any, T], None], value: T) -> bytes:
+    _fill(wire, fill, value)
+    data: bytes = wire.SerializeToString()
+    return data
+
+
+def _read(reader: Callable[[Any], T], wire: Any, what: str) -> T:
+    try:
+        return reader(wire)
+    except _BAD_VALUE as exc:
+        raise MalformedFrameError(f"{what} is malformed: {exc}") from exc

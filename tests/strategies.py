@@ -1,0 +1,163 @@
+"""Hypothesis strategies for every Connect message (valid values only)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from connect import messages as m
+
+UINT32 = st.integers(0, 2**32 - 1)
+UINT64 = st.integers(0, 2**64 - 1)
+INT64 = st.integers(-(2**63), 2**63 - 1)
+PERCENT = st.integers(0, 100)
+TEXT = st.text(max_size=40)
+ID = st.text(max_size=32)  # at most 128 bytes in UTF-8
+NONEMPTY_ID = st.text(min_size=1, max_size=32)
+
+versions = st.builds(m.ProtocolVersion, st.integers(0, 50), st.integers(0, 50))
+version_ranges = st.tuples(versions, versions).map(lambda p: m.VersionRange(min(p), max(p)))
+failures = st.builds(m.Failure, st.sampled_from(m.ErrorCode), TEXT)
+restrictions = st.lists(
+    st.builds(
+        m.Restriction,
+        st.sampled_from(m.CommandKind),
+        st.lists(TEXT, min_size=1, max_size=3).map(tuple),
+    ),
+    max_size=3,
+).map(tuple)
+capabilities = st.builds(
+    m.Capabilities,
+    audio_codecs=st.lists(TEXT, max_size=4).map(tuple),
+    volume=st.builds(m.VolumeCapabilities, st.booleans(), st.booleans(), UINT32),
+    seek=st.booleans(),
+    queue=st.booleans(),
+    transfer_source=st.booleans(),
+    transfer_target=st.booleans(),
+    output_delay_us=UINT32,
+    max_volume=PERCENT,
+)
+device_infos = st.builds(
+    m.DeviceInfo,
+    id=ID,
+    name=TEXT,
+    type=st.sampled_from(m.DeviceType),
+    protocol=version_ranges,
+    capabilities=capabilities,
+    model=TEXT,
+    manufacturer=TEXT,
+    software_version=TEXT,
+    restrictions=restrictions,
+    ws_path=TEXT,
+    pairing=st.sampled_from(m.PairingMode),
+    revision=UINT64,
+)
+clients = st.builds(m.ClientIdentity, ID, TEXT, st.sampled_from(m.DeviceType), TEXT)
+queue_items = st.builds(m.QueueItem, NONEMPTY_ID, TEXT, TEXT, TEXT, TEXT, UINT32, TEXT, TEXT)
+queues = st.lists(queue_items, max_size=12, unique_by=lambda item: item.uid).map(tuple)
+clocks = st.builds(
+    m.PlaybackClock,
+    UINT64,
+    INT64,
+    st.floats(min_value=0.001, max_value=4.0),
+    st.booleans(),
+)
+
+
+@st.composite
+def playback_states(draw: st.DrawFn) -> m.PlaybackState:
+    """A PlaybackState whose current uid, if any, is in its queue."""
+    queue = draw(queues)
+    current = draw(st.sampled_from(["", *(item.uid for item in queue)]))
+    return m.PlaybackState(
+        session_id=draw(ID),
+        revision=draw(UINT64),
+        device_id=draw(TEXT),
+        queue=queue,
+        current_uid=current,
+        clock=draw(clocks),
+        status=draw(st.sampled_from(m.PlaybackStatus)),
+        volume=draw(PERCENT),
+        muted=draw(st.booleans()),
+        shuffle=draw(st.booleans()),
+        shuffle_seed=draw(UINT64),
+        repeat=draw(st.sampled_from(m.RepeatMode)),
+        active=draw(st.booleans()),
+        last_command_id=draw(TEXT),
+        error=draw(st.none() | failures),
+        restrictions=draw(restrictions),
+    )
+
+
+@st.composite
+def set_queues(draw: st.DrawFn) -> m.SetQueue:
+    """A SetQueue whose start uid, if any, is among its items."""
+    items = draw(queues)
+    start = draw(st.sampled_from(["", *(item.uid for item in items)]))
+    return m.SetQueue(items, start, draw(UINT64), draw(st.booleans()))
+
+
+actions = st.one_of(
+    st.builds(m.Play, TEXT, st.none() | UINT64),
+    st.just(m.Pause()),
+    st.just(m.Resume()),
+    st.builds(m.Seek, UINT64),
+    st.just(m.SkipNext()),
+    st.just(m.SkipPrevious()),
+    st.builds(m.SetVolume, PERCENT, st.none() | st.booleans()),
+    set_queues(),
+    st.builds(m.AddToQueue, queues, TEXT),
+    st.builds(
+        m.SetOptions,
+        st.none() | st.booleans(),
+        st.none() | UINT64,
+        st.none() | st.sampled_from(m.RepeatMode),
+    ),
+)
+transfer_options = st.builds(
+    m.TransferOptions,
+    st.sampled_from(m.TransferMode),
+    st.sampled_from(m.VolumePolicy),
+    st.sampled_from(m.SourceAfter),
+    st.booleans(),
+    UINT32,
+)
+timings = st.builds(m.TransferTimings, UINT32, UINT32, UINT32, INT64, INT64)
+
+bodies: st.SearchStrategy[m.Body] = st.one_of(
+    st.builds(m.Hello, version_ranges, clients, st.none() | st.sampled_from(m.Role), TEXT),
+    st.builds(m.Welcome, versions, st.sampled_from(m.Role), device_infos, TEXT, UINT32),
+    st.builds(m.TimeRequest, INT64),
+    st.builds(m.TimeResponse, INT64, INT64, INT64),
+    st.builds(m.Command, ID, actions, st.none() | UINT64),
+    st.builds(m.CommandResult, TEXT, UINT64, st.none() | failures),
+    st.builds(m.StateSnapshot, playback_states(), st.sampled_from(m.StateChangeReason)),
+    st.builds(m.TransferOffer, ID, playback_states(), transfer_options, TEXT, INT64, PERCENT),
+    st.builds(m.TransferReady, TEXT, UINT64, INT64, UINT32, UINT32),
+    st.builds(m.TransferRejected, TEXT, failures),
+    st.builds(
+        m.TransferCommit,
+        TEXT,
+        st.sampled_from(m.TransferRole),
+        INT64,
+        UINT64,
+        UINT32,
+        st.sampled_from(m.SourceAfter),
+        UINT64,
+    ),
+    st.builds(m.TransferAborted, TEXT, failures),
+    st.builds(
+        m.TransferDone,
+        TEXT,
+        st.sampled_from(m.TransferRole),
+        INT64,
+        UINT64,
+        UINT64,
+        st.none() | timings,
+    ),
+    st.builds(m.Heartbeat, UINT64),
+    st.builds(m.Goodbye, st.sampled_from(m.GoodbyeReason), TEXT, st.none() | version_ranges),
+    st.builds(m.Error, st.sampled_from(m.ErrorCode), TEXT, UINT64, TEXT),
+)
+envelopes = st.builds(
+    m.Envelope, st.integers(1, 2**64 - 1), ID, bodies, st.text(max_size=60), st.text(max_size=60)
+)
