@@ -1,0 +1,27 @@
+"""Spatial navigation without Qt: geometry, the next-focus policies, the focus tree, the linter."""
+
+from client.spatial.geometry import Axis, Direction, Rect
+from client.spatial.policies import Policy, choose_next, in_beam
+from client.spatial.tree import (
+    ALL_DIRECTIONS,
+    EntryRule,
+    FocusGroup,
+    FocusTree,
+    Move,
+    MoveReason,
+)
+
+__all__ = [
+    "ALL_DIRECTIONS",
+    "Axis",
+    "Direction",
+    "EntryRule",
+    "FocusGroup",
+    "FocusTree",
+    "Move",
+    "MoveReason",
+    "Policy",
+    "Rect",
+    "choose_next",
+    "in_beam",
+]
