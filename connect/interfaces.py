@@ -148,9 +148,11 @@ def resolve_interfaces(
 ) -> tuple[NetworkInterface, ...]:
     """Resolve `--interface` values (names like `eth0`, or addresses) into interfaces.
 
-    A name selects every address of that interface, link-local and loopback included, because
-    the user asked for it (a car head unit on a direct cable may only have 169.254 addresses).
-    An address selects that address alone. An empty *wanted* means the default choice.
+    A name selects the addresses of that interface, loopback and IPv4 link-local included,
+    because the user asked for them (a car head unit on a direct cable may only have a 169.254
+    address); IPv6 link-local (fe80::) is left out unless the interface has nothing else, as
+    it is useless to a peer without a scope id. An address selects that address alone. An
+    empty *wanted* means the default choice.
     Raises UnknownInterfaceError, listing the known interfaces, for a value that matches none.
     """
     known = list_interfaces() if interfaces is None else tuple(interfaces)
@@ -159,7 +161,8 @@ def resolve_interfaces(
     by_name = {i.name: i for i in known}
     chosen: list[NetworkInterface] = []
     for value in wanted:
-        iface = by_name.get(value) or _restrict_to_address(value, known)
+        iface = _without_v6_link_local(by_name[value]) if value in by_name else None
+        iface = iface or _restrict_to_address(value, known)
         if iface is None:
             raise UnknownInterfaceError(value, known)
         if iface not in chosen:
@@ -185,6 +188,11 @@ def zeroconf_interfaces(interfaces: Iterable[NetworkInterface]) -> list[str]:
 def _is_routable(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     return not (ip.is_loopback or is_link_local(address) or ip.is_unspecified)
+
+
+def _without_v6_link_local(iface: NetworkInterface) -> NetworkInterface:
+    kept = tuple(a for a in iface.ipv6 if not is_link_local(a))
+    return iface if not (kept or iface.ipv4) else replace(iface, ipv6=kept)
 
 
 def _restrict_to_address(value: str, known: Iterable[NetworkInterface]) -> NetworkInterface | None:

@@ -61,11 +61,22 @@ def test_default_drops_loopback_addresses_on_any_interface():
 
 def test_default_of_loopback_only_host_is_empty():
     # A fresh network namespace: nothing to advertise on unless `lo` is named explicitly.
+    # (An explicit fe80:: address, by contrast, is honoured: see the address tests.)
     assert choose_default_interfaces([LO]) == ()
 
 
-def test_explicit_names_select_every_address_even_excluded_interfaces():
-    assert resolve_interfaces(["lo", "veth1a2b3c", "eth1"], PI) == (LO, VETH, AUTOIP)
+def test_explicit_names_select_excluded_interfaces_and_ipv4_link_local():
+    assert resolve_interfaces(["lo", "eth1"], PI) == (
+        LO,
+        NetworkInterface("eth1", 9, ("169.254.10.20",), ()),
+    )
+
+
+def test_explicit_names_keep_ipv6_link_local_only_when_nothing_else_is_there():
+    assert resolve_interfaces(["veth1a2b3c"], PI) == (VETH,)
+    assert resolve_interfaces(["eth0"], PI) == (
+        NetworkInterface("eth0", 2, ("192.168.1.20",), ("2001:db8::20",)),
+    )
 
 
 def test_explicit_address_selects_that_address_alone():
@@ -78,7 +89,9 @@ def test_explicit_address_selects_that_address_alone():
 
 
 def test_explicit_duplicates_are_collapsed():
-    assert resolve_interfaces(["eth0", "eth0"], PI) == (ETH,)
+    assert resolve_interfaces(["wlan0", "wlan0"], PI) == (
+        NetworkInterface("wlan0", 3, ("192.168.1.21",), ()),
+    )
 
 
 def test_empty_request_means_the_default_choice():
@@ -117,3 +130,7 @@ def test_zeroconf_list_leaves_out_ipv6_loopback():
 )
 def test_link_local(address, expected):
     assert is_link_local(address) is expected
+
+
+def test_explicit_ipv6_link_local_address_is_honoured():
+    assert resolve_interfaces(["fe80::1"], PI) == (NetworkInterface("eth0", 2, (), ("fe80::1",)),)

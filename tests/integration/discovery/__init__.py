@@ -1,0 +1,1 @@
+"""Integration tests of mDNS discovery over loopback and between network namespaces."""

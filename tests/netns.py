@@ -1,0 +1,136 @@
+"""Two network namespaces joined by a veth pair, for tests that need a real link between peers.
+
+Usage (root only; `netns_skip_reason()` says why not)::
+
+    with netns_pair() as pair:
+        proc = pair.popen("a", [sys.executable, "-m", "connect.advertise", ...])
+        ...  # a peer in namespace "b" reaches it at pair.address("a")
+        pair.set_link("a", up=False)  # simulate the network going away
+
+The veth ends are created directly inside the namespaces and the 10.x addresses exist only
+there, so nothing touches the namespace the test runs in. Names carry the pid and a counter, so
+parallel runs never collide (`ip netns` names are global, in /run/netns). Everything is torn
+down in a `finally`: the processes started here, then both namespaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Side = Literal["a", "b"]
+
+_counter = itertools.count()
+_SIDES: tuple[Side, Side] = ("a", "b")
+_SUBNET = "10.213.0"  # a /24 that exists only inside the pair's two namespaces
+
+
+def netns_skip_reason() -> str | None:
+    """Return why namespaces cannot be made here (not root, no `ip`), or None when they can."""
+    if os.geteuid() != 0:
+        return "needs root to create network namespaces (ip netns add)"
+    if shutil.which("ip") is None:
+        return "needs iproute2's `ip` command"
+    return None
+
+
+@dataclass
+class NetnsPair:
+    """Namespaces `a` and `b`, each with `lo` and one veth end up and a 10.213.0.x/24 address."""
+
+    names: dict[Side, str]
+    links: dict[Side, str]
+    _procs: list[subprocess.Popen[Any] | asyncio.subprocess.Process] = field(default_factory=list)
+
+    def address(self, side: Side) -> str:
+        """Return the IPv4 address of the veth end in namespace *side*."""
+        return f"{_SUBNET}.{1 if side == 'a' else 2}"
+
+    def exec_argv(self, side: Side, argv: Sequence[str]) -> list[str]:
+        """Return *argv* wrapped to run inside namespace *side*."""
+        return ["ip", "netns", "exec", self.names[side], *argv]
+
+    def popen(self, side: Side, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start *argv* inside namespace *side*; it is terminated when the pair is torn down."""
+        proc = subprocess.Popen(self.exec_argv(side, argv), **kwargs)
+        self._procs.append(proc)
+        return proc
+
+    async def async_start(
+        self, side: Side, argv: Sequence[str], **kwargs: Any
+    ) -> asyncio.subprocess.Process:
+        """Start *argv* inside namespace *side* as an asyncio subprocess (ended on teardown)."""
+        proc = await asyncio.create_subprocess_exec(*self.exec_argv(side, argv), **kwargs)
+        self._procs.append(proc)
+        return proc
+
+    def run(self, side: Side, argv: Sequence[str]) -> str:
+        """Run *argv* to completion inside namespace *side*; return its stdout, raise on failure."""
+        done = subprocess.run(
+            self.exec_argv(side, argv), check=True, capture_output=True, text=True, timeout=30
+        )
+        return done.stdout
+
+    def set_link(self, side: Side, *, up: bool) -> None:
+        """Bring the veth end in namespace *side* down or up (the link to the other side)."""
+        _ip("-n", self.names[side], "link", "set", self.links[side], "up" if up else "down")
+
+    def add_address(self, side: Side, cidr: str) -> None:
+        """Add another address (e.g. "10.213.0.11/24") to the veth end in namespace *side*."""
+        _ip("-n", self.names[side], "addr", "add", cidr, "dev", self.links[side])
+
+    def _stop_processes(self) -> None:
+        for proc in reversed(self._procs):
+            if proc.returncode is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            if isinstance(proc, subprocess.Popen):
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+            # An asyncio process is reaped by its loop; the namespace is deleted regardless.
+
+
+@contextlib.contextmanager
+def netns_pair() -> Iterator[NetnsPair]:
+    """Create two namespaces joined by a veth pair; always delete them (and their processes)."""
+    tag = f"{os.getpid()}-{next(_counter)}"
+    names: dict[Side, str] = {"a": f"baton-{tag}-a", "b": f"baton-{tag}-b"}
+    short = f"bv{os.getpid() % 10**7}{next(_counter) % 100}"  # interface names: at most 15 chars
+    links: dict[Side, str] = {"a": f"{short}a", "b": f"{short}b"}
+    pair = NetnsPair(names=names, links=links)
+    created: list[str] = []
+    try:
+        for side in _SIDES:
+            _ip("netns", "add", names[side])
+            created.append(names[side])
+        # Create both veth ends directly inside their namespaces: no interface, even briefly,
+        # in the namespace running the test.
+        _ip("-n", names["a"], "link", "add", links["a"], "type", "veth",
+            "peer", "name", links["b"], "netns", names["b"])  # fmt: skip
+        for side in _SIDES:
+            ns = names[side]
+            _ip("-n", ns, "link", "set", "lo", "up")
+            _ip("-n", ns, "addr", "add", f"{pair.address(side)}/24", "dev", links[side])
+            _ip("-n", ns, "link", "set", links[side], "up")
+        yield pair
+    finally:
+        pair._stop_processes()
+        for ns in created:
+            subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+
+
+def _ip(*args: str) -> None:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
