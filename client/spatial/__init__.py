@@ -1,6 +1,7 @@
 """Spatial navigation without Qt: geometry, the next-focus policies, the focus tree, the linter."""
 
 from client.spatial.geometry import Axis, Direction, Rect
+from client.spatial.lint import Finding, FindingKind, lint
 from client.spatial.policies import Policy, choose_next, in_beam
 from client.spatial.tree import (
     ALL_DIRECTIONS,
@@ -16,6 +17,8 @@ __all__ = [
     "Axis",
     "Direction",
     "EntryRule",
+    "Finding",
+    "FindingKind",
     "FocusGroup",
     "FocusTree",
     "Move",
@@ -24,4 +27,5 @@ __all__ = [
     "Rect",
     "choose_next",
     "in_beam",
+    "lint",
 ]

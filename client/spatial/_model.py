@@ -87,6 +87,7 @@ class _TreeState(Generic[K]):
         self._counter = 1
         self._focused: K | None = None
         self._anchor: tuple[Axis, float, float] | None = None
+        self._hint: K | None = None  # what a stateless peek treats as remembered
         self._jumped = False  # set when an entry rule (not geometry) chose the last target
         self._layers: list[tuple[K, K | None]] = []  # (trap group, the opener to restore)
 

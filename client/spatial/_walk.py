@@ -90,6 +90,9 @@ class _Navigation(_TreeState[K]):
         pick: K | None = None
         if spec.entry.value == "remember_last" and stateful and node.memory in kids:
             pick = node.memory
+        elif spec.entry.value == "remember_last" and not stateful and self._hint is not None:
+            hint = self._hint
+            pick = next((k for k in kids if self._is_within(hint, k)), None)
         elif spec.entry.value == "first":
             pick = kids[0]
         # An entry rule can put focus far from where the eye was: the column anchor restarts.

@@ -34,12 +34,12 @@ def choose_next(
 ) -> K | None:
     """Return the key of the best candidate from `origin` towards `direction`, or None."""
     if policy is Policy.ANDROID:
-        return _choose_beam(origin, candidates, direction, inclusive=True, tv=False)
+        return _choose_android(origin, candidates, direction)
     if policy is Policy.TV:
         inside = _choose_insider(origin, candidates, direction)
         if inside is not None:
             return inside
-        return _choose_beam(origin, candidates, direction, inclusive=False, tv=True)
+        return _choose_tv(origin, candidates, direction)
     inside = _choose_insider(origin, candidates, direction)
     if inside is not None:
         return inside
@@ -75,25 +75,17 @@ def _choose_insider(origin: Rect, candidates: Mapping[K, Rect], direction: Direc
     return best
 
 
-def _choose_beam(
-    origin: Rect,
-    candidates: Mapping[K, Rect],
-    direction: Direction,
-    *,
-    inclusive: bool,
-    tv: bool,
-) -> K | None:
-    """Android FocusFinder's `isBetterCandidate` run as a single pass.
+def _choose_android(origin: Rect, candidates: Mapping[K, Rect], direction: Direction) -> K | None:
+    """Android FocusFinder's `isBetterCandidate` run as one pass, exactly as FocusFinder does.
 
-    `inclusive` picks the beam test FocusFinderTest@4a7b7b3 asserts (touching edges are in the
-    beam); TV uses the strict one of current AOSP. `tv` measures exact centres instead of
-    Java's truncated ones. At the "beams only beat up to a point" threshold both let the
-    out-of-beam candidate win (the row nearer the origin is never skipped; decision D9).
+    Beams are inclusive, as FocusFinderTest@4a7b7b3 asserts (touching edges are in the
+    beam), and centres use Java's int division. Like the original this pairwise rule is not
+    transitive, so with three or more candidates the answer can depend on their order;
+    Policy.TV uses `_choose_tv` instead.
     """
     horizontal = direction.axis is Axis.HORIZONTAL
     slo, shi, smlo, smhi = _frame(origin, direction)
-    # ANDROID keeps Java's int division in `left + width / 2`.
-    s_minor = (smlo + smhi) / 2 if tv else smlo + math.floor((smhi - smlo) / 2)
+    s_minor = smlo + math.floor((smhi - smlo) / 2)
     best: K | None = None
     b_beam = b_dir = False
     b_major = b_far = b_score = 0.0
@@ -102,10 +94,10 @@ def _choose_beam(
         # isCandidate: starts past the origin's back edge and ends past its front edge.
         if not ((slo < lo or shi <= lo) and shi < hi):
             continue
-        beam = (mhi >= smlo and mlo <= smhi) if inclusive else (mhi > smlo and mlo < smhi)
+        beam = mhi >= smlo and mlo <= smhi
         major = lo - shi if lo > shi else 0.0
         far = hi - shi if hi - shi > 1 else 1.0
-        minor = abs(s_minor - ((mlo + mhi) / 2 if tv else mlo + math.floor((mhi - mlo) / 2)))
+        minor = abs(s_minor - (mlo + math.floor((mhi - mlo) / 2)))
         score = 13 * major * major + minor * minor
         is_dir = shi <= lo
         if best is not None:
@@ -119,6 +111,47 @@ def _choose_beam(
             if score >= b_score:
                 continue
         best, b_beam, b_dir, b_major, b_far, b_score = key, beam, is_dir, major, far, score
+    return best
+
+
+def _choose_tv(origin: Rect, candidates: Mapping[K, Rect], direction: Direction) -> K | None:
+    """Android's beam-then-distance rule as a total order, so only exact ties depend on order.
+
+    Differences from ANDROID, each pinned in cases/decisions.json: strict beams (D10), exact
+    centres, and the escape decided against the best in-beam candidate rather than pairwise:
+    the best aligned item X wins unless an out-of-beam item lies wholly before X's near edge
+    (up/down only; D3, D8, D9), in which case the lowest `13·major² + minor²` among X and
+    those items wins. Left/right: an aligned item always wins (D2).
+    """
+    horizontal = direction.axis is Axis.HORIZONTAL
+    slo, shi, smlo, smhi = _frame(origin, direction)
+    s_minor = (smlo + smhi) / 2
+    beam_key: K | None = None
+    beam_score = beam_major = math.inf
+    any_key: K | None = None
+    any_score = math.inf
+    escapes: list[tuple[float, float, K]] = []  # (far edge, score, key) of out-of-beam items
+    for key, rect in candidates.items():
+        lo, hi, mlo, mhi = _frame(rect, direction)
+        if not ((slo < lo or shi <= lo) and shi < hi):
+            continue
+        major = lo - shi if lo > shi else 0.0
+        minor = s_minor - (mlo + mhi) / 2
+        score = 13 * major * major + minor * minor
+        if score < any_score:
+            any_key, any_score = key, score
+        if mhi > smlo and mlo < smhi:
+            if score < beam_score:
+                beam_key, beam_score, beam_major = key, score, major
+        elif not horizontal and shi <= lo:
+            escapes.append((hi - shi if hi - shi > 1 else 1.0, score, key))
+    if beam_key is None:
+        return any_key
+    best, best_score = beam_key, beam_score
+    for far, score, key in escapes:
+        # `<=`: at the threshold the nearer row wins (AOSP testOutOfBeamBeatsInBeamUp, D9).
+        if far <= beam_major and score < best_score:
+            best, best_score = key, score
     return best
 
 
@@ -138,6 +171,8 @@ def _choose_wicg(origin: Rect, candidates: Mapping[K, Rect], direction: Directio
     best: K | None = None
     best_distance = math.inf
     for key, rect in candidates.items():
+        if rect == origin:  # css-nav-1: the search origin is never its own candidate
+            continue
         lo, hi, mlo, mhi = _frame(rect, direction)
         aligned = mhi > smlo and mlo < smhi
         if not (lo >= shi or (lo >= slo and hi > shi and aligned)):

@@ -161,9 +161,17 @@ class FocusTree(_Navigation[K]):
             self._narrow_anchor(target, direction)
         return Move(source, target, reason)
 
-    def peek(self, key: K, direction: Direction) -> K | None:
-        """Return where `direction` leads from `key` ignoring memory and anchors (for linting)."""
-        target, _ = self._resolve(key, self.rect(key), direction, stateful=False)
+    def peek(self, key: K, direction: Direction, came_from: K | None = None) -> K | None:
+        """Return where `direction` leads from `key`, without changing anything (for linting).
+
+        Anchors and stored memory are ignored; a remembering group entered on the way
+        remembers `came_from` if it holds it (as it would right after leaving it).
+        """
+        self._hint = came_from
+        try:
+            target, _ = self._resolve(key, self.rect(key), direction, stateful=False)
+        finally:
+            self._hint = None
         return None if target == key else target
 
     def open_layer(self, group_key: K) -> None:
