@@ -51,6 +51,8 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
+_STABLE_S = 300.0  # online this long before dropping: not flapping, warn again
+
 
 class DeviceSource(enum.Enum):
     """How a device first became known."""
@@ -140,6 +142,7 @@ class DeviceRegistry:
         self._tasks: set[asyncio.Task[None]] = set()
         self._resolving: dict[str, bool] = {}  # name -> another resolve was asked meanwhile
         self._warned_offline: set[str] = set()
+        self._online_since: dict[str, float] = {}
         self._closing: asyncio.Task[None] | None = None
 
     async def async_start(self) -> None:
@@ -252,15 +255,19 @@ class DeviceRegistry:
     def async_mark_online(self, device_id: str) -> None:
         """Session hook: a session to the device is up and its heartbeat is answered."""
         entry = self._require(device_id)
-        self._warned_offline.discard(device_id)
+        if not entry.online:
+            self._online_since[device_id] = self._clock()
         self._emit_put(replace(entry, online=True, offline_reason="", last_seen=self._clock()))
 
     def async_mark_offline(self, device_id: str, reason: str) -> None:
         """Session hook: the device's session ended or its heartbeat stopped answering."""
         entry = self._require(device_id)
         if entry.online:
-            # A flapping device is worth one warning; after that, debug only.
-            level = logging.DEBUG if device_id in self._warned_offline else logging.WARNING
+            # A flapping device is worth one warning, then debug only; a drop after a long
+            # stable spell is news again.
+            since = self._online_since.pop(device_id, self._clock())
+            flapping = device_id in self._warned_offline and self._clock() - since < _STABLE_S
+            level = logging.DEBUG if flapping else logging.WARNING
             _LOGGER.log(level, "%s: offline: %s", device_id, reason)
             self._warned_offline.add(device_id)
         self._emit_put(replace(entry, online=False, offline_reason=reason))

@@ -1,0 +1,88 @@
+"""ServiceAdvertiser on loopback: interface loss and return, unknown interfaces, manual merge."""
+
+from __future__ import annotations
+
+import pytest
+
+from connect.advertise import ServiceAdvertiser, candidate_names
+from connect.discovery import DeviceEvent, DeviceRemoved, DeviceSource
+from connect.interfaces import NetworkInterface, UnknownInterfaceError
+from connect.txt import ServiceRecord
+from tests.integration.discovery.peers import STEP_TIMEOUT_S
+
+LO = NetworkInterface("lo", 1, ("127.0.0.1",), ("::1",))
+
+
+class FakeInterfaces:
+    """An interface source the test switches between lists (Wi-Fi dropping and returning)."""
+
+    def __init__(self, *interfaces: NetworkInterface) -> None:
+        self.now = interfaces
+
+    def __call__(self) -> tuple[NetworkInterface, ...]:
+        return self.now
+
+
+async def test_unknown_explicit_interface_fails_start_with_a_typed_error():
+    advertiser = ServiceAdvertiser(
+        ServiceRecord(name="X", id="dev-x"),
+        interfaces=["wlan9"],
+        interface_source=FakeInterfaces(LO),
+    )
+    with pytest.raises(UnknownInterfaceError, match="wlan9"):
+        await advertiser.async_start()
+    await advertiser.async_close()
+
+
+async def test_interface_loss_withdraws_and_return_re_registers(registry):
+    source = FakeInterfaces(LO)
+    advertiser = ServiceAdvertiser(
+        ServiceRecord(name="Flaky", id="dev-flaky", port=7001),
+        interfaces=["lo"],
+        poll_interval_s=0.05,  # shrink the polling timer instead of waiting 5 s
+        interface_source=source,
+    )
+    await advertiser.async_start()
+    try:
+        await registry.async_wait_for(lambda e: e.id == "dev-flaky", STEP_TIMEOUT_S)
+        source.now = ()  # the named interface vanished
+        await registry.async_wait_for(
+            lambda e: e.id == "dev-flaky" and not e.mdns_present, STEP_TIMEOUT_S
+        )
+        assert not advertiser.registered
+        source.now = (LO,)
+        back = await registry.async_wait_for(
+            lambda e: e.id == "dev-flaky" and e.mdns_present, STEP_TIMEOUT_S
+        )
+        assert back.addresses == ("127.0.0.1", "::1")  # `lo` named: both its addresses
+        assert advertiser.registered
+    finally:
+        await advertiser.async_close()
+
+
+async def test_manual_entry_merges_with_the_same_device_found_by_mdns(registry):
+    advertiser = ServiceAdvertiser(
+        ServiceRecord(name="Both Ways", id="dev-both", port=7002), interfaces=["127.0.0.1"]
+    )
+    await advertiser.async_start()
+    try:
+        await registry.async_wait_for(lambda e: e.id == "dev-both", STEP_TIMEOUT_S)
+        events: list[DeviceEvent] = []
+        registry.subscribe(events.append)
+        provisional = registry.async_add_manual("127.0.0.1", 7002)
+        merged = registry.async_report_manual("127.0.0.1", 7002, advertiser.record)
+        assert merged.id == "dev-both"
+        assert merged.source is DeviceSource.MDNS  # how it was first known
+        assert merged.manual_address == "127.0.0.1:7002"
+        assert merged.mdns_present
+        assert [e.entry.id for e in events if isinstance(e, DeviceRemoved)] == [provisional.id]
+        assert [e.id for e in registry.entries()] == ["dev-both"]
+    finally:
+        await advertiser.async_close()
+
+
+def test_candidate_names_append_a_counter_and_fit_one_dns_label():
+    assert candidate_names("Kitchen", limit=3) == ["Kitchen", "Kitchen (2)", "Kitchen (3)"]
+    long = candidate_names("é" * 40, limit=12)
+    assert all(len(n.encode()) <= 63 for n in long)
+    assert long[11].endswith(" (12)")
