@@ -1,0 +1,399 @@
+"""The controller side of one Connect session: `DeviceConnection`, reconnecting by device id.
+
+A connection resolves the device's current address on every attempt (so a device that moved
+is found again), says Hello, keeps the latest StateSnapshot, answers nothing itself, and sends
+a TimeRequest whenever it has been quiet for a heartbeat interval: one frame that keeps the
+link alive and feeds the clock-offset estimate. After a loss it retries with exponential
+backoff and jitter (0.5 s doubling up to 30 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import itertools
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from connect import codec
+from connect import messages as m
+from connect.clock import Clock, ClockEstimate, ClockOffsetEstimator, ClockSample, monotonic_us
+from connect.errors import (
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeoutError,
+    FrameError,
+)
+from connect.server import DEAD_AFTER_BEATS, WS_PATH
+
+_LOG = logging.getLogger(__name__)
+
+_CONNECT_TIMEOUT_S = 5.0
+_INITIAL_CLOCK_SAMPLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a device's session WebSocket is."""
+
+    host: str
+    port: int
+    ws_path: str = WS_PATH
+
+    @property
+    def url(self) -> str:
+        """Return the ws:// URL (IPv6 addresses in brackets)."""
+        host = self.host
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(host).version == 6:
+                host = f"[{host}]"
+        return f"ws://{host}:{self.port}{self.ws_path}"
+
+
+Resolver = Callable[[], Awaitable[Endpoint]]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Reconnect delays: `first` doubling up to `ceiling`, each scaled by a random ±`jitter`."""
+
+    first_s: float = 0.5
+    ceiling_s: float = 30.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Return the delay before reconnect attempt number *attempt* (0 = the first retry)."""
+        base = min(self.ceiling_s, self.first_s * 2 ** min(attempt, 32))
+        uniform = rng.uniform if rng is not None else random.uniform
+        spread = float(uniform(-self.jitter, self.jitter))
+        return base * (1 + spread)
+
+
+# ------------------------------------------------------------------------------ events
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The session is up."""
+
+    device_id: str
+    welcome: m.Welcome
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """The device pushed a new state."""
+
+    device_id: str
+    snapshot: m.StateSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The session ended; `reason` says why in plain words."""
+
+    device_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferReply:
+    """A transfer message from the device (Ready, Rejected, Done, Aborted)."""
+
+    device_id: str
+    body: m.TransferReady | m.TransferRejected | m.TransferDone | m.TransferAborted
+    traceparent: str
+
+
+ConnectionEvent = Connected | StateChanged | Disconnected | TransferReply
+
+
+class _VersionMismatchError(ConnectError):
+    """The device speaks no version we speak: retrying cannot help."""
+
+
+class DeviceConnection:
+    """A session with one device, kept up until `async_close()`."""
+
+    def __init__(
+        self,
+        device_id: str,
+        resolve: Resolver,
+        identity: m.ClientIdentity,
+        http: aiohttp.ClientSession,
+        *,
+        role: m.Role | None = None,
+        token: str = "",
+        clock: Clock = monotonic_us,
+        backoff: Backoff = Backoff(),
+    ) -> None:
+        self.device_id = device_id
+        self._resolve = resolve
+        self._identity = identity
+        self._http = http
+        self._role = role
+        self._token = token
+        self._clock = clock
+        self._backoff = backoff
+        self._estimator = ClockOffsetEstimator()
+        self._listeners: list[Callable[[ConnectionEvent], None]] = []
+        self._pending: dict[str, asyncio.Future[m.CommandResult]] = {}
+        self._time_waiters: list[asyncio.Future[None]] = []
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._send_lock = asyncio.Lock()
+        self._seq = itertools.count(1)
+        self._last_sent = 0.0
+        self._connected = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.welcome: m.Welcome | None = None
+        self.state: m.PlaybackState | None = None
+        self.last_error = ""
+
+    # -------------------------------------------------------------------------- public
+
+    @property
+    def connected(self) -> bool:
+        """Return True while the session is up."""
+        return self._connected.is_set()
+
+    @property
+    def clock(self) -> ClockEstimate | None:
+        """Return the link's clock-offset estimate (device minus local), or None yet."""
+        return self._estimator.estimate
+
+    def subscribe(self, listener: Callable[[ConnectionEvent], None]) -> Callable[[], None]:
+        """Call *listener* (on the loop thread) for every event; return an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def async_start(self) -> None:
+        """Start connecting (and reconnecting) in the background."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"baton-connection-{self.device_id}"
+            )
+
+    async def wait_connected(self, timeout: float) -> None:
+        """Wait until the session is up; raise ConnectTimeoutError with the last error if not."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except TimeoutError:
+            why = f": {self.last_error}" if self.last_error else ""
+            raise ConnectTimeoutError(
+                f"device {self.device_id} not reachable within {timeout:g} s{why}"
+            ) from None
+
+    async def command(
+        self,
+        action: m.Action,
+        *,
+        expected_revision: int | None = None,
+        timeout: float = 5.0,
+        traceparent: str = "",
+    ) -> m.CommandResult:
+        """Send a command and return its result; raise ConnectionLostError/ConnectTimeoutError."""
+        command_id = uuid.uuid4().hex
+        future: asyncio.Future[m.CommandResult] = asyncio.get_running_loop().create_future()
+        self._pending[command_id] = future
+        try:
+            await self.send(m.Command(command_id, action, expected_revision), traceparent)
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise ConnectTimeoutError(
+                f"device {self.device_id} did not answer command within {timeout:g} s"
+            ) from None
+        finally:
+            self._pending.pop(command_id, None)
+
+    async def send(self, body: m.Body, traceparent: str = "") -> None:
+        """Send one frame; raise ConnectionLostError when the session is down."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise ConnectionLostError(f"not connected to device {self.device_id}")
+        async with self._send_lock:
+            envelope = m.Envelope(next(self._seq), uuid.uuid4().hex, body, traceparent)
+            try:
+                await ws.send_bytes(codec.encode(envelope))
+            except (ConnectionError, RuntimeError) as exc:
+                raise ConnectionLostError(f"device {self.device_id}: {exc}") from exc
+            self._last_sent = asyncio.get_running_loop().time()
+
+    async def sync_clock(self, samples: int = _INITIAL_CLOCK_SAMPLES, timeout: float = 2.0) -> None:
+        """Take *samples* clock samples one after another (each waits for its answer)."""
+        for _ in range(samples):
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._time_waiters.append(waiter)
+            await self.send(m.TimeRequest(self._clock()))
+            try:
+                await asyncio.wait_for(waiter, timeout)
+            except TimeoutError:
+                raise ConnectTimeoutError(f"device {self.device_id}: no TimeResponse") from None
+
+    async def async_close(self) -> None:
+        """Say goodbye and stop reconnecting (idempotent, bounded)."""
+        self._closing.set()
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            with contextlib.suppress(ConnectError):
+                await asyncio.wait_for(
+                    self.send(m.Goodbye(m.GoodbyeReason.SHUTDOWN, "controller closing")), 1
+                )
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ws.close(), 2)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # -------------------------------------------------------------------------- session loop
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closing.is_set():
+            try:
+                endpoint = await self._resolve()
+                async with self._http.ws_connect(
+                    endpoint.url,
+                    max_msg_size=4 * m.MAX_FRAME_BYTES,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
+                    autoping=True,
+                ) as ws:
+                    self._ws = ws
+                    await self._handshake(ws)
+                    attempt = 0
+                    await self._session(ws)
+            except _VersionMismatchError as exc:
+                self._lost(str(exc))
+                return  # a newer major version will not change by retrying
+            except (TimeoutError, aiohttp.ClientError, OSError, ConnectError) as exc:
+                self._lost(_describe(exc))
+            finally:
+                self._ws = None
+            if self._closing.is_set():
+                return
+            delay = self._backoff.delay(attempt)
+            attempt += 1
+            _LOG.debug("%s: reconnecting in %.2f s", self.device_id, delay)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), delay)
+
+    async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        hello = m.Hello(m.PROTOCOL_V1, self._identity, self._role, self._token)
+        await self.send(hello)
+        message = await ws.receive(timeout=_CONNECT_TIMEOUT_S)
+        if message.type is not aiohttp.WSMsgType.BINARY:
+            raise ConnectionLostError(f"device {self.device_id} closed before Welcome")
+        body = codec.decode(message.data).body
+        if isinstance(body, m.Goodbye):
+            if body.reason is m.GoodbyeReason.VERSION:
+                raise _VersionMismatchError(f"device {self.device_id}: {body.message}")
+            raise ConnectionLostError(f"device {self.device_id} refused: {body.message}")
+        if not isinstance(body, m.Welcome):
+            raise ConnectionLostError(f"device {self.device_id} sent {type(body).__name__}")
+        if body.device.id != self.device_id:
+            raise ConnectionLostError(
+                f"expected device {self.device_id} at this address, found {body.device.id}"
+            )
+        self.welcome = body
+        self._estimator.reset()  # the device may be a new process with a new clock
+        self.last_error = ""
+        self._connected.set()
+        _LOG.info("%s: connected (%s, protocol %s)", self.device_id, body.device.name, body.version)
+        self._emit(Connected(self.device_id, body))
+
+    async def _session(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        assert self.welcome is not None
+        interval = max(self.welcome.heartbeat_interval_ms, 100) / 1000
+        keepalive = asyncio.create_task(self._keepalive(interval), name="baton-keepalive")
+        clock_sync = asyncio.create_task(self.sync_clock(), name="baton-clock-sync")
+        try:
+            while True:
+                message = await ws.receive(timeout=DEAD_AFTER_BEATS * interval)
+                received_at = self._clock()
+                if message.type is not aiohttp.WSMsgType.BINARY:
+                    reason = "closed by the device" if ws.closed else f"{message.type.name} frame"
+                    raise ConnectionLostError(f"device {self.device_id}: {reason}")
+                self._handle(message.data, received_at)
+        finally:
+            for task in (keepalive, clock_sync):
+                task.cancel()
+            for task in (keepalive, clock_sync):
+                with contextlib.suppress(asyncio.CancelledError, ConnectError):
+                    await task
+
+    async def _keepalive(self, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            idle = loop.time() - self._last_sent
+            if idle >= interval:
+                await self.send(m.TimeRequest(self._clock()))
+                idle = 0
+            await asyncio.sleep(interval - idle)
+
+    def _handle(self, data: bytes, received_at: int) -> None:
+        try:
+            envelope = codec.decode(data)
+        except FrameError as exc:
+            _LOG.warning("%s: ignoring a frame we cannot read: %s", self.device_id, exc)
+            return
+        body = envelope.body
+        if isinstance(body, m.StateSnapshot):
+            self.state = body.state
+            self._emit(StateChanged(self.device_id, body))
+        elif isinstance(body, m.CommandResult):
+            future = self._pending.get(body.command_id)
+            if future is not None and not future.done():
+                future.set_result(body)
+        elif isinstance(body, m.TimeResponse):
+            self._estimator.add(ClockSample.from_exchange(body, received_at))
+            while self._time_waiters:
+                waiter = self._time_waiters.pop(0)
+                if not waiter.done():
+                    waiter.set_result(None)
+                    break
+        elif isinstance(
+            body, m.TransferReady | m.TransferRejected | m.TransferDone | m.TransferAborted
+        ):
+            self._emit(TransferReply(self.device_id, body, envelope.traceparent))
+        elif isinstance(body, m.Goodbye):
+            raise ConnectionLostError(
+                f"device {self.device_id} said goodbye ({body.reason.name.lower()}): {body.message}"
+            )
+        elif isinstance(body, m.Error):
+            _LOG.warning("%s: device reports %s: %s", self.device_id, body.code.name, body.message)
+
+    def _lost(self, reason: str) -> None:
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        self.last_error = reason
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionLostError(reason))
+        for waiter in self._time_waiters:
+            if not waiter.done():
+                waiter.cancel()
+        self._time_waiters.clear()
+        if was_connected:
+            _LOG.info("%s: disconnected: %s", self.device_id, reason)
+            self._emit(Disconnected(self.device_id, reason))
+
+    def _emit(self, event: ConnectionEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not take the session down
+                _LOG.exception("%s: listener failed on %s", self.device_id, type(event).__name__)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__
