@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import itertools
 import logging
+import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable
@@ -69,7 +70,7 @@ class Backoff:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Return the delay before reconnect attempt number *attempt* (0 = the first retry)."""
-        base = min(self.ceiling_s, self.first_s * 2 ** min(attempt, 32))
+        base = min(self.ceiling_s, math.ldexp(self.first_s, min(attempt, 32)))  # first * 2**n
         uniform = rng.uniform if rng is not None else random.uniform
         spread = float(uniform(-self.jitter, self.jitter))
         return base * (1 + spread)
