@@ -1,0 +1,108 @@
+"""The receiver's `--audio-output` setting: where libVLC sends sound, and the arguments it needs."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+# Input caching, in ms. libVLC's default (1000 ms) is a pre-buffer that outputs without their own
+# clock (afile, adummy) swallow at once, so end-of-media fires that much early
+# (research/feasibility.md §3). 50 ms keeps the end exact for local files.
+FILE_CACHING_MS = 50
+
+# Network caching, in ms: libVLC buffers this much of an HTTP stream before it starts.
+# Baton's media comes from a controller on the same LAN, which delivers a WAV or MP3 many times
+# faster than real time, so a big jitter buffer buys nothing and would be paid twice: in the time a
+# pre-roll takes to become ready, and as end-of-media firing early on clockless outputs. 50 ms
+# matches the file caching, so the same track behaves alike from disk and from loopback; a device
+# on flaky Wi-Fi can raise it (`network_caching_ms`) at the price of a later end and pre-roll.
+NETWORK_CACHING_MS = 50
+
+USAGE = "expected default, alsa:DEVICE, afile:PATH or none"
+
+
+class OutputKind(enum.Enum):
+    """Which libVLC audio output module plays the sound."""
+
+    DEFAULT = "default"  # libVLC's own choice (PulseAudio if running, else ALSA's default)
+    ALSA = "alsa"  # one named ALSA PCM, e.g. hw:CARD=sndrpihifiberry,DEV=0
+    AFILE = "afile"  # a WAV file holding exactly what was played: for tests and benchmarks
+    NONE = "none"  # decode and pace in real time, but play nowhere
+
+
+@dataclass(frozen=True)
+class AudioOutput:
+    """A parsed `--audio-output` value and the libVLC instance arguments it stands for."""
+
+    kind: OutputKind
+    target: str = ""  # the ALSA device name or the afile path; "" for default and none
+    network_caching_ms: int = NETWORK_CACHING_MS
+
+    @property
+    def path(self) -> Path | None:
+        """Return the WAV file an afile output writes, None for the other kinds."""
+        return Path(self.target) if self.kind is OutputKind.AFILE else None
+
+    @property
+    def software_volume(self) -> bool:
+        """Return whether libVLC's own volume reaches what this output plays."""
+        # libVLC 3's afile module takes no part in volume: samples are written unchanged whatever
+        # audio_set_volume says (measured, research/devices.md), so the player needs another
+        # gain stage to make a fade visible in the recording.
+        return self.kind is not OutputKind.AFILE
+
+    def instance_args(self) -> tuple[str, ...]:
+        """Return the full argument list for `vlc.Instance` with this output."""
+        common = (
+            "--no-video",
+            "--intf=dummy",
+            "--no-lua",  # no Lua extensions or playlist scripts: smaller, faster, nothing to run
+            f"--file-caching={FILE_CACHING_MS}",
+            f"--network-caching={self.network_caching_ms}",
+        )
+        if self.kind is OutputKind.DEFAULT:
+            return common
+        if self.kind is OutputKind.ALSA:
+            return (*common, "--aout=alsa", f"--alsa-audio-device={self.target}")
+        if self.kind is OutputKind.AFILE:
+            return (
+                *common,
+                "--aout=afile",
+                f"--audiofile-file={self.target}",
+                "--audiofile-format=s16",  # the format tests.audio reads
+            )
+        # The module is called "adummy"; "dummy" is accepted as its shortcut, but a misspelt name
+        # is silently replaced by whatever module loads, so name the real one.
+        return (*common, "--aout=adummy")
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.target}" if self.target else self.kind.value
+
+
+def parse_audio_output(value: str, *, network_caching_ms: int = NETWORK_CACHING_MS) -> AudioOutput:
+    """Parse `default|alsa:DEVICE|afile:PATH|none`; raise ValueError with the reason otherwise."""
+    if network_caching_ms < 0 or network_caching_ms > 60_000:
+        raise ValueError(f"network caching must be 0..60000 ms, not {network_caching_ms}")
+    text = value.strip()
+    name, sep, target = text.partition(":")
+    try:
+        kind = OutputKind(name.lower())
+    except ValueError:
+        raise ValueError(f"unknown audio output {value!r}: {USAGE}") from None
+    if kind in (OutputKind.DEFAULT, OutputKind.NONE):
+        if sep:
+            raise ValueError(f"audio output {kind.value!r} takes no argument, got {value!r}")
+        return AudioOutput(kind, "", network_caching_ms)
+    if not target.strip():
+        what = "an ALSA device name" if kind is OutputKind.ALSA else "a file path"
+        raise ValueError(f"audio output {kind.value!r} needs {what}: {kind.value}:...; {USAGE}")
+    if any(ch.isspace() for ch in target) and kind is OutputKind.ALSA:
+        raise ValueError(f"ALSA device names contain no spaces: {target!r}")
+    if kind is OutputKind.AFILE:
+        path = Path(target).expanduser()
+        if path.is_dir():
+            raise ValueError(f"afile output needs a file path, {target!r} is a directory")
+        # Absolute: libVLC resolves relative names against whatever its cwd is at open time.
+        target = str(path.absolute())
+    return AudioOutput(kind, target, network_caching_ms)
