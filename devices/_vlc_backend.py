@@ -1,0 +1,218 @@
+"""The libVLC side of the player: every method here runs on the libVLC thread only."""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from devices._vlc_log import FailureHint, VLCLogBridge
+from devices._volume import equalizer_preamp_db
+from devices.audio_output import AudioOutput, OutputKind
+from devices.errors import AudioOutputError, LibVLCUnavailableError, MediaError
+from devices.vlc_check import check_libvlc
+
+_LOGGER = logging.getLogger(__name__)
+
+# libvlc_track_type_t: the type of an elementary stream in ESAdded events.
+_TRACK_AUDIO = 0
+
+
+class BackendEvent(enum.Enum):
+    """What the libVLC thread reports to the loop; the value's type is given per member."""
+
+    OPENING = enum.auto()  # None
+    BUFFERING = enum.auto()  # float, percent
+    PLAYING = enum.auto()  # None
+    PAUSED = enum.auto()  # None
+    STOPPED = enum.auto()  # None
+    END_REACHED = enum.auto()  # None
+    ERROR = enum.auto()  # None: the reason comes as HINT events just before it
+    AUDIO_ES_ADDED = enum.auto()  # None: the media has an audio stream libVLC can demux
+    TIME_CHANGED = enum.auto()  # int, ms of content
+    LENGTH_CHANGED = enum.auto()  # int, ms
+    HINT = enum.auto()  # tuple[FailureHint, str] from libVLC's log
+
+
+# Called on libVLC's own threads: (epoch, kind, value, at_us). It must only hand over.
+EventSink = Callable[[int, BackendEvent, Any, int], None]
+
+
+def now_us() -> int:
+    """Return time.monotonic_ns() in µs, the time base of every PlayerClock."""
+    return time.monotonic_ns() // 1000
+
+
+class VLCBackend:
+    """One libVLC instance and media player, driven from a single thread."""
+
+    def __init__(self, output: AudioOutput, sink: EventSink) -> None:
+        self._output = output
+        self._sink = sink
+        self._instance: Any = None
+        self._player: Any = None
+        self._media: Any = None
+        self._log: VLCLogBridge | None = None
+        self._callbacks: list[tuple[Any, Callable[[Any], None]]] = []
+        # Read on libVLC's threads to tag each event with the load it belongs to; an int
+        # assignment is atomic, and old-media events all precede the bump (stop() is synchronous).
+        self.epoch = 0
+
+    def start(self) -> str:
+        """Create the libVLC instance and player; return libVLC's version."""
+        version = check_libvlc()
+        import vlc
+
+        self._check_output()
+        instance = vlc.Instance(list(self._output.instance_args()))
+        if instance is None:
+            raise LibVLCUnavailableError(
+                f"libVLC {version} refused the arguments for audio output {self._output} "
+                "(see its messages on stderr)"
+            )
+        self._instance = instance
+        self._log = VLCLogBridge(self._on_hint)
+        self._log.attach(instance)
+        self._player = instance.media_player_new()
+        self._attach_events(vlc)
+        return version
+
+    def load(self, url: str, position_ms: int, play: bool, epoch: int) -> int:
+        """Open *url* at *position_ms*, playing or paused; return when libVLC was asked."""
+        self._player.stop()
+        self.epoch = epoch
+        if self._media is not None:
+            self._media.release()
+        media = self._instance.media_new(url)
+        if media is None:
+            raise MediaError(f"libVLC cannot parse the address {url!r}", url=url)
+        if position_ms > 0:
+            # Seek in the demuxer before any audio is decoded: no audible jump, no second buffer.
+            media.add_option(f":start-time={position_ms / 1000:.3f}")
+        if not play:
+            # Opens, demuxes and buffers, then holds the input paused before the first sample
+            # reaches the output: the pre-roll a transfer target needs.
+            media.add_option(":start-paused")
+        self._media = media
+        self._player.set_media(media)
+        if self._player.play() == -1:
+            raise MediaError(f"libVLC refused to start {url!r}", url=url)
+        return now_us()
+
+    def resume(self) -> int:
+        """Leave pause (or a pre-roll); return the time the call returned."""
+        self._player.set_pause(0)
+        return now_us()
+
+    def pause(self) -> int:
+        """Pause; return the time the call returned."""
+        self._player.set_pause(1)
+        return now_us()
+
+    def seek(self, position_ms: int) -> int:
+        """Jump to *position_ms*; return the time the call returned."""
+        self._player.set_time(position_ms)
+        return now_us()
+
+    def stop(self) -> int:
+        """Stop and close the media's input (synchronous in libVLC 3)."""
+        self._player.stop()
+        return now_us()
+
+    def set_volume(self, volume: int) -> None:
+        """Apply *volume* (0..100) through the gain stage this output honours."""
+        if self._output.software_volume:
+            self._player.audio_set_volume(volume)
+            return
+        import vlc
+
+        preamp = equalizer_preamp_db(volume)
+        if preamp is None:
+            self._player.set_equalizer(None)
+            return
+        equalizer = vlc.AudioEqualizer()
+        equalizer.set_preamp(preamp)
+        self._player.set_equalizer(equalizer)  # libVLC copies the settings
+        equalizer.release()
+
+    def bytes_read(self) -> int:
+        """Return how many bytes the current media's input has read so far."""
+        import vlc
+
+        if self._media is None:
+            return 0
+        stats = vlc.MediaStats()
+        if not self._media.get_stats(stats):
+            return 0
+        return max(int(stats.read_bytes), int(stats.demux_read_bytes))
+
+    def release(self) -> None:
+        """Stop playback and free every libVLC object; safe to call twice."""
+        if self._player is not None:
+            self._player.stop()
+            manager = self._player.event_manager()
+            for event_type, _callback in self._callbacks:
+                manager.event_detach(event_type)
+            self._callbacks.clear()
+        if self._log is not None and self._instance is not None:
+            self._log.detach(self._instance)
+        for obj in (self._media, self._player, self._instance):
+            if obj is not None:
+                obj.release()
+        self._media = self._player = self._instance = None
+        self._log = None
+
+    def _check_output(self) -> None:
+        path = self._output.path
+        if self._output.kind is OutputKind.AFILE and path is not None:
+            folder = path.parent
+            if not folder.is_dir() or not os.access(folder, os.W_OK):
+                raise AudioOutputError(f"afile output: cannot write into {folder}")
+
+    def _attach_events(self, vlc: Any) -> None:
+        event_type = vlc.EventType
+        mapping = {
+            event_type.MediaPlayerOpening: BackendEvent.OPENING,
+            event_type.MediaPlayerBuffering: BackendEvent.BUFFERING,
+            event_type.MediaPlayerPlaying: BackendEvent.PLAYING,
+            event_type.MediaPlayerPaused: BackendEvent.PAUSED,
+            event_type.MediaPlayerStopped: BackendEvent.STOPPED,
+            event_type.MediaPlayerEndReached: BackendEvent.END_REACHED,
+            event_type.MediaPlayerEncounteredError: BackendEvent.ERROR,
+            event_type.MediaPlayerESAdded: BackendEvent.AUDIO_ES_ADDED,
+            event_type.MediaPlayerTimeChanged: BackendEvent.TIME_CHANGED,
+            event_type.MediaPlayerLengthChanged: BackendEvent.LENGTH_CHANGED,
+        }
+        manager = self._player.event_manager()
+        for vlc_type, kind in mapping.items():
+            callback = self._make_callback(kind)
+            manager.event_attach(vlc_type, callback)
+            self._callbacks.append((vlc_type, callback))
+
+    def _make_callback(self, kind: BackendEvent) -> Callable[[Any], None]:
+        # Runs on libVLC's threads (sometimes on the caller's, inside a libVLC call): read the
+        # event's payload and hand it over; never call back into libVLC from here.
+        def on_event(event: Any) -> None:
+            at = now_us()
+            value: Any = None
+            if kind is BackendEvent.BUFFERING:
+                value = float(event.u.new_cache)
+            elif kind is BackendEvent.TIME_CHANGED:
+                value = int(event.u.new_time)
+            elif kind is BackendEvent.LENGTH_CHANGED:
+                value = int(event.u.new_length)
+            elif kind is BackendEvent.AUDIO_ES_ADDED:
+                # The union holds {int i_type; int i_id}; python-vlc does not name it.
+                track_type = ctypes.c_int.from_address(ctypes.addressof(event.u)).value
+                if track_type != _TRACK_AUDIO:
+                    return
+            self._sink(self.epoch, kind, value, at)
+
+        return on_event
+
+    def _on_hint(self, hint: FailureHint, message: str) -> None:
+        self._sink(self.epoch, BackendEvent.HINT, (hint, message), now_us())

@@ -1,0 +1,432 @@
+"""The receiver's audio player: one libVLC media player, driven from asyncio.
+
+Every libVLC call runs on one dedicated thread (`_vlc_thread.VLCThread`); libVLC's events and log
+lines come back through `loop.call_soon_threadsafe` and are handled here, on the loop thread.
+The owner hears about changes through a listener receiving frozen `PlayerEvent`s.
+
+Position clock: libVLC's own time moves in coarse steps (a TimeChanged event every ~250-300 ms),
+so the player keeps an anchor (content position, monotonic µs, playing) set at each action that
+moves the position (load ready, play, pause, seek, end) from the instant the libVLC call returned,
+and extrapolates at rate 1 between actions. Each TimeChanged is compared with the extrapolation at
+the event's arrival; a difference over `CLOCK_RESYNC_MS` (a stall, a skipped buffer) re-anchors
+on libVLC's value. On loopback libVLC's time leads the anchor by a steady ~40 ms (its input runs
+one file-caching ahead of the output), well inside the threshold, so the clock never jitters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from devices._vlc_backend import BackendEvent, VLCBackend, now_us
+from devices._vlc_log import FailureHint
+from devices._vlc_thread import VLCThread
+from devices._volume import RampClock, SystemRampClock, check_volume, ramp_steps, run_ramp
+from devices.audio_output import AudioOutput
+from devices.errors import (
+    AudioOutputError,
+    MediaError,
+    MediaNotFoundError,
+    MediaUnreachableError,
+    MediaUnsupportedError,
+    NothingLoadedError,
+    PlayerClosedError,
+    ReceiverError,
+)
+from devices.player_types import (
+    PlaybackFailed,
+    PlayerClock,
+    PlayerEvent,
+    PlayerState,
+    StateChanged,
+    TrackEnded,
+)
+
+__all__ = [
+    "PlaybackFailed",
+    "Player",
+    "PlayerClock",
+    "PlayerEvent",
+    "PlayerState",
+    "StateChanged",
+    "TrackEnded",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+LOAD_TIMEOUT_S = 5.0  # a LAN server that has not delivered audio by then will not help a transfer
+CLOSE_TIMEOUT_S = 5.0
+CLOCK_RESYNC_MS = 150
+
+
+@dataclass
+class _Load:
+    """Progress of one async_load: which libVLC signals have arrived for its epoch."""
+
+    epoch: int
+    url: str
+    position_ms: int
+    play: bool
+    future: asyncio.Future[None]
+    playing: bool = False
+    paused: bool = False
+    audio: bool = False
+    buffered: bool = False
+    hints: list[tuple[FailureHint, str]] = field(default_factory=list)
+
+
+class Player:
+    """An asyncio-facing libVLC player: load (or pre-roll), play, pause, seek, volume, clock."""
+
+    def __init__(
+        self,
+        output: AudioOutput,
+        loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        listener: Callable[[PlayerEvent], None] | None = None,
+        ramp_clock: RampClock | None = None,
+    ) -> None:
+        self._output = output
+        self._loop = loop or asyncio.get_running_loop()
+        self._listener = listener
+        self._ramp_clock = ramp_clock or SystemRampClock()
+        self._thread: VLCThread | None = None
+        self._backend = VLCBackend(output, self._from_vlc_thread)
+        self._state = PlayerState.IDLE
+        self._started = False
+        self._epoch = 0
+        self._load: _Load | None = None
+        self._url = ""
+        self._length_ms: int | None = None
+        self._hints: list[tuple[FailureHint, str]] = []
+        self._anchor = PlayerClock(0, now_us(), False)
+        self._volume = 100  # owned here: libVLC's read-back is wrong on non-hardware outputs
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def state(self) -> PlayerState:
+        """Return the current state."""
+        return self._state
+
+    @property
+    def volume(self) -> int:
+        """Return the volume last set (0..100); never read back from libVLC."""
+        return self._volume
+
+    @property
+    def url(self) -> str:
+        """Return the media URL last loaded, "" before any."""
+        return self._url
+
+    @property
+    def length_ms(self) -> int | None:
+        """Return the media's length as libVLC reported it, None while unknown."""
+        return self._length_ms
+
+    def clock(self) -> PlayerClock:
+        """Return the position now, extrapolated from the last anchor (see the module doc)."""
+        at = now_us()
+        position = self._anchor.position_at(at)
+        if self._length_ms is not None and self._length_ms > 0:
+            position = min(position, self._length_ms)
+        return PlayerClock(max(0, position), at, self._anchor.playing)
+
+    async def async_start(self) -> str:
+        """Start the libVLC thread and instance; return libVLC's version."""
+        if self._state is PlayerState.CLOSED:
+            raise PlayerClosedError("the player is closed")
+        if self._started:
+            raise RuntimeError("the player is already started")
+        self._thread = VLCThread()
+        try:
+            version = await self._thread.async_call(self._backend.start)
+        except BaseException:
+            await self.async_close()
+            raise
+        self._started = True
+        _LOGGER.debug("player started with libVLC %s, output %s", version, self._output)
+        return version
+
+    async def async_close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Stop playback and release libVLC, waiting at most *timeout_s*; idempotent."""
+        if self._state is PlayerState.CLOSED:
+            return
+        self._set_state(PlayerState.CLOSED)
+        self._fail_load(PlayerClosedError("the player was closed during the load"))
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        try:
+            async with asyncio.timeout(timeout_s):
+                await thread.async_call(self._backend.release)
+        except TimeoutError:
+            _LOGGER.warning("libVLC did not release within %.1f s", timeout_s)
+            thread.close(timeout=0)
+            return
+        except Exception:
+            _LOGGER.exception("releasing libVLC failed")
+        thread.close(timeout=1.0)  # the queue is empty: the thread ends at once
+
+    async def async_load(
+        self, url: str, position_ms: int = 0, *, play: bool, timeout_s: float = LOAD_TIMEOUT_S
+    ) -> None:
+        """Open *url* at *position_ms*: playing, or pre-rolled (paused, buffered) if not *play*."""
+        thread = self._require_thread()
+        if position_ms < 0:
+            raise ValueError(f"position must be >= 0 ms, not {position_ms}")
+        self._fail_load(MediaError("replaced by a newer load", url=self._url))
+        self._epoch += 1
+        load = _Load(self._epoch, url, position_ms, play, self._loop.create_future())
+        self._load, self._url, self._length_ms, self._hints = load, url, None, load.hints
+        self._anchor = PlayerClock(position_ms, now_us(), False)
+        self._set_state(PlayerState.LOADING)
+        job = functools.partial(self._load_on_thread, url, position_ms, play, load.epoch)
+        try:
+            await thread.async_call(job)
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(load.future)
+        except TimeoutError:
+            error = await self._timeout_error(load, timeout_s)
+            await self._abandon(load, error)
+            raise error from None
+        except ReceiverError as exc:
+            await self._abandon(load, exc)
+            raise
+
+    async def async_play(self) -> None:
+        """Play: resume a pre-roll or pause at once; reload from the start after an end or stop."""
+        thread = self._require_thread()
+        if self._state is PlayerState.PLAYING:
+            return
+        if self._state in (PlayerState.READY, PlayerState.PAUSED):
+            position = self.clock().position_ms
+            at = await thread.async_call(self._backend.resume)
+            self._anchor = PlayerClock(position, at, True)
+            self._set_state(PlayerState.PLAYING)
+            return
+        await self.async_load(self._require_url(), 0, play=True)
+
+    async def async_pause(self) -> None:
+        """Pause playback; the position holds until play or seek. No-op unless playing."""
+        thread = self._require_thread()
+        if self._state is not PlayerState.PLAYING:
+            return
+        at = await thread.async_call(self._backend.pause)
+        self._anchor = PlayerClock(self._anchor.position_at(at), at, False)
+        self._set_state(PlayerState.PAUSED)
+
+    async def async_seek(self, position_ms: int) -> None:
+        """Jump to *position_ms*; after an end or stop, pre-roll there instead."""
+        thread = self._require_thread()
+        if position_ms < 0:
+            raise ValueError(f"position must be >= 0 ms, not {position_ms}")
+        if self._state in (PlayerState.READY, PlayerState.PAUSED, PlayerState.PLAYING):
+            at = await thread.async_call(functools.partial(self._backend.seek, position_ms))
+            self._anchor = PlayerClock(position_ms, at, self._anchor.playing)
+            return
+        await self.async_load(self._require_url(), position_ms, play=False)
+
+    async def async_stop(self) -> None:
+        """Stop playback and close the media's input; play() starts it again from 0."""
+        thread = self._require_thread()
+        self._fail_load(MediaError("stopped during the load", url=self._url))
+        at = await thread.async_call(self._backend.stop)
+        self._anchor = PlayerClock(0, at, False)
+        if self._state is not PlayerState.IDLE:
+            self._set_state(PlayerState.STOPPED)
+
+    async def async_set_volume(self, volume: int) -> None:
+        """Set the volume 0..100 (libVLC's software scale, cubic in amplitude)."""
+        thread = self._require_thread()
+        check_volume(volume)
+        await thread.async_call(functools.partial(self._backend.set_volume, volume))
+        self._volume = volume
+
+    async def async_ramp_volume(self, to: int, duration_ms: int) -> None:
+        """Fade to *to* over *duration_ms*, in steps on the libVLC thread."""
+        thread = self._require_thread()
+        check_volume(to)
+        steps = ramp_steps(self._volume, to, duration_ms)
+        job = functools.partial(run_ramp, steps, self._backend.set_volume, self._ramp_clock)
+        # The libVLC thread is busy for the whole fade, so keep fades short (tens of ms):
+        # commands sent meanwhile wait behind it.
+        await thread.async_call(job)
+        self._volume = to
+
+    # ---------------------------------------------------------------- libVLC thread side
+
+    def _load_on_thread(self, url: str, position_ms: int, play: bool, epoch: int) -> None:
+        self._backend.load(url, position_ms, play, epoch)
+        self._backend.set_volume(self._volume)
+
+    def _from_vlc_thread(self, epoch: int, kind: BackendEvent, value: object, at: int) -> None:
+        # RuntimeError: the loop is closed, nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._on_vlc_event, epoch, kind, value, at)
+
+    # ---------------------------------------------------------------- loop side
+
+    def _on_vlc_event(self, epoch: int, kind: BackendEvent, value: object, at: int) -> None:
+        if epoch != self._epoch or self._state is PlayerState.CLOSED:
+            return  # a previous media's late event, or after close
+        load = self._load
+        if kind is BackendEvent.HINT:
+            assert isinstance(value, tuple)
+            self._hints.append(value)
+            if value[0] is FailureHint.AUDIO_OUTPUT:
+                self._fail(AudioOutputError(f"audio output {self._output}: {value[1]}"))
+        elif kind is BackendEvent.ERROR:
+            error = self._error_from_hints()
+            self._fail(error or MediaError(f"libVLC failed to play {self._url}", url=self._url))
+        elif kind is BackendEvent.LENGTH_CHANGED:
+            assert isinstance(value, int)
+            self._length_ms = value if value > 0 else None
+        elif kind is BackendEvent.TIME_CHANGED:
+            assert isinstance(value, int)
+            self._correct_clock(value, at)
+        elif kind is BackendEvent.END_REACHED:
+            self._on_end(load, at)
+        elif load is not None:
+            self._advance_load(load, kind, value, at)
+
+    def _advance_load(self, load: _Load, kind: BackendEvent, value: object, at: int) -> None:
+        if kind is BackendEvent.AUDIO_ES_ADDED:
+            load.audio = True
+        elif kind is BackendEvent.PLAYING:
+            load.playing = True
+            self._anchor = PlayerClock(load.position_ms, at, load.play)
+        elif kind is BackendEvent.PAUSED:
+            load.paused = True
+        elif kind is BackendEvent.BUFFERING and isinstance(value, float) and value >= 100.0:
+            load.buffered = True
+        if load.play and load.playing and load.audio:
+            self._finish_load(load, PlayerState.PLAYING)
+        elif not load.play and load.paused and load.audio and load.buffered:
+            self._anchor = PlayerClock(load.position_ms, at, False)
+            self._finish_load(load, PlayerState.READY)
+
+    def _finish_load(self, load: _Load, state: PlayerState) -> None:
+        self._load = None
+        if not load.future.done():
+            load.future.set_result(None)
+        self._set_state(state)
+
+    def _on_end(self, load: _Load | None, at: int) -> None:
+        if load is not None:
+            if not load.audio:
+                self._fail(MediaUnsupportedError(self._no_audio_message(load.url), url=load.url))
+                return
+            self._finish_load(load, PlayerState.PLAYING)
+        position = self._length_ms if self._length_ms else self._anchor.position_at(at)
+        self._anchor = PlayerClock(position, at, False)
+        self._set_state(PlayerState.ENDED)
+        self._emit(TrackEnded(self._url, position))
+
+    def _fail(self, error: ReceiverError) -> None:
+        if self._load is not None:
+            self._fail_load(error)  # async_load raises it and stops the player
+            return
+        if self._state not in (PlayerState.READY, PlayerState.PLAYING, PlayerState.PAUSED):
+            return  # already reported; libVLC repeats audio output errors for every buffer
+        _LOGGER.warning("playback of %s failed: %s", self._url, error)
+        self._anchor = PlayerClock(self.clock().position_ms, now_us(), False)
+        self._set_state(PlayerState.FAILED)
+        self._emit(PlaybackFailed(self._url, error))
+        self._spawn(self._stop_quietly())
+
+    def _fail_load(self, error: ReceiverError) -> None:
+        load, self._load = self._load, None
+        if load is not None and not load.future.done():
+            load.future.set_exception(error)
+
+    async def _abandon(self, load: _Load, error: ReceiverError) -> None:
+        if load.epoch != self._epoch or self._state is PlayerState.CLOSED:
+            return  # a newer load or close took over the player
+        _LOGGER.info("loading %s failed: %s", load.url, error)
+        self._load = None
+        self._set_state(PlayerState.FAILED)
+        await self._stop_quietly()
+
+    async def _stop_quietly(self) -> None:
+        if self._thread is not None:
+            with contextlib.suppress(RuntimeError):  # the thread closed meanwhile
+                await self._thread.async_call(self._backend.stop)
+
+    async def _timeout_error(self, load: _Load, timeout_s: float) -> ReceiverError:
+        hinted = self._error_from_hints()
+        if hinted is not None:
+            return hinted
+        if not load.audio and self._thread is not None:
+            read = await self._thread.async_call(self._backend.bytes_read)
+            if read > 0:
+                # Data arrived but no demuxer found audio in it: garbage, or a format libVLC lacks.
+                return MediaUnsupportedError(self._no_audio_message(load.url), url=load.url)
+        return MediaUnreachableError(
+            f"{load.url} delivered no playable audio within {timeout_s:.1f} s", url=load.url
+        )
+
+    def _error_from_hints(self) -> ReceiverError | None:
+        """Return the error libVLC's log lines for this media point at, None without any."""
+        kinds = {hint for hint, _ in self._hints}
+        text = "; ".join(dict.fromkeys(message for _, message in self._hints))
+        url = self._url
+        if FailureHint.AUDIO_OUTPUT in kinds:
+            return AudioOutputError(f"audio output {self._output}: {text}")
+        if FailureHint.NOT_FOUND in kinds:
+            return MediaNotFoundError(f"{url} not found: {text}", url=url)
+        if FailureHint.UNSUPPORTED in kinds:
+            return MediaUnsupportedError(f"{url} cannot be decoded: {text}", url=url)
+        if FailureHint.UNREACHABLE in kinds:
+            return MediaUnreachableError(f"{url} unreachable: {text}", url=url)
+        return None
+
+    @staticmethod
+    def _no_audio_message(url: str) -> str:
+        return f"{url} was read but holds no audio stream libVLC can decode"
+
+    def _correct_clock(self, vlc_ms: int, at: int) -> None:
+        if self._state is not PlayerState.PLAYING or not self._anchor.playing:
+            return
+        if abs(vlc_ms - self._anchor.position_at(at)) > CLOCK_RESYNC_MS:
+            _LOGGER.debug("clock re-anchored on libVLC time %d ms", vlc_ms)
+            self._anchor = PlayerClock(vlc_ms, at, True)
+
+    def _set_state(self, state: PlayerState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        self._emit(StateChanged(state, self.clock(), self._url))
+
+    def _emit(self, event: PlayerEvent) -> None:
+        if self._listener is None:
+            return
+        try:
+            self._listener(event)
+        except Exception:  # the owner's bug must not break the player's bookkeeping
+            _LOGGER.exception("player listener failed on %s", event)
+
+    def _spawn(self, coro: object) -> None:
+        assert asyncio.iscoroutine(coro)
+        task: asyncio.Task[None] = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _require_thread(self) -> VLCThread:
+        if self._state is PlayerState.CLOSED:
+            raise PlayerClosedError("the player is closed")
+        if self._thread is None or not self._started:
+            raise PlayerClosedError("the player is not started: await async_start() first")
+        return self._thread
+
+    def _require_url(self) -> str:
+        if not self._url:
+            raise NothingLoadedError("nothing is loaded: call async_load first")
+        return self._url

@@ -1,0 +1,65 @@
+"""The player's public values: its states, its position clock and the events it reports."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from devices.errors import ReceiverError
+
+
+class PlayerState(enum.Enum):
+    """Where the player is; READY means pre-rolled: paused at the position, audio buffered."""
+
+    IDLE = "idle"
+    LOADING = "loading"
+    READY = "ready"
+    PLAYING = "playing"
+    PAUSED = "paused"
+    ENDED = "ended"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class PlayerClock:
+    """Content position `position_ms` holds at `as_of_us` (monotonic µs); advances if playing."""
+
+    position_ms: int
+    as_of_us: int
+    playing: bool
+
+    def position_at(self, at_us: int) -> int:
+        """Return the content position this clock predicts at *at_us*."""
+        if not self.playing:
+            return self.position_ms
+        return self.position_ms + (at_us - self.as_of_us) // 1000
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The player moved to `state`; `clock` is the position as of that moment."""
+
+    state: PlayerState
+    clock: PlayerClock
+    url: str
+
+
+@dataclass(frozen=True)
+class TrackEnded:
+    """The media played to its end (never a silent stop)."""
+
+    url: str
+    position_ms: int
+
+
+@dataclass(frozen=True)
+class PlaybackFailed:
+    """Playback stopped because of `error`, after the load had succeeded."""
+
+    url: str
+    error: ReceiverError
+
+
+PlayerEvent = StateChanged | TrackEnded | PlaybackFailed
