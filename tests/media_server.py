@@ -1,0 +1,99 @@
+"""A loopback HTTP media server for tests: a folder with Range support, and a path that 404s.
+
+Use the `media_server` fixture (import it into a conftest.py), or `MediaServer` directly:
+
+    async with MediaServer(folder) as server:
+        url = server.url("tone.wav")
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+
+import pytest
+from aiohttp import web
+
+MISSING_PATH = "/missing.wav"
+
+
+class MediaServer:
+    """Serves *root* on 127.0.0.1 at /media/NAME (Range requests honoured) until closed."""
+
+    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+        self.root = root
+        self.host = host
+        self.port = 0
+        self.requests: list[str] = []  # paths asked for, in order: lets tests see re-fetches
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Bind an ephemeral port and start serving."""
+        app = web.Application(middlewares=[self._record])
+        app.router.add_get(MISSING_PATH, self._not_found)
+        # FileResponse (behind add_static) answers Range with 206: libVLC needs it to seek.
+        app.router.add_static("/media", self.root, follow_symlinks=False)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def close(self) -> None:
+        """Stop serving; idempotent."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    def url(self, name: str) -> str:
+        """Return the URL of file *name* under the served folder."""
+        return f"http://{self.host}:{self.port}/media/{name}"
+
+    @property
+    def missing_url(self) -> str:
+        """Return a URL this server answers with 404 Not Found."""
+        return f"http://{self.host}:{self.port}{MISSING_PATH}"
+
+    async def __aenter__(self) -> MediaServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @web.middleware
+    async def _record(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        self.requests.append(request.path)
+        return await handler(request)
+
+    async def _not_found(self, request: web.Request) -> web.Response:
+        raise web.HTTPNotFound()
+
+
+def refused_url(host: str = "127.0.0.1") -> str:
+    """Return an HTTP URL on a loopback port nothing listens on (connection refused)."""
+    # Bind, read the port, close: the port is free and, on loopback, refuses at once.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
+    return f"http://{host}:{port}/nothing.wav"
+
+
+@pytest.fixture
+async def media_server(tmp_path: Path) -> AsyncIterator[MediaServer]:
+    """A MediaServer over a fresh `tmp_path / "media"` folder; write files into `.root`."""
+    root = tmp_path / "media"
+    root.mkdir()
+    async with MediaServer(root) as server:
+        yield server
