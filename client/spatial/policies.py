@@ -171,7 +171,8 @@ def _choose_wicg(origin: Rect, candidates: Mapping[K, Rect], direction: Directio
     best: K | None = None
     best_distance = math.inf
     for key, rect in candidates.items():
-        if rect == origin:  # css-nav-1: the search origin is never its own candidate
+        # css-nav-1: neither the origin nor an element around it (its container) is a candidate.
+        if rect.contains(origin):
             continue
         lo, hi, mlo, mhi = _frame(rect, direction)
         aligned = mhi > smlo and mlo < smhi
