@@ -151,6 +151,8 @@ class DeviceRegistry:
         Raises UnknownInterfaceError for an unknown interface name, NoUsableInterfaceError when
         the default choice finds nothing to listen on.
         """
+        if self._browser is not None or self._closing is not None:
+            return  # already started, or closed for good
         if self._zc is None:
             ifaces = resolve_interfaces(self._wanted, self._interface_source())
             if not ifaces:

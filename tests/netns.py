@@ -23,6 +23,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Side = Literal["a", "b"]
@@ -38,6 +39,11 @@ def netns_skip_reason() -> str | None:
         return "needs root to create network namespaces (ip netns add)"
     if shutil.which("ip") is None:
         return "needs iproute2's `ip` command"
+    # Root inside a user namespace (`unshare -rn`, how non-root runs the suite) cannot write
+    # /run/netns, where `ip netns add` pins namespaces.
+    run_netns = Path("/run/netns")
+    if not os.access(run_netns if run_netns.exists() else run_netns.parent, os.W_OK):
+        return "needs write access to /run/netns (real root, not root in a user namespace)"
     return None
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import sys
 from typing import Any
 
 import pytest
 
 from tests.integration.discovery.peers import STEP_TIMEOUT_S, AdvertiserProcess, parse_event
-from tests.netns import NetnsPair
+from tests.netns import NetnsPair, netns_pair, netns_skip_reason
 
 pytestmark = pytest.mark.netns
 
@@ -78,3 +79,20 @@ async def test_found_across_the_veth_and_follows_a_new_address(netns: NetnsPair)
         await advertiser.kill()
         with contextlib.suppress(AssertionError, TimeoutError):
             await browser.close()
+
+
+def test_netns_helper_flips_the_link_and_cleans_up():
+    if reason := netns_skip_reason():
+        pytest.skip(reason)
+    with netns_pair() as pair:
+        names = dict(pair.names)
+        link = pair.links["a"]
+        assert "UP" in pair.run("a", ["ip", "-br", "link", "show", link]).split()[1]
+        pair.set_link("a", up=False)
+        assert pair.run("a", ["ip", "-br", "link", "show", link]).split()[1] == "DOWN"
+        pair.set_link("a", up=True)
+        assert pair.address("b") in pair.run("b", ["ip", "-br", "addr"])
+        sleeper = pair.popen("b", ["sleep", "60"])
+    assert sleeper.returncode is not None  # processes started in a namespace are ended
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert not set(names.values()) & {line.split()[0] for line in listed.stdout.splitlines()}
