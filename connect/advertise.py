@@ -100,7 +100,9 @@ class ServiceAdvertiser:
     @property
     def record(self) -> ServiceRecord:
         """The record as announced now, with the instance name and advertised addresses."""
-        return replace(self._record, name=self._instance)
+        return replace(
+            self._record, name=self._instance, addresses=advertised_addresses(self._ifaces)
+        )
 
     @property
     def registered(self) -> bool:
@@ -119,15 +121,31 @@ class ServiceAdvertiser:
             await self._async_apply(ifaces)
         self._spawn(self._watch_interfaces(), "interfaces")
 
-    async def async_update(self, **changes: object) -> None:
-        """Change TXT fields (`revision=`, `caps_hash=`, `pairing=`, `model=` ...); rate-limited."""
-        unknown = set(changes) - {"revision", "caps_hash", "pairing", "model", "type", "version"}
-        if unknown:
-            raise TypeError(f"not an announced field: {', '.join(sorted(unknown))}")
+    async def async_update(
+        self,
+        *,
+        revision: int | None = None,
+        caps_hash: str | None = None,
+        pairing: Pairing | None = None,
+        model: str | None = None,
+        device_type: DeviceType | None = None,
+    ) -> None:
+        """Change TXT fields and re-announce them, at most once per `min_announce_interval_s`."""
         if self._closing is not None:
             return
-        self._record = replace(self._record, **changes)  # type: ignore[arg-type]
-        build_txt(self._record)  # raise InvalidServiceRecordError here, not in the timer
+        current = self._record
+        updated = replace(
+            current,
+            revision=current.revision if revision is None else revision,
+            caps_hash=current.caps_hash if caps_hash is None else caps_hash,
+            pairing=pairing or current.pairing,
+            model=current.model if model is None else model,
+            type=device_type or current.type,
+        )
+        build_txt(updated)  # raise InvalidServiceRecordError here, not later in the timer
+        if updated == current:
+            return
+        self._record = updated
         self._dirty = True
         if self._announcer is None or self._announcer.done():
             self._announcer = self._spawn(self._announce_when_allowed(), "announce")
@@ -212,6 +230,10 @@ class ServiceAdvertiser:
             if name in skip:
                 continue
             holder = await self._async_name_holder(name)
+            if holder == self._record.id:
+                # Not us (we are not registered yet): another device with our id, typically a
+                # cloned SD card. Controllers will see the two as one device.
+                _LOGGER.warning("%s: another device answers with this same id", holder)
             if holder is not None and holder != self._record.id:
                 _LOGGER.info("%s: name %r is held by %s", self._record.id, name, holder)
                 continue

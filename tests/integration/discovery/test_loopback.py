@@ -9,7 +9,7 @@ import pytest
 
 from connect.advertise import ServiceAdvertiser
 from connect.discovery import DeviceEvent, DeviceSource, DeviceUpdated
-from connect.txt import DeviceType, Pairing, ServiceRecord
+from connect.txt import DeviceType, InvalidServiceRecordError, Pairing, ServiceRecord
 from tests.integration.discovery.peers import STEP_TIMEOUT_S, AdvertiserProcess, wait_until
 
 
@@ -185,7 +185,7 @@ async def test_in_process_advertiser_update_and_close(registry):
     await advertiser.async_start()
     try:
         assert advertiser.instance_name == "Study"
-        assert advertiser.record.addresses == ()  # the template; addresses are per interface
+        assert advertiser.record.addresses == ("127.0.0.1",)
         await registry.async_wait_for(lambda e: e.id == "dev-study", STEP_TIMEOUT_S)
         await advertiser.async_update(revision=9, caps_hash="0badcafe")
         entry = await registry.async_wait_for(
@@ -194,8 +194,8 @@ async def test_in_process_advertiser_update_and_close(registry):
         )
         assert entry.record is not None
         assert entry.record.caps_hash == "0badcafe"
-        with pytest.raises(TypeError):
-            await advertiser.async_update(colour="red")
+        with pytest.raises(InvalidServiceRecordError):
+            await advertiser.async_update(revision=-1)
     finally:
         await advertiser.async_close()
     await advertiser.async_close()  # idempotent
