@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -96,15 +97,16 @@ class NetnsPair:
         for proc in reversed(self._procs):
             if proc.returncode is not None:
                 continue
+            # By pid, not through the asyncio transport: the test's loop may be closed by now.
             with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
+                os.kill(proc.pid, signal.SIGTERM)
             if isinstance(proc, subprocess.Popen):
                 try:
                     proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=5)
-            # An asyncio process is reaped by its loop; the namespace is deleted regardless.
+            # An asyncio process is reaped by its own loop (or by init once that loop is gone).
 
 
 @contextlib.contextmanager
@@ -131,9 +133,11 @@ def netns_pair() -> Iterator[NetnsPair]:
             _ip("-n", ns, "link", "set", links[side], "up")
         yield pair
     finally:
-        pair._stop_processes()
-        for ns in created:
-            subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+        try:
+            pair._stop_processes()
+        finally:
+            for ns in created:
+                subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
 
 
 def _ip(*args: str) -> None:
