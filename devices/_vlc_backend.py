@@ -81,8 +81,8 @@ class VLCBackend:
         self._attach_events(vlc)
         return version
 
-    def load(self, url: str, position_ms: int, play: bool, epoch: int) -> int:
-        """Open *url* at *position_ms*, playing or paused; return when libVLC was asked."""
+    def load(self, url: str, position_ms: int, play: bool, epoch: int, volume: int) -> int:
+        """Open *url* at *position_ms*, playing or paused, at *volume*; return when asked."""
         self._player.stop()
         self.epoch = epoch
         if self._media is not None:
@@ -99,6 +99,7 @@ class VLCBackend:
             media.add_option(":start-paused")
         self._media = media
         self._player.set_media(media)
+        self.set_volume(volume)  # before play: a gain stage added later would restart the output
         if self._player.play() == -1:
             raise MediaError(f"libVLC refused to start {url!r}", url=url)
         return now_us()
@@ -130,12 +131,8 @@ class VLCBackend:
             return
         import vlc
 
-        preamp = equalizer_preamp_db(volume)
-        if preamp is None:
-            self._player.set_equalizer(None)
-            return
         equalizer = vlc.AudioEqualizer()
-        equalizer.set_preamp(preamp)
+        equalizer.set_preamp(equalizer_preamp_db(volume))
         self._player.set_equalizer(equalizer)  # libVLC copies the settings
         equalizer.release()
 

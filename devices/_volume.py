@@ -12,8 +12,10 @@ from typing import Protocol
 RAMP_STEP_MS = 10
 
 # libVLC's equalizer attenuates by 12 dB when every band is flat, so +12 dB of preamp is unity
-# (measured: a 440 Hz tone comes back within 0.5 % of its samples). The preamp goes down to
-# -20 dB, which makes the quietest reachable level -32 dB below unity.
+# (measured: a 440 Hz tone comes back within 0.5 % of its samples, not bit-identical). The preamp
+# goes down to -20 dB, which makes the quietest reachable level -32 dB below unity.
+# Adding or removing the equalizer restarts libVLC's audio output, and afile then truncates its
+# file, so on afile the equalizer is set before playback starts and stays, at unity if need be.
 EQ_UNITY_PREAMP_DB = 12.0
 EQ_MIN_PREAMP_DB = -20.0
 
@@ -61,9 +63,7 @@ def ramp_steps(start: int, end: int, duration_ms: int) -> list[tuple[int, int]]:
     return steps
 
 
-def run_ramp(
-    steps: list[tuple[int, int]], apply: Callable[[int], None], clock: RampClock
-) -> None:
+def run_ramp(steps: list[tuple[int, int]], apply: Callable[[int], None], clock: RampClock) -> None:
     """Apply each step's volume at its offset from now, on the calling thread."""
     # Offsets are measured from one origin, so a late step does not delay the ones after it.
     origin = clock.monotonic()
@@ -79,10 +79,8 @@ def volume_gain(volume: int) -> float:
     return (volume / 100) ** 3
 
 
-def equalizer_preamp_db(volume: int) -> float | None:
-    """Return the equalizer preamp giving *volume*'s gain, None for full volume (no equalizer)."""
-    if volume >= 100:
-        return None  # unity without the equalizer: the recording stays bit-identical
+def equalizer_preamp_db(volume: int) -> float:
+    """Return the equalizer preamp (dB) giving *volume*'s gain, floored at the preamp's minimum."""
     gain = volume_gain(volume)
     gain_db = 20 * math.log10(gain) if gain > 0 else -math.inf
     return max(EQ_MIN_PREAMP_DB, EQ_UNITY_PREAMP_DB + gain_db)

@@ -188,7 +188,9 @@ class Player:
         self._load, self._url, self._length_ms, self._hints = load, url, None, load.hints
         self._anchor = PlayerClock(position_ms, now_us(), False)
         self._set_state(PlayerState.LOADING)
-        job = functools.partial(self._load_on_thread, url, position_ms, play, load.epoch)
+        job = functools.partial(
+            self._backend.load, url, position_ms, play, load.epoch, self._volume
+        )
         try:
             await thread.async_call(job)
             async with asyncio.timeout(timeout_s):
@@ -262,10 +264,6 @@ class Player:
         self._volume = to
 
     # ---------------------------------------------------------------- libVLC thread side
-
-    def _load_on_thread(self, url: str, position_ms: int, play: bool, epoch: int) -> None:
-        self._backend.load(url, position_ms, play, epoch)
-        self._backend.set_volume(self._volume)
 
     def _from_vlc_thread(self, epoch: int, kind: BackendEvent, value: object, at: int) -> None:
         # RuntimeError: the loop is closed, nobody is left to tell.

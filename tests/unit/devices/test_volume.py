@@ -71,8 +71,8 @@ def test_volume_must_be_an_int_0_to_100(bad) -> None:
         check_volume(bad)
 
 
-def test_full_volume_needs_no_equalizer() -> None:
-    assert equalizer_preamp_db(100) is None
+def test_full_volume_is_the_equalizer_at_unity() -> None:
+    assert equalizer_preamp_db(100) == EQ_UNITY_PREAMP_DB
 
 
 def test_equalizer_preamp_follows_the_cubic_volume_curve() -> None:

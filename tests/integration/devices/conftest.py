@@ -1,0 +1,57 @@
+"""Fixtures for the receiver's integration tests: a real libVLC player recording into a file."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from devices.audio_output import parse_audio_output
+from devices.player import Player, PlayerEvent
+from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
+
+E = TypeVar("E")
+
+EVENT_TIMEOUT_S = 10.0  # far above any sub-second track; a hang fails instead of stalling
+
+
+@dataclass
+class PlayerHarness:
+    """A started Player, its events in arrival order, and where afile writes its output."""
+
+    player: Player
+    recording: Path
+    events: asyncio.Queue[PlayerEvent] = field(default_factory=asyncio.Queue)
+
+    async def next_event(self, kind: type[E], timeout: float = EVENT_TIMEOUT_S) -> E:
+        """Return the next event of *kind*, skipping others; fail after *timeout* s."""
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await self.events.get()
+                if isinstance(event, kind):
+                    return event
+
+    async def until_position(self, position_ms: int) -> None:
+        """Wait until the player's own clock says content *position_ms* is playing."""
+        clock = self.player.clock()
+        assert clock.playing, "waiting for a position needs a playing player"
+        await asyncio.sleep(max(0, position_ms - clock.position_ms) / 1000)
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[PlayerHarness]:
+    """A Player with an afile output in tmp_path; closed (and its thread gone) afterwards."""
+    recording = tmp_path / "played.wav"
+    events: asyncio.Queue[PlayerEvent] = asyncio.Queue()
+    player = Player(parse_audio_output(f"afile:{recording}"), listener=events.put_nowait)
+    await player.async_start()
+    try:
+        yield PlayerHarness(player, recording, events)
+    finally:
+        await player.async_close()
+    assert not [t for t in threading.enumerate() if t.name == "libvlc"], "libVLC thread leaked"
