@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from client.commands import add_commands, run_command
 from connect.cli_common import add_version_flag
 
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="show what Baton can do on this machine, on loopback only")
     demo.add_argument("--headless", action="store_true", help="no window: print each step")
+    add_commands(sub)
     return parser
 
 
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         from client.demo import run_demo
 
         return run_demo(headless=args.headless)
+    if hasattr(args, "run"):
+        return run_command(args)
     parser.print_help()
     return 0
 

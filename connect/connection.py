@@ -48,13 +48,18 @@ class Endpoint:
     ws_path: str = WS_PATH
 
     @property
-    def url(self) -> str:
-        """Return the ws:// URL (IPv6 addresses in brackets)."""
+    def authority(self) -> str:
+        """Return `host:port`, with an IPv6 host in brackets."""
         host = self.host
         with contextlib.suppress(ValueError):
             if ipaddress.ip_address(host).version == 6:
                 host = f"[{host}]"
-        return f"ws://{host}:{self.port}{self.ws_path}"
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """Return the session's ws:// URL."""
+        return f"ws://{self.authority}{self.ws_path}"
 
 
 Resolver = Callable[[], Awaitable[Endpoint]]
@@ -382,7 +387,8 @@ class DeviceConnection:
             if not waiter.done():
                 waiter.cancel()
         self._time_waiters.clear()
-        if was_connected:
+        # Closing our own session says nothing about the device: no Disconnected then.
+        if was_connected and not self._closing.is_set():
             _LOG.info("%s: disconnected: %s", self.device_id, reason)
             self._emit(Disconnected(self.device_id, reason))
 

@@ -3,9 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
 import sys
+from pathlib import Path
+from typing import Any
 
 from connect.cli_common import add_version_flag
+from connect.connection import Endpoint
+from connect.errors import ConnectError
+from devices.config import DEVICE_TYPES, ConfigError, build_config, read_config_file
+from devices.errors import LibVLCUnavailableError, ReceiverError
+from devices.receiver import Receiver
+
+_LOG = logging.getLogger("baton-receiver")
+
+EXAMPLE = """\
+examples:
+  baton-receiver --name "Living Room" --interface eth0
+  baton-receiver --name Car --type car --audio-output alsa:hw:0 --max-volume 80
+  baton-receiver --name Test --interface lo --audio-output afile:/tmp/played.wav
+  baton-receiver --config /etc/baton/receiver.toml
+
+Every flag can also be set in the TOML file given with --config (same names, with - or _);
+flags win. The receiver runs in open mode: any controller on the network may control it
+(PIN pairing is not built yet).
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,17 +38,94 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baton-receiver",
         description="Run a Baton receiver: it advertises itself on the local network and "
-        "plays what a Baton controller sends it.",
+        "plays what Baton controllers send it.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_version_flag(parser)
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+    parser.add_argument("--name", help='name shown to listeners (default "Baton Receiver")')
+    parser.add_argument("--type", choices=DEVICE_TYPES, help="device type (default speaker)")
+    parser.add_argument("--port", type=int, help="TCP port; 0 picks a free one (default 0)")
+    parser.add_argument(
+        "--interface",
+        action="append",
+        dest="interfaces",
+        metavar="IFACE",
+        help="interface name or address to listen and advertise on (repeatable); default: "
+        "every interface except loopback, container bridges and link-local addresses",
+    )
+    parser.add_argument(
+        "--audio-output",
+        metavar="OUT",
+        help="default | alsa:DEVICE | afile:PATH (write what is played to a WAV) | none",
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, metavar="DIR", help="where the session is saved (/var/lib/baton)"
+    )
+    parser.add_argument("--initial-volume", type=int, metavar="N", help="0-100 (default 50)")
+    parser.add_argument("--max-volume", type=int, metavar="N", help="volume cap 0-100 (100)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `baton-receiver` console script."""
-    build_parser().parse_args(argv)
-    print("baton-receiver: the receiver daemon is not built yet (see the README).", file=sys.stderr)
-    return 2
+    args = parser_args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    flags: dict[str, Any] = {
+        key: getattr(parser_args, key)
+        for key in (
+            "name",
+            "type",
+            "port",
+            "interfaces",
+            "audio_output",
+            "state_dir",
+            "initial_volume",
+            "max_volume",
+        )
+    }
+    try:
+        file_settings = read_config_file(args.config) if args.config else {}
+        config = build_config(file_settings, flags)
+    except ConfigError as exc:
+        print(f"baton-receiver: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(Receiver(config)))
+    except LibVLCUnavailableError as exc:
+        print(f"baton-receiver: {exc}", file=sys.stderr)
+        return 3
+    except (ReceiverError, ConnectError, OSError) as exc:
+        print(f"baton-receiver: cannot start: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve(receiver: Receiver) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        where = await receiver.async_start()
+        config = receiver.config
+        hosts = ", ".join(Endpoint(address, where.port).authority for address in where.addresses)
+        # One stable line, for people and for scripts that start a receiver on port 0.
+        print(
+            f"baton-receiver: {config.name!r} ({config.type}, id {where.device_id}) "
+            f"listening on {hosts}; audio -> {config.audio_output}",
+            flush=True,
+        )
+        await stop.wait()
+        _LOG.info("stopping")
+    finally:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(receiver.async_close(), timeout=10)
+    return 0
 
 
 if __name__ == "__main__":

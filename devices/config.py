@@ -1,0 +1,100 @@
+"""The receiver's settings: a TOML file (`--config`) overlaid by command-line flags (flags win)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from connect.messages import DeviceType, PairingMode
+from devices.errors import ReceiverError
+
+DEVICE_TYPES = ("speaker", "car", "tv", "computer", "avr")
+
+
+class ConfigError(ReceiverError, ValueError):
+    """A setting is missing, unknown or out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    """Everything a receiver needs to start."""
+
+    name: str = "Baton Receiver"
+    type: str = "speaker"
+    port: int = 0  # 0: any free port
+    interfaces: tuple[str, ...] = ()  # names or addresses; empty: every suitable interface
+    audio_output: str = "default"  # default | alsa:DEVICE | afile:PATH | none
+    state_dir: Path = Path("/var/lib/baton")
+    initial_volume: int = 50
+    max_volume: int = 100
+    pairing: str = "open"  # pin pairing arrives with the security work; see --help
+
+    @property
+    def device_type(self) -> DeviceType:
+        """Return the protocol's device type."""
+        return DeviceType[self.type.upper()]
+
+    @property
+    def pairing_mode(self) -> PairingMode:
+        """Return the protocol's pairing mode."""
+        return PairingMode[self.pairing.upper()]
+
+
+_FIELDS = {f.name for f in fields(ReceiverConfig)}
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML config file into raw settings; raise ConfigError on any problem."""
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    # A [receiver] table is accepted too, so one file can hold more sections later.
+    settings = raw.get("receiver", raw)
+    unknown = sorted(set(settings) - {k.replace("_", "-") for k in _FIELDS} - _FIELDS)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting(s): {', '.join(unknown)}")
+    return {key.replace("-", "_"): value for key, value in settings.items()}
+
+
+def build_config(file_settings: dict[str, Any], flags: dict[str, Any]) -> ReceiverConfig:
+    """Merge file settings and flags (flags that are not None win) and validate the result."""
+    merged = {**file_settings, **{k: v for k, v in flags.items() if v is not None}}
+    try:
+        config = ReceiverConfig(
+            name=str(merged.get("name", ReceiverConfig.name)),
+            type=str(merged.get("type", ReceiverConfig.type)).lower(),
+            port=int(merged.get("port", 0)),
+            interfaces=tuple(str(i) for i in merged.get("interfaces", ()) or ()),
+            audio_output=str(merged.get("audio_output", ReceiverConfig.audio_output)),
+            state_dir=Path(merged.get("state_dir", ReceiverConfig.state_dir)),
+            initial_volume=int(merged.get("initial_volume", ReceiverConfig.initial_volume)),
+            max_volume=int(merged.get("max_volume", ReceiverConfig.max_volume)),
+            pairing=str(merged.get("pairing", ReceiverConfig.pairing)).lower(),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad setting: {exc}") from None
+    _validate(config)
+    return config
+
+
+def _validate(config: ReceiverConfig) -> None:
+    if not config.name.strip() or len(config.name.encode()) > 63:
+        raise ConfigError("name must be 1 to 63 bytes (an mDNS instance-name limit)")
+    if config.type not in DEVICE_TYPES:
+        raise ConfigError(f"type must be one of {', '.join(DEVICE_TYPES)}, not {config.type!r}")
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"port must be 0..65535, not {config.port}")
+    for setting in ("initial_volume", "max_volume"):
+        value = getattr(config, setting)
+        if not 0 <= value <= 100:
+            raise ConfigError(f"{setting.replace('_', '-')} must be 0..100, not {value}")
+    if config.pairing != "open":
+        raise ConfigError(
+            f"pairing {config.pairing!r} is not available yet: this version runs open receivers"
+        )

@@ -1,0 +1,106 @@
+"""The receiver's durable state: its device id and its session, written atomically.
+
+The session is stored as a Connect frame (the codec's StateSnapshot encoding), so loading it
+applies exactly the protocol's validation, and a file from a newer version (unknown fields)
+still loads. Writes go to a temporary file that is fsynced and renamed over the old one: a
+power cut leaves either the old state or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from connect import codec
+from connect import messages as m
+from connect.errors import FrameError
+from devices.errors import ReceiverError
+
+_LOG = logging.getLogger(__name__)
+
+SESSION_FILE = "session.bin"
+DEVICE_ID_FILE = "device-id"
+
+
+class StateDirError(ReceiverError, OSError):
+    """The state directory cannot be created, read or written (full disk, permissions...)."""
+
+
+class SessionStore:
+    """Reads and writes one receiver's state directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def prepare(self) -> None:
+        """Create the state directory if needed; raise StateDirError if it is not writable."""
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.state_dir / f".probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StateDirError(f"state directory {self.state_dir} is not writable: {exc}") from exc
+
+    def device_id(self) -> str:
+        """Return this receiver's stable id, creating it on first use."""
+        path = self.state_dir / DEVICE_ID_FILE
+        with contextlib.suppress(FileNotFoundError):
+            existing = path.read_text().strip()
+            if existing:
+                return existing
+        new_id = uuid.uuid4().hex
+        self._write_atomically(path, new_id.encode())
+        return new_id
+
+    def load_session(self) -> m.PlaybackState | None:
+        """Return the saved session, or None if there is none or it cannot be read (logged)."""
+        path = self.state_dir / SESSION_FILE
+        try:
+            body = codec.decode(path.read_bytes()).body
+        except FileNotFoundError:
+            return None
+        except (OSError, FrameError) as exc:
+            # Keep the unreadable file for inspection instead of overwriting it silently.
+            kept = path.with_suffix(".unreadable")
+            with contextlib.suppress(OSError):
+                path.replace(kept)
+            _LOG.warning("saved session %s is unreadable (%s); kept as %s", path, exc, kept)
+            return None
+        if not isinstance(body, m.StateSnapshot):
+            _LOG.warning("saved session %s holds a %s, ignoring it", path, type(body).__name__)
+            return None
+        return body.state
+
+    def save_session(self, state: m.PlaybackState, now_us: int) -> None:
+        """Save *state* with its position frozen at *now_us*; raise StateDirError on failure."""
+        # Instants are meaningless after a restart (monotonic clocks restart at boot): keep the
+        # position, not the clock's anchor.
+        frozen = replace(
+            state,
+            clock=m.PlaybackClock(state.clock.position_at(now_us), 0, state.clock.rate, False),
+        )
+        frame = codec.encode(m.Envelope(1, "saved-session", m.StateSnapshot(frozen)))
+        self._write_atomically(self.state_dir / SESSION_FILE, frame)
+
+    def _write_atomically(self, path: Path, data: bytes) -> None:
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with temporary.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            temporary.replace(path)
+            directory = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # makes the rename itself durable
+            finally:
+                os.close(directory)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise StateDirError(f"cannot save {path}: {exc}") from exc

@@ -1,0 +1,325 @@
+"""A Baton receiver: libVLC player, Connect session server, mDNS advertisement, saved session.
+
+The receiver is the `SessionHost` of its server. Commands are applied one at a time under a
+lock: the session rules (connect.playback) give the new state and the player actions, the
+player carries them out, and only then does the new state go out to every controller, so the
+state never claims what the player did not do. A media or output failure becomes a typed
+error in the state and in the CommandResult.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, replace
+
+from connect import messages as m
+from connect import playback
+from connect.advertise import ServiceAdvertiser
+from connect.clock import Clock, monotonic_us
+from connect.interfaces import (
+    NoUsableInterfaceError,
+    advertised_addresses,
+    list_interfaces,
+    resolve_interfaces,
+)
+from connect.server import ControllerLink, SessionServer
+from connect.txt import DeviceType as TxtDeviceType
+from connect.txt import Pairing, ServiceRecord, capability_hash
+from devices.audio_output import parse_audio_output
+from devices.config import ReceiverConfig
+from devices.errors import (
+    AudioOutputError,
+    MediaNotFoundError,
+    MediaUnreachableError,
+    MediaUnsupportedError,
+    ReceiverError,
+)
+from devices.persistence import SessionStore, StateDirError
+from devices.player import Player
+from devices.player_types import PlaybackFailed, PlayerEvent, PlayerState, TrackEnded
+
+_LOG = logging.getLogger(__name__)
+
+SAVE_INTERVAL_S = 1.0
+"""At most one session write a second: bounds SD-card wear while a volume slider moves."""
+
+# What Debian's vlc-plugin-base decodes (mpg123, flac, vorbis, opus, libavcodec for aac).
+AUDIO_CODECS = ("wav", "mp3", "flac", "ogg", "opus", "aac")
+
+_ERROR_CODES: tuple[tuple[type[ReceiverError], m.ErrorCode], ...] = (
+    (MediaNotFoundError, m.ErrorCode.MEDIA_NOT_FOUND),
+    (MediaUnsupportedError, m.ErrorCode.MEDIA_UNSUPPORTED),
+    (MediaUnreachableError, m.ErrorCode.MEDIA_UNREACHABLE),
+    (AudioOutputError, m.ErrorCode.AUDIO_OUTPUT),
+)
+
+
+def failure_from(error: ReceiverError) -> m.Failure:
+    """Return the protocol failure for a player error."""
+    for kind, code in _ERROR_CODES:
+        if isinstance(error, kind):
+            return m.Failure(code, str(error))
+    return m.Failure(m.ErrorCode.INTERNAL, str(error))
+
+
+@dataclass(frozen=True)
+class Listening:
+    """Where a started receiver can be reached."""
+
+    device_id: str
+    addresses: tuple[str, ...]
+    port: int
+
+
+class Receiver:
+    """One receiver process's devices-side logic (see the module docstring)."""
+
+    def __init__(
+        self, config: ReceiverConfig, *, clock: Clock = monotonic_us, advertise: bool = True
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._advertise = advertise
+        self._store = SessionStore(config.state_dir)
+        self._server = SessionServer(self, clock=clock)
+        self._player: Player | None = None
+        self._advertiser: ServiceAdvertiser | None = None
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._save_wanted = asyncio.Event()
+        self._closed = False
+        self._device_id = ""
+        self._state = m.PlaybackState(session_id="", revision=0)
+
+    # -------------------------------------------------------------------------- lifecycle
+
+    async def async_start(self) -> Listening:
+        """Start everything; raise ReceiverError/ConnectError subclasses saying what failed."""
+        self._store.prepare()
+        self._device_id = self._store.device_id()
+        self._state = self._initial_state()
+        self._player = Player(
+            parse_audio_output(self.config.audio_output), listener=self._on_player_event
+        )
+        await self._player.async_start()
+        await self._player.async_set_volume(self._output_volume(self._state))
+        interfaces = resolve_interfaces(self.config.interfaces, list_interfaces())
+        addresses = advertised_addresses(interfaces)
+        if not addresses:
+            raise NoUsableInterfaceError("no usable network address; name one with --interface")
+        port = await self._server.async_start(addresses, self.config.port)
+        if self._advertise:
+            self._advertiser = ServiceAdvertiser(
+                self._service_record(port), interfaces=self.config.interfaces
+            )
+            await self._advertiser.async_start()
+        self._spawn(self._save_loop())
+        return Listening(self._device_id, addresses, port)
+
+    async def async_close(self) -> None:
+        """Say goodbye on mDNS and to every controller, save the session, stop the player."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._advertiser is not None:
+            await self._advertiser.async_close()
+        await self._server.async_close()
+        for task in self._tasks:
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._save_now()
+        if self._player is not None:
+            await self._player.async_close()
+
+    # -------------------------------------------------------------------------- SessionHost
+
+    def device_info(self) -> m.DeviceInfo:
+        """Return this receiver's description."""
+        return m.DeviceInfo(
+            id=self._device_id,
+            name=self.config.name,
+            type=self.config.device_type,
+            protocol=m.PROTOCOL_V1,
+            capabilities=m.Capabilities(
+                audio_codecs=AUDIO_CODECS,
+                max_volume=self.config.max_volume,
+                # Transfers (make-before-break) are not built into this receiver yet.
+                transfer_source=False,
+                transfer_target=False,
+            ),
+            model="baton-receiver",
+            manufacturer="Baton",
+            software_version=_software_version(),
+            pairing=self.config.pairing_mode,
+            revision=self._state.revision,
+        )
+
+    def current_state(self) -> m.PlaybackState:
+        """Return the session as it is now."""
+        return self._state
+
+    async def async_handle_command(self, command: m.Command, role: m.Role) -> m.CommandResult:
+        """Apply a controller's command and carry it out on the player."""
+        if role is m.Role.OBSERVER:
+            forbidden = m.Failure(m.ErrorCode.FORBIDDEN, "observers may not send commands")
+            return m.CommandResult(command.command_id, self._state.revision, forbidden)
+        async with self._lock:
+            try:
+                outcome = playback.apply_command(
+                    self._state, command, self._clock(), max_volume=self.config.max_volume
+                )
+            except playback.CommandRejectedError as exc:
+                return m.CommandResult(command.command_id, self._state.revision, exc.failure)
+            failure = await self._carry_out(outcome)
+            reason = m.StateChangeReason.ERROR if failure else m.StateChangeReason.COMMAND
+            self._publish(reason)
+            return m.CommandResult(command.command_id, self._state.revision, failure)
+
+    async def async_handle_transfer(self, body: m.Body, link: ControllerLink) -> None:
+        """Refuse transfers: this receiver does not take part in them yet (see capabilities)."""
+        if isinstance(body, m.TransferOffer):
+            failure = m.Failure(m.ErrorCode.UNSUPPORTED, "this receiver does not take transfers")
+            link.send(m.TransferRejected(body.transfer_id, failure))
+
+    # -------------------------------------------------------------------------- internals
+
+    async def _carry_out(self, outcome: playback.Outcome) -> m.Failure | None:
+        """Make the player match *outcome*; set the state; return a failure if the player failed."""
+        player = self._require_player()
+        try:
+            for action in outcome.actions:
+                await self._perform(player, action)
+        except ReceiverError as exc:
+            failure = failure_from(exc)
+            _LOG.warning("playback failed: %s", exc)
+            self._state = playback.after_failure(outcome.state, failure, self._clock())
+            return failure
+        self._state = self._with_player_clock(outcome.state)
+        return None
+
+    async def _perform(self, player: Player, action: playback.PlayerAction) -> None:
+        if isinstance(action, playback.Load):
+            await player.async_load(action.item.url, action.position_ms, play=action.play)
+        elif isinstance(action, playback.PausePlayer):
+            await player.async_pause()
+        elif isinstance(action, playback.ResumePlayer):
+            await player.async_play()
+        elif isinstance(action, playback.SeekPlayer):
+            await player.async_seek(action.position_ms)
+        elif isinstance(action, playback.StopPlayer):
+            await player.async_stop()
+        else:
+            await player.async_set_volume(action.volume)
+
+    def _with_player_clock(self, state: m.PlaybackState) -> m.PlaybackState:
+        """Anchor the state's clock on the player's: when audio really started, not when asked."""
+        player = self._require_player()
+        if player.state not in (PlayerState.PLAYING, PlayerState.PAUSED, PlayerState.READY):
+            return state
+        clock = player.clock()
+        return replace(
+            state,
+            clock=m.PlaybackClock(
+                clock.position_ms, clock.as_of_us, state.clock.rate, clock.playing
+            ),
+        )
+
+    def _on_player_event(self, event: PlayerEvent) -> None:
+        if isinstance(event, TrackEnded):
+            self._spawn(self._after_track_ended(event))
+        elif isinstance(event, PlaybackFailed):
+            self._spawn(self._after_playback_failed(event))
+
+    async def _after_track_ended(self, event: TrackEnded) -> None:
+        async with self._lock:
+            current = self._state.current_item
+            if current is None or current.url != event.url:
+                return  # a stale end from media already replaced
+            outcome = playback.after_item_ended(self._state, self._clock())
+            await self._carry_out(outcome)
+            self._publish(m.StateChangeReason.PLAYBACK)
+
+    async def _after_playback_failed(self, event: PlaybackFailed) -> None:
+        async with self._lock:
+            failure = failure_from(event.error)
+            _LOG.warning("playback of %s failed: %s", event.url, event.error)
+            self._state = playback.after_failure(self._state, failure, self._clock())
+            self._publish(m.StateChangeReason.ERROR)
+
+    def _publish(self, reason: m.StateChangeReason) -> None:
+        self._state = replace(self._state, active=bool(self._state.queue))
+        self._server.broadcast(m.StateSnapshot(self._state, reason))
+        self._save_wanted.set()
+        if self._advertiser is not None:
+            self._spawn(self._advertiser.async_update(revision=self._state.revision))
+
+    async def _save_loop(self) -> None:
+        while True:
+            await self._save_wanted.wait()
+            self._save_wanted.clear()
+            self._save_now()
+            await asyncio.sleep(SAVE_INTERVAL_S)  # rate limit: changes meanwhile coalesce
+
+    def _save_now(self) -> None:
+        try:
+            self._store.save_session(self._state, self._clock())
+        except StateDirError as exc:
+            # Keep playing: losing the saved copy is better than losing the music.
+            _LOG.error("could not save the session: %s", exc)
+
+    def _initial_state(self) -> m.PlaybackState:
+        restored = self._store.load_session()
+        if restored is None:
+            return m.PlaybackState(
+                session_id=uuid.uuid4().hex,
+                revision=1,
+                device_id=self._device_id,
+                volume=min(self.config.initial_volume, self.config.max_volume),
+            )
+        # Nothing is loaded after a restart: the session comes back stopped at its position.
+        _LOG.info("restored session %s at revision %d", restored.session_id, restored.revision)
+        return replace(
+            restored,
+            device_id=self._device_id,
+            revision=restored.revision + 1,
+            status=m.PlaybackStatus.STOPPED,
+            clock=m.PlaybackClock(restored.clock.position_ms, self._clock(), 1.0, False),
+            volume=min(restored.volume, self.config.max_volume),
+        )
+
+    def _output_volume(self, state: m.PlaybackState) -> int:
+        return 0 if state.muted else state.volume
+
+    def _service_record(self, port: int) -> ServiceRecord:
+        return ServiceRecord(
+            name=self.config.name,
+            id=self._device_id,
+            type=TxtDeviceType[self.config.type.upper()],
+            model="baton-receiver",
+            revision=self._state.revision,
+            caps_hash=capability_hash(AUDIO_CODECS),
+            pairing=Pairing[self.config.pairing.upper()],
+            port=port,
+        )
+
+    def _require_player(self) -> Player:
+        if self._player is None:
+            raise RuntimeError("receiver not started")
+        return self._player
+
+    def _spawn(self, coro: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _software_version() -> str:
+    from connect.cli_common import baton_version
+
+    return f"baton {baton_version()}"
