@@ -10,7 +10,7 @@ import time
 from bench._runner import report
 
 # Each module exposes `run(quick: bool) -> Iterable[Measurement]`.
-BENCHMARKS = ["codec", "discovery"]
+BENCHMARKS = ["codec", "discovery", "player"]
 
 
 def main(argv: list[str] | None = None) -> int:
