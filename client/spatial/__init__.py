@@ -3,6 +3,7 @@
 from client.spatial.geometry import Axis, Direction, Rect
 from client.spatial.lint import Finding, FindingKind, lint
 from client.spatial.policies import Policy, choose_next, in_beam
+from client.spatial.scrolling import scroll_delta
 from client.spatial.tree import (
     ALL_DIRECTIONS,
     EntryRule,
@@ -28,4 +29,5 @@ __all__ = [
     "choose_next",
     "in_beam",
     "lint",
+    "scroll_delta",
 ]

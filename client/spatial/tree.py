@@ -64,9 +64,12 @@ class FocusTree(_Navigation[K]):
         rect: Rect | None = None,
         visible: bool | None = None,
         enabled: bool | None = None,
+        group: FocusGroup | None = None,
     ) -> None:
         """Change an item's or group's geometry or state; focus recovers if it just became lost."""
         node = self._nodes[key]
+        if group is not None and node.group is not None:
+            node.group = group
         was = self._focused is not None and self.is_navigable(self._focused)
         lost_rect = self._nodes[self._focused].rect if self._focused is not None else None
         if rect is not None:
@@ -102,6 +105,15 @@ class FocusTree(_Navigation[K]):
     def focused(self) -> K | None:
         """Return the focused item, or None."""
         return self._focused
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._nodes
+
+    def members(self) -> Iterator[tuple[K, K]]:
+        """Yield (key, parent) for every item and group but the root, shown or not."""
+        for key, node in self._nodes.items():
+            if node.parent is not None:
+                yield key, node.parent
 
     def items(self) -> Iterator[K]:
         """Yield every navigable item (not groups) in registration order."""

@@ -1,0 +1,139 @@
+"""Keep a FocusTree in step with a window's widgets: which are focusable, where, in which group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+
+from client.spatial import EntryRule, FocusGroup, FocusTree, Policy, Rect
+
+# A widget can declare its resting size when focus makes it grow (spatnav.md D6).
+LAYOUT_SIZE_PROPERTY = "spatialLayoutSize"
+# A widget with this property set to True is never focused by arrows.
+IGNORE_PROPERTY = "spatialIgnore"
+
+
+def layout_rect(widget: QWidget, window: QWidget) -> Rect:
+    """Return `widget`'s layout rectangle in `window` coordinates, ignoring any focus zoom."""
+    top_left = widget.mapTo(window, QPoint(0, 0))
+    size = widget.property(LAYOUT_SIZE_PROPERTY) or widget.size()
+    return Rect(top_left.x(), top_left.y(), size.width(), size.height())
+
+
+def _is_candidate_widget(widget: QWidget, window: QWidget) -> bool:
+    if widget.isWindow() or widget.window() is not window:
+        return False
+    if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or widget.property(IGNORE_PROPERTY):
+        return False
+    # Qt's inner parts (a spin box's line edit, a scroll area's viewport) belong to their owner.
+    if widget.objectName().startswith("qt_"):
+        return False
+    owner = widget.parentWidget()
+    return not (owner is not None and owner.focusProxy() is widget)
+
+
+class WidgetTree:
+    """One window's FocusTree keyed by widget, re-synced before every move (cheap if unchanged)."""
+
+    def __init__(
+        self, window: QWidget, groups: Mapping[QWidget, FocusGroup], policy: Policy
+    ) -> None:
+        self.window = window
+        self._groups = groups
+        self._policy = policy
+        self.tree: FocusTree[QWidget] = self._new_tree()
+        self._shape: dict[QWidget, tuple[QWidget, bool]] = {}
+
+    def sync(self) -> FocusTree[QWidget]:
+        """Bring the tree up to date with the widgets; removed widgets trigger focus recovery."""
+        shape, states = self._scan()
+        tree = self.tree
+        if tree.rtl != (self.window.layoutDirection() == Qt.LayoutDirection.RightToLeft):
+            tree.rtl = not tree.rtl
+        kinds = {k: (parent, spec is not None) for k, (parent, spec) in shape.items()}
+        gone = [k for k in self._shape if kinds.get(k) != self._shape[k]]
+        for key in gone:  # reparented, re-specified or deleted: remove, then add back below
+            if key in tree:
+                tree.remove(key)
+        for key, (parent, spec) in shape.items():
+            if key in tree:
+                continue
+            if spec is not None:
+                tree.add_group(key, parent if parent is not self.window else None, spec)
+            else:
+                rect, visible, enabled = states[key]
+                tree.add_item(key, rect, parent if parent is not self.window else None,
+                              visible=visible, enabled=enabled)  # fmt: skip
+        for key, (rect, visible, enabled) in states.items():
+            spec = shape[key][1]
+            if spec is None:
+                tree.update(key, rect=rect, visible=visible, enabled=enabled)
+            else:
+                tree.update(key, visible=visible, group=spec)
+        self._shape = kinds
+        return tree
+
+    def _new_tree(self) -> FocusTree[QWidget]:
+        rtl = self.window.layoutDirection() == Qt.LayoutDirection.RightToLeft
+        spec = self._groups.get(self.window, FocusGroup())
+        return FocusTree(self.window, group=spec, policy=self._policy, rtl=rtl)
+
+    def _scan(
+        self,
+    ) -> tuple[
+        dict[QWidget, tuple[QWidget, FocusGroup | None]],
+        dict[QWidget, tuple[Rect, bool, bool]],
+    ]:
+        """Return each key's (parent group, group spec or None) and (rect, visible, enabled)."""
+        window = self.window
+        shape: dict[QWidget, tuple[QWidget, FocusGroup | None]] = {}
+        states: dict[QWidget, tuple[Rect, bool, bool]] = {}
+        groups: dict[QWidget, FocusGroup] = {}
+        candidates = [w for w in window.findChildren(QWidget) if _is_candidate_widget(w, window)]
+        for widget in window.findChildren(QWidget):
+            if widget.window() is not window:
+                continue
+            spec = self._groups.get(widget)
+            if (
+                spec is None
+                and isinstance(widget, QAbstractScrollArea)
+                and any(widget.isAncestorOf(c) for c in candidates)
+            ):
+                viewport = widget.viewport()
+                # From outside, a scroll area is as big as what it shows (its viewport).
+                spec = FocusGroup(
+                    entry=EntryRule.REMEMBER_LAST, bounds=layout_rect(viewport, window)
+                )
+            if spec is not None:
+                groups[widget] = spec
+        for widget in [*groups, *candidates]:
+            if widget in groups and widget in shape:
+                continue
+            parent = widget.parentWidget()
+            while parent is not None and parent is not window and parent not in groups:
+                parent = parent.parentWidget()
+            owner = parent if parent is not None else window
+            is_group = widget in groups
+            shape[widget] = (owner, groups[widget] if is_group else None)
+            visible = widget.isVisibleTo(window) and window.isVisible()
+            states[widget] = (layout_rect(widget, window), visible, widget.isEnabled())
+        # Parents must be registered before children: order groups by depth.
+        ordered = dict(sorted(shape.items(), key=lambda kv: (kv[1][1] is None, _depth(kv[0]))))
+        return ordered, states
+
+
+def _depth(widget: QWidget) -> int:
+    depth = 0
+    parent = widget.parentWidget()
+    while parent is not None:
+        depth += 1
+        parent = parent.parentWidget()
+    return depth
+
+
+def widget_rect(widget: QWidget, window: QWidget) -> QRect:
+    """Return `widget`'s layout rectangle in `window` coordinates as a QRect."""
+    r = layout_rect(widget, window)
+    return QRect(int(r.x), int(r.y), int(r.width), int(r.height))
