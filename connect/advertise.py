@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import re
 import signal
@@ -31,6 +30,7 @@ from connect.interfaces import (
     advertised_addresses,
     list_interfaces,
     resolve_interfaces,
+    resolve_present_interfaces,
     zeroconf_interfaces,
 )
 from connect.txt import SERVICE_TYPE, DeviceType, Pairing, ServiceRecord, build_txt
@@ -188,7 +188,7 @@ class ServiceAdvertiser:
                 level = logging.DEBUG if self._vanished_warned else logging.WARNING
                 _LOGGER.log(level, "%s: %s", self._record.id, exc)
                 self._vanished_warned = True
-                ifaces = _resolve_present(self._wanted, known)
+                ifaces = resolve_present_interfaces(self._wanted, known)
             if advertised_addresses(ifaces) != advertised_addresses(self._ifaces):
                 _LOGGER.info(
                     "%s: interface addresses now %s",
@@ -358,17 +358,6 @@ class _ConflictWatch(RecordUpdateListener):
             other = _txt_id(getattr(rec, "text", b""))
             if other and other != self._own_id:
                 self._on_conflict(other)
-
-
-def _resolve_present(
-    wanted: Sequence[str], known: Sequence[NetworkInterface]
-) -> tuple[NetworkInterface, ...]:
-    """Resolve the explicitly named interfaces that still exist, skipping vanished ones."""
-    found: list[NetworkInterface] = []
-    for value in wanted:
-        with contextlib.suppress(UnknownInterfaceError):
-            found.extend(i for i in resolve_interfaces([value], known) if i not in found)
-    return tuple(found)
 
 
 def _txt_id(text: bytes) -> str | None:

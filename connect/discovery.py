@@ -26,8 +26,10 @@ from connect.errors import ConnectTimeoutError, DeviceNotFoundError
 from connect.interfaces import (
     NetworkInterface,
     NoUsableInterfaceError,
+    UnknownInterfaceError,
     list_interfaces,
     resolve_interfaces,
+    resolve_present_interfaces,
     zeroconf_interfaces,
 )
 from connect.txt import (
@@ -123,6 +125,7 @@ class DeviceRegistry:
         zeroconf: AsyncZeroconf | None = None,
         resolve_timeout_s: float = 3.0,
         close_timeout_s: float = 3.0,
+        poll_interval_s: float = 5.0,
         clock: Callable[[], float] = time.time,
         interface_source: Callable[[], tuple[NetworkInterface, ...]] = list_interfaces,
     ) -> None:
@@ -131,6 +134,9 @@ class DeviceRegistry:
         self._owns_zc = zeroconf is None  # a shared instance is closed by its owner
         self._resolve_timeout_s = resolve_timeout_s
         self._close_timeout_s = close_timeout_s
+        self._poll_interval_s = poll_interval_s
+        self._listening: list[str] = []  # the zeroconf interface list in use (when owned)
+        self._vanished_warned = False
         self._clock = clock
         self._interface_source = interface_source
         self._browser: AsyncServiceBrowser | None = None
@@ -148,6 +154,7 @@ class DeviceRegistry:
     async def async_start(self) -> None:
         """Start browsing `_baton._tcp.local.` on the explicit (or default) interfaces.
 
+        An owned zeroconf instance follows interface changes (polled every `poll_interval_s`).
         Raises UnknownInterfaceError for an unknown interface name, NoUsableInterfaceError when
         the default choice finds nothing to listen on.
         """
@@ -157,10 +164,15 @@ class DeviceRegistry:
             ifaces = resolve_interfaces(self._wanted, self._interface_source())
             if not ifaces:
                 raise NoUsableInterfaceError("no interface to browse on; name one explicitly")
-            self._zc = AsyncZeroconf(interfaces=zeroconf_interfaces(ifaces))
-        self._browser = AsyncServiceBrowser(
-            self._zc.zeroconf, SERVICE_TYPE, handlers=[self._on_service_state_change]
-        )
+            self._listening = zeroconf_interfaces(ifaces)
+            self._zc = AsyncZeroconf(interfaces=self._listening)
+            self._spawn(self._watch_interfaces(), "interfaces")
+        self._start_browser()
+
+    @property
+    def listening_on(self) -> tuple[str, ...]:
+        """The addresses browsed on now; empty when the zeroconf instance belongs to a caller."""
+        return tuple(self._listening)
 
     def entries(self) -> tuple[DeviceEntry, ...]:
         """Return a snapshot of every known device."""
@@ -317,6 +329,40 @@ class DeviceRegistry:
         except TimeoutError:
             _LOGGER.warning("device registry did not close in %.1f s", self._close_timeout_s)
         self._subscribers.clear()
+
+    def _start_browser(self) -> None:
+        assert self._zc is not None
+        self._browser = AsyncServiceBrowser(
+            self._zc.zeroconf, SERVICE_TYPE, handlers=[self._on_service_state_change]
+        )
+
+    async def _watch_interfaces(self) -> None:
+        assert self._zc is not None
+        while True:
+            await asyncio.sleep(self._poll_interval_s)  # polling timer, cancelled on close
+            known = self._interface_source()
+            try:
+                ifaces = resolve_interfaces(self._wanted, known)
+            except UnknownInterfaceError as exc:
+                level = logging.DEBUG if self._vanished_warned else logging.WARNING
+                _LOGGER.log(level, "browsing: %s", exc)
+                self._vanished_warned = True
+                ifaces = resolve_present_interfaces(self._wanted, known)
+            wanted = zeroconf_interfaces(ifaces)
+            if not wanted or wanted == self._listening:
+                continue  # with nothing usable, keep the old sockets until something returns
+            _LOGGER.info("browsing now on %s", ", ".join(wanted))
+            try:
+                await self._zc.async_update_interfaces(wanted)
+            except (OSError, RuntimeError) as exc:
+                _LOGGER.warning("could not move mDNS to %s: %s", ", ".join(wanted), exc)
+                continue
+            self._listening = wanted
+            # After its four startup queries (first ~15 s) a zeroconf browser only asks again
+            # to refresh records it holds; a fresh one asks the new network who is there.
+            if self._browser is not None:
+                await self._browser.async_cancel()
+            self._start_browser()
 
     def _on_service_state_change(
         self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange

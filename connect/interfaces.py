@@ -8,6 +8,7 @@ explicit list, chosen here, and publishes only the addresses of that list.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,7 @@ __all__ = [
     "is_link_local",
     "list_interfaces",
     "resolve_interfaces",
+    "resolve_present_interfaces",
     "zeroconf_interfaces",
 ]
 
@@ -168,6 +170,18 @@ def resolve_interfaces(
         if iface not in chosen:
             chosen.append(iface)
     return tuple(chosen)
+
+
+def resolve_present_interfaces(
+    wanted: Sequence[str], interfaces: Iterable[NetworkInterface]
+) -> tuple[NetworkInterface, ...]:
+    """Resolve the `--interface` values that exist now, skipping vanished ones (never raises)."""
+    known = tuple(interfaces)
+    found: list[NetworkInterface] = []
+    for value in wanted:
+        with contextlib.suppress(UnknownInterfaceError):
+            found.extend(i for i in resolve_interfaces([value], known) if i not in found)
+    return tuple(found)
 
 
 def advertised_addresses(interfaces: Iterable[NetworkInterface]) -> tuple[str, ...]:

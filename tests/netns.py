@@ -53,7 +53,8 @@ class NetnsPair:
     """Namespaces `a` and `b`, each with `lo` and one veth end up and a 10.213.0.x/24 address."""
 
     names: dict[Side, str]
-    links: dict[Side, str]
+    links: dict[Side, str]  # the first link's veth ends, addressed 10.213.0.1 and .2
+    extra_links: list[dict[Side, str]] = field(default_factory=list)
     _procs: list[subprocess.Popen[Any] | asyncio.subprocess.Process] = field(default_factory=list)
 
     def address(self, side: Side) -> str:
@@ -89,9 +90,23 @@ class NetnsPair:
         """Bring the veth end in namespace *side* down or up (the link to the other side)."""
         _ip("-n", self.names[side], "link", "set", self.links[side], "up" if up else "down")
 
-    def add_address(self, side: Side, cidr: str) -> None:
-        """Add another address (e.g. "10.213.0.11/24") to the veth end in namespace *side*."""
-        _ip("-n", self.names[side], "addr", "add", cidr, "dev", self.links[side])
+    def add_address(self, side: Side, cidr: str, link: str = "") -> None:
+        """Add an address (e.g. "10.213.0.11/24") to a veth end (default: the first link)."""
+        _ip("-n", self.names[side], "addr", "add", cidr, "dev", link or self.links[side])
+
+    def remove_address(self, side: Side, cidr: str, link: str = "") -> None:
+        """Remove an address (e.g. "10.213.0.2/24") from a veth end (default: the first link)."""
+        _ip("-n", self.names[side], "addr", "del", cidr, "dev", link or self.links[side])
+
+    def add_link(self) -> dict[Side, str]:
+        """Join the namespaces by one more veth pair, up but unaddressed; return its ends."""
+        n = len(self.extra_links) + 2
+        ends: dict[Side, str] = {side: f"{self.links[side]}{n}" for side in _SIDES}
+        _create_veth(self.names, ends)
+        for side in _SIDES:
+            _ip("-n", self.names[side], "link", "set", ends[side], "up")
+        self.extra_links.append(ends)
+        return ends
 
     def _stop_processes(self) -> None:
         for proc in reversed(self._procs):
@@ -122,10 +137,7 @@ def netns_pair() -> Iterator[NetnsPair]:
         for side in _SIDES:
             _ip("netns", "add", names[side])
             created.append(names[side])
-        # Create both veth ends directly inside their namespaces: no interface, even briefly,
-        # in the namespace running the test.
-        _ip("-n", names["a"], "link", "add", links["a"], "type", "veth",
-            "peer", "name", links["b"], "netns", names["b"])  # fmt: skip
+        _create_veth(names, links)
         for side in _SIDES:
             ns = names[side]
             _ip("-n", ns, "link", "set", "lo", "up")
@@ -138,6 +150,13 @@ def netns_pair() -> Iterator[NetnsPair]:
         finally:
             for ns in created:
                 subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+
+
+def _create_veth(names: dict[Side, str], ends: dict[Side, str]) -> None:
+    # Both ends are made directly inside their namespaces: no interface, even briefly, in the
+    # namespace running the test.
+    _ip("-n", names["a"], "link", "add", ends["a"], "type", "veth",
+        "peer", "name", ends["b"], "netns", names["b"])  # fmt: skip
 
 
 def _ip(*args: str) -> None:

@@ -92,8 +92,8 @@ def event_json(event: DeviceEvent) -> str:
     )
 
 
-async def _browse(interfaces: list[str]) -> None:
-    registry = DeviceRegistry(interfaces=interfaces)
+async def _browse(interfaces: list[str], poll_interval_s: float) -> None:
+    registry = DeviceRegistry(interfaces=interfaces, poll_interval_s=poll_interval_s)
     registry.subscribe(lambda event: print(event_json(event), flush=True))
     await registry.async_start()
     print(json.dumps({"event": "started"}), flush=True)
@@ -110,8 +110,9 @@ def parse_event(line: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    # A controller stand-in: browse on the given interfaces, print every event as JSON.
-    asyncio.run(_browse(sys.argv[1:]))
+    # A controller stand-in: browse on the given interfaces (polled for changes every 0.2 s),
+    # print every event as JSON, stop when stdin closes.
+    asyncio.run(_browse(sys.argv[1:], poll_interval_s=0.2))
 
 
 async def wait_until(

@@ -23,8 +23,9 @@ class BrowserProcess:
         self.proc = proc
 
     @classmethod
-    async def start(cls, pair: NetnsPair, side, interface: str) -> BrowserProcess:
-        argv = [sys.executable, "-m", "tests.integration.discovery.peers", interface]
+    async def start(cls, pair: NetnsPair, side, interface: str | None) -> BrowserProcess:
+        argv = [sys.executable, "-m", "tests.integration.discovery.peers"]
+        argv += [interface] if interface else []  # none: the registry's default choice
         proc = await pair.async_start(
             side, argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
@@ -75,6 +76,26 @@ async def test_found_across_the_veth_and_follows_a_new_address(netns: NetnsPair)
         await advertiser.close()
         gone = await browser.wait_for(lambda e: e["id"] == "dev-ns-a" and not e["mdns_present"])
         assert gone["event"] == "DeviceUpdated"  # goodbye: not present, still known
+    finally:
+        await advertiser.kill()
+        with contextlib.suppress(AssertionError, TimeoutError):
+            await browser.close()
+
+
+async def test_controller_follows_a_new_interface_and_asks_who_is_there(netns: NetnsPair):
+    # A second link whose controller end has no address yet: the receiver announces there
+    # while nobody listens, so only a query from the controller can find it later.
+    second = netns.add_link()
+    netns.add_address("a", "10.214.0.1/24", link=second["a"])
+    advertiser = await AdvertiserProcess.start(
+        "Quiet", "dev-quiet", (second["a"],), wrap=lambda argv: netns.exec_argv("a", argv)
+    )
+    browser = await BrowserProcess.start(netns, "b", None)  # the default interface choice
+    try:
+        # The controller's machine joins the second network (Wi-Fi associates, DHCP answers).
+        netns.add_address("b", "10.214.0.2/24", link=second["b"])
+        found = await browser.wait_for(lambda e: e["id"] == "dev-quiet")
+        assert found["addresses"] == ["10.214.0.1"]
     finally:
         await advertiser.kill()
         with contextlib.suppress(AssertionError, TimeoutError):
