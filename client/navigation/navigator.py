@@ -184,6 +184,7 @@ class SpatialNavigator(QObject):
             opener = self._openers.pop(window, None)
             window.reject()
             if opener is not None and shiboken6.isValid(opener) and opener.isVisible():
+                opener.window().activateWindow()
                 self._focus_widget(opener)
             return
         self.back_requested.emit()

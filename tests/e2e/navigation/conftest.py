@@ -49,7 +49,9 @@ def show(qtbot, window: QWidget) -> None:
 def navigator(screen: QWidget, clock: FakeClock) -> Iterator[SpatialNavigator]:
     nav = SpatialNavigator(screen, clock=clock, repeat=RepeatSettings())
     yield nav
-    QApplication.instance().removeEventFilter(nav)
+    app = QApplication.instance()
+    assert app is not None
+    app.removeEventFilter(nav)
 
 
 def button(parent: QWidget, name: str, x: int, y: int, w: int = 100, h: int = 60) -> QPushButton:
@@ -71,7 +73,8 @@ def press(qtbot, key: Qt.Key, *, autorepeat: bool = False, release: bool = True)
         target, QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.NoModifier, "", autorepeat)
     )
     if release:
-        target = QApplication.focusWidget() or QApplication.activeWindow()
+        # After Back closed a dialog nothing may be active: release where the press went.
+        target = QApplication.focusWidget() or QApplication.activeWindow() or target
         QApplication.sendEvent(
             target,
             QKeyEvent(QEvent.Type.KeyRelease, key, Qt.KeyboardModifier.NoModifier, "", autorepeat),

@@ -97,7 +97,9 @@ def test_held_arrow_is_throttled_accelerates_and_stops_on_release(qtbot, screen,
     row[0].setFocus()
 
     def index() -> int:
-        return int(focused_name()[1:])
+        name = focused_name()
+        assert name is not None
+        return int(name[1:])
 
     def hold(seconds: float) -> int:
         """Auto-repeat at 30 Hz for `seconds`; return how many items focus moved."""

@@ -1,0 +1,188 @@
+"""A list in a scroll area, dialogs (an in-window layer and a QDialog) and text fields."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFrame,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QWidget,
+)
+
+from client.spatial import FindingKind
+from tests.e2e.navigation.conftest import button, focused_name, press, show
+
+
+@pytest.fixture
+def scrolled(qtbot, screen, navigator) -> tuple[QScrollArea, list[QPushButton]]:
+    header = button(screen, "header", 20, 20, 200, 60)
+    area = QScrollArea(screen)
+    area.setGeometry(20, 100, 400, 300)
+    content = QWidget()
+    content.resize(380, 20 * 70)
+    items = [button(content, f"item{i}", 10, 10 + 70 * i, 300, 60) for i in range(20)]
+    area.setWidget(content)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    show(qtbot, screen)
+    header.setFocus()
+    return area, items
+
+
+def _visible_in(area: QScrollArea, widget: QWidget) -> tuple[int, int]:
+    top = widget.mapTo(area.viewport(), widget.rect().topLeft()).y()
+    return top, top + widget.height()
+
+
+def test_down_into_the_list_then_scrolls_only_when_needed_with_a_margin(qtbot, scrolled, navigator):
+    area, items = scrolled
+    bar = area.verticalScrollBar()
+    press(qtbot, Qt.Key.Key_Down)
+    assert focused_name() == "item0"
+    scrolls = []
+    for i in range(1, 8):
+        before = bar.value()
+        press(qtbot, Qt.Key.Key_Down)
+        assert focused_name() == f"item{i}"
+        top, bottom = _visible_in(area, items[i])
+        assert top >= 0
+        assert bottom <= area.viewport().height()
+        scrolls.append(bar.value() != before)
+    # item1..item3 are already fully visible in a 300 px viewport: no scroll for them.
+    assert scrolls[:3] == [False, False, False]
+    assert all(scrolls[3:])
+    # When it scrolls, the new item sits `scroll_margin` px above the bottom edge.
+    top, bottom = _visible_in(area, items[7])
+    assert area.viewport().height() - bottom == navigator.scroll_margin
+
+
+def test_up_out_of_the_list_returns_to_the_header_even_when_scrolled(qtbot, scrolled):
+    area, items = scrolled
+    for _ in range(10):
+        press(qtbot, Qt.Key.Key_Down)
+    assert focused_name() == "item9"
+    for _ in range(9):
+        press(qtbot, Qt.Key.Key_Up)
+    assert focused_name() == "item0"
+    assert _visible_in(area, items[0])[0] >= 0
+    press(qtbot, Qt.Key.Key_Up)
+    assert focused_name() == "header"
+
+
+def test_an_in_window_dialog_traps_focus_and_back_restores_the_opener(qtbot, screen, navigator):
+    menu = button(screen, "menu", 100, 500, 200, 60)
+    button(screen, "card", 1000, 500, 200, 60)
+    dialog = QFrame(screen)
+    dialog.setGeometry(440, 440, 420, 200)
+    button(dialog, "confirm", 20, 60, 150, 60)
+    button(dialog, "cancel", 230, 60, 150, 60)
+    dialog.hide()
+    show(qtbot, screen)
+    menu.setFocus()
+    navigator.open_layer(dialog)
+    assert focused_name() == "confirm"
+    for key, expected in [
+        (Qt.Key.Key_Left, "confirm"),
+        (Qt.Key.Key_Right, "cancel"),
+        (Qt.Key.Key_Right, "cancel"),
+        (Qt.Key.Key_Up, "cancel"),
+        (Qt.Key.Key_Down, "cancel"),
+    ]:
+        press(qtbot, key)
+        assert focused_name() == expected
+    findings = navigator.lint()
+    # While the dialog is open the screen behind it is out of reach, and the dialog's own
+    # trap is declared (a layer), so it is not reported.
+    assert sorted(
+        f.items[0].objectName() for f in findings if f.kind is FindingKind.UNREACHABLE
+    ) == [
+        "card",
+        "menu",
+    ]
+    assert [f for f in findings if f.kind is FindingKind.TRAP] == []
+    press(qtbot, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    assert focused_name() == "menu"
+    with qtbot.waitSignal(navigator.back_requested, timeout=1000):
+        press(qtbot, Qt.Key.Key_Escape)  # nothing left to close: the screen goes back
+
+
+def test_a_qdialog_keeps_arrows_inside_and_back_closes_it(qtbot, screen, navigator):
+    opener = button(screen, "opener", 100, 100)
+    button(screen, "other", 300, 100)
+    show(qtbot, screen)
+    opener.setFocus()
+    dialog = QDialog(screen)
+    dialog.resize(400, 200)
+    ok = button(dialog, "ok", 20, 100)
+    button(dialog, "no", 200, 100)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=2000)
+    ok.setFocus()
+    press(qtbot, Qt.Key.Key_Right)
+    assert focused_name() == "no"
+    press(qtbot, Qt.Key.Key_Right)
+    assert focused_name() == "no"  # never escapes to the window behind
+    with qtbot.waitSignal(dialog.rejected, timeout=1000):
+        press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: focused_name() == "opener", timeout=2000)
+
+
+@pytest.fixture
+def form(qtbot, screen, navigator) -> QLineEdit:
+    button(screen, "left", 20, 100)
+    edit = QLineEdit("abc", screen)
+    edit.setObjectName("edit")
+    edit.setGeometry(140, 100, 200, 60)
+    button(screen, "right", 360, 100)
+    spin = QSpinBox(screen)
+    spin.setObjectName("spin")
+    spin.setGeometry(140, 200, 200, 60)
+    button(screen, "below", 140, 300)
+    show(qtbot, screen)
+    edit.setFocus()
+    return edit
+
+
+def test_arrows_move_the_caret_until_the_edge_then_leave(qtbot, form):
+    form.setCursorPosition(1)
+    press(qtbot, Qt.Key.Key_Right)
+    assert focused_name() == "edit"
+    assert form.cursorPosition() == 2
+    press(qtbot, Qt.Key.Key_Right)
+    assert form.cursorPosition() == 3
+    press(qtbot, Qt.Key.Key_Right)
+    assert focused_name() == "right"
+    press(qtbot, Qt.Key.Key_Left)
+    assert focused_name() == "edit"
+    form.setCursorPosition(0)
+    press(qtbot, Qt.Key.Key_Left)
+    assert focused_name() == "left"
+
+
+def test_a_selection_keeps_the_arrow_in_the_field(qtbot, form):
+    form.setCursorPosition(3)
+    form.setSelection(0, 3)
+    press(qtbot, Qt.Key.Key_Right)
+    assert focused_name() == "edit"
+
+
+def test_a_spin_box_keeps_up_and_down(qtbot, form, screen):
+    spin = screen.findChild(QSpinBox, "spin")
+    spin.setFocus()
+    press(qtbot, Qt.Key.Key_Up)
+    assert spin.value() == 1
+    assert QApplication.focusWidget() is spin or spin.isAncestorOf(QApplication.focusWidget())
+
+
+def test_enter_in_a_text_field_submits_it(qtbot, form):
+    with qtbot.waitSignal(form.returnPressed, timeout=1000):
+        press(qtbot, Qt.Key.Key_Return)
+    assert focused_name() == "edit"
