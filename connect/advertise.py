@@ -391,7 +391,10 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
     )
     advertiser = ServiceAdvertiser(
-        record, interfaces=args.interface, poll_interval_s=args.poll_interval
+        record,
+        interfaces=args.interface,
+        poll_interval_s=args.poll_interval,
+        min_announce_interval_s=args.announce_interval,
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -433,6 +436,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--interface", action="append", default=[], help="name or address; repeatable"
     )
     parser.add_argument("--poll-interval", type=float, default=5.0, metavar="S")
+    parser.add_argument("--announce-interval", type=float, default=1.0, metavar="S")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     asyncio.run(_serve(args))

@@ -206,7 +206,10 @@ async def test_in_process_advertiser_update_and_close(registry):
 
 
 async def test_updated_events_carry_the_previous_snapshot(registry, peers):
-    peer = await AdvertiserProcess.start("Hall", "dev-hall")
+    # Shrink the rate limit instead of waiting a second for it.
+    peer = await AdvertiserProcess.start(
+        "Hall", "dev-hall", ("127.0.0.1",), "--announce-interval", "0.05"
+    )
     peers.append(peer)
     await registry.async_wait_for(lambda e: e.id == "dev-hall", STEP_TIMEOUT_S)
     updates: list[DeviceUpdated] = []
