@@ -6,8 +6,16 @@ import ctypes
 import enum
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from devices.errors import (
+    AudioOutputError,
+    MediaNotFoundError,
+    MediaUnreachableError,
+    MediaUnsupportedError,
+    ReceiverError,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,6 +68,23 @@ def classify_log_line(message: str) -> FailureHint | None:
     for hint, pattern in _PATTERNS:
         if pattern.search(text):
             return hint
+    return None
+
+
+def error_from_hints(
+    hints: Sequence[tuple[FailureHint, str]], url: str, output: str
+) -> ReceiverError | None:
+    """Return the typed error a media's failure hints point at, None without any."""
+    kinds = {hint for hint, _ in hints}
+    text = "; ".join(dict.fromkeys(message for _, message in hints))
+    if FailureHint.AUDIO_OUTPUT in kinds:
+        return AudioOutputError(f"audio output {output}: {text}")
+    if FailureHint.NOT_FOUND in kinds:
+        return MediaNotFoundError(f"{url} not found: {text}", url=url)
+    if FailureHint.UNSUPPORTED in kinds:
+        return MediaUnsupportedError(f"{url} cannot be decoded: {text}", url=url)
+    if FailureHint.UNREACHABLE in kinds:
+        return MediaUnreachableError(f"{url} unreachable: {text}", url=url)
     return None
 
 

@@ -23,14 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devices._vlc_backend import BackendEvent, VLCBackend, now_us
-from devices._vlc_log import FailureHint
+from devices._vlc_log import FailureHint, error_from_hints
 from devices._vlc_thread import VLCThread
 from devices._volume import RampClock, SystemRampClock, check_volume, ramp_steps, run_ramp
 from devices.audio_output import AudioOutput
 from devices.errors import (
     AudioOutputError,
     MediaError,
-    MediaNotFoundError,
     MediaUnreachableError,
     MediaUnsupportedError,
     NothingLoadedError,
@@ -76,6 +75,7 @@ class _Load:
     paused: bool = False
     audio: bool = False
     buffered: bool = False
+    taken: bool = False  # failed because a stop, close or newer load took the player over
     hints: list[tuple[FailureHint, str]] = field(default_factory=list)
 
 
@@ -156,7 +156,7 @@ class Player:
         if self._state is PlayerState.CLOSED:
             return
         self._set_state(PlayerState.CLOSED)
-        self._fail_load(PlayerClosedError("the player was closed during the load"))
+        self._fail_load(PlayerClosedError("the player was closed during the load"), taken=True)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -182,9 +182,11 @@ class Player:
         thread = self._require_thread()
         if position_ms < 0:
             raise ValueError(f"position must be >= 0 ms, not {position_ms}")
-        self._fail_load(MediaError("replaced by a newer load", url=self._url))
+        self._fail_load(MediaError("replaced by a newer load", url=self._url), taken=True)
         self._epoch += 1
         load = _Load(self._epoch, url, position_ms, play, self._loop.create_future())
+        # Mark a failure as seen even when its caller is gone (cancelled, timed out).
+        load.future.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._load, self._url, self._length_ms, self._hints = load, url, None, load.hints
         self._anchor = PlayerClock(position_ms, now_us(), False)
         self._set_state(PlayerState.LOADING)
@@ -202,10 +204,19 @@ class Player:
         except ReceiverError as exc:
             await self._abandon(load, exc)
             raise
+        except asyncio.CancelledError:
+            # The caller gave up (a transfer aborted): leave no half-loaded media behind.
+            if not load.taken:
+                cancelled = MediaError("load cancelled", url=url)
+                self._fail_load(cancelled)
+                self._spawn(self._abandon(load, cancelled))
+            raise
 
     async def async_play(self) -> None:
         """Play: resume a pre-roll or pause at once; reload from the start after an end or stop."""
         thread = self._require_thread()
+        if self._state is PlayerState.LOADING and self._load is not None:
+            await asyncio.shield(self._load.future)  # play once ready; a failed load raises
         if self._state is PlayerState.PLAYING:
             return
         if self._state in (PlayerState.READY, PlayerState.PAUSED):
@@ -239,7 +250,7 @@ class Player:
     async def async_stop(self) -> None:
         """Stop playback and close the media's input; play() starts it again from 0."""
         thread = self._require_thread()
-        self._fail_load(MediaError("stopped during the load", url=self._url))
+        self._fail_load(MediaError("stopped during the load", url=self._url), taken=True)
         at = await thread.async_call(self._backend.stop)
         self._anchor = PlayerClock(0, at, False)
         if self._state is not PlayerState.IDLE:
@@ -249,19 +260,21 @@ class Player:
         """Set the volume 0..100 (libVLC's software scale, cubic in amplitude)."""
         thread = self._require_thread()
         check_volume(volume)
-        await thread.async_call(functools.partial(self._backend.set_volume, volume))
+        # Recorded before the call: commands run in order on the libVLC thread, so a fade
+        # queued next starts from this value.
         self._volume = volume
+        await thread.async_call(functools.partial(self._backend.set_volume, volume))
 
     async def async_ramp_volume(self, to: int, duration_ms: int) -> None:
         """Fade to *to* over *duration_ms*, in steps on the libVLC thread."""
         thread = self._require_thread()
         check_volume(to)
         steps = ramp_steps(self._volume, to, duration_ms)
+        self._volume = to  # the value after the fade, as a queued command would find it
         job = functools.partial(run_ramp, steps, self._backend.set_volume, self._ramp_clock)
         # The libVLC thread is busy for the whole fade, so keep fades short (tens of ms):
         # commands sent meanwhile wait behind it.
         await thread.async_call(job)
-        self._volume = to
 
     # ---------------------------------------------------------------- libVLC thread side
 
@@ -340,14 +353,16 @@ class Player:
         self._emit(PlaybackFailed(self._url, error))
         self._spawn(self._stop_quietly())
 
-    def _fail_load(self, error: ReceiverError) -> None:
+    def _fail_load(self, error: ReceiverError, *, taken: bool = False) -> None:
+        """Fail the pending load; *taken*: a stop, close or newer load has the player now."""
         load, self._load = self._load, None
         if load is not None and not load.future.done():
+            load.taken = taken
             load.future.set_exception(error)
 
     async def _abandon(self, load: _Load, error: ReceiverError) -> None:
-        if load.epoch != self._epoch or self._state is PlayerState.CLOSED:
-            return  # a newer load or close took over the player
+        if load.taken or load.epoch != self._epoch or self._state is PlayerState.CLOSED:
+            return  # a stop, a newer load or close took over the player
         _LOGGER.info("loading %s failed: %s", load.url, error)
         self._load = None
         self._set_state(PlayerState.FAILED)
@@ -372,19 +387,7 @@ class Player:
         )
 
     def _error_from_hints(self) -> ReceiverError | None:
-        """Return the error libVLC's log lines for this media point at, None without any."""
-        kinds = {hint for hint, _ in self._hints}
-        text = "; ".join(dict.fromkeys(message for _, message in self._hints))
-        url = self._url
-        if FailureHint.AUDIO_OUTPUT in kinds:
-            return AudioOutputError(f"audio output {self._output}: {text}")
-        if FailureHint.NOT_FOUND in kinds:
-            return MediaNotFoundError(f"{url} not found: {text}", url=url)
-        if FailureHint.UNSUPPORTED in kinds:
-            return MediaUnsupportedError(f"{url} cannot be decoded: {text}", url=url)
-        if FailureHint.UNREACHABLE in kinds:
-            return MediaUnreachableError(f"{url} unreachable: {text}", url=url)
-        return None
+        return error_from_hints(self._hints, self._url, str(self._output))
 
     @staticmethod
     def _no_audio_message(url: str) -> str:

@@ -8,6 +8,7 @@ Use the `media_server` fixture (import it into a conftest.py), or `MediaServer` 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from aiohttp import web
 
 MISSING_PATH = "/missing.wav"
+STALL_PATH = "/stall.wav"
 
 
 class MediaServer:
@@ -27,12 +29,15 @@ class MediaServer:
         self.host = host
         self.port = 0
         self.requests: list[str] = []  # paths asked for, in order: lets tests see re-fetches
+        self.stalled = asyncio.Event()  # set when a request to `stall_url` is being held
+        self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         """Bind an ephemeral port and start serving."""
         app = web.Application(middlewares=[self._record])
         app.router.add_get(MISSING_PATH, self._not_found)
+        app.router.add_get(STALL_PATH, self._stall)
         # FileResponse (behind add_static) answers Range with 206: libVLC needs it to seek.
         app.router.add_static("/media", self.root, follow_symlinks=False)
         self._runner = web.AppRunner(app, access_log=None)
@@ -44,6 +49,7 @@ class MediaServer:
     async def close(self) -> None:
         """Stop serving; idempotent."""
         runner, self._runner = self._runner, None
+        self._release.set()  # let held requests finish, or cleanup would wait for them
         if runner is not None:
             await runner.cleanup()
 
@@ -55,6 +61,11 @@ class MediaServer:
     def missing_url(self) -> str:
         """Return a URL this server answers with 404 Not Found."""
         return f"http://{self.host}:{self.port}{MISSING_PATH}"
+
+    @property
+    def stall_url(self) -> str:
+        """Return a URL whose request is accepted and then never answered (until close)."""
+        return f"http://{self.host}:{self.port}{STALL_PATH}"
 
     async def __aenter__(self) -> MediaServer:
         await self.start()
@@ -79,6 +90,11 @@ class MediaServer:
 
     async def _not_found(self, request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
+
+    async def _stall(self, request: web.Request) -> web.Response:
+        self.stalled.set()
+        await self._release.wait()
+        raise web.HTTPServiceUnavailable()
 
 
 def refused_url(host: str = "127.0.0.1") -> str:

@@ -207,6 +207,45 @@ async def test_garbage_bytes_are_media_unsupported(
         await harness.player.async_load(media_server.url("noise.wav"), play=play, timeout_s=1.0)
 
 
+async def test_a_server_that_never_answers_times_out_as_unreachable(
+    harness: PlayerHarness, media_server: MediaServer
+) -> None:
+    with pytest.raises(MediaUnreachableError, match=r"within 0\.5 s"):
+        await harness.player.async_load(media_server.stall_url, play=False, timeout_s=0.5)
+    assert media_server.stalled.is_set()
+    assert state_of(harness.player) is PlayerState.FAILED
+
+
+async def test_a_cancelled_load_leaves_the_player_stopped(
+    harness: PlayerHarness, media_server: MediaServer
+) -> None:
+    load = asyncio.create_task(harness.player.async_load(media_server.stall_url, play=True))
+    await asyncio.wait_for(media_server.stalled.wait(), EVENT_TIMEOUT_S)
+    load.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await load
+    changed = await harness.next_event(StateChanged)
+    while changed.state is PlayerState.LOADING:
+        changed = await harness.next_event(StateChanged)
+    assert changed.state is PlayerState.FAILED
+
+
+async def test_play_during_a_preroll_waits_for_it(
+    harness: PlayerHarness, media_server: MediaServer
+) -> None:
+    write_position_track(media_server.root / "pos.wav", 1000)
+    load = asyncio.create_task(
+        harness.player.async_load(media_server.url("pos.wav"), 500, play=False)
+    )
+    await asyncio.sleep(0)  # let the load start: the player is LOADING now
+    assert state_of(harness.player) is PlayerState.LOADING
+    await harness.player.async_play()
+    await load
+    await harness.next_event(TrackEnded)
+    await harness.player.async_stop()
+    assert first_segment(read_wav(harness.recording)) == pytest.approx(5, abs=1)
+
+
 async def test_the_player_recovers_after_a_failed_load(
     harness: PlayerHarness, media_server: MediaServer
 ) -> None:

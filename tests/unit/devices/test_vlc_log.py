@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devices._vlc_log import FailureHint, classify_log_line
+from devices._vlc_log import FailureHint, classify_log_line, error_from_hints
+from devices.errors import AudioOutputError, MediaNotFoundError, MediaUnreachableError
 
 
 @pytest.mark.parametrize(
@@ -42,3 +43,16 @@ def test_known_failures_are_recognised(line: str, hint: FailureHint) -> None:
 )
 def test_other_warnings_are_not_failures(line: str) -> None:
     assert classify_log_line(line) is None
+
+
+def test_the_most_specific_hint_wins() -> None:
+    refused = (FailureHint.UNREACHABLE, "HTTP connection failure")
+    missing = (FailureHint.NOT_FOUND, "HTTP 404 error")
+    device = (FailureHint.AUDIO_OUTPUT, "failed to create audio output")
+    assert error_from_hints([], "u", "none") is None
+    assert isinstance(error_from_hints([refused], "u", "none"), MediaUnreachableError)
+    found = error_from_hints([refused, missing], "http://h/a.wav", "none")
+    assert isinstance(found, MediaNotFoundError)
+    assert found.url == "http://h/a.wav"
+    assert "HTTP 404 error" in str(found)
+    assert isinstance(error_from_hints([missing, device], "u", "alsa:x"), AudioOutputError)
