@@ -7,12 +7,19 @@ deletes it first. It is an upper bound: afile writes through stdio, whose 4 KiB 
 mono s16) may hold the first samples back, though libVLC hands the buffered audio over in a burst
 (~140 ms of it after a pre-roll) that fills the buffer at once. A real sound card adds its own
 buffer latency on top, which this cannot see.
+
+"afile lead over clock": at each growth of the file after play, the content written so far minus
+the content position the Player's clock gives for that instant. afile has no output clock, so
+libVLC writes what it has buffered as soon as play starts: a positive lead of about that buffer.
+A real output holds the same audio in its device buffer instead. Tests that time afile
+recordings against wall clocks must allow for it; position checks on content are unaffected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import statistics
 import tempfile
 import threading
 import time
@@ -21,12 +28,13 @@ from pathlib import Path
 
 from bench._runner import Measurement
 from devices.audio_output import parse_audio_output
-from devices.player import Player, PlayerEvent, TrackEnded
+from devices.player import Player, PlayerClock, PlayerEvent, TrackEnded
 from tests.audio import write_position_track
 from tests.media_server import MediaServer
 
 TRACK_MS = 3000
 WAV_HEADER_BYTES = 44  # afile writes the header first; audio is what comes after it
+BYTES_PER_MS = 44_100 * 2 / 1000  # mono s16 at 44.1 kHz
 TRANSFER_TARGET = "part of transfer request → target audible ≤ 400 ms p95 (DESIGN.md)"
 
 
@@ -36,21 +44,26 @@ def run(quick: bool) -> Iterable[Measurement]:
 
 
 class _GrowthWatcher:
-    """Reports when a file first grows past a size, from its own thread (owned, joined)."""
+    """Logs when a file grows past a size, and each growth after, from its own thread."""
 
     def __init__(self, path: Path, baseline: int) -> None:
         self._path = path
         self._baseline = baseline
-        self.grew_at: float | None = None
+        self.grew_at: float | None = None  # perf_counter() of the first growth
+        self.growth: list[tuple[int, int]] = []  # (monotonic µs, size) at each size change
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-afile-watch", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        last = self._baseline
         while not self._stop.is_set():
-            if _size(self._path) > self._baseline:
-                self.grew_at = time.perf_counter()
-                return
+            size = _size(self._path)
+            if size > last:
+                if self.grew_at is None:
+                    self.grew_at = time.perf_counter()
+                self.growth.append((time.monotonic_ns() // 1000, size))
+                last = size
             time.sleep(0.0005)
 
     def close(self) -> None:
@@ -71,8 +84,19 @@ async def _wait_end(events: asyncio.Queue[PlayerEvent]) -> None:
             pass
 
 
+def _afile_lead_ms(watcher: _GrowthWatcher, clock: PlayerClock, start_ms: int) -> float | None:
+    """Return the median of (content written to afile - player clock) at each growth instant."""
+    # At the instant the file grows, stdio has just flushed: the size is what was written.
+    leads = [
+        start_ms + (size - WAV_HEADER_BYTES) / BYTES_PER_MS - clock.position_at(at_us)
+        for at_us, size in watcher.growth
+    ]
+    return statistics.median(leads) if leads else None
+
+
 async def _measure(rounds: int) -> list[Measurement]:
     preroll, play_call, first_audio, cold_first_audio = [], [], [], []
+    afile_lead: list[float] = []
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="baton-bench-player-") as tmp:
         root = Path(tmp) / "media"
@@ -98,10 +122,14 @@ async def _measure(rounds: int) -> list[Measurement]:
                     started = time.perf_counter()
                     await player.async_play()
                     play_call.append((time.perf_counter() - started) * 1000)
+                    clock = player.clock()
                     await _wait_end(events)
                     watcher.close()
                     if watcher.grew_at is not None:
                         first_audio.append((watcher.grew_at - started) * 1000)
+                    lead = _afile_lead_ms(watcher, clock, position)
+                    if lead is not None:
+                        afile_lead.append(lead)
                     await player.async_stop()
 
                     recording.unlink()
@@ -120,4 +148,5 @@ async def _measure(rounds: int) -> list[Measurement]:
         Measurement("player.play_after_preroll.call", "ms", play_call),
         Measurement("player.play_after_preroll.first_audio", "ms", first_audio, TRANSFER_TARGET),
         Measurement("player.load_and_play.first_audio", "ms", cold_first_audio),
+        Measurement("player.afile_lead_over_clock", "ms", afile_lead),
     ]

@@ -128,6 +128,34 @@ async def test_preroll_then_play_starts_at_the_requested_position(
     assert rec.duration_ms == pytest.approx(800, abs=50)  # nothing was written before play
 
 
+async def test_seek_while_prerolled_moves_the_start(
+    harness: PlayerHarness, media_server: MediaServer
+) -> None:
+    write_position_track(media_server.root / "pos.wav", 2000)
+    await harness.player.async_load(media_server.url("pos.wav"), 300, play=False)
+    await harness.player.async_seek(1500)
+    assert state_of(harness.player) is PlayerState.READY
+    assert harness.player.clock().position_ms == 1500
+    await harness.player.async_play()
+    await harness.next_event(TrackEnded)
+    await harness.player.async_stop()
+    assert first_segment(read_wav(harness.recording)) == pytest.approx(15, abs=1)
+
+
+async def test_seek_after_the_end_prerolls_there(
+    harness: PlayerHarness, media_server: MediaServer
+) -> None:
+    write_position_track(media_server.root / "pos.wav", 1000)
+    await harness.player.async_load(media_server.url("pos.wav"), 700, play=True)
+    await harness.next_event(TrackEnded)
+    await harness.player.async_seek(400)
+    assert state_of(harness.player) is PlayerState.READY
+    await harness.player.async_play()
+    await harness.next_event(TrackEnded)
+    await harness.player.async_stop()
+    assert segment_sequence(content_positions(read_wav(harness.recording))) == list(range(4, 10))
+
+
 async def test_a_volume_ramp_lowers_the_recorded_amplitude(
     harness: PlayerHarness, media_server: MediaServer
 ) -> None:
