@@ -214,20 +214,8 @@ class DeviceRegistry:
         key = (host, port)
         if key in self._manual:
             return self._entries[self._manual[key]]
-        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        entry = DeviceEntry(
-            id=f"manual:{address}",
-            name=address,
-            type=DeviceType.OTHER,
-            model="",
-            addresses=(host,),
-            port=port,
-            record=None,
-            online=False,
-            last_seen=0.0,
-            source=DeviceSource.MANUAL,
-            manual_address=address,
-        )
+        address = _host_port(host, port)
+        entry = _manual_entry(f"manual:{address}", host, port)
         self._manual[key] = entry.id
         self._emit_put(entry)
         return entry
@@ -247,10 +235,17 @@ class DeviceRegistry:
             raise DeviceNotFoundError(f"{host}:{port} was not added by hand")
         provisional = self._entries[old_id]
         if old_id != record.id:
-            del self._entries[old_id]
-            self._emit(DeviceRemoved(provisional))
+            if provisional.source is DeviceSource.MANUAL:
+                del self._entries[old_id]
+                self._emit(DeviceRemoved(provisional))
+            else:  # known by mDNS too, and the host now answers with another id: detach only
+                self._emit_put(replace(provisional, manual_address=""))
         self._manual[key] = record.id
-        base = self._entries.get(record.id) or replace(provisional, id=record.id)
+        base = self._entries.get(record.id) or (
+            replace(provisional, id=record.id)  # keeps `online` if a session came first
+            if provisional.source is DeviceSource.MANUAL
+            else _manual_entry(record.id, host, port)
+        )
         self._emit_put(
             replace(
                 base,
@@ -261,7 +256,7 @@ class DeviceRegistry:
                 port=base.port if base.mdns_present else port,
                 record=record,
                 last_seen=self._clock(),
-                manual_address=provisional.manual_address,
+                manual_address=_host_port(host, port),
             )
         )
         return self._entries[record.id]
@@ -296,9 +291,10 @@ class DeviceRegistry:
         self._emit(DeviceRemoved(entry))
 
     async def async_resolve(self, device_id: str) -> DeviceEntry:
-        """Return the device with its current addresses, asking mDNS afresh for reconnects.
+        """Return the device with its current addresses for a reconnect: re-resolve its mDNS name.
 
-        Falls back to the last known addresses when mDNS does not answer in time.
+        Unexpired cached records answer at once, otherwise the network is asked; the last
+        known addresses are returned when nothing answers within `resolve_timeout_s`.
         Raises DeviceNotFoundError for an unknown id.
         """
         entry = self._require(device_id)
@@ -478,3 +474,24 @@ class DeviceRegistry:
         task = asyncio.create_task(coro, name=f"registry {what}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _manual_entry(device_id: str, host: str, port: int) -> DeviceEntry:
+    address = _host_port(host, port)
+    return DeviceEntry(
+        id=device_id,
+        name=address,
+        type=DeviceType.OTHER,
+        model="",
+        addresses=(host,),
+        port=port,
+        record=None,
+        online=False,
+        last_seen=0.0,
+        source=DeviceSource.MANUAL,
+        manual_address=address,
+    )

@@ -169,3 +169,15 @@ async def test_wait_for_sees_a_later_update(registry):
 async def test_close_without_start_is_idempotent(registry):
     await registry.async_close()
     await registry.async_close()
+
+
+def test_a_manual_host_answering_with_a_new_id_moves_the_entry(registry):
+    polled(registry, "dev-old")
+    registry.async_mark_online("dev-old")
+    events: list[DeviceEvent] = []
+    registry.subscribe(events.append)
+    moved = registry.async_report_manual("192.0.2.5", 8765, ServiceRecord(name="Pi", id="dev-new"))
+    assert moved.id == "dev-new"
+    assert moved.online  # the session to that host is still up
+    assert [e.id for e in registry.entries()] == ["dev-new"]
+    assert [type(e).__name__ for e in events] == ["DeviceRemoved", "DeviceAdded"]
