@@ -6,7 +6,8 @@ Decisions (see the class docstring for the reasons):
 * `cooperating_responders=True` (no 1.6 s of RFC 6762 probing), replaced by one 250 ms
   "is this name taken?" query before registering and by conflict detection afterwards.
 * A name held by another device id gets " (2)", " (3)", ...; when two devices claim the same
-  name at the same moment, the one with the greater id yields, so exactly one renames.
+  name at the same moment, the one with the greater id yields, so exactly one renames (the
+  keeper re-announces, since the loser's goodbye also withdraws the PTR the two shared).
 * TXT re-announcements are coalesced to at most one per second (RFC 6762 §6.2).
 """
 

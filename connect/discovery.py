@@ -6,8 +6,12 @@ Semantics (DESIGN.md: liveness comes from the session heartbeat, never from mDNS
 * `mdns_present` says whether the device is announced now. An mDNS goodbye or expiry only
   clears it: the entry stays, with its last addresses, so a reconnect can still try them.
 * An entry is `listed` (shown to the listener) while online, announced, or added by hand.
-  Entries are only dropped by `async_forget`, which is what emits `DeviceRemoved`.
+  `DeviceRemoved` means forgotten (`async_forget`), or a manual entry's provisional id
+  replaced by the real one once polled; nothing else drops an entry.
 * Entries are keyed by the TXT `id`: a device that changes name or address stays one entry.
+* Browsing runs on explicit interfaces (names or addresses, or the default choice of
+  connect.interfaces), polled for changes; on a change the browser starts over, so the new
+  network is asked who is there instead of waiting for announcements.
 """
 
 from __future__ import annotations
