@@ -220,8 +220,10 @@ class Player:
         if self._state is PlayerState.PLAYING:
             return
         if self._state in (PlayerState.READY, PlayerState.PAUSED):
-            position = self.clock().position_ms
+            position, epoch = self.clock().position_ms, self._epoch
             at = await thread.async_call(self._backend.resume)
+            if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
+                return
             self._anchor = PlayerClock(position, at, True)
             self._set_state(PlayerState.PLAYING)
             return
@@ -232,7 +234,10 @@ class Player:
         thread = self._require_thread()
         if self._state is not PlayerState.PLAYING:
             return
+        epoch = self._epoch
         at = await thread.async_call(self._backend.pause)
+        if self._moved_on(epoch, PlayerState.PLAYING):
+            return
         self._anchor = PlayerClock(self._anchor.position_at(at), at, False)
         self._set_state(PlayerState.PAUSED)
 
@@ -241,9 +246,12 @@ class Player:
         thread = self._require_thread()
         if position_ms < 0:
             raise ValueError(f"position must be >= 0 ms, not {position_ms}")
-        if self._state in (PlayerState.READY, PlayerState.PAUSED, PlayerState.PLAYING):
+        seekable = (PlayerState.READY, PlayerState.PAUSED, PlayerState.PLAYING)
+        if self._state in seekable:
+            epoch = self._epoch
             at = await thread.async_call(functools.partial(self._backend.seek, position_ms))
-            self._anchor = PlayerClock(position_ms, at, self._anchor.playing)
+            if not self._moved_on(epoch, *seekable):
+                self._anchor = PlayerClock(position_ms, at, self._anchor.playing)
             return
         await self.async_load(self._require_url(), position_ms, play=False)
 
@@ -275,6 +283,12 @@ class Player:
         # The libVLC thread is busy for the whole fade, so keep fades short (tens of ms):
         # commands sent meanwhile wait behind it.
         await thread.async_call(job)
+
+    def _moved_on(self, epoch: int, *states: PlayerState) -> bool:
+        """Return whether, during an await, a new load began or the state left *states*."""
+        # An end, a failure or a close can arrive while a command is on the libVLC thread;
+        # the command's bookkeeping must not paint over it.
+        return epoch != self._epoch or self._state not in states
 
     # ---------------------------------------------------------------- libVLC thread side
 
