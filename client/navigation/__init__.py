@@ -5,13 +5,11 @@ from client.navigation.navigator import MediaAction, SpatialNavigator
 from client.navigation.overlay import DebugOverlay, Decision
 from client.navigation.repeat import KeyRepeatGate, LongPress, RepeatSettings
 from client.navigation.ring import FocusRing
-from client.navigation.scan import IGNORE_PROPERTY, LAYOUT_SIZE_PROPERTY, WidgetTree, layout_rect
+from client.navigation.scan import WidgetTree, layout_rect
 from client.navigation.scrolling import ensure_visible
 from client.navigation.textfields import keeps_arrow
 
 __all__ = [
-    "IGNORE_PROPERTY",
-    "LAYOUT_SIZE_PROPERTY",
     "DebugOverlay",
     "Decision",
     "FocusRing",

@@ -7,10 +7,11 @@ import logging
 import time
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QWidget
 
+from client.navigation._refcount import pin_singletons
 from client.navigation.overlay import DebugOverlay, Decision
 from client.navigation.repeat import Clock, KeyRepeatGate, LongPress, RepeatSettings
 from client.navigation.ring import FocusRing
@@ -83,6 +84,7 @@ class SpatialNavigator(QObject):
         debug_key: Qt.Key = Qt.Key.Key_F12,
         hover_focus: bool = True,
     ) -> None:
+        pin_singletons()  # PySide6 6.12 on CPython 3.11 loses None/True refs: see _refcount
         super().__init__(window)
         self.window = window
         self.policy = policy
@@ -94,6 +96,8 @@ class SpatialNavigator(QObject):
         self._long = LongPress(self._settings.long_press, clock)
         self._long_target: QWidget | None = None
         self._groups: dict[QWidget, FocusGroup] = {}
+        self._layout_sizes: dict[QWidget, QSize] = {}
+        self._ignored: set[QWidget] = set()
         self._trees: dict[QWidget, WidgetTree] = {}
         self._layers: list[QWidget] = []
         self._openers: dict[QWidget, QWidget | None] = {}  # dialog -> widget focused before it
@@ -104,12 +108,19 @@ class SpatialNavigator(QObject):
         assert isinstance(app, QApplication), "a QApplication must exist"
         app.installEventFilter(self)
         app.focusChanged.connect(self._on_focus_changed)
-        self.destroyed.connect(lambda: None)
 
     # ------------------------------------------------------------------ public
     def declare_group(self, widget: QWidget, group: FocusGroup | None = None) -> None:
         """Make `widget`'s focusable descendants one FocusGroup (rows, grids, dialogs)."""
         self._groups[widget] = group or FocusGroup()
+
+    def set_layout_size(self, widget: QWidget, size: QSize) -> None:
+        """Navigate `widget` by this resting size even while focus makes it grow (D6)."""
+        self._layout_sizes[widget] = size
+
+    def ignore(self, widget: QWidget) -> None:
+        """Never focus `widget` with arrows (it stays reachable by pointer and Tab)."""
+        self._ignored.add(widget)
 
     def tree(self, window: QWidget | None = None) -> FocusTree[QWidget]:
         """Return the synced FocusTree of `window` (the main window by default)."""
@@ -348,7 +359,9 @@ class SpatialNavigator(QObject):
     def _widget_tree(self, window: QWidget) -> WidgetTree:
         wtree = self._trees.get(window)
         if wtree is None:
-            wtree = self._trees[window] = WidgetTree(window, self._groups, self.policy)
+            wtree = self._trees[window] = WidgetTree(
+                window, self._groups, self.policy, self._layout_sizes, self._ignored
+            )
         return wtree
 
 

@@ -2,47 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSpinBox, QComboBox, QWidget
 
 from client.spatial import EntryRule, FocusGroup, FocusTree, Policy, Rect
 
-# A widget can declare its resting size when focus makes it grow (spatnav.md D6).
-LAYOUT_SIZE_PROPERTY = "spatialLayoutSize"
-# A widget with this property set to True is never focused by arrows.
-IGNORE_PROPERTY = "spatialIgnore"
+# Compound widgets whose inner editor is part of them, not a focus target of its own.
+_COMPOUND = (QAbstractSpinBox, QComboBox)
 
 
-def layout_rect(widget: QWidget, window: QWidget) -> Rect:
-    """Return `widget`'s layout rectangle in `window` coordinates, ignoring any focus zoom."""
+def layout_rect(widget: QWidget, window: QWidget, size: QSize | None = None) -> Rect:
+    """Return `widget`'s layout rectangle in `window` coordinates, ignoring any focus zoom.
+
+    `size` is the widget's resting size when focus makes it grow (spatnav.md D6).
+    """
     top_left = widget.mapTo(window, QPoint(0, 0))
-    size = widget.property(LAYOUT_SIZE_PROPERTY) or widget.size()
+    size = size or widget.size()
     return Rect(top_left.x(), top_left.y(), size.width(), size.height())
 
 
-def _is_candidate_widget(widget: QWidget, window: QWidget) -> bool:
-    if widget.isWindow() or widget.window() is not window:
+def _is_candidate_widget(widget: QWidget, window: QWidget, ignored: Collection[QWidget]) -> bool:
+    # Calls that can return None are avoided here on purpose (see _refcount): this runs for
+    # every widget on every key press.
+    if widget.isWindow() or widget.window() is not window or widget in ignored:
         return False
-    if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or widget.property(IGNORE_PROPERTY):
+    if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
         return False
     # Qt's inner parts (a spin box's line edit, a scroll area's viewport) belong to their owner.
     if widget.objectName().startswith("qt_"):
         return False
-    owner = widget.parentWidget()
-    return not (owner is not None and owner.focusProxy() is widget)
+    return not isinstance(widget.parentWidget(), _COMPOUND)
 
 
 class WidgetTree:
     """One window's FocusTree keyed by widget, re-synced before every move (cheap if unchanged)."""
 
     def __init__(
-        self, window: QWidget, groups: Mapping[QWidget, FocusGroup], policy: Policy
+        self,
+        window: QWidget,
+        groups: Mapping[QWidget, FocusGroup],
+        policy: Policy,
+        layout_sizes: Mapping[QWidget, QSize] | None = None,
+        ignored: Collection[QWidget] = (),
     ) -> None:
         self.window = window
         self._groups = groups
         self._policy = policy
+        self._sizes: Mapping[QWidget, QSize] = layout_sizes or {}
+        self._ignored = ignored
         self.tree: FocusTree[QWidget] = self._new_tree()
         self._shape: dict[QWidget, tuple[QWidget, bool]] = {}
 
@@ -53,6 +62,9 @@ class WidgetTree:
         if tree.rtl != (self.window.layoutDirection() == Qt.LayoutDirection.RightToLeft):
             tree.rtl = not tree.rtl
         kinds = {k: (parent, spec is not None) for k, (parent, spec) in shape.items()}
+        root_spec = self._groups.get(self.window)
+        if root_spec is not None:
+            tree.update(self.window, group=root_spec)
         gone = [k for k in self._shape if kinds.get(k) != self._shape[k]]
         for key in gone:  # reparented, re-specified or deleted: remove, then add back below
             if key in tree:
@@ -75,6 +87,13 @@ class WidgetTree:
         self._shape = kinds
         return tree
 
+    def _group_of(self, widget: QWidget, groups: Mapping[QWidget, FocusGroup]) -> QWidget:
+        """Return the nearest enclosing group widget, else the window."""
+        parent = widget.parentWidget()
+        while parent is not None and parent is not self.window and parent not in groups:
+            parent = parent.parentWidget()
+        return parent if parent is not None else self.window
+
     def _new_tree(self) -> FocusTree[QWidget]:
         rtl = self.window.layoutDirection() == Qt.LayoutDirection.RightToLeft
         spec = self._groups.get(self.window, FocusGroup())
@@ -91,8 +110,10 @@ class WidgetTree:
         shape: dict[QWidget, tuple[QWidget, FocusGroup | None]] = {}
         states: dict[QWidget, tuple[Rect, bool, bool]] = {}
         groups: dict[QWidget, FocusGroup] = {}
-        candidates = [w for w in window.findChildren(QWidget) if _is_candidate_widget(w, window)]
-        for widget in window.findChildren(QWidget):
+        children = window.findChildren(QWidget)
+        ignored = self._ignored
+        candidates = [w for w in children if _is_candidate_widget(w, window, ignored)]
+        for widget in children:
             if widget.window() is not window:
                 continue
             spec = self._groups.get(widget)
@@ -111,25 +132,25 @@ class WidgetTree:
         for widget in [*groups, *candidates]:
             if widget in groups and widget in shape:
                 continue
-            parent = widget.parentWidget()
-            while parent is not None and parent is not window and parent not in groups:
-                parent = parent.parentWidget()
-            owner = parent if parent is not None else window
+            owner = self._group_of(widget, groups)
             is_group = widget in groups
             shape[widget] = (owner, groups[widget] if is_group else None)
             visible = widget.isVisibleTo(window) and window.isVisible()
-            states[widget] = (layout_rect(widget, window), visible, widget.isEnabled())
+            rect = layout_rect(widget, window, self._sizes.get(widget))
+            states[widget] = (rect, visible, widget.isEnabled())
         # Parents must be registered before children: order groups by depth.
         ordered = dict(sorted(shape.items(), key=lambda kv: (kv[1][1] is None, _depth(kv[0]))))
         return ordered, states
 
 
 def _depth(widget: QWidget) -> int:
+    """Return how many widgets lie between `widget` and its window."""
     depth = 0
-    parent = widget.parentWidget()
-    while parent is not None:
-        depth += 1
-        parent = parent.parentWidget()
+    while not widget.isWindow():
+        parent = widget.parentWidget()
+        if parent is None:
+            break
+        widget, depth = parent, depth + 1
     return depth
 
 

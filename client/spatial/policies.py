@@ -33,31 +33,39 @@ def choose_next(
     policy: Policy = Policy.TV,
 ) -> K | None:
     """Return the key of the best candidate from `origin` towards `direction`, or None."""
+    frames = _frames(candidates, direction)
     if policy is Policy.ANDROID:
-        return _choose_android(origin, candidates, direction)
-    if policy is Policy.TV:
-        inside = _choose_insider(origin, candidates, direction)
-        if inside is not None:
-            return inside
-        return _choose_tv(origin, candidates, direction)
-    inside = _choose_insider(origin, candidates, direction)
+        return _choose_android(origin, frames, direction)
+    inside = _choose_insider(origin, frames, direction)
     if inside is not None:
         return inside
-    return _choose_wicg(origin, candidates, direction)
+    if policy is Policy.TV:
+        return _choose_tv(origin, frames, direction)
+    return _choose_wicg(origin, frames, direction)
+
+
+Frame = tuple[K, float, float, float, float, Rect]  # key, lo, hi, mlo, mhi, rect
+
+
+def _frames(candidates: Mapping[K, Rect], direction: Direction) -> list[Frame[K]]:
+    """Return every candidate in the move's frame, built by one comprehension per direction."""
+    items = candidates.items()
+    if direction is Direction.DOWN:
+        return [(k, r.y, r.y + r.height, r.x, r.x + r.width, r) for k, r in items]
+    if direction is Direction.UP:
+        return [(k, -r.y - r.height, -r.y, r.x, r.x + r.width, r) for k, r in items]
+    if direction is Direction.RIGHT:
+        return [(k, r.x, r.x + r.width, r.y, r.y + r.height, r) for k, r in items]
+    return [(k, -r.x - r.width, -r.x, r.y, r.y + r.height, r) for k, r in items]
 
 
 def _frame(rect: Rect, direction: Direction) -> tuple[float, float, float, float]:
-    """Return (lo, hi, mlo, mhi) of `rect` in the frame of `direction`."""
-    if direction.axis is Axis.HORIZONTAL:
-        a, alen, b, blen = rect.x, rect.width, rect.y, rect.height
-    else:
-        a, alen, b, blen = rect.y, rect.height, rect.x, rect.width
-    if direction in (Direction.RIGHT, Direction.DOWN):
-        return a, a + alen, b, b + blen
-    return -(a + alen), -a, b, b + blen
+    """Return (lo, hi, mlo, mhi) of one rect in the frame of `direction`."""
+    _, lo, hi, mlo, mhi, _ = _frames({0: rect}, direction)[0]
+    return lo, hi, mlo, mhi
 
 
-def _choose_insider(origin: Rect, candidates: Mapping[K, Rect], direction: Direction) -> K | None:
+def _choose_insider(origin: Rect, frames: list[Frame[K]], direction: Direction) -> K | None:
     """Return the nested candidate whose entering edge is nearest the origin's same edge.
 
     css-nav-1 "insiders": a focusable inside the focused one is otherwise unreachable
@@ -66,8 +74,7 @@ def _choose_insider(origin: Rect, candidates: Mapping[K, Rect], direction: Direc
     slo, shi, smlo, smhi = _frame(origin, direction)
     best: K | None = None
     best_gap = math.inf
-    for key, rect in candidates.items():
-        lo, hi, mlo, mhi = _frame(rect, direction)
+    for key, lo, hi, mlo, mhi, _ in frames:
         if lo <= slo or hi > shi or mlo < smlo or mhi > smhi:
             continue
         if lo - slo < best_gap:
@@ -75,7 +82,7 @@ def _choose_insider(origin: Rect, candidates: Mapping[K, Rect], direction: Direc
     return best
 
 
-def _choose_android(origin: Rect, candidates: Mapping[K, Rect], direction: Direction) -> K | None:
+def _choose_android(origin: Rect, frames: list[Frame[K]], direction: Direction) -> K | None:
     """Android FocusFinder's `isBetterCandidate` run as one pass, exactly as FocusFinder does.
 
     Beams are inclusive, as FocusFinderTest@4a7b7b3 asserts (touching edges are in the
@@ -89,8 +96,7 @@ def _choose_android(origin: Rect, candidates: Mapping[K, Rect], direction: Direc
     best: K | None = None
     b_beam = b_dir = False
     b_major = b_far = b_score = 0.0
-    for key, rect in candidates.items():
-        lo, hi, mlo, mhi = _frame(rect, direction)
+    for key, lo, hi, mlo, mhi, _ in frames:
         # isCandidate: starts past the origin's back edge and ends past its front edge.
         if not ((slo < lo or shi <= lo) and shi < hi):
             continue
@@ -114,7 +120,7 @@ def _choose_android(origin: Rect, candidates: Mapping[K, Rect], direction: Direc
     return best
 
 
-def _choose_tv(origin: Rect, candidates: Mapping[K, Rect], direction: Direction) -> K | None:
+def _choose_tv(origin: Rect, frames: list[Frame[K]], direction: Direction) -> K | None:
     """Android's beam-then-distance rule as a total order, so only exact ties depend on order.
 
     Differences from ANDROID, each pinned in cases/decisions.json: strict beams (D10), exact
@@ -131,8 +137,7 @@ def _choose_tv(origin: Rect, candidates: Mapping[K, Rect], direction: Direction)
     any_key: K | None = None
     any_score = math.inf
     escapes: list[tuple[float, float, K]] = []  # (far edge, score, key) of out-of-beam items
-    for key, rect in candidates.items():
-        lo, hi, mlo, mhi = _frame(rect, direction)
+    for key, lo, hi, mlo, mhi, _ in frames:
         if not ((slo < lo or shi <= lo) and shi < hi):
             continue
         major = lo - shi if lo > shi else 0.0
@@ -159,7 +164,7 @@ _WICG_ORTHOGONAL_WEIGHT = {Axis.HORIZONTAL: 30.0, Axis.VERTICAL: 2.0}
 _WICG_ALIGN_WEIGHT = 5.0
 
 
-def _choose_wicg(origin: Rect, candidates: Mapping[K, Rect], direction: Direction) -> K | None:
+def _choose_wicg(origin: Rect, frames: list[Frame[K]], direction: Direction) -> K | None:
     """The WICG polyfill distance `A + B − C − D` behind the UX harness's `isOutside` filter.
 
     Partial overlaps stay candidates (the harness keeps them; the shipped polyfill's extra
@@ -170,11 +175,10 @@ def _choose_wicg(origin: Rect, candidates: Mapping[K, Rect], direction: Directio
     s_size = smhi - smlo
     best: K | None = None
     best_distance = math.inf
-    for key, rect in candidates.items():
+    for key, lo, hi, mlo, mhi, rect in frames:
         # css-nav-1: neither the origin nor an element around it (its container) is a candidate.
         if rect.contains(origin):
             continue
-        lo, hi, mlo, mhi = _frame(rect, direction)
         aligned = mhi > smlo and mlo < smhi
         if not (lo >= shi or (lo >= slo and hi > shi and aligned)):
             continue

@@ -8,7 +8,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 
 from client.navigation import (
-    LAYOUT_SIZE_PROPERTY,
     contrast_ratio,
     ring_thickness,
     worst_ring_contrast,
@@ -77,6 +76,8 @@ def test_the_linter_reads_a_real_window(qtbot, screen, navigator):
     button(screen, "a", 100, 100)
     button(screen, "b", 300, 100)
     button(screen, "stacked", 300, 100)  # two widgets on one spot: one can never be reached
+    ignored = button(screen, "decoration", 500, 100)
+    navigator.ignore(ignored)
     show(qtbot, screen)
     findings = navigator.lint()
     described = [(f.kind, [w.objectName() for w in f.items]) for f in findings]
@@ -91,7 +92,7 @@ def test_a_widget_that_grows_when_focused_is_navigated_by_its_resting_size(
     qtbot, screen, navigator
 ):
     menu = button(screen, "menu", 0, 100, 80, 60)
-    menu.setProperty(LAYOUT_SIZE_PROPERTY, QSize(80, 60))
+    navigator.set_layout_size(menu, QSize(80, 60))
     button(screen, "card0", 120, 100, 200, 120)
     button(screen, "card1", 340, 100, 200, 120)
     show(qtbot, screen)
