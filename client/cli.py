@@ -20,6 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="show what Baton can do on this machine, on loopback only")
     demo.add_argument("--headless", action="store_true", help="no window: print each step")
+    demo.add_argument(
+        "--audio",
+        default="afile",
+        metavar="OUT",
+        help="receivers' audio output: afile (record to WAV files, the default), none, or "
+        "default (this machine's sound card: you hear the music move)",
+    )
     add_commands(sub)
     return parser
 
@@ -31,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from client.demo import run_demo
 
-        return run_demo(headless=args.headless)
+        return run_demo(headless=args.headless, audio=args.audio)
     if hasattr(args, "run"):
         return run_command(args)
     parser.print_help()

@@ -1,9 +1,230 @@
-"""`baton demo`: run what exists of Baton on loopback and say plainly what it started."""
+"""`baton demo`: three receivers on loopback, a generated library, and a scripted tour.
+
+Everything runs on this machine and only on loopback (mDNS too). The app window is not built
+yet, so the demo always runs the headless tour, printing each step with its timing; Ctrl-C
+stops everything cleanly, and nothing is left running.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
-def run_demo(*, headless: bool) -> int:
+from client.demo_library import DemoTrack, write_demo_library
+from client.library_server import LibraryServer
+from connect import messages as m
+from connect.clock import monotonic_us
+from connect.connection import DeviceConnection
+from connect.controller import Controller, default_identity
+from connect.errors import ConnectError
+
+RECEIVERS = (("Living Room", "speaker"), ("Car", "car"), ("Bedroom TV", "tv"))
+_READY = re.compile(r"id (?P<id>[0-9a-f]+)\) listening on [^:]+:(?P<port>\d+)")
+_STEP_TIMEOUT_S = 20.0
+
+
+class DemoFailed(Exception):  # noqa: N818 - a user-facing outcome, printed as one line
+    """A tour step did not work; the message says which and why."""
+
+
+@dataclass
+class _Receiver:
+    name: str
+    process: asyncio.subprocess.Process
+    device_id: str = ""
+    port: int = 0
+
+
+class _Clock:
+    """Prints tour steps with the time since the demo started."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def say(self, text: str) -> None:
+        print(f"[{time.perf_counter() - self.start:6.2f} s] {text}", flush=True)
+
+
+def run_demo(*, headless: bool, audio: str = "afile") -> int:
     """Run the demo; return the process exit code."""
-    print("Baton demo: nothing to start yet (the receiver and the app are not built).")
+    if not headless:
+        print("The Baton app window is not built yet: running the headless tour instead.")
+    try:
+        return asyncio.run(_main(audio=audio))
+    except KeyboardInterrupt:  # a second Ctrl-C during cleanup
+        return 130
+
+
+async def _main(*, audio: str) -> int:
+    clock = _Clock()
+    work = Path(tempfile.mkdtemp(prefix="baton-demo-"))
+    tour = asyncio.ensure_future(_tour(clock, work, audio))
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, tour.cancel)
+    try:
+        await tour
+    except asyncio.CancelledError:
+        clock.say("interrupted: everything stopped")
+        return 130
+    except (DemoFailed, ConnectError, OSError) as exc:
+        clock.say(f"demo failed: {exc}")
+        return 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    clock.say(f"done. Library, saved sessions and recordings are in {work}")
     return 0
+
+
+async def _tour(clock: _Clock, work: Path, audio: str) -> None:
+    clock.say(f"writing the demo library into {work / 'library'}")
+    tracks = write_demo_library(work / "library")
+    library = LibraryServer(work / "library")
+    receivers: list[_Receiver] = []
+    controller = Controller(default_identity("baton demo"), interfaces=["127.0.0.1"])
+    try:
+        await library.async_start()
+        clock.say(f"serving the library at http://127.0.0.1:{library.port}/media/")
+        receivers = await _start_receivers(clock, work, audio)
+        await controller.async_start()
+        await _discover(clock, controller, receivers)
+        await _play_and_control(clock, controller, receivers[0], library, tracks)
+        _explain_transfer(clock, controller, receivers)
+    finally:
+        await controller.async_close()
+        await _stop_receivers(clock, receivers)
+        await library.async_close()
+
+
+async def _start_receivers(clock: _Clock, work: Path, audio: str) -> list[_Receiver]:
+    started = []
+    try:
+        for name, kind in RECEIVERS:
+            slug = name.lower().replace(" ", "-")
+            output = f"afile:{work / (slug + '.wav')}" if audio == "afile" else audio
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "devices.cli", "--name", name, "--type", kind,
+                "--interface", "lo", "--audio-output", output,
+                "--state-dir", str(work / f"{slug}-state"),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            receiver = _Receiver(name, process)
+            started.append(receiver)
+            await _wait_ready(receiver)
+            clock.say(f"started {name!r} ({kind}) on 127.0.0.1:{receiver.port}, audio -> {output}")
+    except BaseException:
+        await _stop_receivers(clock, started)
+        raise
+    return started
+
+
+async def _wait_ready(receiver: _Receiver) -> None:
+    stdout = receiver.process.stdout
+    assert stdout is not None
+    async with asyncio.timeout(_STEP_TIMEOUT_S):
+        while line := (await stdout.readline()).decode(errors="replace"):
+            found = _READY.search(line)
+            if found:
+                receiver.device_id, receiver.port = found["id"], int(found["port"])
+                return
+    raise DemoFailed(f"receiver {receiver.name!r} did not start (is libVLC installed?)")
+
+
+async def _discover(clock: _Clock, controller: Controller, receivers: list[_Receiver]) -> None:
+    began = time.perf_counter()
+    for receiver in receivers:
+        entry = await controller.async_find(receiver.device_id, timeout=_STEP_TIMEOUT_S)
+        waited = (time.perf_counter() - began) * 1000
+        clock.say(f"discovered {entry.name!r} over mDNS ({waited:.0f} ms after browsing began)")
+
+
+async def _play_and_control(
+    clock: _Clock,
+    controller: Controller,
+    receiver: _Receiver,
+    library: LibraryServer,
+    tracks: list[DemoTrack],
+) -> None:
+    queue = tuple(
+        m.QueueItem(
+            uid=f"demo-{n}",
+            url=library.url_for(track.path),
+            title=track.title,
+            artist=track.artist,
+            album=track.album,
+            duration_ms=track.duration_ms,
+            content_type="audio/wav",
+        )
+        for n, track in enumerate(tracks)
+    )
+    device = receiver.device_id
+    what = f"play the album {tracks[0].album!r} on {receiver.name!r}"
+    await _timed(clock, controller, device, m.SetQueue(queue, play=True), what)
+    conn = controller.connection(device)
+    await asyncio.sleep(2.0)  # let the listener hear two seconds of it
+    await conn.sync_clock(samples=3)
+    _say_status(clock, conn, receiver.name)
+    await _timed(clock, controller, device, m.Pause(), "pause")
+    await _timed(clock, controller, device, m.Resume(), "resume")
+    await _timed(clock, controller, device, m.SkipNext(), "next track")
+    await _timed(clock, controller, device, m.SetVolume(35), "volume 35")
+    await asyncio.sleep(1.0)
+    await conn.sync_clock(samples=3)
+    _say_status(clock, conn, receiver.name)
+
+
+async def _timed(
+    clock: _Clock, controller: Controller, device: str, action: m.Action, what: str
+) -> None:
+    began = time.perf_counter()
+    result = await controller.async_command(device, action, timeout=_STEP_TIMEOUT_S)
+    took = (time.perf_counter() - began) * 1000
+    if result.failure is not None:
+        raise DemoFailed(f"{what}: {result.failure.code.name.lower()}: {result.failure.message}")
+    clock.say(f"{what}: ok in {took:.0f} ms (revision {result.revision})")
+
+
+def _say_status(clock: _Clock, conn: DeviceConnection, name: str) -> None:
+    state, estimate = conn.state, conn.clock
+    if state is None or estimate is None:
+        raise DemoFailed(f"{name!r} sent no state")
+    item = state.current_item
+    position = state.clock.position_at(estimate.to_device(monotonic_us())) / 1000
+    title = item.title if item else "nothing"
+    clock.say(
+        f"{name!r} is {state.status.name.lower()}: {title!r} at {position:.1f} s, "
+        f"volume {state.volume} (clock offset {estimate.offset_us} µs ± {estimate.error_bound_us})"
+    )
+
+
+def _explain_transfer(clock: _Clock, controller: Controller, receivers: list[_Receiver]) -> None:
+    conn = controller.connection(receivers[0].device_id)
+    info = conn.welcome.device if conn.welcome else None
+    if info is not None and not info.capabilities.transfer_target:
+        clock.say(
+            "transfer to 'Car' and to this computer: not built yet (these receivers report "
+            "transfer_target=false), so the tour stops here"
+        )
+
+
+async def _stop_receivers(clock: _Clock, receivers: list[_Receiver]) -> None:
+    for receiver in receivers:
+        if receiver.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                receiver.process.send_signal(signal.SIGTERM)
+    for receiver in receivers:
+        try:
+            await asyncio.wait_for(receiver.process.wait(), timeout=10)
+        except TimeoutError:
+            receiver.process.kill()
+            await receiver.process.wait()
+    if receivers:
+        clock.say(f"stopped {len(receivers)} receivers")
