@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client.spatial._model import K, MoveReason, _TreeState
+from client.spatial._model import EntryRule, K, MoveReason, _TreeState
 from client.spatial.geometry import Axis, Direction, Rect
 from client.spatial.policies import choose_next
 
@@ -81,19 +81,19 @@ class _Navigation(_TreeState[K]):
             and preferred in self._nodes
             and self._is_within(preferred, key)
             and self.is_navigable(preferred)
-            and (initial or spec.entry.value == "preferred")
+            and (initial or spec.entry is EntryRule.PREFERRED)
         ):
             self._jumped = True
             return self._descend(preferred, origin, direction, stateful=stateful)
         if initial:
             return self._top_start_item(key)
         pick: K | None = None
-        if spec.entry.value == "remember_last" and stateful and node.memory in kids:
+        if spec.entry is EntryRule.REMEMBER_LAST and stateful and node.memory in kids:
             pick = node.memory
-        elif spec.entry.value == "remember_last" and not stateful and self._hint is not None:
+        elif spec.entry is EntryRule.REMEMBER_LAST and not stateful and self._hint is not None:
             hint = self._hint
             pick = next((k for k in kids if self._is_within(hint, k)), None)
-        elif spec.entry.value == "first":
+        elif spec.entry is EntryRule.FIRST:
             pick = kids[0]
         # An entry rule can put focus far from where the eye was: the column anchor restarts.
         self._jumped = self._jumped or pick is not None

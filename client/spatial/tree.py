@@ -2,7 +2,7 @@
 
 Navigation searches the innermost group first and escapes outward (css-nav-1); a group is
 entered by its entry rule; boundaries stop a move, wrap loops it; focus never disappears.
-Every decision that differs from a reference is pinned in tests/unit/spatial/test_decisions.py.
+Every decision where the references disagree is pinned in tests/unit/spatial/cases/decisions.json.
 """
 
 from __future__ import annotations
