@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from devices._vlc_backend import BackendEvent, VLCBackend, now_us
+from devices._vlc_backend import BackendEvent, EventSink, VLCBackend, now_us
 from devices._vlc_log import FailureHint, error_from_hints
 from devices._vlc_thread import VLCThread
 from devices._volume import RampClock, SystemRampClock, check_volume, ramp_steps, run_ramp
@@ -89,13 +89,15 @@ class Player:
         *,
         listener: Callable[[PlayerEvent], None] | None = None,
         ramp_clock: RampClock | None = None,
+        backend_factory: Callable[[AudioOutput, EventSink], VLCBackend] = VLCBackend,
     ) -> None:
         self._output = output
         self._loop = loop or asyncio.get_running_loop()
         self._listener = listener
         self._ramp_clock = ramp_clock or SystemRampClock()
         self._thread: VLCThread | None = None
-        self._backend = VLCBackend(output, self._from_vlc_thread)
+        # The seam for unit tests: a hand-written fake backend emits libVLC's events on cue.
+        self._backend = backend_factory(output, self._from_vlc_thread)
         self._state = PlayerState.IDLE
         self._started = False
         self._epoch = 0
