@@ -28,5 +28,6 @@ def test_headless_demo_tour_finishes_and_the_living_room_played() -> None:
         assert step in out, f"missing step {step!r} in:\n{out}"
     work = Path(re.findall(r"are in (\S+)", out)[-1])
     played = read_wav(work / "living-room.wav")
-    # Two seconds of the first track, then a second of the next one, at least.
-    assert audible_duration_ms(played) >= 2500
+    # libVLC's afile output starts its file afresh for each new media, so the recording holds
+    # the second track only: the tour plays it for a second before stopping the receivers.
+    assert audible_duration_ms(played) >= 900
