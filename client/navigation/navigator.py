@@ -7,8 +7,15 @@ import logging
 import time
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QChildEvent, QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QEnterEvent,
+    QHideEvent,
+    QKeyEvent,
+    QMoveEvent,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QWidget
 
 from client.navigation._refcount import pin_singletons
@@ -30,6 +37,19 @@ ARROWS = {
 }
 OK_KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Select, Qt.Key.Key_Space})
 BACK_KEYS = frozenset({Qt.Key.Key_Escape, Qt.Key.Key_Back, Qt.Key.Key_Backspace})
+
+
+# Events after which the widget geometry may differ: the next key press rescans the window.
+_LAYOUT_EVENTS = (QChildEvent, QShowEvent, QHideEvent, QMoveEvent, QResizeEvent)
+_LAYOUT_EVENT_TYPES = frozenset(
+    {
+        QEvent.Type.EnabledChange,
+        QEvent.Type.ParentChange,
+        QEvent.Type.LayoutDirectionChange,
+        QEvent.Type.ShowToParent,
+        QEvent.Type.HideToParent,
+    }
+)
 
 
 class MediaAction(enum.Enum):
@@ -102,6 +122,7 @@ class SpatialNavigator(QObject):
         self._layers: list[QWidget] = []
         self._openers: dict[QWidget, QWidget | None] = {}  # dialog -> widget focused before it
         self._guard = False
+        self._generation = 0  # bumped by layout events; trees rescan only when it moved
         self.ring = FocusRing(window)
         self.overlay = DebugOverlay(window)
         app = QApplication.instance()
@@ -113,18 +134,25 @@ class SpatialNavigator(QObject):
     def declare_group(self, widget: QWidget, group: FocusGroup | None = None) -> None:
         """Make `widget`'s focusable descendants one FocusGroup (rows, grids, dialogs)."""
         self._groups[widget] = group or FocusGroup()
+        self._generation += 1
 
     def set_layout_size(self, widget: QWidget, size: QSize) -> None:
         """Navigate `widget` by this resting size even while focus makes it grow (D6)."""
         self._layout_sizes[widget] = size
+        self._generation += 1
 
     def ignore(self, widget: QWidget) -> None:
         """Never focus `widget` with arrows (it stays reachable by pointer and Tab)."""
         self._ignored.add(widget)
+        self._generation += 1
+
+    def invalidate(self) -> None:
+        """Rescan on the next key press; for changes Qt reports with no event (focus policy)."""
+        self._generation += 1
 
     def tree(self, window: QWidget | None = None) -> FocusTree[QWidget]:
         """Return the synced FocusTree of `window` (the main window by default)."""
-        return self._widget_tree(window or self.window).sync()
+        return self._widget_tree(window or self.window).sync(self._generation)
 
     def navigate(self, direction: Direction) -> Move[QWidget]:
         """Move focus one step as an arrow press would (without throttling)."""
@@ -142,6 +170,10 @@ class SpatialNavigator(QObject):
         origin = tree.rect(source) if source is not None and source in tree else None
         move = tree.move(direction)
         target = move.target
+        if target is not None and not shiboken6.isValid(target):
+            # Deleted since the last scan without an event we saw: rescan, try once more.
+            self._generation += 1
+            return self.navigate(direction)
         if self.overlay.isVisible() and origin is not None:
             self.overlay.show_decision(
                 Decision(
@@ -212,14 +244,19 @@ class SpatialNavigator(QObject):
     # ------------------------------------------------------------------ Qt plumbing
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         """Take remote keys meant for our windows; let everything else through."""
-        etype = event.type()
-        if etype in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            if not isinstance(event, QKeyEvent) or not self._owns(obj):
+        # Every event of the application passes here: dispatch on the Python class first,
+        # which is much cheaper than `event.type()` (an enum conversion per call).
+        cls = type(event)
+        if cls is QKeyEvent:
+            assert isinstance(event, QKeyEvent)
+            if not self._owns(obj):
                 return False
-            if etype == QEvent.Type.KeyPress:
+            if event.type() == QEvent.Type.KeyPress:
                 return self._key_press(event)
             return self._key_release(event)
-        if etype == QEvent.Type.Enter and self.hover_focus and isinstance(obj, QWidget):
+        if cls in _LAYOUT_EVENTS or (cls is QEvent and event.type() in _LAYOUT_EVENT_TYPES):
+            self._generation += 1
+        elif cls is QEnterEvent and self.hover_focus and isinstance(obj, QWidget):
             self._hover(obj)
         return False
 
@@ -333,7 +370,8 @@ class SpatialNavigator(QObject):
                 lost = not before.isVisibleTo(window) or not before.isEnabled()
             if not lost:
                 continue
-            tree = wtree.sync()
+            self._generation += 1
+            tree = wtree.sync(self._generation)
             if tree.focused is not None and tree.focused is not before:
                 logger.debug("focus lost by %r, recovered to %r", before, tree.focused)
                 self._focus_widget(tree.focused)

@@ -54,9 +54,17 @@ class WidgetTree:
         self._ignored = ignored
         self.tree: FocusTree[QWidget] = self._new_tree()
         self._shape: dict[QWidget, tuple[QWidget, bool]] = {}
+        self._generation: int | None = None
 
-    def sync(self) -> FocusTree[QWidget]:
-        """Bring the tree up to date with the widgets; removed widgets trigger focus recovery."""
+    def sync(self, generation: int | None = None) -> FocusTree[QWidget]:
+        """Bring the tree up to date with the widgets; removed widgets trigger focus recovery.
+
+        With a `generation` (a counter the caller bumps on every geometry, visibility or
+        hierarchy event), an unchanged generation skips the scan.
+        """
+        if generation is not None and generation == self._generation:
+            return self.tree
+        self._generation = generation
         shape, states = self._scan()
         tree = self.tree
         if tree.rtl != (self.window.layoutDirection() == Qt.LayoutDirection.RightToLeft):

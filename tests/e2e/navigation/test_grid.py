@@ -156,3 +156,18 @@ def test_removing_the_focused_button_focuses_its_nearest_sibling(qtbot, grid):
     qtbot.waitUntil(lambda: focused_name() == "r2c3", timeout=2000)
     press(qtbot, Qt.Key.Key_Left)
     assert focused_name() == "r2c1"
+
+
+def test_widgets_added_moved_or_deleted_after_the_first_press_are_seen(qtbot, grid):
+    grid["r0c0"].setFocus()
+    press(qtbot, Qt.Key.Key_Right)
+    assert focused_name() == "r0c1"
+    late = button(grid["r0c0"].parentWidget(), "late", 40 + 140 * 4, 40)
+    late.show()
+    grid["r0c2"].move(40 + 140 * 5, 40)  # now right of "late"
+    grid["r0c3"].deleteLater()
+    qtbot.waitUntil(lambda: grid["r0c0"].parentWidget().findChild(QPushButton, "r0c3") is None)
+    press(qtbot, Qt.Key.Key_Right)
+    assert focused_name() == "late"
+    press(qtbot, Qt.Key.Key_Right)
+    assert focused_name() == "r0c2"
