@@ -16,13 +16,13 @@ from PySide6.QtGui import (
     QResizeEvent,
     QShowEvent,
 )
-from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QDialog, QWidget
 
 from client.navigation._refcount import pin_singletons
 from client.navigation.overlay import DebugOverlay, Decision
 from client.navigation.repeat import Clock, KeyRepeatGate, LongPress, RepeatSettings
 from client.navigation.ring import FocusRing
-from client.navigation.scan import WidgetTree
+from client.navigation.scan import WidgetTree, layout_rect
 from client.navigation.scrolling import ensure_visible
 from client.navigation.textfields import is_text_entry, keeps_arrow
 from client.spatial import Direction, Finding, FocusGroup, FocusTree, Move, Policy, lint
@@ -168,7 +168,19 @@ class SpatialNavigator(QObject):
             tree.focus(current)  # pointer or program moved focus: continue from there
         source = tree.focused
         origin = tree.rect(source) if source is not None and source in tree else None
-        move = tree.move(direction)
+        if (
+            current is not None
+            and current is not window
+            and (current not in tree or tree.group(current) is not None)
+        ):
+            # Focus sits on a widget arrows never target (click-focus only, ignored, a scroll
+            # area's frame): search from where it is, not from the screen's first item. Items
+            # inside it are reached first (the TV policy's insiders rule).
+            origin = layout_rect(current, window)
+            source = None
+            move = tree.move_from(origin, direction)
+        else:
+            move = tree.move(direction)
         target = move.target
         if target is not None and not shiboken6.isValid(target):
             # Deleted since the last scan without an event we saw: rescan, try once more.
@@ -328,6 +340,8 @@ class SpatialNavigator(QObject):
             if self._long.release() and target is not None and shiboken6.isValid(target):
                 if isinstance(target, QAbstractButton):
                     target.click()
+                elif isinstance(target, QComboBox):
+                    target.showPopup()
                 self.activated.emit(target)
             return True
         return False

@@ -128,7 +128,7 @@ class WidgetTree:
             if (
                 spec is None
                 and isinstance(widget, QAbstractScrollArea)
-                and any(widget.isAncestorOf(c) for c in candidates)
+                and any(c is not widget and widget.isAncestorOf(c) for c in candidates)
             ):
                 viewport = widget.viewport()
                 # From outside, a scroll area is as big as what it shows (its viewport).

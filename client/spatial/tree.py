@@ -20,7 +20,7 @@ from client.spatial._model import (
 )
 from client.spatial._walk import _Navigation
 from client.spatial.geometry import Direction, Rect
-from client.spatial.policies import Policy
+from client.spatial.policies import Policy, choose_next
 
 __all__ = ["ALL_DIRECTIONS", "EntryRule", "FocusGroup", "FocusTree", "Move", "MoveReason"]
 
@@ -172,6 +172,25 @@ class FocusTree(_Navigation[K]):
         else:
             self._narrow_anchor(target, direction)
         return Move(source, target, reason)
+
+    def move_from(self, origin: Rect, direction: Direction) -> Move[K]:
+        """Move from a rect that is no item: an untracked widget or a pointer position.
+
+        The search is flat over every navigable item of the open layer (or the screen), like
+        Android's `findNextFocusFromRect` and the css-nav "starting point".
+        """
+        scope = self.layer if self.layer is not None else self.root
+        items = {
+            k: self._nodes[k].rect
+            for k in self._subtree(scope)
+            if self._nodes[k].group is None and self.is_navigable(k)
+        }
+        target = choose_next(origin, items, direction, self.policy)
+        if target is None:
+            return Move(None, None, MoveReason.NO_TARGET)
+        self._set_focus(target)
+        self._anchor = None
+        return Move(None, target, MoveReason.MOVED)
 
     def peek(self, key: K, direction: Direction, came_from: K | None = None) -> K | None:
         """Return where `direction` leads from `key`, without changing anything (for linting).

@@ -171,3 +171,19 @@ def test_widgets_added_moved_or_deleted_after_the_first_press_are_seen(qtbot, gr
     assert focused_name() == "late"
     press(qtbot, Qt.Key.Key_Right)
     assert focused_name() == "r0c2"
+
+
+def test_from_a_widget_arrows_never_target_the_search_starts_where_it_is(qtbot, screen, navigator):
+    from PySide6.QtWidgets import QLabel
+
+    button(screen, "a", 100, 100)
+    button(screen, "b", 100, 400)
+    button(screen, "c", 700, 400)
+    label = QLabel("click-focus only", screen)
+    label.setObjectName("label")
+    label.setGeometry(700, 100, 100, 60)
+    label.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+    show(qtbot, screen)
+    label.setFocus()
+    press(qtbot, Qt.Key.Key_Down)
+    assert focused_name() == "c"  # not "a", the screen's first item

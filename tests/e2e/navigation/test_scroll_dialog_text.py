@@ -186,3 +186,59 @@ def test_enter_in_a_text_field_submits_it(qtbot, form):
     with qtbot.waitSignal(form.returnPressed, timeout=1000):
         press(qtbot, Qt.Key.Key_Return)
     assert focused_name() == "edit"
+
+
+def test_a_multi_line_field_leaves_from_its_first_and_last_lines(qtbot, screen, navigator):
+    from PySide6.QtGui import QTextCursor
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    button(screen, "above", 20, 20)
+    notes = QPlainTextEdit("one\ntwo\nthree", screen)
+    notes.setObjectName("notes")
+    notes.setGeometry(20, 100, 300, 200)
+    button(screen, "under", 20, 320)
+    show(qtbot, screen)
+    notes.setFocus()
+    notes.moveCursor(QTextCursor.MoveOperation.Start)
+    press(qtbot, Qt.Key.Key_Down)
+    press(qtbot, Qt.Key.Key_Down)
+    assert focused_name() == "notes"
+    assert notes.textCursor().blockNumber() == 2
+    press(qtbot, Qt.Key.Key_Down)
+    assert focused_name() == "under"
+
+
+def test_a_list_view_moves_its_row_then_hands_focus_on_at_the_edge(qtbot, screen, navigator):
+    from PySide6.QtWidgets import QListWidget
+
+    button(screen, "above", 20, 20)
+    songs = QListWidget(screen)
+    songs.setObjectName("songs")
+    songs.addItems(["a", "b", "c"])
+    songs.setGeometry(20, 100, 300, 200)
+    button(screen, "under", 20, 320)
+    show(qtbot, screen)
+    songs.setFocus()
+    songs.setCurrentRow(0)
+    press(qtbot, Qt.Key.Key_Down)
+    press(qtbot, Qt.Key.Key_Down)
+    assert (focused_name(), songs.currentRow()) == ("songs", 2)
+    press(qtbot, Qt.Key.Key_Down)
+    assert focused_name() == "under"
+    press(qtbot, Qt.Key.Key_Up)
+    assert focused_name() == "songs"
+    songs.setCurrentRow(0)
+    press(qtbot, Qt.Key.Key_Up)
+    assert focused_name() == "above"
+
+
+def test_right_to_left_windows_start_at_the_top_right(qtbot, screen, navigator):
+    screen.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
+    for i in range(3):
+        button(screen, f"b{i}", 100 + 200 * i, 100)
+    show(qtbot, screen)
+    screen.setFocus()
+    press(qtbot, Qt.Key.Key_Left)
+    assert focused_name() == "b2"
+    press(qtbot, Qt.Key.Key_Left)  # arrows stay physical
+    assert focused_name() == "b1"

@@ -140,3 +140,13 @@ def test_building_errors() -> None:
         tree.remove("screen")
     with pytest.raises(ValueError, match="negative"):
         Rect(0, 0, -1, 5)
+
+
+def test_move_from_a_rect_that_is_no_item() -> None:
+    tree = row_tree()
+    tree.add_item("below", Rect(240, 300, 100, 100))
+    move = tree.move_from(Rect(230, 150, 20, 20), Direction.DOWN)
+    assert (move.source, move.target, move.reason) == (None, "below", MoveReason.MOVED)
+    assert tree.focused == "below"
+    assert tree.move_from(Rect(0, 500, 10, 10), Direction.DOWN).reason is MoveReason.NO_TARGET
+    assert tree.focused == "below"
