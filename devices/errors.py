@@ -61,6 +61,12 @@ class MediaUnsupportedError(MediaError, ValueError):
     code = "media_unsupported"
 
 
+class PositionOutOfRangeError(MediaError, ValueError):
+    """The requested start position lies at or beyond the end of the media."""
+
+    code = "position_out_of_range"
+
+
 class MediaUnreachableError(MediaError, ConnectionError):
     """The media's server could not be reached: refused, unresolvable, timed out, HTTP error."""
 

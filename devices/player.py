@@ -34,6 +34,7 @@ from devices.errors import (
     MediaUnsupportedError,
     NothingLoadedError,
     PlayerClosedError,
+    PositionOutOfRangeError,
     ReceiverError,
 )
 from devices.player_types import (
@@ -316,6 +317,10 @@ class Player:
         elif kind is BackendEvent.LENGTH_CHANGED:
             assert isinstance(value, int)
             self._length_ms = value if value > 0 else None
+            if load is not None and 0 < value <= load.position_ms:
+                # Paused beyond the end, libVLC would wait forever for audio that never comes.
+                message = f"{load.url} is {value} ms long; cannot start at {load.position_ms} ms"
+                self._fail(PositionOutOfRangeError(message, url=load.url))
         elif kind is BackendEvent.TIME_CHANGED:
             assert isinstance(value, int)
             self._correct_clock(value, at)

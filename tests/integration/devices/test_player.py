@@ -21,6 +21,7 @@ from devices.errors import (
     MediaUnreachableError,
     MediaUnsupportedError,
     PlayerClosedError,
+    PositionOutOfRangeError,
 )
 from devices.player import Player, PlayerEvent, PlayerState, StateChanged, TrackEnded
 from tests.audio import (
@@ -272,6 +273,20 @@ async def test_play_during_a_preroll_waits_for_it(
     await harness.next_event(TrackEnded)
     await harness.player.async_stop()
     assert first_segment(read_wav(harness.recording)) == pytest.approx(5, abs=1)
+
+
+@pytest.mark.parametrize("play", [True, False], ids=["play", "preroll"])
+async def test_a_start_beyond_the_end_is_refused(
+    harness: PlayerHarness, media_server: MediaServer, play: bool
+) -> None:
+    write_position_track(media_server.root / "pos.wav", 1000)
+    with pytest.raises(PositionOutOfRangeError, match="1000 ms long"):
+        await harness.player.async_load(media_server.url("pos.wav"), 5000, play=play)
+
+
+async def test_a_missing_local_file_is_media_not_found(harness: PlayerHarness, tmp_path) -> None:
+    with pytest.raises(MediaNotFoundError):
+        await harness.player.async_load((tmp_path / "nope.wav").as_uri(), play=True)
 
 
 async def test_the_player_recovers_after_a_failed_load(

@@ -26,6 +26,7 @@ ALL: list[type[ReceiverError]] = [
     MediaNotFoundError,
     MediaUnsupportedError,
     MediaUnreachableError,
+    errors.PositionOutOfRangeError,
 ]
 
 
