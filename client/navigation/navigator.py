@@ -123,7 +123,8 @@ class SpatialNavigator(QObject):
         self._openers: dict[QWidget, QWidget | None] = {}  # dialog -> widget focused before it
         self._guard = False
         self._generation = 0  # bumped by layout events; trees rescan only when it moved
-        self.ring = FocusRing(window)
+        self._rings: dict[QWidget, FocusRing] = {}
+        self.ring = self._ring_for(window)
         self.overlay = DebugOverlay(window)
         app = QApplication.instance()
         assert isinstance(app, QApplication), "a QApplication must exist"
@@ -361,11 +362,13 @@ class SpatialNavigator(QObject):
             return
         if new is not None and shiboken6.isValid(new) and self._is_ours(new.window()):
             window = new.window()
+            for dialog in list(self._openers):  # closed without Back: forget their opener
+                if not shiboken6.isValid(dialog) or not dialog.isVisible():
+                    del self._openers[dialog]
             if window is not self.window and window not in self._openers:
-                self._openers[window] = (
-                    old if old is not None and old.window() is self.window else None
-                )
-            self.ring.follow(new)
+                came_from = old if old is not None and shiboken6.isValid(old) else None
+                self._openers[window] = came_from
+            self._show_ring(new)
         # A focused widget that vanished (hidden, disabled, deleted) hands focus to its
         # nearest sibling on the next event-loop turn, never to Qt's next-in-tab-chain.
         QTimer.singleShot(0, self._recover_if_lost)
@@ -397,7 +400,23 @@ class SpatialNavigator(QObject):
         finally:
             self._guard = False
         ensure_visible(widget, self.scroll_margin)
-        self.ring.follow(widget)
+        self._show_ring(widget)
+
+    def _show_ring(self, widget: QWidget) -> None:
+        """Ring `widget` in its own window and hide the rings of every other window."""
+        window = widget.window()
+        for other, ring in list(self._rings.items()):
+            if not shiboken6.isValid(other) or not shiboken6.isValid(ring):
+                del self._rings[other]
+            elif other is not window:
+                ring.follow(None)
+        self._ring_for(window).follow(widget)
+
+    def _ring_for(self, window: QWidget) -> FocusRing:
+        ring = self._rings.get(window)
+        if ring is None:
+            ring = self._rings[window] = FocusRing(window)
+        return ring
 
     def _current_window(self) -> QWidget:
         focus = QApplication.focusWidget()

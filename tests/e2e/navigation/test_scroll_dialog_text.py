@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.navigation import FocusRing
 from client.spatial import FindingKind
 from tests.e2e.navigation.conftest import button, focused_name, press, show
 
@@ -130,6 +131,9 @@ def test_a_qdialog_keeps_arrows_inside_and_back_closes_it(qtbot, screen, navigat
     assert focused_name() == "no"
     press(qtbot, Qt.Key.Key_Right)
     assert focused_name() == "no"  # never escapes to the window behind
+    dialog_rings = [r for r in dialog.findChildren(FocusRing) if r.isVisible()]
+    assert len(dialog_rings) == 1  # the ring is drawn in the dialog's own window
+    assert not navigator.ring.isVisible()
     with qtbot.waitSignal(dialog.rejected, timeout=1000):
         press(qtbot, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: focused_name() == "opener", timeout=2000)
