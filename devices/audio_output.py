@@ -25,6 +25,13 @@ USAGE = "expected default, alsa:DEVICE, afile:PATH or none"
 class OutputKind(enum.Enum):
     """Which libVLC audio output module plays the sound."""
 
+    # What afile records (libVLC 3.0.24, measured): exactly the samples played, s16 at the
+    # source's rate and channels. The file is created when the first audio of a media reaches
+    # the output (not during a pre-roll) and truncated for each new media, so it holds the last
+    # media played; seeks and pauses keep the same file, and a pause writes nothing (no silence).
+    # afile has no clock of its own: after play it receives what libVLC had buffered at once
+    # (~140 ms after a pre-roll), then in real time. It ignores libVLC's volume.
+
     DEFAULT = "default"  # libVLC's own choice (PulseAudio if running, else ALSA's default)
     ALSA = "alsa"  # one named ALSA PCM, e.g. hw:CARD=sndrpihifiberry,DEV=0
     AFILE = "afile"  # a WAV file holding exactly what was played: for tests and benchmarks
