@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
@@ -96,6 +96,3 @@ def release(key: Qt.Key) -> None:
 def focused_name() -> str | None:
     w = QApplication.focusWidget()
     return None if w is None else w.objectName()
-
-
-Press = Callable[..., None]

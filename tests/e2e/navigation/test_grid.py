@@ -133,12 +133,11 @@ def test_pointer_then_keys_continue_from_the_clicked_item(qtbot, grid):
 
 
 def test_hovering_focuses_and_the_next_arrow_starts_there(qtbot, grid):
-    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtCore import QPointF
     from PySide6.QtGui import QEnterEvent
 
     grid["r0c0"].setFocus()
     QApplication.sendEvent(grid["r1c3"], QEnterEvent(QPointF(5, 5), QPointF(5, 5), QPointF(5, 5)))
-    assert QEvent.Type.Enter  # the event type the navigator listens for
     assert focused_name() == "r1c3"
     press(qtbot, Qt.Key.Key_Up)
     assert focused_name() == "r0c3"
