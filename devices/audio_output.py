@@ -30,7 +30,7 @@ class OutputKind(enum.Enum):
     # the output (not during a pre-roll) and truncated for each new media, so it holds the last
     # media played; seeks and pauses keep the same file, and a pause writes nothing (no silence).
     # afile has no clock of its own: after play it receives what libVLC had buffered at once
-    # (~140 ms after a pre-roll), then in real time. It ignores libVLC's volume.
+    # (~140 ms of audio, with or without a pre-roll), then in real time. It ignores libVLC's volume.
 
     DEFAULT = "default"  # libVLC's own choice (PulseAudio if running, else ALSA's default)
     ALSA = "alsa"  # one named ALSA PCM, e.g. hw:CARD=sndrpihifiberry,DEV=0

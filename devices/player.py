@@ -26,7 +26,7 @@ from devices._vlc_backend import BackendEvent, EventSink, VLCBackend, now_us
 from devices._vlc_log import FailureHint, error_from_hints
 from devices._vlc_thread import VLCThread
 from devices._volume import RampClock, SystemRampClock, check_volume, ramp_steps, run_ramp
-from devices.audio_output import AudioOutput
+from devices.audio_output import FILE_CACHING_MS, AudioOutput
 from devices.errors import (
     AudioOutputError,
     MediaError,
@@ -341,9 +341,19 @@ class Player:
             load.buffered = True
         if load.play and load.playing and load.audio:
             self._finish_load(load, PlayerState.PLAYING)
-        elif not load.play and load.paused and load.audio and load.buffered:
+        elif (
+            not load.play and load.paused and load.audio and (load.buffered or self._near_end(load))
+        ):
             self._anchor = PlayerClock(load.position_ms, at, False)
             self._finish_load(load, PlayerState.READY)
+
+    def _near_end(self, load: _Load) -> bool:
+        """Return whether less content remains after the start than libVLC's buffer target."""
+        # libVLC reports 100 % buffering only once it holds a caching's worth of audio; paused
+        # closer than that to the end, it never does (measured with 1000 ms caching, 500 ms left).
+        caching_ms = max(FILE_CACHING_MS, self._output.network_caching_ms)
+        length = self._length_ms
+        return length is not None and length - load.position_ms <= 2 * caching_ms
 
     def _finish_load(self, load: _Load, state: PlayerState) -> None:
         self._load = None

@@ -129,6 +129,27 @@ async def test_preroll_then_play_starts_at_the_requested_position(
     assert rec.duration_ms == pytest.approx(800, abs=50)  # nothing was written before play
 
 
+async def test_a_preroll_closer_to_the_end_than_the_caching_is_ready(
+    media_server: MediaServer, tmp_path
+) -> None:
+    # With 1000 ms of caching and 500 ms left, libVLC never reports a full buffer while paused.
+    write_position_track(media_server.root / "pos.wav", 3000)
+    recording = tmp_path / "near-end.wav"
+    events: asyncio.Queue[PlayerEvent] = asyncio.Queue()
+    output = parse_audio_output(f"afile:{recording}", network_caching_ms=1000)
+    harness = PlayerHarness(Player(output, listener=events.put_nowait), recording, events)
+    await harness.player.async_start()
+    try:
+        await harness.player.async_load(media_server.url("pos.wav"), 2500, play=False)
+        assert state_of(harness.player) is PlayerState.READY
+        await harness.player.async_play()
+        await harness.next_event(TrackEnded)
+        await harness.player.async_stop()
+    finally:
+        await harness.player.async_close()
+    assert segment_sequence(content_positions(read_wav(recording))) == list(range(25, 30))
+
+
 async def test_seek_while_prerolled_moves_the_start(
     harness: PlayerHarness, media_server: MediaServer
 ) -> None:

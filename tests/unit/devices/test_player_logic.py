@@ -16,6 +16,7 @@ from devices.errors import (
     AudioOutputError,
     MediaUnreachableError,
     MediaUnsupportedError,
+    PositionOutOfRangeError,
 )
 from devices.player import (
     PlaybackFailed,
@@ -190,6 +191,22 @@ async def test_a_preroll_needs_pause_audio_and_a_full_buffer(rig: Rig) -> None:
     assert rig.player.state is PlayerState.READY
     clock = rig.player.clock()
     assert (clock.position_ms, clock.playing) == (4000, False)
+
+
+async def test_a_preroll_near_the_end_needs_no_full_buffer(rig: Rig) -> None:
+    task = await rig.start_load(play=False, position_ms=1950)
+    await rig.backend.emit(BackendEvent.LENGTH_CHANGED, 2000)
+    for kind in (BackendEvent.PLAYING, BackendEvent.PAUSED, BackendEvent.AUDIO_ES_ADDED):
+        await rig.backend.emit(kind)
+    await asyncio.wait_for(task, 5)  # 50 ms left: libVLC's buffer can never fill
+    assert rig.player.state is PlayerState.READY
+
+
+async def test_a_start_beyond_the_end_fails_at_once(rig: Rig) -> None:
+    task = await rig.start_load(play=False, position_ms=2000)
+    await rig.backend.emit(BackendEvent.LENGTH_CHANGED, 2000)
+    with pytest.raises(PositionOutOfRangeError, match="2000 ms long"):
+        await asyncio.wait_for(task, 5)
 
 
 async def test_an_end_before_any_audio_is_unsupported_media(rig: Rig) -> None:
