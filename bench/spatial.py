@@ -79,7 +79,7 @@ def _key_press_samples(presses: int) -> list[float]:
             if QApplication.focusWidget() is target:
                 raise RuntimeError(f"press {i} ({key}) did not move focus")
     finally:
-        app.removeEventFilter(navigator)
+        navigator.close()
         window.close()
         window.deleteLater()
         app.processEvents()

@@ -122,6 +122,7 @@ class SpatialNavigator(QObject):
         self._layers: list[QWidget] = []
         self._openers: dict[QWidget, QWidget | None] = {}  # dialog -> widget focused before it
         self._guard = False
+        self._closed = False
         self._generation = 0  # bumped by layout events; trees rescan only when it moved
         self._rings: dict[QWidget, FocusRing] = {}
         self.ring = self._ring_for(window)
@@ -155,7 +156,22 @@ class SpatialNavigator(QObject):
         """Return the synced FocusTree of `window` (the main window by default)."""
         return self._widget_tree(window or self.window).sync(self._generation)
 
-    def navigate(self, direction: Direction) -> Move[QWidget]:
+    def close(self) -> None:
+        """Stop listening to the application (idempotent); the window keeps its focus."""
+        if self._closed:
+            return
+        self._closed = True
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.removeEventFilter(self)
+            app.focusChanged.disconnect(self._on_focus_changed)
+        for ring in self._rings.values():
+            if shiboken6.isValid(ring):
+                ring.hide()
+        self._rings.clear()
+        self._trees.clear()
+
+    def navigate(self, direction: Direction, *, _retry: bool = True) -> Move[QWidget]:
         """Move focus one step as an arrow press would (without throttling)."""
         window = self._current_window()
         tree = self.tree(window)
@@ -183,10 +199,10 @@ class SpatialNavigator(QObject):
         else:
             move = tree.move(direction)
         target = move.target
-        if target is not None and not shiboken6.isValid(target):
+        if target is not None and not shiboken6.isValid(target) and _retry:
             # Deleted since the last scan without an event we saw: rescan, try once more.
             self._generation += 1
-            return self.navigate(direction)
+            return self.navigate(direction, _retry=False)
         if self.overlay.isVisible() and origin is not None:
             self.overlay.show_decision(
                 Decision(
@@ -374,10 +390,13 @@ class SpatialNavigator(QObject):
         QTimer.singleShot(0, self._recover_if_lost)
 
     def _recover_if_lost(self) -> None:
-        if not shiboken6.isValid(self) or not shiboken6.isValid(self.window):
+        if self._closed or not shiboken6.isValid(self) or not shiboken6.isValid(self.window):
             return
         for window, wtree in list(self._trees.items()):
-            if not shiboken6.isValid(window) or not window.isVisible():
+            if not shiboken6.isValid(window):
+                del self._trees[window]  # a closed and deleted dialog
+                continue
+            if not window.isVisible():
                 continue
             before = wtree.tree.focused
             if before is None:

@@ -49,9 +49,8 @@ def show(qtbot, window: QWidget) -> None:
 def navigator(screen: QWidget, clock: FakeClock) -> Iterator[SpatialNavigator]:
     nav = SpatialNavigator(screen, clock=clock, repeat=RepeatSettings())
     yield nav
-    app = QApplication.instance()
-    assert app is not None
-    app.removeEventFilter(nav)
+    nav.close()
+    nav.close()  # idempotent
 
 
 def button(parent: QWidget, name: str, x: int, y: int, w: int = 100, h: int = 60) -> QPushButton:
