@@ -98,7 +98,7 @@ async def test_seek_jumps_in_the_content(harness: PlayerHarness, media_server: M
     await harness.player.async_load(media_server.url("pos.wav"), play=True)
     await harness.until_position(400)
     await harness.player.async_seek(2000)
-    assert harness.player.clock().position_ms == pytest.approx(2000, abs=20)
+    assert 2000 <= harness.player.clock().position_ms < 2500  # it moves on from the target
     await harness.next_event(TrackEnded)
     await harness.player.async_stop()
 
