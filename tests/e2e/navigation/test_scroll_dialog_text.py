@@ -246,3 +246,33 @@ def test_right_to_left_windows_start_at_the_top_right(qtbot, screen, navigator):
     assert focused_name() == "b2"
     press(qtbot, Qt.Key.Key_Left)  # arrows stay physical
     assert focused_name() == "b1"
+
+
+def test_b7_a_row_of_cards_scrolls_only_for_the_card_that_does_not_fit(qtbot, screen, clock):
+    from client.navigation import SpatialNavigator
+
+    nav = SpatialNavigator(screen, clock=clock, scroll_margin=60)
+    area = QScrollArea(screen)
+    area.setGeometry(0, 0, 1000, 300)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    row = QWidget()
+    row.resize(220 * 10, 300)
+    for i in range(10):
+        button(row, f"card{i}", 220 * i, 50, 200, 200)
+    area.setWidget(row)
+    show(qtbot, screen)
+    try:
+        row.findChild(QPushButton, "card2").setFocus()
+        bar = area.horizontalScrollBar()
+        press(qtbot, Qt.Key.Key_Right)
+        assert (focused_name(), bar.value()) == ("card3", 0)  # 660..860 fits in 0..1000
+        press(qtbot, Qt.Key.Key_Right)
+        assert (focused_name(), bar.value()) == ("card4", 140)  # 880..1080 + 60 px margin
+        press(qtbot, Qt.Key.Key_Right)
+        assert (focused_name(), bar.value()) == ("card5", 360)
+        press(qtbot, Qt.Key.Key_Left)
+        assert (focused_name(), bar.value()) == ("card4", 360)  # fully visible: no scroll
+    finally:
+        nav.close()
