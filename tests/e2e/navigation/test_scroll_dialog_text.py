@@ -259,12 +259,11 @@ def test_b7_a_row_of_cards_scrolls_only_for_the_card_that_does_not_fit(qtbot, sc
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     row = QWidget()
     row.resize(220 * 10, 300)
-    for i in range(10):
-        button(row, f"card{i}", 220 * i, 50, 200, 200)
+    cards = [button(row, f"card{i}", 220 * i, 50, 200, 200) for i in range(10)]
     area.setWidget(row)
     show(qtbot, screen)
     try:
-        row.findChild(QPushButton, "card2").setFocus()
+        cards[2].setFocus()
         bar = area.horizontalScrollBar()
         press(qtbot, Qt.Key.Key_Right)
         assert (focused_name(), bar.value()) == ("card3", 0)  # 660..860 fits in 0..1000
