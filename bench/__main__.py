@@ -10,7 +10,7 @@ import time
 from bench._runner import report
 
 # Each module exposes `run(quick: bool) -> Iterable[Measurement]`.
-BENCHMARKS = ["codec", "discovery", "player"]
+BENCHMARKS = ["codec", "discovery", "player", "spatial"]
 
 
 def main(argv: list[str] | None = None) -> int:
