@@ -92,6 +92,7 @@ class ServiceAdvertiser:
         self._lock = asyncio.Lock()  # one (re)registration at a time: start, watcher, rename
         self._vanished_warned = False
         self._closing: asyncio.Task[None] | None = None
+        self._preparing: asyncio.Task[None] | None = None
 
     @property
     def instance_name(self) -> str:
@@ -110,16 +111,29 @@ class ServiceAdvertiser:
         """Whether the service is registered on at least one interface."""
         return self._info is not None
 
-    async def async_start(self) -> None:
-        """Register on the chosen interfaces and start following interface changes.
+    async def async_prepare(self) -> None:
+        """Open the mDNS sockets and settle the instance name, without announcing anything yet.
+
+        Optional: lets a receiver overlap the name check (`name_check_s`) with the rest of its
+        start-up, before its port is known. Idempotent; `async_start` finishes the work.
+        """
+        if self._preparing is None:
+            self._preparing = self._spawn(self._prepare(), "prepare")
+        await asyncio.shield(self._preparing)
+
+    async def async_start(self, *, port: int | None = None) -> None:
+        """Register on the chosen interfaces (with *port*, if given) and follow their changes.
 
         Raises UnknownInterfaceError when an explicitly named interface does not exist. With
         the default choice and no usable address yet (a Pi still booting), registration
         waits for the interface watcher to see one.
         """
-        ifaces = resolve_interfaces(self._wanted, self._interface_source())
+        if port is not None:
+            self._record = replace(self._record, port=port)
+        await self.async_prepare()
         async with self._lock:
-            await self._async_apply(ifaces)
+            if self._zc is not None and self._info is None and self._ifaces:
+                await self._async_register()
         self._spawn(self._watch_interfaces(), "interfaces")
 
     async def async_update(
@@ -217,16 +231,26 @@ class ServiceAdvertiser:
             await self._async_announce()
         self._ifaces = ifaces
 
+    async def _prepare(self) -> None:
+        ifaces = resolve_interfaces(self._wanted, self._interface_source())
+        async with self._lock:
+            if advertised_addresses(ifaces):
+                await self._async_open(ifaces)
+                await self._async_pick_name(skip=())
+
     async def _async_bring_up(self, ifaces: tuple[NetworkInterface, ...]) -> None:
+        await self._async_open(ifaces)
+        await self._async_pick_name(skip=())
+        await self._async_register()
+
+    async def _async_open(self, ifaces: tuple[NetworkInterface, ...]) -> None:
         self._ifaces = ifaces
         zc = AsyncZeroconf(interfaces=zeroconf_interfaces(ifaces))
         self._zc = zc
         zc.zeroconf.async_add_listener(self._conflict_watch, None)
-        await self._async_register_unique(skip=())
 
-    async def _async_register_unique(self, skip: Sequence[str]) -> None:
-        """Register under the first candidate name that no other device id answers for."""
-        assert self._zc is not None
+    async def _async_pick_name(self, skip: Sequence[str]) -> None:
+        """Take the first candidate name that no other device id answers for."""
         for name in candidate_names(self._record.name):
             if name in skip:
                 continue
@@ -239,17 +263,21 @@ class ServiceAdvertiser:
                 _LOGGER.info("%s: name %r is held by %s", self._record.id, name, holder)
                 continue
             self._instance = name
-            self._info = self._service_info()
-            await self._zc.async_register_service(self._info, cooperating_responders=True)
-            self._last_announce = asyncio.get_running_loop().time()
-            _LOGGER.info(
-                "%s: advertised as %r on %s",
-                self._record.id,
-                name,
-                ", ".join(advertised_addresses(self._ifaces)),
-            )
             return
         raise RuntimeError(f"{self._record.id}: no free instance name")  # pragma: no cover
+
+    async def _async_register(self) -> None:
+        assert self._zc is not None
+        self._info = self._service_info()
+        await self._zc.async_register_service(self._info, cooperating_responders=True)
+        self._last_announce = asyncio.get_running_loop().time()
+        self._dirty = False
+        _LOGGER.info(
+            "%s: advertised as %r on %s",
+            self._record.id,
+            self._instance,
+            ", ".join(advertised_addresses(self._ifaces)),
+        )
 
     async def _async_name_holder(self, name: str) -> str | None:
         """Return the device id answering for *name*, or None when nobody does in time."""
@@ -298,7 +326,8 @@ class ServiceAdvertiser:
             )
             await (await self._zc.async_unregister_service(self._info))
             self._info = None
-            await self._async_register_unique(skip=(lost,))
+            await self._async_pick_name(skip=(lost,))
+            await self._async_register()
 
     def _on_conflict(self, other_id: str) -> None:
         if self._closing is not None:

@@ -86,3 +86,24 @@ def test_candidate_names_append_a_counter_and_fit_one_dns_label():
     long = candidate_names("é" * 40, limit=12)
     assert all(len(n.encode()) <= 63 for n in long)
     assert long[11].endswith(" (12)")
+
+
+async def test_prepare_settles_the_name_before_the_port_is_known(registry):
+    holder = ServiceAdvertiser(
+        ServiceRecord(name="Early", id="dev-early-1", port=7003), interfaces=["127.0.0.1"]
+    )
+    late = ServiceAdvertiser(
+        ServiceRecord(name="Early", id="dev-early-2"), interfaces=["127.0.0.1"]
+    )
+    await holder.async_start()
+    try:
+        await late.async_prepare()  # what a receiver overlaps with its player and server start
+        await late.async_prepare()  # idempotent
+        assert late.instance_name == "Early (2)"
+        assert not late.registered
+        await late.async_start(port=7004)
+        entry = await registry.async_wait_for(lambda e: e.id == "dev-early-2", STEP_TIMEOUT_S)
+        assert (entry.name, entry.port) == ("Early (2)", 7004)
+    finally:
+        await late.async_close()
+        await holder.async_close()
