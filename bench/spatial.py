@@ -2,8 +2,10 @@
 through the Qt adapter on a 200-widget screen.
 
 Candidates are a grid of 200x120 cards with 20 px gaps (a TV home screen); the origin is a
-card in the middle and the four directions take turns. Samples are microseconds per call,
-each call timed on its own (even 10 candidates cost far more than the timer).
+card in the middle and the four directions take turns. `choose_next` samples are the calling
+thread's CPU time per call in microseconds (CLOCK_THREAD_CPUTIME_ID): the algorithm's cost,
+without the preemption a shared CI machine adds to wall time. The key press is wall time from
+sending the key event to focus having moved, as the user would feel it.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ def _choose_samples(n: int, policy: Policy, calls: int) -> list[float]:
     samples = []
     for i in range(calls):
         direction = directions[i % 4]
-        start = time.perf_counter_ns()
+        start = time.thread_time_ns()
         choose_next(origin, layout, direction, policy)
-        samples.append((time.perf_counter_ns() - start) / 1000)
+        samples.append((time.thread_time_ns() - start) / 1000)
     return samples
 
 
@@ -96,7 +98,7 @@ def run(quick: bool) -> Iterator[Measurement]:
         if n == 1000:
             m = Measurement(
                 m.name, "us", samples,
-                target=f"p99 ≤ {TARGET_US:.0f} us among 1 000 candidates",
+                target=f"p99 ≤ {TARGET_US:.0f} us CPU per call among 1 000 candidates",
                 met=m.percentile(99) <= TARGET_US,
             )  # fmt: skip
         yield m
