@@ -286,8 +286,9 @@ run_dev() {
       /bin/bash -c 'cd /root/baton && exec ./dev "$@"' dev "${DEV_ARGS[@]}" 2>&1 \
     | while IFS= read -r line; do
         printf '%s\n' "$line"
-        # the first line after setup: "[dev] pytest ..." for test (ruff for lint, etc.)
-        if [ -z "$start_mark" ] && [[ "$line" =~ \[dev\].*\ (pytest|ruff) ]]; then
+        # the first line after setup: "[dev] pytest ..." for test, "[dev] ruff" for lint,
+        # the tour's first "[  0.00 s]" step for demo
+        if [ -z "$start_mark" ] && [[ "$line" =~ \[dev\].*\ (pytest|ruff)|^\[\ *0\.00\ s\] ]]; then
           start_mark=1
           printf '%s\n' "$(elapsed "$t0")" >"$RUNDIR/$label.started"
         fi
@@ -296,7 +297,7 @@ run_dev() {
   set -e
   record "$label: ./dev ${DEV_ARGS[*]} (exit $LAST_RC)" "$(elapsed "$t0")"
   if [ -f "$RUNDIR/$label.started" ]; then
-    record "$label: setup until checks start" "$(cat "$RUNDIR/$label.started")"
+    record "$label: setup, until the command starts" "$(cat "$RUNDIR/$label.started")"
   fi
 }
 
