@@ -19,8 +19,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from devices._vlc_backend import BackendEvent, EventSink, VLCBackend, now_us
 from devices._vlc_log import FailureHint, error_from_hints
@@ -61,6 +62,9 @@ _LOGGER = logging.getLogger(__name__)
 LOAD_TIMEOUT_S = 5.0  # a LAN server that has not delivered audio by then will not help a transfer
 CLOSE_TIMEOUT_S = 5.0
 CLOCK_RESYNC_MS = 150
+
+# States in which a media is open in libVLC and its events still matter.
+_ACTIVE = (PlayerState.LOADING, PlayerState.READY, PlayerState.PLAYING, PlayerState.PAUSED)
 
 
 @dataclass
@@ -362,6 +366,8 @@ class Player:
         self._set_state(state)
 
     def _on_end(self, load: _Load | None, at: int) -> None:
+        if self._state not in _ACTIVE:
+            return  # an end that raced a stop or a failure: the owner already knows
         if load is not None:
             if not load.audio:
                 self._fail(MediaUnsupportedError(self._no_audio_message(load.url), url=load.url))
@@ -445,9 +451,8 @@ class Player:
         except Exception:  # the owner's bug must not break the player's bookkeeping
             _LOGGER.exception("player listener failed on %s", event)
 
-    def _spawn(self, coro: object) -> None:
-        assert asyncio.iscoroutine(coro)
-        task: asyncio.Task[None] = self._loop.create_task(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

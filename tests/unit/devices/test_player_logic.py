@@ -255,6 +255,16 @@ async def test_the_previous_media_s_late_events_are_ignored(rig: Rig) -> None:
         await task
 
 
+async def test_an_end_racing_a_stop_is_not_reported(rig: Rig) -> None:
+    await rig.playing()
+    await rig.player.async_stop()
+    await rig.backend.emit(BackendEvent.END_REACHED)
+    await rig.backend.emit(BackendEvent.ERROR)
+    assert rig.of_type(TrackEnded) == []
+    assert rig.of_type(PlaybackFailed) == []
+    assert rig.player.state is PlayerState.STOPPED
+
+
 async def test_the_end_is_reported_as_track_ended_at_the_length(rig: Rig) -> None:
     await rig.playing()
     await rig.backend.emit(BackendEvent.LENGTH_CHANGED, 1800)
