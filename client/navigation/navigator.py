@@ -299,6 +299,9 @@ class SpatialNavigator(QObject):
         return self._is_ours(obj.window())
 
     def _is_ours(self, window: QWidget) -> bool:
+        """Return True for our window and its dialogs; popups (combo lists, menus) keep keys."""
+        if window.windowType() == Qt.WindowType.Popup:
+            return False
         current: QWidget | None = window
         while current is not None:
             if current is self.window:

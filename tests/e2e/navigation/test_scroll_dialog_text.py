@@ -275,3 +275,42 @@ def test_b7_a_row_of_cards_scrolls_only_for_the_card_that_does_not_fit(qtbot, sc
         assert (focused_name(), bar.value()) == ("card4", 360)  # fully visible: no scroll
     finally:
         nav.close()
+
+
+def test_a_combo_opens_on_ok_and_its_popup_keeps_the_keys(qtbot, screen, navigator):
+    from PySide6.QtWidgets import QComboBox
+
+    combo = QComboBox(screen)
+    combo.setObjectName("combo")
+    combo.addItems(["Kitchen", "Car", "TV"])
+    combo.setGeometry(100, 100, 200, 60)
+    button(screen, "next", 400, 100)
+    show(qtbot, screen)
+    combo.setFocus()
+    press(qtbot, Qt.Key.Key_Return)
+    popup = combo.view().window()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    press(qtbot, Qt.Key.Key_Down)  # moves inside the list, not to "next"
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not popup.isVisible(), timeout=2000)
+    assert combo.currentText() == "Car"
+
+
+def test_back_in_a_combo_popup_closes_only_the_popup(qtbot, screen, navigator):
+    from PySide6.QtWidgets import QComboBox
+
+    combo = QComboBox(screen)
+    combo.setObjectName("combo")
+    combo.addItems(["Kitchen", "Car"])
+    combo.setGeometry(100, 100, 200, 60)
+    show(qtbot, screen)
+    combo.setFocus()
+    backs: list[bool] = []
+    navigator.back_requested.connect(lambda: backs.append(True))
+    press(qtbot, Qt.Key.Key_Return)
+    popup = combo.view().window()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not popup.isVisible(), timeout=2000)
+    assert backs == []
+    assert combo.currentText() == "Kitchen"
