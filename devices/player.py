@@ -20,9 +20,9 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
+from devices._load import LoadProgress
 from devices._vlc_backend import BackendEvent, EventSink, VLCBackend, now_us
 from devices._vlc_log import FailureHint, error_from_hints
 from devices._vlc_thread import VLCThread
@@ -67,23 +67,6 @@ CLOCK_RESYNC_MS = 150
 _ACTIVE = (PlayerState.LOADING, PlayerState.READY, PlayerState.PLAYING, PlayerState.PAUSED)
 
 
-@dataclass
-class _Load:
-    """Progress of one async_load: which libVLC signals have arrived for its epoch."""
-
-    epoch: int
-    url: str
-    position_ms: int
-    play: bool
-    future: asyncio.Future[None]
-    playing: bool = False
-    paused: bool = False
-    audio: bool = False
-    buffered: bool = False
-    taken: bool = False  # failed because a stop, close or newer load took the player over
-    hints: list[tuple[FailureHint, str]] = field(default_factory=list)
-
-
 class Player:
     """An asyncio-facing libVLC player: load (or pre-roll), play, pause, seek, volume, clock."""
 
@@ -106,7 +89,7 @@ class Player:
         self._state = PlayerState.IDLE
         self._started = False
         self._epoch = 0
-        self._load: _Load | None = None
+        self._load: LoadProgress | None = None
         self._url = ""
         self._length_ms: int | None = None
         self._hints: list[tuple[FailureHint, str]] = []
@@ -191,7 +174,7 @@ class Player:
             raise ValueError(f"position must be >= 0 ms, not {position_ms}")
         self._fail_load(MediaError("replaced by a newer load", url=self._url), taken=True)
         self._epoch += 1
-        load = _Load(self._epoch, url, position_ms, play, self._loop.create_future())
+        load = LoadProgress(self._epoch, url, position_ms, play, self._loop.create_future())
         # Mark a failure as seen even when its caller is gone (cancelled, timed out).
         load.future.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._load, self._url, self._length_ms, self._hints = load, url, None, load.hints
@@ -333,39 +316,24 @@ class Player:
         elif load is not None:
             self._advance_load(load, kind, value, at)
 
-    def _advance_load(self, load: _Load, kind: BackendEvent, value: object, at: int) -> None:
-        if kind is BackendEvent.AUDIO_ES_ADDED:
-            load.audio = True
-        elif kind is BackendEvent.PLAYING:
-            load.playing = True
+    def _advance_load(self, load: LoadProgress, kind: BackendEvent, value: object, at: int) -> None:
+        load.observe(kind, value)
+        if kind is BackendEvent.PLAYING:
             self._anchor = PlayerClock(load.position_ms, at, load.play)
-        elif kind is BackendEvent.PAUSED:
-            load.paused = True
-        elif kind is BackendEvent.BUFFERING and isinstance(value, float) and value >= 100.0:
-            load.buffered = True
-        if load.play and load.playing and load.audio:
-            self._finish_load(load, PlayerState.PLAYING)
-        elif (
-            not load.play and load.paused and load.audio and (load.buffered or self._near_end(load))
-        ):
-            self._anchor = PlayerClock(load.position_ms, at, False)
-            self._finish_load(load, PlayerState.READY)
-
-    def _near_end(self, load: _Load) -> bool:
-        """Return whether less content remains after the start than libVLC's buffer target."""
-        # libVLC reports 100 % buffering only once it holds a caching's worth of audio; paused
-        # closer than that to the end, it never does (measured with 1000 ms caching, 500 ms left).
         caching_ms = max(FILE_CACHING_MS, self._output.network_caching_ms)
-        length = self._length_ms
-        return length is not None and length - load.position_ms <= 2 * caching_ms
+        state = load.ready_state(self._length_ms, caching_ms)
+        if state is PlayerState.READY:
+            self._anchor = PlayerClock(load.position_ms, at, False)
+        if state is not None:
+            self._finish_load(load, state)
 
-    def _finish_load(self, load: _Load, state: PlayerState) -> None:
+    def _finish_load(self, load: LoadProgress, state: PlayerState) -> None:
         self._load = None
         if not load.future.done():
             load.future.set_result(None)
         self._set_state(state)
 
-    def _on_end(self, load: _Load | None, at: int) -> None:
+    def _on_end(self, load: LoadProgress | None, at: int) -> None:
         if self._state not in _ACTIVE:
             return  # an end that raced a stop or a failure: the owner already knows
         if load is not None:
@@ -397,7 +365,7 @@ class Player:
             load.taken = taken
             load.future.set_exception(error)
 
-    async def _abandon(self, load: _Load, error: ReceiverError) -> None:
+    async def _abandon(self, load: LoadProgress, error: ReceiverError) -> None:
         if load.taken or load.epoch != self._epoch or self._state is PlayerState.CLOSED:
             return  # a stop, a newer load or close took over the player
         _LOGGER.info("loading %s failed: %s", load.url, error)
@@ -410,7 +378,7 @@ class Player:
             with contextlib.suppress(RuntimeError):  # the thread closed meanwhile
                 await self._thread.async_call(self._backend.stop)
 
-    async def _timeout_error(self, load: _Load, timeout_s: float) -> ReceiverError:
+    async def _timeout_error(self, load: LoadProgress, timeout_s: float) -> ReceiverError:
         hinted = self._error_from_hints()
         if hinted is not None:
             return hinted
