@@ -123,6 +123,7 @@ class SpatialNavigator(QObject):
         self._openers: dict[QWidget, QWidget | None] = {}  # dialog -> widget focused before it
         self._guard = False
         self._closed = False
+        self._ring_refresh_pending = False
         self._generation = 0  # bumped by layout events; trees rescan only when it moved
         self._rings: dict[QWidget, FocusRing] = {}
         self.ring = self._ring_for(window)
@@ -285,6 +286,9 @@ class SpatialNavigator(QObject):
             return self._key_release(event)
         if cls in _LAYOUT_EVENTS or (cls is QEvent and event.type() in _LAYOUT_EVENT_TYPES):
             self._generation += 1
+            if not self._ring_refresh_pending:  # the focused widget may have moved: follow it
+                self._ring_refresh_pending = True
+                QTimer.singleShot(0, self._refresh_ring)
         elif cls is QEnterEvent and self.hover_focus and isinstance(obj, QWidget):
             self._hover(obj)
         return False
@@ -433,6 +437,14 @@ class SpatialNavigator(QObject):
             elif other is not window:
                 ring.follow(None)
         self._ring_for(window).follow(widget)
+
+    def _refresh_ring(self) -> None:
+        self._ring_refresh_pending = False
+        if self._closed or not shiboken6.isValid(self):
+            return
+        focus = QApplication.focusWidget()
+        if focus is not None and self._is_ours(focus.window()):
+            self._ring_for(focus.window()).follow(focus)
 
     def _ring_for(self, window: QWidget) -> FocusRing:
         ring = self._rings.get(window)

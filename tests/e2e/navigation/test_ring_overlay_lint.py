@@ -103,3 +103,13 @@ def test_a_widget_that_grows_when_focused_is_navigated_by_its_resting_size(
     menu.raise_()
     press(qtbot, Qt.Key.Key_Right)
     assert focused_name() == "card0"
+
+
+def test_the_ring_follows_a_widget_the_layout_moves(qtbot, screen, navigator):
+    a = button(screen, "a", 200, 200)
+    show(qtbot, screen)
+    a.setFocus()
+    qtbot.waitUntil(lambda: navigator.ring.isVisible() and navigator.ring.ring_rect.left() < 200)
+    a.move(600, 300)
+    qtbot.waitUntil(lambda: navigator.ring.ring_rect.left() > 500, timeout=2000)
+    assert navigator.ring.ring_rect.top() < 300 < navigator.ring.ring_rect.bottom()
