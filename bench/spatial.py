@@ -48,9 +48,6 @@ def _key_press_samples(presses: int) -> list[float]:
     from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
     from client.navigation import SpatialNavigator
-    from client.navigation._refcount import pin_singletons
-
-    pin_singletons()  # PySide6 6.12 on CPython 3.11 drops None refs on void calls
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     window = QWidget()

@@ -18,7 +18,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QDialog, QWidget
 
-from client.navigation._refcount import pin_singletons
 from client.navigation.overlay import DebugOverlay, Decision
 from client.navigation.repeat import Clock, KeyRepeatGate, LongPress, RepeatSettings
 from client.navigation.ring import FocusRing
@@ -104,7 +103,6 @@ class SpatialNavigator(QObject):
         debug_key: Qt.Key = Qt.Key.Key_F12,
         hover_focus: bool = True,
     ) -> None:
-        pin_singletons()  # PySide6 6.12 on CPython 3.11 loses None/True refs: see _refcount
         super().__init__(window)
         self.window = window
         self.policy = policy

@@ -24,8 +24,7 @@ def layout_rect(widget: QWidget, window: QWidget, size: QSize | None = None) -> 
 
 
 def _is_candidate_widget(widget: QWidget, window: QWidget, ignored: Collection[QWidget]) -> bool:
-    # Calls that can return None are avoided here on purpose (see _refcount): this runs for
-    # every widget on every key press.
+    # This runs for every widget on every key press: cheap checks first.
     if widget.isWindow() or widget.window() is not window or widget in ignored:
         return False
     if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
