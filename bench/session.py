@@ -1,0 +1,267 @@
+"""Session benchmark: a command → its state echo at every connected controller, on loopback.
+
+A real `baton-receiver` process runs (`--audio-output none`, port 0, on `lo`); N controllers
+(N = 1, then N = 10) connect to it with `DeviceConnection`, all in this process on one event
+loop and one aiohttp session. Each sample: one controller (taking turns) sends a `Command`
+carrying `SetVolume` and a command id of our own, alternating the volume so every command
+changes the state; the sample ends when the last of the N controllers has received the
+`StateSnapshot` whose `last_command_id` is that id. Start and end are read from the same
+monotonic clock (`time.perf_counter`) in this process: the start just before the frame is
+handed to the WebSocket, the end inside the connection's event callback, right after the
+frame is decoded. A few commands are sent first to warm both sides up and are not counted.
+
+Accuracy: each sample is a true round trip on one clock (no clock offsets involved), with
+the timer's sub-microsecond resolution. It includes the receiver's real work (session rules,
+the player's volume call, the broadcast, its once-a-second fsync of the saved session when one
+falls due) and our own decoding of every controller's copy: with N = 10 the ten copies are
+decoded one after another by this one process, so the figure is an upper bound for ten
+separate devices. Scheduling noise on a loaded machine shows up in p99.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+import aiohttp
+
+from bench._runner import Measurement
+from connect import messages as m
+from connect.connection import ConnectionEvent, DeviceConnection, Endpoint, StateChanged
+from connect.controller import default_identity
+
+TARGET_P99_MS = 20.0
+READY_TIMEOUT_S = 30.0  # libVLC start-up on a loaded 2-core machine stays far under this
+STOP_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 10.0
+ECHO_TIMEOUT_S = 5.0
+WARMUP_COMMANDS = 5
+CONTROLLER_COUNTS = (1, 10)
+
+# The receiver's one start-up line on stdout, e.g.
+# "baton-receiver: 'X' (speaker, id 0f3c...) listening on 127.0.0.1:41089, [::1]:41089; ..."
+_READY_LINE = re.compile(
+    r"\bid (?P<id>[0-9A-Za-z_-]+)\) listening on .*?127\.0\.0\.1:(?P<port>\d+)"
+)
+
+
+@dataclass(frozen=True)
+class RunningReceiver:
+    """A started `baton-receiver` subprocess: its pid is the receiver's own Python process."""
+
+    process: asyncio.subprocess.Process
+    device_id: str
+    port: int
+    log: Path  # its stderr
+
+    @property
+    def pid(self) -> int:
+        """Return the receiver process's id."""
+        return self.process.pid
+
+    def endpoint(self) -> Endpoint:
+        """Return where its session WebSocket is."""
+        return Endpoint("127.0.0.1", self.port)
+
+
+def receiver_argv(audio_output: str, state_dir: Path, name: str = "Bench Speaker") -> list[str]:
+    """Return the argv of a receiver on `lo` with a free port (no wrapper process)."""
+    return [
+        sys.executable,
+        "-m",
+        "devices.cli",
+        "--interface",
+        "lo",
+        "--port",
+        "0",
+        "--audio-output",
+        audio_output,
+        "--state-dir",
+        str(state_dir),
+        "--name",
+        name,
+    ]
+
+
+@contextlib.asynccontextmanager
+async def running_receiver(argv: Sequence[str], workdir: Path) -> AsyncIterator[RunningReceiver]:
+    """Start a receiver, wait for its ready line, yield it; always stop it (TERM, then KILL)."""
+    log = workdir / "receiver.log"
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+        )
+    try:
+        device_id, port = await _read_ready_line(process, log)
+        yield RunningReceiver(process, device_id, port, log)
+    finally:
+        await stop_process(process)
+
+
+async def _read_ready_line(process: asyncio.subprocess.Process, log: Path) -> tuple[str, int]:
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            while line := await process.stdout.readline():
+                found = _READY_LINE.search(line.decode(errors="replace"))
+                if found:
+                    return found["id"], int(found["port"])
+    except TimeoutError:
+        raise RuntimeError(
+            f"receiver printed no ready line within {READY_TIMEOUT_S:g} s; log:\n{log_tail(log)}"
+        ) from None
+    code = await process.wait()
+    raise RuntimeError(f"receiver exited ({code}) before it was ready; log:\n{log_tail(log)}")
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    """Return the last *lines* of a subprocess's log, for an error message."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(cannot read {log}: {exc})"
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> None:
+    """End *process*: SIGTERM (what systemd sends), then SIGKILL after STOP_TIMEOUT_S."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await process.wait()
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+
+async def connect_controllers(
+    receiver: RunningReceiver, http: aiohttp.ClientSession, count: int
+) -> list[DeviceConnection]:
+    """Open *count* controller sessions to *receiver* and wait until all are up."""
+    endpoint = receiver.endpoint()
+
+    async def resolve() -> Endpoint:
+        return endpoint
+
+    connections = [
+        DeviceConnection(receiver.device_id, resolve, default_identity(f"bench-{i}"), http)
+        for i in range(count)
+    ]
+    try:
+        for connection in connections:
+            connection.async_start()
+        for connection in connections:
+            await connection.wait_connected(CONNECT_TIMEOUT_S)
+    except BaseException:
+        await close_controllers(connections)
+        raise
+    return connections
+
+
+async def close_controllers(connections: Iterable[DeviceConnection]) -> None:
+    """Close every session (each close is bounded)."""
+    await asyncio.gather(*(c.async_close() for c in connections), return_exceptions=True)
+
+
+class _EchoWatch:
+    """Notes when every controller has seen the snapshot echoing one command id."""
+
+    def __init__(self, connections: Sequence[DeviceConnection]) -> None:
+        self._count = len(connections)
+        self._command_id = ""
+        self._seen: set[int] = set()
+        self._done: asyncio.Future[float] | None = None
+        self._unsubscribe = [
+            c.subscribe(partial(self._on_event, i)) for i, c in enumerate(connections)
+        ]
+
+    def expect(self, command_id: str) -> asyncio.Future[float]:
+        """Start watching for *command_id*; the future's result is the end instant."""
+        self._command_id = command_id
+        self._seen = set()
+        self._done = asyncio.get_running_loop().create_future()
+        return self._done
+
+    def _on_event(self, index: int, event: ConnectionEvent) -> None:
+        if not isinstance(event, StateChanged) or self._done is None or self._done.done():
+            return
+        if event.snapshot.state.last_command_id != self._command_id:
+            return
+        self._seen.add(index)
+        if len(self._seen) == self._count:
+            self._done.set_result(time.perf_counter())
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+
+
+async def _echo_samples(connections: Sequence[DeviceConnection], samples: int) -> list[float]:
+    watch = _EchoWatch(connections)
+    latencies: list[float] = []
+    try:
+        for i in range(WARMUP_COMMANDS + samples):
+            sender = connections[i % len(connections)]
+            volume = 30 if i % 2 else 70  # alternating: every command changes the volume
+            command_id = f"bench-{uuid.uuid4().hex}"
+            done = watch.expect(command_id)
+            started = time.perf_counter()
+            await sender.send(m.Command(command_id, m.SetVolume(volume)))
+            try:
+                ended = await asyncio.wait_for(done, ECHO_TIMEOUT_S)
+            except TimeoutError:
+                raise RuntimeError(
+                    f"command {i}: not echoed to all {len(connections)} controllers "
+                    f"within {ECHO_TIMEOUT_S:g} s"
+                ) from None
+            state = sender.state
+            if state is None or state.volume != volume:  # the command must really have applied
+                raise RuntimeError(f"command {i}: volume is {state and state.volume}, not {volume}")
+            if i >= WARMUP_COMMANDS:
+                latencies.append((ended - started) * 1000)
+    finally:
+        watch.close()
+    return latencies
+
+
+async def _measure(samples: int) -> dict[int, list[float]]:
+    results: dict[int, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="baton-bench-session-") as tmp:
+        workdir = Path(tmp)
+        argv = receiver_argv("none", workdir / "state")
+        async with running_receiver(argv, workdir) as receiver, aiohttp.ClientSession() as http:
+            for count in CONTROLLER_COUNTS:
+                connections = await connect_controllers(receiver, http, count)
+                try:
+                    results[count] = await _echo_samples(connections, samples)
+                finally:
+                    await close_controllers(connections)
+    return results
+
+
+def run(quick: bool) -> Iterable[Measurement]:
+    """Yield the echo latency for 1 and 10 controllers (quick: 20 samples each, full: 500)."""
+    results = asyncio.run(_measure(20 if quick else 500))
+    for count, latencies in results.items():
+        measurement = Measurement(
+            name=f"session.command_echo.controllers_{count}",
+            unit="ms",
+            samples=latencies,
+            target=f"≤ {TARGET_P99_MS:g} ms p99 (command → state echo at every controller)",
+        )
+        yield replace(measurement, met=measurement.percentile(99) <= TARGET_P99_MS)
