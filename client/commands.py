@@ -141,7 +141,7 @@ def _device_row(entry: DeviceEntry, online: bool) -> dict[str, Any]:
     return {
         "id": entry.id,
         "name": entry.name,
-        "type": entry.type.value,
+        "type": entry.type.name.lower(),
         "model": entry.model,
         "host": host,
         "addresses": list(entry.addresses),

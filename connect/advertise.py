@@ -34,7 +34,8 @@ from connect.interfaces import (
     resolve_present_interfaces,
     zeroconf_interfaces,
 )
-from connect.txt import SERVICE_TYPE, DeviceType, Pairing, ServiceRecord, build_txt
+from connect.messages import DeviceType, PairingMode
+from connect.txt import SERVICE_TYPE, ServiceRecord, build_txt
 
 __all__ = ["ServiceAdvertiser", "candidate_names"]
 
@@ -141,7 +142,7 @@ class ServiceAdvertiser:
         *,
         revision: int | None = None,
         caps_hash: str | None = None,
-        pairing: Pairing | None = None,
+        pairing: PairingMode | None = None,
         model: str | None = None,
         device_type: DeviceType | None = None,
     ) -> None:
@@ -414,9 +415,9 @@ async def _serve(args: argparse.Namespace) -> None:
     record = ServiceRecord(
         name=args.name,
         id=args.id,
-        type=DeviceType(args.type),
+        type=DeviceType[args.type.upper()],
         model=args.model,
-        pairing=Pairing(args.pair),
+        pairing=PairingMode[args.pair.upper()],
         revision=args.rev,
         port=args.port,
     )
@@ -457,9 +458,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m connect.advertise", description=main.__doc__)
     parser.add_argument("--name", required=True, help="device name (the instance name)")
     parser.add_argument("--id", required=True, help="stable device id")
-    parser.add_argument("--type", default="speaker", choices=[t.value for t in DeviceType])
+    parser.add_argument("--type", default="speaker", choices=[t.name.lower() for t in DeviceType])
     parser.add_argument("--model", default="stand-in")
-    parser.add_argument("--pair", default="open", choices=[p.value for p in Pairing])
+    parser.add_argument("--pair", default="open", choices=[p.name.lower() for p in PairingMode])
     parser.add_argument("--rev", type=int, default=0)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(

@@ -27,8 +27,7 @@ from connect.connection import (
 from connect.discovery import DeviceEntry, DeviceRegistry
 from connect.errors import ConnectError, ConnectTimeoutError, DeviceNotFoundError, FrameError
 from connect.server import INFO_PATH
-from connect.txt import DeviceType as TxtDeviceType
-from connect.txt import Pairing, ServiceRecord
+from connect.txt import ServiceRecord
 
 _LOG = logging.getLogger(__name__)
 
@@ -217,11 +216,11 @@ def _record_from_info(info: m.DeviceInfo, host: str, port: int) -> ServiceRecord
     return ServiceRecord(
         name=info.name,
         id=info.id,
-        type=TxtDeviceType.__members__.get(info.type.name, TxtDeviceType.OTHER),
+        type=info.type,
         model=info.model,
         ws_path=info.ws_path,
         revision=info.revision,
-        pairing=Pairing[info.pairing.name],
+        pairing=info.pairing,
         addresses=(host,),
         port=port,
     )

@@ -36,9 +36,9 @@ from connect.interfaces import (
     resolve_present_interfaces,
     zeroconf_interfaces,
 )
+from connect.messages import DeviceType
 from connect.txt import (
     SERVICE_TYPE,
-    DeviceType,
     InvalidServiceRecordError,
     ServiceRecord,
     instance_name,

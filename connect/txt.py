@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from connect.errors import ConnectError
+from connect.messages import DeviceType, PairingMode
 
 __all__ = [
     "DEFAULT_WS_PATH",
     "PROTOCOL_VERSION",
     "SERVICE_TYPE",
-    "DeviceType",
     "InvalidServiceRecordError",
-    "Pairing",
     "ServiceRecord",
     "build_txt",
     "capability_hash",
@@ -37,24 +36,6 @@ _E = TypeVar("_E", bound=enum.Enum)
 
 # RFC 6763 §6.1: each TXT string (key=value) is at most 255 bytes.
 _MAX_TXT_STRING = 255
-
-
-class DeviceType(enum.Enum):
-    """What kind of device a receiver is; unknown values from newer peers read as OTHER."""
-
-    SPEAKER = "speaker"
-    CAR = "car"
-    TV = "tv"
-    COMPUTER = "computer"
-    AVR = "avr"
-    OTHER = "other"
-
-
-class Pairing(enum.Enum):
-    """Whether a receiver accepts any controller (OPEN) or needs a PIN pairing first."""
-
-    OPEN = "open"
-    PIN = "pin"
 
 
 class InvalidServiceRecordError(ConnectError, ValueError):
@@ -73,7 +54,7 @@ class ServiceRecord:
     ws_path: str = DEFAULT_WS_PATH
     revision: int = 0
     caps_hash: str = ""
-    pairing: Pairing = Pairing.PIN
+    pairing: PairingMode = PairingMode.PIN
     addresses: tuple[str, ...] = ()
     port: int = 0
 
@@ -87,12 +68,12 @@ def build_txt(record: ServiceRecord) -> dict[str, str]:
     txt = {
         "id": record.id,
         "v": record.version,
-        "type": record.type.value,
+        "type": record.type.name.lower(),
         "model": record.model,
         "path": record.ws_path,
         "rev": str(record.revision),
         "caps": record.caps_hash,
-        "pair": record.pairing.value,
+        "pair": record.pairing.name.lower(),
     }
     for key, value in txt.items():
         if len(key.encode()) + 1 + len(value.encode()) > _MAX_TXT_STRING:
@@ -126,7 +107,7 @@ def parse_txt(
         revision=_revision(txt.get("rev")),
         caps_hash=txt.get("caps", ""),
         # An unknown pairing mode is treated as needing a PIN: never assume a device is open.
-        pairing=_enum_or(Pairing, txt.get("pair"), Pairing.PIN),
+        pairing=_enum_or(PairingMode, txt.get("pair"), PairingMode.PIN),
         addresses=tuple(addresses),
         port=port,
     )
@@ -158,10 +139,8 @@ def _decode(properties: Mapping[bytes, bytes | None] | Mapping[str, str | None])
 
 
 def _enum_or(kind: type[_E], value: str | None, default: _E) -> _E:
-    try:
-        return kind(value.lower()) if value else default
-    except ValueError:
-        return default
+    # TXT carries enum members by lower-case name ("speaker", "pin").
+    return kind.__members__.get(value.upper(), default) if value else default
 
 
 def _revision(value: str | None) -> int:

@@ -27,8 +27,7 @@ from connect.interfaces import (
     resolve_interfaces,
 )
 from connect.server import ControllerLink, SessionServer
-from connect.txt import DeviceType as TxtDeviceType
-from connect.txt import Pairing, ServiceRecord, capability_hash
+from connect.txt import ServiceRecord, capability_hash
 from devices.audio_output import parse_audio_output
 from devices.config import ReceiverConfig
 from devices.errors import (
@@ -102,21 +101,25 @@ class Receiver:
         self._store.prepare()
         self._device_id = self._store.device_id()
         self._state = self._initial_state()
+        interfaces = resolve_interfaces(self.config.interfaces, list_interfaces())
+        addresses = advertised_addresses(interfaces)
+        if not addresses:
+            raise NoUsableInterfaceError("no usable network address; name one with --interface")
+        if self._advertise:
+            # The mDNS name check takes a quarter second: let it run while libVLC starts.
+            self._advertiser = ServiceAdvertiser(
+                self._service_record(), interfaces=self.config.interfaces
+            )
+            preparing = asyncio.ensure_future(self._advertiser.async_prepare())
         self._player = Player(
             parse_audio_output(self.config.audio_output), listener=self._on_player_event
         )
         await self._player.async_start()
         await self._player.async_set_volume(self._output_volume(self._state))
-        interfaces = resolve_interfaces(self.config.interfaces, list_interfaces())
-        addresses = advertised_addresses(interfaces)
-        if not addresses:
-            raise NoUsableInterfaceError("no usable network address; name one with --interface")
         port = await self._server.async_start(addresses, self.config.port)
-        if self._advertise:
-            self._advertiser = ServiceAdvertiser(
-                self._service_record(port), interfaces=self.config.interfaces
-            )
-            await self._advertiser.async_start()
+        if self._advertiser is not None:
+            await preparing
+            await self._advertiser.async_start(port=port)
         self._spawn(self._save_loop())
         return Listening(self._device_id, addresses, port)
 
@@ -296,16 +299,15 @@ class Receiver:
     def _output_volume(self, state: m.PlaybackState) -> int:
         return 0 if state.muted else state.volume
 
-    def _service_record(self, port: int) -> ServiceRecord:
+    def _service_record(self) -> ServiceRecord:
         return ServiceRecord(
             name=self.config.name,
             id=self._device_id,
-            type=TxtDeviceType[self.config.type.upper()],
+            type=self.config.device_type,
             model="baton-receiver",
             revision=self._state.revision,
             caps_hash=capability_hash(AUDIO_CODECS),
-            pairing=Pairing[self.config.pairing.upper()],
-            port=port,
+            pairing=self.config.pairing_mode,
         )
 
     def _require_player(self) -> Player:

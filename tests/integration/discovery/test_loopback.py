@@ -9,7 +9,8 @@ import pytest
 
 from connect.advertise import ServiceAdvertiser
 from connect.discovery import DeviceEvent, DeviceSource, DeviceUpdated
-from connect.txt import DeviceType, InvalidServiceRecordError, Pairing, ServiceRecord
+from connect.messages import DeviceType, PairingMode
+from connect.txt import InvalidServiceRecordError, ServiceRecord
 from tests.integration.discovery.peers import STEP_TIMEOUT_S, AdvertiserProcess, wait_until
 
 
@@ -46,7 +47,7 @@ async def test_advertiser_is_listed_with_its_txt_fields(registry, peers):
         ws_path="/connect/v1/ws",
         revision=3,
         caps_hash="",
-        pairing=Pairing.PIN,
+        pairing=PairingMode.PIN,
         addresses=("127.0.0.1",),
         port=9123,
     )

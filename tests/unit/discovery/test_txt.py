@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from connect.errors import ConnectError
+from connect.messages import DeviceType, PairingMode
 from connect.txt import (
     DEFAULT_WS_PATH,
-    DeviceType,
     InvalidServiceRecordError,
-    Pairing,
     ServiceRecord,
     build_txt,
     capability_hash,
@@ -26,7 +25,7 @@ RECORD = ServiceRecord(
     ws_path="/connect/v1/ws",
     revision=42,
     caps_hash="a1b2c3d4",
-    pairing=Pairing.OPEN,
+    pairing=PairingMode.OPEN,
     addresses=("192.168.1.20",),
     port=8765,
 )
@@ -63,7 +62,7 @@ def test_missing_optional_keys_take_safe_defaults():
     assert record.ws_path == DEFAULT_WS_PATH
     assert record.version == "1"
     assert record.type is DeviceType.OTHER
-    assert record.pairing is Pairing.PIN  # never assume a device is open
+    assert record.pairing is PairingMode.PIN  # never assume a device is open
 
 
 @pytest.mark.parametrize(
@@ -71,7 +70,7 @@ def test_missing_optional_keys_take_safe_defaults():
     [
         ({"type": "hologram"}, "type", DeviceType.OTHER),
         ({"type": "TV"}, "type", DeviceType.TV),
-        ({"pair": "qr"}, "pairing", Pairing.PIN),
+        ({"pair": "qr"}, "pairing", PairingMode.PIN),
         ({"rev": "seven"}, "revision", 0),
         ({"rev": "-3"}, "revision", 0),
         ({"path": ""}, "ws_path", DEFAULT_WS_PATH),
