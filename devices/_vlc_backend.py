@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from devices._capture import CaptureEdge, CaptureSink
 from devices._vlc_log import FailureHint, VLCLogBridge
-from devices._volume import equalizer_preamp_db
+from devices._volume import equalizer_preamp_db, volume_gain
 from devices.audio_output import AudioOutput, OutputKind
 from devices.errors import AudioOutputError, LibVLCUnavailableError, MediaError
 from devices.vlc_check import check_libvlc
@@ -36,6 +37,7 @@ class BackendEvent(enum.Enum):
     TIME_CHANGED = enum.auto()  # int, ms of content
     LENGTH_CHANGED = enum.auto()  # int, ms
     HINT = enum.auto()  # tuple[FailureHint, str] from libVLC's log
+    OUTPUT_EDGE = enum.auto()  # CaptureEdge: the capture output started or stopped presenting
 
 
 # Called on libVLC's own threads: (epoch, kind, value, at_us). It must only hand over.
@@ -58,6 +60,9 @@ class VLCBackend:
         self._media: Any = None
         self._log: VLCLogBridge | None = None
         self._callbacks: list[tuple[Any, Callable[[Any], None]]] = []
+        # The capture output's sink, None on other outputs; the player sets its envelopes from
+        # the loop (a thread-safe swap, no libVLC call).
+        self.capture: CaptureSink | None = None
         # Read on libVLC's threads to tag each event with the load it belongs to; an int
         # assignment is atomic, and old-media events all precede the bump (stop() is synchronous).
         self.epoch = 0
@@ -78,12 +83,20 @@ class VLCBackend:
         self._log = VLCLogBridge(self._on_hint)
         self._log.attach(instance)
         self._player = instance.media_player_new()
+        if self._output.kind is OutputKind.CAPTURE and self._output.path is not None:
+            try:
+                self.capture = CaptureSink(self._output.path, self._on_capture_edge)
+            except OSError as exc:
+                raise AudioOutputError(f"capture output: {exc}") from exc
+            self.capture.attach(vlc, self._player)
         self._attach_events(vlc)
         return version
 
     def load(self, url: str, position_ms: int, play: bool, epoch: int, volume: int) -> int:
         """Open *url* at *position_ms*, playing or paused, at *volume*; return when asked."""
         self._player.stop()
+        if self.capture is not None:
+            self.capture.end_stream()
         self.epoch = epoch
         if self._media is not None:
             self._media.release()
@@ -122,10 +135,15 @@ class VLCBackend:
     def stop(self) -> int:
         """Stop and close the media's input (synchronous in libVLC 3)."""
         self._player.stop()
+        if self.capture is not None:
+            self.capture.end_stream()
         return now_us()
 
     def set_volume(self, volume: int) -> None:
         """Apply *volume* (0..100) through the gain stage this output honours."""
+        if self.capture is not None:
+            self.capture.set_volume_gain(volume_gain(volume))
+            return
         if self._output.software_volume:
             self._player.audio_set_volume(volume)
             return
@@ -162,13 +180,17 @@ class VLCBackend:
                 obj.release()
         self._media = self._player = self._instance = None
         self._log = None
+        if self.capture is not None:
+            self.capture.close()  # after the player: no callback can come any more
 
     def _check_output(self) -> None:
         path = self._output.path
-        if self._output.kind is OutputKind.AFILE and path is not None:
+        if path is not None:
             folder = path.parent
             if not folder.is_dir() or not os.access(folder, os.W_OK):
-                raise AudioOutputError(f"afile output: cannot write into {folder}")
+                raise AudioOutputError(
+                    f"{self._output.kind.value} output: cannot write into {folder}"
+                )
 
     def _attach_events(self, vlc: Any) -> None:
         event_type = vlc.EventType
@@ -210,6 +232,10 @@ class VLCBackend:
             self._sink(self.epoch, kind, value, at)
 
         return on_event
+
+    def _on_capture_edge(self, edge: CaptureEdge) -> None:
+        # On libVLC's audio thread, inside the sink's lock: hand over only.
+        self._sink(self.epoch, BackendEvent.OUTPUT_EDGE, edge, now_us())
 
     def _on_hint(self, hint: FailureHint, message: str) -> None:
         self._sink(self.epoch, BackendEvent.HINT, (hint, message), now_us())

@@ -21,7 +21,7 @@ FILE_CACHING_MS = 50
 # on flaky Wi-Fi can raise it (`network_caching_ms`).
 NETWORK_CACHING_MS = 50
 
-USAGE = "expected default, alsa:DEVICE, afile:PATH or none"
+USAGE = "expected default, alsa:DEVICE, afile:PATH, capture:PATH or none"
 
 
 class OutputKind(enum.Enum):
@@ -37,6 +37,11 @@ class OutputKind(enum.Enum):
     DEFAULT = "default"  # libVLC's own choice (PulseAudio if running, else ALSA's default)
     ALSA = "alsa"  # one named ALSA PCM, e.g. hw:CARD=sndrpihifiberry,DEV=0
     AFILE = "afile"  # a WAV file holding exactly what was played: for tests and benchmarks
+    # Baton as the sound card (devices/_capture.py): libVLC's audio callbacks, each sample
+    # presented at its pts on the device clock. Writes PATH (WAV, s16 mono 44.1 kHz, appended
+    # across loads) and PATH.timeline (presentation instant of every stretch of samples).
+    # Volume and fades are applied per sample by Baton, not by libVLC.
+    CAPTURE = "capture"
     NONE = "none"  # decode and pace in real time, but play nowhere
 
 
@@ -45,13 +50,18 @@ class AudioOutput:
     """A parsed `--audio-output` value and the libVLC instance arguments it stands for."""
 
     kind: OutputKind
-    target: str = ""  # the ALSA device name or the afile path; "" for default and none
+    target: str = ""  # the ALSA device name or the file path; "" for default and none
     network_caching_ms: int = NETWORK_CACHING_MS
 
     @property
     def path(self) -> Path | None:
-        """Return the WAV file an afile output writes, None for the other kinds."""
-        return Path(self.target) if self.kind is OutputKind.AFILE else None
+        """Return the WAV file an afile or capture output writes, None for the other kinds."""
+        return Path(self.target) if self.kind in (OutputKind.AFILE, OutputKind.CAPTURE) else None
+
+    @property
+    def exact_timing(self) -> bool:
+        """Return whether the output reports when each sample is presented (capture only)."""
+        return self.kind is OutputKind.CAPTURE
 
     @property
     def software_volume(self) -> bool:
@@ -59,7 +69,8 @@ class AudioOutput:
         # libVLC 3's afile module takes no part in volume: samples are written unchanged whatever
         # audio_set_volume says (measured, research/devices.md), so the player needs another
         # gain stage to make a fade visible in the recording.
-        return self.kind is not OutputKind.AFILE
+        # capture applies volume itself, per sample (devices/_capture.py).
+        return self.kind not in (OutputKind.AFILE, OutputKind.CAPTURE)
 
     def instance_args(self) -> tuple[str, ...]:
         """Return the full argument list for `vlc.Instance` with this output."""
@@ -70,7 +81,8 @@ class AudioOutput:
             f"--file-caching={FILE_CACHING_MS}",
             f"--network-caching={self.network_caching_ms}",
         )
-        if self.kind is OutputKind.DEFAULT:
+        if self.kind in (OutputKind.DEFAULT, OutputKind.CAPTURE):
+            # capture: the player's audio callbacks select libVLC's amem module themselves.
             return common
         if self.kind is OutputKind.ALSA:
             return (*common, "--aout=alsa", f"--alsa-audio-device={self.target}")
@@ -90,7 +102,7 @@ class AudioOutput:
 
 
 def parse_audio_output(value: str, *, network_caching_ms: int = NETWORK_CACHING_MS) -> AudioOutput:
-    """Parse `default|alsa:DEVICE|afile:PATH|none`; raise ValueError with the reason otherwise."""
+    """Parse `default|alsa:DEVICE|afile:PATH|capture:PATH|none`; raise ValueError otherwise."""
     if network_caching_ms < 0 or network_caching_ms > 60_000:
         raise ValueError(f"network caching must be 0..60000 ms, not {network_caching_ms}")
     text = value.strip()
@@ -108,10 +120,10 @@ def parse_audio_output(value: str, *, network_caching_ms: int = NETWORK_CACHING_
         raise ValueError(f"audio output {kind.value!r} needs {what}: {kind.value}:...; {USAGE}")
     if any(ch.isspace() for ch in target) and kind is OutputKind.ALSA:
         raise ValueError(f"ALSA device names contain no spaces: {target!r}")
-    if kind is OutputKind.AFILE:
+    if kind in (OutputKind.AFILE, OutputKind.CAPTURE):
         path = Path(target).expanduser()
         if path.is_dir():
-            raise ValueError(f"afile output needs a file path, {target!r} is a directory")
+            raise ValueError(f"{kind.value} output needs a file path, {target!r} is a directory")
         # Absolute: libVLC resolves relative names against whatever its cwd is at open time.
         target = str(path.absolute())
     return AudioOutput(kind, target, network_caching_ms)
