@@ -20,13 +20,29 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Literal
 
+from devices._capture import CaptureEdge, CaptureSink, Envelope
 from devices._load import LoadProgress
+from devices._schedule import (
+    ASSUMED_LATENCY_US,
+    EARLY_US,
+    StartKind,
+    StartLatency,
+    loop_wait_s,
+    sleep_until_us,
+)
 from devices._vlc_backend import BackendEvent, EventSink, VLCBackend, now_us
 from devices._vlc_log import FailureHint, error_from_hints
 from devices._vlc_thread import VLCThread
-from devices._volume import RampClock, SystemRampClock, check_volume, ramp_steps, run_ramp
+from devices._volume import (
+    RampClock,
+    SystemRampClock,
+    check_volume,
+    ramp_steps,
+    run_ramp,
+    volume_gain,
+)
 from devices.audio_output import FILE_CACHING_MS, AudioOutput
 from devices.errors import (
     AudioOutputError,
@@ -39,6 +55,8 @@ from devices.errors import (
     ReceiverError,
 )
 from devices.player_types import (
+    OutputStarted,
+    OutputStopped,
     PlaybackFailed,
     PlayerClock,
     PlayerEvent,
@@ -48,6 +66,8 @@ from devices.player_types import (
 )
 
 __all__ = [
+    "OutputStarted",
+    "OutputStopped",
     "PlaybackFailed",
     "Player",
     "PlayerClock",
@@ -96,6 +116,10 @@ class Player:
         self._anchor = PlayerClock(0, now_us(), False)
         self._volume = 100  # owned here: libVLC's read-back is wrong on non-hardware outputs
         self._tasks: set[asyncio.Task[None]] = set()
+        self._latency = StartLatency()
+        # The resume (or play load) awaiting its first presented sample on capture: the kind of
+        # start, when the call returned, and the content position it started from.
+        self._starting: tuple[StartKind | None, int, int] | None = None
 
     @property
     def state(self) -> PlayerState:
@@ -180,6 +204,7 @@ class Player:
         self._load, self._url, self._length_ms, self._hints = load, url, None, load.hints
         self._anchor = PlayerClock(position_ms, now_us(), False)
         self._set_state(PlayerState.LOADING)
+        self._open_output(Envelope(volume_gain(self._volume)), None, position_ms)
         job = functools.partial(
             self._backend.load, url, position_ms, play, load.epoch, self._volume
         )
@@ -210,14 +235,65 @@ class Player:
         if self._state is PlayerState.PLAYING:
             return
         if self._state in (PlayerState.READY, PlayerState.PAUSED):
-            position, epoch = self.clock().position_ms, self._epoch
-            at = await thread.async_call(self._backend.resume)
-            if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
-                return
-            self._anchor = PlayerClock(position, at, True)
-            self._set_state(PlayerState.PLAYING)
+            await self._resume(thread, None, Envelope(volume_gain(self._volume)))
             return
         await self.async_load(self._require_url(), 0, play=True)
+
+    async def async_play_at(self, at_us: int, *, fade_in_ms: int = 0) -> None:
+        """From READY or PAUSED, play so the first sample is heard at *at_us*, fading in."""
+        thread = self._require_thread()
+        if fade_in_ms < 0:
+            raise ValueError(f"a fade cannot last {fade_in_ms} ms")
+        if self._state is PlayerState.LOADING and self._load is not None:
+            await asyncio.shield(self._load.future)
+        if self._state is PlayerState.PLAYING:
+            _LOGGER.info("play_at: already playing, nothing to start")
+            return
+        if self._state not in (PlayerState.READY, PlayerState.PAUSED):
+            raise NothingLoadedError(f"play_at needs a pre-roll or a pause, not {self._state}")
+        envelope = Envelope(volume_gain(self._volume), open_us=at_us, fade_in_us=fade_in_ms * 1000)
+        epoch = self._epoch
+        await self._resume(thread, at_us, envelope)
+        if (
+            self._capture is None
+            and fade_in_ms > 0
+            and not self._moved_on(epoch, PlayerState.PLAYING)
+        ):
+            steps = ramp_steps(0, self._volume, fade_in_ms)
+            job = functools.partial(run_ramp, steps, self._backend.set_volume, self._ramp_clock)
+            await thread.async_call(job)
+
+    async def async_fade_out_at(
+        self, at_us: int, fade_ms: int, *, then: Literal["pause", "stop"]
+    ) -> None:
+        """At *at_us* fade out linearly over *fade_ms*, then pause or stop; return when done."""
+        thread = self._require_thread()
+        if fade_ms < 0:
+            raise ValueError(f"a fade cannot last {fade_ms} ms")
+        if self._state is PlayerState.PLAYING:
+            start = max(at_us, now_us())
+            if start > at_us:
+                _LOGGER.info("fade_out_at: %.1f ms late, fading now", (start - at_us) / 1000)
+            epoch, end = self._epoch, start + fade_ms * 1000
+            if self._capture is not None:
+                # Sample-exact: silent from `end` on, whenever the pause below lands.
+                fade = Envelope(self._capture.envelope.volume_gain, 0, 0, end, fade_ms * 1000)
+                self._capture.set_envelope(fade)
+                await asyncio.sleep(max(0, end - now_us()) / 1_000_000)
+            else:
+                await self._thread_at(thread, start, lambda: None)
+                steps = ramp_steps(self._volume, 0, fade_ms)
+                job = functools.partial(run_ramp, steps, self._backend.set_volume, self._ramp_clock)
+                await thread.async_call(job)
+            if self._moved_on(epoch, PlayerState.PLAYING):
+                return
+        if then == "pause":
+            await self.async_pause()
+        else:
+            await self.async_stop()
+        if self._capture is None and self._state is not PlayerState.CLOSED:
+            # Back to the set volume while silent, for whatever plays next.
+            await thread.async_call(functools.partial(self._backend.set_volume, self._volume))
 
     async def async_pause(self) -> None:
         """Pause playback; the position holds until play or seek. No-op unless playing."""
@@ -274,6 +350,48 @@ class Player:
         # commands sent meanwhile wait behind it.
         await thread.async_call(job)
 
+    async def _resume(self, thread: VLCThread, at_us: int | None, envelope: Envelope) -> None:
+        """Leave READY or PAUSED, at once or timed so the first sample is heard at *at_us*."""
+        kind = StartKind.PREROLL if self._state is PlayerState.READY else StartKind.PAUSE
+        position, epoch = self.clock().position_ms, self._epoch
+        latency = self._latency.estimate_us(kind) if self._capture else ASSUMED_LATENCY_US
+        call_at = now_us() if at_us is None else at_us - latency - EARLY_US
+        if at_us is not None:
+            await asyncio.sleep(loop_wait_s(call_at))
+            if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
+                return
+            late = now_us() - call_at
+            if late > 0:
+                _LOGGER.info("play_at: %.1f ms late, starting now", late / 1000)
+        self._open_output(envelope, kind, position)
+        if self._capture is None and at_us is not None and envelope.fade_in_us > 0:
+            # Silent at resume; async_play_at then ramps up.
+            await thread.async_call(functools.partial(self._backend.set_volume, 0))
+        at = await self._thread_at(thread, call_at, self._backend.resume)
+        if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
+            return
+        if self._starting is not None:
+            self._starting = (kind, at, position)
+        self._anchor = PlayerClock(position, at + latency, True)
+        self._set_state(PlayerState.PLAYING)
+
+    async def _thread_at(self, thread: VLCThread, at_us: int, call: Callable[[], Any]) -> Any:
+        """Run *call* on the libVLC thread as close after *at_us* as the thread can."""
+        await asyncio.sleep(loop_wait_s(at_us))
+
+        def job() -> Any:
+            sleep_until_us(at_us)
+            return call()
+
+        return await thread.async_call(job)
+
+    def _open_output(self, envelope: Envelope, kind: StartKind | None, position_ms: int) -> None:
+        """On capture, set the gain for the coming stretch and await its first sample."""
+        if self._capture is None:
+            return
+        self._capture.set_envelope(envelope)
+        self._starting = (kind, 0, position_ms)
+
     def _moved_on(self, epoch: int, *states: PlayerState) -> bool:
         """Return whether, during an await, a new load began or the state left *states*."""
         # An end, a failure or a close can arrive while a command is on the libVLC thread;
@@ -290,6 +408,10 @@ class Player:
     # ---------------------------------------------------------------- loop side
 
     def _on_vlc_event(self, epoch: int, kind: BackendEvent, value: object, at: int) -> None:
+        if kind is BackendEvent.OUTPUT_EDGE and self._state is not PlayerState.CLOSED:
+            assert isinstance(value, CaptureEdge)
+            self._on_output_edge(value)  # the output's, whichever media: a stop may race a load
+            return
         if epoch != self._epoch or self._state is PlayerState.CLOSED:
             return  # a previous media's late event, or after close
         load = self._load
@@ -398,6 +520,37 @@ class Player:
     def _no_audio_message(url: str) -> str:
         return f"{url} was read but holds no audio stream libVLC can decode"
 
+    def _on_output_edge(self, edge: CaptureEdge) -> None:
+        if not edge.started:
+            self._emit(OutputStopped(edge.at_us, self._position_at(edge.at_us), True))
+            return
+        starting, self._starting = self._starting, None
+        if starting is None:
+            self._emit(OutputStarted(edge.at_us, self._position_at(edge.at_us), True))
+            return
+        kind, called_at, position = starting
+        if kind is not None and called_at > 0:
+            self._latency.observe(kind, edge.first_sample_us - called_at)
+        # Samples before the gate opened were presented silent: the content moved on that much.
+        skipped_ms = (edge.at_us - edge.first_sample_us) // 1000
+        self._emit(OutputStarted(edge.at_us, position + skipped_ms, True))
+
+    def _position_at(self, at_us: int) -> int:
+        return max(0, self._anchor.position_at(at_us))
+
+    def _estimate_edges(self, old: PlayerState, new: PlayerState) -> None:
+        """Report outputs without exact timing as starting and stopping with the state."""
+        if self._output.exact_timing or (old is PlayerState.PLAYING) == (
+            new is PlayerState.PLAYING
+        ):
+            return
+        at = now_us()
+        if new is PlayerState.PLAYING:
+            at += ASSUMED_LATENCY_US
+            self._emit(OutputStarted(at, self._position_at(at), False))
+        else:
+            self._emit(OutputStopped(at, self._position_at(at), False))
+
     def _correct_clock(self, vlc_ms: int, at: int) -> None:
         if self._state is not PlayerState.PLAYING or not self._anchor.playing:
             return
@@ -408,8 +561,9 @@ class Player:
     def _set_state(self, state: PlayerState) -> None:
         if state is self._state:
             return
-        self._state = state
+        old, self._state = self._state, state
         self._emit(StateChanged(state, self.clock(), self._url))
+        self._estimate_edges(old, state)
 
     def _emit(self, event: PlayerEvent) -> None:
         if self._listener is None:
@@ -423,6 +577,10 @@ class Player:
         task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @property
+    def _capture(self) -> CaptureSink | None:
+        return getattr(self._backend, "capture", None)  # fakes in unit tests may have none
 
     def _require_thread(self) -> VLCThread:
         if self._state is PlayerState.CLOSED:

@@ -62,4 +62,30 @@ class PlaybackFailed:
     error: ReceiverError
 
 
-PlayerEvent = StateChanged | TrackEnded | PlaybackFailed
+@dataclass(frozen=True)
+class OutputStarted:
+    """A play stretch's first sample was presented at `at_us` (device clock, monotonic µs).
+
+    `exact`: `at_us` is the sample's presentation instant (capture output); otherwise it is the
+    resume call's return plus an assumed output latency. `position_ms` is the content position
+    then, from the player's clock (to ~10 ms).
+    """
+
+    at_us: int
+    position_ms: int
+    exact: bool
+
+
+@dataclass(frozen=True)
+class OutputStopped:
+    """A play stretch's last sample was presented at `at_us` (pause, stop, end, fade-out end).
+
+    `exact` as for OutputStarted; otherwise `at_us` is when the pause, stop or end was seen.
+    """
+
+    at_us: int
+    position_ms: int
+    exact: bool
+
+
+PlayerEvent = StateChanged | TrackEnded | PlaybackFailed | OutputStarted | OutputStopped
