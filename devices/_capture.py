@@ -169,9 +169,16 @@ class CaptureSink:
     # and the files, and is held by the callbacks only; the others just swap `_envelopes`, an
     # immutable tuple (writers serialise on `_envelope_lock`, readers never take it).
 
-    def __init__(self, path: Path, notify: Callable[[CaptureEdge], None]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        notify: Callable[[CaptureEdge], None],
+        *,
+        clock: Callable[[], int] = now_us,  # tests pass a fake device clock
+    ) -> None:
         self._files = CaptureFiles(path)
         self._notify = notify
+        self._clock = clock
         self._lock = threading.Lock()
         self._envelope_lock = threading.Lock()
         # (since_us, envelope): each applies to samples presented from its since_us on.
@@ -203,7 +210,7 @@ class CaptureSink:
     def end_stream(self) -> None:
         """Forget a pause: libVLC stopped the stream (it never resumes a stopped one)."""
         with self._lock:
-            self._cut(now_us())
+            self._cut(self._clock())
             self._pending.clear()
             self._paused_at = None
             self._stop_stretch(self._last_end)
@@ -213,7 +220,7 @@ class CaptureSink:
         with self._lock:
             if self._closed:
                 return
-            self._cut(now_us())
+            self._cut(self._clock())
             self._closed = True
             self._files.close()
 
@@ -226,7 +233,7 @@ class CaptureSink:
 
     def set_envelope(self, envelope: Envelope, since_us: int | None = None) -> None:
         """Apply *envelope* to every sample presented from *since_us* (default: now) on."""
-        since = now_us() if since_us is None else since_us
+        since = self._clock() if since_us is None else since_us
         with self._envelope_lock:
             kept = [entry for entry in self._envelopes if entry[0] < since]
             self._envelopes = (*kept[-_MAX_HISTORY:], (since, envelope))
@@ -245,18 +252,18 @@ class CaptureSink:
             if self._closed:
                 return
             # Whole blocks only: a timeline line per block, split only by a pause or a flush.
-            self._cut(now_us(), whole=True)
+            self._cut(self._clock(), whole=True)
             self._pending.append((pts, block))
 
     def _on_pause(self, _data: Any, pts: int) -> None:
         with self._lock:
-            self._cut(min(pts, now_us()) if pts > 0 else now_us())
+            self._cut(min(pts, self._clock()) if pts > 0 else self._clock())
             self._stop_stretch(self._last_end)
-            self._paused_at = pts if pts > 0 else now_us()
+            self._paused_at = pts if pts > 0 else self._clock()
 
     def _on_resume(self, _data: Any, pts: int) -> None:
         with self._lock:
-            resumed = pts if pts > 0 else now_us()
+            resumed = pts if pts > 0 else self._clock()
             if self._paused_at is not None:
                 # A device holds what it had queued and plays it on after the pause: libVLC
                 # stamps the next blocks on that assumption.
@@ -267,7 +274,7 @@ class CaptureSink:
     def _on_flush(self, _data: Any, _pts: int) -> None:
         # Stop or seek: what was not presented yet never will be.
         with self._lock:
-            self._cut(now_us())
+            self._cut(self._clock())
             self._pending.clear()
             self._stop_stretch(self._last_end)
 
@@ -276,7 +283,7 @@ class CaptureSink:
         # would for a sound card, so EndReached comes when the last sample is heard.
         with self._lock:
             end = self._pending_end()
-        delay = (end - now_us()) / 1_000_000 if end is not None else 0.0
+        delay = (end - self._clock()) / 1_000_000 if end is not None else 0.0
         if delay > 0:
             time.sleep(delay)
         with self._lock:

@@ -7,6 +7,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,6 +16,15 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _Job = tuple[Callable[[], Any], concurrent.futures.Future[Any]]
+
+# A timed call: the loop sleeps until this long before the instant (asyncio's timers are good to
+# a millisecond or so, and the loop may be busy), then the job sleeps the rest on the thread
+# with time.sleep and makes the call at once; the thread is held that long only.
+THREAD_LEAD_US = 20_000
+
+
+def _monotonic_us() -> int:
+    return time.monotonic_ns() // 1000
 
 
 class VLCThread:
@@ -47,6 +57,18 @@ class VLCThread:
     async def async_call(self, fn: Callable[[], T]) -> T:
         """Run *fn* on the worker thread and return its result to the awaiting task."""
         return await asyncio.wrap_future(self.submit(fn))
+
+    async def async_call_at(self, at_us: int, fn: Callable[[], T]) -> T:
+        """Run *fn* on the worker thread as soon after monotonic *at_us* as it can."""
+        await asyncio.sleep(max(0, at_us - THREAD_LEAD_US - _monotonic_us()) / 1_000_000)
+
+        def timed() -> T:
+            delay = at_us - _monotonic_us()
+            if delay > 0:
+                time.sleep(delay / 1_000_000)
+            return fn()
+
+        return await self.async_call(timed)
 
     def close(self, timeout: float) -> bool:
         """Finish queued jobs and stop, waiting at most *timeout* s; return whether it stopped."""

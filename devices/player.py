@@ -24,14 +24,7 @@ from typing import Any, Literal
 
 from devices._capture import CaptureEdge, CaptureSink, Envelope
 from devices._load import LoadProgress
-from devices._schedule import (
-    ASSUMED_LATENCY_US,
-    EARLY_US,
-    StartKind,
-    StartLatency,
-    loop_wait_s,
-    sleep_until_us,
-)
+from devices._output_timing import EARLY_US, OutputEdges, StartKind
 from devices._vlc_backend import BackendEvent, EventSink, VLCBackend, now_us
 from devices._vlc_log import FailureHint, error_from_hints
 from devices._vlc_thread import VLCThread
@@ -116,10 +109,7 @@ class Player:
         self._anchor = PlayerClock(0, now_us(), False)
         self._volume = 100  # owned here: libVLC's read-back is wrong on non-hardware outputs
         self._tasks: set[asyncio.Task[None]] = set()
-        self._latency = StartLatency()
-        # The resume (or play load) awaiting its first presented sample on capture: the kind of
-        # start, when the call returned, and the content position it started from.
-        self._starting: tuple[StartKind | None, int, int] | None = None
+        self._edges = OutputEdges(output.exact_timing)
 
     @property
     def state(self) -> PlayerState:
@@ -281,7 +271,7 @@ class Player:
                 self._capture.set_envelope(fade)
                 await asyncio.sleep(max(0, end - now_us()) / 1_000_000)
             else:
-                await self._thread_at(thread, start, lambda: None)
+                await thread.async_call_at(start, lambda: None)
                 steps = ramp_steps(self._volume, 0, fade_ms)
                 job = functools.partial(run_ramp, steps, self._backend.set_volume, self._ramp_clock)
                 await thread.async_call(job)
@@ -354,43 +344,26 @@ class Player:
         """Leave READY or PAUSED, at once or timed so the first sample is heard at *at_us*."""
         kind = StartKind.PREROLL if self._state is PlayerState.READY else StartKind.PAUSE
         position, epoch = self.clock().position_ms, self._epoch
-        latency = self._latency.estimate_us(kind) if self._capture else ASSUMED_LATENCY_US
+        latency = self._edges.latency_us(kind)
         call_at = now_us() if at_us is None else at_us - latency - EARLY_US
-        if at_us is not None:
-            await asyncio.sleep(loop_wait_s(call_at))
-            if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
-                return
-            late = now_us() - call_at
-            if late > 0:
-                _LOGGER.info("play_at: %.1f ms late, starting now", late / 1000)
-        self._open_output(envelope, kind, position)
+        if call_at < now_us() and at_us is not None:
+            _LOGGER.info("play_at: %.1f ms late, starting now", (now_us() - call_at) / 1000)
         if self._capture is None and at_us is not None and envelope.fade_in_us > 0:
             # Silent at resume; async_play_at then ramps up.
             await thread.async_call(functools.partial(self._backend.set_volume, 0))
-        at = await self._thread_at(thread, call_at, self._backend.resume)
+        self._open_output(envelope, kind, position)
+        at = await thread.async_call_at(call_at, self._backend.resume)
         if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
             return
-        if self._starting is not None:
-            self._starting = (kind, at, position)
+        self._edges.start_called(kind, at)
         self._anchor = PlayerClock(position, at + latency, True)
         self._set_state(PlayerState.PLAYING)
 
-    async def _thread_at(self, thread: VLCThread, at_us: int, call: Callable[[], Any]) -> Any:
-        """Run *call* on the libVLC thread as close after *at_us* as the thread can."""
-        await asyncio.sleep(loop_wait_s(at_us))
-
-        def job() -> Any:
-            sleep_until_us(at_us)
-            return call()
-
-        return await thread.async_call(job)
-
     def _open_output(self, envelope: Envelope, kind: StartKind | None, position_ms: int) -> None:
         """On capture, set the gain for the coming stretch and await its first sample."""
-        if self._capture is None:
-            return
-        self._capture.set_envelope(envelope)
-        self._starting = (kind, 0, position_ms)
+        if self._capture is not None:
+            self._capture.set_envelope(envelope)
+            self._edges.expect_start(kind, position_ms)
 
     def _moved_on(self, epoch: int, *states: PlayerState) -> bool:
         """Return whether, during an await, a new load began or the state left *states*."""
@@ -410,7 +383,8 @@ class Player:
     def _on_vlc_event(self, epoch: int, kind: BackendEvent, value: object, at: int) -> None:
         if kind is BackendEvent.OUTPUT_EDGE and self._state is not PlayerState.CLOSED:
             assert isinstance(value, CaptureEdge)
-            self._on_output_edge(value)  # the output's, whichever media: a stop may race a load
+            # The output's, whichever media: the stop inside a new load reports here too.
+            self._emit(self._edges.from_capture(value, self._position_at))
             return
         if epoch != self._epoch or self._state is PlayerState.CLOSED:
             return  # a previous media's late event, or after close
@@ -520,36 +494,8 @@ class Player:
     def _no_audio_message(url: str) -> str:
         return f"{url} was read but holds no audio stream libVLC can decode"
 
-    def _on_output_edge(self, edge: CaptureEdge) -> None:
-        if not edge.started:
-            self._emit(OutputStopped(edge.at_us, self._position_at(edge.at_us), True))
-            return
-        starting, self._starting = self._starting, None
-        if starting is None:
-            self._emit(OutputStarted(edge.at_us, self._position_at(edge.at_us), True))
-            return
-        kind, called_at, position = starting
-        if kind is not None and called_at > 0:
-            self._latency.observe(kind, edge.first_sample_us - called_at)
-        # Samples before the gate opened were presented silent: the content moved on that much.
-        skipped_ms = (edge.at_us - edge.first_sample_us) // 1000
-        self._emit(OutputStarted(edge.at_us, position + skipped_ms, True))
-
     def _position_at(self, at_us: int) -> int:
         return max(0, self._anchor.position_at(at_us))
-
-    def _estimate_edges(self, old: PlayerState, new: PlayerState) -> None:
-        """Report outputs without exact timing as starting and stopping with the state."""
-        if self._output.exact_timing or (old is PlayerState.PLAYING) == (
-            new is PlayerState.PLAYING
-        ):
-            return
-        at = now_us()
-        if new is PlayerState.PLAYING:
-            at += ASSUMED_LATENCY_US
-            self._emit(OutputStarted(at, self._position_at(at), False))
-        else:
-            self._emit(OutputStopped(at, self._position_at(at), False))
 
     def _correct_clock(self, vlc_ms: int, at: int) -> None:
         if self._state is not PlayerState.PLAYING or not self._anchor.playing:
@@ -563,7 +509,9 @@ class Player:
             return
         old, self._state = self._state, state
         self._emit(StateChanged(state, self.clock(), self._url))
-        self._estimate_edges(old, state)
+        estimated = self._edges.from_state(old, state, now_us(), self._position_at)
+        if estimated is not None:
+            self._emit(estimated)
 
     def _emit(self, event: PlayerEvent) -> None:
         if self._listener is None:

@@ -1,0 +1,114 @@
+"""When the output starts and stops: the learned start latency, and the OutputStarted/Stopped
+events, exact from the capture sink or estimated from the player's calls on other outputs.
+
+How `Player.async_play_at` hits its instant: libVLC presents the first sample a steady time after
+the resume call returns (measured on capture: ~10 ms from a pre-roll; ~0.1 ms when resuming a
+pause, whose queued tail plays on at once). The player calls resume that long, plus `EARLY_US`,
+before the target (timed on the libVLC thread: `VLCThread.async_call_at`), and on capture the
+sink's envelope keeps every sample presented before the target silent. So the first audible
+sample lands on the target to the sample whenever the latency does not exceed its estimate by
+more than `EARLY_US`, at the cost of that much content. The estimate is the median of the latest
+observations: capture reports the first sample's pts after each resume.
+
+Other outputs (ALSA, default, afile, none) use the same timing with `ASSUMED_LATENCY_US`: libVLC 3
+exposes no device latency, so expect such a start to be late by about the card's buffer (tens of
+ms with ALSA's defaults), and the reported instants (exact=False) to be off by as much.
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from collections import deque
+from collections.abc import Callable
+
+from devices._capture import CaptureEdge
+from devices.player_types import OutputStarted, OutputStopped, PlayerState
+
+EARLY_US = 2_000
+# Outputs that do not report presentation: a start is estimated at the resume call's return plus
+# this, a stop at the moment the player saw the pause, stop, end or failure.
+ASSUMED_LATENCY_US = 10_000
+_OBSERVATIONS = 9
+_PLAUSIBLE_US = 500_000  # a longer "latency" is a stall, not the output's latency
+
+
+class StartKind(enum.Enum):
+    """What a resume starts from: a pre-roll (nothing queued) or a pause (a queued tail)."""
+
+    PREROLL = "preroll"
+    PAUSE = "pause"
+
+
+_INITIAL_US = {StartKind.PREROLL: 10_000, StartKind.PAUSE: 300}
+
+
+class StartLatency:
+    """The time from the resume call's return to the first presented sample, learned per kind."""
+
+    def __init__(self) -> None:
+        self._seen: dict[StartKind, deque[int]] = {
+            kind: deque(maxlen=_OBSERVATIONS) for kind in StartKind
+        }
+
+    def estimate_us(self, kind: StartKind) -> int:
+        """Return the expected latency (µs) for a start of *kind*."""
+        seen = self._seen[kind]
+        return int(statistics.median(seen)) if seen else _INITIAL_US[kind]
+
+    def observe(self, kind: StartKind, latency_us: int) -> None:
+        """Record one measured latency; implausible values are ignored."""
+        if 0 <= latency_us <= _PLAUSIBLE_US:
+            self._seen[kind].append(latency_us)
+
+
+OutputEvent = OutputStarted | OutputStopped
+
+
+class OutputEdges:
+    """Turns capture edges (exact) or state changes (estimated) into OutputStarted/Stopped."""
+
+    def __init__(self, exact: bool) -> None:
+        self.exact = exact
+        self.latency = StartLatency()
+        # The start awaiting its first presented sample: its kind (None: a load), when the
+        # resume call returned (0: not yet), and the content position it starts from.
+        self._starting: tuple[StartKind | None, int, int] | None = None
+
+    def latency_us(self, kind: StartKind) -> int:
+        """Return the start latency to plan with for *kind*."""
+        return self.latency.estimate_us(kind) if self.exact else ASSUMED_LATENCY_US
+
+    def expect_start(self, kind: StartKind | None, position_ms: int) -> None:
+        """Note that the next stretch starts at content *position_ms*."""
+        self._starting = (kind, 0, position_ms)
+
+    def start_called(self, kind: StartKind, at_us: int) -> None:
+        """Note when the resume call for the expected start returned."""
+        if self._starting is not None:
+            self._starting = (kind, at_us, self._starting[2])
+
+    def from_capture(self, edge: CaptureEdge, position_at: Callable[[int], int]) -> OutputEvent:
+        """Return the event for a capture edge; learn the latency from a resume's first sample."""
+        if not edge.started:
+            return OutputStopped(edge.at_us, position_at(edge.at_us), True)
+        starting, self._starting = self._starting, None
+        if starting is None:
+            return OutputStarted(edge.at_us, position_at(edge.at_us), True)
+        kind, called_at, position = starting
+        if kind is not None and called_at > 0:
+            self.latency.observe(kind, edge.first_sample_us - called_at)
+        # Samples presented before the gate opened were silent: the content moved on that much.
+        skipped_ms = (edge.at_us - edge.first_sample_us) // 1000
+        return OutputStarted(edge.at_us, position + skipped_ms, True)
+
+    def from_state(
+        self, old: PlayerState, new: PlayerState, at_us: int, position_at: Callable[[int], int]
+    ) -> OutputEvent | None:
+        """Return an estimated edge when the state enters or leaves PLAYING (not on capture)."""
+        if self.exact or (old is PlayerState.PLAYING) == (new is PlayerState.PLAYING):
+            return None
+        if new is PlayerState.PLAYING:
+            at = at_us + ASSUMED_LATENCY_US
+            return OutputStarted(at, position_at(at), False)
+        return OutputStopped(at_us, position_at(at_us), False)
