@@ -277,6 +277,124 @@ def segment_sequence(hits: Sequence[SegmentHit]) -> list[int]:
     return sequence
 
 
+# ---------------------------------------------------------------- capture recordings
+
+# A sample whose magnitude reaches this counts as audible in a capture: the capture output writes
+# exact zeros for what it gates, and even the first step of a fade-in rounds above it for the
+# test tones (amplitude 0.5), while a sine's own zero crossings are single samples.
+AUDIBLE_SAMPLE = 2
+
+
+@dataclass(frozen=True)
+class Capture:
+    """A capture output's recording with its timeline: when each sample was presented."""
+
+    recording: Recording
+    blocks: tuple[tuple[int, int, int], ...]  # (presentation_us, first sample index, frames)
+
+    @property
+    def samples(self) -> array.array[int]:
+        """Return the recorded samples."""
+        return self.recording.samples
+
+    def instant_of(self, index: int) -> int:
+        """Return the presentation instant (device clock, µs) of sample *index*."""
+        for start_us, first, frames in self.blocks:
+            if first <= index < first + frames:
+                return start_us + (index - first) * 1_000_000 // self.recording.rate
+        raise IndexError(f"sample {index} is not in the capture")
+
+    def index_at(self, at_us: int) -> int | None:
+        """Return the index of the sample presented at *at_us*, None if none was then."""
+        rate = self.recording.rate
+        for start_us, first, frames in self.blocks:
+            offset = (at_us - start_us) * rate // 1_000_000
+            # Instants are rounded down to the µs: the sample starting exactly at at_us may be
+            # the next one.
+            if (offset + 1) * 1_000_000 // rate <= at_us - start_us:
+                offset += 1
+            if 0 <= offset < frames:
+                return first + offset
+        return None
+
+    def stretches(self) -> list[tuple[int, int]]:
+        """Return the [start_us, end_us) intervals of continuous presentation, in order."""
+        out: list[tuple[int, int]] = []
+        for start_us, _first, frames in self.blocks:
+            end_us = start_us + frames * 1_000_000 // self.recording.rate
+            if out and abs(out[-1][1] - start_us) <= 1:  # µs rounding between blocks
+                out[-1] = (out[-1][0], end_us)
+            else:
+                out.append((start_us, end_us))
+        return out
+
+
+def read_capture(path: Path) -> Capture:
+    """Read a capture output's WAV and its PATH.timeline."""
+    recording = read_wav(path)
+    blocks: list[tuple[int, int, int]] = []
+    first = 0
+    timeline = Path(f"{path}.timeline").read_text(encoding="ascii")
+    for line in timeline.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        start_us, frames = (int(x) for x in line.split(","))
+        blocks.append((start_us, first, frames))
+        first += frames
+    if first != len(recording.samples):
+        raise ValueError(f"{path}: timeline holds {first} frames, the WAV {len(recording.samples)}")
+    return Capture(recording, tuple(blocks))
+
+
+def _audible_indices(capture: Capture, level: int, *, reverse: bool) -> Iterable[tuple[int, int]]:
+    """Yield (index, presentation instant) of every audible sample, in order or reversed."""
+    samples, rate = capture.samples, capture.recording.rate
+    blocks = reversed(capture.blocks) if reverse else capture.blocks
+    for start_us, first, frames in blocks:
+        offsets = range(frames - 1, -1, -1) if reverse else range(frames)
+        for offset in offsets:
+            if abs(samples[first + offset]) >= level:
+                yield first + offset, start_us + offset * 1_000_000 // rate
+
+
+def first_audible_us(
+    capture: Capture, *, after_us: int | None = None, level: int = AUDIBLE_SAMPLE
+) -> int | None:
+    """Return the instant of the first audible sample (at or after *after_us*), None if none."""
+    for _index, at in _audible_indices(capture, level, reverse=False):
+        if after_us is None or at >= after_us:
+            return at
+    return None
+
+
+def last_audible_us(
+    capture: Capture, *, before_us: int | None = None, level: int = AUDIBLE_SAMPLE
+) -> int | None:
+    """Return the instant just after the last audible sample (before *before_us*), None if none."""
+    for _index, at in _audible_indices(capture, level, reverse=True):
+        if before_us is None or at < before_us:
+            return at + 1_000_000 // capture.recording.rate
+    return None
+
+
+def segment_at(capture: Capture, at_us: int, *, window_ms: float = 20.0) -> int | None:
+    """Return the position-track segment heard at *at_us* (a window starting then), or None."""
+    index = capture.index_at(at_us)
+    if index is None:
+        return None
+    size = capture.recording.ms_to_index(window_ms)
+    window = capture.samples[index : index + size]
+    if len(window) < size or rms(window) < SILENCE_RMS:
+        return None
+    candidates = [segment_frequency(k) for k in range(MAX_SEGMENTS)]
+    guess = round((zero_crossing_frequency(window, RATE) - POSITION_F0_HZ) / POSITION_STEP_HZ)
+    near = [segment_frequency(k) for k in (guess - 1, guess, guess + 1) if 0 <= k < MAX_SEGMENTS]
+    freq, purity = dominant_frequency(window, near or candidates)
+    if purity < 0.5:
+        return None
+    return round((freq - POSITION_F0_HZ) / POSITION_STEP_HZ)
+
+
 def first_segment(rec: Recording) -> int | None:
     """Return the position-track segment heard first in the recording, None if none is."""
     hits = content_positions(rec)
