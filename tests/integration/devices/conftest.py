@@ -55,3 +55,36 @@ async def harness(tmp_path: Path) -> AsyncIterator[PlayerHarness]:
     finally:
         await player.async_close()
     assert not [t for t in threading.enumerate() if t.name == "libvlc"], "libVLC thread leaked"
+
+
+async def _started_harness(output: str, recording: Path) -> PlayerHarness:
+    events: asyncio.Queue[PlayerEvent] = asyncio.Queue()
+    player = Player(parse_audio_output(output), listener=events.put_nowait)
+    await player.async_start()
+    return PlayerHarness(player, recording, events)
+
+
+@pytest.fixture
+async def capture(tmp_path: Path) -> AsyncIterator[PlayerHarness]:
+    """A Player with a capture output (WAV + timeline) in tmp_path; closed afterwards."""
+    recording = tmp_path / "captured.wav"
+    harness = await _started_harness(f"capture:{recording}", recording)
+    try:
+        yield harness
+    finally:
+        await harness.player.async_close()
+    assert not [t for t in threading.enumerate() if t.name == "libvlc"], "libVLC thread leaked"
+
+
+@pytest.fixture
+async def capture_pair(tmp_path: Path) -> AsyncIterator[tuple[PlayerHarness, PlayerHarness]]:
+    """Two Players (two libVLC instances in this process), each capturing into its own file."""
+    first = await _started_harness(f"capture:{tmp_path / 'a.wav'}", tmp_path / "a.wav")
+    try:
+        second = await _started_harness(f"capture:{tmp_path / 'b.wav'}", tmp_path / "b.wav")
+        try:
+            yield first, second
+        finally:
+            await second.player.async_close()
+    finally:
+        await first.player.async_close()

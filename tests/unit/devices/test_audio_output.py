@@ -78,3 +78,18 @@ def test_afile_pointing_at_a_directory_is_refused(tmp_path: Path) -> None:
 def test_network_caching_range_is_checked() -> None:
     with pytest.raises(ValueError, match="network caching"):
         parse_audio_output("none", network_caching_ms=-1)
+
+
+def test_capture_resolves_the_path_and_applies_volume_itself(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = parse_audio_output("capture:cap.wav")
+    assert out.kind is OutputKind.CAPTURE
+    assert out.path == tmp_path / "cap.wav"
+    assert str(out) == f"capture:{tmp_path / 'cap.wav'}"
+    assert out.exact_timing
+    assert not out.software_volume  # gain is applied per sample by the capture sink
+    assert not any(a.startswith("--aout") for a in out.instance_args())  # callbacks pick amem
+    with pytest.raises(ValueError, match="needs a file path"):
+        parse_audio_output("capture:")
+    with pytest.raises(ValueError, match="is a directory"):
+        parse_audio_output(f"capture:{tmp_path}")

@@ -36,6 +36,7 @@ class FakeBackend:
     def __init__(self, output: AudioOutput, sink: EventSink) -> None:
         self.sink = sink
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.times: list[int] = []  # when each call ran, on the device clock
         self.threads: set[int] = set()
         self.epoch = 0
         self.bytes = 0
@@ -45,7 +46,8 @@ class FakeBackend:
     def _record(self, name: str, *args: Any) -> int:
         self.calls.append((name, args))
         self.threads.add(threading.get_ident())
-        return now_us()
+        self.times.append(now_us())
+        return self.times[-1]
 
     def start(self) -> str:
         self._record("start")
@@ -229,7 +231,9 @@ async def test_an_audio_device_failure_while_playing_is_reported_once(rig: Rig) 
     assert len(failures) == 1
     assert isinstance(failures[0].error, AudioOutputError)
     assert rig.player.state is PlayerState.FAILED
-    await rig.player.async_close()  # waits for the owned stop task
+    # The player owns a stop task; close() would cancel it if it had not reached the thread yet
+    # (release stops libVLC anyway), so wait for it here rather than race it.
+    await asyncio.gather(*rig.player._tasks)
     assert "stop" in rig.backend.names()
 
 
