@@ -207,6 +207,30 @@ class CaptureSink:
         player.audio_set_callbacks(*self._callbacks, None)
         player.audio_set_format(SAMPLE_FORMAT, RATE, CHANNELS)
 
+    def pause(self, at_us: int) -> None:
+        """Hold what is queued from *at_us* on, until resume; a second pause is ignored."""
+        # Called by libVLC's pause callback and by the backend right after set_pause(1): libVLC
+        # 3 sometimes skips the callback (seen once in a few dozen pauses of a pre-rolled start,
+        # in bench/player.py; its decoder skips it when it believes it is paused already), yet
+        # still stamps the later blocks as if the device had held its queue.
+        with self._lock:
+            if self._paused_at is not None or self._closed:
+                return
+            self._cut(at_us)
+            self._stop_stretch(self._last_end)
+            self._paused_at = at_us
+
+    def resume(self, at_us: int) -> None:
+        """Play on what was held, shifted by the pause's length; ignored unless paused."""
+        with self._lock:
+            if self._paused_at is None:
+                return
+            # A device holds what it had queued and plays it on after the pause: libVLC
+            # stamps the next blocks on that assumption.
+            shift = max(0, at_us - self._paused_at)
+            self._pending = deque((at + shift, block) for at, block in self._pending)
+            self._paused_at = None
+
     def end_stream(self) -> None:
         """Forget a pause: libVLC stopped the stream (it never resumes a stopped one)."""
         with self._lock:
@@ -256,20 +280,10 @@ class CaptureSink:
             self._pending.append((pts, block))
 
     def _on_pause(self, _data: Any, pts: int) -> None:
-        with self._lock:
-            self._cut(min(pts, self._clock()) if pts > 0 else self._clock())
-            self._stop_stretch(self._last_end)
-            self._paused_at = pts if pts > 0 else self._clock()
+        self.pause(min(pts, self._clock()) if pts > 0 else self._clock())
 
     def _on_resume(self, _data: Any, pts: int) -> None:
-        with self._lock:
-            resumed = pts if pts > 0 else self._clock()
-            if self._paused_at is not None:
-                # A device holds what it had queued and plays it on after the pause: libVLC
-                # stamps the next blocks on that assumption.
-                shift = max(0, resumed - self._paused_at)
-                self._pending = deque((at + shift, block) for at, block in self._pending)
-            self._paused_at = None
+        self.resume(pts if pts > 0 else self._clock())
 
     def _on_flush(self, _data: Any, _pts: int) -> None:
         # Stop or seek: what was not presented yet never will be.

@@ -120,12 +120,18 @@ class VLCBackend:
     def resume(self) -> int:
         """Leave pause (or a pre-roll); return the time the call returned."""
         self._player.set_pause(0)
-        return now_us()
+        at = now_us()
+        if self.capture is not None:
+            self.capture.resume(at)  # libVLC may skip its callback (see CaptureSink.pause)
+        return at
 
     def pause(self) -> int:
         """Pause; return the time the call returned."""
         self._player.set_pause(1)
-        return now_us()
+        at = now_us()
+        if self.capture is not None:
+            self.capture.pause(at)  # libVLC may skip its callback (see CaptureSink.pause)
+        return at
 
     def seek(self, position_ms: int) -> int:
         """Jump to *position_ms*; return the time the call returned."""

@@ -179,3 +179,20 @@ def test_output_edges_exact_from_capture_estimated_elsewhere() -> None:
     stopped_late = estimated.from_state(PlayerState.PLAYING, PlayerState.ENDED, T0, lambda at: 9)
     assert stopped_late == OutputStopped(T0, 9, False)
     assert estimated.from_state(PlayerState.READY, PlayerState.PAUSED, T0, lambda at: 0) is None
+
+
+def test_a_pause_told_twice_counts_once(rig: Rig) -> None:
+    # The backend pauses the sink itself because libVLC sometimes skips its callback; when the
+    # callback does come, just after, it must change nothing.
+    for k in range(3):
+        rig.play(T0 + k * BLOCK_US)
+    rig.now = T0 + 10_000
+    rig.sink.pause(T0 + 10_000)
+    rig.sink._on_pause(None, T0 + 10_100)
+    rig.now = T0 + 110_000
+    rig.sink.resume(T0 + 110_000)
+    rig.sink._on_resume(None, T0 + 110_300)
+    rig.now = T0 + 200_000
+    rig.sink._on_drain(None)
+    _samples, stretches = rig.read()
+    assert stretches == [(T0, T0 + 10_000), (T0 + 110_000, T0 + 130_000)]
