@@ -13,6 +13,16 @@ the content position the Player's clock gives for that instant. afile has no out
 libVLC writes what it has buffered as soon as play starts: a positive lead of about that buffer.
 A real output holds the same audio in its device buffer instead. Tests that time afile
 recordings against wall clocks must allow for it; position checks on content are unaffected.
+
+On the capture output (Baton as the sound card, every sample stamped with libVLC's pts on the
+monotonic clock), the timing is exact rather than observed from outside:
+* "capture.start_latency.preroll / .pause": from the play call (from a pre-roll, or from a pause)
+  to the first sample presented.
+* "capture.play_at.first_audible": first audible sample minus the requested instant (the player
+  resumes ahead by its learned latency and gates earlier samples to silence).
+* "capture.play_at.first_presented": the first sample libVLC presented, gated or not, minus the
+  requested instant: how much margin the early resume left (negative is early).
+* "capture.fade_out_at.silent_from": where the fade-out reached silence minus where it was asked to.
 """
 
 from __future__ import annotations
@@ -28,8 +38,15 @@ from pathlib import Path
 
 from bench._runner import Measurement
 from devices.audio_output import parse_audio_output
-from devices.player import Player, PlayerClock, PlayerEvent, TrackEnded
-from tests.audio import write_position_track
+from devices.player import (
+    OutputStarted,
+    OutputStopped,
+    Player,
+    PlayerClock,
+    PlayerEvent,
+    TrackEnded,
+)
+from tests.audio import read_capture, write_position_track
 from tests.media_server import MediaServer
 
 TRACK_MS = 3000
@@ -40,7 +57,8 @@ TRANSFER_TARGET = "part of transfer request → target audible ≤ 400 ms p95 (D
 
 def run(quick: bool) -> Iterable[Measurement]:
     """Measure pre-roll and play latency with real libVLC into afile, on a loopback server."""
-    return asyncio.run(_measure(rounds=5 if quick else 40))
+    rounds = 5 if quick else 40
+    return [*asyncio.run(_measure(rounds)), *asyncio.run(_measure_capture(rounds))]
 
 
 class _GrowthWatcher:
@@ -149,4 +167,85 @@ async def _measure(rounds: int) -> list[Measurement]:
         Measurement("player.play_after_preroll.first_audio", "ms", first_audio, TRANSFER_TARGET),
         Measurement("player.load_and_play.first_audio", "ms", cold_first_audio),
         Measurement("player.afile_lead_over_clock", "ms", afile_lead),
+    ]
+
+
+OutputEdge = OutputStarted | OutputStopped
+
+
+def _forget(events: asyncio.Queue[PlayerEvent]) -> None:
+    """Drop the events so far: each measurement waits for an edge after its own call."""
+    while not events.empty():
+        events.get_nowait()
+
+
+def _now_us() -> int:
+    return time.monotonic_ns() // 1000
+
+
+async def _edge_at(events: asyncio.Queue[PlayerEvent], kind: type[OutputEdge]) -> int:
+    """Return the instant of the next OutputStarted or OutputStopped (as *kind* says)."""
+    async with asyncio.timeout(10):
+        while True:
+            event = await events.get()
+            if isinstance(event, kind):
+                return event.at_us
+
+
+async def _measure_capture(rounds: int) -> list[Measurement]:
+    latency_preroll, latency_pause, first_audible, fade_end = [], [], [], []
+    targets: list[int] = []
+    rng = random.Random(11)
+    with tempfile.TemporaryDirectory(prefix="baton-bench-capture-") as tmp:
+        root = Path(tmp) / "media"
+        root.mkdir()
+        write_position_track(root / "pos.wav", TRACK_MS)
+        recording = Path(tmp) / "captured.wav"
+        events: asyncio.Queue[PlayerEvent] = asyncio.Queue()
+        async with MediaServer(root) as server:
+            player = Player(parse_audio_output(f"capture:{recording}"), listener=events.put_nowait)
+            await player.async_start()
+            try:
+                url = server.url("pos.wav")
+                for _ in range(rounds):
+                    position = rng.randrange(0, TRACK_MS - 1500)
+                    # Plain play from a pre-roll, then from a pause.
+                    await player.async_load(url, position, play=False)
+                    _forget(events)
+                    called = _now_us()
+                    await player.async_play()
+                    latency_preroll.append((await _edge_at(events, OutputStarted) - called) / 1000)
+                    await asyncio.sleep(0.1)
+                    await player.async_pause()
+                    _forget(events)
+                    called = _now_us()
+                    await player.async_play()
+                    latency_pause.append((await _edge_at(events, OutputStarted) - called) / 1000)
+                    # A timed start with a fade-in, then a timed fade-out to a pause.
+                    await player.async_load(url, position, play=False)
+                    _forget(events)
+                    targets.append(_now_us() + 100_000)
+                    await player.async_play_at(targets[-1], fade_in_ms=20)
+                    started = await _edge_at(events, OutputStarted)
+                    first_audible.append((started - targets[-1]) / 1000)
+                    _forget(events)
+                    fade_at = _now_us() + 100_000
+                    await player.async_fade_out_at(fade_at, 50, then="pause")
+                    stopped = await _edge_at(events, OutputStopped)
+                    fade_end.append((stopped - fade_at - 50_000) / 1000)
+                    await player.async_stop()
+            finally:
+                await player.async_close()
+        # The stretch that began nearest after each target's early resume.
+        starts = [start for start, _end in read_capture(recording).stretches()]
+        first_presented = [
+            (min((s for s in starts if s >= t - 50_000), key=lambda s: abs(s - t)) - t) / 1000
+            for t in targets
+        ]
+    return [
+        Measurement("player.capture.start_latency.preroll", "ms", latency_preroll),
+        Measurement("player.capture.start_latency.pause", "ms", latency_pause),
+        Measurement("player.capture.play_at.first_audible", "ms", first_audible),
+        Measurement("player.capture.play_at.first_presented", "ms", first_presented),
+        Measurement("player.capture.fade_out_at.silent_from", "ms", fade_end),
     ]
