@@ -58,9 +58,14 @@ class VLCThread:
         """Run *fn* on the worker thread and return its result to the awaiting task."""
         return await asyncio.wrap_future(self.submit(fn))
 
+    @staticmethod
+    async def async_until_lead(at_us: int) -> None:
+        """Sleep on the loop until THREAD_LEAD_US before monotonic *at_us*."""
+        await asyncio.sleep(max(0, at_us - THREAD_LEAD_US - _monotonic_us()) / 1_000_000)
+
     async def async_call_at(self, at_us: int, fn: Callable[[], T]) -> T:
         """Run *fn* on the worker thread as soon after monotonic *at_us* as it can."""
-        await asyncio.sleep(max(0, at_us - THREAD_LEAD_US - _monotonic_us()) / 1_000_000)
+        await self.async_until_lead(at_us)
 
         def timed() -> T:
             delay = at_us - _monotonic_us()

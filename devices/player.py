@@ -11,6 +11,12 @@ and extrapolates at rate 1 between actions. Each TimeChanged is compared with th
 the event's arrival; a difference over `CLOCK_RESYNC_MS` (a stall, a skipped buffer) re-anchors
 on libVLC's value. On loopback libVLC's time leads the anchor by a steady ~40 ms (its input runs
 one file-caching ahead of the output), well inside the threshold, so the clock never jitters.
+
+Timed transitions (make-before-break transfer): `async_play_at` starts a pre-roll or a pause so
+its first sample is heard at a device instant, `async_fade_out_at` fades out from one and then
+pauses or stops; OutputStarted / OutputStopped report when the output really started and stopped.
+On the capture output these are sample-exact (devices/_capture.py); elsewhere they rest on the
+libVLC thread's timing and an assumed latency (devices/_output_timing.py says how well).
 """
 
 from __future__ import annotations
@@ -271,10 +277,12 @@ class Player:
                 self._capture.set_envelope(fade)
                 await asyncio.sleep(max(0, end - now_us()) / 1_000_000)
             else:
-                await thread.async_call_at(start, lambda: None)
+                await thread.async_until_lead(start)
+                if self._moved_on(epoch, PlayerState.PLAYING):
+                    return  # a stop or a new load came meanwhile: it is not this fade's to touch
                 steps = ramp_steps(self._volume, 0, fade_ms)
                 job = functools.partial(run_ramp, steps, self._backend.set_volume, self._ramp_clock)
-                await thread.async_call(job)
+                await thread.async_call_at(start, job)
             if self._moved_on(epoch, PlayerState.PLAYING):
                 return
         if then == "pause":
@@ -343,11 +351,14 @@ class Player:
     async def _resume(self, thread: VLCThread, at_us: int | None, envelope: Envelope) -> None:
         """Leave READY or PAUSED, at once or timed so the first sample is heard at *at_us*."""
         kind = StartKind.PREROLL if self._state is PlayerState.READY else StartKind.PAUSE
-        position, epoch = self.clock().position_ms, self._epoch
-        latency = self._edges.latency_us(kind)
+        epoch, latency = self._epoch, self._edges.latency_us(kind)
         call_at = now_us() if at_us is None else at_us - latency - EARLY_US
         if call_at < now_us() and at_us is not None:
             _LOGGER.info("play_at: %.1f ms late, starting now", (now_us() - call_at) / 1000)
+        await thread.async_until_lead(call_at)
+        if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
+            return  # a stop or a new load came meanwhile: it is not this start's to touch
+        position = self.clock().position_ms  # after the wait: a seek may have moved it
         if self._capture is None and at_us is not None and envelope.fade_in_us > 0:
             # Silent at resume; async_play_at then ramps up.
             await thread.async_call(functools.partial(self._backend.set_volume, 0))

@@ -99,3 +99,13 @@ async def test_fade_out_at_then_stop(rig: Rig) -> None:
     await rig.player.async_fade_out_at(now_us(), 0, then="stop")
     assert rig.player.state is PlayerState.STOPPED
     assert rig.backend.names()[-2:] == ["stop", "set_volume"]
+
+
+async def test_a_stop_during_the_wait_cancels_the_timed_start(rig: Rig) -> None:
+    await preroll(rig)
+    start = asyncio.create_task(rig.player.async_play_at(now_us() + 150_000))
+    await asyncio.sleep(0)  # the start is waiting for its instant now
+    await rig.player.async_stop()
+    await asyncio.wait_for(start, 5)
+    assert "resume" not in rig.backend.names()
+    assert rig.player.state is PlayerState.STOPPED
