@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 
-from zeroconf import ServiceStateChange, Zeroconf
+from zeroconf import DNSQuestionType, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from connect.errors import ConnectTimeoutError, DeviceNotFoundError
@@ -332,8 +332,15 @@ class DeviceRegistry:
 
     def _start_browser(self) -> None:
         assert self._zc is not None
+        # Multicast (QM) questions: a first question asking for a direct (QU) reply loses
+        # that reply whenever another mDNS stack on this host (a receiver next to the app)
+        # shares port 5353 and the kernel hands the reply to it; the device is then found
+        # only by the next query, a second later.
         self._browser = AsyncServiceBrowser(
-            self._zc.zeroconf, SERVICE_TYPE, handlers=[self._on_service_state_change]
+            self._zc.zeroconf,
+            SERVICE_TYPE,
+            handlers=[self._on_service_state_change],
+            question_type=DNSQuestionType.QM,
         )
 
     async def _watch_interfaces(self) -> None:

@@ -30,16 +30,12 @@ from connect.server import ControllerLink, SessionServer
 from connect.txt import ServiceRecord, capability_hash
 from devices.audio_output import parse_audio_output
 from devices.config import ReceiverConfig
-from devices.errors import (
-    AudioOutputError,
-    MediaNotFoundError,
-    MediaUnreachableError,
-    MediaUnsupportedError,
-    ReceiverError,
-)
+from devices.errors import ReceiverError
+from devices.failures import failure_from
 from devices.persistence import SessionStore, StateDirError
 from devices.player import Player
 from devices.player_types import PlaybackFailed, PlayerEvent, PlayerState, TrackEnded
+from devices.transfer import TransferSide
 
 _LOG = logging.getLogger(__name__)
 
@@ -48,21 +44,6 @@ SAVE_INTERVAL_S = 1.0
 
 # What Debian's vlc-plugin-base decodes (mpg123, flac, vorbis, opus, libavcodec for aac).
 AUDIO_CODECS = ("wav", "mp3", "flac", "ogg", "opus", "aac")
-
-_ERROR_CODES: tuple[tuple[type[ReceiverError], m.ErrorCode], ...] = (
-    (MediaNotFoundError, m.ErrorCode.MEDIA_NOT_FOUND),
-    (MediaUnsupportedError, m.ErrorCode.MEDIA_UNSUPPORTED),
-    (MediaUnreachableError, m.ErrorCode.MEDIA_UNREACHABLE),
-    (AudioOutputError, m.ErrorCode.AUDIO_OUTPUT),
-)
-
-
-def failure_from(error: ReceiverError) -> m.Failure:
-    """Return the protocol failure for a player error."""
-    for kind, code in _ERROR_CODES:
-        if isinstance(error, kind):
-            return m.Failure(code, str(error))
-    return m.Failure(m.ErrorCode.INTERNAL, str(error))
 
 
 @dataclass(frozen=True)
@@ -81,14 +62,15 @@ class Receiver:
         self, config: ReceiverConfig, *, clock: Clock = monotonic_us, advertise: bool = True
     ) -> None:
         self.config = config
-        self._clock = clock
+        self.clock = clock
         self._advertise = advertise
         self._store = SessionStore(config.state_dir)
         self._server = SessionServer(self, clock=clock)
         self._player: Player | None = None
         self._advertiser: ServiceAdvertiser | None = None
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._transfers = TransferSide(self)
         self._save_wanted = asyncio.Event()
         self._closed = False
         self._device_id = ""
@@ -136,7 +118,7 @@ class Receiver:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._save_now()
+        self._save_now(self._state, self.clock())
         if self._player is not None:
             await self._player.async_close()
 
@@ -150,11 +132,7 @@ class Receiver:
             type=self.config.device_type,
             protocol=m.PROTOCOL_V1,
             capabilities=m.Capabilities(
-                audio_codecs=AUDIO_CODECS,
-                max_volume=self.config.max_volume,
-                # Transfers (make-before-break) are not built into this receiver yet.
-                transfer_source=False,
-                transfer_target=False,
+                audio_codecs=AUDIO_CODECS, max_volume=self.config.max_volume
             ),
             model="baton-receiver",
             manufacturer="Baton",
@@ -172,10 +150,10 @@ class Receiver:
         if role is m.Role.OBSERVER:
             forbidden = m.Failure(m.ErrorCode.FORBIDDEN, "observers may not send commands")
             return m.CommandResult(command.command_id, self._state.revision, forbidden)
-        async with self._lock:
+        async with self.lock:
             try:
                 outcome = playback.apply_command(
-                    self._state, command, self._clock(), max_volume=self.config.max_volume
+                    self._state, command, self.clock(), max_volume=self.config.max_volume
                 )
             except playback.CommandRejectedError as exc:
                 return m.CommandResult(command.command_id, self._state.revision, exc.failure)
@@ -185,10 +163,30 @@ class Receiver:
             return m.CommandResult(command.command_id, self._state.revision, failure)
 
     async def async_handle_transfer(self, body: m.Body, link: ControllerLink) -> None:
-        """Refuse transfers: this receiver does not take part in them yet (see capabilities)."""
-        if isinstance(body, m.TransferOffer):
-            failure = m.Failure(m.ErrorCode.UNSUPPORTED, "this receiver does not take transfers")
-            link.send(m.TransferRejected(body.transfer_id, failure))
+        """Take part in a transfer, as its target or its source (devices/transfer.py)."""
+        await self._transfers.handle(body, link)
+
+    # -------------------------------------------------------------------------- TransferHost
+
+    @property
+    def player(self) -> Player:
+        """Return the started player."""
+        return self._require_player()
+
+    @property
+    def state(self) -> m.PlaybackState:
+        """Return the session as it is now."""
+        return self._state
+
+    @property
+    def codecs(self) -> tuple[str, ...]:
+        """Return the audio codecs this receiver plays."""
+        return AUDIO_CODECS
+
+    def publish_state(self, state: m.PlaybackState, reason: m.StateChangeReason) -> None:
+        """Adopt *state* (the caller holds the lock) and push it to every controller."""
+        self._state = state
+        self._publish(reason, active=state.active)
 
     # -------------------------------------------------------------------------- internals
 
@@ -201,7 +199,7 @@ class Receiver:
         except ReceiverError as exc:
             failure = failure_from(exc)
             _LOG.warning("playback failed: %s", exc)
-            self._state = playback.after_failure(outcome.state, failure, self._clock())
+            self._state = playback.after_failure(outcome.state, failure, self.clock())
             return failure
         self._state = self._with_player_clock(outcome.state)
         return None
@@ -234,29 +232,33 @@ class Receiver:
         )
 
     def _on_player_event(self, event: PlayerEvent) -> None:
+        self._transfers.on_player_event(event)
         if isinstance(event, TrackEnded):
             self._spawn(self._after_track_ended(event))
         elif isinstance(event, PlaybackFailed):
             self._spawn(self._after_playback_failed(event))
 
     async def _after_track_ended(self, event: TrackEnded) -> None:
-        async with self._lock:
+        async with self.lock:
             current = self._state.current_item
             if current is None or current.url != event.url:
                 return  # a stale end from media already replaced
-            outcome = playback.after_item_ended(self._state, self._clock())
+            outcome = playback.after_item_ended(self._state, self.clock())
             await self._carry_out(outcome)
             self._publish(m.StateChangeReason.PLAYBACK)
 
     async def _after_playback_failed(self, event: PlaybackFailed) -> None:
-        async with self._lock:
+        async with self.lock:
             failure = failure_from(event.error)
             _LOG.warning("playback of %s failed: %s", event.url, event.error)
-            self._state = playback.after_failure(self._state, failure, self._clock())
+            self._state = playback.after_failure(self._state, failure, self.clock())
             self._publish(m.StateChangeReason.ERROR)
 
-    def _publish(self, reason: m.StateChangeReason) -> None:
-        self._state = replace(self._state, active=bool(self._state.queue))
+    def _publish(self, reason: m.StateChangeReason, *, active: bool | None = None) -> None:
+        # A device that has a queue holds the session; a transfer says otherwise explicitly.
+        if active is None:
+            active = bool(self._state.queue)
+        self._state = replace(self._state, active=active)
         self._server.broadcast(m.StateSnapshot(self._state, reason))
         self._save_wanted.set()
         if self._advertiser is not None:
@@ -266,12 +268,14 @@ class Receiver:
         while True:
             await self._save_wanted.wait()
             self._save_wanted.clear()
-            self._save_now()
+            # fsync takes milliseconds (far more on an SD card): off the event loop, so no
+            # command echo or time response waits for the disk.
+            await asyncio.to_thread(self._save_now, self._state, self.clock())
             await asyncio.sleep(SAVE_INTERVAL_S)  # rate limit: changes meanwhile coalesce
 
-    def _save_now(self) -> None:
+    def _save_now(self, state: m.PlaybackState, now_us: int) -> None:
         try:
-            self._store.save_session(self._state, self._clock())
+            self._store.save_session(state, now_us)
         except StateDirError as exc:
             # Keep playing: losing the saved copy is better than losing the music.
             _LOG.error("could not save the session: %s", exc)
@@ -292,7 +296,7 @@ class Receiver:
             device_id=self._device_id,
             revision=restored.revision + 1,
             status=m.PlaybackStatus.STOPPED,
-            clock=m.PlaybackClock(restored.clock.position_ms, self._clock(), 1.0, False),
+            clock=m.PlaybackClock(restored.clock.position_ms, self.clock(), 1.0, False),
             volume=min(restored.volume, self.config.max_volume),
         )
 
