@@ -75,6 +75,27 @@ def add_commands(sub: Any) -> None:
     volume.add_argument("level", type=int, metavar="0-100")
     status = device_command("status", "show what a device is playing", _status)
     status.add_argument("--json", action="store_true", help="print a JSON object")
+    transfer = sub.add_parser(
+        "transfer", parents=[common], help="move what plays on one device to another"
+    )
+    transfer.add_argument("source", metavar="FROM", help="device playing now (name or id)")
+    transfer.add_argument("target", metavar="TO", help="device to move it to (name or id)")
+    transfer.add_argument(
+        "--mode", choices=("handoff", "stop-first"), default="handoff",
+        help="handoff: start the target, then fade the source out at the same instant "
+        "(default); stop-first: stop the source, then start the target (for comparison)",
+    )  # fmt: skip
+    transfer.add_argument(
+        "--volume", choices=("keep-target", "carry-source", "lower"), default="keep-target",
+        help="which volume the target ends up with (default keep-target)",
+    )  # fmt: skip
+    transfer.add_argument(
+        "--source-after", choices=("stop", "pause"), default="stop",
+        help="what the source does once the target plays (default stop)",
+    )  # fmt: skip
+    transfer.add_argument("--fade-ms", type=int, default=30, metavar="MS", help="ramp length")
+    transfer.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    transfer.set_defaults(run=_transfer)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -243,3 +264,54 @@ def _state_word(status: m.PlaybackStatus) -> str:
         m.PlaybackStatus.BUFFERING: "playing",
         m.PlaybackStatus.PAUSED: "paused",
     }.get(status, "stopped")
+
+
+# ------------------------------------------------------------------------------ transfer
+
+
+async def _transfer(controller: Controller, args: argparse.Namespace) -> None:
+    from connect.transfer import TransferCoordinator
+
+    timeout = _wait(args) if args.timeout is not None else COMMAND_TIMEOUT_S
+    source = (await controller.async_find(args.source, timeout)).id
+    target = (await controller.async_find(args.target, timeout)).id
+    options = m.TransferOptions(
+        mode=m.TransferMode[args.mode.upper().replace("-", "_")],
+        volume_policy=m.VolumePolicy[args.volume.upper().replace("-", "_")],
+        source_after=m.SourceAfter[args.source_after.upper()],
+        fade_ms=args.fade_ms,
+    )
+    outcome = await TransferCoordinator(controller).transfer(source, target, options)
+    timings = outcome.timings
+    report = {
+        "ok": outcome.ok,
+        "transfer_id": outcome.transfer_id,
+        "mode": args.mode,
+        "from": args.source,
+        "to": args.target,
+        "error": outcome.failure.message if outcome.failure else "",
+        "error_code": outcome.failure.code.name.lower() if outcome.failure else "",
+        "source_reachable": outcome.source_reachable,
+        "rolled_back": outcome.rolled_back,
+        "revision": outcome.revision,
+        "latency_ms": timings.request_to_audible_ms if timings else None,
+        "request_to_ready_ms": timings.request_to_ready_ms if timings else None,
+        "ready_to_audible_ms": timings.ready_to_audible_ms if timings else None,
+        "gap_ms": timings.gap_us / 1000 if timings else None,
+        "position_error_ms": timings.position_error_ms if timings else None,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    elif outcome.ok and timings is not None:
+        gap = timings.gap_us / 1000
+        edge = f"gap {gap:.1f} ms" if gap >= 0 else f"overlap {-gap:.1f} ms"
+        note = "" if outcome.source_reachable else " (source unreachable: from its last state)"
+        print(
+            f"{args.source} -> {args.target}: playing after {timings.request_to_audible_ms} ms "
+            f"(ready in {timings.request_to_ready_ms} ms), {edge}, "
+            f"position error {timings.position_error_ms} ms{note}"
+        )
+    if not outcome.ok:
+        assert outcome.failure is not None
+        kept = "; the music went back to the source" if outcome.rolled_back else ""
+        raise CommandFailed(f"transfer failed: {outcome.failure.message}{kept}")

@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -114,6 +114,7 @@ class SessionServer:
         self._heartbeat_ms = heartbeat_interval_ms
         self._clock = clock
         self._links: dict[str, ControllerLink] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.app = web.Application()
         self.app.router.add_get(INFO_PATH, self._info)
@@ -143,8 +144,20 @@ class SessionServer:
         for link in self._links.values():
             link.send(snapshot)
 
+    def _spawn(self, coro: Coroutine[object, object, None], what: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=f"baton-{what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOG.error("%s failed", task.get_name(), exc_info=task.exception())
+
     async def async_close(self) -> None:
         """Say goodbye to every controller and stop listening (idempotent)."""
+        for task in list(self._tasks):
+            task.cancel()
         for link in list(self._links.values()):
             link.send(m.Goodbye(m.GoodbyeReason.SHUTDOWN, "device is shutting down"))
             link.close()
@@ -270,8 +283,13 @@ class SessionServer:
         elif isinstance(body, m.Command):
             result = await self._host.async_handle_command(body, link.role)
             link.send(result, envelope.traceparent)
-        elif isinstance(body, m.TransferOffer | m.TransferCommit | m.TransferAborted):
-            await self._host.async_handle_transfer(body, link)
+        elif isinstance(
+            body, m.TransferOffer | m.TransferCommit | m.TransferAborted | m.TransferDone
+        ):
+            # In its own task: a target waits for its switch instant, and the link must go on
+            # answering time requests meanwhile. TransferDone from a controller confirms to a
+            # source that its target plays.
+            self._spawn(self._host.async_handle_transfer(body, link), f"transfer for {link}")
         elif isinstance(body, m.Goodbye):
             _LOG.info("%s: said goodbye (%s)", link, body.reason.name.lower())
             link.close()

@@ -1,0 +1,304 @@
+"""The receiver's side of a playback transfer: as the target (offer, pre-roll, start at the
+switch instant) and as the source (fade out at the switch instant, hold, let go or roll back).
+
+The source never lets go of the music on its own say: after fading out it stays paused with
+the media loaded until the controller confirms the target plays (then it stops or stays paused
+as asked) or aborts (then it resumes: a rollback). If no word comes within HOLD_S it applies
+`source_after` anyway, so a vanished controller cannot keep it holding forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from connect import messages as m
+from connect.clock import Clock
+from connect.server import ControllerLink
+from connect.transfer import codec_of
+from devices.errors import ReceiverError
+from devices.failures import failure_from
+from devices.player import Player
+from devices.player_types import OutputStarted, OutputStopped, PlayerEvent
+
+_LOG = logging.getLogger(__name__)
+
+HOLD_S = 10.0  # how long a source keeps the media after the switch, waiting for the verdict
+PREROLL_LEAD_US = 250_000  # pre-roll this far ahead of the source's position (then tuned)
+START_LEAD_US = 30_000  # what the target needs between Commit and the switch instant
+EDGE_TIMEOUT_S = 2.0
+
+
+class TransferHost(Protocol):
+    """What the transfer logic needs from its receiver."""
+
+    clock: Clock
+    lock: asyncio.Lock
+
+    @property
+    def player(self) -> Player: ...
+
+    @property
+    def state(self) -> m.PlaybackState: ...
+
+    @property
+    def codecs(self) -> tuple[str, ...]: ...
+
+    def publish_state(self, state: m.PlaybackState, reason: m.StateChangeReason) -> None: ...
+
+
+@dataclass
+class _TargetPending:
+    offer: m.TransferOffer
+    prerolled_ms: int
+    volume: int
+    link: ControllerLink
+
+
+@dataclass
+class _SourceHolding:
+    transfer_id: str
+    source_after: m.SourceAfter
+    resume_volume: int
+    timer: asyncio.Task[None]
+
+
+class TransferSide:
+    """Handles transfer messages for one receiver."""
+
+    def __init__(self, host: TransferHost) -> None:
+        self._host = host
+        self._target: _TargetPending | None = None
+        self._holding: _SourceHolding | None = None
+        self._preroll_lead_us = PREROLL_LEAD_US
+        self._aborted_ids: set[str] = set()  # aborts that may overtake their own offer
+        self._edges: asyncio.Queue[OutputStarted | OutputStopped] = asyncio.Queue()
+
+    def on_player_event(self, event: PlayerEvent) -> None:
+        """Feed player events in; output edges become the instants reported in Done."""
+        if isinstance(event, OutputStarted | OutputStopped):
+            self._edges.put_nowait(event)
+
+    async def handle(self, body: m.Body, link: ControllerLink) -> None:
+        """Dispatch one transfer message from a controller."""
+        if isinstance(body, m.TransferOffer):
+            await self._offer(body, link)
+        elif isinstance(body, m.TransferCommit):
+            if body.role is m.TransferRole.TARGET:
+                await self._commit_target(body, link)
+            else:
+                await self._commit_source(body, link)
+        elif isinstance(body, m.TransferAborted):
+            await self._aborted(body)
+        elif isinstance(body, m.TransferDone):
+            await self._let_go(body.transfer_id)
+
+    # -------------------------------------------------------------------------- target
+
+    async def _offer(self, offer: m.TransferOffer, link: ControllerLink) -> None:
+        host = self._host
+        reason = self._refusal(offer)
+        if reason is not None:
+            link.send(m.TransferRejected(offer.transfer_id, reason))
+            return
+        state, item = offer.state, offer.state.current_item
+        assert item is not None
+        paused = offer.options.paused or not state.clock.playing
+        started = host.clock()
+        position = state.clock.position_at(started + (0 if paused else self._preroll_lead_us))
+        if item.duration_ms:
+            position = min(position, max(0, item.duration_ms - 1))
+        try:
+            async with host.lock:
+                await host.player.async_load(item.url, position, play=False)
+        except ReceiverError as exc:
+            link.send(m.TransferRejected(offer.transfer_id, failure_from(exc)))
+            return
+        if offer.transfer_id in self._aborted_ids:
+            self._aborted_ids.discard(offer.transfer_id)
+            async with host.lock:
+                await host.player.async_stop()  # aborted while we pre-rolled: drop it
+            return
+        took = host.clock() - started
+        # Aim the next pre-roll so it finishes with room to spare: twice what this one took.
+        self._preroll_lead_us = max(PREROLL_LEAD_US // 2, min(2 * took + 50_000, 1_000_000))
+        volume = _target_volume(offer, host.state.volume)
+        self._target = _TargetPending(offer, position, volume, link)
+        link.send(
+            m.TransferReady(offer.transfer_id, position, host.clock(), start_lead_us=START_LEAD_US)
+        )
+
+    def _refusal(self, offer: m.TransferOffer) -> m.Failure | None:
+        item = offer.state.current_item
+        if self._target is not None or self._holding is not None:
+            return m.Failure(m.ErrorCode.BUSY, "another transfer is in progress")
+        if item is None:
+            return m.Failure(m.ErrorCode.INVALID_ARGUMENT, "the offered session has no item")
+        codec = codec_of(item)
+        if codec and codec not in self._host.codecs:
+            return m.Failure(m.ErrorCode.MEDIA_UNSUPPORTED, f"cannot play {codec} audio")
+        if self._host.clock() > offer.deadline_us:
+            return m.Failure(m.ErrorCode.TIMEOUT, "the offer arrived after its deadline")
+        return None
+
+    async def _commit_target(self, commit: m.TransferCommit, link: ControllerLink) -> None:
+        pending, self._target = self._target, None
+        if pending is None or pending.offer.transfer_id != commit.transfer_id:
+            link.send(m.Error(m.ErrorCode.NOT_FOUND, f"no pending transfer {commit.transfer_id}"))
+            return
+        host = self._host
+        offer, paused = pending.offer, pending.offer.options.paused
+        async with host.lock:
+            player = host.player
+            if abs(commit.position_ms - pending.prerolled_ms) > 20:
+                await player.async_seek(commit.position_ms)  # Ready came late: catch up
+            await player.async_set_volume(pending.volume)
+            self._drain_edges()
+            if not paused:
+                await player.async_play_at(commit.switch_at_us, fade_in_ms=commit.fade_ms)
+            clock = m.PlaybackClock(
+                commit.position_ms, commit.switch_at_us, offer.state.clock.rate, not paused
+            )
+            state = replace(
+                offer.state,
+                revision=max(commit.revision, host.state.revision + 1),
+                device_id=host.state.device_id,
+                clock=clock,
+                status=m.PlaybackStatus.PAUSED if paused else m.PlaybackStatus.PLAYING,
+                volume=pending.volume,
+                active=True,
+                error=None,
+            )
+            host.publish_state(state, m.StateChangeReason.TRANSFER)
+        edge_at, position = commit.switch_at_us, commit.position_ms
+        if not paused:
+            edge_at, position = await self._edge(OutputStarted, edge_at, position)
+        link.send(
+            m.TransferDone(
+                commit.transfer_id, m.TransferRole.TARGET, edge_at, position, state.revision
+            )
+        )
+
+    # -------------------------------------------------------------------------- source
+
+    async def _commit_source(self, commit: m.TransferCommit, link: ControllerLink) -> None:
+        host = self._host
+        async with host.lock:
+            before = host.state
+            playing = before.status is m.PlaybackStatus.PLAYING
+            self._drain_edges()
+            if playing:
+                await host.player.async_fade_out_at(
+                    commit.switch_at_us, commit.fade_ms, then="pause"
+                )
+            now = host.clock()
+            position = before.clock.position_at(
+                min(now, commit.switch_at_us + commit.fade_ms * 1000)
+            )
+            state = replace(
+                before,
+                revision=before.revision + 1,
+                clock=m.PlaybackClock(position, now, before.clock.rate, False),
+                status=m.PlaybackStatus.PAUSED,
+                active=False,
+            )
+            host.publish_state(state, m.StateChangeReason.TRANSFER)
+        edge_at = commit.switch_at_us + commit.fade_ms * 1000
+        if playing:
+            edge_at, position = await self._edge(OutputStopped, edge_at, position)
+        timer = asyncio.get_running_loop().create_task(self._hold(commit.transfer_id))
+        self._holding = _SourceHolding(
+            commit.transfer_id, commit.source_after, before.volume, timer
+        )
+        link.send(
+            m.TransferDone(
+                commit.transfer_id, m.TransferRole.SOURCE, edge_at, position, state.revision
+            )
+        )
+
+    async def _hold(self, transfer_id: str) -> None:
+        await asyncio.sleep(HOLD_S)
+        _LOG.warning("transfer %s: no verdict within %.0f s; letting go", transfer_id, HOLD_S)
+        await self._let_go(transfer_id, timed_out=True)
+
+    async def _let_go(self, transfer_id: str, *, timed_out: bool = False) -> None:
+        """The target plays: stop (or stay paused), as the transfer asked."""
+        holding = self._holding
+        if holding is None or holding.transfer_id != transfer_id:
+            return
+        self._holding = None
+        if not timed_out:
+            holding.timer.cancel()
+        host = self._host
+        async with host.lock:
+            if holding.source_after is m.SourceAfter.STOP:
+                await host.player.async_stop()
+                state = replace(
+                    host.state, revision=host.state.revision + 1, status=m.PlaybackStatus.STOPPED
+                )
+                host.publish_state(state, m.StateChangeReason.TRANSFER)
+            await host.player.async_set_volume(holding.resume_volume)
+
+    async def _aborted(self, aborted: m.TransferAborted) -> None:
+        pending = self._target
+        if pending is not None and pending.offer.transfer_id == aborted.transfer_id:
+            self._target = None  # we never changed our state: just drop the pre-roll
+            async with self._host.lock:
+                with contextlib.suppress(ReceiverError):
+                    await self._host.player.async_stop()
+            return
+        holding = self._holding
+        if holding is None or holding.transfer_id != aborted.transfer_id:
+            self._aborted_ids.add(aborted.transfer_id)  # its offer may still be pre-rolling
+            return
+        self._holding = None
+        holding.timer.cancel()
+        await self._roll_back(holding, aborted.failure)
+
+    async def _roll_back(self, holding: _SourceHolding, why: m.Failure) -> None:
+        """The target failed after the switch: play on from where the fade-out stopped."""
+        _LOG.warning("transfer %s rolled back: %s", holding.transfer_id, why.message)
+        host = self._host
+        async with host.lock:
+            await host.player.async_set_volume(holding.resume_volume)
+            await host.player.async_play()
+            clock = host.player.clock()
+            state = replace(
+                host.state,
+                revision=host.state.revision + 1,
+                clock=m.PlaybackClock(
+                    clock.position_ms, clock.as_of_us, host.state.clock.rate, True
+                ),
+                status=m.PlaybackStatus.PLAYING,
+                active=True,
+            )
+            host.publish_state(state, m.StateChangeReason.TRANSFER)
+
+    # -------------------------------------------------------------------------- helpers
+
+    def _drain_edges(self) -> None:
+        while not self._edges.empty():
+            self._edges.get_nowait()
+
+    async def _edge(self, kind: type, fallback_at: int, fallback_position: int) -> tuple[int, int]:
+        """Return the instant and position of the next output edge of *kind* (or the fallback)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(EDGE_TIMEOUT_S):
+                while True:
+                    edge = await self._edges.get()
+                    if isinstance(edge, kind):
+                        return edge.at_us, edge.position_ms
+        _LOG.warning("no %s edge from the player; reporting the planned instant", kind.__name__)
+        return fallback_at, fallback_position
+
+
+def _target_volume(offer: m.TransferOffer, own: int) -> int:
+    policy = offer.options.volume_policy
+    if policy is m.VolumePolicy.CARRY_SOURCE:
+        return offer.source_volume
+    if policy is m.VolumePolicy.LOWER:
+        return min(offer.source_volume, own)
+    return own
