@@ -67,8 +67,13 @@ async def start_receiver(
     recording: Path | None = None,
     wrapper: Sequence[str] = (),
     port: int = 0,
+    output: str = "afile",
 ) -> RunningReceiver:
-    """Start a receiver recording to a WAV in *tmp_path*; wait until it listens."""
+    """Start a receiver recording to a WAV in *tmp_path*; wait until it listens.
+
+    *output* is `afile` (libVLC writes what it plays, ahead of real time) or `capture` (Baton
+    writes each sample with its presentation instant: `recording` + ".timeline").
+    """
     slug = re.sub(r"\W+", "-", name.lower())
     state_dir = state_dir or tmp_path / f"{slug}-state"
     recording = recording or tmp_path / f"{slug}.wav"
@@ -77,7 +82,7 @@ async def start_receiver(
         sys.executable, "-m", "devices.cli",
         "--name", name,
         "--interface", interface,
-        "--audio-output", f"afile:{recording}",
+        "--audio-output", f"{output}:{recording}",
         "--state-dir", str(state_dir),
         "--port", str(port),
         *extra,
