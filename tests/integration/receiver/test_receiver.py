@@ -17,6 +17,7 @@ from connect import messages as m
 from connect.connection import Connected, ConnectionEvent, Disconnected, StateChanged
 from connect.controller import Controller
 from connect.server import DEAD_AFTER_BEATS, HEARTBEAT_INTERVAL_MS
+from devices.persistence import SessionStore
 from tests.audio import (
     audible_duration_ms,
     content_positions,
@@ -162,6 +163,14 @@ async def _until_position(conn, position_ms: int) -> None:
             await asyncio.sleep(remaining / 1000)  # the music's own pace; re-checked above
 
 
+async def _until_saved(state_dir: Path, holds: Callable[[m.PlaybackState], bool]) -> None:
+    """Wait (bounded) until the receiver's saved session satisfies *holds*."""
+    store = SessionStore(state_dir)
+    async with asyncio.timeout(EVENT_TIMEOUT_S):
+        while (saved := store.load_session()) is None or not holds(saved):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # another process writes it: no event to wait on
+
+
 def _now() -> int:
     from connect.clock import monotonic_us
 
@@ -215,6 +224,9 @@ async def test_killed_receiver_goes_offline_and_is_reconnected_when_back(
     await controller.async_find(receiver.device_id, timeout=EVENT_TIMEOUT_S)
     await controller.async_connect(receiver.device_id, timeout=EVENT_TIMEOUT_S)
     volume = await controller.async_command(receiver.device_id, m.SetVolume(21))
+    # Saves are asynchronous and rate-limited (a power cut may lose the last second): kill
+    # only once this change is on disk, which is what the test is about.
+    await _until_saved(receiver.state_dir, lambda state: state.volume == 21)
     await receiver.kill()
     # The session notices within the heartbeat timeout (here at once: the kernel closes the
     # socket of a killed process; a cut link is the heartbeat's job).
