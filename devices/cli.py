@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--audio-output",
         metavar="OUT",
-        help="default | alsa:DEVICE | afile:PATH (write what is played to a WAV) | none",
+        help="default | alsa:DEVICE | none | afile:PATH (libVLC writes what it plays to a "
+        "WAV) | capture:PATH (Baton writes each sample to a WAV with its presentation "
+        "instant in PATH.timeline: for measuring transfers)",
     )
     parser.add_argument(
         "--state-dir", type=Path, metavar="DIR", help="where the session is saved (/var/lib/baton)"
