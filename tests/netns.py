@@ -17,21 +17,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import itertools
 import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Side = Literal["a", "b"]
 
 _counter = itertools.count()
 _SIDES: tuple[Side, Side] = ("a", "b")
 _SUBNET = "10.213.0"  # a /24 that exists only inside the pair's two namespaces
+_CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def netns_skip_reason() -> str | None:
@@ -107,6 +114,30 @@ class NetnsPair:
             _ip("-n", self.names[side], "link", "set", ends[side], "up")
         self.extra_links.append(ends)
         return ends
+
+    async def async_run_in(self, side: Side, scenario: Callable[[], Awaitable[T]]) -> T:
+        """Run *scenario* on its own event loop in a thread that joined namespace *side*.
+
+        Every socket the scenario opens (aiohttp, zeroconf) lives in that namespace, so an
+        in-process controller can sit on "the other host". The thread's namespace changes,
+        never the test's.
+        """
+        return await asyncio.to_thread(self._run_in_thread, side, scenario)
+
+    def _run_in_thread(self, side: Side, scenario: Callable[[], Awaitable[T]]) -> T:
+        descriptor = os.open(f"/run/netns/{self.names[side]}", os.O_RDONLY)
+        try:
+            # setns(2) moves only the calling thread; Python 3.11 has no os.setns.
+            if _libc().setns(descriptor, _CLONE_NEWNET) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, f"setns into {self.names[side]}: {os.strerror(error)}")
+        finally:
+            os.close(descriptor)
+
+        async def wrapped() -> T:
+            return await scenario()
+
+        return asyncio.run(wrapped())
 
     def _stop_processes(self) -> None:
         for proc in reversed(self._procs):

@@ -159,8 +159,10 @@ async def test_unreachable_device_times_out_with_the_reason(http) -> None:
 # ---------------------------------------------------------------- raw frames against a server
 
 
-async def raw_session(http: aiohttp.ClientSession, port: int) -> aiohttp.ClientWebSocketResponse:
-    ws = await http.ws_connect(f"ws://127.0.0.1:{port}{WS_PATH}", max_msg_size=0)
+async def raw_session(
+    http: aiohttp.ClientSession, port: int, host: str = "127.0.0.1"
+) -> aiohttp.ClientWebSocketResponse:
+    ws = await http.ws_connect(f"ws://{host}:{port}{WS_PATH}", max_msg_size=0)
     hello = m.Hello(m.PROTOCOL_V1, ME)
     await ws.send_bytes(codec.encode(m.Envelope(1, "h", hello)))
     welcome = codec.decode((await ws.receive(timeout=5)).data).body

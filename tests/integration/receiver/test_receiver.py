@@ -7,17 +7,15 @@ jump in the position track's segments.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from connect import messages as m
-from connect.connection import Connected, ConnectionEvent, Disconnected, StateChanged
+from connect.connection import Connected, Disconnected, StateChanged
 from connect.controller import Controller
 from connect.server import DEAD_AFTER_BEATS, HEARTBEAT_INTERVAL_MS
-from devices.persistence import SessionStore
 from tests.audio import (
     audible_duration_ms,
     content_positions,
@@ -28,15 +26,19 @@ from tests.audio import (
     write_tone,
     zero_crossing_frequency,
 )
+from tests.integration.receiver.helpers import (
+    EVENT_TIMEOUT_S,
+    Events,
+    identity,
+    play,
+    state_is,
+    until_position,
+    until_saved,
+)
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver, start_receiver
 
-EVENT_TIMEOUT_S = 15.0
 pytestmark = pytest.mark.slow
-
-
-def identity(n: int) -> m.ClientIdentity:
-    return m.ClientIdentity(f"test-ctl-{n}", f"Test controller {n}")
 
 
 @pytest.fixture
@@ -53,50 +55,6 @@ async def controller() -> AsyncIterator[Controller]:
     await ctl.async_start()
     yield ctl
     await ctl.async_close()
-
-
-class Events:
-    """Collects a controller's session events; waits for one matching a condition."""
-
-    def __init__(self, controller: Controller) -> None:
-        self.seen: list[ConnectionEvent] = []
-        self._changed = asyncio.Condition()
-        controller.subscribe(self._add)
-
-    def _add(self, event: ConnectionEvent) -> None:
-        self.seen.append(event)
-        asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    async def wait_for(
-        self, match: Callable[[ConnectionEvent], bool], timeout: float = EVENT_TIMEOUT_S
-    ) -> ConnectionEvent:
-        async with asyncio.timeout(timeout), self._changed:
-            while True:
-                for event in self.seen:
-                    if match(event):
-                        self.seen.remove(event)
-                        return event
-                await self._changed.wait()
-
-
-def state_is(status: m.PlaybackStatus, reason: m.StateChangeReason | None = None):
-    def match(event: ConnectionEvent) -> bool:
-        return (
-            isinstance(event, StateChanged)
-            and event.snapshot.state.status is status
-            and (reason is None or event.snapshot.reason is reason)
-        )
-
-    return match
-
-
-async def play(controller: Controller, device_id: str, url: str) -> m.CommandResult:
-    item = m.QueueItem("item-1", url, title="test")
-    return await controller.async_command(device_id, m.SetQueue((item,), play=True))
 
 
 async def test_found_over_mdns_and_plays_a_tone_that_is_recorded_whole(
@@ -126,7 +84,7 @@ async def test_pause_and_resume_lose_no_content_and_seek_jumps(
     await controller.async_add_address("127.0.0.1", receiver.port)
     assert (await play(controller, device, media_server.url("pos.wav"))).ok
     conn = controller.connection(device)
-    await _until_position(conn, 400)
+    await until_position(conn, 400)
     assert (await controller.async_command(device, m.Pause())).ok
     paused = conn.state
     assert paused is not None
@@ -135,7 +93,7 @@ async def test_pause_and_resume_lose_no_content_and_seek_jumps(
     # (afile writes through a stdio buffer, so the file's size says nothing about "now":
     # the pause is proven by the content below, every segment heard once, in order.)
     assert (await controller.async_command(device, m.Resume())).ok
-    await _until_position(conn, 900)
+    await until_position(conn, 900)
     assert (await controller.async_command(device, m.Seek(2000))).ok
     await events.wait_for(state_is(m.PlaybackStatus.STOPPED, m.StateChangeReason.PLAYBACK))
 
@@ -146,35 +104,6 @@ async def test_pause_and_resume_lose_no_content_and_seek_jumps(
     assert 8 <= heard[jump - 1] <= 12
     # ... then from 2.0 s to the end.
     assert heard[jump:] == list(range(20, 25))
-
-
-async def _until_position(conn, position_ms: int) -> None:
-    """Wait (bounded) until the device's extrapolated position passes *position_ms*."""
-    state = conn.state
-    assert state is not None
-    assert state.clock.playing
-    async with asyncio.timeout(EVENT_TIMEOUT_S):
-        while True:
-            await conn.sync_clock(samples=1)
-            now = conn.clock.to_device(_now())
-            remaining = position_ms - conn.state.clock.position_at(now)
-            if remaining <= 0:
-                return
-            await asyncio.sleep(remaining / 1000)  # the music's own pace; re-checked above
-
-
-async def _until_saved(state_dir: Path, holds: Callable[[m.PlaybackState], bool]) -> None:
-    """Wait (bounded) until the receiver's saved session satisfies *holds*."""
-    store = SessionStore(state_dir)
-    async with asyncio.timeout(EVENT_TIMEOUT_S):
-        while (saved := store.load_session()) is None or not holds(saved):  # noqa: ASYNC110
-            await asyncio.sleep(0.05)  # another process writes it: no event to wait on
-
-
-def _now() -> int:
-    from connect.clock import monotonic_us
-
-    return monotonic_us()
 
 
 async def test_two_controllers_see_every_change(
@@ -226,7 +155,7 @@ async def test_killed_receiver_goes_offline_and_is_reconnected_when_back(
     volume = await controller.async_command(receiver.device_id, m.SetVolume(21))
     # Saves are asynchronous and rate-limited (a power cut may lose the last second): kill
     # only once this change is on disk, which is what the test is about.
-    await _until_saved(receiver.state_dir, lambda state: state.volume == 21)
+    await until_saved(receiver.state_dir, lambda state: state.volume == 21)
     await receiver.kill()
     # The session notices within the heartbeat timeout (here at once: the kernel closes the
     # socket of a killed process; a cut link is the heartbeat's job).

@@ -8,16 +8,42 @@ and the receiver's afile recording proves what was played.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from tests.audio import audible_duration_ms, read_wav, write_tone, zero_crossing_frequency
+from connect import messages as m
+from connect.connection import Connected, DeviceConnection, Disconnected, Endpoint, StateChanged
+from connect.controller import Controller
+from connect.server import DEAD_AFTER_BEATS, HEARTBEAT_INTERVAL_MS
+from tests.audio import (
+    audible_duration_ms,
+    content_positions,
+    read_wav,
+    segment_sequence,
+    write_position_track,
+    write_tone,
+    zero_crossing_frequency,
+)
+from tests.integration.connect.test_session import next_body, raw_session
+from tests.integration.receiver.helpers import (
+    EVENT_TIMEOUT_S,
+    Events,
+    identity,
+    play,
+    state_is,
+    until_position,
+    until_saved,
+)
 from tests.netns import NetnsPair, netns_pair, netns_skip_reason
-from tests.receivers import start_receiver
+from tests.receivers import RunningReceiver, start_receiver
 
 ROOT = Path(__file__).resolve().parents[3]
 BATON = [sys.executable, "-m", "client.cli"]
@@ -91,3 +117,159 @@ def _wait_until_stopped(pair: NetnsPair, address: str) -> dict[str, object]:
         if status["state"] == "stopped" or time.monotonic() > deadline:
             assert status["state"] == "stopped", status
             return status
+
+
+# ---------------------------------------------------------------- controllers on host B
+# In-process controllers run on a thread that joined namespace B (NetnsPair.async_run_in):
+# every socket they open is on host B's side of the veth link.
+
+
+async def _receiver_in_a(pair: NetnsPair, tmp_path: Path, **kwargs: object) -> RunningReceiver:
+    return await start_receiver(
+        tmp_path, "Car", interface=pair.links["a"], wrapper=pair.exec_argv("a", []),
+        **kwargs,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+async def _started(controller: Controller) -> Controller:
+    await controller.async_start()
+    return controller
+
+
+async def test_two_controllers_on_another_host_see_every_change_and_steer_the_audio(
+    tmp_path: Path,
+) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    write_position_track(media / "pos.wav", 2500)
+    with netns_pair() as pair:
+        receiver = await _receiver_in_a(pair, tmp_path)
+        base = serve_media(pair, media)
+
+        async def scenario() -> None:
+            one = await _started(Controller(identity(1), interfaces=[pair.links["b"]]))
+            two = await _started(Controller(identity(2), interfaces=[pair.links["b"]]))
+            try:
+                device = (await one.async_find("car", timeout=EVENT_TIMEOUT_S)).id
+                await two.async_find(device, timeout=EVENT_TIMEOUT_S)
+                await two.async_connect(device, timeout=EVENT_TIMEOUT_S)
+                watching = Events(two)
+                assert (await play(one, device, f"{base}/pos.wav")).ok
+                await until_position(one.connection(device), 400)
+                paused = await one.async_command(device, m.Pause())
+                seen = await watching.wait_for(
+                    lambda e: (
+                        isinstance(e, StateChanged)
+                        and e.snapshot.state.last_command_id == paused.command_id
+                    )
+                )
+                assert isinstance(seen, StateChanged)
+                assert seen.snapshot.state.status is m.PlaybackStatus.PAUSED
+                assert seen.snapshot.state.revision == paused.revision
+                assert (await one.async_command(device, m.Resume())).ok
+                await until_position(one.connection(device), 900)
+                assert (await one.async_command(device, m.Seek(2000))).ok
+                await watching.wait_for(
+                    state_is(m.PlaybackStatus.STOPPED, m.StateChangeReason.PLAYBACK)
+                )
+            finally:
+                await one.async_close()
+                await two.async_close()
+
+        try:
+            await pair.async_run_in("b", scenario)
+        finally:
+            assert await receiver.stop() == 0, "".join(receiver.output)
+
+    heard = segment_sequence(content_positions(read_wav(receiver.recording)))
+    jump = next(i for i in range(1, len(heard)) if heard[i] != heard[i - 1] + 1)
+    assert heard[:jump] == list(range(heard[jump - 1] + 1))  # the pause lost nothing
+    assert heard[jump:] == list(range(20, 25))  # the seek to 2.0 s
+
+
+async def test_receiver_on_another_host_killed_or_cut_off_is_marked_offline_and_rejoined(
+    tmp_path: Path,
+) -> None:
+    dead_after_s = DEAD_AFTER_BEATS * HEARTBEAT_INTERVAL_MS / 1000
+    with netns_pair() as pair:
+        receiver = await _receiver_in_a(pair, tmp_path)
+
+        async def scenario() -> None:
+            controller = await _started(Controller(identity(1), interfaces=[pair.links["b"]]))
+            back: RunningReceiver | None = None
+            try:
+                events = Events(controller)
+                device = (await controller.async_find("car", timeout=EVENT_TIMEOUT_S)).id
+                await controller.async_connect(device, timeout=EVENT_TIMEOUT_S)
+                volume = await controller.async_command(device, m.SetVolume(21))
+                await until_saved(receiver.state_dir, lambda state: state.volume == 21)
+
+                # 1. The link goes quiet (no FIN, no RST): only the heartbeat can tell.
+                pair.set_link("a", up=False)
+                await events.wait_for(lambda e: isinstance(e, Disconnected), dead_after_s + 1)
+                entry = controller.registry.get(device)
+                assert entry is not None
+                assert not entry.online
+                events.seen.clear()
+                pair.set_link("a", up=True)
+                await events.wait_for(lambda e: isinstance(e, Connected))
+
+                # 2. A power cut: SIGKILL, then the receiver comes back from its state dir.
+                os.kill(receiver.process.pid, signal.SIGKILL)
+                await events.wait_for(lambda e: isinstance(e, Disconnected), dead_after_s + 1)
+                events.seen.clear()
+                back = await _receiver_in_a(pair, tmp_path, state_dir=receiver.state_dir)
+                assert back.device_id == device
+                await events.wait_for(lambda e: isinstance(e, Connected))
+                restored = await events.wait_for(lambda e: isinstance(e, StateChanged))
+                assert isinstance(restored, StateChanged)
+                assert restored.snapshot.state.volume == 21
+                assert restored.snapshot.state.revision > volume.revision
+            finally:
+                await controller.async_close()
+                if back is not None:
+                    assert await back.stop() == 0, "".join(back.output)
+
+        await pair.async_run_in("b", scenario)
+        await receiver.process.wait()  # the killed one, reaped on its own loop
+
+
+async def test_bad_frames_from_another_host_leave_other_sessions_unharmed(tmp_path: Path) -> None:
+    with netns_pair() as pair:
+        receiver = await _receiver_in_a(pair, tmp_path)
+
+        async def scenario() -> None:
+            async with aiohttp.ClientSession() as http:
+                bystander = DeviceConnection(
+                    receiver.device_id,
+                    _at(receiver),
+                    identity(1),
+                    http,
+                )
+                bystander.async_start()
+                await bystander.wait_connected(EVENT_TIMEOUT_S)
+                ws = await raw_session(http, receiver.port, host=receiver.host)
+                await ws.send_bytes(b"\xff\xfe garbage")
+                error = await next_body(ws, m.Error)
+                assert isinstance(error, m.Error)
+                assert error.code is m.ErrorCode.MALFORMED
+                too_big = b"\x08\x05\xfa\x07\x83\x80\x40" + b"x" * (m.MAX_FRAME_BYTES + 3)
+                await ws.send_bytes(too_big)
+                error = await next_body(ws, m.Error)
+                assert isinstance(error, m.Error)
+                assert error.code is m.ErrorCode.TOO_LARGE
+                assert (await bystander.command(m.SetVolume(13))).ok
+                await ws.close()
+                await bystander.async_close()
+
+        try:
+            await pair.async_run_in("b", scenario)
+        finally:
+            assert await receiver.stop() == 0, "".join(receiver.output)
+
+
+def _at(receiver: RunningReceiver) -> Callable[[], Awaitable[Endpoint]]:
+    async def resolve() -> Endpoint:
+        return Endpoint(receiver.host, receiver.port)
+
+    return resolve
