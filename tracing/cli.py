@@ -1,10 +1,26 @@
-"""`baton-traces`: the trace collector and live viewer for Connect interactions."""
+"""`baton-traces`: the trace collector and live viewer for Connect interactions.
+
+baton-traces serve [--host H] [--port N] [--db PATH] [--forward URL]
+baton-traces export --db PATH --format otlp-json|chrome|mermaid [--trace-id ID] [--output F]
+baton-traces user add NAME [--db PATH] [--admin]     (the token is the last line printed)
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from tracing import _export
+from tracing._server import CollectorConfig, run_forever
+from tracing._store import EVERYTHING, Filters, Store
+from tracing.attributes import pseudonymise_user
+
+DEFAULT_DB = "baton-traces.sqlite3"
 
 
 def _version() -> str:
@@ -23,14 +39,89 @@ def build_parser() -> argparse.ArgumentParser:
         "as a sequence diagram in a web viewer.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the collector and the web viewer")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    serve.add_argument("--port", type=int, default=4318, help="port (default: 4318, OTLP/HTTP)")
+    serve.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file (default: {DEFAULT_DB})")
+    serve.add_argument(
+        "--forward",
+        default="",
+        metavar="URL",
+        help="also send every OTLP request on to this OTLP/HTTP receiver, e.g. an "
+        "OpenTelemetry Collector at http://otel:4318",
+    )
+    serve.add_argument(
+        "--retention-days", type=float, default=7.0, help="delete records older than this"
+    )
+    serve.add_argument(
+        "--retention-mb", type=float, default=1024.0, help="keep the stored data under this size"
+    )
+    serve.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+
+    export = commands.add_parser("export", help="write stored traces in another format")
+    export.add_argument("--db", default=DEFAULT_DB)
+    export.add_argument("--format", required=True, choices=_export.FORMATS)
+    export.add_argument("--trace-id", default="", help="only this trace (32 hex digits)")
+    export.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+
+    user = commands.add_parser("user", help="manage viewer users")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add a user (or give them a new token)")
+    add.add_argument("name")
+    add.add_argument("--db", default=DEFAULT_DB)
+    add.add_argument("--admin", action="store_true", help="may see every user's devices")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `baton-traces` console script."""
-    build_parser().parse_args(argv)
-    print("baton-traces: the collector is not built yet (see the README).", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        config = CollectorConfig(
+            db=Path(args.db),
+            host=args.host,
+            port=args.port,
+            forward=args.forward,
+            retention_age_s=args.retention_days * 86400,
+            retention_bytes=int(args.retention_mb * 1024 * 1024),
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_forever(config))
+        return 0
+    if args.command == "export":
+        return _run_export(args)
+    store = Store(args.db)
+    try:
+        token = store.add_user(args.name, admin=args.admin)
+    finally:
+        store.close()
+    print(f"user {args.name!r} sees devices whose baton.user.id is {pseudonymise_user(args.name)}")
+    print("token (give it to the viewer; it is shown only once):")
+    print(token)
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    if not Path(args.db).exists():
+        print(f"baton-traces: no database at {args.db}", file=sys.stderr)
+        return 1
+    store = Store(args.db)
+    try:
+        rows = store.latest(EVERYTHING, Filters(trace=args.trace_id), 1_000_000)
+    finally:
+        store.close()
+    text = _export.render(args.format, rows)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,271 @@
+"""Exports of stored records: OTLP JSON, Chrome/Perfetto trace JSON and Mermaid sequence diagrams.
+
+Also the Python side of the span → arrow rule (see `tracing.attributes`); the viewer's
+JavaScript applies the same rule to the live stream.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tracing._otlp import LOG, SPAN
+
+FORMATS = ("otlp-json", "chrome", "mermaid")
+MIME = {"otlp-json": "application/json", "chrome": "application/json", "mermaid": "text/plain"}
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """One message between two devices: sender span, and receiver span once it has arrived."""
+
+    sender: dict[str, Any]
+    receiver: dict[str, Any] | None
+    from_device: str
+    to_device: str
+
+    @property
+    def latency_ms(self) -> float | None:
+        """Receiver start − sender start, in ms, across two clocks (None while pending)."""
+        if self.receiver is None:
+            return None
+        return float(self.receiver["start_ns"] - self.sender["start_ns"]) / 1e6
+
+    @property
+    def label(self) -> str:
+        """The message kind (else the sender span's name)."""
+        return str(self.sender["message_kind"] or self.sender["name"])
+
+    def as_dict(self) -> dict[str, Any]:
+        """The arrow as the REST API returns it."""
+        return {
+            "from": self.from_device,
+            "to": self.to_device,
+            "label": self.label,
+            "start_ns": self.sender["start_ns"],
+            "latency_ms": self.latency_ms,
+            "sender_seq": self.sender["seq"],
+            "receiver_seq": None if self.receiver is None else self.receiver["seq"],
+        }
+
+
+def pair_arrows(rows: Iterable[dict[str, Any]]) -> list[Arrow]:
+    """Pair sender and receiver spans into arrows, ordered by the sender's start."""
+    spans = [r for r in rows if r["kind"] == SPAN]
+    by_id = {(r["trace_id"], r["span_id"]): r for r in spans}
+    arrows: dict[tuple[str, str], Arrow] = {}
+    for child in spans:
+        parent = by_id.get((child["trace_id"], child["parent_id"]))
+        if parent is not None and parent["device_id"] != child["device_id"]:
+            key = (parent["trace_id"], parent["span_id"])
+            if key not in arrows:
+                arrows[key] = Arrow(parent, child, parent["device_id"], child["device_id"])
+    for span in spans:
+        key = (span["trace_id"], span["span_id"])
+        if span["peer_device_id"] and key not in arrows:
+            arrows[key] = Arrow(span, None, span["device_id"], span["peer_device_id"])
+    return sorted(arrows.values(), key=lambda a: a.sender["start_ns"])
+
+
+def render(fmt: str, rows: Sequence[dict[str, Any]]) -> str:
+    """Render rows in one of `FORMATS`."""
+    if fmt == "otlp-json":
+        return to_otlp_json(rows)
+    if fmt == "chrome":
+        return json.dumps(to_chrome(rows), indent=1)
+    if fmt == "mermaid":
+        return to_mermaid(rows)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+# ---------------------------------------------------------------- OTLP JSON
+
+
+def to_otlp_json(rows: Sequence[dict[str, Any]]) -> str:
+    """Return OTLP/JSON as JSON Lines: a traces request, then a logs request if there are logs
+    (the layout of the OpenTelemetry Collector's file exporter and `otlpjsonfile` receiver)."""
+    lines = [json.dumps({"resourceSpans": _resource_groups(rows, SPAN)}, separators=(",", ":"))]
+    if any(r["kind"] == LOG for r in rows):
+        logs = {"resourceLogs": _resource_groups(rows, LOG)}
+        lines.append(json.dumps(logs, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
+def _resource_groups(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    groups: dict[str, tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]] = {}
+    for r in rows:
+        if r["kind"] != kind:
+            continue
+        resource = r["data"].get("resource", {})
+        key = json.dumps(resource, sort_keys=True)
+        scopes = groups.setdefault(key, (resource, {}))[1]
+        item = _otlp_span(r) if kind == SPAN else _otlp_log(r)
+        scopes.setdefault(r["data"].get("scope", ""), []).append(item)
+    inner = "spans" if kind == SPAN else "logRecords"
+    outer = "scopeSpans" if kind == SPAN else "scopeLogs"
+    return [
+        {
+            "resource": {"attributes": _kvs(resource)},
+            outer: [{"scope": {"name": name}, inner: items} for name, items in scopes.items()],
+        }
+        for resource, scopes in groups.values()
+    ]
+
+
+def _otlp_span(r: dict[str, Any]) -> dict[str, Any]:
+    data = r["data"]
+    span: dict[str, Any] = {
+        "traceId": r["trace_id"],
+        "spanId": r["span_id"],
+        "name": r["name"],
+        "kind": r["span_kind"],
+        "startTimeUnixNano": str(r["start_ns"]),
+        "endTimeUnixNano": str(r["end_ns"]),
+        "attributes": _kvs(data.get("attributes", {})),
+        "status": {"code": r["status"], "message": data.get("status_message", "")},
+    }
+    if r["parent_id"]:
+        span["parentSpanId"] = r["parent_id"]
+    if data.get("events"):
+        span["events"] = [
+            {
+                "name": e["name"],
+                "timeUnixNano": str(e["time_ns"]),
+                "attributes": _kvs(e["attributes"]),
+            }
+            for e in data["events"]
+        ]
+    if data.get("links"):
+        span["links"] = [
+            {"traceId": k["trace_id"], "spanId": k["span_id"], "attributes": _kvs(k["attributes"])}
+            for k in data["links"]
+        ]
+    return span
+
+
+def _otlp_log(r: dict[str, Any]) -> dict[str, Any]:
+    data = r["data"]
+    log: dict[str, Any] = {
+        "timeUnixNano": str(r["start_ns"]),
+        "attributes": _kvs(data.get("attributes", {})),
+    }
+    if data.get("body") is not None:
+        log["body"] = _any(data["body"])
+    if r["trace_id"]:
+        log["traceId"] = r["trace_id"]
+        log["spanId"] = r["span_id"]
+    return log
+
+
+def _kvs(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": k, "value": _any(v)} for k, v in attrs.items()]
+
+
+def _any(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, list):
+        return {"arrayValue": {"values": [_any(v) for v in value]}}
+    if isinstance(value, dict):
+        return {"kvlistValue": {"values": _kvs(value)}}
+    return {"stringValue": "" if value is None else str(value)}
+
+
+# ---------------------------------------------------------------- Chrome / Perfetto
+
+
+def to_chrome(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return Chrome trace-event JSON: one process per device, spans as complete events,
+    log events as instants and each arrow as a flow from sender to receiver."""
+    devices = _device_order(rows)
+    origin = min((r["start_ns"] for r in rows), default=0)
+
+    def us(ns: int) -> float:
+        return (ns - origin) / 1000
+
+    events: list[dict[str, Any]] = [
+        {"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": device}}
+        for device, pid in devices.items()
+    ]
+    for r in rows:
+        pid = devices[r["device_id"]]
+        args = dict(r["data"].get("attributes", {}))
+        if r["kind"] == SPAN:
+            events.append(
+                {
+                    "ph": "X",
+                    "name": r["name"],
+                    "cat": r["message_kind"] or "span",
+                    "pid": pid,
+                    "tid": 1,
+                    "ts": us(r["start_ns"]),
+                    "dur": max(0.0, (r["end_ns"] - r["start_ns"]) / 1000),
+                    "args": args,
+                }
+            )
+        else:
+            events.append(
+                {"ph": "i", "s": "p", "name": r["name"], "cat": "event", "pid": pid, "tid": 1}
+                | {"ts": us(r["start_ns"]), "args": args}
+            )
+    for n, arrow in enumerate(pair_arrows(rows)):
+        if arrow.receiver is None:
+            continue
+        flow = {"name": arrow.label, "cat": "message", "id": n, "tid": 1}
+        start, end = arrow.sender["start_ns"], arrow.receiver["start_ns"]
+        events.append(flow | {"ph": "s", "pid": devices[arrow.from_device], "ts": us(start)})
+        events.append(flow | {"ph": "f", "bp": "e", "pid": devices[arrow.to_device], "ts": us(end)})
+    return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+
+# ---------------------------------------------------------------- Mermaid
+
+
+def to_mermaid(rows: Sequence[dict[str, Any]]) -> str:
+    """Return a Mermaid `sequenceDiagram`: a participant per device, an arrow per message
+    (latency in the label, `-x` for one never received) and a note per event."""
+    devices = _device_order(rows)
+    for arrow in pair_arrows(rows):
+        devices.setdefault(arrow.to_device, len(devices))
+    lines = ["sequenceDiagram"]
+    lines += [f"    participant d{i} as {_mermaid_text(d)}" for d, i in devices.items()]
+    steps: list[tuple[int, str]] = []
+    paired: set[int] = set()
+    for arrow in pair_arrows(rows):
+        src, dst = devices[arrow.from_device], devices[arrow.to_device]
+        paired.add(arrow.sender["seq"])
+        if arrow.receiver is None:
+            text = f"d{src}-xd{dst}: {_mermaid_text(arrow.label)} (not received)"
+        else:
+            paired.add(arrow.receiver["seq"])
+            text = f"d{src}->>d{dst}: {_mermaid_text(arrow.label)} ({arrow.latency_ms:.1f} ms)"
+        steps.append((arrow.sender["start_ns"], "    " + text))
+    for r in rows:
+        if r["kind"] == LOG:
+            note = f"    Note over d{devices[r['device_id']]}: {_mermaid_text(r['name'])}"
+            steps.append((r["start_ns"], note))
+    lines += [text for _, text in sorted(steps, key=lambda s: s[0])]
+    return "\n".join(lines) + "\n"
+
+
+_MERMAID_UNSAFE = re.compile(r"[;#\n\r:<>]")
+
+
+def _mermaid_text(text: str) -> str:
+    # ';', '#' and newlines end or escape statements; a bare word "end" closes blocks.
+    cleaned = _MERMAID_UNSAFE.sub(" ", text).strip() or "?"
+    return re.sub(r"\bend\b", "End", cleaned)
+
+
+def _device_order(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    devices: dict[str, int] = {}
+    for r in sorted(rows, key=lambda r: r["start_ns"]):
+        devices.setdefault(r["device_id"], len(devices))
+    return devices

@@ -1,0 +1,368 @@
+"""The collector's SQLite store (WAL): records, devices and users; de-duplication and retention.
+
+Not thread-safe by itself: the server gives the writer and the readers their own `Store` objects,
+each used from one thread. Every value is a query parameter; the f-strings (marked `noqa: S608`)
+only splice in fixed column names and the placeholder clauses built by `Scope` and `Filters`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tracing._otlp import Record
+from tracing.attributes import pseudonymise_user
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    span_kind INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    transfer_id TEXT NOT NULL,
+    peer_device_id TEXT NOT NULL,
+    message_kind TEXT NOT NULL,
+    envelope_seq INTEGER,
+    status INTEGER NOT NULL,
+    received_ns INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_user_seq ON records (user_id, seq);
+CREATE INDEX IF NOT EXISTS records_trace ON records (trace_id);
+CREATE TABLE IF NOT EXISTS devices (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    clock_offset_ms REAL,
+    first_seen_ns INTEGER NOT NULL,
+    last_seen_ns INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    admin INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+# The columns a record row is returned with (`data` is decoded into a dict).
+COLUMNS = (
+    "seq, kind, trace_id, span_id, parent_id, name, span_kind, start_ns, end_ns, device_id, "
+    "user_id, session_id, transfer_id, peer_device_id, message_kind, envelope_seq, status, "
+    "received_ns, data"
+)
+_NAMES = [c.strip() for c in COLUMNS.split(",")]
+
+
+@dataclass(frozen=True)
+class User:
+    """A viewer user: `user_id` is the `baton.user.id` they may see; admins see every device."""
+
+    name: str
+    user_id: str
+    admin: bool
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which records a request may see: one user id, or everything (admin, local CLI)."""
+
+    user_id: str | None
+
+    def clause(self, column: str = "user_id") -> tuple[str, list[Any]]:
+        """Return an SQL condition and its parameters restricting rows to this scope."""
+        if self.user_id is None:
+            return "1", []
+        return f"{column} = ?", [self.user_id]
+
+
+EVERYTHING = Scope(None)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The stream and search filters; empty strings match everything."""
+
+    device: str = ""
+    kind: str = ""  # a message kind, or "span"/"log"
+    session: str = ""
+    transfer: str = ""
+    trace: str = ""
+    text: str = ""
+
+    def clause(self) -> tuple[str, list[Any]]:
+        """Return an SQL condition and its parameters for these filters."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.device:
+            parts.append("(device_id = ? OR peer_device_id = ?)")
+            params += [self.device, self.device]
+        if self.kind in ("span", "log"):
+            parts.append("kind = ?")
+            params.append(self.kind)
+        elif self.kind:
+            parts.append("message_kind = ?")
+            params.append(self.kind)
+        for column, value in (
+            ("session_id", self.session),
+            ("transfer_id", self.transfer),
+            ("trace_id", self.trace),
+        ):
+            if value:
+                parts.append(f"{column} = ?")
+                params.append(value)
+        if self.text:
+            parts.append("(name LIKE ? ESCAPE '\\' OR data LIKE ? ESCAPE '\\')")
+            like = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params += [like + "%", like + "%"]
+        return (" AND ".join(parts) or "1"), params
+
+    def matches(self, row: dict[str, Any]) -> bool:
+        """Whether a record row (as returned by the store) passes these filters."""
+        if self.device and self.device not in (row["device_id"], row["peer_device_id"]):
+            return False
+        if self.kind in ("span", "log"):
+            if row["kind"] != self.kind:
+                return False
+        elif self.kind and row["message_kind"] != self.kind:
+            return False
+        if self.session and row["session_id"] != self.session:
+            return False
+        if self.transfer and row["transfer_id"] != self.transfer:
+            return False
+        if self.trace and row["trace_id"] != self.trace:
+            return False
+        if self.text:
+            needle = self.text.casefold()
+            haystack = row["name"] + json.dumps(row["data"])
+            return needle in haystack.casefold()
+        return True
+
+
+def token_digest(token: str) -> str:
+    """Return the stored form of a token (tokens themselves are never stored or logged)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Store:
+    """One SQLite connection to the collector database, used from a single thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        # check_same_thread=False: the connection is created on one thread and then used only
+        # by the single executor thread the server dedicates to it.
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self._db.close()
+
+    # ------------------------------------------------------------ ingest
+    def insert(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        """Store records not seen before (by `uid`); return the new rows in `seq` order."""
+        if not records:
+            return []
+        now = time.time_ns()
+        rows = [
+            (
+                r.uid, r.kind, r.trace_id, r.span_id, r.parent_id, r.name, r.span_kind,
+                r.start_ns, r.end_ns, r.device_id, r.user_id, r.session_id, r.transfer_id,
+                r.peer_device_id, r.message_kind, r.envelope_seq, r.status, now,
+                json.dumps(r.data, separators=(",", ":"), default=str),
+            )
+            for r in records
+        ]  # fmt: skip
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            (before,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM records").fetchone()
+            db.executemany(
+                "INSERT OR IGNORE INTO records (uid, kind, trace_id, span_id, parent_id, name, "
+                "span_kind, start_ns, end_ns, device_id, user_id, session_id, transfer_id, "
+                "peer_device_id, message_kind, envelope_seq, status, received_ns, data) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            new = db.execute(
+                "SELECT seq, uid FROM records WHERE seq > ? ORDER BY seq", (before,)
+            ).fetchall()
+            self._upsert_devices(records, now)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        by_uid = {r.uid: r for r in records}
+        return [record_row(seq, by_uid[uid], now) for seq, uid in new]
+
+    def _upsert_devices(self, records: Iterable[Record], now: int) -> None:
+        latest: dict[tuple[str, str], Record] = {}
+        for r in records:
+            latest[(r.user_id, r.device_id)] = r
+        self._db.executemany(
+            "INSERT INTO devices (user_id, device_id, name, type, clock_offset_ms, "
+            "first_seen_ns, last_seen_ns) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT (user_id, device_id) DO UPDATE SET "
+            "name = CASE excluded.name WHEN '' THEN name ELSE excluded.name END, "
+            "type = CASE excluded.type WHEN '' THEN type ELSE excluded.type END, "
+            "clock_offset_ms = COALESCE(excluded.clock_offset_ms, clock_offset_ms), "
+            "last_seen_ns = excluded.last_seen_ns",
+            [
+                (u, d, r.device_name, r.device_type, r.clock_offset_ms, now, now)
+                for (u, d), r in latest.items()
+            ],
+        )
+
+    # ------------------------------------------------------------ queries
+    def records_after(
+        self, scope: Scope, filters: Filters, after: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Return up to `limit` records with seq > `after`, oldest first."""
+        where, params = _where(scope, filters)
+        rows = self._db.execute(
+            f"SELECT {COLUMNS} FROM records WHERE seq > ? AND {where} "  # noqa: S608
+            "ORDER BY seq LIMIT ?",
+            [after, *params, limit],
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def latest(self, scope: Scope, filters: Filters, limit: int) -> list[dict[str, Any]]:
+        """Return the newest `limit` records matching, oldest first."""
+        where, params = _where(scope, filters)
+        rows = self._db.execute(
+            f"SELECT {COLUMNS} FROM records WHERE {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608
+            [*params, limit],
+        ).fetchall()
+        return [_row(r) for r in reversed(rows)]
+
+    def oldest_seq(self) -> int:
+        """Return the smallest seq still stored (0 when empty)."""
+        (seq,) = self._db.execute("SELECT COALESCE(MIN(seq), 0) FROM records").fetchone()
+        return int(seq)
+
+    def devices(self, scope: Scope) -> list[dict[str, Any]]:
+        """Return the devices this scope may see, most recently seen first."""
+        where, params = scope.clause()
+        rows = self._db.execute(
+            "SELECT device_id, name, type, clock_offset_ms, first_seen_ns, last_seen_ns "  # noqa: S608
+            f"FROM devices WHERE {where} ORDER BY last_seen_ns DESC",
+            params,
+        ).fetchall()
+        keys = ("device_id", "name", "type", "clock_offset_ms", "first_seen_ns", "last_seen_ns")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def groups(self, scope: Scope, column: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Summarise sessions ("session_id") or traces ("trace_id"): span count, time span."""
+        if column not in ("session_id", "trace_id", "transfer_id"):
+            raise ValueError(column)
+        where, params = scope.clause()
+        rows = self._db.execute(
+            f"SELECT {column}, COUNT(*), MIN(start_ns), MAX(end_ns), "  # noqa: S608
+            f"GROUP_CONCAT(DISTINCT device_id) FROM records "
+            f"WHERE {column} != '' AND {where} GROUP BY {column} "
+            "ORDER BY MAX(seq) DESC LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        return [
+            {"id": r[0], "count": r[1], "start_ns": r[2], "end_ns": r[3], "devices": r[4] or ""}
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------ retention
+    def enforce_retention(self, max_age_s: float, max_bytes: int, chunk: int = 5000) -> int:
+        """Delete records older than `max_age_s` (by receipt), then the oldest until the data
+        fits in `max_bytes`; return how many were deleted."""
+        deleted = 0
+        cutoff = time.time_ns() - int(max_age_s * 1e9)
+        while True:
+            cur = self._db.execute(
+                "DELETE FROM records WHERE seq IN "
+                "(SELECT seq FROM records WHERE received_ns < ? ORDER BY seq LIMIT ?)",
+                (cutoff, chunk),
+            )
+            deleted += cur.rowcount
+            if cur.rowcount < chunk:
+                break
+        while self.used_bytes() > max_bytes:
+            cur = self._db.execute(
+                "DELETE FROM records WHERE seq IN (SELECT seq FROM records ORDER BY seq LIMIT ?)",
+                (max(1, chunk // 10),),
+            )
+            if cur.rowcount == 0:
+                break
+            deleted += cur.rowcount
+        if deleted:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
+
+    def used_bytes(self) -> int:
+        """Return the bytes of database pages in use (free pages excluded)."""
+        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
+        (free,) = self._db.execute("PRAGMA freelist_count").fetchone()
+        (size,) = self._db.execute("PRAGMA page_size").fetchone()
+        return int((pages - free) * size)
+
+    # ------------------------------------------------------------ users
+    def add_user(self, name: str, admin: bool = False) -> str:
+        """Create (or re-key) a user and return their new token."""
+        token = secrets.token_urlsafe(32)
+        self._db.execute(
+            "INSERT INTO users (name, user_id, token_sha256, admin) VALUES (?,?,?,?) "
+            "ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256, "
+            "admin = excluded.admin",
+            (name, pseudonymise_user(name), token_digest(token), int(admin)),
+        )
+        return token
+
+    def user_for_token(self, token: str) -> User | None:
+        """Return the user a token belongs to, or None."""
+        row = self._db.execute(
+            "SELECT name, user_id, admin FROM users WHERE token_sha256 = ?",
+            (token_digest(token),),
+        ).fetchone()
+        return None if row is None else User(row[0], row[1], bool(row[2]))
+
+
+def record_row(seq: int, r: Record, received_ns: int) -> dict[str, Any]:
+    """Return a record as the row dict the queries return (for the live stream)."""
+    return {
+        "seq": seq, "kind": r.kind, "trace_id": r.trace_id, "span_id": r.span_id,
+        "parent_id": r.parent_id, "name": r.name, "span_kind": r.span_kind,
+        "start_ns": r.start_ns, "end_ns": r.end_ns, "device_id": r.device_id,
+        "user_id": r.user_id, "session_id": r.session_id, "transfer_id": r.transfer_id,
+        "peer_device_id": r.peer_device_id, "message_kind": r.message_kind,
+        "envelope_seq": r.envelope_seq, "status": r.status, "received_ns": received_ns,
+        "data": r.data,
+    }  # fmt: skip
+
+
+def _where(scope: Scope, filters: Filters) -> tuple[str, list[Any]]:
+    s_where, s_params = scope.clause()
+    f_where, f_params = filters.clause()
+    return f"{s_where} AND {f_where}", s_params + f_params
+
+
+def _row(values: Sequence[Any]) -> dict[str, Any]:
+    row = dict(zip(_NAMES, values, strict=True))
+    row["data"] = json.loads(row["data"])
+    return row

@@ -1,0 +1,88 @@
+"""The attribute names Baton's instrumentation emits and the collector reads: one shared vocabulary.
+
+Everyone imports names from here; nobody spells them as string literals. `tracing` imports
+none of Baton's other packages, so connect/, devices/ and client/ can all depend on this module.
+
+Where each attribute goes
+-------------------------
+Resource attributes (set once per process by `tracing.setup`):
+
+* `DEVICE_ID`, `DEVICE_NAME`, `DEVICE_TYPE` (one of `DEVICE_TYPES`): the lifeline.
+* `USER_ID`: `pseudonymise_user(user name)`; the collector shows a device only to the users whose
+  token maps to this value. A resource without it is visible only to admin users.
+* `CLOCK_OFFSET_MS` (optional): the device's current estimate of its clock minus the
+  reference clock, in milliseconds. May also be set on a span to record the offset at that time.
+
+Span and log-record attributes:
+
+* `SESSION_ID`, `TRANSFER_ID`, `COMMAND_ID`, `REVISION`, `ENVELOPE_SEQ`, `MESSAGE_KIND`:
+  the Connect correlation fields of the message a span sends or handles.
+* `PEER_DEVICE_ID`: on a *sender* span, the device the message goes to (see "Arrows").
+* `ENVELOPE_SEQ` is the sender's per-connection sequence number; a skip on one device's stream is
+  drawn as a gap (lost or late messages).
+
+Arrows (how the viewer and the exporters draw one message)
+---------------------------------------------------------
+A message from device A to device B is a pair of spans in one trace:
+
+1. the sender span on A (name e.g. "send Command", kind PRODUCER or CLIENT) carrying
+   `PEER_DEVICE_ID` = B's device id and `MESSAGE_KIND`;
+2. the receiver span on B (name e.g. "handle Command", kind CONSUMER or SERVER) whose parent is
+   the sender span (the trace context travels in the Envelope).
+
+The arrow goes from A's lifeline to B's, at the sender span's start time, with
+latency = receiver start − sender start. The two starts come from two clocks, so the latency
+includes their offset; the viewer shows each device's `CLOCK_OFFSET_MS` next to its lifeline and
+flags negative latencies, rather than silently correcting them.
+
+A sender span whose receiver never arrives is drawn as a pending arrow to the peer (marked lost
+after a while). A receiver span whose parent is on another device but was never seen still gives
+an arrow when the parent arrives later. A span with neither a peer nor a remote parent is local
+work and appears as an activation on its own lifeline. Broadcasts: one sender span per peer.
+
+Discrete happenings (discovered, lost, state changed) are log records (OTel events) with
+`event.name` set to one of the `EVENT_*` names; the viewer draws them as notes on the device's
+lifeline. Span events are also accepted and shown in a span's details.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+# ---------------------------------------------------------------- resource: the device and user
+DEVICE_ID: Final = "baton.device.id"
+DEVICE_NAME: Final = "baton.device.name"
+DEVICE_TYPE: Final = "baton.device.type"
+USER_ID: Final = "baton.user.id"
+CLOCK_OFFSET_MS: Final = "baton.clock.offset_ms"
+
+DEVICE_TYPES: Final = ("controller", "speaker", "car", "tv", "receiver", "other")
+
+# ---------------------------------------------------------------- spans and events: the message
+SESSION_ID: Final = "baton.session.id"
+TRANSFER_ID: Final = "baton.transfer.id"
+COMMAND_ID: Final = "baton.command.id"
+REVISION: Final = "baton.revision"
+ENVELOPE_SEQ: Final = "baton.envelope.seq"
+MESSAGE_KIND: Final = "baton.message.kind"
+PEER_DEVICE_ID: Final = "baton.peer.device.id"
+
+# The OTel semantic-convention attribute that names an event carried as a log record.
+EVENT_NAME: Final = "event.name"
+
+EVENT_DEVICE_DISCOVERED: Final = "baton.device.discovered"
+EVENT_DEVICE_LOST: Final = "baton.device.lost"
+EVENT_STATE_CHANGED: Final = "baton.state.changed"
+
+_USER_HASH_DOMAIN: Final = b"baton.user.id/v1\x00"
+
+
+def pseudonymise_user(name: str) -> str:
+    """Return the `baton.user.id` value for a user name: 32 hex digits of a domain-tagged SHA-256.
+
+    Names are compared case-insensitively and without surrounding space. This is a pseudonym,
+    not anonymity: anyone who can guess a name can compute its id.
+    """
+    normalised = name.strip().casefold().encode()
+    return hashlib.sha256(_USER_HASH_DOMAIN + normalised).hexdigest()[:32]

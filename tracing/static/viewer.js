@@ -1,0 +1,362 @@
+// Baton trace viewer: a live sequence diagram of Connect messages, fed by the collector's SSE
+// stream. Plain ES modules with no build step (see index.html). The span → arrow rule is the one
+// documented in tracing/attributes.py and implemented for exports in tracing/_export.py.
+
+const COLUMN = 180;          // px per lifeline
+const ROW = 26;              // px per message row
+const MAX_ROWS = 500;        // rows kept on screen; older ones scroll out of memory
+const LOST_AFTER_MS = 5000;  // a sender span without a receiver this long after arrival is "lost"
+const LATE_AFTER_MS = 5000;  // a record received this long after it ended is "late"
+const SVG = "http://www.w3.org/2000/svg";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  devices: new Map(),   // device id → {id, name, type, offset}
+  spans: new Map(),     // "trace:span" → row
+  orphans: new Map(),   // "trace:parent span" → receiver row whose sender has not arrived
+  arrows: new Map(),    // sender key → {sender, receiver, from, to, receivedMs}
+  items: [],            // arrows, notes and gaps, in time order
+  lastSeqByLink: new Map(), // "from→to" → last envelope seq seen
+  lastSeq: 0,
+  source: null,
+  paused: false,
+  dirty: false,
+};
+
+// ------------------------------------------------------------------ login and start
+
+async function api(path, options) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  if (response.status === 401) { showLogin(""); throw new Error("unauthorised"); }
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.json();
+}
+
+function showLogin(message) {
+  if (state.source) state.source.close();
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message;
+}
+
+$("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const response = await fetch("/api/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token: $("token").value.trim() }),
+  });
+  $("token").value = "";
+  if (response.ok) start(); else showLogin("That token is not known to this collector.");
+});
+
+$("logout").addEventListener("click", async () => {
+  await fetch("/api/logout", { method: "POST" });
+  showLogin("");
+});
+
+async function start() {
+  let me;
+  try { me = await api("/api/whoami"); } catch { return; }
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("who").textContent = me.admin ? `${me.name} (all devices)` : me.name;
+  for (const d of await api("/api/devices")) noteDevice(d.device_id, d.name, d.type, d.clock_offset_ms);
+  connect(false);
+}
+
+// ------------------------------------------------------------------ the stream
+
+function filterQuery() {
+  const q = new URLSearchParams();
+  const fields = { device: "f-device", kind: "f-kind", session: "f-session",
+                   transfer: "f-transfer", q: "f-text" };
+  for (const [name, id] of Object.entries(fields)) {
+    const value = $(id).value.trim();
+    if (value) q.set(name, value);
+  }
+  return q;
+}
+
+function connect(resume) {
+  if (state.source) state.source.close();
+  const q = filterQuery();
+  if (resume && state.lastSeq) q.set("after", String(state.lastSeq));
+  const source = new EventSource(`/api/stream?${q}`);
+  state.source = source;
+  source.addEventListener("open", () => setStatus("live"));
+  source.addEventListener("error", () => setStatus("reconnecting"));
+  source.addEventListener("record", (e) => { receive(JSON.parse(e.data)); });
+  source.addEventListener("reset", (e) => addGap(null, `older records deleted (retention) before #${e.data}`));
+  source.addEventListener("overflow", () => connect(true));  // fell behind: replay from SQLite
+}
+
+function setStatus(text) {
+  const el = $("status");
+  el.textContent = state.paused ? "paused" : text;
+  el.className = `status ${state.paused ? "paused" : text === "live" ? "live" : ""}`;
+}
+
+$("pause").addEventListener("click", () => {
+  state.paused = !state.paused;
+  $("pause").textContent = state.paused ? "Resume" : "Pause";
+  // Pausing closes the stream; resuming asks the collector for everything after the last seq.
+  if (state.paused) { state.source.close(); setStatus("paused"); } else connect(true);
+});
+
+let filterTimer = 0;
+for (const id of ["f-device", "f-kind", "f-session", "f-transfer", "f-text"]) {
+  $(id).addEventListener("input", () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => { clearDiagram(); if (!state.paused) connect(false); }, 300);
+  });
+}
+
+function clearDiagram() {
+  for (const key of ["spans", "orphans", "arrows", "lastSeqByLink"]) state[key].clear();
+  state.items = [];
+  state.lastSeq = 0;
+  scheduleRender();
+}
+
+// ------------------------------------------------------------------ records → diagram items
+
+function noteDevice(id, name, type, offset) {
+  if (!id) return;
+  let device = state.devices.get(id);
+  if (!device) {
+    device = { id, name: "", type: "", offset: null };
+    state.devices.set(id, device);
+    const option = document.createElement("option");
+    option.value = id;
+    option.textContent = id;
+    $("f-device").append(option);
+  }
+  if (name) device.name = name;
+  if (type) device.type = type;
+  if (typeof offset === "number") device.offset = offset;
+}
+
+function receive(row) {
+  state.lastSeq = Math.max(state.lastSeq, row.seq);
+  const res = row.data.resource || {};
+  noteDevice(row.device_id, res["baton.device.name"], res["baton.device.type"],
+             res["baton.clock.offset_ms"]);
+  noteDevice(row.peer_device_id);
+  const late = (row.received_ns - row.end_ns) / 1e6 > LATE_AFTER_MS;
+  if (row.kind === "log") {
+    state.items.push({ type: "note", time: row.start_ns, row, late });
+  } else {
+    receiveSpan(row, late);
+  }
+  scheduleRender();
+}
+
+function receiveSpan(row, late) {
+  const key = `${row.trace_id}:${row.span_id}`;
+  state.spans.set(key, row);
+  const parent = state.spans.get(`${row.trace_id}:${row.parent_id}`);
+  if (parent && parent.device_id !== row.device_id) {
+    completeArrow(parent, row);
+  } else if (row.parent_id && !parent) {
+    state.orphans.set(`${row.trace_id}:${row.parent_id}`, row);
+  }
+  const child = state.orphans.get(key);
+  if (child && child.device_id !== row.device_id) {
+    state.orphans.delete(key);
+    completeArrow(row, child);
+  } else if (row.peer_device_id && !state.arrows.has(key)) {
+    const arrow = { type: "arrow", time: row.start_ns, sender: row, receiver: null,
+                    from: row.device_id, to: row.peer_device_id, receivedMs: Date.now(), late };
+    state.arrows.set(key, arrow);
+    state.items.push(arrow);
+    checkSequence(row);
+  }
+}
+
+function completeArrow(sender, receiver) {
+  const key = `${sender.trace_id}:${sender.span_id}`;
+  let arrow = state.arrows.get(key);
+  if (!arrow) {
+    arrow = { type: "arrow", time: sender.start_ns, sender, from: sender.device_id,
+              receivedMs: Date.now(), late: false };
+    state.arrows.set(key, arrow);
+    state.items.push(arrow);
+    checkSequence(sender);
+  }
+  arrow.receiver = receiver;
+  arrow.to = receiver.device_id;
+}
+
+function checkSequence(sender) {
+  // Envelope seq numbers count up per sender → receiver link; a jump is a gap (lost or late).
+  const seq = sender.envelope_seq;
+  if (typeof seq !== "number" || !sender.peer_device_id) return;
+  const link = `${sender.device_id}→${sender.peer_device_id}`;
+  const last = state.lastSeqByLink.get(link);
+  if (last !== undefined && seq > last + 1) {
+    addGap(sender, `${seq - last - 1} message(s) missing on ${link} (seq ${last + 1}–${seq - 1})`);
+  }
+  if (last === undefined || seq > last) state.lastSeqByLink.set(link, seq);
+}
+
+function addGap(row, text) {
+  state.items.push({ type: "gap", time: row ? row.start_ns - 1 : Number.MAX_SAFE_INTEGER, row, text });
+  scheduleRender();
+}
+
+// ------------------------------------------------------------------ rendering
+
+function scheduleRender() {
+  if (state.dirty) return;
+  state.dirty = true;
+  requestAnimationFrame(render);
+}
+setInterval(scheduleRender, 1000);  // pending arrows turn "lost" with time
+
+function svgEl(name, attrs, parent) {
+  const el = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (parent) parent.append(el);
+  return el;
+}
+
+function render() {
+  state.dirty = false;
+  const ids = [...state.devices.keys()];
+  const x = (id) => ids.indexOf(id) * COLUMN + COLUMN / 2;
+  const heads = $("lifeline-heads");
+  heads.replaceChildren(...ids.map((id) => {
+    const d = state.devices.get(id);
+    const head = document.createElement("div");
+    head.className = "lifeline-head";
+    head.dataset.device = id;
+    const offset = d.offset === null ? "offset unknown" : `clock offset ${d.offset.toFixed(1)} ms`;
+    head.innerHTML = "<div class=name></div><div class=type></div><div class=offset></div>";
+    head.querySelector(".name").textContent = d.name || id;
+    head.querySelector(".type").textContent = `${d.type || "device"} · ${id}`;
+    head.querySelector(".offset").textContent = offset;
+    return head;
+  }));
+
+  state.items.sort((a, b) => a.time - b.time);
+  if (state.items.length > MAX_ROWS) state.items.splice(0, state.items.length - MAX_ROWS);
+  const svg = $("diagram");
+  const height = (state.items.length + 1) * ROW + 10;
+  svg.setAttribute("width", String(Math.max(ids.length, 1) * COLUMN));
+  svg.setAttribute("height", String(height));
+  svg.replaceChildren();
+  const defs = svgEl("defs", {}, svg);
+  const marker = svgEl("marker", { id: "head", markerWidth: 8, markerHeight: 8, refX: 8, refY: 4,
+                                   orient: "auto" }, defs);
+  svgEl("path", { d: "M0,0 L8,4 L0,8 z", fill: "#1b5fb3" }, marker);
+  for (const id of ids) svgEl("line", { class: "lifeline", x1: x(id), x2: x(id), y1: 0, y2: height }, svg);
+  state.items.forEach((item, i) => {
+    const y = (i + 1) * ROW;
+    if (item.type === "arrow") drawArrow(svg, item, x, y);
+    else if (item.type === "note") drawNote(svg, item, x, y);
+    else drawGap(svg, item, ids.length, y);
+  });
+  const view = $("sequence-view");
+  if (!state.paused) window.scrollTo(0, document.body.scrollHeight);
+  view.dataset.rows = String(state.items.length);
+}
+
+function drawArrow(svg, arrow, x, y) {
+  const latency = arrow.receiver ? (arrow.receiver.start_ns - arrow.sender.start_ns) / 1e6 : null;
+  const lost = !arrow.receiver && Date.now() - arrow.receivedMs > LOST_AFTER_MS;
+  const cls = ["arrow", arrow.receiver ? "done" : lost ? "lost" : "pending"];
+  if (latency !== null && latency < 0) cls.push("skewed");
+  const g = svgEl("g", { class: cls.join(" "), "data-from": arrow.from, "data-to": arrow.to }, svg);
+  const x1 = x(arrow.from), x2 = x(arrow.to);
+  svgEl("line", { class: "hit", x1, x2, y1: y, y2: y }, g);
+  svgEl("line", { x1, x2: x2 + (x2 > x1 ? -2 : 2), y1: y, y2: y, "marker-end": "url(#head)" }, g);
+  const label = svgEl("text", { x: (x1 + x2) / 2, y: y - 4, "text-anchor": "middle" }, g);
+  label.textContent = arrow.sender.message_kind || arrow.sender.name;
+  const note = svgEl("text", { class: "latency", x: Math.max(x1, x2) + 6, y: y + 4 }, g);
+  note.textContent = latency === null ? (lost ? "lost?" : "…")
+    : `${latency.toFixed(1)} ms${latency < 0 ? " (clock skew?)" : ""}${arrow.late ? " late" : ""}`;
+  g.addEventListener("click", () => showDetails(arrow, latency));
+}
+
+function drawNote(svg, item, x, y) {
+  const g = svgEl("g", { class: "note" }, svg);
+  const cx = x(item.row.device_id);
+  svgEl("rect", { x: cx - 70, y: y - 14, width: 140, height: 18, rx: 3 }, g);
+  const text = svgEl("text", { x: cx, y: y - 1, "text-anchor": "middle" }, g);
+  text.textContent = item.row.name + (item.late ? " (late)" : "");
+  g.addEventListener("click", () => showDetails({ sender: item.row }, null));
+}
+
+function drawGap(svg, item, columns, y) {
+  const g = svgEl("g", { class: "gap" }, svg);
+  svgEl("line", { x1: 0, x2: Math.max(columns, 1) * COLUMN, y1: y - 4, y2: y - 4 }, g);
+  svgEl("text", { x: 4, y: y + 8 }, g).textContent = item.text;
+}
+
+function showDetails(arrow, latency) {
+  const offsets = (id) => state.devices.get(id)?.offset;
+  $("details-title").textContent = arrow.receiver
+    ? `${arrow.sender.device_id} → ${arrow.receiver.device_id}: ${arrow.sender.message_kind || arrow.sender.name}`
+    : arrow.sender.name;
+  const out = { latency_ms: latency };
+  if (latency !== null) {
+    out.caveat = "receiver start − sender start, read from two clocks: includes their offset";
+    out.clock_offsets_ms = { [arrow.sender.device_id]: offsets(arrow.sender.device_id),
+                             [arrow.receiver.device_id]: offsets(arrow.receiver.device_id) };
+  }
+  out.sender = arrow.sender;
+  if (arrow.receiver) out.receiver = arrow.receiver;
+  $("details-body").textContent = JSON.stringify(out, null, 2);
+  $("details").hidden = false;
+}
+$("close-details").addEventListener("click", () => { $("details").hidden = true; });
+
+// ------------------------------------------------------------------ transfer timeline
+
+$("show-sequence").addEventListener("click", () => {
+  $("sequence-view").hidden = false;
+  $("timeline-view").hidden = true;
+});
+
+$("show-timeline").addEventListener("click", async () => {
+  const transfer = $("f-transfer").value.trim();
+  $("sequence-view").hidden = true;
+  $("timeline-view").hidden = false;
+  if (!transfer) {
+    $("timeline-caption").textContent = "Type a transfer id in the transfer filter first.";
+    $("timeline").replaceChildren();
+    return;
+  }
+  drawTimeline(transfer, await api(`/api/search?transfer=${encodeURIComponent(transfer)}&limit=2000`));
+});
+
+function drawTimeline(transfer, rows) {
+  const svg = $("timeline");
+  svg.replaceChildren();
+  if (!rows.length) { $("timeline-caption").textContent = `No records for transfer ${transfer}.`; return; }
+  const t0 = Math.min(...rows.map((r) => r.start_ns));
+  const t1 = Math.max(...rows.map((r) => r.end_ns));
+  const devices = [...new Set(rows.map((r) => r.device_id))];
+  const width = 900, left = 160, lane = 30;
+  const scale = (width - left - 10) / Math.max(t1 - t0, 1);
+  svg.setAttribute("width", String(width));
+  svg.setAttribute("height", String(devices.length * lane + 20));
+  $("timeline-caption").textContent = `Transfer ${transfer}: ${((t1 - t0) / 1e6).toFixed(1)} ms, `
+    + "each device on its own clock (offsets in the sequence view's headers).";
+  devices.forEach((id, i) => {
+    const label = svgEl("text", { x: 4, y: i * lane + 20 }, svg);
+    const offset = state.devices.get(id)?.offset;
+    label.textContent = `${id}${typeof offset === "number" ? ` (${offset.toFixed(1)} ms)` : ""}`;
+  });
+  for (const r of rows) {
+    const y = devices.indexOf(r.device_id) * lane + 6;
+    const g = svgEl("g", { class: "bar" }, svg);
+    const w = Math.max((r.end_ns - r.start_ns) * scale, 2);
+    svgEl("rect", { x: left + (r.start_ns - t0) * scale, y, width: w, height: 18 }, g);
+    svgEl("title", {}, g).textContent = `${r.name} ${((r.end_ns - r.start_ns) / 1e6).toFixed(2)} ms`;
+    g.addEventListener("click", () => showDetails({ sender: r }, null));
+  }
+}
+
+start();
