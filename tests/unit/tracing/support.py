@@ -1,0 +1,121 @@
+"""Test support for the collector: a running collector with users, OTLP posting, an SSE reader.
+
+Shared by the unit, integration and browser tests of `tracing`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tracing._server import Collector, CollectorConfig
+from tracing._store import Store
+from tracing.samples import Device
+
+ALICE_PHONE = Device("alice-phone", "Alice's phone", "controller", "alice", 0.0)
+ALICE_SPEAKER = Device("alice-kitchen", "Kitchen speaker", "speaker", "alice", 12.5)
+BOB_PHONE = Device("bob-phone", "Bob's phone", "controller", "bob", 0.0)
+BOB_CAR = Device("bob-car", "Bob's car", "car", "bob", -40.0)
+
+
+@dataclass
+class Running:
+    """A started collector, its base URL and a token per user name."""
+
+    collector: Collector
+    base: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    http: aiohttp.ClientSession | None = None
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    async def post(
+        self, signal: str, body: bytes, content_type: str = "application/x-protobuf", **headers: str
+    ) -> aiohttp.ClientResponse:
+        assert self.http is not None
+        response = await self.http.post(
+            f"{self.base}/v1/{signal}",
+            data=body,
+            headers={"Content-Type": content_type, **headers},
+        )
+        await response.read()
+        return response
+
+    async def get_json(self, path: str, user: str) -> Any:
+        assert self.http is not None
+        async with self.http.get(self.base + path, headers=self.auth(user)) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+
+@asynccontextmanager
+async def running_collector(
+    db: Path, users: tuple[str, ...] = ("alice", "bob"), **config: Any
+) -> AsyncIterator[Running]:
+    store = Store(db)
+    tokens = {name: store.add_user(name) for name in users}
+    tokens["root"] = store.add_user("root", admin=True)
+    store.close()
+    collector = Collector(CollectorConfig(db=db, port=0, **config))
+    await collector.start()
+    try:
+        # unsafe=True: accept cookies from an IP address host (the login test needs it).
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            yield Running(collector, f"http://127.0.0.1:{collector.port}", tokens, http)
+    finally:
+        await collector.close()
+
+
+@dataclass
+class SseEvent:
+    event: str
+    data: str
+    id: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class SseReader:
+    """Reads events from an open `text/event-stream` response."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+
+    async def next(self, timeout: float = 10.0) -> SseEvent:
+        return await asyncio.wait_for(self._next(), timeout)
+
+    async def _next(self) -> SseEvent:
+        fields: dict[str, str] = {}
+        while True:
+            line = (await self.response.content.readline()).decode()
+            if not line:
+                raise EOFError("stream ended")
+            line = line.rstrip("\n")
+            if not line:
+                if "data" in fields:
+                    return SseEvent(
+                        fields.get("event", "message"), fields["data"], fields.get("id", "")
+                    )
+                fields = {}
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+
+    async def records(self, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        out = []
+        while len(out) < n:
+            event = await self.next(timeout)
+            if event.event == "record":
+                out.append(event.json())
+        return out

@@ -1,0 +1,113 @@
+"""OTLP ingest: protobuf, JSON and gzip bodies, traces and logs, refusals and de-duplication."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER
+from tracing import _otlp, attributes, samples
+from tracing._otlp import decode, decompress
+
+
+def _request(n: int = 2):
+    return samples.traces_request(
+        [samples.Message(ALICE_PHONE, ALICE_SPEAKER, seq=i, transfer_id="t-1") for i in range(n)]
+    )
+
+
+def test_protobuf_spans_are_flattened_with_the_baton_attributes():
+    request = _request(1)
+    records = decode("traces", request.SerializeToString(), "application/x-protobuf")
+    send, handle = sorted(records, key=lambda r: r.start_ns)
+    assert send.device_id == "alice-phone"
+    assert send.peer_device_id == "alice-kitchen"
+    assert send.user_id == attributes.pseudonymise_user("alice")
+    assert send.message_kind == "Command"
+    assert send.transfer_id == "t-1"
+    assert send.envelope_seq == 0
+    assert handle.parent_id == send.span_id
+    assert handle.device_type == "speaker"
+    assert handle.clock_offset_ms == 12.5
+    assert send.uid == f"{send.trace_id}:{send.span_id}"
+    assert len(send.trace_id) == 32
+    assert len(send.span_id) == 16
+
+
+def test_json_and_protobuf_decode_to_the_same_records():
+    request = _request(3)
+    from_pb = decode("traces", request.SerializeToString(), "application/x-protobuf")
+    from_json = decode("traces", samples.to_otlp_json(request), "application/json; charset=utf-8")
+    assert from_json == from_pb
+
+
+def test_gzip_bodies_are_inflated_and_bombs_refused():
+    body = _request().SerializeToString()
+    assert decompress(gzip.compress(body), "gzip", 1 << 20) == body
+    with pytest.raises(_otlp.BodyTooLargeError):
+        decompress(gzip.compress(b"\0" * 100_000), "gzip", 1000)
+    with pytest.raises(_otlp.OtlpError):
+        decompress(b"not gzip", "gzip", 1000)
+    with pytest.raises(_otlp.OtlpError):
+        decompress(body, "br", 1000)
+
+
+def test_log_records_become_events_with_a_stable_identity():
+    request = samples.logs_request(ALICE_SPEAKER, attributes.EVENT_STATE_CHANGED)
+    (record,) = decode("logs", request.SerializeToString(), "application/x-protobuf")
+    (again,) = decode("logs", samples.to_otlp_json(request), "application/json")
+    assert record.kind == "log"
+    assert record.name == attributes.EVENT_STATE_CHANGED
+    assert record.device_id == "alice-kitchen"
+    assert record.uid == again.uid
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xff\xff", "application/x-protobuf"),
+        (b"{not json", "application/json"),
+        (
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}',
+            "application/json",
+        ),
+    ],
+)
+def test_garbage_is_refused(body, content_type):
+    with pytest.raises(_otlp.OtlpError):
+        decode("traces", body, content_type)
+
+
+async def test_http_ingest_accepts_all_encodings_and_stores_each_span_once(collector):
+    request = _request(2)
+    pb = request.SerializeToString()
+    ok = await collector.post("traces", pb)
+    assert ok.status == 200
+    assert ok.headers["Content-Type"] == "application/x-protobuf"
+    assert (
+        await collector.post("traces", gzip.compress(pb), **{"Content-Encoding": "gzip"})
+    ).status == 200
+    json_response = await collector.post(
+        "traces", samples.to_otlp_json(request), "application/json"
+    )
+    assert json_response.status == 200
+    assert collector.collector.ingested == 4
+    logs = samples.logs_request(ALICE_PHONE, attributes.EVENT_DEVICE_DISCOVERED)
+    assert (
+        await collector.post("logs", samples.to_otlp_json(logs), "application/json")
+    ).status == 200
+    assert (await collector.post("logs", logs.SerializeToString())).status == 200
+    assert collector.collector.ingested == 5
+    rows = await collector.get_json("/api/search?limit=100", "root")
+    assert len(rows) == 5
+
+
+async def test_http_ingest_refuses_garbage_and_oversized_bodies(collector, monkeypatch):
+    bad = await collector.post("traces", b"\x0a\xff\xff")
+    assert bad.status == 400
+    huge = await collector.post(
+        "traces", gzip.compress(b"\0" * (33 * 1024 * 1024)), **{"Content-Encoding": "gzip"}
+    )
+    assert huge.status == 413
+    assert collector.collector.ingested == 0
