@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from client.commands import add_commands, run_command
 from connect.cli_common import add_version_flag
@@ -17,6 +18,28 @@ def build_parser() -> argparse.ArgumentParser:
         "same track, same position, same queue, no gap.",
     )
     add_version_flag(parser)
+    parser.add_argument("--tv", action="store_true", help="open the full-screen TV layout")
+    parser.add_argument(
+        "--music-folder", type=Path, metavar="DIR", help="the music to offer (default: ~/Music)"
+    )
+    parser.add_argument("--name", metavar="NAME", help="this computer's device name")
+    parser.add_argument(
+        "--interface",
+        dest="app_interfaces",
+        action="append",
+        metavar="IFACE",
+        help="where the app looks for devices (repeatable; default: all suitable interfaces)",
+    )
+    parser.add_argument(
+        "--audio",
+        dest="app_audio",
+        default="default",
+        metavar="OUT",
+        help="where 'This computer' plays: default (the sound card), afile:PATH, none",
+    )
+    parser.add_argument(
+        "--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS
+    )  # the start-up benchmark
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="show what Baton can do on this machine, on loopback only")
     demo.add_argument("--headless", action="store_true", help="no window: print each step")
@@ -41,8 +64,32 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(headless=args.headless, audio=args.audio)
     if hasattr(args, "run"):
         return run_command(args)
-    parser.print_help()
-    return 0
+    return _open_app(args)
+
+
+def _open_app(args: argparse.Namespace) -> int:
+    """Open the window (`baton`, `baton --tv`); say so plainly when there is no display."""
+    from client.demo import has_display
+
+    if not has_display() and not args.exit_after_first_frame:
+        print(
+            "baton: no display (DISPLAY/WAYLAND_DISPLAY unset or QT_QPA_PLATFORM=offscreen); "
+            "try `baton demo --headless` or the controller commands (`baton --help`)",
+            file=sys.stderr,
+        )
+        return 2
+    from client.app.main import LaunchOptions, run_app
+
+    return run_app(
+        LaunchOptions(
+            tv=True if args.tv else None,
+            music_folder=args.music_folder,
+            device_name=args.name,
+            interfaces=tuple(args.app_interfaces) if args.app_interfaces else None,
+            local_audio=args.app_audio,
+            exit_after_first_frame=args.exit_after_first_frame,
+        )
+    )
 
 
 if __name__ == "__main__":

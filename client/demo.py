@@ -1,14 +1,17 @@
-"""`baton demo`: three receivers on loopback, a generated library, and a scripted tour.
+"""`baton demo`: three receivers on loopback, a generated library, and the app or a scripted tour.
 
-Everything runs on this machine and only on loopback (mDNS too). The app window is not built
-yet, so the demo always runs the headless tour, printing each step with its timing; Ctrl-C
-stops everything cleanly, and nothing is left running.
+Everything runs on this machine and only on loopback (mDNS too). With a display the demo opens
+the app on the demo library; without one (no DISPLAY/WAYLAND_DISPLAY, or QT_QPA_PLATFORM
+offscreen), or with `--headless`, it runs a tour instead (discover, play on Living Room,
+transfer to Car, pause, transfer to this computer), printing each step with its timing.
+Ctrl-C stops everything cleanly, and nothing is left running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -24,6 +27,7 @@ from connect.clock import monotonic_us
 from connect.connection import DeviceConnection
 from connect.controller import Controller, default_identity
 from connect.errors import ConnectError
+from connect.transfer import TransferCoordinator, TransferOutcome
 
 RECEIVERS = (("Living Room", "speaker"), ("Car", "car"), ("Bedroom TV", "tv"))
 _READY = re.compile(r"id (?P<id>[0-9a-f]+)\) listening on [^:]+:(?P<port>\d+)")
@@ -52,14 +56,60 @@ class _Clock:
         print(f"[{time.perf_counter() - self.start:6.2f} s] {text}", flush=True)
 
 
+def has_display() -> bool:
+    """Return True when a window can be shown (a display, and Qt not forced offscreen)."""
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_demo(*, headless: bool, audio: str = "afile") -> int:
     """Run the demo; return the process exit code."""
-    if not headless:
-        print("The Baton app window is not built yet: running the headless tour instead.")
+    if not headless and not has_display():
+        print("No display here: running the headless tour instead.", flush=True)
+        headless = True
     try:
+        if not headless:
+            return _run_windowed(audio)
         return asyncio.run(_main(audio=audio))
     except KeyboardInterrupt:  # a second Ctrl-C during cleanup
         return 130
+
+
+def _run_windowed(audio: str) -> int:
+    """Start the receivers on a helper thread, open the app on the demo library, stop them."""
+    from client.app.bridge import CoreThread
+    from client.app.main import LaunchOptions, run_app
+
+    clock = _Clock()
+    work = Path(tempfile.mkdtemp(prefix="baton-demo-"))
+    helper = CoreThread("baton-demo")
+    helper.start()
+    receivers: list[_Receiver] = []
+    try:
+        clock.say(f"writing the demo library into {work / 'library'}")
+        write_demo_library(work / "library")
+        receivers = helper.submit(_start_receivers(clock, work, audio)).result(120)
+        clock.say("opening the app (close the window or press Ctrl-C to stop)")
+        return run_app(
+            LaunchOptions(
+                music_folder=work / "library",
+                device_name="This computer",
+                interfaces=("127.0.0.1",),
+                local_audio=_output_for(work, "this-computer", audio),
+                state_dir=work / "app-state",
+                settings_file=work / "app.toml",
+            )
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            helper.submit(_stop_receivers(clock, receivers)).result(30)
+        helper.stop()
+        clock.say(f"done. Library, saved sessions and recordings are in {work}")
+
+
+def _output_for(work: Path, slug: str, audio: str) -> str:
+    return f"afile:{work / (slug + '.wav')}" if audio == "afile" else audio
 
 
 async def _main(*, audio: str) -> int:
@@ -97,7 +147,7 @@ async def _tour(clock: _Clock, work: Path, audio: str) -> None:
         await controller.async_start()
         await _discover(clock, controller, receivers)
         await _play_and_control(clock, controller, receivers[0], library, tracks)
-        _explain_transfer(clock, controller, receivers)
+        await _transfers(clock, controller, receivers, work, audio)
     finally:
         await controller.async_close()
         await _stop_receivers(clock, receivers)
@@ -109,7 +159,7 @@ async def _start_receivers(clock: _Clock, work: Path, audio: str) -> list[_Recei
     try:
         for name, kind in RECEIVERS:
             slug = name.lower().replace(" ", "-")
-            output = f"afile:{work / (slug + '.wav')}" if audio == "afile" else audio
+            output = _output_for(work, slug, audio)
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "devices.cli", "--name", name, "--type", kind,
                 "--interface", "lo", "--audio-output", output,
@@ -163,7 +213,7 @@ async def _play_and_control(
             duration_ms=track.duration_ms,
             content_type="audio/wav",
         )
-        for n, track in enumerate(tracks)
+        for n, track in enumerate(t for t in tracks if t.album == tracks[0].album)
     )
     device = receiver.device_id
     what = f"play the album {tracks[0].album!r} on {receiver.name!r}"
@@ -205,14 +255,66 @@ def _say_status(clock: _Clock, conn: DeviceConnection, name: str) -> None:
     )
 
 
-def _explain_transfer(clock: _Clock, controller: Controller, receivers: list[_Receiver]) -> None:
-    conn = controller.connection(receivers[0].device_id)
-    info = conn.welcome.device if conn.welcome else None
-    if info is not None and not info.capabilities.transfer_target:
-        clock.say(
-            "transfer to 'Car' and to this computer: not built yet (these receivers report "
-            "transfer_target=false), so the tour stops here"
+async def _transfers(
+    clock: _Clock, controller: Controller, receivers: list[_Receiver], work: Path, audio: str
+) -> None:
+    """Living Room -> Car, pause, Car -> this computer (an in-process receiver), resume there."""
+    from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
+
+    living_room, car = receivers[0], receivers[1]
+    coordinator = TransferCoordinator(controller)
+    await _transfer(clock, coordinator, living_room, car.device_id, car.name)
+    await asyncio.sleep(1.5)
+    car_conn = controller.connection(car.device_id)
+    await car_conn.sync_clock(samples=3)
+    _say_status(clock, car_conn, car.name)
+    await _timed(clock, controller, car.device_id, m.Pause(), "pause on 'Car'")
+    local = LocalDevice(
+        LocalDeviceSettings(
+            "This computer", work / "this-computer-state", _output_for(work, "this-computer", audio)
         )
+    )
+    here_id = ""
+    try:
+        listening = await local.async_start()
+        entry = await controller.async_add_address(LOOPBACK, listening.port)
+        here_id = entry.id
+        clock.say(f"started 'This computer' in this process on {LOOPBACK}:{listening.port}")
+        await _transfer(clock, coordinator, car, entry.id, "This computer")
+        await _timed(clock, controller, entry.id, m.Resume(), "resume on 'This computer'")
+        await asyncio.sleep(1.0)
+        here = controller.connection(entry.id)
+        await here.sync_clock(samples=3)
+        _say_status(clock, here, "This computer")
+    finally:
+        if here_id:  # leave before it says goodbye, so its departure is not news
+            await controller.connection(here_id).async_close()
+        await local.async_close()
+
+
+async def _transfer(
+    clock: _Clock,
+    coordinator: TransferCoordinator,
+    source: _Receiver,
+    target_id: str,
+    target_name: str,
+) -> TransferOutcome:
+    began = time.perf_counter()
+    outcome = await coordinator.transfer(source.device_id, target_id)
+    took = (time.perf_counter() - began) * 1000
+    what = f"transfer {source.name!r} -> {target_name!r}"
+    if not outcome.ok:
+        assert outcome.failure is not None
+        raise DemoFailed(f"{what}: {outcome.failure.code.name.lower()}: {outcome.failure.message}")
+    t = outcome.timings
+    detail = (
+        f"audible after {t.request_to_audible_ms} ms, gap {t.gap_us / 1000:.1f} ms, "
+        f"position error {t.position_error_ms} ms"
+        if t is not None
+        else "no timings reported"
+    )
+    clock.say(f"{what}: ok in {took:.0f} ms ({detail})")
+    return outcome
 
 
 async def _stop_receivers(clock: _Clock, receivers: list[_Receiver]) -> None:

@@ -1,14 +1,28 @@
-"""A small demo library of generated tracks with real audio (WAV), for `baton demo`."""
+"""A small demo library of generated tracks with real audio (WAV), tags and cover art.
+
+Each album gets its own folder. Every WAV carries an ID3 chunk (mutagen's WAVE support: title,
+artist, album, track number and the cover as an embedded picture), so the app's scanner reads
+the demo library exactly as it reads a user's tagged files; the cover is also written beside
+the tracks as `cover.png`, the sidecar many libraries use. Cover art is drawn here in pure
+Python (a gradient with soft rings, encoded as PNG with zlib), so no image library is needed.
+"""
 
 from __future__ import annotations
 
 import array
 import math
+import struct
 import wave
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import mutagen.id3
+from mutagen.wave import WAVE
 
 RATE = 22_050  # plenty for sine melodies, and half the bytes of 44.1 kHz
+COVER_SIZE = 240
 
 
 @dataclass(frozen=True)
@@ -20,27 +34,127 @@ class DemoTrack:
     artist: str
     album: str
     duration_ms: int
+    number: int = 1
 
 
-# (title, root frequency in Hz, pattern of semitone steps): short arpeggios, one per track.
-_TRACKS = (
-    ("Morning Loop", 261.63, (0, 4, 7, 12, 7, 4)),
-    ("Night Drive", 220.00, (0, 3, 7, 10, 7, 3)),
-    ("Living Room Waltz", 293.66, (0, 7, 12, 4, 7, 0)),
-)
+@dataclass(frozen=True)
+class _Album:
+    title: str
+    artist: str
+    colors: tuple[tuple[int, int, int], tuple[int, int, int]]
+    # (title, root frequency in Hz, pattern of semitone steps): short arpeggios, one per track.
+    tracks: tuple[tuple[str, float, tuple[int, ...]], ...]
+    seconds: float | None = None  # None: the caller's length
+
+
 ARTIST = "The Baton Demo Band"
 ALBUM = "Handoff"
 
+_ALBUMS = (
+    _Album(
+        ALBUM, ARTIST, ((255, 94, 98), (255, 195, 113)),
+        (
+            ("Morning Loop", 261.63, (0, 4, 7, 12, 7, 4)),
+            ("Night Drive", 220.00, (0, 3, 7, 10, 7, 3)),
+            ("Living Room Waltz", 293.66, (0, 7, 12, 4, 7, 0)),
+        ),
+    ),
+    _Album(
+        "Night Shift", "Loopback Quartet", ((58, 28, 113), (0, 180, 219)),
+        (
+            ("Packet Lullaby", 196.00, (0, 3, 7, 3, 10, 7)),
+            ("Heartbeat Interval", 246.94, (0, 5, 9, 12, 9, 5)),
+        ),
+        seconds=6.0,
+    ),
+    _Album(
+        "Open Road", "Mira Keys", ((17, 153, 142), (56, 239, 125)),
+        (
+            ("Mile Marker", 329.63, (0, 2, 4, 7, 9, 7)),
+            ("Service Area", 277.18, (0, 4, 7, 11, 7, 4)),
+        ),
+        seconds=6.0,
+    ),
+)  # fmt: skip
+
 
 def write_demo_library(folder: Path, seconds: float = 12.0) -> list[DemoTrack]:
-    """Write the demo tracks into *folder* (created if needed); return them in album order."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the demo albums into *folder* (created if needed); return every track in order.
+
+    The first album ("Handoff") comes first, its tracks *seconds* long each.
+    """
     tracks = []
-    for number, (title, root, steps) in enumerate(_TRACKS, start=1):
-        path = folder / f"{number:02d} {title}.wav"
-        _write_arpeggio(path, root, steps, seconds)
-        tracks.append(DemoTrack(path, title, ARTIST, ALBUM, round(seconds * 1000)))
+    for album in _ALBUMS:
+        album_dir = folder / album.title
+        album_dir.mkdir(parents=True, exist_ok=True)
+        cover = cover_png(album.title, album.colors)
+        (album_dir / "cover.png").write_bytes(cover)
+        length = album.seconds or seconds
+        for number, (title, root, steps) in enumerate(album.tracks, start=1):
+            path = album_dir / f"{number:02d} {title}.wav"
+            _write_arpeggio(path, root, steps, length)
+            _tag(path, title, album, number, cover)
+            tracks.append(
+                DemoTrack(path, title, album.artist, album.title, round(length * 1000), number)
+            )
     return tracks
+
+
+def cover_png(
+    title: str, colors: tuple[tuple[int, int, int], tuple[int, int, int]], size: int = COVER_SIZE
+) -> bytes:
+    """Return a PNG cover: a gradient between *colors* with soft rings placed by *title*."""
+    (r1, g1, b1), (r2, g2, b2) = colors
+    seed = sum(title.encode()) % 97
+    cx, cy = size * (0.25 + (seed % 5) / 10), size * (0.7 - (seed % 3) / 10)
+    rows = bytearray()
+    for y in range(size):
+        rows.append(0)  # PNG filter type 0 for each row
+        for x in range(size):
+            t = (x + y) / (2 * size)
+            ring = 0.5 + 0.5 * math.cos(math.hypot(x - cx, y - cy) / 9.0)
+            light = 0.82 + 0.18 * ring
+            rows += bytes(
+                (
+                    min(255, int((r1 + (r2 - r1) * t) * light)),
+                    min(255, int((g1 + (g2 - g1) * t) * light)),
+                    min(255, int((b1 + (b2 - b1) * t) * light)),
+                )
+            )
+    return _png(size, size, bytes(rows))
+
+
+def _png(width: int, height: int, raw_rows: bytes) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw_rows, 6))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _tag(path: Path, title: str, album: _Album, number: int, cover: bytes) -> None:
+    # mutagen appends an "id3 " RIFF chunk after the audio; WAV readers (libVLC included)
+    # skip chunks they do not know.
+    audio = WAVE(path)  # type: ignore[no-untyped-call]
+    audio.add_tags()  # type: ignore[no-untyped-call]
+    id3: Any = mutagen.id3  # its frame classes are untyped
+    tags: Any = audio.tags  # an ID3 once add_tags() ran (mutagen types it too loosely)
+    tags.add(id3.TIT2(encoding=3, text=title))
+    tags.add(id3.TPE1(encoding=3, text=album.artist))
+    tags.add(id3.TALB(encoding=3, text=album.title))
+    tags.add(id3.TRCK(encoding=3, text=f"{number}/{len(album.tracks)}"))
+    tags.add(
+        id3.APIC(
+            encoding=3, mime="image/png", type=id3.PictureType.COVER_FRONT, desc="cover", data=cover
+        )
+    )
+    audio.save()
 
 
 def _write_arpeggio(path: Path, root_hz: float, steps: tuple[int, ...], seconds: float) -> None:

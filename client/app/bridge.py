@@ -1,0 +1,182 @@
+"""The one bridge between the widgets (UI thread) and the asyncio core (its own thread).
+
+DESIGN.md, "Asyncio and Qt": the core runs on a plain asyncio loop in a `CoreThread`; widgets
+call the bridge's methods, which submit coroutines with `run_coroutine_threadsafe` and return
+at once (never waiting on the future); what the core emits comes back as Qt signals carrying
+frozen dataclasses, delivered on the UI thread by a queued connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from client.app import views as v
+from client.app.core import AppCore, AppSettings, DeviceGone, LibraryLoaded
+from client.app.library import Track
+from connect import messages as m
+from connect.controller import default_identity
+
+_LOG = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 10.0
+
+
+class CoreThread:
+    """An asyncio event loop on a daemon thread: `submit` coroutines, `stop` it once."""
+
+    def __init__(self, name: str = "baton-core") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._started = False
+
+    def start(self) -> None:
+        """Start the thread (idempotent)."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Schedule *coro* on the loop; the returned future must not be waited on by the UI."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        future.add_done_callback(_log_failure)
+        return future
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Cancel what is left, stop the loop and join the thread (idempotent, bounded)."""
+        if not self._started or self.loop.is_closed():
+            return
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        # Whatever the owner did not close: cancel it so nothing runs after stop.
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+
+
+def _log_failure(future: concurrent.futures.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        _LOG.error("core task failed", exc_info=future.exception())
+
+
+class Bridge(QObject):
+    """The widgets' handle on the core; every method returns at once."""
+
+    device_changed = Signal(object)  # views.DeviceView
+    device_gone = Signal(str)  # device id
+    session_changed = Signal(object)  # views.SessionView of the followed device
+    transfer_changed = Signal(object)  # views.TransferView
+    library_loaded = Signal(object)  # core.LibraryLoaded
+    diagnostics_changed = Signal(object)  # views.Diagnostics
+    notice = Signal(object)  # views.Notice
+    started = Signal()
+    stopped = Signal()
+
+    def __init__(self, settings: AppSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.core_thread = CoreThread()
+        identity = default_identity(f"Baton on {settings.device_name}")
+        self.core = AppCore(settings, self._from_core, identity)
+        self._closed = False
+
+    # -------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Start the core thread and the core; `started` fires when it is up."""
+        self.core_thread.start()
+
+        async def start() -> None:
+            await self.core.async_start()
+            self.started.emit()
+
+        self.core_thread.submit(start())
+
+    def close(self) -> None:
+        """Close the core and stop its thread (idempotent, bounded)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.core_thread.loop.is_running():
+            future = self.core_thread.submit(self.core.async_close())
+            try:
+                # The app is quitting: the only place the UI thread waits, and bounded.
+                future.result(STOP_TIMEOUT_S)
+            except (concurrent.futures.TimeoutError, Exception):
+                _LOG.warning("the core did not close within %.0f s", STOP_TIMEOUT_S)
+        self.core_thread.stop()
+        self.stopped.emit()
+
+    # -------------------------------------------------------------------------- requests
+
+    def play(self, tracks: tuple[Track, ...], start: int = 0, device_id: str = "") -> None:
+        """Play *tracks* from index *start*."""
+        self.core_thread.submit(self.core.async_play(tracks, start, device_id=device_id))
+
+    def enqueue(self, tracks: tuple[Track, ...]) -> None:
+        """Add *tracks* to the followed device's queue."""
+        self.core_thread.submit(self.core.async_play(tracks, append=True))
+
+    def command(self, action: m.Action, device_id: str = "") -> None:
+        """Send *action* to a device (the followed one by default)."""
+        self.core_thread.submit(self.core.async_command(action, device_id))
+
+    def transfer(self, target_id: str) -> None:
+        """Move the music to *target_id*; progress comes as `transfer_changed`."""
+        self.core_thread.submit(self.core.async_transfer(target_id))
+
+    def add_address(self, text: str) -> None:
+        """Add a device by `host:port`."""
+        self.core_thread.submit(self.core.async_add_address(text))
+
+    def self_test(self) -> None:
+        """Run the multicast self-test; the result comes as `diagnostics_changed`."""
+        self.core_thread.submit(self.core.async_self_test())
+
+    def set_music_folder(self, folder: Path) -> None:
+        """Serve and scan another music folder."""
+        self.core_thread.submit(self.core.async_set_music_folder(folder))
+
+    def why_not(self, device_id: str) -> str:
+        """Return why a device cannot take the current item ("" if it can); reads a snapshot."""
+        # Reads immutable snapshots only (dict lookups of frozen values), safe across threads.
+        try:
+            return self.core.why_not(device_id)
+        except RuntimeError:
+            return ""
+
+    # -------------------------------------------------------------------------- from the core
+
+    def _from_core(self, event: object) -> None:
+        """Called on the core thread; each emit is queued to the UI thread."""
+        if isinstance(event, v.DeviceView):
+            self.device_changed.emit(event)
+        elif isinstance(event, DeviceGone):
+            self.device_gone.emit(event.device_id)
+        elif isinstance(event, v.SessionView):
+            self.session_changed.emit(event)
+        elif isinstance(event, v.TransferView):
+            self.transfer_changed.emit(event)
+        elif isinstance(event, LibraryLoaded):
+            self.library_loaded.emit(event)
+        elif isinstance(event, v.Diagnostics):
+            self.diagnostics_changed.emit(event)
+        elif isinstance(event, v.Notice):
+            self.notice.emit(event)

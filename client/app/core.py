@@ -1,0 +1,406 @@
+"""The app's Qt-free core: controller, transfers, the music folder's server and "This computer".
+
+`AppCore` lives on the bridge's asyncio thread. Every `async_*` method runs there; what the
+screens need goes out through `emit` as frozen values from `client.app.views` (the bridge turns
+each into a Qt signal). The core connects a session to every listed device, so each card knows
+whether its device is active, and follows one device: the one the listener played on or
+transferred to (else the first that reports playing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import quote
+
+from client.app import views as v
+from client.app.library import Library, Track, scan_library
+from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
+from client.library_server import MEDIA_PREFIX, LibraryServer
+from connect import messages as m
+from connect.connection import Connected, ConnectionEvent, Disconnected, StateChanged
+from connect.controller import Controller, parse_host_port
+from connect.discovery import DeviceAdded, DeviceEntry, DeviceEvent, DeviceRemoved, DeviceUpdated
+from connect.errors import ConnectError
+from connect.transfer import TransferCoordinator, why_not_target
+from devices.errors import ReceiverError
+
+_LOG = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT_S = 5.0
+SELF_TEST_GROUP = "239.255.66.77"  # administratively scoped: never leaves the site
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What the app starts with (the Settings screen shows and edits them)."""
+
+    music_folder: Path | None
+    device_name: str
+    state_dir: Path
+    interfaces: tuple[str, ...] = ()  # where to look for devices; empty: the default choice
+    local_audio: str = "default"  # "This computer"'s output, as baton-receiver's --audio-output
+    media_host: str = "0.0.0.0"  # noqa: S104 - receivers on the LAN must reach the music
+    trace_collector: str = ""
+    tv: bool = False
+    browse: bool = True
+
+
+@dataclass(frozen=True)
+class DeviceGone:
+    """A device left the list (forgotten, or a provisional manual entry renamed)."""
+
+    device_id: str
+
+
+@dataclass(frozen=True)
+class LibraryLoaded:
+    """The music folder was scanned."""
+
+    library: Library
+    error: str = ""
+
+
+Emit = Callable[[object], None]
+
+
+class AppCore:
+    """See the module docstring. Construct anywhere; use only on the asyncio thread."""
+
+    def __init__(self, settings: AppSettings, emit: Emit, identity: m.ClientIdentity) -> None:
+        self.settings = settings
+        self._emit = emit
+        self.controller = Controller(
+            identity, interfaces=settings.interfaces, browse=settings.browse
+        )
+        self.coordinator = TransferCoordinator(self.controller)
+        self.local = LocalDevice(
+            LocalDeviceSettings(
+                settings.device_name, settings.state_dir / "this-computer", settings.local_audio
+            )
+        )
+        self.server: LibraryServer | None = None
+        self.library: Library | None = None
+        self._views: dict[str, v.DeviceView] = {}
+        self._followed = ""
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._self_test: tuple[bool | None, str] = (None, "not run yet")
+
+    # -------------------------------------------------------------------------- lifecycle
+
+    async def async_start(self) -> None:
+        """Start everything; a part that fails is reported as a Notice, the rest still runs."""
+        self._unsubscribe += [
+            self.controller.registry.subscribe(self._on_device_event),
+            self.controller.subscribe(self._on_connection_event),
+        ]
+        await self.controller.async_start()
+        await self.async_set_music_folder(self.settings.music_folder)
+        try:
+            listening = await self.local.async_start()
+            await self.controller.async_add_address(LOOPBACK, listening.port)
+        except (ReceiverError, ConnectError, OSError) as exc:
+            self._emit(v.Notice(f"This computer cannot play: {exc}", error=True))
+        self._emit(self.diagnostics())
+
+    async def async_close(self) -> None:
+        """Stop everything (idempotent, bounded by each part's own timeouts)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        await self.controller.async_close()
+        await self.local.async_close()
+        if self.server is not None:
+            await self.server.async_close()
+            self.server = None
+
+    # -------------------------------------------------------------------------- library
+
+    async def async_set_music_folder(self, folder: Path | None) -> None:
+        """Serve and scan *folder* (None: no library)."""
+        self.settings = replace(self.settings, music_folder=folder)
+        if self.server is not None:
+            await self.server.async_close()
+            self.server = None
+        if folder is None:
+            self.library = Library(Path(), ())
+            self._emit(LibraryLoaded(self.library))
+            return
+        try:
+            self.library = await asyncio.to_thread(scan_library, folder)
+            self.server = LibraryServer(folder, host=self.settings.media_host)
+            await self.server.async_start()
+        except OSError as exc:
+            self.library = Library(folder, ())
+            self._emit(LibraryLoaded(self.library, f"cannot read {folder}: {exc}"))
+            return
+        self._emit(LibraryLoaded(self.library))
+        self._emit(self.diagnostics())
+
+    def media_url(self, track: Track, device_id: str) -> str:
+        """Return *track*'s URL on the address that *device_id* can reach."""
+        if self.server is None:
+            raise ConnectError("no music folder is being served")
+        relative = track.path.resolve().relative_to(self.server.root)
+        host = self._address_facing(device_id)
+        authority = f"[{host}]" if ":" in host else host
+        return f"http://{authority}:{self.server.port}{MEDIA_PREFIX}/{quote(relative.as_posix())}"
+
+    def _address_facing(self, device_id: str) -> str:
+        if self.settings.media_host not in ("0.0.0.0", "::"):  # noqa: S104
+            return self.settings.media_host
+        entry = self.controller.registry.get(device_id)
+        peer = entry.addresses[0] if entry and entry.addresses else LOOPBACK
+        return local_address_towards(peer)
+
+    # -------------------------------------------------------------------------- commands
+
+    @property
+    def followed(self) -> str:
+        """Return the id of the device the listener follows ("" when none)."""
+        return self._followed
+
+    async def async_play(
+        self,
+        tracks: tuple[Track, ...],
+        start: int = 0,
+        *,
+        device_id: str = "",
+        append: bool = False,
+    ) -> None:
+        """Play *tracks* from *start*, or queue them, on a device (the followed one by default)."""
+        target = device_id or self._followed or self.local.device_id
+        if not target:
+            self._emit(v.Notice("No device to play on yet", error=True))
+            return
+        try:
+            items = tuple(
+                m.QueueItem(
+                    uid=uuid.uuid4().hex[:12], url=self.media_url(t, target), title=t.title,
+                    artist=t.artist, album=t.album, duration_ms=t.duration_ms,
+                    content_type=t.content_type,
+                )
+                for t in tracks
+            )  # fmt: skip
+        except (ConnectError, ValueError) as exc:
+            self._emit(v.Notice(f"Cannot play: {exc}", error=True))
+            return
+        action: m.Action = (
+            m.AddToQueue(items) if append else m.SetQueue(items, start_uid=items[start].uid)
+        )
+        if not append:
+            self._follow(target)
+        await self.async_command(action, target)
+
+    async def async_command(self, action: m.Action, device_id: str = "") -> None:
+        """Send *action* to a device (the followed one by default); failures become Notices."""
+        target = device_id or self._followed
+        if not target:
+            self._emit(v.Notice("Pick a device first", error=True))
+            return
+        try:
+            result = await self.controller.async_command(target, action, timeout=COMMAND_TIMEOUT_S)
+        except ConnectError as exc:
+            self._emit(v.Notice(f"{self._name(target)}: {exc}", error=True))
+            return
+        if result.failure is not None:
+            self._emit(v.Notice(f"{self._name(target)}: {result.failure.message}", error=True))
+
+    async def async_transfer(self, target_id: str) -> None:
+        """Move the followed session to *target_id*, reporting progress and the outcome."""
+        source = self._followed
+        name = self._name(target_id)
+        if not source:
+            self._emit(
+                v.TransferView("", target_id, name, v.TransferPhase.FAILED, "Nothing is playing")
+            )
+            return
+        self._emit(
+            v.TransferView(source, target_id, name, v.TransferPhase.RUNNING, f"Moving to {name}…")
+        )
+        began = time.perf_counter()
+        outcome = await self.coordinator.transfer(source, target_id)
+        elapsed = round((time.perf_counter() - began) * 1000)
+        if outcome.ok:
+            self._follow(target_id)
+            self._emit(
+                v.TransferView(
+                    source, target_id, name, v.TransferPhase.DONE, f"Now playing on {name}",
+                    outcome.timings, elapsed,
+                )
+            )  # fmt: skip
+        else:
+            assert outcome.failure is not None
+            where = self._name(source)
+            self._emit(
+                v.TransferView(
+                    source, target_id, name, v.TransferPhase.FAILED,
+                    f"{outcome.failure.message or outcome.failure.code.name.lower()}; "
+                    f"the music stays on {where}",
+                    None, elapsed,
+                )
+            )  # fmt: skip
+
+    async def async_add_address(self, text: str) -> None:
+        """Add a device by `host:port`."""
+        try:
+            host, port = parse_host_port(text.strip())
+            entry = await self.controller.async_add_address(host, port)
+        except (ValueError, ConnectError) as exc:
+            self._emit(v.Notice(f"Cannot add {text!r}: {exc}", error=True))
+            return
+        self._emit(v.Notice(f"Added {entry.name}"))
+
+    async def async_self_test(self) -> None:
+        """Run the multicast self-test and report the diagnostics."""
+        addresses = self.controller.registry.listening_on or (LOOPBACK,)
+        self._self_test = await asyncio.to_thread(multicast_self_test, addresses[0])
+        self._emit(self.diagnostics())
+
+    def diagnostics(self) -> v.Diagnostics:
+        """Return what the "Can't see your device?" panel shows."""
+        ports = ["UDP 5353 (mDNS, to find devices)"]
+        if self.server is not None:
+            ports.append(f"TCP {self.server.port} (this computer's music, for receivers)")
+        for view in self._views.values():
+            if not view.is_local and view.address:
+                ports.append(f"TCP {view.address.rpartition(':')[2]} on {view.name} (its session)")
+        ok, detail = self._self_test
+        return v.Diagnostics(self.controller.registry.listening_on, ok, detail, tuple(ports))
+
+    def why_not(self, device_id: str) -> str:
+        """Return why *device_id* cannot take the followed session's current item ("" if it can)."""
+        view = self._views.get(device_id)
+        if view is None or view.info is None:
+            return ""
+        item = None
+        if self._followed:
+            with contextlib.suppress(ConnectError):
+                state = self.controller.connection(self._followed).state
+                item = state.current_item if state else None
+        return why_not_target(view.info, item)
+
+    # -------------------------------------------------------------------------- events
+
+    def _on_device_event(self, event: DeviceEvent) -> None:
+        entry = event.entry
+        if isinstance(event, DeviceRemoved) or not entry.listed:
+            if self._views.pop(entry.id, None) is not None:
+                self._emit(DeviceGone(entry.id))
+            return
+        if isinstance(event, DeviceAdded | DeviceUpdated) and not entry.id.startswith("manual:"):
+            self.controller.connection(entry.id)  # starts (once) the session that tells liveness
+        self._put(self._view_from_entry(entry))
+
+    def _on_connection_event(self, event: ConnectionEvent) -> None:
+        view = self._views.get(event.device_id)
+        if view is None:
+            return
+        if isinstance(event, Connected):
+            self._put(replace(view, info=event.welcome.device, online=True))
+        elif isinstance(event, Disconnected):
+            self._put(replace(view, online=False, offline_reason=event.reason))
+        elif isinstance(event, StateChanged):
+            state = event.snapshot.state
+            self._put(replace(view, active=state.active, status=state.status))
+            takes_over = state.status is m.PlaybackStatus.PLAYING and not self._followed_active()
+            if state.active and (not self._followed or takes_over):
+                self._followed = event.device_id
+            if event.device_id == self._followed:
+                self._emit_session(event.device_id, event.snapshot)
+
+    def _followed_active(self) -> bool:
+        view = self._views.get(self._followed)
+        return view is not None and view.active
+
+    def _follow(self, device_id: str) -> None:
+        self._followed = device_id
+        conn = self.controller.connection(device_id)
+        if conn.state is not None:
+            self._emit_session(device_id, m.StateSnapshot(conn.state))
+
+    def _emit_session(self, device_id: str, snapshot: m.StateSnapshot) -> None:
+        conn = self.controller.connection(device_id)
+        self._emit(
+            v.SessionView(
+                device_id, self._name(device_id), snapshot.state, conn.clock, snapshot.reason
+            )
+        )
+
+    def _put(self, view: v.DeviceView) -> None:
+        if self._views.get(view.id) != view:
+            self._views[view.id] = view
+            self._emit(view)
+
+    def _view_from_entry(self, entry: DeviceEntry) -> v.DeviceView:
+        old = self._views.get(entry.id)
+        port = entry.port
+        host = entry.addresses[0] if entry.addresses else ""
+        view = v.DeviceView(
+            id=entry.id,
+            name=entry.name,
+            type=entry.type,
+            online=entry.online,
+            address=f"{host}:{port}" if host else "",
+            last_seen=entry.last_seen,
+            is_local=entry.id == self.local.device_id and bool(entry.id),
+            offline_reason=entry.offline_reason,
+        )
+        if old is not None:
+            view = replace(view, info=old.info, active=old.active, status=old.status)
+        return view
+
+    def _name(self, device_id: str) -> str:
+        view = self._views.get(device_id)
+        return view.name if view else device_id[:8]
+
+
+def local_address_towards(peer: str) -> str:
+    """Return this host's address on the route to *peer* (no packet is sent)."""
+    if peer.startswith("127.") or peer == "::1":
+        return LOOPBACK
+    family = socket.AF_INET6 if ":" in peer else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((peer, 9))  # a UDP connect only picks the route
+            return str(probe.getsockname()[0])
+    except OSError:
+        return LOOPBACK
+
+
+def multicast_self_test(interface_address: str, timeout_s: float = 1.0) -> tuple[bool, str]:
+    """Send one multicast datagram on *interface_address* and check it comes back (loopback)."""
+    token = uuid.uuid4().bytes
+    try:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx,
+        ):
+            rx.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            rx.bind(("", 0))
+            port = rx.getsockname()[1]
+            membership = socket.inet_aton(SELF_TEST_GROUP) + socket.inet_aton(interface_address)
+            rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+            rx.settimeout(timeout_s)
+            tx.setsockopt(
+                socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface_address)
+            )
+            tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            tx.sendto(token, (SELF_TEST_GROUP, port))
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                data, _ = rx.recvfrom(64)
+                if data == token:
+                    return True, f"multicast works on {interface_address}"
+    except TimeoutError:
+        pass
+    except OSError as exc:
+        return False, f"multicast failed on {interface_address}: {exc.strerror or exc}"
+    return False, f"no multicast came back on {interface_address} (a firewall or the network?)"

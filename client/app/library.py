@@ -1,0 +1,179 @@
+"""The listener's music folder: tracks and albums read with mutagen (tags, embedded artwork).
+
+Scanning is plain file reading, done on a worker thread (never the UI thread). An album's art
+is the first embedded picture of its tracks, else a sidecar image in its folder (cover.png,
+folder.jpg, ...); an album with neither gets art painted by the app from its title.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mutagen
+from mutagen import MutagenError
+
+_LOG = logging.getLogger(__name__)
+
+AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac"})
+SIDECARS = ("cover.png", "cover.jpg", "folder.jpg", "folder.png", "front.jpg", "album.jpg")
+_CONTENT_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac",
+                  ".ogg": "audio/ogg", ".opus": "audio/opus", ".m4a": "audio/mp4",
+                  ".aac": "audio/aac"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Track:
+    """One audio file and its tags."""
+
+    path: Path
+    title: str
+    artist: str
+    album: str
+    number: int
+    duration_ms: int
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Album:
+    """Tracks sharing an album tag (and album artist), in track order, with their art."""
+
+    title: str
+    artist: str
+    tracks: tuple[Track, ...]
+    artwork: bytes | None  # PNG/JPEG bytes, or None: paint one from the title
+
+    @property
+    def key(self) -> str:
+        """Return a stable identifier for the album."""
+        return f"{self.artist}\x1f{self.title}"
+
+
+@dataclass(frozen=True)
+class Library:
+    """A scanned music folder."""
+
+    root: Path
+    albums: tuple[Album, ...]
+
+    @property
+    def tracks(self) -> tuple[Track, ...]:
+        """Return every track, album by album."""
+        return tuple(t for a in self.albums for t in a.tracks)
+
+
+def scan_library(root: Path, *, limit: int = 20_000) -> Library:
+    """Read every audio file under *root* (at most *limit*); unreadable files are skipped."""
+    root = root.resolve()
+    found: list[tuple[Track, bytes | None]] = []
+    for path in sorted(_audio_files(root)):
+        if len(found) >= limit:
+            _LOG.warning("%s: more than %d tracks, the rest is not shown", root, limit)
+            break
+        found.append(read_track(path))
+    groups: dict[tuple[str, str], list[tuple[Track, bytes | None]]] = {}
+    for track, art in found:
+        groups.setdefault((track.artist, track.album), []).append((track, art))
+    albums = []
+    for (artist, title), members in sorted(groups.items(), key=lambda kv: kv[0][1].casefold()):
+        members.sort(key=lambda ta: (ta[0].number or 10_000, ta[0].path.name))
+        art = next((a for _, a in members if a), None) or _sidecar(members[0][0].path.parent)
+        albums.append(Album(title, artist, tuple(t for t, _ in members), art))
+    return Library(root, tuple(albums))
+
+
+def read_track(path: Path) -> tuple[Track, bytes | None]:
+    """Return a track's tags and embedded artwork; fall back to the file name when untagged."""
+    title, artist, album, number, duration_ms, art = path.stem, "", "", 0, 0, None
+    try:
+        audio = mutagen.File(path)
+    except (MutagenError, OSError) as exc:
+        _LOG.debug("%s: no tags: %s", path, exc)
+        audio = None
+    if audio is not None:
+        if audio.info is not None and getattr(audio.info, "length", None):
+            duration_ms = round(audio.info.length * 1000)
+        tags = audio.tags
+        if tags is not None:
+            title = _first(tags, ("TIT2", "title", "\xa9nam")) or title
+            artist = _first(tags, ("TPE2", "TPE1", "albumartist", "artist", "aART", "\xa9ART"))
+            album = _first(tags, ("TALB", "album", "\xa9alb"))
+            number = _track_number(_first(tags, ("TRCK", "tracknumber", "trkn")))
+            art = _embedded_art(audio)
+    if not number and path.stem[:2].isdigit():
+        number = int(path.stem[:2])
+        title = title if title != path.stem else path.stem[2:].strip(" -._") or path.stem
+    track = Track(
+        path=path,
+        title=title,
+        artist=artist or "Unknown artist",
+        album=album or path.parent.name,
+        number=number,
+        duration_ms=duration_ms,
+        content_type=_CONTENT_TYPES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "",
+    )
+    return track, art
+
+
+def _audio_files(root: Path) -> Iterable[Path]:
+    for path in root.rglob("*"):
+        if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file() and not path.is_symlink():
+            yield path
+
+
+def _first(tags: object, keys: tuple[str, ...]) -> str:
+    for key in keys:
+        try:
+            value = tags[key]  # type: ignore[index]
+        except (KeyError, ValueError, TypeError):
+            continue
+        text = getattr(value, "text", value)
+        if isinstance(text, list | tuple):
+            text = text[0] if text else ""
+        if isinstance(text, tuple):  # MP4 trkn: (number, total)
+            text = str(text[0])
+        if str(text).strip():
+            return str(text).strip()
+    return ""
+
+
+def _track_number(text: str) -> int:
+    head = text.split("/", 1)[0].strip().strip("()").split(",", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def _embedded_art(audio: object) -> bytes | None:
+    tags = getattr(audio, "tags", None)
+    if tags is not None and hasattr(tags, "getall"):  # ID3 (MP3, WAV, AIFF)
+        pictures = tags.getall("APIC")
+        if pictures:
+            front = [p for p in pictures if p.type == 3] or pictures
+            return bytes(front[0].data)
+    pictures = getattr(audio, "pictures", None)  # FLAC
+    if pictures:
+        return bytes(pictures[0].data)
+    if tags is not None:
+        try:
+            covers = tags["covr"]  # MP4
+        except (KeyError, ValueError, TypeError):
+            covers = None
+        if covers:
+            return bytes(covers[0])
+    return None
+
+
+def _sidecar(folder: Path) -> bytes | None:
+    for name in SIDECARS:
+        candidate = folder / name
+        if candidate.is_file():
+            try:
+                return candidate.read_bytes()
+            except OSError:
+                continue
+    return None

@@ -1,0 +1,282 @@
+"""Devices: every device found, its type and state, "Transfer here", adding one by address,
+and the "Can't see your device?" panel."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from client.app import theme
+from client.app import views as v
+from client.app.models import DeviceListModel
+from client.app.theme import Metrics
+from client.app.widgets import label, page, scroll_page, text_button
+from connect import messages as m
+from connect.transfer import why_not_target
+
+
+class DeviceCard(QFrame):
+    """One device: icon, name, state, why it is greyed, and its "Transfer here" button."""
+
+    def __init__(self, mx: Metrics, view: v.DeviceView) -> None:
+        super().__init__()
+        self.mx = mx
+        self.setProperty("role", "card")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(mx.margin, mx.margin // 2, mx.margin, mx.margin // 2)
+        layout.setSpacing(mx.margin)
+        self.icon = QLabel()
+        self.icon.setFixedSize(mx.icon * 2, mx.icon * 2)
+        layout.addWidget(self.icon)
+        text = QVBoxLayout()
+        self.name = label("", "")
+        self.name.setFont(theme.font(mx, 1.15, bold=True))
+        self.state = label("", "muted")
+        self.reason = label("", "error", wrap=True)
+        text.addWidget(self.name)
+        text.addWidget(self.state)
+        text.addWidget(self.reason)
+        layout.addLayout(text, 1)
+        self.button = text_button("Transfer here", role="primary", icon="transfer", mx=mx)
+        layout.addWidget(self.button)
+        self.view = view
+
+    def show_view(self, view: v.DeviceView, followed: bool, why_not: str) -> None:
+        """Show *view*; *followed* marks the device playing for the listener."""
+        self.view = view
+        self.button.setObjectName(f"transfer-{view.name}")
+        self.setObjectName(f"device-{view.name}")
+        self.button.setAccessibleName(f"Transfer to {view.name}")
+        color = theme.ACCENT if followed else (theme.TEXT if view.online else theme.MUTED)
+        self.icon.setPixmap(
+            theme.pixmap(theme.device_icon_name(view.type), self.mx.icon * 2, color, 2.0)
+        )
+        self.name.setText(
+            view.name
+            + ("  (this computer)" if view.is_local and view.name != "This computer" else "")
+        )
+        kind = {"TV": "TV", "AVR": "AV receiver"}.get(view.type.name, view.type.name.title())
+        if not view.online:
+            state = f"{kind} · offline" + (
+                f" ({view.offline_reason})" if view.offline_reason else ""
+            )
+        elif followed and view.status is m.PlaybackStatus.PLAYING:
+            state = f"{kind} · playing now"
+        elif followed:
+            state = f"{kind} · active"
+        else:
+            state = f"{kind} · online"
+        self.state.setText(state)
+        if self.property("active") != followed:
+            self.setProperty("active", followed)
+            self.style().unpolish(self)
+            self.style().polish(self)
+        reason = "" if followed else (why_not or ("" if view.online else "Not reachable right now"))
+        self.reason.setText(reason)
+        self.reason.setVisible(bool(reason))
+        self.button.setText("Playing here" if followed else "Transfer here")
+        enabled = not followed and not reason
+        if self.button.isEnabled() != enabled:
+            self.button.setEnabled(enabled)
+        self.setEnabled(True)
+
+
+class DevicesScreen(QWidget):
+    """The device list, transfer progress and results, adding by address, and help."""
+
+    transfer_requested = Signal(str)  # device id
+    add_requested = Signal(str)  # host:port
+    self_test_requested = Signal()
+
+    def __init__(
+        self, mx: Metrics, devices: DeviceListModel, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.mx = mx
+        self.devices = devices
+        self.cards: dict[str, DeviceCard] = {}
+        self._followed = ""
+        self._current_item: m.QueueItem | None = None
+        self._transfer_started = 0.0
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        content, layout = page(mx, "Devices")
+        outer.addWidget(scroll_page(content))
+
+        self.banner = QFrame()
+        self.banner.setProperty("role", "card")
+        banner = QVBoxLayout(self.banner)
+        banner.setContentsMargins(mx.margin, mx.margin // 2, mx.margin, mx.margin // 2)
+        self.banner_text = label("", "", wrap=True)
+        self.banner_text.setObjectName("transfer-status")
+        self.banner_progress = QProgressBar()
+        self.banner_progress.setTextVisible(False)
+        banner.addWidget(self.banner_text)
+        banner.addWidget(self.banner_progress)
+        self.banner.hide()
+        layout.addWidget(self.banner)
+
+        self.list = QVBoxLayout()
+        self.list.setSpacing(mx.margin // 2)
+        layout.addLayout(self.list)
+        self.empty = label("Looking for devices…", "muted")
+        layout.addWidget(self.empty)
+
+        add_row = QHBoxLayout()
+        self.address = QLineEdit()
+        self.address.setObjectName("add-address")
+        self.address.setPlaceholderText("Add a device by address, e.g. 192.168.1.20:43210")
+        self.address.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.address.returnPressed.connect(self._add)
+        self.add_button = text_button("Add device", icon="add", mx=mx)
+        self.add_button.setObjectName("add-device")
+        self.add_button.clicked.connect(self._add)
+        add_row.addWidget(self.address, 1)
+        add_row.addWidget(self.add_button)
+        layout.addLayout(add_row)
+
+        layout.addWidget(self._build_help())
+        layout.addStretch(1)
+        devices.rowsInserted.connect(self._sync)
+        devices.rowsRemoved.connect(self._sync)
+        devices.dataChanged.connect(self._sync)
+        devices.modelReset.connect(self._sync)
+
+    # ------------------------------------------------------------------ help panel
+    def _build_help(self) -> QFrame:
+        panel = QFrame()
+        panel.setProperty("role", "card")
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(
+            self.mx.margin, self.mx.margin // 2, self.mx.margin, self.mx.margin // 2
+        )
+        heading = label("Can't see your device?", "")
+        heading.setFont(theme.font(self.mx, 1.15, bold=True))
+        layout.addWidget(heading)
+        self.help_interfaces = label("Looking on: …", "muted", wrap=True)
+        self.help_multicast = label("Multicast self-test: not run yet", "muted", wrap=True)
+        self.help_seen = label("", "muted", wrap=True)
+        self.help_ports = label("", "muted", wrap=True)
+        for w in (self.help_interfaces, self.help_multicast):
+            layout.addWidget(w)
+        self.test_button = text_button("Test multicast", icon="help", mx=self.mx)
+        self.test_button.setObjectName("self-test")
+        self.test_button.clicked.connect(self.self_test_requested.emit)
+        layout.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.help_seen)
+        layout.addWidget(self.help_ports)
+        return panel
+
+    def show_diagnostics(self, diag: v.Diagnostics) -> None:
+        """Fill the help panel."""
+        self.help_interfaces.setText(
+            "Looking on: " + (", ".join(diag.interfaces) or "no interface")
+        )
+        self.help_multicast.setText(f"Multicast self-test: {diag.multicast_detail}")
+        self.help_multicast.setProperty(
+            "role", {True: "ok", False: "error", None: "muted"}[diag.multicast_ok]
+        )
+        self.help_multicast.style().unpolish(self.help_multicast)
+        self.help_multicast.style().polish(self.help_multicast)
+        self.help_ports.setText("Ports to open on your firewall: " + "; ".join(diag.ports))
+        self._refresh_seen()
+
+    def _refresh_seen(self) -> None:
+        now = time.time()
+        lines = []
+        for view in self.devices.views():
+            if view.is_local:
+                continue
+            ago = f"{max(0, now - view.last_seen):.0f} s ago" if view.last_seen else "never"
+            lines.append(f"{view.name}: last seen {ago} at {view.address or 'no address'}")
+        self.help_seen.setText("\n".join(lines) or "No device seen yet.")
+
+    # ------------------------------------------------------------------ devices
+    def set_followed(self, device_id: str, item: m.QueueItem | None) -> None:
+        """Mark the device the listener follows and what it plays (for greying out)."""
+        if (device_id, item) != (self._followed, self._current_item):
+            self._followed, self._current_item = device_id, item
+            self._sync()
+
+    def _sync(self) -> None:
+        views = self.devices.views()
+        ids = {view.id for view in views}
+        for gone in set(self.cards) - ids:
+            card = self.cards.pop(gone)
+            self.list.removeWidget(card)
+            card.hide()
+            card.deleteLater()
+        for n, view in enumerate(views):
+            existing = self.cards.get(view.id)
+            if existing is None:
+                card = DeviceCard(self.mx, view)
+                card.button.clicked.connect(
+                    lambda _=False, c=card: self.transfer_requested.emit(c.view.id)
+                )
+                self.cards[view.id] = card
+                self.list.insertWidget(n, card)
+            else:
+                card = existing
+                if self.list.indexOf(card) != n:
+                    self.list.removeWidget(card)
+                    self.list.insertWidget(n, card)
+            why = why_not_target(view.info, self._current_item) if view.info is not None else ""
+            if not self._followed:
+                why = why or "Nothing is playing yet"
+            card.show_view(view, view.id == self._followed, why)
+        self.empty.setVisible(not views)
+        self._refresh_seen()
+
+    def show_transfer(self, transfer: v.TransferView) -> None:
+        """Show a transfer's progress, then its result."""
+        self.banner.show()
+        if transfer.phase is v.TransferPhase.RUNNING:
+            self.banner_progress.setRange(0, 0)  # busy: the coordinator reports no steps
+            self.banner_progress.show()
+            self.banner_text.setProperty("role", "")
+            self.banner_text.setText(transfer.message)
+        else:
+            self.banner_progress.hide()
+            ok = transfer.phase is v.TransferPhase.DONE
+            self.banner_text.setProperty("role", "ok" if ok else "error")
+            self.banner_text.setText(describe_transfer(transfer))
+        self.banner_text.style().unpolish(self.banner_text)
+        self.banner_text.style().polish(self.banner_text)
+
+    def _add(self) -> None:
+        text = self.address.text().strip()
+        if text:
+            self.add_requested.emit(text)
+            self.address.clear()
+
+
+def describe_transfer(transfer: v.TransferView) -> str:
+    """Return a transfer's outcome in one or two lines, with its timings."""
+    if transfer.phase is v.TransferPhase.FAILED:
+        return f"Could not move to {transfer.target_name}: {transfer.message}"
+    t = transfer.timings
+    if t is None:
+        return f"{transfer.message} (took {transfer.elapsed_ms} ms)"
+    gap = t.gap_us / 1000
+    gap_text = f"gap {gap:.1f} ms" if gap >= 0 else f"overlap {-gap:.1f} ms"
+    return (
+        f"{transfer.message}: audible {t.request_to_audible_ms} ms after the request "
+        f"(ready in {t.request_to_ready_ms} ms), {gap_text}, position off by "
+        f"{t.position_error_ms} ms"
+    )
+
+
+def button_of(card: DeviceCard) -> QPushButton:
+    """Return a card's transfer button."""
+    return card.button

@@ -1,0 +1,86 @@
+"""What the app's screens show: frozen snapshots built on the asyncio thread, read on the UI thread.
+
+Nothing here imports Qt, so the core and its tests stay Qt-free; the bridge carries these
+values across threads inside Qt signals.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from connect import messages as m
+from connect.clock import ClockEstimate, monotonic_us
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """One device as the Devices screen shows it."""
+
+    id: str
+    name: str
+    type: m.DeviceType
+    online: bool
+    address: str  # "host:port"
+    last_seen: float  # wall-clock seconds; 0 when never seen
+    is_local: bool = False  # "This computer"
+    info: m.DeviceInfo | None = None  # from the session's Welcome, once connected
+    active: bool = False  # holds the session (plays or has a queue)
+    status: m.PlaybackStatus = m.PlaybackStatus.STOPPED
+    offline_reason: str = ""
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """The state of the device the listener follows, with the link's clock estimate."""
+
+    device_id: str
+    device_name: str
+    state: m.PlaybackState
+    estimate: ClockEstimate | None
+    reason: m.StateChangeReason = m.StateChangeReason.UNKNOWN
+
+    def position_ms(self, now_us: int | None = None) -> int:
+        """Return the position now (local monotonic µs), extrapolated from the device's clock."""
+        now = monotonic_us() if now_us is None else now_us
+        device_now = self.estimate.to_device(now) if self.estimate else now
+        return self.state.clock.position_at(device_now)
+
+
+class TransferPhase(enum.Enum):
+    """Where a transfer the listener asked for is."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TransferView:
+    """A transfer's progress, then its result with timings, or why it failed."""
+
+    source_id: str
+    target_id: str
+    target_name: str
+    phase: TransferPhase
+    message: str = ""
+    timings: m.TransferTimings | None = None
+    elapsed_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """The "Can't see your device?" panel: what the app listens on and what to open."""
+
+    interfaces: tuple[str, ...]
+    multicast_ok: bool | None  # None: not tested yet
+    multicast_detail: str
+    ports: tuple[str, ...]  # "UDP 5353 (mDNS)", ...
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A one-line message for the listener (an error or a confirmation)."""
+
+    text: str
+    error: bool = False
