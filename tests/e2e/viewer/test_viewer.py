@@ -1,0 +1,82 @@
+"""The viewer in a real browser: lifelines, live arrows, details, and user isolation."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, BOB_CAR, BOB_PHONE, Running
+from tracing import attributes, samples
+
+TIMEOUT_MS = 10_000  # generous: the ≤ 1 s figure is measured in bench/tracing.py
+
+
+async def _open(browser, collector: Running, user: str) -> Page:
+    page = await browser.new_page(viewport={"width": 1200, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto(collector.base + "/")
+    await page.fill("#token", collector.tokens[user])
+    await page.click("#login button[type=submit]")
+    await expect(page.locator("#status")).to_have_text("live", timeout=TIMEOUT_MS)
+    return page
+
+
+async def _send(collector: Running, sender, receiver, **kw) -> None:
+    request = samples.traces_request([samples.Message(sender, receiver, **kw)])
+    assert (await collector.post("traces", request.SerializeToString())).status == 200
+
+
+async def test_a_new_span_pair_appears_as_an_arrow_between_lifelines(browser, collector, tmp_path):
+    page = await _open(browser, collector, "alice")
+    await _send(collector, ALICE_PHONE, ALICE_SPEAKER, kind="TransferOffer", transfer_id="t-9")
+    arrow = page.locator('g.arrow.done[data-from="alice-phone"][data-to="alice-kitchen"]')
+    await expect(arrow).to_have_count(1, timeout=TIMEOUT_MS)
+    await expect(arrow.locator("text.latency")).to_have_text("3.0 ms")
+    heads = page.locator(".lifeline-head")
+    await expect(heads).to_have_count(2)
+    kitchen = page.locator('.lifeline-head[data-device="alice-kitchen"]')
+    await expect(kitchen).to_contain_text("Kitchen speaker")
+    await expect(kitchen).to_contain_text("clock offset 12.5 ms")
+
+    logs = samples.logs_request(ALICE_SPEAKER, attributes.EVENT_STATE_CHANGED)
+    assert (await collector.post("logs", logs.SerializeToString())).status == 200
+    await expect(page.locator("g.note")).to_contain_text(
+        attributes.EVENT_STATE_CHANGED, timeout=TIMEOUT_MS
+    )
+
+    await arrow.click()
+    await expect(page.locator("#details-body")).to_contain_text('"baton.transfer.id": "t-9"')
+    await page.screenshot(path=str(tmp_path / "viewer.png"), full_page=True)
+
+    # Pause, miss two messages, resume: they arrive (replayed after the last seen id).
+    await page.click("#pause")
+    await expect(page.locator("#status")).to_have_text("paused")
+    await _send(collector, ALICE_PHONE, ALICE_SPEAKER, kind="Command", seq=2)
+    await _send(collector, ALICE_SPEAKER, ALICE_PHONE, kind="StateSnapshot", seq=2)
+    await page.click("#pause")
+    await expect(page.locator("g.arrow.done")).to_have_count(3, timeout=TIMEOUT_MS)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_skipped_envelope_seq_is_marked_as_a_gap(browser, collector):
+    page = await _open(browser, collector, "alice")
+    await _send(collector, ALICE_PHONE, ALICE_SPEAKER, seq=1)
+    await _send(collector, ALICE_PHONE, ALICE_SPEAKER, seq=4)
+    await expect(page.locator("g.gap")).to_contain_text("2 message(s) missing", timeout=TIMEOUT_MS)
+
+
+async def test_user_b_sees_nothing_of_user_a(browser, collector):
+    await _send(collector, ALICE_PHONE, ALICE_SPEAKER, seq=1)  # before bob connects (backlog)
+    page = await _open(browser, collector, "bob")
+    await _send(collector, ALICE_PHONE, ALICE_SPEAKER, seq=2)  # while bob watches
+    await _send(collector, BOB_PHONE, BOB_CAR, seq=1)  # bob's own, sent last
+    await expect(page.locator('g.arrow[data-from="bob-phone"][data-to="bob-car"]')).to_have_count(
+        1, timeout=TIMEOUT_MS
+    )
+    # Bob's record was ingested after Alice's, so the stream has already skipped hers.
+    html = await page.content()
+    assert "alice" not in html.lower()
+    await expect(page.locator(".lifeline-head")).to_have_count(2)
+    assert await collector.get_json("/api/search?q=alice", "bob") == []
+    assert await collector.get_json("/api/devices", "bob") != []
