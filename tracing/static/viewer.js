@@ -10,6 +10,8 @@ const LATE_AFTER_MS = 5000;  // a record received this long after it ended is "l
 const SVG = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
+// Nanosecond timestamps exceed 2^53; as milliseconds they keep µs precision for ordering.
+const ms = (ns) => ns / 1e6;
 const state = {
   devices: new Map(),   // device id → {id, name, type, offset}
   spans: new Map(),     // "trace:span" → row
@@ -145,7 +147,7 @@ function receive(row) {
   noteDevice(row.peer_device_id);
   const late = (row.received_ns - row.end_ns) / 1e6 > LATE_AFTER_MS;
   if (row.kind === "log") {
-    state.items.push({ type: "note", time: row.start_ns, row, late });
+    state.items.push({ type: "note", time: ms(row.start_ns), row, late });
   } else {
     receiveSpan(row, late);
   }
@@ -166,7 +168,7 @@ function receiveSpan(row, late) {
     state.orphans.delete(key);
     completeArrow(row, child);
   } else if (row.peer_device_id && !state.arrows.has(key)) {
-    const arrow = { type: "arrow", time: row.start_ns, sender: row, receiver: null,
+    const arrow = { type: "arrow", time: ms(row.start_ns), sender: row, receiver: null,
                     from: row.device_id, to: row.peer_device_id, receivedMs: Date.now(), late };
     state.arrows.set(key, arrow);
     state.items.push(arrow);
@@ -178,7 +180,7 @@ function completeArrow(sender, receiver) {
   const key = `${sender.trace_id}:${sender.span_id}`;
   let arrow = state.arrows.get(key);
   if (!arrow) {
-    arrow = { type: "arrow", time: sender.start_ns, sender, from: sender.device_id,
+    arrow = { type: "arrow", time: ms(sender.start_ns), sender, from: sender.device_id,
               receivedMs: Date.now(), late: false };
     state.arrows.set(key, arrow);
     state.items.push(arrow);
@@ -201,7 +203,8 @@ function checkSequence(sender) {
 }
 
 function addGap(row, text) {
-  state.items.push({ type: "gap", time: row ? row.start_ns - 1 : Number.MAX_SAFE_INTEGER, row, text });
+  // Just before the message that revealed it; a retention reset goes to the end.
+  state.items.push({ type: "gap", time: row ? ms(row.start_ns) - 0.001 : Infinity, row, text });
   scheduleRender();
 }
 
@@ -258,7 +261,7 @@ function render() {
     else drawGap(svg, item, ids.length, y);
   });
   const view = $("sequence-view");
-  if (!state.paused) window.scrollTo(0, document.body.scrollHeight);
+  if (!state.paused) view.scrollTop = view.scrollHeight;  // follow the live tail
   view.dataset.rows = String(state.items.length);
 }
 
@@ -338,8 +341,8 @@ function drawTimeline(transfer, rows) {
   const t0 = Math.min(...rows.map((r) => r.start_ns));
   const t1 = Math.max(...rows.map((r) => r.end_ns));
   const devices = [...new Set(rows.map((r) => r.device_id))];
-  const width = 900, left = 160, lane = 30;
-  const scale = (width - left - 10) / Math.max(t1 - t0, 1);
+  const width = 1000, left = 200, lane = 30;
+  const scale = (width - left - 120) / Math.max(t1 - t0, 1);  // room for the last label
   svg.setAttribute("width", String(width));
   svg.setAttribute("height", String(devices.length * lane + 20));
   $("timeline-caption").textContent = `Transfer ${transfer}: ${((t1 - t0) / 1e6).toFixed(1)} ms, `
@@ -353,7 +356,10 @@ function drawTimeline(transfer, rows) {
     const y = devices.indexOf(r.device_id) * lane + 6;
     const g = svgEl("g", { class: "bar" }, svg);
     const w = Math.max((r.end_ns - r.start_ns) * scale, 2);
-    svgEl("rect", { x: left + (r.start_ns - t0) * scale, y, width: w, height: 18 }, g);
+    const x0 = left + (r.start_ns - t0) * scale;
+    if (r.kind === "log") g.classList.add("event");
+    svgEl("rect", { x: x0, y, width: w, height: 18 }, g);
+    svgEl("text", { x: x0 + w + 2, y: y + 13 }, g).textContent = r.message_kind || r.name;
     svgEl("title", {}, g).textContent = `${r.name} ${((r.end_ns - r.start_ns) / 1e6).toFixed(2)} ms`;
     g.addEventListener("click", () => showDetails({ sender: r }, null));
   }
