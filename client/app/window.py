@@ -8,7 +8,6 @@ from urllib.parse import unquote, urlsplit
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -32,7 +31,7 @@ from client.app.screens.settings import SettingsScreen
 from client.app.settings_store import StoredSettings
 from client.app.theme import Metrics
 from client.app.widgets import label
-from client.navigation import MediaAction, SpatialNavigator
+from client.navigation import MediaAction, SpatialNavigator, layout_rect
 from client.spatial import EntryRule, FocusGroup, Policy
 from connect import messages as m
 
@@ -111,10 +110,11 @@ class MainWindow(QWidget):
         self._frame_timer.timeout.connect(self._tick)
 
         self.navigator = SpatialNavigator(self, policy=Policy.TV, hover_focus=tv)
-        self.navigator.declare_group(self.rail, FocusGroup(entry=EntryRule.REMEMBER_LAST))
+        self._declare_rail()
         self.navigator.back_requested.connect(self.back)
         self.navigator.media_key.connect(self._media_key)
         self.navigator.long_pressed.connect(self._long_press)
+        self.library.move_focus = self.move_focus
         self._connect_bridge()
         self.show_screen("library", remember=False)
 
@@ -132,7 +132,6 @@ class MainWindow(QWidget):
         brand.setFont(theme.font(self.mx, 1.6, bold=True))
         brand.setContentsMargins(self.mx.margin // 2, 0, 0, self.mx.margin)
         layout.addWidget(brand)
-        self.nav_group = QButtonGroup(self)
         self.nav_buttons: dict[str, QToolButton] = {}
         for name in SCREENS:
             button = QToolButton()
@@ -150,11 +149,18 @@ class MainWindow(QWidget):
             )
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(lambda _=False, n=name: self.show_screen(n))
-            self.nav_group.addButton(button)
             self.nav_buttons[name] = button
             layout.addWidget(button)
         layout.addStretch(1)
         return self.rail
+
+    def _declare_rail(self) -> None:
+        # The rail's group spans its whole height, so Left from anywhere on a screen enters
+        # it (at the screen's own button) instead of sliding down to the player bar.
+        bounds = layout_rect(self.rail, self)
+        self.navigator.declare_group(
+            self.rail, FocusGroup(entry=EntryRule.REMEMBER_LAST, bounds=bounds)
+        )
 
     def _connect_bridge(self) -> None:
         b = self.bridge
@@ -184,7 +190,22 @@ class MainWindow(QWidget):
         if remember and current != name:
             self._history.append(current)
         self.stack.setCurrentIndex(SCREENS.index(name))
-        self.nav_buttons[name].setChecked(True)
+        # Not a QButtonGroup: an exclusive group takes Tab focus (and so arrow focus) away
+        # from every button but the checked one.
+        for other, button in self.nav_buttons.items():
+            button.setChecked(other == name)
+
+    def move_focus(self, widget: QWidget) -> None:
+        """Focus *widget* for the program, and tell the navigator, so it moves on from there.
+
+        (The navigator otherwise recovers focus from the item it last moved to when that one
+        is hidden in the same turn, undoing this focus.)
+        """
+        widget.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.navigator.invalidate()
+        tree = self.navigator.tree()
+        if widget in tree and tree.is_navigable(widget):
+            tree.focus(widget)
 
     def current_screen(self) -> str:
         """Return the name of the screen shown."""
@@ -197,7 +218,7 @@ class MainWindow(QWidget):
         if self._history:
             name = self._history.pop()
             self.show_screen(name, remember=False)
-            self.nav_buttons[name].setFocus()
+            self.move_focus(self.nav_buttons[name])
 
     def show_notice(self, notice: v.Notice) -> None:
         """Show a one-line message for a few seconds."""
@@ -258,7 +279,7 @@ class MainWindow(QWidget):
         assert isinstance(tracks, tuple)
         self.bridge.play(tracks, start)
         self.show_screen("now-playing")
-        self.now_playing.transport.play.setFocus()
+        self.move_focus(self.now_playing.transport.play)
 
     def _enqueue(self, tracks: object) -> None:
         assert isinstance(tracks, tuple)
@@ -299,6 +320,7 @@ class MainWindow(QWidget):
             usable = size.width() - 2 * mx - self.mx.sidebar
         else:
             usable = size.width() - self.mx.sidebar
+        self._declare_rail()
         self.library.set_columns(
             max(1, (usable - 2 * self.mx.margin) // (self.mx.cover + self.mx.margin + 12))
         )

@@ -6,6 +6,8 @@ track, "Add to queue" adds the album, and a long OK on a track adds just that tr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -38,6 +40,8 @@ class LibraryScreen(QStackedWidget):
         self.tracks = TrackListModel(self)
         self._album: Album | None = None
         self._columns = 0
+        # Moves focus on behalf of the program; the window routes it through the navigator.
+        self.move_focus: Callable[[QWidget], None] = lambda w: w.setFocus()
 
         grid_page, grid_layout = page(mx, "Library")
         self.status = label("Reading your music folder…", "muted")
@@ -134,7 +138,7 @@ class LibraryScreen(QStackedWidget):
         self.art.setPixmap(theme.cover(album.artwork, album.title, self.mx.cover + 40, 14))
         self.tracks.set_tracks(album.tracks)
         self.setCurrentWidget(self.album_page)
-        self.play_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.move_focus(self.play_button)
 
     def close_album(self) -> bool:
         """Go back to the grid (focusing the album that was open); False if already there."""
@@ -145,7 +149,7 @@ class LibraryScreen(QStackedWidget):
             self.albums.albums().index(self._album) if self._album in self.albums.albums() else 0
         )
         if getattr(self, "album_buttons", None):
-            self.album_buttons[min(index, len(self.album_buttons) - 1)].setFocus()
+            self.move_focus(self.album_buttons[min(index, len(self.album_buttons) - 1)])
         return True
 
     def _rebuild_tracks(self) -> None:

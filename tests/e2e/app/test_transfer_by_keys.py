@@ -1,0 +1,69 @@
+"""Keys only: play an album on this computer, walk to Car on the Devices screen, transfer.
+
+The receivers are real `baton-receiver` processes on loopback; the Car's afile recording
+proves the music moved there, and the app shows the transfer's result with its timings.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from client.app import views as v
+from tests.audio import audible_duration_ms, read_wav
+from tests.e2e.app.keys import focused, press, walk_to
+
+pytestmark = pytest.mark.slow
+
+OK = Qt.Key.Key_Return
+
+
+def _online(window, name: str) -> bool:
+    return any(d.name == name and d.online and d.info for d in window.devices.views())
+
+
+def test_keys_only_play_here_then_transfer_to_car(qtbot, app_window, receivers):
+    window = app_window
+    car = receivers["Car"]
+    qtbot.waitUntil(lambda: window.albums.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: _online(window, "This computer"), timeout=10_000)
+    qtbot.waitUntil(lambda: _online(window, "Car"), timeout=10_000)
+
+    # Library: the first album, its Play button (focused when the album opens), OK.
+    walk_to(window, "album-0")
+    press(OK)
+    assert focused() == "play-album"
+    press(OK)
+    qtbot.waitUntil(
+        lambda: (
+            window.session is not None
+            and window.session.device_name == "This computer"
+            and window.session.state.clock.playing
+        ),
+        timeout=10_000,
+    )
+    assert window.current_screen() == "now-playing"
+
+    # The rail, down to Devices, OK; then right to Car's "Transfer here", OK.
+    walk_to(window, "nav-devices")
+    press(OK)
+    assert window.current_screen() == "devices"
+    qtbot.waitUntil(lambda: window.devices_screen.cards[car.device_id].button.isEnabled())
+    walk_to(window, "transfer-Car")
+    with qtbot.waitSignal(
+        window.bridge.transfer_changed,
+        timeout=15_000,
+        check_params_cb=lambda t: t.phase is not v.TransferPhase.RUNNING,
+    ) as outcome:
+        press(OK)
+    transfer = outcome.args[0]
+    assert transfer.phase is v.TransferPhase.DONE, transfer.message
+    assert transfer.timings is not None
+    assert "audible" in window.devices_screen.banner_text.text()
+    qtbot.waitUntil(lambda: window.session is not None and window.session.device_name == "Car")
+
+    # The Car really plays: its recording fills with the album's audio.
+    qtbot.waitUntil(
+        lambda: car.recording.exists() and audible_duration_ms(read_wav(car.recording)) >= 500,
+        timeout=10_000,
+    )
