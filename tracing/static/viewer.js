@@ -302,7 +302,7 @@ function showDetails(arrow, latency) {
   $("details-title").textContent = arrow.receiver
     ? `${arrow.sender.device_id} → ${arrow.receiver.device_id}: ${arrow.sender.message_kind || arrow.sender.name}`
     : arrow.sender.name;
-  const out = { latency_ms: latency };
+  const out = { latency_ms: latency === null ? null : Number(latency.toFixed(3)) };
   if (latency !== null) {
     out.caveat = "receiver start − sender start, read from two clocks: includes their offset";
     out.clock_offsets_ms = { [arrow.sender.device_id]: offsets(arrow.sender.device_id),
