@@ -100,17 +100,25 @@ def stylesheet(mx: Metrics) -> str:
     QPushButton[role="row"][current="true"] {{ color: {ACCENT}; }}
     QProgressBar {{ background: {RAISED}; border: none; border-radius: 3px; max-height: 6px; }}
     QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
+    QSlider {{ background: transparent; min-height: {mx.icon}px; }}
     QSlider::groove:horizontal {{ height: 6px; background: {RAISED}; border-radius: 3px; }}
-    QSlider::sub-page:horizontal {{ background: {TEXT}; border-radius: 3px; }}
+    QSlider::sub-page:horizontal {{ height: 6px; background: {TEXT}; border-radius: 3px; }}
+    QSlider::add-page:horizontal {{ height: 6px; background: {RAISED}; border-radius: 3px; }}
     QSlider::handle:horizontal {{
-        background: {TEXT}; width: 14px; margin: -5px 0; border-radius: 7px;
+        background: {TEXT}; width: 16px; height: 16px; margin: -5px 0; border-radius: 8px;
     }}
-    QSlider:focus::handle:horizontal {{ background: {ACCENT}; }}
+    QSlider::handle:horizontal:focus {{ background: {ACCENT}; }}
     QLineEdit {{
         background: {RAISED}; border: 1px solid #343a4c; border-radius: 8px; padding: {pad}px;
     }}
     QLineEdit:focus {{ border: 1px solid {ACCENT}; }}
     QCheckBox {{ background: transparent; spacing: 10px; }}
+    QCheckBox::indicator {{
+        width: {mx.icon - 4}px; height: {mx.icon - 4}px; border: 2px solid {MUTED};
+        border-radius: 5px; background: {RAISED};
+    }}
+    QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
+    QCheckBox::indicator:focus {{ border-color: {TEXT}; }}
     QScrollArea {{ border: none; }}
     QScrollBar:vertical {{ background: transparent; width: 10px; }}
     QScrollBar::handle:vertical {{ background: {RAISED}; border-radius: 5px; min-height: 30px; }}

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -96,6 +97,9 @@ class LibraryScreen(QStackedWidget):
     # ------------------------------------------------------------------ album page
     def _build_album_page(self) -> QWidget:
         content, layout = page(self.mx, "")
+        heading = content.findChild(QLabel, "screen-title")
+        if heading is not None:
+            heading.hide()  # the album's own title heads this page
         header = QHBoxLayout()
         header.setSpacing(self.mx.margin)
         self.art = QLabel()
@@ -162,6 +166,7 @@ class LibraryScreen(QStackedWidget):
                 f"{track.number or n + 1:>2}    {track.title}    ·    {length}", role="row"
             )
             row.setObjectName(f"track-{n}")
+            row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             row.setProperty("track", n)
             row.clicked.connect(
                 lambda _=False, i=n: self.play_requested.emit(self.tracks.tracks(), i)

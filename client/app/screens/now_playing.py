@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -187,6 +188,7 @@ class NowPlayingScreen(QWidget):
             row = QPushButton(f"{item.title or item.url}   ·   {item.artist}")
             row.setProperty("role", "row")
             row.setObjectName(f"queue-{n}")
+            row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             row.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             row.setAutoDefault(False)
             row.clicked.connect(lambda _=False, uid=item.uid: self.play_item.emit(uid))

@@ -1,0 +1,150 @@
+"""Render the real app offscreen into docs/screenshots/*.png (the README's pictures).
+
+`python -m client.app.screenshots [OUT_DIR]` starts the demo's three receivers on loopback
+(audio to nowhere), opens the real window on the demo library, plays an album on Living Room,
+moves it to Car, and grabs every screen on the desktop layout and two on the TV layout. Run it
+where mDNS on loopback works (`./dev` runs it inside a network namespace with only `lo` up).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from client.app.bridge import Bridge, CoreThread
+from client.app.main import LaunchOptions, app_settings
+from client.app.settings_store import StoredSettings
+from client.app.window import MainWindow
+from client.demo import _Clock, _start_receivers, _stop_receivers
+from client.demo_library import write_demo_library
+
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def wait(app: QApplication, condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Run the event loop until *condition* holds; raise TimeoutError naming *what*."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def settle(app: QApplication, seconds: float) -> None:
+    """Let the window run (progress moves, layouts settle) for *seconds*."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def open_window(work: Path, *, tv: bool) -> MainWindow:
+    """Open the real window and its core, browsing loopback only."""
+    settings = app_settings(
+        LaunchOptions(
+            music_folder=work / "library",
+            device_name="This computer",
+            interfaces=("127.0.0.1",),
+            local_audio="none",
+            state_dir=work / ("tv-state" if tv else "app-state"),
+            tv=tv,
+        ),
+        StoredSettings(music_folder=str(work / "library"), device_name="This computer", tv=tv),
+    )
+    stored = StoredSettings(str(work / "library"), "This computer", tv=tv)
+    window = MainWindow(Bridge(settings), stored, tv=tv)
+    window.resize(1920 if tv else 1280, 1080 if tv else 800)
+    window.show()
+    window.bridge.start()
+    return window
+
+
+def main(argv: list[str]) -> int:
+    """Render the screenshots; return the exit code."""
+    out = Path(argv[0]) if argv else DEFAULT_OUT
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when QApplication starts
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    work = Path(tempfile.mkdtemp(prefix="baton-shots-"))
+    write_demo_library(work / "library")
+    helper = CoreThread("screenshots")
+    helper.start()
+    clock = _Clock()
+    receivers = helper.submit(_start_receivers(clock, work, "none")).result(60)
+    windows: list[MainWindow] = []
+    try:
+        window = open_window(work, tv=False)
+        windows.append(window)
+        views = window.devices.views
+        wait(app, lambda: sum(d.online for d in views()) >= 4, 20, "four devices online")
+        living_room = next(d for d in window.devices.views() if d.name == "Living Room")
+        album = window.albums.albums()[0]
+        window.bridge.play(album.tracks, 1, device_id=living_room.id)
+        wait(app, lambda: window.session is not None, 10, "playback on Living Room")
+        settle(app, 4.0)
+        window.show_screen("library")
+        window.move_focus(window.library.album_buttons[0])
+        shoot(app, window, None, out / "library.png")
+        window.library.open_album(album)
+        shoot(app, window, None, out / "album.png")
+        window.library.close_album()
+        window.show_screen("now-playing")
+        window.move_focus(window.now_playing.transport.play)
+        shoot(app, window, None, out / "now-playing.png")
+        car = next(d for d in window.devices.views() if d.name == "Car")
+        window.show_screen("devices")
+        window.bridge.self_test()
+        window.bridge.transfer(car.id)
+        screen = window.devices_screen
+        wait(
+            app,
+            lambda: screen.banner.isVisible() and screen.banner_progress.isHidden(),
+            15,
+            "transfer",
+        )
+        settle(app, 1.0)
+        window.move_focus(window.devices_screen.cards[living_room.id].button)
+        shoot(app, window, None, out / "devices.png")
+        window.show_screen("settings")
+        window.move_focus(window.settings.folder)
+        shoot(app, window, None, out / "settings.png")
+
+        tv = open_window(work, tv=True)
+        windows.append(tv)
+        wait(app, lambda: tv.session is not None and tv.albums.rowCount() > 0, 20, "TV window")
+        settle(app, 1.5)
+        tv.move_focus(tv.now_playing.transport.play)
+        shoot(app, tv, "now-playing", out / "tv-now-playing.png")
+        tv.show_screen("devices")
+        tv.move_focus(next(iter(tv.devices_screen.cards.values())).button)
+        shoot(app, tv, "devices", out / "tv-devices.png")
+    finally:
+        for window in windows:
+            window.close()
+            window.bridge.close()
+        helper.submit(_stop_receivers(clock, receivers)).result(30)
+        helper.stop()
+    print(f"screenshots in {out}")
+    return 0
+
+
+def shoot(app: QApplication, window: MainWindow, screen: str | None, path: Path) -> None:
+    """Show *screen* (None: as it is), let it paint, save the window's pixels to *path*."""
+    if screen is not None:
+        window.show_screen(screen)
+    settle(app, 0.3)
+    if not window.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    print(f"wrote {path}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
