@@ -156,7 +156,8 @@ def _otlp_log(r: dict[str, Any]) -> dict[str, Any]:
         log["body"] = _any(data["body"])
     if r["trace_id"]:
         log["traceId"] = r["trace_id"]
-        log["spanId"] = r["span_id"]
+    if r["parent_id"]:
+        log["spanId"] = r["parent_id"]  # the span the event was emitted in
     return log
 
 

@@ -39,7 +39,9 @@ class BodyTooLargeError(OtlpError):
 class Record:
     """One span or one log record, flattened with the correlation fields the collector indexes."""
 
-    uid: str  # the de-duplication key: "<trace id>:<span id>" for spans
+    # The de-duplication key is (trace_id, span_id). A log record has no id of its own: its
+    # span_id is "log:" + a digest of its content, and the span it was emitted in is parent_id.
+    uid: str  # "<trace id>:<span id>", for people and tests
     kind: str  # SPAN or LOG
     trace_id: str  # 32 hex digits, "" for a log record outside any trace
     span_id: str
@@ -60,6 +62,8 @@ class Record:
     device_type: str = ""
     clock_offset_ms: float | None = None
     data: dict[str, Any] = field(default_factory=dict)  # everything else, shown in details
+    # The resource attributes, one dict shared by all records of a resource (stored once).
+    resource: dict[str, Any] = field(default_factory=dict)
 
 
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:
@@ -223,9 +227,9 @@ def _spans(request: Any) -> Iterator[Record]:
                     device_name=res.device_name,
                     device_type=res.device_type,
                     clock_offset_ms=res.clock_offset_ms if offset is None else offset,
+                    resource=res.attrs,
                     data={
                         "attributes": attrs,
-                        "resource": res.attrs,
                         "scope": scope,
                         "status_message": span.status.message,
                         "events": [
@@ -262,7 +266,6 @@ def _logs(request: Any) -> Iterator[Record]:
                 span_id = log.span_id.hex()
                 data = {
                     "attributes": attrs,
-                    "resource": res.attrs,
                     "scope": scope,
                     "body": body,
                     "severity": log.severity_text or log.severity_number,
@@ -272,12 +275,13 @@ def _logs(request: Any) -> Iterator[Record]:
                     sort_keys=True,
                     default=str,
                 )
+                log_id = "log:" + hashlib.sha256(key.encode()).hexdigest()[:32]
                 yield Record(
-                    uid="log:" + hashlib.sha256(key.encode()).hexdigest()[:32],
+                    uid=f"{trace_id}:{log_id}",
                     kind=LOG,
                     trace_id=trace_id,
-                    span_id=span_id,
-                    parent_id="",
+                    span_id=log_id,
+                    parent_id=span_id,
                     name=event_name or _text(body)[:80],
                     span_kind=0,
                     start_ns=time_ns,
@@ -293,5 +297,6 @@ def _logs(request: Any) -> Iterator[Record]:
                     device_name=res.device_name,
                     device_type=res.device_type,
                     clock_offset_ms=res.clock_offset_ms,
+                    resource=res.attrs,
                     data=data,
                 )

@@ -23,7 +23,6 @@ from tracing.attributes import pseudonymise_user
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    uid TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     trace_id TEXT NOT NULL,
     span_id TEXT NOT NULL,
@@ -41,10 +40,19 @@ CREATE TABLE IF NOT EXISTS records (
     envelope_seq INTEGER,
     status INTEGER NOT NULL,
     received_ns INTEGER NOT NULL,
-    data TEXT NOT NULL
+    resource_id INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    -- De-duplication, and lookups by trace (a prefix of this index). Logs use "log:<digest>"
+    -- as span_id (see tracing._otlp.Record.uid).
+    UNIQUE (trace_id, span_id)
+);
+-- Resource attributes are the same for every span of a process: stored once, not per row.
+CREATE TABLE IF NOT EXISTS resources (
+    id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE,
+    attrs TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_user_seq ON records (user_id, seq);
-CREATE INDEX IF NOT EXISTS records_trace ON records (trace_id);
 CREATE TABLE IF NOT EXISTS devices (
     user_id TEXT NOT NULL,
     device_id TEXT NOT NULL,
@@ -64,12 +72,30 @@ CREATE TABLE IF NOT EXISTS users (
 """
 
 # The columns a record row is returned with (`data` is decoded into a dict).
-COLUMNS = (
-    "seq, kind, trace_id, span_id, parent_id, name, span_kind, start_ns, end_ns, device_id, "
-    "user_id, session_id, transfer_id, peer_device_id, message_kind, envelope_seq, status, "
-    "received_ns, data"
-)
-_NAMES = [c.strip() for c in COLUMNS.split(",")]
+_NAMES = [
+    "seq",
+    "kind",
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "name",
+    "span_kind",
+    "start_ns",
+    "end_ns",
+    "device_id",
+    "user_id",
+    "session_id",
+    "transfer_id",
+    "peer_device_id",
+    "message_kind",
+    "envelope_seq",
+    "status",
+    "received_ns",
+    "data",
+]
+COLUMNS = ", ".join(f"records.{c}" for c in _NAMES) + ", resources.attrs"
+# FROM clause of every record query: the row and its resource.
+_FROM = "records JOIN resources ON resources.id = records.resource_id"
 
 
 @dataclass(frozen=True)
@@ -173,6 +199,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        self._resource_ids: dict[str, int] = {}  # digest → id, filled as resources are seen
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -180,40 +207,63 @@ class Store:
 
     # ------------------------------------------------------------ ingest
     def insert(self, records: Sequence[Record]) -> list[dict[str, Any]]:
-        """Store records not seen before (by `uid`); return the new rows in `seq` order."""
+        """Store records not seen before (by trace id + span id); return the new ones by seq."""
         if not records:
             return []
         now = time.time_ns()
-        rows = [
-            (
-                r.uid, r.kind, r.trace_id, r.span_id, r.parent_id, r.name, r.span_kind,
-                r.start_ns, r.end_ns, r.device_id, r.user_id, r.session_id, r.transfer_id,
-                r.peer_device_id, r.message_kind, r.envelope_seq, r.status, now,
-                json.dumps(r.data, separators=(",", ":"), default=str),
-            )
-            for r in records
-        ]  # fmt: skip
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            resource_ids = self._resource_ids_for(records)
+            rows = [
+                (
+                    r.kind, r.trace_id, r.span_id, r.parent_id, r.name, r.span_kind,
+                    r.start_ns, r.end_ns, r.device_id, r.user_id, r.session_id, r.transfer_id,
+                    r.peer_device_id, r.message_kind, r.envelope_seq, r.status, now,
+                    resource_ids[id(r.resource)],
+                    json.dumps(r.data, separators=(",", ":"), default=str),
+                )
+                for r in records
+            ]  # fmt: skip
             (before,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM records").fetchone()
             db.executemany(
-                "INSERT OR IGNORE INTO records (uid, kind, trace_id, span_id, parent_id, name, "
+                "INSERT OR IGNORE INTO records (kind, trace_id, span_id, parent_id, name, "
                 "span_kind, start_ns, end_ns, device_id, user_id, session_id, transfer_id, "
-                "peer_device_id, message_kind, envelope_seq, status, received_ns, data) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "peer_device_id, message_kind, envelope_seq, status, received_ns, resource_id, "
+                "data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             new = db.execute(
-                "SELECT seq, uid FROM records WHERE seq > ? ORDER BY seq", (before,)
+                "SELECT seq, trace_id, span_id FROM records WHERE seq > ? ORDER BY seq", (before,)
             ).fetchall()
             self._upsert_devices(records, now)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            self._resource_ids.clear()  # may name resources the rollback just removed
             raise
-        by_uid = {r.uid: r for r in records}
-        return [record_row(seq, by_uid[uid], now) for seq, uid in new]
+        by_key = {(r.trace_id, r.span_id): r for r in records}
+        return [record_row(seq, by_key[(t, sp)], now) for seq, t, sp in new]
+
+    def _resource_ids_for(self, records: Iterable[Record]) -> dict[int, int]:
+        # Keyed by the dict's identity: every record of one OTLP resource shares its dict.
+        out: dict[int, int] = {}
+        for r in records:
+            if id(r.resource) in out:
+                continue
+            text = json.dumps(r.resource, sort_keys=True, separators=(",", ":"), default=str)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            rid = self._resource_ids.get(digest)
+            if rid is None:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO resources (digest, attrs) VALUES (?, ?)", (digest, text)
+                )
+                (rid,) = self._db.execute(
+                    "SELECT id FROM resources WHERE digest = ?", (digest,)
+                ).fetchone()
+                self._resource_ids[digest] = rid
+            out[id(r.resource)] = rid
+        return out
 
     def _upsert_devices(self, records: Iterable[Record], now: int) -> None:
         latest: dict[tuple[str, str], Record] = {}
@@ -240,7 +290,7 @@ class Store:
         """Return up to `limit` records with seq > `after`, oldest first."""
         where, params = _where(scope, filters)
         rows = self._db.execute(
-            f"SELECT {COLUMNS} FROM records WHERE seq > ? AND {where} "  # noqa: S608
+            f"SELECT {COLUMNS} FROM {_FROM} WHERE seq > ? AND {where} "  # noqa: S608
             "ORDER BY seq LIMIT ?",
             [after, *params, limit],
         ).fetchall()
@@ -250,7 +300,7 @@ class Store:
         """Return the newest `limit` records matching, oldest first."""
         where, params = _where(scope, filters)
         rows = self._db.execute(
-            f"SELECT {COLUMNS} FROM records WHERE {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608
+            f"SELECT {COLUMNS} FROM {_FROM} WHERE {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608
             [*params, limit],
         ).fetchall()
         return [_row(r) for r in reversed(rows)]
@@ -352,7 +402,7 @@ def record_row(seq: int, r: Record, received_ns: int) -> dict[str, Any]:
         "user_id": r.user_id, "session_id": r.session_id, "transfer_id": r.transfer_id,
         "peer_device_id": r.peer_device_id, "message_kind": r.message_kind,
         "envelope_seq": r.envelope_seq, "status": r.status, "received_ns": received_ns,
-        "data": r.data,
+        "data": {**r.data, "resource": r.resource},
     }  # fmt: skip
 
 
@@ -363,6 +413,7 @@ def _where(scope: Scope, filters: Filters) -> tuple[str, list[Any]]:
 
 
 def _row(values: Sequence[Any]) -> dict[str, Any]:
-    row = dict(zip(_NAMES, values, strict=True))
+    row = dict(zip(_NAMES, values[:-1], strict=True))
     row["data"] = json.loads(row["data"])
+    row["data"]["resource"] = json.loads(values[-1])
     return row

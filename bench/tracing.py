@@ -1,0 +1,228 @@
+"""Tracing benchmark: collector ingest rate, and event → visible in a live viewer.
+
+A real collector runs as its own process (`python -m tracing.cli serve --port 0`), pinned to
+one CPU core with `sched_setaffinity` when the machine has more than one; this process is the
+load generator and the viewer, on the other cores, over loopback HTTP.
+
+* `tracing.ingest`: realistic OTLP/HTTP protobuf batches (512 spans, as the SDK's
+  BatchSpanProcessor sends: sender and receiver spans of Connect messages with the Baton
+  attributes, grouped by device) posted by 4 concurrent connections. Every span is new (no
+  de-duplication shortcut). One sample per round = spans stored / wall time of the round,
+  counted again in SQLite at the end.
+* `tracing.event_to_sse`: one span pair posted; the sample ends when a connected SSE client
+  (aiohttp, this process) has received both records. One clock (`perf_counter`).
+* `tracing.event_to_page`: the same, ending when Debian's chromium (Playwright) shows the
+  new arrow in the viewer (polled by the page itself with requestAnimationFrame). Skipped when
+  `/usr/bin/chromium` is missing.
+
+Not included: the time a device's SDK holds a span before exporting (BatchSpanProcessor's
+schedule delay, chosen by `tracing.setup`), which adds directly to what a user waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+
+import aiohttp
+
+from bench._runner import Measurement
+from tracing import samples
+from tracing._store import Store
+
+TARGET_SPANS_PER_S = 20_000
+TARGET_VISIBLE_MS = 1000.0
+BATCH_MESSAGES = 256  # 512 spans per request
+CONCURRENCY = 4
+CHROMIUM = "/usr/bin/chromium"
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]  # fmt: skip
+
+PHONE = samples.Device("bench-phone", "Phone", "controller", "bench", 0.0)
+SPEAKER = samples.Device("bench-speaker", "Speaker", "speaker", "bench", 4.0)
+CAR = samples.Device("bench-car", "Car", "car", "bench", -20.0)
+
+
+def run(quick: bool) -> Iterable[Measurement]:
+    """Yield ingest rate and visibility figures (quick: 3 rounds of 10 batches, 10 events)."""
+    rounds, batches, events, page_events = (3, 10, 10, 5) if quick else (5, 40, 100, 30)
+    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
+        rates, stored, sent = asyncio.run(_ingest(Path(tmp), rounds, batches))
+    yield Measurement(
+        name="tracing.ingest",
+        unit="sp/s",
+        samples=rates,
+        target="≥ 20 000 spans/s on one core (OTLP protobuf over loopback HTTP)",
+        extra={"stored": stored, "sent": sent, "pinned_cores": float(_pin_cores())},
+        met=statistics.median(rates) >= TARGET_SPANS_PER_S and stored == sent,
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
+        sse, page = asyncio.run(_visibility(Path(tmp), events, page_events))
+    yield Measurement(
+        name="tracing.event_to_sse",
+        unit="ms",
+        samples=sse,
+        target="≤ 1 s (event → visible in a connected viewer)",
+        met=Measurement("", "ms", sse).percentile(95) <= TARGET_VISIBLE_MS,
+    )
+    if page:
+        yield Measurement(
+            name="tracing.event_to_page",
+            unit="ms",
+            samples=page,
+            target="≤ 1 s (event → arrow drawn in the viewer page, chromium)",
+            met=Measurement("", "ms", page).percentile(95) <= TARGET_VISIBLE_MS,
+        )
+
+
+def _pin_cores() -> int:
+    return 1 if (os.cpu_count() or 1) > 1 else 0
+
+
+@contextlib.asynccontextmanager
+async def _collector(tmp: Path) -> AsyncIterator[tuple[str, str]]:
+    """Run a collector process; yield its base URL and an admin token."""
+    os.makedirs(tmp, exist_ok=True)  # noqa: PTH103  (ASYNC240 bars pathlib here; it is instant)
+    db = tmp / "traces.db"
+    store = Store(db)
+    token = store.add_user("bench-admin", admin=True)
+    store.close()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tracing.cli", "serve", "--port", "0", "--db", str(db),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        if _pin_cores():
+            os.sched_setaffinity(process.pid, {0})
+            os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        match = re.search(r"http://[\d.]+:(\d+)/", line)
+        if match is None:
+            raise RuntimeError(f"collector did not start: {line!r}")
+        yield f"http://127.0.0.1:{match.group(1)}", token
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+
+
+def _batch(seq0: int) -> bytes:
+    devices = [(PHONE, SPEAKER), (SPEAKER, PHONE), (PHONE, CAR), (CAR, PHONE)]
+    messages = [
+        samples.Message(
+            *devices[i % 4],
+            kind=("Command", "StateSnapshot", "TransferOffer", "TransferReady")[i % 4],
+            session_id="session-6f1c",
+            transfer_id="transfer-1" if i % 4 >= 2 else "",
+            seq=seq0 + i,
+        )
+        for i in range(BATCH_MESSAGES)
+    ]
+    return bytes(samples.traces_request(messages).SerializeToString())
+
+
+async def _ingest(tmp: Path, rounds: int, batches: int) -> tuple[list[float], float, float]:
+    bodies = [[_batch(r * batches * BATCH_MESSAGES + b * BATCH_MESSAGES) for b in range(batches)]
+              for r in range(rounds)]  # fmt: skip
+    headers = {"Content-Type": "application/x-protobuf"}
+    rates = []
+    async with _collector(tmp) as (base, _), aiohttp.ClientSession() as http:
+        # Warm-up: the collector's first request pays for imports and the schema.
+        async with http.post(base + "/v1/traces", data=_batch(10**9), headers=headers) as r:
+            r.raise_for_status()
+        for round_bodies in bodies:
+            queue = list(round_bodies)
+
+            async def sender(queue: list[bytes] = queue) -> None:
+                while queue:
+                    body = queue.pop()
+                    async with http.post(base + "/v1/traces", data=body, headers=headers) as r:
+                        r.raise_for_status()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
+            rates.append(len(round_bodies) * BATCH_MESSAGES * 2 / (time.perf_counter() - started))
+    with contextlib.closing(sqlite3.connect(tmp / "traces.db")) as db:
+        (stored,) = db.execute("SELECT COUNT(*) FROM records").fetchone()
+    sent = (rounds * batches + 1) * BATCH_MESSAGES * 2
+    return rates, float(stored), float(sent)
+
+
+async def _visibility(tmp: Path, events: int, page_events: int) -> tuple[list[float], list[float]]:
+    async with _collector(tmp / "sse") as (base, token), aiohttp.ClientSession() as http:
+        sse = await _event_to_sse(http, base, token, events)
+    # A fresh collector, so the page's backlog holds no arrows from the SSE run.
+    async with _collector(tmp / "page") as (base, token), aiohttp.ClientSession() as http:
+        page = await _event_to_page(http, base, token, page_events)
+    return sse, page
+
+
+async def _post_pair(http: aiohttp.ClientSession, base: str, seq: int) -> None:
+    body = samples.traces_request([samples.Message(PHONE, SPEAKER, seq=seq)]).SerializeToString()
+    headers = {"Content-Type": "application/x-protobuf"}
+    async with http.post(base + "/v1/traces", data=body, headers=headers) as r:
+        r.raise_for_status()
+
+
+async def _event_to_sse(
+    http: aiohttp.ClientSession, base: str, token: str, events: int
+) -> list[float]:
+    auth = {"Authorization": f"Bearer {token}"}
+    out = []
+    async with http.get(base + "/api/stream?backlog=0", headers=auth) as stream:
+        for seq in range(events + 2):
+            started = time.perf_counter()
+            await _post_pair(http, base, seq)
+            records = 0
+            while records < 2:
+                line = await asyncio.wait_for(stream.content.readline(), 10)
+                records += line.startswith(b"event: record")
+            if seq >= 2:  # two warm-up events
+                out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+async def _event_to_page(
+    http: aiohttp.ClientSession, base: str, token: str, events: int
+) -> list[float]:
+    if not HAVE_CHROMIUM:
+        return []
+    from playwright.async_api import async_playwright  # only here: a dev dependency
+
+    out = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(base + "/")
+            await page.fill("#token", token)
+            await page.click("#login button[type=submit]")
+            await page.wait_for_selector("#status.live", timeout=10_000)
+            for n in range(events + 1):
+                started = time.perf_counter()
+                await _post_pair(http, base, 10_000 + n)
+                await page.wait_for_function(
+                    f"document.querySelectorAll('g.arrow.done').length > {n}",
+                    polling="raf",
+                    timeout=10_000,
+                )
+                if n >= 1:  # one warm-up event
+                    out.append((time.perf_counter() - started) * 1000)
+        finally:
+            await browser.close()
+    return out
