@@ -1,0 +1,94 @@
+"""The trace collector: what it accepts, how it de-duplicates, what it serves.
+
+Run it with `baton-traces serve [--host H] [--port N] [--db PATH] [--forward URL]`, or
+in-process (tests, tools) with `Collector(CollectorConfig(db=...))`, `await start()`,
+`await close()`.
+
+Ingest contract (for `tracing.setup` and any OpenTelemetry SDK)
+---------------------------------------------------------------
+* `POST /v1/traces` and `POST /v1/logs`, as in the OTLP/HTTP specification: body an
+  `ExportTraceServiceRequest` / `ExportLogsServiceRequest`, either protobuf
+  (`Content-Type: application/x-protobuf`) or OTLP JSON (`application/json`, ids in hex),
+  optionally `Content-Encoding: gzip` or `deflate`. Default port 4318, bound to 127.0.0.1:
+  point `OTEL_EXPORTER_OTLP_ENDPOINT` (or the exporter's `endpoint`) at `http://HOST:4318`.
+* Answers: 200 with an empty export response (in the request's encoding) once every record is
+  committed to SQLite, so a 200 means "stored"; 400 for a body that is not OTLP (do not retry);
+  413 beyond 32 MiB after inflation (split the batch). Anything else (connection refused, 5xx)
+  is transient: keep the batch in the spool and send it again later.
+* Ingest needs no token: keep it on loopback or a trusted network until hardening lands.
+* Records are attributed to devices and users by resource attributes (`tracing.attributes`):
+  `baton.device.id` (falling back to `service.instance.id`, then `service.name`) and
+  `baton.user.id`. Send every attribute with the names in `tracing.attributes`.
+
+De-duplication contract
+-----------------------
+* A span is identified by (trace id, span id). The first copy to arrive is stored; later
+  copies, in the same request or any other, are ignored silently and still answered with 200.
+  So retries, replays from an offline spool and a batch sent twice are all safe: resend freely.
+  Corollary: a span id must never be reused within a trace with different content (the later
+  content would be dropped); the SDK's random ids guarantee this.
+* A log record (an event) has no id in OTLP: its identity is a digest of its device id, time,
+  trace and span ids, event name, body and attributes. Replaying the same record is ignored;
+  two genuinely identical events at the same nanosecond count as one.
+* Late data is welcome: records are stored whenever they arrive; each row keeps its receipt
+  time (`received_ns`) and the viewer marks records received long after they ended as late.
+
+What it serves
+--------------
+* The viewer at `/` (static files in `tracing/static/`).
+* Users: `baton-traces user add NAME` prints a token; requests carry it as
+  `Authorization: Bearer TOKEN` or in the `baton_token` cookie set by `POST /api/login`
+  (`{"token": ...}`). A missing or unknown token gets 401. A user sees only records whose
+  resource `baton.user.id` equals `pseudonymise_user(NAME)`; `--admin` users see everything.
+* REST (JSON): `/api/whoami`, `/api/devices`, `/api/sessions`, `/api/transfers`, `/api/traces`,
+  `/api/traces/{trace_id}` (records + paired arrows), `/api/search?q=&device=&kind=&session=
+  &transfer=&trace=&limit=`, `/api/export?format=otlp-json|chrome|mermaid` (+ the same filters).
+* Live stream: `GET /api/stream` (Server-Sent Events, same filters). Each stored record is one
+  `event: record` whose `id:` is its `seq`, a number that only grows (with gaps). Reconnect
+  with `Last-Event-ID` (browsers do it themselves) or `?after=SEQ` to get everything since;
+  without either, the newest `?backlog=N` (default 200) come first. `event: reset` says
+  retention deleted part of what was asked for; `event: overflow` says the client fell
+  10 000 events behind and was cut off, so reconnect with its last id. Ingest never waits for
+  a viewer.
+* Retention: every minute, records older than `--retention-days` (default 7) by receipt go,
+  then the oldest until the data fits in `--retention-mb` (default 1024).
+
+Scaling out: `--forward URL`
+----------------------------
+Every accepted request is also posted, as received (inflated), to `URL/v1/traces` or
+`URL/v1/logs`, from a bounded queue (1000 requests; when full, forwarding drops and logs):
+an OpenTelemetry Collector's OTLP/HTTP receiver, which can feed Jaeger or Tempo. A minimal
+OpenTelemetry Collector configuration (`otelcol-contrib --config otelcol.yaml`; run
+`baton-traces serve --forward http://localhost:14318`)::
+
+    receivers:
+      otlp:
+        protocols:
+          http:
+            endpoint: 127.0.0.1:14318
+    processors:
+      batch: {}
+    exporters:
+      otlp/jaeger:              # Jaeger v2 takes OTLP on its own (gRPC 4317)
+        endpoint: jaeger:4317
+        tls: {insecure: true}
+      otlp/tempo:               # Grafana Tempo's distributor, OTLP gRPC
+        endpoint: tempo:4317
+        tls: {insecure: true}
+    service:
+      pipelines:
+        traces:
+          receivers: [otlp]
+          processors: [batch]
+          exporters: [otlp/jaeger, otlp/tempo]   # keep the one(s) you run
+
+Forwarding is best effort; for guaranteed delivery point the devices at the OpenTelemetry
+Collector instead and let it fan out to Jaeger/Tempo and to this collector (one more
+`otlphttp` exporter with `endpoint: http://HOST:4318`).
+"""
+
+from __future__ import annotations
+
+from tracing._server import Collector, CollectorConfig
+
+__all__ = ["Collector", "CollectorConfig"]
