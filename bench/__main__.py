@@ -10,7 +10,16 @@ import time
 from bench._runner import report
 
 # Each module exposes `run(quick: bool) -> Iterable[Measurement]`.
-BENCHMARKS = ["codec", "discovery", "player", "spatial", "session", "receiver_memory", "transfer"]
+BENCHMARKS = [
+    "codec",
+    "discovery",
+    "player",
+    "spatial",
+    "session",
+    "receiver_memory",
+    "transfer",
+    "tracing",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
