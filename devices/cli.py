@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -12,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from connect.cli_common import add_version_flag
-from connect.connection import Endpoint
 from connect.errors import ConnectError
+from devices.check import run_check_command
 from devices.config import DEVICE_TYPES, ConfigError, build_config, read_config_file
 from devices.errors import LibVLCUnavailableError, ReceiverError
 from devices.receiver import Receiver
+from devices.service import async_serve
 
 _LOG = logging.getLogger("baton-receiver")
 
@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--initial-volume", type=int, metavar="N", help="0-100 (default 50)")
     parser.add_argument("--max-volume", type=int, metavar="N", help="volume cap 0-100 (100)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="report whether libVLC, the config, the audio output, the state directory and "
+        "the network are ready, then exit (0: ready)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     return parser
 
@@ -91,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             "max_volume",
         )
     }
+    if args.check:
+        return run_check_command(args.config, flags)
     try:
         file_settings = read_config_file(args.config) if args.config else {}
         config = build_config(file_settings, flags)
@@ -112,22 +120,8 @@ async def _serve(receiver: Receiver) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    try:
-        where = await receiver.async_start()
-        config = receiver.config
-        hosts = ", ".join(Endpoint(address, where.port).authority for address in where.addresses)
-        # One stable line, for people and for scripts that start a receiver on port 0.
-        print(
-            f"baton-receiver: {config.name!r} ({config.type}, id {where.device_id}) "
-            f"listening on {hosts}; audio -> {config.audio_output}",
-            flush=True,
-        )
-        await stop.wait()
-        _LOG.info("stopping")
-    finally:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(receiver.async_close(), timeout=10)
-    return 0
+    # Waits for a network address, then starts, tells systemd, and closes in the end.
+    return await async_serve(receiver, stop)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 
 from connect.messages import DeviceType, PairingMode
 from devices.errors import ReceiverError
+from devices.resume import parse_duration
 
 DEVICE_TYPES = ("speaker", "car", "tv", "computer", "avr")
 
@@ -30,6 +31,8 @@ class ReceiverConfig:
     initial_volume: int = 50
     max_volume: int = 100
     pairing: str = "open"  # pin pairing arrives with the security work; see --help
+    resume_window: float = 1800.0  # seconds; 0: never resume at start (devices/resume.py)
+    checkpoint_interval: float = 15.0  # seconds between position saves while playing; 0: none
 
     @property
     def device_type(self) -> DeviceType:
@@ -76,6 +79,10 @@ def build_config(file_settings: dict[str, Any], flags: dict[str, Any]) -> Receiv
             initial_volume=int(merged.get("initial_volume", ReceiverConfig.initial_volume)),
             max_volume=int(merged.get("max_volume", ReceiverConfig.max_volume)),
             pairing=str(merged.get("pairing", ReceiverConfig.pairing)).lower(),
+            resume_window=parse_duration(merged.get("resume_window", ReceiverConfig.resume_window)),
+            checkpoint_interval=parse_duration(
+                merged.get("checkpoint_interval", ReceiverConfig.checkpoint_interval)
+            ),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad setting: {exc}") from None

@@ -28,11 +28,12 @@ from connect.interfaces import (
 )
 from connect.server import ControllerLink, SessionServer
 from connect.txt import ServiceRecord, capability_hash
+from devices import resume
 from devices.audio_output import parse_audio_output
 from devices.config import ReceiverConfig
 from devices.errors import ReceiverError
 from devices.failures import failure_from
-from devices.persistence import SessionStore, StateDirError
+from devices.persistence import StateDirError
 from devices.player import Player
 from devices.player_types import PlaybackFailed, PlayerEvent, PlayerState, TrackEnded
 from devices.transfer import TransferSide
@@ -64,7 +65,7 @@ class Receiver:
         self.config = config
         self.clock = clock
         self._advertise = advertise
-        self._store = SessionStore(config.state_dir)
+        self._store = resume.ResumableStore(config.state_dir)
         self._server = SessionServer(self, clock=clock)
         self._player: Player | None = None
         self._advertiser: ServiceAdvertiser | None = None
@@ -103,6 +104,12 @@ class Receiver:
             await preparing
             await self._advertiser.async_start(port=port)
         self._spawn(self._save_loop())
+        self._spawn(
+            resume.async_checkpoints(
+                self.config.checkpoint_interval, self._is_playing, self._save_wanted.set
+            )
+        )
+        await self._resume_saved_session()
         return Listening(self._device_id, addresses, port)
 
     async def async_close(self) -> None:
@@ -299,6 +306,18 @@ class Receiver:
             clock=m.PlaybackClock(restored.clock.position_ms, self.clock(), 1.0, False),
             volume=min(restored.volume, self.config.max_volume),
         )
+
+    async def _resume_saved_session(self) -> None:
+        """Play on from the saved position if the session was playing (devices/resume.py)."""
+        decision = resume.decide(self._store.saved, self.config.resume_window, resume.Instant.now())
+        _LOG.info("resume at start: %s (%s)", "yes" if decision.resume else "no", decision.reason)
+        if decision.resume:
+            async with self.lock:
+                await self._carry_out(resume.resume_outcome(self._state, self.clock()))
+                self._publish(m.StateChangeReason.RESTORED)
+
+    def _is_playing(self) -> bool:
+        return self._state.status is m.PlaybackStatus.PLAYING
 
     def _output_volume(self, state: m.PlaybackState) -> int:
         return 0 if state.muted else state.volume
