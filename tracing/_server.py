@@ -303,9 +303,9 @@ class Collector:
             # The viewer resumes from the newest id it saw; with no rows, from the present.
             return rows[-1]["seq"] if rows else await self._read(_max_seq, self._reader)
         sent = int(last)
-        oldest = await self._read(self._reader.oldest_seq)
-        if oldest > sent + 1:
+        if await self._read(self._reader.deleted_through) > sent:
             # Retention removed part of what the viewer missed: say so before replaying the rest.
+            oldest = await self._read(self._reader.oldest_seq)
             await response.write(f"event: reset\ndata: {oldest}\n\n".encode())
         while True:
             rows = await self._read(self._reader.records_after, scope, filters, sent, REPLAY_PAGE)

@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS devices (
     last_seen_ns INTEGER NOT NULL,
     PRIMARY KEY (user_id, device_id)
 );
+-- deleted_through: the highest seq retention has deleted (a resume from below it lost data).
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
@@ -345,25 +347,41 @@ class Store:
         deleted = 0
         cutoff = time.time_ns() - int(max_age_s * 1e9)
         while True:
-            cur = self._db.execute(
-                "DELETE FROM records WHERE seq IN "
-                "(SELECT seq FROM records WHERE received_ns < ? ORDER BY seq LIMIT ?)",
+            n = self._delete(
+                "DELETE FROM records WHERE seq IN (SELECT seq FROM records "
+                "WHERE received_ns < ? ORDER BY seq LIMIT ?) RETURNING seq",
                 (cutoff, chunk),
             )
-            deleted += cur.rowcount
-            if cur.rowcount < chunk:
+            deleted += n
+            if n < chunk:
                 break
         while self.used_bytes() > max_bytes:
-            cur = self._db.execute(
-                "DELETE FROM records WHERE seq IN (SELECT seq FROM records ORDER BY seq LIMIT ?)",
+            n = self._delete(
+                "DELETE FROM records WHERE seq IN (SELECT seq FROM records ORDER BY seq LIMIT ?) "
+                "RETURNING seq",
                 (max(1, chunk // 10),),
             )
-            if cur.rowcount == 0:
+            if n == 0:
                 break
-            deleted += cur.rowcount
+            deleted += n
         if deleted:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
+
+    def _delete(self, sql: str, params: tuple[Any, ...]) -> int:
+        seqs = [seq for (seq,) in self._db.execute(sql, params).fetchall()]
+        if seqs:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('deleted_through', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+                (max(seqs),),
+            )
+        return len(seqs)
+
+    def deleted_through(self) -> int:
+        """Return the highest seq retention has deleted (0 if none)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'deleted_through'").fetchone()
+        return 0 if row is None else int(row[0])
 
     def used_bytes(self) -> int:
         """Return the bytes of database pages in use (free pages excluded)."""

@@ -216,3 +216,16 @@ async def test_a_cut_off_viewer_is_told_to_reconnect(collector):
         (sub,) = collector.collector.hub._subscribers
         sub.overflowed.set()  # what publish() does when its queue is full
         assert (await stream.next()).event == "overflow"
+
+
+async def test_seq_gaps_from_duplicates_are_not_reported_as_loss(collector):
+    request = samples.traces_request([samples.Message(ALICE_PHONE, ALICE_SPEAKER)])
+    await collector.post("traces", request.SerializeToString())
+    await collector.post("traces", request.SerializeToString())  # ignored, may burn seqs
+    first = await collector.get_json("/api/search", "alice")
+    await _send(collector, ALICE_PHONE, ALICE_SPEAKER, 1)
+    assert collector.http is not None
+    headers = {**collector.auth("alice"), "Last-Event-ID": str(first[-1]["seq"])}
+    async with collector.http.get(collector.base + "/api/stream", headers=headers) as response:
+        stream = SseReader(response)
+        assert [(await stream.next()).event for _ in range(2)] == ["record", "record"]

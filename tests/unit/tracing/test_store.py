@@ -36,6 +36,7 @@ def test_retention_by_age_deletes_old_records(tmp_path):
     assert store.enforce_retention(max_age_s=3600, max_bytes=1 << 30) == 0
     # Age 0: everything received before now is too old.
     assert store.enforce_retention(max_age_s=0, max_bytes=1 << 30) == 10
+    assert store.deleted_through() == 10
     assert store.latest(EVERYTHING, Filters(), 100) == []
     store.close()
 
