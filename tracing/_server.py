@@ -7,8 +7,8 @@ insert run there, so the loop stays free for streams); one reader thread serves 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -374,12 +374,15 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
 
 
 async def run_forever(config: CollectorConfig) -> None:
-    """Serve until cancelled (the CLI's `serve`)."""
+    """Serve until SIGINT or SIGTERM, then close cleanly (the CLI's `serve`)."""
     collector = Collector(config)
     await collector.start()
     print(f"baton-traces: collecting on http://{config.host}:{collector.port}/", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
-        with contextlib.suppress(Exception):
-            await collector.close()
+        await collector.close()
