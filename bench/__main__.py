@@ -19,6 +19,7 @@ BENCHMARKS = [
     "receiver_memory",
     "transfer",
     "tracing",
+    "app",
 ]
 
 

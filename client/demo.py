@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import signal
 import sys
@@ -20,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from client.app.display import has_display
 from client.demo_library import DemoTrack, write_demo_library
 from client.library_server import LibraryServer
 from connect import messages as m
@@ -54,13 +54,6 @@ class _Clock:
 
     def say(self, text: str) -> None:
         print(f"[{time.perf_counter() - self.start:6.2f} s] {text}", flush=True)
-
-
-def has_display() -> bool:
-    """Return True when a window can be shown (a display, and Qt not forced offscreen)."""
-    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
-        return False
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def run_demo(*, headless: bool, audio: str = "afile") -> int:

@@ -12,17 +12,19 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from client.app import views as v
-from client.app.core import AppCore, AppSettings, DeviceGone, LibraryLoaded
-from client.app.library import Track
+from client.app.views import AppSettings, DeviceGone, LibraryLoaded
 from connect import messages as m
-from connect.controller import default_identity
+
+if TYPE_CHECKING:
+    from client.app.core import AppCore
+    from client.app.library import Track
 
 _LOG = logging.getLogger(__name__)
 
@@ -93,8 +95,8 @@ class Bridge(QObject):
         super().__init__(parent)
         self.settings = settings
         self.core_thread = CoreThread()
-        identity = default_identity(f"Baton on {settings.device_name}")
-        self.core = AppCore(settings, self._from_core, identity)
+        self.core: AppCore | None = None  # built on the core thread by start()
+        self._core_ready: concurrent.futures.Future[AppCore] | None = None
         self._closed = False
 
     # -------------------------------------------------------------------------- lifecycle
@@ -103,19 +105,41 @@ class Bridge(QObject):
         """Start the core thread and the core; `started` fires when it is up."""
         self.core_thread.start()
 
+        async def build() -> AppCore:
+            # The core's imports (aiohttp, zeroconf, libVLC) happen here, on the core thread,
+            # while the UI thread paints its first frame.
+            from client.app.core import AppCore
+            from connect.controller import default_identity
+
+            identity = default_identity(f"Baton on {self.settings.device_name}")
+            self.core = AppCore(self.settings, self._from_core, identity)
+            return self.core
+
         async def start() -> None:
-            await self.core.async_start()
+            core = await self._core()
+            await core.async_start()
             self.started.emit()
 
+        self._core_ready = self.core_thread.submit(build())
         self.core_thread.submit(start())
+
+    async def _core(self) -> AppCore:
+        if self._core_ready is None:
+            raise RuntimeError("the bridge is not started")
+        return await asyncio.wrap_future(self._core_ready)
 
     def close(self) -> None:
         """Close the core and stop its thread (idempotent, bounded)."""
         if self._closed:
             return
         self._closed = True
-        if self.core_thread.loop.is_running():
-            future = self.core_thread.submit(self.core.async_close())
+        if self.core_thread.loop.is_running() and self._core_ready is not None:
+
+            async def close() -> None:
+                core = await self._core()
+                await core.async_close()
+
+            future = self.core_thread.submit(close())
             try:
                 # The app is quitting: the only place the UI thread waits, and bounded.
                 future.result(STOP_TIMEOUT_S)
@@ -128,39 +152,37 @@ class Bridge(QObject):
 
     def play(self, tracks: tuple[Track, ...], start: int = 0, device_id: str = "") -> None:
         """Play *tracks* from index *start*."""
-        self.core_thread.submit(self.core.async_play(tracks, start, device_id=device_id))
+        self._submit(lambda core: core.async_play(tracks, start, device_id=device_id))
 
     def enqueue(self, tracks: tuple[Track, ...]) -> None:
         """Add *tracks* to the followed device's queue."""
-        self.core_thread.submit(self.core.async_play(tracks, append=True))
+        self._submit(lambda core: core.async_play(tracks, append=True))
 
     def command(self, action: m.Action, device_id: str = "") -> None:
         """Send *action* to a device (the followed one by default)."""
-        self.core_thread.submit(self.core.async_command(action, device_id))
+        self._submit(lambda core: core.async_command(action, device_id))
 
     def transfer(self, target_id: str) -> None:
         """Move the music to *target_id*; progress comes as `transfer_changed`."""
-        self.core_thread.submit(self.core.async_transfer(target_id))
+        self._submit(lambda core: core.async_transfer(target_id))
 
     def add_address(self, text: str) -> None:
         """Add a device by `host:port`."""
-        self.core_thread.submit(self.core.async_add_address(text))
+        self._submit(lambda core: core.async_add_address(text))
 
     def self_test(self) -> None:
         """Run the multicast self-test; the result comes as `diagnostics_changed`."""
-        self.core_thread.submit(self.core.async_self_test())
+        self._submit(lambda core: core.async_self_test())
 
     def set_music_folder(self, folder: Path) -> None:
         """Serve and scan another music folder."""
-        self.core_thread.submit(self.core.async_set_music_folder(folder))
+        self._submit(lambda core: core.async_set_music_folder(folder))
 
-    def why_not(self, device_id: str) -> str:
-        """Return why a device cannot take the current item ("" if it can); reads a snapshot."""
-        # Reads immutable snapshots only (dict lookups of frozen values), safe across threads.
-        try:
-            return self.core.why_not(device_id)
-        except RuntimeError:
-            return ""
+    def _submit(self, request: Callable[[AppCore], Coroutine[Any, Any, None]]) -> None:
+        async def run() -> None:
+            await request(await self._core())
+
+        self.core_thread.submit(run())
 
     # -------------------------------------------------------------------------- from the core
 

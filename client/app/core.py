@@ -10,19 +10,19 @@ transferred to (else the first that reports playing).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
 from client.app import views as v
 from client.app.library import Library, Track, scan_library
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
+from client.app.views import AppSettings, DeviceGone, LibraryLoaded
 from client.library_server import MEDIA_PREFIX, LibraryServer
 from connect import messages as m
 from connect.connection import Connected, ConnectionEvent, Disconnected, StateChanged
@@ -36,36 +36,6 @@ _LOG = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT_S = 5.0
 SELF_TEST_GROUP = "239.255.66.77"  # administratively scoped: never leaves the site
-
-
-@dataclass(frozen=True)
-class AppSettings:
-    """What the app starts with (the Settings screen shows and edits them)."""
-
-    music_folder: Path | None
-    device_name: str
-    state_dir: Path
-    interfaces: tuple[str, ...] = ()  # where to look for devices; empty: the default choice
-    local_audio: str = "default"  # "This computer"'s output, as baton-receiver's --audio-output
-    media_host: str = "0.0.0.0"  # noqa: S104 - receivers on the LAN must reach the music
-    trace_collector: str = ""
-    tv: bool = False
-    browse: bool = True
-
-
-@dataclass(frozen=True)
-class DeviceGone:
-    """A device left the list (forgotten, or a provisional manual entry renamed)."""
-
-    device_id: str
-
-
-@dataclass(frozen=True)
-class LibraryLoaded:
-    """The music folder was scanned."""
-
-    library: Library
-    error: str = ""
 
 
 Emit = Callable[[object], None]
@@ -275,18 +245,6 @@ class AppCore:
         ok, detail = self._self_test
         return v.Diagnostics(self.controller.registry.listening_on, ok, detail, tuple(ports))
 
-    def why_not(self, device_id: str) -> str:
-        """Return why *device_id* cannot take the followed session's current item ("" if it can)."""
-        view = self._views.get(device_id)
-        if view is None or view.info is None:
-            return ""
-        item = None
-        if self._followed:
-            with contextlib.suppress(ConnectError):
-                state = self.controller.connection(self._followed).state
-                item = state.current_item if state else None
-        return why_not_target(view.info, item)
-
     # -------------------------------------------------------------------------- events
 
     def _on_device_event(self, event: DeviceEvent) -> None:
@@ -304,7 +262,8 @@ class AppCore:
         if view is None:
             return
         if isinstance(event, Connected):
-            self._put(replace(view, info=event.welcome.device, online=True))
+            info = event.welcome.device
+            self._put(replace(view, info=info, online=True, why_not=self._verdict(info)))
         elif isinstance(event, Disconnected):
             self._put(replace(view, online=False, offline_reason=event.reason))
         elif isinstance(event, StateChanged):
@@ -315,6 +274,10 @@ class AppCore:
                 self._followed = event.device_id
             if event.device_id == self._followed:
                 self._emit_session(event.device_id, event.snapshot)
+
+    def _verdict(self, info: m.DeviceInfo) -> str:
+        state = self.controller.connection(self._followed).state if self._followed else None
+        return why_not_target(info, state.current_item if state else None)
 
     def _followed_active(self) -> bool:
         view = self._views.get(self._followed)
@@ -327,6 +290,10 @@ class AppCore:
             self._emit_session(device_id, m.StateSnapshot(conn.state))
 
     def _emit_session(self, device_id: str, snapshot: m.StateSnapshot) -> None:
+        item = snapshot.state.current_item
+        for view in list(self._views.values()):
+            verdict = why_not_target(view.info, item) if view.info is not None else ""
+            self._put(replace(view, why_not=verdict))
         conn = self.controller.connection(device_id)
         self._emit(
             v.SessionView(
@@ -354,7 +321,9 @@ class AppCore:
             offline_reason=entry.offline_reason,
         )
         if old is not None:
-            view = replace(view, info=old.info, active=old.active, status=old.status)
+            view = replace(
+                view, info=old.info, active=old.active, status=old.status, why_not=old.why_not
+            )
         return view
 
     def _name(self, device_id: str) -> str:

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication
 
 from client.app import settings_store
 from client.app.bridge import Bridge
-from client.app.core import AppSettings
 from client.app.settings_store import StoredSettings
+from client.app.views import AppSettings
 from client.app.window import MainWindow
 
 
@@ -84,8 +84,7 @@ def run_app(options: LaunchOptions) -> int:
     waker.start(200)
     waker.timeout.connect(lambda: None)
     app.aboutToQuit.connect(bridge.close)
-    if not options.exit_after_first_frame:
-        bridge.start()
+    bridge.start()  # its core imports and starts on its own thread while the window paints
     if settings.tv:
         window.showFullScreen()
     else:

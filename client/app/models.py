@@ -7,13 +7,15 @@ navigator can reach every card); tests check each model with pytest-qt's qtmodel
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from client.app import views as v
-from client.app.library import Album, Library, Track
 from connect import messages as m
+
+if TYPE_CHECKING:
+    from client.app.library import Album, Library, Track
 
 Index = QModelIndex | QPersistentModelIndex
 _DISPLAY = Qt.ItemDataRole.DisplayRole

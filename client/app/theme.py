@@ -139,8 +139,9 @@ def _svg(name: str) -> str:
     return (ICONS / f"{name}.svg").read_text(encoding="utf-8")
 
 
+@functools.lru_cache(maxsize=256)
 def pixmap(name: str, size: int, color: str = TEXT, ratio: float = 1.0) -> QPixmap:
-    """Render icon *name* at *size* logical px in *color*."""
+    """Render icon *name* at *size* logical px in *color* (cached: call on the UI thread)."""
     data = _svg(name).replace("currentColor", color)
     renderer = QSvgRenderer(QByteArray(data.encode()))
     side = max(1, round(size * ratio))
@@ -166,8 +167,9 @@ def device_icon_name(device_type: object) -> str:
     return name if name in ("speaker", "car", "tv", "computer", "avr") else "speaker"
 
 
+@functools.lru_cache(maxsize=128)
 def cover(art: bytes | None, title: str, size: int, radius: int = 10) -> QPixmap:
-    """Return album art at *size* with rounded corners; paint one from *title* when missing."""
+    """Return album art at *size*, rounded; painted from *title* when missing (cached)."""
     image = QImage()
     if art:
         image.loadFromData(art)

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connect import messages as m
 from connect.clock import ClockEstimate, monotonic_us
+
+if TYPE_CHECKING:
+    from client.app.library import Library
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class DeviceView:
     active: bool = False  # holds the session (plays or has a queue)
     status: m.PlaybackStatus = m.PlaybackStatus.STOPPED
     offline_reason: str = ""
+    why_not: str = ""  # why it cannot take the followed session's current item ("" if it can)
 
 
 @dataclass(frozen=True)
@@ -84,3 +90,33 @@ class Notice:
 
     text: str
     error: bool = False
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What the app starts with (the Settings screen shows and edits them)."""
+
+    music_folder: Path | None
+    device_name: str
+    state_dir: Path
+    interfaces: tuple[str, ...] = ()  # where to look for devices; empty: the default choice
+    local_audio: str = "default"  # "This computer"'s output, as baton-receiver's --audio-output
+    media_host: str = "0.0.0.0"  # noqa: S104 - receivers on the LAN must reach the music
+    trace_collector: str = ""
+    tv: bool = False
+    browse: bool = True
+
+
+@dataclass(frozen=True)
+class DeviceGone:
+    """A device left the list (forgotten, or a provisional manual entry renamed)."""
+
+    device_id: str
+
+
+@dataclass(frozen=True)
+class LibraryLoaded:
+    """The music folder was scanned."""
+
+    library: Library
+    error: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -20,8 +21,6 @@ from PySide6.QtWidgets import (
 from client.app import theme
 from client.app import views as v
 from client.app.bridge import Bridge
-from client.app.core import LibraryLoaded
-from client.app.library import Album, Library
 from client.app.models import AlbumListModel, DeviceListModel, QueueModel
 from client.app.position import SmoothPosition
 from client.app.screens.devices import DevicesScreen
@@ -30,10 +29,14 @@ from client.app.screens.now_playing import NowPlayingScreen, PlayerBar
 from client.app.screens.settings import SettingsScreen
 from client.app.settings_store import StoredSettings
 from client.app.theme import Metrics
+from client.app.views import LibraryLoaded
 from client.app.widgets import label
 from client.navigation import MediaAction, SpatialNavigator, layout_rect
 from client.spatial import EntryRule, FocusGroup, Policy
 from connect import messages as m
+
+if TYPE_CHECKING:
+    from client.app.library import Album, Library
 
 FRAME_INTERVAL_MS = 33  # ~30 Hz progress updates
 NOTICE_MS = 6000

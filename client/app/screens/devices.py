@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -23,7 +23,9 @@ from client.app.models import DeviceListModel
 from client.app.theme import Metrics
 from client.app.widgets import label, page, scroll_page, text_button
 from connect import messages as m
-from connect.transfer import why_not_target
+
+IDLE = "Nothing is playing yet"
+FRAME_MS = 16  # device cards repaint at most once a frame
 
 
 class DeviceCard(QFrame):
@@ -51,6 +53,7 @@ class DeviceCard(QFrame):
         self.button = text_button("Transfer here", role="primary", icon="transfer", mx=mx)
         layout.addWidget(self.button)
         self.view = view
+        self._look: tuple[str, str] = ("", "")
 
     def show_view(self, view: v.DeviceView, followed: bool, why_not: str) -> None:
         """Show *view*; *followed* marks the device playing for the listener."""
@@ -83,6 +86,11 @@ class DeviceCard(QFrame):
             self.style().unpolish(self)
             self.style().polish(self)
         reason = "" if followed else (why_not or ("" if view.online else "Not reachable right now"))
+        role = "muted" if reason == IDLE else "error"
+        if self.reason.property("role") != role:
+            self.reason.setProperty("role", role)
+            self.reason.style().unpolish(self.reason)
+            self.reason.style().polish(self.reason)
         self.reason.setText(reason)
         self.reason.setVisible(bool(reason))
         self.button.setText("Playing here" if followed else "Transfer here")
@@ -109,6 +117,12 @@ class DevicesScreen(QWidget):
         self._followed = ""
         self._current_item: m.QueueItem | None = None
         self._transfer_started = 0.0
+        self._dirty: set[str] = set()
+        self._resync = False
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FRAME_MS)
+        self._flush_timer.timeout.connect(self._flush)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         content, layout = page(mx, "Devices")
@@ -148,9 +162,9 @@ class DevicesScreen(QWidget):
 
         layout.addWidget(self._build_help())
         layout.addStretch(1)
-        devices.rowsInserted.connect(self._sync)
-        devices.rowsRemoved.connect(self._sync)
-        devices.dataChanged.connect(self._sync)
+        devices.rowsInserted.connect(self._schedule_sync)
+        devices.rowsRemoved.connect(self._schedule_sync)
+        devices.dataChanged.connect(self._rows_changed)
         devices.modelReset.connect(self._sync)
 
     # ------------------------------------------------------------------ help panel
@@ -209,6 +223,39 @@ class DevicesScreen(QWidget):
             self._followed, self._current_item = device_id, item
             self._sync()
 
+    def _rows_changed(self, top: QModelIndex, bottom: QModelIndex) -> None:
+        """Note changed rows; their cards update once per frame, however many changes came."""
+        views = self.devices.views()
+        self._dirty.update(views[row].id for row in range(top.row(), bottom.row() + 1))
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _schedule_sync(self) -> None:
+        self._resync = True
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush(self) -> None:
+        if self._resync:
+            self._resync = False
+            self._dirty.clear()
+            self._sync()
+            return
+        dirty, self._dirty = self._dirty, set()
+        for view in self.devices.views():
+            if view.id in dirty:
+                card = self.cards.get(view.id)
+                if card is None:
+                    self._sync()
+                    return
+                self._show(card, view)
+
+    def _show(self, card: DeviceCard, view: v.DeviceView) -> None:
+        why = view.why_not  # the core's verdict for the current item (connect.transfer)
+        if not self._followed:
+            why = why or IDLE
+        card.show_view(view, view.id == self._followed, why)
+
     def _sync(self) -> None:
         views = self.devices.views()
         ids = {view.id for view in views}
@@ -231,10 +278,7 @@ class DevicesScreen(QWidget):
                 if self.list.indexOf(card) != n:
                     self.list.removeWidget(card)
                     self.list.insertWidget(n, card)
-            why = why_not_target(view.info, self._current_item) if view.info is not None else ""
-            if not self._followed:
-                why = why or "Nothing is playing yet"
-            card.show_view(view, view.id == self._followed, why)
+            self._show(card, view)
         self.empty.setVisible(not views)
         self._refresh_seen()
 

@@ -7,6 +7,7 @@ track, "Add to queue" adds the album, and a long OK on a track adds just that tr
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,10 +23,12 @@ from PySide6.QtWidgets import (
 )
 
 from client.app import theme
-from client.app.library import Album, Track
 from client.app.models import AlbumListModel, Role, TrackListModel, format_ms
 from client.app.theme import Metrics
 from client.app.widgets import clear_layout, label, page, scroll_page, text_button
+
+if TYPE_CHECKING:
+    from client.app.library import Album, Track
 
 
 class LibraryScreen(QStackedWidget):
