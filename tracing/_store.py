@@ -185,6 +185,10 @@ class Filters:
         return True
 
 
+# One encoder for every row: json.dumps builds a new one per call when given options.
+_to_json = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
 def token_digest(token: str) -> str:
     """Return the stored form of a token (tokens themselves are never stored or logged)."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -223,7 +227,7 @@ class Store:
                     r.start_ns, r.end_ns, r.device_id, r.user_id, r.session_id, r.transfer_id,
                     r.peer_device_id, r.message_kind, r.envelope_seq, r.status, now,
                     resource_ids[id(r.resource)],
-                    json.dumps(r.data, separators=(",", ":"), default=str),
+                    _to_json(r.data),
                 )
                 for r in records
             ]  # fmt: skip
