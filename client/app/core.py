@@ -212,8 +212,8 @@ class AppCore:
             self._emit(
                 v.TransferView(
                     source, target_id, name, v.TransferPhase.FAILED,
-                    f"{outcome.failure.message or outcome.failure.code.name.lower()}; "
-                    f"the music stays on {where}",
+                    f"{self._named(outcome.failure.message or outcome.failure.code.name.lower())}"
+                    f"; the music stays on {where}",
                     None, elapsed,
                 )
             )  # fmt: skip
@@ -325,6 +325,12 @@ class AppCore:
                 view, info=old.info, active=old.active, status=old.status, why_not=old.why_not
             )
         return view
+
+    def _named(self, text: str) -> str:
+        """Return *text* with device ids replaced by device names (for the listener)."""
+        for view in self._views.values():
+            text = text.replace(view.id, view.name)
+        return text
 
     def _name(self, device_id: str) -> str:
         view = self._views.get(device_id)

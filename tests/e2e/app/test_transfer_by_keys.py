@@ -67,3 +67,36 @@ def test_keys_only_play_here_then_transfer_to_car(qtbot, app_window, receivers):
         lambda: car.recording.exists() and audible_duration_ms(read_wav(car.recording)) >= 500,
         timeout=10_000,
     )
+
+
+def test_a_failed_transfer_says_why_and_the_music_stays(qtbot, app_window, receivers, helper_loop):
+    window = app_window
+    tv = receivers["Bedroom TV"]
+    qtbot.waitUntil(lambda: window.albums.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: _online(window, "This computer"), timeout=10_000)
+    qtbot.waitUntil(lambda: _online(window, "Bedroom TV"), timeout=10_000)
+    here = next(d for d in window.devices.views() if d.is_local)
+    window.bridge.play(window.albums.albums()[1].tracks, 0, device_id=here.id)
+    qtbot.waitUntil(
+        lambda: (
+            window.session is not None
+            and window.session.device_id == here.id
+            and window.session.state.clock.playing
+        ),
+        timeout=10_000,
+    )
+    helper_loop.submit(tv.kill()).result(10)  # the TV loses power just as the listener asks
+    with qtbot.waitSignal(
+        window.bridge.transfer_changed,
+        timeout=20_000,
+        check_params_cb=lambda t: t.phase is not v.TransferPhase.RUNNING,
+    ) as outcome:
+        window.bridge.transfer(tv.device_id)
+    assert outcome.args[0].phase is v.TransferPhase.FAILED
+    text = window.devices_screen.banner_text.text()
+    assert text.startswith("Could not move to Bedroom TV")
+    assert "stays on This computer" in text
+    session = window.session
+    assert session is not None
+    assert session.device_name == "This computer"
+    assert session.state.clock.playing
