@@ -232,7 +232,7 @@ class DeviceConnection:
             self._last_sent = asyncio.get_running_loop().time()
 
     async def sync_clock(self, samples: int = _INITIAL_CLOCK_SAMPLES, timeout: float = 2.0) -> None:
-        """Take *samples* clock samples one after another (each waits for its answer)."""
+        """Take *samples* clock samples in turn; raise ConnectionLostError/ConnectTimeoutError."""
         for _ in range(samples):
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._time_waiters.append(waiter)
@@ -384,8 +384,10 @@ class DeviceConnection:
             if not future.done():
                 future.set_exception(ConnectionLostError(reason))
         for waiter in self._time_waiters:
+            # An error, not a cancel: a caller of sync_clock must see ConnectionLostError,
+            # not a CancelledError it would take for its own cancellation.
             if not waiter.done():
-                waiter.cancel()
+                waiter.set_exception(ConnectionLostError(reason))
         self._time_waiters.clear()
         # Closing our own session says nothing about the device: no Disconnected then.
         if was_connected and not self._closing.is_set():

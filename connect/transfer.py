@@ -4,13 +4,23 @@ Handoff (make-before-break), DESIGN.md's four steps:
   1. Offer the session to the target, its clock converted into the target's clock.
   2. The target pre-rolls the media at a position just ahead and answers Ready (or Rejected).
      The source has not been touched.
-  3. Commit to the target, then to the source, with the switch instant in each one's clock:
+  3. Commit to the source, then to the target, with the switch instant in each one's clock:
      the instant the source's clock reaches the pre-rolled position. The target fades in and
      the source fades out there. The source only pauses (media kept) until the target proves
      it plays: if it does not, the source is told to roll back and resumes.
   4. Each device reports Done with the instant its output changed; the timings come from those.
 Stop-first (how other systems do it, kept to compare): commit the source at once, wait for it
 to stop, then offer, pre-roll and start the target.
+
+Faults (tests/integration/transfer/test_faults.py). The target is committed only after the
+source acknowledged its own commit (a TransferReady from the source), early enough for the
+target's start lead: a source that cannot hear the commit (a dropped link) then keeps the
+music and the target is called off, so two devices never play on. A source whose session has
+closed (its process died) is not waited for: the target takes over from its last known state,
+the position extrapolated, and the outcome says `source_reachable=False`. A target lost after
+Ready or after the commit makes the source resume (`rolled_back`). What remains: if the link
+drops after the source's acknowledgement left and before the verdict reaches it, the source
+cannot tell a playing target from a failed one; it lets go after its hold (devices/transfer.py).
 """
 
 from __future__ import annotations
@@ -32,6 +42,8 @@ _LOG = logging.getLogger(__name__)
 
 OFFER_DEADLINE_S = 3.0
 COMMIT_LEAD_US = 60_000  # the least time between sending Commit and the switch instant
+ACK_MARGIN_US = 10_000  # the source's acknowledgement must come this long before the target's lead
+LOST_SOURCE_WAIT_S = 0.5  # how long a source whose session dropped gets to reconnect
 DONE_TIMEOUT_S = 3.0  # after the switch instant, how long the target has to report Done
 DEFAULT_OPTIONS = m.TransferOptions()
 
@@ -52,7 +64,9 @@ class TransferOutcome:
     target_id: str
     failure: m.Failure | None = None
     timings: m.TransferTimings | None = None
-    source_reachable: bool = True  # False: transferred from the source's last known state
+    # False: the source could not be reached; a success went on from its last known state,
+    # a failure left it as it was (playing, if it was)
+    source_reachable: bool = True
     rolled_back: bool = False  # the target failed after commit and the source resumed
     revision: int = 0  # the session's revision on the target
 
@@ -182,6 +196,8 @@ class _Transfer:
             (self.target_id, m.TransferReady),
             (self.target_id, m.TransferRejected),
             (self.target_id, m.TransferDone),
+            (self.source_id, m.TransferReady),
+            (self.source_id, m.TransferRejected),
             (self.source_id, m.TransferDone),
         ):
             self._expect(device_id, kind)
@@ -199,20 +215,87 @@ class _Transfer:
         src, tgt = self._estimate(source), self._estimate(target)
         ready = await self._offer(target, state, options, src, tgt, source)
         ready_at = self.clock()
-        switch_at, position = self._switch(state, src, ready, options)
+        switch_at, position = self._switch(state, src, tgt, ready, options)
         self.revision = max(state.revision, (target.state.revision if target.state else 0)) + 1
-        await self._commit(
-            target, m.TransferRole.TARGET, tgt.to_device(switch_at), position, options
-        )
+        if not target.connected:  # it died after Ready: nothing has changed anywhere yet
+            raise _StepFailedError(m.ErrorCode.TIMEOUT, f"lost {self.target_id} after it was ready")
+        if self.source_reachable and not source.connected:
+            self._lose_source("it went away during the offer")
         if self.source_reachable:
-            with contextlib.suppress(ConnectError):  # a source gone now stops by itself anyway
-                await self._commit(
-                    source, m.TransferRole.SOURCE, src.to_device(switch_at), position, options
-                )
+            await self._commit_source(source, target, src, switch_at, position, options, ready)
+        try:
+            await self._commit(
+                target, m.TransferRole.TARGET, tgt.to_device(switch_at), position, options
+            )
+        except _StepFailedError:
+            await self._roll_back(source, "the target went away at the switch")
+            raise
         target_done = await self._target_done(source, switch_at)
         source_done = await self._source_done(source, options)
         timings = self._timings(ready_at, target_done, tgt, source_done, src)
         return self.outcome(timings=timings)
+
+    async def _commit_source(
+        self,
+        source: DeviceConnection,
+        target: DeviceConnection,
+        src: ClockEstimate,
+        switch_at: int,
+        position: int,
+        options: m.TransferOptions,
+        ready: m.TransferReady,
+    ) -> None:
+        """Commit the source first and wait for its acknowledgement (a TransferReady).
+
+        The target is committed only once the source has promised to fade out, so a source
+        that cannot hear the commit (a dropped link) keeps the music: the target is called off.
+        A source known to be gone (its session closed) is not waited for: the target takes
+        over from its last known state.
+        """
+        ack = self._expect(self.source_id, m.TransferReady)
+        refused = self._expect(self.source_id, m.TransferRejected)
+        try:
+            await self._commit(
+                source, m.TransferRole.SOURCE, src.to_device(switch_at), position, options
+            )
+        except _StepFailedError:
+            self._lose_source("it went away before the commit")
+            return
+        # The target still needs its start lead after hearing its own commit.
+        ack_by = switch_at - ready.start_lead_us - ACK_MARGIN_US
+        done, _ = await asyncio.wait(
+            {ack, refused},
+            timeout=max(0.0, (ack_by - self.clock()) / 1e6),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if ack in done and ack.exception() is None:
+            return
+        if refused in done and refused.exception() is None:
+            body = refused.result()
+            assert isinstance(body, m.TransferRejected)
+            why = f"{self.source_id} refused the switch: {body.failure.message}"
+        elif done:  # its session closed: the device is gone, the target takes over
+            self._lose_source("it went away during the commit")
+            return
+        else:
+            self.source_reachable = False
+            why = f"{self.source_id} did not confirm the switch in time; it keeps playing"
+        await self._abort(target, m.ErrorCode.TIMEOUT, why)
+        await self._abort(source, m.ErrorCode.TIMEOUT, why)
+        raise _StepFailedError(m.ErrorCode.TIMEOUT, why)
+
+    def _lose_source(self, why: str) -> None:
+        self.source_reachable = False
+        _LOG.warning(
+            "transfer %s: source %s unreachable (%s); going on from its last known state",
+            self.tid[:8], self.source_id, why,
+        )  # fmt: skip
+
+    async def _roll_back(self, source: DeviceConnection, why: str) -> None:
+        """Tell a committed source to resume (it holds the media paused until told)."""
+        if self.source_reachable:
+            await self._abort(source, m.ErrorCode.TIMEOUT, why)
+            self.rolled_back = True
 
     async def _stop_first(
         self,
@@ -244,9 +327,9 @@ class _Transfer:
 
     # -------------------------------------------------------------------------- pieces
 
-    async def _connect(self, device_id: str) -> DeviceConnection:
+    async def _connect(self, device_id: str, timeout_s: float | None = None) -> DeviceConnection:
         try:
-            conn = await self.controller.async_connect(device_id, timeout=self.timeout_s)
+            conn = await self.controller.async_connect(device_id, timeout_s or self.timeout_s)
         except ConnectError as exc:
             raise _StepFailedError(m.ErrorCode.TIMEOUT, f"cannot reach {device_id}: {exc}") from exc
         self._unsubscribe.append(conn.subscribe(self._on_event))
@@ -257,8 +340,14 @@ class _Transfer:
 
     async def _source(self) -> DeviceConnection:
         """Connect to the source; if it is unreachable, go on from its last known state."""
+        known = self.controller.connection(self.source_id)
+        # A source whose session was up and is now down is most likely gone (a dead process, a
+        # lost link): give it a moment to come back, not the listener's full patience.
+        lost = known.state is not None and not known.connected
         try:
-            return await self._connect(self.source_id)
+            return await self._connect(
+                self.source_id, min(self.timeout_s, LOST_SOURCE_WAIT_S) if lost else None
+            )
         except _StepFailedError:
             conn = self.controller.connection(self.source_id)
             if conn.state is None or conn.clock is None:
@@ -291,6 +380,8 @@ class _Transfer:
         done, _ = await asyncio.wait(
             {ready, rejected}, timeout=self.timeout_s, return_when=asyncio.FIRST_COMPLETED
         )
+        if any(future.exception() is not None for future in done):
+            raise _StepFailedError(m.ErrorCode.TIMEOUT, f"lost {self.target_id} during the offer")
         if rejected in done:
             body = rejected.result()
             assert isinstance(body, m.TransferRejected)
@@ -308,11 +399,15 @@ class _Transfer:
         self,
         state: m.PlaybackState,
         src: ClockEstimate,
+        tgt: ClockEstimate,
         ready: m.TransferReady,
         options: m.TransferOptions,
     ) -> tuple[int, int]:
         """Return the switch instant (local clock) and the content position to be heard then."""
-        earliest = self.clock() + max(COMMIT_LEAD_US, ready.start_lead_us)
+        # Room for the source's commit and acknowledgement, then the target's commit and lead.
+        round_trips = 2 * src.delay_us + tgt.delay_us
+        lead = ready.start_lead_us + ACK_MARGIN_US + round_trips
+        earliest = self.clock() + max(COMMIT_LEAD_US, lead)
         clock = state.clock
         if options.paused or not clock.playing:
             return earliest, ready.prerolled_position_ms
@@ -348,10 +443,10 @@ class _Transfer:
         try:
             body = await asyncio.wait_for(done, wait_s)
         except (TimeoutError, ConnectionLostError):
-            if source is not None and self.source_reachable:
-                with contextlib.suppress(ConnectError):
-                    await self._abort(source, m.ErrorCode.TIMEOUT, "the target did not start")
-                self.rolled_back = True
+            target = self.controller.connection(self.target_id)
+            await self._abort(target, m.ErrorCode.TIMEOUT, "it did not start in time")
+            if source is not None:
+                await self._roll_back(source, "the target did not start")
             raise _StepFailedError(
                 m.ErrorCode.TIMEOUT,
                 f"{self.target_id} did not start playing"

@@ -1,10 +1,18 @@
 """The receiver's side of a playback transfer: as the target (offer, pre-roll, start at the
 switch instant) and as the source (fade out at the switch instant, hold, let go or roll back).
 
-The source never lets go of the music on its own say: after fading out it stays paused with
-the media loaded until the controller confirms the target plays (then it stops or stays paused
-as asked) or aborts (then it resumes: a rollback). If no word comes within HOLD_S it applies
-`source_after` anyway, so a vanished controller cannot keep it holding forever.
+The source acknowledges its commit at once with a TransferReady (the controller commits the
+target only after that, so a source that never heard the commit keeps playing), and refuses a
+commit that comes more than LATE_COMMIT_US after its switch instant (one held up by a dropped
+link: the controller has called the transfer off by then). It never lets go of the music on its
+own say: after fading out it stays paused with the media loaded until the controller confirms
+the target plays (then it stops or stays paused as asked) or aborts (then it resumes if it was
+playing: a rollback). An abort that comes during the fade-out is kept and acted on once the
+fade ends. If no word comes within HOLD_S it applies `source_after` anyway, so a vanished
+controller cannot keep it holding forever.
+
+A target that has started and is then told to abort (the controller gave up on its Done)
+stops and hands the session back: it must not play on beside a source that resumed.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from connect.server import ControllerLink
 from connect.transfer import codec_of
 from devices.errors import ReceiverError
 from devices.failures import failure_from
-from devices.player import Player
+from devices.player import LOAD_TIMEOUT_S, Player
 from devices.player_types import OutputStarted, OutputStopped, PlayerEvent
 
 _LOG = logging.getLogger(__name__)
@@ -30,6 +38,9 @@ HOLD_S = 10.0  # how long a source keeps the media after the switch, waiting for
 PREROLL_LEAD_US = 250_000  # pre-roll this far ahead of the source's position (then tuned)
 START_LEAD_US = 30_000  # what the target needs between Commit and the switch instant
 EDGE_TIMEOUT_S = 2.0
+REPLY_MARGIN_US = 150_000  # an answer to an offer leaves this long before the offer's deadline
+LATE_COMMIT_US = 100_000  # a source refuses a commit that comes this long after its switch
+STALE_US = 5_000_000  # a pre-roll never committed this long after its offer's deadline is dropped
 
 
 class TransferHost(Protocol):
@@ -63,7 +74,15 @@ class _SourceHolding:
     transfer_id: str
     source_after: m.SourceAfter
     resume_volume: int
-    timer: asyncio.Task[None]
+    was_playing: bool
+    timer: asyncio.Task[None] | None = None  # None while the fade-out is under way
+    aborted: m.Failure | None = None  # an abort that came during the fade-out
+
+
+@dataclass
+class _TargetStarted:
+    transfer_id: str
+    before: m.PlaybackState  # the target's own state before it took the session
 
 
 class TransferSide:
@@ -73,6 +92,7 @@ class TransferSide:
         self._host = host
         self._target: _TargetPending | None = None
         self._holding: _SourceHolding | None = None
+        self._started: _TargetStarted | None = None
         self._preroll_lead_us = PREROLL_LEAD_US
         self._aborted_ids: set[str] = set()  # aborts that may overtake their own offer
         self._edges: asyncio.Queue[OutputStarted | OutputStopped] = asyncio.Queue()
@@ -104,6 +124,7 @@ class TransferSide:
         if reason is not None:
             link.send(m.TransferRejected(offer.transfer_id, reason))
             return
+        self._started = None  # a new offer: whatever we started before is settled
         state, item = offer.state, offer.state.current_item
         assert item is not None
         paused = offer.options.paused or not state.clock.playing
@@ -111,9 +132,15 @@ class TransferSide:
         position = state.clock.position_at(started + (0 if paused else self._preroll_lead_us))
         if item.duration_ms:
             position = min(position, max(0, item.duration_ms - 1))
+        # The pre-roll must end in time for its answer to beat the offer's deadline: media that
+        # never buffers (bytes no demuxer reads) is then refused, not left to the controller's
+        # timeout.
+        budget_s = (offer.deadline_us - REPLY_MARGIN_US - started) / 1e6
         try:
             async with host.lock:
-                await host.player.async_load(item.url, position, play=False)
+                await host.player.async_load(
+                    item.url, position, play=False, timeout_s=min(budget_s, LOAD_TIMEOUT_S)
+                )
         except ReceiverError as exc:
             link.send(m.TransferRejected(offer.transfer_id, failure_from(exc)))
             return
@@ -133,6 +160,11 @@ class TransferSide:
 
     def _refusal(self, offer: m.TransferOffer) -> m.Failure | None:
         item = offer.state.current_item
+        pending = self._target
+        if pending is not None and self._host.clock() > pending.offer.deadline_us + STALE_US:
+            # Its controller never committed nor aborted (it went away): not a transfer now.
+            _LOG.info("transfer %s: dropping a stale pre-roll", pending.offer.transfer_id)
+            self._target = None
         if self._target is not None or self._holding is not None:
             return m.Failure(m.ErrorCode.BUSY, "another transfer is in progress")
         if item is None:
@@ -140,7 +172,7 @@ class TransferSide:
         codec = codec_of(item)
         if codec and codec not in self._host.codecs:
             return m.Failure(m.ErrorCode.MEDIA_UNSUPPORTED, f"cannot play {codec} audio")
-        if self._host.clock() > offer.deadline_us:
+        if self._host.clock() > offer.deadline_us - REPLY_MARGIN_US:
             return m.Failure(m.ErrorCode.TIMEOUT, "the offer arrived after its deadline")
         return None
 
@@ -151,6 +183,7 @@ class TransferSide:
             return
         host = self._host
         offer, paused = pending.offer, pending.offer.options.paused
+        self._started = _TargetStarted(commit.transfer_id, host.state)
         async with host.lock:
             player = host.player
             if abs(commit.position_ms - pending.prerolled_ms) > 20:
@@ -186,9 +219,28 @@ class TransferSide:
 
     async def _commit_source(self, commit: m.TransferCommit, link: ControllerLink) -> None:
         host = self._host
+        tid = commit.transfer_id
+        if tid in self._aborted_ids:  # its abort overtook it
+            self._aborted_ids.discard(tid)
+            return
+        late_us = host.clock() - commit.switch_at_us
+        refusal = None
+        if self._holding is not None:
+            refusal = m.Failure(m.ErrorCode.BUSY, "another transfer is in progress")
+        elif late_us > LATE_COMMIT_US:
+            refusal = m.Failure(
+                m.ErrorCode.TIMEOUT, f"the commit came {late_us // 1000} ms after its switch"
+            )
+        if refusal is not None:
+            _LOG.warning("transfer %s: refusing the commit: %s", tid, refusal.message)
+            link.send(m.TransferRejected(tid, refusal))
+            return
+        before = host.state
+        playing = before.status is m.PlaybackStatus.PLAYING
+        holding = _SourceHolding(tid, commit.source_after, before.volume, playing)
+        self._holding = holding
+        link.send(m.TransferReady(tid, before.clock.position_at(commit.switch_at_us), host.clock()))
         async with host.lock:
-            before = host.state
-            playing = before.status is m.PlaybackStatus.PLAYING
             self._drain_edges()
             if playing:
                 await host.player.async_fade_out_at(
@@ -209,15 +261,14 @@ class TransferSide:
         edge_at = commit.switch_at_us + commit.fade_ms * 1000
         if playing:
             edge_at, position = await self._edge(OutputStopped, edge_at, position)
-        timer = asyncio.get_running_loop().create_task(self._hold(commit.transfer_id))
-        self._holding = _SourceHolding(
-            commit.transfer_id, commit.source_after, before.volume, timer
-        )
-        link.send(
-            m.TransferDone(
-                commit.transfer_id, m.TransferRole.SOURCE, edge_at, position, state.revision
-            )
-        )
+        if self._holding is not holding:
+            return  # confirmed during the fade: already let go
+        if holding.aborted is not None:
+            self._holding = None
+            await self._roll_back(holding, holding.aborted)
+            return
+        holding.timer = asyncio.get_running_loop().create_task(self._hold(tid))
+        link.send(m.TransferDone(tid, m.TransferRole.SOURCE, edge_at, position, state.revision))
 
     async def _hold(self, transfer_id: str) -> None:
         await asyncio.sleep(HOLD_S)
@@ -230,7 +281,7 @@ class TransferSide:
         if holding is None or holding.transfer_id != transfer_id:
             return
         self._holding = None
-        if not timed_out:
+        if not timed_out and holding.timer is not None:
             holding.timer.cancel()
         host = self._host
         async with host.lock:
@@ -250,30 +301,54 @@ class TransferSide:
                 with contextlib.suppress(ReceiverError):
                     await self._host.player.async_stop()
             return
+        started = self._started
+        if started is not None and started.transfer_id == aborted.transfer_id:
+            self._started = None
+            await self._hand_back(started, aborted.failure)
+            return
         holding = self._holding
         if holding is None or holding.transfer_id != aborted.transfer_id:
             self._aborted_ids.add(aborted.transfer_id)  # its offer may still be pre-rolling
+            return
+        if holding.timer is None:
+            holding.aborted = aborted.failure  # the fade-out is under way: roll back after it
             return
         self._holding = None
         holding.timer.cancel()
         await self._roll_back(holding, aborted.failure)
 
     async def _roll_back(self, holding: _SourceHolding, why: m.Failure) -> None:
-        """The target failed after the switch: play on from where the fade-out stopped."""
+        """The target failed after the switch: play on (if we played) from where we stopped."""
         _LOG.warning("transfer %s rolled back: %s", holding.transfer_id, why.message)
         host = self._host
         async with host.lock:
             await host.player.async_set_volume(holding.resume_volume)
-            await host.player.async_play()
-            clock = host.player.clock()
+            state = replace(host.state, revision=host.state.revision + 1, active=True)
+            if holding.was_playing:
+                await host.player.async_play()
+                clock = host.player.clock()
+                state = replace(
+                    state,
+                    clock=m.PlaybackClock(
+                        clock.position_ms, clock.as_of_us, host.state.clock.rate, True
+                    ),
+                    status=m.PlaybackStatus.PLAYING,
+                )
+            host.publish_state(state, m.StateChangeReason.TRANSFER)
+
+    async def _hand_back(self, started: _TargetStarted, why: m.Failure) -> None:
+        """Told to abort after starting: stop, and go back to our own (inactive) session."""
+        _LOG.warning("transfer %s called off after the start: %s", started.transfer_id, why.message)
+        host = self._host
+        async with host.lock:
+            with contextlib.suppress(ReceiverError):
+                await host.player.async_stop()
             state = replace(
-                host.state,
+                started.before,
                 revision=host.state.revision + 1,
-                clock=m.PlaybackClock(
-                    clock.position_ms, clock.as_of_us, host.state.clock.rate, True
-                ),
-                status=m.PlaybackStatus.PLAYING,
-                active=True,
+                status=m.PlaybackStatus.STOPPED,
+                clock=m.PlaybackClock(started.before.clock.position_ms, host.clock()),
+                active=False,
             )
             host.publish_state(state, m.StateChangeReason.TRANSFER)
 

@@ -1,0 +1,432 @@
+"""Transfer faults between real receivers: after each, exactly one device plays (none if the
+user had paused) and the session (id, queue, position) lives on, on the device that has it.
+
+Each fault is triggered at its instant from the controller's own event dispatch (the target's
+Ready) or from the media server (the target's pre-roll request), never after a sleep. What the
+devices say (their snapshots) is checked against what they played (their capture recordings,
+timed on the same monotonic clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from connect import messages as m
+from connect.clock import monotonic_us
+from connect.connection import Disconnected
+from connect.transfer import TransferCoordinator, TransferOutcome
+from tests.audio import read_capture, write_garbage, write_position_track
+from tests.integration.transfer.fault_bench import (
+    EVENT_TIMEOUT_S,
+    TRACK_MS,
+    SilentTarget,
+    TrackServer,
+    assert_plays_on,
+    audible_within,
+    controller_for,
+    on_ready_from,
+    silences,
+    start_session,
+    wait_state,
+)
+from tests.netns import netns_pair, netns_skip_reason
+from tests.receivers import RunningReceiver, start_receiver
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[3]
+
+PLAY_OUT_S = 1.0  # after the fault settles, how much audio the checks look at
+RECOVERY_US = 1_000_000  # the device that keeps the session is heard again within this
+
+
+@dataclass
+class Pair:
+    source: RunningReceiver
+    target: RunningReceiver
+    media: TrackServer
+    url: str
+
+
+@asynccontextmanager
+async def two_receivers(tmp_path: Path, *, spoilable: bool = False) -> AsyncIterator[Pair]:
+    """A source and a target receiver on the capture output, and the track they play."""
+    good = write_position_track(tmp_path / "track.wav", TRACK_MS).read_bytes()
+    bad = write_garbage(tmp_path / "garbage.bin", len(good)).read_bytes() if spoilable else b""
+    media = TrackServer(good, bad)
+    await media.start()
+    started = await asyncio.gather(
+        start_receiver(tmp_path, "Source", output="capture"),
+        start_receiver(tmp_path, "Target", output="capture"),
+        return_exceptions=True,
+    )
+    receivers = [r for r in started if isinstance(r, RunningReceiver)]
+    try:
+        for result in started:
+            if isinstance(result, BaseException):
+                raise result
+        yield Pair(receivers[0], receivers[1], media, media.url("track.wav"))
+    finally:
+        for receiver in receivers:
+            if receiver.process.returncode is None:
+                await receiver.stop()
+        await media.close()
+
+
+def assert_session_kept(state: m.PlaybackState, before: m.PlaybackState) -> None:
+    """The device holds the same session: id, queue, current entry; it is the active one."""
+    assert state.session_id == before.session_id
+    assert [(i.uid, i.url) for i in state.queue] == [(i.uid, i.url) for i in before.queue]
+    assert state.current_uid == before.current_uid
+    assert state.active
+
+
+def report(outcome: TransferOutcome, asked_us: int, settled_us: int) -> None:
+    """Print what happened (pytest -s shows it): the measured outcome of the fault."""
+    why = outcome.failure.message if outcome.failure else "ok"
+    print(
+        f"\n  outcome after {(settled_us - asked_us) / 1000:.0f} ms: {why}; "
+        f"source_reachable={outcome.source_reachable} rolled_back={outcome.rolled_back}"
+    )
+
+
+def assert_failed(outcome: TransferOutcome, code: m.ErrorCode, *words: str) -> None:
+    assert not outcome.ok
+    assert outcome.failure is not None
+    assert outcome.failure.code is code, outcome.failure
+    for word in words:
+        assert word in outcome.failure.message, outcome.failure.message
+
+
+async def play_out() -> None:
+    await asyncio.sleep(PLAY_OUT_S)  # bounded: the audio the checks below look at
+
+
+# ------------------------------------------------------------------------------ refusals
+
+
+async def test_target_that_cannot_decode_the_media_refuses_and_the_source_plays_on(
+    tmp_path: Path,
+) -> None:
+    async with two_receivers(tmp_path, spoilable=True) as pair:
+        source, target = pair.source, pair.target
+        async with controller_for(source, target) as controller:
+            before = await start_session(controller, source.device_id, pair.url)
+            await asyncio.wait_for(pair.media.served_whole.wait(), EVENT_TIMEOUT_S)
+            pair.media.spoil()  # the source holds the real bytes; the target gets garbage
+            asked = monotonic_us()
+            outcome = await TransferCoordinator(controller).transfer(
+                source.device_id, target.device_id
+            )
+            settled = monotonic_us()
+            report(outcome, asked, settled)
+            assert_failed(outcome, m.ErrorCode.MEDIA_UNSUPPORTED, target.device_id, "refused")
+            assert outcome.source_reachable
+            assert not outcome.rolled_back
+            await play_out()
+            kept = controller.connection(source.device_id).state
+            other = controller.connection(target.device_id).state
+        assert kept is not None
+        assert other is not None
+        assert_session_kept(kept, before)
+        assert kept.status is m.PlaybackStatus.PLAYING
+        assert kept.revision == before.revision  # the source was never touched
+        assert not other.active
+        assert other.status is not m.PlaybackStatus.PLAYING
+    end = settled + round(PLAY_OUT_S * 1e6)
+    assert_plays_on(
+        read_capture(source.recording), asked - 300_000, end, position_ms_at=kept.clock.position_at
+    )
+    assert not audible_within(read_capture(target.recording), asked, end)
+
+
+async def test_target_without_the_codec_is_refused_before_any_offer(tmp_path: Path) -> None:
+    fake = SilentTarget("fake-mp3-only", codecs=("mp3",))
+    await fake.start()
+    try:
+        async with two_receivers(tmp_path) as pair:
+            source = pair.source
+            async with controller_for(source) as controller:
+                await controller.async_add_address("127.0.0.1", fake.port)
+                before = await start_session(controller, source.device_id, pair.url)
+                asked = monotonic_us()
+                outcome = await TransferCoordinator(controller).transfer(
+                    source.device_id, "fake-mp3-only"
+                )
+                took_ms = (monotonic_us() - asked) / 1000
+                report(outcome, asked, monotonic_us())
+                kept = controller.connection(source.device_id).state
+            assert_failed(outcome, m.ErrorCode.MEDIA_UNSUPPORTED, "cannot play wav audio")
+            assert fake.transfer_messages == []  # refused up front: no offer went out
+            assert took_ms < 1000
+            assert kept is not None
+            assert_session_kept(kept, before)
+            assert kept.revision == before.revision
+    finally:
+        await fake.server.async_close()
+
+
+async def test_target_that_never_answers_is_called_off_and_the_source_plays_on(
+    tmp_path: Path,
+) -> None:
+    fake = SilentTarget("fake-silent")
+    await fake.start()
+    try:
+        async with two_receivers(tmp_path) as pair:
+            source = pair.source
+            async with controller_for(source) as controller:
+                await controller.async_add_address("127.0.0.1", fake.port)
+                before = await start_session(controller, source.device_id, pair.url)
+                asked = monotonic_us()
+                outcome = await TransferCoordinator(controller).transfer(
+                    source.device_id, "fake-silent", timeout_s=1.5
+                )
+                settled = monotonic_us()
+                report(outcome, asked, settled)
+                assert_failed(outcome, m.ErrorCode.TIMEOUT, "not ready in time")
+                assert not outcome.rolled_back
+                await play_out()
+                kept = controller.connection(source.device_id).state
+            assert 1.5 <= (settled - asked) / 1e6 < 2.5
+            assert [type(b) for b in fake.transfer_messages] == [
+                m.TransferOffer,
+                m.TransferAborted,
+            ]
+            assert kept is not None
+            assert_session_kept(kept, before)
+            assert kept.status is m.PlaybackStatus.PLAYING
+            assert kept.revision == before.revision
+        end = settled + round(PLAY_OUT_S * 1e6)
+        assert_plays_on(
+            read_capture(source.recording), asked, end, position_ms_at=kept.clock.position_at
+        )
+    finally:
+        await fake.server.async_close()
+
+
+# ------------------------------------------------------------------------------ deaths
+
+
+@pytest.mark.parametrize("paused", [False, True], ids=["playing", "paused"])
+async def test_target_killed_after_ready_leaves_the_session_on_the_source(
+    tmp_path: Path, paused: bool
+) -> None:
+    async with two_receivers(tmp_path) as pair:
+        source, target = pair.source, pair.target
+        async with controller_for(source, target) as controller:
+            before = await start_session(controller, source.device_id, pair.url, paused=paused)
+            killed: list[int] = []
+
+            def kill_target() -> None:
+                target.process.send_signal(signal.SIGKILL)
+                killed.append(monotonic_us())
+
+            unsubscribe = on_ready_from(controller, target.device_id, kill_target)
+            asked = monotonic_us()
+            outcome = await TransferCoordinator(controller).transfer(
+                source.device_id, target.device_id
+            )
+            unsubscribe()
+            settled = monotonic_us()
+            report(outcome, asked, settled)
+            assert killed, "the target never got to Ready"
+            assert_failed(outcome, m.ErrorCode.TIMEOUT, target.device_id)
+            assert outcome.source_reachable
+            want = m.PlaybackStatus.PAUSED if paused else m.PlaybackStatus.PLAYING
+            kept = await wait_state(
+                controller, source.device_id, lambda s: s.active and s.status is want
+            )
+            recovered = monotonic_us()
+            await play_out()
+            kept = controller.connection(source.device_id).state
+        assert kept is not None
+        assert_session_kept(kept, before)
+        if paused:
+            assert kept.clock.position_ms == before.clock.position_ms
+    capture = read_capture(source.recording)
+    end = settled + round(PLAY_OUT_S * 1e6)
+    if paused:
+        assert not audible_within(capture, killed[0], end)
+        return
+    # At most one dip, from the source's fade-out at the switch until its rollback.
+    assert (recovered - killed[0]) < RECOVERY_US
+    dips = silences(capture, killed[0], end, longer_than_us=2_000)
+    print(f"  source silences after the kill (ms): {[(b - a) / 1000 for a, b in dips]}")
+    assert len(dips) <= 1, dips
+    if dips:
+        assert outcome.rolled_back
+        assert dips[0][1] - killed[0] < RECOVERY_US
+    assert_plays_on(capture, recovered, end, position_ms_at=kept.clock.position_at)
+
+
+async def test_source_killed_during_the_offer_target_takes_over_from_its_last_state(
+    tmp_path: Path,
+) -> None:
+    async with two_receivers(tmp_path) as pair:
+        source, target = pair.source, pair.target
+        async with controller_for(source, target) as controller:
+            before = await start_session(controller, source.device_id, pair.url)
+            await asyncio.wait_for(pair.media.served_whole.wait(), EVENT_TIMEOUT_S)
+            killed: list[int] = []
+
+            def kill_source() -> None:  # the target's pre-roll request: mid-offer
+                if not killed:
+                    source.process.send_signal(signal.SIGKILL)
+                    killed.append(monotonic_us())
+
+            pair.media.on_request = kill_source
+            asked = monotonic_us()
+            outcome = await TransferCoordinator(controller).transfer(
+                source.device_id, target.device_id
+            )
+            settled = monotonic_us()
+            report(outcome, asked, settled)
+            assert killed, "the target never asked for the media"
+            assert outcome.ok, outcome.failure
+            assert not outcome.source_reachable  # said: taken over from the last known state
+            took = await wait_state(controller, target.device_id, lambda s: s.clock.playing)
+            await play_out()
+            took = controller.connection(target.device_id).state
+        assert took is not None
+        assert_session_kept(took, before)
+        assert took.status is m.PlaybackStatus.PLAYING
+        # The position went on from the source's last state, extrapolated.
+        assert abs(took.clock.position_at(settled) - before.clock.position_at(settled)) < 100
+    capture = read_capture(target.recording)
+    end = settled + round(PLAY_OUT_S * 1e6)
+    print(f"target audible {(settled - killed[0]) / 1000:.0f} ms after the source died")
+    assert settled - killed[0] < RECOVERY_US
+    assert_plays_on(capture, settled, end, position_ms_at=took.clock.position_at)
+
+
+# ------------------------------------------------------------------------------ the network
+
+
+@pytest.mark.netns
+@pytest.mark.skipif(netns_skip_reason() is not None, reason=str(netns_skip_reason()))
+async def test_link_dropped_during_commit_leaves_the_music_on_the_source(tmp_path: Path) -> None:
+    """Source in namespace a (with its media); target and controller in b, across a veth."""
+    media = tmp_path / "media"
+    media.mkdir()
+    write_position_track(media / "track.wav", TRACK_MS)
+    with netns_pair() as pair:
+        server = pair.popen(
+            "a",
+            [sys.executable, "-m", "tests.serve_media", str(media), "--host", pair.address("a")],
+            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert server.stdout is not None
+        line = await asyncio.to_thread(server.stdout.readline)
+        server.stdout.close()  # it prints nothing after this line
+        assert line.startswith("serving "), line
+        url = f"http://{pair.address('a')}:{line.split()[1]}/media/track.wav"
+        source, target = await asyncio.gather(
+            start_receiver(
+                tmp_path, "Source", interface=pair.links["a"],
+                wrapper=pair.exec_argv("a", []), output="capture",
+            ),
+            start_receiver(
+                tmp_path, "Target", interface="lo", wrapper=pair.exec_argv("b", []),
+                output="capture",
+            ),
+        )  # fmt: skip
+        try:
+            scenario = await pair.async_start(
+                "b",
+                [
+                    sys.executable, "-m", "tests.integration.transfer.fault_link_scenario",
+                    "--source", f"{source.host}:{source.port}",
+                    "--target", f"127.0.0.1:{target.port}",
+                    "--url", url, "--link", pair.links["b"],
+                ],
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+            )  # fmt: skip
+            out, err = await asyncio.wait_for(scenario.communicate(), 60)
+            assert scenario.returncode == 0, err.decode()
+            result = json.loads(out)
+            await play_out()
+        finally:
+            for receiver in (source, target):
+                if receiver.process.returncode is None:
+                    await receiver.stop()
+    print(
+        f"\n  outcome after {(result['settled'] - result['asked']) / 1000:.0f} ms: "
+        f"{result['failure']}; source_reachable={result['source_reachable']} "
+        f"rolled_back={result['rolled_back']}; source answered again "
+        f"{(result['reached'] - result['restored']) / 1000:.0f} ms after the link came back"
+    )
+    for line in source.output:
+        if "transfer" in line:
+            print("  source:", line.strip())
+    assert result["cut"] is not None, "the target never got to Ready"
+    assert not result["ok"]
+    code, message = result["failure"]
+    assert code == "TIMEOUT"
+    assert "did not confirm the switch" in message
+    assert result["source_reachable"] is False
+    assert result["rolled_back"] is False
+    before, kept, other = result["before"], result["source"], result["target"]
+    for key in ("session_id", "queue", "current_uid"):
+        assert kept[key] == before[key]
+    assert kept["status"] == "PLAYING"
+    assert kept["active"] is True
+    assert kept["revision"] == before["revision"]  # the late commit was refused: untouched
+    assert other["active"] is False
+    assert other["status"] != "PLAYING"
+    position_ms, as_of_us, playing = kept["clock"]
+    clock = m.PlaybackClock(position_ms, as_of_us, 1.0, playing)
+    end = result["reached"] + round(PLAY_OUT_S * 1e6)
+    assert_plays_on(
+        read_capture(source.recording), result["asked"], end, position_ms_at=clock.position_at
+    )
+    assert not audible_within(read_capture(target.recording), result["cut"], end)
+
+
+async def test_source_gone_before_the_request_target_plays_from_its_extrapolated_state(
+    tmp_path: Path,
+) -> None:
+    async with two_receivers(tmp_path) as pair:
+        source, target = pair.source, pair.target
+        async with controller_for(source, target) as controller:
+            before = await start_session(controller, source.device_id, pair.url)
+            lost = asyncio.Event()
+            unsubscribe = controller.subscribe(
+                lambda e: (
+                    lost.set()
+                    if isinstance(e, Disconnected) and e.device_id == source.device_id
+                    else None
+                )
+            )
+            await source.kill()
+            await asyncio.wait_for(lost.wait(), EVENT_TIMEOUT_S)
+            unsubscribe()
+            asked = monotonic_us()
+            outcome = await TransferCoordinator(controller).transfer(
+                source.device_id, target.device_id
+            )
+            settled = monotonic_us()
+            report(outcome, asked, settled)
+            assert outcome.ok, outcome.failure
+            assert not outcome.source_reachable  # said: from its last known state
+            assert settled - asked < 1_500_000  # a dropped session is not waited on for long
+            await play_out()
+            took = controller.connection(target.device_id).state
+        assert took is not None
+        assert_session_kept(took, before)
+        assert took.status is m.PlaybackStatus.PLAYING
+        # As if the source had played on: its last state's clock, extrapolated.
+        assert abs(took.clock.position_at(settled) - before.clock.position_at(settled)) < 100
+    end = settled + round(PLAY_OUT_S * 1e6)
+    assert_plays_on(
+        read_capture(target.recording), settled, end, position_ms_at=took.clock.position_at
+    )
