@@ -204,6 +204,10 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        # Checkpoint every ~40 MB of WAL instead of ~4 MB: a page rewritten by many batches is
+        # copied into the database once per checkpoint, which cut insert cost by about a
+        # quarter in measurement. Readers are unaffected (WAL).
+        self._db.execute("PRAGMA wal_autocheckpoint=10000")
         self._db.executescript(_SCHEMA)
         self._resource_ids: dict[str, int] = {}  # digest → id, filled as resources are seen
 
