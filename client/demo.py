@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -79,10 +80,12 @@ def _run_windowed(audio: str) -> int:
     helper = CoreThread("baton-demo")
     helper.start()
     receivers: list[_Receiver] = []
+    collector = _Collector()
     try:
         clock.say(f"writing the demo library into {work / 'library'}")
         write_demo_library(work / "library")
-        receivers = helper.submit(_start_receivers(clock, work, audio)).result(120)
+        helper.submit(collector.async_start(clock, work)).result(60)
+        receivers = helper.submit(_start_receivers(clock, work, audio, collector.url)).result(120)
         clock.say("opening the app (close the window or press Ctrl-C to stop)")
         return run_app(
             LaunchOptions(
@@ -92,11 +95,13 @@ def _run_windowed(audio: str) -> int:
                 local_audio=_output_for(work, "this-computer", audio),
                 state_dir=work / "app-state",
                 settings_file=work / "app.toml",
+                trace_collector=collector.url,
             )
         )
     finally:
         with contextlib.suppress(Exception):
             helper.submit(_stop_receivers(clock, receivers)).result(30)
+            helper.submit(collector.async_close()).result(30)
         helper.stop()
         clock.say(f"done. Library, saved sessions and recordings are in {work}")
 
@@ -133,10 +138,12 @@ async def _tour(clock: _Clock, work: Path, audio: str) -> None:
     library = LibraryServer(work / "library")
     receivers: list[_Receiver] = []
     controller = Controller(default_identity("baton demo"), interfaces=["127.0.0.1"])
+    collector = _Collector()
     try:
         await library.async_start()
         clock.say(f"serving the library at http://127.0.0.1:{library.port}/media/")
-        receivers = await _start_receivers(clock, work, audio)
+        await collector.async_start(clock, work)
+        receivers = await _start_receivers(clock, work, audio, collector.url)
         await controller.async_start()
         await _discover(clock, controller, receivers)
         await _play_and_control(clock, controller, receivers[0], library, tracks)
@@ -144,10 +151,68 @@ async def _tour(clock: _Clock, work: Path, audio: str) -> None:
     finally:
         await controller.async_close()
         await _stop_receivers(clock, receivers)
+        await collector.async_close()
         await library.async_close()
 
 
-async def _start_receivers(clock: _Clock, work: Path, audio: str) -> list[_Receiver]:
+class _Collector:
+    """The trace collector and viewer (`baton-traces serve`) on loopback, when it starts."""
+
+    def __init__(self) -> None:
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = ""
+        self._drain: asyncio.Task[None] | None = None
+
+    async def async_start(self, clock: _Clock, work: Path) -> None:
+        """Start it; if it cannot start, say so and go on without it."""
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tracing.cli", "serve", "--port", "0",
+                "--db", str(work / "traces.sqlite3"),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            assert self.process.stdout is not None
+            async with asyncio.timeout(_STEP_TIMEOUT_S):
+                line = (await self.process.stdout.readline()).decode(errors="replace")
+        except (OSError, TimeoutError) as exc:
+            line = f"({exc})"
+        found = re.search(r"collecting on (http://\S+?)/?$", line.strip())
+        if found is None:
+            clock.say(f"trace collector did not start {line.strip()}; going on without it")
+            await self.async_close()
+            return
+        self.url = found[1]
+        clock.say(f"trace collector and viewer at {self.url}/")
+        stdout = self.process.stdout if self.process is not None else None
+        assert stdout is not None
+        self._drain = asyncio.get_running_loop().create_task(_drain(stdout))
+
+    async def async_close(self) -> None:
+        """Stop it (SIGTERM, then SIGKILL after 10 s); idempotent."""
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        if self._drain is not None:
+            await self._drain
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.readline():
+        pass
+
+
+async def _start_receivers(
+    clock: _Clock, work: Path, audio: str, collector: str = ""
+) -> list[_Receiver]:
+    # Receivers export their traces with OpenTelemetry's standard endpoint variable.
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": collector} if collector else None
     started = []
     try:
         for name, kind in RECEIVERS:
@@ -157,7 +222,7 @@ async def _start_receivers(clock: _Clock, work: Path, audio: str) -> list[_Recei
                 sys.executable, "-m", "devices.cli", "--name", name, "--type", kind,
                 "--interface", "lo", "--audio-output", output,
                 "--state-dir", str(work / f"{slug}-state"),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
             )  # fmt: skip
             receiver = _Receiver(name, process)
             started.append(receiver)

@@ -28,6 +28,7 @@ class LaunchOptions:
     local_audio: str = "default"
     media_host: str | None = None
     state_dir: Path | None = None
+    trace_collector: str | None = None
     exit_after_first_frame: bool = False  # the start-up benchmark
     settings_file: Path | None = None
 
@@ -48,7 +49,11 @@ def app_settings(options: LaunchOptions, stored: StoredSettings) -> AppSettings:
         interfaces=interfaces,
         local_audio=options.local_audio,
         media_host=options.media_host or ("127.0.0.1" if loopback_only else "0.0.0.0"),  # noqa: S104
-        trace_collector=stored.trace_collector,
+        trace_collector=(
+            options.trace_collector
+            if options.trace_collector is not None
+            else stored.trace_collector
+        ),
         tv=options.tv if options.tv is not None else stored.tv,
     )
 
@@ -62,7 +67,15 @@ def run_app(options: LaunchOptions) -> int:
     stored = settings_store.load(options.settings_file)
     settings = app_settings(options, stored)
     bridge = Bridge(settings)
-    window = MainWindow(bridge, replace(stored, tv=settings.tv), tv=settings.tv)
+    shown = replace(  # the Settings screen shows what this run uses
+        stored,
+        music_folder=str(settings.music_folder or stored.music_folder),
+        device_name=settings.device_name,
+        interfaces=settings.interfaces,
+        trace_collector=settings.trace_collector,
+        tv=settings.tv,
+    )
+    window = MainWindow(bridge, shown, tv=settings.tv)
 
     def save(values: StoredSettings) -> None:
         try:
