@@ -395,7 +395,12 @@ class Player:
         if kind is BackendEvent.OUTPUT_EDGE and self._state is not PlayerState.CLOSED:
             assert isinstance(value, CaptureEdge)
             # The output's, whichever media: the stop inside a new load reports here too.
-            self._emit(self._edges.from_capture(value, self._position_at))
+            event = self._edges.from_capture(value, self._position_at)
+            if isinstance(event, OutputStarted) and self._state is PlayerState.PLAYING:
+                # libVLC's Playing event comes before the first sample is presented (by the
+                # start latency, 10-50 ms): the clock holds from the sample really heard.
+                self._anchor = PlayerClock(event.position_ms, event.at_us, True)
+            self._emit(event)
             return
         if epoch != self._epoch or self._state is PlayerState.CLOSED:
             return  # a previous media's late event, or after close

@@ -35,10 +35,19 @@ from devices.errors import ReceiverError
 from devices.failures import failure_from
 from devices.persistence import StateDirError
 from devices.player import Player
-from devices.player_types import PlaybackFailed, PlayerEvent, PlayerState, TrackEnded
+from devices.player_types import (
+    OutputStarted,
+    PlaybackFailed,
+    PlayerEvent,
+    PlayerState,
+    TrackEnded,
+)
 from devices.transfer import TransferSide
 
 _LOG = logging.getLogger(__name__)
+
+CLOCK_TOLERANCE_MS = 5
+"""A published clock further than this from the first sample really heard gets corrected."""
 
 SAVE_INTERVAL_S = 1.0
 """At most one session write a second: bounds SD-card wear while a volume slider moves."""
@@ -240,10 +249,25 @@ class Receiver:
 
     def _on_player_event(self, event: PlayerEvent) -> None:
         self._transfers.on_player_event(event)
-        if isinstance(event, TrackEnded):
+        if isinstance(event, OutputStarted) and event.exact:
+            self._spawn(self._realign_clock(event))
+        elif isinstance(event, TrackEnded):
             self._spawn(self._after_track_ended(event))
         elif isinstance(event, PlaybackFailed):
             self._spawn(self._after_playback_failed(event))
+
+    async def _realign_clock(self, started: OutputStarted) -> None:
+        """Correct the published clock to the instant the first sample was really heard."""
+        async with self.lock:
+            state = self._state
+            if state.status is not m.PlaybackStatus.PLAYING or not state.clock.playing:
+                return
+            drift = state.clock.position_at(started.at_us) - started.position_ms
+            if abs(drift) <= CLOCK_TOLERANCE_MS:
+                return
+            clock = m.PlaybackClock(started.position_ms, started.at_us, state.clock.rate, True)
+            self._state = replace(state, revision=state.revision + 1, clock=clock)
+            self._publish(m.StateChangeReason.PLAYBACK, active=state.active)
 
     async def _after_track_ended(self, event: TrackEnded) -> None:
         async with self.lock:
