@@ -68,6 +68,12 @@ def test_keys_only_play_here_then_transfer_to_car(qtbot, app_window, receivers):
         timeout=10_000,
     )
 
+    # A remote's play/pause key pauses the Car; Back returns to the screen before Devices.
+    press(Qt.Key.Key_MediaTogglePlayPause)
+    qtbot.waitUntil(lambda: not window.session.state.clock.playing, timeout=5_000)
+    press(Qt.Key.Key_Escape)
+    assert window.current_screen() == "now-playing"
+
 
 def test_a_failed_transfer_says_why_and_the_music_stays(qtbot, app_window, receivers, helper_loop):
     window = app_window
