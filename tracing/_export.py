@@ -53,21 +53,35 @@ class Arrow:
 
 
 def pair_arrows(rows: Iterable[dict[str, Any]]) -> list[Arrow]:
-    """Pair sender and receiver spans into arrows, ordered by the sender's start."""
+    """Pair sender and receiver spans into arrows, ordered by the sender's start.
+
+    A receiver names its sender as its parent or through a span link; one arrow per
+    (sender span, receiving device). A sender with a peer and no receiver is a pending arrow.
+    """
     spans = [r for r in rows if r["kind"] == SPAN]
     by_id = {(r["trace_id"], r["span_id"]): r for r in spans}
-    arrows: dict[tuple[str, str], Arrow] = {}
+    arrows: dict[tuple[str, str, str], Arrow] = {}
     for child in spans:
-        parent = by_id.get((child["trace_id"], child["parent_id"]))
-        if parent is not None and parent["device_id"] != child["device_id"]:
-            key = (parent["trace_id"], parent["span_id"])
-            if key not in arrows:
-                arrows[key] = Arrow(parent, child, parent["device_id"], child["device_id"])
+        for key in remote_parents(child):
+            parent = by_id.get(key)
+            if parent is not None and parent["device_id"] != child["device_id"]:
+                arrow_key = (*key, child["device_id"])
+                if arrow_key not in arrows:
+                    arrows[arrow_key] = Arrow(
+                        parent, child, parent["device_id"], child["device_id"]
+                    )
     for span in spans:
-        key = (span["trace_id"], span["span_id"])
-        if span["peer_device_id"] and key not in arrows:
-            arrows[key] = Arrow(span, None, span["device_id"], span["peer_device_id"])
+        pending = (span["trace_id"], span["span_id"], span["peer_device_id"])
+        if span["peer_device_id"] and pending not in arrows:
+            arrows[pending] = Arrow(span, None, span["device_id"], span["peer_device_id"])
     return sorted(arrows.values(), key=lambda a: a.sender["start_ns"])
+
+
+def remote_parents(span: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (trace id, span id)s a span may have been caused by: its parent and its links."""
+    keys = [(span["trace_id"], span["parent_id"])] if span["parent_id"] else []
+    keys += [(k["trace_id"], k["span_id"]) for k in span["data"].get("links", ())]
+    return keys
 
 
 def render(fmt: str, rows: Sequence[dict[str, Any]]) -> str:

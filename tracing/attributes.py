@@ -35,10 +35,23 @@ latency = receiver start − sender start. The two starts come from two clocks, 
 includes their offset; the viewer shows each device's `CLOCK_OFFSET_MS` next to its lifeline and
 flags negative latencies, rather than silently correcting them.
 
-A sender span whose receiver never arrives is drawn as a pending arrow to the peer (marked lost
-after a while). A receiver span whose parent is on another device but was never seen still gives
-an arrow when the parent arrives later. A span with neither a peer nor a remote parent is local
-work and appears as an activation on its own lifeline. Broadcasts: one sender span per peer.
+Rules the collector's exports and the viewer both apply (`tracing._export.pair_arrows`,
+`tracing/static/viewer.js`):
+
+* Any span whose parent is on another device makes an arrow, peer attribute or not; a span
+  whose parent is on its own device is local work and draws nothing (its details remain
+  searchable).
+* Fan-out (one message to several devices): either one sender span per peer (preferred: each
+  gets its own `ENVELOPE_SEQ` and latency), or one sender span and receiver spans that carry a
+  span *link* to it instead of a parent (each may then start its own trace). Either way there is
+  one arrow per (sender span, receiving device).
+* Halves may arrive in any order and in different requests (each device exports on its own):
+  the arrow appears, complete, when both are in. A sender span with `PEER_DEVICE_ID` whose
+  receiver has not arrived is drawn dashed to the peer, and marked "lost?" after 5 s.
+* `ENVELOPE_SEQ` should count up by one per message on each (sender, peer) pair; a jump is
+  drawn as a gap marker ("3 message(s) missing"). Omit it where there is no such sequence.
+* Times: span start and end in the device's own clock; never adjust them for the offset (the
+  viewer shows offsets, it does not silently shift spans).
 
 Discrete happenings (discovered, lost, state changed) are log records (OTel events) with
 `event.name` set to one of the `EVENT_*` names; the viewer draws them as notes on the device's

@@ -187,3 +187,45 @@ def _base64_ids_to_hex(node: Any) -> Any:
     if isinstance(node, list):
         return [_base64_ids_to_hex(v) for v in node]
     return node
+
+
+def fan_out_request(sender: Device, receivers: list[Device], kind: str = "Command") -> Any:
+    """Return one sender span and, per receiver, a span in its own trace that links to it
+    (the fan-out form of the arrow contract)."""
+    start = time.time_ns()
+    send = trace_pb2.Span(
+        trace_id=new_trace_id(),
+        span_id=new_span_id(),
+        name=f"send {kind}",
+        kind=PRODUCER,
+        start_time_unix_nano=start,
+        end_time_unix_nano=start + 300_000,
+        attributes=key_values({a.MESSAGE_KIND: kind}),
+    )
+    groups = [(sender, send)]
+    for n, receiver in enumerate(receivers, 1):
+        handle_start = start + n * 2_000_000
+        link = trace_pb2.Span.Link(trace_id=send.trace_id, span_id=send.span_id)
+        groups.append(
+            (
+                receiver,
+                trace_pb2.Span(
+                    trace_id=new_trace_id(),
+                    span_id=new_span_id(),
+                    name=f"handle {kind}",
+                    kind=CONSUMER,
+                    start_time_unix_nano=handle_start,
+                    end_time_unix_nano=handle_start + 500_000,
+                    links=[link],
+                    attributes=key_values({a.MESSAGE_KIND: kind}),
+                ),
+            )
+        )
+    return trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=device.resource(), scope_spans=[trace_pb2.ScopeSpans(spans=[span])]
+            )
+            for device, span in groups
+        ]
+    )

@@ -5,6 +5,7 @@
 const COLUMN = 180;          // px per lifeline
 const ROW = 26;              // px per message row
 const MAX_ROWS = 500;        // rows kept on screen; older ones scroll out of memory
+const MAX_REMEMBERED = 20000; // spans kept for pairing senders with late receivers
 const LOST_AFTER_MS = 5000;  // a sender span without a receiver this long after arrival is "lost"
 const LATE_AFTER_MS = 5000;  // a record received this long after it ended is "late"
 const SVG = "http://www.w3.org/2000/svg";
@@ -154,40 +155,61 @@ function receive(row) {
   scheduleRender();
 }
 
+function remoteParents(row) {
+  // The spans this one may answer: its parent, and any span it links to (fan-out).
+  const keys = row.parent_id ? [`${row.trace_id}:${row.parent_id}`] : [];
+  for (const link of row.data.links || []) keys.push(`${link.trace_id}:${link.span_id}`);
+  return keys;
+}
+
 function receiveSpan(row, late) {
   const key = `${row.trace_id}:${row.span_id}`;
   state.spans.set(key, row);
-  const parent = state.spans.get(`${row.trace_id}:${row.parent_id}`);
-  if (parent && parent.device_id !== row.device_id) {
-    completeArrow(parent, row);
-  } else if (row.parent_id && !parent) {
-    state.orphans.set(`${row.trace_id}:${row.parent_id}`, row);
+  for (const parentKey of remoteParents(row)) {
+    const parent = state.spans.get(parentKey);
+    if (!parent) {
+      // The sender has not arrived yet (another device's batch): pair it when it does.
+      const waiting = state.orphans.get(parentKey) || [];
+      waiting.push(row);
+      state.orphans.set(parentKey, waiting);
+    } else if (parent.device_id !== row.device_id) {
+      completeArrow(parent, row);
+    }
   }
-  const child = state.orphans.get(key);
-  if (child && child.device_id !== row.device_id) {
-    state.orphans.delete(key);
-    completeArrow(row, child);
-  } else if (row.peer_device_id && !state.arrows.has(key)) {
+  for (const child of state.orphans.get(key) || []) {
+    if (child.device_id !== row.device_id) completeArrow(row, child);
+  }
+  state.orphans.delete(key);
+  const pendingKey = `${key}>${row.peer_device_id}`;
+  if (row.peer_device_id && !state.arrows.has(pendingKey)) {
     const arrow = { type: "arrow", time: ms(row.start_ns), sender: row, receiver: null,
                     from: row.device_id, to: row.peer_device_id, receivedMs: Date.now(), late };
-    state.arrows.set(key, arrow);
+    state.arrows.set(pendingKey, arrow);
     state.items.push(arrow);
     checkSequence(row);
   }
+  prune();
 }
 
 function completeArrow(sender, receiver) {
-  const key = `${sender.trace_id}:${sender.span_id}`;
+  // One arrow per (sender span, receiving device).
+  const key = `${sender.trace_id}:${sender.span_id}>${receiver.device_id}`;
   let arrow = state.arrows.get(key);
   if (!arrow) {
     arrow = { type: "arrow", time: ms(sender.start_ns), sender, from: sender.device_id,
-              receivedMs: Date.now(), late: false };
+              to: receiver.device_id, receivedMs: Date.now(), late: false };
     state.arrows.set(key, arrow);
     state.items.push(arrow);
     checkSequence(sender);
   }
   arrow.receiver = receiver;
-  arrow.to = receiver.device_id;
+}
+
+function prune() {
+  // Bound memory on a long-running tail: forget the oldest spans (Maps keep insertion order).
+  for (const map of [state.spans, state.orphans, state.arrows]) {
+    while (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value);
+  }
 }
 
 function checkSequence(sender) {

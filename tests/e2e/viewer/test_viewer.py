@@ -80,3 +80,19 @@ async def test_user_b_sees_nothing_of_user_a(browser, collector):
     await expect(page.locator(".lifeline-head")).to_have_count(2)
     assert await collector.get_json("/api/search?q=alice", "bob") == []
     assert await collector.get_json("/api/devices", "bob") != []
+
+
+async def test_fan_out_by_span_links_draws_an_arrow_per_receiver(browser, collector):
+    page = await _open(browser, collector, "alice")
+    bedroom = samples.Device("alice-bedroom", "Bedroom", "speaker", "alice")
+    request = samples.fan_out_request(ALICE_PHONE, [ALICE_SPEAKER, bedroom])
+    # The receivers' halves first, as when the sender's batch is late.
+    senders_half = samples.fan_out_request(ALICE_PHONE, [])
+    del senders_half.resource_spans[:]
+    senders_half.resource_spans.append(request.resource_spans[0])
+    del request.resource_spans[0]
+    assert (await collector.post("traces", request.SerializeToString())).status == 200
+    assert (await collector.post("traces", senders_half.SerializeToString())).status == 200
+    for to in ("alice-kitchen", "alice-bedroom"):
+        arrow = page.locator(f'g.arrow.done[data-from="alice-phone"][data-to="{to}"]')
+        await expect(arrow).to_have_count(1, timeout=TIMEOUT_MS)

@@ -120,3 +120,16 @@ def test_cli_user_add_prints_the_token_last_and_export_writes_files(tmp_path, ca
     assert cli.main(["export", "--db", str(db), "--format", "mermaid"]) == 0
     assert capsys.readouterr().out.startswith("sequenceDiagram")
     assert cli.main(["export", "--db", str(tmp_path / "missing"), "--format", "mermaid"]) == 1
+
+
+def test_receivers_linking_to_one_sender_give_one_arrow_each(tmp_path):
+    store = Store(tmp_path / "db")
+    speaker_b = samples.Device("alice-bedroom", "Bedroom", "speaker", "alice")
+    request = samples.fan_out_request(ALICE_PHONE, [ALICE_SPEAKER, speaker_b])
+    rows = store.insert(decode("traces", request.SerializeToString(), "application/x-protobuf"))
+    store.close()
+    arrows = _export.pair_arrows(rows)
+    assert [(a.from_device, a.to_device, a.latency_ms) for a in arrows] == [
+        ("alice-phone", "alice-kitchen", 2.0),
+        ("alice-phone", "alice-bedroom", 4.0),
+    ]
