@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from aiohttp import ClientSession, ClientTimeout, web
 
 from tracing import _export, _otlp
-from tracing._live import LiveHub, sse_event
+from tracing._live import LiveHub, Subscriber, sse_event
 from tracing._store import Filters, Scope, Store, User, token_digest
 
 _LOG = logging.getLogger(__name__)
@@ -315,7 +315,7 @@ class Collector:
             if len(rows) < REPLAY_PAGE:
                 return sent
 
-    async def _tail(self, response: web.StreamResponse, sub: Any, sent: int) -> None:
+    async def _tail(self, response: web.StreamResponse, sub: Subscriber, sent: int) -> None:
         overflow = asyncio.ensure_future(sub.overflowed.wait())
         try:
             while True:

@@ -88,7 +88,12 @@ function connect(resume) {
   const source = new EventSource(`/api/stream?${q}`);
   state.source = source;
   source.addEventListener("open", () => setStatus("live"));
-  source.addEventListener("error", () => setStatus("reconnecting"));
+  source.addEventListener("error", () => {
+    setStatus("reconnecting");
+    // The browser retries by itself unless the answer was an error (e.g. 401 after the token
+    // was replaced): then check the login and start over.
+    if (source.readyState === EventSource.CLOSED && state.source === source) setTimeout(start, 2000);
+  });
   source.addEventListener("record", (e) => { receive(JSON.parse(e.data)); });
   source.addEventListener("reset", (e) => addGap(null, `older records deleted (retention) before #${e.data}`));
   source.addEventListener("overflow", () => connect(true));  // fell behind: replay from SQLite
