@@ -17,6 +17,7 @@ BENCHMARKS = [
     "spatial",
     "session",
     "receiver_memory",
+    "receiver_cpu",
     "transfer",
     "tracing",
     "app",
