@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracing._store import Filters, Scope
+from tracing._query import Filters, Scope
 
 _LOG = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from tracing import _export, _otlp
 from tracing._live import LiveHub, Subscriber, sse_event
-from tracing._store import Filters, Scope, Store, User, token_digest
+from tracing._query import Filters, Scope
+from tracing._store import Store, User, token_digest
 
 _LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tracing._otlp import Record
+from tracing._query import Filters, Scope
 from tracing.attributes import pseudonymise_user
 
 _SCHEMA = """
@@ -107,82 +108,6 @@ class User:
     name: str
     user_id: str
     admin: bool
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which records a request may see: one user id, or everything (admin, local CLI)."""
-
-    user_id: str | None
-
-    def clause(self, column: str = "user_id") -> tuple[str, list[Any]]:
-        """Return an SQL condition and its parameters restricting rows to this scope."""
-        if self.user_id is None:
-            return "1", []
-        return f"{column} = ?", [self.user_id]
-
-
-EVERYTHING = Scope(None)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The stream and search filters; empty strings match everything."""
-
-    device: str = ""
-    kind: str = ""  # a message kind, or "span"/"log"
-    session: str = ""
-    transfer: str = ""
-    trace: str = ""
-    text: str = ""
-
-    def clause(self) -> tuple[str, list[Any]]:
-        """Return an SQL condition and its parameters for these filters."""
-        parts: list[str] = []
-        params: list[Any] = []
-        if self.device:
-            parts.append("(device_id = ? OR peer_device_id = ?)")
-            params += [self.device, self.device]
-        if self.kind in ("span", "log"):
-            parts.append("kind = ?")
-            params.append(self.kind)
-        elif self.kind:
-            parts.append("message_kind = ?")
-            params.append(self.kind)
-        for column, value in (
-            ("session_id", self.session),
-            ("transfer_id", self.transfer),
-            ("trace_id", self.trace),
-        ):
-            if value:
-                parts.append(f"{column} = ?")
-                params.append(value)
-        if self.text:
-            parts.append("(name LIKE ? ESCAPE '\\' OR data LIKE ? ESCAPE '\\')")
-            like = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params += [like + "%", like + "%"]
-        return (" AND ".join(parts) or "1"), params
-
-    def matches(self, row: dict[str, Any]) -> bool:
-        """Whether a record row (as returned by the store) passes these filters."""
-        if self.device and self.device not in (row["device_id"], row["peer_device_id"]):
-            return False
-        if self.kind in ("span", "log"):
-            if row["kind"] != self.kind:
-                return False
-        elif self.kind and row["message_kind"] != self.kind:
-            return False
-        if self.session and row["session_id"] != self.session:
-            return False
-        if self.transfer and row["transfer_id"] != self.transfer:
-            return False
-        if self.trace and row["trace_id"] != self.trace:
-            return False
-        if self.text:
-            needle = self.text.casefold()
-            haystack = row["name"] + json.dumps(row["data"])
-            return needle in haystack.casefold()
-        return True
 
 
 # One encoder for every row: json.dumps builds a new one per call when given options.

@@ -16,8 +16,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from tracing import _export
+from tracing._query import EVERYTHING, Filters
 from tracing._server import CollectorConfig, run_forever
-from tracing._store import EVERYTHING, Filters, Store
+from tracing._store import Store
 from tracing.attributes import pseudonymise_user
 
 DEFAULT_DB = "baton-traces.sqlite3"

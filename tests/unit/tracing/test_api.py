@@ -16,7 +16,7 @@ from tests.unit.tracing.support import (
     running_collector,
 )
 from tracing import _live, samples
-from tracing._store import Filters, Scope
+from tracing._query import Filters, Scope
 
 
 async def _send(collector: Running, sender, receiver, n=1, **kw) -> None:

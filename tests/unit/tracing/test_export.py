@@ -7,7 +7,8 @@ import json
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, BOB_CAR
 from tracing import _export, attributes, cli, samples
 from tracing._otlp import decode
-from tracing._store import EVERYTHING, Filters, Store
+from tracing._query import EVERYTHING, Filters
+from tracing._store import Store
 
 
 def _stored(tmp_path):

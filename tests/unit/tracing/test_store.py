@@ -5,7 +5,8 @@ from __future__ import annotations
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, BOB_CAR, BOB_PHONE
 from tracing import samples
 from tracing._otlp import decode
-from tracing._store import EVERYTHING, Filters, Scope, Store
+from tracing._query import EVERYTHING, Filters, Scope
+from tracing._store import Store
 from tracing.attributes import pseudonymise_user
 
 
