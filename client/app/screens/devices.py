@@ -78,6 +78,8 @@ class DeviceCard(QFrame):
             state = f"{kind} · playing now"
         elif followed:
             state = f"{kind} · active"
+        elif view.active and view.status is m.PlaybackStatus.PLAYING:
+            state = f"{kind} · playing (another session)"
         else:
             state = f"{kind} · online"
         self.state.setText(state)

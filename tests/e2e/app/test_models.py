@@ -88,3 +88,22 @@ def test_position_extrapolates_and_never_twitches_back():
     # The link's offset moves device instants into local ones.
     smooth.follow(_session(0, 5_000_000, uid="c", offset_us=1_000_000))
     assert smooth.position_ms(4_500_000) == 500
+
+
+def test_untagged_files_get_names_from_their_paths_and_art_from_a_sidecar(tmp_path: Path):
+    from tests.audio import write_tone
+
+    album = tmp_path / "Kitchen Tapes"
+    album.mkdir()
+    write_tone(album / "03 - Toast.wav", 440.0, 200)
+    write_tone(album / "01 Kettle.wav", 330.0, 200)
+    (album / "folder.jpg").write_bytes(b"\xff\xd8not-really-a-jpeg")
+    (tmp_path / "notes.txt").write_text("not music")
+    library = scan_library(tmp_path)
+    assert len(library.albums) == 1
+    found = library.albums[0]
+    assert found.title == "Kitchen Tapes"
+    assert [(t.number, t.title) for t in found.tracks] == [(1, "Kettle"), (3, "Toast")]
+    assert found.tracks[0].duration_ms == 200
+    assert found.tracks[0].content_type == "audio/wav"
+    assert found.artwork == b"\xff\xd8not-really-a-jpeg"
