@@ -3,6 +3,10 @@
 baton-traces serve [--host H] [--port N] [--db PATH] [--forward URL]
 baton-traces export --db PATH --format otlp-json|chrome|mermaid [--trace-id ID] [--output F]
 baton-traces user add NAME [--db PATH] [--admin]     (the token is the last line printed)
+
+Once listening, `serve` prints exactly one line on stdout, `baton-traces: collecting on
+http://HOST:PORT/`, so a script that passes `--port 0` can read the port (client/demo.py does);
+logs go to stderr. SIGINT or SIGTERM stops it cleanly.
 """
 
 from __future__ import annotations
