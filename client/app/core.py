@@ -10,6 +10,7 @@ transferred to (else the first that reports playing).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -105,14 +106,35 @@ class AppCore:
             return
         try:
             self.library = await asyncio.to_thread(scan_library, folder)
-            self.server = LibraryServer(folder, host=self.settings.media_host)
-            await self.server.async_start()
+            self.server = await self._serve(folder)
         except OSError as exc:
             self.library = Library(folder, ())
             self._emit(LibraryLoaded(self.library, f"cannot read {folder}: {exc}"))
             return
         self._emit(LibraryLoaded(self.library))
         self._emit(self.diagnostics())
+
+    async def _serve(self, folder: Path) -> LibraryServer:
+        """Serve *folder* on the port used last time if free: saved queues keep working."""
+        remembered = self.settings.state_dir / "media-port"
+        try:
+            port = int(remembered.read_text().strip())
+        except (OSError, ValueError):
+            port = 0
+        for attempt in dict.fromkeys((port, 0)):
+            server = LibraryServer(folder, host=self.settings.media_host, port=attempt)
+            try:
+                await server.async_start()
+            except OSError:
+                await server.async_close()
+                if attempt == 0:
+                    raise
+                continue
+            with contextlib.suppress(OSError):
+                remembered.parent.mkdir(parents=True, exist_ok=True)
+                remembered.write_text(f"{server.port}\n")
+            return server
+        raise OSError("no port to serve the music folder on")  # unreachable: 0 always binds
 
     def media_url(self, track: Track, device_id: str) -> str:
         """Return *track*'s URL on the address that *device_id* can reach."""

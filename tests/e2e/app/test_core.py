@@ -1,0 +1,50 @@
+"""The app's Qt-free core: the music folder keeps its port across runs, URLs stay inside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from client.app.core import AppCore
+from client.app.library import Track
+from client.app.views import AppSettings
+from connect.controller import default_identity
+
+
+def _core(tmp_path: Path, library_dir: Path) -> AppCore:
+    settings = AppSettings(
+        music_folder=library_dir,
+        device_name="This computer",
+        state_dir=tmp_path / "state",
+        interfaces=("127.0.0.1",),
+        media_host="127.0.0.1",
+    )
+    return AppCore(settings, lambda event: None, default_identity("test"))
+
+
+async def test_the_music_folder_is_served_on_the_same_port_next_time(tmp_path, library_dir):
+    first = await _core(tmp_path, library_dir)._serve(library_dir)
+    port = first.port
+    await first.async_close()
+    again = await _core(tmp_path, library_dir)._serve(library_dir)
+    try:
+        assert again.port == port
+    finally:
+        await again.async_close()
+
+
+async def test_a_track_outside_the_folder_gets_no_url(tmp_path, library_dir):
+    core = _core(tmp_path, library_dir)
+    core.server = await core._serve(library_dir)
+    try:
+        inside = next(library_dir.rglob("*.wav"))
+        track = Track(inside, "t", "a", "b", 1, 1000, "audio/wav")
+        assert core.media_url(track, "any").startswith(
+            f"http://127.0.0.1:{core.server.port}/media/"
+        )
+        outside = Track(tmp_path / "secret.wav", "t", "a", "b", 1, 1000, "audio/wav")
+        with pytest.raises(ValueError, match="is not in the subpath"):
+            core.media_url(outside, "any")
+    finally:
+        await core.server.async_close()
