@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -171,6 +172,10 @@ class LibraryScreen(QStackedWidget):
             row.setObjectName(f"track-{n}")
             row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             row.setProperty("track", n)
+            add = QAction("Add to queue", row)  # right-click, for the mouse
+            add.triggered.connect(lambda _=False, t=track: self.enqueue_requested.emit((t,)))
+            row.addAction(add)
+            row.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
             row.clicked.connect(
                 lambda _=False, i=n: self.play_requested.emit(self.tracks.tracks(), i)
             )
