@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +36,9 @@ class SessionStore:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
+        # Saves come from a worker thread and from shutdown; one at a time, so a rename
+        # never races another write of the same file.
+        self._writing = threading.Lock()
 
     def prepare(self) -> None:
         """Create the state directory if needed; raise StateDirError if it is not writable."""
@@ -88,7 +92,11 @@ class SessionStore:
         self._write_atomically(self.state_dir / SESSION_FILE, frame)
 
     def _write_atomically(self, path: Path, data: bytes) -> None:
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with self._writing:
+            self._write_locked(path, data)
+
+    def _write_locked(self, path: Path, data: bytes) -> None:
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             with temporary.open("wb") as handle:
                 handle.write(data)

@@ -24,6 +24,7 @@ def test_headless_demo_tour_finishes_and_the_living_room_played() -> None:
     assert result.returncode == 0, out + result.stderr
     for step in ("discovered 'Living Room'", "discovered 'Car'", "discovered 'Bedroom TV'",
                  "play the album", "pause: ok", "resume: ok", "next track: ok",
+                 "transfer 'Living Room' -> 'Car': ok", "transfer 'Car' -> 'This computer': ok",
                  "stopped 3 receivers"):  # fmt: skip
         assert step in out, f"missing step {step!r} in:\n{out}"
     work = Path(re.findall(r"are in (\S+)", out)[-1])
