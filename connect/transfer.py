@@ -218,7 +218,9 @@ class _Transfer:
         switch_at, position = self._switch(state, src, tgt, ready, options)
         self.revision = max(state.revision, (target.state.revision if target.state else 0)) + 1
         if not target.connected:  # it died after Ready: nothing has changed anywhere yet
-            raise _StepFailedError(m.ErrorCode.TIMEOUT, f"lost {self.target_id} after it was ready")
+            raise _StepFailedError(
+                m.ErrorCode.TIMEOUT, f"lost {self._name(self.target_id)} after it was ready"
+            )
         if self.source_reachable and not source.connected:
             self._lose_source("it went away during the offer")
         if self.source_reachable:
@@ -229,7 +231,9 @@ class _Transfer:
             )
         except _StepFailedError:
             await self._roll_back(source, "the target went away at the switch")
-            raise
+            raise _StepFailedError(
+                m.ErrorCode.TIMEOUT, f"{self._name(self.target_id)} did not start playing"
+            ) from None
         target_done = await self._target_done(source, switch_at)
         source_done = await self._source_done(source, options)
         timings = self._timings(ready_at, target_done, tgt, source_done, src)
@@ -273,13 +277,15 @@ class _Transfer:
         if refused in done and refused.exception() is None:
             body = refused.result()
             assert isinstance(body, m.TransferRejected)
-            why = f"{self.source_id} refused the switch: {body.failure.message}"
+            why = f"{self._name(self.source_id)} refused the switch: {body.failure.message}"
         elif done:  # its session closed: the device is gone, the target takes over
             self._lose_source("it went away during the commit")
             return
         else:
             self.source_reachable = False
-            why = f"{self.source_id} did not confirm the switch in time; it keeps playing"
+            why = (
+                f"{self._name(self.source_id)} did not confirm the switch in time; it keeps playing"
+            )
         await self._abort(target, m.ErrorCode.TIMEOUT, why)
         await self._abort(source, m.ErrorCode.TIMEOUT, why)
         raise _StepFailedError(m.ErrorCode.TIMEOUT, why)
@@ -331,7 +337,9 @@ class _Transfer:
         try:
             conn = await self.controller.async_connect(device_id, timeout_s or self.timeout_s)
         except ConnectError as exc:
-            raise _StepFailedError(m.ErrorCode.TIMEOUT, f"cannot reach {device_id}: {exc}") from exc
+            raise _StepFailedError(
+                m.ErrorCode.TIMEOUT, f"cannot reach {self._name(device_id)}: {exc}"
+            ) from exc
         self._unsubscribe.append(conn.subscribe(self._on_event))
         if conn.clock is None or conn.clock.samples < 3:
             with contextlib.suppress(ConnectError):
@@ -381,16 +389,20 @@ class _Transfer:
             {ready, rejected}, timeout=self.timeout_s, return_when=asyncio.FIRST_COMPLETED
         )
         if any(future.exception() is not None for future in done):
-            raise _StepFailedError(m.ErrorCode.TIMEOUT, f"lost {self.target_id} during the offer")
+            raise _StepFailedError(
+                m.ErrorCode.TIMEOUT, f"lost {self._name(self.target_id)} during the offer"
+            )
         if rejected in done:
             body = rejected.result()
             assert isinstance(body, m.TransferRejected)
             raise _StepFailedError(
-                body.failure.code, f"{self.target_id} refused: {body.failure.message}"
+                body.failure.code, f"{self._name(self.target_id)} refused: {body.failure.message}"
             )
         if ready not in done:
             await self._abort(target, m.ErrorCode.TIMEOUT, "the target was not ready in time")
-            raise _StepFailedError(m.ErrorCode.TIMEOUT, f"{self.target_id} was not ready in time")
+            raise _StepFailedError(
+                m.ErrorCode.TIMEOUT, f"{self._name(self.target_id)} was not ready in time"
+            )
         body = ready.result()
         assert isinstance(body, m.TransferReady)
         return body
@@ -449,10 +461,13 @@ class _Transfer:
                 await self._roll_back(source, "the target did not start")
             raise _StepFailedError(
                 m.ErrorCode.TIMEOUT,
-                f"{self.target_id} did not start playing"
-                + ("; the source resumed" if self.rolled_back else ""),
+                # `rolled_back` says whether the source took the session back.
+                f"{self._name(self.target_id)} did not start playing",
             ) from None
         assert isinstance(body, m.TransferDone)
+        # The revision the target really gave the session (its own may have been ahead of
+        # what this controller had seen of it).
+        self.revision = body.revision or self.revision
         return body
 
     async def _source_done(
@@ -501,6 +516,11 @@ class _Transfer:
             position_error_ms=position_error,
         )
 
+    def _name(self, device_id: str) -> str:
+        """Return the device's name for messages the user reads (its id if unknown)."""
+        entry = self.controller.registry.get(device_id)
+        return entry.name if entry is not None and entry.name else device_id
+
     async def _abort(self, conn: DeviceConnection, code: m.ErrorCode, why: str) -> None:
         with contextlib.suppress(ConnectError):
             await self._send(conn, m.TransferAborted(self.tid, m.Failure(code, why)))
@@ -509,7 +529,9 @@ class _Transfer:
         try:
             await conn.send(body)
         except ConnectError as exc:
-            raise _StepFailedError(m.ErrorCode.TIMEOUT, f"lost {conn.device_id}: {exc}") from exc
+            raise _StepFailedError(
+                m.ErrorCode.TIMEOUT, f"lost {self._name(conn.device_id)}: {exc}"
+            ) from exc
 
     # -------------------------------------------------------------------------- replies
 
