@@ -21,8 +21,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
+from opentelemetry.trace import Span, SpanContext, SpanKind
 
-from connect import codec
+from connect import codec, telemetry
 from connect import messages as m
 from connect.clock import Clock, ClockEstimate, ClockOffsetEstimator, ClockSample, monotonic_us
 from connect.errors import (
@@ -32,6 +33,7 @@ from connect.errors import (
     FrameError,
 )
 from connect.server import DEAD_AFTER_BEATS, WS_PATH
+from tracing import attributes as a
 
 _LOG = logging.getLogger(__name__)
 
@@ -161,6 +163,8 @@ class DeviceConnection:
         self.welcome: m.Welcome | None = None
         self.state: m.PlaybackState | None = None
         self.last_error = ""
+        # The span of the last successful connect (Hello to Welcome): what transfers link to.
+        self.session_span: SpanContext | None = None
 
     # -------------------------------------------------------------------------- public
 
@@ -208,9 +212,18 @@ class DeviceConnection:
         command_id = uuid.uuid4().hex
         future: asyncio.Future[m.CommandResult] = asyncio.get_running_loop().create_future()
         self._pending[command_id] = future
+        command = m.Command(command_id, action, expected_revision)
+        span = None
+        if not traceparent:  # the round trip is one span: send Command ... its result
+            span = telemetry.start_send(
+                command, self.device_id, kind=SpanKind.CLIENT, session_id=self._session_id()
+            )
         try:
-            await self.send(m.Command(command_id, action, expected_revision), traceparent)
-            return await asyncio.wait_for(future, timeout)
+            with telemetry.current(span):
+                await self._send_frame(command, traceparent, span=span)
+                result = await asyncio.wait_for(future, timeout)
+                telemetry.record_result(span, result.revision, result.failure)
+                return result
         except TimeoutError:
             raise ConnectTimeoutError(
                 f"device {self.device_id} did not answer command within {timeout:g} s"
@@ -219,12 +232,31 @@ class DeviceConnection:
             self._pending.pop(command_id, None)
 
     async def send(self, body: m.Body, traceparent: str = "") -> None:
-        """Send one frame; raise ConnectionLostError when the session is down."""
+        """Send one frame; raise ConnectionLostError when the session is down.
+
+        A traced message (connect.telemetry) without a given *traceparent* gets a sender span,
+        a child of the current span, whose context the envelope carries.
+        """
+        span = None
+        if not traceparent and telemetry.is_traced(body):
+            span = telemetry.start_send(body, self.device_id, session_id=self._session_id())
+        if span is None:
+            await self._send_frame(body, traceparent)
+            return
+        with telemetry.current(span):
+            await self._send_frame(body, span=span)
+
+    async def _send_frame(
+        self, body: m.Body, traceparent: str = "", *, span: Span | None = None
+    ) -> None:
         ws = self._ws
         if ws is None or ws.closed:
             raise ConnectionLostError(f"not connected to device {self.device_id}")
+        tracestate = ""
+        if span is not None:
+            traceparent, tracestate = telemetry.carrier(span)
         async with self._send_lock:
-            envelope = m.Envelope(next(self._seq), uuid.uuid4().hex, body, traceparent)
+            envelope = m.Envelope(next(self._seq), uuid.uuid4().hex, body, traceparent, tracestate)
             try:
                 await ws.send_bytes(codec.encode(envelope))
             except (ConnectionError, RuntimeError) as exc:
@@ -293,7 +325,14 @@ class DeviceConnection:
 
     async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         hello = m.Hello(m.PROTOCOL_V1, self._identity, self._role, self._token)
-        await self.send(hello)
+        # The session's connect span: Hello to Welcome, an arrow to the device's "handle Hello".
+        span = telemetry.start_send(hello, self.device_id, kind=SpanKind.CLIENT, name="connect")
+        with telemetry.current(span):
+            await self._send_frame(hello, span=span)
+            await self._welcome(ws)
+        self.session_span = span.get_span_context() if span is not None else None
+
+    async def _welcome(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         message = await ws.receive(timeout=_CONNECT_TIMEOUT_S)
         if message.type is not aiohttp.WSMsgType.BINARY:
             raise ConnectionLostError(f"device {self.device_id} closed before Welcome")
@@ -350,6 +389,15 @@ class DeviceConnection:
         except FrameError as exc:
             _LOG.warning("%s: ignoring a frame we cannot read: %s", self.device_id, exc)
             return
+        span = None
+        if telemetry.is_traced(envelope.body):  # a reply from a traced device: "handle KIND"
+            span = telemetry.start_handle(
+                envelope, session_id=self._session_id(), only_if_traced=True
+            )
+        with telemetry.current(span):
+            self._dispatch(envelope, received_at)
+
+    def _dispatch(self, envelope: m.Envelope, received_at: int) -> None:
         body = envelope.body
         if isinstance(body, m.StateSnapshot):
             self.state = body.state
@@ -375,6 +423,9 @@ class DeviceConnection:
             )
         elif isinstance(body, m.Error):
             _LOG.warning("%s: device reports %s: %s", self.device_id, body.code.name, body.message)
+            telemetry.emit_event(
+                a.EVENT_ERROR, {a.ERROR_TYPE: body.code.name, a.PEER_DEVICE_ID: self.device_id}
+            )
 
     def _lost(self, reason: str) -> None:
         was_connected = self._connected.is_set()
@@ -393,6 +444,9 @@ class DeviceConnection:
         if was_connected and not self._closing.is_set():
             _LOG.info("%s: disconnected: %s", self.device_id, reason)
             self._emit(Disconnected(self.device_id, reason))
+
+    def _session_id(self) -> str:
+        return self.state.session_id if self.state is not None else ""
 
     def _emit(self, event: ConnectionEvent) -> None:
         for listener in list(self._listeners):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from zeroconf import DNSQuestionType, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from connect import telemetry
 from connect.errors import ConnectTimeoutError, DeviceNotFoundError
 from connect.interfaces import (
     NetworkInterface,
@@ -44,6 +45,7 @@ from connect.txt import (
     instance_name,
     parse_txt,
 )
+from tracing import attributes as a
 
 __all__ = [
     "DeviceAdded",
@@ -292,6 +294,10 @@ class DeviceRegistry:
         self._present.pop(device_id, None)
         self._ids_by_name = {n: i for n, i in self._ids_by_name.items() if i != device_id}
         self._manual = {k: i for k, i in self._manual.items() if i != device_id}
+        if entry.listed:
+            telemetry.emit_event(
+                a.EVENT_DEVICE_LOST, {a.PEER_DEVICE_ID: device_id, a.REASON: "forgotten"}
+            )
         self._emit(DeviceRemoved(entry))
 
     async def async_resolve(self, device_id: str) -> DeviceEntry:
@@ -466,6 +472,7 @@ class DeviceRegistry:
         if old == entry:
             return
         self._entries[entry.id] = entry
+        _trace_presence(old, entry)
         self._emit(DeviceAdded(entry) if old is None else DeviceUpdated(entry, old))
 
     def _emit(self, event: DeviceEvent) -> None:
@@ -485,6 +492,21 @@ class DeviceRegistry:
         task = asyncio.create_task(coro, name=f"registry {what}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _trace_presence(old: DeviceEntry | None, new: DeviceEntry) -> None:
+    """Emit "found" when a device becomes listed, "lost" when it drops offline or unlisted."""
+    if new.id.startswith("manual:"):  # a provisional id, replaced once the host answers
+        return
+    if new.listed and (old is None or not old.listed):
+        reason = "session" if new.online else new.source.value
+        telemetry.emit_event(
+            a.EVENT_DEVICE_DISCOVERED, {a.PEER_DEVICE_ID: new.id, a.REASON: reason}
+        )
+    elif old is not None and old.online and not new.online:
+        telemetry.emit_event(a.EVENT_DEVICE_LOST, {a.PEER_DEVICE_ID: new.id, a.REASON: "session"})
+    elif old is not None and old.listed and not new.listed:
+        telemetry.emit_event(a.EVENT_DEVICE_LOST, {a.PEER_DEVICE_ID: new.id, a.REASON: "mdns"})
 
 
 def _host_port(host: str, port: int) -> str:

@@ -18,8 +18,9 @@ from dataclasses import replace
 from typing import Protocol
 
 from aiohttp import WSMsgType, web
+from opentelemetry.trace import SpanKind
 
-from connect import codec
+from connect import codec, telemetry
 from connect import messages as m
 from connect.clock import Clock, monotonic_us
 from connect.errors import (
@@ -28,6 +29,7 @@ from connect.errors import (
     UnknownCommandError,
     UnknownMessageError,
 )
+from tracing import attributes as a
 
 _LOG = logging.getLogger(__name__)
 
@@ -76,16 +78,26 @@ class ControllerLink:
         self._seq = itertools.count(1)
         self.closed = asyncio.Event()
 
-    def envelope(self, body: m.Body, traceparent: str = "") -> m.Envelope:
+    def envelope(self, body: m.Body, traceparent: str = "", tracestate: str = "") -> m.Envelope:
         """Wrap *body* in this link's next envelope (sequence numbers are per direction)."""
-        return m.Envelope(next(self._seq), uuid.uuid4().hex, body, traceparent)
+        return m.Envelope(next(self._seq), uuid.uuid4().hex, body, traceparent, tracestate)
 
     def send(self, body: m.Body, traceparent: str = "") -> None:
-        """Queue *body* for this controller; drop the link if it cannot keep up."""
+        """Queue *body* for this controller; drop the link if it cannot keep up.
+
+        A traced reply (connect.telemetry) without a given *traceparent* gets a sender span to
+        this controller, a child of the current span (the "handle" span of what it answers).
+        """
         if self.closed.is_set():
             return
+        tracestate = ""
+        if not traceparent and telemetry.is_traced(body):
+            span = telemetry.start_send(body, self.client.id)
+            if span is not None:
+                traceparent, tracestate = telemetry.carrier(span)
+                span.end()
         try:
-            self.outbox.put_nowait(self.envelope(body, traceparent))
+            self.outbox.put_nowait(self.envelope(body, traceparent, tracestate))
         except asyncio.QueueFull:
             _LOG.warning("%s: too slow, %d frames waiting; dropping it", self, _SEND_QUEUE)
             self.close()
@@ -210,11 +222,17 @@ class SessionServer:
         except TimeoutError:
             _LOG.info("%s: no Hello within %.0f s", peer, HELLO_TIMEOUT_S)
             return None
-        hello = self._decode_hello(message)
-        if hello is None:
+        envelope = self._decode_hello(message)
+        if envelope is None or not isinstance(envelope.body, m.Hello):
             goodbye = m.Goodbye(m.GoodbyeReason.PROTOCOL_ERROR, "expected Hello")
             await self._send_now(ws, m.Envelope(1, uuid.uuid4().hex, goodbye))
             return None
+        # The device's half of the controller's "connect" span.
+        with telemetry.current(telemetry.start_handle(envelope, kind=SpanKind.SERVER)):
+            return await self._welcome(ws, envelope.body)
+
+    async def _welcome(self, ws: web.WebSocketResponse, hello: m.Hello) -> ControllerLink | None:
+        """Answer a Hello with Welcome (returning the new link) or Goodbye (returning None)."""
         device = self._host.device_info()
         version = device.protocol.highest_common(hello.supported)
         if version is None:
@@ -234,15 +252,14 @@ class SessionServer:
         return link
 
     @staticmethod
-    def _decode_hello(message: object) -> m.Hello | None:
+    def _decode_hello(message: object) -> m.Envelope | None:
         data = getattr(message, "data", None)
         if getattr(message, "type", None) is not WSMsgType.BINARY or not isinstance(data, bytes):
             return None
         try:
-            envelope = codec.decode(data)
+            return codec.decode(data)
         except FrameError:
             return None
-        return envelope.body if isinstance(envelope.body, m.Hello) else None
 
     async def _read(self, ws: web.WebSocketResponse, link: ControllerLink) -> None:
         dead_after = DEAD_AFTER_BEATS * self._heartbeat_ms / 1000
@@ -274,22 +291,28 @@ class SessionServer:
             return
         except FrameError as exc:
             _LOG.debug("%s: refused frame: %s", link, exc)
-            link.send(m.Error(error_code_for(exc), str(exc), exc.seq or 0, exc.msg_id))
+            code = error_code_for(exc)
+            telemetry.emit_event(a.EVENT_ERROR, {a.ERROR_TYPE: code.name})
+            link.send(m.Error(code, str(exc), exc.seq or 0, exc.msg_id))
             return
         body = envelope.body
         if isinstance(body, m.TimeRequest):
             # device_send_us is stamped by the writer just before the frame leaves.
             link.send(m.TimeResponse(body.client_send_us, received_at, 0))
         elif isinstance(body, m.Command):
-            result = await self._host.async_handle_command(body, link.role)
-            link.send(result, envelope.traceparent)
+            session_id = self._host.current_state().session_id
+            span = telemetry.start_handle(envelope, kind=SpanKind.SERVER, session_id=session_id)
+            with telemetry.current(span):
+                result = await self._host.async_handle_command(body, link.role)
+                telemetry.record_result(span, result.revision, result.failure)
+                link.send(result)  # traced as a child of the handle span
         elif isinstance(
             body, m.TransferOffer | m.TransferCommit | m.TransferAborted | m.TransferDone
         ):
             # In its own task: a target waits for its switch instant, and the link must go on
             # answering time requests meanwhile. TransferDone from a controller confirms to a
             # source that its target plays.
-            self._spawn(self._host.async_handle_transfer(body, link), f"transfer for {link}")
+            self._spawn(self._handle_transfer(envelope, link), f"transfer for {link}")
         elif isinstance(body, m.Goodbye):
             _LOG.info("%s: said goodbye (%s)", link, body.reason.name.lower())
             link.close()
@@ -302,6 +325,12 @@ class SessionServer:
                     envelope.msg_id,
                 )
             )
+
+    async def _handle_transfer(self, envelope: m.Envelope, link: ControllerLink) -> None:
+        """Hand a transfer message to the host inside its "handle" span (replies are children)."""
+        session_id = self._host.current_state().session_id
+        with telemetry.current(telemetry.start_handle(envelope, session_id=session_id)):
+            await self._host.async_handle_transfer(envelope.body, link)
 
     async def _write(self, ws: web.WebSocketResponse, link: ControllerLink) -> None:
         """Send queued frames; send a Heartbeat whenever nothing went out for an interval."""

@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 
 from connect import messages as m
-from connect import playback
+from connect import playback, telemetry
 from connect.advertise import ServiceAdvertiser
 from connect.clock import Clock, monotonic_us
 from connect.interfaces import (
@@ -43,6 +43,7 @@ from devices.player_types import (
     TrackEnded,
 )
 from devices.transfer import TransferSide
+from tracing import attributes as a
 
 _LOG = logging.getLogger(__name__)
 
@@ -215,6 +216,7 @@ class Receiver:
         except ReceiverError as exc:
             failure = failure_from(exc)
             _LOG.warning("playback failed: %s", exc)
+            telemetry.emit_event(a.EVENT_ERROR, {a.ERROR_TYPE: failure.code.name})
             self._state = playback.after_failure(outcome.state, failure, self.clock())
             return failure
         self._state = self._with_player_clock(outcome.state)
@@ -282,6 +284,7 @@ class Receiver:
         async with self.lock:
             failure = failure_from(event.error)
             _LOG.warning("playback of %s failed: %s", event.url, event.error)
+            telemetry.emit_event(a.EVENT_ERROR, {a.ERROR_TYPE: failure.code.name})
             self._state = playback.after_failure(self._state, failure, self.clock())
             self._publish(m.StateChangeReason.ERROR)
 
@@ -290,6 +293,14 @@ class Receiver:
         if active is None:
             active = bool(self._state.queue)
         self._state = replace(self._state, active=active)
+        telemetry.emit_event(
+            a.EVENT_STATE_CHANGED,
+            {
+                a.SESSION_ID: self._state.session_id,
+                a.REVISION: self._state.revision,
+                a.REASON: reason.name,
+            },
+        )
         self._server.broadcast(m.StateSnapshot(self._state, reason))
         self._save_wanted.set()
         if self._advertiser is not None:

@@ -87,6 +87,15 @@ EVENT_NAME: Final = "event.name"
 EVENT_DEVICE_DISCOVERED: Final = "baton.device.discovered"
 EVENT_DEVICE_LOST: Final = "baton.device.lost"
 EVENT_STATE_CHANGED: Final = "baton.state.changed"
+EVENT_ERROR: Final = "baton.error"
+
+# ---------------------------------------------------------------- details of spans and events
+# Short code words only (never free text: it could carry addresses or names).
+REASON: Final = "baton.reason"  # a StateChangeReason name, or why a device was found or lost
+ERROR_TYPE: Final = "error.type"  # OTel semantic convention: an error code or exception class
+COMMAND_ACTION: Final = "baton.command.action"  # the Command's action, e.g. "Pause"
+TRANSFER_ROLE: Final = "baton.transfer.role"  # "source" or "target", on a transfer span's links
+SPOOL_DROPPED: Final = "baton.spool.dropped"  # batches an offline spool dropped, oldest first
 
 _USER_HASH_DOMAIN: Final = b"baton.user.id/v1\x00"
 

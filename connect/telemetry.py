@@ -1,0 +1,199 @@
+"""Baton's instrumentation: spans for Connect messages, trace context in Envelopes, events.
+
+OpenTelemetry API only (DESIGN.md, Tracing): a process that wants its traces configures the
+SDK with `tracing.setup`. Until then `tracer()` is None and every helper here returns at once,
+building nothing: tracing off costs one check per message.
+
+The shapes (tracing/attributes.py, "Arrows"):
+* a message from A to B is a "send KIND" span on A (PRODUCER; CLIENT for a Command, which
+  lasts until its result) with `baton.peer.device.id` = B, and a "handle KIND" span on B
+  (CONSUMER; SERVER for a Command) whose parent is the sender span: its trace context travels
+  in the Envelope's `traceparent` / `tracestate` (W3C Trace Context).
+* the envelope sequence number is on the *handle* span: heartbeats and time requests share
+  the sequence and are not traced, so on a sender span every skip would read as a lost message.
+* discrete happenings (device found or lost, state changed, errors) are events: OTel log
+  records with `event.name`, emitted in the current span's context.
+Only attribute names from `tracing.attributes` are set, with ids and code words as values:
+never names of people, titles, addresses or free text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
+
+from opentelemetry import _logs as otel_logs
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import AttributeValue
+
+from connect import messages as m
+from tracing import attributes as a
+
+SCOPE = "baton.connect"
+
+TRACED = (
+    m.Command, m.CommandResult, m.TransferOffer, m.TransferReady, m.TransferRejected,
+    m.TransferCommit, m.TransferAborted, m.TransferDone,
+)  # fmt: skip
+"""Messages that get spans. Hello/Welcome are the session's "connect" span; time requests,
+heartbeats and snapshots do not (a state change is an event on the device that changed)."""
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_cache: list[object] = [None, None, None, None]  # provider, tracer, logger provider, logger
+
+Attributes = dict[str, AttributeValue]
+
+
+def tracer() -> trace.Tracer | None:
+    """Return Baton's tracer, or None while no SDK is configured (tracing off)."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, trace.ProxyTracerProvider):
+        return None
+    if _cache[0] is not provider:  # a new provider (tests install several): a new tracer
+        _cache[0], _cache[1] = provider, provider.get_tracer(SCOPE)
+    return _cache[1]  # type: ignore[return-value]
+
+
+def is_traced(body: m.Body) -> bool:
+    """Return True for the messages that get send and handle spans."""
+    return isinstance(body, TRACED)
+
+
+def message_attributes(body: m.Body, session_id: str = "") -> Attributes:
+    """Return the correlation attributes of one message (ids and code words only)."""
+    attributes: Attributes = {a.MESSAGE_KIND: type(body).__name__}
+    if session_id:
+        attributes[a.SESSION_ID] = session_id
+    command_id = getattr(body, "command_id", "")
+    if command_id:
+        attributes[a.COMMAND_ID] = command_id
+    if isinstance(body, m.Command):
+        attributes[a.COMMAND_ACTION] = type(body.action).__name__
+        if body.expected_revision is not None:
+            attributes[a.REVISION] = body.expected_revision
+    transfer_id = getattr(body, "transfer_id", "")
+    if transfer_id:
+        attributes[a.TRANSFER_ID] = transfer_id
+    revision = getattr(body, "revision", 0)
+    if isinstance(revision, int) and revision:
+        attributes[a.REVISION] = revision
+    failure = getattr(body, "failure", None)
+    if isinstance(failure, m.Failure):
+        attributes[a.ERROR_TYPE] = failure.code.name
+    return attributes
+
+
+def start_send(
+    body: m.Body,
+    peer_device_id: str,
+    *,
+    kind: SpanKind = SpanKind.PRODUCER,
+    name: str = "",
+    session_id: str = "",
+) -> Span | None:
+    """Start the sender span of *body* to *peer_device_id*, a child of the current span."""
+    tracer_ = tracer()
+    if tracer_ is None:
+        return None
+    attributes = message_attributes(body, session_id)
+    attributes[a.PEER_DEVICE_ID] = peer_device_id
+    return tracer_.start_span(
+        name or f"send {type(body).__name__}", kind=kind, attributes=attributes
+    )
+
+
+def carrier(span: Span | None) -> tuple[str, str]:
+    """Return the (traceparent, tracestate) that make the receiver's span a child of *span*."""
+    if span is None or not span.get_span_context().is_valid:
+        return "", ""
+    headers: dict[str, str] = {}
+    _PROPAGATOR.inject(headers, context=trace.set_span_in_context(span))
+    return headers.get("traceparent", ""), headers.get("tracestate", "")
+
+
+def remote_context(envelope: m.Envelope) -> Context | None:
+    """Return the sender's context carried by *envelope* (None when it carries none)."""
+    if not envelope.traceparent:
+        return None
+    headers = {"traceparent": envelope.traceparent}
+    if envelope.tracestate:
+        headers["tracestate"] = envelope.tracestate
+    return _PROPAGATOR.extract(headers)
+
+
+def start_handle(
+    envelope: m.Envelope,
+    *,
+    kind: SpanKind = SpanKind.CONSUMER,
+    session_id: str = "",
+    only_if_traced: bool = False,
+) -> Span | None:
+    """Start the receiver span of *envelope*: a child of the sender's span when it has one.
+
+    With `only_if_traced`, an envelope without trace context gets no span.
+    """
+    tracer_ = tracer()
+    if tracer_ is None or (only_if_traced and not envelope.traceparent):
+        return None
+    attributes = message_attributes(envelope.body, session_id)
+    attributes[a.ENVELOPE_SEQ] = envelope.seq
+    return tracer_.start_span(
+        f"handle {type(envelope.body).__name__}",
+        context=remote_context(envelope) or Context(),
+        kind=kind,
+        attributes=attributes,
+    )
+
+
+@contextlib.contextmanager
+def current(span: Span | None) -> Iterator[Span | None]:
+    """Make *span* current for the block, record an escaping exception, and end it."""
+    if span is None:
+        yield None
+        return
+    with trace.use_span(
+        span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+    ):
+        try:
+            yield span
+        except BaseException as exc:
+            fail(span, type(exc).__name__)
+            raise
+
+
+def fail(span: Span | None, error_type: str) -> None:
+    """Mark *span* failed with a code word (an ErrorCode name or an exception class name)."""
+    if span is not None and span.is_recording():
+        span.set_attribute(a.ERROR_TYPE, error_type)
+        span.set_status(Status(StatusCode.ERROR))
+
+
+def record_result(span: Span | None, revision: int, failure: m.Failure | None) -> None:
+    """Note a command's outcome on its span: the revision it produced, or its failure."""
+    if span is None or not span.is_recording():
+        return
+    span.set_attribute(a.REVISION, revision)
+    if failure is not None:
+        fail(span, failure.code.name)
+
+
+def link_to(context: SpanContext | None, **attributes: AttributeValue) -> list[Link]:
+    """Return a span link to *context* (none when there is no valid one)."""
+    if context is None or not context.is_valid:
+        return []
+    return [Link(context, attributes)]
+
+
+def emit_event(name: str, attributes: Mapping[str, AttributeValue]) -> None:
+    """Emit one event (an OTel log record with `event.name`) in the current span's context."""
+    if tracer() is None:  # tracing.setup installs spans and events together
+        return
+    provider = otel_logs.get_logger_provider()
+    if _cache[2] is not provider:
+        _cache[2], _cache[3] = provider, provider.get_logger(SCOPE)
+    logger: otel_logs.Logger = _cache[3]  # type: ignore[assignment]
+    logger.emit(timestamp=time.time_ns(), event_name=name, attributes=dict(attributes))
