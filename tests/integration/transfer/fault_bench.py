@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from aiohttp import web
 
@@ -17,13 +18,22 @@ from connect import messages as m
 from connect.clock import monotonic_us
 from connect.connection import ConnectionEvent, StateChanged, TransferReply
 from connect.controller import Controller
-from tests.audio import AUDIBLE_SAMPLE, Capture, segment_at
+from connect.transfer import TransferOutcome
+from tests.audio import (
+    AUDIBLE_SAMPLE,
+    Capture,
+    segment_at,
+    write_garbage,
+    write_position_track,
+)
 from tests.fakes import MemoryHost
-from tests.receivers import RunningReceiver
+from tests.receivers import RunningReceiver, start_receiver
 
 EVENT_TIMEOUT_S = 10.0
 TRACK_MS = 12_000  # long enough to outlast every scenario; a position track holds 19 s
 HEARD_GAP_US = 30_000  # a silence longer than this inside a stretch "playing" is a gap
+PLAY_OUT_S = 1.0  # after the fault settles, how much audio the checks look at
+RECOVERY_US = 1_000_000  # the device that keeps the session is heard again within this
 
 
 def identity() -> m.ClientIdentity:
@@ -120,6 +130,71 @@ def on_ready_from(
             action()
 
     return controller.subscribe(on_event)
+
+
+# ------------------------------------------------------------------------------ scenarios
+
+
+@dataclass
+class Pair:
+    source: RunningReceiver
+    target: RunningReceiver
+    media: TrackServer
+    url: str
+
+
+@asynccontextmanager
+async def two_receivers(tmp_path: Path, *, spoilable: bool = False) -> AsyncIterator[Pair]:
+    """A source and a target receiver on the capture output, and the track they play."""
+    good = write_position_track(tmp_path / "track.wav", TRACK_MS).read_bytes()
+    bad = write_garbage(tmp_path / "garbage.bin", len(good)).read_bytes() if spoilable else b""
+    media = TrackServer(good, bad)
+    await media.start()
+    started = await asyncio.gather(
+        start_receiver(tmp_path, "Source", output="capture"),
+        start_receiver(tmp_path, "Target", output="capture"),
+        return_exceptions=True,
+    )
+    receivers = [r for r in started if isinstance(r, RunningReceiver)]
+    try:
+        for result in started:
+            if isinstance(result, BaseException):
+                raise result
+        yield Pair(receivers[0], receivers[1], media, media.url("track.wav"))
+    finally:
+        for receiver in receivers:
+            if receiver.process.returncode is None:
+                await receiver.stop()
+        await media.close()
+
+
+def assert_session_kept(state: m.PlaybackState, before: m.PlaybackState) -> None:
+    """The device holds the same session: id, queue, current entry; it is the active one."""
+    assert state.session_id == before.session_id
+    assert [(i.uid, i.url) for i in state.queue] == [(i.uid, i.url) for i in before.queue]
+    assert state.current_uid == before.current_uid
+    assert state.active
+
+
+def report(outcome: TransferOutcome, asked_us: int, settled_us: int) -> None:
+    """Print what happened (pytest -s shows it): the measured outcome of the fault."""
+    why = outcome.failure.message if outcome.failure else "ok"
+    print(
+        f"\n  outcome after {(settled_us - asked_us) / 1000:.0f} ms: {why}; "
+        f"source_reachable={outcome.source_reachable} rolled_back={outcome.rolled_back}"
+    )
+
+
+def assert_failed(outcome: TransferOutcome, code: m.ErrorCode, *words: str) -> None:
+    assert not outcome.ok
+    assert outcome.failure is not None
+    assert outcome.failure.code is code, outcome.failure
+    for word in words:
+        assert word in outcome.failure.message, outcome.failure.message
+
+
+async def play_out() -> None:
+    await asyncio.sleep(PLAY_OUT_S)  # bounded: the audio the checks below look at
 
 
 # ------------------------------------------------------------------------------ fakes

@@ -14,103 +14,40 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from connect import messages as m
 from connect.clock import monotonic_us
-from connect.connection import Disconnected
-from connect.transfer import TransferCoordinator, TransferOutcome
-from tests.audio import read_capture, write_garbage, write_position_track
+from connect.connection import Disconnected, TransferReply
+from connect.transfer import TransferCoordinator
+from tests.audio import read_capture, write_position_track
 from tests.integration.transfer.fault_bench import (
     EVENT_TIMEOUT_S,
+    PLAY_OUT_S,
+    RECOVERY_US,
     TRACK_MS,
     SilentTarget,
-    TrackServer,
+    assert_failed,
     assert_plays_on,
+    assert_session_kept,
     audible_within,
     controller_for,
     on_ready_from,
+    play_out,
+    report,
     silences,
     start_session,
+    two_receivers,
     wait_state,
 )
 from tests.netns import netns_pair, netns_skip_reason
-from tests.receivers import RunningReceiver, start_receiver
+from tests.receivers import start_receiver
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
-
-PLAY_OUT_S = 1.0  # after the fault settles, how much audio the checks look at
-RECOVERY_US = 1_000_000  # the device that keeps the session is heard again within this
-
-
-@dataclass
-class Pair:
-    source: RunningReceiver
-    target: RunningReceiver
-    media: TrackServer
-    url: str
-
-
-@asynccontextmanager
-async def two_receivers(tmp_path: Path, *, spoilable: bool = False) -> AsyncIterator[Pair]:
-    """A source and a target receiver on the capture output, and the track they play."""
-    good = write_position_track(tmp_path / "track.wav", TRACK_MS).read_bytes()
-    bad = write_garbage(tmp_path / "garbage.bin", len(good)).read_bytes() if spoilable else b""
-    media = TrackServer(good, bad)
-    await media.start()
-    started = await asyncio.gather(
-        start_receiver(tmp_path, "Source", output="capture"),
-        start_receiver(tmp_path, "Target", output="capture"),
-        return_exceptions=True,
-    )
-    receivers = [r for r in started if isinstance(r, RunningReceiver)]
-    try:
-        for result in started:
-            if isinstance(result, BaseException):
-                raise result
-        yield Pair(receivers[0], receivers[1], media, media.url("track.wav"))
-    finally:
-        for receiver in receivers:
-            if receiver.process.returncode is None:
-                await receiver.stop()
-        await media.close()
-
-
-def assert_session_kept(state: m.PlaybackState, before: m.PlaybackState) -> None:
-    """The device holds the same session: id, queue, current entry; it is the active one."""
-    assert state.session_id == before.session_id
-    assert [(i.uid, i.url) for i in state.queue] == [(i.uid, i.url) for i in before.queue]
-    assert state.current_uid == before.current_uid
-    assert state.active
-
-
-def report(outcome: TransferOutcome, asked_us: int, settled_us: int) -> None:
-    """Print what happened (pytest -s shows it): the measured outcome of the fault."""
-    why = outcome.failure.message if outcome.failure else "ok"
-    print(
-        f"\n  outcome after {(settled_us - asked_us) / 1000:.0f} ms: {why}; "
-        f"source_reachable={outcome.source_reachable} rolled_back={outcome.rolled_back}"
-    )
-
-
-def assert_failed(outcome: TransferOutcome, code: m.ErrorCode, *words: str) -> None:
-    assert not outcome.ok
-    assert outcome.failure is not None
-    assert outcome.failure.code is code, outcome.failure
-    for word in words:
-        assert word in outcome.failure.message, outcome.failure.message
-
-
-async def play_out() -> None:
-    await asyncio.sleep(PLAY_OUT_S)  # bounded: the audio the checks below look at
-
 
 # ------------------------------------------------------------------------------ refusals
 
@@ -252,9 +189,7 @@ async def test_target_killed_after_ready_leaves_the_session_on_the_source(
                 assert outcome.failure.message == "lost Target after it was ready"
             assert outcome.source_reachable
             want = m.PlaybackStatus.PAUSED if paused else m.PlaybackStatus.PLAYING
-            kept = await wait_state(
-                controller, source.device_id, lambda s: s.active and s.status is want
-            )
+            await wait_state(controller, source.device_id, lambda s: s.active and s.status is want)
             recovered = monotonic_us()
             await play_out()
             kept = controller.connection(source.device_id).state
@@ -303,7 +238,7 @@ async def test_source_killed_during_the_offer_target_takes_over_from_its_last_st
             assert killed, "the target never asked for the media"
             assert outcome.ok, outcome.failure
             assert not outcome.source_reachable  # said: taken over from the last known state
-            took = await wait_state(controller, target.device_id, lambda s: s.clock.playing)
+            await wait_state(controller, target.device_id, lambda s: s.clock.playing)
             await play_out()
             took = controller.connection(target.device_id).state
         assert took is not None
@@ -438,4 +373,38 @@ async def test_source_gone_before_the_request_target_plays_from_its_extrapolated
     end = settled + round(PLAY_OUT_S * 1e6)
     assert_plays_on(
         read_capture(target.recording), settled, end, position_ms_at=took.clock.position_at
+    )
+
+
+async def test_a_commit_held_up_past_its_switch_is_refused_and_the_source_plays_on(
+    tmp_path: Path,
+) -> None:
+    """What a source does with a commit a dropped link delivered late (whether TCP delivers
+    it in the link-drop test depends on the retransmission timer, so it is pinned down here)."""
+    async with two_receivers(tmp_path) as pair:
+        source = pair.source
+        async with controller_for(source) as controller:
+            before = await start_session(controller, source.device_id, pair.url)
+            conn = controller.connection(source.device_id)
+            assert conn.clock is not None
+            replies: asyncio.Queue[m.Body] = asyncio.Queue()
+            unsubscribe = conn.subscribe(
+                lambda e: replies.put_nowait(e.body) if isinstance(e, TransferReply) else None
+            )
+            switch_at = conn.clock.to_device(monotonic_us()) - 1_500_000
+            asked = monotonic_us()
+            await conn.send(m.TransferCommit("late-1", m.TransferRole.SOURCE, switch_at, 0, 30))
+            reply = await asyncio.wait_for(replies.get(), EVENT_TIMEOUT_S)
+            unsubscribe()
+            assert isinstance(reply, m.TransferRejected)
+            assert reply.failure.code is m.ErrorCode.TIMEOUT
+            assert "after its switch" in reply.failure.message
+            await play_out()
+            kept = conn.state
+        assert kept is not None
+        assert kept.revision == before.revision
+        assert kept.status is m.PlaybackStatus.PLAYING
+    end = asked + round(PLAY_OUT_S * 1e6)
+    assert_plays_on(
+        read_capture(source.recording), asked, end, position_ms_at=kept.clock.position_at
     )
