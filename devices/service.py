@@ -32,9 +32,11 @@ async def async_serve(
     notifier = notifier or SystemdNotifier()
     loop = asyncio.get_running_loop()
     watchdog = loop.create_task(notifier.async_watchdog())
+    starting = False
     try:
         if not await _network_or_stop(receiver, stop, notifier):
             return 0
+        starting = True
         where = await receiver.async_start()
         config = receiver.config
         hosts = ", ".join(Endpoint(address, where.port).authority for address in where.addresses)
@@ -52,8 +54,11 @@ async def async_serve(
         watchdog.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watchdog
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(receiver.async_close(), timeout=CLOSE_TIMEOUT_S)
+        # Only a receiver that began to start has a session to save: closing one that never
+        # loaded its saved session would overwrite it with an empty one.
+        if starting:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(receiver.async_close(), timeout=CLOSE_TIMEOUT_S)
         notifier.close()
     return 0
 

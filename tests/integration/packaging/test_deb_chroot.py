@@ -9,12 +9,14 @@ so this test runs only when asked:
     sudo BATON_CHROOT_CHECK=1 .venv/bin/python -m pytest \
         tests/integration/packaging/test_deb_chroot.py
 
-or directly: sudo tests/integration/packaging/chroot-check.sh
+or directly: sudo tests/integration/packaging/chroot-check.sh. The second test boots that
+system under a real systemd (nspawn-check.sh; needs systemd-nspawn, from systemd-container).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -52,3 +54,18 @@ def test_package_installs_checks_and_plays_in_a_fresh_chroot() -> None:
     assert "systemd-analyze verify: passed" in output
     assert "Ready: this receiver can start." in output
     assert "PASS" in output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_packaged_service_under_a_real_systemd() -> None:
+    reason = _missing() or (None if shutil.which("systemd-nspawn") else "no systemd-nspawn")
+    if reason:
+        pytest.skip(reason)
+    done = subprocess.run(
+        [str(HERE / "nspawn-check.sh")],
+        capture_output=True, text=True, timeout=400, check=False,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "PASS: the packaged service works under a real systemd" in output
