@@ -280,7 +280,7 @@ class _Shipper:
         self._spooled = len(spool) > 0  # batches from an earlier run wait to be replayed
         self._retry_at = 0.0
         self._delay_s = 0.0
-        self._forced = self._closing = self._stopped = False
+        self._forced = self._closing = self._stopped = self._busy = False
         self._rounds = 0
         self._healthy = True
         self._reported_drops = spool.dropped
@@ -302,17 +302,19 @@ class _Shipper:
             if self._stopped:
                 return False
             self._forced = True
-            target = self._rounds + 1
+            # A round under way may have begun before the collector came back: wait for a
+            # round that begins now.
+            target = self._rounds + (2 if self._busy else 1)
             self._cond.notify()
 
             def settled() -> bool:
                 # A round that began before this call may leave newer batches queued: those
                 # get the next round, unless the collector just proved unreachable.
-                done = self._rounds >= target and (not self._pending or not self._healthy)
-                return done or self._stopped
+                idle = not self._busy and not self._pending
+                return self._stopped or (self._rounds >= target and (idle or not self._healthy))
 
             self._cond.wait_for(settled, timeout_s)
-            return self._rounds >= target and self._healthy and not self._pending
+            return self._rounds >= target and self._healthy and not self._pending and not self._busy
 
     def close(self, timeout_s: float) -> None:
         """Send (or spool) what is queued, then stop; the spool is closed by the thread."""
@@ -333,6 +335,7 @@ class _Shipper:
                         self._cond.wait(self._idle_timeout())
                     batch = list(self._pending)
                     self._pending.clear()
+                    self._busy = True
                     forced, closing = self._forced, self._closing
                     self._forced = False
                 if time.monotonic() < self._retry_at and not forced:
@@ -343,6 +346,7 @@ class _Shipper:
                 with self._cond:
                     self._healthy = ok
                     self._rounds += 1
+                    self._busy = False
                     self._cond.notify_all()
                 if ok:
                     self._report_drops()
