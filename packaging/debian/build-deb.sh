@@ -93,10 +93,12 @@ stage_python() {
     --python-version 3.11 --implementation cp --abi cp311 --target "$lib" "${wheels[@]}"
   rm -rf "$lib/bin"
   printf '%s\n' "${pure[@]+"${pure[@]}"}" >"$WORK/pure-$arch.txt"
-  # Baton's own code: the two packages the receiver runs, as committed at HEAD (never
-  # uncommitted work in the tree), without tests or caches.
-  git -C "$REPO" archive --format=tar HEAD -- connect devices | tar -x -C "$lib" \
-    --wildcards --exclude='*.md' --exclude='__pycache__'
+  # Baton's own code: the packages the receiver runs (connect, devices, and the part of
+  # tracing a device uses: attribute names, setup, spool), as committed at HEAD (never uncommitted work), Python only.
+  git -C "$REPO" archive --format=tar HEAD -- \
+    ':(glob)connect/**/*.py' ':(glob)connect/**/*.pyi' ':(glob)connect/**/py.typed' \
+    ':(glob)devices/**/*.py' tracing/__init__.py tracing/attributes.py tracing/setup.py \
+    tracing/spool.py | tar -x -C "$lib"
   echo "$(git -C "$REPO" rev-parse --short HEAD)" >"$WORK/commit-$arch.txt"
 }
 

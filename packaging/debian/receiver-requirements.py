@@ -1,9 +1,10 @@
 """Print the requirements.lock entries (with their hashes) of the receiver's runtime deps.
 
-The receiver never imports Qt, OpenTelemetry or mutagen; this is the closure of what
-`devices` and `connect` import (checked with `python -c "import devices.cli; ..."` and
-sys.modules). Versions and hashes come from requirements.lock, so the .deb bundles exactly
-what the tests ran against.
+The receiver never imports Qt or mutagen, and of OpenTelemetry only the API (instrumented code
+uses the API; the SDK and exporter come with `tracing.setup`, which the receiver does not call
+yet). This is the closure of what `devices`, `connect` and `tracing.attributes` import;
+tests/integration/packaging/test_receiver_imports.py fails when it changes. Versions and
+hashes come from requirements.lock, so the .deb bundles exactly what the tests ran against.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ RECEIVER_DISTRIBUTIONS = (
     "idna",
     "ifaddr",
     "multidict",
+    "opentelemetry-api",
     "propcache",
     "protobuf",
     "python-vlc",
