@@ -48,6 +48,7 @@ def _key_press_samples(presses: int) -> list[float]:
     from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
     from client.navigation import SpatialNavigator
+
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     window = QWidget()
