@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connect.cli_common import add_version_flag
+
+if TYPE_CHECKING:
+    from tracing.setup import Tracing
 
 
 def build_parser(*, subcommands: bool = True) -> argparse.ArgumentParser:
@@ -35,6 +40,19 @@ def build_parser(*, subcommands: bool = True) -> argparse.ArgumentParser:
         default="default",
         metavar="OUT",
         help="where 'This computer' plays: default (the sound card), afile:PATH, none",
+    )
+    parser.add_argument(
+        "--trace-endpoint",
+        metavar="URL",
+        default=os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+        help="send traces to this collector (`baton-traces serve`), e.g. http://127.0.0.1:4318 "
+        "(default: $OTEL_EXPORTER_OTLP_ENDPOINT, else no tracing)",
+    )
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        default="",
+        help="the trace viewer user whose devices include this one (sent pseudonymised)",
     )
     parser.add_argument(
         "--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS
@@ -76,8 +94,35 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(args, "run"):
         from client.commands import run_command
 
-        return run_command(args)
+        try:
+            tracing = _start_tracing(args)
+        except ValueError as exc:
+            print(f"baton: {exc}", file=sys.stderr)
+            return 2
+        try:
+            return run_command(args)
+        finally:
+            if tracing is not None:
+                tracing.shutdown()  # sends what is pending, or spools it for the next run
     return _open_app(args)
+
+
+def _start_tracing(args: argparse.Namespace) -> Tracing | None:
+    """Configure the OpenTelemetry SDK for a controller command when asked (else import nothing)."""
+    if not args.trace_endpoint:
+        return None
+    from connect.controller import default_identity
+    from tracing.setup import TraceSettings, cache_spool_path, setup
+
+    settings = TraceSettings(
+        args.trace_endpoint,
+        device_id=default_identity().id,  # the id the command's sessions present
+        device_name=f"baton {args.command}",
+        device_type="controller",
+        user=args.user,
+        spool=cache_spool_path(),
+    )
+    return setup(settings)
 
 
 def _open_app(args: argparse.Namespace) -> int:
@@ -101,6 +146,7 @@ def _open_app(args: argparse.Namespace) -> int:
             interfaces=tuple(args.app_interfaces) if args.app_interfaces else None,
             local_audio=args.app_audio,
             exit_after_first_frame=args.exit_after_first_frame,
+            trace_collector=args.trace_endpoint or None,
         )
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import signal
 import sys
@@ -19,6 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from client.app.display import has_display
 from client.demo_library import DemoTrack, write_demo_library
@@ -30,7 +30,11 @@ from connect.controller import Controller, default_identity
 from connect.errors import ConnectError
 from connect.transfer import TransferCoordinator, TransferOutcome
 
+if TYPE_CHECKING:
+    from tracing.setup import Tracing
+
 RECEIVERS = (("Living Room", "speaker"), ("Car", "car"), ("Bedroom TV", "tv"))
+DEMO_USER = "demo"  # the trace viewer's user: every demo device traces as theirs
 _READY = re.compile(r"id (?P<id>[0-9a-f]+)\) listening on [^:]+:(?P<port>\d+)")
 _STEP_TIMEOUT_S = 20.0
 
@@ -139,20 +143,38 @@ async def _tour(clock: _Clock, work: Path, audio: str) -> None:
     receivers: list[_Receiver] = []
     controller = Controller(default_identity("baton demo"), interfaces=["127.0.0.1"])
     collector = _Collector()
+    tracing: Tracing | None = None
     try:
         await library.async_start()
         clock.say(f"serving the library at http://127.0.0.1:{library.port}/media/")
         await collector.async_start(clock, work)
         receivers = await _start_receivers(clock, work, audio, collector.url)
+        tracing = _trace_controller(collector.url, controller, work)
         await controller.async_start()
         await _discover(clock, controller, receivers)
         await _play_and_control(clock, controller, receivers[0], library, tracks)
         await _transfers(clock, controller, receivers, work, audio)
     finally:
         await controller.async_close()
+        if tracing is not None:  # before the collector stops: what is pending reaches it
+            await asyncio.to_thread(tracing.shutdown)
         await _stop_receivers(clock, receivers)
         await collector.async_close()
         await library.async_close()
+
+
+def _trace_controller(url: str, controller: Controller, work: Path) -> Tracing | None:
+    """Trace the tour's controller (this process) to the demo's collector, if it runs."""
+    if not url:
+        return None
+    from tracing.setup import TraceSettings, setup
+
+    identity = controller.identity
+    settings = TraceSettings(
+        url, device_id=identity.id, device_name=identity.name, device_type="controller",
+        user=DEMO_USER, spool=work / "trace-spool.sqlite3",
+    )  # fmt: skip
+    return setup(settings)
 
 
 class _Collector:
@@ -161,11 +183,13 @@ class _Collector:
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
         self.url = ""
+        self.token = ""
         self._drain: asyncio.Task[None] | None = None
 
     async def async_start(self, clock: _Clock, work: Path) -> None:
         """Start it; if it cannot start, say so and go on without it."""
         try:
+            self.token = await _add_viewer_user(work / "traces.sqlite3")
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tracing.cli", "serve", "--port", "0",
                 "--db", str(work / "traces.sqlite3"),
@@ -182,7 +206,10 @@ class _Collector:
             await self.async_close()
             return
         self.url = found[1]
-        clock.say(f"trace collector and viewer at {self.url}/")
+        clock.say(
+            f"trace viewer at {self.url}/ (user {DEMO_USER!r}, token {self.token}): "
+            "every device of the demo traces there"
+        )
         stdout = self.process.stdout if self.process is not None else None
         assert stdout is not None
         self._drain = asyncio.get_running_loop().create_task(_drain(stdout))
@@ -203,6 +230,20 @@ class _Collector:
             await self._drain
 
 
+async def _add_viewer_user(db: Path) -> str:
+    """Add the demo's viewer user to the collector's database; return its token."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tracing.cli", "user", "add", DEMO_USER, "--db", str(db),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    async with asyncio.timeout(_STEP_TIMEOUT_S):
+        out, _ = await process.communicate()
+    lines = out.decode(errors="replace").split()
+    if process.returncode != 0 or not lines:
+        raise OSError("could not add the trace viewer's user")
+    return lines[-1]  # the token is the last line printed
+
+
 async def _drain(stream: asyncio.StreamReader) -> None:
     while await stream.readline():
         pass
@@ -211,8 +252,7 @@ async def _drain(stream: asyncio.StreamReader) -> None:
 async def _start_receivers(
     clock: _Clock, work: Path, audio: str, collector: str = ""
 ) -> list[_Receiver]:
-    # Receivers export their traces with OpenTelemetry's standard endpoint variable.
-    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": collector} if collector else None
+    traced = ["--trace-endpoint", collector, "--user", DEMO_USER] if collector else []
     started = []
     try:
         for name, kind in RECEIVERS:
@@ -221,8 +261,8 @@ async def _start_receivers(
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "devices.cli", "--name", name, "--type", kind,
                 "--interface", "lo", "--audio-output", output,
-                "--state-dir", str(work / f"{slug}-state"),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
+                "--state-dir", str(work / f"{slug}-state"), *traced,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
             receiver = _Receiver(name, process)
             started.append(receiver)

@@ -35,12 +35,19 @@ MANUAL_POLL_INTERVAL_S = 10.0
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=3)
 
 
+_PROCESS_CLIENT_ID = f"cli-{uuid.uuid4().hex[:12]}"
+
+
 def default_identity(name: str = "baton") -> m.ClientIdentity:
-    """Return an identity for a controller that has no stored one (the CLI)."""
+    """Return an identity for a controller that has no stored one (the CLI).
+
+    One id per process: the device id its traces carry (`tracing.setup`) is the same one, so
+    a device's replies, addressed to this client id, land on this process's lifeline.
+    """
     from connect.cli_common import baton_version
 
     return m.ClientIdentity(
-        f"cli-{uuid.uuid4().hex[:12]}", name, m.DeviceType.COMPUTER, f"baton {baton_version()}"
+        _PROCESS_CLIENT_ID, name, m.DeviceType.COMPUTER, f"baton {baton_version()}"
     )
 
 

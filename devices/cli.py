@@ -5,18 +5,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connect.cli_common import add_version_flag
 from connect.errors import ConnectError
 from devices.check import run_check_command
-from devices.config import DEVICE_TYPES, ConfigError, build_config, read_config_file
+from devices.config import (
+    DEVICE_TYPES,
+    ConfigError,
+    ReceiverConfig,
+    build_config,
+    read_config_file,
+)
 from devices.errors import LibVLCUnavailableError, ReceiverError
 from devices.receiver import Receiver
 from devices.service import async_serve
+
+if TYPE_CHECKING:
+    from tracing.setup import Tracing
 
 _LOG = logging.getLogger("baton-receiver")
 
@@ -73,6 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="report whether libVLC, the config, the audio output, the state directory and "
         "the network are ready, then exit (0: ready)",
     )
+    parser.add_argument(
+        "--trace-endpoint",
+        metavar="URL",
+        default=os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+        help="send traces to this collector (`baton-traces serve`), e.g. http://192.168.1.5:4318; "
+        "unreachable, they wait in a bounded spool in the state directory (default: "
+        "$OTEL_EXPORTER_OTLP_ENDPOINT, else no tracing)",
+    )
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        default="",
+        help="the trace viewer user whose devices include this one (sent pseudonymised)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     return parser
 
@@ -105,14 +129,41 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"baton-receiver: {exc}", file=sys.stderr)
         return 2
+    tracing: Tracing | None = None
     try:
+        tracing = _start_tracing(args.trace_endpoint, args.user, config)
         return asyncio.run(_serve(Receiver(config)))
     except LibVLCUnavailableError as exc:
         print(f"baton-receiver: {exc}", file=sys.stderr)
         return 3
-    except (ReceiverError, ConnectError, OSError) as exc:
+    except (ReceiverError, ConnectError, OSError, ValueError) as exc:
         print(f"baton-receiver: cannot start: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # sends what is pending, or spools it for the next start
+
+
+def _start_tracing(endpoint: str, user: str, config: ReceiverConfig) -> Tracing | None:
+    """Configure the OpenTelemetry SDK when asked (imported only then: nothing costs otherwise)."""
+    if not endpoint:
+        return None
+    from devices.resume import ResumableStore
+    from tracing import attributes
+    from tracing.setup import TraceSettings, setup
+
+    store = ResumableStore(config.state_dir)
+    store.prepare()  # the device id lives there; the receiver reads the same one
+    settings = TraceSettings(
+        endpoint,
+        device_id=store.device_id(),
+        device_name=config.name,
+        device_type=config.type if config.type in attributes.DEVICE_TYPES else "receiver",
+        user=user,
+        service_name="baton-receiver",
+        spool=config.state_dir / "trace-spool.sqlite3",
+    )
+    return setup(settings)
 
 
 async def _serve(receiver: Receiver) -> int:
