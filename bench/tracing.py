@@ -17,18 +17,28 @@ load generator and the viewer, on the other cores, over loopback HTTP.
   new arrow in the viewer (polled by the page itself with requestAnimationFrame). Skipped when
   `/usr/bin/chromium` is missing.
 
-Not included: the time a device's SDK holds a span before exporting (BatchSpanProcessor's
-schedule delay, chosen by `tracing.setup`), which adds directly to what a user waits.
+* `tracing.emit_span_off` and `tracing.emit_span_on`: what one traced message costs the device
+  that sends it, in µs: the instrumentation's sender span (`connect.telemetry.start_send`,
+  the Envelope's `traceparent`, `end`), as DeviceConnection and ControllerLink run it. Off: no
+  SDK (the default; the instrumentation finds no tracer and builds nothing). On:
+  `tracing.setup`, its batches going to the spool (nothing listens), so the background work
+  (OTLP encoding, allow-list, gzip, spool) competes for the GIL as it would on a device; its
+  own CPU per span is `background_us`. Each in a fresh process (the SDK is process-global).
+
+Not included: the time a device's SDK holds a span before exporting (the batch processors'
+schedule delay, 250 ms in `tracing.setup`), which adds directly to what a user waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -94,6 +104,73 @@ def run(quick: bool) -> Iterable[Measurement]:
             target="≤ 1 s (event → arrow drawn in the viewer page, chromium)",
             met=Measurement("", "ms", page).percentile(95) <= TARGET_VISIBLE_MS,
         )
+    rounds, spans = (10, 100) if quick else (200, 100)
+    (off, _), (on, background_us) = (_emit_cost(mode, rounds, spans) for mode in ("off", "on"))
+    yield Measurement(
+        name="tracing.emit_span_off",
+        unit="us",
+        samples=off,
+        target="reported: per traced message, tracing off (no SDK): nil",
+    )
+    yield Measurement(
+        name="tracing.emit_span_on",
+        unit="us",
+        samples=on,
+        target="reported: per traced message on the sending thread, tracing on",
+        extra={"background_us": background_us},
+    )
+
+
+def _emit_cost(mode: str, rounds: int, spans: int) -> tuple[list[float], float]:
+    """Run `emit_cost_child` in a fresh interpreter; return its samples and background cost."""
+    code = (
+        f"from bench.tracing import emit_cost_child; emit_cost_child({mode!r}, {rounds}, {spans})"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    result = json.loads(done.stdout.splitlines()[-1])
+    return [float(x) for x in result["samples"]], float(result["background_us"])
+
+
+def emit_cost_child(mode: str, rounds: int, spans: int) -> None:
+    """Time the sender span of *spans* messages, *rounds* times (plus one warm-up); print JSON.
+
+    Rounds are 20 ms apart (5 000 messages/s at most, far above a device's tens): the batch
+    processor keeps up, so no span is dropped and the figure is not one of a full queue.
+    """
+    from connect import messages as m
+    from connect import telemetry
+
+    tracing = None
+    if mode == "on":
+        from tracing.setup import TraceSettings, setup
+
+        # Port 9 on loopback refuses at once; after that the shipper spools without trying.
+        settings = TraceSettings(
+            "http://127.0.0.1:9", device_id=PHONE.device_id, device_type="controller",
+            user="bench", retry_first_s=600.0,
+        )  # fmt: skip
+        tracing = setup(settings)
+    body = m.Command("0" * 32, m.Pause())
+    samples = []
+    cpu_started, main_started = time.process_time(), time.thread_time()
+    for _ in range(rounds + 1):
+        started = time.perf_counter()
+        for _ in range(spans):
+            span = telemetry.start_send(body, SPEAKER.device_id)
+            telemetry.carrier(span)
+            if span is not None:
+                span.end()
+        samples.append((time.perf_counter() - started) / spans * 1e6)
+        time.sleep(0.02)
+    background_us = 0.0
+    if tracing is not None:
+        tracing.force_flush(60.0)  # everything encoded and spooled: its CPU is counted
+        background = (time.process_time() - cpu_started) - (time.thread_time() - main_started)
+        background_us = background / ((rounds + 1) * spans) * 1e6
+        tracing.shutdown(10.0)
+    print(json.dumps({"samples": samples[1:], "background_us": background_us}))
 
 
 def _pin_cores() -> int:
