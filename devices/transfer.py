@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import statistics
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -35,7 +37,13 @@ from devices.player_types import OutputStarted, OutputStopped, PlayerEvent
 _LOG = logging.getLogger(__name__)
 
 HOLD_S = 10.0  # how long a source keeps the media after the switch, waiting for the verdict
-PREROLL_LEAD_US = 250_000  # pre-roll this far ahead of the source's position (then tuned)
+# How far ahead of the source's position the target pre-rolls: the switch happens when the
+# source reaches that position, so this lead is most of a transfer's latency. It follows the
+# typical pre-roll (median of the last few, times 1.5) plus a margin for Ready -> Commit ->
+# switch on a LAN, so one slow pre-roll under load does not slow every transfer after it.
+PREROLL_LEAD_US = 200_000  # before any pre-roll was measured
+LEAD_MARGIN_US = 100_000
+MAX_LEAD_US = 400_000
 START_LEAD_US = 30_000  # what the target needs between Commit and the switch instant
 EDGE_TIMEOUT_S = 2.0
 REPLY_MARGIN_US = 150_000  # an answer to an offer leaves this long before the offer's deadline
@@ -93,7 +101,7 @@ class TransferSide:
         self._target: _TargetPending | None = None
         self._holding: _SourceHolding | None = None
         self._started: _TargetStarted | None = None
-        self._preroll_lead_us = PREROLL_LEAD_US
+        self._preroll_takes: deque[int] = deque(maxlen=5)  # µs, the last few pre-rolls
         self._aborted_ids: set[str] = set()  # aborts that may overtake their own offer
         self._edges: asyncio.Queue[OutputStarted | OutputStopped] = asyncio.Queue()
 
@@ -129,7 +137,7 @@ class TransferSide:
         assert item is not None
         paused = offer.options.paused or not state.clock.playing
         started = host.clock()
-        position = state.clock.position_at(started + (0 if paused else self._preroll_lead_us))
+        position = state.clock.position_at(started + (0 if paused else self._preroll_lead_us()))
         if item.duration_ms:
             position = min(position, max(0, item.duration_ms - 1))
         # The pre-roll must end in time for its answer to beat the offer's deadline: media that
@@ -149,14 +157,18 @@ class TransferSide:
             async with host.lock:
                 await host.player.async_stop()  # aborted while we pre-rolled: drop it
             return
-        took = host.clock() - started
-        # Aim the next pre-roll so it finishes with room to spare: twice what this one took.
-        self._preroll_lead_us = max(PREROLL_LEAD_US // 2, min(2 * took + 50_000, 1_000_000))
+        self._preroll_takes.append(host.clock() - started)
         volume = _target_volume(offer, host.state.volume)
         self._target = _TargetPending(offer, position, volume, link)
         link.send(
             m.TransferReady(offer.transfer_id, position, host.clock(), start_lead_us=START_LEAD_US)
         )
+
+    def _preroll_lead_us(self) -> int:
+        if not self._preroll_takes:
+            return PREROLL_LEAD_US
+        typical = statistics.median(self._preroll_takes)
+        return min(MAX_LEAD_US, round(1.5 * typical) + LEAD_MARGIN_US)
 
     def _refusal(self, offer: m.TransferOffer) -> m.Failure | None:
         item = offer.state.current_item
