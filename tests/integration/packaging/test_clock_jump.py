@@ -8,8 +8,8 @@ Positions are arithmetic on the monotonic clock (connect/clock.py): two checks h
    advancing with the monotonic clock, and the recording is continuous: every 100 ms segment
    once, in order. (Setting the host's real clock would disturb the machine running the tests;
    patching the two functions every Python caller uses is the in-process equivalent.)
-2. A source guard: nothing in connect/ or devices/ reads the wall clock except the two places
-   that must, neither of which feeds a position.
+2. A source guard: nothing in connect/ or devices/ reads the wall clock except the few places
+   that must (listed with their reason), none of which feeds a position.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ async def test_wall_clock_jumps_do_not_move_the_position(
 # Modules that may read the wall clock, and why; none of them computes a position.
 WALL_CLOCK_ALLOWED = {
     "connect/discovery.py": "last_seen: when a device was last heard of, for display",
+    "connect/telemetry.py": "OpenTelemetry event timestamps are wall-clock by definition",
     "devices/resume.py": "the save's stamp: dates a save across boots when NTP is synced",
 }
 WALL_CLOCK = re.compile(
