@@ -1,8 +1,9 @@
 """Print the requirements.lock entries (with their hashes) of the receiver's runtime deps.
 
-The receiver never imports Qt or mutagen, and of OpenTelemetry only the API (instrumented code
-uses the API; the SDK and exporter come with `tracing.setup`, which the receiver does not call
-yet). This is the closure of what `devices`, `connect` and `tracing.attributes` import;
+The receiver never imports Qt or mutagen. Of OpenTelemetry it always imports the API
+(instrumented code), and the SDK with the OTLP encoders when tracing is turned on
+(`--trace-endpoint`, tracing.setup; exported with the standard library's urllib). This is the
+closure of what `devices`, `connect` and `tracing.setup` import;
 tests/integration/packaging/test_receiver_imports.py fails when it changes. Versions and
 hashes come from requirements.lock, so the .deb bundles exactly what the tests ran against.
 """
@@ -23,6 +24,10 @@ RECEIVER_DISTRIBUTIONS = (
     "ifaddr",
     "multidict",
     "opentelemetry-api",
+    "opentelemetry-exporter-otlp-proto-common",
+    "opentelemetry-proto",
+    "opentelemetry-sdk",
+    "opentelemetry-semantic-conventions",
     "propcache",
     "protobuf",
     "python-vlc",

@@ -100,6 +100,9 @@ in_chroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install
   || { tail -n 30 "$RUNDIR/apt.log" >&2; die "apt-get install failed"; }
 say "installed in $(( $(date +%s) - t0 )) s: $(in_chroot dpkg-query -W -f='${Package} ${Version} ${Architecture}' baton-receiver)"
 in_chroot id baton
+# What --trace-endpoint imports (the OpenTelemetry SDK and encoders) is bundled too.
+in_chroot python3 -I -c 'import sys; sys.path.insert(0, "/usr/lib/baton-receiver"); import tracing.setup'
+say "tracing.setup imports with the bundled OpenTelemetry SDK"
 
 # ---------------------------------------------------------------- 2. the unit
 say "systemd-analyze verify baton-receiver.service"
