@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from opentelemetry import _logs as otel_logs
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
@@ -181,11 +181,26 @@ def record_result(span: Span | None, revision: int, failure: m.Failure | None) -
         fail(span, failure.code.name)
 
 
-def link_to(context: SpanContext | None, **attributes: AttributeValue) -> list[Link]:
-    """Return a span link to *context* (none when there is no valid one)."""
-    if context is None or not context.is_valid:
-        return []
-    return [Link(context, attributes)]
+def start_transfer(transfer_id: str) -> Span | None:
+    """Start the one span of a transfer on the controller that runs it (its messages nest)."""
+    tracer_ = tracer()
+    if tracer_ is None:
+        return None
+    return tracer_.start_span("transfer", attributes={a.TRANSFER_ID: transfer_id})
+
+
+def link_device(span: Span | None, session: SpanContext | None, device_id: str, role: str) -> None:
+    """Link *span* to a device's session (its connect span), naming the device and its role."""
+    if span is None or session is None or not session.is_valid or not span.is_recording():
+        return
+    span.add_link(session, {a.PEER_DEVICE_ID: device_id, a.TRANSFER_ROLE: role})
+
+
+def phase(name: str, attributes: Mapping[str, AttributeValue] | None = None) -> None:
+    """Note a phase of the current span (a transfer's offer, ready, commit, done) as its event."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event(name, dict(attributes or {}))
 
 
 def emit_event(name: str, attributes: Mapping[str, AttributeValue]) -> None:

@@ -25,8 +25,10 @@ from connect import telemetry
 from connect.clock import monotonic_us
 from connect.connection import DeviceConnection, Endpoint
 from connect.controller import Controller, default_identity
+from connect.discovery import DeviceRegistry
 from connect.server import ControllerLink
 from connect.transfer import TransferCoordinator
+from connect.txt import ServiceRecord
 from tests.fakes import MemoryHost
 from tests.unit.tracing.support import Running, running_collector
 from tracing import attributes as a
@@ -243,6 +245,26 @@ async def test_events_are_log_records_with_event_names(memory_sdk):
     assert record.event_name == a.EVENT_STATE_CHANGED
     assert dict(record.attributes or {}) == {a.REVISION: 7, a.REASON: "COMMAND", a.SESSION_ID: "s1"}
     assert record.span_id == span.get_span_context().span_id
+
+
+def test_devices_found_and_lost_are_events(memory_sdk):
+    _spans, logs = memory_sdk
+    registry = DeviceRegistry()  # not started: no mDNS, devices added by hand only
+    registry.async_add_manual("127.0.0.1", 4000)  # a provisional id: no event yet
+    record = ServiceRecord("Kitchen", "dev-kitchen", addresses=("127.0.0.1",), port=4000)
+    registry.async_report_manual("127.0.0.1", 4000, record)
+    registry.async_mark_online("dev-kitchen")
+    registry.async_mark_offline("dev-kitchen", "closed by the device at 127.0.0.1")
+    registry.async_forget("dev-kitchen")
+    events = [
+        (r.log_record.event_name, dict(r.log_record.attributes or {}))
+        for r in logs.get_finished_logs()
+    ]
+    assert events == [
+        (a.EVENT_DEVICE_DISCOVERED, {a.PEER_DEVICE_ID: "dev-kitchen", a.REASON: "manual"}),
+        (a.EVENT_DEVICE_LOST, {a.PEER_DEVICE_ID: "dev-kitchen", a.REASON: "session"}),
+        (a.EVENT_DEVICE_LOST, {a.PEER_DEVICE_ID: "dev-kitchen", a.REASON: "forgotten"}),
+    ]
 
 
 @pytest.fixture
