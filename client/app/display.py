@@ -7,6 +7,9 @@ import os
 
 def has_display() -> bool:
     """Return True when a window can be shown (a display, and Qt not forced offscreen)."""
-    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith(("offscreen", "minimal")):
         return False
+    if platform.startswith(("eglfs", "linuxfb", "vkkhrdisplay")):
+        return True  # straight to the screen, no window system (a Pi on a TV: the kiosk unit)
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
