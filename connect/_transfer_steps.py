@@ -9,10 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from connect import messages as m
+from connect import telemetry
 from connect.clock import Clock, ClockEstimate
 from connect.connection import ConnectionEvent, DeviceConnection, Disconnected, TransferReply
 from connect.controller import Controller
 from connect.errors import ConnectError, ConnectionLostError
+from tracing import attributes as a
 
 _LOG = logging.getLogger(__name__)
 
@@ -237,6 +239,7 @@ class TransferRun:
 
     def _lose_source(self, why: str) -> None:
         self.source_reachable = False
+        telemetry.phase("source unreachable")
         _LOG.warning(
             "transfer %s: source %s unreachable (%s); going on from its last known state",
             self.tid[:8], self.source_id, why,
@@ -247,6 +250,7 @@ class TransferRun:
         if self.source_reachable:
             await self._abort(source, m.ErrorCode.TIMEOUT, why)
             self.rolled_back = True
+            telemetry.phase("rolled back")
 
     async def _stop_first(
         self,
@@ -350,6 +354,7 @@ class TransferRun:
             )
         body = ready.result()
         assert isinstance(body, m.TransferReady)
+        telemetry.phase("target ready", {a.TRANSFER_ROLE: "target"})
         return body
 
     def _switch(
@@ -413,6 +418,7 @@ class TransferRun:
         # The revision the target really gave the session (its own may have been ahead of
         # what this controller had seen of it).
         self.revision = body.revision or self.revision
+        telemetry.phase("target playing", {a.TRANSFER_ROLE: "target", a.REVISION: self.revision})
         return body
 
     async def _source_done(
@@ -427,6 +433,7 @@ class TransferRun:
         except (TimeoutError, ConnectionLostError):
             return None
         assert isinstance(body, m.TransferDone)
+        telemetry.phase("source silent", {a.TRANSFER_ROLE: "source"})
         if confirm:
             await self._confirm(source)
         return body

@@ -171,6 +171,10 @@ class Controller:
         conn.async_start()
         return conn
 
+    def known_connection(self, device_id: str) -> DeviceConnection | None:
+        """Return the session to *device_id* if one was ever made, without starting one."""
+        return self._connections.get(device_id)
+
     async def async_connect(self, device_id: str, timeout: float = 5.0) -> DeviceConnection:
         """Return a connected session to *device_id*, or raise ConnectTimeoutError."""
         conn = self.connection(device_id)

@@ -30,6 +30,7 @@ import logging
 import uuid
 
 from connect import messages as m
+from connect import telemetry
 from connect._transfer_steps import (
     DEFAULT_OPTIONS,
     OFFER_DEADLINE_S,
@@ -41,6 +42,7 @@ from connect._transfer_steps import (
 )
 from connect.clock import Clock, monotonic_us
 from connect.controller import Controller
+from tracing import attributes as a
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -76,10 +78,22 @@ class TransferCoordinator:
             self._controller, self._clock, tid, source_id, target_id, options, timeout_s
         )
         async with self._lock:
-            try:
-                return await run.execute()
-            except StepFailedError as exc:
-                _LOG.info("transfer %s %s -> %s failed: %s", tid[:8], source_id, target_id, exc)
-                return run.outcome(failure=exc.failure)
-            finally:
-                run.close()
+            # One span for the whole transfer: every message it sends is its child, so each
+            # device's handling of them joins this trace; it links to both devices' sessions.
+            with telemetry.current(telemetry.start_transfer(tid)) as span:
+                try:
+                    outcome = await run.execute()
+                except StepFailedError as exc:
+                    _LOG.info("transfer %s %s -> %s failed: %s", tid[:8], source_id, target_id, exc)
+                    outcome = run.outcome(failure=exc.failure)
+                finally:
+                    run.close()
+                    for device_id, role in ((source_id, "source"), (target_id, "target")):
+                        conn = self._controller.known_connection(device_id)
+                        session = conn.session_span if conn is not None else None
+                        telemetry.link_device(span, session, device_id, role)
+                telemetry.record_result(span, outcome.revision, outcome.failure)
+                if outcome.failure is not None:
+                    failed = {a.ERROR_TYPE: outcome.failure.code.name, a.TRANSFER_ID: tid}
+                    telemetry.emit_event(a.EVENT_ERROR, failed)
+                return outcome

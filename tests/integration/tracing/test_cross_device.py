@@ -69,7 +69,6 @@ async def _wait_playing(controller: Controller, device_id: str) -> None:
         unsubscribe()
 
 
-@pytest.mark.xfail(reason="the transfer span lands in connect/transfer.py after 22:20")
 async def test_a_transfer_is_one_cross_device_trace_in_the_collector(
     tmp_path: Path, collector: Running, controller_tracing: list[Tracing]
 ) -> None:

@@ -177,7 +177,6 @@ async def test_command_spans_are_parent_and_child_across_devices(memory_sdk):
     assert send.end_time >= heard.end_time  # the command's span lasts until its result
 
 
-@pytest.mark.xfail(reason="the transfer span lands in connect/transfer.py after 22:20")
 async def test_a_transfer_is_one_span_linked_to_both_devices(memory_sdk, two_devices):
     spans, _logs_exported = memory_sdk
     _source, _target, source_port, target_port = two_devices
@@ -209,7 +208,9 @@ async def test_a_transfer_is_one_span_linked_to_both_devices(memory_sdk, two_dev
     }
     assert linked == {"dev-living": ("source", links["dev-living"]),
                       "dev-car": ("target", links["dev-car"])}  # fmt: skip
-    # Its phases are its children: every message it sent, and every device's handling of it.
+    phases = [event.name for event in transfer.events]
+    assert phases == ["target ready", "target playing", "source silent"]
+    # Its messages are its children, and every device's handling of them theirs.
     sent = [
         s for s in finished if s.name.startswith("send Transfer") and s.kind is SpanKind.PRODUCER
     ]
