@@ -36,6 +36,7 @@ from devices.errors import ReceiverError
 _LOG = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT_S = 5.0
+START_WAIT_S = 10.0  # how long a close waits for a start still under way
 SELF_TEST_GROUP = "239.255.66.77"  # administratively scoped: never leaves the site
 
 
@@ -63,11 +64,18 @@ class AppCore:
         self._followed = ""
         self._unsubscribe: list[Callable[[], None]] = []
         self._self_test: tuple[bool | None, str] = (None, "not run yet")
+        self._start_finished = asyncio.Event()
 
     # -------------------------------------------------------------------------- lifecycle
 
     async def async_start(self) -> None:
         """Start everything; a part that fails is reported as a Notice, the rest still runs."""
+        try:
+            await self._start()
+        finally:
+            self._start_finished.set()
+
+    async def _start(self) -> None:
         self._unsubscribe += [
             self.controller.registry.subscribe(self._on_device_event),
             self.controller.subscribe(self._on_connection_event),
@@ -83,6 +91,10 @@ class AppCore:
 
     async def async_close(self) -> None:
         """Stop everything (idempotent, bounded by each part's own timeouts)."""
+        # A close that overtakes the start would close half-started parts that then finish
+        # starting (and listen) after it: let the start end first.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._start_finished.wait(), START_WAIT_S)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
