@@ -20,6 +20,7 @@ from devices.resume import (
     read_boot_id,
     resume_outcome,
 )
+from tests.waiting import until
 
 BOOT = "11111111-2222-3333-4444-555555555555"
 OTHER_BOOT = "99999999-2222-3333-4444-555555555555"
@@ -166,10 +167,9 @@ async def test_checkpoints_ask_for_saves_only_while_playing() -> None:
     task = asyncio.get_running_loop().create_task(
         async_checkpoints(0.01, lambda: playing, lambda: saves.append(1))
     )
-    await asyncio.sleep(0.1)
-    assert len(saves) >= 3
+    await until(lambda: len(saves) >= 3, what="three checkpoints while playing")
     playing = False
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0.02)  # let a checkpoint already under way finish
     count = len(saves)
     await asyncio.sleep(0.1)
     assert len(saves) == count

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from devices.systemd import SystemdNotifier
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -85,9 +86,13 @@ async def test_watchdog_pings_from_the_loop_and_stop_when_it_is_blocked(manager)
     sock.setblocking(False)
     notifier = SystemdNotifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "40000"})  # 20 ms
     task = asyncio.get_running_loop().create_task(notifier.async_watchdog())
-    await asyncio.sleep(0.1)
-    pings = _drain(sock)
-    assert len(pings) >= 3
+    pings: list[bytes] = []
+
+    def three_came() -> bool:
+        pings.extend(_drain(sock))
+        return len(pings) >= 3
+
+    await until(three_came, what="three watchdog pings")
     assert set(pings) == {b"WATCHDOG=1"}
     # A blocked loop sends nothing: exactly what lets systemd notice a hang.
     time.sleep(0.1)  # noqa: ASYNC251  (blocking the loop on purpose: a hang)

@@ -19,6 +19,7 @@ from devices.config import ReceiverConfig
 from devices.netwait import async_wait_for_address, usable_addresses
 from devices.receiver import Listening
 from devices.systemd import SystemdNotifier
+from tests.waiting import until
 
 LO = NetworkInterface("lo", 1, ("127.0.0.1",), ())
 WLAN_DOWN = NetworkInterface("wlan0", 3, (), ())
@@ -91,9 +92,15 @@ async def test_ready_once_started_then_stopping(manager, monkeypatch, capsys) ->
     receiver = FakeReceiver(ReceiverConfig(name="Car", interfaces=("lo",)))
     stop = asyncio.Event()
     serving = asyncio.ensure_future(service.async_serve(receiver, stop, notifier))  # type: ignore[arg-type]
-    await asyncio.sleep(0.05)
+    got: list[str] = []
+
+    def ready_came() -> bool:
+        got.extend(received(sock))
+        return bool(got)
+
+    await until(ready_came, what="a READY datagram")
     assert receiver.started
-    assert received(sock) == ["READY=1\nSTATUS=advertising 'Car' on 127.0.0.1:47100"]
+    assert got == ["READY=1\nSTATUS=advertising 'Car' on 127.0.0.1:47100"]
     assert "listening on 127.0.0.1:47100" in capsys.readouterr().out
     stop.set()
     assert await serving == 0
@@ -115,8 +122,13 @@ async def test_waiting_for_the_network_extends_the_start_and_can_be_stopped(
     receiver = FakeReceiver(ReceiverConfig(name="Car", interfaces=("wlan0",)))
     stop = asyncio.Event()
     serving = asyncio.ensure_future(service.async_serve(receiver, stop, notifier))  # type: ignore[arg-type]
-    await asyncio.sleep(0.1)
-    messages = received(sock)
+    messages: list[str] = []
+
+    def two_came() -> bool:
+        messages.extend(received(sock))
+        return len(messages) >= 2
+
+    await until(two_came, what="two notifications")
     assert messages[:2] == ["STATUS=waiting for a network address", "EXTEND_TIMEOUT_USEC=30000000"]
     stop.set()  # SIGTERM while still waiting: a clean exit, and nothing was started
     assert await serving == 0

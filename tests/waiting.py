@@ -1,0 +1,18 @@
+"""Waiting on a condition with a deadline, for tests whose subject offers no event to await."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+POLL_S = 0.005
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Return once *condition()* is true; fail with *what* after *timeout* seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():  # noqa: ASYNC110 - the condition has no event of its own
+                await asyncio.sleep(POLL_S)
+    except TimeoutError:
+        raise AssertionError(f"not true within {timeout:g} s: {what or condition}") from None
