@@ -54,12 +54,13 @@ async def test_wall_clock_jumps_do_not_move_the_position(
         command = m.Command("play-1", m.SetQueue((item,), play=True))
         result = await receiver.async_handle_command(command, m.Role.OWNER)
         assert result.failure is None
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.4)  # let playback settle before the first reading
         start_us, start_ms = _position(receiver)
         real_time, real_time_ns = time.time, time.time_ns
         for jump_s in (3600, -86400, 11 * 86400):
             monkeypatch.setattr(time, "time", lambda j=jump_s: real_time() + j)
             monkeypatch.setattr(time, "time_ns", lambda j=jump_s: real_time_ns() + j * 10**9)
+            # Playback must run while the wall clock is wrong: the passing time is the test.
             await asyncio.sleep(0.6)
             now_us, position_ms = _position(receiver)
             elapsed_ms = (now_us - start_us) / 1000

@@ -100,12 +100,11 @@ async def test_target_without_the_codec_is_refused_before_any_offer(tmp_path: Pa
                 outcome = await TransferCoordinator(controller).transfer(
                     source.device_id, "fake-mp3-only"
                 )
-                took_ms = (monotonic_us() - asked) / 1000
                 report(outcome, asked, monotonic_us())
                 kept = controller.connection(source.device_id).state
             assert_failed(outcome, m.ErrorCode.MEDIA_UNSUPPORTED, "cannot play wav audio")
-            assert fake.transfer_messages == []  # refused up front: no offer went out
-            assert took_ms < 1000
+            # Refused up front: no offer went out (how fast is the benchmark's business).
+            assert fake.transfer_messages == []
             assert kept is not None
             assert_session_kept(kept, before)
             assert kept.revision == before.revision
