@@ -27,11 +27,10 @@ from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from connect.interfaces import (
     NetworkInterface,
-    UnknownInterfaceError,
     advertised_addresses,
     list_interfaces,
+    poll_interfaces,
     resolve_interfaces,
-    resolve_present_interfaces,
     zeroconf_interfaces,
 )
 from connect.messages import DeviceType, PairingMode
@@ -91,7 +90,6 @@ class ServiceAdvertiser:
             record.id, lambda: self._info.key if self._info else None, self._on_conflict
         )
         self._lock = asyncio.Lock()  # one (re)registration at a time: start, watcher, rename
-        self._vanished_warned = False
         self._closing: asyncio.Task[None] | None = None
         self._preparing: asyncio.Task[None] | None = None
 
@@ -194,17 +192,9 @@ class ServiceAdvertiser:
             )
 
     async def _watch_interfaces(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll_interval_s)  # polling timer, cancelled on close
-            known = self._interface_source()
-            try:
-                ifaces = resolve_interfaces(self._wanted, known)
-            except UnknownInterfaceError as exc:
-                # A named interface went away (Wi-Fi dropped): keep the others, look again later.
-                level = logging.DEBUG if self._vanished_warned else logging.WARNING
-                _LOGGER.log(level, "%s: %s", self._record.id, exc)
-                self._vanished_warned = True
-                ifaces = resolve_present_interfaces(self._wanted, known)
+        async for ifaces in poll_interfaces(
+            self._wanted, self._interface_source, self._poll_interval_s, self._record.id
+        ):
             if advertised_addresses(ifaces) != advertised_addresses(self._ifaces):
                 _LOGGER.info(
                     "%s: interface addresses now %s",

@@ -31,10 +31,9 @@ from connect.errors import ConnectTimeoutError, DeviceNotFoundError
 from connect.interfaces import (
     NetworkInterface,
     NoUsableInterfaceError,
-    UnknownInterfaceError,
     list_interfaces,
+    poll_interfaces,
     resolve_interfaces,
-    resolve_present_interfaces,
     zeroconf_interfaces,
 )
 from connect.messages import DeviceType
@@ -142,7 +141,6 @@ class DeviceRegistry:
         self._close_timeout_s = close_timeout_s
         self._poll_interval_s = poll_interval_s
         self._listening: list[str] = []  # the zeroconf interface list in use (when owned)
-        self._vanished_warned = False
         self._clock = clock
         self._interface_source = interface_source
         self._browser: AsyncServiceBrowser | None = None
@@ -351,16 +349,9 @@ class DeviceRegistry:
 
     async def _watch_interfaces(self) -> None:
         assert self._zc is not None
-        while True:
-            await asyncio.sleep(self._poll_interval_s)  # polling timer, cancelled on close
-            known = self._interface_source()
-            try:
-                ifaces = resolve_interfaces(self._wanted, known)
-            except UnknownInterfaceError as exc:
-                level = logging.DEBUG if self._vanished_warned else logging.WARNING
-                _LOGGER.log(level, "browsing: %s", exc)
-                self._vanished_warned = True
-                ifaces = resolve_present_interfaces(self._wanted, known)
+        async for ifaces in poll_interfaces(
+            self._wanted, self._interface_source, self._poll_interval_s, "browsing"
+        ):
             wanted = zeroconf_interfaces(ifaces)
             if not wanted or wanted == self._listening:
                 continue  # with nothing usable, keep the old sockets until something returns

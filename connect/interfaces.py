@@ -8,15 +8,19 @@ explicit list, chosen here, and publishes only the addresses of that list.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import ifaddr
 
 from connect.errors import ConnectError
+
+_LOGGER = logging.getLogger(__name__)
 
 __all__ = [
     "EXCLUDED_NAME_PREFIXES",
@@ -182,6 +186,30 @@ def resolve_present_interfaces(
         with contextlib.suppress(UnknownInterfaceError):
             found.extend(i for i in resolve_interfaces([value], known) if i not in found)
     return tuple(found)
+
+
+async def poll_interfaces(
+    wanted: Sequence[str],
+    source: Callable[[], tuple[NetworkInterface, ...]],
+    interval_s: float,
+    who: str,
+) -> AsyncIterator[tuple[NetworkInterface, ...]]:
+    """Yield the wanted interfaces as they are now, every *interval_s* seconds, forever.
+
+    A named interface that went away (Wi-Fi dropped) is left out and logged, once at warning
+    and then at debug, so a flapping link does not flood the log; the others are kept.
+    """
+    warned = False
+    while True:
+        await asyncio.sleep(interval_s)  # a polling timer: the caller cancels it on close
+        known = source()
+        try:
+            interfaces = resolve_interfaces(wanted, known)
+        except UnknownInterfaceError as exc:
+            _LOGGER.log(logging.DEBUG if warned else logging.WARNING, "%s: %s", who, exc)
+            warned = True
+            interfaces = resolve_present_interfaces(wanted, known)
+        yield interfaces
 
 
 def advertised_addresses(interfaces: Iterable[NetworkInterface]) -> tuple[str, ...]:
