@@ -147,6 +147,7 @@ def _open_app(args: argparse.Namespace) -> int:
             local_audio=args.app_audio,
             exit_after_first_frame=args.exit_after_first_frame,
             trace_collector=args.trace_endpoint or None,
+            trace_user=args.user or None,
         )
     )
 

@@ -29,6 +29,7 @@ class LaunchOptions:
     media_host: str | None = None
     state_dir: Path | None = None
     trace_collector: str | None = None
+    trace_user: str | None = None
     exit_after_first_frame: bool = False  # the start-up benchmark
     settings_file: Path | None = None
 
@@ -54,6 +55,7 @@ def app_settings(options: LaunchOptions, stored: StoredSettings) -> AppSettings:
             if options.trace_collector is not None
             else stored.trace_collector
         ),
+        trace_user=options.trace_user if options.trace_user is not None else stored.trace_user,
         tv=options.tv if options.tv is not None else stored.tv,
     )
 
@@ -73,6 +75,7 @@ def run_app(options: LaunchOptions) -> int:
         device_name=settings.device_name,
         interfaces=settings.interfaces,
         trace_collector=settings.trace_collector,
+        trace_user=settings.trace_user,
         tv=settings.tv,
     )
     window = MainWindow(bridge, shown, tv=settings.tv)

@@ -1,4 +1,4 @@
-"""The app's settings file (TOML): music folder, device name, interfaces, trace collector, TV.
+"""The app's settings file (TOML): music folder, device name, interfaces, tracing, TV mode.
 
 Read at start; written by the Settings screen. Flags on the command line win over the file.
 """
@@ -21,6 +21,7 @@ class StoredSettings:
     device_name: str = ""
     interfaces: tuple[str, ...] = ()
     trace_collector: str = ""
+    trace_user: str = ""
     tv: bool = False
 
 
@@ -58,6 +59,7 @@ def load(path: Path | None = None) -> StoredSettings:
         device_name=str(raw.get("device-name", "")),
         interfaces=tuple(str(i) for i in raw.get("interfaces", ()) or ()),
         trace_collector=str(raw.get("trace-collector", "")),
+        trace_user=str(raw.get("trace-user", "")),
         tv=bool(raw.get("tv", False)),
     )
 
@@ -72,6 +74,7 @@ def save(settings: StoredSettings, path: Path | None = None) -> Path:
         f"device-name = {json.dumps(settings.device_name)}",
         f"interfaces = [{', '.join(json.dumps(i) for i in settings.interfaces)}]",
         f"trace-collector = {json.dumps(settings.trace_collector)}",
+        f"trace-user = {json.dumps(settings.trace_user)}",
         f"tv = {'true' if settings.tv else 'false'}",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

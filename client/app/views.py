@@ -102,7 +102,8 @@ class AppSettings:
     interfaces: tuple[str, ...] = ()  # where to look for devices; empty: the default choice
     local_audio: str = "default"  # "This computer"'s output, as baton-receiver's --audio-output
     media_host: str = "0.0.0.0"  # noqa: S104 - receivers on the LAN must reach the music
-    trace_collector: str = ""
+    trace_collector: str = ""  # the collector's URL; "" means no tracing
+    trace_user: str = ""  # the viewer user whose devices include this one (sent pseudonymised)
     tv: bool = False
     browse: bool = True
 
