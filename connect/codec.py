@@ -43,14 +43,20 @@ from connect.errors import (
 __all__ = [
     "decode",
     "decode_device_info",
+    "decode_failure",
+    "decode_pairing_code",
     "decode_pairing_request",
     "decode_pairing_response",
+    "decode_token_list",
     "device_info_from_json",
     "device_info_to_json",
     "encode",
     "encode_device_info",
+    "encode_failure",
+    "encode_pairing_code",
     "encode_pairing_request",
     "encode_pairing_response",
+    "encode_token_list",
 ]
 
 # Errors protobuf raises on bad input (DecodeError) and our readers/writers raise on values
@@ -315,6 +321,64 @@ def decode_pairing_response(data: bytes) -> m.PairingResponse:
         w,
         "PairingResponse",
     )
+
+
+def encode_failure(failure: m.Failure) -> bytes:
+    """Return the protobuf body of an HTTP error answer (a 4xx with a Failure)."""
+    return _serialize(pb.Failure(), wr.fill_failure, failure)
+
+
+def decode_failure(data: bytes) -> m.Failure:
+    """Read a Failure body of an HTTP error answer."""
+    return _read(rd.failure, _parse(pb.Failure, data, "Failure"), "Failure")
+
+
+def encode_token_list(tokens: m.TokenList) -> bytes:
+    """Return the protobuf body of `GET /connect/v1/tokens`."""
+
+    def fill(out: Any, v: m.TokenList) -> None:
+        for token in v.tokens:
+            check_id("token id", token.id)
+            entry = out.tokens.add(
+                id=token.id,
+                role=token.role.value,
+                created_unix_ms=token.created_unix_ms,
+                last_used_unix_ms=token.last_used_unix_ms,
+            )
+            wr.fill_client(entry.client, token.client)
+
+    return _serialize(pb.TokenList(), fill, tokens)
+
+
+def decode_token_list(data: bytes) -> m.TokenList:
+    """Read a TokenList body."""
+
+    def read(w: Any) -> m.TokenList:
+        out = []
+        for t in w.tokens:
+            check_id("token id", t.id)
+            role = rd.required_role(t.role)
+            out.append(
+                m.TokenInfo(t.id, rd.client(t.client), role, t.created_unix_ms, t.last_used_unix_ms)
+            )
+        return m.TokenList(tuple(out))
+
+    return _read(read, _parse(pb.TokenList, data, "TokenList"), "TokenList")
+
+
+def encode_pairing_code(code: m.PairingCode) -> bytes:
+    """Return the protobuf body of `GET /connect/v1/pairing-code`."""
+
+    def fill(out: Any, v: m.PairingCode) -> None:
+        out.code = v.code
+
+    return _serialize(pb.PairingCode(), fill, code)
+
+
+def decode_pairing_code(data: bytes) -> m.PairingCode:
+    """Read a PairingCode body."""
+    w = _parse(pb.PairingCode, data, "PairingCode")
+    return _read(lambda w: m.PairingCode(w.code), w, "PairingCode")
 
 
 def _fill(wire: Any, fill: Callable[[Any, T], None], value: T) -> None:

@@ -612,6 +612,34 @@ class PairingResponse:
     certificate_sha256: str = ""
 
 
+# ------------------------------------------------------------------------------ access (HTTP)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """One paired controller's token as a device lists it (never its secret)."""
+
+    id: str
+    client: ClientIdentity
+    role: Role
+    created_unix_ms: int = 0
+    last_used_unix_ms: int = 0  # 0: never used in a Hello
+
+
+@dataclass(frozen=True, slots=True)
+class TokenList:
+    """Answer to `GET /connect/v1/tokens`."""
+
+    tokens: tuple[TokenInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PairingCode:
+    """Answer to `GET /connect/v1/pairing-code`: the device's current 6-digit code."""
+
+    code: str
+
+
 # ------------------------------------------------------------------------------ framing
 
 Body = (

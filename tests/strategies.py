@@ -161,3 +161,8 @@ bodies: st.SearchStrategy[m.Body] = st.one_of(
 envelopes = st.builds(
     m.Envelope, st.integers(1, 2**64 - 1), ID, bodies, st.text(max_size=60), st.text(max_size=60)
 )
+
+# Access (HTTP bodies of the owner endpoints).
+token_infos = st.builds(m.TokenInfo, ID, clients, st.sampled_from(m.Role), UINT64, UINT64)
+token_lists = st.lists(token_infos, max_size=5).map(lambda t: m.TokenList(tuple(t)))
+pairing_codes = st.builds(m.PairingCode, TEXT)

@@ -754,3 +754,29 @@ class PairingResponse(_message.Message):
     device_id: str
     certificate_sha256: str
     def __init__(self, token: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., device_id: _Optional[str] = ..., certificate_sha256: _Optional[str] = ...) -> None: ...
+
+class TokenInfo(_message.Message):
+    __slots__ = ("id", "client", "role", "created_unix_ms", "last_used_unix_ms")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    client: ClientIdentity
+    role: Role
+    created_unix_ms: int
+    last_used_unix_ms: int
+    def __init__(self, id: _Optional[str] = ..., client: _Optional[_Union[ClientIdentity, _Mapping]] = ..., role: _Optional[_Union[Role, str]] = ..., created_unix_ms: _Optional[int] = ..., last_used_unix_ms: _Optional[int] = ...) -> None: ...
+
+class TokenList(_message.Message):
+    __slots__ = ("tokens",)
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedCompositeFieldContainer[TokenInfo]
+    def __init__(self, tokens: _Optional[_Iterable[_Union[TokenInfo, _Mapping]]] = ...) -> None: ...
+
+class PairingCode(_message.Message):
+    __slots__ = ("code",)
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    def __init__(self, code: _Optional[str] = ...) -> None: ...

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connect import codec
 from connect import messages as m
+from connect.errors import MalformedFrameError
 from tests import strategies as s
 
 
@@ -69,3 +71,28 @@ def test_device_info_json_uses_proto_names_and_enum_names() -> None:
     text = codec.device_info_to_json(info)
     assert '"type": "DEVICE_TYPE_CAR"' in text
     assert '"ws_path": "/connect/v1/ws"' in text
+
+
+@given(s.failures)
+def test_failure_round_trips_as_an_http_error_body(failure: m.Failure) -> None:
+    assert codec.decode_failure(codec.encode_failure(failure)) == failure
+
+
+@given(s.token_lists)
+def test_token_list_round_trips(tokens: m.TokenList) -> None:
+    assert codec.decode_token_list(codec.encode_token_list(tokens)) == tokens
+
+
+@given(s.pairing_codes)
+def test_pairing_code_round_trips(code: m.PairingCode) -> None:
+    assert codec.decode_pairing_code(codec.encode_pairing_code(code)) == code
+
+
+def test_a_token_list_with_an_unknown_role_is_refused() -> None:
+    wire = codec.encode_token_list(
+        m.TokenList((m.TokenInfo("0a1b2c3d", m.ClientIdentity("c", "C"), m.Role.GUEST),))
+    )
+    # Role GUEST is 3 on the wire; 0x18 0x03 is field 3 (role), varint 3. Make it 9 (unknown).
+    assert b"\x18\x03" in wire
+    with pytest.raises(MalformedFrameError):
+        codec.decode_token_list(wire.replace(b"\x18\x03", b"\x18\x09"))
