@@ -1,18 +1,92 @@
 """Serve the user's music folder to receivers over HTTP: Range requests, nothing outside it.
 
-aiohttp's static route answers Range requests (libVLC seeks with them), resolves every path
-inside the folder and refuses `..` and symlinks that lead out of it, so a receiver can read the
-library and nothing else.
+Every request path is checked before the disk is touched: NUL bytes, backslashes, empty, `.` and
+`..` segments (also when percent-encoded) get 400; a path whose symlinks resolve outside the
+folder gets 403. Requests take no body and headers are bounded, so a receiver can read the
+library and nothing else, and a broken client cannot make the server hold much memory.
+URLs carry no secret: the folder is the only thing exposed, and only on the address given.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 MEDIA_PREFIX = "/media"
+# Handed to aiohttp's request parser: a longer request or header line, or more headers, gets
+# its 400 before any handler runs. Receivers send a handful of short headers.
+MAX_LINE_BYTES = 8 * 1024
+MAX_HEADER_COUNT = 64
+
+
+class PathRefusedError(ValueError):
+    """A media path that is malformed or tries to leave the library (answered with 400)."""
+
+
+class OutsideLibraryError(PathRefusedError):
+    """A well-formed media path that resolves outside the library (answered with 403)."""
+
+
+def library_file(root: Path, tail: str) -> Path:
+    """Return the resolved path that *tail* (decoded, after /media/) names inside *root*.
+
+    *root* must be resolved. Raise PathRefusedError for a malformed path and
+    OutsideLibraryError when symlinks lead out of *root*. Touches the disk (resolve).
+    """
+    if "\0" in tail:
+        raise PathRefusedError("a NUL byte in the path")
+    if "\\" in tail:
+        raise PathRefusedError("a backslash in the path")
+    segments = tail.split("/")
+    # An empty segment catches absolute paths ("//etc") too. aiohttp routes the path as sent,
+    # so ".." arrives here plain or decoded from %2e%2e.
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise PathRefusedError("an empty, '.' or '..' segment in the path")
+    resolved = root.joinpath(*segments).resolve()
+    if not resolved.is_relative_to(root):
+        raise OutsideLibraryError("the path leads outside the library")
+    return resolved
+
+
+def library_application(root: Path, middlewares: Iterable[Middleware] = ()) -> web.Application:
+    """Return an aiohttp application serving *root* under MEDIA_PREFIX, after *middlewares*."""
+    root = root.resolve()
+    app = web.Application(middlewares=[_refuse_bodies, *middlewares])
+
+    async def serve(request: web.Request) -> web.FileResponse:
+        try:
+            # resolve() and is_file() hit the disk: keep them off the event loop.
+            path = await asyncio.get_running_loop().run_in_executor(
+                None, _existing_file, root, request.match_info["tail"]
+            )
+        except OutsideLibraryError as exc:
+            raise web.HTTPForbidden(text=f"refused: {exc}") from exc
+        except PathRefusedError as exc:
+            raise web.HTTPBadRequest(text=f"refused: {exc}") from exc
+        if path is None:
+            raise web.HTTPNotFound(text="no such file in the library")
+        # FileResponse answers Range with 206: libVLC seeks with it.
+        return web.FileResponse(path)
+
+    app.router.add_get(MEDIA_PREFIX + "/{tail:.+}", serve)
+    return app
+
+
+def library_runner(app: web.Application) -> web.AppRunner:
+    """Return a runner for *app* with bounded request and header lines and no access log."""
+    return web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        max_line_size=MAX_LINE_BYTES,
+        max_field_size=MAX_LINE_BYTES,
+        max_headers=MAX_HEADER_COUNT,
+    )
 
 
 class LibraryServer:
@@ -28,9 +102,8 @@ class LibraryServer:
         """Start serving; raise OSError if the address cannot be bound."""
         if not self.root.is_dir():
             raise FileNotFoundError(f"music folder {self.root} does not exist")
-        app = web.Application()
-        app.router.add_static(MEDIA_PREFIX, self.root, follow_symlinks=False)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        app = library_application(self.root)
+        self._runner = library_runner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = int(self._runner.addresses[0][1])
@@ -46,3 +119,18 @@ class LibraryServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+
+
+def _existing_file(root: Path, tail: str) -> Path | None:
+    path = library_file(root, tail)
+    return path if path.is_file() else None
+
+
+@web.middleware
+async def _refuse_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # Nothing here reads a body; refusing one up front says so instead of silently dropping it.
+    if request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=0, text="the media server takes no request body"
+        )
+    return await handler(request)

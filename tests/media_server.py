@@ -17,12 +17,14 @@ from types import TracebackType
 import pytest
 from aiohttp import web
 
+from client.library_server import library_application, library_runner
+
 MISSING_PATH = "/missing.wav"
 STALL_PATH = "/stall.wav"
 
 
 class MediaServer:
-    """Serves *root* on 127.0.0.1 at /media/NAME (Range requests honoured) until closed."""
+    """Serves *root* on 127.0.0.1 at /media/NAME until closed, hardened as the app's server is."""
 
     def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
         self.root = root
@@ -35,12 +37,11 @@ class MediaServer:
 
     async def start(self) -> None:
         """Bind an ephemeral port and start serving."""
-        app = web.Application(middlewares=[self._record])
+        # The app's own media routes (Range, path checks), so tests exercise what ships.
+        app = library_application(self.root, middlewares=[self._record])
         app.router.add_get(MISSING_PATH, self._not_found)
         app.router.add_get(STALL_PATH, self._stall)
-        # FileResponse (behind add_static) answers Range with 206: libVLC needs it to seek.
-        app.router.add_static("/media", self.root, follow_symlinks=False)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = library_runner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
