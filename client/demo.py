@@ -100,6 +100,7 @@ def _run_windowed(audio: str) -> int:
                 state_dir=work / "app-state",
                 settings_file=work / "app.toml",
                 trace_collector=collector.url,
+                trace_user=DEMO_USER,
             )
         )
     finally:

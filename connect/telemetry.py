@@ -13,6 +13,10 @@ The shapes (tracing/attributes.py, "Arrows"):
   the sequence and are not traced, so on a sender span every skip would read as a lost message.
 * discrete happenings (device found or lost, state changed, errors) are events: OTel log
   records with `event.name`, emitted in the current span's context.
+* a second device inside one process (the app's "This computer", a receiver on the app's own
+  loop) shares the process's one tracer provider, so its resource names the process's device.
+  It runs under a `DeviceTag` (`enter_device`) instead: its spans and events carry its own
+  `baton.device.id`, name and type, and the collector files them under that device.
 Only attribute names from `tracing.attributes` are set, with ids and code words as values:
 never names of people, titles, addresses or free text.
 """
@@ -20,8 +24,10 @@ never names of people, titles, addresses or free text.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from opentelemetry import _logs as otel_logs
 from opentelemetry import trace
@@ -46,6 +52,38 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _cache: list[object] = [None, None, None, None]  # provider, tracer, logger provider, logger
 
 Attributes = dict[str, AttributeValue]
+
+
+@dataclass
+class DeviceTag:
+    """A device that is not its process's own: what runs under it is filed as this device.
+
+    Mutable on purpose: the tasks a device starts copy the context when they are created, often
+    before the device knows its id, and must all see the id once it is set.
+    """
+
+    name: str
+    type: str  # one of tracing.attributes.DEVICE_TYPES
+    device_id: str = ""  # until set, nothing is tagged (the process's device is assumed)
+
+
+_DEVICE: contextvars.ContextVar[DeviceTag | None] = contextvars.ContextVar(
+    "baton_telemetry_device", default=None
+)
+
+
+def enter_device(tag: DeviceTag) -> None:
+    """Tag the current context (and every task created from it from now on) as *tag*'s device."""
+    _DEVICE.set(tag)
+
+
+def _tag(attributes: Attributes) -> Attributes:
+    tag = _DEVICE.get()
+    if tag is not None and tag.device_id:
+        attributes[a.DEVICE_ID] = tag.device_id
+        attributes[a.DEVICE_NAME] = tag.name
+        attributes[a.DEVICE_TYPE] = tag.type
+    return attributes
 
 
 def tracer() -> trace.Tracer | None:
@@ -102,7 +140,7 @@ def start_send(
     attributes = message_attributes(body, session_id)
     attributes[a.PEER_DEVICE_ID] = peer_device_id
     return tracer_.start_span(
-        name or f"send {type(body).__name__}", kind=kind, attributes=attributes
+        name or f"send {type(body).__name__}", kind=kind, attributes=_tag(attributes)
     )
 
 
@@ -145,7 +183,7 @@ def start_handle(
         f"handle {type(envelope.body).__name__}",
         context=remote_context(envelope) or Context(),
         kind=kind,
-        attributes=attributes,
+        attributes=_tag(attributes),
     )
 
 
@@ -211,4 +249,4 @@ def emit_event(name: str, attributes: Mapping[str, AttributeValue]) -> None:
     if _cache[2] is not provider:
         _cache[2], _cache[3] = provider, provider.get_logger(SCOPE)
     logger: otel_logs.Logger = _cache[3]  # type: ignore[assignment]
-    logger.emit(timestamp=time.time_ns(), event_name=name, attributes=dict(attributes))
+    logger.emit(timestamp=time.time_ns(), event_name=name, attributes=_tag(dict(attributes)))

@@ -25,6 +25,7 @@ from connect import messages as m
 if TYPE_CHECKING:
     from client.app.core import AppCore
     from client.app.library import Track
+    from tracing.setup import Tracing
 
 _LOG = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class Bridge(QObject):
         self.core_thread = CoreThread()
         self.core: AppCore | None = None  # built on the core thread by start()
         self._core_ready: concurrent.futures.Future[AppCore] | None = None
+        self._tracing: Tracing | None = None  # set up on the core thread, before the core
         self._closed = False
 
     # -------------------------------------------------------------------------- lifecycle
@@ -112,7 +114,14 @@ class Bridge(QObject):
             from connect.controller import default_identity
 
             identity = default_identity(f"Baton on {self.settings.device_name}")
+            problem = ""
+            if self.settings.trace_collector:
+                from client.app.app_tracing import start_tracing
+
+                self._tracing, problem = start_tracing(self.settings, identity)
             self.core = AppCore(self.settings, self._from_core, identity)
+            if problem:
+                self._from_core(v.Notice(problem, error=True))
             return self.core
 
         async def start() -> None:
@@ -138,6 +147,8 @@ class Bridge(QObject):
             async def close() -> None:
                 core = await self._core()
                 await core.async_close()
+                if self._tracing is not None:  # last: the close's own spans go out too
+                    await asyncio.to_thread(self._tracing.shutdown)
 
             future = self.core_thread.submit(close())
             try:

@@ -3,13 +3,20 @@
 It is a whole receiver (the same libVLC player, session server and transfer roles as a
 speaker), listening on loopback only and not advertised: the app's own controller reaches it by
 address, so playback moves both ways between the computer and any receiver.
+
+Traces: the process has one tracer provider, whose resource is the app's controller. The
+receiver runs in a context tagged as its own device (`connect.telemetry.DeviceTag`), so its
+spans and events reach the collector as "This computer", a lifeline of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from dataclasses import dataclass
 from pathlib import Path
 
+from connect import telemetry
 from devices.config import ReceiverConfig
 from devices.receiver import Listening, Receiver
 
@@ -43,8 +50,16 @@ class LocalDevice:
             state_dir=self.settings.state_dir,
         )
         self._receiver = Receiver(config, advertise=False)
+        # Everything the receiver starts (its server's accept handler, hence every session
+        # task) copies this context, tagged with the device; its id is known once it starts.
+        tag = telemetry.DeviceTag(self.settings.name, "receiver")
+        context = contextvars.copy_context()
+        context.run(telemetry.enter_device, tag)
         try:
-            self.listening = await self._receiver.async_start()
+            self.listening = await asyncio.get_running_loop().create_task(
+                self._receiver.async_start(), context=context
+            )
+            tag.device_id = self.listening.device_id
         except BaseException:
             await self._receiver.async_close()
             self._receiver = None

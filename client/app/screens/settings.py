@@ -1,4 +1,4 @@
-"""Settings: music folder, this computer's device name, interfaces, trace collector, TV mode."""
+"""Settings: music folder, this computer's name, interfaces, trace collector and user, TV mode."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ class SettingsScreen(QWidget):
         self.collector = self._edit("settings-collector", current.trace_collector)
         self.collector.setPlaceholderText("e.g. http://192.168.1.5:4318 (none: no tracing)")
         form.addRow(label("Trace collector"), self.collector)
+        self.trace_user = self._edit("settings-trace-user", current.trace_user)
+        self.trace_user.setPlaceholderText("the trace viewer's user who sees this computer")
+        form.addRow(label("Trace user"), self.trace_user)
         self.tv = QCheckBox("Open in TV mode (full screen, for a remote)")
         self.tv.setObjectName("settings-tv")
         self.tv.setChecked(current.tv)
@@ -56,8 +59,8 @@ class SettingsScreen(QWidget):
         self.save_button.clicked.connect(self._save)
         layout.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.status = label(
-            "The music folder applies at once; the name, interfaces, collector and TV mode "
-            "apply the next time Baton starts.",
+            "The music folder applies at once; the name, interfaces, trace collector and user, "
+            "and TV mode apply the next time Baton starts.",
             "muted",
             wrap=True,
         )
@@ -84,6 +87,7 @@ class SettingsScreen(QWidget):
             device_name=self.name.text().strip(),
             interfaces=tuple(i.strip() for i in self.interfaces.text().split(",") if i.strip()),
             trace_collector=self.collector.text().strip(),
+            trace_user=self.trace_user.text().strip(),
             tv=self.tv.isChecked(),
         )
 
