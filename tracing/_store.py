@@ -13,10 +13,11 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tracing import attributes as a
 from tracing._otlp import Record
 from tracing._query import Filters, Scope
 from tracing.attributes import pseudonymise_user
@@ -145,6 +146,7 @@ class Store:
         """Store records not seen before (by trace id + span id); return the new ones by seq."""
         if not records:
             return []
+        records = [_on_own_device(r) for r in records]
         now = time.time_ns()
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -342,6 +344,26 @@ class Store:
             (token_digest(token),),
         ).fetchone()
         return None if row is None else User(row[0], row[1], bool(row[2]))
+
+
+def _on_own_device(r: Record) -> Record:
+    """File a record under the device its own attributes name, if any (else its resource's).
+
+    A second device in one process (the app's "This computer") shares the process's resource;
+    it names itself on each record (connect.telemetry.DeviceTag). Visibility is unchanged: the
+    user id still comes from the resource.
+    """
+    attributes: dict[str, Any] = r.data.get("attributes") or {}
+    own = attributes.get(a.DEVICE_ID)
+    if not isinstance(own, str) or not own or own == r.device_id:
+        return r
+    return replace(
+        r,
+        device_id=own,
+        device_name=str(attributes.get(a.DEVICE_NAME, "")),
+        device_type=str(attributes.get(a.DEVICE_TYPE, "")),
+        clock_offset_ms=None,  # the resource's offset is the process device's, not this one's
+    )
 
 
 def record_row(seq: int, r: Record, received_ns: int) -> dict[str, Any]:

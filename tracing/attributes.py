@@ -7,7 +7,10 @@ Where each attribute goes
 -------------------------
 Resource attributes (set once per process by `tracing.setup`):
 
-* `DEVICE_ID`, `DEVICE_NAME`, `DEVICE_TYPE` (one of `DEVICE_TYPES`): the lifeline.
+* `DEVICE_ID`, `DEVICE_NAME`, `DEVICE_TYPE` (one of `DEVICE_TYPES`): the lifeline. A span or
+  event may carry them too, for a second device inside one process (the app's in-process
+  "This computer"): the collector then files that record under the record's device, not the
+  resource's (same user: the resource's `USER_ID` still decides who may see it).
 * `USER_ID`: `pseudonymise_user(user name)`; the collector shows a device only to the users whose
   token maps to this value. A resource without it is visible only to admin users.
 * `CLOCK_OFFSET_MS` (optional): the device's current estimate of its clock minus the

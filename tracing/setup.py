@@ -78,9 +78,11 @@ RECORD_ATTRIBUTES = frozenset(
         a.SESSION_ID, a.TRANSFER_ID, a.COMMAND_ID, a.REVISION, a.ENVELOPE_SEQ, a.MESSAGE_KIND,
         a.PEER_DEVICE_ID, a.CLOCK_OFFSET_MS, a.EVENT_NAME, a.REASON, a.ERROR_TYPE,
         a.COMMAND_ACTION, a.TRANSFER_ROLE, a.SPOOL_DROPPED,
+        a.DEVICE_ID, a.DEVICE_NAME, a.DEVICE_TYPE,
     }
 )  # fmt: skip
-"""The span, event, link and log-record attributes that may leave a device."""
+"""The span, event, link and log-record attributes that may leave a device. The device's own
+identity appears here for a second device in one process (connect.telemetry.DeviceTag)."""
 
 SCHEDULE_DELAY_MS = 250.0
 _MAX_PENDING = 1000  # batches waiting for the shipper in memory; more drop the oldest

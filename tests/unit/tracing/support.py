@@ -119,3 +119,19 @@ class SseReader:
             if event.event == "record":
                 out.append(event.json())
         return out
+
+
+def reset_otel_globals() -> None:
+    """Forget the installed SDK, as OpenTelemetry's own test helpers do (private names).
+
+    `tracing.setup` installs one tracer provider per process, for good; tests that set one up
+    call this before and after.
+    """
+    from opentelemetry import trace
+    from opentelemetry._logs import _internal as logs_internal
+    from opentelemetry.util._once import Once
+
+    trace._TRACER_PROVIDER = None
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    logs_internal._LOGGER_PROVIDER = None
+    logs_internal._LOGGER_PROVIDER_SET_ONCE = Once()

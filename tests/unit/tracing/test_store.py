@@ -86,3 +86,28 @@ def test_tokens_map_to_users_and_are_stored_hashed(tmp_path):
     assert store.user_for_token(token) is None
     assert store.user_for_token(new_token) == user
     store.close()
+
+
+def test_a_record_naming_its_own_device_is_filed_under_it(tmp_path):
+    # The app's in-process "This computer" shares the app's resource and names itself per span.
+    from tracing import attributes as a
+
+    request = samples.traces_request([samples.Message(ALICE_PHONE, ALICE_SPEAKER)])
+    handle = request.resource_spans[1].scope_spans[0].spans[0]
+    handle.attributes.extend(
+        samples.key_values(
+            {a.DEVICE_ID: "alice-laptop", a.DEVICE_NAME: "This computer", a.DEVICE_TYPE: "receiver"}
+        )
+    )
+    request.resource_spans[1].resource.CopyFrom(ALICE_PHONE.resource())  # the process's resource
+    store = Store(tmp_path / "db")
+    rows = store.insert(decode("traces", request.SerializeToString(), "application/x-protobuf"))
+    assert {r["name"]: r["device_id"] for r in rows} == {
+        "send Command": "alice-phone",
+        "handle Command": "alice-laptop",
+    }
+    devices = {d["device_id"]: d for d in store.devices(Scope(pseudonymise_user("alice")))}
+    assert devices["alice-laptop"]["name"] == "This computer"
+    assert devices["alice-laptop"]["type"] == "receiver"
+    assert devices["alice-phone"]["name"] == "Alice's phone"
+    store.close()

@@ -1,0 +1,117 @@
+"""The app traces when told to: a command started from the window reaches the collector as the
+app controller's spans, and the in-process "This computer" answers on a lifeline of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from client.app.bridge import Bridge, CoreThread
+from client.app.main import LaunchOptions, app_settings
+from client.app.settings_store import StoredSettings
+from client.app.window import MainWindow
+from tests.e2e.app.keys import press, walk_to
+from tests.unit.tracing.support import reset_otel_globals
+from tracing._export import pair_arrows
+from tracing._query import EVERYTHING, Filters
+from tracing._server import Collector, CollectorConfig
+from tracing._store import Store
+from tracing.attributes import pseudonymise_user
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def collector(helper_loop: CoreThread, tmp_path: Path) -> Iterator[tuple[Collector, Path]]:
+    """A collector on loopback, run on the helper thread; its database path."""
+    db = tmp_path / "traces.db"
+    running = Collector(CollectorConfig(db=db, port=0))
+    helper_loop.submit(running.start()).result(30)
+    try:
+        yield running, db
+    finally:
+        helper_loop.submit(running.close()).result(30)
+
+
+@pytest.fixture
+def fresh_otel() -> Iterator[None]:
+    reset_otel_globals()
+    yield
+    reset_otel_globals()
+
+
+def _stored(db: Path) -> list[dict]:
+    store = Store(db)
+    try:
+        return store.latest(EVERYTHING, Filters(), 10_000)
+    finally:
+        store.close()
+
+
+def test_a_command_from_the_window_is_traced_with_this_computer_on_its_own_lifeline(
+    qtbot, tmp_path, library_dir, collector, fresh_otel
+):
+    running, db = collector
+    settings = app_settings(
+        LaunchOptions(
+            music_folder=library_dir,
+            device_name="This computer",
+            interfaces=("127.0.0.1",),
+            local_audio=f"afile:{tmp_path / 'this-computer.wav'}",
+            state_dir=tmp_path / "app-state",
+            trace_collector=f"http://127.0.0.1:{running.port}",
+            trace_user="alice",
+        ),
+        StoredSettings(),
+    )
+    bridge = Bridge(settings)
+    window = MainWindow(bridge, StoredSettings(), tv=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    bridge.start()
+    try:
+        qtbot.waitUntil(lambda: window.albums.rowCount() == 3, timeout=10_000)
+        qtbot.waitUntil(
+            lambda: any(d.is_local and d.online and d.info for d in window.devices.views()),
+            timeout=10_000,
+        )
+        walk_to(window, "album-0")  # the album, its Play button, OK: a SetQueue command
+        press(Qt.Key.Key_Return)
+        press(Qt.Key.Key_Return)
+        qtbot.waitUntil(
+            lambda: window.session is not None and window.session.state.clock.playing,
+            timeout=10_000,
+        )
+        assert bridge.core is not None
+        controller_id = bridge.core.controller.identity.id
+        local_id = bridge.core.local.device_id
+    finally:
+        window.close()
+        bridge.close()  # shuts tracing down: what is pending is sent
+
+    def arrived() -> bool:
+        rows = _stored(db)
+        return any(r["device_id"] == local_id and r["name"] == "handle Command" for r in rows)
+
+    qtbot.waitUntil(arrived, timeout=10_000)
+    rows = _stored(db)
+    assert {r["user_id"] for r in rows} == {pseudonymise_user("alice")}
+    sent = [r for r in rows if r["device_id"] == controller_id and r["name"] == "send Command"]
+    assert sent, "no controller span for the command"
+    assert {r["peer_device_id"] for r in sent} == {local_id}
+    arrows = {(x.from_device, x.to_device, x.label) for x in pair_arrows(rows) if x.receiver}
+    assert (controller_id, local_id, "Command") in arrows
+    assert (local_id, controller_id, "CommandResult") in arrows
+    store = Store(db)
+    try:
+        devices = {d["device_id"]: d for d in store.devices(EVERYTHING)}
+    finally:
+        store.close()
+    assert devices[local_id]["name"] == "This computer"
+    assert devices[controller_id]["type"] == "controller"
