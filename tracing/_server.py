@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from tracing import _export, _otlp
+from tracing import _export, _guard, _otlp
 from tracing._live import LiveHub, Subscriber, sse_event
 from tracing._query import Filters, Scope
 from tracing._store import Store, User, token_digest
@@ -26,9 +26,6 @@ _LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 STATIC_DIR = Path(__file__).parent / "static"
-# aiohttp inflates gzip/deflate request bodies itself and applies this limit to the inflated
-# bytes, so a compression bomb stops here too.
-MAX_BODY = 32 * 1024 * 1024
 COOKIE = "baton_token"
 REPLAY_PAGE = 1000
 PING_INTERVAL_S = 15.0
@@ -69,7 +66,12 @@ class Collector:
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Bind and serve; `port` is the bound port afterwards."""
-        app = web.Application(client_max_size=MAX_BODY)
+        # client_max_size bounds what `request.read()`/`json()` accept (the login); OTLP ingest
+        # reads its body itself, within its own two limits (see `_guard`).
+        app = web.Application(
+            middlewares=[_guard.refuse_cross_site], client_max_size=_guard.MAX_SMALL_BODY
+        )
+        app.on_response_prepare.append(_guard.add_security_headers)
         app.router.add_post("/v1/traces", self._ingest_traces)
         app.router.add_post("/v1/logs", self._ingest_logs)
         app.router.add_get("/", self._index)
@@ -85,9 +87,19 @@ class Collector:
         app.router.add_get("/api/search", self._search)
         app.router.add_get("/api/stream", self._stream)
         app.router.add_get("/api/export", self._export)
-        # access_log=None: the default access log is harmless (no headers), but quiet is cheaper.
+        # auto_decompress=False: ingest inflates bodies itself, so that it can bound the bytes
+        # sent and the bytes inflated separately. The access log leaves out query strings and
+        # headers, where tokens could travel.
         self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=2.0
+            app,
+            access_log=_guard.ACCESS_LOG,
+            access_log_class=_guard.PathOnlyAccessLogger,
+            handle_signals=False,
+            shutdown_timeout=2.0,
+            auto_decompress=False,
+            max_line_size=_guard.MAX_LINE_BYTES,
+            max_field_size=_guard.MAX_LINE_BYTES,
+            max_headers=_guard.MAX_HEADER_COUNT,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -134,10 +146,18 @@ class Collector:
         return await self._ingest("logs", request)
 
     async def _ingest(self, signal: str, request: web.Request) -> web.Response:
-        body = await request.read()
+        sent = await _guard.read_body(request, _guard.MAX_WIRE_BODY)
+        encoding = request.headers.get("Content-Encoding", "")
         content_type = request.headers.get("Content-Type", "application/x-protobuf")
         try:
-            rows = await self._write(self._decode_and_store, signal, body, content_type)
+            body, rows = await self._write(
+                self._inflate_and_store, signal, sent, encoding, content_type
+            )
+        except _otlp.BodyTooLargeError as exc:
+            _LOG.debug("refused an OTLP %s request: %s", signal, exc)
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=_guard.MAX_INFLATED_BODY, actual_size=len(sent), text=str(exc)
+            ) from exc
         except _otlp.OtlpError as exc:
             _LOG.debug("refused an OTLP %s request: %s", signal, exc)
             raise web.HTTPBadRequest(text=str(exc)) from exc
@@ -151,9 +171,12 @@ class Collector:
             content_type="application/json" if json_wanted else "application/x-protobuf",
         )
 
-    def _decode_and_store(self, signal: str, body: bytes, ctype: str) -> list[dict[str, Any]]:
-        # The body is already inflated: aiohttp undoes Content-Encoding (see MAX_BODY).
-        return self._writer.insert(_otlp.decode(signal, body, ctype))
+    def _inflate_and_store(
+        self, signal: str, sent: bytes, encoding: str, ctype: str
+    ) -> tuple[bytes, list[dict[str, Any]]]:
+        # Inflation runs here, on the writer thread, so a large body never stalls the loop.
+        body = _otlp.decompress(sent, encoding, _guard.MAX_INFLATED_BODY)
+        return body, self._writer.insert(_otlp.decode(signal, body, ctype))
 
     def _queue_forward(self, signal: str, body: bytes, content_type: str) -> None:
         headers = {"Content-Type": content_type}

@@ -12,10 +12,12 @@ Ingest contract (for `tracing.setup` and any OpenTelemetry SDK)
   optionally `Content-Encoding: gzip` or `deflate`. Default port 4318, bound to 127.0.0.1:
   point `OTEL_EXPORTER_OTLP_ENDPOINT` (or the exporter's `endpoint`) at `http://HOST:4318`.
 * Answers: 200 with an empty export response (in the request's encoding) once every record is
-  committed to SQLite, so a 200 means "stored"; 400 for a body that is not OTLP (do not retry);
-  413 beyond 32 MiB after inflation (split the batch). Anything else (connection refused, 5xx)
-  is transient: keep the batch in the spool and send it again later.
-* Ingest needs no token: keep it on loopback or a trusted network until hardening lands.
+  committed to SQLite, so a 200 means "stored"; 400 for a body that is not OTLP or has another
+  encoding (do not retry); 413 beyond 16 MiB as sent or 32 MiB after inflation (split the
+  batch). Anything else (connection refused, 5xx) is transient: keep the batch in the spool
+  and send it again later.
+* Ingest needs no token: keep it on loopback or a trusted network. A browser page on another
+  origin cannot post to it (see Limits below).
 * Records are attributed to devices and users by resource attributes (`tracing.attributes`):
   `baton.device.id` (falling back to `service.instance.id`, then `service.name`) and
   `baton.user.id`. Send every attribute with the names in `tracing.attributes`.
@@ -52,6 +54,21 @@ What it serves
   a viewer.
 * Retention: every minute, records older than `--retention-days` (default 7) by receipt go,
   then the oldest until the data fits in `--retention-mb` (default 1024).
+
+Limits and cross-site protection (`tracing._guard`)
+---------------------------------------------------
+* Request line and each header line at most 8 KiB, at most 100 headers: beyond, aiohttp's 400.
+  Bodies other than OTLP (the login) at most 4 KiB: 413. The server keeps serving.
+* A request that changes state (any POST), and an `/api/` read authenticated by the cookie
+  rather than a bearer header, gets 403 when a browser says it comes from another origin
+  (`Origin` not this server's, or `Sec-Fetch-Site` other than `same-origin`/`none`). Another
+  port on the same host counts as another origin: SameSite cookies do not tell ports apart.
+  Requests with neither header (SDKs, curl) pass.
+* Every response carries a Content-Security-Policy allowing only this origin and no framing,
+  `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.
+* Tokens travel only in the cookie, the `Authorization` header or the login body, and are
+  never logged; the access log (`tracing.access`, debug level) has method, path without the
+  query string, status and duration.
 
 Scaling out: `--forward URL`
 ----------------------------
