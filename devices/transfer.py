@@ -173,9 +173,11 @@ class TransferSide:
     def _refusal(self, offer: m.TransferOffer) -> m.Failure | None:
         item = offer.state.current_item
         pending = self._target
-        if pending is not None and self._host.clock() > pending.offer.deadline_us + STALE_US:
-            # Its controller never committed nor aborted (it went away): not a transfer now.
-            _LOG.info("transfer %s: dropping a stale pre-roll", pending.offer.transfer_id)
+        stale = pending is not None and self._host.clock() > pending.offer.deadline_us + STALE_US
+        if pending is not None and (stale or pending.link.closed.is_set()):
+            # Its controller never committed nor aborted and is gone (its session closed, or
+            # silent for long): no commit can come, so this is not a transfer any more.
+            _LOG.info("transfer %s: dropping an orphaned pre-roll", pending.offer.transfer_id)
             self._target = None
         if self._target is not None or self._holding is not None:
             return m.Failure(m.ErrorCode.BUSY, "another transfer is in progress")
