@@ -5,6 +5,12 @@ is found again), says Hello, keeps the latest StateSnapshot, answers nothing its
 a TimeRequest whenever it has been quiet for a heartbeat interval: one frame that keeps the
 link alive and feeds the clock-offset estimate. After a loss it retries with exponential
 backoff and jitter (0.5 s doubling up to 30 s).
+
+Security (docs/security.md): a device in `pin` mode is reached over WSS with its certificate
+pinned to its id, and the Hello carries the token stored for it, read again at every attempt
+(a pairing made meanwhile counts). A device that answers Goodbye(UNAUTHENTICATED) or
+Goodbye(REVOKED) will not change its mind by retrying: the connection stops for good and says
+why (`stopped_by`, an `AccessDenied` event); a revoked token is forgotten.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ import itertools
 import logging
 import math
 import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 from opentelemetry.trace import Span, SpanContext, SpanKind
@@ -27,10 +35,15 @@ from connect import codec, telemetry
 from connect import messages as m
 from connect.clock import Clock, ClockEstimate, ClockOffsetEstimator, ClockSample, monotonic_us
 from connect.errors import (
+    AccessError,
+    AccessRevokedError,
     ConnectError,
     ConnectionLostError,
     ConnectTimeoutError,
+    CredentialStoreError,
     FrameError,
+    NotPairedError,
+    UntrustedDeviceError,
 )
 from connect.server import DEAD_AFTER_BEATS, WS_PATH
 from tracing import attributes as a
@@ -39,15 +52,36 @@ _LOG = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 5.0
 _INITIAL_CLOCK_SAMPLES = 5
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+def pinned(device_id: str) -> aiohttp.Fingerprint:
+    """Return the TLS check for *device_id* (its certificate's SHA-256); raise if not one."""
+    if not _FINGERPRINT.fullmatch(device_id):
+        raise UntrustedDeviceError(
+            f"device {device_id!r} asks for TLS but its id is not a certificate fingerprint"
+        )
+    return aiohttp.Fingerprint(bytes.fromhex(device_id))
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """Where a device's session WebSocket is."""
+    """Where a device's session WebSocket is; with a `fingerprint`, over TLS pinned to it."""
 
     host: str
     port: int
     ws_path: str = WS_PATH
+    fingerprint: str = ""  # the device id (SHA-256 of its certificate) in pin mode, else ""
+
+    @property
+    def tls(self) -> bool:
+        """Return True when the device is reached over TLS (pin mode)."""
+        return bool(self.fingerprint)
+
+    @property
+    def ssl(self) -> aiohttp.Fingerprint | bool:
+        """Return aiohttp's `ssl=` argument: the pinned fingerprint, or the default for plain."""
+        return pinned(self.fingerprint) if self.tls else True
 
     @property
     def authority(self) -> str:
@@ -60,8 +94,12 @@ class Endpoint:
 
     @property
     def url(self) -> str:
-        """Return the session's ws:// URL."""
-        return f"ws://{self.authority}{self.ws_path}"
+        """Return the session's wss:// (pin mode) or ws:// URL."""
+        return f"{'wss' if self.tls else 'ws'}://{self.authority}{self.ws_path}"
+
+    def http_url(self, path: str) -> str:
+        """Return the https:// (pin mode) or http:// URL of *path* on this device."""
+        return f"{'https' if self.tls else 'http'}://{self.authority}{path}"
 
 
 Resolver = Callable[[], Awaitable[Endpoint]]
@@ -119,7 +157,28 @@ class TransferReply:
     traceparent: str
 
 
-ConnectionEvent = Connected | StateChanged | Disconnected | TransferReply
+@dataclass(frozen=True, slots=True)
+class AccessDenied:
+    """The device refused us for good (not paired, or our token revoked); no more retries."""
+
+    device_id: str
+    revoked: bool  # True: the token was revoked (and forgotten); False: pairing is needed
+    message: str
+
+
+ConnectionEvent = Connected | StateChanged | Disconnected | TransferReply | AccessDenied
+
+
+class TokenKeeper(Protocol):
+    """Where a connection finds the token to present, and forgets one the device revoked."""
+
+    def token_for(self, device_id: str) -> str:
+        """Return the token for *device_id*, or "" when there is none."""
+        ...
+
+    def forget_token(self, device_id: str, token: str) -> None:
+        """Drop *device_id*'s credential if it still holds *token*."""
+        ...
 
 
 class _VersionMismatchError(ConnectError):
@@ -137,7 +196,7 @@ class DeviceConnection:
         http: aiohttp.ClientSession,
         *,
         role: m.Role | None = None,
-        token: str = "",
+        credentials: TokenKeeper | None = None,
         clock: Clock = monotonic_us,
         backoff: Backoff = Backoff(),
     ) -> None:
@@ -146,7 +205,8 @@ class DeviceConnection:
         self._identity = identity
         self._http = http
         self._role = role
-        self._token = token
+        self._credentials = credentials
+        self._token = ""  # the token presented in the latest Hello
         self._clock = clock
         self._backoff = backoff
         self._estimator = ClockOffsetEstimator()
@@ -159,6 +219,8 @@ class DeviceConnection:
         self._last_sent = 0.0
         self._connected = asyncio.Event()
         self._closing = asyncio.Event()
+        self._stopped = asyncio.Event()  # the loop ended for good (see stopped_by)
+        self._stopped_by: ConnectError | None = None
         self._task: asyncio.Task[None] | None = None
         self.welcome: m.Welcome | None = None
         self.state: m.PlaybackState | None = None
@@ -172,6 +234,11 @@ class DeviceConnection:
     def connected(self) -> bool:
         """Return True while the session is up."""
         return self._connected.is_set()
+
+    @property
+    def stopped_by(self) -> ConnectError | None:
+        """Return why the connection gave up for good (NotPairedError, ...), or None."""
+        return self._stopped_by
 
     @property
     def clock(self) -> ClockEstimate | None:
@@ -191,14 +258,27 @@ class DeviceConnection:
             )
 
     async def wait_connected(self, timeout: float) -> None:
-        """Wait until the session is up; raise ConnectTimeoutError with the last error if not."""
+        """Wait until the session is up.
+
+        Raises at once the error that stopped the connection for good (NotPairedError,
+        AccessRevokedError, CredentialStoreError), else ConnectTimeoutError with the last error.
+        """
+        waits = [
+            asyncio.ensure_future(self._connected.wait()),
+            asyncio.ensure_future(self._stopped.wait()),
+        ]
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
-        except TimeoutError:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        if self._stopped_by is not None:
+            raise self._stopped_by
+        if not self._connected.is_set():
             why = f": {self.last_error}" if self.last_error else ""
             raise ConnectTimeoutError(
                 f"device {self.device_id} not reachable within {timeout:g} s{why}"
-            ) from None
+            )
 
     async def command(
         self,
@@ -294,12 +374,23 @@ class DeviceConnection:
     # -------------------------------------------------------------------------- session loop
 
     async def _run(self) -> None:
+        try:
+            await self._keep_connected()
+        finally:
+            self._stopped.set()
+
+    async def _keep_connected(self) -> None:
         attempt = 0
         while not self._closing.is_set():
             try:
                 endpoint = await self._resolve()
+                # Read at every attempt: a pairing made since the last one counts.
+                self._token = (
+                    self._credentials.token_for(self.device_id) if self._credentials else ""
+                )
                 async with self._http.ws_connect(
                     endpoint.url,
+                    ssl=endpoint.ssl,
                     max_msg_size=4 * m.MAX_FRAME_BYTES,
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
                     autoping=True,
@@ -311,6 +402,15 @@ class DeviceConnection:
             except _VersionMismatchError as exc:
                 self._lost(str(exc))
                 return  # a newer major version will not change by retrying
+            except (AccessError, CredentialStoreError) as exc:
+                self._give_up(exc)  # the device (or the user's file) must change first
+                return
+            except aiohttp.ServerFingerprintMismatch as exc:
+                # Someone else answers at the device's address: keep trying, the device may return.
+                self._lost(
+                    f"the device at {exc.host}:{exc.port} is not {self.device_id}: "
+                    f"its certificate is {exc.got.hex()}"
+                )
             except (TimeoutError, aiohttp.ClientError, OSError, ConnectError) as exc:
                 self._lost(_describe(exc))
             finally:
@@ -340,6 +440,7 @@ class DeviceConnection:
         if isinstance(body, m.Goodbye):
             if body.reason is m.GoodbyeReason.VERSION:
                 raise _VersionMismatchError(f"device {self.device_id}: {body.message}")
+            self._raise_if_access_denied(body)
             raise ConnectionLostError(f"device {self.device_id} refused: {body.message}")
         if not isinstance(body, m.Welcome):
             raise ConnectionLostError(f"device {self.device_id} sent {type(body).__name__}")
@@ -418,6 +519,7 @@ class DeviceConnection:
         ):
             self._emit(TransferReply(self.device_id, body, envelope.traceparent))
         elif isinstance(body, m.Goodbye):
+            self._raise_if_access_denied(body)
             raise ConnectionLostError(
                 f"device {self.device_id} said goodbye ({body.reason.name.lower()}): {body.message}"
             )
@@ -426,6 +528,33 @@ class DeviceConnection:
             telemetry.emit_event(
                 a.EVENT_ERROR, {a.ERROR_TYPE: body.code.name, a.PEER_DEVICE_ID: self.device_id}
             )
+
+    def _raise_if_access_denied(self, goodbye: m.Goodbye) -> None:
+        if goodbye.reason is m.GoodbyeReason.UNAUTHENTICATED:
+            raise NotPairedError(
+                f"device {self.device_id} needs pairing: run `baton pair {self.device_id}`",
+                device=self.device_id,
+            )
+        if goodbye.reason is m.GoodbyeReason.REVOKED:
+            raise AccessRevokedError(
+                f"device {self.device_id} revoked this controller's access; "
+                f"pair again to use it (`baton pair {self.device_id}`)",
+                device=self.device_id,
+            )
+
+    def _give_up(self, error: ConnectError) -> None:
+        """Stop for good: record why, forget a revoked token, tell the listeners."""
+        self._stopped_by = error
+        if isinstance(error, AccessRevokedError) and self._credentials and self._token:
+            try:
+                self._credentials.forget_token(self.device_id, self._token)
+            except CredentialStoreError as exc:  # the error the user sees says it all already
+                _LOG.warning("%s: could not forget the revoked credential: %s", self.device_id, exc)
+        self._lost(str(error))
+        _LOG.warning("%s: %s", self.device_id, error)
+        if isinstance(error, AccessError):
+            revoked = isinstance(error, AccessRevokedError)
+            self._emit(AccessDenied(self.device_id, revoked, str(error)))
 
     def _lost(self, reason: str) -> None:
         was_connected = self._connected.is_set()

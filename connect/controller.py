@@ -3,6 +3,10 @@
 `Controller` joins a DeviceRegistry (mDNS on explicit interfaces, plus devices added by
 address and polled over HTTP) with one DeviceConnection per device, marks devices online and
 offline from their sessions (never from mDNS), and fans every session event out to subscribers.
+
+With a CredentialStore it also pairs, presents the stored tokens and manages a device's access
+(docs/security.md): a device in pin mode, or one we hold a credential for (no downgrade), is
+only ever reached over TLS pinned to its id.
 """
 
 from __future__ import annotations
@@ -12,20 +16,31 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import aiohttp
 
-from connect import codec
+from connect import _access, codec
 from connect import messages as m
+from connect._access import Request
 from connect.connection import (
+    AccessDenied,
     Connected,
     ConnectionEvent,
     DeviceConnection,
     Disconnected,
     Endpoint,
 )
+from connect.credentials import Credential, CredentialStore
 from connect.discovery import DeviceEntry, DeviceRegistry
-from connect.errors import ConnectError, ConnectTimeoutError, DeviceNotFoundError, FrameError
+from connect.errors import (
+    ConnectError,
+    ConnectTimeoutError,
+    DeviceNotFoundError,
+    FrameError,
+    NotPairedError,
+    UntrustedDeviceError,
+)
 from connect.server import INFO_PATH
 from connect.txt import ServiceRecord
 
@@ -68,8 +83,10 @@ class Controller:
         *,
         interfaces: Sequence[str] = (),
         browse: bool = True,
+        credentials: CredentialStore | None = None,
     ) -> None:
         self.identity = identity
+        self.credentials = credentials  # None: no pairing; pin-mode devices will refuse us
         self.registry = DeviceRegistry(interfaces=interfaces)
         self._browse = browse
         self._http: aiohttp.ClientSession | None = None
@@ -112,20 +129,60 @@ class Controller:
         info = await self.async_fetch_info(host, port)
         return self.registry.async_report_manual(host, port, _record_from_info(info, host, port))
 
-    async def async_fetch_info(self, host: str, port: int) -> m.DeviceInfo:
-        """GET a device's DeviceInfo; raise ConnectTimeoutError or ConnectError saying why."""
-        url = f"http://{Endpoint(host, port).authority}{INFO_PATH}"
+    async def async_fetch_info(self, host: str, port: int, *, device_id: str = "") -> m.DeviceInfo:
+        """GET the DeviceInfo at host:port; raise ConnectError (a subclass) saying why not.
+
+        With *device_id*, the answer must come from that device: over TLS pinned to its id
+        when it is in pin mode or we hold its credential. Without, TLS is tried first and the
+        device must claim the certificate's fingerprint as its id; plain HTTP is accepted only
+        from an open device we hold no credential for (UntrustedDeviceError otherwise).
+        """
+        if device_id:
+            entry = self.registry.get(device_id)
+            tls = self._needs_tls(device_id, entry.record if entry else None)
+            return await self._get_info(Endpoint(host, port, fingerprint=device_id if tls else ""))
+        seen = await _access.peer_fingerprint(host, port, _HTTP_TIMEOUT.total or 3.0)
+        if seen is not None:
+            info = await self._get_info(Endpoint(host, port, fingerprint=seen))
+            if info.id != seen:
+                raise UntrustedDeviceError(
+                    f"{host}:{port} claims to be {info.id} but its certificate is {seen}"
+                )
+            return info
+        info = await self._get_info(Endpoint(host, port))
+        if info.pairing is not m.PairingMode.OPEN:
+            raise UntrustedDeviceError(f"{host}:{port} says it needs pairing but offers no TLS")
+        if self._credential(info.id) is not None:
+            raise UntrustedDeviceError(
+                f"{info.name} ({host}:{port}) answers without TLS, but this controller paired "
+                "with it: refusing to talk to it in the clear (someone may be impersonating it)"
+            )
+        return info
+
+    async def _get_info(self, endpoint: Endpoint) -> m.DeviceInfo:
+        where = endpoint.authority
         try:
-            async with self._require_http().get(url) as response:
+            async with self._require_http().get(
+                endpoint.http_url(INFO_PATH), ssl=endpoint.ssl
+            ) as response:
                 if response.status != 200:
-                    raise ConnectError(f"{host}:{port} answered HTTP {response.status}")
-                return codec.decode_device_info(await response.read())
+                    raise ConnectError(f"{where} answered HTTP {response.status}")
+                info = codec.decode_device_info(await response.read())
         except TimeoutError:
-            raise ConnectTimeoutError(f"{host}:{port} did not answer in time") from None
+            raise ConnectTimeoutError(f"{where} did not answer in time") from None
+        except aiohttp.ServerFingerprintMismatch as exc:
+            raise UntrustedDeviceError(
+                f"{where} is not device {endpoint.fingerprint}: its certificate is {exc.got.hex()}"
+            ) from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectError(f"{host}:{port} is not reachable: {exc}") from exc
+            raise ConnectError(f"{where} is not reachable: {exc}") from exc
         except FrameError as exc:
-            raise ConnectError(f"{host}:{port} is not a Baton device: {exc}") from exc
+            raise ConnectError(f"{where} is not a Baton device: {exc}") from exc
+        if endpoint.tls and info.id != endpoint.fingerprint:
+            raise UntrustedDeviceError(
+                f"{where} claims to be {info.id} but its certificate is {endpoint.fingerprint}"
+            )
+        return info
 
     async def async_find(self, name_or_id: str, timeout: float) -> DeviceEntry:
         """Return the device with this id or (case-insensitive) name, waiting up to *timeout*."""
@@ -154,18 +211,17 @@ class Controller:
     def connection(self, device_id: str) -> DeviceConnection:
         """Return the (started) session to a known device, creating it on first use."""
         existing = self._connections.get(device_id)
-        if existing is not None:
+        if existing is not None and existing.stopped_by is None:
             return existing
+        if existing is not None:  # it gave up (not paired, revoked): a fresh one asks again
+            self._connections.pop(device_id)
 
         async def resolve() -> Endpoint:
-            entry = await self.registry.async_resolve(device_id)
-            if not entry.addresses:
-                raise DeviceNotFoundError(f"device {device_id} has no known address")
-            ipv4 = [a for a in entry.addresses if ":" not in a]
-            ws_path = entry.record.ws_path if entry.record else Endpoint("", 0).ws_path
-            return Endpoint((ipv4 or list(entry.addresses))[0], entry.port, ws_path)
+            return self.endpoint(await self.registry.async_resolve(device_id))
 
-        conn = DeviceConnection(device_id, resolve, self.identity, self._require_http())
+        conn = DeviceConnection(
+            device_id, resolve, self.identity, self._require_http(), credentials=self.credentials
+        )
         conn.subscribe(self._on_event)
         self._connections[device_id] = conn
         conn.async_start()
@@ -193,12 +249,190 @@ class Controller:
         conn = await self.async_connect(device_id, timeout)
         return await conn.command(action, expected_revision=expected_revision, timeout=timeout)
 
+    def endpoint(self, entry: DeviceEntry) -> Endpoint:
+        """Return where to reach *entry*'s session: TLS pinned to its id unless plainly open."""
+        if not entry.addresses:
+            raise DeviceNotFoundError(f"device {entry.id} has no known address")
+        ipv4 = [a for a in entry.addresses if ":" not in a]
+        ws_path = entry.record.ws_path if entry.record else Endpoint("", 0).ws_path
+        tls = self._needs_tls(entry.id, entry.record)
+        host = (ipv4 or list(entry.addresses))[0]
+        return Endpoint(host, entry.port, ws_path, fingerprint=entry.id if tls else "")
+
+    # -------------------------------------------------------------------------- access
+
+    def credential(self, device_id: str) -> Credential | None:
+        """Return the stored credential for *device_id*; raise CredentialStoreError."""
+        return self._credential(device_id)
+
+    def needs_pairing(self, device_id: str) -> bool:
+        """Return True when *device_id* is (or may be) in pin mode and we hold no credential."""
+        entry = self.registry.get(device_id)
+        record = entry.record if entry is not None else None
+        open_device = record is not None and record.pairing is m.PairingMode.OPEN
+        return not open_device and self._credential(device_id) is None
+
+    async def async_pair(self, device_id: str, pin: str, role: m.Role | None = None) -> Credential:
+        """Pair with *device_id* using the code it shows; store and return the credential.
+
+        Raises WrongPinError, RateLimitedError (with `retry_after_s`), UntrustedDeviceError,
+        ConnectError; on any error nothing is stored.
+        """
+        store = self._require_credentials()
+        entry = await self.registry.async_resolve(device_id)
+        label = _label(entry)
+        record = entry.record
+        if record and record.pairing is m.PairingMode.OPEN and not self._credential(device_id):
+            raise ConnectError(f"{label} is open to everyone on this network: no pairing")
+        endpoint = self._pinned_endpoint(entry)
+        # The device replaces the token of a client id that pairs again: keep the id stable
+        # (CredentialStore.client_id) so pairing twice leaves no stale token behind.
+        body = codec.encode_pairing_request(m.PairingRequest(self.identity, pin, role))
+        answer = await self._access_request(
+            "POST", endpoint, _access.PAIR_PATH, Request.PAIR, label, body=body
+        )
+        try:
+            granted = codec.decode_pairing_response(answer)
+        except FrameError as exc:
+            raise ConnectError(f"{label} sent a pairing answer we cannot read: {exc}") from exc
+        if granted.device_id != device_id or granted.certificate_sha256 not in ("", device_id):
+            raise UntrustedDeviceError(f"{label} answered pairing for another device")
+        credential = Credential(device_id, granted.token, granted.role, entry.name, _now())
+        store.save(credential)
+        _LOG.info("%s: paired as %s", device_id, granted.role.name.lower())
+        await self._drop_stopped(device_id)
+        return credential
+
+    async def async_list_tokens(self, device_id: str) -> tuple[m.TokenInfo, ...]:
+        """Return the tokens *device_id* has issued (owner only); raise an AccessError if not."""
+        answer = await self._owner_request(
+            "GET", device_id, _access.TOKENS_PATH, Request.LIST_TOKENS
+        )
+        try:
+            return codec.decode_token_list(answer).tokens
+        except FrameError as exc:
+            raise ConnectError(f"{device_id} sent a token list we cannot read: {exc}") from exc
+
+    async def async_revoke_token(self, device_id: str, token_id: str) -> None:
+        """Revoke token *token_id* on *device_id* (owner only); TokenNotFoundError if unknown.
+
+        Revoking this controller's own token also forgets the local credential.
+        """
+        path = f"{_access.TOKENS_PATH}/{token_id}"
+        if not token_id.isalnum():
+            raise ValueError(f"not a token id: {token_id!r} (see `baton access DEVICE`)")
+        await self._owner_request("DELETE", device_id, path, Request.REVOKE, token_id=token_id)
+        held = self._credential(device_id)
+        if held is not None and held.token.partition(".")[0] == token_id:
+            self._require_credentials().forget_token(device_id, held.token)
+
+    async def async_pairing_code(self, device_id: str) -> str:
+        """Return *device_id*'s current pairing code, for pairing another controller (owner)."""
+        answer = await self._owner_request(
+            "GET", device_id, _access.PAIRING_CODE_PATH, Request.PAIRING_CODE
+        )
+        try:
+            return codec.decode_pairing_code(answer).code
+        except FrameError as exc:
+            raise ConnectError(f"{device_id} sent a pairing code we cannot read: {exc}") from exc
+
+    async def async_forget(self, device_id: str) -> bool:
+        """Drop the local credential for *device_id* and its session; return if there was one."""
+        conn = self._connections.pop(device_id, None)
+        if conn is not None:
+            await conn.async_close()
+        return self._require_credentials().remove(device_id)
+
+    async def _owner_request(
+        self, method: str, device_id: str, path: str, request: Request, token_id: str = ""
+    ) -> bytes:
+        entry = await self.registry.async_resolve(device_id)
+        label = _label(entry)
+        held = self._credential(device_id)
+        if held is None:
+            if entry.record is not None and entry.record.pairing is m.PairingMode.OPEN:
+                raise ConnectError(f"{label} is open to everyone: it has no access to manage")
+            raise NotPairedError(f"{label} needs pairing: run `baton pair {label}`", device=label)
+        return await self._access_request(
+            method,
+            self._pinned_endpoint(entry),
+            path,
+            request,
+            label,
+            token=held.token,
+            token_id=token_id,
+        )
+
+    async def _access_request(
+        self,
+        method: str,
+        endpoint: Endpoint,
+        path: str,
+        request: Request,
+        label: str,
+        *,
+        body: bytes | None = None,
+        token: str = "",
+        token_id: str = "",
+    ) -> bytes:
+        headers = {"Accept": _access.PROTOBUF}
+        if body is not None:
+            headers["Content-Type"] = _access.PROTOBUF
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            async with self._require_http().request(
+                method, endpoint.http_url(path), data=body, headers=headers, ssl=endpoint.ssl
+            ) as response:
+                status, answer_headers = response.status, response.headers
+                answer = await response.read()
+        except TimeoutError:
+            raise ConnectTimeoutError(f"{label} did not answer in time") from None
+        except aiohttp.ServerFingerprintMismatch as exc:
+            raise UntrustedDeviceError(
+                f"the device at {endpoint.authority} is not {label}: its certificate differs"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ConnectError(f"{label} is not reachable: {exc}") from exc
+        if status >= 300:
+            raise _access.refusal(
+                status, answer_headers, answer, device=label, request=request, token_id=token_id
+            )
+        return answer
+
+    def _pinned_endpoint(self, entry: DeviceEntry) -> Endpoint:
+        plain = self.endpoint(entry)
+        return Endpoint(plain.host, plain.port, plain.ws_path, fingerprint=entry.id)
+
+    def _needs_tls(self, device_id: str, record: ServiceRecord | None) -> bool:
+        # Unknown mode counts as pin; a credential means pin whatever the network says now.
+        if record is None or record.pairing is not m.PairingMode.OPEN:
+            return True
+        return self._credential(device_id) is not None
+
+    def _credential(self, device_id: str) -> Credential | None:
+        return self.credentials.get(device_id) if self.credentials is not None else None
+
+    def _require_credentials(self) -> CredentialStore:
+        if self.credentials is None:
+            raise RuntimeError("this controller was made without a CredentialStore")
+        return self.credentials
+
+    async def _drop_stopped(self, device_id: str) -> None:
+        conn = self._connections.get(device_id)
+        if conn is not None and conn.stopped_by is not None:
+            del self._connections[device_id]
+            await conn.async_close()
+
+    # -------------------------------------------------------------------------- events
+
     def _on_event(self, event: ConnectionEvent) -> None:
         with contextlib.suppress(DeviceNotFoundError):
             if isinstance(event, Connected):
                 self.registry.async_mark_online(event.device_id)
-            elif isinstance(event, Disconnected):
-                self.registry.async_mark_offline(event.device_id, event.reason)
+            elif isinstance(event, Disconnected | AccessDenied):
+                reason = event.reason if isinstance(event, Disconnected) else event.message
+                self.registry.async_mark_offline(event.device_id, reason)
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -221,6 +455,15 @@ class Controller:
         if self._http is None:
             raise RuntimeError("controller not started")
         return self._http
+
+
+def _label(entry: DeviceEntry) -> str:
+    """Return the name a user knows *entry* by (its id when it has no name yet)."""
+    return entry.name if entry.name and not entry.id.startswith("manual:") else entry.id
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _record_from_info(info: m.DeviceInfo, host: str, port: int) -> ServiceRecord:

@@ -50,3 +50,54 @@ class UnknownCommandError(UnknownMessageError):
     def __init__(self, message: str, *, command_id: str, seq: int | None = None) -> None:
         super().__init__(message, seq=seq)
         self.command_id = command_id
+
+
+# ------------------------------------------------------------------ access (docs/security.md)
+
+
+class AccessError(ConnectError, PermissionError):
+    """A device refused this controller: not paired, revoked, wrong role, or a wrong code."""
+
+    def __init__(self, message: str, *, device: str = "") -> None:
+        super().__init__(message)
+        self.device = device  # the device's id or the name the user gave, for the message
+
+
+class NotPairedError(AccessError):
+    """The device needs a token from pairing and we hold none it accepts (stop retrying)."""
+
+
+class AccessRevokedError(AccessError):
+    """The device revoked our token; the stored credential was forgotten (stop retrying)."""
+
+
+class ForbiddenError(AccessError):
+    """Our role does not allow this (e.g. token management needs the owner role)."""
+
+
+class WrongPinError(AccessError):
+    """The pairing code was not the one the device shows now."""
+
+
+class RateLimitedError(AccessError):
+    """The device refuses pairing attempts for a while; `retry_after_s` says how long."""
+
+    def __init__(self, message: str, *, device: str = "", retry_after_s: float = 0.0) -> None:
+        super().__init__(message, device=device)
+        self.retry_after_s = retry_after_s
+
+
+class TokenNotFoundError(ConnectError, LookupError):
+    """The device knows no token with that id (already revoked, or mistyped)."""
+
+
+class UntrustedDeviceError(ConnectError):
+    """The device's certificate does not match the id it claims or we paired with."""
+
+
+class CredentialStoreError(ConnectError, OSError):
+    """The controller's credentials file is unreadable, damaged or cannot be written."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path

@@ -1,0 +1,140 @@
+"""The controller's side of a device's access endpoints (docs/security.md): paths, the
+mapping of HTTP refusals to typed errors a user understands, and a TLS probe for devices
+added by address. The mapping is sans-IO (status, headers and body in, an exception out)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import ssl
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from connect import codec
+from connect.errors import (
+    ConnectError,
+    ConnectTimeoutError,
+    ForbiddenError,
+    FrameError,
+    NotPairedError,
+    RateLimitedError,
+    TokenNotFoundError,
+    WrongPinError,
+)
+from connect.tls import fingerprint_of_der
+
+PAIR_PATH = "/connect/v1/pair"
+TOKENS_PATH = "/connect/v1/tokens"
+PAIRING_CODE_PATH = "/connect/v1/pairing-code"
+PROTOBUF = "application/x-protobuf"
+
+
+class Request(enum.Enum):
+    """What the controller asked, so a refusal can be explained in those words."""
+
+    PAIR = "pair with it"
+    LIST_TOKENS = "list who has access"
+    REVOKE = "revoke access"
+    PAIRING_CODE = "show its pairing code"
+
+
+def refusal(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    device: str,
+    request: Request,
+    token_id: str = "",
+) -> ConnectError:
+    """Return the typed error for a non-2xx answer from *device* (a name the user knows)."""
+    detail = _failure_message(body)
+    if status == 401 and request is Request.PAIR:
+        return WrongPinError(
+            f"{device} did not accept that code: use the code it shows now "
+            "(it changes after every pairing and after repeated wrong codes)",
+            device=device,
+        )
+    if status == 401:
+        return NotPairedError(
+            f"{device} does not accept this controller's token: run `baton pair {device}`",
+            device=device,
+        )
+    if status == 403:
+        return ForbiddenError(
+            f"only {device}'s owner may {request.value}; this controller's role cannot",
+            device=device,
+        )
+    if status == 404 and request is Request.REVOKE:
+        return TokenNotFoundError(f"{device} has no token {token_id!r} (see `baton access`)")
+    if status == 404:
+        return ConnectError(f"{device} cannot {request.value}: it is not in pin mode")
+    if status == 429:
+        wait = retry_after_s(headers.get("Retry-After"))
+        when = f"in {wait:.0f} s" if wait > 0 else "later"
+        return RateLimitedError(
+            f"{device} refuses pairing for a while after too many wrong codes; try again {when}",
+            device=device,
+            retry_after_s=wait,
+        )
+    why = f": {detail}" if detail else ""
+    return ConnectError(f"{device} refused to {request.value} (HTTP {status}){why}")
+
+
+def retry_after_s(value: str | None, now: datetime | None = None) -> float:
+    """Read a Retry-After header (seconds or an HTTP date) as seconds from now; 0 if absent."""
+    if not value:
+        return 0.0
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    with contextlib.suppress(TypeError, ValueError):
+        when = parsedate_to_datetime(text)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return 0.0
+
+
+def _failure_message(body: bytes) -> str:
+    """Return the device's own sentence from a Failure body, or "" if it sent none we can read."""
+    try:
+        return codec.decode_failure(body).message if body else ""
+    except FrameError:
+        return ""
+
+
+async def peer_fingerprint(host: str, port: int, timeout: float) -> str | None:
+    """Return the SHA-256 of the certificate *host:port* presents, or None if it speaks no TLS.
+
+    Nothing is trusted here: the caller then talks to the device pinned to this fingerprint
+    and requires the device to claim it as its id (docs/security.md, devices added by address).
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # trust comes from the fingerprint, checked by the caller
+    try:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(host, port)
+    except TimeoutError:
+        raise ConnectTimeoutError(f"{host}:{port} did not answer in time") from None
+    except OSError as exc:
+        raise ConnectError(f"{host}:{port} is not reachable: {exc}") from exc
+    try:
+        async with asyncio.timeout(timeout):
+            await writer.start_tls(context)
+        tls = writer.get_extra_info("ssl_object")
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+    except TimeoutError:
+        raise ConnectTimeoutError(f"{host}:{port} did not finish a TLS handshake") from None
+    except OSError:  # ssl.SSLError, or a reset: a plain HTTP server does not speak TLS
+        return None
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    if not der:
+        raise ConnectError(f"{host}:{port} presented no certificate")
+    return fingerprint_of_der(der)

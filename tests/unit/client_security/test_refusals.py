@@ -1,0 +1,86 @@
+"""What a user reads when a device refuses: HTTP status to typed error, Retry-After, URLs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+
+from connect import codec
+from connect import messages as m
+from connect._access import Request, refusal, retry_after_s
+from connect.connection import Endpoint, pinned
+from connect.errors import (
+    ConnectError,
+    ForbiddenError,
+    NotPairedError,
+    RateLimitedError,
+    TokenNotFoundError,
+    UntrustedDeviceError,
+    WrongPinError,
+)
+
+FAILURE = codec.encode_failure(m.Failure(m.ErrorCode.MALFORMED, "body is not a PairingRequest"))
+
+
+@pytest.mark.parametrize(
+    ("status", "request_kind", "kind", "words"),
+    [
+        (401, Request.PAIR, WrongPinError, "did not accept that code"),
+        (401, Request.LIST_TOKENS, NotPairedError, "run `baton pair Kitchen`"),
+        (403, Request.REVOKE, ForbiddenError, "only Kitchen's owner may revoke access"),
+        (404, Request.REVOKE, TokenNotFoundError, "no token '0badcafe'"),
+        (404, Request.PAIRING_CODE, ConnectError, "not in pin mode"),
+        (429, Request.PAIR, RateLimitedError, "try again in 30 s"),
+        (400, Request.PAIR, ConnectError, "HTTP 400): body is not a PairingRequest"),
+    ],
+)
+def test_each_refusal_becomes_a_typed_error_in_plain_words(
+    status: int, request_kind: Request, kind: type[Exception], words: str
+) -> None:
+    error = refusal(
+        status,
+        {"Retry-After": "30"},
+        FAILURE,
+        device="Kitchen",
+        request=request_kind,
+        token_id="0badcafe",
+    )
+    assert type(error) is kind
+    assert words in str(error)
+
+
+def test_a_refusal_with_an_unreadable_body_still_says_what_happened() -> None:
+    error = refusal(500, {}, b"\xff\xff not protobuf", device="Car", request=Request.PAIR)
+    assert str(error) == "Car refused to pair with it (HTTP 500)"
+
+
+def test_retry_after_reads_seconds_and_dates() -> None:
+    now = datetime(2026, 11, 21, 23, 0, 0, tzinfo=UTC)
+    assert retry_after_s("12") == 12
+    assert retry_after_s("Sat, 21 Nov 2026 23:01:00 GMT", now) == 60
+    assert retry_after_s("Sat, 21 Nov 2026 22:00:00 GMT", now) == 0  # in the past
+    assert retry_after_s(None) == retry_after_s("soon") == 0
+
+
+def test_endpoint_uses_tls_exactly_when_pinned() -> None:
+    device_id = "ab" * 32
+    pin = Endpoint("::1", 4000, fingerprint=device_id)
+    assert (pin.url, pin.http_url("/x")) == (
+        "wss://[::1]:4000/connect/v1/ws",
+        "https://[::1]:4000/x",
+    )
+    assert isinstance(pin.ssl, aiohttp.Fingerprint)
+    assert pin.ssl.fingerprint == bytes.fromhex(device_id)
+    plain = Endpoint("10.0.0.2", 4000)
+    assert (plain.url, plain.http_url("/x")) == (
+        "ws://10.0.0.2:4000/connect/v1/ws",
+        "http://10.0.0.2:4000/x",
+    )
+
+
+@pytest.mark.parametrize("device_id", ["", "dev-test", "AB" * 32, "ab" * 31])
+def test_only_a_certificate_fingerprint_can_be_pinned(device_id: str) -> None:
+    with pytest.raises(UntrustedDeviceError):
+        pinned(device_id)
