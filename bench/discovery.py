@@ -1,8 +1,8 @@
 """Discovery benchmark: receiver process start → listed in a controller's DeviceRegistry (mDNS).
 
 Each sample starts a fresh real `baton-receiver` process (`python -m devices.cli` on `lo`,
-`--audio-output none`, its own name, and its own state directory seeded with a known device
-id, which the receiver adopts as its id) and times from just before the spawn until the
+`--audio-output none`, `--pairing open`, its own name, and its own state directory seeded
+with a TLS identity, whose fingerprint is its id) and times from just before the spawn until the
 registry, already browsing in this process, emits the device. Python start, imports, libVLC
 start-up, the session server, the advertiser's 250 ms name check and the announcement are all
 inside the figure, as a listener would experience them; the receiver advertises only once its
@@ -30,7 +30,7 @@ from pathlib import Path
 from bench._runner import Measurement
 from bench.session import log_tail, receiver_argv, stop_process
 from connect.discovery import DeviceEntry, DeviceRegistry
-from devices.persistence import DEVICE_ID_FILE
+from devices.persistence import SessionStore
 
 ADVERTISER = [sys.executable, "-m", "connect.advertise"]  # mDNS only: no player, no server
 TARGET_MS = 1000.0
@@ -38,17 +38,20 @@ STEP_TIMEOUT_S = 10.0
 MULTICAST_LIMIT_S = 1.1  # RFC 6762's one multicast per record per second, and a margin
 
 
-def receiver_command(name: str, device_id: str, workdir: Path) -> list[str]:
-    """Return a real receiver's argv; it will advertise *device_id* on 127.0.0.1."""
-    state_dir = workdir / device_id
+def receiver_command(name: str, label: str, workdir: Path) -> tuple[list[str], str]:
+    """Return a real receiver's argv and the id it will advertise on 127.0.0.1."""
+    state_dir = workdir / label
     state_dir.mkdir()
-    (state_dir / DEVICE_ID_FILE).write_text(device_id)  # the receiver keeps an existing id
-    return receiver_argv("none", state_dir, name)
+    # The id is the certificate's fingerprint: made here, before the clock starts, as a
+    # receiver that has run before already has it.
+    device_id = SessionStore(state_dir).device_id()
+    return receiver_argv("none", state_dir, name), device_id
 
 
-def advertiser_command(name: str, device_id: str, workdir: Path) -> list[str]:
-    """Return the bare advertiser's argv: it advertises *device_id* on 127.0.0.1, ends on TERM."""
-    return [*ADVERTISER, "--name", name, "--id", device_id, "--interface", "127.0.0.1"]
+def advertiser_command(name: str, device_id: str, workdir: Path) -> tuple[list[str], str]:
+    """Return the bare advertiser's argv (it advertises *device_id* on 127.0.0.1) and that id."""
+    argv = [*ADVERTISER, "--name", name, "--id", device_id, "--interface", "127.0.0.1"]
+    return argv, device_id
 
 
 def run(quick: bool) -> Iterable[Measurement]:
@@ -81,7 +84,7 @@ def _p95(samples: list[float]) -> float:
     return Measurement("p95", "ms", samples).percentile(95)
 
 
-Command = Callable[[str, str, Path], list[str]]
+Command = Callable[[str, str, Path], tuple[list[str], str]]
 
 
 async def _measure(starts: int, others: int) -> tuple[list[float], list[float], list[float]]:
@@ -115,10 +118,10 @@ async def _starts(
     samples: list[float] = []
     controller: list[float] = []
     for i in range(starts):
-        device_id = f"bench-{kind}-{i}"
-        argv = command(f"Bench {kind} {i}", device_id, workdir)
+        label = f"bench-{kind}-{i}"
+        argv, device_id = command(f"Bench {kind} {i}", label, workdir)
         started = time.perf_counter()
-        proc, log = await _spawn(argv, workdir / f"{device_id}.log")
+        proc, log = await _spawn(argv, workdir / f"{label}.log")
         try:
             await _wait_listed(registry, device_id, log)
             samples.append((time.perf_counter() - started) * 1000)

@@ -90,6 +90,9 @@ def receiver_argv(audio_output: str, state_dir: Path, name: str = "Bench Speaker
         str(state_dir),
         "--name",
         name,
+        # Benchmarks measure the protocol, not pairing: an open receiver over plain HTTP.
+        "--pairing",
+        "open",
     ]
 
 

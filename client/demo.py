@@ -262,7 +262,7 @@ async def _start_receivers(
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "devices.cli", "--name", name, "--type", kind,
                 "--interface", "lo", "--audio-output", output,
-                "--state-dir", str(work / f"{slug}-state"), *traced,
+                "--state-dir", str(work / f"{slug}-state"), "--pairing", "open", *traced,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
             receiver = _Receiver(name, process)

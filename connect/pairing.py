@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from connect import messages as m
 from connect.errors import ConnectError
@@ -25,7 +26,10 @@ __all__ = [
     "FAILURES_PER_CODE",
     "MAX_FAILURES",
     "WINDOW_S",
+    "AccessControl",
+    "AccessDeniedError",
     "FailureWindow",
+    "Grant",
     "IssuedToken",
     "MalformedTokenError",
     "PairingCodeKeeper",
@@ -57,6 +61,52 @@ Monotonic = Callable[[], float]
 
 class MalformedTokenError(ConnectError, ValueError):
     """A string is not a token of the form `ID.SECRET`."""
+
+
+# ------------------------------------------------------------------------------ the device's side
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a valid token allows: its id (for revocation) and its role."""
+
+    token_id: str
+    role: m.Role
+
+
+class AccessDeniedError(ConnectError, PermissionError):
+    """A pairing or access request is refused; `failure` and `status` are the HTTP answer."""
+
+    def __init__(self, failure: m.Failure, status: int, *, retry_after_s: float = 0.0) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class AccessControl(Protocol):
+    """A `pin`-mode device's credentials: tokens, pairing, the code (devices/access.py)."""
+
+    def authenticate(self, token: str) -> Grant | None:
+        """Return the grant of *token*, or None if it is missing, unknown or revoked."""
+        ...
+
+    def pair(self, request: m.PairingRequest, owner: Grant | None) -> m.PairingResponse:
+        """Pair by PIN (owner None) or by an owner's grant; raise AccessDeniedError if refused."""
+        ...
+
+    def token_list(self) -> m.TokenList:
+        """Return every paired controller's token."""
+        ...
+
+    def revoke(self, token_id: str) -> bool:
+        """Revoke a token; return False if it is unknown."""
+        ...
+
+    @property
+    def pairing_code(self) -> str:
+        """Return the current pairing code."""
+        ...
 
 
 # ------------------------------------------------------------------------------ codes and tokens

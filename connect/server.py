@@ -4,6 +4,12 @@
 errors for bad frames) and leaves what a device *does* to a `SessionHost`: its description,
 its state, and how it handles commands and transfers. The host calls `broadcast()` after each
 change and the server pushes the snapshot to every connected controller.
+
+Access (docs/security.md): with an `AccessControl` the device is in `pin` mode: it serves
+HTTPS/WSS only, every Hello needs a token, the pairing and owner endpoints exist
+(connect/_access_http.py), and each link's role limits what it may do (connect/pairing.py).
+Without one it is `open`: plain HTTP, anyone gets the role it asks for, the owner endpoints
+answer 404.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 import uuid
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
@@ -20,8 +27,9 @@ from typing import Protocol
 from aiohttp import WSMsgType, web
 from opentelemetry.trace import SpanKind
 
-from connect import codec, telemetry
+from connect import codec, pairing, telemetry
 from connect import messages as m
+from connect._access_http import add_access_routes
 from connect.clock import Clock, monotonic_us
 from connect.errors import (
     FrameError,
@@ -29,9 +37,20 @@ from connect.errors import (
     UnknownCommandError,
     UnknownMessageError,
 )
+from connect.pairing import AccessControl, AccessDeniedError, Grant
 from tracing import attributes as a
 
 _LOG = logging.getLogger(__name__)
+
+__all__ = [
+    "AccessControl",
+    "AccessDeniedError",
+    "ControllerLink",
+    "Grant",
+    "SessionHost",
+    "SessionServer",
+    "error_code_for",
+]
 
 INFO_PATH = "/connect/v1/info"
 WS_PATH = "/connect/v1/ws"
@@ -45,6 +64,11 @@ HELLO_TIMEOUT_S = 5.0
 # Error(TOO_LARGE) and the session stays up. Bounds what one frame can make us buffer.
 _HARD_FRAME_LIMIT = 4 * m.MAX_FRAME_BYTES
 _SEND_QUEUE = 256  # frames waiting for a slow controller before it is dropped
+MAX_HTTP_LINE = 8 * 1024
+"""Request lines and header fields over this are refused (431/400) before any handler runs."""
+MAX_HTTP_BODY = 64 * 1024
+"""Bodies outside the session WebSocket (whose frames the protocol bounds) over this get 413."""
+_TRANSFER_BODIES = (m.TransferOffer, m.TransferCommit, m.TransferAborted, m.TransferDone)
 
 
 class SessionHost(Protocol):
@@ -70,10 +94,17 @@ class SessionHost(Protocol):
 class ControllerLink:
     """One connected controller, as the host sees it: who it is, and a way to answer it."""
 
-    def __init__(self, connection_id: str, client: m.ClientIdentity, role: m.Role) -> None:
+    def __init__(
+        self,
+        connection_id: str,
+        client: m.ClientIdentity,
+        role: m.Role,
+        token_id: str = "",
+    ) -> None:
         self.connection_id = connection_id
         self.client = client
         self.role = role
+        self.token_id = token_id  # empty on an open device
         self.outbox: asyncio.Queue[m.Envelope | None] = asyncio.Queue(_SEND_QUEUE)
         self._seq = itertools.count(1)
         self.closed = asyncio.Event()
@@ -121,16 +152,24 @@ class SessionServer:
         *,
         heartbeat_interval_ms: int = HEARTBEAT_INTERVAL_MS,
         clock: Clock = monotonic_us,
+        access: AccessControl | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        if access is not None and ssl_context is None:
+            raise ValueError("a device with access control serves TLS only: give ssl_context")
         self._host = host
         self._heartbeat_ms = heartbeat_interval_ms
         self._clock = clock
+        self._access = access
+        self._ssl_context = ssl_context
         self._links: dict[str, ControllerLink] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=MAX_HTTP_BODY)
         self.app.router.add_get(INFO_PATH, self._info)
         self.app.router.add_get(WS_PATH, self._session)
+        if access is not None:
+            add_access_routes(self.app, access, self.end_sessions_of)
 
     @property
     def links(self) -> tuple[ControllerLink, ...]:
@@ -139,11 +178,20 @@ class SessionServer:
 
     async def async_start(self, hosts: Sequence[str], port: int) -> int:
         """Listen on *hosts* (addresses) and *port* (0: any free one); return the bound port."""
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        # No access log: a request line or header could hold a credential.
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            max_line_size=MAX_HTTP_LINE,
+            max_field_size=MAX_HTTP_LINE,
+        )
         await self._runner.setup()
         bound = port
         for address in hosts:
-            site = web.TCPSite(self._runner, address, bound, reuse_address=True)
+            site = web.TCPSite(
+                self._runner, address, bound, reuse_address=True, ssl_context=self._ssl_context
+            )
             await site.start()
             if bound == 0:
                 server = site._server  # aiohttp exposes the bound port only on its server
@@ -155,6 +203,16 @@ class SessionServer:
         """Push *snapshot* to every connected controller."""
         for link in self._links.values():
             link.send(snapshot)
+
+    def end_sessions_of(self, token_id: str) -> None:
+        """End every session that uses token *token_id*, with Goodbye(REVOKED)."""
+        for link in list(self._links.values()):
+            if link.token_id == token_id:
+                _LOG.info("%s: token revoked, ending the session", link)
+                link.send(
+                    m.Goodbye(m.GoodbyeReason.REVOKED, "this controller's access was revoked")
+                )
+                link.close()
 
     def _spawn(self, coro: Coroutine[object, object, None], what: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=f"baton-{what}")
@@ -243,10 +301,19 @@ class SessionServer:
             )
             await self._send_now(ws, m.Envelope(1, uuid.uuid4().hex, goodbye))
             return None
-        # Pairing and roles (tokens) are checked here once pairing exists; an open device
-        # grants what was asked, or controller.
-        role = hello.requested_role or m.Role.CONTROLLER
-        link = ControllerLink(uuid.uuid4().hex, hello.client, role)
+        token_id = ""
+        if self._access is None:  # an open device grants what was asked, or controller
+            role = hello.requested_role or m.Role.CONTROLLER
+        else:
+            grant = self._access.authenticate(hello.token) if hello.token else None
+            if grant is None:
+                goodbye = m.Goodbye(
+                    m.GoodbyeReason.UNAUTHENTICATED, "this device needs pairing; no valid token"
+                )
+                await self._send_now(ws, m.Envelope(1, uuid.uuid4().hex, goodbye))
+                return None
+            role, token_id = pairing.weaker_role(grant.role, hello.requested_role), grant.token_id
+        link = ControllerLink(uuid.uuid4().hex, hello.client, role, token_id)
         welcome = m.Welcome(version, role, device, link.connection_id, self._heartbeat_ms)
         await self._send_now(ws, link.envelope(welcome))
         return link
@@ -299,6 +366,11 @@ class SessionServer:
         if isinstance(body, m.TimeRequest):
             # device_send_us is stamped by the writer just before the frame leaves.
             link.send(m.TimeResponse(body.client_send_us, received_at, 0))
+        elif isinstance(body, m.Command) and (refusal := pairing.command_refusal(link.role)):
+            # Refused before the host sees it: nothing changes.
+            link.send(
+                m.CommandResult(body.command_id, self._host.current_state().revision, refusal)
+            )
         elif isinstance(body, m.Command):
             session_id = self._host.current_state().session_id
             span = telemetry.start_handle(envelope, kind=SpanKind.SERVER, session_id=session_id)
@@ -306,9 +378,11 @@ class SessionServer:
                 result = await self._host.async_handle_command(body, link.role)
                 telemetry.record_result(span, result.revision, result.failure)
                 link.send(result)  # traced as a child of the handle span
-        elif isinstance(
-            body, m.TransferOffer | m.TransferCommit | m.TransferAborted | m.TransferDone
+        elif isinstance(body, _TRANSFER_BODIES) and (
+            refusal := pairing.transfer_refusal(link.role, body, self._host.device_info().id)
         ):
+            link.send(m.TransferRejected(body.transfer_id, refusal))
+        elif isinstance(body, _TRANSFER_BODIES):
             # In its own task: a target waits for its switch instant, and the link must go on
             # answering time requests meanwhile. TransferDone from a controller confirms to a
             # source that its target plays.

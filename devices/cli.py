@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from connect.cli_common import add_version_flag
 from connect.errors import ConnectError
+from devices import _access_cli
 from devices.check import run_check_command
 from devices.config import (
     DEVICE_TYPES,
+    PAIRING_MODES,
     ConfigError,
     ReceiverConfig,
     build_config,
@@ -36,10 +38,14 @@ examples:
   baton-receiver --name Car --type car --audio-output alsa:hw:0 --max-volume 80
   baton-receiver --name Test --interface lo --audio-output afile:/tmp/played.wav
   baton-receiver --config /etc/baton/receiver.toml
+  baton-receiver tokens list --state-dir /var/lib/baton
+  baton-receiver tokens revoke 0a1b2c3d
+  baton-receiver pairing-code
 
 Every flag can also be set in the TOML file given with --config (same names, with - or _);
-flags win. The receiver runs in open mode: any controller on the network may control it
-(PIN pairing is not built yet).
+flags win. By default (--pairing pin) a controller pairs with the 6-digit code the receiver
+logs and writes to STATE_DIR/pairing-code, and talks to it over TLS; --pairing open lets
+anyone on the network control it, over plain HTTP.
 """
 
 
@@ -78,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--initial-volume", type=int, metavar="N", help="0-100 (default 50)")
     parser.add_argument("--max-volume", type=int, metavar="N", help="volume cap 0-100 (100)")
     parser.add_argument(
+        "--pairing",
+        choices=PAIRING_MODES,
+        help="pin (default): only paired controllers, over TLS; open: anyone on the network",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="report whether libVLC, the config, the audio output, the state directory and "
@@ -103,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `baton-receiver` console script."""
+    words = sys.argv[1:] if argv is None else argv
+    if words and words[0] in _access_cli.COMMANDS:
+        return _access_cli.main(words)
     args = parser_args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -119,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             "state_dir",
             "initial_volume",
             "max_volume",
+            "pairing",
         )
     }
     if args.check:

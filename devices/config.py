@@ -12,6 +12,7 @@ from devices.errors import ReceiverError
 from devices.resume import parse_duration
 
 DEVICE_TYPES = ("speaker", "car", "tv", "computer", "avr")
+PAIRING_MODES = ("pin", "open")
 
 
 class ConfigError(ReceiverError, ValueError):
@@ -30,7 +31,7 @@ class ReceiverConfig:
     state_dir: Path = Path("/var/lib/baton")
     initial_volume: int = 50
     max_volume: int = 100
-    pairing: str = "open"  # pin pairing arrives with the security work; see --help
+    pairing: str = "pin"  # pin | open (docs/security.md)
     resume_window: float = 1800.0  # seconds; 0: never resume at start (devices/resume.py)
     checkpoint_interval: float = 15.0  # seconds between position saves while playing; 0: none
 
@@ -101,7 +102,5 @@ def _validate(config: ReceiverConfig) -> None:
         value = getattr(config, setting)
         if not 0 <= value <= 100:
             raise ConfigError(f"{setting.replace('_', '-')} must be 0..100, not {value}")
-    if config.pairing != "open":
-        raise ConfigError(
-            f"pairing {config.pairing!r} is not available yet: this version runs open receivers"
-        )
+    if config.pairing not in PAIRING_MODES:
+        raise ConfigError(f"pairing must be pin or open, not {config.pairing!r}")

@@ -1,4 +1,5 @@
-"""The receiver's durable state: its device id and its session, written atomically.
+"""The receiver's durable state: its TLS identity (whose fingerprint is its device id) and its
+session, written atomically.
 
 The session is stored as a Connect frame (the codec's StateSnapshot encoding), so loading it
 applies exactly the protocol's validation, and a file from a newer version (unknown fields)
@@ -12,11 +13,10 @@ import contextlib
 import logging
 import os
 import threading
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from connect import codec
+from connect import codec, tls
 from connect import messages as m
 from connect.errors import FrameError
 from devices.errors import ReceiverError
@@ -24,7 +24,10 @@ from devices.errors import ReceiverError
 _LOG = logging.getLogger(__name__)
 
 SESSION_FILE = "session.bin"
-DEVICE_ID_FILE = "device-id"
+# The random id of versions before TLS. A receiver that finds it logs the change to the
+# certificate's fingerprint and removes it: writing one no longer chooses the id.
+LEGACY_DEVICE_ID_FILE = DEVICE_ID_FILE = "device-id"
+TLS_DIR = "tls"
 
 
 class StateDirError(ReceiverError, OSError):
@@ -50,16 +53,27 @@ class SessionStore:
         except OSError as exc:
             raise StateDirError(f"state directory {self.state_dir} is not writable: {exc}") from exc
 
+    def tls_identity(self) -> tls.TlsIdentity:
+        """Return this receiver's key and certificate, made on first use (raise StateDirError)."""
+        try:
+            identity = tls.load_or_create_identity(self.state_dir / TLS_DIR)
+        except tls.TlsIdentityError as exc:
+            raise StateDirError(str(exc)) from exc
+        legacy = self.state_dir / LEGACY_DEVICE_ID_FILE
+        with contextlib.suppress(OSError):
+            old_id = legacy.read_text().strip()
+            legacy.unlink()
+            _LOG.warning(
+                "device id changed from %s to %s (the TLS certificate's fingerprint): "
+                "controllers list this receiver as a new device",
+                old_id,
+                identity.fingerprint,
+            )
+        return identity
+
     def device_id(self) -> str:
-        """Return this receiver's stable id, creating it on first use."""
-        path = self.state_dir / DEVICE_ID_FILE
-        with contextlib.suppress(FileNotFoundError):
-            existing = path.read_text().strip()
-            if existing:
-                return existing
-        new_id = uuid.uuid4().hex
-        self._write_atomically(path, new_id.encode())
-        return new_id
+        """Return this receiver's stable id: its certificate's fingerprint (docs/security.md)."""
+        return self.tls_identity().fingerprint
 
     def load_session(self) -> m.PlaybackState | None:
         """Return the saved session, or None if there is none or it cannot be read (logged)."""

@@ -5,6 +5,10 @@ lock: the session rules (connect.playback) give the new state and the player act
 player carries them out, and only then does the new state go out to every controller, so the
 state never claims what the player did not do. A media or output failure becomes a typed
 error in the state and in the CommandResult.
+
+Its device id is the fingerprint of its TLS certificate (docs/security.md). In `pin` mode it
+serves HTTPS only and lets in the controllers paired with it (devices/access.py); it watches
+`tokens.json` so that `baton-receiver tokens revoke` ends the sessions of a revoked token.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 
 from connect import messages as m
-from connect import playback, telemetry
+from connect import pairing, playback, telemetry, tls
 from connect.advertise import ServiceAdvertiser
 from connect.clock import Clock, monotonic_us
 from connect.interfaces import (
@@ -29,6 +33,7 @@ from connect.interfaces import (
 from connect.server import ControllerLink, SessionServer
 from connect.txt import ServiceRecord, capability_hash
 from devices import resume
+from devices.access import ReceiverAccess
 from devices.audio_output import parse_audio_output
 from devices.config import ReceiverConfig
 from devices.errors import ReceiverError
@@ -49,6 +54,9 @@ _LOG = logging.getLogger(__name__)
 
 CLOCK_TOLERANCE_MS = 5
 """A published clock further than this from the first sample really heard gets corrected."""
+
+TOKEN_WATCH_INTERVAL_S = 0.5
+"""How often tokens.json is checked for a revocation made by another process (stat only)."""
 
 SAVE_INTERVAL_S = 1.0
 """At most one session write a second: bounds SD-card wear while a volume slider moves."""
@@ -85,6 +93,7 @@ class Receiver:
         self._save_wanted = asyncio.Event()
         self._closed = False
         self._device_id = ""
+        self._access: ReceiverAccess | None = None
         self._state = m.PlaybackState(session_id="", revision=0)
 
     # -------------------------------------------------------------------------- lifecycle
@@ -92,7 +101,23 @@ class Receiver:
     async def async_start(self) -> Listening:
         """Start everything; raise ReceiverError/ConnectError subclasses saying what failed."""
         self._store.prepare()
-        self._device_id = self._store.device_id()
+        identity = self._store.tls_identity()
+        self._device_id = identity.fingerprint
+        if self.config.pairing_mode is m.PairingMode.PIN:
+            self._access = ReceiverAccess(self.config.state_dir, self._device_id)
+            self._access.start()
+            # Replaces the open server made in __init__, before anything used it.
+            self._server = SessionServer(
+                self,
+                clock=self.clock,
+                access=self._access,
+                ssl_context=tls.server_context(identity),
+            )
+        else:
+            _LOG.warning(
+                "pairing is open: anyone on the network may control this receiver "
+                "(plain HTTP, no tokens); use --pairing pin unless you trust everyone here"
+            )
         self._state = self._initial_state()
         interfaces = resolve_interfaces(self.config.interfaces, list_interfaces())
         addresses = advertised_addresses(interfaces)
@@ -114,6 +139,8 @@ class Receiver:
             await preparing
             await self._advertiser.async_start(port=port)
         self._spawn(self._save_loop())
+        if self._access is not None:
+            self._spawn(self._watch_tokens(self._access))
         self._spawn(
             resume.async_checkpoints(
                 self.config.checkpoint_interval, self._is_playing, self._save_wanted.set
@@ -164,9 +191,10 @@ class Receiver:
 
     async def async_handle_command(self, command: m.Command, role: m.Role) -> m.CommandResult:
         """Apply a controller's command and carry it out on the player."""
-        if role is m.Role.OBSERVER:
-            forbidden = m.Failure(m.ErrorCode.FORBIDDEN, "observers may not send commands")
-            return m.CommandResult(command.command_id, self._state.revision, forbidden)
+        # The server refuses these already; checked again so a host never acts on its own.
+        refusal = pairing.command_refusal(role)
+        if refusal is not None:
+            return m.CommandResult(command.command_id, self._state.revision, refusal)
         async with self.lock:
             try:
                 outcome = playback.apply_command(
@@ -182,6 +210,31 @@ class Receiver:
     async def async_handle_transfer(self, body: m.Body, link: ControllerLink) -> None:
         """Take part in a transfer, as its target or its source (devices/transfer.py)."""
         await self._transfers.handle(body, link)
+
+    # -------------------------------------------------------------------------- access
+
+    @property
+    def pairing_code(self) -> str | None:
+        """Return the current pairing code (None on an open or not yet started receiver)."""
+        return None if self._access is None else self._access.pairing_code
+
+    def issue_token(self, client: m.ClientIdentity, role: m.Role) -> str:
+        """Return a token for an in-process controller without a PIN (the app's own device).
+
+        Raises ReceiverError when the receiver is open or not started, TokenStoreError when
+        the token cannot be saved.
+        """
+        if self._access is None:
+            raise ReceiverError("this receiver has no tokens: it is open, or not started")
+        return self._access.issue_token(client, role)
+
+    async def _watch_tokens(self, access: ReceiverAccess) -> None:
+        """End the sessions of tokens revoked by another process (`baton-receiver tokens`)."""
+        while True:
+            await asyncio.sleep(TOKEN_WATCH_INTERVAL_S)  # a polling timer, cancelled on close
+            for token_id in access.store.reload_if_changed():
+                _LOG.info("token %s was revoked outside the receiver", token_id)
+                self._server.end_sessions_of(token_id)
 
     # -------------------------------------------------------------------------- TransferHost
 

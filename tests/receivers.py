@@ -68,11 +68,13 @@ async def start_receiver(
     wrapper: Sequence[str] = (),
     port: int = 0,
     output: str = "afile",
+    pairing: str = "open",
 ) -> RunningReceiver:
     """Start a receiver recording to a WAV in *tmp_path*; wait until it listens.
 
     *output* is `afile` (libVLC writes what it plays, ahead of real time) or `capture` (Baton
-    writes each sample with its presentation instant: `recording` + ".timeline").
+    writes each sample with its presentation instant: `recording` + ".timeline"). *pairing*
+    is `open` unless a test is about pairing: the others test the protocol, not access.
     """
     slug = re.sub(r"\W+", "-", name.lower())
     state_dir = state_dir or tmp_path / f"{slug}-state"
@@ -85,6 +87,7 @@ async def start_receiver(
         "--audio-output", f"{output}:{recording}",
         "--state-dir", str(state_dir),
         "--port", str(port),
+        "--pairing", pairing,
         *extra,
     ]  # fmt: skip
     process = await asyncio.create_subprocess_exec(

@@ -48,6 +48,7 @@ class LocalDevice:
             interfaces=("lo",),
             audio_output=self.settings.audio_output,
             state_dir=self.settings.state_dir,
+            pairing="open",  # for now; the app switches to pin with its pairing screens
         )
         self._receiver = Receiver(config, advertise=False)
         # Everything the receiver starts (its server's accept handler, hence every session

@@ -120,7 +120,7 @@ unshare -n bash -euo pipefail -c '
   }
   as_baton baton-receiver --check --config /etc/baton/receiver.toml \
     --interface lo --audio-output afile:/tmp/played.wav
-  as_baton baton-receiver --config /etc/baton/receiver.toml --name "Chroot" \
+  as_baton baton-receiver --config /etc/baton/receiver.toml --name "Chroot" --pairing open \
     --interface lo --port 47111 --audio-output afile:/tmp/played.wav >"$CHROOT/tmp/receiver.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do grep -q "listening on" "$CHROOT/tmp/receiver.log" && break; sleep 0.1; done

@@ -49,6 +49,7 @@ interfaces = ["lo"]
 port = 47112
 audio-output = "afile:/var/lib/baton/played.wav"
 checkpoint-interval = "2s"
+pairing = "open"
 TOML
 install -D -m 0755 "$HERE/nspawn/run.sh" "$ROOT/usr/local/lib/baton-nspawn-check/run.sh"
 install -D -m 0644 "$HERE/nspawn/play.py" "$ROOT/usr/local/lib/baton-nspawn-check/play.py"

@@ -46,6 +46,7 @@ async def test_wall_clock_jumps_do_not_move_the_position(
         audio_output=f"afile:{recording}",
         state_dir=tmp_path / "state",
         checkpoint_interval=0.2,
+        pairing="open",
     )
     receiver = Receiver(config, advertise=False)
     await receiver.async_start()

@@ -27,7 +27,7 @@ def test_flags_win_over_the_file(tmp_path: Path) -> None:
         ("name = \n", "receiver.toml"),  # TOML syntax error names the file
         ('type = "fridge"\n', "type must be one of"),
         ("max_volume = 101\n", "max-volume must be 0..100"),
-        ('pairing = "pin"\n', "not available yet"),
+        ('pairing = "qr"\n', "pairing must be pin or open"),
     ],
 )
 def test_bad_settings_are_named(tmp_path: Path, text: str, message: str) -> None:
@@ -62,6 +62,23 @@ def test_session_round_trips_with_its_position_frozen(tmp_path: Path) -> None:
 def test_the_device_id_is_stable(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
     assert store.device_id() == SessionStore(tmp_path).device_id()
+
+
+def test_pairing_defaults_to_pin() -> None:
+    assert build_config({}, {}).pairing_mode is m.PairingMode.PIN
+    assert build_config({"pairing": "OPEN"}, {}).pairing_mode is m.PairingMode.OPEN
+
+
+def test_the_device_id_is_the_certificate_fingerprint_and_replaces_an_old_id(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "device-id").write_text("0123abcd")  # a state dir from before TLS
+    store = SessionStore(tmp_path)
+    device_id = store.device_id()
+    assert device_id == store.tls_identity().fingerprint
+    assert len(device_id) == 64
+    assert not (tmp_path / "device-id").exists()
+    assert "device id changed from 0123abcd" in caplog.text
 
 
 def test_an_unreadable_session_is_kept_aside_not_fatal(tmp_path: Path) -> None:
