@@ -12,13 +12,15 @@ import json
 import secrets
 import sqlite3
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tracing import _clock
 from tracing import attributes as a
-from tracing._otlp import Record
+from tracing._otlp import SPAN, Record
 from tracing._query import Filters, Scope
 from tracing.attributes import pseudonymise_user
 
@@ -67,6 +69,17 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 -- deleted_through: the highest seq retention has deleted (a resume from below it lost data).
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- Clock-offset bounds (tracing._clock): per ingest batch and (sender device, receiver device),
+-- the smallest receiver start − sender start; the newest _clock.WINDOW are kept per link.
+CREATE TABLE IF NOT EXISTS clock_samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    from_device TEXT NOT NULL,
+    to_device TEXT NOT NULL,
+    delta_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clock_samples_link
+    ON clock_samples (user_id, from_device, to_device, id);
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
@@ -146,7 +159,9 @@ class Store:
         """Store records not seen before (by trace id + span id); return the new ones by seq."""
         if not records:
             return []
-        records = [_on_own_device(r) for r in records]
+        records = [
+            _on_own_device(r) if a.DEVICE_ID in r.data.get("attributes", ()) else r for r in records
+        ]
         now = time.time_ns()
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -173,14 +188,16 @@ class Store:
             new = db.execute(
                 "SELECT seq, trace_id, span_id FROM records WHERE seq > ? ORDER BY seq", (before,)
             ).fetchall()
+            by_key = {(r.trace_id, r.span_id): r for r in records}
+            fresh = [by_key[(t, sp)] for _, t, sp in new]
             self._upsert_devices(records, now)
+            self._add_clock_samples(fresh, before)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             self._resource_ids.clear()  # may name resources the rollback just removed
             raise
-        by_key = {(r.trace_id, r.span_id): r for r in records}
-        return [record_row(seq, by_key[(t, sp)], now) for seq, t, sp in new]
+        return [record_row(seq, r, now) for (seq, _, _), r in zip(new, fresh, strict=True)]
 
     def _resource_ids_for(self, records: Iterable[Record]) -> dict[int, int]:
         # Keyed by the dict's identity: every record of one OTLP resource shares its dict.
@@ -220,7 +237,84 @@ class Store:
             ],
         )
 
+    def _add_clock_samples(self, fresh: Sequence[Record], before: int) -> None:
+        """Note the cross-device parent → child pairs that *fresh* (just stored) completes.
+
+        A pair is found from the child's side (its parent in this batch or stored earlier),
+        else from the sender's (children stored earlier). A sender whose children are partly
+        in this batch is not searched for older ones: a missed sample only loosens a bound.
+        """
+        spans = [r for r in fresh if r.kind == SPAN]
+        # Parents of another device's spans are sender spans (they name the peer): only those
+        # are looked up in the batch; any other parent is found in the table.
+        senders = {(r.trace_id, r.span_id): r for r in spans if r.peer_device_id}
+        tightest: dict[tuple[str, str, str], int] = {}
+
+        def note(user: str, parent: tuple[str, int], child: Record) -> None:
+            device, start = parent
+            if user != child.user_id or device == child.device_id:
+                return  # local work, or two users' devices: no link between their clocks
+            key = (user, device, child.device_id)
+            delta = child.start_ns - start
+            tightest[key] = min(tightest.get(key, delta), delta)
+
+        paired: set[tuple[str, str]] = set()
+        for r in spans:
+            if r.span_kind not in _HANDLE_KINDS or not r.parent_id:
+                continue
+            parent = senders.get((r.trace_id, r.parent_id))
+            if parent is not None:
+                paired.add((parent.trace_id, parent.span_id))
+                note(parent.user_id, (parent.device_id, parent.start_ns), r)
+                continue
+            row = self._db.execute(
+                "SELECT user_id, device_id, start_ns FROM records "
+                "WHERE trace_id = ? AND span_id = ?",
+                (r.trace_id, r.parent_id),
+            ).fetchone()
+            if row is not None:
+                note(row[0], (row[1], row[2]), r)
+        for key, r in senders.items():
+            if key in paired:
+                continue
+            for user, device, start in self._db.execute(
+                "SELECT user_id, device_id, start_ns FROM records WHERE trace_id = ? "
+                "AND parent_id = ? AND kind = 'span' AND span_kind IN (?, ?) AND seq <= ?",
+                (r.trace_id, r.span_id, *_HANDLE_KINDS, before),
+            ):
+                child = replace(r, user_id=user, device_id=device, start_ns=start)
+                note(r.user_id, (r.device_id, r.start_ns), child)
+        for (user, sender, receiver), delta in tightest.items():
+            self._db.execute(
+                "INSERT INTO clock_samples (user_id, from_device, to_device, delta_ns) "
+                "VALUES (?,?,?,?)",
+                (user, sender, receiver, delta),
+            )
+            self._db.execute(
+                "DELETE FROM clock_samples WHERE user_id = ? AND from_device = ? "
+                "AND to_device = ? AND id <= (SELECT id FROM clock_samples WHERE user_id = ? "
+                "AND from_device = ? AND to_device = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (user, sender, receiver, user, sender, receiver, _clock.WINDOW),
+            )
+
     # ------------------------------------------------------------ queries
+    def clock_estimates(self, scope: Scope) -> dict[tuple[str, str], _clock.ClockEstimate]:
+        """Return each visible device's clock offset estimate, keyed by (user id, device id)."""
+        where, params = scope.clause()
+        samples: dict[str, list[_clock.Sample]] = defaultdict(list)
+        for user, sender, receiver, delta in self._db.execute(
+            "SELECT user_id, from_device, to_device, delta_ns "  # noqa: S608
+            f"FROM clock_samples WHERE {where}",
+            params,
+        ):
+            samples[user].append(_clock.Sample(sender, receiver, delta))
+        out: dict[tuple[str, str], _clock.ClockEstimate] = {}
+        for user, user_samples in samples.items():
+            bounds = _clock.link_bounds(user_samples).values()
+            for device, estimate in _clock.estimate_offsets(bounds).items():
+                out[(user, device)] = estimate
+        return out
+
     def records_after(
         self, scope: Scope, filters: Filters, after: int, limit: int
     ) -> list[dict[str, Any]]:
@@ -248,15 +342,24 @@ class Store:
         return int(seq)
 
     def devices(self, scope: Scope) -> list[dict[str, Any]]:
-        """Return the devices this scope may see, most recently seen first."""
+        """Return the devices this scope may see, most recently seen first, with clock offsets."""
         where, params = scope.clause()
         rows = self._db.execute(
-            "SELECT device_id, name, type, clock_offset_ms, first_seen_ns, last_seen_ns "  # noqa: S608
-            f"FROM devices WHERE {where} ORDER BY last_seen_ns DESC",
+            "SELECT device_id, name, type, clock_offset_ms, first_seen_ns, last_seen_ns, "  # noqa: S608
+            f"user_id FROM devices WHERE {where} ORDER BY last_seen_ns DESC",
             params,
         ).fetchall()
         keys = ("device_id", "name", "type", "clock_offset_ms", "first_seen_ns", "last_seen_ns")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        estimates = self.clock_estimates(scope)
+        out = []
+        for r in rows:
+            device = dict(zip(keys, r[:-1], strict=True))
+            # `clock_offset_ms`: what the device reported, if anything; `clock`: what the
+            # collector measured from its messages (tracing._clock), or None.
+            estimate = estimates.get((r[-1], r[0]))
+            device["clock"] = None if estimate is None else estimate.as_dict()
+            out.append(device)
+        return out
 
     def groups(self, scope: Scope, column: str, limit: int = 200) -> list[dict[str, Any]]:
         """Summarise sessions ("session_id") or traces ("trace_id"): span count, time span."""
@@ -344,6 +447,9 @@ class Store:
             (token_digest(token),),
         ).fetchone()
         return None if row is None else User(row[0], row[1], bool(row[2]))
+
+
+_HANDLE_KINDS = (2, 5)  # OTLP SpanKind SERVER and CONSUMER: a handler of a message
 
 
 def _on_own_device(r: Record) -> Record:
