@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -26,6 +27,7 @@ from tracing._store import Store
 from tracing.attributes import pseudonymise_user
 
 DEFAULT_DB = "baton-traces.sqlite3"
+_LOG = logging.getLogger(__name__)
 
 
 def _version() -> str:
@@ -96,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             retention_age_s=args.retention_days * 86400,
             retention_bytes=int(args.retention_mb * 1024 * 1024),
         )
+        warning = exposure_warning(args.host)
+        if warning:
+            _LOG.warning("%s", warning)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_forever(config))
         return 0
@@ -110,6 +115,21 @@ def main(argv: list[str] | None = None) -> int:
     print("token (give it to the viewer; it is shown only once):")
     print(token)
     return 0
+
+
+def exposure_warning(host: str) -> str:
+    """Return a warning if binding *host* exposes the collector beyond this machine, else ""."""
+    if host == "localhost":
+        return ""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return ""
+    except ValueError:
+        pass  # a host name: it may resolve to anything, so warn
+    return (
+        f"listening on {host}: anyone who can reach it may send traces (ingest takes no "
+        "token); viewer tokens cross the network in clear unless a TLS proxy is in front"
+    )
 
 
 def _run_export(args: argparse.Namespace) -> int:
