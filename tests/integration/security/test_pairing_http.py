@@ -1,0 +1,187 @@
+"""Pairing and the owner endpoints of a real pin-mode receiver, over TLS pinned to its id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import stat
+
+import aiohttp
+import pytest
+
+from connect import codec
+from connect import messages as m
+from connect.tls import fingerprint_of_der
+from devices.tokens import TokenStore
+from tests.integration.security.conftest import PinDevice, client
+
+pytestmark = pytest.mark.slow
+
+
+async def test_pairing_with_the_code_makes_the_first_controller_owner(device: PinDevice) -> None:
+    code = device.receiver.pairing_code
+    assert code is not None
+    assert (device.state_dir / "pairing-code").read_text().strip() == code
+    assert stat.S_IMODE((device.state_dir / "pairing-code").stat().st_mode) == 0o600
+    response = await device.pair(client("anna"))
+    assert response.status == 200
+    paired = codec.decode_pairing_response(await response.read())
+    assert paired.role is m.Role.OWNER
+    assert paired.device_id == paired.certificate_sha256 == device.device_id
+    # The code changes after a success, and the file follows.
+    assert device.receiver.pairing_code != code
+    assert (device.state_dir / "pairing-code").read_text().strip() == device.receiver.pairing_code
+    # A later PIN pairing gets at most controller.
+    response = await device.pair(client("ben"), role=m.Role.OWNER)
+    assert codec.decode_pairing_response(await response.read()).role is m.Role.CONTROLLER
+
+
+async def test_the_certificate_presented_is_the_device_id(device: PinDevice) -> None:
+    # Without the pin, the self-signed certificate is refused by normal verification.
+    with pytest.raises(aiohttp.ClientConnectorCertificateError):
+        await device.http.get(f"{device.base}/connect/v1/info")
+    # Pinned to another fingerprint: refused too.
+    wrong = aiohttp.Fingerprint(bytes(32))
+    with pytest.raises(aiohttp.ServerFingerprintMismatch):
+        await device.http.get(f"{device.base}/connect/v1/info", ssl=wrong)
+    response = await device.http.get(f"{device.base}/connect/v1/info", ssl=device.pinned)
+    info = codec.decode_device_info(await response.read())
+    assert info.id == device.device_id
+    assert info.pairing is m.PairingMode.PIN
+    # And read by hand: the DER certificate's SHA-256 is the id.
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    port = int(device.base.rsplit(":", 1)[1])
+    _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    writer.close()
+    await writer.wait_closed()
+    assert fingerprint_of_der(der) == device.device_id
+
+
+async def test_plain_http_gets_no_answer_from_a_pin_device(device: PinDevice) -> None:
+    with pytest.raises(aiohttp.ClientError):
+        await device.http.get(f"{device.base.replace('https', 'http')}/connect/v1/info")
+
+
+async def test_a_wrong_code_is_401_and_the_sixth_failure_is_429_even_when_right(
+    device: PinDevice,
+) -> None:
+    code = device.receiver.pairing_code
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        response = await device.pair(client("mallory"), pin=wrong)
+        assert response.status == 401
+        failure = codec.decode_failure(await response.read())
+        assert failure.code is m.ErrorCode.UNAUTHENTICATED
+    response = await device.pair(client("anna"))  # the right code, but the window is full
+    assert response.status == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert codec.decode_failure(await response.read()).code is m.ErrorCode.RATE_LIMITED
+    assert device.receiver.pairing_code == code  # 5 failures: the code has not moved yet
+    on_disk = TokenStore(device.state_dir)
+    on_disk.load()
+    assert on_disk.records() == ()  # nothing changed on a refusal
+
+
+async def test_owner_endpoints_refuse_others(device: PinDevice) -> None:
+    owner = await device.paired_token(client("anna"))
+    controller = await device.paired_token(client("ben"))
+    for method, path in (
+        ("GET", "/connect/v1/tokens"),
+        ("GET", "/connect/v1/pairing-code"),
+        ("DELETE", f"/connect/v1/tokens/{owner.split('.')[0]}"),
+    ):
+        url = f"{device.base}{path}"
+        anonymous = await device.http.request(method, url, ssl=device.pinned)
+        assert anonymous.status == 401, path
+        as_controller = await device.http.request(
+            method, url, headers={"Authorization": f"Bearer {controller}"}, ssl=device.pinned
+        )
+        assert as_controller.status == 403, path
+        failure = codec.decode_failure(await as_controller.read())
+        assert failure.code is m.ErrorCode.FORBIDDEN
+    # A controller cannot pair others either.
+    response = await device.pair(client("eve"), bearer=controller, role=m.Role.OWNER)
+    assert response.status == 403
+    # The owner token survived the refused revocation.
+    listing = await device.http.get(
+        f"{device.base}/connect/v1/tokens",
+        headers={"Authorization": f"Bearer {owner}"},
+        ssl=device.pinned,
+    )
+    tokens = codec.decode_token_list(await listing.read()).tokens
+    assert {(t.client.name, t.role) for t in tokens} == {
+        ("anna", m.Role.OWNER), ("ben", m.Role.CONTROLLER),
+    }  # fmt: skip
+    assert all(t.last_used_unix_ms > 0 for t in tokens if t.client.name == "anna")
+
+
+async def test_an_owner_reads_the_code_and_pairs_others_with_any_role(device: PinDevice) -> None:
+    owner = await device.paired_token(client("anna"))
+    headers = {"Authorization": f"Bearer {owner}"}
+    response = await device.http.get(
+        f"{device.base}/connect/v1/pairing-code", headers=headers, ssl=device.pinned
+    )
+    code = codec.decode_pairing_code(await response.read()).code
+    assert code == device.receiver.pairing_code
+    response = await device.pair(client("carol"), bearer=owner, role=m.Role.OWNER)
+    assert response.status == 200
+    assert codec.decode_pairing_response(await response.read()).role is m.Role.OWNER
+    assert device.receiver.pairing_code == code  # no code was used up
+
+
+async def test_revoking_an_unknown_token_is_404(device: PinDevice) -> None:
+    owner = await device.paired_token(client("anna"))
+    response = await device.http.delete(
+        f"{device.base}/connect/v1/tokens/deadbeef",
+        headers={"Authorization": f"Bearer {owner}"},
+        ssl=device.pinned,
+    )
+    assert response.status == 404
+    assert codec.decode_failure(await response.read()).code is m.ErrorCode.NOT_FOUND
+
+
+async def test_oversized_requests_are_refused(device: PinDevice) -> None:
+    big_header = {"X-Padding": "a" * 9000}
+    response = await device.http.get(
+        f"{device.base}/connect/v1/info", headers=big_header, ssl=device.pinned
+    )
+    assert response.status in (400, 431)
+    body = b"\x0a" + b"\xff" * (70 * 1024)
+    response = await device.http.post(
+        f"{device.base}/connect/v1/pair", data=body, ssl=device.pinned
+    )
+    assert response.status == 413
+    assert codec.decode_failure(await response.read()).code is m.ErrorCode.TOO_LARGE
+    response = await device.http.post(
+        f"{device.base}/connect/v1/pair", data=b"\xff\xff", ssl=device.pinned
+    )
+    assert response.status == 400
+    assert codec.decode_failure(await response.read()).code is m.ErrorCode.MALFORMED
+
+
+async def test_no_token_reaches_the_logs_and_the_code_only_its_announcement(
+    device: PinDevice, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    code = device.receiver.pairing_code
+    assert code is not None
+    owner = await device.paired_token(client("anna"))
+    await device.paired_token(client("ben"), bearer=owner)
+    await device.pair(client("mallory"), pin="12345x")
+    ws, _ = await device.open_session(owner, client("anna"))
+    await ws.close()
+    await device.http.get(
+        f"{device.base}/connect/v1/tokens",
+        headers={"Authorization": f"Bearer {owner}"},
+        ssl=device.pinned,
+    )
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert owner not in text
+    assert owner.split(".")[1] not in text
+    new_code = device.receiver.pairing_code
+    assert new_code is not None
+    announcing = [r.getMessage() for r in caplog.records if new_code in r.getMessage()]
+    assert announcing == [f"pairing code: {new_code}"]
