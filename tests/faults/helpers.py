@@ -1,14 +1,13 @@
 """Pieces shared by the fault suite: open-pairing receivers, a pair of them, the settled check.
 
-Every receiver started here is given `pairing = "open"` in a config file, explicitly: the
-default is moving to PIN pairing, and these tests are about faults, not credentials.
+Receivers started here are in `open` pairing mode, said explicitly (the default is `pin`):
+these tests are about faults, not credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,20 +19,9 @@ from tests.integration.transfer.fault_bench import TRACK_MS, TrackServer
 from tests.receivers import RunningReceiver, start_receiver
 
 
-def open_config(tmp_path: Path, name: str) -> Path:
-    """Write a receiver config file that asks for open pairing; return its path."""
-    slug = re.sub(r"\W+", "-", name.lower())
-    path = tmp_path / f"{slug}-open.toml"
-    path.write_text('pairing = "open"\n')
-    return path
-
-
-async def start_open_receiver(
-    tmp_path: Path, name: str, *, extra: Sequence[str] = (), **kwargs: object
-) -> RunningReceiver:
-    """Start a receiver (tests.receivers.start_receiver) in open pairing mode."""
-    config = ["--config", str(open_config(tmp_path, name))]
-    return await start_receiver(tmp_path, name, extra=[*config, *extra], **kwargs)  # type: ignore[arg-type]
+async def start_open_receiver(tmp_path: Path, name: str, **kwargs: object) -> RunningReceiver:
+    """Start a receiver (tests.receivers.start_receiver) in open pairing mode, said explicitly."""
+    return await start_receiver(tmp_path, name, pairing="open", **kwargs)  # type: ignore[arg-type]
 
 
 @dataclass
