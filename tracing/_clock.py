@@ -17,14 +17,14 @@ no estimate: an offset shown is always one that the data bound on both sides. Sh
 cross (a clock stepped inside the window), the estimate is flagged inconsistent, not hidden.
 
 Offsets are per link; each device's offset is given against one reference device per group of
-linked devices (the device with the most links, usually the controller), adding the
+linked devices (the device with the most links, a controller on a tie), adding the
 uncertainties along the way.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 WINDOW = 64
@@ -106,8 +106,14 @@ def link_bounds(samples: Iterable[Sample]) -> dict[tuple[str, str], LinkBounds]:
     }
 
 
-def estimate_offsets(bounds: Iterable[LinkBounds]) -> dict[str, ClockEstimate]:
-    """Return each device's offset against its group's reference device (two-sided links only)."""
+def estimate_offsets(
+    bounds: Iterable[LinkBounds], preferred: Collection[str] = ()
+) -> dict[str, ClockEstimate]:
+    """Return each device's offset against its group's reference (two-sided links only).
+
+    The reference is the device with the most links; on a tie, one in *preferred* (the
+    controllers: offsets read as "the speaker is 3 ms ahead of the phone"), then the smaller id.
+    """
     neighbours: dict[str, dict[str, tuple[float, float, bool]]] = defaultdict(dict)
     for link in bounds:
         if not link.two_sided:
@@ -116,8 +122,9 @@ def estimate_offsets(bounds: Iterable[LinkBounds]) -> dict[str, ClockEstimate]:
         neighbours[link.low][link.high] = (theta, half, consistent)
         neighbours[link.high][link.low] = (-theta, half, consistent)
     estimates: dict[str, ClockEstimate] = {}
-    # Most-linked first (ties by id, so the choice is stable): each unvisited one is a reference.
-    for reference in sorted(neighbours, key=lambda d: (-len(neighbours[d]), d)):
+    # Each device not reached from an earlier reference is the reference of its group.
+    order = sorted(neighbours, key=lambda d: (-len(neighbours[d]), d not in preferred, d))
+    for reference in order:
         if reference in estimates:
             continue
         estimates[reference] = ClockEstimate(reference, reference, 0.0, 0.0, True)

@@ -308,10 +308,16 @@ class Store:
             params,
         ):
             samples[user].append(_clock.Sample(sender, receiver, delta))
+        controllers: dict[str, set[str]] = defaultdict(set)
+        for user, device in self._db.execute(
+            f"SELECT user_id, device_id FROM devices WHERE type = 'controller' AND {where}",  # noqa: S608
+            params,
+        ):
+            controllers[user].add(device)
         out: dict[tuple[str, str], _clock.ClockEstimate] = {}
         for user, user_samples in samples.items():
             bounds = _clock.link_bounds(user_samples).values()
-            for device, estimate in _clock.estimate_offsets(bounds).items():
+            for device, estimate in _clock.estimate_offsets(bounds, controllers[user]).items():
                 out[(user, device)] = estimate
         return out
 

@@ -8,13 +8,14 @@ const MAX_ROWS = 500;        // rows kept on screen; older ones scroll out of me
 const MAX_REMEMBERED = 20000; // spans kept for pairing senders with late receivers
 const LOST_AFTER_MS = 5000;  // a sender span without a receiver this long after arrival is "lost"
 const LATE_AFTER_MS = 5000;  // a record received this long after it ended is "late"
+const CLOCKS_EVERY_MS = 5000; // how often the collector's clock-offset estimates are re-read
 const SVG = "http://www.w3.org/2000/svg";
 
 const $ = (id) => document.getElementById(id);
 // Nanosecond timestamps exceed 2^53; as milliseconds they keep µs precision for ordering.
 const ms = (ns) => ns / 1e6;
 const state = {
-  devices: new Map(),   // device id → {id, name, type, offset}
+  devices: new Map(),   // device id → {id, name, type, offset (reported), clock (measured)}
   spans: new Map(),     // "trace:span" → row
   orphans: new Map(),   // "trace:parent span" → receiver row whose sender has not arrived
   arrows: new Map(),    // sender key → {sender, receiver, from, to, receivedMs}
@@ -64,9 +65,19 @@ async function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("who").textContent = me.admin ? `${me.name} (all devices)` : me.name;
-  for (const d of await api("/api/devices")) noteDevice(d.device_id, d.name, d.type, d.clock_offset_ms);
+  await refreshDevices();
   connect(false);
 }
+
+async function refreshDevices() {
+  // The collector measures clock offsets from the messages it pairs (tracing/_clock.py);
+  // they sharpen as messages flow, so they are re-read now and then.
+  for (const d of await api("/api/devices")) {
+    noteDevice(d.device_id, d.name, d.type, d.clock_offset_ms, d.clock);
+  }
+  scheduleRender();
+}
+setInterval(() => { if (!$("app").hidden) refreshDevices().catch(() => {}); }, CLOCKS_EVERY_MS);
 
 // ------------------------------------------------------------------ the stream
 
@@ -129,11 +140,11 @@ function clearDiagram() {
 
 // ------------------------------------------------------------------ records → diagram items
 
-function noteDevice(id, name, type, offset) {
+function noteDevice(id, name, type, offset, clock) {
   if (!id) return;
   let device = state.devices.get(id);
   if (!device) {
-    device = { id, name: "", type: "", offset: null };
+    device = { id, name: "", type: "", offset: null, clock: null };
     state.devices.set(id, device);
     const option = document.createElement("option");
     option.value = id;
@@ -143,6 +154,29 @@ function noteDevice(id, name, type, offset) {
   if (name) device.name = name;
   if (type) device.type = type;
   if (typeof offset === "number") device.offset = offset;
+  if (clock) device.clock = clock;
+}
+
+function clockText(device) {
+  // What a lifeline's head says about its clock: measured, else reported, else unknown.
+  const c = device.clock;
+  if (c && c.reference === device.id) return "clock reference";
+  if (c) {
+    const sign = c.offset_ms >= 0 ? "+" : "−";
+    return `clock ${sign}${Math.abs(c.offset_ms).toFixed(1)} ms ±${c.uncertainty_ms.toFixed(1)}`
+      + (c.consistent ? "" : " (inconsistent)");
+  }
+  if (device.offset !== null) return `clock ${device.offset.toFixed(1)} ms (reported)`;
+  return "clock offset unknown";
+}
+
+function correctedLatency(arrow, latency) {
+  // Latency with both clocks' measured offsets taken out, and how sure that is; null when
+  // either clock is unmeasured or they were measured against different references.
+  const from = state.devices.get(arrow.from)?.clock, to = state.devices.get(arrow.to)?.clock;
+  if (latency === null || !from || !to || from.reference !== to.reference) return null;
+  return { ms: latency - (to.offset_ms - from.offset_ms),
+           within: from.uncertainty_ms + to.uncertainty_ms };
 }
 
 function receive(row) {
@@ -261,11 +295,16 @@ function render() {
     const head = document.createElement("div");
     head.className = "lifeline-head";
     head.dataset.device = id;
-    const offset = d.offset === null ? "offset unknown" : `clock offset ${d.offset.toFixed(1)} ms`;
+    const offset = clockText(d);
     head.innerHTML = "<div class=name></div><div class=type></div><div class=offset></div>";
     head.querySelector(".name").textContent = d.name || id;
     head.querySelector(".type").textContent = `${d.type || "device"} · ${id}`;
     head.querySelector(".offset").textContent = offset;
+    const reference = d.clock && state.devices.get(d.clock.reference);
+    if (reference && reference.id !== id) {
+      head.querySelector(".offset").title = `against ${reference.name || reference.id}'s clock, `
+        + "measured by the collector from messages both ways";
+    }
     return head;
   }));
 
@@ -294,18 +333,30 @@ function render() {
 
 function drawArrow(svg, arrow, x, y) {
   const latency = arrow.receiver ? (arrow.receiver.start_ns - arrow.sender.start_ns) / 1e6 : null;
+  const corrected = correctedLatency(arrow, latency);
   const lost = !arrow.receiver && Date.now() - arrow.receivedMs > LOST_AFTER_MS;
   const cls = ["arrow", arrow.receiver ? "done" : lost ? "lost" : "pending"];
-  if (latency !== null && latency < 0) cls.push("skewed");
+  // Backwards: the message arrived before it was sent, even after the measured offsets (and
+  // their uncertainty) are taken out; or, unmeasured, on the raw clocks.
+  const backwards = corrected ? corrected.ms < -corrected.within : latency !== null && latency < 0;
+  if (backwards) cls.push("skewed");
   const g = svgEl("g", { class: cls.join(" "), "data-from": arrow.from, "data-to": arrow.to }, svg);
+  if (latency !== null) g.dataset.latency = latency.toFixed(3);
+  if (corrected) g.dataset.corrected = corrected.ms.toFixed(3);
   const x1 = x(arrow.from), x2 = x(arrow.to);
   svgEl("line", { class: "hit", x1, x2, y1: y, y2: y }, g);
   svgEl("line", { x1, x2: x2 + (x2 > x1 ? -2 : 2), y1: y, y2: y, "marker-end": "url(#head)" }, g);
   const label = svgEl("text", { x: (x1 + x2) / 2, y: y - 4, "text-anchor": "middle" }, g);
   label.textContent = arrow.sender.message_kind || arrow.sender.name;
   const note = svgEl("text", { class: "latency", x: Math.max(x1, x2) + 6, y: y + 4 }, g);
-  note.textContent = latency === null ? (lost ? "lost?" : "…")
-    : `${latency.toFixed(1)} ms${latency < 0 ? " (clock skew?)" : ""}${arrow.late ? " late" : ""}`;
+  let text = lost ? "lost?" : "…";
+  if (corrected) {
+    text = `${corrected.ms.toFixed(1)} ms (raw ${latency.toFixed(1)})`
+      + (backwards ? " backwards after clock correction" : "");
+  } else if (latency !== null) {
+    text = `${latency.toFixed(1)} ms${backwards ? " (clock skew?)" : ""}`;
+  }
+  note.textContent = text + (arrow.late ? " late" : "");
   g.addEventListener("click", () => showDetails(arrow, latency));
 }
 
@@ -325,13 +376,22 @@ function drawGap(svg, item, columns, y) {
 }
 
 function showDetails(arrow, latency) {
-  const offsets = (id) => state.devices.get(id)?.offset;
+  const offsets = (id) => {
+    const d = state.devices.get(id);
+    return d?.clock ?? (d?.offset === null ? null : { reported_ms: d?.offset });
+  };
   $("details-title").textContent = arrow.receiver
     ? `${arrow.sender.device_id} → ${arrow.receiver.device_id}: ${arrow.sender.message_kind || arrow.sender.name}`
     : arrow.sender.name;
   const out = { latency_ms: latency === null ? null : Number(latency.toFixed(3)) };
   if (latency !== null) {
     out.caveat = "receiver start − sender start, read from two clocks: includes their offset";
+    const corrected = correctedLatency({ from: arrow.sender.device_id,
+                                         to: arrow.receiver.device_id }, latency);
+    if (corrected) {
+      out.corrected_latency_ms = Number(corrected.ms.toFixed(3));
+      out.corrected_within_ms = Number(corrected.within.toFixed(3));
+    }
     out.clock_offsets_ms = { [arrow.sender.device_id]: offsets(arrow.sender.device_id),
                              [arrow.receiver.device_id]: offsets(arrow.receiver.device_id) };
   }
@@ -376,8 +436,8 @@ function drawTimeline(transfer, rows) {
     + "each device on its own clock (offsets in the sequence view's headers).";
   devices.forEach((id, i) => {
     const label = svgEl("text", { x: 4, y: i * lane + 20 }, svg);
-    const offset = state.devices.get(id)?.offset;
-    label.textContent = `${id}${typeof offset === "number" ? ` (${offset.toFixed(1)} ms)` : ""}`;
+    const device = state.devices.get(id);
+    label.textContent = device ? `${device.name || id} (${clockText(device)})` : id;
   });
   for (const r of rows) {
     const y = devices.indexOf(r.device_id) * lane + 6;

@@ -37,7 +37,7 @@ async def test_a_new_span_pair_appears_as_an_arrow_between_lifelines(browser, co
     await expect(heads).to_have_count(2)
     kitchen = page.locator('.lifeline-head[data-device="alice-kitchen"]')
     await expect(kitchen).to_contain_text("Kitchen speaker")
-    await expect(kitchen).to_contain_text("clock offset 12.5 ms")
+    await expect(kitchen).to_contain_text("clock 12.5 ms (reported)")  # one way: not measured
 
     logs = samples.logs_request(ALICE_SPEAKER, attributes.EVENT_STATE_CHANGED)
     assert (await collector.post("logs", logs.SerializeToString())).status == 200
@@ -96,3 +96,36 @@ async def test_fan_out_by_span_links_draws_an_arrow_per_receiver(browser, collec
     for to in ("alice-kitchen", "alice-bedroom"):
         arrow = page.locator(f'g.arrow.done[data-from="alice-phone"][data-to="{to}"]')
         await expect(arrow).to_have_count(1, timeout=TIMEOUT_MS)
+
+
+async def test_measured_clock_offsets_head_the_lifelines_and_correct_latencies(browser, collector):
+    skew = 37_500_000  # the kitchen speaker's clock runs 37.5 ms ahead of the phone's
+    one_way = 1_000_000  # every message takes 1 ms: bounds θ ± 1 ms, midpoint exactly θ
+    messages = [samples.Message(ALICE_PHONE, ALICE_SPEAKER, seq=1, latency_ns=skew + one_way)]
+    messages.append(samples.Message(ALICE_SPEAKER, ALICE_PHONE, seq=1, latency_ns=one_way - skew))
+    request = samples.traces_request(messages)
+    assert (await collector.post("traces", request.SerializeToString())).status == 200
+    page = await _open(browser, collector, "alice")
+    kitchen = page.locator('.lifeline-head[data-device="alice-kitchen"]')
+    await expect(kitchen.locator(".offset")).to_have_text("clock +37.5 ms ±1.0")
+    phone = page.locator('.lifeline-head[data-device="alice-phone"]')
+    await expect(phone.locator(".offset")).to_have_text("clock reference")
+    to_kitchen = page.locator('g.arrow.done[data-from="alice-phone"][data-to="alice-kitchen"]')
+    await expect(to_kitchen.locator("text.latency")).to_have_text(
+        "1.0 ms (raw 38.5)", timeout=TIMEOUT_MS
+    )
+    await expect(to_kitchen).not_to_have_class("skewed")
+
+    # A receiver that (by span link: not a clock sample) started 5 ms before its sender even
+    # after correction: drawn, and marked as going backwards.
+    fan_out = samples.fan_out_request(ALICE_PHONE, [ALICE_SPEAKER])
+    send = fan_out.resource_spans[0].scope_spans[0].spans[0]
+    handle = fan_out.resource_spans[1].scope_spans[0].spans[0]
+    handle.start_time_unix_nano = send.start_time_unix_nano + skew - 5_000_000
+    assert (await collector.post("traces", fan_out.SerializeToString())).status == 200
+    backwards = page.locator("g.arrow.done.skewed")
+    await expect(backwards).to_have_count(1, timeout=TIMEOUT_MS)
+    await expect(backwards.locator("text.latency")).to_contain_text(
+        "-5.0 ms (raw 32.5) backwards after clock correction"
+    )
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -36,7 +36,7 @@ def test_the_estimate_is_within_tolerance_of_the_injected_skew(skew_ms):
     bounds = link_bounds(_exchange(rng, "phone", "speaker", round(skew_ms * MS)))
     estimates = estimate_offsets(bounds.values())
     speaker, phone = estimates["speaker"], estimates["phone"]
-    assert phone.reference == speaker.reference == "phone"  # ties go to the smaller id
+    assert phone.reference == speaker.reference == "phone"  # no controller named: smaller id
     assert speaker.offset_ms == pytest.approx(skew_ms, abs=TOLERANCE_MS)
     # The uncertainty is honest: the true skew lies within it.
     assert abs(speaker.offset_ms - skew_ms) <= speaker.uncertainty_ms
@@ -52,6 +52,13 @@ def test_offsets_chain_through_the_most_linked_device_and_add_their_uncertainty(
     assert {e.reference for e in estimates.values()} == {"phone"}
     assert estimates["speaker"].offset_ms == pytest.approx(12.5, abs=TOLERANCE_MS)
     assert estimates["car"].offset_ms == pytest.approx(-40.0, abs=TOLERANCE_MS)
+
+
+def test_on_a_tie_a_controller_is_the_reference():
+    bounds = link_bounds(_exchange(random.Random(5), "a-speaker", "b-phone", 2 * MS))
+    estimates = estimate_offsets(bounds.values(), preferred={"b-phone"})
+    assert estimates["a-speaker"].reference == "b-phone"
+    assert estimates["a-speaker"].offset_ms == pytest.approx(-2.0, abs=TOLERANCE_MS)
 
 
 def test_one_way_traffic_gives_a_bound_but_no_estimate():
