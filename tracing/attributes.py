@@ -35,8 +35,10 @@ A message from device A to device B is a pair of spans in one trace:
 
 The arrow goes from A's lifeline to B's, at the sender span's start time, with
 latency = receiver start − sender start. The two starts come from two clocks, so the latency
-includes their offset; the viewer shows each device's `CLOCK_OFFSET_MS` next to its lifeline and
-flags negative latencies, rather than silently correcting them.
+includes their offset. The collector measures the offsets from the arrows themselves
+(`tracing._clock`: causal bounds both ways, NTP-style midpoint); the viewer shows each device's
+measured offset (else a reported `CLOCK_OFFSET_MS`) next to its lifeline, the corrected latency
+beside the raw one, and marks an arrow still backwards after correction.
 
 Rules the collector's exports and the viewer both apply (`tracing._export.pair_arrows`,
 `tracing/static/viewer.js`):
@@ -54,7 +56,7 @@ Rules the collector's exports and the viewer both apply (`tracing._export.pair_a
 * `ENVELOPE_SEQ` should count up by one per message on each (sender, peer) pair; a jump is
   drawn as a gap marker ("3 message(s) missing"). Omit it where there is no such sequence.
 * Times: span start and end in the device's own clock; never adjust them for the offset (the
-  viewer shows offsets, it does not silently shift spans).
+  collector measures offsets and the viewer shows them, it never silently shifts spans).
 
 Discrete happenings (discovered, lost, state changed) are log records (OTel events) with
 `event.name` set to one of the `EVENT_*` names; the viewer draws them as notes on the device's
