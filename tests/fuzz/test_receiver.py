@@ -1,0 +1,348 @@
+"""Fuzzing the receiver's HTTP side: info, pairing, the WebSocket upgrade, and session frames.
+
+The device is a real `SessionServer` over the hand-written `MemoryHost`, on loopback. Each
+input is either raw bytes sent as an HTTP request (a mutated seed request, or one assembled
+from fuzzed method, path, headers and body) or a session: a valid Hello, then fuzzed frames.
+The property: no answer is a 5xx, every frame the device sends decodes, the session answers
+a TimeRequest after the fuzzed frames (bad frames get an Error, never a hang-up), and
+afterwards the device still serves a fresh client: info, a session, no leaked link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import traceback
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import hypothesis
+import pytest
+from aiohttp.http_exceptions import HttpProcessingError
+from hypothesis import strategies as st
+
+from connect import codec
+from connect import messages as m
+from connect.errors import FrameError
+from connect.server import INFO_PATH, WS_PATH
+from tests.fakes import MemoryHost
+from tests.fuzz import engine, seeds
+from tests.fuzz.make_corpus import PAIR_PATH, http_request
+from tests.fuzz.mutations import fuzz_bytes
+from tests.waiting import until
+
+IO_TIMEOUT_S = 10.0  # any single exchange; a healthy one takes milliseconds
+RAW_ANSWER_S = 0.5  # how long a raw request may go unanswered (see Device.send_raw)
+HTTP_SEEDS = seeds.load("receiver", "http")
+FRAME_SEEDS = seeds.load("receiver", "frame")
+HELLO = m.Hello(
+    m.VersionRange(m.ProtocolVersion(1), m.ProtocolVersion(1)),
+    m.ClientIdentity("ctl-fuzz", "Fuzz check"),
+)
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """Bytes sent on a fresh connection as they are, then end-of-file."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session opened with a valid Hello, then these frames (binary, or text if str)."""
+
+    frames: tuple[bytes | str, ...]
+
+
+# ------------------------------------------------------------------ inputs
+
+HEADER_VALUES: dict[str, tuple[str, ...]] = {
+    "Accept": ("application/json", "application/x-protobuf", "*/*", "application/json;q=0"),
+    "Content-Type": ("application/x-protobuf", "application/json", "text/plain"),
+    "Connection": ("Upgrade", "close", "keep-alive", "Upgrade, keep-alive"),
+    "Upgrade": ("websocket", "h2c", "WebSocket"),
+    "Sec-WebSocket-Version": ("13", "8", "99", ""),
+    "Sec-WebSocket-Key": ("dGhlIHNhbXBsZSBub25jZQ==", "short", ""),
+    "Sec-WebSocket-Protocol": ("baton", "chat, superchat"),
+    "Sec-WebSocket-Extensions": (
+        "permessage-deflate",
+        "permessage-deflate; client_max_window_bits",
+    ),
+    "Content-Length": ("0", "5", "-1", "99999999999999999999", "1048577"),
+    "Transfer-Encoding": ("chunked", "gzip, chunked", "identity"),
+    "Content-Encoding": ("gzip", "deflate", "br"),
+    "Authorization": ("Bearer x", "Basic Og==", ""),
+    "Origin": ("http://evil.example", "null"),
+    "Host": ("127.0.0.1", "", "[::1]:1"),
+}
+_VISIBLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+header_names = st.sampled_from(sorted(HEADER_VALUES)) | st.text(_VISIBLE, min_size=1, max_size=20)
+
+
+@st.composite
+def headers(draw: st.DrawFn) -> dict[str, str]:
+    out = {}
+    for name in draw(st.lists(header_names, max_size=8)):
+        known = st.sampled_from(HEADER_VALUES.get(name, ("x",)))
+        out[name] = draw(known | st.text(_VISIBLE, max_size=40))
+    return out
+
+
+@st.composite
+def assembled_requests(draw: st.DrawFn) -> RawRequest:
+    """A well-framed request to one of the device's paths, with fuzzed parts."""
+    method = draw(st.sampled_from(("GET", "POST", "PUT", "HEAD", "OPTIONS", "DELETE", "PATCH")))
+    path = draw(
+        st.sampled_from((INFO_PATH, WS_PATH, PAIR_PATH, "/", "/connect/v1/", f"{INFO_PATH}/.."))
+        | st.text(_VISIBLE.filter(lambda c: c != " "), max_size=30).map(lambda p: "/" + p)
+    )
+    body = draw(st.just(b"") | fuzz_bytes([*FRAME_SEEDS, *HTTP_SEEDS]))
+    return RawRequest(http_request(method, path, draw(headers()), body))
+
+
+raw_requests = st.one_of(fuzz_bytes(HTTP_SEEDS).map(RawRequest), assembled_requests())
+sessions = st.lists(fuzz_bytes(FRAME_SEEDS) | st.text(max_size=100), min_size=1, max_size=6).map(
+    lambda frames: Session(tuple(frames))
+)
+
+
+# ------------------------------------------------------------------ the property
+
+
+class Device:
+    """A MemoryHost's session server on loopback, and a client to poke it."""
+
+    def __init__(self, host: MemoryHost, port: int, http: aiohttp.ClientSession) -> None:
+        self.host = host
+        self.port = port
+        self.http = http
+        self._times = itertools.count(1)
+        self.unanswered = 0  # raw requests the device was still waiting on (see send_raw)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def exercise(self, value: RawRequest | Session) -> None:
+        """Send *value*, check the answers, then check that a fresh client is served."""
+        if isinstance(value, RawRequest):
+            await self.send_raw(value.data)
+        else:
+            await self.run_session(value.frames)
+        await self.check_still_serving()
+
+    async def send_raw(self, data: bytes) -> None:
+        """Send *data* and a blank line; check the status line of the answer, if one comes.
+
+        Not end-of-file instead of the blank line: aiohttp drops a half-closed connection
+        unanswered. The blank line ends a header block cut short, so most inputs get an
+        answer; one the device still waits on (a body shorter than its Content-Length) gets
+        none within RAW_ANSWER_S, which is fine: check_still_serving catches a device stuck.
+        """
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            writer.write(data + b"\r\n\r\n")
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            try:
+                head = await asyncio.wait_for(reader.readline(), RAW_ANSWER_S)
+            except (TimeoutError, ConnectionError):
+                self.unanswered += 1
+                return
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        if head.startswith(b"HTTP/1."):
+            assert int(head[9:12]) < 500, f"answered {head!r}"
+
+    async def run_session(self, frames: tuple[bytes | str, ...]) -> None:
+        async with self.http.ws_connect(self.url(WS_PATH)) as ws:
+            await ws.send_bytes(codec.encode(m.Envelope(1, "hello", HELLO)))
+            assert isinstance((await self.receive(ws)).body, m.Welcome)
+            said_goodbye = False
+            for frame in frames:
+                if isinstance(frame, str):
+                    await ws.send_str(frame)
+                    continue
+                await ws.send_bytes(frame)
+                said_goodbye |= _is_goodbye(frame)
+            if said_goodbye:
+                return  # the device closes a session whose controller said Goodbye
+            stamp = next(self._times)
+            request = m.Envelope(len(frames) + 2, "time", m.TimeRequest(stamp))
+            await ws.send_bytes(codec.encode(request))
+            while True:  # skip snapshots, errors and results answering the fuzzed frames
+                body = (await self.receive(ws)).body
+                if isinstance(body, m.TimeResponse) and body.client_send_us == stamp:
+                    return
+
+    @staticmethod
+    async def receive(ws: aiohttp.ClientWebSocketResponse) -> m.Envelope:
+        """Return the device's next frame, which must be a binary, decodable Envelope."""
+        message = await ws.receive(timeout=IO_TIMEOUT_S)
+        assert message.type is aiohttp.WSMsgType.BINARY, f"device sent {message!r}"
+        envelope = codec.decode(message.data)
+        assert not isinstance(envelope.body, m.Goodbye), f"device hung up: {envelope.body}"
+        return envelope
+
+    async def check_still_serving(self) -> None:
+        async with self.http.get(self.url(INFO_PATH)) as response:
+            assert response.status == 200
+            assert codec.decode_device_info(await response.read()).id == self.host.info.id
+        await self.run_session(())
+        await until(lambda: not self.host.server.links, IO_TIMEOUT_S, "every session ended")
+
+
+def known_bug(value: RawRequest | Session) -> str:
+    """Return why *value* would hit a reported, not yet fixed bug ("" if it would not).
+
+    Such inputs are skipped (hypothesis rejects them) so the fuzzer goes on finding new
+    bugs; each has a strict-xfail reproducer below that starts passing once it is fixed.
+    """
+    if isinstance(value, RawRequest) and any(
+        name.strip().lower() == b"sec-websocket-key" and max(val, default=0) >= 0x80
+        for name, val in _header_lines(value.data)
+    ):
+        return "a non-ASCII Sec-WebSocket-Key is answered 500"
+    return ""
+
+
+def _header_lines(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    for line in data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name, _, val = line.partition(b":")
+        yield name, val
+
+
+def _is_goodbye(frame: bytes) -> bool:
+    try:
+        return isinstance(codec.decode(frame).body, m.Goodbye)
+    except FrameError:
+        return False
+
+
+@contextlib.contextmanager
+def _open() -> Iterator[engine.Check]:
+    """Start the device on a private event loop; each check runs one input to completion."""
+    loop = asyncio.new_event_loop()
+    host = MemoryHost()
+    port = loop.run_until_complete(host.server.async_start(["127.0.0.1"], 0))
+    http = loop.run_until_complete(_client())
+    device = Device(host, port, http)
+
+    def check(value: RawRequest | Session) -> None:
+        if known_bug(value):
+            hypothesis.reject()
+        loop.run_until_complete(asyncio.wait_for(device.exercise(value), 3 * IO_TIMEOUT_S))
+
+    try:
+        yield check
+    finally:
+        loop.run_until_complete(http.close())
+        loop.run_until_complete(host.server.async_close())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _client() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=IO_TIMEOUT_S))
+
+
+def _tolerated(record: logging.LogRecord) -> bool:
+    exc = record.exc_info[1] if record.exc_info else None
+    if record.name != "aiohttp.server" or exc is None:
+        return False
+    # aiohttp itself answers malformed HTTP with 400 and logs it at ERROR (its policy for all
+    # but a bad method): not a crash of the device's code.
+    if isinstance(exc, HttpProcessingError):
+        return True
+    # KNOWN BUG, reported (connect/server.py belongs to another change right now): a client
+    # that leaves before the 101 answer makes `ws.prepare` raise in `_session`, and aiohttp
+    # logs a traceback at ERROR. test_client_leaving_before_the_upgrade_logs_no_error below
+    # reproduces it; when it passes, delete this clause.
+    return isinstance(exc, ConnectionResetError) and _raised_in(exc, "_session")
+
+
+def _raised_in(exc: BaseException, function: str) -> bool:
+    return any(frame.name == function for frame in traceback.extract_tb(exc.__traceback__))
+
+
+def _kept(value: Any) -> list[tuple[str, bytes]]:
+    if isinstance(value, RawRequest):
+        return [("http", value.data)]
+    return [("frame", f) for f in value.frames if isinstance(f, bytes)]
+
+
+TARGET = engine.Target(
+    name="receiver",
+    inputs=st.one_of(raw_requests, sessions),
+    open=_open,
+    seeds_of=_kept,
+    smoke_examples=150,
+    tolerated=_tolerated,
+)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((seeds.CORPUS_DIR / "receiver").glob("*.bin")), ids=lambda p: p.name
+)
+def test_seed_is_handled(path) -> None:
+    """Every seed as is: requests as raw requests, frames inside a session."""
+    data = path.read_bytes()
+    value = RawRequest(data) if path.name.startswith("http-") else Session((data,))
+    with _open() as check:
+        check(value)
+
+
+def test_fuzzed_requests_and_frames_never_break_the_device() -> None:
+    run = engine.smoke(TARGET)
+    assert run.examples >= TARGET.smoke_examples
+
+
+# ------------------------------------------------------------------ reported bugs
+
+
+@pytest.fixture
+async def device() -> AsyncIterator[tuple[MemoryHost, int]]:
+    host = MemoryHost()
+    port = await host.server.async_start(["127.0.0.1"], 0)
+    try:
+        yield host, port
+    finally:
+        await host.server.async_close()
+
+
+@pytest.mark.xfail(
+    reason="reported: aiohttp's handshake raises ValueError in _session", strict=True
+)
+async def test_non_ascii_websocket_key_is_a_client_error(device) -> None:
+    upgrade = next(seed for seed in HTTP_SEEDS if WS_PATH.encode() in seed)
+    bad = upgrade.replace(b"Sec-WebSocket-Key: ", b"Sec-WebSocket-Key: \xa0")
+    assert known_bug(RawRequest(bad))
+    reader, writer = await asyncio.open_connection("127.0.0.1", device[1])
+    try:
+        writer.write(bad)
+        head = await asyncio.wait_for(reader.readline(), IO_TIMEOUT_S)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 4"), head
+
+
+@pytest.mark.xfail(reason="reported: ws.prepare raises on a peer gone before the 101", strict=True)
+async def test_client_leaving_before_the_upgrade_answer_logs_no_error(device, caplog) -> None:
+    upgrade = next(seed for seed in HTTP_SEEDS if WS_PATH.encode() in seed)
+    reader, writer = await asyncio.open_connection("127.0.0.1", device[1])
+    writer.write(upgrade)
+    writer.write_eof()  # aiohttp closes a half-closed connection before the handler answers
+    await reader.read()
+    writer.close()
+    async with (  # a later request: the first one's handler has run by the time it is answered
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{device[1]}{INFO_PATH}") as response,
+    ):
+        assert response.status == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
