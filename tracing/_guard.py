@@ -6,6 +6,7 @@ in `_server.py`.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Mapping
 
@@ -91,6 +92,39 @@ def needs_same_origin(request: web.Request) -> bool:
     # caller (a dashboard on another origin); a cookie is sent by the browser on its own.
     bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
     return request.path.startswith("/api/") and not bearer
+
+
+def is_loopback_host(host: str) -> bool:
+    """Say whether *host* (a name or an address, IPv6 bracketed or not, no port) is loopback."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]")
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_without_port(host_header: str) -> str:
+    if host_header.startswith("["):
+        return host_header.partition("]")[0] + "]"
+    return host_header.rpartition(":")[0] if host_header.count(":") == 1 else host_header
+
+
+@web.middleware
+async def refuse_foreign_hosts(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer 421 to a request whose Host is not a loopback name; for loopback-bound servers.
+
+    A page that rebinds its own DNS name to 127.0.0.1 is same-origin to the browser, so the
+    Origin check cannot see it; the Host header it sends is still its own name.
+    """
+    host = request.headers.get("Host", "")
+    if not is_loopback_host(_host_without_port(host)):
+        _LOG.info("refused %s %s for host %r", request.method, request.path, host[:100])
+        raise web.HTTPMisdirectedRequest(
+            text=f"this collector answers only to loopback names, not {host[:100]!r}"
+        )
+    return await handler(request)
 
 
 @web.middleware

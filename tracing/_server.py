@@ -68,9 +68,10 @@ class Collector:
         """Bind and serve; `port` is the bound port afterwards."""
         # client_max_size bounds what `request.read()`/`json()` accept (the login); OTLP ingest
         # reads its body itself, within its own two limits (see `_guard`).
-        app = web.Application(
-            middlewares=[_guard.refuse_cross_site], client_max_size=_guard.MAX_SMALL_BODY
-        )
+        middlewares = [_guard.refuse_cross_site]
+        if _guard.is_loopback_host(self.config.host):
+            middlewares.insert(0, _guard.refuse_foreign_hosts)  # no DNS rebinding
+        app = web.Application(middlewares=middlewares, client_max_size=_guard.MAX_SMALL_BODY)
         app.on_response_prepare.append(_guard.add_security_headers)
         app.router.add_post("/v1/traces", self._ingest_traces)
         app.router.add_post("/v1/logs", self._ingest_logs)

@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from tracing import _export
+from tracing import _export, _guard
 from tracing._query import EVERYTHING, Filters
 from tracing._server import CollectorConfig, run_forever
 from tracing._store import Store
@@ -119,13 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def exposure_warning(host: str) -> str:
     """Return a warning if binding *host* exposes the collector beyond this machine, else ""."""
-    if host == "localhost":
+    if _guard.is_loopback_host(host):
         return ""
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return ""
-    except ValueError:
-        pass  # a host name: it may resolve to anything, so warn
     return (
         f"listening on {host}: anyone who can reach it may send traces (ingest takes no "
         "token); viewer tokens cross the network in clear unless a TLS proxy is in front"

@@ -59,6 +59,9 @@ Limits and cross-site protection (`tracing._guard`)
 ---------------------------------------------------
 * Request line and each header line at most 8 KiB, at most 100 headers: beyond, aiohttp's 400.
   Bodies other than OTLP (the login) at most 4 KiB: 413. The server keeps serving.
+* Bound to a loopback address (the default), it answers only to loopback Host names
+  (`127.0.0.1`, `localhost`, `[::1]`), and 421 to others: a page that rebinds its DNS name to
+  127.0.0.1 looks same-origin to the browser, but still sends its own name.
 * A request that changes state (any POST), and an `/api/` read authenticated by the cookie
   rather than a bearer header, gets 403 when a browser says it comes from another origin
   (`Origin` not this server's, or `Sec-Fetch-Site` other than `same-origin`/`none`). Another

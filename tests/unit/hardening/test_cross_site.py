@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.tracing.support import Running
+from tests.unit.hardening.rawhttp import exchange
+from tests.unit.tracing.support import Running, running_collector
 from tracing import _guard
 
 OWN = "http://127.0.0.1:4318"
@@ -92,3 +93,50 @@ async def test_every_response_carries_the_security_headers(collector: Running, p
     policy = _guard.CONTENT_SECURITY_POLICY
     assert "frame-ancestors 'none'" in policy
     assert "'unsafe-inline'" not in policy
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.3.2.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        ("viewer.localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.20", False),
+        ("evil.example", False),
+        ("localhost.evil.example", False),
+        ("", False),
+    ],
+)
+def test_is_loopback_host(host: str, loopback: bool):
+    assert _guard.is_loopback_host(host) == loopback
+
+
+async def test_a_loopback_collector_refuses_other_host_names(collector: Running):
+    """A DNS-rebinding page is same-origin to the browser, but its Host is its own name."""
+    port = collector.collector.port
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
+        refused = await exchange(port, _head("GET", "/", host))
+        assert refused.status == 421, host
+        assert b"loopback names" in refused.body
+        posted = await exchange(port, _head("POST", "/v1/traces", host, "Content-Length: 0"))
+        assert posted.status == 421
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "localhost"):
+        assert (await exchange(port, _head("GET", "/", host))).status == 200, host
+    assert collector.collector.ingested == 0
+
+
+async def test_a_collector_bound_beyond_loopback_answers_any_host_name(tmp_path):
+    # Binding 0.0.0.0 is safe here: tests run in a network namespace with only loopback.
+    async with running_collector(tmp_path / "traces.db", host="0.0.0.0") as collector:
+        port = collector.collector.port
+        response = await exchange(port, _head("GET", "/", f"collector.lan:{port}"))
+        assert response.status == 200
+
+
+def _head(method: str, path: str, host: str, *extra: str) -> str:
+    return "\r\n".join([f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close", *extra])
