@@ -114,6 +114,11 @@ class ReceiverAccess:
         right, changed = self._keeper.attempt(pin)
         if not right:
             self._failures.record_failure()
+            # Never the code tried: it may be the right one mistyped by one digit.
+            if self._failures.retry_after() > 0:
+                _LOG.warning("pairing refused: wrong code; pairing paused for a minute")
+            else:
+                _LOG.info("pairing refused: wrong code")
         if changed:
             self._publish_code()
         if not right:

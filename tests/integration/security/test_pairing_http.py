@@ -6,6 +6,7 @@ import asyncio
 import logging
 import ssl
 import stat
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from connect import codec
 from connect import messages as m
 from connect.tls import fingerprint_of_der
+from devices.config import ReceiverConfig
+from devices.receiver import Receiver
 from devices.tokens import TokenStore
 from tests.integration.security.conftest import PinDevice, client
 
@@ -185,3 +188,31 @@ async def test_no_token_reaches_the_logs_and_the_code_only_its_announcement(
     assert new_code is not None
     announcing = [r.getMessage() for r in caplog.records if new_code in r.getMessage()]
     assert announcing == [f"pairing code: {new_code}"]
+
+
+async def test_an_open_device_is_plain_http_has_no_owner_endpoints_and_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = ReceiverConfig(
+        name="Open Speaker",
+        interfaces=("127.0.0.1",),
+        audio_output=f"afile:{tmp_path / 'played.wav'}",
+        state_dir=tmp_path / "state",
+        pairing="open",
+        resume_window=0.0,
+    )
+    receiver = Receiver(config, advertise=False)
+    listening = await receiver.async_start()
+    try:
+        assert "anyone on the network may control" in caplog.text
+        assert receiver.pairing_code is None
+        assert len(listening.device_id) == 64  # still the certificate's fingerprint
+        base = f"http://127.0.0.1:{listening.port}"
+        async with aiohttp.ClientSession() as http:
+            info = await http.get(f"{base}/connect/v1/info")
+            assert codec.decode_device_info(await info.read()).pairing is m.PairingMode.OPEN
+            for method, path in (("POST", "/connect/v1/pair"), ("GET", "/connect/v1/tokens")):
+                response = await http.request(method, f"{base}{path}")
+                assert response.status == 404
+    finally:
+        await receiver.async_close()
