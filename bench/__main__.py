@@ -20,6 +20,7 @@ BENCHMARKS = [
     "receiver_cpu",
     "transfer",
     "tracing",
+    "load",
     "app",
 ]
 
