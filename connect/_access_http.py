@@ -23,6 +23,7 @@ _LOG = logging.getLogger(__name__)
 PAIR_PATH = "/connect/v1/pair"
 TOKENS_PATH = "/connect/v1/tokens"
 PAIRING_CODE_PATH = "/connect/v1/pairing-code"
+NAME_PATH = "/connect/v1/name"
 PROTOBUF = "application/x-protobuf"
 
 _STATUS = {
@@ -34,17 +35,25 @@ _STATUS = {
     m.ErrorCode.RATE_LIMITED: 429,
 }
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 EndSessions = Callable[[str], None]
+Renamer = Callable[[str], Awaitable[m.DeviceInfo]]
+"""Renames the device and returns its new description; ValueError for a name it refuses."""
 
 
-def add_access_routes(app: web.Application, access: AccessControl, end: EndSessions) -> None:
-    """Add the pairing and owner endpoints to *app*; *end* ends a revoked token's sessions."""
-    endpoints = _AccessEndpoints(access, end)
+def add_access_routes(
+    app: web.Application, access: AccessControl, end: EndSessions, rename: Renamer | None
+) -> None:
+    """Add the pairing and owner endpoints to *app*; *end* ends a revoked token's sessions.
+
+    `PUT /connect/v1/name` exists only when the device can be renamed (*rename* given).
+    """
+    endpoints = _AccessEndpoints(access, end, rename)
     app.router.add_post(PAIR_PATH, endpoints.pair)
     app.router.add_get(TOKENS_PATH, endpoints.tokens)
     app.router.add_delete(TOKENS_PATH + "/{token_id}", endpoints.revoke)
     app.router.add_get(PAIRING_CODE_PATH, endpoints.pairing_code)
+    if rename is not None:
+        app.router.add_put(NAME_PATH, endpoints.rename)
 
 
 def failure_response(
@@ -61,9 +70,10 @@ def failure_response(
 
 
 class _AccessEndpoints:
-    def __init__(self, access: AccessControl, end: EndSessions) -> None:
+    def __init__(self, access: AccessControl, end: EndSessions, rename: Renamer | None) -> None:
         self._access = access
         self._end = end
+        self._rename = rename
 
     async def pair(self, request: web.Request) -> web.Response:
         bearer = _bearer(request)
@@ -116,6 +126,26 @@ class _AccessEndpoints:
             return refused
         body = codec.encode_pairing_code(m.PairingCode(self._access.pairing_code))
         return web.Response(body=body, content_type=PROTOBUF)
+
+    async def rename(self, request: web.Request) -> web.Response:
+        refused = self._owner_refusal(self._grant(request))
+        if refused is not None:
+            return refused
+        assert self._rename is not None  # the route exists only with a renamer
+        try:
+            wanted = codec.decode_rename_request(await request.read())
+        except web.HTTPRequestEntityTooLarge:
+            return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
+        except FrameError as exc:
+            return failure_response(m.ErrorCode.MALFORMED, str(exc))
+        try:
+            info = await self._rename(wanted.name)
+        except ValueError as exc:
+            return failure_response(m.ErrorCode.INVALID_ARGUMENT, str(exc), 400)
+        except OSError as exc:  # the new name could not be saved: the old one stays
+            _LOG.error("could not rename the device: %s", exc)
+            return failure_response(m.ErrorCode.INTERNAL, "the device could not save", 500)
+        return web.Response(body=codec.encode_device_info(info), content_type=PROTOBUF)
 
     def _grant(self, request: web.Request) -> Grant | None:
         bearer = _bearer(request)

@@ -47,6 +47,7 @@ __all__ = [
     "decode_pairing_code",
     "decode_pairing_request",
     "decode_pairing_response",
+    "decode_rename_request",
     "decode_token_list",
     "device_info_from_json",
     "device_info_to_json",
@@ -56,6 +57,7 @@ __all__ = [
     "encode_pairing_code",
     "encode_pairing_request",
     "encode_pairing_response",
+    "encode_rename_request",
     "encode_token_list",
 ]
 
@@ -379,6 +381,21 @@ def decode_pairing_code(data: bytes) -> m.PairingCode:
     """Read a PairingCode body."""
     w = _parse(pb.PairingCode, data, "PairingCode")
     return _read(lambda w: m.PairingCode(w.code), w, "PairingCode")
+
+
+def encode_rename_request(request: m.RenameRequest) -> bytes:
+    """Return the protobuf body of `PUT /connect/v1/name`."""
+
+    def fill(out: Any, v: m.RenameRequest) -> None:
+        out.name = v.name
+
+    return _serialize(pb.RenameRequest(), fill, request)
+
+
+def decode_rename_request(data: bytes) -> m.RenameRequest:
+    """Read a RenameRequest body."""
+    w = _parse(pb.RenameRequest, data, "RenameRequest")
+    return _read(lambda w: m.RenameRequest(w.name), w, "RenameRequest")
 
 
 def _fill(wire: Any, fill: Callable[[Any, T], None], value: T) -> None:

@@ -640,6 +640,13 @@ class PairingCode:
     code: str
 
 
+@dataclass(frozen=True, slots=True)
+class RenameRequest:
+    """Body of `PUT /connect/v1/name`."""
+
+    name: str
+
+
 # ------------------------------------------------------------------------------ framing
 
 Body = (

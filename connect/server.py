@@ -29,7 +29,7 @@ from opentelemetry.trace import SpanKind
 
 from connect import codec, pairing, telemetry
 from connect import messages as m
-from connect._access_http import add_access_routes
+from connect._access_http import Renamer, add_access_routes
 from connect.clock import Clock, monotonic_us
 from connect.errors import (
     FrameError,
@@ -47,6 +47,7 @@ __all__ = [
     "AccessDeniedError",
     "ControllerLink",
     "Grant",
+    "Renamer",
     "SessionHost",
     "SessionServer",
     "error_code_for",
@@ -154,6 +155,7 @@ class SessionServer:
         clock: Clock = monotonic_us,
         access: AccessControl | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        rename: Renamer | None = None,
     ) -> None:
         if access is not None and ssl_context is None:
             raise ValueError("a device with access control serves TLS only: give ssl_context")
@@ -169,7 +171,7 @@ class SessionServer:
         self.app.router.add_get(INFO_PATH, self._info)
         self.app.router.add_get(WS_PATH, self._session)
         if access is not None:
-            add_access_routes(self.app, access, self.end_sessions_of)
+            add_access_routes(self.app, access, self.end_sessions_of, rename)
 
     @property
     def links(self) -> tuple[ControllerLink, ...]:

@@ -91,9 +91,15 @@ def build_config(file_settings: dict[str, Any], flags: dict[str, Any]) -> Receiv
     return config
 
 
-def _validate(config: ReceiverConfig) -> None:
-    if not config.name.strip() or len(config.name.encode()) > 63:
+def check_name(name: str) -> str:
+    """Return *name* if it can be a device name (1 to 63 bytes, not blank); else ConfigError."""
+    if not name.strip() or len(name.encode()) > 63:
         raise ConfigError("name must be 1 to 63 bytes (an mDNS instance-name limit)")
+    return name
+
+
+def _validate(config: ReceiverConfig) -> None:
+    check_name(config.name)
     if config.type not in DEVICE_TYPES:
         raise ConfigError(f"type must be one of {', '.join(DEVICE_TYPES)}, not {config.type!r}")
     if not 0 <= config.port <= 65535:

@@ -24,6 +24,7 @@ from devices.errors import ReceiverError
 _LOG = logging.getLogger(__name__)
 
 SESSION_FILE = "session.bin"
+NAME_FILE = "name"  # a name set by an owner (PUT /connect/v1/name); wins over the config
 # The random id of versions before TLS. A receiver that finds it logs the change to the
 # certificate's fingerprint and removes it: writing one no longer chooses the id.
 LEGACY_DEVICE_ID_FILE = DEVICE_ID_FILE = "device-id"
@@ -74,6 +75,16 @@ class SessionStore:
     def device_id(self) -> str:
         """Return this receiver's stable id: its certificate's fingerprint (docs/security.md)."""
         return self.tls_identity().fingerprint
+
+    def load_name(self) -> str | None:
+        """Return the name an owner gave this device, or None if none was given."""
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            return (self.state_dir / NAME_FILE).read_text(encoding="utf-8").strip() or None
+        return None
+
+    def save_name(self, name: str) -> None:
+        """Keep *name* across restarts; raise StateDirError if it cannot be saved."""
+        self._write_atomically(self.state_dir / NAME_FILE, name.encode())
 
     def load_session(self) -> m.PlaybackState | None:
         """Return the saved session, or None if there is none or it cannot be read (logged)."""

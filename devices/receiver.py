@@ -35,7 +35,7 @@ from connect.txt import ServiceRecord, capability_hash
 from devices import resume
 from devices.access import ReceiverAccess
 from devices.audio_output import parse_audio_output
-from devices.config import ReceiverConfig
+from devices.config import ReceiverConfig, check_name
 from devices.errors import ReceiverError
 from devices.failures import failure_from
 from devices.persistence import StateDirError
@@ -93,6 +93,8 @@ class Receiver:
         self._save_wanted = asyncio.Event()
         self._closed = False
         self._device_id = ""
+        self._name = config.name
+        self._port = 0
         self._access: ReceiverAccess | None = None
         self._state = m.PlaybackState(session_id="", revision=0)
 
@@ -103,6 +105,7 @@ class Receiver:
         self._store.prepare()
         identity = self._store.tls_identity()
         self._device_id = identity.fingerprint
+        self._name = self._saved_name()
         if self.config.pairing_mode is m.PairingMode.PIN:
             self._access = ReceiverAccess(self.config.state_dir, self._device_id)
             self._access.start()
@@ -112,6 +115,7 @@ class Receiver:
                 clock=self.clock,
                 access=self._access,
                 ssl_context=tls.server_context(identity),
+                rename=self.async_rename,
             )
         else:
             _LOG.warning(
@@ -134,7 +138,7 @@ class Receiver:
         )
         await self._player.async_start()
         await self._player.async_set_volume(self._output_volume(self._state))
-        port = await self._server.async_start(addresses, self.config.port)
+        port = self._port = await self._server.async_start(addresses, self.config.port)
         if self._advertiser is not None:
             await preparing
             await self._advertiser.async_start(port=port)
@@ -172,7 +176,7 @@ class Receiver:
         """Return this receiver's description."""
         return m.DeviceInfo(
             id=self._device_id,
-            name=self.config.name,
+            name=self._name,
             type=self.config.device_type,
             protocol=m.PROTOCOL_V1,
             capabilities=m.Capabilities(
@@ -227,6 +231,36 @@ class Receiver:
         if self._access is None:
             raise ReceiverError("this receiver has no tokens: it is open, or not started")
         return self._access.issue_token(client, role)
+
+    async def async_rename(self, name: str) -> m.DeviceInfo:
+        """Rename the device, keep the name across restarts, re-announce it on mDNS.
+
+        Raises ConfigError (a ValueError) for a name mDNS cannot carry and StateDirError when
+        it cannot be saved; either way the old name stays.
+        """
+        name = check_name(name.strip())
+        await asyncio.to_thread(self._store.save_name, name)
+        old, self._name = self._name, name
+        _LOG.info("renamed from %r to %r", old, name)
+        if self._advertiser is not None:
+            # The instance name is the DNS name: say goodbye under the old one and announce
+            # the new one (with its own name check), as a device that restarted would.
+            await self._advertiser.async_close()
+            self._advertiser = ServiceAdvertiser(
+                self._service_record(), interfaces=self.config.interfaces
+            )
+            await self._advertiser.async_start(port=self._port)
+        return self.device_info()
+
+    def _saved_name(self) -> str:
+        saved = self._store.load_name()
+        if saved is None:
+            return self.config.name
+        try:
+            return check_name(saved)
+        except ValueError:
+            _LOG.warning("ignoring the saved name %r: not a usable device name", saved)
+            return self.config.name
 
     async def _watch_tokens(self, access: ReceiverAccess) -> None:
         """End the sessions of tokens revoked by another process (`baton-receiver tokens`)."""
@@ -412,7 +446,7 @@ class Receiver:
 
     def _service_record(self) -> ServiceRecord:
         return ServiceRecord(
-            name=self.config.name,
+            name=self._name,
             id=self._device_id,
             type=self.config.device_type,
             model="baton-receiver",

@@ -166,3 +166,4 @@ envelopes = st.builds(
 token_infos = st.builds(m.TokenInfo, ID, clients, st.sampled_from(m.Role), UINT64, UINT64)
 token_lists = st.lists(token_infos, max_size=5).map(lambda t: m.TokenList(tuple(t)))
 pairing_codes = st.builds(m.PairingCode, TEXT)
+rename_requests = st.builds(m.RenameRequest, TEXT)

@@ -13,6 +13,7 @@ import pytest
 
 from connect import codec
 from connect import messages as m
+from connect.discovery import DeviceRegistry
 from connect.tls import fingerprint_of_der
 from devices.config import ReceiverConfig
 from devices.receiver import Receiver
@@ -20,6 +21,8 @@ from devices.tokens import TokenStore
 from tests.integration.security.conftest import PinDevice, client
 
 pytestmark = pytest.mark.slow
+
+EVENT_TIMEOUT_S = 10.0
 
 
 async def test_pairing_with_the_code_makes_the_first_controller_owner(device: PinDevice) -> None:
@@ -216,3 +219,62 @@ async def test_an_open_device_is_plain_http_has_no_owner_endpoints_and_warns(
                 assert response.status == 404
     finally:
         await receiver.async_close()
+
+
+async def test_an_owner_renames_the_device_and_the_name_is_kept(device: PinDevice) -> None:
+    owner = await device.paired_token(client("anna"))
+    controller = await device.paired_token(client("ben"))
+    url = f"{device.base}/connect/v1/name"
+
+    async def rename(token: str, name: str) -> aiohttp.ClientResponse:
+        body = codec.encode_rename_request(m.RenameRequest(name))
+        headers = {"Authorization": f"Bearer {token}"}
+        return await device.http.put(url, data=body, headers=headers, ssl=device.pinned)
+
+    refused = await rename(controller, "Hijacked")
+    assert refused.status == 403
+    blank = await rename(owner, "   ")
+    assert blank.status == 400
+    assert codec.decode_failure(await blank.read()).code is m.ErrorCode.INVALID_ARGUMENT
+    too_long = await rename(owner, "x" * 64)
+    assert too_long.status == 400
+    assert device.receiver.device_info().name == "Secure Speaker"  # nothing changed
+    response = await rename(owner, "Kitchen")
+    assert response.status == 200
+    assert codec.decode_device_info(await response.read()).name == "Kitchen"
+    info = await device.http.get(f"{device.base}/connect/v1/info", ssl=device.pinned)
+    assert codec.decode_device_info(await info.read()).name == "Kitchen"
+    assert (device.state_dir / "name").read_text() == "Kitchen"
+
+
+async def test_a_renamed_device_is_announced_under_its_new_name(tmp_path: Path) -> None:
+    config = ReceiverConfig(
+        name="Before",
+        interfaces=("127.0.0.1",),
+        audio_output=f"afile:{tmp_path / 'played.wav'}",
+        state_dir=tmp_path / "state",
+        resume_window=0.0,
+    )
+    receiver = Receiver(config)
+    registry = DeviceRegistry(interfaces=["127.0.0.1"])
+    await registry.async_start()
+    try:
+        listening = await receiver.async_start()
+        await registry.async_wait_for(
+            lambda e: e.id == listening.device_id and e.name == "Before", EVENT_TIMEOUT_S
+        )
+        info = await receiver.async_rename("After")
+        assert info.name == "After"
+        await registry.async_wait_for(
+            lambda e: e.id == listening.device_id and e.name == "After", EVENT_TIMEOUT_S
+        )
+    finally:
+        await receiver.async_close()
+        await registry.async_close()
+    # A restart keeps the new name over the configured one.
+    again = Receiver(config, advertise=False)
+    await again.async_start()
+    try:
+        assert again.device_info().name == "After"
+    finally:
+        await again.async_close()

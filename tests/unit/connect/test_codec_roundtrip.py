@@ -88,6 +88,11 @@ def test_pairing_code_round_trips(code: m.PairingCode) -> None:
     assert codec.decode_pairing_code(codec.encode_pairing_code(code)) == code
 
 
+@given(s.rename_requests)
+def test_rename_request_round_trips(rename: m.RenameRequest) -> None:
+    assert codec.decode_rename_request(codec.encode_rename_request(rename)) == rename
+
+
 def test_a_token_list_with_an_unknown_role_is_refused() -> None:
     wire = codec.encode_token_list(
         m.TokenList((m.TokenInfo("0a1b2c3d", m.ClientIdentity("c", "C"), m.Role.GUEST),))
