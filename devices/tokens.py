@@ -31,6 +31,8 @@ _LOG = logging.getLogger(__name__)
 
 TOKENS_FILE = "tokens.json"
 _FORMAT_VERSION = 1
+TOUCH_RESOLUTION_MS = 60_000
+"""Last-used times are saved to the minute: fewer writes to an SD card."""
 
 WallClockMs = Callable[[], int]
 
@@ -147,6 +149,9 @@ class TokenStore:
     def touch(self, token_id: str) -> None:
         """Note that *token_id* was just used (a failure to save it is logged, not raised)."""
         now = self._wall_ms()
+        known = self._records.get(token_id)
+        if known is not None and 0 <= now - known.last_used_unix_ms < TOUCH_RESOLUTION_MS:
+            return  # a controller reconnecting in a loop must not rewrite the file each time
 
         def change(records: dict[str, TokenRecord]) -> None:
             if token_id in records:

@@ -139,3 +139,19 @@ def test_the_file_is_readable_json_for_people(tmp_path: Path) -> None:
         "software": "baton 0.1",
     }
     assert len(entry["sha256"]) == 64
+
+
+def test_last_use_is_saved_to_the_minute(tmp_path: Path) -> None:
+    now = [1_700_000_000_000]
+    store = TokenStore(tmp_path, wall_ms=lambda: now[0])
+    store.load()
+    token_id = store.issue(ANNA, m.Role.OWNER).split(".")[0]
+    store.touch(token_id)
+    written = store.path.stat().st_mtime_ns, store.path.read_text()
+    now[0] += 30_000
+    store.touch(token_id)  # within the minute: no write
+    assert (store.path.stat().st_mtime_ns, store.path.read_text()) == written
+    now[0] += 31_000
+    store.touch(token_id)
+    (record,) = store_in(tmp_path).records()
+    assert record.last_used_unix_ms == now[0]
