@@ -71,6 +71,11 @@ def build_parser(*, subcommands: bool = True) -> argparse.ArgumentParser:
         help="receivers' audio output: afile (record to WAV files, the default), none, or "
         "default (this machine's sound card: you hear the music move)",
     )
+    demo.add_argument(
+        "--keep-viewer",
+        action="store_true",
+        help="after the headless tour, keep its trace viewer running until Ctrl-C",
+    )
     add_commands(sub)
     return parser
 
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from client.demo import run_demo
 
-        return run_demo(headless=args.headless, audio=args.audio)
+        return run_demo(headless=args.headless, audio=args.audio, keep_viewer=args.keep_viewer)
     if hasattr(args, "run"):
         from client.commands import run_command
 

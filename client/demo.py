@@ -4,6 +4,8 @@ Everything runs on this machine and only on loopback (mDNS too). With a display 
 the app on the demo library; without one (no DISPLAY/WAYLAND_DISPLAY, or QT_QPA_PLATFORM
 offscreen), or with `--headless`, it runs a tour instead (discover, play on Living Room,
 transfer to Car, pause, transfer to this computer), printing each step with its timing.
+Every device traces to a collector the demo starts (its viewer's address and token are
+printed); with `keep_viewer` the tour leaves the viewer running until Ctrl-C.
 Ctrl-C stops everything cleanly, and nothing is left running.
 """
 
@@ -61,7 +63,7 @@ class _Clock:
         print(f"[{time.perf_counter() - self.start:6.2f} s] {text}", flush=True)
 
 
-def run_demo(*, headless: bool, audio: str = "afile") -> int:
+def run_demo(*, headless: bool, audio: str = "afile", keep_viewer: bool = False) -> int:
     """Run the demo; return the process exit code."""
     if not headless and not has_display():
         print("No display here: running the headless tour instead.", flush=True)
@@ -69,7 +71,7 @@ def run_demo(*, headless: bool, audio: str = "afile") -> int:
     try:
         if not headless:
             return _run_windowed(audio)
-        return asyncio.run(_main(audio=audio))
+        return asyncio.run(_main(audio=audio, keep_viewer=keep_viewer))
     except KeyboardInterrupt:  # a second Ctrl-C during cleanup
         return 130
 
@@ -115,10 +117,10 @@ def _output_for(work: Path, slug: str, audio: str) -> str:
     return f"afile:{work / (slug + '.wav')}" if audio == "afile" else audio
 
 
-async def _main(*, audio: str) -> int:
+async def _main(*, audio: str, keep_viewer: bool = False) -> int:
     clock = _Clock()
     work = Path(tempfile.mkdtemp(prefix="baton-demo-"))
-    tour = asyncio.ensure_future(_tour(clock, work, audio))
+    tour = asyncio.ensure_future(_tour(clock, work, audio, keep_viewer))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, tour.cancel)
@@ -137,7 +139,7 @@ async def _main(*, audio: str) -> int:
     return 0
 
 
-async def _tour(clock: _Clock, work: Path, audio: str) -> None:
+async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False) -> None:
     clock.say(f"writing the demo library into {work / 'library'}")
     tracks = write_demo_library(work / "library")
     library = LibraryServer(work / "library")
@@ -145,6 +147,7 @@ async def _tour(clock: _Clock, work: Path, audio: str) -> None:
     controller = Controller(default_identity("baton demo"), interfaces=["127.0.0.1"])
     collector = _Collector()
     tracing: Tracing | None = None
+    interrupted = False
     try:
         await library.async_start()
         clock.say(f"serving the library at http://127.0.0.1:{library.port}/media/")
@@ -155,13 +158,33 @@ async def _tour(clock: _Clock, work: Path, audio: str) -> None:
         await _discover(clock, controller, receivers)
         await _play_and_control(clock, controller, receivers[0], library, tracks)
         await _transfers(clock, controller, receivers, work, audio)
+    except asyncio.CancelledError:
+        interrupted = True
+        raise
     finally:
         await controller.async_close()
         if tracing is not None:  # before the collector stops: what is pending reaches it
             await asyncio.to_thread(tracing.shutdown)
         await _stop_receivers(clock, receivers)
+        if keep_viewer and collector.url and not interrupted:
+            await _keep_viewer(clock, collector)
         await collector.async_close()
         await library.async_close()
+
+
+async def _keep_viewer(clock: _Clock, collector: _Collector) -> None:
+    """Leave the trace viewer running, with everything the tour traced, until Ctrl-C."""
+    clock.say(
+        f"the trace viewer stays at {collector.url}/ (user {DEMO_USER!r}, token "
+        f"{collector.token}); press Ctrl-C to stop it"
+    )
+    task = asyncio.current_task()
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        # Ctrl-C is how this step ends: it is not an interruption of the tour.
+        if task is not None:
+            task.uncancel()
 
 
 def _trace_controller(url: str, controller: Controller, work: Path) -> Tracing | None:

@@ -25,6 +25,7 @@ const state = {
   source: null,
   paused: false,
   dirty: false,
+  namesTimer: 0,
 };
 
 // ------------------------------------------------------------------ login and start
@@ -72,12 +73,13 @@ async function start() {
 async function refreshDevices() {
   // The collector measures clock offsets from the messages it pairs (tracing/_clock.py);
   // they sharpen as messages flow, so they are re-read now and then.
-  for (const d of await api("/api/devices")) {
-    noteDevice(d.device_id, d.name, d.type, d.clock_offset_ms, d.clock);
-  }
+  if ($("app").hidden) return;
+  let devices;
+  try { devices = await api("/api/devices"); } catch { return; }  // a login or retry follows
+  for (const d of devices) noteDevice(d.device_id, d.name, d.type, d.clock_offset_ms, d.clock);
   scheduleRender();
 }
-setInterval(() => { if (!$("app").hidden) refreshDevices().catch(() => {}); }, CLOCKS_EVERY_MS);
+setInterval(refreshDevices, CLOCKS_EVERY_MS);
 
 // ------------------------------------------------------------------ the stream
 
@@ -150,6 +152,8 @@ function noteDevice(id, name, type, offset, clock) {
     option.value = id;
     option.textContent = id;
     $("f-device").append(option);
+    // Known only as a message's peer so far: the collector may know its name already.
+    if (!name) { clearTimeout(state.namesTimer); state.namesTimer = setTimeout(refreshDevices, 500); }
   }
   if (name) device.name = name;
   if (type) device.type = type;
@@ -162,8 +166,9 @@ function clockText(device) {
   const c = device.clock;
   if (c && c.reference === device.id) return "clock reference";
   if (c) {
-    const sign = c.offset_ms >= 0 ? "+" : "−";
-    return `clock ${sign}${Math.abs(c.offset_ms).toFixed(1)} ms ±${c.uncertainty_ms.toFixed(1)}`
+    const shown = Math.abs(c.offset_ms).toFixed(1);
+    const sign = shown === "0.0" ? "" : c.offset_ms > 0 ? "+" : "−";
+    return `clock ${sign}${shown} ms ±${c.uncertainty_ms.toFixed(1)}`
       + (c.consistent ? "" : " (inconsistent)");
   }
   if (device.offset !== null) return `clock ${device.offset.toFixed(1)} ms (reported)`;
@@ -297,8 +302,9 @@ function render() {
     head.dataset.device = id;
     const offset = clockText(d);
     head.innerHTML = "<div class=name></div><div class=type></div><div class=offset></div>";
+    head.title = id;  // ids are long (64 hex digits for a receiver): shortened below
     head.querySelector(".name").textContent = d.name || id;
-    head.querySelector(".type").textContent = `${d.type || "device"} · ${id}`;
+    head.querySelector(".type").textContent = `${d.type || "device"} · ${id.slice(0, 12)}`;
     head.querySelector(".offset").textContent = offset;
     const reference = d.clock && state.devices.get(d.clock.reference);
     if (reference && reference.id !== id) {
@@ -312,7 +318,8 @@ function render() {
   if (state.items.length > MAX_ROWS) state.items.splice(0, state.items.length - MAX_ROWS);
   const svg = $("diagram");
   const height = (state.items.length + 1) * ROW + 10;
-  svg.setAttribute("width", String(Math.max(ids.length, 1) * COLUMN));
+  // Room on the right for the latency notes of arrows that end on the last lifeline.
+  svg.setAttribute("width", String(Math.max(ids.length, 1) * COLUMN + COLUMN));
   svg.setAttribute("height", String(height));
   svg.replaceChildren();
   const defs = svgEl("defs", {}, svg);
