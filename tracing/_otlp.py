@@ -101,7 +101,14 @@ def decode(signal: str, body: bytes, content_type: str) -> list[Record]:
             json_format.ParseDict(_ids_to_base64(json.loads(body)), message, True)
         else:
             message.ParseFromString(body)
-    except (DecodeError, json_format.ParseError, ValueError, TypeError, AttributeError) as exc:
+    except (
+        DecodeError,
+        json_format.ParseError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        RecursionError,  # JSON nested deeper than the parser's stack (found by tests/fuzz)
+    ) as exc:
         raise OtlpError(f"not an OTLP {signal} request: {exc}") from exc
     if signal == "traces":
         return list(_spans(message))
