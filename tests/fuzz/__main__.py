@@ -17,6 +17,7 @@ from tests.fuzz import engine
 HARNESSES = {
     "codec": "tests.fuzz.test_codec",
     "receiver": "tests.fuzz.test_receiver",
+    "otlp": "tests.fuzz.test_otlp",
     "collector": "tests.fuzz.test_collector",
 }
 
@@ -59,12 +60,28 @@ def _progress(run: engine.Run) -> None:
 def _report_failure(run: engine.Run) -> None:
     assert run.failure is not None
     print(f"\n== {run.target} FAILED")
-    # Hypothesis adds the falsifying example and a @reproduce_failure blob as notes.
-    traceback.print_exception(run.failure, file=sys.stdout)
+    # Hypothesis adds the falsifying example and a @reproduce_failure line as notes; an input
+    # grown by `repeat` can be huge, so each note is cut short (the saved file has it all).
+    for failure in _leaves(run.failure):
+        notes = getattr(failure, "__notes__", [])
+        failure.__notes__ = [_shorten(note) for note in notes]
+        traceback.print_exception(failure, file=sys.stdout)
     for path in run.found:
         print(f"failing input saved to {path}")
-    print("Once fixed, keep it as a regression seed (see docs/fuzzing.md):")
-    print(f"  mv tests/fuzz/found/{run.target}/*.bin tests/fuzz/corpus/{run.target}/")
+    print("Once fixed, move it into tests/fuzz/corpus/ as a regression seed (docs/fuzzing.md)")
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The failures in *exc*: hypothesis groups distinct bugs found in one run."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def _shorten(text: str, limit: int = 3000) -> str:
+    return (
+        text if len(text) <= limit else f"{text[:limit]} ... ({len(text) - limit} more characters)"
+    )
 
 
 if __name__ == "__main__":

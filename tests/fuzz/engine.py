@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ class Target:
     open: Callable[[], AbstractContextManager[Check]]  # sets the target up, yields its check
     seeds_of: Callable[[Any], list[tuple[str, bytes]]]  # (kind, bytes) worth keeping as seeds
     smoke_examples: int  # examples under plain pytest, sized to keep the fuzz dir under ~30 s
+    corpus: str = ""  # the corpus folder its seeds come from, if not its name
     # Records logged at ERROR that are not failures (say why at each target's definition).
     tolerated: Callable[[logging.LogRecord], bool] = lambda record: False
 
@@ -58,6 +59,7 @@ class Run:
 
     @property
     def rate(self) -> float:
+        """Examples per second."""
         return self.examples / self.seconds if self.seconds else 0.0
 
 
@@ -87,9 +89,7 @@ def fuzz_for(
                 _property(target, check, run, batch, derandomize=False)()
             except Exception as exc:  # the failure is the result: report it, do not raise
                 run.failure = exc
-                run.found = [
-                    seeds.save_found(target.name, k, d) for k, d in target.seeds_of(run.last)
-                ]
+                run.found = _save_found(target, run.last)
             run.seconds = time.monotonic() - started
             progress(run)
             left = stop_at - time.monotonic()
@@ -115,18 +115,37 @@ def _property(target: Target, check: Check, run: Run, examples: int, *, derandom
     )
     @given(target.inputs)
     def fuzzed_input_is_handled(value: Any) -> None:
-        run.last = value
-        run.examples += 1
-        run.started_at = time.monotonic()
-        try:
-            with _errors_logged() as errors:
-                check(value)
-        finally:
-            run.started_at = 0.0
-        failures = [_describe(r) for r in errors if not target.tolerated(r)]
-        assert not failures, "logged at ERROR while handling the input:\n" + "\n".join(failures)
+        _check_one(target, check, run, value)
 
     return fuzzed_input_is_handled
+
+
+def check_each(target: Target, values: Iterable[Any]) -> Run:
+    """Check each of *values* (seeds, regressions) as the fuzzer would; raise on a failure."""
+    run = Run(target.name)
+    with target.open() as check, _Watchdog(run, target):
+        for value in values:
+            _check_one(target, check, run, value)
+    return run
+
+
+def _check_one(target: Target, check: Check, run: Run, value: Any) -> None:
+    """Check one input; fail also on what was logged at ERROR meanwhile, unless tolerated."""
+    run.last = value
+    run.examples += 1
+    run.started_at = time.monotonic()
+    try:
+        with _errors_logged() as errors:
+            check(value)
+    finally:
+        run.started_at = 0.0
+    failures = [_describe(r) for r in errors if not target.tolerated(r)]
+    assert not failures, "logged at ERROR while handling the input:\n" + "\n".join(failures)
+
+
+def _save_found(target: Target, value: Any) -> list[Path]:
+    folder = target.corpus or target.name
+    return [seeds.save_found(folder, kind, data) for kind, data in target.seeds_of(value)]
 
 
 def _describe(record: logging.LogRecord) -> str:
@@ -182,8 +201,8 @@ class _Watchdog:
         run = self._run
         print(f"\n{run.target}: one input ran over {HANG_S:.0f} s: a hang", file=sys.stderr)
         print(f"input: {run.last!r}"[:4000], file=sys.stderr)
-        for kind, data in self._target.seeds_of(run.last):
-            print(f"saved: {seeds.save_found(run.target, kind, data)}", file=sys.stderr)
+        for path in _save_found(self._target, run.last):
+            print(f"saved: {path}", file=sys.stderr)
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         sys.stderr.flush()
         os._exit(3)

@@ -294,8 +294,7 @@ def test_seed_is_handled(path) -> None:
     """Every seed as is: requests as raw requests, frames inside a session."""
     data = path.read_bytes()
     value = RawRequest(data) if path.name.startswith("http-") else Session((data,))
-    with _open() as check:
-        check(value)
+    engine.check_each(TARGET, [value])
 
 
 def test_fuzzed_requests_and_frames_never_break_the_device() -> None:
