@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from connect import tls
 from connect.interfaces import NetworkInterface, list_interfaces
+from connect.messages import PairingMode
 from devices.audio_output import OutputKind, parse_audio_output
 from devices.config import ConfigError, ReceiverConfig, build_config, read_config_file
 from devices.errors import LibVLCUnavailableError
 from devices.netwait import usable_addresses
+from devices.persistence import TLS_DIR
+from devices.tokens import TokenStore, TokenStoreError
 from devices.vlc_check import check_libvlc
 
 _IFF_LOOPBACK = 0x8  # linux/if.h
@@ -57,6 +61,7 @@ def run_checks(
         config_result,
         check_audio_output(config.audio_output, machine),
         check_state_dir(config.state_dir),
+        check_access(config),
         check_network(config.interfaces, machine),
     ]
 
@@ -108,6 +113,28 @@ def check_state_dir(state_dir: Path) -> CheckResult:
         )
     note = "" if existing == state_dir else " (will be created)"
     return CheckResult(what, True, f"{state_dir} is writable by user {user}{note}")
+
+
+def check_access(config: ReceiverConfig) -> CheckResult:
+    """Check that the TLS identity and the tokens the receiver will use can be read."""
+    what = "pairing"
+    if config.pairing_mode is PairingMode.OPEN:
+        return CheckResult(what, True, "open: anyone on the network may control this receiver")
+    tls_dir = config.state_dir / TLS_DIR
+    device = "a TLS key and certificate will be made at the first start"
+    if (tls_dir / tls.CERT_FILE).exists():
+        try:
+            device = f"device id {tls.load_or_create_identity(tls_dir).fingerprint}"
+        except tls.TlsIdentityError as exc:
+            return CheckResult(what, False, f"{exc}; move {tls_dir} away to make a new identity")
+    store = TokenStore(config.state_dir)
+    if store.path.exists():  # else nothing to read yet, and a check creates nothing
+        try:
+            store.load()
+        except TokenStoreError as exc:
+            return CheckResult(what, False, f"{exc}: the receiver would not start")
+    paired = len(store.records())
+    return CheckResult(what, True, f"pin: {device}, {paired} paired controller(s)")
 
 
 def check_network(wanted: Sequence[str], machine: Machine) -> CheckResult:

@@ -171,3 +171,30 @@ def test_the_real_command_on_loopback(tmp_path: Path) -> None:
     )  # fmt: skip
     assert failing.returncode == 1
     assert "Not ready: network." in failing.stdout
+
+
+def test_the_pairing_check_reads_the_identity_and_the_tokens(tmp_path: Path) -> None:
+    from connect import messages as m
+    from devices.check import check_access
+    from devices.config import ReceiverConfig
+    from devices.persistence import SessionStore
+    from devices.tokens import TokenStore
+
+    config = ReceiverConfig(state_dir=tmp_path / "state")
+    fresh = check_access(config)
+    assert fresh.ok
+    assert "will be made" in fresh.detail
+    assert not (tmp_path / "state").exists()  # a check creates nothing
+    device_id = SessionStore(config.state_dir).device_id()
+    TokenStore(config.state_dir).issue(m.ClientIdentity("a", "Anna"), m.Role.OWNER)
+    ready = check_access(config)
+    assert ready.ok
+    assert device_id in ready.detail
+    assert "1 paired controller" in ready.detail
+    (config.state_dir / "tokens.json").write_text("{")
+    broken = check_access(config)
+    assert not broken.ok
+    assert "would not start" in broken.detail
+    opened = check_access(ReceiverConfig(state_dir=tmp_path / "x", pairing="open"))
+    assert opened.ok
+    assert "anyone on the network" in opened.detail
