@@ -10,6 +10,7 @@ URLs carry no secret: the folder is the only thing exposed, and only on the addr
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
@@ -53,10 +54,18 @@ def library_file(root: Path, tail: str) -> Path:
     return resolved
 
 
-def library_application(root: Path, middlewares: Iterable[Middleware] = ()) -> web.Application:
-    """Return an aiohttp application serving *root* under MEDIA_PREFIX, after *middlewares*."""
+def library_application(
+    root: Path, middlewares: Iterable[Middleware] = (), *, loopback_only: bool = False
+) -> web.Application:
+    """Return an aiohttp application serving *root* under MEDIA_PREFIX, after *middlewares*.
+
+    With *loopback_only* (for a server bound to loopback), a request whose Host is not a
+    loopback name gets 421: a web page that rebinds its DNS name to 127.0.0.1 reads as
+    same-origin to the browser, and could otherwise read the library.
+    """
     root = root.resolve()
-    app = web.Application(middlewares=[_refuse_bodies, *middlewares])
+    guards: list[Middleware] = [_refuse_foreign_hosts] if loopback_only else []
+    app = web.Application(middlewares=[*guards, _refuse_bodies, *middlewares])
 
     async def serve(request: web.Request) -> web.FileResponse:
         try:
@@ -102,7 +111,7 @@ class LibraryServer:
         """Start serving; raise OSError if the address cannot be bound."""
         if not self.root.is_dir():
             raise FileNotFoundError(f"music folder {self.root} does not exist")
-        app = library_application(self.root)
+        app = library_application(self.root, loopback_only=is_loopback_host(self.host))
         self._runner = library_runner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -121,9 +130,29 @@ class LibraryServer:
             await runner.cleanup()
 
 
+def is_loopback_host(host: str) -> bool:
+    """Say whether *host* (a name or an address, IPv6 bracketed or not, no port) is loopback."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]")
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _existing_file(root: Path, tail: str) -> Path | None:
     path = library_file(root, tail)
     return path if path.is_file() else None
+
+
+@web.middleware
+async def _refuse_foreign_hosts(request: web.Request, handler: Handler) -> web.StreamResponse:
+    host = request.headers.get("Host", "")
+    name = host.partition("]")[0] + "]" if host.startswith("[") else host.rpartition(":")[0]
+    if not is_loopback_host(name or host):
+        raise web.HTTPMisdirectedRequest(text="this media server answers only to loopback names")
+    return await handler(request)
 
 
 @web.middleware

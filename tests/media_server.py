@@ -17,7 +17,7 @@ from types import TracebackType
 import pytest
 from aiohttp import web
 
-from client.library_server import library_application, library_runner
+from client.library_server import is_loopback_host, library_application, library_runner
 
 MISSING_PATH = "/missing.wav"
 STALL_PATH = "/stall.wav"
@@ -38,7 +38,9 @@ class MediaServer:
     async def start(self) -> None:
         """Bind an ephemeral port and start serving."""
         # The app's own media routes (Range, path checks), so tests exercise what ships.
-        app = library_application(self.root, middlewares=[self._record])
+        app = library_application(
+            self.root, middlewares=[self._record], loopback_only=is_loopback_host(self.host)
+        )
         app.router.add_get(MISSING_PATH, self._not_found)
         app.router.add_get(STALL_PATH, self._stall)
         self._runner = library_runner(app)

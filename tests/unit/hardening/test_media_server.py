@@ -127,9 +127,7 @@ async def test_bodies_are_refused(server: LibraryServer):
     refused = await exchange(server.port, chunked, b"5\r\nhello\r\n0\r\n\r\n")
     assert refused.status == 413
     assert b"no request body" in refused.body
-    post = (
-        "POST /media/album/track.wav HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0"
-    )
+    post = get("/media/album/track.wav", "Content-Length: 0").replace("GET", "POST", 1)
     assert (await exchange(server.port, post)).status == 405
 
 
@@ -154,3 +152,29 @@ async def test_oversized_heads_get_a_4xx_and_the_server_keeps_serving(
 def test_urls_carry_nothing_but_the_path(server: LibraryServer, library: Path):
     url = server.url_for(library / "album" / "track.wav")
     assert url == f"http://127.0.0.1:{server.port}/media/album/track.wav"
+
+
+def _get_for_host(path: str, host: str) -> str:
+    return "\r\n".join([f"GET {path} HTTP/1.1", f"Host: {host}", "Connection: close"])
+
+
+async def test_a_loopback_server_answers_only_to_loopback_names(server: LibraryServer):
+    port = server.port
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.nip.example:{port}"):
+        response = await exchange(port, _get_for_host("/media/album/track.wav", host))
+        assert response.status == 421, host
+        assert TRACK not in response.body
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
+        response = await exchange(port, _get_for_host("/media/album/track.wav", host))
+        assert (response.status, response.body) == (200, TRACK), host
+
+
+async def test_a_server_bound_beyond_loopback_answers_any_name(library: Path):
+    # Binding 0.0.0.0 is safe here: tests run in a network namespace with only loopback.
+    server = LibraryServer(library, host="0.0.0.0")
+    await server.async_start()
+    try:
+        response = await exchange(server.port, _get_for_host("/media/inner.wav", "music.lan"))
+        assert (response.status, response.body) == (200, TRACK)
+    finally:
+        await server.async_close()
