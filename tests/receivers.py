@@ -93,15 +93,15 @@ async def start_receiver(
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    output: list[str] = []
+    lines: list[str] = []
     assert process.stdout is not None
     try:
         async with asyncio.timeout(START_TIMEOUT_S):
             while True:
                 line = (await process.stdout.readline()).decode(errors="replace")
                 if not line:
-                    raise RuntimeError(f"receiver {name!r} exited: {''.join(output)}")
-                output.append(line)
+                    raise RuntimeError(f"receiver {name!r} exited: {''.join(lines)}")
+                lines.append(line)
                 found = READY.search(line)
                 if found:
                     break
@@ -112,11 +112,11 @@ async def start_receiver(
         raise
     receiver = RunningReceiver(
         name, process, found["id"], found["host"].strip("[]"), int(found["port"]),
-        recording, state_dir, argv, output,
+        recording, state_dir, argv, lines,
     )  # fmt: skip
     # Keep draining its output, so a chatty receiver never blocks on a full pipe; the task
     # ends by itself at end of file, when the process exits.
-    receiver.drain = asyncio.get_running_loop().create_task(_drain(process, output))
+    receiver.drain = asyncio.get_running_loop().create_task(_drain(process, lines))
     return receiver
 
 
