@@ -56,6 +56,18 @@ def add_access_routes(
         app.router.add_put(NAME_PATH, endpoints.rename)
 
 
+def add_open_device_routes(app: web.Application) -> None:
+    """Answer the pairing and owner endpoints of an open device: 404 with a Failure."""
+
+    async def no_access(request: web.Request) -> web.Response:
+        return failure_response(
+            m.ErrorCode.NOT_FOUND, "this device is open: it has no pairing and no tokens"
+        )
+
+    for path in (PAIR_PATH, TOKENS_PATH, TOKENS_PATH + "/{token_id}", PAIRING_CODE_PATH, NAME_PATH):
+        app.router.add_route("*", path, no_access)
+
+
 def failure_response(
     code: m.ErrorCode, message: str, status: int | None = None, retry_after_s: float = 0.0
 ) -> web.Response:

@@ -29,7 +29,7 @@ from opentelemetry.trace import SpanKind
 
 from connect import codec, pairing, telemetry
 from connect import messages as m
-from connect._access_http import Renamer, add_access_routes
+from connect._access_http import Renamer, add_access_routes, add_open_device_routes
 from connect.clock import Clock, monotonic_us
 from connect.errors import (
     FrameError,
@@ -172,6 +172,8 @@ class SessionServer:
         self.app.router.add_get(WS_PATH, self._session)
         if access is not None:
             add_access_routes(self.app, access, self.end_sessions_of, rename)
+        else:
+            add_open_device_routes(self.app)
 
     @property
     def links(self) -> tuple[ControllerLink, ...]:

@@ -217,6 +217,8 @@ async def test_an_open_device_is_plain_http_has_no_owner_endpoints_and_warns(
             for method, path in (("POST", "/connect/v1/pair"), ("GET", "/connect/v1/tokens")):
                 response = await http.request(method, f"{base}{path}")
                 assert response.status == 404
+                failure = codec.decode_failure(await response.read())
+                assert failure.code is m.ErrorCode.NOT_FOUND
     finally:
         await receiver.async_close()
 
