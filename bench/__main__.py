@@ -21,6 +21,7 @@ BENCHMARKS = [
     "transfer",
     "tracing",
     "load",
+    "faults",
     "app",
 ]
 

@@ -20,6 +20,7 @@ from connect.clock import monotonic_us
 from connect.transfer import TransferCoordinator
 from tests.audio import read_capture
 from tests.faults.helpers import open_pair, players
+from tests.faults.kills import kill_target_at_switch
 from tests.integration.transfer.fault_bench import (
     PLAY_OUT_S,
     assert_plays_on,
@@ -40,38 +41,23 @@ pytestmark = pytest.mark.slow
 async def test_target_killed_at_the_switch_the_source_takes_the_music_back(
     tmp_path: Path,
 ) -> None:
-    async with open_pair(tmp_path) as pair, controller_for(pair.source, pair.target) as controller:
-        source, target = pair.source.device_id, pair.target.device_id
-        before = await start_session(controller, source, pair.url)
-        killed: list[int] = []
-
-        def kill_target() -> None:
-            pair.target.process.send_signal(signal.SIGKILL)
-            killed.append(monotonic_us())
-
-        unsubscribe = on_ready_from(controller, source, kill_target)  # the source's ack
-        asked = monotonic_us()
-        outcome = await TransferCoordinator(controller).transfer(source, target)
-        unsubscribe()
-        report(outcome, asked, monotonic_us())
-        assert killed, "the source never acknowledged its commit"
-        assert not outcome.ok
-        assert outcome.failure is not None
-        assert outcome.failure.message == "Target did not start playing"
-        assert outcome.rolled_back
-        kept = await wait_state(controller, source, lambda s: s.active and s.clock.playing)
-        recovered = monotonic_us()
-        print(f"  source playing again {(recovered - killed[0]) / 1000:.0f} ms after the kill")
-        await play_out()
-        assert_session_kept(kept, before)
-        assert players(controller, source) == [source]
-    capture = read_capture(pair.source.recording)
-    end = recovered + round(PLAY_OUT_S * 1e6)
-    dips = silences(capture, killed[0], end, longer_than_us=2_000)
+    seen = await kill_target_at_switch(tmp_path)
+    report(seen.outcome, seen.asked_us, seen.recovered_us)
+    print(f"  source playing again {seen.recovery_ms:.0f} ms after the kill")
+    assert not seen.outcome.ok
+    assert seen.outcome.failure is not None
+    assert seen.outcome.failure.message == "Target did not start playing"
+    assert seen.outcome.rolled_back
+    assert_session_kept(seen.kept, seen.before)
+    assert seen.playing == [seen.source_id]
+    capture = read_capture(seen.source_recording)
+    dips = silences(capture, seen.killed_us, seen.end_us, longer_than_us=2_000)
     print(f"  source silences after the kill (ms): {[(b - a) / 1000 for a, b in dips]}")
     assert len(dips) <= 1, dips
-    assert_plays_on(capture, recovered, end, position_ms_at=kept.clock.position_at)
-    assert not audible_within(read_capture(pair.target.recording), asked, end)
+    assert_plays_on(
+        capture, seen.recovered_us, seen.end_us, position_ms_at=seen.kept.clock.position_at
+    )
+    assert not audible_within(read_capture(seen.target_recording), seen.asked_us, seen.end_us)
 
 
 async def test_source_killed_at_the_switch_the_target_plays_the_session(tmp_path: Path) -> None:
