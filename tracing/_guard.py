@@ -1,4 +1,4 @@
-"""The collector's HTTP guard: size limits, cross-site refusal, security headers, a quiet log.
+"""The collector's HTTP guard: limits, loopback Host names, cross-site refusal, quiet logs.
 
 Everything here is about what a hostile or broken client may send; the routes themselves live
 in `_server.py`.
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 _LOG = logging.getLogger(__name__)
@@ -165,3 +166,27 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     def enabled(self) -> bool:
         """Skip the work when debug logging is off."""
         return self.logger.isEnabledFor(logging.DEBUG)
+
+
+class _MalformedRequestFilter(logging.Filter):
+    """Rewrites aiohttp's log of a request its parser refused: one line, none of the request.
+
+    aiohttp logs such a request at error level with a traceback whose message quotes the first
+    100 bytes of the offending line: a long Cookie header or URL would put a token in the log.
+    A client's malformed request is not the server's error, so info level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "refused a malformed request from %s: %d %s"
+            record.args = (remote, exc.code, type(exc).__name__)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+# The logger handed to aiohttp's server (`web.AppRunner(logger=...)`), with the filter on it.
+SERVER_LOG = logging.getLogger("tracing.http")
+SERVER_LOG.addFilter(_MalformedRequestFilter())

@@ -89,12 +89,13 @@ class Collector:
         app.router.add_get("/api/stream", self._stream)
         app.router.add_get("/api/export", self._export)
         # auto_decompress=False: ingest inflates bodies itself, so that it can bound the bytes
-        # sent and the bytes inflated separately. The access log leaves out query strings and
-        # headers, where tokens could travel.
+        # sent and the bytes inflated separately. Neither log quotes query strings or headers,
+        # where tokens travel.
         self._runner = web.AppRunner(
             app,
             access_log=_guard.ACCESS_LOG,
             access_log_class=_guard.PathOnlyAccessLogger,
+            logger=_guard.SERVER_LOG,
             handle_signals=False,
             shutdown_timeout=2.0,
             auto_decompress=False,

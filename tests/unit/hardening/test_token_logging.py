@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
+from tests.unit.hardening.rawhttp import exchange, get
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, Running, SseReader
-from tracing import samples
+from tracing import _guard, samples
 
 
 def _all_logged_text(caplog: pytest.LogCaptureFixture) -> str:
@@ -63,3 +64,25 @@ async def test_a_full_viewer_session_logs_no_token(collector: Running, caplog):
     assert any("/api/whoami" in r.getMessage() for r in access)
     assert token not in logged
     assert token[:12] not in logged  # nor a recognisable part of it
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        get("/api/whoami", "Cookie: baton_token={token}; pad=" + "p" * _guard.MAX_LINE_BYTES),
+        get("/api/whoami?token={token}&pad=" + "p" * _guard.MAX_LINE_BYTES),
+        get("/api/whoami", "Authorization: Bearer {token}" + " " * _guard.MAX_LINE_BYTES),
+    ],
+    ids=["cookie", "query", "bearer"],
+)
+async def test_a_refused_oversized_line_is_logged_without_its_bytes(
+    collector: Running, caplog, head: str
+):
+    caplog.set_level(logging.DEBUG)
+    token = collector.tokens["alice"]
+    response = await exchange(collector.collector.port, head.format(token=token))
+    assert response.status == 400
+    refused = [r for r in caplog.records if "malformed request" in r.getMessage()]
+    assert refused  # logged, once, at info: a client's mistake, not the server's error
+    assert all(r.levelno == logging.INFO for r in refused)
+    assert token[:12] not in _all_logged_text(caplog)
