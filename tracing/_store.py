@@ -12,15 +12,15 @@ import json
 import secrets
 import sqlite3
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tracing import _clock
+from tracing import _clock_table as clock_table
 from tracing import attributes as a
-from tracing._otlp import SPAN, Record
+from tracing._clock import ClockEstimate
+from tracing._otlp import Record
 from tracing._query import Filters, Scope
 from tracing.attributes import pseudonymise_user
 
@@ -69,17 +69,6 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 -- deleted_through: the highest seq retention has deleted (a resume from below it lost data).
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
--- Clock-offset bounds (tracing._clock): per ingest batch and (sender device, receiver device),
--- the smallest receiver start − sender start; the newest _clock.WINDOW are kept per link.
-CREATE TABLE IF NOT EXISTS clock_samples (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id TEXT NOT NULL,
-    from_device TEXT NOT NULL,
-    to_device TEXT NOT NULL,
-    delta_ns INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS clock_samples_link
-    ON clock_samples (user_id, from_device, to_device, id);
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
@@ -148,6 +137,7 @@ class Store:
         # quarter in measurement. Readers are unaffected (WAL).
         self._db.execute("PRAGMA wal_autocheckpoint=10000")
         self._db.executescript(_SCHEMA)
+        self._db.executescript(clock_table.SCHEMA)
         self._resource_ids: dict[str, int] = {}  # digest → id, filled as resources are seen
 
     def close(self) -> None:
@@ -191,7 +181,7 @@ class Store:
             by_key = {(r.trace_id, r.span_id): r for r in records}
             fresh = [by_key[(t, sp)] for _, t, sp in new]
             self._upsert_devices(records, now)
-            self._add_clock_samples(fresh, before)
+            clock_table.add_samples(self._db, fresh, before)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -237,89 +227,10 @@ class Store:
             ],
         )
 
-    def _add_clock_samples(self, fresh: Sequence[Record], before: int) -> None:
-        """Note the cross-device parent → child pairs that *fresh* (just stored) completes.
-
-        A pair is found from the child's side (its parent in this batch or stored earlier),
-        else from the sender's (children stored earlier). A sender whose children are partly
-        in this batch is not searched for older ones: a missed sample only loosens a bound.
-        """
-        spans = [r for r in fresh if r.kind == SPAN]
-        # Parents of another device's spans are sender spans (they name the peer): only those
-        # are looked up in the batch; any other parent is found in the table.
-        senders = {(r.trace_id, r.span_id): r for r in spans if r.peer_device_id}
-        tightest: dict[tuple[str, str, str], int] = {}
-
-        def note(user: str, parent: tuple[str, int], child: Record) -> None:
-            device, start = parent
-            if user != child.user_id or device == child.device_id:
-                return  # local work, or two users' devices: no link between their clocks
-            key = (user, device, child.device_id)
-            delta = child.start_ns - start
-            tightest[key] = min(tightest.get(key, delta), delta)
-
-        paired: set[tuple[str, str]] = set()
-        for r in spans:
-            if r.span_kind not in _HANDLE_KINDS or not r.parent_id:
-                continue
-            parent = senders.get((r.trace_id, r.parent_id))
-            if parent is not None:
-                paired.add((parent.trace_id, parent.span_id))
-                note(parent.user_id, (parent.device_id, parent.start_ns), r)
-                continue
-            row = self._db.execute(
-                "SELECT user_id, device_id, start_ns FROM records "
-                "WHERE trace_id = ? AND span_id = ?",
-                (r.trace_id, r.parent_id),
-            ).fetchone()
-            if row is not None:
-                note(row[0], (row[1], row[2]), r)
-        for key, r in senders.items():
-            if key in paired:
-                continue
-            for user, device, start in self._db.execute(
-                "SELECT user_id, device_id, start_ns FROM records WHERE trace_id = ? "
-                "AND parent_id = ? AND kind = 'span' AND span_kind IN (?, ?) AND seq <= ?",
-                (r.trace_id, r.span_id, *_HANDLE_KINDS, before),
-            ):
-                child = replace(r, user_id=user, device_id=device, start_ns=start)
-                note(r.user_id, (r.device_id, r.start_ns), child)
-        for (user, sender, receiver), delta in tightest.items():
-            self._db.execute(
-                "INSERT INTO clock_samples (user_id, from_device, to_device, delta_ns) "
-                "VALUES (?,?,?,?)",
-                (user, sender, receiver, delta),
-            )
-            self._db.execute(
-                "DELETE FROM clock_samples WHERE user_id = ? AND from_device = ? "
-                "AND to_device = ? AND id <= (SELECT id FROM clock_samples WHERE user_id = ? "
-                "AND from_device = ? AND to_device = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                (user, sender, receiver, user, sender, receiver, _clock.WINDOW),
-            )
-
     # ------------------------------------------------------------ queries
-    def clock_estimates(self, scope: Scope) -> dict[tuple[str, str], _clock.ClockEstimate]:
+    def clock_estimates(self, scope: Scope) -> dict[tuple[str, str], ClockEstimate]:
         """Return each visible device's clock offset estimate, keyed by (user id, device id)."""
-        where, params = scope.clause()
-        samples: dict[str, list[_clock.Sample]] = defaultdict(list)
-        for user, sender, receiver, delta in self._db.execute(
-            "SELECT user_id, from_device, to_device, delta_ns "  # noqa: S608
-            f"FROM clock_samples WHERE {where}",
-            params,
-        ):
-            samples[user].append(_clock.Sample(sender, receiver, delta))
-        controllers: dict[str, set[str]] = defaultdict(set)
-        for user, device in self._db.execute(
-            f"SELECT user_id, device_id FROM devices WHERE type = 'controller' AND {where}",  # noqa: S608
-            params,
-        ):
-            controllers[user].add(device)
-        out: dict[tuple[str, str], _clock.ClockEstimate] = {}
-        for user, user_samples in samples.items():
-            bounds = _clock.link_bounds(user_samples).values()
-            for device, estimate in _clock.estimate_offsets(bounds, controllers[user]).items():
-                out[(user, device)] = estimate
-        return out
+        return clock_table.estimates(self._db, scope)
 
     def records_after(
         self, scope: Scope, filters: Filters, after: int, limit: int
@@ -453,9 +364,6 @@ class Store:
             (token_digest(token),),
         ).fetchone()
         return None if row is None else User(row[0], row[1], bool(row[2]))
-
-
-_HANDLE_KINDS = (2, 5)  # OTLP SpanKind SERVER and CONSUMER: a handler of a message
 
 
 def _on_own_device(r: Record) -> Record:
