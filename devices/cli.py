@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,16 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--trace-endpoint",
         metavar="URL",
-        default=os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
         help="send traces to this collector (`baton-traces serve`), e.g. http://192.168.1.5:4318; "
-        "unreachable, they wait in a bounded spool in the state directory (default: "
-        "$OTEL_EXPORTER_OTLP_ENDPOINT, else no tracing)",
+        "unreachable, they wait in a bounded spool in the state directory (default: the "
+        "config file's trace-endpoint, else $OTEL_EXPORTER_OTLP_ENDPOINT, else no tracing)",
     )
     parser.add_argument(
         "--user",
         metavar="NAME",
-        default="",
-        help="the trace viewer user whose devices include this one (sent pseudonymised)",
+        help="the trace viewer user whose devices include this one (sent pseudonymised; "
+        "config key trace-user)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     return parser
@@ -134,19 +134,21 @@ def main(argv: list[str] | None = None) -> int:
             "initial_volume",
             "max_volume",
             "pairing",
+            "trace_endpoint",
         )
     }
+    flags["trace_user"] = parser_args.user
     if args.check:
         return run_check_command(args.config, flags)
     try:
         file_settings = read_config_file(args.config) if args.config else {}
-        config = build_config(file_settings, flags)
+        config = build_config(with_environment(file_settings, os.environ), flags)
     except ConfigError as exc:
         print(f"baton-receiver: {exc}", file=sys.stderr)
         return 2
     tracing: Tracing | None = None
     try:
-        tracing = _start_tracing(args.trace_endpoint, args.user, config)
+        tracing = _start_tracing(config.trace_endpoint, config.trace_user, config)
         return asyncio.run(_serve(Receiver(config)))
     except LibVLCUnavailableError as exc:
         print(f"baton-receiver: {exc}", file=sys.stderr)
@@ -157,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tracing is not None:
             tracing.shutdown()  # sends what is pending, or spools it for the next start
+
+
+def with_environment(file_settings: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return *file_settings* under the standard OTel endpoint variable (file, then flags, win)."""
+    endpoint = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    return {"trace_endpoint": endpoint, **file_settings} if endpoint else file_settings
 
 
 def _start_tracing(endpoint: str, user: str, config: ReceiverConfig) -> Tracing | None:

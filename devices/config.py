@@ -34,6 +34,8 @@ class ReceiverConfig:
     pairing: str = "pin"  # pin | open (docs/security.md)
     resume_window: float = 1800.0  # seconds; 0: never resume at start (devices/resume.py)
     checkpoint_interval: float = 15.0  # seconds between position saves while playing; 0: none
+    trace_endpoint: str = ""  # collector URL (`baton-traces serve`); empty: no tracing
+    trace_user: str = ""  # the trace viewer user whose devices include this one
 
     @property
     def device_type(self) -> DeviceType:
@@ -84,6 +86,8 @@ def build_config(file_settings: dict[str, Any], flags: dict[str, Any]) -> Receiv
             checkpoint_interval=parse_duration(
                 merged.get("checkpoint_interval", ReceiverConfig.checkpoint_interval)
             ),
+            trace_endpoint=str(merged.get("trace_endpoint", "")).strip(),
+            trace_user=str(merged.get("trace_user", "")).strip(),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad setting: {exc}") from None
@@ -108,5 +112,9 @@ def _validate(config: ReceiverConfig) -> None:
         value = getattr(config, setting)
         if not 0 <= value <= 100:
             raise ConfigError(f"{setting.replace('_', '-')} must be 0..100, not {value}")
+    if config.trace_endpoint and not config.trace_endpoint.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"trace-endpoint must be an http:// or https:// URL, not {config.trace_endpoint!r}"
+        )
     if config.pairing not in PAIRING_MODES:
         raise ConfigError(f"pairing must be pin or open, not {config.pairing!r}")

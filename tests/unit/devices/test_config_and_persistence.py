@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from connect import messages as m
+from devices.cli import with_environment
 from devices.config import ConfigError, build_config, read_config_file
 from devices.persistence import SESSION_FILE, SessionStore, StateDirError
 
@@ -93,3 +94,24 @@ def test_an_unwritable_state_dir_is_a_typed_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(StateDirError, match="not writable"):
         SessionStore(blocker / "state").prepare()
+
+
+def test_trace_settings_come_from_the_file_then_the_flags_then_the_environment(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "receiver.toml"
+    path.write_text('trace-endpoint = "http://10.0.0.5:4318"\ntrace-user = "alice"\n')
+    environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4318"}
+
+    from_file = build_config(with_environment(read_config_file(path), environ), {})
+    assert (from_file.trace_endpoint, from_file.trace_user) == ("http://10.0.0.5:4318", "alice")
+
+    flag = {"trace_endpoint": "http://flag:4318", "trace_user": None}
+    assert build_config(read_config_file(path), flag).trace_endpoint == "http://flag:4318"
+    assert build_config(with_environment({}, environ), {}).trace_endpoint == "http://env:4318"
+    assert build_config(with_environment({}, {}), {}).trace_endpoint == ""
+
+
+def test_a_trace_endpoint_that_is_not_a_url_is_refused() -> None:
+    with pytest.raises(ConfigError, match="trace-endpoint"):
+        build_config({"trace_endpoint": "localhost:4318"}, {})
