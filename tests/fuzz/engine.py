@@ -8,6 +8,7 @@ thread saves the input and ends the process if one input runs longer than HANG_S
 
 from __future__ import annotations
 
+import asyncio
 import faulthandler
 import logging
 import os
@@ -146,6 +147,31 @@ def _check_one(target: Target, check: Check, run: Run, value: Any) -> None:
 def _save_found(target: Target, value: Any) -> list[Path]:
     folder = target.corpus or target.name
     return [seeds.save_found(folder, kind, data) for kind, data in target.seeds_of(value)]
+
+
+@contextmanager
+def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A private event loop for a target's servers; on exit, leftover tasks are cancelled.
+
+    A target's check runs one input to completion with `loop.run_until_complete`, so the
+    hypothesis property stays synchronous and the servers live across inputs.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
+    finally:
+        # Connections a server was still reading (a raw request cut short) leave handler
+        # tasks behind; end them here rather than let the closed loop complain about them.
+        loop.run_until_complete(_cancel_other_tasks())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _cancel_other_tasks() -> None:
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 def _describe(record: logging.LogRecord) -> str:

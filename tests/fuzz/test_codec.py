@@ -49,7 +49,7 @@ TARGET = engine.Target(
     inputs=fuzz_bytes(SEEDS),
     open=_open,
     seeds_of=_kept,
-    smoke_examples=1500,
+    smoke_examples=1000,
 )
 
 DECODERS = {

@@ -158,8 +158,7 @@ def _one_span(n: int) -> bytes:
 @contextlib.contextmanager
 def _open() -> Iterator[engine.Check]:
     """Start a collector on a private event loop; each check runs one input to completion."""
-    with tempfile.TemporaryDirectory(prefix="baton-fuzz-") as folder:
-        loop = asyncio.new_event_loop()
+    with tempfile.TemporaryDirectory(prefix="baton-fuzz-") as folder, engine.event_loop() as loop:
         collector = Collector(CollectorConfig(db=Path(folder) / "traces.db", port=0))
         loop.run_until_complete(collector.start())
         http = loop.run_until_complete(_client())
@@ -173,8 +172,6 @@ def _open() -> Iterator[engine.Check]:
         finally:
             loop.run_until_complete(http.close())
             loop.run_until_complete(collector.close())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
 
 
 async def _client() -> aiohttp.ClientSession:

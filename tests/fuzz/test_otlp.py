@@ -52,7 +52,7 @@ TARGET = engine.Target(
     inputs=st.tuples(st.sampled_from(_otlp.SIGNALS), fuzz_bytes(SEEDS)),
     open=_open,
     seeds_of=_kept,
-    smoke_examples=1000,
+    smoke_examples=600,
     corpus="collector",
 )
 

@@ -228,24 +228,22 @@ def _is_goodbye(frame: bytes) -> bool:
 @contextlib.contextmanager
 def _open() -> Iterator[engine.Check]:
     """Start the device on a private event loop; each check runs one input to completion."""
-    loop = asyncio.new_event_loop()
-    host = MemoryHost()
-    port = loop.run_until_complete(host.server.async_start(["127.0.0.1"], 0))
-    http = loop.run_until_complete(_client())
-    device = Device(host, port, http)
+    with engine.event_loop() as loop:
+        host = MemoryHost()
+        port = loop.run_until_complete(host.server.async_start(["127.0.0.1"], 0))
+        http = loop.run_until_complete(_client())
+        device = Device(host, port, http)
 
-    def check(value: RawRequest | Session) -> None:
-        if known_bug(value):
-            hypothesis.reject()
-        loop.run_until_complete(asyncio.wait_for(device.exercise(value), 3 * IO_TIMEOUT_S))
+        def check(value: RawRequest | Session) -> None:
+            if known_bug(value):
+                hypothesis.reject()
+            loop.run_until_complete(asyncio.wait_for(device.exercise(value), 3 * IO_TIMEOUT_S))
 
-    try:
-        yield check
-    finally:
-        loop.run_until_complete(http.close())
-        loop.run_until_complete(host.server.async_close())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+        try:
+            yield check
+        finally:
+            loop.run_until_complete(http.close())
+            loop.run_until_complete(host.server.async_close())
 
 
 async def _client() -> aiohttp.ClientSession:
