@@ -89,6 +89,9 @@ class Bridge(QObject):
     library_loaded = Signal(object)  # core.LibraryLoaded
     diagnostics_changed = Signal(object)  # views.Diagnostics
     notice = Signal(object)  # views.Notice
+    pairing_changed = Signal(object)  # views.PairingView
+    access_changed = Signal(object)  # views.AccessView
+    local_code_changed = Signal(str)  # "This computer"'s pairing code
     started = Signal()
     stopped = Signal()
 
@@ -110,18 +113,20 @@ class Bridge(QObject):
         async def build() -> AppCore:
             # The core's imports (aiohttp, zeroconf, libVLC) happen here, on the core thread,
             # while the UI thread paints its first frame.
+            from client.app.access import app_identity
             from client.app.core import AppCore
-            from connect.controller import default_identity
+            from connect.credentials import CredentialStore
 
-            identity = default_identity(f"Baton on {self.settings.device_name}")
-            problem = ""
+            store = CredentialStore()  # the CLI's file: pairings are shared both ways
+            identity, problems = app_identity(store, f"Baton on {self.settings.device_name}")
             if self.settings.trace_collector:
                 from client.app.app_tracing import start_tracing
 
                 self._tracing, problem = start_tracing(self.settings, identity)
-            self.core = AppCore(self.settings, self._from_core, identity)
-            if problem:
-                self._from_core(v.Notice(problem, error=True))
+                problems = "; ".join(p for p in (problems, problem) if p)
+            self.core = AppCore(self.settings, self._from_core, identity, store)
+            if problems:
+                self._from_core(v.Notice(problems, error=True))
             return self.core
 
         async def start() -> None:
@@ -189,6 +194,18 @@ class Bridge(QObject):
         """Serve and scan another music folder."""
         self._submit(lambda core: core.async_set_music_folder(folder))
 
+    def pair(self, device_id: str, pin: str) -> None:
+        """Pair with *device_id* using *pin*; progress comes as `pairing_changed`."""
+        self._submit(lambda core: core.async_pair(device_id, pin))
+
+    def load_access(self, device_id: str, *, with_code: bool = False) -> None:
+        """Ask who may control *device_id* (and its code); the answer comes as `access_changed`."""
+        self._submit(lambda core: core.async_load_access(device_id, with_code=with_code))
+
+    def revoke(self, device_id: str, token_id: str) -> None:
+        """Revoke *token_id* on *device_id*; the new list comes as `access_changed`."""
+        self._submit(lambda core: core.async_revoke(device_id, token_id))
+
     def _submit(self, request: Callable[[AppCore], Coroutine[Any, Any, None]]) -> None:
         async def run() -> None:
             await request(await self._core())
@@ -213,3 +230,9 @@ class Bridge(QObject):
             self.diagnostics_changed.emit(event)
         elif isinstance(event, v.Notice):
             self.notice.emit(event)
+        elif isinstance(event, v.PairingView):
+            self.pairing_changed.emit(event)
+        elif isinstance(event, v.AccessView):
+            self.access_changed.emit(event)
+        elif isinstance(event, v.LocalPairingCode):
+            self.local_code_changed.emit(event.code)

@@ -5,6 +5,10 @@ screens need goes out through `emit` as frozen values from `client.app.views` (t
 each into a Qt signal). The core connects a session to every listed device, so each card knows
 whether its device is active, and follows one device: the one the listener played on or
 transferred to (else the first that reports playing).
+
+Access (docs/security.md): the controller keeps its tokens in the CredentialStore the CLI
+uses, so a device paired by either works in both. A device that needs pairing gets no session
+until the listener pairs it; "This computer" is in pin mode and the app is its owner.
 """
 
 from __future__ import annotations
@@ -17,19 +21,28 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from client.app import views as v
+from client.app.access import WrongCodes, access_of, describe_refusal
 from client.app.library import Library, Track, scan_library
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
 from client.app.views import AppSettings, DeviceGone, LibraryLoaded
 from client.library_server import MEDIA_PREFIX, LibraryServer
 from connect import messages as m
-from connect.connection import Connected, ConnectionEvent, Disconnected, StateChanged
+from connect.connection import (
+    AccessDenied,
+    Connected,
+    ConnectionEvent,
+    Disconnected,
+    StateChanged,
+)
 from connect.controller import Controller, parse_host_port
+from connect.credentials import Credential, CredentialStore
 from connect.discovery import DeviceAdded, DeviceEntry, DeviceEvent, DeviceRemoved, DeviceUpdated
-from connect.errors import ConnectError
+from connect.errors import ConnectError, CredentialStoreError, WrongPinError
 from connect.transfer import TransferCoordinator, why_not_target
 from devices.errors import ReceiverError
 
@@ -38,6 +51,7 @@ _LOG = logging.getLogger(__name__)
 COMMAND_TIMEOUT_S = 5.0
 START_WAIT_S = 10.0  # how long a close waits for a start still under way
 SELF_TEST_GROUP = "239.255.66.77"  # administratively scoped: never leaves the site
+LOCAL_CODE_POLL_S = 1.0  # how often a TV re-reads its own pairing code (an attribute read)
 
 
 Emit = Callable[[object], None]
@@ -46,11 +60,21 @@ Emit = Callable[[object], None]
 class AppCore:
     """See the module docstring. Construct anywhere; use only on the asyncio thread."""
 
-    def __init__(self, settings: AppSettings, emit: Emit, identity: m.ClientIdentity) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        emit: Emit,
+        identity: m.ClientIdentity,
+        credentials: CredentialStore | None = None,
+    ) -> None:
         self.settings = settings
         self._emit = emit
+        self.credentials = credentials if credentials is not None else CredentialStore()
         self.controller = Controller(
-            identity, interfaces=settings.interfaces, browse=settings.browse
+            identity,
+            interfaces=settings.interfaces,
+            browse=settings.browse,
+            credentials=self.credentials,
         )
         self.coordinator = TransferCoordinator(self.controller)
         self.local = LocalDevice(
@@ -65,6 +89,10 @@ class AppCore:
         self._unsubscribe: list[Callable[[], None]] = []
         self._self_test: tuple[bool | None, str] = (None, "not run yet")
         self._start_finished = asyncio.Event()
+        self._wrong_codes = WrongCodes()
+        self._revoked_by_us: set[str] = set()  # our own token, revoked here: "needs pairing"
+        self._local_code = ""
+        self._code_watch: asyncio.Task[None] | None = None
 
     # -------------------------------------------------------------------------- lifecycle
 
@@ -84,7 +112,9 @@ class AppCore:
         await self.async_set_music_folder(self.settings.music_folder)
         try:
             listening = await self.local.async_start()
+            self._own_local_device(listening.device_id)
             await self.controller.async_add_address(LOOPBACK, listening.port)
+            self._code_watch = asyncio.get_running_loop().create_task(self._watch_local_code())
         except (ReceiverError, ConnectError, OSError) as exc:
             self._emit(v.Notice(f"This computer cannot play: {exc}", error=True))
         self._emit(self.diagnostics())
@@ -98,6 +128,11 @@ class AppCore:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        if self._code_watch is not None:
+            self._code_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._code_watch
+            self._code_watch = None
         await self.controller.async_close()
         await self.local.async_close()
         if self.server is not None:
@@ -279,6 +314,86 @@ class AppCore:
         ok, detail = self._self_test
         return v.Diagnostics(self.controller.registry.listening_on, ok, detail, tuple(ports))
 
+    # -------------------------------------------------------------------------- access
+
+    async def async_pair(self, device_id: str, pin: str) -> None:
+        """Pair with *device_id* using *pin*; progress and the outcome come as PairingView."""
+        name = self._name(device_id)
+        self._emit(v.PairingView(device_id, v.PairingPhase.RUNNING, f"Pairing with {name}…"))
+        try:
+            credential = await self.controller.async_pair(device_id, pin)
+        except ConnectError as exc:
+            left = self._wrong_codes.record(device_id) if isinstance(exc, WrongPinError) else None
+            message = describe_refusal(exc, left)
+            self._emit(v.PairingView(device_id, v.PairingPhase.FAILED, message))
+            return
+        self._wrong_codes.forget(device_id)
+        self._revoked_by_us.discard(device_id)
+        view = self._views.get(device_id)
+        if view is not None:
+            self._put(replace(view, access=v.Access.PAIRED, role=credential.role))
+        self.controller.connection(device_id)  # the pairing replaced the session that gave up
+        role = credential.role.name.lower()
+        self._emit(v.PairingView(device_id, v.PairingPhase.DONE, f"Paired with {name} as {role}"))
+
+    async def async_load_access(self, device_id: str, *, with_code: bool = False) -> None:
+        """Emit an AccessView of *device_id*: its paired controllers, and its code if asked."""
+        name = self._name(device_id)
+        try:
+            held = self.controller.credential(device_id)
+            tokens = await self.controller.async_list_tokens(device_id)
+            code = await self.controller.async_pairing_code(device_id) if with_code else ""
+        except ConnectError as exc:
+            self._emit(v.AccessView(device_id, name, error=str(exc)))
+            return
+        own = held.token.partition(".")[0] if held is not None else ""
+        self._emit(v.AccessView(device_id, name, tokens, own, code))
+
+    async def async_revoke(self, device_id: str, token_id: str) -> None:
+        """Revoke *token_id* on *device_id*; revoking our own leaves the device needing pairing."""
+        name = self._name(device_id)
+        try:
+            held = self.controller.credential(device_id)
+            own = held is not None and held.token.partition(".")[0] == token_id
+            if own:  # the device's Goodbye(REVOKED) will follow: it is our doing, not a surprise
+                self._revoked_by_us.add(device_id)
+            await self.controller.async_revoke_token(device_id, token_id)
+        except (ConnectError, ValueError) as exc:
+            self._emit(v.AccessView(device_id, name, error=f"Could not revoke: {exc}"))
+            return
+        if own:
+            view = self._views.get(device_id)
+            if view is not None:
+                self._put(replace(view, access=v.Access.NEEDS_PAIRING, role=None, online=False))
+            self._emit(v.AccessView(device_id, name, error="This app no longer has access"))
+            return
+        self._emit(v.Notice(f"{name}: access revoked for token {token_id}"))
+        await self.async_load_access(device_id)
+
+    def _own_local_device(self, device_id: str) -> None:
+        """Give the app an owner token for "This computer" and keep it with the others."""
+        token = self.local.issue_owner_token(self.controller.identity)
+        credential = Credential(
+            device_id, token, m.Role.OWNER, self.settings.device_name, datetime.now(UTC)
+        )
+        self.credentials.save(credential)
+
+    async def _watch_local_code(self) -> None:
+        """Emit "This computer"'s pairing code whenever it changes (it has no change signal)."""
+        while True:
+            code = self.local.pairing_code
+            if code != self._local_code:
+                self._local_code = code
+                self._emit(v.LocalPairingCode(code))
+            await asyncio.sleep(LOCAL_CODE_POLL_S)
+
+    def _held(self, device_id: str) -> Credential | None:
+        try:
+            return self.controller.credential(device_id)
+        except CredentialStoreError as exc:
+            _LOG.warning("%s: %s", device_id, exc)
+            return None
+
     # -------------------------------------------------------------------------- events
 
     def _on_device_event(self, event: DeviceEvent) -> None:
@@ -287,9 +402,12 @@ class AppCore:
             if self._views.pop(entry.id, None) is not None:
                 self._emit(DeviceGone(entry.id))
             return
-        if isinstance(event, DeviceAdded | DeviceUpdated) and not entry.id.startswith("manual:"):
-            self.controller.connection(entry.id)  # starts (once) the session that tells liveness
-        self._put(self._view_from_entry(entry))
+        view = self._view_from_entry(entry)
+        # A device that would refuse us gets no session until it is paired.
+        wanted = not entry.id.startswith("manual:") and not view.locked
+        if isinstance(event, DeviceAdded | DeviceUpdated) and wanted:
+            self.controller.connection(entry.id)  # starts (once) the session
+        self._put(view)
 
     def _on_connection_event(self, event: ConnectionEvent) -> None:
         view = self._views.get(event.device_id)
@@ -297,7 +415,17 @@ class AppCore:
             return
         if isinstance(event, Connected):
             info = event.welcome.device
-            self._put(replace(view, info=info, online=True, why_not=self._verdict(info)))
+            access, _ = access_of(self._held(view.id), info.pairing, view.access)
+            self._put(
+                replace(
+                    view, info=info, online=True, why_not=self._verdict(info), access=access,
+                    role=event.welcome.role,
+                )
+            )  # fmt: skip
+        elif isinstance(event, AccessDenied):
+            revoked = event.revoked and event.device_id not in self._revoked_by_us
+            access = v.Access.REVOKED if revoked else v.Access.NEEDS_PAIRING
+            self._put(replace(view, online=False, access=access, role=None, offline_reason=""))
         elif isinstance(event, Disconnected):
             self._put(replace(view, online=False, offline_reason=event.reason))
         elif isinstance(event, StateChanged):
@@ -354,11 +482,16 @@ class AppCore:
             is_local=entry.id == self.local.device_id and bool(entry.id),
             offline_reason=entry.offline_reason,
         )
+        pairing = entry.record.pairing if entry.record is not None else None
+        before = old.access if old is not None else v.Access.OPEN
+        access, role = access_of(self._held(entry.id), pairing, before)
         if old is not None:
             view = replace(
                 view, info=old.info, active=old.active, status=old.status, why_not=old.why_not
             )
-        return view
+            if old.role is not None and access in (v.Access.PAIRED, v.Access.OPEN):
+                role = old.role  # the role granted in Welcome is the one that counts
+        return replace(view, access=access, role=role)
 
     def _named(self, text: str) -> str:
         """Return *text* with device ids replaced by device names (for the listener)."""

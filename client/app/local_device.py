@@ -4,6 +4,10 @@ It is a whole receiver (the same libVLC player, session server and transfer role
 speaker), listening on loopback only and not advertised: the app's own controller reaches it by
 address, so playback moves both ways between the computer and any receiver.
 
+It runs in pin mode like any receiver: the app gives itself an owner token in-process
+(`issue_owner_token`) and talks to it over TLS pinned to its id, so a phone paired with it (a
+TV's "This computer") gets exactly the protection a speaker gives.
+
 Traces: the process has one tracer provider, whose resource is the app's controller. The
 receiver runs in a context tagged as its own device (`connect.telemetry.DeviceTag`), so its
 spans and events reach the collector as "This computer", a lifeline of its own.
@@ -16,8 +20,10 @@ import contextvars
 from dataclasses import dataclass
 from pathlib import Path
 
+from connect import messages as m
 from connect import telemetry
 from devices.config import ReceiverConfig
+from devices.errors import ReceiverError
 from devices.receiver import Listening, Receiver
 
 LOOPBACK = "127.0.0.1"
@@ -48,7 +54,7 @@ class LocalDevice:
             interfaces=("lo",),
             audio_output=self.settings.audio_output,
             state_dir=self.settings.state_dir,
-            pairing="open",  # for now; the app switches to pin with its pairing screens
+            pairing="pin",
         )
         self._receiver = Receiver(config, advertise=False)
         # Everything the receiver starts (its server's accept handler, hence every session
@@ -71,6 +77,22 @@ class LocalDevice:
     def device_id(self) -> str:
         """Return the device id ("" before start)."""
         return self.listening.device_id if self.listening else ""
+
+    @property
+    def pairing_code(self) -> str:
+        """Return the current pairing code ("" before start)."""
+        code = self._receiver.pairing_code if self._receiver is not None else None
+        return code or ""
+
+    def issue_owner_token(self, client: m.ClientIdentity) -> str:
+        """Return a new owner token for the app's own controller, without a PIN.
+
+        Raises ReceiverError (TokenStoreError when it cannot be saved). It replaces the token
+        *client* held before, so restarting the app leaves one token, not one per start.
+        """
+        if self._receiver is None:
+            raise ReceiverError("This computer is not started")
+        return self._receiver.issue_token(client, m.Role.OWNER)
 
     async def async_close(self) -> None:
         """Stop the receiver (idempotent)."""

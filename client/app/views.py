@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from client.app.library import Library
 
 
+class Access(enum.Enum):
+    """Whether this app may control a device (docs/security.md), as the Devices screen says it."""
+
+    OPEN = "open"  # an open-mode device: anyone on the network may control it
+    PAIRED = "paired"  # we hold a credential for it (from the app or `baton pair`)
+    NEEDS_PAIRING = "Needs pairing"  # pin mode and no credential, or it refused ours
+    REVOKED = "Access revoked"  # its owner revoked our token; pairing again lets us back in
+
+
 @dataclass(frozen=True)
 class DeviceView:
     """One device as the Devices screen shows it."""
@@ -34,6 +43,18 @@ class DeviceView:
     status: m.PlaybackStatus = m.PlaybackStatus.STOPPED
     offline_reason: str = ""
     why_not: str = ""  # why it cannot take the followed session's current item ("" if it can)
+    access: Access = Access.OPEN
+    role: m.Role | None = None  # granted in Welcome, else the stored credential's; None: none
+
+    @property
+    def locked(self) -> bool:
+        """Return True when the device must be paired (again) before this app can use it."""
+        return self.access in (Access.NEEDS_PAIRING, Access.REVOKED)
+
+    @property
+    def owned(self) -> bool:
+        """Return True when this app is the device's owner (it may manage access)."""
+        return self.role is m.Role.OWNER and not self.locked
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,42 @@ class TransferView:
     message: str = ""
     timings: m.TransferTimings | None = None
     elapsed_ms: int = 0
+
+
+class PairingPhase(enum.Enum):
+    """Where a pairing the listener started is."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class PairingView:
+    """A pairing's progress, then its outcome in words (never the code typed)."""
+
+    device_id: str
+    phase: PairingPhase
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AccessView:
+    """Who may control a device this app owns: its paired controllers and, if asked, its code."""
+
+    device_id: str
+    device_name: str
+    tokens: tuple[m.TokenInfo, ...] = ()
+    own_token_id: str = ""  # this app's token among them ("" when it holds none)
+    code: str = ""  # the device's current pairing code, once asked for
+    error: str = ""  # why the list could not be read ("" when it was)
+
+
+@dataclass(frozen=True)
+class LocalPairingCode:
+    """The current pairing code of "This computer" (a TV shows it for phones to pair)."""
+
+    code: str
 
 
 @dataclass(frozen=True)

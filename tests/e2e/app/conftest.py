@@ -41,6 +41,14 @@ def fail_on_qt_warnings() -> Iterator[list[str]]:
     assert not caught, "Qt warnings:\n" + "\n".join(caught)
 
 
+@pytest.fixture(autouse=True)
+def credentials_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the app's (and the CLI's) credentials in the test's own directory."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv("BATON_CONFIG_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def helper_loop() -> Iterator[CoreThread]:
     """An asyncio thread for the test's own async work (starting receivers)."""
