@@ -72,6 +72,11 @@ def stylesheet(mx: Metrics) -> str:
     QLabel[role="ok"] {{ color: {ACCENT}; }}
     QFrame[role="card"] {{ background: {SURFACE}; border-radius: 12px; }}
     QFrame[role="card"][active="true"] {{ border: 2px solid {ACCENT}; }}
+    QFrame[role="scrim"] {{ background: rgba(0, 0, 0, 170); }}
+    QFrame[role="dialog"] {{
+        background: {SURFACE}; border: 1px solid {RAISED}; border-radius: 16px;
+    }}
+    QPushButton[role="key"] {{ font-size: {round(mx.base_pt * 1.6)}pt; font-weight: 700; }}
     QFrame[role="sidebar"] {{ background: #0b0c10; }}
     QFrame[role="playerbar"] {{ background: {SURFACE}; border-top: 1px solid {RAISED}; }}
     QPushButton, QToolButton {{

@@ -118,6 +118,7 @@ class MainWindow(QWidget):
         self.navigator.media_key.connect(self._media_key)
         self.navigator.long_pressed.connect(self._long_press)
         self.library.move_focus = self.move_focus
+        self.devices_screen.use_navigator(self.navigator, self.move_focus)
         self._connect_bridge()
         self.show_screen("library", remember=False)
 
@@ -184,6 +185,15 @@ class MainWindow(QWidget):
         self.devices_screen.transfer_requested.connect(b.transfer)
         self.devices_screen.add_requested.connect(b.add_address)
         self.devices_screen.self_test_requested.connect(b.self_test)
+        self.devices_screen.pair_requested.connect(b.pair)
+        self.devices_screen.access_requested.connect(
+            lambda device_id, code: b.load_access(device_id, with_code=code)
+        )
+        self.devices_screen.revoke_requested.connect(b.revoke)
+        b.pairing_changed.connect(self.devices_screen.show_pairing)
+        b.access_changed.connect(self.devices_screen.show_access)
+        if self.tv:  # a desktop's own code is in its Access panel; a TV shows it up front
+            b.local_code_changed.connect(self.devices_screen.show_local_code)
         self.settings.saved.connect(self.settings_saved.emit)
 
     # ------------------------------------------------------------------ screens

@@ -1,9 +1,15 @@
 """Devices: every device found, its type and state, "Transfer here", adding one by address,
-and the "Can't see your device?" panel."""
+and the "Can't see your device?" panel.
+
+A device that needs pairing shows a lock and says so; choosing it opens the keypad
+(screens/keypad.py). A device this app owns has an "Access" button (screens/access.py). On a
+TV the screen shows This computer's own pairing code, for phones and laptops to pair with it.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -20,6 +26,9 @@ from PySide6.QtWidgets import (
 from client.app import theme
 from client.app import views as v
 from client.app.models import DeviceListModel
+from client.app.screens.access import AccessPanel
+from client.app.screens.keypad import PinKeypad
+from client.app.screens.overlay import Layers
 from client.app.theme import Metrics
 from client.app.widgets import label, page, scroll_page, text_button
 from connect import messages as m
@@ -52,19 +61,27 @@ class DeviceCard(QFrame):
         layout.addLayout(text, 1)
         self.button = text_button("Transfer here", role="primary", icon="transfer", mx=mx)
         layout.addWidget(self.button)
+        self.access = text_button("Access", mx=mx)
+        self.access.hide()
+        layout.addWidget(self.access)
         self.view = view
         self._look: tuple[str, str] = ("", "")
 
     def show_view(self, view: v.DeviceView, followed: bool, why_not: str) -> None:
         """Show *view*; *followed* marks the device playing for the listener."""
         self.view = view
-        self.button.setObjectName(f"transfer-{view.name}")
         self.setObjectName(f"device-{view.name}")
-        self.button.setAccessibleName(f"Transfer to {view.name}")
+        self.access.setObjectName(f"access-{view.name}")
+        self.access.setAccessibleName(f"Who may control {view.name}")
+        self.access.setVisible(view.owned)
         color = theme.ACCENT if followed else (theme.TEXT if view.online else theme.MUTED)
-        self.icon.setPixmap(
-            theme.pixmap(theme.device_icon_name(view.type), self.mx.icon * 2, color, 2.0)
-        )
+        icon = "lock" if view.locked else theme.device_icon_name(view.type)
+        self.icon.setPixmap(theme.pixmap(icon, self.mx.icon * 2, color, 2.0))
+        if view.locked:
+            self._show_locked(view)
+            return
+        self.button.setObjectName(f"transfer-{view.name}")
+        self.button.setAccessibleName(f"Transfer to {view.name}")
         self.name.setText(
             view.name
             + ("  (this computer)" if view.is_local and view.name != "This computer" else "")
@@ -101,11 +118,38 @@ class DeviceCard(QFrame):
             self.button.setEnabled(enabled)
         self.setEnabled(True)
 
+    def _show_locked(self, view: v.DeviceView) -> None:
+        """A device we may not use yet: the lock, the state in words, and "Pair"."""
+        kind = {"TV": "TV", "AVR": "AV receiver"}.get(view.type.name, view.type.name.title())
+        self.name.setText(view.name)
+        self.state.setText(f"{kind} · {view.access.value}")
+        self.reason.setText(
+            "Its owner took this app's access back: pair again with its code"
+            if view.access is v.Access.REVOKED
+            else "Pair with its code to play here"
+        )
+        if self.reason.property("role") != "muted":
+            self.reason.setProperty("role", "muted")
+            self.reason.style().unpolish(self.reason)
+            self.reason.style().polish(self.reason)
+        self.reason.show()
+        self.button.setObjectName(f"pair-{view.name}")
+        self.button.setAccessibleName(f"Pair with {view.name}")
+        self.button.setText("Pair…")
+        self.button.setEnabled(True)
+        if self.property("active"):
+            self.setProperty("active", False)
+            self.style().unpolish(self)
+            self.style().polish(self)
+
 
 class DevicesScreen(QWidget):
     """The device list, transfer progress and results, adding by address, and help."""
 
     transfer_requested = Signal(str)  # device id
+    pair_requested = Signal(str, str)  # device id, code
+    access_requested = Signal(str, bool)  # device id, with its pairing code
+    revoke_requested = Signal(str, str)  # device id, token id
     add_requested = Signal(str)  # host:port
     self_test_requested = Signal()
 
@@ -142,6 +186,11 @@ class DevicesScreen(QWidget):
         banner.addWidget(self.banner_progress)
         self.banner.hide()
         layout.addWidget(self.banner)
+        self.local_code = label("", "ok", wrap=True)
+        self.local_code.setObjectName("local-code")
+        self.local_code.setFont(theme.font(mx, 1.15, bold=True))
+        self.local_code.hide()
+        layout.addWidget(self.local_code)
 
         self.list = QVBoxLayout()
         self.list.setSpacing(mx.margin // 2)
@@ -168,6 +217,40 @@ class DevicesScreen(QWidget):
         devices.rowsRemoved.connect(self._schedule_sync)
         devices.dataChanged.connect(self._rows_changed)
         devices.modelReset.connect(self._sync)
+        self.keypad = PinKeypad(mx, self)
+        self.keypad.submitted.connect(self.pair_requested.emit)
+        self.access_panel = AccessPanel(mx, self)
+        self.access_panel.reload_requested.connect(self.access_requested.emit)
+        self.access_panel.revoke_requested.connect(self.revoke_requested.emit)
+
+    def use_navigator(self, layers: Layers, move_focus: Callable[[QWidget], None]) -> None:
+        """Open the keypad and the Access panel as navigator layers (focus trapped, Back)."""
+        for overlay in (self.keypad, self.access_panel):
+            overlay.layers = layers
+            overlay.move_focus = move_focus
+
+    # ------------------------------------------------------------------ access
+    def show_pairing(self, pairing: v.PairingView) -> None:
+        """Show a pairing's progress or outcome in the keypad."""
+        self.keypad.show_pairing(pairing)
+
+    def show_access(self, access: v.AccessView) -> None:
+        """Show who may control a device in the Access panel."""
+        self.access_panel.show_access(access)
+
+    def show_local_code(self, code: str) -> None:
+        """Show This computer's pairing code (a TV, for phones to pair with it)."""
+        self.local_code.setText(
+            f"To pair a phone or laptop with this TV, enter {code}" if code else ""
+        )
+        self.local_code.setVisible(bool(code))
+
+    def _choose(self, card: DeviceCard) -> None:
+        view = card.view
+        if view.locked:
+            self.keypad.ask(view)
+        else:
+            self.transfer_requested.emit(view.id)
 
     # ------------------------------------------------------------------ help panel
     def _build_help(self) -> QFrame:
@@ -270,8 +353,9 @@ class DevicesScreen(QWidget):
             existing = self.cards.get(view.id)
             if existing is None:
                 card = DeviceCard(self.mx, view)
-                card.button.clicked.connect(
-                    lambda _=False, c=card: self.transfer_requested.emit(c.view.id)
+                card.button.clicked.connect(lambda _=False, c=card: self._choose(c))
+                card.access.clicked.connect(
+                    lambda _=False, c=card: self.access_panel.open_for(c.view)
                 )
                 self.cards[view.id] = card
                 self.list.insertWidget(n, card)
