@@ -4,6 +4,7 @@ Every request path is checked before the disk is touched: NUL bytes, backslashes
 `..` segments (also when percent-encoded) get 400; a path whose symlinks resolve outside the
 folder gets 403. Requests take no body and headers are bounded, so a receiver can read the
 library and nothing else, and a broken client cannot make the server hold much memory.
+Bound to loopback, it answers only to loopback Host names (421 otherwise: DNS rebinding).
 URLs carry no secret: the folder is the only thing exposed, and only on the address given.
 """
 
