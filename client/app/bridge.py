@@ -196,15 +196,15 @@ class Bridge(QObject):
 
     def pair(self, device_id: str, pin: str) -> None:
         """Pair with *device_id* using *pin*; progress comes as `pairing_changed`."""
-        self._submit(lambda core: core.async_pair(device_id, pin))
+        self._submit(lambda core: core.access.async_pair(device_id, pin))
 
     def load_access(self, device_id: str, *, with_code: bool = False) -> None:
         """Ask who may control *device_id* (and its code); the answer comes as `access_changed`."""
-        self._submit(lambda core: core.async_load_access(device_id, with_code=with_code))
+        self._submit(lambda core: core.access.async_load_access(device_id, with_code=with_code))
 
     def revoke(self, device_id: str, token_id: str) -> None:
         """Revoke *token_id* on *device_id*; the new list comes as `access_changed`."""
-        self._submit(lambda core: core.async_revoke(device_id, token_id))
+        self._submit(lambda core: core.access.async_revoke(device_id, token_id))
 
     def _submit(self, request: Callable[[AppCore], Coroutine[Any, Any, None]]) -> None:
         async def run() -> None:

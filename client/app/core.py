@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from client.app import views as v
-from client.app.access import WrongCodes, access_of, describe_refusal
+from client.app.access_desk import AccessDesk
 from client.app.library import Library, Track, scan_library
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
 from client.app.views import AppSettings, DeviceGone, LibraryLoaded
@@ -42,7 +42,7 @@ from connect.connection import (
 from connect.controller import Controller, parse_host_port
 from connect.credentials import Credential, CredentialStore
 from connect.discovery import DeviceAdded, DeviceEntry, DeviceEvent, DeviceRemoved, DeviceUpdated
-from connect.errors import ConnectError, CredentialStoreError, WrongPinError
+from connect.errors import ConnectError
 from connect.transfer import TransferCoordinator, why_not_target
 from devices.errors import ReceiverError
 
@@ -89,8 +89,7 @@ class AppCore:
         self._unsubscribe: list[Callable[[], None]] = []
         self._self_test: tuple[bool | None, str] = (None, "not run yet")
         self._start_finished = asyncio.Event()
-        self._wrong_codes = WrongCodes()
-        self._revoked_by_us: set[str] = set()  # our own token, revoked here: "needs pairing"
+        self.access = AccessDesk(self.controller, self._views, self._put, self._emit)
         self._local_code = ""
         self._code_watch: asyncio.Task[None] | None = None
 
@@ -314,61 +313,7 @@ class AppCore:
         ok, detail = self._self_test
         return v.Diagnostics(self.controller.registry.listening_on, ok, detail, tuple(ports))
 
-    # -------------------------------------------------------------------------- access
-
-    async def async_pair(self, device_id: str, pin: str) -> None:
-        """Pair with *device_id* using *pin*; progress and the outcome come as PairingView."""
-        name = self._name(device_id)
-        self._emit(v.PairingView(device_id, v.PairingPhase.RUNNING, f"Pairing with {name}…"))
-        try:
-            credential = await self.controller.async_pair(device_id, pin)
-        except ConnectError as exc:
-            left = self._wrong_codes.record(device_id) if isinstance(exc, WrongPinError) else None
-            message = describe_refusal(exc, left)
-            self._emit(v.PairingView(device_id, v.PairingPhase.FAILED, message))
-            return
-        self._wrong_codes.forget(device_id)
-        self._revoked_by_us.discard(device_id)
-        view = self._views.get(device_id)
-        if view is not None:
-            self._put(replace(view, access=v.Access.PAIRED, role=credential.role))
-        self.controller.connection(device_id)  # the pairing replaced the session that gave up
-        role = credential.role.name.lower()
-        self._emit(v.PairingView(device_id, v.PairingPhase.DONE, f"Paired with {name} as {role}"))
-
-    async def async_load_access(self, device_id: str, *, with_code: bool = False) -> None:
-        """Emit an AccessView of *device_id*: its paired controllers, and its code if asked."""
-        name = self._name(device_id)
-        try:
-            held = self.controller.credential(device_id)
-            tokens = await self.controller.async_list_tokens(device_id)
-            code = await self.controller.async_pairing_code(device_id) if with_code else ""
-        except ConnectError as exc:
-            self._emit(v.AccessView(device_id, name, error=str(exc)))
-            return
-        own = held.token.partition(".")[0] if held is not None else ""
-        self._emit(v.AccessView(device_id, name, tokens, own, code))
-
-    async def async_revoke(self, device_id: str, token_id: str) -> None:
-        """Revoke *token_id* on *device_id*; revoking our own leaves the device needing pairing."""
-        name = self._name(device_id)
-        try:
-            held = self.controller.credential(device_id)
-            own = held is not None and held.token.partition(".")[0] == token_id
-            if own:  # the device's Goodbye(REVOKED) will follow: it is our doing, not a surprise
-                self._revoked_by_us.add(device_id)
-            await self.controller.async_revoke_token(device_id, token_id)
-        except (ConnectError, ValueError) as exc:
-            self._emit(v.AccessView(device_id, name, error=f"Could not revoke: {exc}"))
-            return
-        if own:
-            view = self._views.get(device_id)
-            if view is not None:
-                self._put(replace(view, access=v.Access.NEEDS_PAIRING, role=None, online=False))
-            self._emit(v.AccessView(device_id, name, error="This app no longer has access"))
-            return
-        self._emit(v.Notice(f"{name}: access revoked for token {token_id}"))
-        await self.async_load_access(device_id)
+    # -------------------------------------------------------------------------- This computer
 
     def _own_local_device(self, device_id: str) -> None:
         """Give the app an owner token for "This computer" and keep it with the others."""
@@ -386,13 +331,6 @@ class AppCore:
                 self._local_code = code
                 self._emit(v.LocalPairingCode(code))
             await asyncio.sleep(LOCAL_CODE_POLL_S)
-
-    def _held(self, device_id: str) -> Credential | None:
-        try:
-            return self.controller.credential(device_id)
-        except CredentialStoreError as exc:
-            _LOG.warning("%s: %s", device_id, exc)
-            return None
 
     # -------------------------------------------------------------------------- events
 
@@ -415,17 +353,10 @@ class AppCore:
             return
         if isinstance(event, Connected):
             info = event.welcome.device
-            access, _ = access_of(self._held(view.id), info.pairing, view.access)
-            self._put(
-                replace(
-                    view, info=info, online=True, why_not=self._verdict(info), access=access,
-                    role=event.welcome.role,
-                )
-            )  # fmt: skip
+            view = self.access.on_connected(view, event.welcome)
+            self._put(replace(view, info=info, online=True, why_not=self._verdict(info)))
         elif isinstance(event, AccessDenied):
-            revoked = event.revoked and event.device_id not in self._revoked_by_us
-            access = v.Access.REVOKED if revoked else v.Access.NEEDS_PAIRING
-            self._put(replace(view, online=False, access=access, role=None, offline_reason=""))
+            self._put(self.access.on_denied(view, event))
         elif isinstance(event, Disconnected):
             self._put(replace(view, online=False, offline_reason=event.reason))
         elif isinstance(event, StateChanged):
@@ -482,16 +413,11 @@ class AppCore:
             is_local=entry.id == self.local.device_id and bool(entry.id),
             offline_reason=entry.offline_reason,
         )
-        pairing = entry.record.pairing if entry.record is not None else None
-        before = old.access if old is not None else v.Access.OPEN
-        access, role = access_of(self._held(entry.id), pairing, before)
         if old is not None:
             view = replace(
                 view, info=old.info, active=old.active, status=old.status, why_not=old.why_not
             )
-            if old.role is not None and access in (v.Access.PAIRED, v.Access.OPEN):
-                role = old.role  # the role granted in Welcome is the one that counts
-        return replace(view, access=access, role=role)
+        return self.access.view_access(view, entry)
 
     def _named(self, text: str) -> str:
         """Return *text* with device ids replaced by device names (for the listener)."""

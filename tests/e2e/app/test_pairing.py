@@ -18,6 +18,7 @@ from connect import messages as m
 from connect.controller import Controller
 from connect.credentials import CredentialStore
 from connect.errors import AccessRevokedError
+from devices.tokens import TokenStore
 from tests.e2e.app.conftest import open_app
 from tests.e2e.app.keys import focused, press, walk_to
 from tests.receivers import RunningReceiver, start_receiver
@@ -181,6 +182,23 @@ def test_pairing_a_pin_receiver_wrong_code_then_right(
         ),
         timeout=15_000,
     )
+
+    # The receiver's owner revokes the app on the receiver's machine: the card says so, and
+    # pairing again with the device's new code lets the app back in.
+    tokens = TokenStore(pin_receiver.state_dir)
+    tokens.load()
+    assert tokens.revoke(credential.token.partition(".")[0])
+    card_says = "Speaker · Access revoked"
+    qtbot.waitUntil(lambda: card.state.text() == card_says, timeout=10_000)
+    assert card.button.objectName() == "pair-Kitchen"
+    assert store.get(kitchen) is None
+    walk_to(window, "pair-Kitchen")
+    press(OK)
+    type_code(code_of(pin_receiver))
+    press(OK)
+    qtbot.waitUntil(lambda: not keypad.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: view_of(window, kitchen).online, timeout=10_000)
+    assert view_of(window, kitchen).access is v.Access.PAIRED
 
 
 def test_owner_revokes_another_controller_then_its_own_access(
