@@ -311,26 +311,32 @@ async def _revision_of(http: aiohttp.ClientSession, ports: dict[str, int], devic
 
 
 async def many_receivers(
-    receivers: int, per_process: int, rate_hz: float, duration_s: float, workdir: Path
+    receivers: int,
+    per_process: int,
+    rate_hz: float,
+    duration_s: float,
+    workdir: Path,
+    *,
+    mdns: bool = True,
 ) -> LoadResult:
     """Scenario 2: one Controller finds *receivers* over mDNS, connects to all, then sends
-    `SetVolume` to each in turn, *rate_hz* commands a second in all, for *duration_s*."""
+    `SetVolume` to each in turn, *rate_hz* commands a second in all, for *duration_s*.
+
+    Without *mdns* nobody advertises or browses and the sessions are opened straight to each
+    receiver's port: the same load without mDNS, to show what mDNS costs under it.
+    """
     async with (
-        receiver_hosts(receivers, per_process, workdir, advertise=True) as hosted,
+        receiver_hosts(receivers, per_process, workdir, advertise=mdns) as hosted,
         aiohttp.ClientSession() as http,
         contextlib.AsyncExitStack() as stack,
     ):
         ports = {r.device_id: r.port for r in hosted}
-        controller = Controller(identity(0), interfaces=["127.0.0.1"])
-        listed = _ListedClock(controller, set(ports))
-        started = time.perf_counter()
-        await controller.async_start()
-        stack.push_async_callback(controller.async_close)
-        await listed.wait_all(LISTED_TIMEOUT_S)
-        connect_started = time.perf_counter()
         ids = sorted(ports)
-        conns = await asyncio.gather(*(controller.async_connect(d, CONNECT_TIMEOUT_S) for d in ids))
-        connected_ms = (time.perf_counter() - connect_started) * 1000
+        result = LoadResult()
+        if mdns:
+            conns = await _connect_by_mdns(ids, stack, result)
+        else:
+            conns = await _connect_by_address(hosted, ids, http, stack, result)
         watch = LinkWatch(list(zip(ids, conns, strict=True)))
         stack.callback(watch.close)
         revision = partial(_revision_of, http, ports)
@@ -344,15 +350,47 @@ async def many_receivers(
 
         count = max(receivers, round(rate_hz * duration_s))
         cpu = _CpuMeter([r.pid for r in hosted])
-        result = await run_schedule(sender, count, 1 / rate_hz, watch, lambda _: 1)
-        cpu.note(result)
+        loaded = await run_schedule(sender, count, 1 / rate_hz, watch, lambda _: 1)
+        cpu.note(loaded)
         finals = await settle(watch, revision)
-        result.lost, notes = watch.lost_since(marks, finals)
-        result.errors += notes + watch.disconnects
-        listed_ms = [(t - started) * 1000 for t in listed.instants.values()]
-        result.listed_ms = listed_ms
-        result.extra |= {"receivers": receivers, "connect_all_ms": connected_ms}
-        return result
+        loaded.lost, notes = watch.lost_since(marks, finals)
+        loaded.errors += notes + watch.disconnects
+        loaded.listed_ms = result.listed_ms
+        loaded.extra |= result.extra | {"receivers": receivers}
+        return loaded
+
+
+async def _connect_by_mdns(
+    ids: Sequence[str], stack: contextlib.AsyncExitStack, result: LoadResult
+) -> list[DeviceConnection]:
+    """Start a Controller; note when it lists each device and how long connecting to all takes."""
+    controller = Controller(identity(0), interfaces=["127.0.0.1"])
+    listed = _ListedClock(controller, set(ids))
+    started = time.perf_counter()
+    await controller.async_start()
+    stack.push_async_callback(controller.async_close)
+    await listed.wait_all(LISTED_TIMEOUT_S)
+    result.listed_ms = [(t - started) * 1000 for t in listed.instants.values()]
+    connect_started = time.perf_counter()
+    conns = await asyncio.gather(*(controller.async_connect(d, CONNECT_TIMEOUT_S) for d in ids))
+    result.extra["connect_all_ms"] = (time.perf_counter() - connect_started) * 1000
+    return list(conns)
+
+
+async def _connect_by_address(
+    hosted: Sequence[HostedReceiver],
+    ids: Sequence[str],
+    http: aiohttp.ClientSession,
+    stack: contextlib.AsyncExitStack,
+    result: LoadResult,
+) -> list[DeviceConnection]:
+    """Open one session per receiver straight to its port, in *ids* order."""
+    by_id = {r.device_id: r for r in hosted}
+    connect_started = time.perf_counter()
+    opened = await asyncio.gather(*(_connect_direct(by_id[d], [http], stack) for d in ids))
+    conns = [conn for (conn,) in opened]
+    result.extra["connect_all_ms"] = (time.perf_counter() - connect_started) * 1000
+    return conns
 
 
 class _ListedClock:

@@ -34,9 +34,11 @@ import asyncio
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from bench._load_sessions import LoadResult, many_controllers, many_receivers
 from bench._load_traces import TraceLoadResult, many_devices
@@ -45,6 +47,8 @@ from bench._runner import Measurement
 TARGET_ECHO_P99_MS = 20.0  # DESIGN.md: command → state echo at every controller
 TARGET_LISTED_P95_MS = 1000.0  # DESIGN.md: listed in a controller within 1 s p95
 SHOWN_ERRORS = 5
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,50 +65,42 @@ class Sizes:
     duration_s: float
 
 
-FULL = Sizes(20, 2.0, 50, 10, 50.0, 200, 8, 30.0)
+FULL = Sizes(20, 2.0, 50, 5, 50.0, 200, 8, 30.0)
 QUICK = Sizes(5, 2.0, 10, 5, 10.0, 20, 8, 2.0)
 
 
 def run(quick: bool) -> Iterable[Measurement]:
-    """Yield the three scenarios' figures (quick: a few of each for two seconds)."""
-    sizes = QUICK if quick else FULL
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="baton-bench-load-") as tmp:
-        result = asyncio.run(
-            many_controllers(
-                sizes.controllers,
-                sizes.controller_rate_hz,
-                sizes.duration_s,
-                _fresh(tmp, "controllers"),
-            )
+    """Yield the scenarios' figures (quick: a few of each for two seconds, no mDNS-off rerun)."""
+    z = QUICK if quick else FULL
+    yield from _controllers(
+        z,
+        *_measure(lambda d: many_controllers(z.controllers, z.controller_rate_hz, z.duration_s, d)),
+    )
+    for mdns in (True,) if quick else (True, False):  # off: what the advertisements cost
+        yield from _receivers(
+            z,
+            *_measure(
+                partial(
+                    many_receivers,
+                    z.receivers,
+                    z.receivers_per_process,
+                    z.receivers_rate_hz,
+                    z.duration_s,
+                    mdns=mdns,
+                )
+            ),
+            mdns=mdns,
         )
-    yield from _controllers(sizes, result, load)
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="baton-bench-load-") as tmp:
-        result = asyncio.run(
-            many_receivers(
-                sizes.receivers,
-                sizes.receivers_per_process,
-                sizes.receivers_rate_hz,
-                sizes.duration_s,
-                _fresh(tmp, "receivers"),
-            )
-        )
-    yield from _receivers(sizes, result, load)
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="baton-bench-load-") as tmp:
-        traces = asyncio.run(
-            many_devices(
-                sizes.devices, sizes.spans_per_batch, sizes.duration_s, _fresh(tmp, "traces")
-            )
-        )
-    yield from _traces(sizes, traces, load)
+    yield from _traces(
+        z, *_measure(lambda d: many_devices(z.devices, z.spans_per_batch, z.duration_s, d))
+    )
 
 
-def _fresh(tmp: str, name: str) -> Path:
-    path = Path(tmp) / name
-    path.mkdir()
-    return path
+def _measure(scenario: Callable[[Path], Coroutine[object, object, T]]) -> tuple[T, float]:
+    """Run one scenario in a fresh directory; return its result and the load average before."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="baton-bench-load-") as tmp:
+        return asyncio.run(scenario(Path(tmp))), load
 
 
 def _controllers(sizes: Sizes, result: LoadResult, load: float) -> Iterable[Measurement]:
@@ -125,19 +121,13 @@ def _controllers(sizes: Sizes, result: LoadResult, load: float) -> Iterable[Meas
     yield _echo(f"{prefix}.echo_all", result, load, "at every controller")
 
 
-def _receivers(sizes: Sizes, result: LoadResult, load: float) -> Iterable[Measurement]:
-    prefix = f"load.receivers_{sizes.receivers}"
+def _receivers(
+    sizes: Sizes, result: LoadResult, load: float, *, mdns: bool = True
+) -> Iterable[Measurement]:
+    prefix = f"load.receivers_{sizes.receivers}{'' if mdns else '_no_mdns'}"
     _show_errors(prefix, result.errors)
-    listed = Measurement("", "ms", result.listed_ms)
-    connect_all_ms = result.extra.pop("connect_all_ms")  # shown here, not with the echo
-    yield Measurement(
-        name=f"{prefix}.listed",
-        unit="ms",
-        samples=result.listed_ms,
-        target=f"≤ 1 s p95 (controller start → each of {sizes.receivers} receivers listed)",
-        extra={"all_listed_ms": max(result.listed_ms), "connect_all_ms": connect_all_ms},
-        met=listed.percentile(95) <= TARGET_LISTED_P95_MS,
-    )
+    if mdns:
+        yield _listed(prefix, sizes, result)
     yield Measurement(
         name=f"{prefix}.command_result",
         unit="ms",
@@ -146,6 +136,18 @@ def _receivers(sizes: Sizes, result: LoadResult, load: float) -> Iterable[Measur
         extra={"commands": result.commands, "offered_per_s": result.commands / result.load_s},
     )
     yield _echo(f"{prefix}.echo", result, load, "at the controller")
+
+
+def _listed(prefix: str, sizes: Sizes, result: LoadResult) -> Measurement:
+    listed = Measurement("", "ms", result.listed_ms)
+    return Measurement(
+        name=f"{prefix}.listed",
+        unit="ms",
+        samples=result.listed_ms,
+        target=f"≤ 1 s p95 (controller start → each of {sizes.receivers} receivers listed)",
+        extra={"all_listed_ms": max(result.listed_ms)},
+        met=listed.percentile(95) <= TARGET_LISTED_P95_MS,
+    )
 
 
 def _echo(name: str, result: LoadResult, load: float, where: str) -> Measurement:
