@@ -115,3 +115,35 @@ def test_a_command_from_the_window_is_traced_with_this_computer_on_its_own_lifel
         store.close()
     assert devices[local_id]["name"] == "This computer"
     assert devices[controller_id]["type"] == "controller"
+
+
+def test_the_trace_user_is_saved_and_a_flag_wins_over_the_file(tmp_path):
+    from client.app import settings_store
+
+    path = settings_store.save(
+        StoredSettings(trace_collector="http://127.0.0.1:4318", trace_user="alice"),
+        tmp_path / "app.toml",
+    )
+    stored = settings_store.load(path)
+    assert (stored.trace_collector, stored.trace_user) == ("http://127.0.0.1:4318", "alice")
+    from_file = app_settings(LaunchOptions(state_dir=tmp_path), stored)
+    assert (from_file.trace_collector, from_file.trace_user) == ("http://127.0.0.1:4318", "alice")
+    flags = LaunchOptions(
+        state_dir=tmp_path, trace_collector="http://10.0.0.2:4318", trace_user="bob"
+    )
+    from_flags = app_settings(flags, stored)
+    assert (from_flags.trace_collector, from_flags.trace_user) == ("http://10.0.0.2:4318", "bob")
+
+
+def test_a_collector_address_that_is_not_a_url_turns_tracing_off_with_a_reason(
+    tmp_path, fresh_otel
+):
+    from client.app.app_tracing import start_tracing
+    from connect.controller import default_identity
+
+    settings = app_settings(
+        LaunchOptions(state_dir=tmp_path, trace_collector="192.168.1.5:4318"), StoredSettings()
+    )
+    handle, problem = start_tracing(settings, default_identity("test"))
+    assert handle is None
+    assert problem.startswith("Tracing is off: trace endpoint must be an http:// or https:// URL")
