@@ -6,6 +6,12 @@ offscreen), or with `--headless`, it runs a tour instead (discover, play on Livi
 transfer to Car, pause, transfer to this computer), printing each step with its timing.
 Every device traces to a collector the demo starts (its viewer's address and token are
 printed); with `keep_viewer` the tour leaves the viewer running until Ctrl-C.
+
+The receivers are in pin mode, as real ones are by default, and the demo pairs with them the
+way a person would: it reads the code each one shows (its `pairing-code` file). The tour pairs
+with all three; the app is paired beforehand with Living Room and Car, and Bedroom TV is left
+for the listener to pair on the Devices screen with the code the demo prints. Credentials go
+to the demo's own directory, never to the user's.
 Ctrl-C stops everything cleanly, and nothing is left running.
 """
 
@@ -13,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +37,7 @@ from connect import messages as m
 from connect.clock import monotonic_us
 from connect.connection import DeviceConnection
 from connect.controller import Controller, default_identity
+from connect.credentials import Credential, CredentialStore
 from connect.errors import ConnectError
 from connect.transfer import TransferCoordinator, TransferOutcome
 
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
     from tracing.setup import Tracing
 
 RECEIVERS = (("Living Room", "speaker"), ("Car", "car"), ("Bedroom TV", "tv"))
+LEFT_FOR_THE_LISTENER = "Bedroom TV"  # the windowed demo leaves it to pair with the keypad
 DEMO_USER = "demo"  # the trace viewer's user: every demo device traces as theirs
 _READY = re.compile(r"id (?P<id>[0-9a-f]+)\) listening on [^:]+:(?P<port>\d+)")
 _STEP_TIMEOUT_S = 20.0
@@ -49,8 +59,16 @@ class DemoFailed(Exception):  # noqa: N818 - a user-facing outcome, printed as o
 class _Receiver:
     name: str
     process: asyncio.subprocess.Process
+    state_dir: Path
     device_id: str = ""
     port: int = 0
+
+    def pairing_code(self) -> str:
+        """Return the code the receiver shows now (it writes it to its state directory)."""
+        try:
+            return (self.state_dir / "pairing-code").read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise DemoFailed(f"cannot read {self.name!r}'s pairing code: {exc}") from exc
 
 
 class _Clock:
@@ -92,6 +110,10 @@ def _run_windowed(audio: str) -> int:
         write_demo_library(work / "library")
         helper.submit(collector.async_start(clock, work)).result(60)
         receivers = helper.submit(_start_receivers(clock, work, audio, collector.url)).result(120)
+        # The app keeps its credentials where the demo says: the demo's devices are gone
+        # after it, and the user's own credentials file stays untouched.
+        os.environ["BATON_CONFIG_DIR"] = str(work / "config")
+        helper.submit(_pair_for_the_app(clock, receivers)).result(60)
         clock.say("opening the app (close the window or press Ctrl-C to stop)")
         return run_app(
             LaunchOptions(
@@ -144,7 +166,11 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
     tracks = write_demo_library(work / "library")
     library = LibraryServer(work / "library")
     receivers: list[_Receiver] = []
-    controller = Controller(default_identity("baton demo"), interfaces=["127.0.0.1"])
+    controller = Controller(
+        default_identity("baton demo"),
+        interfaces=["127.0.0.1"],
+        credentials=CredentialStore(work / "config"),
+    )
     collector = _Collector()
     tracing: Tracing | None = None
     interrupted = False
@@ -156,6 +182,8 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
         tracing = _trace_controller(collector.url, controller, work)
         await controller.async_start()
         await _discover(clock, controller, receivers)
+        for receiver in receivers:
+            await _pair(clock, controller, receiver)
         await _play_and_control(clock, controller, receivers[0], library, tracks)
         await _transfers(clock, controller, receivers, work, audio)
     except asyncio.CancelledError:
@@ -285,10 +313,10 @@ async def _start_receivers(
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "devices.cli", "--name", name, "--type", kind,
                 "--interface", "lo", "--audio-output", output,
-                "--state-dir", str(work / f"{slug}-state"), "--pairing", "open", *traced,
+                "--state-dir", str(work / f"{slug}-state"), "--pairing", "pin", *traced,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
-            receiver = _Receiver(name, process)
+            receiver = _Receiver(name, process, work / f"{slug}-state")
             started.append(receiver)
             await _wait_ready(receiver)
             clock.say(f"started {name!r} ({kind}) on 127.0.0.1:{receiver.port}, audio -> {output}")
@@ -316,6 +344,39 @@ async def _discover(clock: _Clock, controller: Controller, receivers: list[_Rece
         entry = await controller.async_find(receiver.device_id, timeout=_STEP_TIMEOUT_S)
         waited = (time.perf_counter() - began) * 1000
         clock.say(f"discovered {entry.name!r} over mDNS ({waited:.0f} ms after browsing began)")
+
+
+async def _pair(clock: _Clock, controller: Controller, receiver: _Receiver) -> None:
+    """Pair *controller* with *receiver* using the code it shows, as a person would."""
+    began = time.perf_counter()
+    credential = await controller.async_pair(receiver.device_id, receiver.pairing_code())
+    took = (time.perf_counter() - began) * 1000
+    role = credential.role.name.lower()
+    clock.say(f"paired with {receiver.name!r} as {role} using its code: ok in {took:.0f} ms")
+
+
+async def _pair_for_the_app(clock: _Clock, receivers: list[_Receiver]) -> None:
+    """Pair the app (its identity from $BATON_CONFIG_DIR) with all but one receiver."""
+    from client.app.access import app_identity
+
+    store = CredentialStore()
+    identity, problem = app_identity(store, "Baton on This computer")
+    if problem:
+        raise DemoFailed(problem)
+    controller = Controller(identity, browse=False, credentials=store)
+    await controller.async_start()
+    try:
+        for receiver in receivers:
+            if receiver.name == LEFT_FOR_THE_LISTENER:
+                clock.say(
+                    f"{receiver.name!r} is left for you to pair: choose it on the Devices "
+                    f"screen and enter {receiver.pairing_code()}"
+                )
+                continue
+            await controller.async_add_address("127.0.0.1", receiver.port)
+            await _pair(clock, controller, receiver)
+    finally:
+        await controller.async_close()
 
 
 async def _play_and_control(
@@ -399,6 +460,12 @@ async def _transfers(
     here_id = ""
     try:
         listening = await local.async_start()
+        # The app owns its in-process receiver without a code; the tour does the same.
+        token = local.issue_owner_token(controller.identity)
+        if controller.credentials is not None:
+            controller.credentials.save(
+                Credential(listening.device_id, token, m.Role.OWNER, "This computer", _now())
+            )
         entry = await controller.async_add_address(LOOPBACK, listening.port)
         here_id = entry.id
         clock.say(f"started 'This computer' in this process on {LOOPBACK}:{listening.port}")
@@ -437,6 +504,10 @@ async def _transfer(
     )
     clock.say(f"{what}: ok in {took:.0f} ms ({detail})")
     return outcome
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def _stop_receivers(clock: _Clock, receivers: list[_Receiver]) -> None:
