@@ -117,6 +117,10 @@ class TransferRun:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         for future in self.replies.values():
+            if future.done() and not future.cancelled():
+                # A reply failed by a lost session that no step went on to await: its error
+                # is known (the outcome says what happened), not "never retrieved".
+                future.exception()
             future.cancel()
 
     # -------------------------------------------------------------------------- steps
