@@ -3,14 +3,16 @@
 The receiver traces to a port where nothing listens yet (`--trace-endpoint`); a controller
 (not tracing itself) sends volume commands and times each one, command sent → its result back
 (the receiver pushes the state echo just before the result). Then a collector starts on that
-port; the receiver's spooled spans and the new ones arrive. The caller judges.
+port (its own process); the receiver's spooled spans and the new ones arrive. The caller judges.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import statistics
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,7 +26,6 @@ from connect.clock import monotonic_us
 from connect.controller import Controller
 from tests.faults.helpers import start_open_receiver
 from tests.integration.transfer.fault_bench import EVENT_TIMEOUT_S, identity
-from tracing._server import Collector, CollectorConfig
 from tracing._store import Store
 
 USER = "alice"
@@ -56,16 +57,27 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def collector_on(db: Path, port: int) -> AsyncIterator[tuple[str, str]]:
-    """Run a collector on *port*; yield its base URL and a token of USER."""
+    """Run `baton-traces serve` on *port* in its own process; yield its URL and USER's token.
+
+    Its own process, as in real life: in this one it would share the controller's event loop,
+    and its ingest of the replayed spool would be counted in the command latencies.
+    """
     store = Store(db)
     token = store.add_user(USER)
     store.close()
-    collector = Collector(CollectorConfig(db=db, port=port))
-    await collector.start()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tracing.cli", "serve", "--port", str(port), "--db", str(db),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), EVENT_TIMEOUT_S)
+        assert line.startswith(b"baton-traces: collecting on"), line
         yield f"http://127.0.0.1:{port}", token
     finally:
-        await collector.close()
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        await asyncio.wait_for(process.wait(), EVENT_TIMEOUT_S)
 
 
 async def commands_with_collector_down(tmp_path: Path, count: int = 20) -> CollectorOutage:

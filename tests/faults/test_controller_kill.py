@@ -132,6 +132,10 @@ async def test_controller_killed_after_the_target_started_leaves_the_target_alon
         assert players(observer, source, target) == [target]
         end = monotonic_us()
     assert not audible_within(read_capture(pair.source.recording), dead, end)
+    # The target's first seconds alone: later its 12 s item ends and the next one starts,
+    # a track change with a gap of its own, which is not what this test is about.
+    heard_until = dead + round(PLAY_OUT_S * 1e6)
     assert_plays_on(
-        read_capture(pair.target.recording), dead, end, position_ms_at=took.clock.position_at
-    )
+        read_capture(pair.target.recording), dead, heard_until,
+        position_ms_at=took.clock.position_at,
+    )  # fmt: skip
