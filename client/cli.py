@@ -98,10 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(headless=args.headless, audio=args.audio, keep_viewer=args.keep_viewer)
     if hasattr(args, "run"):
         from client.commands import run_command
+        from connect.errors import ConnectError
 
         try:
             tracing = _start_tracing(args)
-        except ValueError as exc:
+        except (ValueError, ConnectError) as exc:  # ConnectError: a damaged credentials file
             print(f"baton: {exc}", file=sys.stderr)
             return 2
         try:
@@ -116,12 +117,15 @@ def _start_tracing(args: argparse.Namespace) -> Tracing | None:
     """Configure the OpenTelemetry SDK for a controller command when asked (else import nothing)."""
     if not args.trace_endpoint:
         return None
-    from connect.controller import default_identity
+    from client.commands import controller_identity
+    from connect.credentials import CredentialStore
     from tracing.setup import TraceSettings, cache_spool_path, setup
 
+    # The id the command's sessions present (stored once this controller has paired).
+    args.identity = controller_identity(CredentialStore(), create=args.command == "pair")
     settings = TraceSettings(
         args.trace_endpoint,
-        device_id=default_identity().id,  # the id the command's sessions present
+        device_id=args.identity.id,
         device_name=f"baton {args.command}",
         device_type="controller",
         user=args.user,

@@ -1,5 +1,6 @@
 """The headless controller commands of `baton`: devices, play, pause, resume, next, previous,
-seek, volume, status. Each finds its device over mDNS (or at --connect HOST:PORT), does one
+seek, volume, status, transfer (and pair, access, forget: client.access_commands). Each finds
+its device over mDNS (or at --connect HOST:PORT), presents the stored credential, does one
 thing, prints the outcome, and exits non-zero with one clear line when it cannot."""
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from urllib.parse import unquote, urlsplit
 from connect import messages as m
 from connect.clock import monotonic_us
 from connect.controller import Controller, default_identity, parse_host_port
+from connect.credentials import CredentialStore
 from connect.discovery import DeviceEntry
-from connect.errors import ConnectError
+from connect.errors import AccessRevokedError, ConnectError, NotPairedError
 
 DISCOVERY_WAIT_S = 2.0
 COMMAND_TIMEOUT_S = 5.0
@@ -96,21 +98,63 @@ def add_commands(sub: Any) -> None:
     transfer.add_argument("--fade-ms", type=int, default=30, metavar="MS", help="ramp length")
     transfer.add_argument("--json", action="store_true", help="print the outcome as JSON")
     transfer.set_defaults(run=_transfer)
+    from client.access_commands import add_access_commands
+
+    add_access_commands(sub, common)
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Run a controller subcommand; return the exit code."""
+    args.named = {}  # device id -> the words the user named it by, for messages
     try:
-        asyncio.run(_with_controller(args))
+        if hasattr(args, "offline"):
+            args.offline(args, CredentialStore())
+        else:
+            asyncio.run(_with_controller(args))
+    except NotPairedError as exc:
+        name = args.named.get(exc.device, exc.device) or "the device"
+        print(
+            f"baton {args.command}: {name} needs pairing: run `baton pair {name}`", file=sys.stderr
+        )
+        return 1
+    except AccessRevokedError as exc:
+        name = args.named.get(exc.device, exc.device) or "the device"
+        print(
+            f"baton {args.command}: {name} revoked this controller's access; "
+            f"run `baton pair {name}` to pair again",
+            file=sys.stderr,
+        )
+        return 1
     except (ConnectError, CommandFailed, ValueError) as exc:
         print(f"baton {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
+def controller_identity(store: CredentialStore, *, create: bool = False) -> m.ClientIdentity:
+    """Return the CLI's identity: the stored client id once this controller has paired.
+
+    A device keys tokens by client id (pairing again replaces the token), so the id must
+    outlive the process; until the first pairing a per-process id will do (*create* makes one).
+    """
+    identity = default_identity()
+    stored = store.client_id(create=create)
+    return (
+        m.ClientIdentity(stored, identity.name, identity.type, identity.software)
+        if stored
+        else identity
+    )
+
+
 async def _with_controller(args: argparse.Namespace) -> None:
     addresses = [parse_host_port(text) for text in args.connect]
-    controller = Controller(default_identity(), interfaces=args.interface, browse=not addresses)
+    store = CredentialStore()
+    identity = getattr(args, "identity", None) or controller_identity(
+        store, create=args.command == "pair"
+    )
+    controller = Controller(
+        identity, interfaces=args.interface, browse=not addresses, credentials=store
+    )
     await controller.async_start()
     try:
         for host, port in addresses:
@@ -150,7 +194,7 @@ async def _answers(controller: Controller, entry: DeviceEntry) -> bool:
     if not entry.addresses:
         return False
     try:
-        await controller.async_fetch_info(entry.addresses[0], entry.port)
+        await controller.async_fetch_info(entry.addresses[0], entry.port, device_id=entry.id)
     except ConnectError:
         return False
     return True
@@ -175,13 +219,20 @@ def _device_row(entry: DeviceEntry, online: bool) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ commands
 
 
-async def _target(controller: Controller, args: argparse.Namespace) -> str:
+async def device_target(controller: Controller, args: argparse.Namespace) -> str:
+    """Return the id of the device the command names (`args.device`), waiting for it a while."""
+    return await _find(controller, args, args.device)
+
+
+async def _find(controller: Controller, args: argparse.Namespace, words: str) -> str:
     timeout = _wait(args) if args.timeout is not None else COMMAND_TIMEOUT_S
-    return (await controller.async_find(args.device, timeout)).id
+    device_id = (await controller.async_find(words, timeout)).id
+    args.named[device_id] = words
+    return device_id
 
 
 async def _send(controller: Controller, args: argparse.Namespace, action: m.Action) -> None:
-    device_id = await _target(controller, args)
+    device_id = await device_target(controller, args)
     result = await controller.async_command(device_id, action, timeout=COMMAND_TIMEOUT_S)
     if result.failure is not None:
         code = result.failure.code.name.lower()
@@ -222,7 +273,7 @@ async def _volume(controller: Controller, args: argparse.Namespace) -> None:
 
 
 async def _status(controller: Controller, args: argparse.Namespace) -> None:
-    device_id = await _target(controller, args)
+    device_id = await device_target(controller, args)
     conn = await controller.async_connect(device_id, COMMAND_TIMEOUT_S)
     await conn.sync_clock(samples=3)
     state, estimate = conn.state, conn.clock
@@ -272,9 +323,8 @@ def _state_word(status: m.PlaybackStatus) -> str:
 async def _transfer(controller: Controller, args: argparse.Namespace) -> None:
     from connect.transfer import TransferCoordinator
 
-    timeout = _wait(args) if args.timeout is not None else COMMAND_TIMEOUT_S
-    source = (await controller.async_find(args.source, timeout)).id
-    target = (await controller.async_find(args.target, timeout)).id
+    source = await _find(controller, args, args.source)
+    target = await _find(controller, args, args.target)
     options = m.TransferOptions(
         mode=m.TransferMode[args.mode.upper().replace("-", "_")],
         volume_policy=m.VolumePolicy[args.volume.upper().replace("-", "_")],

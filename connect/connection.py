@@ -551,7 +551,7 @@ class DeviceConnection:
             except CredentialStoreError as exc:  # the error the user sees says it all already
                 _LOG.warning("%s: could not forget the revoked credential: %s", self.device_id, exc)
         self._lost(str(error))
-        _LOG.warning("%s: %s", self.device_id, error)
+        _LOG.info("%s: %s", self.device_id, error)  # the caller shows it: not a log warning
         if isinstance(error, AccessError):
             revoked = isinstance(error, AccessRevokedError)
             self._emit(AccessDenied(self.device_id, revoked, str(error)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ _LOG = logging.getLogger(__name__)
 
 MANUAL_POLL_INTERVAL_S = 10.0
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=3)
+_TLS_CLOSE_MAY_LEAK = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
 
 
 _PROCESS_CLIENT_ID = f"cli-{uuid.uuid4().hex[:12]}"
@@ -96,7 +98,10 @@ class Controller:
 
     async def async_start(self) -> None:
         """Start browsing (if asked) and polling devices added by address."""
-        self._http = aiohttp.ClientSession(timeout=_HTTP_TIMEOUT)
+        # Before CPython 3.12.8 a TLS transport being closed could outlive its loop and leak
+        # its socket (python/cpython#118960); aiohttp then aborts those it closed on close().
+        connector = aiohttp.TCPConnector(enable_cleanup_closed=_TLS_CLOSE_MAY_LEAK)
+        self._http = aiohttp.ClientSession(timeout=_HTTP_TIMEOUT, connector=connector)
         if self._browse:
             await self.registry.async_start()
         self._poller = asyncio.get_running_loop().create_task(self._poll_manual_hosts())

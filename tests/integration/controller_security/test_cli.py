@@ -1,0 +1,127 @@
+"""`baton pair`, `access`, `forget` and a paired `status`, end to end against a real receiver in
+pin mode, run in-process with a temporary BATON_CONFIG_DIR."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from client.cli import main
+from tests.receivers import RunningReceiver, start_receiver
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def kitchen(tmp_path: Path) -> AsyncIterator[RunningReceiver]:
+    running = await start_receiver(tmp_path, "Kitchen", pairing="pin")
+    yield running
+    if running.process.returncode is None:
+        assert await running.stop() == 0, "".join(running.output)
+
+
+async def baton(capsys: pytest.CaptureFixture[str], *words: str) -> tuple[int, str, str]:
+    """Run `baton WORDS...` (its own event loop, on a worker thread); return code, out, err."""
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, list(words))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def test_pair_status_access_forget(
+    tmp_path: Path,
+    kitchen: RunningReceiver,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "config"
+    monkeypatch.setenv("BATON_CONFIG_DIR", str(config))
+    address = f"{kitchen.host}:{kitchen.port}"
+
+    code, _, err = await baton(capsys, "status", "Kitchen", "--connect", address)
+    assert code == 1
+    assert "Kitchen needs pairing: run `baton pair Kitchen`" in err
+
+    pin = (kitchen.state_dir / "pairing-code").read_text().strip()
+    monkeypatch.setattr("sys.stdin", io.StringIO(pin + "\n"))  # not a tty: one line is read
+    code, out, err = await baton(capsys, "pair", "Kitchen", "--connect", address)
+    assert (code, err) == (0, "")
+    assert out == "paired with Kitchen as owner\n"
+    assert stat.S_IMODE((config / "credentials.json").stat().st_mode) == 0o600
+    assert pin not in (config / "credentials.json").read_text()
+
+    code, out, err = await baton(capsys, "status", "Kitchen", "--connect", address)
+    assert (code, err) == (0, "")
+    assert out.startswith("Kitchen: stopped")
+
+    code, out, _ = await baton(capsys, "access", "Kitchen", "--connect", address)
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 1
+    assert "owner" in lines[0]
+    assert "(this controller)" in lines[0]
+
+    code, out, _ = await baton(capsys, "access", "Kitchen", "code", "--connect", address)
+    assert code == 0
+    assert out.strip() == (kitchen.state_dir / "pairing-code").read_text().strip()
+
+    code, out, _ = await baton(capsys, "forget", "Kitchen")
+    assert code == 0
+    assert out.startswith("forgot Kitchen")
+    code, _, err = await baton(capsys, "status", "Kitchen", "--connect", address)
+    assert code == 1
+    assert "needs pairing" in err
+
+
+async def test_wrong_code_and_bad_input_are_one_clear_line(
+    tmp_path: Path,
+    kitchen: RunningReceiver,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BATON_CONFIG_DIR", str(tmp_path / "config"))
+    address = f"{kitchen.host}:{kitchen.port}"
+    pin = (kitchen.state_dir / "pairing-code").read_text().strip()
+    wrong = f"{(int(pin) + 1) % 1_000_000:06d}"
+    code, _, err = await baton(capsys, "pair", "Kitchen", "--pin", wrong, "--connect", address)
+    assert code == 1
+    assert err.startswith("baton pair: Kitchen did not accept that code")
+    code, _, err = await baton(capsys, "pair", "Kitchen", "--pin", "12ab", "--connect", address)
+    assert (code, err) == (
+        1,
+        "baton pair: a pairing code is 6 digits (the device shows or logs it)\n",
+    )
+    code, _, err = await baton(capsys, "access", "Kitchen", "revoke", "--connect", address)
+    assert code == 1
+    assert "which token?" in err
+    code, _, err = await baton(capsys, "forget", "Nowhere")
+    assert (code, err) == (1, "baton forget: no stored credential for 'Nowhere'\n")
+
+
+async def test_a_damaged_credentials_file_is_named_and_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "credentials.json").write_text("{ half a file")
+    monkeypatch.setenv("BATON_CONFIG_DIR", str(config))
+    code, _, err = await baton(capsys, "forget", "Kitchen")
+    assert code == 1
+    assert str(config / "credentials.json") in err
+    assert "move it away" in err
+    assert (config / "credentials.json").read_text() == "{ half a file"
+
+
+def test_help_names_every_access_command(capsys: pytest.CaptureFixture[str]) -> None:
+    for words in (["pair", "--help"], ["access", "--help"], ["forget", "--help"]):
+        with pytest.raises(SystemExit) as done:
+            main(words)
+        assert done.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines where it likes
+    for words in ("--pin CODE", "{owner,controller,guest,observer}", "revoke ID", "DEVICE code"):
+        assert words in out
