@@ -1,9 +1,11 @@
 """Render the real app offscreen into docs/screenshots/*.png (the README's pictures).
 
 `python -m client.app.screenshots [OUT_DIR]` starts the demo's three receivers on loopback
-(audio to nowhere), opens the real window on the demo library, plays an album on Living Room,
-moves it to Car, and grabs every screen on the desktop layout and two on the TV layout. Run it
-where mDNS on loopback works (`./dev` runs it inside a network namespace with only `lo` up).
+(audio to nowhere, pin mode), pairs the app with Living Room and Car as the windowed demo does,
+opens the real window on the demo library, plays an album on Living Room, moves it to Car, and
+grabs every screen on the desktop layout, the pairing keypad on Bedroom TV (left unpaired) and
+Living Room's Access panel, and two screens on the TV layout. Run it where mDNS on loopback
+works (`./dev` runs it inside a network namespace with only `lo` up).
 """
 
 from __future__ import annotations
@@ -21,8 +23,17 @@ from client.app.bridge import Bridge, CoreThread
 from client.app.main import LaunchOptions, app_settings
 from client.app.settings_store import StoredSettings
 from client.app.window import MainWindow
-from client.demo import _Clock, _start_receivers, _stop_receivers
+from client.demo import (
+    _Clock,
+    _pair_for_the_app,
+    _Receiver,
+    _start_receivers,
+    _stop_receivers,
+)
 from client.demo_library import write_demo_library
+from connect import messages as m
+from connect.controller import Controller
+from connect.credentials import CredentialStore
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -79,12 +90,16 @@ def main(argv: list[str]) -> int:
     helper.start()
     clock = _Clock()
     receivers = helper.submit(_start_receivers(clock, work, "none")).result(60)
+    os.environ["BATON_CONFIG_DIR"] = str(work / "config")  # never the user's credentials
     windows: list[MainWindow] = []
     try:
+        helper.submit(_pair_for_the_app(clock, receivers)).result(60)
+        helper.submit(_pair_a_tablet(work, receivers[0])).result(60)
         window = open_window(work, tv=False)
         windows.append(window)
         views = window.devices.views
-        wait(app, lambda: sum(d.online for d in views()) >= 4, 20, "four devices online")
+        wait(app, lambda: sum(d.online for d in views()) >= 3, 20, "three devices online")
+        wait(app, lambda: sum(d.locked for d in views()) == 1, 20, "Bedroom TV to pair")
         living_room = next(d for d in window.devices.views() if d.name == "Living Room")
         album = window.albums.albums()[0]
         window.bridge.play(album.tracks, 1, device_id=living_room.id)
@@ -113,6 +128,7 @@ def main(argv: list[str]) -> int:
         settle(app, 1.0)
         window.move_focus(window.devices_screen.cards[living_room.id].button)
         shoot(app, window, None, out / "devices.png")
+        shoot_access(app, window, living_room.id, out)
         window.show_screen("settings")
         window.move_focus(window.settings.folder)
         shoot(app, window, None, out / "settings.png")
@@ -134,6 +150,39 @@ def main(argv: list[str]) -> int:
         helper.stop()
     print(f"screenshots in {out}")
     return 0
+
+
+async def _pair_a_tablet(work: Path, receiver: _Receiver) -> None:
+    """Pair a second controller ("Kitchen tablet") with *receiver*, for the Access picture."""
+    store = CredentialStore(work / "tablet")
+    tablet = m.ClientIdentity(store.client_id(), "Kitchen tablet", m.DeviceType.PHONE, "baton")
+    controller = Controller(tablet, browse=False, credentials=store)
+    await controller.async_start()
+    try:
+        await controller.async_add_address("127.0.0.1", receiver.port)
+        await controller.async_pair(receiver.device_id, receiver.pairing_code())
+    finally:
+        await controller.async_close()
+
+
+def shoot_access(app: QApplication, window: MainWindow, owned_id: str, out: Path) -> None:
+    """Grab the keypad on the locked device (three digits typed) and an owned one's Access."""
+    screen = window.devices_screen
+    locked = next(d for d in window.devices.views() if d.locked)
+    screen.keypad.ask(locked)
+    for digit in "407":
+        screen.keypad.press(digit)
+    window.move_focus(screen.keypad.keys["8"])
+    shoot(app, window, None, out / "pairing-keypad.png")
+    screen.keypad.close_overlay()
+    panel = screen.access_panel
+    screen.access_panel.open_for(window.devices.find(owned_id) or locked)
+    wait(app, lambda: bool(panel.revoke_buttons), 10, "the Access list")
+    panel.reload_requested.emit(owned_id, True)  # as "Pair another controller" does
+    wait(app, panel.code.isVisible, 10, "the pairing code")
+    window.move_focus(panel.pair_other)
+    shoot(app, window, None, out / "access.png")
+    panel.close_overlay()
 
 
 def shoot(app: QApplication, window: MainWindow, screen: str | None, path: Path) -> None:

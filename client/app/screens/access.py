@@ -115,6 +115,8 @@ class AccessPanel(Overlay):
         focus_was = next(
             (tid for tid, b in self.revoke_buttons.items() if b.hasFocus()), None
         )  # a revoked row vanishes: focus moves to Close instead of being lost
+        for old in self.revoke_buttons.values():
+            old.setObjectName("")  # it lingers until deleteLater runs: keep names unique
         clear_layout(self.rows)
         self.revoke_buttons.clear()
         now_ms = time.time() * 1000

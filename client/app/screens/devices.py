@@ -60,6 +60,11 @@ class DeviceCard(QFrame):
         text.addWidget(self.reason)
         layout.addLayout(text, 1)
         self.button = text_button("Transfer here", role="primary", icon="transfer", mx=mx)
+        self._button_icons = {
+            locked: theme.icon(name, round(mx.icon * 0.8), "#06120a")
+            for locked, name in ((False, "transfer"), (True, "lock"))
+        }
+        self._button_locked = False
         layout.addWidget(self.button)
         self.access = text_button("Access", mx=mx)
         self.access.hide()
@@ -77,6 +82,9 @@ class DeviceCard(QFrame):
         color = theme.ACCENT if followed else (theme.TEXT if view.online else theme.MUTED)
         icon = "lock" if view.locked else theme.device_icon_name(view.type)
         self.icon.setPixmap(theme.pixmap(icon, self.mx.icon * 2, color, 2.0))
+        if self._button_locked != view.locked:
+            self._button_locked = view.locked
+            self.button.setIcon(self._button_icons[view.locked])
         if view.locked:
             self._show_locked(view)
             return

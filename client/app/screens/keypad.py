@@ -77,10 +77,11 @@ class PinKeypad(Overlay):
         self.code = ""
         self.busy = False
         self.title.setText(f"Pair with {view.name}")
-        where = "shows on its screen" if view.type.name == "TV" else "shows or logs"
         self.hint.setText(
-            f"Enter the {CODE_LENGTH}-digit code {view.name} {where} "
-            "(`baton-receiver pairing-code` on its computer prints it)."
+            f"Enter the {CODE_LENGTH}-digit code {view.name} shows on its screen."
+            if view.type.name == "TV"
+            else f"Enter {view.name}'s {CODE_LENGTH}-digit code: its owner sees it under "
+            "Access, and `baton-receiver pairing-code` prints it on the device."
         )
         self._say("", "muted")
         self.progress.hide()
