@@ -13,7 +13,7 @@ from connect import telemetry
 from connect.clock import Clock, ClockEstimate
 from connect.connection import ConnectionEvent, DeviceConnection, Disconnected, TransferReply
 from connect.controller import Controller
-from connect.errors import ConnectError, ConnectionLostError
+from connect.errors import AccessError, ConnectError, ConnectionLostError
 from tracing import attributes as a
 
 _LOG = logging.getLogger(__name__)
@@ -132,6 +132,7 @@ class TransferRun:
             )
         target = await self._connect(self.target_id)
         source = await self._source()
+        self._check_roles(source, target)
         state = source.state
         if state is None or state.current_item is None:
             raise StepFailedError(
@@ -225,9 +226,11 @@ class TransferRun:
         )
         if ack in done and ack.exception() is None:
             return
+        code = m.ErrorCode.TIMEOUT
         if refused in done and refused.exception() is None:
             body = refused.result()
             assert isinstance(body, m.TransferRejected)
+            code = body.failure.code  # e.g. FORBIDDEN: say so, not "timeout"
             why = f"{self._name(self.source_id)} refused the switch: {body.failure.message}"
         elif done:  # its session closed: the device is gone, the target takes over
             self._lose_source("it went away during the commit")
@@ -237,9 +240,9 @@ class TransferRun:
             why = (
                 f"{self._name(self.source_id)} did not confirm the switch in time; it keeps playing"
             )
-        await self._abort(target, m.ErrorCode.TIMEOUT, why)
-        await self._abort(source, m.ErrorCode.TIMEOUT, why)
-        raise StepFailedError(m.ErrorCode.TIMEOUT, why)
+        await self._abort(target, code, why)
+        await self._abort(source, code, why)
+        raise StepFailedError(code, why)
 
     def _lose_source(self, why: str) -> None:
         self.source_reachable = False
@@ -289,6 +292,8 @@ class TransferRun:
     async def _connect(self, device_id: str, timeout_s: float | None = None) -> DeviceConnection:
         try:
             conn = await self.controller.async_connect(device_id, timeout_s or self.timeout_s)
+        except AccessError as exc:  # not paired, or revoked: the device is there and says no
+            raise StepFailedError(m.ErrorCode.UNAUTHENTICATED, str(exc)) from exc
         except ConnectError as exc:
             raise StepFailedError(
                 m.ErrorCode.TIMEOUT, f"cannot reach {self._name(device_id)}: {exc}"
@@ -309,13 +314,33 @@ class TransferRun:
             return await self._connect(
                 self.source_id, min(self.timeout_s, LOST_SOURCE_WAIT_S) if lost else None
             )
-        except StepFailedError:
+        except StepFailedError as exc:
+            if exc.failure.code is m.ErrorCode.UNAUTHENTICATED:
+                raise  # a source refusing us is not gone: it plays on, so must not the target
             conn = self.controller.connection(self.source_id)
             if conn.state is None or conn.clock is None:
                 raise
             self.source_reachable = False
             _LOG.warning("transfer %s: source unreachable, using its last known state", self.tid)
             return conn
+
+    def _check_roles(self, source: DeviceConnection, target: DeviceConnection) -> None:
+        """Refuse up front what the devices would refuse (docs/security.md, Roles): no pre-roll
+        on the target for a transfer the source will not let go of."""
+        held = source.welcome.role if source.welcome and self.source_reachable else None
+        if held in (m.Role.GUEST, m.Role.OBSERVER):
+            assert held is not None
+            raise StepFailedError(
+                m.ErrorCode.FORBIDDEN,
+                f"this controller is {held.name.lower()} on {self._name(self.source_id)}: only "
+                "its owner or a controller may move its music away",
+            )
+        if target.welcome is not None and target.welcome.role is m.Role.OBSERVER:
+            raise StepFailedError(
+                m.ErrorCode.FORBIDDEN,
+                f"this controller is observer on {self._name(self.target_id)}: it may not "
+                "move music to it",
+            )
 
     def _estimate(self, conn: DeviceConnection) -> ClockEstimate:
         if conn.clock is None:

@@ -57,7 +57,7 @@ async def controller(tmp_path: Path) -> AsyncIterator[Controller]:
 
 
 async def play_tone(controller: Controller, device_id: str, media: MediaServer) -> None:
-    write_tone(media.root / "tone.wav", 440.0, 3000)
+    write_tone(media.root / "tone.wav", 440.0, 10_000)  # outlasts every test using it
     item = m.QueueItem("item-1", media.url("tone.wav"), title="tone")
     result = await controller.async_command(device_id, m.SetQueue((item,), play=True))
     assert result.ok, result.failure
@@ -183,3 +183,40 @@ async def test_pairing_twice_replaces_the_token_instead_of_adding_one(
     listed = await controller.async_list_tokens(entry.id)
     assert [t.id for t in listed] == [second.token.partition(".")[0]]
     await asyncio.wait_for(controller.async_connect(entry.id, EVENT_TIMEOUT_S), EVENT_TIMEOUT_S)
+
+
+async def test_a_guest_cannot_move_music_away_and_an_unpaired_target_is_named(
+    tmp_path: Path, receiver: RunningReceiver, controller: Controller, media_server: MediaServer
+) -> None:
+    target = await start_receiver(tmp_path, "Locked Car", pairing="pin")
+    owner = controller_named(tmp_path, 2)
+    await owner.async_start()
+    try:
+        entry = await owner.async_add_address(receiver.host, receiver.port)
+        await owner.async_pair(entry.id, code_of(receiver))
+        await play_tone(owner, entry.id, media_server)
+        # This controller: a guest on the source; not paired with the target yet.
+        await controller.async_add_address(receiver.host, receiver.port)
+        await controller.async_pair(entry.id, code_of(receiver), m.Role.GUEST)
+        await controller.async_add_address(target.host, target.port)
+        coordinator = TransferCoordinator(controller)
+
+        outcome = await coordinator.transfer(entry.id, target.device_id, m.TransferOptions())
+        assert not outcome.ok
+        assert outcome.failure is not None
+        assert outcome.failure.code is m.ErrorCode.UNAUTHENTICATED
+        assert "needs pairing" in outcome.failure.message
+
+        await controller.async_pair(target.device_id, code_of(target))
+        outcome = await coordinator.transfer(entry.id, target.device_id, m.TransferOptions())
+        assert not outcome.ok
+        assert outcome.failure is not None
+        assert outcome.failure.code is m.ErrorCode.FORBIDDEN
+        assert "guest" in outcome.failure.message
+        source = owner.connection(entry.id)
+        assert source.state is not None
+        assert source.state.active  # nothing moved: the source still holds the session
+        assert source.state.status is m.PlaybackStatus.PLAYING
+    finally:
+        await owner.async_close()
+        assert await target.stop() == 0, "".join(target.output)
