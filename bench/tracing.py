@@ -312,8 +312,10 @@ async def _event_to_page(
             for n in range(events + 1):
                 started = time.perf_counter()
                 await _post_pair(http, base, 10_000 + n)
+                # A function, not an expression string: the viewer's CSP forbids eval.
                 await page.wait_for_function(
-                    f"document.querySelectorAll('g.arrow.done').length > {n}",
+                    "n => document.querySelectorAll('g.arrow.done').length > n",
+                    arg=n,
                     polling="raf",
                     timeout=10_000,
                 )
