@@ -14,11 +14,13 @@ import traceback
 
 from tests.fuzz import engine
 
+# target name -> the harness module and its Target
 HARNESSES = {
-    "codec": "tests.fuzz.test_codec",
-    "receiver": "tests.fuzz.test_receiver",
-    "otlp": "tests.fuzz.test_otlp",
-    "collector": "tests.fuzz.test_collector",
+    "codec": ("tests.fuzz.test_codec", "TARGET"),
+    "receiver": ("tests.fuzz.test_receiver", "TARGET"),
+    "receiver-pin": ("tests.fuzz.test_receiver", "PIN_TARGET"),
+    "otlp": ("tests.fuzz.test_otlp", "TARGET"),
+    "collector": ("tests.fuzz.test_collector", "TARGET"),
 }
 
 
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     share = args.minutes * 60 / len(names)
     runs = []
     for name in names:
-        target: engine.Target = importlib.import_module(HARNESSES[name]).TARGET
+        module, attribute = HARNESSES[name]
+        target: engine.Target = getattr(importlib.import_module(module), attribute)
         print(f"== {name}: fuzzing for {share:.0f} s", flush=True)
         runs.append(engine.fuzz_for(target, share, _progress))
     for run in runs:

@@ -16,12 +16,13 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from connect import codec
 from connect import messages as m
+from connect._access_http import NAME_PATH, PAIR_PATH, TOKENS_PATH
 from connect.server import INFO_PATH, WS_PATH
 from tests.fuzz.seeds import CORPUS_DIR
 from tracing import attributes as a
 from tracing import samples
 
-PAIR_PATH = "/connect/v1/pair"
+OWNER_TOKEN = "%OWNER-TOKEN%"  # a placeholder the pin-mode receiver harness replaces
 
 VERSIONS = m.VersionRange(m.ProtocolVersion(1), m.ProtocolVersion(1, 3))
 CLIENT = m.ClientIdentity("ctl-fuzz", "Fuzz controller", m.DeviceType.COMPUTER, "baton 0.1")
@@ -94,6 +95,9 @@ BODIES: dict[str, m.Body] = {
     "error": m.Error(m.ErrorCode.UNSUPPORTED, "what is this", 3, "msg-3"),
 }
 PAIRING = m.PairingRequest(CLIENT, "123456", m.Role.CONTROLLER)
+TOKENS = m.TokenList(
+    (m.TokenInfo("0123456789abcdef", CLIENT, m.Role.OWNER, 1_700_000_000_000, 1_700_000_100_000),)
+)
 
 
 def frames() -> dict[str, bytes]:
@@ -117,6 +121,13 @@ def codec_seeds() -> dict[str, bytes]:
         "device-info": codec.encode_device_info(DEVICE),
         "device-info-json": codec.device_info_to_json(DEVICE).encode(),
         "pairing-request": codec.encode_pairing_request(PAIRING),
+        "pairing-response": codec.encode_pairing_response(
+            m.PairingResponse("token-1", m.Role.CONTROLLER, "dev-1", "ab" * 32)
+        ),
+        "pairing-code": codec.encode_pairing_code(m.PairingCode("123456")),
+        "failure": codec.encode_failure(m.Failure(m.ErrorCode.RATE_LIMITED, "wait")),
+        "token-list": codec.encode_token_list(TOKENS),
+        "rename-request": codec.encode_rename_request(m.RenameRequest("Living room")),
     }
 
 
@@ -146,6 +157,17 @@ def receiver_seeds() -> dict[str, bytes]:
         "http-ws-upgrade": http_request("GET", WS_PATH, upgrade),
         "http-pair": http_request(
             "POST", PAIR_PATH, {"Content-Type": "application/x-protobuf"}, pairing
+        ),
+        # The owner's token is put in by the pin-mode harness (test_receiver.OWNER_TOKEN).
+        "http-rename": http_request(
+            "PUT",
+            NAME_PATH,
+            {"Authorization": f"Bearer {OWNER_TOKEN}"},
+            codec.encode_rename_request(m.RenameRequest("Living room")),
+        ),
+        "http-tokens": http_request("GET", TOKENS_PATH, {"Authorization": f"Bearer {OWNER_TOKEN}"}),
+        "http-revoke": http_request(
+            "DELETE", f"{TOKENS_PATH}/0123456789abcdef", {"Authorization": f"Bearer {OWNER_TOKEN}"}
         ),
         **{f"frame-{name}": all_frames[f"frame-{name}"] for name in controller_frames},
     }

@@ -1,4 +1,4 @@
-"""Fuzzing the codec: every decoder returns a message or raises a FrameError, nothing else.
+"""Fuzzing the codec: every decoder (frames, HTTP bodies) returns a value or raises FrameError.
 
 Sans-IO and fast, so this harness also checks that what the decoder accepts re-encodes and
 decodes to the same message: a device may relay or log what it received.
@@ -7,7 +7,7 @@ decodes to the same message: a device may relay or log what it received.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +18,16 @@ from tests.fuzz import engine, seeds
 from tests.fuzz.mutations import fuzz_bytes
 
 SEEDS = seeds.load("codec")
+# What a device reads from a controller, and a controller from a device, over HTTP.
+HTTP_BODY_DECODERS: tuple[Callable[[bytes], object], ...] = (
+    codec.decode_device_info,
+    codec.decode_pairing_request,
+    codec.decode_pairing_response,
+    codec.decode_pairing_code,
+    codec.decode_failure,
+    codec.decode_token_list,
+    codec.decode_rename_request,
+)
 
 
 def check(data: bytes) -> None:
@@ -28,7 +38,7 @@ def check(data: bytes) -> None:
         pass
     else:
         assert codec.decode(codec.encode(envelope)) == envelope
-    for decode in (codec.decode_device_info, codec.decode_pairing_request):
+    for decode in HTTP_BODY_DECODERS:
         with contextlib.suppress(FrameError):
             decode(data)
     with contextlib.suppress(FrameError):
@@ -52,11 +62,16 @@ TARGET = engine.Target(
     smoke_examples=1000,
 )
 
-DECODERS = {
+DECODERS: dict[str, Callable[[bytes], object]] = {
     "frame": codec.decode,
     "device-info-json": lambda data: codec.device_info_from_json(data.decode()),
     "device-info": codec.decode_device_info,
-    "pairing": codec.decode_pairing_request,
+    "pairing-request": codec.decode_pairing_request,
+    "pairing-response": codec.decode_pairing_response,
+    "pairing-code": codec.decode_pairing_code,
+    "failure": codec.decode_failure,
+    "token-list": codec.decode_token_list,
+    "rename-request": codec.decode_rename_request,
 }
 
 
