@@ -56,6 +56,7 @@ class TraceLoadResult:
     load_s: float = 0.0
     collector_cpu_s: float = 0.0
     sender_cpu_s: float = 0.0  # this process: all emulated devices together
+    offered_per_s: float = 0.0  # spans a second the schedule asks for
 
 
 def device(index: int) -> samples.Device:
@@ -100,7 +101,7 @@ async def many_devices(
         [batch(me, who[(i + 1) % devices], spans, r * spans) for r in range(rounds)]
         for i, me in enumerate(who)
     ]
-    result = TraceLoadResult()
+    result = TraceLoadResult(offered_per_s=devices * spans / period)
     sent_by: dict[str, int] = {}
     db = workdir / "traces.db"
     async with _collector(db, workdir / "collector.log") as (base, pid):
@@ -113,7 +114,7 @@ async def many_devices(
             async with aiohttp.ClientSession(base_url=base) as http:
                 for r, body in enumerate(bodies[index]):
                     wait = slot0 + r * period - time.perf_counter()
-                    result.late += wait < 0
+                    result.late += r > 0 and wait < 0  # the previous one outlived its slot
                     await asyncio.sleep(max(0.0, wait))
                     if await _post(http, body, me.device_id, result):
                         sent_by[me.device_id] = sent_by.get(me.device_id, 0) + spans

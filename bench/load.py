@@ -186,6 +186,7 @@ def _traces(sizes: Sizes, result: TraceLoadResult, load: float) -> Iterable[Meas
             "stored": result.stored,
             "devices_mismatched": result.lost_devices,
             "spans_per_s": result.stored / result.load_s,
+            "offered_spans_per_s": result.offered_per_s,
             "late_sends": result.late,
             "collector_cpu_cores": result.collector_cpu_s / result.load_s,
             "senders_cpu_cores": result.sender_cpu_s / result.load_s,
