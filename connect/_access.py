@@ -1,6 +1,7 @@
-"""The controller's side of a device's access endpoints (docs/security.md): paths, the
-mapping of HTTP refusals to typed errors a user understands, and a TLS probe for devices
-added by address. The mapping is sans-IO (status, headers and body in, an exception out)."""
+"""The controller's side of a device's HTTP endpoints under docs/security.md: DeviceInfo and
+the access endpoints over TLS pinned to the device id, the mapping of HTTP refusals to typed
+errors a user understands (sans-IO: status, headers and body in, an exception out), and a TLS
+probe for devices added by address."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import aiohttp
+
 from connect import codec
+from connect import messages as m
+from connect.connection import Endpoint
 from connect.errors import (
     ConnectError,
     ConnectTimeoutError,
@@ -21,8 +26,10 @@ from connect.errors import (
     NotPairedError,
     RateLimitedError,
     TokenNotFoundError,
+    UntrustedDeviceError,
     WrongPinError,
 )
+from connect.server import INFO_PATH
 from connect.tls import fingerprint_of_der
 
 PAIR_PATH = "/connect/v1/pair"
@@ -38,6 +45,75 @@ class Request(enum.Enum):
     LIST_TOKENS = "list who has access"
     REVOKE = "revoke access"
     PAIRING_CODE = "show its pairing code"
+
+
+async def fetch_info(http: aiohttp.ClientSession, endpoint: Endpoint) -> m.DeviceInfo:
+    """GET the DeviceInfo at *endpoint*; over TLS it must claim the pinned fingerprint as id."""
+    where = endpoint.authority
+    try:
+        async with http.get(endpoint.http_url(INFO_PATH), ssl=endpoint.ssl) as response:
+            if response.status != 200:
+                raise ConnectError(f"{where} answered HTTP {response.status}")
+            info = codec.decode_device_info(await response.read())
+    except TimeoutError:
+        raise ConnectTimeoutError(f"{where} did not answer in time") from None
+    except aiohttp.ServerFingerprintMismatch as exc:
+        raise UntrustedDeviceError(
+            f"{where} is not device {endpoint.fingerprint}: its certificate is {exc.got.hex()}"
+        ) from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise ConnectError(f"{where} is not reachable: {exc}") from exc
+    except FrameError as exc:
+        raise ConnectError(f"{where} is not a Baton device: {exc}") from exc
+    if endpoint.tls and info.id != endpoint.fingerprint:
+        raise UntrustedDeviceError(
+            f"{where} claims to be {info.id} but its certificate is {endpoint.fingerprint}"
+        )
+    return info
+
+
+async def request(
+    http: aiohttp.ClientSession,
+    method: str,
+    endpoint: Endpoint,
+    path: str,
+    asked: Request,
+    label: str,
+    *,
+    body: bytes | None = None,
+    token: str = "",
+    token_id: str = "",
+) -> bytes:
+    """Send one access request to the device *label*; return the answer's body or raise.
+
+    Raises the typed refusal (see `refusal`), UntrustedDeviceError for another certificate,
+    ConnectTimeoutError or ConnectError when the device cannot be reached.
+    """
+    headers = {"Accept": PROTOBUF}
+    if body is not None:
+        headers["Content-Type"] = PROTOBUF
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        async with http.request(
+            method, endpoint.http_url(path), data=body, headers=headers, ssl=endpoint.ssl
+        ) as response:
+            status, answer_headers = response.status, response.headers
+            answer = await response.read()
+    except TimeoutError:
+        raise ConnectTimeoutError(f"{label} did not answer in time") from None
+    except aiohttp.ServerFingerprintMismatch as exc:
+        raise UntrustedDeviceError(
+            f"the device at {endpoint.authority} is not {label}: its certificate differs"
+        ) from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise ConnectError(f"{label} is not reachable: {exc}") from exc
+    if status >= 300:
+        # Raised here, outside the try: an AccessError is an OSError too.
+        raise refusal(
+            status, answer_headers, answer, device=label, request=asked, token_id=token_id
+        )
+    return answer
 
 
 def refusal(

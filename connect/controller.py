@@ -42,7 +42,6 @@ from connect.errors import (
     NotPairedError,
     UntrustedDeviceError,
 )
-from connect.server import INFO_PATH
 from connect.txt import ServiceRecord
 
 _LOG = logging.getLogger(__name__)
@@ -145,47 +144,25 @@ class Controller:
         if device_id:
             entry = self.registry.get(device_id)
             tls = self._needs_tls(device_id, entry.record if entry else None)
-            return await self._get_info(Endpoint(host, port, fingerprint=device_id if tls else ""))
+            endpoint = Endpoint(host, port, fingerprint=device_id if tls else "")
+            return await _access.fetch_info(self._require_http(), endpoint)
         seen = await _access.peer_fingerprint(host, port, _HTTP_TIMEOUT.total or 3.0)
         if seen is not None:
-            info = await self._get_info(Endpoint(host, port, fingerprint=seen))
+            info = await _access.fetch_info(
+                self._require_http(), Endpoint(host, port, fingerprint=seen)
+            )
             if info.id != seen:
                 raise UntrustedDeviceError(
                     f"{host}:{port} claims to be {info.id} but its certificate is {seen}"
                 )
             return info
-        info = await self._get_info(Endpoint(host, port))
+        info = await _access.fetch_info(self._require_http(), Endpoint(host, port))
         if info.pairing is not m.PairingMode.OPEN:
             raise UntrustedDeviceError(f"{host}:{port} says it needs pairing but offers no TLS")
         if self._credential(info.id) is not None:
             raise UntrustedDeviceError(
                 f"{info.name} ({host}:{port}) answers without TLS, but this controller paired "
                 "with it: refusing to talk to it in the clear (someone may be impersonating it)"
-            )
-        return info
-
-    async def _get_info(self, endpoint: Endpoint) -> m.DeviceInfo:
-        where = endpoint.authority
-        try:
-            async with self._require_http().get(
-                endpoint.http_url(INFO_PATH), ssl=endpoint.ssl
-            ) as response:
-                if response.status != 200:
-                    raise ConnectError(f"{where} answered HTTP {response.status}")
-                info = codec.decode_device_info(await response.read())
-        except TimeoutError:
-            raise ConnectTimeoutError(f"{where} did not answer in time") from None
-        except aiohttp.ServerFingerprintMismatch as exc:
-            raise UntrustedDeviceError(
-                f"{where} is not device {endpoint.fingerprint}: its certificate is {exc.got.hex()}"
-            ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectError(f"{where} is not reachable: {exc}") from exc
-        except FrameError as exc:
-            raise ConnectError(f"{where} is not a Baton device: {exc}") from exc
-        if endpoint.tls and info.id != endpoint.fingerprint:
-            raise UntrustedDeviceError(
-                f"{where} claims to be {info.id} but its certificate is {endpoint.fingerprint}"
             )
         return info
 
@@ -293,8 +270,14 @@ class Controller:
         # The device replaces the token of a client id that pairs again: keep the id stable
         # (CredentialStore.client_id) so pairing twice leaves no stale token behind.
         body = codec.encode_pairing_request(m.PairingRequest(self.identity, pin, role))
-        answer = await self._access_request(
-            "POST", endpoint, _access.PAIR_PATH, Request.PAIR, label, body=body
+        answer = await _access.request(
+            self._require_http(),
+            "POST",
+            endpoint,
+            _access.PAIR_PATH,
+            Request.PAIR,
+            label,
+            body=body,
         )
         try:
             granted = codec.decode_pairing_response(answer)
@@ -358,7 +341,8 @@ class Controller:
             if entry.record is not None and entry.record.pairing is m.PairingMode.OPEN:
                 raise ConnectError(f"{label} is open to everyone: it has no access to manage")
             raise NotPairedError(f"{label} needs pairing: run `baton pair {label}`", device=label)
-        return await self._access_request(
+        return await _access.request(
+            self._require_http(),
             method,
             self._pinned_endpoint(entry),
             path,
@@ -367,43 +351,6 @@ class Controller:
             token=held.token,
             token_id=token_id,
         )
-
-    async def _access_request(
-        self,
-        method: str,
-        endpoint: Endpoint,
-        path: str,
-        request: Request,
-        label: str,
-        *,
-        body: bytes | None = None,
-        token: str = "",
-        token_id: str = "",
-    ) -> bytes:
-        headers = {"Accept": _access.PROTOBUF}
-        if body is not None:
-            headers["Content-Type"] = _access.PROTOBUF
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        try:
-            async with self._require_http().request(
-                method, endpoint.http_url(path), data=body, headers=headers, ssl=endpoint.ssl
-            ) as response:
-                status, answer_headers = response.status, response.headers
-                answer = await response.read()
-        except TimeoutError:
-            raise ConnectTimeoutError(f"{label} did not answer in time") from None
-        except aiohttp.ServerFingerprintMismatch as exc:
-            raise UntrustedDeviceError(
-                f"the device at {endpoint.authority} is not {label}: its certificate differs"
-            ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectError(f"{label} is not reachable: {exc}") from exc
-        if status >= 300:
-            raise _access.refusal(
-                status, answer_headers, answer, device=label, request=request, token_id=token_id
-            )
-        return answer
 
     def _pinned_endpoint(self, entry: DeviceEntry) -> Endpoint:
         plain = self.endpoint(entry)

@@ -84,3 +84,10 @@ def test_endpoint_uses_tls_exactly_when_pinned() -> None:
 def test_only_a_certificate_fingerprint_can_be_pinned(device_id: str) -> None:
     with pytest.raises(UntrustedDeviceError):
         pinned(device_id)
+
+
+def test_the_controller_asks_the_paths_the_receiver_serves() -> None:
+    from connect import _access, _access_http
+
+    for name in ("PAIR_PATH", "TOKENS_PATH", "PAIRING_CODE_PATH", "PROTOBUF"):
+        assert getattr(_access, name) == getattr(_access_http, name), name
