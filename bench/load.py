@@ -40,7 +40,8 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from bench._load_sessions import LoadResult, many_controllers, many_receivers
+from bench._load_links import LoadResult
+from bench._load_sessions import many_controllers, many_receivers
 from bench._load_traces import TraceLoadResult, many_devices
 from bench._runner import Measurement
 
