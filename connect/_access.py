@@ -10,8 +10,6 @@ import contextlib
 import enum
 import ssl
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import aiohttp
 
@@ -159,19 +157,14 @@ def refusal(
     return ConnectError(f"{device} refused to {request.value} (HTTP {status}){why}")
 
 
-def retry_after_s(value: str | None, now: datetime | None = None) -> float:
-    """Read a Retry-After header (seconds or an HTTP date) as seconds from now; 0 if absent."""
-    if not value:
-        return 0.0
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    with contextlib.suppress(TypeError, ValueError):
-        when = parsedate_to_datetime(text)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-    return 0.0
+def retry_after_s(value: str | None) -> float:
+    """Read a Retry-After header in seconds; 0 (unknown) if absent or an HTTP date.
+
+    Receivers send seconds (docs/security.md); reading a date would need the wall clock,
+    which may be wrong on a device without NTP, so "later" is the honest answer then.
+    """
+    text = (value or "").strip()
+    return float(text) if text.isdigit() else 0.0
 
 
 def _failure_message(body: bytes) -> str:

@@ -17,7 +17,6 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 import aiohttp
 
@@ -32,7 +31,7 @@ from connect.connection import (
     Disconnected,
     Endpoint,
 )
-from connect.credentials import Credential, CredentialStore
+from connect.credentials import Credential, CredentialStore, paired_now
 from connect.discovery import DeviceEntry, DeviceRegistry
 from connect.errors import (
     ConnectError,
@@ -285,7 +284,7 @@ class Controller:
             raise ConnectError(f"{label} sent a pairing answer we cannot read: {exc}") from exc
         if granted.device_id != device_id or granted.certificate_sha256 not in ("", device_id):
             raise UntrustedDeviceError(f"{label} answered pairing for another device")
-        credential = Credential(device_id, granted.token, granted.role, entry.name, _now())
+        credential = Credential(device_id, granted.token, granted.role, entry.name, paired_now())
         store.save(credential)
         _LOG.info("%s: paired as %s", device_id, granted.role.name.lower())
         await self._drop_stopped(device_id)
@@ -412,10 +411,6 @@ class Controller:
 def _label(entry: DeviceEntry) -> str:
     """Return the name a user knows *entry* by (its id when it has no name yet)."""
     return entry.name if entry.name and not entry.id.startswith("manual:") else entry.id
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _record_from_info(info: m.DeviceInfo, host: str, port: int) -> ServiceRecord:

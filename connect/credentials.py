@@ -28,7 +28,7 @@ from typing import Any
 from connect.errors import CredentialStoreError
 from connect.messages import Role
 
-__all__ = ["Credential", "CredentialStore", "config_dir"]
+__all__ = ["Credential", "CredentialStore", "config_dir", "paired_now"]
 
 FILE_NAME = "credentials.json"
 _LOCK_NAME = ".credentials.lock"
@@ -50,6 +50,11 @@ class Credential:
             f"Credential(device_id={self.device_id!r}, role={self.role.name}, "
             f"device_name={self.device_name!r}, paired_at={self.paired_at.isoformat()})"
         )
+
+
+def paired_now() -> datetime:
+    """Return the wall-clock time to record as `paired_at`: shown to the user, never computed on."""
+    return datetime.now(UTC)
 
 
 def config_dir(environ: Mapping[str, str] | None = None) -> Path:
