@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 
 from client.app import views as v
 from client.app.bridge import CoreThread
+from client.spatial import FindingKind
 from connect import messages as m
 from connect.controller import Controller
 from connect.credentials import CredentialStore
@@ -84,6 +85,14 @@ def test_keypad_moves_by_arrows_and_types_digits_and_ok(qtbot, app_window):
     keypad = screen.keypad
     assert keypad.isVisible()
     assert focused() == "pin-1"
+    # Every key of the pad is reachable by arrows (the rest of the window is not: a layer).
+    unreachable = [
+        f.message
+        for f in window.navigator.lint()
+        if f.kind in (FindingKind.UNREACHABLE, FindingKind.TRAP)
+        and any(keypad.isAncestorOf(item) for item in f.items)
+    ]
+    assert unreachable == []
     # The 3×4 grid: 1 2 3 / 4 5 6 / 7 8 9 / ⌫ 0 OK, then Cancel below.
     for key, expected in (
         (Qt.Key.Key_Right, "pin-2"),
