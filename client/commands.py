@@ -176,7 +176,10 @@ async def _devices(controller: Controller, args: argparse.Namespace) -> None:
         await asyncio.sleep(_wait(args))  # listing means waiting: answers arrive over time
     entries = sorted(controller.registry.entries(), key=lambda e: e.name.casefold())
     reachable = await asyncio.gather(*(_answers(controller, e) for e in entries))
-    rows = [_device_row(entry, online) for entry, online in zip(entries, reachable, strict=True)]
+    rows = [
+        _device_row(entry, online) | {"needs_pairing": controller.needs_pairing(entry.id)}
+        for entry, online in zip(entries, reachable, strict=True)
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
         return
@@ -184,9 +187,10 @@ async def _devices(controller: Controller, args: argparse.Namespace) -> None:
         print("no Baton devices found (try --interface, or --connect HOST:PORT)")
     for row in rows:
         state = "online" if row["online"] else "offline"
+        lock = f"  (needs pairing: baton pair {row['name']!r})" if row["needs_pairing"] else ""
         print(
             f"{row['name']:<24} {row['type']:<9} {row['host']}:{row['port']:<6} {state:<8} "
-            f"{row['id']}"
+            f"{row['id']}{lock}"
         )
 
 
@@ -213,6 +217,8 @@ def _device_row(entry: DeviceEntry, online: bool) -> dict[str, Any]:
         "port": entry.port,
         "online": online,
         "source": entry.source.value,
+        # an unknown mode reads as pin: never assume a device is open (docs/security.md)
+        "pairing": entry.record.pairing.name.lower() if entry.record else "pin",
     }
 
 

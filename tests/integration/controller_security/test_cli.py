@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,6 +47,10 @@ async def test_pair_status_access_forget(
     code, _, err = await baton(capsys, "status", "Kitchen", "--connect", address)
     assert code == 1
     assert "Kitchen needs pairing: run `baton pair Kitchen`" in err
+    code, out, _ = await baton(capsys, "devices", "--json", "--connect", address)
+    assert code == 0
+    [row] = json.loads(out)
+    assert (row["online"], row["pairing"], row["needs_pairing"]) == (True, "pin", True)
 
     pin = (kitchen.state_dir / "pairing-code").read_text().strip()
     monkeypatch.setattr("sys.stdin", io.StringIO(pin + "\n"))  # not a tty: one line is read
@@ -58,6 +63,8 @@ async def test_pair_status_access_forget(
     code, out, err = await baton(capsys, "status", "Kitchen", "--connect", address)
     assert (code, err) == (0, "")
     assert out.startswith("Kitchen: stopped")
+    code, out, _ = await baton(capsys, "devices", "--json", "--connect", address)
+    assert json.loads(out)[0]["needs_pairing"] is False
 
     code, out, _ = await baton(capsys, "access", "Kitchen", "--connect", address)
     assert code == 0
