@@ -11,7 +11,7 @@ import pytest
 from connect import messages as m
 from connect.connection import AccessDenied, Backoff, ConnectionEvent
 from connect.controller import Controller
-from connect.credentials import CredentialStore
+from connect.credentials import Credential, CredentialStore, paired_now
 from connect.errors import (
     AccessRevokedError,
     ConnectTimeoutError,
@@ -204,3 +204,26 @@ async def test_a_different_certificate_under_a_paired_id_is_refused(tmp_path, co
         assert impostor.hellos == []  # the token never went to it
     finally:
         await impostor.close()
+
+
+async def test_each_attempt_presents_the_token_stored_by_then(
+    tmp_path, controller: Controller
+) -> None:
+    first = await started(tmp_path / "dev")
+    entry = await controller.async_add_address("127.0.0.1", first.port)
+    port = first.port
+    await first.close()  # down: the connection keeps retrying
+    conn = controller.connection(entry.id)
+    conn._backoff = Backoff(first_s=0.05, ceiling_s=0.1)
+    await until(lambda: bool(conn.last_error), what="a failed attempt")
+    assert controller.credentials is not None
+    # Paired meanwhile (by another process, say): the next attempt must carry it.
+    controller.credentials.save(
+        Credential(entry.id, "0000beef.later", m.Role.CONTROLLER, "Fake", paired_now())
+    )
+    back = await started(tmp_path / "dev", port=port, tokens={"0000beef.later": m.Role.CONTROLLER})
+    try:
+        await conn.wait_connected(10)
+        assert back.hellos[-1].token == "0000beef.later"
+    finally:
+        await back.close()
