@@ -220,3 +220,25 @@ async def test_a_guest_cannot_move_music_away_and_an_unpaired_target_is_named(
     finally:
         await owner.async_close()
         assert await target.stop() == 0, "".join(target.output)
+
+
+async def test_found_over_mdns_a_pin_receiver_is_reached_over_tls(
+    tmp_path: Path, receiver: RunningReceiver
+) -> None:
+    identity = m.ClientIdentity("test-ctl-mdns", "Test controller (mDNS)")
+    store = CredentialStore(tmp_path / "ctl-mdns")
+    ctl = Controller(identity, interfaces=["127.0.0.1"], credentials=store)
+    await ctl.async_start()
+    try:
+        entry = await ctl.async_find("locked speaker", EVENT_TIMEOUT_S)
+        assert entry.id == receiver.device_id
+        assert entry.record is not None
+        assert entry.record.pairing is m.PairingMode.PIN  # from TXT pair=pin
+        assert ctl.endpoint(entry).url.startswith("wss://")
+        assert ctl.needs_pairing(entry.id)
+        await ctl.async_pair(entry.id, code_of(receiver))
+        conn = await ctl.async_connect(entry.id, EVENT_TIMEOUT_S)
+        assert conn.welcome is not None
+        assert conn.welcome.role is m.Role.OWNER
+    finally:
+        await ctl.async_close()
