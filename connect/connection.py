@@ -411,6 +411,9 @@ class DeviceConnection:
                     f"the device at {exc.host}:{exc.port} is not {self.device_id}: "
                     f"its certificate is {exc.got.hex()}"
                 )
+            except aiohttp.ClientSSLError as exc:
+                # Likely a plain-HTTP server where TLS is due (pin mode, or paired): no downgrade.
+                self._lost(f"device {self.device_id} did not complete a TLS handshake: {exc}")
             except (TimeoutError, aiohttp.ClientError, OSError, ConnectError) as exc:
                 self._lost(_describe(exc))
             finally:

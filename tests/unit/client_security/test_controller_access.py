@@ -227,3 +227,22 @@ async def test_each_attempt_presents_the_token_stored_by_then(
         assert back.hellos[-1].token == "0000beef.later"
     finally:
         await back.close()
+
+
+async def test_a_paired_device_answering_in_plain_http_is_not_talked_to(
+    tmp_path, controller: Controller
+) -> None:
+    first = await started(tmp_path / "dev")
+    entry = await controller.async_add_address("127.0.0.1", first.port)
+    credential = await controller.async_pair(entry.id, first.pin)
+    port = first.port
+    await first.close()
+    stolen = {credential.token: m.Role.OWNER}
+    plain = await started(tmp_path / "dev", port=port, pairing=m.PairingMode.OPEN, tokens=stolen)
+    try:
+        conn = controller.connection(entry.id)
+        with pytest.raises(ConnectTimeoutError, match="TLS handshake"):
+            await conn.wait_connected(1)
+        assert plain.hellos == []  # neither the token nor anything else went out in the clear
+    finally:
+        await plain.close()
