@@ -21,6 +21,8 @@ the position extrapolated, and the outcome says `source_reachable=False`. A targ
 Ready or after the commit makes the source resume (`rolled_back`). What remains: if the link
 drops after the source's acknowledgement left and before the verdict reaches it, the source
 cannot tell a playing target from a failed one; it lets go after its hold (devices/transfer.py).
+The same holds when this controller dies between the two commits: then nobody plays, and the
+session waits on the source (docs/reliability.md, "Known gaps").
 """
 
 from __future__ import annotations

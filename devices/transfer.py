@@ -11,6 +11,9 @@ playing: a rollback). An abort that comes during the fade-out is kept and acted 
 fade ends. If no word comes within HOLD_S it applies `source_after` anyway, so a vanished
 controller cannot keep it holding forever.
 
+A target drops a pre-roll whose controller's session has closed (no commit can follow) when
+the next offer comes, so a controller that died after Ready does not leave it busy.
+
 A target that has started and is then told to abort (the controller gave up on its Done)
 stops and hands the session back: it must not play on beside a source that resumed.
 """
