@@ -113,6 +113,10 @@ def _run_windowed(audio: str) -> int:
         # The app keeps its credentials where the demo says: the demo's devices are gone
         # after it, and the user's own credentials file stays untouched.
         os.environ["BATON_CONFIG_DIR"] = str(work / "config")
+        clock.say(
+            f"the app's credentials are in {work / 'config'}; to use the CLI with these "
+            f"devices: BATON_CONFIG_DIR={work / 'config'} baton devices"
+        )
         helper.submit(_pair_for_the_app(clock, receivers)).result(60)
         clock.say("opening the app (close the window or press Ctrl-C to stop)")
         return run_app(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from client.app import theme
@@ -17,6 +17,8 @@ from client.app.screens.overlay import Overlay
 from client.app.theme import Metrics
 from client.app.widgets import clear_layout, label, text_button
 from connect import messages as m
+
+CODE_REFRESH_MS = 5000  # the code changes when someone pairs: re-read it while it is shown
 
 
 class AccessPanel(Overlay):
@@ -65,10 +67,15 @@ class AccessPanel(Overlay):
         self.code.setFont(theme.font(mx, 1.15, bold=True))
         self.code.hide()
         self.body.addWidget(self.code)
+        # While the code is shown, re-read it and the list: the controller being paired
+        # appears, and the code shown is never one the device has already replaced.
+        self._refresh = QTimer(self)
+        self._refresh.setInterval(CODE_REFRESH_MS)
+        self._refresh.timeout.connect(self._reload_with_code)
         row = QHBoxLayout()
         self.pair_other = text_button("Pair another controller", icon="add", mx=mx)
         self.pair_other.setObjectName("pair-another")
-        self.pair_other.clicked.connect(lambda: self.reload_requested.emit(self.device_id, True))
+        self.pair_other.clicked.connect(self._reload_with_code)
         self.done = text_button("Close")
         self.done.setObjectName("access-close")
         self.done.clicked.connect(self.close_overlay)
@@ -85,6 +92,7 @@ class AccessPanel(Overlay):
         self._say("Loading who has access…", "muted")
         self._unconfirm()
         self.code.hide()
+        self._refresh.stop()
         clear_layout(self.rows)
         self.revoke_buttons.clear()
         self.open()
@@ -98,7 +106,7 @@ class AccessPanel(Overlay):
         if access.error:
             self._say(access.error, "error")  # the last list stays: the error says why
             return
-        self.view = access
+        before, self.view = self.view, access
         count = len(access.tokens)
         self._say(f"{count} controller{'s' if count != 1 else ''} may control it", "muted")
         if access.code:
@@ -107,14 +115,23 @@ class AccessPanel(Overlay):
                 "(the code changes after each pairing)"
             )
             self.code.show()
-        self._unconfirm()
-        self._fill(access)
+            self._refresh.start()
+        if self._confirming not in {token.id for token in access.tokens}:
+            self._unconfirm()  # what was to be confirmed is gone (revoked elsewhere)
+        if before is None or before.tokens != access.tokens:
+            self._fill(access)  # a refresh that changed nothing keeps the rows (and focus)
 
     # ------------------------------------------------------------------ helpers
+    def _reload_with_code(self) -> None:
+        if not self.isVisible():  # closed by Close or Back: stop re-reading
+            self._refresh.stop()
+            return
+        self.reload_requested.emit(self.device_id, True)
+
     def _fill(self, access: v.AccessView) -> None:
         focus_was = next(
             (tid for tid, b in self.revoke_buttons.items() if b.hasFocus()), None
-        )  # a revoked row vanishes: focus moves to Close instead of being lost
+        )  # a rebuilt row gets focus back; a revoked one's moves to Close, never lost
         for old in self.revoke_buttons.values():
             old.setObjectName("")  # it lingers until deleteLater runs: keep names unique
         clear_layout(self.rows)
@@ -138,8 +155,8 @@ class AccessPanel(Overlay):
             row.addWidget(button)
             self.rows.addLayout(row)
             self.revoke_buttons[token.id] = button
-        if focus_was is not None and focus_was not in self.revoke_buttons:
-            self.move_focus(self.done)
+        if focus_was is not None:
+            self.move_focus(self.revoke_buttons.get(focus_was, self.done))
 
     def _revoke(self, token_id: str) -> None:
         if self.view is not None and token_id == self.view.own_token_id:

@@ -264,6 +264,14 @@ def test_owner_revokes_another_controller_then_its_own_access(
         press(OK)
         qtbot.waitUntil(lambda: panel.code.isVisible(), timeout=10_000)
         assert code_of(pin_receiver) in panel.code.text()
+        # The phone pairs again with that code: while the code is shown the panel re-reads
+        # the list and the code, so the phone appears and the used code is replaced.
+        used = code_of(pin_receiver)
+        again = helper_loop.submit(phone.async_pair(kitchen, used)).result(30)
+        phone_token = again.token.partition(".")[0]
+        qtbot.waitUntil(lambda: phone_token in panel.revoke_buttons, timeout=15_000)
+        qtbot.waitUntil(lambda: code_of(pin_receiver) in panel.code.text(), timeout=15_000)
+        assert used not in panel.code.text()
 
         # Its own token: a confirmation first, then the device needs pairing again.
         own = panel.view.own_token_id
