@@ -309,3 +309,20 @@ def test_a_tv_shows_this_devices_pairing_code(qtbot, tmp_path, library_dir):
     finally:
         window.close()
         window.bridge.close()
+
+
+def test_a_damaged_credentials_file_is_reported_and_left_alone(
+    qtbot, tmp_path, library_dir, credentials_dir
+):
+    credentials_dir.mkdir(parents=True)
+    damaged = credentials_dir / "credentials.json"
+    damaged.write_text("{ not json")
+    window = open_app(qtbot, tmp_path, library_dir)
+    try:
+        qtbot.waitUntil(lambda: "damaged" in window.notice_label.text(), timeout=15_000)
+        assert window.notice_label.property("role") == "error"
+        assert damaged.read_text() == "{ not json"  # it may hold the only owner token
+        qtbot.waitUntil(lambda: window.albums.rowCount() == 3, timeout=10_000)  # the rest works
+    finally:
+        window.close()
+        window.bridge.close()
