@@ -326,3 +326,33 @@ def test_a_damaged_credentials_file_is_reported_and_left_alone(
     finally:
         window.close()
         window.bridge.close()
+
+
+def test_wrong_codes_count_down_then_the_device_pauses_pairing(
+    qtbot, app_window, pin_receiver, credentials_dir
+):
+    window = app_window
+    kitchen = pin_receiver.device_id
+    window.show_screen("devices")
+    wait_until_locked(qtbot, window, kitchen)
+    walk_to(window, "pair-Kitchen")
+    press(OK)
+    keypad = window.devices_screen.keypad
+    said = []
+    for _ in range(6):
+        wrong = f"{(int(code_of(pin_receiver)) + 1) % 1_000_000:06d}"
+        type_code(wrong)
+        press(OK)
+        qtbot.waitUntil(lambda: not keypad.busy, timeout=10_000)
+        said.append(keypad.status.text())
+    assert said[:5] == [
+        "Wrong code — 4 tries left before a pause",
+        "Wrong code — 3 tries left before a pause",
+        "Wrong code — 2 tries left before a pause",
+        "Wrong code — 1 try left before a pause",
+        "Wrong code — pairing pauses for a minute now",
+    ]
+    assert said[5].startswith("Too many wrong codes: the device pauses pairing; try again in ")
+    assert said[5].endswith(" s")
+    assert CredentialStore(credentials_dir).get(kitchen) is None
+    assert view_of(window, kitchen).locked
