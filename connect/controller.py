@@ -356,8 +356,8 @@ class Controller:
         return Endpoint(plain.host, plain.port, plain.ws_path, fingerprint=entry.id)
 
     def _needs_tls(self, device_id: str, record: ServiceRecord | None) -> bool:
-        # Unknown mode counts as pin; a credential means pin whatever the network says now.
-        if record is None or record.pairing is not m.PairingMode.OPEN:
+        # Unknown mode counts as pin; a credential means TLS whatever the network says now.
+        if record is None or record.tls:
             return True
         return self._credential(device_id) is not None
 

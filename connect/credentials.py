@@ -69,7 +69,10 @@ def config_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 class CredentialStore:
-    """Credentials by device id, read from disk on every call (another process may pair)."""
+    """Credentials by device id, read from disk on every call (another process may pair).
+
+    Calls do blocking file I/O, briefly: a file of a few KiB, a lock held for one write.
+    """
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory if directory is not None else config_dir()

@@ -58,6 +58,11 @@ class ServiceRecord:
     addresses: tuple[str, ...] = ()
     port: int = 0
 
+    @property
+    def tls(self) -> bool:
+        """Return True unless the device is open: pin mode means TLS (docs/security.md)."""
+        return self.pairing is not PairingMode.OPEN
+
 
 def build_txt(record: ServiceRecord) -> dict[str, str]:
     """Return the TXT key/value pairs announcing *record*; raise InvalidServiceRecordError."""

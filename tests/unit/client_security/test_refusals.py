@@ -88,3 +88,15 @@ def test_the_controller_asks_the_paths_the_receiver_serves() -> None:
 
     for name in ("PAIR_PATH", "TOKENS_PATH", "PAIRING_CODE_PATH", "PROTOBUF"):
         assert getattr(_access, name) == getattr(_access_http, name), name
+
+
+def test_pin_mode_and_unknown_modes_mean_tls() -> None:
+    from connect.txt import parse_txt
+
+    def record(pair: str) -> bool:
+        return parse_txt("Kitchen", {"id": "a" * 64, "pair": pair}).tls
+
+    assert record("pin") is True
+    assert record("") is True  # missing: assume pin
+    assert record("something-new") is True
+    assert record("open") is False
