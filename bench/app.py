@@ -86,6 +86,7 @@ def _ui_latency(seconds: float) -> Measurement:
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     work = Path(tempfile.mkdtemp(prefix="baton-bench-ui-"))
+    os.environ["BATON_CONFIG_DIR"] = str(work / "config")  # never the user's credentials
     settings = app_settings(
         LaunchOptions(music_folder=None, interfaces=("127.0.0.1",), state_dir=work),
         StoredSettings(),
