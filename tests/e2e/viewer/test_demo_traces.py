@@ -84,6 +84,9 @@ async def test_the_demo_tour_draws_its_transfers_live_between_lifelines(browser,
         # Car -> This computer: the in-process receiver answers on a lifeline of its own.
         stays = re.compile(r"the trace viewer stays at")
         await _line_matching(process.stdout, stays, seen)
+        # The last records reach the page within a second of the tour's end: wait for them.
+        here_head = page.locator(".lifeline-head .name", has_text="This computer")
+        await expect(here_head.first).to_be_visible(timeout=10_000)
         ids = await _device_ids(page)
         assert "This computer" in ids, ids
         here = ids["This computer"]
