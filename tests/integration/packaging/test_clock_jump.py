@@ -87,9 +87,11 @@ async def test_wall_clock_jumps_do_not_move_the_position(
 
 # Modules that may read the wall clock, and why; none of them computes a position.
 WALL_CLOCK_ALLOWED = {
+    "connect/credentials.py": "paired_at: when this controller paired, shown to the user",
     "connect/discovery.py": "last_seen: when a device was last heard of, for display",
     "connect/telemetry.py": "OpenTelemetry event timestamps are wall-clock by definition",
     "devices/resume.py": "the save's stamp: dates a save across boots when NTP is synced",
+    "devices/tokens.py": "a token's created and last-used dates, shown to the owner",
 }
 WALL_CLOCK = re.compile(
     r"\btime\.time(_ns)?\b|\bdatetime\.(now|utcnow|today)\b|from time import [^\n]*\btime\b"
