@@ -24,7 +24,7 @@ ROLE_WORDS = ("owner", "controller", "guest", "observer")
 
 
 def add_access_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add `pair`, `access` and `forget` to a `baton` subparsers object."""
+    """Add `pair`, `access`, `rename` and `forget` to a `baton` subparsers object."""
     from client.commands import device_target  # one way to find a device, for every command
 
     pair = sub.add_parser(
@@ -62,6 +62,17 @@ def add_access_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     access.add_argument("token_id", nargs="?", metavar="ID", help="the token to revoke")
     access.set_defaults(run=_access, target=device_target)
+
+    rename = sub.add_parser(
+        "rename",
+        parents=[common],
+        help="give a device a new name (owner only); it is announced under it at once",
+        description="Rename DEVICE to NAME (1 to 63 bytes). The device keeps the name across "
+        "restarts and announces it on the network; only its owner may rename it.",
+    )
+    rename.add_argument("device", metavar="DEVICE", help="device name or id")
+    rename.add_argument("name", metavar="NAME", help="the new name")
+    rename.set_defaults(run=_rename, target=device_target)
 
     forget = sub.add_parser(
         "forget",
@@ -122,6 +133,12 @@ async def _access(controller: Controller, args: argparse.Namespace) -> None:
         mine = held.token.partition(".")[0] if held is not None else ""
         for token in await controller.async_list_tokens(device_id):
             print(_token_line(token, this_controller=token.id == mine))
+
+
+async def _rename(controller: Controller, args: argparse.Namespace) -> None:
+    device_id = await args.target(controller, args)
+    info = await controller.async_rename(device_id, args.name)
+    print(f"{args.device} is now {info.name!r}")
 
 
 def _token_line(token: m.TokenInfo, *, this_controller: bool) -> str:

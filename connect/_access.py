@@ -33,6 +33,7 @@ from connect.tls import fingerprint_of_der
 PAIR_PATH = "/connect/v1/pair"
 TOKENS_PATH = "/connect/v1/tokens"
 PAIRING_CODE_PATH = "/connect/v1/pairing-code"
+NAME_PATH = "/connect/v1/name"
 PROTOBUF = "application/x-protobuf"
 
 
@@ -43,6 +44,7 @@ class Request(enum.Enum):
     LIST_TOKENS = "list who has access"
     REVOKE = "revoke access"
     PAIRING_CODE = "show its pairing code"
+    RENAME = "rename it"
 
 
 async def fetch_info(http: aiohttp.ClientSession, endpoint: Endpoint) -> m.DeviceInfo:

@@ -17,6 +17,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import aiohttp
 
@@ -323,6 +324,21 @@ class Controller:
         except FrameError as exc:
             raise ConnectError(f"{device_id} sent a pairing code we cannot read: {exc}") from exc
 
+    async def async_rename(self, device_id: str, name: str) -> m.DeviceInfo:
+        """Give *device_id* a new name (owner); return its description under that name."""
+        body = codec.encode_rename_request(m.RenameRequest(name))
+        answer = await self._owner_request(
+            "PUT", device_id, _access.NAME_PATH, Request.RENAME, body=body
+        )
+        try:
+            info = codec.decode_device_info(answer)
+        except FrameError as exc:
+            raise ConnectError(f"{device_id} answered a rename we cannot read: {exc}") from exc
+        held = self._credential(device_id)
+        if held is not None:  # `baton forget NEW-NAME` must find it
+            self._require_credentials().save(replace(held, device_name=info.name))
+        return info
+
     async def async_forget(self, device_id: str) -> bool:
         """Drop the local credential for *device_id* and its session; return if there was one."""
         conn = self._connections.pop(device_id, None)
@@ -331,7 +347,13 @@ class Controller:
         return self._require_credentials().remove(device_id)
 
     async def _owner_request(
-        self, method: str, device_id: str, path: str, request: Request, token_id: str = ""
+        self,
+        method: str,
+        device_id: str,
+        path: str,
+        request: Request,
+        token_id: str = "",
+        body: bytes | None = None,
     ) -> bytes:
         entry = await self.registry.async_resolve(device_id)
         label = _label(entry)
@@ -347,6 +369,7 @@ class Controller:
             path,
             request,
             label,
+            body=body,
             token=held.token,
             token_id=token_id,
         )

@@ -1,5 +1,5 @@
-"""`baton pair`, `access`, `forget` and a paired `status`, end to end against a real receiver in
-pin mode, run in-process with a temporary BATON_CONFIG_DIR."""
+"""`baton pair`, `access`, `rename`, `forget` and a paired `status`, end to end against a real
+receiver in pin mode, run in-process with a temporary BATON_CONFIG_DIR."""
 
 from __future__ import annotations
 
@@ -77,10 +77,15 @@ async def test_pair_status_access_forget(
     assert code == 0
     assert out.strip() == (kitchen.state_dir / "pairing-code").read_text().strip()
 
-    code, out, _ = await baton(capsys, "forget", "Kitchen")
+    code, out, err = await baton(capsys, "rename", "Kitchen", "Kitchen Radio", "--connect", address)
+    assert (code, out, err) == (0, "Kitchen is now 'Kitchen Radio'\n", "")
+    code, out, _ = await baton(capsys, "status", "Kitchen Radio", "--connect", address)
+    assert (code, out.startswith("Kitchen Radio: stopped")) == (0, True)
+
+    code, out, _ = await baton(capsys, "forget", "Kitchen Radio")
     assert code == 0
     assert out.startswith("forgot Kitchen")
-    code, _, err = await baton(capsys, "status", "Kitchen", "--connect", address)
+    code, _, err = await baton(capsys, "status", "Kitchen Radio", "--connect", address)
     assert code == 1
     assert "needs pairing" in err
 
@@ -125,7 +130,12 @@ async def test_a_damaged_credentials_file_is_named_and_kept(
 
 
 def test_help_names_every_access_command(capsys: pytest.CaptureFixture[str]) -> None:
-    for words in (["pair", "--help"], ["access", "--help"], ["forget", "--help"]):
+    for words in (
+        ["pair", "--help"],
+        ["access", "--help"],
+        ["rename", "--help"],
+        ["forget", "--help"],
+    ):
         with pytest.raises(SystemExit) as done:
             main(words)
         assert done.value.code == 0
