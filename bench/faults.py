@@ -5,7 +5,9 @@
   it; a's end of the veth goes down for 4 s. `offline_detected`: link down → the controller
   declares the session lost (its dead-peer timeout: 3 heartbeat intervals of silence).
   `reconnected_with_state`: link up → the session is up again and the device's first state
-  has arrived (DESIGN.md: reconnect after the network returns ≤ 3 s).
+  has arrived (DESIGN.md: reconnect after the network returns ≤ 3 s). Ten rounds of a 4 s
+  outage, then three of a 25 s one (`link_down_long`; not in `--quick`), whose reconnection
+  waits on the controller's reconnect backoff and on TCP's own SYN retransmissions.
 * transfer target SIGKILLed at the switch (the moment the source acknowledges its Commit):
   `source_playing_again`: the kill → the controller sees the source playing the session again
   (the coordinator noticed the lost target and rolled the source back).
@@ -37,30 +39,25 @@ from tests.netns import netns_skip_reason
 RECONNECT_TARGET_MS = 3000.0
 COMMAND_P99_TARGET_MS = 20.0
 LINK_DOWN_S = 4.0
+LONG_DOWN_S = 25.0
 
 
 def run(quick: bool) -> Iterable[Measurement]:
-    """Run each scenario once (quick) or ten times; commands: 20 (quick) or 300 per state."""
+    """Run each scenario once (quick) or ten times (the long outage three times); commands:
+    20 (quick) or 300 per state."""
     return asyncio.run(_measure(rounds=1 if quick else 10, commands=20 if quick else 300))
 
 
 async def _measure(rounds: int, commands: int) -> list[Measurement]:
+    long_rounds = 0 if rounds == 1 else 3  # each takes the outage plus half a minute
     out: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="baton-bench-faults-") as workdir:
         root = Path(workdir)
         why_not = netns_skip_reason()
         if why_not is None:
-            detected, recovered = [], []
-            for n in range(rounds):
-                outage = await link_down_during_playback(_fresh(root, f"link-{n}"), LINK_DOWN_S)
-                detected.append(outage.detection_ms)
-                recovered.append(outage.recovery_ms)
-            out.append(Measurement("faults.link_down.offline_detected", "ms", detected))
-            reconnect = Measurement(
-                "faults.link_down.reconnected_with_state", "ms", recovered,
-                target=f"reconnect after the network returns ≤ {RECONNECT_TARGET_MS:.0f} ms p95",
-            )  # fmt: skip
-            out.append(replace(reconnect, met=reconnect.percentile(95) <= RECONNECT_TARGET_MS))
+            out.extend(await _link_outages(root, "link_down", LINK_DOWN_S, rounds))
+            if long_rounds:
+                out.extend(await _link_outages(root, "link_down_long", LONG_DOWN_S, long_rounds))
         else:
             print(f"faults: link-down scenario skipped: {why_not}")
         again = []
@@ -80,6 +77,25 @@ async def _measure(rounds: int, commands: int) -> list[Measurement]:
             )  # fmt: skip
             out.append(replace(m, met=m.percentile(99) <= COMMAND_P99_TARGET_MS))
     return out
+
+
+async def _link_outages(root: Path, name: str, down_s: float, rounds: int) -> list[Measurement]:
+    """Run the link-down scenario *rounds* times; return its detection and recovery figures."""
+    detected, recovered = [], []
+    for n in range(rounds):
+        outage = await link_down_during_playback(_fresh(root, f"{name}-{n}"), down_s)
+        detected.append(outage.detection_ms)
+        recovered.append(outage.recovery_ms)
+    extra = {"down_s": down_s}
+    reconnect = Measurement(
+        f"faults.{name}.reconnected_with_state", "ms", recovered,
+        target=f"reconnect after the network returns ≤ {RECONNECT_TARGET_MS:.0f} ms p95",
+        extra=extra,
+    )  # fmt: skip
+    return [
+        Measurement(f"faults.{name}.offline_detected", "ms", detected, extra=extra),
+        replace(reconnect, met=reconnect.percentile(95) <= RECONNECT_TARGET_MS),
+    ]
 
 
 def _fresh(root: Path, name: str) -> Path:

@@ -20,7 +20,7 @@ from connect import messages as m
 from connect.clock import monotonic_us
 from connect.connection import Connected, ConnectionEvent, Disconnected, StateChanged
 from connect.controller import Controller
-from tests.audio import write_position_track
+from tests.audio import write_position_track, write_tone
 from tests.faults.helpers import start_open_receiver
 from tests.integration.transfer.fault_bench import (
     EVENT_TIMEOUT_S,
@@ -28,7 +28,7 @@ from tests.integration.transfer.fault_bench import (
     identity,
     start_session,
 )
-from tests.netns import NetnsPair, netns_pair
+from tests.netns import NetnsPair, Side, netns_pair
 from tests.receivers import RunningReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,18 +60,18 @@ class Outage:
         return (self.state_us - self.restored_us) / 1000
 
 
-def serve_media_in(pair: NetnsPair, side: str, root: Path) -> str:
+def serve_media_in(pair: NetnsPair, side: Side, root: Path) -> str:
     """Serve *root* from namespace *side*; return the base URL of /media."""
     server = pair.popen(
-        side,  # type: ignore[arg-type]
-        [sys.executable, "-m", "tests.serve_media", str(root), "--host", pair.address(side)],  # type: ignore[arg-type]
+        side,
+        [sys.executable, "-m", "tests.serve_media", str(root), "--host", pair.address(side)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     assert server.stdout is not None
     line = server.stdout.readline()
     server.stdout.close()  # it prints nothing after this line
     assert line.startswith("serving "), line
-    return f"http://{pair.address(side)}:{line.split()[1]}/media"  # type: ignore[arg-type]
+    return f"http://{pair.address(side)}:{line.split()[1]}/media"
 
 
 class Timeline:
@@ -100,10 +100,18 @@ class Timeline:
 
 
 async def link_down_during_playback(tmp_path: Path, down_s: float = 4.0) -> Outage:
-    """Play on a receiver across a veth link, drop the link for *down_s*, measure recovery."""
+    """Play on a receiver across a veth link, drop the link for *down_s*, measure recovery.
+
+    The track is the 12 s position track (two queue entries) when that outlasts the outage;
+    for longer outages a plain tone as long as the outage plus 30 s (libVLC reads a file of a
+    few tens of MB ahead at once, so playback goes on through the outage either way).
+    """
     media = tmp_path / "media"
     media.mkdir(exist_ok=True)
-    write_position_track(media / "track.wav", TRACK_MS)
+    if down_s + 6 < 2 * TRACK_MS / 1000:
+        write_position_track(media / "track.wav", TRACK_MS)
+    else:
+        write_tone(media / "track.wav", 440.0, round((down_s + 30) * 1000))
     with netns_pair() as pair:
         base = serve_media_in(pair, "b", media)
         receiver = await start_open_receiver(
