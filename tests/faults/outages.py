@@ -20,8 +20,8 @@ from connect import messages as m
 from connect.clock import monotonic_us
 from connect.connection import Connected, ConnectionEvent, Disconnected, StateChanged
 from connect.controller import Controller
+from connect.credentials import CredentialStore
 from tests.audio import write_position_track, write_tone
-from tests.faults.helpers import start_open_receiver
 from tests.integration.transfer.fault_bench import (
     EVENT_TIMEOUT_S,
     TRACK_MS,
@@ -29,7 +29,7 @@ from tests.integration.transfer.fault_bench import (
     start_session,
 )
 from tests.netns import NetnsPair, Side, netns_pair
-from tests.receivers import RunningReceiver
+from tests.receivers import RunningReceiver, start_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 RECONNECT_TIMEOUT_S = 30.0  # a generous bound on a reconnection; the figure is what matters
@@ -48,6 +48,7 @@ class Outage:
     after: m.PlaybackState
     online_in_registry: bool  # the controller's device list says online again
     recording: Path
+    role_after: m.Role | None  # the role the device granted the session that came back
 
     @property
     def detection_ms(self) -> float:
@@ -99,8 +100,13 @@ class Timeline:
                 await self._changed.wait()
 
 
-async def link_down_during_playback(tmp_path: Path, down_s: float = 4.0) -> Outage:
+async def link_down_during_playback(
+    tmp_path: Path, down_s: float = 4.0, *, pairing: str = "open"
+) -> Outage:
     """Play on a receiver across a veth link, drop the link for *down_s*, measure recovery.
+
+    With *pairing* `pin`, the controller pairs first (with the code the receiver writes to its
+    state directory) and its session runs over TLS with its token, across the outage too.
 
     The track is the 12 s position track (two queue entries) when that outlasts the outage;
     for longer outages a plain tone as long as the outage plus 30 s (libVLC reads a file of a
@@ -114,26 +120,31 @@ async def link_down_during_playback(tmp_path: Path, down_s: float = 4.0) -> Outa
         write_tone(media / "track.wav", 440.0, round((down_s + 30) * 1000))
     with netns_pair() as pair:
         base = serve_media_in(pair, "b", media)
-        receiver = await start_open_receiver(
+        receiver = await start_receiver(
             tmp_path, "Speaker", interface=pair.links["a"], wrapper=pair.exec_argv("a", []),
-            output="capture",
+            output="capture", pairing=pairing,
         )  # fmt: skip
         try:
             return await pair.async_run_in(
-                "b", lambda: _controller_side(pair, receiver, f"{base}/track.wav", down_s)
+                "b",
+                lambda: _controller_side(pair, receiver, f"{base}/track.wav", down_s, tmp_path),
             )
         finally:
             await receiver.stop()
 
 
 async def _controller_side(
-    pair: NetnsPair, receiver: RunningReceiver, url: str, down_s: float
+    pair: NetnsPair, receiver: RunningReceiver, url: str, down_s: float, tmp_path: Path
 ) -> Outage:
-    controller = Controller(identity(), browse=False)
+    credentials = CredentialStore(tmp_path / "controller-credentials")
+    controller = Controller(identity(), browse=False, credentials=credentials)
     await controller.async_start()
     try:
         await controller.async_add_address(receiver.host, receiver.port)
         device = receiver.device_id
+        if controller.needs_pairing(device):
+            code = (receiver.state_dir / "pairing-code").read_text().strip()
+            await controller.async_pair(device, code)
         conn = await controller.async_connect(device, EVENT_TIMEOUT_S)
         await conn.sync_clock(samples=3)
         timeline = Timeline(controller)
@@ -155,9 +166,11 @@ async def _controller_side(
         )
         assert isinstance(seen, StateChanged)
         entry = controller.registry.get(device)
+        welcome = controller.connection(device).welcome
         return Outage(
             cut, offline, restored, online, state_at, before, seen.snapshot.state,
             entry is not None and entry.online, receiver.recording,
+            welcome.role if welcome is not None else None,
         )  # fmt: skip
     finally:
         await controller.async_close()
