@@ -1,24 +1,25 @@
 """A device's TLS identity: its own key and self-signed certificate, trusted by fingerprint.
 
 The fingerprint (SHA-256 of the certificate's DER, 64 lowercase hex digits) is the device id
-(docs/security.md). Controllers pin it, so names and dates in the certificate do not matter:
-the validity runs from 2000 to 9999 so a wall-clock jump never makes it "expire".
+(docs/security.md). Controllers pin it and check nothing else, so the names and dates in the
+certificate never matter: a wall-clock jump cannot make it "expire".
+
+The key and certificate are made once, by the `openssl` tool (Debian's `openssl` package,
+present wherever `ca-certificates` is): the standard library serves TLS but cannot make a
+certificate, and the `cryptography` wheels need a `cffi` that has no wheel for 32-bit ARM,
+where many receivers run. Loading and serving use only the standard library.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import os
+import shutil
 import ssl
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from connect.errors import ConnectError
 
@@ -34,8 +35,9 @@ __all__ = [
 
 KEY_FILE = "key.pem"
 CERT_FILE = "cert.pem"
-_NOT_BEFORE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
-_NOT_AFTER = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+VALID_DAYS = 36_500
+"""A century: nothing checks the dates, but a certificate should not look expired to a human."""
+_OPENSSL_TIMEOUT_S = 30.0  # making a P-256 key takes milliseconds; a Pi Zero is slower
 
 
 class TlsIdentityError(ConnectError, OSError):
@@ -59,20 +61,22 @@ def fingerprint_of_der(der: bytes) -> str:
 def load_or_create_identity(directory: Path, common_name: str = "Baton device") -> TlsIdentity:
     """Return the identity kept in *directory*, making a key and certificate on first use.
 
-    Raises TlsIdentityError when the files cannot be read or written, or do not match.
+    Raises TlsIdentityError when the files cannot be read, made or written, or do not match.
     """
     key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
     try:
         if not cert_path.exists() or not key_path.exists():
             _create(directory, key_path, cert_path, common_name)
-        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
+        der = ssl.PEM_cert_to_DER_cert(cert_path.read_text(encoding="ascii"))
+        # Loading both into a context checks the key is readable and matches the certificate.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_path, key_path)
+    except ssl.SSLError as exc:
+        raise TlsIdentityError(
+            f"TLS identity in {directory}: {KEY_FILE} and {CERT_FILE} are not a matching "
+            f"key and certificate ({exc.reason or exc}); move both away to make a new identity"
+        ) from exc
+    except (OSError, ValueError) as exc:
         raise TlsIdentityError(f"TLS identity in {directory}: {exc}") from exc
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    if key.public_key().public_bytes(*spki) != certificate.public_key().public_bytes(*spki):
-        raise TlsIdentityError(f"TLS identity in {directory}: {KEY_FILE} does not match the cert")
-    der = certificate.public_bytes(serialization.Encoding.DER)
     return TlsIdentity(key_path, cert_path, fingerprint_of_der(der))
 
 
@@ -88,41 +92,46 @@ def server_context(identity: TlsIdentity) -> ssl.SSLContext:
 
 
 def _create(directory: Path, key_path: Path, cert_path: Path, common_name: str) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise TlsIdentityError(
+            "cannot make this device's TLS certificate: the `openssl` tool is missing "
+            "(apt install openssl)"
+        )
     directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_NOT_BEFORE)
-        .not_valid_after(_NOT_AFTER)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    # The key first and the certificate last: a crash in between leaves no certificate, so
-    # the next start makes both again instead of pairing a certificate with a lost key.
-    _write_private(key_path, key_pem, 0o600)
-    _write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
-
-
-def _write_private(path: Path, data: bytes, mode: int) -> None:
-    """Write *data* to *path* atomically (temporary file, fsync, rename), created with *mode*."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    key_temporary = key_path.with_name(f".{key_path.name}.{os.getpid()}.tmp")
+    cert_temporary = cert_path.with_name(f".{cert_path.name}.{os.getpid()}.tmp")
+    subject = "/CN=" + common_name.replace("/", " ").replace("=", " ")
+    command = [
+        openssl, "req", "-x509", "-new", "-newkey", "ec",
+        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-sha256", "-nodes",
+        "-days", str(VALID_DAYS), "-subj", subject,
+        "-keyout", str(key_temporary), "-out", str(cert_temporary),
+    ]  # fmt: skip
+    old_umask = os.umask(0o077)  # the key is never readable by others, not even for a moment
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+        done = subprocess.run(  # a fixed argv, no shell
+            command, capture_output=True, text=True, timeout=_OPENSSL_TIMEOUT_S, check=False
+        )
+        if done.returncode != 0:
+            why = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            raise TlsIdentityError(f"openssl could not make the certificate: {why[0]}")
+        _commit(key_temporary, key_path, 0o600)
+        # The key first and the certificate last: a crash in between leaves no certificate, so
+        # the next start makes both again instead of pairing a certificate with a lost key.
+        _commit(cert_temporary, cert_path, 0o644)
+    except subprocess.TimeoutExpired as exc:
+        raise TlsIdentityError(f"openssl took over {_OPENSSL_TIMEOUT_S:g} s") from exc
+    finally:
+        os.umask(old_umask)
+        for leftover in (key_temporary, cert_temporary):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _commit(temporary: Path, path: Path, mode: int) -> None:
+    """Make *temporary* durable with *mode* and move it to *path* (atomic on one filesystem)."""
+    with temporary.open("rb+") as handle:
+        os.fchmod(handle.fileno(), mode)
+        os.fsync(handle.fileno())
+    temporary.replace(path)

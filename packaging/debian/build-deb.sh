@@ -133,7 +133,7 @@ Version: $VERSION
 Architecture: $arch
 Maintainer: Baton developers <baton@example.org>
 Installed-Size: $size
-Depends: python3 (>= 3.11), libc6 (>= 2.28), libvlc5, libvlccore9, vlc-plugin-base, libvlc-bin, adduser
+Depends: python3 (>= 3.11), libc6 (>= 2.28), libvlc5, libvlccore9, vlc-plugin-base, libvlc-bin, openssl, adduser
 Recommends: alsa-utils
 Section: sound
 Priority: optional

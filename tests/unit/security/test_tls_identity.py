@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import ssl
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from connect import tls
 
@@ -18,14 +17,27 @@ def test_the_identity_is_made_once_and_its_fingerprint_is_the_der_hash(tmp_path:
     first = tls.load_or_create_identity(tmp_path / "tls")
     again = tls.load_or_create_identity(tmp_path / "tls")
     assert first == again
-    cert = x509.load_pem_x509_certificate(first.cert_path.read_bytes())
-    der = cert.public_bytes(serialization.Encoding.DER)
+    der = ssl.PEM_cert_to_DER_cert(first.cert_path.read_text())
     assert first.fingerprint == hashlib.sha256(der).hexdigest() == tls.fingerprint_of_der(der)
     assert len(first.fingerprint) == 64
     assert first.fingerprint == first.fingerprint.lower()
     assert stat.S_IMODE(first.key_path.stat().st_mode) == 0o600
-    assert cert.not_valid_before_utc.year == 2000
-    assert cert.not_valid_after_utc.year == 9999
+    assert sorted(p.name for p in first.cert_path.parent.iterdir()) == ["cert.pem", "key.pem"]
+    described = subprocess.run(
+        ["openssl", "x509", "-noout", "-text", "-in", str(first.cert_path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "prime256v1" in described
+    assert "Baton device" in described
+
+
+def test_without_openssl_the_error_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(tls.TlsIdentityError, match="apt install openssl"):
+        tls.load_or_create_identity(tmp_path / "tls")
+    assert not (tmp_path / "tls" / tls.CERT_FILE).exists()
 
 
 def test_two_devices_get_two_ids(tmp_path: Path) -> None:
