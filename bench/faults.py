@@ -7,7 +7,7 @@
   `reconnected_with_state`: link up → the session is up again and the device's first state
   has arrived (DESIGN.md: reconnect after the network returns ≤ 3 s). Ten rounds of a 4 s
   outage, then three of a 25 s one (`link_down_long`; not in `--quick`), whose reconnection
-  waits on the controller's reconnect backoff and on TCP's own SYN retransmissions.
+  waits on the controller's reconnect backoff (it doubles while the link is down).
 * transfer target SIGKILLed at the switch (the moment the source acknowledges its Commit):
   `source_playing_again`: the kill → the controller sees the source playing the session again
   (the coordinator noticed the lost target and rolled the source back).
