@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         verdict = "FAILED" if run.failure is not None else "ok"
         print(
-            f"{run.target:<10} {verdict:<7} {run.examples:>9} examples "
+            f"{run.target:<12} {verdict:<7} {run.examples:>9} examples "
             f"in {run.seconds:6.1f} s  {run.rate:9.0f}/s"
         )
     return 1 if any(run.failure is not None for run in runs) else 0
