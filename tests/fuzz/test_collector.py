@@ -2,7 +2,8 @@
 
 Each input is a POST: a signal, a body (a seed export request in protobuf or JSON, plain or
 gzip, a mutant of one, or random bytes), a Content-Type, and a Content-Encoding, possibly with
-the body compressed to match. The property: the collector answers 200 with an empty export
+the body compressed to match, and sometimes the headers the collector's guard reads (Origin,
+Sec-Fetch-Site, Host, Referer). The property: the collector answers 200 with an empty export
 response, or 4xx, never 5xx; and afterwards it still stores a valid span (nothing lost, no
 wedged writer thread). test_otlp.py fuzzes the decoding alone, much faster.
 """
@@ -44,6 +45,7 @@ class OtlpPost:
     content_type: str | None  # None: no Content-Type header
     content_encoding: str | None  # None: no Content-Encoding header
     compress: str | None = None  # "gzip" or "deflate": compress the body before sending
+    extra: tuple[tuple[str, str], ...] = ()  # more headers: origin, host, fetch metadata
 
 
 # ------------------------------------------------------------------ inputs
@@ -59,6 +61,13 @@ CONTENT_TYPES = (
     "",
 )
 ENCODINGS = ("gzip", "deflate", "identity", "br", "zstd", "gzip, gzip", "")
+# What the collector's guard reads (tracing/_guard.py): a browser's cross-site markers, the Host.
+EXTRA_HEADERS: dict[str, tuple[str, ...]] = {
+    "Origin": ("http://127.0.0.1", "http://evil.example", "null", ""),
+    "Sec-Fetch-Site": ("same-origin", "cross-site", "none", "same-site"),
+    "Host": ("127.0.0.1", "localhost", "evil.example", "[::1]", "127.0.0.1:1", ""),
+    "Referer": ("http://evil.example/x", ""),
+}
 _VISIBLE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30)
 
 
@@ -87,7 +96,9 @@ def posts(draw: st.DrawFn) -> OtlpPost:
     if compress is not None:
         encoding = compress  # a well-labelled compressed body
     signal = draw(st.sampled_from(("traces", "logs")))
-    return OtlpPost(signal, body, content_type, encoding, compress)
+    names = draw(st.lists(st.sampled_from(sorted(EXTRA_HEADERS)), max_size=3, unique=True))
+    extra = tuple((name, draw(st.sampled_from(EXTRA_HEADERS[name]) | _VISIBLE)) for name in names)
+    return OtlpPost(signal, body, content_type, encoding, compress, extra)
 
 
 # ------------------------------------------------------------------ the property
@@ -116,6 +127,7 @@ class Ingest:
             headers["Content-Type"] = post.content_type
         if post.content_encoding is not None:
             headers["Content-Encoding"] = post.content_encoding
+        headers.update(post.extra)
         status, answer = await self.post(post.signal, _wire_body(post), headers)
         assert status < 500, f"answered {status}: {answer[:300]!r}"
         if status == 200:
