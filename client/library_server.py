@@ -11,7 +11,6 @@ URLs carry no secret: the folder is the only thing exposed, and only on the addr
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
@@ -19,11 +18,11 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from connect.http_guard import guarded_runner, host_without_port, is_loopback_host
+
+__all__ = ["is_loopback_host"]  # and what is defined here: tests/media_server.py uses it
+
 MEDIA_PREFIX = "/media"
-# Handed to aiohttp's request parser: a longer request or header line, or more headers, gets
-# its 400 before any handler runs. Receivers send a handful of short headers.
-MAX_LINE_BYTES = 8 * 1024
-MAX_HEADER_COUNT = 64
 
 
 class PathRefusedError(ValueError):
@@ -89,14 +88,7 @@ def library_application(
 
 def library_runner(app: web.Application) -> web.AppRunner:
     """Return a runner for *app* with bounded request and header lines and no access log."""
-    return web.AppRunner(
-        app,
-        access_log=None,
-        handle_signals=False,
-        max_line_size=MAX_LINE_BYTES,
-        max_field_size=MAX_LINE_BYTES,
-        max_headers=MAX_HEADER_COUNT,
-    )
+    return guarded_runner(app, "client.media_http")
 
 
 class LibraryServer:
@@ -131,17 +123,6 @@ class LibraryServer:
             await runner.cleanup()
 
 
-def is_loopback_host(host: str) -> bool:
-    """Say whether *host* (a name or an address, IPv6 bracketed or not, no port) is loopback."""
-    host = host.strip().lower().removeprefix("[").removesuffix("]")
-    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _existing_file(root: Path, tail: str) -> Path | None:
     path = library_file(root, tail)
     return path if path.is_file() else None
@@ -149,9 +130,7 @@ def _existing_file(root: Path, tail: str) -> Path | None:
 
 @web.middleware
 async def _refuse_foreign_hosts(request: web.Request, handler: Handler) -> web.StreamResponse:
-    host = request.headers.get("Host", "")
-    name = host.partition("]")[0] + "]" if host.startswith("[") else host.rpartition(":")[0]
-    if not is_loopback_host(name or host):
+    if not is_loopback_host(host_without_port(request.headers.get("Host", ""))):
         raise web.HTTPMisdirectedRequest(text="this media server answers only to loopback names")
     return await handler(request)
 

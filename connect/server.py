@@ -37,6 +37,7 @@ from connect.errors import (
     UnknownCommandError,
     UnknownMessageError,
 )
+from connect.http_guard import guarded_runner
 from connect.pairing import AccessControl, AccessDeniedError, Grant
 from tracing import attributes as a
 
@@ -65,8 +66,6 @@ HELLO_TIMEOUT_S = 5.0
 # Error(TOO_LARGE) and the session stays up. Bounds what one frame can make us buffer.
 _HARD_FRAME_LIMIT = 4 * m.MAX_FRAME_BYTES
 _SEND_QUEUE = 256  # frames waiting for a slow controller before it is dropped
-MAX_HTTP_LINE = 8 * 1024
-"""Request lines and header fields over this are refused (431/400) before any handler runs."""
 MAX_HTTP_BODY = 64 * 1024
 """Bodies outside the session WebSocket (whose frames the protocol bounds) over this get 413."""
 _TRANSFER_BODIES = (m.TransferOffer, m.TransferCommit, m.TransferAborted, m.TransferDone)
@@ -183,13 +182,7 @@ class SessionServer:
     async def async_start(self, hosts: Sequence[str], port: int) -> int:
         """Listen on *hosts* (addresses) and *port* (0: any free one); return the bound port."""
         # No access log: a request line or header could hold a credential.
-        self._runner = web.AppRunner(
-            self.app,
-            access_log=None,
-            handle_signals=False,
-            max_line_size=MAX_HTTP_LINE,
-            max_field_size=MAX_HTTP_LINE,
-        )
+        self._runner = guarded_runner(self.app, "connect.http")
         await self._runner.setup()
         bound = port
         for address in hosts:

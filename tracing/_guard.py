@@ -6,22 +6,19 @@ in `_server.py`.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
+
+from connect.http_guard import MAX_HEADER_COUNT, MAX_LINE_BYTES, host_without_port, is_loopback_host
 
 _LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("tracing.access")
 
-# Header limits, handed to aiohttp's request parser. A longer request line or header line, or
-# more headers, gets aiohttp's own 400 before any route runs.
-MAX_LINE_BYTES = 8 * 1024
-MAX_HEADER_COUNT = 100
+__all__ = ["MAX_HEADER_COUNT", "MAX_LINE_BYTES", "is_loopback_host"]  # and what is defined here
 # OTLP bodies: as sent (possibly compressed), and after inflation. The second bound is what
 # stops a gzip bomb: inflation stops one byte past it.
 MAX_WIRE_BODY = 16 * 1024 * 1024
@@ -95,23 +92,6 @@ def needs_same_origin(request: web.Request) -> bool:
     return request.path.startswith("/api/") and not bearer
 
 
-def is_loopback_host(host: str) -> bool:
-    """Say whether *host* (a name or an address, IPv6 bracketed or not, no port) is loopback."""
-    host = host.strip().lower().removeprefix("[").removesuffix("]")
-    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _host_without_port(host_header: str) -> str:
-    if host_header.startswith("["):
-        return host_header.partition("]")[0] + "]"
-    return host_header.rpartition(":")[0] if host_header.count(":") == 1 else host_header
-
-
 @web.middleware
 async def refuse_foreign_hosts(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer 421 to a request whose Host is not a loopback name; for loopback-bound servers.
@@ -120,7 +100,7 @@ async def refuse_foreign_hosts(request: web.Request, handler: Handler) -> web.St
     Origin check cannot see it; the Host header it sends is still its own name.
     """
     host = request.headers.get("Host", "")
-    if not is_loopback_host(_host_without_port(host)):
+    if not is_loopback_host(host_without_port(host)):
         _LOG.info("refused %s %s for host %r", request.method, request.path, host[:100])
         raise web.HTTPMisdirectedRequest(
             text=f"this collector answers only to loopback names, not {host[:100]!r}"
@@ -166,27 +146,3 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     def enabled(self) -> bool:
         """Skip the work when debug logging is off."""
         return self.logger.isEnabledFor(logging.DEBUG)
-
-
-class _MalformedRequestFilter(logging.Filter):
-    """Rewrites aiohttp's log of a request its parser refused: one line, none of the request.
-
-    aiohttp logs such a request at error level with a traceback whose message quotes the first
-    100 bytes of the offending line: a long Cookie header or URL would put a token in the log.
-    A client's malformed request is not the server's error, so info level.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-            record.msg = "refused a malformed request from %s: %d %s"
-            record.args = (remote, exc.code, type(exc).__name__)
-            record.exc_info = record.exc_text = None
-            record.levelno, record.levelname = logging.INFO, "INFO"
-        return True
-
-
-# The logger handed to aiohttp's server (`web.AppRunner(logger=...)`), with the filter on it.
-SERVER_LOG = logging.getLogger("tracing.http")
-SERVER_LOG.addFilter(_MalformedRequestFilter())

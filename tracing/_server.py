@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from connect.http_guard import guarded_runner
 from tracing import _export, _guard, _otlp
 from tracing._live import LiveHub, Subscriber, sse_event
 from tracing._query import Filters, Scope
@@ -91,17 +92,13 @@ class Collector:
         # auto_decompress=False: ingest inflates bodies itself, so that it can bound the bytes
         # sent and the bytes inflated separately. Neither log quotes query strings or headers,
         # where tokens travel.
-        self._runner = web.AppRunner(
+        self._runner = guarded_runner(
             app,
+            "tracing.http",
             access_log=_guard.ACCESS_LOG,
             access_log_class=_guard.PathOnlyAccessLogger,
-            logger=_guard.SERVER_LOG,
-            handle_signals=False,
             shutdown_timeout=2.0,
             auto_decompress=False,
-            max_line_size=_guard.MAX_LINE_BYTES,
-            max_field_size=_guard.MAX_LINE_BYTES,
-            max_headers=_guard.MAX_HEADER_COUNT,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)

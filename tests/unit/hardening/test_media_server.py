@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 
 from client.library_server import (
-    MAX_HEADER_COUNT,
-    MAX_LINE_BYTES,
     LibraryServer,
     OutsideLibraryError,
     PathRefusedError,
     library_file,
 )
+from connect.http_guard import MAX_HEADER_COUNT, MAX_LINE_BYTES
 from tests.media_server import MediaServer
 from tests.unit.hardening.rawhttp import exchange, get
 

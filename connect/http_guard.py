@@ -1,0 +1,83 @@
+"""What every Baton HTTP server does about hostile or broken clients: bounded heads, no
+credentials in logs, and loopback Host names on loopback-bound servers.
+
+Shared by the receiver (connect/server.py), the media server (client/library_server.py) and the
+trace collector (tracing/_guard.py), so a fix to one is a fix to all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+# Handed to aiohttp's request parser: a longer request line or header line, or more headers,
+# gets its 400 before any route runs. Baton's clients send a handful of short headers.
+MAX_LINE_BYTES = 8 * 1024
+MAX_HEADER_COUNT = 100
+
+
+class MalformedRequestFilter(logging.Filter):
+    """Rewrites aiohttp's log of a request its parser refused: one line, none of the request.
+
+    aiohttp logs such a request at error level with a traceback whose message quotes the first
+    100 bytes of the offending line: a long Authorization or Cookie header, or a URL, would put
+    a token in the log. A client's malformed request is not the server's error: info level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a parser refusal in place; let every other record through unchanged."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "refused a malformed request from %s: %d %s"
+            record.args = (remote, exc.code, type(exc).__name__)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def server_logger(name: str) -> logging.Logger:
+    """Return the logger *name*, filtered by MalformedRequestFilter, for `AppRunner(logger=)`."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, MalformedRequestFilter) for f in logger.filters):
+        logger.addFilter(MalformedRequestFilter())
+    return logger
+
+
+def guarded_runner(app: web.Application, logger_name: str, **options: Any) -> web.AppRunner:
+    """Return an AppRunner with bounded heads, quiet parser errors and no access log.
+
+    *options* go to AppRunner (e.g. an `access_log_class` that logs paths only).
+    """
+    settings: dict[str, Any] = {
+        "access_log": None,
+        "handle_signals": False,
+        "max_line_size": MAX_LINE_BYTES,
+        "max_field_size": MAX_LINE_BYTES,
+        "max_headers": MAX_HEADER_COUNT,
+        "logger": server_logger(logger_name),
+        **options,
+    }
+    return web.AppRunner(app, **settings)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Say whether *host* (a name or an address, IPv6 bracketed or not, no port) is loopback."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]")
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_without_port(host_header: str) -> str:
+    """Return the name or address of a Host header, without its port."""
+    if host_header.startswith("["):
+        return host_header.partition("]")[0] + "]"
+    return host_header.rpartition(":")[0] if host_header.count(":") == 1 else host_header
