@@ -99,6 +99,33 @@ def fuzz_for(
             batch = max(50, int(run.rate * min(ROUND_S, left)))
 
 
+def check_each(target: Target, values: Iterable[Any]) -> Run:
+    """Check each of *values* (seeds, regressions) as the fuzzer would; raise on a failure."""
+    run = Run(target.name)
+    with target.open() as check, _Watchdog(run, target):
+        for value in values:
+            _check_one(target, check, run, value)
+    return run
+
+
+@contextmanager
+def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A private event loop for a target's servers; on exit, leftover tasks are cancelled.
+
+    A target's check runs one input to completion with `loop.run_until_complete`, so the
+    hypothesis property stays synchronous and the servers live across inputs.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
+    finally:
+        # Connections a server was still reading (a raw request cut short) leave handler
+        # tasks behind; end them here rather than let the closed loop complain about them.
+        loop.run_until_complete(_cancel_other_tasks())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
 def _property(target: Target, check: Check, run: Run, examples: int, *, derandomize: bool):
     """Return *check* as a hypothesis property over *target*'s inputs, counting into *run*."""
 
@@ -121,15 +148,6 @@ def _property(target: Target, check: Check, run: Run, examples: int, *, derandom
     return fuzzed_input_is_handled
 
 
-def check_each(target: Target, values: Iterable[Any]) -> Run:
-    """Check each of *values* (seeds, regressions) as the fuzzer would; raise on a failure."""
-    run = Run(target.name)
-    with target.open() as check, _Watchdog(run, target):
-        for value in values:
-            _check_one(target, check, run, value)
-    return run
-
-
 def _check_one(target: Target, check: Check, run: Run, value: Any) -> None:
     """Check one input; fail also on what was logged at ERROR meanwhile, unless tolerated."""
     run.last = value
@@ -147,24 +165,6 @@ def _check_one(target: Target, check: Check, run: Run, value: Any) -> None:
 def _save_found(target: Target, value: Any) -> list[Path]:
     folder = target.corpus or target.name
     return [seeds.save_found(folder, kind, data) for kind, data in target.seeds_of(value)]
-
-
-@contextmanager
-def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """A private event loop for a target's servers; on exit, leftover tasks are cancelled.
-
-    A target's check runs one input to completion with `loop.run_until_complete`, so the
-    hypothesis property stays synchronous and the servers live across inputs.
-    """
-    loop = asyncio.new_event_loop()
-    try:
-        yield loop
-    finally:
-        # Connections a server was still reading (a raw request cut short) leave handler
-        # tasks behind; end them here rather than let the closed loop complain about them.
-        loop.run_until_complete(_cancel_other_tasks())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
 
 async def _cancel_other_tasks() -> None:
