@@ -7,12 +7,17 @@ Each check raises ValueError naming the field; the codec turns that into Malform
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 from connect.messages import QueueItem, VersionRange
 
 MAX_ID_BYTES = 128  # identifiers (ids, uids, command and transfer ids), proto "Identifiers"
 MAX_RATE = 4.0
+MAX_URL_BYTES = 512  # a device's base URL (scheme, host, port) is far shorter
+# What a transfer id may hold to be named in a URL path: RFC 3986's unreserved characters.
+_PATH_ID = re.compile(rf"[A-Za-z0-9._~-]{{1,{MAX_ID_BYTES}}}")
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 
 def check_id(field: str, value: str) -> None:
@@ -52,3 +57,27 @@ def check_queue(items: Iterable[QueueItem], current_uid: str = "") -> None:
         seen.add(item.uid)
     if current_uid and current_uid not in seen:
         raise ValueError(f"current_uid {current_uid!r} is not in the queue")
+
+
+def check_path_id(field: str, value: str) -> None:
+    """Refuse an id that cannot be a URL path segment as is (empty, too long, reserved chars)."""
+    if not _PATH_ID.fullmatch(value):
+        raise ValueError(f"{field} must be 1..{MAX_ID_BYTES} of A-Z a-z 0-9 . _ ~ -")
+
+
+def check_transfer_target(device_id: str, url: str) -> None:
+    """Refuse a commit's target address a source could not ask safely.
+
+    The URL is empty (do not ask), http://, or https:// with the device id being the
+    certificate fingerprint to pin: a TLS target whose certificate cannot be checked is refused.
+    """
+    check_id("target_device_id", device_id)
+    if not url:
+        return
+    if len(url) > MAX_URL_BYTES // 4 and len(url.encode()) > MAX_URL_BYTES:
+        raise ValueError(f"target_url is longer than {MAX_URL_BYTES} bytes")
+    if url.startswith("https://"):
+        if not _FINGERPRINT.fullmatch(device_id):
+            raise ValueError("an https target_url needs target_device_id to be its fingerprint")
+    elif not url.startswith("http://"):
+        raise ValueError("target_url must start with http:// or https://")

@@ -17,6 +17,7 @@ from connect._checks import (
     check_percent,
     check_queue,
     check_rate,
+    check_transfer_target,
     check_version_range,
 )
 from connect._pb import connect_pb2 as pb
@@ -42,6 +43,7 @@ change_reason = _enum_reader(m.StateChangeReason, m.StateChangeReason.UNKNOWN)
 transfer_mode = _enum_reader(m.TransferMode, m.TransferMode.HANDOFF)
 volume_policy = _enum_reader(m.VolumePolicy, m.VolumePolicy.KEEP_TARGET)
 source_after = _enum_reader(m.SourceAfter, m.SourceAfter.STOP)
+transfer_phase = _enum_reader(m.TransferPhase, m.TransferPhase.UNKNOWN)
 _ROLES = {member.value: member for member in m.Role}
 _TRANSFER_ROLES = {member.value: member for member in m.TransferRole}
 
@@ -262,6 +264,7 @@ def _transfer_ready(w: Wire) -> m.TransferReady:
 
 
 def _transfer_commit(w: Wire) -> m.TransferCommit:
+    check_transfer_target(w.target_device_id, w.target_url)
     return m.TransferCommit(
         transfer_id=w.transfer_id,
         role=transfer_role(w.role),
@@ -270,6 +273,8 @@ def _transfer_commit(w: Wire) -> m.TransferCommit:
         fade_ms=w.fade_ms,
         source_after=source_after(w.source_after),
         revision=w.revision,
+        target_device_id=w.target_device_id,
+        target_url=w.target_url,
     )
 
 

@@ -15,6 +15,7 @@ from connect._checks import (
     check_percent,
     check_queue,
     check_rate,
+    check_transfer_target,
     check_version_range,
 )
 from connect._pb import connect_pb2 as pb
@@ -241,6 +242,9 @@ def _transfer_commit(out: Wire, v: m.TransferCommit) -> None:
     out.fade_ms = v.fade_ms
     out.source_after = v.source_after.value
     out.revision = v.revision
+    check_transfer_target(v.target_device_id, v.target_url)
+    out.target_device_id = v.target_device_id
+    out.target_url = v.target_url
 
 
 def _transfer_done(out: Wire, v: m.TransferDone) -> None:

@@ -28,7 +28,7 @@ from google.protobuf.message import Message as _WireMessage
 from connect import _from_wire as rd
 from connect import _to_wire as wr
 from connect import messages as m
-from connect._checks import check_id, check_queue
+from connect._checks import check_id, check_path_id, check_queue
 from connect._lazy import LazyEnvelope
 from connect._pb import connect_pb2 as pb
 from connect.errors import (
@@ -49,6 +49,7 @@ __all__ = [
     "decode_pairing_response",
     "decode_rename_request",
     "decode_token_list",
+    "decode_transfer_status",
     "device_info_from_json",
     "device_info_to_json",
     "encode",
@@ -59,6 +60,7 @@ __all__ = [
     "encode_pairing_response",
     "encode_rename_request",
     "encode_token_list",
+    "encode_transfer_status",
 ]
 
 # Errors protobuf raises on bad input (DecodeError) and our readers/writers raise on values
@@ -396,6 +398,27 @@ def decode_rename_request(data: bytes) -> m.RenameRequest:
     """Read a RenameRequest body."""
     w = _parse(pb.RenameRequest, data, "RenameRequest")
     return _read(lambda w: m.RenameRequest(w.name), w, "RenameRequest")
+
+
+def encode_transfer_status(status: m.TransferStatus) -> bytes:
+    """Return the protobuf body of `GET /connect/v1/transfers/{transfer_id}`."""
+
+    def fill(out: Any, v: m.TransferStatus) -> None:
+        check_path_id("transfer_id", v.transfer_id)
+        out.transfer_id = v.transfer_id
+        out.phase = v.phase.value
+
+    return _serialize(pb.TransferStatus(), fill, status)
+
+
+def decode_transfer_status(data: bytes) -> m.TransferStatus:
+    """Read a TransferStatus body (an unknown phase reads as UNKNOWN)."""
+
+    def read(w: Any) -> m.TransferStatus:
+        check_path_id("transfer_id", w.transfer_id)
+        return m.TransferStatus(w.transfer_id, rd.transfer_phase(w.phase))
+
+    return _read(read, _parse(pb.TransferStatus, data, "TransferStatus"), "TransferStatus")
 
 
 def _fill(wire: Any, fill: Callable[[Any, T], None], value: T) -> None:

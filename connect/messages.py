@@ -154,6 +154,15 @@ class TransferRole(enum.Enum):
     TARGET = 2
 
 
+class TransferPhase(enum.Enum):
+    """How far a transfer got on its target, as `GET /connect/v1/transfers/{id}` says."""
+
+    UNKNOWN = 1  # never heard of (or forgotten); also what wire 0 reads as
+    PREROLLED = 2  # pre-rolled, not committed; once asked, it never will be
+    STARTED = 3  # committed: the target took the session
+    ABORTED = 4  # refused, called off or dropped: it will never start
+
+
 # ------------------------------------------------------------------------------ common
 
 
@@ -557,6 +566,9 @@ class TransferCommit:
     fade_ms: int = 0
     source_after: SourceAfter = SourceAfter.STOP
     revision: int = 0
+    # For the source: whom to ask how the transfer went if no verdict comes ("": do not ask).
+    target_device_id: str = ""
+    target_url: str = ""  # the target's base URL, https://host:port (pinned) or http://host:port
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,6 +600,14 @@ class TransferDone:
     position_ms: int = 0
     revision: int = 0
     timings: TransferTimings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferStatus:
+    """Body of `GET /connect/v1/transfers/{transfer_id}`: that transfer's phase on the device."""
+
+    transfer_id: str
+    phase: TransferPhase
 
 
 # ------------------------------------------------------------------------------ pairing (HTTP)

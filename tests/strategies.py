@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import strategies as st
 
 from connect import messages as m
@@ -122,6 +124,26 @@ transfer_options = st.builds(
     UINT32,
 )
 timings = st.builds(m.TransferTimings, UINT32, UINT32, UINT32, INT64, INT64)
+FINGERPRINT = st.text("0123456789abcdef", min_size=64, max_size=64)
+# A source's commit names its target: not at all, an open one (http), or a pinned one (https).
+transfer_targets = st.one_of(
+    st.just(("", "")),
+    st.tuples(ID, st.text(max_size=40).map(lambda rest: "http://" + rest)),
+    st.tuples(FINGERPRINT, st.text(max_size=40).map(lambda rest: "https://" + rest)),
+)
+transfer_commits = st.tuples(
+    st.builds(
+        m.TransferCommit,
+        TEXT,
+        st.sampled_from(m.TransferRole),
+        INT64,
+        UINT64,
+        UINT32,
+        st.sampled_from(m.SourceAfter),
+        UINT64,
+    ),
+    transfer_targets,
+).map(lambda p: replace(p[0], target_device_id=p[1][0], target_url=p[1][1]))
 
 bodies: st.SearchStrategy[m.Body] = st.one_of(
     st.builds(m.Hello, version_ranges, clients, st.none() | st.sampled_from(m.Role), TEXT),
@@ -134,16 +156,7 @@ bodies: st.SearchStrategy[m.Body] = st.one_of(
     st.builds(m.TransferOffer, ID, playback_states(), transfer_options, TEXT, INT64, PERCENT),
     st.builds(m.TransferReady, TEXT, UINT64, INT64, UINT32, UINT32),
     st.builds(m.TransferRejected, TEXT, failures),
-    st.builds(
-        m.TransferCommit,
-        TEXT,
-        st.sampled_from(m.TransferRole),
-        INT64,
-        UINT64,
-        UINT32,
-        st.sampled_from(m.SourceAfter),
-        UINT64,
-    ),
+    transfer_commits,
     st.builds(m.TransferAborted, TEXT, failures),
     st.builds(
         m.TransferDone,
@@ -167,3 +180,5 @@ token_infos = st.builds(m.TokenInfo, ID, clients, st.sampled_from(m.Role), UINT6
 token_lists = st.lists(token_infos, max_size=5).map(lambda t: m.TokenList(tuple(t)))
 pairing_codes = st.builds(m.PairingCode, TEXT)
 rename_requests = st.builds(m.RenameRequest, TEXT)
+PATH_ID = st.text("abcdefABCDEF0123456789._~-", min_size=1, max_size=128)
+transfer_statuses = st.builds(m.TransferStatus, PATH_ID, st.sampled_from(m.TransferPhase))

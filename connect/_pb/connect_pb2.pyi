@@ -130,6 +130,14 @@ class TransferRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_ROLE_UNSPECIFIED: _ClassVar[TransferRole]
     TRANSFER_ROLE_SOURCE: _ClassVar[TransferRole]
     TRANSFER_ROLE_TARGET: _ClassVar[TransferRole]
+
+class TransferPhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSFER_PHASE_UNSPECIFIED: _ClassVar[TransferPhase]
+    TRANSFER_PHASE_UNKNOWN: _ClassVar[TransferPhase]
+    TRANSFER_PHASE_PREROLLED: _ClassVar[TransferPhase]
+    TRANSFER_PHASE_STARTED: _ClassVar[TransferPhase]
+    TRANSFER_PHASE_ABORTED: _ClassVar[TransferPhase]
 DEVICE_TYPE_UNSPECIFIED: DeviceType
 DEVICE_TYPE_SPEAKER: DeviceType
 DEVICE_TYPE_CAR: DeviceType
@@ -214,6 +222,11 @@ SOURCE_AFTER_PAUSE: SourceAfter
 TRANSFER_ROLE_UNSPECIFIED: TransferRole
 TRANSFER_ROLE_SOURCE: TransferRole
 TRANSFER_ROLE_TARGET: TransferRole
+TRANSFER_PHASE_UNSPECIFIED: TransferPhase
+TRANSFER_PHASE_UNKNOWN: TransferPhase
+TRANSFER_PHASE_PREROLLED: TransferPhase
+TRANSFER_PHASE_STARTED: TransferPhase
+TRANSFER_PHASE_ABORTED: TransferPhase
 
 class Envelope(_message.Message):
     __slots__ = ("seq", "msg_id", "traceparent", "tracestate", "hello", "welcome", "time_request", "time_response", "command", "command_result", "state_snapshot", "transfer_offer", "transfer_ready", "transfer_rejected", "transfer_commit", "transfer_aborted", "transfer_done", "heartbeat", "goodbye", "error")
@@ -678,7 +691,7 @@ class TransferRejected(_message.Message):
     def __init__(self, transfer_id: _Optional[str] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ...) -> None: ...
 
 class TransferCommit(_message.Message):
-    __slots__ = ("transfer_id", "role", "switch_at_us", "position_ms", "fade_ms", "source_after", "revision")
+    __slots__ = ("transfer_id", "role", "switch_at_us", "position_ms", "fade_ms", "source_after", "revision", "target_device_id", "target_url")
     TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     SWITCH_AT_US_FIELD_NUMBER: _ClassVar[int]
@@ -686,6 +699,8 @@ class TransferCommit(_message.Message):
     FADE_MS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_AFTER_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_URL_FIELD_NUMBER: _ClassVar[int]
     transfer_id: str
     role: TransferRole
     switch_at_us: int
@@ -693,7 +708,9 @@ class TransferCommit(_message.Message):
     fade_ms: int
     source_after: SourceAfter
     revision: int
-    def __init__(self, transfer_id: _Optional[str] = ..., role: _Optional[_Union[TransferRole, str]] = ..., switch_at_us: _Optional[int] = ..., position_ms: _Optional[int] = ..., fade_ms: _Optional[int] = ..., source_after: _Optional[_Union[SourceAfter, str]] = ..., revision: _Optional[int] = ...) -> None: ...
+    target_device_id: str
+    target_url: str
+    def __init__(self, transfer_id: _Optional[str] = ..., role: _Optional[_Union[TransferRole, str]] = ..., switch_at_us: _Optional[int] = ..., position_ms: _Optional[int] = ..., fade_ms: _Optional[int] = ..., source_after: _Optional[_Union[SourceAfter, str]] = ..., revision: _Optional[int] = ..., target_device_id: _Optional[str] = ..., target_url: _Optional[str] = ...) -> None: ...
 
 class TransferAborted(_message.Message):
     __slots__ = ("transfer_id", "failure")
@@ -732,6 +749,14 @@ class TransferDone(_message.Message):
     revision: int
     timings: TransferTimings
     def __init__(self, transfer_id: _Optional[str] = ..., role: _Optional[_Union[TransferRole, str]] = ..., edge_at_us: _Optional[int] = ..., position_ms: _Optional[int] = ..., revision: _Optional[int] = ..., timings: _Optional[_Union[TransferTimings, _Mapping]] = ...) -> None: ...
+
+class TransferStatus(_message.Message):
+    __slots__ = ("transfer_id", "phase")
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: str
+    phase: TransferPhase
+    def __init__(self, transfer_id: _Optional[str] = ..., phase: _Optional[_Union[TransferPhase, str]] = ...) -> None: ...
 
 class PairingRequest(_message.Message):
     __slots__ = ("client", "pin", "requested_role")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -115,6 +116,36 @@ def test_commit_without_a_role_is_refused() -> None:
     wire.transfer_commit.transfer_id = "t"
     with pytest.raises(MalformedFrameError, match="transfer role"):
         codec.decode(wire.SerializeToString())
+
+
+@pytest.mark.parametrize(
+    ("device_id", "url", "message"),
+    [
+        ("ab" * 32, "ftp://10.0.0.2:7000", "must start with http"),
+        ("not-a-fingerprint", "https://10.0.0.2:7000", "fingerprint"),
+        ("ab" * 32, "http://" + "h" * 600, "longer than"),
+    ],
+)
+def test_a_commit_naming_a_target_it_could_not_ask_safely_is_refused(
+    device_id: str, url: str, message: str
+) -> None:
+    wire = wire_envelope()
+    wire.transfer_commit.transfer_id = "t"
+    wire.transfer_commit.role = m.TransferRole.SOURCE.value
+    wire.transfer_commit.target_device_id = device_id
+    wire.transfer_commit.target_url = url
+    with pytest.raises(MalformedFrameError, match=message):
+        codec.decode(wire.SerializeToString())
+    commit = m.TransferCommit("t", m.TransferRole.SOURCE, 0, target_device_id=device_id)
+    with pytest.raises(EncodeError, match=message):
+        frame(replace(commit, target_url=url))
+
+
+def test_a_transfer_status_with_an_id_unfit_for_its_url_is_refused() -> None:
+    with pytest.raises(EncodeError, match="transfer_id"):
+        codec.encode_transfer_status(m.TransferStatus("a/b", m.TransferPhase.STARTED))
+    with pytest.raises(MalformedFrameError, match="transfer_id"):
+        codec.decode_transfer_status(b"")
 
 
 # ------------------------------------------------------------------ a newer peer

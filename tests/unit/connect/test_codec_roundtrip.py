@@ -101,3 +101,8 @@ def test_a_token_list_with_an_unknown_role_is_refused() -> None:
     assert b"\x18\x03" in wire
     with pytest.raises(MalformedFrameError):
         codec.decode_token_list(wire.replace(b"\x18\x03", b"\x18\x09"))
+
+
+@given(s.transfer_statuses)
+def test_transfer_status_round_trips(status: m.TransferStatus) -> None:
+    assert codec.decode_transfer_status(codec.encode_transfer_status(status)) == status
