@@ -4,7 +4,9 @@ A connection resolves the device's current address on every attempt (so a device
 is found again), says Hello, keeps the latest StateSnapshot, answers nothing itself, and sends
 a TimeRequest whenever it has been quiet for a heartbeat interval: one frame that keeps the
 link alive and feeds the clock-offset estimate. After a loss it retries with exponential
-backoff and jitter (0.5 s doubling up to 30 s).
+backoff and jitter (connect._reconnect: capped at about a second for two minutes after a
+session ends, then doubling up to 30 s); `async_retry_now` cuts a wait short when there is a
+sign the device is reachable again.
 
 Security (docs/security.md): a device in `pin` mode is reached over WSS with its certificate
 pinned to its id, and the Hello carries the token stored for it, read again at every attempt
@@ -20,8 +22,6 @@ import contextlib
 import ipaddress
 import itertools
 import logging
-import math
-import random
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -33,6 +33,8 @@ from opentelemetry.trace import Span, SpanContext, SpanKind
 
 from connect import codec, telemetry
 from connect import messages as m
+from connect._reconnect import Backoff as Backoff  # re-exported: callers tune it per connection
+from connect._reconnect import ReconnectSchedule
 from connect.clock import Clock, ClockEstimate, ClockOffsetEstimator, ClockSample, monotonic_us
 from connect.errors import (
     AccessError,
@@ -53,6 +55,7 @@ _LOG = logging.getLogger(__name__)
 _CONNECT_TIMEOUT_S = 5.0
 _INITIAL_CLOCK_SAMPLES = 5
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+_DEFAULT_BACKOFF = Backoff()
 
 
 def pinned(device_id: str) -> aiohttp.Fingerprint:
@@ -103,22 +106,6 @@ class Endpoint:
 
 
 Resolver = Callable[[], Awaitable[Endpoint]]
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Reconnect delays: `first` doubling up to `ceiling`, each scaled by a random ±`jitter`."""
-
-    first_s: float = 0.5
-    ceiling_s: float = 30.0
-    jitter: float = 0.2
-
-    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Return the delay before reconnect attempt number *attempt* (0 = the first retry)."""
-        base = min(self.ceiling_s, math.ldexp(self.first_s, min(attempt, 32)))  # first * 2**n
-        uniform = rng.uniform if rng is not None else random.uniform
-        spread = float(uniform(-self.jitter, self.jitter))
-        return base * (1 + spread)
 
 
 # ------------------------------------------------------------------------------ events
@@ -198,7 +185,7 @@ class DeviceConnection:
         role: m.Role | None = None,
         credentials: TokenKeeper | None = None,
         clock: Clock = monotonic_us,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = _DEFAULT_BACKOFF,
     ) -> None:
         self.device_id = device_id
         self._resolve = resolve
@@ -209,6 +196,8 @@ class DeviceConnection:
         self._token = ""  # the token presented in the latest Hello
         self._clock = clock
         self._backoff = backoff
+        self._schedule = ReconnectSchedule()
+        self._wake = asyncio.Event()  # a sign the device is reachable: stop waiting out the delay
         self._estimator = ClockOffsetEstimator()
         self._listeners: list[Callable[[ConnectionEvent], None]] = []
         self._pending: dict[str, asyncio.Future[m.CommandResult]] = {}
@@ -256,6 +245,17 @@ class DeviceConnection:
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name=f"baton-connection-{self.device_id}"
             )
+
+    def async_retry_now(self, why: str) -> None:
+        """Cut short a wait between reconnect attempts (no-op while connected or closing).
+
+        For a sign the device is reachable again (heard on mDNS, its host answering, a network
+        change); the retry still starts no sooner than `Backoff.woken_gap_s` after the last.
+        """
+        if self._connected.is_set() or self._closing.is_set() or self._wake.is_set():
+            return
+        _LOG.debug("%s: retrying early: %s", self.device_id, why)
+        self._wake.set()
 
     async def wait_connected(self, timeout: float) -> None:
         """Wait until the session is up.
@@ -380,8 +380,9 @@ class DeviceConnection:
             self._stopped.set()
 
     async def _keep_connected(self) -> None:
-        attempt = 0
         while not self._closing.is_set():
+            self._wake.clear()  # a sign seen before this attempt is answered by the attempt
+            self._schedule.attempt_started()
             try:
                 endpoint = await self._resolve()
                 # Read at every attempt: a pairing made since the last one counts.
@@ -397,7 +398,7 @@ class DeviceConnection:
                 ) as ws:
                     self._ws = ws
                     await self._handshake(ws)
-                    attempt = 0
+                    self._schedule.connected()
                     await self._session(ws)
             except _VersionMismatchError as exc:
                 self._lost(str(exc))
@@ -420,11 +421,15 @@ class DeviceConnection:
                 self._ws = None
             if self._closing.is_set():
                 return
-            delay = self._backoff.delay(attempt)
-            attempt += 1
-            _LOG.debug("%s: reconnecting in %.2f s", self.device_id, delay)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), delay)
+            await self._wait_before_retry(self._schedule.next_delay(self._backoff))
+
+    async def _wait_before_retry(self, delay: float) -> None:
+        """Sleep *delay* s, or less when woken (`async_retry_now`); return early on close."""
+        _LOG.debug("%s: reconnecting in %.2f s", self.device_id, delay)
+        if await _first_set(self._closing, self._wake, timeout=delay) is self._wake:
+            rest = self._schedule.woken_delay(self._backoff)
+            if rest > 0:  # woken too soon after the last attempt: keep the floor
+                await _first_set(self._closing, timeout=rest)
 
     async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         hello = m.Hello(m.PROTOCOL_V1, self._identity, self._role, self._token)
@@ -586,6 +591,17 @@ class DeviceConnection:
                 listener(event)
             except Exception:  # a broken listener must not take the session down
                 _LOG.exception("%s: listener failed on %s", self.device_id, type(event).__name__)
+
+
+async def _first_set(*events: asyncio.Event, timeout: float) -> asyncio.Event | None:
+    """Return the first of *events* to be set within *timeout* s, or None."""
+    waits = {asyncio.ensure_future(event.wait()): event for event in events}
+    try:
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+    return next((waits[w] for w in done), None)
 
 
 def _describe(exc: BaseException) -> str:
