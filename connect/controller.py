@@ -3,6 +3,8 @@
 `Controller` joins a DeviceRegistry (mDNS on explicit interfaces, plus devices added by
 address and polled over HTTP) with one DeviceConnection per device, marks devices online and
 offline from their sessions (never from mDNS), and fans every session event out to subscribers.
+A lost device's reconnect loop is woken when the registry sees a sign it is back (heard on
+mDNS, its manual host answering, new interfaces), instead of waiting out its backoff.
 
 With a CredentialStore it also pairs, presents the stored tokens and manages a device's access
 (docs/security.md): a device in pin mode, or one we hold a credential for (no downgrade), is
@@ -33,7 +35,7 @@ from connect.connection import (
     Endpoint,
 )
 from connect.credentials import Credential, CredentialStore, paired_now
-from connect.discovery import DeviceEntry, DeviceRegistry
+from connect.discovery import DeviceEntry, DeviceRegistry, ReachableHint
 from connect.errors import (
     ConnectError,
     ConnectTimeoutError,
@@ -94,6 +96,7 @@ class Controller:
         self._connections: dict[str, DeviceConnection] = {}
         self._listeners: list[Callable[[ConnectionEvent], None]] = []
         self._poller: asyncio.Task[None] | None = None
+        self.registry.subscribe_hints(self._on_hint)
 
     async def async_start(self) -> None:
         """Start browsing (if asked) and polling devices added by address."""
@@ -412,6 +415,16 @@ class Controller:
                 listener(event)
             except Exception:  # one broken subscriber must not starve the others
                 _LOG.exception("controller listener failed on %s", type(event).__name__)
+
+    def _on_hint(self, hint: ReachableHint) -> None:
+        """Wake the reconnect of the device a hint names, or of every device for a network one."""
+        if hint.device_id:
+            found = self._connections.get(hint.device_id)
+            woken = [found] if found is not None else []
+        else:
+            woken = list(self._connections.values())
+        for conn in woken:
+            conn.async_retry_now(hint.why)
 
     async def _poll_manual_hosts(self) -> None:
         """Re-ask every device added by address who it is, so a changed device is noticed."""

@@ -12,6 +12,9 @@ Semantics (DESIGN.md: liveness comes from the session heartbeat, never from mDNS
 * Browsing runs on explicit interfaces (names or addresses, or the default choice of
   connect.interfaces), polled for changes; on a change the browser starts over, so the new
   network is asked who is there instead of waiting for announcements.
+* A `ReachableHint` tells the session layer a lost device may be back, so it retries now
+  instead of waiting out its backoff: the browser heard the device (not an answer to our own
+  reconnect's resolve), its manual host answered, or the browsed interfaces changed.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ __all__ = [
     "DeviceRemoved",
     "DeviceSource",
     "DeviceUpdated",
+    "ReachableHint",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -117,6 +121,14 @@ class DeviceRemoved:
 DeviceEvent = DeviceAdded | DeviceUpdated | DeviceRemoved
 
 
+@dataclass(frozen=True)
+class ReachableHint:
+    """A sign that a device, or with `device_id` "" any device, may be reachable again."""
+
+    device_id: str
+    why: str
+
+
 class DeviceRegistry:
     """Every Baton device this controller knows, from mDNS on explicit interfaces and by hand.
 
@@ -149,6 +161,7 @@ class DeviceRegistry:
         self._present: dict[str, set[str]] = {}  # device id -> its full names announced now
         self._manual: dict[tuple[str, int], str] = {}  # (host, port) -> device id
         self._subscribers: list[Callable[[DeviceEvent], None]] = []
+        self._hint_subscribers: list[Callable[[ReachableHint], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._resolving: dict[str, bool] = {}  # name -> another resolve was asked meanwhile
         self._warned_offline: set[str] = set()
@@ -190,6 +203,13 @@ class DeviceRegistry:
         """Call *callback* on the loop thread for every change; return the unsubscribe function."""
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def subscribe_hints(self, callback: Callable[[ReachableHint], None]) -> Callable[[], None]:
+        """Call *callback* on the loop thread for every ReachableHint; return the unsubscribe."""
+        self._hint_subscribers.append(callback)
+        return lambda: (
+            self._hint_subscribers.remove(callback) if callback in self._hint_subscribers else None
+        )
 
     async def async_wait_for(
         self, predicate: Callable[[DeviceEntry], bool], timeout_s: float
@@ -263,6 +283,7 @@ class DeviceRegistry:
                 manual_address=_host_port(host, port),
             )
         )
+        self._hint(ReachableHint(record.id, f"{_host_port(host, port)} answered"))
         return self._entries[record.id]
 
     def async_mark_online(self, device_id: str) -> None:
@@ -333,6 +354,7 @@ class DeviceRegistry:
         except TimeoutError:
             _LOGGER.warning("device registry did not close in %.1f s", self._close_timeout_s)
         self._subscribers.clear()
+        self._hint_subscribers.clear()
 
     def _start_browser(self) -> None:
         assert self._zc is not None
@@ -367,6 +389,7 @@ class DeviceRegistry:
             if self._browser is not None:
                 await self._browser.async_cancel()
             self._start_browser()
+            self._hint(ReachableHint("", f"browsing now on {', '.join(wanted)}"))
 
     def _on_service_state_change(
         self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange
@@ -386,20 +409,25 @@ class DeviceRegistry:
             again = True
             while again:
                 self._resolving[name] = False
-                await self._resolve_name(name, fresh=False)
+                device_id = await self._resolve_name(name, fresh=False)
+                if device_id:  # heard unasked (the browser), unlike our own reconnect's resolve
+                    self._hint(ReachableHint(device_id, "heard on mDNS"))
                 again = self._resolving[name]
         finally:
             del self._resolving[name]
 
-    async def _resolve_name(self, name: str, *, fresh: bool) -> None:
-        """Resolve one instance (from cache when complete, unless *fresh*) and apply it."""
+    async def _resolve_name(self, name: str, *, fresh: bool) -> str:
+        """Resolve one instance (from cache when complete, unless *fresh*) and apply it.
+
+        Return the device id, or "" when it did not resolve to a Baton device.
+        """
         assert self._zc is not None
         zc = self._zc.zeroconf
         info = AsyncServiceInfo(SERVICE_TYPE, name)
         cached = not fresh and info.load_from_cache(zc)
         if not cached and not await info.async_request(zc, self._resolve_timeout_s * 1000):
             _LOGGER.debug("%s: did not resolve in %.1f s", name, self._resolve_timeout_s)
-            return
+            return ""
         try:
             record = parse_txt(
                 instance_name(info.name),
@@ -409,8 +437,9 @@ class DeviceRegistry:
             )
         except InvalidServiceRecordError as exc:
             _LOGGER.debug("%s: not a Baton device: %s", name, exc)
-            return
+            return ""
         self._mdns_seen(info.name, record)
+        return record.id
 
     def _mdns_seen(self, full_name: str, record: ServiceRecord) -> None:
         key = full_name.lower()
@@ -472,6 +501,13 @@ class DeviceRegistry:
                 callback(event)
             except Exception:  # one broken subscriber must not starve the others
                 _LOGGER.exception("device event subscriber %r failed", callback)
+
+    def _hint(self, hint: ReachableHint) -> None:
+        for callback in list(self._hint_subscribers):
+            try:
+                callback(hint)
+            except Exception:  # one broken subscriber must not starve the others
+                _LOGGER.exception("reachability subscriber %r failed", callback)
 
     def _require(self, device_id: str) -> DeviceEntry:
         entry = self._entries.get(device_id)
