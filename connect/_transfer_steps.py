@@ -212,8 +212,9 @@ class TransferRun:
         refused = self._expect(self.source_id, m.TransferRejected)
         try:
             await self._commit(
-                source, m.TransferRole.SOURCE, src.to_device(switch_at), position, options
-            )
+                source, m.TransferRole.SOURCE, src.to_device(switch_at), position, options,
+                ask=self._target_address(),
+            )  # fmt: skip
         except StepFailedError:
             self._lose_source("it went away before the commit")
             return
@@ -420,12 +421,31 @@ class TransferRun:
         switch_at: int,
         position: int,
         options: m.TransferOptions,
+        *,
+        ask: tuple[str, str] = ("", ""),
     ) -> None:
+        """Send a Commit; *ask* is the target's (device id, base URL) for a source to ask."""
         commit = m.TransferCommit(
             self.tid, role, switch_at, position,
             0 if options.paused else options.fade_ms, options.source_after, self.revision,
+            *ask,
         )  # fmt: skip
         await self._send(conn, commit)
+
+    def _target_address(self) -> tuple[str, str]:
+        """Return where the source can ask the target about this transfer (empty if unknown).
+
+        The address this controller reaches the target at; TLS pinned to its id iff the
+        target is in pin mode, as this controller's own session to it.
+        """
+        entry = self.controller.registry.get(self.target_id)
+        if entry is None:
+            return "", ""
+        try:
+            endpoint = self.controller.endpoint(entry)
+        except ConnectError:
+            return "", ""
+        return self.target_id, endpoint.http_url("")
 
     async def _target_done(self, source: DeviceConnection | None, switch_at: int) -> m.TransferDone:
         """Wait for the target's Done; if it never comes, roll the source back and fail."""

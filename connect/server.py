@@ -1,4 +1,6 @@
-"""The device side of Connect over aiohttp: `GET /connect/v1/info` and the session WebSocket.
+"""The device side of Connect over aiohttp: `GET /connect/v1/info`, the session WebSocket, and
+`GET /connect/v1/transfers/{id}` (a transfer's phase here, which a source left without a verdict
+asks its target; the phases come from the host's transfer logic).
 
 `SessionServer` speaks the protocol (Hello/Welcome negotiation, heartbeats, time sync, typed
 errors for bad frames) and leaves what a device *does* to a `SessionHost`: its description,
@@ -20,7 +22,7 @@ import itertools
 import logging
 import ssl
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -29,7 +31,13 @@ from opentelemetry.trace import SpanKind
 
 from connect import codec, pairing, telemetry
 from connect import messages as m
-from connect._access_http import Renamer, add_access_routes, add_open_device_routes
+from connect._access_http import (
+    Renamer,
+    add_access_routes,
+    add_open_device_routes,
+    failure_response,
+)
+from connect._checks import check_path_id
 from connect.clock import Clock, monotonic_us
 from connect.errors import (
     FrameError,
@@ -51,11 +59,13 @@ __all__ = [
     "Renamer",
     "SessionHost",
     "SessionServer",
+    "TransferPhases",
     "error_code_for",
 ]
 
 INFO_PATH = "/connect/v1/info"
 WS_PATH = "/connect/v1/ws"
+TRANSFERS_PATH = "/connect/v1/transfers/{transfer_id}"
 HEARTBEAT_INTERVAL_MS = 1000
 """Send a Heartbeat after this long without sending anything. A peer that hears nothing for
 DEAD_AFTER_BEATS intervals is dead: 3 s, short enough to mark a killed receiver offline
@@ -69,6 +79,8 @@ _SEND_QUEUE = 256  # frames waiting for a slow controller before it is dropped
 MAX_HTTP_BODY = 64 * 1024
 """Bodies outside the session WebSocket (whose frames the protocol bounds) over this get 413."""
 _TRANSFER_BODIES = (m.TransferOffer, m.TransferCommit, m.TransferAborted, m.TransferDone)
+TransferPhases = Callable[[str], m.TransferPhase]
+"""Tells a transfer's phase on this device by its id (the status endpoint asks it)."""
 
 
 class SessionHost(Protocol):
@@ -155,6 +167,7 @@ class SessionServer:
         access: AccessControl | None = None,
         ssl_context: ssl.SSLContext | None = None,
         rename: Renamer | None = None,
+        transfer_phase: TransferPhases | None = None,
     ) -> None:
         if access is not None and ssl_context is None:
             raise ValueError("a device with access control serves TLS only: give ssl_context")
@@ -163,12 +176,15 @@ class SessionServer:
         self._clock = clock
         self._access = access
         self._ssl_context = ssl_context
+        self._transfer_phase = transfer_phase
         self._links: dict[str, ControllerLink] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.app = web.Application(client_max_size=MAX_HTTP_BODY)
         self.app.router.add_get(INFO_PATH, self._info)
         self.app.router.add_get(WS_PATH, self._session)
+        # No token, in pin mode too: the transfer id is the capability (docs/security.md).
+        self.app.router.add_get(TRANSFERS_PATH, self._transfer_status)
         if access is not None:
             add_access_routes(self.app, access, self.end_sessions_of, rename)
         else:
@@ -242,6 +258,20 @@ class SessionServer:
             )
         return web.Response(
             body=codec.encode_device_info(info), content_type="application/x-protobuf"
+        )
+
+    async def _transfer_status(self, request: web.Request) -> web.Response:
+        transfer_id = request.match_info["transfer_id"]
+        try:
+            check_path_id("transfer id", transfer_id)
+        except ValueError as exc:
+            return failure_response(m.ErrorCode.INVALID_ARGUMENT, str(exc), 400)
+        phase = m.TransferPhase.UNKNOWN
+        if self._transfer_phase is not None:
+            phase = self._transfer_phase(transfer_id)
+        return web.Response(
+            body=codec.encode_transfer_status(m.TransferStatus(transfer_id, phase)),
+            content_type="application/x-protobuf",
         )
 
     async def _session(self, request: web.Request) -> web.StreamResponse:

@@ -20,9 +20,10 @@ closed (its process died) is not waited for: the target takes over from its last
 the position extrapolated, and the outcome says `source_reachable=False`. A target lost after
 Ready or after the commit makes the source resume (`rolled_back`). What remains: if the link
 drops after the source's acknowledgement left and before the verdict reaches it, the source
-cannot tell a playing target from a failed one; it lets go after its hold (devices/transfer.py).
-The same holds when this controller dies between the two commits: then nobody plays, and the
-session waits on the source (docs/reliability.md, "Known gaps").
+cannot tell a playing target from a failed one, unless it can reach the target: the source's
+Commit names the target (its id and base URL), and a source left without a verdict asks it
+`GET /connect/v1/transfers/{id}` (`ask_transfer_phase`) and takes the music back unless the
+target started. That is what saves a controller that dies between the two commits.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ import asyncio
 import logging
 import uuid
 
+import aiohttp
+
+from connect import codec, telemetry
 from connect import messages as m
-from connect import telemetry
 from connect._transfer_steps import (
     DEFAULT_OPTIONS,
     OFFER_DEADLINE_S,
@@ -43,7 +46,10 @@ from connect._transfer_steps import (
     why_not_target,
 )
 from connect.clock import Clock, monotonic_us
+from connect.connection import pinned
 from connect.controller import Controller
+from connect.errors import ConnectError, ConnectionLostError, ConnectTimeoutError
+from connect.server import TRANSFERS_PATH
 from tracing import attributes as a
 
 __all__ = [
@@ -51,11 +57,14 @@ __all__ = [
     "OFFER_DEADLINE_S",
     "TransferCoordinator",
     "TransferOutcome",
+    "ask_transfer_phase",
     "codec_of",
     "why_not_target",
 ]
 
 _LOG = logging.getLogger(__name__)
+
+ASK_TIMEOUT_S = 2.0  # a source asking its target: loopback or LAN, or not reachable at all
 
 
 class TransferCoordinator:
@@ -99,3 +108,32 @@ class TransferCoordinator:
                     failed = {a.ERROR_TYPE: outcome.failure.code.name, a.TRANSFER_ID: tid}
                     telemetry.emit_event(a.EVENT_ERROR, failed)
                 return outcome
+
+
+async def ask_transfer_phase(
+    target_device_id: str, target_url: str, transfer_id: str, timeout_s: float = ASK_TIMEOUT_S
+) -> m.TransferPhase:
+    """Ask the target named in a source's Commit how far *transfer_id* got there.
+
+    TLS (https) is pinned to *target_device_id*. Raises ConnectTimeoutError or
+    ConnectionLostError when the target cannot be reached, ConnectError for any other answer
+    than a TransferStatus of that transfer.
+    """
+    url = target_url + TRANSFERS_PATH.format(transfer_id=transfer_id)
+    ssl = pinned(target_device_id) if target_url.startswith("https://") else True
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
+            http.get(url, ssl=ssl) as response,
+        ):
+            body = await response.read()
+            if response.status != 200:
+                raise ConnectError(f"{target_url} answered {response.status} about {transfer_id}")
+    except TimeoutError as exc:
+        raise ConnectTimeoutError(f"{target_url} did not answer within {timeout_s} s") from exc
+    except aiohttp.ClientError as exc:
+        raise ConnectionLostError(f"cannot reach {target_url}: {exc}") from exc
+    status = codec.decode_transfer_status(body)
+    if status.transfer_id != transfer_id:
+        raise ConnectError(f"{target_url} answered about {status.transfer_id}, not {transfer_id}")
+    return status.phase

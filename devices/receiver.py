@@ -84,12 +84,12 @@ class Receiver:
         self.clock = clock
         self._advertise = advertise
         self._store = resume.ResumableStore(config.state_dir)
-        self._server = SessionServer(self, clock=clock)
+        self._transfers = TransferSide(self)
+        self._server = SessionServer(self, clock=clock, transfer_phase=self._transfers.phase)
         self._player: Player | None = None
         self._advertiser: ServiceAdvertiser | None = None
         self.lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._transfers = TransferSide(self)
         self._save_wanted = asyncio.Event()
         self._closed = False
         self._device_id = ""
@@ -116,6 +116,7 @@ class Receiver:
                 access=self._access,
                 ssl_context=tls.server_context(identity),
                 rename=self.async_rename,
+                transfer_phase=self._transfers.phase,
             )
         else:
             _LOG.warning(

@@ -8,11 +8,24 @@ link: the controller has called the transfer off by then). It never lets go of t
 own say: after fading out it stays paused with the media loaded until the controller confirms
 the target plays (then it stops or stays paused as asked) or aborts (then it resumes if it was
 playing: a rollback). An abort that comes during the fade-out is kept and acted on once the
-fade ends. If no word comes within HOLD_S it applies `source_after` anyway, so a vanished
-controller cannot keep it holding forever.
+fade ends.
+
+A source left without a verdict asks the target, when its Commit named one (Baton issue 9: a
+controller that dies between the two commits leaves a source that faded out and a target that
+was never committed). It asks once its controller's session has closed (at once, so the music
+comes back within a second of a controller's death) or when HOLD_S has passed without a word:
+`GET /connect/v1/transfers/{id}` on the target (connect.transfer.ask_transfer_phase). STARTED:
+the target took the session, let go (apply `source_after`). PREROLLED, UNKNOWN or ABORTED: it
+never started and, asked, never will (a target that is asked about a pre-roll drops it and
+refuses a later commit), so roll back: resume if the source was playing. Unreachable (a
+partition, a dead target, no address): let go as before the question existed. The target may be
+playing beyond the partition, and two players after a switch is the failure the user cannot
+undo from either device, whereas a let-go session stays on the source, paused, one press of play
+away. A Commit that names no target (an older controller) gets the same let-go after HOLD_S.
 
 A target drops a pre-roll whose controller's session has closed (no commit can follow) when
-the next offer comes, so a controller that died after Ready does not leave it busy.
+the next offer comes, so a controller that died after Ready does not leave it busy. It remembers
+the phase of its last MAX_PHASES transfers for the status endpoint.
 
 A target that has started and is then told to abort (the controller gave up on its Done)
 stops and hands the session back: it must not play on beside a source that resumed.
@@ -24,14 +37,16 @@ import asyncio
 import contextlib
 import logging
 import statistics
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from connect import messages as m
 from connect.clock import Clock
+from connect.errors import ConnectError
 from connect.server import ControllerLink
-from connect.transfer import codec_of
+from connect.transfer import ask_transfer_phase, codec_of
 from devices.errors import ReceiverError
 from devices.failures import failure_from
 from devices.player import LOAD_TIMEOUT_S, Player
@@ -52,6 +67,10 @@ EDGE_TIMEOUT_S = 2.0
 REPLY_MARGIN_US = 150_000  # an answer to an offer leaves this long before the offer's deadline
 LATE_COMMIT_US = 100_000  # a source refuses a commit that comes this long after its switch
 STALE_US = 5_000_000  # a pre-roll never committed this long after its offer's deadline is dropped
+MAX_PHASES = 64  # transfers whose phase a target remembers; a source asks within seconds
+
+AskTarget = Callable[[str, str, str], Awaitable[m.TransferPhase]]
+"""(target device id, target base URL, transfer id) -> the phase there; raises ConnectError."""
 
 
 class TransferHost(Protocol):
@@ -86,6 +105,8 @@ class _SourceHolding:
     source_after: m.SourceAfter
     resume_volume: int
     was_playing: bool
+    target_device_id: str  # whom to ask if no verdict comes (no URL: nobody)
+    target_url: str
     timer: asyncio.Task[None] | None = None  # None while the fade-out is under way
     aborted: m.Failure | None = None  # an abort that came during the fade-out
 
@@ -99,8 +120,10 @@ class _TargetStarted:
 class TransferSide:
     """Handles transfer messages for one receiver."""
 
-    def __init__(self, host: TransferHost) -> None:
+    def __init__(self, host: TransferHost, ask: AskTarget = ask_transfer_phase) -> None:
         self._host = host
+        self._ask = ask
+        self._phases: OrderedDict[str, m.TransferPhase] = OrderedDict()
         self._target: _TargetPending | None = None
         self._holding: _SourceHolding | None = None
         self._started: _TargetStarted | None = None
@@ -127,12 +150,34 @@ class TransferSide:
         elif isinstance(body, m.TransferDone):
             await self._let_go(body.transfer_id)
 
+    def phase(self, transfer_id: str) -> m.TransferPhase:
+        """Return how far *transfer_id* got here as a target; asked about a pre-roll, drop it.
+
+        The asker is the source deciding whether to take the music back: once told PREROLLED,
+        a later commit must not start us beside it, so the pending transfer ends here.
+        """
+        pending = self._target
+        if pending is not None and pending.offer.transfer_id == transfer_id:
+            _LOG.warning("transfer %s: the source asked before any commit; dropping the pre-roll",
+                         transfer_id)  # fmt: skip
+            self._target = None
+            self._note(transfer_id, m.TransferPhase.ABORTED)
+            return m.TransferPhase.PREROLLED
+        return self._phases.get(transfer_id, m.TransferPhase.UNKNOWN)
+
+    def _note(self, transfer_id: str, phase: m.TransferPhase) -> None:
+        self._phases[transfer_id] = phase
+        self._phases.move_to_end(transfer_id)
+        while len(self._phases) > MAX_PHASES:
+            self._phases.popitem(last=False)
+
     # -------------------------------------------------------------------------- target
 
     async def _offer(self, offer: m.TransferOffer, link: ControllerLink) -> None:
         host = self._host
         reason = self._refusal(offer)
         if reason is not None:
+            self._note(offer.transfer_id, m.TransferPhase.ABORTED)
             link.send(m.TransferRejected(offer.transfer_id, reason))
             return
         self._started = None  # a new offer: whatever we started before is settled
@@ -153,16 +198,19 @@ class TransferSide:
                     item.url, position, play=False, timeout_s=min(budget_s, LOAD_TIMEOUT_S)
                 )
         except ReceiverError as exc:
+            self._note(offer.transfer_id, m.TransferPhase.ABORTED)
             link.send(m.TransferRejected(offer.transfer_id, failure_from(exc)))
             return
         if offer.transfer_id in self._aborted_ids:
             self._aborted_ids.discard(offer.transfer_id)
+            self._note(offer.transfer_id, m.TransferPhase.ABORTED)
             async with host.lock:
                 await host.player.async_stop()  # aborted while we pre-rolled: drop it
             return
         self._preroll_takes.append(host.clock() - started)
         volume = _target_volume(offer, host.state.volume)
         self._target = _TargetPending(offer, position, volume, link)
+        self._note(offer.transfer_id, m.TransferPhase.PREROLLED)
         link.send(
             m.TransferReady(offer.transfer_id, position, host.clock(), start_lead_us=START_LEAD_US)
         )
@@ -182,6 +230,7 @@ class TransferSide:
             # silent for long): no commit can come, so this is not a transfer any more.
             _LOG.info("transfer %s: dropping an orphaned pre-roll", pending.offer.transfer_id)
             self._target = None
+            self._note(pending.offer.transfer_id, m.TransferPhase.ABORTED)
         if self._target is not None or self._holding is not None:
             return m.Failure(m.ErrorCode.BUSY, "another transfer is in progress")
         if item is None:
@@ -201,6 +250,7 @@ class TransferSide:
         host = self._host
         offer, paused = pending.offer, pending.offer.options.paused
         self._started = _TargetStarted(commit.transfer_id, host.state)
+        self._note(commit.transfer_id, m.TransferPhase.STARTED)
         async with host.lock:
             player = host.player
             if abs(commit.position_ms - pending.prerolled_ms) > 20:
@@ -254,7 +304,10 @@ class TransferSide:
             return
         before = host.state
         playing = before.status is m.PlaybackStatus.PLAYING
-        holding = _SourceHolding(tid, commit.source_after, before.volume, playing)
+        holding = _SourceHolding(
+            tid, commit.source_after, before.volume, playing,
+            commit.target_device_id, commit.target_url,
+        )  # fmt: skip
         self._holding = holding
         link.send(m.TransferReady(tid, before.clock.position_at(commit.switch_at_us), host.clock()))
         async with host.lock:
@@ -284,22 +337,56 @@ class TransferSide:
             self._holding = None
             await self._roll_back(holding, holding.aborted)
             return
-        holding.timer = asyncio.get_running_loop().create_task(self._hold(tid))
+        holding.timer = asyncio.get_running_loop().create_task(self._hold(holding, link))
         link.send(m.TransferDone(tid, m.TransferRole.SOURCE, edge_at, position, state.revision))
 
-    async def _hold(self, transfer_id: str) -> None:
-        await asyncio.sleep(HOLD_S)
-        _LOG.warning("transfer %s: no verdict within %.0f s; letting go", transfer_id, HOLD_S)
-        await self._let_go(transfer_id, timed_out=True)
+    async def _hold(self, holding: _SourceHolding, link: ControllerLink) -> None:
+        """Wait for the verdict; without one, ask the target (if named) what became of it."""
+        tid = holding.transfer_id
+        if not holding.target_url:
+            await asyncio.sleep(HOLD_S)
+            _LOG.warning("transfer %s: no verdict within %.0f s; letting go", tid, HOLD_S)
+            phase = None
+        else:
+            # A closed session brings no verdict: ask now rather than at the hold's end.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(HOLD_S):
+                    await link.closed.wait()
+            phase = await self._ask_target(holding)
+        # A verdict that came while we asked has settled it (and cancelled us, mostly).
+        if self._holding is not holding:
+            return
+        self._holding = None
+        if phase is None or phase is m.TransferPhase.STARTED:
+            await self._release(holding)
+        else:
+            why = f"no verdict, and the target says {phase.name}"
+            await self._roll_back(holding, m.Failure(m.ErrorCode.TIMEOUT, why))
 
-    async def _let_go(self, transfer_id: str, *, timed_out: bool = False) -> None:
-        """The target plays: stop (or stay paused), as the transfer asked."""
+    async def _ask_target(self, holding: _SourceHolding) -> m.TransferPhase | None:
+        """Return the transfer's phase on the target, or None if it cannot be asked."""
+        tid = holding.transfer_id
+        _LOG.info("transfer %s: no verdict; asking the target %s", tid, holding.target_url)
+        try:
+            phase = await self._ask(holding.target_device_id, holding.target_url, tid)
+        except ConnectError as exc:
+            _LOG.warning("transfer %s: cannot ask the target (%s); letting go", tid, exc)
+            return None
+        _LOG.info("transfer %s: the target says %s", tid, phase.name)
+        return phase
+
+    async def _let_go(self, transfer_id: str) -> None:
+        """The controller confirmed the target plays: release the held media."""
         holding = self._holding
         if holding is None or holding.transfer_id != transfer_id:
             return
         self._holding = None
-        if not timed_out and holding.timer is not None:
+        if holding.timer is not None:
             holding.timer.cancel()
+        await self._release(holding)
+
+    async def _release(self, holding: _SourceHolding) -> None:
+        """The target plays: stop (or stay paused), as the transfer asked."""
         host = self._host
         async with host.lock:
             if holding.source_after is m.SourceAfter.STOP:
@@ -314,6 +401,7 @@ class TransferSide:
         pending = self._target
         if pending is not None and pending.offer.transfer_id == aborted.transfer_id:
             self._target = None  # we never changed our state: just drop the pre-roll
+            self._note(aborted.transfer_id, m.TransferPhase.ABORTED)
             async with self._host.lock:
                 with contextlib.suppress(ReceiverError):
                     await self._host.player.async_stop()
@@ -321,6 +409,7 @@ class TransferSide:
         started = self._started
         if started is not None and started.transfer_id == aborted.transfer_id:
             self._started = None
+            self._note(aborted.transfer_id, m.TransferPhase.ABORTED)
             await self._hand_back(started, aborted.failure)
             return
         holding = self._holding

@@ -3,11 +3,13 @@
 Expected outcomes (the controller dies inside its own event dispatch, on the cue named):
 * after the target's Ready (nothing committed): the source plays on, untouched; the target
   drops its pre-roll, so the next controller's transfer to it is not refused as busy;
-* after the source acknowledged its Commit, before the target's Commit left: the source should
-  take the music back (one player). It does not today: it holds paused, then lets go after
-  HOLD_S, leaving no player (marked xfail; docs/reliability.md says what would fix it);
+* after the source acknowledged its Commit, before the target's Commit left: the source fades
+  out, finds its controller's session closed, asks the target (named in its Commit) and hears
+  PREROLLED: it takes the music back and plays on from where it faded. One player, the source;
+  the target never sounds (asked, it dropped its pre-roll);
 * after the target's Done (both committed, neither confirmed): the target plays the session;
-  the source stays silent and lets go after HOLD_S. Exactly one player throughout.
+  the source stays silent, asks the target, hears STARTED and lets go. Exactly one player
+  throughout.
 An observer controller in the test process watches both devices; their capture recordings
 prove what was heard.
 """
@@ -35,6 +37,7 @@ from tests.integration.transfer.fault_bench import (
     audible_within,
     controller_for,
     play_out,
+    silences,
     start_session,
     wait_state,
 )
@@ -90,32 +93,35 @@ async def test_controller_killed_after_ready_leaves_the_source_playing_and_the_t
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="a source committed by a controller that then died cannot tell whether the target "
-    "was committed too; it lets go after its hold (docs/reliability.md, 'controller killed')",
-)
-async def test_controller_killed_between_the_two_commits_leaves_one_player(
+async def test_controller_killed_between_the_two_commits_the_source_takes_the_music_back(
     tmp_path: Path,
 ) -> None:
     async with open_pair(tmp_path) as pair, controller_for(pair.source, pair.target) as observer:
         source, target = pair.source.device_id, pair.target.device_id
         before = await start_session(observer, source, pair.url)
-        await transfer_by_doomed_controller(pair, "source-ack")
-        # It was committed: it fades out at the switch and holds, paused, for a verdict...
-        await wait_state(observer, source, lambda s: s.status is m.PlaybackStatus.PAUSED)
-        # ...which never comes: the hold ends one way or the other within HOLD_S.
-        settled = await wait_state(
-            observer, source, lambda s: s.status is not m.PlaybackStatus.PAUSED, HOLD_S + 5
+        asked, dead = await transfer_by_doomed_controller(pair, "source-ack")
+        # Committed, it fades out at the switch (a new, inactive revision); with no verdict it
+        # asks the target, which was never committed, and takes the session back.
+        back = await wait_state(
+            observer, source, lambda s: s.active and s.revision > before.revision, HOLD_S + 5
         )
-        print(f"\n  source after its hold: {settled.status.name}, active={settled.active}")
-        # What holds today: the session stays on the source (a press of play resumes it)...
-        assert settled.session_id == before.session_id
-        assert [i.uid for i in settled.queue] == [i.uid for i in before.queue]
-        assert settled.current_uid == before.current_uid
-        # ...what does not: it should play it.
+        seen = monotonic_us()
+        print(f"\n  source playing again {(seen - dead) / 1000:.0f} ms after the controller died")
+        assert back.status is m.PlaybackStatus.PLAYING
+        assert back.revision >= before.revision + 2  # the fade-out's revision, then this one
+        assert_session_kept(back, before)
+        await play_out()
         assert players(observer, source, target) == [source]
-        assert settled.active
+        left = observer.connection(target).state
+        assert left is not None
+        assert not left.active
+        end = monotonic_us()
+    capture = read_capture(pair.source.recording)
+    dips = silences(capture, asked, end, longer_than_us=2_000)
+    print(f"  source silences (ms): {[(b - a) / 1000 for a, b in dips]}")
+    assert len(dips) <= 1, dips  # at most one dip: between its fade-out and its resumption
+    assert_plays_on(capture, seen, end, position_ms_at=back.clock.position_at)
+    assert not audible_within(read_capture(pair.target.recording), asked, end)
 
 
 async def test_controller_killed_after_the_target_started_leaves_the_target_alone_playing(
@@ -128,12 +134,14 @@ async def test_controller_killed_after_the_target_started_leaves_the_target_alon
         took = await wait_state(observer, target, lambda s: s.active and s.clock.playing)
         assert_session_kept(took, before)
         assert players(observer, source, target) == [target]
-        # Unconfirmed, the source holds the media paused, then lets go: it never resumes.
+        # Unconfirmed, the source asks the target, hears STARTED and lets go: it never resumes.
         let_go = await wait_state(
             observer, source, lambda s: s.status is m.PlaybackStatus.STOPPED, HOLD_S + 5
         )
-        print(f"\n  source let go {(monotonic_us() - dead) / 1e6:.1f} s after the controller died")
+        gone_ms = (monotonic_us() - dead) / 1000
+        print(f"\n  source let go {gone_ms:.0f} ms after the controller died")
         assert not let_go.active
+        await play_out()
         assert players(observer, source, target) == [target]
         end = monotonic_us()
     assert not audible_within(read_capture(pair.source.recording), dead, end)
