@@ -11,6 +11,11 @@
 * transfer target SIGKILLed at the switch (the moment the source acknowledges its Commit):
   `source_playing_again`: the kill → the controller sees the source playing the session again
   (the coordinator noticed the lost target and rolled the source back).
+* the coordinating controller SIGKILLed between the two commits (once the source acknowledged
+  its Commit, before the target's Commit left): `controller_killed.source_playing_again`: the
+  controller's death (the instant it printed just before killing itself) → the observer sees the
+  source playing the session again (it found its controller's session closed, asked the target,
+  heard PREROLLED and rolled back; before Baton issue 9 it never played again on its own).
 * trace collector down: `command.collector_down` and `command.collector_up`: a SetVolume
   command → its result, with the receiver's trace collector down, then up (the same receiver
   process); DESIGN.md's command target is 20 ms p99 on loopback (for the state echo, which the
@@ -32,6 +37,7 @@ from pathlib import Path
 
 from bench._runner import Measurement
 from tests.faults.collector_down import commands_with_collector_down
+from tests.faults.controller_kills import kill_controller_between_commits
 from tests.faults.kills import kill_target_at_switch
 from tests.faults.outages import link_down_during_playback
 from tests.netns import netns_skip_reason
@@ -67,6 +73,13 @@ async def _measure(rounds: int, commands: int) -> list[Measurement]:
                 raise RuntimeError(f"round {n}: playing afterwards: {killed.playing}")
             again.append(killed.recovery_ms)
         out.append(Measurement("faults.target_killed.source_playing_again", "ms", again))
+        back = []
+        for n in range(rounds):
+            orphaned = await kill_controller_between_commits(_fresh(root, f"controller-{n}"))
+            if orphaned.playing != [orphaned.source_id]:
+                raise RuntimeError(f"round {n}: playing afterwards: {orphaned.playing}")
+            back.append(orphaned.recovery_ms)
+        out.append(Measurement("faults.controller_killed.source_playing_again", "ms", back))
         seen = await commands_with_collector_down(_fresh(root, "collector"), commands)
         if seen.failed:
             raise RuntimeError(f"{seen.failed} commands failed around the collector outage")

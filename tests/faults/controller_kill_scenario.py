@@ -5,7 +5,8 @@
 
 It connects to both devices, prints one line `asking` (so the test knows the transfer starts)
 and asks for a transfer source → target. It kills itself, inside its own event dispatch (so
-before its coordinator hears the message), the moment it hears:
+before its coordinator hears the message), printing `killing <monotonic µs>` first, the moment
+it hears:
   target-ready  the target's Ready: nothing is committed anywhere;
   source-ack    the source's acknowledgement of its Commit: the source will fade out, the
                 target's Commit is not sent yet;
@@ -22,6 +23,7 @@ import signal
 import sys
 
 from connect import messages as m
+from connect.clock import monotonic_us
 from connect.connection import ConnectionEvent, TransferReply
 from connect.controller import Controller, parse_host_port
 from connect.transfer import TransferCoordinator
@@ -51,6 +53,7 @@ async def _run(source: str, target: str, phase: str) -> int:
             and event.device_id == ids[role]
             and isinstance(event.body, kind)
         ):
+            print(f"killing {monotonic_us()}", flush=True)  # the instant recovery counts from
             os.kill(os.getpid(), signal.SIGKILL)
 
     controller.subscribe(on_event)

@@ -16,9 +16,6 @@ prove what was heard.
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,9 +25,12 @@ from connect.clock import monotonic_us
 from connect.transfer import TransferCoordinator
 from devices.transfer import HOLD_S
 from tests.audio import read_capture
-from tests.faults.helpers import OpenPair, open_pair, players
+from tests.faults.controller_kills import (
+    kill_controller_between_commits,
+    transfer_by_doomed_controller,
+)
+from tests.faults.helpers import open_pair, players
 from tests.integration.transfer.fault_bench import (
-    EVENT_TIMEOUT_S,
     PLAY_OUT_S,
     assert_plays_on,
     assert_session_kept,
@@ -43,28 +43,6 @@ from tests.integration.transfer.fault_bench import (
 )
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-async def transfer_by_doomed_controller(pair: OpenPair, phase: str) -> tuple[int, int]:
-    """Run the dying controller; return when it asked and when it was reaped (monotonic µs)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.faults.controller_kill_scenario",
-        "--source", f"{pair.source.host}:{pair.source.port}",
-        "--target", f"{pair.target.host}:{pair.target.port}",
-        "--phase", phase,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), EVENT_TIMEOUT_S)
-    asked = monotonic_us()
-    if line != b"asking\n":
-        _, err = await asyncio.wait_for(process.communicate(), EVENT_TIMEOUT_S)
-        raise AssertionError(f"the controller did not get to ask: {line!r} {err.decode()}")
-    out, err = await asyncio.wait_for(process.communicate(), EVENT_TIMEOUT_S)
-    assert process.returncode == -signal.SIGKILL, (out + err).decode()
-    return asked, monotonic_us()
 
 
 async def test_controller_killed_after_ready_leaves_the_source_playing_and_the_target_free(
@@ -96,32 +74,20 @@ async def test_controller_killed_after_ready_leaves_the_source_playing_and_the_t
 async def test_controller_killed_between_the_two_commits_the_source_takes_the_music_back(
     tmp_path: Path,
 ) -> None:
-    async with open_pair(tmp_path) as pair, controller_for(pair.source, pair.target) as observer:
-        source, target = pair.source.device_id, pair.target.device_id
-        before = await start_session(observer, source, pair.url)
-        asked, dead = await transfer_by_doomed_controller(pair, "source-ack")
-        # Committed, it fades out at the switch (a new, inactive revision); with no verdict it
-        # asks the target, which was never committed, and takes the session back.
-        back = await wait_state(
-            observer, source, lambda s: s.active and s.revision > before.revision, HOLD_S + 5
-        )
-        seen = monotonic_us()
-        print(f"\n  source playing again {(seen - dead) / 1000:.0f} ms after the controller died")
-        assert back.status is m.PlaybackStatus.PLAYING
-        assert back.revision >= before.revision + 2  # the fade-out's revision, then this one
-        assert_session_kept(back, before)
-        await play_out()
-        assert players(observer, source, target) == [source]
-        left = observer.connection(target).state
-        assert left is not None
-        assert not left.active
-        end = monotonic_us()
-    capture = read_capture(pair.source.recording)
-    dips = silences(capture, asked, end, longer_than_us=2_000)
+    seen = await kill_controller_between_commits(tmp_path)
+    print(f"\n  source playing again {seen.recovery_ms:.0f} ms after the controller died")
+    assert seen.back.status is m.PlaybackStatus.PLAYING
+    assert seen.back.revision >= seen.before.revision + 2  # the fade-out's revision, then this
+    assert_session_kept(seen.back, seen.before)
+    assert seen.playing == [seen.source_id]
+    assert seen.target_state is not None
+    assert not seen.target_state.active
+    capture = read_capture(seen.source_recording)
+    dips = silences(capture, seen.asked_us, seen.end_us, longer_than_us=2_000)
     print(f"  source silences (ms): {[(b - a) / 1000 for a, b in dips]}")
     assert len(dips) <= 1, dips  # at most one dip: between its fade-out and its resumption
-    assert_plays_on(capture, seen, end, position_ms_at=back.clock.position_at)
-    assert not audible_within(read_capture(pair.target.recording), asked, end)
+    assert_plays_on(capture, seen.back_us, seen.end_us, position_ms_at=seen.back.clock.position_at)
+    assert not audible_within(read_capture(seen.target_recording), seen.asked_us, seen.end_us)
 
 
 async def test_controller_killed_after_the_target_started_leaves_the_target_alone_playing(
