@@ -17,7 +17,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connect.atomic import write_atomically
 from connect.errors import CredentialStoreError
 from connect.messages import Role
 
@@ -179,19 +179,8 @@ class CredentialStore:
     def _write(self, contents: _Contents) -> None:
         data = json.dumps(contents.dump(), indent=2, sort_keys=True) + "\n"
         try:
-            fd, temporary = tempfile.mkstemp(prefix=".credentials-", dir=self.directory)
+            write_atomically(self.path, data.encode(), 0o600)
         except OSError as exc:
-            raise self._error(f"cannot be written: {exc.strerror or exc}") from exc
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:  # mkstemp makes it 0600
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            Path(temporary).replace(self.path)
-            _sync_directory(self.directory)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                Path(temporary).unlink()
             raise self._error(f"cannot be written: {exc.strerror or exc}") from exc
 
     def _error(self, what: str) -> CredentialStoreError:
@@ -261,12 +250,3 @@ def _text(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} is not a string")
     return value
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable (a power cut after it keeps the new file)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from connect import codec, tls
 from connect import messages as m
+from connect.atomic import write_atomically
 from connect.errors import FrameError
 from devices.errors import ReceiverError
 
@@ -121,19 +122,7 @@ class SessionStore:
             self._write_locked(path, data)
 
     def _write_locked(self, path: Path, data: bytes) -> None:
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            with temporary.open("wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            temporary.replace(path)
-            directory = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)  # makes the rename itself durable
-            finally:
-                os.close(directory)
+            write_atomically(path, data)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
             raise StateDirError(f"cannot save {path}: {exc}") from exc

@@ -25,6 +25,7 @@ from typing import Any
 
 from connect import messages as m
 from connect import pairing
+from connect.atomic import write_atomically
 from devices.errors import ReceiverError
 
 _LOG = logging.getLogger(__name__)
@@ -212,25 +213,9 @@ class TokenStore:
 
     def _write(self, records: dict[str, TokenRecord]) -> None:
         data = json.dumps(_serialise(records), indent=2, sort_keys=True).encode() + b"\n"
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            temporary.replace(self.path)
-            directory = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)  # makes the rename itself durable
-            finally:
-                os.close(directory)
+            write_atomically(self.path, data, 0o600)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
             raise TokenStoreError(f"cannot save {self.path}: {exc}") from exc
 
 
