@@ -321,9 +321,13 @@ async def _client() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=IO_TIMEOUT_S))
 
 
+# Where aiohttp's server logs: its default, or the logger the receiver hands it.
+SERVER_LOGGERS = ("aiohttp.server", "connect.http")
+
+
 def _tolerated(record: logging.LogRecord) -> bool:
     exc = record.exc_info[1] if record.exc_info else None
-    if record.name != "aiohttp.server" or exc is None:
+    if record.name not in SERVER_LOGGERS or exc is None:
         return False
     chain = _chain(exc)
     # aiohttp refusing malformed HTTP by itself (a bad request line or header, a body that is
