@@ -265,7 +265,7 @@ class SessionServer:
         try:
             check_path_id("transfer id", transfer_id)
         except ValueError as exc:
-            return failure_response(m.ErrorCode.INVALID_ARGUMENT, str(exc), 400)
+            return failure_response(m.ErrorCode.MALFORMED, str(exc))
         phase = m.TransferPhase.UNKNOWN
         if self._transfer_phase is not None:
             phase = self._transfer_phase(transfer_id)

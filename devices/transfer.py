@@ -12,8 +12,9 @@ fade ends.
 
 A source left without a verdict asks the target, when its Commit named one (Baton issue 9: a
 controller that dies between the two commits leaves a source that faded out and a target that
-was never committed). It asks once its controller's session has closed (at once, so the music
-comes back within a second of a controller's death) or when HOLD_S has passed without a word:
+was never committed). It asks once its controller's session has closed (a dead process's
+closes at once, so the music comes back within a fraction of a second; a silent controller's
+after the dead-peer timeout) or when HOLD_S has passed without a word:
 `GET /connect/v1/transfers/{id}` on the target (connect.transfer.ask_transfer_phase). STARTED:
 the target took the session, let go (apply `source_after`). PREROLLED, UNKNOWN or ABORTED: it
 never started and, asked, never will (a target that is asked about a pre-roll drops it and
@@ -369,7 +370,9 @@ class TransferSide:
         _LOG.info("transfer %s: no verdict; asking the target %s", tid, holding.target_url)
         try:
             phase = await self._ask(holding.target_device_id, holding.target_url, tid)
-        except ConnectError as exc:
+        except (ConnectError, OSError, ValueError) as exc:
+            # Whatever the reason, the hold must end: a source stuck holding refuses every
+            # transfer as busy and never plays again on its own.
             _LOG.warning("transfer %s: cannot ask the target (%s); letting go", tid, exc)
             return None
         _LOG.info("transfer %s: the target says %s", tid, phase.name)

@@ -77,7 +77,7 @@ async def test_an_id_that_is_not_one_gets_400_with_a_typed_failure(tid: str) -> 
     async with serving(phases) as base:
         status, body = await get(f"{base}/connect/v1/transfers/{tid}")
     assert status == 400
-    assert codec.decode_failure(body).code is m.ErrorCode.INVALID_ARGUMENT
+    assert codec.decode_failure(body).code is m.ErrorCode.MALFORMED
     assert asked == []  # refused before the device was asked
 
 
