@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from connect import messages as m
 from connect import telemetry
+from connect._checks import check_transfer_target
 from connect.clock import Clock, ClockEstimate
 from connect.connection import ConnectionEvent, DeviceConnection, Disconnected, TransferReply
 from connect.controller import Controller
@@ -443,9 +444,11 @@ class TransferRun:
             return "", ""
         try:
             endpoint = self.controller.endpoint(entry)
-        except ConnectError:
-            return "", ""
-        return self.target_id, endpoint.http_url("")
+            address = self.target_id, endpoint.http_url("")
+            check_transfer_target(*address)
+        except (ConnectError, ValueError):
+            return "", ""  # the source cannot ask it safely: it falls back to its hold
+        return address
 
     async def _target_done(self, source: DeviceConnection | None, switch_at: int) -> m.TransferDone:
         """Wait for the target's Done; if it never comes, roll the source back and fail."""
