@@ -24,6 +24,13 @@ PAIR_PATH = "/connect/v1/pair"
 TOKENS_PATH = "/connect/v1/tokens"
 PAIRING_CODE_PATH = "/connect/v1/pairing-code"
 NAME_PATH = "/connect/v1/name"
+
+
+def _client_gone() -> web.Response:
+    """The answer to a client that left mid-body: written to nobody, dropped quietly."""
+    return web.Response(status=400)
+
+
 PROTOBUF = "application/x-protobuf"
 
 _STATUS = {
@@ -96,8 +103,9 @@ class _AccessEndpoints:
                 return refused
             owner = grant
         try:
-            body = await request.read()
-            pairing_request = codec.decode_pairing_request(body)
+            pairing_request = codec.decode_pairing_request(await request.read())
+        except ConnectionError:
+            return _client_gone()
         except web.HTTPRequestEntityTooLarge:
             return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
         except FrameError as exc:
@@ -146,6 +154,8 @@ class _AccessEndpoints:
         assert self._rename is not None  # the route exists only with a renamer
         try:
             wanted = codec.decode_rename_request(await request.read())
+        except ConnectionError:
+            return _client_gone()
         except web.HTTPRequestEntityTooLarge:
             return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
         except FrameError as exc:

@@ -276,7 +276,14 @@ class SessionServer:
 
     async def _session(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=_HARD_FRAME_LIMIT, heartbeat=None)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except (UnicodeError, ValueError):
+            # aiohttp quotes handshake headers in its own refusal and fails on non-ASCII bytes.
+            return web.Response(status=400, text="malformed WebSocket handshake")
+        except ConnectionError:
+            _LOG.debug("%s left before the upgrade was answered", request.remote)
+            return web.Response(status=400)  # written to nobody; aiohttp drops it quietly
         peer = request.remote or "?"
         link = await self._handshake(ws, peer)
         if link is None:
