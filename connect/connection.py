@@ -13,28 +13,40 @@ pinned to its id, and the Hello carries the token stored for it, read again at e
 (a pairing made meanwhile counts). A device that answers Goodbye(UNAUTHENTICATED) or
 Goodbye(REVOKED) will not change its mind by retrying: the connection stops for good and says
 why (`stopped_by`, an `AccessDenied` event); a revoked token is forgotten.
+
+This module holds the session's lifecycle (connect, handshake, receive loop, retry). Beside it:
+connect._session_sender (frames out, and the replies matched to them), connect._device_answers
+(what a Welcome or Goodbye means) and connect._connection_types (Endpoint, the events,
+TokenKeeper: re-exported here, import them from this module).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-import itertools
 import logging
-import re
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
 
 import aiohttp
-from opentelemetry.trace import Span, SpanContext, SpanKind
+from opentelemetry.trace import SpanContext, SpanKind
 
 from connect import codec, telemetry
 from connect import messages as m
-from connect._reconnect import Backoff as Backoff  # re-exported: callers tune it per connection
-from connect._reconnect import ReconnectSchedule
+from connect._connection_types import (
+    AccessDenied,
+    Connected,
+    ConnectionEvent,
+    Disconnected,
+    Endpoint,
+    Resolver,
+    StateChanged,
+    TokenKeeper,
+    TransferReply,
+    pinned,
+)
+from connect._device_answers import VersionMismatchError, raise_if_access_denied, welcome_from
+from connect._reconnect import Backoff, ReconnectSchedule
+from connect._session_sender import INITIAL_CLOCK_SAMPLES, SessionSender
 from connect.clock import Clock, ClockEstimate, ClockOffsetEstimator, ClockSample, monotonic_us
 from connect.errors import (
     AccessError,
@@ -44,132 +56,30 @@ from connect.errors import (
     ConnectTimeoutError,
     CredentialStoreError,
     FrameError,
-    NotPairedError,
-    UntrustedDeviceError,
 )
-from connect.server import DEAD_AFTER_BEATS, WS_PATH
+from connect.server import DEAD_AFTER_BEATS
 from tracing import attributes as a
+
+# Callers import these from here; Backoff so they can tune it per connection.
+__all__ = [
+    "AccessDenied",
+    "Backoff",
+    "Connected",
+    "ConnectionEvent",
+    "DeviceConnection",
+    "Disconnected",
+    "Endpoint",
+    "Resolver",
+    "StateChanged",
+    "TokenKeeper",
+    "TransferReply",
+    "pinned",
+]
 
 _LOG = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 5.0
-_INITIAL_CLOCK_SAMPLES = 5
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 _DEFAULT_BACKOFF = Backoff()
-
-
-def pinned(device_id: str) -> aiohttp.Fingerprint:
-    """Return the TLS check for *device_id* (its certificate's SHA-256); raise if not one."""
-    if not _FINGERPRINT.fullmatch(device_id):
-        raise UntrustedDeviceError(
-            f"device {device_id!r} asks for TLS but its id is not a certificate fingerprint"
-        )
-    return aiohttp.Fingerprint(bytes.fromhex(device_id))
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where a device's session WebSocket is; with a `fingerprint`, over TLS pinned to it."""
-
-    host: str
-    port: int
-    ws_path: str = WS_PATH
-    fingerprint: str = ""  # the device id (SHA-256 of its certificate) in pin mode, else ""
-
-    @property
-    def tls(self) -> bool:
-        """Return True when the device is reached over TLS (pin mode)."""
-        return bool(self.fingerprint)
-
-    @property
-    def ssl(self) -> aiohttp.Fingerprint | bool:
-        """Return aiohttp's `ssl=` argument: the pinned fingerprint, or the default for plain."""
-        return pinned(self.fingerprint) if self.tls else True
-
-    @property
-    def authority(self) -> str:
-        """Return `host:port`, with an IPv6 host in brackets."""
-        host = self.host
-        with contextlib.suppress(ValueError):
-            if ipaddress.ip_address(host).version == 6:
-                host = f"[{host}]"
-        return f"{host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """Return the session's wss:// (pin mode) or ws:// URL."""
-        return f"{'wss' if self.tls else 'ws'}://{self.authority}{self.ws_path}"
-
-    def http_url(self, path: str) -> str:
-        """Return the https:// (pin mode) or http:// URL of *path* on this device."""
-        return f"{'https' if self.tls else 'http'}://{self.authority}{path}"
-
-
-Resolver = Callable[[], Awaitable[Endpoint]]
-
-
-# ------------------------------------------------------------------------------ events
-
-
-@dataclass(frozen=True, slots=True)
-class Connected:
-    """The session is up."""
-
-    device_id: str
-    welcome: m.Welcome
-
-
-@dataclass(frozen=True, slots=True)
-class StateChanged:
-    """The device pushed a new state."""
-
-    device_id: str
-    snapshot: m.StateSnapshot
-
-
-@dataclass(frozen=True, slots=True)
-class Disconnected:
-    """The session ended; `reason` says why in plain words."""
-
-    device_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class TransferReply:
-    """A transfer message from the device (Ready, Rejected, Done, Aborted)."""
-
-    device_id: str
-    body: m.TransferReady | m.TransferRejected | m.TransferDone | m.TransferAborted
-    traceparent: str
-
-
-@dataclass(frozen=True, slots=True)
-class AccessDenied:
-    """The device refused us for good (not paired, or our token revoked); no more retries."""
-
-    device_id: str
-    revoked: bool  # True: the token was revoked (and forgotten); False: pairing is needed
-    message: str
-
-
-ConnectionEvent = Connected | StateChanged | Disconnected | TransferReply | AccessDenied
-
-
-class TokenKeeper(Protocol):
-    """Where a connection finds the token to present, and forgets one the device revoked."""
-
-    def token_for(self, device_id: str) -> str:
-        """Return the token for *device_id*, or "" when there is none."""
-        ...
-
-    def forget_token(self, device_id: str, token: str) -> None:
-        """Drop *device_id*'s credential if it still holds *token*."""
-        ...
-
-
-class _VersionMismatchError(ConnectError):
-    """The device speaks no version we speak: retrying cannot help."""
 
 
 class DeviceConnection:
@@ -200,12 +110,7 @@ class DeviceConnection:
         self._wake = asyncio.Event()  # a sign the device is reachable: stop waiting out the delay
         self._estimator = ClockOffsetEstimator()
         self._listeners: list[Callable[[ConnectionEvent], None]] = []
-        self._pending: dict[str, asyncio.Future[m.CommandResult]] = {}
-        self._time_waiters: list[asyncio.Future[None]] = []
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._send_lock = asyncio.Lock()
-        self._seq = itertools.count(1)
-        self._last_sent = 0.0
+        self._sender = SessionSender(device_id, clock, self._session_id)
         self._connected = asyncio.Event()
         self._closing = asyncio.Event()
         self._stopped = asyncio.Event()  # the loop ended for good (see stopped_by)
@@ -289,27 +194,9 @@ class DeviceConnection:
         traceparent: str = "",
     ) -> m.CommandResult:
         """Send a command and return its result; raise ConnectionLostError/ConnectTimeoutError."""
-        command_id = uuid.uuid4().hex
-        future: asyncio.Future[m.CommandResult] = asyncio.get_running_loop().create_future()
-        self._pending[command_id] = future
-        command = m.Command(command_id, action, expected_revision)
-        span = None
-        if not traceparent:  # the round trip is one span: send Command ... its result
-            span = telemetry.start_send(
-                command, self.device_id, kind=SpanKind.CLIENT, session_id=self._session_id()
-            )
-        try:
-            with telemetry.current(span):
-                await self._send_frame(command, traceparent, span=span)
-                result = await asyncio.wait_for(future, timeout)
-                telemetry.record_result(span, result.revision, result.failure)
-                return result
-        except TimeoutError:
-            raise ConnectTimeoutError(
-                f"device {self.device_id} did not answer command within {timeout:g} s"
-            ) from None
-        finally:
-            self._pending.pop(command_id, None)
+        return await self._sender.command(
+            action, expected_revision=expected_revision, timeout=timeout, traceparent=traceparent
+        )
 
     async def send(self, body: m.Body, traceparent: str = "") -> None:
         """Send one frame; raise ConnectionLostError when the session is down.
@@ -317,47 +204,16 @@ class DeviceConnection:
         A traced message (connect.telemetry) without a given *traceparent* gets a sender span,
         a child of the current span, whose context the envelope carries.
         """
-        span = None
-        if not traceparent and telemetry.is_traced(body):
-            span = telemetry.start_send(body, self.device_id, session_id=self._session_id())
-        if span is None:
-            await self._send_frame(body, traceparent)
-            return
-        with telemetry.current(span):
-            await self._send_frame(body, span=span)
+        await self._sender.send(body, traceparent)
 
-    async def _send_frame(
-        self, body: m.Body, traceparent: str = "", *, span: Span | None = None
-    ) -> None:
-        ws = self._ws
-        if ws is None or ws.closed:
-            raise ConnectionLostError(f"not connected to device {self.device_id}")
-        tracestate = ""
-        if span is not None:
-            traceparent, tracestate = telemetry.carrier(span)
-        async with self._send_lock:
-            envelope = m.Envelope(next(self._seq), uuid.uuid4().hex, body, traceparent, tracestate)
-            try:
-                await ws.send_bytes(codec.encode(envelope))
-            except (ConnectionError, RuntimeError) as exc:
-                raise ConnectionLostError(f"device {self.device_id}: {exc}") from exc
-            self._last_sent = asyncio.get_running_loop().time()
-
-    async def sync_clock(self, samples: int = _INITIAL_CLOCK_SAMPLES, timeout: float = 2.0) -> None:
+    async def sync_clock(self, samples: int = INITIAL_CLOCK_SAMPLES, timeout: float = 2.0) -> None:
         """Take *samples* clock samples in turn; raise ConnectionLostError/ConnectTimeoutError."""
-        for _ in range(samples):
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._time_waiters.append(waiter)
-            await self.send(m.TimeRequest(self._clock()))
-            try:
-                await asyncio.wait_for(waiter, timeout)
-            except TimeoutError:
-                raise ConnectTimeoutError(f"device {self.device_id}: no TimeResponse") from None
+        await self._sender.sync_clock(samples, timeout)
 
     async def async_close(self) -> None:
         """Say goodbye and stop reconnecting (idempotent, bounded)."""
         self._closing.set()
-        ws = self._ws
+        ws = self._sender.ws
         if ws is not None and not ws.closed:
             with contextlib.suppress(ConnectError):
                 await asyncio.wait_for(
@@ -396,11 +252,11 @@ class DeviceConnection:
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
                     autoping=True,
                 ) as ws:
-                    self._ws = ws
+                    self._sender.attach(ws)
                     await self._handshake(ws)
                     self._schedule.connected()
                     await self._session(ws)
-            except _VersionMismatchError as exc:
+            except VersionMismatchError as exc:
                 self._lost(str(exc))
                 return  # a newer major version will not change by retrying
             except (AccessError, CredentialStoreError) as exc:
@@ -418,7 +274,7 @@ class DeviceConnection:
             except (TimeoutError, aiohttp.ClientError, OSError, ConnectError) as exc:
                 self._lost(_describe(exc))
             finally:
-                self._ws = None
+                self._sender.attach(None)
             if self._closing.is_set():
                 return
             await self._wait_before_retry(self._schedule.next_delay(self._backoff))
@@ -436,7 +292,7 @@ class DeviceConnection:
         # The session's connect span: Hello to Welcome, an arrow to the device's "handle Hello".
         span = telemetry.start_send(hello, self.device_id, kind=SpanKind.CLIENT, name="connect")
         with telemetry.current(span):
-            await self._send_frame(hello, span=span)
+            await self._sender.send_frame(hello, span=span)
             await self._welcome(ws)
         self.session_span = span.get_span_context() if span is not None else None
 
@@ -444,18 +300,7 @@ class DeviceConnection:
         message = await ws.receive(timeout=_CONNECT_TIMEOUT_S)
         if message.type is not aiohttp.WSMsgType.BINARY:
             raise ConnectionLostError(f"device {self.device_id} closed before Welcome")
-        body = codec.decode(message.data).body
-        if isinstance(body, m.Goodbye):
-            if body.reason is m.GoodbyeReason.VERSION:
-                raise _VersionMismatchError(f"device {self.device_id}: {body.message}")
-            self._raise_if_access_denied(body)
-            raise ConnectionLostError(f"device {self.device_id} refused: {body.message}")
-        if not isinstance(body, m.Welcome):
-            raise ConnectionLostError(f"device {self.device_id} sent {type(body).__name__}")
-        if body.device.id != self.device_id:
-            raise ConnectionLostError(
-                f"expected device {self.device_id} at this address, found {body.device.id}"
-            )
+        body = welcome_from(codec.decode(message.data).body, self.device_id)
         self.welcome = body
         self._estimator.reset()  # the device may be a new process with a new clock
         self.last_error = ""
@@ -486,7 +331,7 @@ class DeviceConnection:
     async def _keepalive(self, interval: float) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            idle = loop.time() - self._last_sent
+            idle = loop.time() - self._sender.last_sent
             if idle >= interval:
                 await self.send(m.TimeRequest(self._clock()))
                 idle = 0
@@ -512,22 +357,16 @@ class DeviceConnection:
             self.state = body.state
             self._emit(StateChanged(self.device_id, body))
         elif isinstance(body, m.CommandResult):
-            future = self._pending.get(body.command_id)
-            if future is not None and not future.done():
-                future.set_result(body)
+            self._sender.command_answered(body)
         elif isinstance(body, m.TimeResponse):
             self._estimator.add(ClockSample.from_exchange(body, received_at))
-            while self._time_waiters:
-                waiter = self._time_waiters.pop(0)
-                if not waiter.done():
-                    waiter.set_result(None)
-                    break
+            self._sender.time_answered()
         elif isinstance(
             body, m.TransferReady | m.TransferRejected | m.TransferDone | m.TransferAborted
         ):
             self._emit(TransferReply(self.device_id, body, envelope.traceparent))
         elif isinstance(body, m.Goodbye):
-            self._raise_if_access_denied(body)
+            raise_if_access_denied(body, self.device_id)
             raise ConnectionLostError(
                 f"device {self.device_id} said goodbye ({body.reason.name.lower()}): {body.message}"
             )
@@ -535,19 +374,6 @@ class DeviceConnection:
             _LOG.warning("%s: device reports %s: %s", self.device_id, body.code.name, body.message)
             telemetry.emit_event(
                 a.EVENT_ERROR, {a.ERROR_TYPE: body.code.name, a.PEER_DEVICE_ID: self.device_id}
-            )
-
-    def _raise_if_access_denied(self, goodbye: m.Goodbye) -> None:
-        if goodbye.reason is m.GoodbyeReason.UNAUTHENTICATED:
-            raise NotPairedError(
-                f"device {self.device_id} needs pairing: run `baton pair {self.device_id}`",
-                device=self.device_id,
-            )
-        if goodbye.reason is m.GoodbyeReason.REVOKED:
-            raise AccessRevokedError(
-                f"device {self.device_id} revoked this controller's access; "
-                f"pair again to use it (`baton pair {self.device_id}`)",
-                device=self.device_id,
             )
 
     def _give_up(self, error: ConnectError) -> None:
@@ -568,15 +394,7 @@ class DeviceConnection:
         was_connected = self._connected.is_set()
         self._connected.clear()
         self.last_error = reason
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(ConnectionLostError(reason))
-        for waiter in self._time_waiters:
-            # An error, not a cancel: a caller of sync_clock must see ConnectionLostError,
-            # not a CancelledError it would take for its own cancellation.
-            if not waiter.done():
-                waiter.set_exception(ConnectionLostError(reason))
-        self._time_waiters.clear()
+        self._sender.fail_waiting(reason)
         # Closing our own session says nothing about the device: no Disconnected then.
         if was_connected and not self._closing.is_set():
             _LOG.info("%s: disconnected: %s", self.device_id, reason)
