@@ -13,7 +13,7 @@ import pytest
 from connect import messages as m
 from connect.clock import monotonic_us
 from connect.errors import ConnectionLostError, ConnectTimeoutError
-from devices import transfer
+from devices import _transfer_source as transfer  # where HOLD_S is read
 from tests.unit.transfer_status.fakes import FakeReceiver, new_link, new_side, sent
 from tests.waiting import until
 
