@@ -106,6 +106,8 @@ class _AccessEndpoints:
             pairing_request = codec.decode_pairing_request(await request.read())
         except ConnectionError:
             return _client_gone()
+        except web.RequestPayloadError as exc:  # e.g. a body that is not in its Content-Encoding
+            return failure_response(m.ErrorCode.MALFORMED, f"unreadable body: {exc}")
         except web.HTTPRequestEntityTooLarge:
             return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
         except FrameError as exc:
@@ -156,6 +158,8 @@ class _AccessEndpoints:
             wanted = codec.decode_rename_request(await request.read())
         except ConnectionError:
             return _client_gone()
+        except web.RequestPayloadError as exc:  # e.g. a body that is not in its Content-Encoding
+            return failure_response(m.ErrorCode.MALFORMED, f"unreadable body: {exc}")
         except web.HTTPRequestEntityTooLarge:
             return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
         except FrameError as exc:

@@ -31,6 +31,10 @@ class MalformedRequestFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite a parser refusal in place; let every other record through unchanged."""
         exc = record.exc_info[1] if record.exc_info else None
+        # A body that is not in its Content-Encoding surfaces later, as the payload's error,
+        # caused by the parser's refusal (aiohttp logs it as an "Unhandled exception").
+        if isinstance(exc, web.RequestPayloadError) and exc.__cause__ is not None:
+            exc = exc.__cause__
         if isinstance(exc, HttpProcessingError):
             remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
             record.msg = "refused a malformed request from %s: %d %s"
