@@ -9,6 +9,10 @@ error in the state and in the CommandResult.
 Its device id is the fingerprint of its TLS certificate (docs/security.md). In `pin` mode it
 serves HTTPS only and lets in the controllers paired with it (devices/access.py); it watches
 `tokens.json` so that `baton-receiver tokens revoke` ends the sessions of a revoked token.
+
+Beside it: devices/_session_saving.py keeps the session across restarts (read at start,
+written as it changes), devices/_player_actions.py carries out player actions and reads the
+player's clock back, devices/transfer.py takes part in transfers.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 
@@ -33,18 +36,18 @@ from connect.interfaces import (
 from connect.server import ControllerLink, SessionServer
 from connect.txt import ServiceRecord, capability_hash
 from devices import resume
+from devices._player_actions import anchored_on_player, perform
+from devices._session_saving import SessionSaver
 from devices.access import ReceiverAccess
 from devices.audio_output import parse_audio_output
 from devices.config import ReceiverConfig, check_name
 from devices.errors import ReceiverError
 from devices.failures import failure_from
-from devices.persistence import StateDirError
 from devices.player import Player
 from devices.player_types import (
     OutputStarted,
     PlaybackFailed,
     PlayerEvent,
-    PlayerState,
     TrackEnded,
 )
 from devices.transfer import TransferSide
@@ -57,9 +60,6 @@ CLOCK_TOLERANCE_MS = 5
 
 TOKEN_WATCH_INTERVAL_S = 0.5
 """How often tokens.json is checked for a revocation made by another process (stat only)."""
-
-SAVE_INTERVAL_S = 1.0
-"""At most one session write a second: bounds SD-card wear while a volume slider moves."""
 
 # What Debian's vlc-plugin-base decodes (mpg123, flac, vorbis, opus, libavcodec for aac).
 AUDIO_CODECS = ("wav", "mp3", "flac", "ogg", "opus", "aac")
@@ -84,13 +84,13 @@ class Receiver:
         self.clock = clock
         self._advertise = advertise
         self._store = resume.ResumableStore(config.state_dir)
+        self._saver = SessionSaver(self._store, config, clock)
         self._transfers = TransferSide(self)
         self._server = SessionServer(self, clock=clock, transfer_phase=self._transfers.phase)
         self._player: Player | None = None
         self._advertiser: ServiceAdvertiser | None = None
         self.lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._save_wanted = asyncio.Event()
         self._closed = False
         self._device_id = ""
         self._name = config.name
@@ -105,7 +105,7 @@ class Receiver:
         self._store.prepare()
         identity = self._store.tls_identity()
         self._device_id = identity.fingerprint
-        self._name = self._saved_name()
+        self._name = self._saver.saved_name()
         if self.config.pairing_mode is m.PairingMode.PIN:
             self._access = ReceiverAccess(self.config.state_dir, self._device_id)
             self._access.start()
@@ -123,7 +123,7 @@ class Receiver:
                 "pairing is open: anyone on the network may control this receiver "
                 "(plain HTTP, no tokens); use --pairing pin unless you trust everyone here"
             )
-        self._state = self._initial_state()
+        self._state = self._saver.initial_state(self._device_id)
         interfaces = resolve_interfaces(self.config.interfaces, list_interfaces())
         addresses = advertised_addresses(interfaces)
         if not addresses:
@@ -143,12 +143,12 @@ class Receiver:
         if self._advertiser is not None:
             await preparing
             await self._advertiser.async_start(port=port)
-        self._spawn(self._save_loop())
+        self._spawn(self._saver.async_save_loop(self.current_state))
         if self._access is not None:
             self._spawn(self._watch_tokens(self._access))
         self._spawn(
             resume.async_checkpoints(
-                self.config.checkpoint_interval, self._is_playing, self._save_wanted.set
+                self.config.checkpoint_interval, self._is_playing, self._saver.want_save
             )
         )
         await self._resume_saved_session()
@@ -167,7 +167,7 @@ class Receiver:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._save_now(self._state, self.clock())
+        self._saver.save_now(self._state, self.clock())
         if self._player is not None:
             await self._player.async_close()
 
@@ -253,16 +253,6 @@ class Receiver:
             await self._advertiser.async_start(port=self._port)
         return self.device_info()
 
-    def _saved_name(self) -> str:
-        saved = self._store.load_name()
-        if saved is None:
-            return self.config.name
-        try:
-            return check_name(saved)
-        except ValueError:
-            _LOG.warning("ignoring the saved name %r: not a usable device name", saved)
-            return self.config.name
-
     async def _watch_tokens(self, access: ReceiverAccess) -> None:
         """End the sessions of tokens revoked by another process (`baton-receiver tokens`)."""
         while True:
@@ -300,42 +290,15 @@ class Receiver:
         player = self._require_player()
         try:
             for action in outcome.actions:
-                await self._perform(player, action)
+                await perform(player, action)
         except ReceiverError as exc:
             failure = failure_from(exc)
             _LOG.warning("playback failed: %s", exc)
             telemetry.emit_event(a.EVENT_ERROR, {a.ERROR_TYPE: failure.code.name})
             self._state = playback.after_failure(outcome.state, failure, self.clock())
             return failure
-        self._state = self._with_player_clock(outcome.state)
+        self._state = anchored_on_player(player, outcome.state)
         return None
-
-    async def _perform(self, player: Player, action: playback.PlayerAction) -> None:
-        if isinstance(action, playback.Load):
-            await player.async_load(action.item.url, action.position_ms, play=action.play)
-        elif isinstance(action, playback.PausePlayer):
-            await player.async_pause()
-        elif isinstance(action, playback.ResumePlayer):
-            await player.async_play()
-        elif isinstance(action, playback.SeekPlayer):
-            await player.async_seek(action.position_ms)
-        elif isinstance(action, playback.StopPlayer):
-            await player.async_stop()
-        else:
-            await player.async_set_volume(action.volume)
-
-    def _with_player_clock(self, state: m.PlaybackState) -> m.PlaybackState:
-        """Anchor the state's clock on the player's: when audio really started, not when asked."""
-        player = self._require_player()
-        if player.state not in (PlayerState.PLAYING, PlayerState.PAUSED, PlayerState.READY):
-            return state
-        clock = player.clock()
-        return replace(
-            state,
-            clock=m.PlaybackClock(
-                clock.position_ms, clock.as_of_us, state.clock.rate, clock.playing
-            ),
-        )
 
     def _on_player_event(self, event: PlayerEvent) -> None:
         self._transfers.on_player_event(event)
@@ -390,45 +353,9 @@ class Receiver:
             },
         )
         self._server.broadcast(m.StateSnapshot(self._state, reason))
-        self._save_wanted.set()
+        self._saver.want_save()
         if self._advertiser is not None:
             self._spawn(self._advertiser.async_update(revision=self._state.revision))
-
-    async def _save_loop(self) -> None:
-        while True:
-            await self._save_wanted.wait()
-            self._save_wanted.clear()
-            # fsync takes milliseconds (far more on an SD card): off the event loop, so no
-            # command echo or time response waits for the disk.
-            await asyncio.to_thread(self._save_now, self._state, self.clock())
-            await asyncio.sleep(SAVE_INTERVAL_S)  # rate limit: changes meanwhile coalesce
-
-    def _save_now(self, state: m.PlaybackState, now_us: int) -> None:
-        try:
-            self._store.save_session(state, now_us)
-        except StateDirError as exc:
-            # Keep playing: losing the saved copy is better than losing the music.
-            _LOG.error("could not save the session: %s", exc)
-
-    def _initial_state(self) -> m.PlaybackState:
-        restored = self._store.load_session()
-        if restored is None:
-            return m.PlaybackState(
-                session_id=uuid.uuid4().hex,
-                revision=1,
-                device_id=self._device_id,
-                volume=min(self.config.initial_volume, self.config.max_volume),
-            )
-        # Nothing is loaded after a restart: the session comes back stopped at its position.
-        _LOG.info("restored session %s at revision %d", restored.session_id, restored.revision)
-        return replace(
-            restored,
-            device_id=self._device_id,
-            revision=restored.revision + 1,
-            status=m.PlaybackStatus.STOPPED,
-            clock=m.PlaybackClock(restored.clock.position_ms, self.clock(), 1.0, False),
-            volume=min(restored.volume, self.config.max_volume),
-        )
 
     async def _resume_saved_session(self) -> None:
         """Play on from the saved position if the session was playing (devices/resume.py)."""
