@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -26,9 +27,21 @@ PAIRING_CODE_PATH = "/connect/v1/pairing-code"
 NAME_PATH = "/connect/v1/name"
 
 
-def _client_gone() -> web.Response:
-    """The answer to a client that left mid-body: written to nobody, dropped quietly."""
-    return web.Response(status=400)
+T = TypeVar("T")
+
+
+async def _read_body(request: web.Request, decode: Callable[[bytes], T]) -> T | web.Response:
+    """Return the decoded body, or the answer to give instead (a refusal, or nothing to say)."""
+    try:
+        return decode(await request.read())
+    except ConnectionError:  # the client left mid-body: written to nobody, dropped quietly
+        return web.Response(status=400)
+    except web.RequestPayloadError as exc:  # e.g. a body that is not in its Content-Encoding
+        return failure_response(m.ErrorCode.MALFORMED, f"unreadable body: {exc}")
+    except web.HTTPRequestEntityTooLarge:
+        return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
+    except FrameError as exc:
+        return failure_response(m.ErrorCode.MALFORMED, str(exc))
 
 
 PROTOBUF = "application/x-protobuf"
@@ -102,16 +115,9 @@ class _AccessEndpoints:
             if refused is not None:
                 return refused
             owner = grant
-        try:
-            pairing_request = codec.decode_pairing_request(await request.read())
-        except ConnectionError:
-            return _client_gone()
-        except web.RequestPayloadError as exc:  # e.g. a body that is not in its Content-Encoding
-            return failure_response(m.ErrorCode.MALFORMED, f"unreadable body: {exc}")
-        except web.HTTPRequestEntityTooLarge:
-            return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
-        except FrameError as exc:
-            return failure_response(m.ErrorCode.MALFORMED, str(exc))
+        pairing_request = await _read_body(request, codec.decode_pairing_request)
+        if isinstance(pairing_request, web.Response):
+            return pairing_request
         try:
             response = self._access.pair(pairing_request, owner)
         except AccessDeniedError as exc:
@@ -154,16 +160,9 @@ class _AccessEndpoints:
         if refused is not None:
             return refused
         assert self._rename is not None  # the route exists only with a renamer
-        try:
-            wanted = codec.decode_rename_request(await request.read())
-        except ConnectionError:
-            return _client_gone()
-        except web.RequestPayloadError as exc:  # e.g. a body that is not in its Content-Encoding
-            return failure_response(m.ErrorCode.MALFORMED, f"unreadable body: {exc}")
-        except web.HTTPRequestEntityTooLarge:
-            return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
-        except FrameError as exc:
-            return failure_response(m.ErrorCode.MALFORMED, str(exc))
+        wanted = await _read_body(request, codec.decode_rename_request)
+        if isinstance(wanted, web.Response):
+            return wanted
         try:
             info = await self._rename(wanted.name)
         except ValueError as exc:
