@@ -6,16 +6,12 @@ these tests are about faults, not credentials.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from connect import messages as m
 from connect.controller import Controller
-from tests.audio import write_position_track
-from tests.integration.transfer.fault_bench import TRACK_MS, TrackServer
+from tests.integration.transfer.fault_bench import Pair, two_receivers
 from tests.receivers import RunningReceiver, start_receiver
 
 
@@ -24,35 +20,12 @@ async def start_open_receiver(tmp_path: Path, name: str, **kwargs: object) -> Ru
     return await start_receiver(tmp_path, name, pairing="open", **kwargs)  # type: ignore[arg-type]
 
 
-@dataclass
-class OpenPair:
-    source: RunningReceiver
-    target: RunningReceiver
-    media: TrackServer
-    url: str
+OpenPair = Pair  # a source and a target receiver, the track server, the track's URL
 
 
-@asynccontextmanager
-async def open_pair(tmp_path: Path) -> AsyncIterator[OpenPair]:
+def open_pair(tmp_path: Path) -> AbstractAsyncContextManager[Pair]:
     """Two open receivers on `lo` with the capture output, and a position track for them."""
-    media = TrackServer(write_position_track(tmp_path / "track.wav", TRACK_MS).read_bytes())
-    await media.start()
-    started = await asyncio.gather(
-        start_open_receiver(tmp_path, "Source", output="capture"),
-        start_open_receiver(tmp_path, "Target", output="capture"),
-        return_exceptions=True,
-    )
-    receivers = [r for r in started if isinstance(r, RunningReceiver)]
-    try:
-        for result in started:
-            if isinstance(result, BaseException):
-                raise result
-        yield OpenPair(receivers[0], receivers[1], media, media.url("track.wav"))
-    finally:
-        for receiver in receivers:
-            if receiver.process.returncode is None:
-                await receiver.stop()
-        await media.close()
+    return two_receivers(tmp_path, pairing="open")
 
 
 def players(controller: Controller, *device_ids: str) -> list[str]:

@@ -144,15 +144,17 @@ class Pair:
 
 
 @asynccontextmanager
-async def two_receivers(tmp_path: Path, *, spoilable: bool = False) -> AsyncIterator[Pair]:
+async def two_receivers(
+    tmp_path: Path, *, spoilable: bool = False, pairing: str = "open"
+) -> AsyncIterator[Pair]:
     """A source and a target receiver on the capture output, and the track they play."""
     good = write_position_track(tmp_path / "track.wav", TRACK_MS).read_bytes()
     bad = write_garbage(tmp_path / "garbage.bin", len(good)).read_bytes() if spoilable else b""
     media = TrackServer(good, bad)
     await media.start()
     started = await asyncio.gather(
-        start_receiver(tmp_path, "Source", output="capture"),
-        start_receiver(tmp_path, "Target", output="capture"),
+        start_receiver(tmp_path, "Source", output="capture", pairing=pairing),
+        start_receiver(tmp_path, "Target", output="capture", pairing=pairing),
         return_exceptions=True,
     )
     receivers = [r for r in started if isinstance(r, RunningReceiver)]
