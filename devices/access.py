@@ -8,13 +8,12 @@ changes: the only log line that ever holds a secret, because reading it is its p
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from pathlib import Path
 
 from connect import messages as m
 from connect import pairing
+from connect.atomic import write_atomically
 from connect.clock import monotonic_us
 from connect.server import AccessDeniedError, Grant
 from devices.tokens import TokenStore, TokenStoreError
@@ -130,16 +129,8 @@ class ReceiverAccess:
         code = self._keeper.code
         # Announcing the code is the point of this line (docs/security.md: logged at INFO).
         _LOG.info("pairing code: %s", code)
-        temporary = self._code_path.with_name(f".{self._code_path.name}.tmp")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, f"{code}\n".encode())
-            finally:
-                os.close(fd)
-            temporary.replace(self._code_path)
+            write_atomically(self._code_path, f"{code}\n".encode(), 0o600)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
             # The code is still in the log and the UI; pairing goes on working.
             _LOG.warning("could not write %s: %s", self._code_path, exc)
