@@ -150,15 +150,10 @@ class Controller:
             endpoint = Endpoint(host, port, fingerprint=device_id if tls else "")
             return await _access.fetch_info(self._require_http(), endpoint)
         seen = await _access.peer_fingerprint(host, port, _HTTP_TIMEOUT.total or 3.0)
-        if seen is not None:
-            info = await _access.fetch_info(
+        if seen is not None:  # fetch_info requires the device to claim *seen* as its id
+            return await _access.fetch_info(
                 self._require_http(), Endpoint(host, port, fingerprint=seen)
             )
-            if info.id != seen:
-                raise UntrustedDeviceError(
-                    f"{host}:{port} claims to be {info.id} but its certificate is {seen}"
-                )
-            return info
         info = await _access.fetch_info(self._require_http(), Endpoint(host, port))
         if info.pairing is not m.PairingMode.OPEN:
             raise UntrustedDeviceError(f"{host}:{port} says it needs pairing but offers no TLS")
@@ -378,8 +373,7 @@ class Controller:
         )
 
     def _pinned_endpoint(self, entry: DeviceEntry) -> Endpoint:
-        plain = self.endpoint(entry)
-        return Endpoint(plain.host, plain.port, plain.ws_path, fingerprint=entry.id)
+        return replace(self.endpoint(entry), fingerprint=entry.id)
 
     def _needs_tls(self, device_id: str, record: ServiceRecord | None) -> bool:
         # Unknown mode counts as pin; a credential means TLS whatever the network says now.
