@@ -168,15 +168,7 @@ class DeviceConnection:
         Raises at once the error that stopped the connection for good (NotPairedError,
         AccessRevokedError, CredentialStoreError), else ConnectTimeoutError with the last error.
         """
-        waits = [
-            asyncio.ensure_future(self._connected.wait()),
-            asyncio.ensure_future(self._stopped.wait()),
-        ]
-        try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
+        await _first_set(self._connected, self._stopped, timeout=timeout)
         if self._stopped_by is not None:
             raise self._stopped_by
         if not self._connected.is_set():
