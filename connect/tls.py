@@ -21,6 +21,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from connect.atomic import write_atomically
 from connect.errors import ConnectError
 
 __all__ = [
@@ -116,10 +117,10 @@ def _create(directory: Path, key_path: Path, cert_path: Path, common_name: str) 
         if done.returncode != 0:
             why = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
             raise TlsIdentityError(f"openssl could not make the certificate: {why[0]}")
-        _commit(key_temporary, key_path, 0o600)
         # The key first and the certificate last: a crash in between leaves no certificate, so
         # the next start makes both again instead of pairing a certificate with a lost key.
-        _commit(cert_temporary, cert_path, 0o644)
+        write_atomically(key_path, key_temporary.read_bytes(), 0o600)
+        write_atomically(cert_path, cert_temporary.read_bytes(), 0o644)
     except subprocess.TimeoutExpired as exc:
         raise TlsIdentityError(f"openssl took over {_OPENSSL_TIMEOUT_S:g} s") from exc
     finally:
@@ -127,11 +128,3 @@ def _create(directory: Path, key_path: Path, cert_path: Path, common_name: str) 
         for leftover in (key_temporary, cert_temporary):
             with contextlib.suppress(OSError):
                 leftover.unlink()
-
-
-def _commit(temporary: Path, path: Path, mode: int) -> None:
-    """Make *temporary* durable with *mode* and move it to *path* (atomic on one filesystem)."""
-    with temporary.open("rb+") as handle:
-        os.fchmod(handle.fileno(), mode)
-        os.fsync(handle.fileno())
-    temporary.replace(path)
