@@ -28,7 +28,7 @@ SESSION_FILE = "session.bin"
 NAME_FILE = "name"  # a name set by an owner (PUT /connect/v1/name); wins over the config
 # The random id of versions before TLS. A receiver that finds it logs the change to the
 # certificate's fingerprint and removes it: writing one no longer chooses the id.
-LEGACY_DEVICE_ID_FILE = DEVICE_ID_FILE = "device-id"
+LEGACY_DEVICE_ID_FILE = "device-id"
 TLS_DIR = "tls"
 
 
@@ -118,11 +118,8 @@ class SessionStore:
         self._write_atomically(self.state_dir / SESSION_FILE, frame)
 
     def _write_atomically(self, path: Path, data: bytes) -> None:
-        with self._writing:
-            self._write_locked(path, data)
-
-    def _write_locked(self, path: Path, data: bytes) -> None:
         try:
-            write_atomically(path, data)
+            with self._writing:
+                write_atomically(path, data)
         except OSError as exc:
             raise StateDirError(f"cannot save {path}: {exc}") from exc
