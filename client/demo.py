@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,7 @@ from connect import messages as m
 from connect.clock import monotonic_us
 from connect.connection import DeviceConnection
 from connect.controller import Controller, default_identity
-from connect.credentials import Credential, CredentialStore
+from connect.credentials import CredentialStore
 from connect.errors import ConnectError
 from connect.transfer import TransferCoordinator, TransferOutcome
 
@@ -465,11 +464,9 @@ async def _transfers(
     try:
         listening = await local.async_start()
         # The app owns its in-process receiver without a code; the tour does the same.
-        token = local.issue_owner_token(controller.identity)
+        owner = local.owner_credential(controller.identity, "This computer")
         if controller.credentials is not None:
-            controller.credentials.save(
-                Credential(listening.device_id, token, m.Role.OWNER, "This computer", _now())
-            )
+            controller.credentials.save(owner)
         entry = await controller.async_add_address(LOOPBACK, listening.port)
         here_id = entry.id
         clock.say(f"started 'This computer' in this process on {LOOPBACK}:{listening.port}")
@@ -508,10 +505,6 @@ async def _transfer(
     )
     clock.say(f"{what}: ok in {took:.0f} ms ({detail})")
     return outcome
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _stop_receivers(clock: _Clock, receivers: list[_Receiver]) -> None:

@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -40,7 +39,7 @@ from connect.connection import (
     StateChanged,
 )
 from connect.controller import Controller, parse_host_port
-from connect.credentials import Credential, CredentialStore
+from connect.credentials import CredentialStore
 from connect.discovery import DeviceAdded, DeviceEntry, DeviceEvent, DeviceRemoved, DeviceUpdated
 from connect.errors import ConnectError
 from connect.transfer import TransferCoordinator, why_not_target
@@ -111,7 +110,7 @@ class AppCore:
         await self.async_set_music_folder(self.settings.music_folder)
         try:
             listening = await self.local.async_start()
-            self._own_local_device(listening.device_id)
+            self._own_local_device()
             await self.controller.async_add_address(LOOPBACK, listening.port)
             self._code_watch = asyncio.get_running_loop().create_task(self._watch_local_code())
         except (ReceiverError, ConnectError, OSError) as exc:
@@ -315,13 +314,10 @@ class AppCore:
 
     # -------------------------------------------------------------------------- This computer
 
-    def _own_local_device(self, device_id: str) -> None:
+    def _own_local_device(self) -> None:
         """Give the app an owner token for "This computer" and keep it with the others."""
-        token = self.local.issue_owner_token(self.controller.identity)
-        credential = Credential(
-            device_id, token, m.Role.OWNER, self.settings.device_name, datetime.now(UTC)
-        )
-        self.credentials.save(credential)
+        owner = self.local.owner_credential(self.controller.identity, self.settings.device_name)
+        self.credentials.save(owner)
 
     async def _watch_local_code(self) -> None:
         """Emit "This computer"'s pairing code whenever it changes (it has no change signal)."""

@@ -5,7 +5,7 @@ speaker), listening on loopback only and not advertised: the app's own controlle
 address, so playback moves both ways between the computer and any receiver.
 
 It runs in pin mode like any receiver: the app gives itself an owner token in-process
-(`issue_owner_token`) and talks to it over TLS pinned to its id, so a phone paired with it (a
+(`owner_credential`) and talks to it over TLS pinned to its id, so a phone paired with it (a
 TV's "This computer") gets exactly the protection a speaker gives.
 
 Traces: the process has one tracer provider, whose resource is the app's controller. The
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from connect import messages as m
 from connect import telemetry
+from connect.credentials import Credential, paired_now
 from devices.config import ReceiverConfig
 from devices.errors import ReceiverError
 from devices.receiver import Listening, Receiver
@@ -84,15 +85,17 @@ class LocalDevice:
         code = self._receiver.pairing_code if self._receiver is not None else None
         return code or ""
 
-    def issue_owner_token(self, client: m.ClientIdentity) -> str:
-        """Return a new owner token for the app's own controller, without a PIN.
+    def owner_credential(self, client: m.ClientIdentity, name: str) -> Credential:
+        """Return a new owner credential for *client* (the app's controller), without a PIN.
 
-        Raises ReceiverError (TokenStoreError when it cannot be saved). It replaces the token
-        *client* held before, so restarting the app leaves one token, not one per start.
+        *name* is the device's name as the credential records it. Raises ReceiverError
+        (TokenStoreError when the token cannot be saved). It replaces the token *client* held
+        before, so restarting the app leaves one token, not one per start.
         """
         if self._receiver is None:
             raise ReceiverError("This computer is not started")
-        return self._receiver.issue_token(client, m.Role.OWNER)
+        token = self._receiver.issue_token(client, m.Role.OWNER)
+        return Credential(self.device_id, token, m.Role.OWNER, name, paired_now())
 
     async def async_close(self) -> None:
         """Stop the receiver (idempotent)."""
