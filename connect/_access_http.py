@@ -27,23 +27,6 @@ PAIRING_CODE_PATH = "/connect/v1/pairing-code"
 NAME_PATH = "/connect/v1/name"
 
 
-T = TypeVar("T")
-
-
-async def _read_body(request: web.Request, decode: Callable[[bytes], T]) -> T | web.Response:
-    """Return the decoded body, or the answer to give instead (a refusal, or nothing to say)."""
-    try:
-        return decode(await request.read())
-    except ConnectionError:  # the client left mid-body: written to nobody, dropped quietly
-        return web.Response(status=400)
-    except web.RequestPayloadError as exc:  # e.g. a body that is not in its Content-Encoding
-        return failure_response(m.ErrorCode.MALFORMED, f"unreadable body: {exc}")
-    except web.HTTPRequestEntityTooLarge:
-        return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
-    except FrameError as exc:
-        return failure_response(m.ErrorCode.MALFORMED, str(exc))
-
-
 PROTOBUF = "application/x-protobuf"
 
 _STATUS = {
@@ -191,3 +174,20 @@ def _bearer(request: web.Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+T = TypeVar("T")
+
+
+async def _read_body(request: web.Request, decode: Callable[[bytes], T]) -> T | web.Response:
+    """Return the decoded body, or the answer to give instead (a refusal, or nothing to say)."""
+    try:
+        return decode(await request.read())
+    except ConnectionError:  # the client left mid-body: written to nobody, dropped quietly
+        return web.Response(status=400)
+    except web.RequestPayloadError as exc:  # e.g. a body that is not in its Content-Encoding
+        return failure_response(m.ErrorCode.MALFORMED, f"unreadable body: {exc}")
+    except web.HTTPRequestEntityTooLarge:
+        return failure_response(m.ErrorCode.TOO_LARGE, "the request body is too large")
+    except FrameError as exc:
+        return failure_response(m.ErrorCode.MALFORMED, str(exc))

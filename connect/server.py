@@ -32,6 +32,7 @@ from opentelemetry.trace import SpanKind
 from connect import codec, pairing, telemetry
 from connect import messages as m
 from connect._access_http import (
+    PROTOBUF,
     Renamer,
     add_access_routes,
     add_open_device_routes,
@@ -256,9 +257,7 @@ class SessionServer:
             return web.Response(
                 text=codec.device_info_to_json(info), content_type="application/json"
             )
-        return web.Response(
-            body=codec.encode_device_info(info), content_type="application/x-protobuf"
-        )
+        return web.Response(body=codec.encode_device_info(info), content_type=PROTOBUF)
 
     async def _transfer_status(self, request: web.Request) -> web.Response:
         transfer_id = request.match_info["transfer_id"]
@@ -271,7 +270,7 @@ class SessionServer:
             phase = self._transfer_phase(transfer_id)
         return web.Response(
             body=codec.encode_transfer_status(m.TransferStatus(transfer_id, phase)),
-            content_type="application/x-protobuf",
+            content_type=PROTOBUF,
         )
 
     async def _session(self, request: web.Request) -> web.StreamResponse:
