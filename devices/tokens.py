@@ -4,9 +4,9 @@ Both the running receiver and `baton-receiver tokens revoke` change the file, so
 is a read-modify-write under an advisory lock (`tokens.json.lock`), starting from what is on
 disk. Writes go to a temporary file (mode 0600) that is fsynced and renamed over the old one;
 when a write fails (full disk, read-only directory) the error is typed and neither the file
-nor the store in memory has changed. The receiver calls `reload_if_changed()` about once a
-second and ends the sessions of tokens that disappeared: that is how a revocation made by the
-CLI reaches live sessions.
+nor the store in memory has changed. The receiver calls `reload_if_changed()` twice a second
+(a stat; the file is read only when it changed) and ends the sessions of tokens that
+disappeared: that is how a revocation made by the CLI reaches live sessions.
 """
 
 from __future__ import annotations
