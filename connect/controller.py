@@ -20,6 +20,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 import aiohttp
 
@@ -47,6 +48,7 @@ from connect.errors import (
 from connect.txt import ServiceRecord
 
 _LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 MANUAL_POLL_INTERVAL_S = 10.0
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=3)
@@ -277,10 +279,7 @@ class Controller:
             label,
             body=body,
         )
-        try:
-            granted = codec.decode_pairing_response(answer)
-        except FrameError as exc:
-            raise ConnectError(f"{label} sent a pairing answer we cannot read: {exc}") from exc
+        granted = _read(codec.decode_pairing_response, answer, f"{label} sent a pairing answer")
         if granted.device_id != device_id or granted.certificate_sha256 not in ("", device_id):
             raise UntrustedDeviceError(f"{label} answered pairing for another device")
         credential = Credential(device_id, granted.token, granted.role, entry.name, paired_now())
@@ -294,10 +293,7 @@ class Controller:
         answer = await self._owner_request(
             "GET", device_id, _access.TOKENS_PATH, Request.LIST_TOKENS
         )
-        try:
-            return codec.decode_token_list(answer).tokens
-        except FrameError as exc:
-            raise ConnectError(f"{device_id} sent a token list we cannot read: {exc}") from exc
+        return _read(codec.decode_token_list, answer, f"{device_id} sent a token list").tokens
 
     async def async_revoke_token(self, device_id: str, token_id: str) -> None:
         """Revoke token *token_id* on *device_id* (owner only); TokenNotFoundError if unknown.
@@ -317,10 +313,7 @@ class Controller:
         answer = await self._owner_request(
             "GET", device_id, _access.PAIRING_CODE_PATH, Request.PAIRING_CODE
         )
-        try:
-            return codec.decode_pairing_code(answer).code
-        except FrameError as exc:
-            raise ConnectError(f"{device_id} sent a pairing code we cannot read: {exc}") from exc
+        return _read(codec.decode_pairing_code, answer, f"{device_id} sent a pairing code").code
 
     async def async_rename(self, device_id: str, name: str) -> m.DeviceInfo:
         """Give *device_id* a new name (owner); return its description under that name."""
@@ -328,10 +321,7 @@ class Controller:
         answer = await self._owner_request(
             "PUT", device_id, _access.NAME_PATH, Request.RENAME, body=body
         )
-        try:
-            info = codec.decode_device_info(answer)
-        except FrameError as exc:
-            raise ConnectError(f"{device_id} answered a rename we cannot read: {exc}") from exc
+        info = _read(codec.decode_device_info, answer, f"{device_id} answered a rename")
         held = self._credential(device_id)
         if held is not None:  # `baton forget NEW-NAME` must find it
             self._require_credentials().save(replace(held, device_name=info.name))
@@ -436,6 +426,14 @@ class Controller:
         if self._http is None:
             raise RuntimeError("controller not started")
         return self._http
+
+
+def _read(decode: Callable[[bytes], _T], answer: bytes, what: str) -> _T:
+    """Decode a device's *answer*; one we cannot read is a ConnectError: "*what* we cannot read"."""
+    try:
+        return decode(answer)
+    except FrameError as exc:
+        raise ConnectError(f"{what} we cannot read: {exc}") from exc
 
 
 def _label(entry: DeviceEntry) -> str:
