@@ -79,6 +79,19 @@ def scroll_page(content: QWidget) -> QScrollArea:
     return area
 
 
+def restyle(widget: QWidget, name: str, value: object) -> None:
+    """Set the style-sheet property *name* of *widget* to *value*; re-polish only on a change.
+
+    Qt applies property selectors (`[role="error"]`) at polish time, so a changed property
+    shows only once the widget is polished again.
+    """
+    if widget.property(name) == value:
+        return
+    widget.setProperty(name, value)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
 def clear_layout(layout: QLayout) -> None:
     """Remove and delete every widget of *layout* (and of its nested layouts)."""
     while layout.count():

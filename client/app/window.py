@@ -30,7 +30,7 @@ from client.app.screens.settings import SettingsScreen
 from client.app.settings_store import StoredSettings
 from client.app.theme import Metrics
 from client.app.views import LibraryLoaded
-from client.app.widgets import label
+from client.app.widgets import label, restyle
 from client.navigation import MediaAction, SpatialNavigator, layout_rect
 from client.spatial import EntryRule, FocusGroup, Policy
 from connect import messages as m
@@ -235,9 +235,7 @@ class MainWindow(QWidget):
 
     def show_notice(self, notice: v.Notice) -> None:
         """Show a one-line message for a few seconds."""
-        self.notice_label.setProperty("role", "error" if notice.error else "ok")
-        self.notice_label.style().unpolish(self.notice_label)
-        self.notice_label.style().polish(self.notice_label)
+        restyle(self.notice_label, "role", "error" if notice.error else "ok")
         self.notice_label.setText(notice.text)
         self.notice_label.show()
         self._notice_timer.start(NOTICE_MS)

@@ -15,7 +15,7 @@ from client.app import theme
 from client.app import views as v
 from client.app.screens.overlay import Overlay
 from client.app.theme import Metrics
-from client.app.widgets import clear_layout, label, text_button
+from client.app.widgets import clear_layout, label, restyle, text_button
 from connect import messages as m
 
 CODE_REFRESH_MS = 5000  # the code changes when someone pairs: re-read it while it is shown
@@ -185,9 +185,7 @@ class AccessPanel(Overlay):
 
     def _say(self, text: str, role: str) -> None:
         self.status.setText(text)
-        self.status.setProperty("role", role)
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
+        restyle(self.status, "role", role)
 
 
 def last_used(token: m.TokenInfo, now_ms: float) -> str:

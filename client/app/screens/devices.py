@@ -30,7 +30,7 @@ from client.app.screens.access import AccessPanel
 from client.app.screens.keypad import PinKeypad
 from client.app.screens.overlay import Layers
 from client.app.theme import Metrics
-from client.app.widgets import label, page, scroll_page, text_button
+from client.app.widgets import label, page, restyle, scroll_page, text_button
 from connect import messages as m
 
 IDLE = "Nothing is playing yet"
@@ -108,16 +108,10 @@ class DeviceCard(QFrame):
         else:
             state = f"{kind} · online"
         self.state.setText(state)
-        if self.property("active") != followed:
-            self.setProperty("active", followed)
-            self.style().unpolish(self)
-            self.style().polish(self)
+        restyle(self, "active", followed)
         reason = "" if followed else (why_not or ("" if view.online else "Not reachable right now"))
         role = "muted" if reason == IDLE else "error"
-        if self.reason.property("role") != role:
-            self.reason.setProperty("role", role)
-            self.reason.style().unpolish(self.reason)
-            self.reason.style().polish(self.reason)
+        restyle(self.reason, "role", role)
         self.reason.setText(reason)
         self.reason.setVisible(bool(reason))
         self.button.setText("Playing here" if followed else "Transfer here")
@@ -136,19 +130,13 @@ class DeviceCard(QFrame):
             if view.access is v.Access.REVOKED
             else "Pair with its code to play here"
         )
-        if self.reason.property("role") != "muted":
-            self.reason.setProperty("role", "muted")
-            self.reason.style().unpolish(self.reason)
-            self.reason.style().polish(self.reason)
+        restyle(self.reason, "role", "muted")
         self.reason.show()
         self.button.setObjectName(f"pair-{view.name}")
         self.button.setAccessibleName(f"Pair with {view.name}")
         self.button.setText("Pair…")
         self.button.setEnabled(True)
-        if self.property("active"):
-            self.setProperty("active", False)
-            self.style().unpolish(self)
-            self.style().polish(self)
+        restyle(self, "active", False)
 
 
 class DevicesScreen(QWidget):
@@ -291,11 +279,8 @@ class DevicesScreen(QWidget):
             "Looking on: " + (", ".join(diag.interfaces) or "no interface")
         )
         self.help_multicast.setText(f"Multicast self-test: {diag.multicast_detail}")
-        self.help_multicast.setProperty(
-            "role", {True: "ok", False: "error", None: "muted"}[diag.multicast_ok]
-        )
-        self.help_multicast.style().unpolish(self.help_multicast)
-        self.help_multicast.style().polish(self.help_multicast)
+        role = {True: "ok", False: "error", None: "muted"}[diag.multicast_ok]
+        restyle(self.help_multicast, "role", role)
         self.help_ports.setText("Ports to open on your firewall: " + "; ".join(diag.ports))
         self._refresh_seen()
 
@@ -382,15 +367,13 @@ class DevicesScreen(QWidget):
         if transfer.phase is v.TransferPhase.RUNNING:
             self.banner_progress.setRange(0, 0)  # busy: the coordinator reports no steps
             self.banner_progress.show()
-            self.banner_text.setProperty("role", "")
+            restyle(self.banner_text, "role", "")
             self.banner_text.setText(transfer.message)
         else:
             self.banner_progress.hide()
             ok = transfer.phase is v.TransferPhase.DONE
-            self.banner_text.setProperty("role", "ok" if ok else "error")
+            restyle(self.banner_text, "role", "ok" if ok else "error")
             self.banner_text.setText(describe_transfer(transfer))
-        self.banner_text.style().unpolish(self.banner_text)
-        self.banner_text.style().polish(self.banner_text)
 
     def _add(self) -> None:
         text = self.address.text().strip()

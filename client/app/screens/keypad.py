@@ -16,7 +16,7 @@ from client.app import theme
 from client.app import views as v
 from client.app.screens.overlay import Overlay
 from client.app.theme import Metrics
-from client.app.widgets import label, text_button
+from client.app.widgets import label, restyle, text_button
 
 CODE_LENGTH = 6
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "back", "0", "ok")
@@ -163,7 +163,5 @@ class PinKeypad(Overlay):
 
     def _say(self, text: str, role: str) -> None:
         self.status.setText(text)
-        self.status.setProperty("role", role)
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
+        restyle(self.status, "role", role)
         self.status.setVisible(bool(text))

@@ -24,7 +24,7 @@ from client.app import theme
 from client.app import views as v
 from client.app.models import QueueModel, Role, format_ms
 from client.app.theme import Metrics
-from client.app.widgets import clear_layout, icon_button, label, page, scroll_page
+from client.app.widgets import clear_layout, icon_button, label, page, restyle, scroll_page
 from connect import messages as m
 
 PROGRESS_STEPS = 1000
@@ -200,10 +200,7 @@ class NowPlayingScreen(QWidget):
         for n, row in enumerate(getattr(self, "queue_buttons", [])):
             item: m.QueueItem = self.queue.data(self.queue.index(n), Role.VALUE)
             current = item.uid == self.queue.current_uid
-            if row.property("current") != current:
-                row.setProperty("current", current)
-                row.style().unpolish(row)
-                row.style().polish(row)
+            restyle(row, "current", current)
 
 
 class PlayerBar(QFrame):

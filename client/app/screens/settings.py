@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, 
 
 from client.app.settings_store import StoredSettings
 from client.app.theme import Metrics
-from client.app.widgets import label, page, scroll_page, text_button
+from client.app.widgets import label, page, restyle, scroll_page, text_button
 
 
 class SettingsScreen(QWidget):
@@ -96,7 +96,5 @@ class SettingsScreen(QWidget):
 
     def show_status(self, text: str, error: bool = False) -> None:
         """Say whether saving worked."""
-        self.status.setProperty("role", "error" if error else "ok")
+        restyle(self.status, "role", "error" if error else "ok")
         self.status.setText(text)
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
