@@ -130,7 +130,7 @@ async def _access(controller: Controller, args: argparse.Namespace) -> None:
         print(f"{args.device}: revoked {args.token_id}")
     else:
         held = controller.credential(device_id)
-        mine = held.token.partition(".")[0] if held is not None else ""
+        mine = held.token_id if held is not None else ""
         for token in await controller.async_list_tokens(device_id):
             print(_token_line(token, this_controller=token.id == mine))
 

@@ -305,7 +305,7 @@ class Controller:
             raise ValueError(f"not a token id: {token_id!r} (see `baton access DEVICE`)")
         await self._owner_request("DELETE", device_id, path, Request.REVOKE, token_id=token_id)
         held = self._credential(device_id)
-        if held is not None and held.token.partition(".")[0] == token_id:
+        if held is not None and held.token_id == token_id:
             self._require_credentials().forget_token(device_id, held.token)
 
     async def async_pairing_code(self, device_id: str) -> str:

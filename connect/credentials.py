@@ -45,6 +45,11 @@ class Credential:
     device_name: str
     paired_at: datetime
 
+    @property
+    def token_id(self) -> str:
+        """Return the token's public id (before the dot), as a device lists it; not a secret."""
+        return self.token.partition(".")[0]
+
     def __repr__(self) -> str:  # keeps the token out of logs, tracebacks and test output
         return (
             f"Credential(device_id={self.device_id!r}, role={self.role.name}, "
