@@ -149,9 +149,7 @@ class Store:
         """Store records not seen before (by trace id + span id); return the new ones by seq."""
         if not records:
             return []
-        records = [
-            _on_own_device(r) if a.DEVICE_ID in r.data.get("attributes", ()) else r for r in records
-        ]
+        records = [_on_own_device(r) for r in records]
         now = time.time_ns()
         db = self._db
         db.execute("BEGIN IMMEDIATE")
