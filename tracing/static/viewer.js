@@ -393,8 +393,7 @@ function showDetails(arrow, latency) {
   const out = { latency_ms: latency === null ? null : Number(latency.toFixed(3)) };
   if (latency !== null) {
     out.caveat = "receiver start − sender start, read from two clocks: includes their offset";
-    const corrected = correctedLatency({ from: arrow.sender.device_id,
-                                         to: arrow.receiver.device_id }, latency);
+    const corrected = correctedLatency(arrow, latency);
     if (corrected) {
       out.corrected_latency_ms = Number(corrected.ms.toFixed(3));
       out.corrected_within_ms = Number(corrected.within.toFixed(3));
