@@ -159,7 +159,7 @@ class Controller:
         info = await _access.fetch_info(self._require_http(), Endpoint(host, port))
         if info.pairing is not m.PairingMode.OPEN:
             raise UntrustedDeviceError(f"{host}:{port} says it needs pairing but offers no TLS")
-        if self._credential(info.id) is not None:
+        if self.credential(info.id) is not None:
             raise UntrustedDeviceError(
                 f"{info.name} ({host}:{port}) answers without TLS, but this controller paired "
                 "with it: refusing to talk to it in the clear (someone may be impersonating it)"
@@ -244,15 +244,15 @@ class Controller:
     # -------------------------------------------------------------------------- access
 
     def credential(self, device_id: str) -> Credential | None:
-        """Return the stored credential for *device_id*; raise CredentialStoreError."""
-        return self._credential(device_id)
+        """Return the stored credential for *device_id*, or None; raise CredentialStoreError."""
+        return self.credentials.get(device_id) if self.credentials is not None else None
 
     def needs_pairing(self, device_id: str) -> bool:
         """Return True when *device_id* is (or may be) in pin mode and we hold no credential."""
         entry = self.registry.get(device_id)
         record = entry.record if entry is not None else None
         open_device = record is not None and record.pairing is m.PairingMode.OPEN
-        return not open_device and self._credential(device_id) is None
+        return not open_device and self.credential(device_id) is None
 
     async def async_pair(self, device_id: str, pin: str, role: m.Role | None = None) -> Credential:
         """Pair with *device_id* using the code it shows; store and return the credential.
@@ -264,7 +264,7 @@ class Controller:
         entry = await self.registry.async_resolve(device_id)
         label = _label(entry)
         record = entry.record
-        if record and record.pairing is m.PairingMode.OPEN and not self._credential(device_id):
+        if record and record.pairing is m.PairingMode.OPEN and not self.credential(device_id):
             raise ConnectError(f"{label} is open to everyone on this network: no pairing")
         endpoint = self._pinned_endpoint(entry)
         # The device replaces the token of a client id that pairs again: keep the id stable
@@ -304,7 +304,7 @@ class Controller:
         if not token_id.isalnum():
             raise ValueError(f"not a token id: {token_id!r} (see `baton access DEVICE`)")
         await self._owner_request("DELETE", device_id, path, Request.REVOKE, token_id=token_id)
-        held = self._credential(device_id)
+        held = self.credential(device_id)
         if held is not None and held.token_id == token_id:
             self._require_credentials().forget_token(device_id, held.token)
 
@@ -322,7 +322,7 @@ class Controller:
             "PUT", device_id, _access.NAME_PATH, Request.RENAME, body=body
         )
         info = _read(codec.decode_device_info, answer, f"{device_id} answered a rename")
-        held = self._credential(device_id)
+        held = self.credential(device_id)
         if held is not None:  # `baton forget NEW-NAME` must find it
             self._require_credentials().save(replace(held, device_name=info.name))
         return info
@@ -345,7 +345,7 @@ class Controller:
     ) -> bytes:
         entry = await self.registry.async_resolve(device_id)
         label = _label(entry)
-        held = self._credential(device_id)
+        held = self.credential(device_id)
         if held is None:
             if entry.record is not None and entry.record.pairing is m.PairingMode.OPEN:
                 raise ConnectError(f"{label} is open to everyone: it has no access to manage")
@@ -369,10 +369,7 @@ class Controller:
         # Unknown mode counts as pin; a credential means TLS whatever the network says now.
         if record is None or record.tls:
             return True
-        return self._credential(device_id) is not None
-
-    def _credential(self, device_id: str) -> Credential | None:
-        return self.credentials.get(device_id) if self.credentials is not None else None
+        return self.credential(device_id) is not None
 
     def _require_credentials(self) -> CredentialStore:
         if self.credentials is None:
