@@ -28,7 +28,8 @@ class Role(enum.IntEnum):
     SUBTITLE = Qt.ItemDataRole.UserRole + 2
 
 
-def _type_name(device_type: m.DeviceType) -> str:
+def type_words(device_type: m.DeviceType) -> str:
+    """Return how the listener reads *device_type* ("TV", "AV receiver", "Speaker", ...)."""
     return {"TV": "TV", "AVR": "AV receiver"}.get(device_type.name, device_type.name.title())
 
 
@@ -50,7 +51,7 @@ class DeviceListModel(QAbstractListModel):
             return row.name
         if role == Role.SUBTITLE:
             state = "online" if row.online else "offline"
-            return f"{_type_name(row.type)} · {state}"
+            return f"{type_words(row.type)} · {state}"
         if role == Role.VALUE:
             return row
         return None

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from client.app import theme
 from client.app import views as v
-from client.app.models import DeviceListModel
+from client.app.models import DeviceListModel, type_words
 from client.app.screens.access import AccessPanel
 from client.app.screens.keypad import PinKeypad
 from client.app.screens.overlay import Layers
@@ -94,7 +94,7 @@ class DeviceCard(QFrame):
             view.name
             + ("  (this computer)" if view.is_local and view.name != "This computer" else "")
         )
-        kind = {"TV": "TV", "AVR": "AV receiver"}.get(view.type.name, view.type.name.title())
+        kind = type_words(view.type)
         if not view.online:
             state = f"{kind} · offline" + (
                 f" ({view.offline_reason})" if view.offline_reason else ""
@@ -122,7 +122,7 @@ class DeviceCard(QFrame):
 
     def _show_locked(self, view: v.DeviceView) -> None:
         """A device we may not use yet: the lock, the state in words, and "Pair"."""
-        kind = {"TV": "TV", "AVR": "AV receiver"}.get(view.type.name, view.type.name.title())
+        kind = type_words(view.type)
         self.name.setText(view.name)
         self.state.setText(f"{kind} · {view.access.value}")
         self.reason.setText(
