@@ -73,7 +73,7 @@ class AccessDesk:
         except ConnectError as exc:
             self._emit(v.AccessView(device_id, name, error=str(exc)))
             return
-        own = held.token.partition(".")[0] if held is not None else ""
+        own = held.token_id if held is not None else ""
         self._emit(v.AccessView(device_id, name, tokens, own, code))
 
     async def async_revoke(self, device_id: str, token_id: str) -> None:
@@ -81,7 +81,7 @@ class AccessDesk:
         name = self._name(device_id)
         try:
             held = self._controller.credential(device_id)
-            own = held is not None and held.token.partition(".")[0] == token_id
+            own = held is not None and held.token_id == token_id
             if own:  # the device's Goodbye(REVOKED) will follow: it is our doing, not a surprise
                 self._revoked_by_us.add(device_id)
             await self._controller.async_revoke_token(device_id, token_id)
