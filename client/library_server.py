@@ -18,7 +18,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from connect.http_guard import guarded_runner, host_without_port, is_loopback_host
+from connect.http_guard import guarded_runner, is_loopback_host, refuse_foreign_hosts
 
 __all__ = ["is_loopback_host"]  # and what is defined here: tests/media_server.py uses it
 
@@ -64,7 +64,7 @@ def library_application(
     same-origin to the browser, and could otherwise read the library.
     """
     root = root.resolve()
-    guards: list[Middleware] = [_refuse_foreign_hosts] if loopback_only else []
+    guards: list[Middleware] = [refuse_foreign_hosts] if loopback_only else []
     app = web.Application(middlewares=[*guards, _refuse_bodies, *middlewares])
 
     async def serve(request: web.Request) -> web.FileResponse:
@@ -126,13 +126,6 @@ class LibraryServer:
 def _existing_file(root: Path, tail: str) -> Path | None:
     path = library_file(root, tail)
     return path if path.is_file() else None
-
-
-@web.middleware
-async def _refuse_foreign_hosts(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not is_loopback_host(host_without_port(request.headers.get("Host", ""))):
-        raise web.HTTPMisdirectedRequest(text="this media server answers only to loopback names")
-    return await handler(request)
 
 
 @web.middleware

@@ -13,6 +13,9 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Handler
+
+_LOG = logging.getLogger(__name__)
 
 # Handed to aiohttp's request parser: a longer request line or header line, or more headers,
 # gets its 400 before any route runs. Baton's clients send a handful of short headers.
@@ -85,3 +88,19 @@ def host_without_port(host_header: str) -> str:
     if host_header.startswith("["):
         return host_header.partition("]")[0] + "]"
     return host_header.rpartition(":")[0] if host_header.count(":") == 1 else host_header
+
+
+@web.middleware
+async def refuse_foreign_hosts(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer 421 to a request whose Host is not a loopback name; for loopback-bound servers.
+
+    A page that rebinds its own DNS name to 127.0.0.1 is same-origin to the browser, so an
+    Origin check cannot see it; the Host header it sends is still its own name.
+    """
+    host = request.headers.get("Host", "")
+    if not is_loopback_host(host_without_port(host)):
+        _LOG.info("refused %s %s for host %r", request.method, request.path, host[:100])
+        raise web.HTTPMisdirectedRequest(
+            text=f"this server answers only to loopback names, not {host[:100]!r}"
+        )
+    return await handler(request)

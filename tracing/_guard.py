@@ -13,12 +13,22 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
-from connect.http_guard import MAX_HEADER_COUNT, MAX_LINE_BYTES, host_without_port, is_loopback_host
+from connect.http_guard import (
+    MAX_HEADER_COUNT,
+    MAX_LINE_BYTES,
+    is_loopback_host,
+    refuse_foreign_hosts,
+)
 
 _LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("tracing.access")
 
-__all__ = ["MAX_HEADER_COUNT", "MAX_LINE_BYTES", "is_loopback_host"]  # and what is defined here
+__all__ = [
+    "MAX_HEADER_COUNT",
+    "MAX_LINE_BYTES",
+    "is_loopback_host",
+    "refuse_foreign_hosts",
+]  # and what is defined here
 # OTLP bodies: as sent (possibly compressed), and after inflation. The second bound is what
 # stops a gzip bomb: inflation stops one byte past it.
 MAX_WIRE_BODY = 16 * 1024 * 1024
@@ -90,22 +100,6 @@ def needs_same_origin(request: web.Request) -> bool:
     # caller (a dashboard on another origin); a cookie is sent by the browser on its own.
     bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
     return request.path.startswith("/api/") and not bearer
-
-
-@web.middleware
-async def refuse_foreign_hosts(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer 421 to a request whose Host is not a loopback name; for loopback-bound servers.
-
-    A page that rebinds its own DNS name to 127.0.0.1 is same-origin to the browser, so the
-    Origin check cannot see it; the Host header it sends is still its own name.
-    """
-    host = request.headers.get("Host", "")
-    if not is_loopback_host(host_without_port(host)):
-        _LOG.info("refused %s %s for host %r", request.method, request.path, host[:100])
-        raise web.HTTPMisdirectedRequest(
-            text=f"this collector answers only to loopback names, not {host[:100]!r}"
-        )
-    return await handler(request)
 
 
 @web.middleware
