@@ -21,11 +21,11 @@ from functools import partial
 import aiohttp
 
 from bench._load_receivers import cpu_seconds
-from connect import codec
-from connect import messages as m
-from connect.connection import ConnectionEvent, DeviceConnection, Disconnected, StateChanged
 from connect.errors import ConnectError
-from connect.server import INFO_PATH
+from connect.paths import INFO_PATH
+from connect.session import ConnectionEvent, DeviceConnection, Disconnected, StateChanged
+from connect.wire import codec
+from connect.wire import messages as m
 
 COMMAND_TIMEOUT_S = 10.0
 SETTLE_TIMEOUT_S = 15.0
@@ -119,7 +119,7 @@ async def run_schedule(
         conn, device, action = sender(k)
         sent = time.perf_counter()
         try:
-            answer = await conn.command(action, timeout=COMMAND_TIMEOUT_S)
+            answer = await conn.async_command(action, timeout=COMMAND_TIMEOUT_S)
         except ConnectError as exc:
             result.errors.append(f"command {k} to {device}: {type(exc).__name__}: {exc}")
             return

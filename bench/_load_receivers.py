@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -161,6 +162,7 @@ async def _host(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         started = await asyncio.gather(*(r.async_start() for r in receivers))
+        gc.freeze()  # as devices/service.py does once a receiver has started
         for receiver, where in zip(receivers, started, strict=True):
             line = {"device_id": where.device_id, "name": receiver.config.name, "port": where.port}
             print(json.dumps(line), flush=True)

@@ -26,10 +26,10 @@ from bench._load_links import (
     settle,
 )
 from bench._load_receivers import HostedReceiver, receiver_hosts
-from connect import messages as m
-from connect.connection import DeviceConnection, Endpoint
 from connect.controller import Controller
 from connect.discovery import DeviceEvent, DeviceRemoved
+from connect.session import DeviceConnection, Endpoint
+from connect.wire import messages as m
 from tests.audio import write_tone
 from tests.media_server import MediaServer
 
@@ -73,7 +73,9 @@ async def many_controllers(
         ]
         conns = await _connect_direct(receiver, https, stack)
         item = m.QueueItem("tone", media.url("tone.wav"), "Tone", duration_ms=TRACK_MS)
-        started = await conns[0].command(m.SetQueue((item,), play=True), timeout=COMMAND_TIMEOUT_S)
+        started = await conns[0].async_command(
+            m.SetQueue((item,), play=True), timeout=COMMAND_TIMEOUT_S
+        )
         if started.failure is not None:
             raise RuntimeError(f"the receiver cannot play the test track: {started.failure}")
         watch = LinkWatch([(receiver.device_id, c) for c in conns])
@@ -122,7 +124,7 @@ async def _connect_direct(
     for conn in conns:
         stack.push_async_callback(conn.async_close)
         conn.async_start()
-    await asyncio.gather(*(c.wait_connected(CONNECT_TIMEOUT_S) for c in conns))
+    await asyncio.gather(*(c.async_wait_connected(CONNECT_TIMEOUT_S) for c in conns))
     return conns
 
 

@@ -1,13 +1,16 @@
 """Trace load for bench/load.py: many devices sending OTLP/HTTP batches to one collector.
 
 The collector is a real `baton-traces serve` process (`python -m tracing.cli serve --port 0`)
-with a fresh SQLite database. Each emulated device is one task in this process with its own
-aiohttp session (its own keep-alive connection, as each device's shipper thread has) that
+with a fresh SQLite database, ingest closed (each device has its own ingest token, as on a
+shared collector), pinned to one CPU core when the machine has more than one (this process,
+the devices, runs on the others). Each emulated device is one task in this process with its
+own aiohttp session (its own keep-alive connection, as each device's shipper thread has) that
 posts what `tracing.setup` posts: a gzip-compressed OTLP protobuf `ExportTraceServiceRequest`
 every SCHEDULE_DELAY_MS, one resource (the device's own id, name, type and user) holding its
-sender spans and its receiver spans. One request at a time per device, in order, as the
-shipper sends; a device whose previous request is still open sends the next one when it
-returns (its lateness is counted). Every span is new: nothing is saved by de-duplication.
+sender spans and its receiver spans, with its token. One request at a time per device, in
+order, as the shipper sends; a device whose previous request is still open sends the next one
+when it returns (its lateness is counted). Every span is new: nothing is saved by
+de-duplication.
 
 The SDK itself is not used: it is process-global, so 200 devices would need 200 processes on
 a two-core machine. Bodies are built before the timed phase, so the generator's own CPU goes
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import os
 import re
 import sqlite3
 import sys
@@ -35,6 +39,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from bench._load_receivers import cpu_seconds
 from tracing import samples
+from tracing._store import Store
 from tracing.setup import SCHEDULE_DELAY_MS
 
 POST_TIMEOUT_S = 30.0
@@ -104,6 +109,7 @@ async def many_devices(
     result = TraceLoadResult(offered_per_s=devices * spans / period)
     sent_by: dict[str, int] = {}
     db = workdir / "traces.db"
+    tokens = _ingest_tokens(db, who)
     async with _collector(db, workdir / "collector.log") as (base, pid):
         cpu_before, own_before = cpu_seconds([pid]), time.process_time()
         started = time.perf_counter()
@@ -116,7 +122,7 @@ async def many_devices(
                     wait = slot0 + r * period - time.perf_counter()
                     result.late += r > 0 and wait < 0  # the previous one outlived its slot
                     await asyncio.sleep(max(0.0, wait))
-                    if await _post(http, body, me.device_id, result):
+                    if await _post(http, body, me.device_id, tokens[me.device_id], result):
                         sent_by[me.device_id] = sent_by.get(me.device_id, 0) + spans
 
         await asyncio.gather(*(emit(i) for i in range(devices)))
@@ -131,15 +137,26 @@ async def many_devices(
     return result
 
 
+def _ingest_tokens(db: Path, who: list[samples.Device]) -> dict[str, str]:
+    """Give every device its own ingest token (its user's, labelled with its id)."""
+    store = Store(db)
+    try:
+        for user in sorted({d.user for d in who}):
+            store.add_user(user)
+        return {d.device_id: store.add_ingest_token(d.user, d.device_id) for d in who}
+    finally:
+        store.close()
+
+
 async def _post(
-    http: aiohttp.ClientSession, body: bytes, who: str, result: TraceLoadResult
+    http: aiohttp.ClientSession, body: bytes, who: str, token: str, result: TraceLoadResult
 ) -> bool:
     sent = time.perf_counter()
     try:
         async with http.post(
             "/v1/traces",
             data=body,
-            headers=HEADERS,
+            headers={**HEADERS, "Authorization": f"Bearer {token}"},
             timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S),
         ) as response:
             await response.read()
@@ -178,7 +195,11 @@ async def _collector(db: Path, log: Path) -> AsyncIterator[tuple[str, int]]:
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
         )
+    pinned = (os.cpu_count() or 1) > 1
     try:
+        if pinned:  # one core for the collector, the others for the devices
+            os.sched_setaffinity(process.pid, {0})
+            os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)).decode()
         found = re.search(r"http://[\d.]+:(\d+)/", line)
@@ -193,3 +214,6 @@ async def _collector(db: Path, log: Path) -> AsyncIterator[tuple[str, int]]:
         except TimeoutError:
             process.kill()
             await process.wait()
+        if pinned:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))

@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterator
 
 from bench._runner import Measurement
-from connect import codec
-from connect import messages as m
+from connect.wire import codec
+from connect.wire import messages as m
 
 TARGET_PER_SECOND = 20_000
 QUEUE_LENGTH = 100

@@ -7,8 +7,8 @@ registry, already browsing in this process, emits the device. Python start, impo
 start-up, the session server, the advertiser's 250 ms name check and the announcement are all
 inside the figure, as a listener would experience them; the receiver advertises only once its
 server listens, so "listed" also means "reachable". Two more figures: the same with the bare
-advertiser (`python -m connect.advertise`, no player and no server: what mDNS alone costs), and
-a controller starting while a real receiver already runs. Everything is on 127.0.0.1
+advertiser (`python -m connect.discovery.advertise`, no player and no server: what mDNS alone
+costs), and a controller starting while a real receiver already runs. Everything is on 127.0.0.1
 (`./dev bench` runs in a fresh namespace). Accuracy: one monotonic clock in this process; the
 end is when the registry's callback runs, so it includes this process's mDNS handling.
 Controller starts are spaced so none falls within a second of the previous answer (the
@@ -32,7 +32,8 @@ from bench.session import log_tail, receiver_argv, stop_process
 from connect.discovery import DeviceEntry, DeviceRegistry
 from devices.persistence import SessionStore
 
-ADVERTISER = [sys.executable, "-m", "connect.advertise"]  # mDNS only: no player, no server
+# mDNS only: no player, no server
+ADVERTISER = [sys.executable, "-m", "connect.discovery.advertise"]
 TARGET_MS = 1000.0
 STEP_TIMEOUT_S = 10.0
 MULTICAST_LIMIT_S = 1.1  # RFC 6762's one multicast per record per second, and a margin

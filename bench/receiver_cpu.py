@@ -38,8 +38,8 @@ from bench.session import (
     receiver_argv,
     stop_process,
 )
-from connect import messages as m
-from connect.connection import DeviceConnection
+from connect.session import DeviceConnection
+from connect.wire import messages as m
 from tests.media_server import MediaServer
 
 READY_TARGET_S = 1.0  # DESIGN.md: receiver start -> listed in a controller, p95
@@ -105,7 +105,7 @@ async def _cpu_over_a_track(pid: int, connection: DeviceConnection, url: str, n:
     tick = os.sysconf("SC_CLK_TCK")
     item = m.QueueItem(f"tone-{n}", url, title="Bench tone")
     cpu0, wall0 = _cpu_ticks(pid), time.monotonic()
-    result = await connection.command(m.SetQueue((item,), play=True))
+    result = await connection.async_command(m.SetQueue((item,), play=True))
     if result.failure is not None:
         raise RuntimeError(f"SetQueue failed: {result.failure}")
     await _wait_playing(connection)

@@ -37,8 +37,8 @@ from bench.session import (
     receiver_argv,
     running_receiver,
 )
-from connect import messages as m
-from connect.connection import ConnectionEvent, DeviceConnection, StateChanged
+from connect.session import ConnectionEvent, DeviceConnection, StateChanged
+from connect.wire import messages as m
 from tests.media_server import MediaServer
 
 IDLE_TARGET_MB = 80.0
@@ -124,7 +124,7 @@ async def _measure(track_s: int, idle_reads: int) -> tuple[list[float], float, l
                     duration_ms=track_s * 1000,
                     content_type="audio/wav",
                 )
-                result = await connection.command(m.SetQueue((item,), play=True))
+                result = await connection.async_command(m.SetQueue((item,), play=True))
                 if result.failure is not None:
                     raise RuntimeError(f"SetQueue failed: {result.failure}")
                 await _wait_playing(connection)

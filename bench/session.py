@@ -16,19 +16,28 @@ the player's volume call, the broadcast, its once-a-second fsync of the saved se
 falls due) and our own decoding of every controller's copy: with N = 10 the ten copies are
 decoded one after another by this one process, so the figure is an upper bound for ten
 separate devices. Scheduling noise on a loaded machine shows up in p99.
+
+Displayed position: two controllers (DeviceConnection, each with its own clock estimate from 8
+samples) watch the receiver play a track; at random instants (5-30 ms apart) each one's displayed
+position is computed as a controller shows it (its last state's clock, evaluated at the instant
+converted by its own estimate), and the two are compared. Every 25 samples one of them seeks, so
+a new snapshot reaches each at its own moment. Both sit in this process, on one host clock: the
+spread comes from their estimates and from a snapshot seen by one and not yet by the other, not
+from two machines' clocks (see bench/README.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import re
 import signal
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -36,11 +45,17 @@ from pathlib import Path
 import aiohttp
 
 from bench._runner import Measurement
-from connect import messages as m
-from connect.connection import ConnectionEvent, DeviceConnection, Endpoint, StateChanged
+from connect.clock import monotonic_us
 from connect.controller import default_identity
+from connect.session import ConnectionEvent, DeviceConnection, Endpoint, StateChanged
+from connect.wire import messages as m
+from tests.audio import write_position_track
+from tests.media_server import MediaServer
 
 TARGET_P99_MS = 20.0
+SPREAD_TARGET_MS = 10.0  # DESIGN.md: two controllers show the same position within 10 ms
+SPREAD_TRACK_MS = 19_000  # the longest position track tests.audio writes
+SEEK_EVERY = 25  # samples between seeks, each a new snapshot for both controllers
 READY_TIMEOUT_S = 30.0  # libVLC start-up on a loaded 2-core machine stays far under this
 STOP_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
@@ -97,8 +112,13 @@ def receiver_argv(audio_output: str, state_dir: Path, name: str = "Bench Speaker
 
 
 @contextlib.asynccontextmanager
-async def running_receiver(argv: Sequence[str], workdir: Path) -> AsyncIterator[RunningReceiver]:
-    """Start a receiver, wait for its ready line, yield it; always stop it (TERM, then KILL)."""
+async def running_receiver(
+    argv: Sequence[str], workdir: Path, env: Mapping[str, str] | None = None
+) -> AsyncIterator[RunningReceiver]:
+    """Start a receiver, wait for its ready line, yield it; always stop it (TERM, then KILL).
+
+    *env*: the process's environment (default: ours), e.g. a test audio server's.
+    """
     log = workdir / "receiver.log"
     with log.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
@@ -106,6 +126,7 @@ async def running_receiver(argv: Sequence[str], workdir: Path) -> AsyncIterator[
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
+            env=env,
         )
     try:
         device_id, port = await _read_ready_line(process, log)
@@ -169,7 +190,7 @@ async def connect_controllers(
         for connection in connections:
             connection.async_start()
         for connection in connections:
-            await connection.wait_connected(CONNECT_TIMEOUT_S)
+            await connection.async_wait_connected(CONNECT_TIMEOUT_S)
     except BaseException:
         await close_controllers(connections)
         raise
@@ -224,7 +245,7 @@ async def _echo_samples(connections: Sequence[DeviceConnection], samples: int) -
             command_id = f"bench-{uuid.uuid4().hex}"
             done = watch.expect(command_id)
             started = time.perf_counter()
-            await sender.send(m.Command(command_id, m.SetVolume(volume)))
+            await sender.async_send(m.Command(command_id, m.SetVolume(volume)))
             try:
                 ended = await asyncio.wait_for(done, ECHO_TIMEOUT_S)
             except TimeoutError:
@@ -242,24 +263,92 @@ async def _echo_samples(connections: Sequence[DeviceConnection], samples: int) -
     return latencies
 
 
-async def _measure(samples: int) -> dict[int, list[float]]:
+async def _spread_samples(
+    connections: Sequence[DeviceConnection], url: str, samples: int
+) -> tuple[list[float], list[float]]:
+    """Play, then read both controllers' displayed positions at the same instants.
+
+    Every SEEK_EVERY samples one of them seeks (a new snapshot that reaches each controller at
+    its own moment). Returns the spread between the two (ms) and each one's error against the
+    device's own clock, evaluated at that instant (same host: one monotonic clock).
+    """
+    for connection in connections:
+        await connection.async_sync_clock(samples=8)
+    item = m.QueueItem("spread", url, duration_ms=SPREAD_TRACK_MS)
+    await connections[0].async_send(
+        m.Command(f"play-{uuid.uuid4().hex}", m.SetQueue((item,), play=True))
+    )
+    await _until_all(connections, lambda s: s.status is m.PlaybackStatus.PLAYING)
+    rng = random.Random(7)
+    spreads: list[float] = []
+    errors: list[float] = []
+    for i in range(samples):
+        if i % SEEK_EVERY == 0:
+            seek = m.Seek(rng.randrange(1_000, SPREAD_TRACK_MS - 8_000))
+            await connections[i % 2].async_send(m.Command(f"seek-{uuid.uuid4().hex}", seek))
+        await asyncio.sleep(rng.uniform(0.005, 0.030))  # instants unrelated to the snapshots
+        now = monotonic_us()
+        shown = [_displayed(c, now) for c in connections]
+        spreads.append(abs(shown[0] - shown[1]))
+        newest = max((c.state for c in connections if c.state), key=lambda s: s.revision)
+        errors.extend(abs(p - newest.clock.position_at(now)) for p in shown)
+    return spreads, errors
+
+
+def _displayed(connection: DeviceConnection, now: int) -> float:
+    """Return what a controller shows at *now*: its last state's clock, in its clock estimate."""
+    state, clock = connection.state, connection.clock
+    assert state is not None
+    assert clock is not None
+    return float(state.clock.position_at(clock.to_device(now)))
+
+
+async def _until_all(
+    connections: Sequence[DeviceConnection], ok: Callable[[m.PlaybackState], bool]
+) -> None:
+    changed = asyncio.Event()
+    unsubscribe = [c.subscribe(lambda _event: changed.set()) for c in connections]
+    try:
+        async with asyncio.timeout(ECHO_TIMEOUT_S):
+            while not all(c.state is not None and ok(c.state) for c in connections):
+                changed.clear()
+                await changed.wait()
+    finally:
+        for stop in unsubscribe:
+            stop()
+
+
+async def _measure(samples: int) -> tuple[dict[int, list[float]], tuple[list[float], list[float]]]:
     results: dict[int, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="baton-bench-session-") as tmp:
         workdir = Path(tmp)
+        (workdir / "media").mkdir()
+        write_position_track(workdir / "media" / "track.wav", SPREAD_TRACK_MS)
         argv = receiver_argv("none", workdir / "state")
-        async with running_receiver(argv, workdir) as receiver, aiohttp.ClientSession() as http:
+        async with (
+            running_receiver(argv, workdir) as receiver,
+            aiohttp.ClientSession() as http,
+            MediaServer(workdir / "media") as media,
+        ):
             for count in CONTROLLER_COUNTS:
                 connections = await connect_controllers(receiver, http, count)
                 try:
                     results[count] = await _echo_samples(connections, samples)
                 finally:
                     await close_controllers(connections)
-    return results
+            connections = await connect_controllers(receiver, http, 2)
+            try:
+                spread = await _spread_samples(connections, media.url("track.wav"), samples)
+            finally:
+                await close_controllers(connections)
+    return results, spread
 
 
 def run(quick: bool) -> Iterable[Measurement]:
-    """Yield the echo latency for 1 and 10 controllers (quick: 20 samples each, full: 500)."""
-    results = asyncio.run(_measure(20 if quick else 500))
+    """Yield the echo latency for 1 and 10 controllers (quick: 20 samples each, full: 500),
+    how far apart two controllers' displayed positions are at the same instant, and the
+    queue sizes' figures."""
+    results, (spreads, errors) = asyncio.run(_measure(20 if quick else 500))
     for count, latencies in results.items():
         measurement = Measurement(
             name=f"session.command_echo.controllers_{count}",
@@ -268,3 +357,20 @@ def run(quick: bool) -> Iterable[Measurement]:
             target=f"≤ {TARGET_P99_MS:g} ms p99 (command → state echo at every controller)",
         )
         yield replace(measurement, met=measurement.percentile(99) <= TARGET_P99_MS)
+    spread = Measurement(
+        "session.displayed_position.spread_2_controllers",
+        "ms",
+        spreads,
+        f"≤ {SPREAD_TARGET_MS:g} ms p99 (two controllers' displayed positions, same instant)",
+        {"error_vs_device_p99": Measurement("e", "ms", errors).percentile(99)},
+    )
+    yield replace(spread, met=spread.percentile(99) <= SPREAD_TARGET_MS)
+    # Queues of 100, 10 000 and 50 000 items (bench/_queue_sizes.py); full: also in pure-Python
+    # protobuf, what armhf runs.
+    from bench._queue_sizes import QUEUE_SIZES, QUICK_SIZES, pure_python, session_sizes
+
+    yield from asyncio.run(
+        session_sizes(QUICK_SIZES if quick else QUEUE_SIZES, 20 if quick else 200)
+    )
+    if not quick:
+        yield from pure_python("session", quick)

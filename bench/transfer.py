@@ -10,7 +10,8 @@ handoff there and back, stop-first there and back, so both meet the same conditi
 in one run (20 transfers of each, quick: 2). Afterwards both receivers are stopped and each
 transfer is read from the recordings (tests/integration/transfer/proof_audio.py):
 * request → audible: the target's first audible sample minus the instant read just before
-  calling `TransferCoordinator.transfer` (which reads its own request instant microseconds later);
+  calling `TransferCoordinator.async_transfer` (which reads its own request instant
+  microseconds later);
 * gap: the target's first audible sample minus the instant after the source's last one
   (negative: an overlap, the crossfade);
 * position error: the content the target plays minus the content the source would have been
@@ -25,197 +26,245 @@ them. bench/README.md discusses the accuracy. The targets judge handoff only; st
 shown for comparison. Latency is judged on p95; gap and position error, whose targets have no
 percentile, on the largest transfer.
 
+`--output pulse` (or `pipewire`) runs the same session a second time, in the same invocation,
+with both receivers playing through a real sound server the benchmark starts (PulseAudio, or
+PipeWire's pulse layer), one null sink each, recorded from the sinks' monitors by parecord
+(bench/_transfer_session.py says how the recordings are placed on the clock, and checks it):
+the same table, then both side by side. The difference is what a real sound server adds.
+
+Then queues as large as a library (bench/_queue_sizes.py): for 100, 10 000 and 50 000 items
+(quick: 100 and 50 000), fresh receivers play the track as the first item of a queue of that
+length and hand it off back and forth (6 times each; quick: once): request → audible from the
+audio as above, and both receivers' RSS once the last target fetched the whole queue. A full
+run repeats them with pure-Python protobuf (what armhf runs), in a process of its own.
+
 The track: tests/audio.py's position code stops at 19 s (190 segments; the next would pass
 Nyquist), so here the code repeats every 150 segments (15 s, top tone 15.4 kHz) in a track as
 long as the run needs. Content is then known modulo 15 s, which is no ambiguity: every reading
 is taken within a second of the last one, and differences are wrapped to ±7.5 s.
+
+The live row (bench/_transfer_live.py): the same handoffs with a live internet-radio stream
+on capture outputs, joined at its live edge; its programme offset says how well two receivers'
+connections to one station agree.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import statistics
-import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
+from bench._queue_sizes import QUEUE_SIZES, QUICK_SIZES, judge_latency, pure_python
 from bench._runner import Measurement
-from bench.session import receiver_argv, running_receiver
-from connect import messages as m
-from connect.clock import monotonic_us
-from connect.connection import DeviceConnection
-from connect.controller import Controller
-from connect.transfer import TransferCoordinator
-from tests.audio import read_capture
-from tests.integration.transfer.proof_audio import (
-    HeardTransfer,
-    PositionCode,
-    hear_transfer,
-    write_cyclic_position_track,
+from bench._transfer_live import live_figures, measure_live
+from bench._transfer_session import (
+    CODE,
+    FADE_MS,
+    HANDOFF,
+    MODES,
+    PREPARED,
+    SERVERS,
+    STOP_FIRST,
+    Run,
+    Session,
+    measure,
 )
-from tests.media_server import MediaServer
+from tests.integration.transfer.proof_audio import HeardTransfer, hear_transfer
 
-LATENCY_TARGET_MS = 400.0
-GAP_TARGET_MS = 50.0
-POSITION_TARGET_MS = 50.0
-FADE_MS = 30  # the coordinator's default crossfade
-SETTLE_S = 0.8  # play between transfers: room for the 400 ms steady stretches on both sides
-STATE_TIMEOUT_S = 10.0
-CODE = PositionCode(cycle=150)
-MODES = (m.TransferMode.HANDOFF, m.TransferMode.STOP_FIRST)
-_NAMES = {m.TransferMode.HANDOFF: "handoff", m.TransferMode.STOP_FIRST: "stop_first"}
+LATENCY_TARGET_MS = 100.0  # handoff, p95; and no more than stop-first's p95 in the same run
+PREPARED_TARGET_MS = 50.0  # a transfer to a target that prepared the stream, p95
+OVERLAP_TARGET_MS = 30.0  # the crossfade: every transfer
+POSITION_TARGET_MS = 5.0  # p99
+OUTPUTS = tuple(SERVERS)  # what --output accepts besides the capture run, always made
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One transfer as the coordinator saw it."""
-
-    mode: m.TransferMode
-    source: int  # index of the receiver
-    target: int
-    requested_us: int
-    returned_us: int
-    timings: m.TransferTimings
-    source_clock: m.PlaybackClock  # the session clock the source published before the request
-
-
-def run(quick: bool) -> Iterable[Measurement]:
-    """Run 20 transfers of each mode (quick: 2) and yield the audio's figures per mode."""
+def run(quick: bool, output: str | None = None) -> Iterable[Measurement]:
+    """Run 20 transfers of each mode (quick: 2) on capture, and on *output* if named; yield
+    the audio's figures per output and mode, then print the two side by side."""
+    if output is not None and output not in OUTPUTS:
+        raise ValueError(f"transfer --output must be one of {', '.join(OUTPUTS)}, not {output!r}")
     per_mode = 2 if quick else 20
-    runs, heard = asyncio.run(_measure(per_mode))
-    for mode in MODES:
-        pairs = [(r, h) for r, h in zip(runs, heard, strict=True) if r.mode is mode]
-        yield from _figures(mode, pairs)
+    tables: dict[str, list[Measurement]] = {}
+    for name in ("capture", *([output] if output else [])):
+        session = asyncio.run(measure(per_mode, name))
+        figures = list(_session_figures(session))
+        tables[name] = figures
+        yield from figures
+    if output:
+        _print_side_by_side(tables["capture"], tables[output], output)
+    # Internet radio: the same handoffs, joining a live stream at its edge (its own row).
+    yield from live_figures(*asyncio.run(measure_live(per_mode)))
+    # Queues of 100, 10 000 and 50 000 items (full runs: also in pure-Python protobuf).
+    yield from asyncio.run(queue_sizes(QUICK_SIZES if quick else QUEUE_SIZES, 1 if quick else 6))
+    if not quick:
+        yield from pure_python("transfer", quick)
 
 
-async def _measure(per_mode: int) -> tuple[list[_Run], list[HeardTransfer]]:
-    count = per_mode * len(MODES)
-    # The track outlasts the run: the first play, then each transfer and the pause after it.
-    track_ms = round((3 + count * (SETTLE_S + 1.5)) * 1000)
-    with tempfile.TemporaryDirectory(prefix="baton-bench-transfer-") as tmp:
-        workdir = Path(tmp)
-        (workdir / "media").mkdir()
-        write_cyclic_position_track(workdir / "media" / "pos.wav", track_ms, CODE)
-        recordings = [workdir / f"{name}.wav" for name in ("a", "b")]
-        async with contextlib.AsyncExitStack() as stack:
-            server = await stack.enter_async_context(MediaServer(workdir / "media"))
-            receivers = []
-            for name, recording in zip(("a", "b"), recordings, strict=True):
-                (workdir / name).mkdir()
-                argv = receiver_argv(
-                    f"capture:{recording}", workdir / name / "state", f"Bench {name.upper()}"
-                )
-                receivers.append(running_receiver(argv, workdir / name))
-            started = await asyncio.gather(*(stack.enter_async_context(r) for r in receivers))
-            ids = [r.device_id for r in started]
-            controller = Controller(m.ClientIdentity("bench-transfer", "Bench"), browse=False)
-            await controller.async_start()
-            stack.push_async_callback(controller.async_close)
-            for receiver in started:
-                await controller.async_add_address("127.0.0.1", receiver.port)
-            runs = await _transfers(controller, ids, server.url("pos.wav"), track_ms, count)
-        # Leaving the stack stopped both receivers: their recordings are complete.
-        captures = [read_capture(path) for path in recordings]
-        heard = [
-            hear_transfer(
-                captures[r.source],
-                captures[r.target],
-                r.requested_us,
-                r.returned_us + 200_000,
-                CODE,
-                fade_us=FADE_MS * 1000 if r.mode is m.TransferMode.HANDOFF else 0,
+async def queue_sizes(sizes: Sequence[int], per_size: int, suffix: str = "") -> list[Measurement]:
+    """Handoffs with a queue of each size (fresh receivers each, capture output): request →
+    audible from the audio, and the receivers' RSS after; the largest judged against the
+    smallest."""
+    latency: dict[int, Measurement] = {}
+    memory: dict[int, Measurement] = {}
+    whole: dict[int, Measurement] = {}
+    for size in sizes:
+        rss: list[float] = []
+        session = await measure(per_size, "capture", (HANDOFF,), size, rss)
+        heard = [(run, _hear(session, run)) for run in session.runs]
+        print(f"queue of {size} items{suffix}:")
+        _print_breakdown(heard)
+        pairs = [(r, h) for r, h in heard if r.mode == HANDOFF]
+        name = f"transfer.queue_{size}"
+        latency[size] = _measurement(
+            f"{name}.request_to_audible{suffix}",
+            [(h.target.edge_us - r.requested_us) / 1000 for r, h in pairs],
+            [float(r.timings.request_to_audible_ms) for r, _h in pairs],
+        )
+        memory[size] = Measurement(f"{name}.receiver_rss{suffix}", "MB", rss)
+        if session.whole_after_ms:  # reported: the target fetches the rest after the switch
+            whole[size] = Measurement(
+                f"{name}.whole_queue_on_target{suffix}", "ms", session.whole_after_ms
             )
-            for r in runs
-        ]
-    return runs, heard
+    return [*judge_latency(latency, memory), *(whole[size] for size in sorted(whole))]
 
 
-async def _transfers(
-    controller: Controller, ids: Sequence[str], url: str, track_ms: int, count: int
-) -> list[_Run]:
-    item = m.QueueItem("bench-1", url, title="position track", duration_ms=track_ms)
-    played = await controller.async_command(ids[0], m.SetQueue((item,), play=True))
-    if not played.ok:
-        raise RuntimeError(f"cannot play the track: {played.failure}")
-    await _wait_state(controller.connection(ids[0]), m.PlaybackStatus.PLAYING)
-    for device_id in ids:
-        await controller.async_connect(device_id, timeout=STATE_TIMEOUT_S)
-    await asyncio.sleep(SETTLE_S)
-    coordinator = TransferCoordinator(controller)
-    runs = []
-    for i in range(count):
-        mode = MODES[(i // 2) % len(MODES)]
-        source, target = i % 2, 1 - i % 2
-        options = m.TransferOptions(mode=mode, fade_ms=FADE_MS)
-        state = controller.connection(ids[source]).state
-        if state is None:
-            raise RuntimeError(f"transfer {i}: no state from the source")
-        requested = monotonic_us()
-        outcome = await coordinator.transfer(ids[source], ids[target], options)
-        returned = monotonic_us()
-        if outcome.failure is not None or outcome.timings is None:
-            raise RuntimeError(f"transfer {i} ({_NAMES[mode]}) failed: {outcome.failure}")
-        runs.append(_Run(mode, source, target, requested, returned, outcome.timings, state.clock))
-        # The next transfer starts from the target: wait until the source has let go.
-        await _wait_state(controller.connection(ids[source]), m.PlaybackStatus.STOPPED)
-        await asyncio.sleep(SETTLE_S)
-    return runs
+def _session_figures(session: Session) -> Iterable[Measurement]:
+    prefix = "transfer" if session.output == "capture" else f"transfer.{session.output}"
+    heard: list[tuple[Run, HeardTransfer]] = []
+    unheard = []
+    for run in session.runs:
+        try:
+            heard.append((run, _hear(session, run)))
+        except ValueError as exc:  # a side silent throughout its window: said, not hidden
+            print(f"!! {prefix}: a {run.mode} transfer cannot be read: {exc}")
+            unheard.append(run)
+    print(f"{prefix}:")
+    _print_breakdown(heard)
+    figures = {}
+    for mode in MODES:
+        pairs = [(r, h) for r, h in heard if r.mode == mode]
+        if pairs:
+            figures[mode] = _figures(f"{prefix}.{mode}", mode, pairs)
+    if HANDOFF in figures and STOP_FIRST in figures:
+        # Make-before-break must be no slower than stop-first, measured side by side.
+        handoff, stop_first = figures[HANDOFF][0], figures[STOP_FIRST][0]
+        met = handoff.met is True and handoff.percentile(95) <= stop_first.percentile(95)
+        figures[HANDOFF][0] = replace(handoff, met=met)
+    for mode_figures in figures.values():
+        yield from mode_figures
+    if unheard:
+        yield Measurement(
+            f"{prefix}.unreadable_transfers",
+            "count",
+            [float(len(unheard))],
+            "0: every transfer heard on both sides",
+            met=False,
+        )
+    if session.output != "capture":
+        extra = {f"clock_ppm_{i}": ppm for i, ppm in enumerate(session.clock_ppm)}
+        yield Measurement(
+            f"{prefix}.recording_alignment_spread",
+            "us",
+            [float(x) for x in session.alignment_spread_us],
+            extra=extra,
+        )
+        if session.alignment_check_us is not None:
+            yield Measurement(
+                f"{prefix}.recording_alignment_check", "us", [float(session.alignment_check_us)]
+            )
 
 
-async def _wait_state(conn: DeviceConnection, status: m.PlaybackStatus) -> None:
-    """Return once the device's state has *status* (bounded by STATE_TIMEOUT_S)."""
-    changed = asyncio.Event()
-    unsubscribe = conn.subscribe(lambda _event: changed.set())
-    try:
-        async with asyncio.timeout(STATE_TIMEOUT_S):
-            while conn.state is None or conn.state.status is not status:
-                changed.clear()
-                await changed.wait()
-    except TimeoutError:
-        raise RuntimeError(f"{conn.device_id} never reached {status.name}") from None
-    finally:
-        unsubscribe()
+def _hear(session: Session, run: Run) -> HeardTransfer:
+    return hear_transfer(
+        session.captures[run.source],
+        session.captures[run.target],
+        run.requested_us,
+        run.returned_us + 200_000,
+        CODE,
+        fade_us=0 if run.mode == STOP_FIRST else FADE_MS * 1000,
+    )
 
 
-def _figures(mode: m.TransferMode, pairs: list[tuple[_Run, HeardTransfer]]) -> list[Measurement]:
-    name = f"transfer.{_NAMES[mode]}"
+def _print_side_by_side(capture: list[Measurement], real: list[Measurement], output: str) -> None:
+    """Print each figure of the capture run beside the same figure through the sound server."""
+    by_name = {f.name.replace(f"transfer.{output}.", "transfer.", 1): f for f in real}
+    print(f"\nside by side, same run: capture vs {output} (ms; median / p95 / max, signed max)")
+    print(f"{'figure':<34} {'capture':>30} {output:>30}")
+    for figure in capture:
+        twin = by_name.get(figure.name)
+        if twin is None:
+            continue
+        print(f"{figure.name.removeprefix('transfer.'):<34} {_cell(figure):>30} {_cell(twin):>30}")
+
+
+def _cell(figure: Measurement) -> str:
+    signed = figure.extra.get("signed_max")
+    tail = f" ({signed:+.1f})" if signed is not None else ""
+    return (
+        f"{statistics.median(figure.samples):.1f} / {figure.percentile(95):.1f} / "
+        f"{max(figure.samples):.1f}{tail}"
+    )
+
+
+def _figures(name: str, mode: str, pairs: list[tuple[Run, HeardTransfer]]) -> list[Measurement]:
     latency = [(h.target.edge_us - r.requested_us) / 1000 for r, h in pairs]
     gap = [h.gap_us / 1000 for _r, h in pairs]
     position = [_ms(h.position_error_us) for _r, h in pairs]
     jump = [_jump_ms(h) for _r, h in pairs]
+    latency_target = PREPARED_TARGET_MS if mode == PREPARED else LATENCY_TARGET_MS
+    latency_words = f"≤ {latency_target:g} ms p95 (request → target audible)" + (
+        ", and ≤ stop-first's p95" if mode == HANDOFF else ""
+    )
     figures = [
         _measurement(
             f"{name}.request_to_audible",
             latency,
             [float(r.timings.request_to_audible_ms) for r, _h in pairs],
-            f"≤ {LATENCY_TARGET_MS:g} ms p95 (request → target audible)",
+            latency_words,
         ),
         _measurement(
             f"{name}.gap_or_overlap",
             gap,
             [r.timings.gap_us / 1000 for r, _h in pairs],
-            f"≤ {GAP_TARGET_MS:g} ms gap (silence) or overlap, every transfer",
+            f"≤ {OVERLAP_TARGET_MS:g} ms overlap (the crossfade, ±0.5 ms: the audio's edges) "
+            "or gap, every transfer",
         ),
         _measurement(
             f"{name}.position_error",
             position,
             [float(r.timings.position_error_ms) for r, _h in pairs],
-            f"≤ {POSITION_TARGET_MS:g} ms position error, every transfer",
+            f"≤ {POSITION_TARGET_MS:g} ms position error p99",
         ),
         _measurement(f"{name}.content_jump", jump),
         _measurement(f"{name}.source_clock_error", [_clock_error_ms(r, h) for r, h in pairs]),
-    ]
-    if mode is not m.TransferMode.HANDOFF:
+        *(
+            Measurement(f"{name}.breakdown.{part}", "ms", [getattr(r.timings, f"{part}_us") / 1000
+                                                            for r, _h in pairs])
+            for part in ("offer", "preroll", "lead", "start")
+        ),
+    ]  # fmt: skip
+    if mode == STOP_FIRST:
         return figures  # reported for comparison, not judged
     latency_f, gap_f, position_f, *rest = figures
     return [
-        replace(latency_f, met=latency_f.percentile(95) <= LATENCY_TARGET_MS),
-        replace(gap_f, met=max(gap_f.samples) <= GAP_TARGET_MS),
-        replace(position_f, met=max(position_f.samples) <= POSITION_TARGET_MS),
+        replace(latency_f, met=latency_f.percentile(95) <= latency_target),
+        replace(gap_f, met=max(gap_f.samples) <= OVERLAP_TARGET_MS + 0.5),
+        replace(position_f, met=position_f.percentile(99) <= POSITION_TARGET_MS),
         *rest,
     ]
+
+
+def _print_breakdown(heard: list[tuple[Run, HeardTransfer]]) -> None:
+    """Print one line per transfer: where its request → audible went (the coordinator's
+    figures) beside the audio's."""
+    print("transfer  mode        offer  pre-roll    lead   start  = reported  (audio)  [ms]")
+    for i, (r, h) in enumerate(heard):
+        t = r.timings
+        parts = [t.offer_us / 1000, t.preroll_us / 1000, t.lead_us / 1000, t.start_us / 1000]
+        audio = (h.target.edge_us - r.requested_us) / 1000
+        cells = "".join(f"{p:8.1f}" for p in parts)
+        print(f"{i:8}  {r.mode:<10}{cells}  = {sum(parts):8.1f}  ({audio:6.1f})")
 
 
 def _measurement(
@@ -247,7 +296,7 @@ def _jump_ms(heard: HeardTransfer) -> float:
     return CODE.wrap(start - stop) / 1000
 
 
-def _clock_error_ms(run: _Run, heard: HeardTransfer) -> float:
+def _clock_error_ms(run: Run, heard: HeardTransfer) -> float:
     """Return how far the source's published clock led the content it presented (ms)."""
     offset = heard.source.offset
     if offset is None:

@@ -14,10 +14,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from connect import messages as m
+from client.targets import async_device_target
+from connect.access import Credential, CredentialStore
 from connect.controller import Controller
-from connect.credentials import Credential, CredentialStore
 from connect.errors import DeviceNotFoundError
+from connect.wire import messages as m
 
 _CODE = re.compile(r"\d{6}")
 ROLE_WORDS = ("owner", "controller", "guest", "observer")
@@ -25,8 +26,6 @@ ROLE_WORDS = ("owner", "controller", "guest", "observer")
 
 def add_access_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add `pair`, `access`, `rename` and `forget` to a `baton` subparsers object."""
-    from client.commands import device_target  # one way to find a device, for every command
-
     pair = sub.add_parser(
         "pair",
         parents=[common],
@@ -44,7 +43,7 @@ def add_access_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="the role to ask for (default: owner for the first controller, else controller; "
         "only an owner can grant more than controller)",
     )
-    pair.set_defaults(run=_pair, target=device_target)
+    pair.set_defaults(run=_pair, target=async_device_target)
 
     access = sub.add_parser(
         "access",
@@ -61,7 +60,7 @@ def add_access_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="list (the default), revoke ID, or code",
     )  # fmt: skip
     access.add_argument("token_id", nargs="?", metavar="ID", help="the token to revoke")
-    access.set_defaults(run=_access, target=device_target)
+    access.set_defaults(run=_access, target=async_device_target)
 
     rename = sub.add_parser(
         "rename",
@@ -72,7 +71,7 @@ def add_access_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     rename.add_argument("device", metavar="DEVICE", help="device name or id")
     rename.add_argument("name", metavar="NAME", help="the new name")
-    rename.set_defaults(run=_rename, target=device_target)
+    rename.set_defaults(run=_rename, target=async_device_target)
 
     forget = sub.add_parser(
         "forget",

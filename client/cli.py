@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -14,12 +15,29 @@ if TYPE_CHECKING:
     from tracing.setup import Tracing
 
 
+_EXAMPLES = """\
+examples:
+  baton devices                          list the devices on the network
+  baton pair 'Living Room'               pair with a device (it shows a 6-digit code)
+  baton play 'Living Room' URL...        play http(s) URLs there
+  baton status 'Living Room'             what it plays, where, how loud
+  baton transfer 'Living Room' Car       move the music, same track and position
+  baton COMMAND --help                   the options of one command
+
+A device is named by its name or its id (`baton devices` lists both). A command tries the
+address the device was last reached at first, and looks for it on the network (mDNS) when
+it is not there; --connect HOST:PORT reaches one directly.
+"""
+
+
 def build_parser(*, subcommands: bool = True) -> argparse.ArgumentParser:
     """Return the `baton` argument parser (with every subcommand unless told otherwise)."""
     parser = argparse.ArgumentParser(
         prog="baton",
         description="Baton moves music between devices on your local network: "
-        "same track, same position, same queue, no gap.",
+        "same track, same position, same queue, no gap. Without a COMMAND it opens the app.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_version_flag(parser)
     parser.add_argument("--tv", action="store_true", help="open the full-screen TV layout")
@@ -32,7 +50,8 @@ def build_parser(*, subcommands: bool = True) -> argparse.ArgumentParser:
         dest="app_interfaces",
         action="append",
         metavar="IFACE",
-        help="where the app looks for devices (repeatable; default: all suitable interfaces)",
+        help="network interface name or address to look for devices on, for the app and every "
+        "command (repeatable; default: all suitable interfaces, loopback left out)",
     )
     parser.add_argument(
         "--audio",
@@ -55,8 +74,18 @@ def build_parser(*, subcommands: bool = True) -> argparse.ArgumentParser:
         help="the trace viewer user whose devices include this one (sent pseudonymised)",
     )
     parser.add_argument(
+        "--trace-token",
+        metavar="TOKEN",
+        default=None,
+        help="the collector's ingest token (baton-traces ingest add USER); default: "
+        "$OTEL_EXPORTER_OTLP_HEADERS (the app: its Settings)",
+    )
+    parser.add_argument(
         "--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS
     )  # the start-up benchmark
+    parser.add_argument(
+        "--exit-after-library", action="store_true", help=argparse.SUPPRESS
+    )  # the 10 000-track benchmark: say when the library shows, quit once it is scanned
     if not subcommands:
         return parser
     from client.commands import add_commands
@@ -90,8 +119,27 @@ def main(argv: list[str] | None = None) -> int:
         app_only, rest = build_parser(subcommands=False).parse_known_args(words)
         if not rest:
             return _open_app(app_only)
+    # A command lives for a fraction of a second, and the cyclic collector's passes over the
+    # modules it imports, and its last pass at exit, cost it ~40 ms of CPU (bench/README.md,
+    # cli) to free nothing worth it: reference counting frees the rest. The demo and the app,
+    # which live long, collect as usual; a caller's own setting (tests call main) is restored.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _command_line(argv, collecting)
+    finally:
+        if argv is None:  # the console script: the process ends now
+            gc.freeze()
+        elif collecting:
+            gc.enable()
+
+
+def _command_line(argv: list[str] | None, collecting: bool) -> int:
+    """Run `baton` with a subcommand (or --help); see main()."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if collecting and (args.command == "demo" or not hasattr(args, "run")):
+        gc.enable()
     if args.command == "demo":
         from client.demo import run_demo
 
@@ -99,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(args, "run"):
         from client.commands import run_command
         from connect.errors import ConnectError
+
+        # `baton --interface lo devices` means what `baton devices --interface lo` does.
+        if hasattr(args, "interface"):
+            args.interface = [*(args.app_interfaces or ()), *args.interface]
 
         try:
             tracing = _start_tracing(args)
@@ -118,17 +170,21 @@ def _start_tracing(args: argparse.Namespace) -> Tracing | None:
     if not args.trace_endpoint:
         return None
     from client.commands import controller_identity
-    from connect.credentials import CredentialStore
+    from client.lifeline import controller_lifeline
+    from connect.access import CredentialStore
     from tracing.setup import TraceSettings, cache_spool_path, setup
 
     # The id the command's sessions present (stored once this controller has paired).
     args.identity = controller_identity(CredentialStore(), create=args.command == "pair")
+    # Traced as the CLI of this host, not as that id: the app presents it too (client/lifeline.py).
+    device_id, name = controller_lifeline("cli")
     settings = TraceSettings(
         args.trace_endpoint,
-        device_id=args.identity.id,
-        device_name=f"baton {args.command}",
+        device_id=device_id,
+        device_name=name,
         device_type="controller",
         user=args.user,
+        token=args.trace_token or "",
         spool=cache_spool_path(),
     )
     return setup(settings)
@@ -138,7 +194,7 @@ def _open_app(args: argparse.Namespace) -> int:
     """Open the window (`baton`, `baton --tv`); say so plainly when there is no display."""
     from client.app.display import has_display
 
-    if not has_display() and not args.exit_after_first_frame:
+    if not has_display() and not (args.exit_after_first_frame or args.exit_after_library):
         print(
             "baton: no display (DISPLAY/WAYLAND_DISPLAY unset or QT_QPA_PLATFORM=offscreen); "
             "try `baton demo --headless` or the controller commands (`baton --help`)",
@@ -155,8 +211,10 @@ def _open_app(args: argparse.Namespace) -> int:
             interfaces=tuple(args.app_interfaces) if args.app_interfaces else None,
             local_audio=args.app_audio,
             exit_after_first_frame=args.exit_after_first_frame,
+            exit_after_library=args.exit_after_library,
             trace_collector=args.trace_endpoint or None,
             trace_user=args.user or None,
+            trace_token=args.trace_token,
         )
     )
 

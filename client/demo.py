@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING
 from client.app.display import has_display
 from client.demo_library import DemoTrack, write_demo_library
 from client.library_server import LibraryServer
-from connect import messages as m
+from connect.access import CredentialStore
 from connect.clock import monotonic_us
-from connect.connection import DeviceConnection
 from connect.controller import Controller, default_identity
-from connect.credentials import CredentialStore
 from connect.errors import ConnectError
-from connect.transfer import TransferCoordinator, TransferOutcome
+from connect.session import DeviceConnection
+from connect.transfer.coordinator import TransferCoordinator, TransferOutcome
+from connect.wire import messages as m
 
 if TYPE_CHECKING:
     from tracing.setup import Tracing
@@ -66,7 +66,7 @@ class _Receiver:
         """Return the code the receiver shows now (it writes it to its state directory)."""
         try:
             return (self.state_dir / "pairing-code").read_text(encoding="utf-8").strip()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: bytes that are not UTF-8
             raise DemoFailed(f"cannot read {self.name!r}'s pairing code: {exc}") from exc
 
 
@@ -108,7 +108,9 @@ def _run_windowed(audio: str) -> int:
         clock.say(f"writing the demo library into {work / 'library'}")
         write_demo_library(work / "library")
         helper.submit(collector.async_start(clock, work)).result(60)
-        receivers = helper.submit(_start_receivers(clock, work, audio, collector.url)).result(120)
+        receivers = helper.submit(
+            _start_receivers(clock, work, audio, collector.url, collector.ingest_token)
+        ).result(120)
         # The app keeps its credentials where the demo says: the demo's devices are gone
         # after it, and the user's own credentials file stays untouched.
         os.environ["BATON_CONFIG_DIR"] = str(work / "config")
@@ -128,6 +130,7 @@ def _run_windowed(audio: str) -> int:
                 settings_file=work / "app.toml",
                 trace_collector=collector.url,
                 trace_user=DEMO_USER,
+                trace_token=collector.ingest_token,
             )
         )
     finally:
@@ -179,10 +182,15 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
     interrupted = False
     try:
         await library.async_start()
-        clock.say(f"serving the library at http://127.0.0.1:{library.port}/media/")
+        clock.say(
+            f"serving the library on 127.0.0.1:{library.port} (every URL carries a token "
+            "drawn at this start)"
+        )
         await collector.async_start(clock, work)
-        receivers = await _start_receivers(clock, work, audio, collector.url)
-        tracing = _trace_controller(collector.url, controller, work)
+        receivers = await _start_receivers(
+            clock, work, audio, collector.url, collector.ingest_token
+        )
+        tracing = _trace_controller(collector, controller, work)
         await controller.async_start()
         await _discover(clock, controller, receivers)
         for receiver in receivers:
@@ -218,16 +226,17 @@ async def _keep_viewer(clock: _Clock, collector: _Collector) -> None:
             task.uncancel()
 
 
-def _trace_controller(url: str, controller: Controller, work: Path) -> Tracing | None:
+def _trace_controller(collector: _Collector, controller: Controller, work: Path) -> Tracing | None:
     """Trace the tour's controller (this process) to the demo's collector, if it runs."""
-    if not url:
+    if not collector.url:
         return None
     from tracing.setup import TraceSettings, setup
 
     identity = controller.identity
     settings = TraceSettings(
-        url, device_id=identity.id, device_name=identity.name, device_type="controller",
-        user=DEMO_USER, spool=work / "trace-spool.sqlite3",
+        collector.url, device_id=identity.id, device_name=identity.name,
+        device_type="controller", user=DEMO_USER, token=collector.ingest_token,
+        spool=work / "trace-spool.sqlite3",
     )  # fmt: skip
     return setup(settings)
 
@@ -238,13 +247,15 @@ class _Collector:
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
         self.url = ""
-        self.token = ""
+        self.token = ""  # the viewer's
+        self.ingest_token = ""  # the demo devices' (the collector runs without --open-ingest)
         self._drain: asyncio.Task[None] | None = None
 
     async def async_start(self, clock: _Clock, work: Path) -> None:
         """Start it; if it cannot start, say so and go on without it."""
         try:
             self.token = await _add_viewer_user(work / "traces.sqlite3")
+            self.ingest_token = await _add_ingest_token(work / "traces.sqlite3")
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tracing.cli", "serve", "--port", "0",
                 "--db", str(work / "traces.sqlite3"),
@@ -263,7 +274,9 @@ class _Collector:
         self.url = found[1]
         clock.say(
             f"trace viewer at {self.url}/ (user {DEMO_USER!r}, token {self.token}): "
-            "every device of the demo traces there"
+            "every device of the demo traces there with the ingest token "
+            f"{self.ingest_token} (`baton-traces ingest add {DEMO_USER}`; the collector does "
+            "not run with --open-ingest)"
         )
         stdout = self.process.stdout if self.process is not None else None
         assert stdout is not None
@@ -287,15 +300,25 @@ class _Collector:
 
 async def _add_viewer_user(db: Path) -> str:
     """Add the demo's viewer user to the collector's database; return its token."""
+    return await _token_from("user", "add", DEMO_USER, "--db", str(db))
+
+
+async def _add_ingest_token(db: Path) -> str:
+    """Give the demo's devices an ingest token (the demo user's); return it."""
+    return await _token_from("ingest", "add", DEMO_USER, "--label", "demo", "--db", str(db))
+
+
+async def _token_from(*command: str) -> str:
+    """Run a `baton-traces` command that prints a token as its last line; return the token."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tracing.cli", "user", "add", DEMO_USER, "--db", str(db),
+        sys.executable, "-m", "tracing.cli", *command,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     async with asyncio.timeout(_STEP_TIMEOUT_S):
         out, _ = await process.communicate()
     lines = out.decode(errors="replace").split()
     if process.returncode != 0 or not lines:
-        raise OSError("could not add the trace viewer's user")
+        raise OSError(f"could not run baton-traces {' '.join(command[:2])}")
     return lines[-1]  # the token is the last line printed
 
 
@@ -305,9 +328,11 @@ async def _drain(stream: asyncio.StreamReader) -> None:
 
 
 async def _start_receivers(
-    clock: _Clock, work: Path, audio: str, collector: str = ""
+    clock: _Clock, work: Path, audio: str, collector: str = "", token: str = ""
 ) -> list[_Receiver]:
     traced = ["--trace-endpoint", collector, "--user", DEMO_USER] if collector else []
+    if collector and token:
+        traced += ["--trace-token", token]
     started = []
     try:
         for name, kind in RECEIVERS:
@@ -406,14 +431,14 @@ async def _play_and_control(
     await _timed(clock, controller, device, m.SetQueue(queue, play=True), what)
     conn = controller.connection(device)
     await asyncio.sleep(2.0)  # let the listener hear two seconds of it
-    await conn.sync_clock(samples=3)
+    await conn.async_sync_clock(samples=3)
     _say_status(clock, conn, receiver.name)
     await _timed(clock, controller, device, m.Pause(), "pause")
     await _timed(clock, controller, device, m.Resume(), "resume")
     await _timed(clock, controller, device, m.SkipNext(), "next track")
     await _timed(clock, controller, device, m.SetVolume(35), "volume 35")
     await asyncio.sleep(1.0)
-    await conn.sync_clock(samples=3)
+    await conn.async_sync_clock(samples=3)
     _say_status(clock, conn, receiver.name)
 
 
@@ -452,7 +477,7 @@ async def _transfers(
     await _transfer(clock, coordinator, living_room, car.device_id, car.name)
     await asyncio.sleep(1.5)
     car_conn = controller.connection(car.device_id)
-    await car_conn.sync_clock(samples=3)
+    await car_conn.async_sync_clock(samples=3)
     _say_status(clock, car_conn, car.name)
     await _timed(clock, controller, car.device_id, m.Pause(), "pause on 'Car'")
     local = LocalDevice(
@@ -474,7 +499,7 @@ async def _transfers(
         await _timed(clock, controller, entry.id, m.Resume(), "resume on 'This computer'")
         await asyncio.sleep(1.0)
         here = controller.connection(entry.id)
-        await here.sync_clock(samples=3)
+        await here.async_sync_clock(samples=3)
         _say_status(clock, here, "This computer")
     finally:
         if here_id:  # leave before it says goodbye, so its departure is not news
@@ -490,7 +515,7 @@ async def _transfer(
     target_name: str,
 ) -> TransferOutcome:
     began = time.perf_counter()
-    outcome = await coordinator.transfer(source.device_id, target_id)
+    outcome = await coordinator.async_transfer(source.device_id, target_id)
     took = (time.perf_counter() - began) * 1000
     what = f"transfer {source.name!r} -> {target_name!r}"
     if not outcome.ok:

@@ -173,3 +173,66 @@ def _write_arpeggio(path: Path, root_hz: float, steps: tuple[int, ...], seconds:
         out.setsampwidth(2)
         out.setframerate(RATE)
         out.writeframes(samples.tobytes())
+
+
+# ------------------------------------------------------------------------------ a large library
+
+_WORDS = (
+    "amber", "blue", "copper", "drift", "echo", "fable", "glass", "harbour", "iris", "jade",
+    "kite", "lumen", "meadow", "north", "orbit", "pale", "quiet", "river", "signal", "tide",
+    "umber", "velvet", "winter", "yonder", "zephyr", "cinder", "hollow", "lantern", "marrow",
+)  # fmt: skip
+_SILENCE_RATE = 8000  # 8-bit mono: small files, still real WAV audio
+
+
+def write_large_library(
+    folder: Path, tracks: int = 10_000, per_album: int = 10, albums_per_artist: int = 5
+) -> int:
+    """Write *tracks* short tagged WAV files (benchmarks and tests of a big library).
+
+    Albums of *per_album* tracks, *albums_per_artist* albums per artist, each file 0.1 s of
+    silence with ID3 tags written by mutagen (title, artist, album, number) and, on every
+    album's tracks, one of 32 small covers. Returns the number of files written.
+    """
+    covers = [
+        cover_png(f"c{n}", ((n * 8, 90, 200 - n * 5), (240, n * 7, 80)), 32) for n in range(32)
+    ]
+    silence = _silent_wav(0.1)
+    id3: Any = mutagen.id3
+    written = 0
+    for album_no in range((tracks + per_album - 1) // per_album):
+        artist_no = album_no // albums_per_artist
+        artist = f"{_word(artist_no, 7).title()} {_word(artist_no, 3).title()} {artist_no}"
+        album = f"{_word(album_no, 11).title()} {_word(album_no, 5)} {album_no}"
+        album_dir = folder / f"{artist_no:04d}" / f"{album_no:05d}"
+        album_dir.mkdir(parents=True, exist_ok=True)
+        cover = covers[album_no % len(covers)]
+        for number in range(1, min(per_album, tracks - written) + 1):
+            title = f"{_word(written, 13).title()} {_word(written, 17)} {written}"
+            path = album_dir / f"{number:02d}.wav"
+            path.write_bytes(silence)
+            audio = WAVE(path)  # type: ignore[no-untyped-call]
+            audio.add_tags()  # type: ignore[no-untyped-call]
+            tags: Any = audio.tags
+            tags.add(id3.TIT2(encoding=3, text=title))
+            tags.add(id3.TPE1(encoding=3, text=artist))
+            tags.add(id3.TALB(encoding=3, text=album))
+            tags.add(id3.TRCK(encoding=3, text=str(number)))
+            tags.add(id3.APIC(encoding=3, mime="image/png", type=3, desc="", data=cover))
+            audio.save()
+            written += 1
+    return written
+
+
+def _word(n: int, stride: int) -> str:
+    return _WORDS[(n * stride) % len(_WORDS)]
+
+
+def _silent_wav(seconds: float) -> bytes:
+    frames = int(_SILENCE_RATE * seconds)
+    data = b"\x80" * frames  # 8-bit WAV is unsigned: 128 is silence
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + frames, b"WAVE", b"fmt ", 16, 1, 1,
+        _SILENCE_RATE, _SILENCE_RATE, 1, 8, b"data", frames,
+    )  # fmt: skip
+    return header + data

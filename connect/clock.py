@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connect.messages import TimeResponse
+from connect.wire.messages import TimeResponse
 
 Clock = Callable[[], int]
 """A function returning the current instant in microseconds of one monotonic clock."""

@@ -9,6 +9,10 @@ mDNS, its manual host answering, new interfaces), instead of waiting out its bac
 With a CredentialStore it also pairs, presents the stored tokens and manages a device's access
 (docs/security.md): a device in pin mode, or one we hold a credential for (no downgrade), is
 only ever reached over TLS pinned to its id.
+
+With a LastReached cache (the `baton` commands), a device named is first tried where it was
+last reached, and mDNS browsing starts only when it is not there (or is no longer that device):
+a command to a known device then costs one session, not a browse.
 """
 
 from __future__ import annotations
@@ -16,59 +20,79 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import aiohttp
-
-from connect import _access, codec
-from connect import messages as m
-from connect._access import Request
-from connect.connection import (
-    AccessDenied,
-    Connected,
-    ConnectionEvent,
-    DeviceConnection,
-    Disconnected,
-    Endpoint,
-)
-from connect.credentials import Credential, CredentialStore, paired_now
-from connect.discovery import DeviceEntry, DeviceRegistry, ReachableHint
+from connect.access import _requests
+from connect.access._requests import Request
+from connect.access.credentials import Credential, CredentialStore, paired_now
+from connect.cli_common import baton_command
+from connect.discovery.last_reached import LastReached
+from connect.discovery.registry import DeviceEntry, DeviceRegistry, ReachableHint
+from connect.discovery.txt import ServiceRecord
 from connect.errors import (
+    AccessRevokedError,
     ConnectError,
-    ConnectTimeoutError,
+    CredentialStoreError,
     DeviceNotFoundError,
     FrameError,
     NotPairedError,
     UntrustedDeviceError,
 )
-from connect.txt import ServiceRecord
+from connect.finding import DeviceFinder
+from connect.paths import NAME_PATH, PAIR_PATH, PAIRING_CODE_PATH, TOKENS_PATH
+from connect.session.connection import (
+    AccessDenied,
+    Connected,
+    ConnectionEvent,
+    DeviceConnection,
+    Dial,
+    Disconnected,
+    Endpoint,
+)
+from connect.session.queue_upload import Uploaded, async_play_items
+from connect.session.queue_view import QueueView
+from connect.wire import codec
+from connect.wire import messages as m
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 MANUAL_POLL_INTERVAL_S = 10.0
-_HTTP_TIMEOUT = aiohttp.ClientTimeout(total=3)
+_HTTP_TIMEOUT_S = 3.0
 _TLS_CLOSE_MAY_LEAK = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
 
 
 _PROCESS_CLIENT_ID = f"cli-{uuid.uuid4().hex[:12]}"
 
 
-def default_identity(name: str = "baton") -> m.ClientIdentity:
+def default_identity(name: str = "") -> m.ClientIdentity:
     """Return an identity for a controller that has no stored one (the CLI).
 
     One id per process: the device id its traces carry (`tracing.setup`) is the same one, so
-    a device's replies, addressed to this client id, land on this process's lifeline.
+    a device's replies, addressed to this client id, land on this process's lifeline. The name
+    defaults to "baton on HOST": what an owner reads in a device's list of paired controllers.
     """
     from connect.cli_common import baton_version
 
     return m.ClientIdentity(
-        _PROCESS_CLIENT_ID, name, m.DeviceType.COMPUTER, f"baton {baton_version()}"
+        _PROCESS_CLIENT_ID,
+        name or f"baton on {host_name()}",
+        m.DeviceType.COMPUTER,
+        f"baton {baton_version()}",
     )
+
+
+def host_name() -> str:
+    """Return this machine's short host name (its first label), or "this computer"."""
+    return socket.gethostname().split(".")[0] or "this computer"
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -89,25 +113,46 @@ class Controller:
         interfaces: Sequence[str] = (),
         browse: bool = True,
         credentials: CredentialStore | None = None,
+        last_reached: LastReached | None = None,
+        dial: Dial | None = None,
     ) -> None:
         self.identity = identity
         self.credentials = credentials  # None: no pairing; pin-mode devices will refuse us
+        self.last_reached = last_reached  # None: every device is found by mDNS or by address
+        # How sessions open their WebSocket: None is aiohttp's (connect.session._socket).
+        self._dial = dial
         self.registry = DeviceRegistry(interfaces=interfaces)
         self._browse = browse
         self._http: aiohttp.ClientSession | None = None
+        self._started = False
         self._connections: dict[str, DeviceConnection] = {}
         self._listeners: list[Callable[[ConnectionEvent], None]] = []
         self._poller: asyncio.Task[None] | None = None
         self.registry.subscribe_hints(self._on_hint)
+        self._finder = DeviceFinder(
+            self.registry,
+            last_reached,
+            browse=self.async_browse,
+            open_session=self.async_connect,
+            drop_session=self._drop_session,
+        )
 
-    async def async_start(self) -> None:
-        """Start browsing (if asked) and polling devices added by address."""
-        # Before CPython 3.12.8 a TLS transport being closed could outlive its loop and leak
-        # its socket (python/cpython#118960); aiohttp then aborts those it closed on close().
-        connector = aiohttp.TCPConnector(enable_cleanup_closed=_TLS_CLOSE_MAY_LEAK)
-        self._http = aiohttp.ClientSession(timeout=_HTTP_TIMEOUT, connector=connector)
-        if self._browse:
-            await self.registry.async_start()
+    async def async_start(self, *, browse_now: bool = True) -> None:
+        """Start browsing (if asked) and polling devices added by address.
+
+        With *browse_now* False, browsing waits until a device must be looked for
+        (`async_find`); a named interface this host lacks is still refused at once. The HTTP
+        client (aiohttp) is made when first needed: a session with a lean dial needs none.
+        """
+        self._started = True
+        try:
+            if self._browse and browse_now:
+                await self.registry.async_start()
+            elif self._browse:
+                self.registry.check_interfaces()
+        except BaseException:  # an unknown --interface: close what was opened, say it once
+            await self.async_close()
+            raise
         self._poller = asyncio.get_running_loop().create_task(self._poll_manual_hosts())
 
     async def async_close(self) -> None:
@@ -121,6 +166,7 @@ class Controller:
         self._connections.clear()
         if self._browse:
             await self.registry.async_close()
+        self._started = False  # no HTTP client is made after this
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -150,13 +196,13 @@ class Controller:
             entry = self.registry.get(device_id)
             tls = self._needs_tls(device_id, entry.record if entry else None)
             endpoint = Endpoint(host, port, fingerprint=device_id if tls else "")
-            return await _access.fetch_info(self._require_http(), endpoint)
-        seen = await _access.peer_fingerprint(host, port, _HTTP_TIMEOUT.total or 3.0)
-        if seen is not None:  # fetch_info requires the device to claim *seen* as its id
-            return await _access.fetch_info(
+            return await _requests.async_fetch_info(self._require_http(), endpoint)
+        seen = await _requests.async_peer_fingerprint(host, port, _HTTP_TIMEOUT_S)
+        if seen is not None:  # async_fetch_info requires the device to claim *seen* as its id
+            return await _requests.async_fetch_info(
                 self._require_http(), Endpoint(host, port, fingerprint=seen)
             )
-        info = await _access.fetch_info(self._require_http(), Endpoint(host, port))
+        info = await _requests.async_fetch_info(self._require_http(), Endpoint(host, port))
         if info.pairing is not m.PairingMode.OPEN:
             raise UntrustedDeviceError(f"{host}:{port} says it needs pairing but offers no TLS")
         if self.credential(info.id) is not None:
@@ -166,27 +212,18 @@ class Controller:
             )
         return info
 
+    async def async_browse(self) -> None:
+        """Start browsing now, if this controller browses at all (idempotent)."""
+        if self._browse:
+            await self.registry.async_start()
+
     async def async_find(self, name_or_id: str, timeout: float) -> DeviceEntry:
-        """Return the device with this id or (case-insensitive) name, waiting up to *timeout*."""
+        """Return the device with this id or (case-insensitive) name, waiting up to *timeout*.
 
-        def matches(entry: DeviceEntry) -> bool:
-            return entry.id == name_or_id or entry.name.casefold() == name_or_id.casefold()
-
-        found = [e for e in self.registry.entries() if matches(e)]
-        if not found:
-            try:
-                found = [await self.registry.async_wait_for(matches, timeout)]
-            except ConnectTimeoutError:
-                known = ", ".join(sorted(repr(e.name) for e in self.registry.entries())) or "none"
-                raise DeviceNotFoundError(
-                    f"no device named {name_or_id!r} within {timeout:g} s (found: {known})"
-                ) from None
-        ids = {entry.id for entry in found}
-        if len(ids) > 1:
-            raise DeviceNotFoundError(
-                f"{len(ids)} devices are named {name_or_id!r}; use an id: {', '.join(sorted(ids))}"
-            )
-        return found[0]
+        Known devices first; then, with a LastReached cache, the device where it was last
+        reached, if its session opens there as that device (connect.finding); then mDNS.
+        """
+        return await self._finder.async_find(name_or_id, timeout)
 
     # -------------------------------------------------------------------------- sessions
 
@@ -201,8 +238,9 @@ class Controller:
         async def resolve() -> Endpoint:
             return self.endpoint(await self.registry.async_resolve(device_id))
 
+        http = self._require_http() if self._dial is None else None
         conn = DeviceConnection(
-            device_id, resolve, self.identity, self._require_http(), credentials=self.credentials
+            device_id, resolve, self.identity, http, dial=self._dial, credentials=self.credentials
         )
         conn.subscribe(self._on_event)
         self._connections[device_id] = conn
@@ -216,7 +254,7 @@ class Controller:
     async def async_connect(self, device_id: str, timeout: float = 5.0) -> DeviceConnection:
         """Return a connected session to *device_id*, or raise ConnectTimeoutError."""
         conn = self.connection(device_id)
-        await conn.wait_connected(timeout)
+        await conn.async_wait_connected(timeout)
         return conn
 
     async def async_command(
@@ -229,7 +267,34 @@ class Controller:
     ) -> m.CommandResult:
         """Send a command to a device (connecting first if needed) and return its result."""
         conn = await self.async_connect(device_id, timeout)
-        return await conn.command(action, expected_revision=expected_revision, timeout=timeout)
+        return await conn.async_command(
+            action, expected_revision=expected_revision, timeout=timeout
+        )
+
+    async def async_play_items(
+        self,
+        device_id: str,
+        items: Sequence[m.QueueItem],
+        *,
+        play: bool = True,
+        shuffle: bool | None = None,
+        seed: int | None = None,
+        timeout: float = 10.0,
+    ) -> Uploaded:
+        """Replace *device_id*'s queue with *items*, however many, and (with *play*) start it.
+
+        See connect.session.queue_upload: the items go in commands of a frame each; with
+        *shuffle* True the device's shared shuffle order (from *seed*, or a random one) picks
+        the first. Raises QueueUploadError if the device refuses a command.
+        """
+        conn = await self.async_connect(device_id, timeout)
+        return await async_play_items(
+            conn, items, play=play, shuffle=shuffle, seed=seed, timeout=timeout
+        )
+
+    def queue_view(self, device_id: str) -> QueueView:
+        """Return a live view of *device_id*'s queue (connecting if needed); `close()` it."""
+        return QueueView(self.connection(device_id))
 
     def endpoint(self, entry: DeviceEntry) -> Endpoint:
         """Return where to reach *entry*'s session: TLS pinned to its id unless plainly open."""
@@ -267,32 +332,34 @@ class Controller:
         if record and record.pairing is m.PairingMode.OPEN and not self.credential(device_id):
             raise ConnectError(f"{label} is open to everyone on this network: no pairing")
         endpoint = self._pinned_endpoint(entry)
-        # The device replaces the token of a client id that pairs again: keep the id stable
-        # (CredentialStore.client_id) so pairing twice leaves no stale token behind.
+        # Pairing again, we present the token we hold: the device replaces that token (and
+        # ends its sessions) instead of adding one. It does so only for the client id the token
+        # was issued to, so keep the id stable (CredentialStore.client_id).
+        held = self.credential(device_id)
         body = codec.encode_pairing_request(m.PairingRequest(self.identity, pin, role))
-        answer = await _access.request(
+        answer = await _requests.async_request(
             self._require_http(),
             "POST",
             endpoint,
-            _access.PAIR_PATH,
+            PAIR_PATH,
             Request.PAIR,
             label,
             body=body,
+            token=held.token if held is not None else "",
         )
         granted = _read(codec.decode_pairing_response, answer, f"{label} sent a pairing answer")
         if granted.device_id != device_id or granted.certificate_sha256 not in ("", device_id):
             raise UntrustedDeviceError(f"{label} answered pairing for another device")
         credential = Credential(device_id, granted.token, granted.role, entry.name, paired_now())
         store.save(credential)
+        self._finder.remember(device_id, entry.name, entry.type, endpoint)
         _LOG.info("%s: paired as %s", device_id, granted.role.name.lower())
         await self._drop_stopped(device_id)
         return credential
 
     async def async_list_tokens(self, device_id: str) -> tuple[m.TokenInfo, ...]:
         """Return the tokens *device_id* has issued (owner only); raise an AccessError if not."""
-        answer = await self._owner_request(
-            "GET", device_id, _access.TOKENS_PATH, Request.LIST_TOKENS
-        )
+        answer = await self._owner_request("GET", device_id, TOKENS_PATH, Request.LIST_TOKENS)
         return _read(codec.decode_token_list, answer, f"{device_id} sent a token list").tokens
 
     async def async_revoke_token(self, device_id: str, token_id: str) -> None:
@@ -300,7 +367,7 @@ class Controller:
 
         Revoking this controller's own token also forgets the local credential.
         """
-        path = f"{_access.TOKENS_PATH}/{token_id}"
+        path = f"{TOKENS_PATH}/{token_id}"
         if not token_id.isalnum():
             raise ValueError(f"not a token id: {token_id!r} (see `baton access DEVICE`)")
         await self._owner_request("DELETE", device_id, path, Request.REVOKE, token_id=token_id)
@@ -311,16 +378,14 @@ class Controller:
     async def async_pairing_code(self, device_id: str) -> str:
         """Return *device_id*'s current pairing code, for pairing another controller (owner)."""
         answer = await self._owner_request(
-            "GET", device_id, _access.PAIRING_CODE_PATH, Request.PAIRING_CODE
+            "GET", device_id, PAIRING_CODE_PATH, Request.PAIRING_CODE
         )
         return _read(codec.decode_pairing_code, answer, f"{device_id} sent a pairing code").code
 
     async def async_rename(self, device_id: str, name: str) -> m.DeviceInfo:
         """Give *device_id* a new name (owner); return its description under that name."""
         body = codec.encode_rename_request(m.RenameRequest(name))
-        answer = await self._owner_request(
-            "PUT", device_id, _access.NAME_PATH, Request.RENAME, body=body
-        )
+        answer = await self._owner_request("PUT", device_id, NAME_PATH, Request.RENAME, body=body)
         info = _read(codec.decode_device_info, answer, f"{device_id} answered a rename")
         held = self.credential(device_id)
         if held is not None:  # `baton forget NEW-NAME` must find it
@@ -349,18 +414,28 @@ class Controller:
         if held is None:
             if entry.record is not None and entry.record.pairing is m.PairingMode.OPEN:
                 raise ConnectError(f"{label} is open to everyone: it has no access to manage")
-            raise NotPairedError(f"{label} needs pairing: run `baton pair {label}`", device=label)
-        return await _access.request(
-            self._require_http(),
-            method,
-            self._pinned_endpoint(entry),
-            path,
-            request,
-            label,
-            body=body,
-            token=held.token,
-            token_id=token_id,
-        )
+            raise NotPairedError(
+                f"{label} needs pairing: run {baton_command('pair', label)}", device=label
+            )
+        try:
+            return await _requests.async_request(
+                self._require_http(),
+                method,
+                self._pinned_endpoint(entry),
+                path,
+                request,
+                label,
+                body=body,
+                token=held.token,
+                token_id=token_id,
+            )
+        except AccessRevokedError:
+            # As a session told REVOKED does: the token is dead, keep no copy of it.
+            try:
+                self._require_credentials().forget_token(device_id, held.token)
+            except CredentialStoreError as exc:  # the refusal raised says it all already
+                _LOG.warning("%s: could not forget the revoked credential: %s", device_id, exc)
+            raise
 
     def _pinned_endpoint(self, entry: DeviceEntry) -> Endpoint:
         return replace(self.endpoint(entry), fingerprint=entry.id)
@@ -376,6 +451,11 @@ class Controller:
             raise RuntimeError("this controller was made without a CredentialStore")
         return self.credentials
 
+    async def _drop_session(self, device_id: str) -> None:
+        conn = self._connections.pop(device_id, None)
+        if conn is not None:
+            await conn.async_close()
+
     async def _drop_stopped(self, device_id: str) -> None:
         conn = self._connections.get(device_id)
         if conn is not None and conn.stopped_by is not None:
@@ -388,9 +468,16 @@ class Controller:
         with contextlib.suppress(DeviceNotFoundError):
             if isinstance(event, Connected):
                 self.registry.async_mark_online(event.device_id)
-            elif isinstance(event, Disconnected | AccessDenied):
-                reason = event.reason if isinstance(event, Disconnected) else event.message
-                self.registry.async_mark_offline(event.device_id, reason)
+                conn = self._connections.get(event.device_id)
+                if conn is not None and conn.endpoint is not None:
+                    device = event.welcome.device
+                    self._finder.remember(event.device_id, device.name, device.type, conn.endpoint)
+            elif isinstance(event, Disconnected):
+                self.registry.async_mark_offline(
+                    event.device_id, event.reason, expected=event.goodbye
+                )
+            elif isinstance(event, AccessDenied):  # the user is told through the event
+                self.registry.async_mark_offline(event.device_id, event.message, expected=True)
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -420,8 +507,18 @@ class Controller:
                 self.registry.async_report_manual(host, port, _record_from_info(info, host, port))
 
     def _require_http(self) -> aiohttp.ClientSession:
+        """Return the HTTP client, made on first use (importing aiohttp costs ~120 ms)."""
         if self._http is None:
-            raise RuntimeError("controller not started")
+            if not self._started:
+                raise RuntimeError("controller not started")
+            import aiohttp
+
+            # Before CPython 3.12.8 a TLS transport being closed could outlive its loop and
+            # leak its socket (python/cpython#118960); aiohttp then aborts those it closed.
+            connector = aiohttp.TCPConnector(enable_cleanup_closed=_TLS_CLOSE_MAY_LEAK)
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=_HTTP_TIMEOUT_S), connector=connector
+            )
         return self._http
 
 

@@ -28,6 +28,24 @@ class UnknownMessageError(FrameError):
     """A well-formed Envelope whose body this version does not know (a newer peer's message)."""
 
 
+class MalformedCommandError(MalformedFrameError):
+    """A Command that cannot be applied as sent, whose `command_id` could still be read.
+
+    The device answers it with a failed CommandResult for that id (a controller waits on it),
+    not with an Error frame: MALFORMED for a broken envelope around it.
+    """
+
+    def __init__(
+        self, message: str, *, command_id: str, seq: int | None = None, msg_id: str = ""
+    ) -> None:
+        super().__init__(message, seq=seq, msg_id=msg_id)
+        self.command_id = command_id
+
+
+class InvalidCommandError(MalformedCommandError):
+    """A Command with a value outside what it allows (a bad uid): INVALID_ARGUMENT by id."""
+
+
 class EncodeError(ConnectError, ValueError):
     """A message could not be encoded: a value is out of the range the wire allows."""
 
@@ -76,7 +94,15 @@ class ForbiddenError(AccessError):
 
 
 class WrongPinError(AccessError):
-    """The pairing code was not the one the device shows now."""
+    """The pairing code was not the one the device shows now.
+
+    `tries_left`: the wrong codes the device still takes before it pauses pairing, as the
+    device counts them (every controller's); None when the device does not say.
+    """
+
+    def __init__(self, message: str, *, device: str = "", tries_left: int | None = None) -> None:
+        super().__init__(message, device=device)
+        self.tries_left = tries_left
 
 
 class RateLimitedError(AccessError):
@@ -101,3 +127,19 @@ class CredentialStoreError(ConnectError, OSError):
     def __init__(self, message: str, *, path: str = "") -> None:
         super().__init__(message)
         self.path = path
+
+
+class SocketClosedError(ConnectionLostError):
+    """The WebSocket ended (closed by the device, or not a binary message where one is due)."""
+
+
+class FingerprintMismatchError(UntrustedDeviceError):
+    """Someone else answers at the device's address: its certificate is not the pinned one."""
+
+    def __init__(self, host: str, port: int, got: str) -> None:
+        super().__init__(f"{host}:{port} presented certificate {got or 'none'}")
+        self.host, self.port, self.got = host, port, got
+
+
+class TlsHandshakeError(ConnectError):
+    """No TLS handshake completed: likely a plain-HTTP server where TLS is due."""

@@ -17,6 +17,9 @@ The shapes (tracing/attributes.py, "Arrows"):
   loop) shares the process's one tracer provider, so its resource names the process's device.
   It runs under a `DeviceTag` (`enter_device`) instead: its spans and events carry its own
   `baton.device.id`, name and type, and the collector files them under that device.
+* the trace context a sender carries names its lifeline (`baton=<device id>` in `tracestate`,
+  tracing.attributes.TRACESTATE_KEY): a device sends its replies to the lifeline the Hello
+  named (`sender_lifeline`), not to the client id, which the app and the CLI share.
 Only attribute names from `tracing.attributes` are set, with ids and code words as values:
 never names of people, titles, addresses or free text.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -36,7 +40,7 @@ from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
-from connect import messages as m
+from connect.wire import messages as m
 from tracing import attributes as a
 
 SCOPE = "baton.connect"
@@ -49,6 +53,8 @@ TRACED = (
 heartbeats and snapshots do not (a state change is an event on the device that changed)."""
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+# A tracestate value (W3C Trace Context): printable ASCII but ',' and '=', at most 256.
+_TRACESTATE_VALUE = re.compile(r"[\x21-\x2b\x2d-\x3c\x3e-\x7e]{1,256}")
 _cache: list[object] = [None, None, None, None]  # provider, tracer, logger provider, logger
 
 Attributes = dict[str, AttributeValue]
@@ -145,12 +151,43 @@ def start_send(
 
 
 def carrier(span: Span | None) -> tuple[str, str]:
-    """Return the (traceparent, tracestate) that make the receiver's span a child of *span*."""
+    """Return the (traceparent, tracestate) that make the receiver's span a child of *span*;
+    the tracestate names this sender's lifeline (`sender_lifeline` reads it)."""
     if span is None or not span.get_span_context().is_valid:
         return "", ""
     headers: dict[str, str] = {}
     _PROPAGATOR.inject(headers, context=trace.set_span_in_context(span))
-    return headers.get("traceparent", ""), headers.get("tracestate", "")
+    return headers.get("traceparent", ""), _naming_lifeline(headers.get("tracestate", ""))
+
+
+def own_lifeline() -> str:
+    """Return the device id this context's spans are filed under ("" when unknown)."""
+    tag = _DEVICE.get()
+    if tag is not None and tag.device_id:
+        return tag.device_id
+    # The SDK's provider (tracing.setup) has the process's resource; the API's has none.
+    resource = getattr(trace.get_tracer_provider(), "resource", None)
+    value = getattr(resource, "attributes", {}).get(a.DEVICE_ID, "")
+    return value if isinstance(value, str) else ""
+
+
+def _naming_lifeline(tracestate: str) -> str:
+    # W3C Trace Context: an entry a participant changes moves to the front; at most 32.
+    entries = [e.strip() for e in tracestate.split(",") if e.strip()]
+    entries = [e for e in entries if e.partition("=")[0] != a.TRACESTATE_KEY]
+    own = own_lifeline()
+    if _TRACESTATE_VALUE.fullmatch(own):
+        entries.insert(0, f"{a.TRACESTATE_KEY}={own}")
+    return ",".join(entries[:32])
+
+
+def sender_lifeline(envelope: m.Envelope) -> str:
+    """Return the lifeline a traced sender named in *envelope*'s tracestate, or ""."""
+    for entry in envelope.tracestate.split(","):
+        key, _, value = entry.strip().partition("=")
+        if key == a.TRACESTATE_KEY and _TRACESTATE_VALUE.fullmatch(value):
+            return value
+    return ""
 
 
 def remote_context(envelope: m.Envelope) -> Context | None:
@@ -219,12 +256,52 @@ def record_result(span: Span | None, revision: int, failure: m.Failure | None) -
         fail(span, failure.code.name)
 
 
-def start_transfer(transfer_id: str) -> Span | None:
+def start_transfer(
+    transfer_id: str, source_id: str = "", target_id: str = "", mode: str = ""
+) -> Span | None:
     """Start the one span of a transfer on the controller that runs it (its messages nest)."""
     tracer_ = tracer()
     if tracer_ is None:
         return None
-    return tracer_.start_span("transfer", attributes={a.TRANSFER_ID: transfer_id})
+    attributes: Attributes = {a.TRANSFER_ID: transfer_id}
+    for key, value in ((a.TRANSFER_SOURCE, source_id), (a.TRANSFER_TARGET, target_id)):
+        if value:
+            attributes[key] = value
+    if mode:
+        attributes[a.TRANSFER_MODE] = mode
+    return tracer_.start_span("transfer", attributes=attributes)
+
+
+def record_transfer(
+    span: Span | None,
+    failure: m.Failure | None,
+    timings: m.TransferTimings | None,
+    *,
+    rolled_back: bool = False,
+    fade_ms: int = 0,
+    clock_error_us: int | None = None,
+) -> None:
+    """Note how a transfer ended on its span: the outcome, and its timings when it played."""
+    if span is None or not span.is_recording():
+        return
+    outcome = "rolled_back" if rolled_back else "failed" if failure is not None else "ok"
+    span.set_attribute(a.TRANSFER_OUTCOME, outcome)
+    if timings is None:
+        return
+    span.set_attributes(
+        {
+            a.TRANSFER_LATENCY_MS: timings.request_to_audible_ms,
+            a.TRANSFER_GAP_US: timings.gap_us,
+            a.TRANSFER_POSITION_ERROR_MS: timings.position_error_ms,
+            a.TRANSFER_OFFER_US: timings.offer_us,
+            a.TRANSFER_PREROLL_US: timings.preroll_us,
+            a.TRANSFER_LEAD_US: timings.lead_us,
+            a.TRANSFER_START_US: timings.start_us,
+            a.TRANSFER_FADE_MS: fade_ms,
+        }
+    )
+    if clock_error_us is not None:
+        span.set_attribute(a.TRANSFER_CLOCK_ERROR_US, clock_error_us)
 
 
 def link_device(span: Span | None, session: SpanContext | None, device_id: str, role: str) -> None:

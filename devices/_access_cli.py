@@ -12,6 +12,7 @@ import datetime
 import sys
 from pathlib import Path
 
+from connect.atomic import not_text
 from devices.access import PAIRING_CODE_FILE
 from devices.config import ConfigError, ReceiverConfig, read_config_file
 from devices.tokens import TokenRecord, TokenStore, TokenStoreError
@@ -74,8 +75,16 @@ def _state_dir(config: Path | None, state_dir: Path | None) -> Path:
 
 
 def _print_code(state_dir: Path) -> int:
+    path = state_dir / PAIRING_CODE_FILE
     try:
-        code = (state_dir / PAIRING_CODE_FILE).read_text().strip()
+        code = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError as exc:
+        print(
+            f"baton-receiver: {path} {not_text(exc)}, so not a pairing code; the receiver "
+            "writes a new one when it starts, and after every pairing",
+            file=sys.stderr,
+        )
+        return 1
     except OSError as exc:
         print(
             f"baton-receiver: no pairing code in {state_dir} ({exc.strerror}); is a receiver "

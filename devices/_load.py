@@ -24,6 +24,7 @@ class LoadProgress:
     audio: bool = False  # libVLC found an audio stream it can demux
     buffered: bool = False
     taken: bool = False  # failed because a stop, close or newer load took the player over
+    heard: bool = False  # its first sample was heard (the clock is anchored on it already)
     hints: list[tuple[FailureHint, str]] = field(default_factory=list)
 
     def observe(self, kind: BackendEvent, value: object) -> None:

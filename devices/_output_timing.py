@@ -1,5 +1,6 @@
 """When the output starts and stops: the learned start latency, and the OutputStarted/Stopped
-events, exact from the capture sink or estimated from the player's calls on other outputs.
+events, exact from a timed sink (capture, pulse) or estimated from the player's calls on other
+outputs.
 
 How `Player.async_play_at` hits its instant: libVLC presents the first sample a steady time after
 the resume call returns (measured on capture: ~10 ms from a pre-roll; ~0.1 ms when resuming a
@@ -8,9 +9,12 @@ before the target (timed on the libVLC thread: `VLCThread.async_call_at`), and o
 sink's envelope keeps every sample presented before the target silent. So the first audible
 sample lands on the target to the sample whenever the latency does not exceed its estimate by
 more than `EARLY_US`, at the cost of that much content. The estimate is the median of the latest
-observations: capture reports the first sample's pts after each resume.
+observations: the sink reports the first sample's instant after each resume. Through a sound
+server (pulse) every sample is heard the sink's fixed delay after its pts, so that delay is part
+of the latency from the first start on: a device's first transfer is as exact as the next.
 
-Other outputs (ALSA, default, afile, none) use the same timing with `ASSUMED_LATENCY_US`: libVLC 3
+Other outputs (ALSA, afile, none, and default without a sound server) use the same timing with
+`ASSUMED_LATENCY_US`: libVLC 3
 exposes no device latency, so expect such a start to be late by about the card's buffer (tens of
 ms with ALSA's defaults), and the reported instants (exact=False) to be off by as much.
 """
@@ -18,12 +22,15 @@ ms with ALSA's defaults), and the reported instants (exact=False) to be off by a
 from __future__ import annotations
 
 import enum
+import logging
 import statistics
 from collections import deque
 from collections.abc import Callable
 
-from devices._capture import CaptureEdge
+from devices._timed_sink import SinkEdge
 from devices.player_types import OutputStarted, OutputStopped, PlayerState
+
+_LOGGER = logging.getLogger(__name__)
 
 EARLY_US = 2_000
 # Outputs that do not report presentation: a start is estimated at the resume call's return plus
@@ -46,15 +53,16 @@ _INITIAL_US = {StartKind.PREROLL: 10_000, StartKind.PAUSE: 300}
 class StartLatency:
     """The time from the resume call's return to the first presented sample, learned per kind."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay_us: int = 0) -> None:
         self._seen: dict[StartKind, deque[int]] = {
             kind: deque(maxlen=_OBSERVATIONS) for kind in StartKind
         }
+        self._delay_us = delay_us  # the output's fixed delay after libVLC's timestamps
 
     def estimate_us(self, kind: StartKind) -> int:
         """Return the expected latency (µs) for a start of *kind*."""
         seen = self._seen[kind]
-        return int(statistics.median(seen)) if seen else _INITIAL_US[kind]
+        return int(statistics.median(seen)) if seen else _INITIAL_US[kind] + self._delay_us
 
     def observe(self, kind: StartKind, latency_us: int) -> None:
         """Record one measured latency; implausible values are ignored."""
@@ -66,11 +74,11 @@ OutputEvent = OutputStarted | OutputStopped
 
 
 class OutputEdges:
-    """Turns capture edges (exact) or state changes (estimated) into OutputStarted/Stopped."""
+    """Turns sink edges (exact) or state changes (estimated) into OutputStarted/Stopped."""
 
-    def __init__(self, exact: bool) -> None:
+    def __init__(self, exact: bool, delay_us: int = 0) -> None:
         self.exact = exact
-        self.latency = StartLatency()
+        self.latency = StartLatency(delay_us)
         # The start awaiting its first presented sample: its kind (None: a load), when the
         # resume call returned (0: not yet), and the content position it starts from.
         self._starting: tuple[StartKind | None, int, int] | None = None
@@ -88,8 +96,8 @@ class OutputEdges:
         if self._starting is not None:
             self._starting = (kind, at_us, self._starting[2])
 
-    def from_capture(self, edge: CaptureEdge, position_at: Callable[[int], int]) -> OutputEvent:
-        """Return the event for a capture edge; learn the latency from a resume's first sample."""
+    def from_sink(self, edge: SinkEdge, position_at: Callable[[int], int]) -> OutputEvent:
+        """Return the event for a sink edge; learn the latency from a resume's first sample."""
         if not edge.started:
             return OutputStopped(edge.at_us, position_at(edge.at_us), True)
         starting, self._starting = self._starting, None
@@ -98,6 +106,11 @@ class OutputEdges:
         kind, called_at, position = starting
         if kind is not None and called_at > 0:
             self.latency.observe(kind, edge.first_sample_us - called_at)
+            _LOGGER.debug(
+                "start latency (%s): %.1f ms, planned with %.1f ms",
+                kind.value, (edge.first_sample_us - called_at) / 1000,
+                self.latency.estimate_us(kind) / 1000,
+            )  # fmt: skip
         # Samples presented before the gate opened were silent: the content moved on that much.
         skipped_ms = (edge.at_us - edge.first_sample_us) // 1000
         return OutputStarted(edge.at_us, position + skipped_ms, True)
@@ -105,7 +118,7 @@ class OutputEdges:
     def from_state(
         self, old: PlayerState, new: PlayerState, at_us: int, position_at: Callable[[int], int]
     ) -> OutputEvent | None:
-        """Return an estimated edge when the state enters or leaves PLAYING (not on capture)."""
+        """Return an estimated edge when the state enters or leaves PLAYING (no timed sink)."""
         if self.exact or (old is PlayerState.PLAYING) == (new is PlayerState.PLAYING):
             return None
         if new is PlayerState.PLAYING:

@@ -12,8 +12,8 @@ import contextlib
 import logging
 from typing import Protocol
 
-from connect import messages as m
 from connect.clock import Clock
+from connect.wire import messages as m
 from devices.player import Player
 from devices.player_types import OutputStarted, OutputStopped
 
@@ -57,7 +57,9 @@ class OutputEdges:
         while not self._edges.empty():
             self._edges.get_nowait()
 
-    async def next(self, kind: type, fallback_at: int, fallback_position: int) -> tuple[int, int]:
+    async def async_next(
+        self, kind: type, fallback_at: int, fallback_position: int
+    ) -> tuple[int, int]:
         """Return the instant and position of the next output edge of *kind* (or the fallback)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(EDGE_TIMEOUT_S):

@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from devices._capture import CaptureEdge, CaptureSink
+from devices._capture import capture_sink
+from devices._envelope import RATE
+from devices._pulse_stream import PulseStream, StreamFormat
+from devices._timed_sink import SinkEdge, TimedSink
 from devices._vlc_log import FailureHint, VLCLogBridge
 from devices._volume import equalizer_preamp_db, volume_gain
 from devices.audio_output import AudioOutput, OutputKind
@@ -21,6 +24,7 @@ _LOGGER = logging.getLogger(__name__)
 
 # libvlc_track_type_t: the type of an elementary stream in ESAdded events.
 _TRACK_AUDIO = 0
+PULSE_CHANNELS = 2  # a real device plays stereo (capture records mono, for the analysis's sake)
 
 
 class BackendEvent(enum.Enum):
@@ -37,7 +41,7 @@ class BackendEvent(enum.Enum):
     TIME_CHANGED = enum.auto()  # int, ms of content
     LENGTH_CHANGED = enum.auto()  # int, ms
     HINT = enum.auto()  # tuple[FailureHint, str] from libVLC's log
-    OUTPUT_EDGE = enum.auto()  # CaptureEdge: the capture output started or stopped presenting
+    OUTPUT_EDGE = enum.auto()  # SinkEdge: a Baton-fed output started or stopped presenting
 
 
 # Called on libVLC's own threads: (epoch, kind, value, at_us). It must only hand over.
@@ -54,15 +58,17 @@ class VLCBackend:
 
     def __init__(self, output: AudioOutput, sink: EventSink) -> None:
         self._output = output
-        self._sink = sink
+        self._emit = sink
         self._instance: Any = None
         self._player: Any = None
         self._media: Any = None
         self._log: VLCLogBridge | None = None
         self._callbacks: list[tuple[Any, Callable[[Any], None]]] = []
-        # The capture output's sink, None on other outputs; the player sets its envelopes from
-        # the loop (a thread-safe swap, no libVLC call).
-        self.capture: CaptureSink | None = None
+        # The timed sink of a Baton-fed output (capture, pulse; default when a sound server
+        # answers), None when libVLC drives the output itself; the player sets its envelopes
+        # from the loop (a thread-safe swap, no libVLC call).
+        self.timed_sink: TimedSink | None = None
+        self._stream: PulseStream | None = None
         # Read on libVLC's threads to tag each event with the load it belongs to; an int
         # assignment is atomic, and old-media events all precede the bump (stop() is synchronous).
         self.epoch = 0
@@ -73,7 +79,10 @@ class VLCBackend:
         import vlc
 
         self._check_output()
-        instance = vlc.Instance(list(self._output.instance_args()))
+        # The sound server first: `default` becomes Baton's own output only if one answers,
+        # and the instance's arguments depend on it.
+        self.timed_sink = self._make_sink()
+        instance = vlc.Instance(list(self._output.instance_args(self.timed_sink is not None)))
         if instance is None:
             raise LibVLCUnavailableError(
                 f"libVLC {version} refused the arguments for audio output {self._output} "
@@ -83,20 +92,50 @@ class VLCBackend:
         self._log = VLCLogBridge(self._on_hint)
         self._log.attach(instance)
         self._player = instance.media_player_new()
-        if self._output.kind is OutputKind.CAPTURE and self._output.path is not None:
-            try:
-                self.capture = CaptureSink(self._output.path, self._on_capture_edge)
-            except OSError as exc:
-                raise AudioOutputError(f"capture output: {exc}") from exc
-            self.capture.attach(vlc, self._player)
+        if self.timed_sink is not None:
+            self.timed_sink.attach(vlc, self._player)
         self._attach_events(vlc)
         return version
+
+    def _make_sink(self) -> TimedSink | None:
+        """Return the sink Baton presents through, None when libVLC plays by itself."""
+        kind = self._output.kind
+        if kind is OutputKind.CAPTURE and self._output.path is not None:
+            try:
+                return capture_sink(self._output.path, self._on_sink_edge)
+            except OSError as exc:
+                raise AudioOutputError(f"capture output: {exc}") from exc
+        if kind not in (OutputKind.PULSE, OutputKind.DEFAULT):
+            return None
+        sink = TimedSink(self._on_sink_edge, channels=PULSE_CHANNELS)
+        stream = PulseStream(
+            StreamFormat(RATE, PULSE_CHANNELS),
+            sink=self._output.target or None,
+            on_failure=self._on_stream_failure,
+        )
+        try:
+            stream.open(sink)
+        except AudioOutputError as exc:
+            stream.close()
+            if kind is OutputKind.PULSE:
+                raise
+            # No sound server here (a Pi playing straight to ALSA): libVLC picks its output.
+            _LOGGER.info("no sound server answers (%s); libVLC chooses the output", exc)
+            return None
+        sink.delay_us = stream.delay_us
+        self._stream = stream
+        return sink
+
+    @property
+    def output_delay_us(self) -> int:
+        """Return how long after its libVLC timestamp a sample is heard (Baton-fed outputs)."""
+        return self.timed_sink.delay_us if self.timed_sink is not None else 0
 
     def load(self, url: str, position_ms: int, play: bool, epoch: int, volume: int) -> int:
         """Open *url* at *position_ms*, playing or paused, at *volume*; return when asked."""
         self._player.stop()
-        if self.capture is not None:
-            self.capture.end_stream()
+        if self.timed_sink is not None:
+            self.timed_sink.end_stream()
         self.epoch = epoch
         if self._media is not None:
             self._media.release()
@@ -113,24 +152,29 @@ class VLCBackend:
         self._media = media
         self._player.set_media(media)
         self.set_volume(volume)  # before play: a gain stage added later would restart the output
+        if self._stream is not None:
+            # Pre-roll or play: get the server and the card running before the first sample.
+            self._stream.wake()
         if self._player.play() == -1:
             raise MediaError(f"libVLC refused to start {url!r}", url=url)
         return now_us()
 
     def resume(self) -> int:
         """Leave pause (or a pre-roll); return the time the call returned."""
+        if self._stream is not None:
+            self._stream.wake()
         self._player.set_pause(0)
         at = now_us()
-        if self.capture is not None:
-            self.capture.resume(at)  # libVLC may skip its callback (see CaptureSink.pause)
+        if self.timed_sink is not None:
+            self.timed_sink.resume(at)  # libVLC may skip its callback (see TimedSink.pause)
         return at
 
     def pause(self) -> int:
         """Pause; return the time the call returned."""
         self._player.set_pause(1)
         at = now_us()
-        if self.capture is not None:
-            self.capture.pause(at)  # libVLC may skip its callback (see CaptureSink.pause)
+        if self.timed_sink is not None:
+            self.timed_sink.pause(at)  # libVLC may skip its callback (see TimedSink.pause)
         return at
 
     def seek(self, position_ms: int) -> int:
@@ -141,14 +185,14 @@ class VLCBackend:
     def stop(self) -> int:
         """Stop and close the media's input (synchronous in libVLC 3)."""
         self._player.stop()
-        if self.capture is not None:
-            self.capture.end_stream()
+        if self.timed_sink is not None:
+            self.timed_sink.end_stream()
         return now_us()
 
     def set_volume(self, volume: int) -> None:
         """Apply *volume* (0..100) through the gain stage this output honours."""
-        if self.capture is not None:
-            self.capture.set_volume_gain(volume_gain(volume))
+        if self.timed_sink is not None:
+            self.timed_sink.set_volume_gain(volume_gain(volume))
             return
         if self._output.software_volume:
             self._player.audio_set_volume(volume)
@@ -171,6 +215,20 @@ class VLCBackend:
             return 0
         return max(int(stats.read_bytes), int(stats.demux_read_bytes))
 
+    def stream_info(self) -> tuple[bool, int, str, str]:
+        """Return (seekable, time in ms, now playing, title) of the current media."""
+        import vlc
+
+        if self._media is None or self._player is None:
+            return True, 0, "", ""
+        meta = self._media.get_meta
+        return (
+            bool(self._player.is_seekable()),
+            int(self._player.get_time()),
+            meta(vlc.Meta.NowPlaying) or "",
+            meta(vlc.Meta.Title) or "",
+        )
+
     def release(self) -> None:
         """Stop playback and free every libVLC object; safe to call twice."""
         if self._player is not None:
@@ -186,8 +244,11 @@ class VLCBackend:
                 obj.release()
         self._media = self._player = self._instance = None
         self._log = None
-        if self.capture is not None:
-            self.capture.close()  # after the player: no callback can come any more
+        if self.timed_sink is not None:
+            self.timed_sink.close()  # after the player: no callback can come any more
+        if self._stream is not None:
+            self._stream.close()  # after the sink: it renders silence from now on
+            self._stream = None
 
     def _check_output(self) -> None:
         path = self._output.path
@@ -235,13 +296,17 @@ class VLCBackend:
                 track_type = ctypes.c_int.from_address(ctypes.addressof(event.u)).value
                 if track_type != _TRACK_AUDIO:
                     return
-            self._sink(self.epoch, kind, value, at)
+            self._emit(self.epoch, kind, value, at)
 
         return on_event
 
-    def _on_capture_edge(self, edge: CaptureEdge) -> None:
-        # On libVLC's audio thread, inside the sink's lock: hand over only.
-        self._sink(self.epoch, BackendEvent.OUTPUT_EDGE, edge, now_us())
+    def _on_sink_edge(self, edge: SinkEdge) -> None:
+        # On libVLC's audio thread or the sound server's, inside the sink's lock: hand over only.
+        self._emit(self.epoch, BackendEvent.OUTPUT_EDGE, edge, now_us())
+
+    def _on_stream_failure(self, why: str) -> None:
+        # On the sound server's thread: the player fails playback with an AudioOutputError.
+        self._emit(self.epoch, BackendEvent.HINT, (FailureHint.AUDIO_OUTPUT, why), now_us())
 
     def _on_hint(self, hint: FailureHint, message: str) -> None:
-        self._sink(self.epoch, BackendEvent.HINT, (hint, message), now_us())
+        self._emit(self.epoch, BackendEvent.HINT, (hint, message), now_us())

@@ -9,9 +9,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from connect.media_capability import SOURCE_RESTARTED, SOURCE_STOPPED, is_capability_url
 from devices.errors import (
     AudioOutputError,
     MediaNotFoundError,
+    MediaSourceGoneError,
     MediaUnreachableError,
     MediaUnsupportedError,
     ReceiverError,
@@ -25,6 +27,10 @@ _LOGGER = logging.getLogger(__name__)
 _WARNING = 3
 _ERROR = 4
 _BUFFER_SIZE = 1024
+# libVLC's words for the two answers that end a media capability (connect/media_capability.py):
+# "HTTP 404 error" (the server restarted: a new token) and "Connection refused" (it stopped).
+_HTTP_404 = re.compile(r"\bhttp 404 error\b|\b404 not found\b")
+_REFUSED = re.compile(r"connection refused")
 
 
 class FailureHint(enum.Enum):
@@ -79,6 +85,12 @@ def error_from_hints(
     text = "; ".join(dict.fromkeys(message for _, message in hints))
     if FailureHint.AUDIO_OUTPUT in kinds:
         return AudioOutputError(f"audio output {output}: {text}")
+    if is_capability_url(url):
+        said = text.lower()
+        if FailureHint.NOT_FOUND in kinds and _HTTP_404.search(said):
+            return MediaSourceGoneError(SOURCE_RESTARTED, url=url)
+        if FailureHint.UNREACHABLE in kinds and _REFUSED.search(said):
+            return MediaSourceGoneError(SOURCE_STOPPED, url=url)
     if FailureHint.NOT_FOUND in kinds:
         return MediaNotFoundError(f"{url} not found: {text}", url=url)
     if FailureHint.UNSUPPORTED in kinds:

@@ -1,7 +1,8 @@
 """Who may control this receiver in `pin` mode: the token store, the pairing code, the limits.
 
-This is the receiver's `AccessControl` (connect/server.py): the server maps HTTP and Hello onto
-these calls, the rules themselves are connect/pairing.py, the tokens live in devices/tokens.py.
+This is the receiver's `AccessControl` (connect/session/server.py): the server maps HTTP and
+Hello onto these calls, the rules themselves are connect/access/pairing.py, the tokens live in
+devices/tokens.py.
 The code is written to `<state_dir>/pairing-code` (0600) and logged at INFO each time it
 changes: the only log line that ever holds a secret, because reading it is its purpose.
 """
@@ -11,12 +12,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from connect import messages as m
-from connect import pairing
+from connect.access import AccessDeniedError, Grant, pairing
 from connect.atomic import write_atomically
 from connect.clock import monotonic_us
-from connect.server import AccessDeniedError, Grant
-from devices.tokens import TokenStore, TokenStoreError
+from connect.wire import messages as m
+from devices.tokens import TokenRecord, TokenStore, TokenStoreError
 
 _LOG = logging.getLogger(__name__)
 
@@ -64,30 +64,59 @@ class ReceiverAccess:
         self.store.touch(record.id)
         return Grant(record.id, record.role)
 
-    def pair(self, request: m.PairingRequest, owner: Grant | None) -> m.PairingResponse:
-        """Pair a controller, by PIN or by an owner's grant; raise AccessDeniedError if refused."""
-        if owner is None:
+    def revoked(self, token: str) -> bool:
+        """Whether *token* is one this device revoked (by an owner, or replaced by pairing)."""
+        return self.store.is_revoked(token)
+
+    def pair(self, request: m.PairingRequest, holder: Grant | None) -> pairing.Paired:
+        """Pair a controller (docs/security.md, "Pairing"); raise AccessDeniedError if refused.
+
+        *holder*: the grant of the valid token the pairer presented, if any. An owner's pairs
+        without a code; any other pairing needs the code. The client id in the request is only
+        a label: it never raises the role, and it replaces no token but the holder's own.
+        """
+        by_owner = holder is not None and pairing.may_manage_access(holder.role)
+        if not by_owner:
+            if holder is not None and not request.pin:
+                raise AccessDeniedError(
+                    m.Failure(m.ErrorCode.FORBIDDEN, "only an owner may pair without the code"),
+                    403,
+                )
             self._check_pin(request.pin)
-        # An owner pairing again (a reinstalled app) stays owner: its own token does not count.
-        has_owner = self.store.has_owner(besides_client=request.client.id)
+        replaced = self._replaced_by(request.client, holder)
         role = pairing.pairing_role(
-            request.requested_role, has_owner=has_owner, by_owner=owner is not None
+            request.requested_role,
+            has_owner=self.store.has_owner(),
+            by_owner=by_owner,
+            replacing=replaced.role if replaced is not None else None,
         )
+        replaced_id = replaced.id if replaced is not None else ""
         try:
-            token = self.store.issue(request.client, role)
+            token = self.store.issue(request.client, role, replaces=replaced_id)
         except TokenStoreError as exc:
             _LOG.error("%s: could not save a new pairing: %s", request.client.id, exc)
             raise AccessDeniedError(
                 m.Failure(m.ErrorCode.INTERNAL, "the device could not save the pairing"), 500
             ) from exc
+        again = f", replacing its token {replaced_id}" if replaced_id else ""
         _LOG.info(
-            "%s (%s): paired as %s", request.client.id, request.client.name, role.name.lower()
+            "%s (%s): paired as %s%s",
+            request.client.id,
+            request.client.name,
+            role.name.lower(),
+            again,
         )
-        return m.PairingResponse(token, role, self.device_id, self.device_id)
+        response = m.PairingResponse(token, role, self.device_id, self.device_id)
+        return pairing.Paired(response, replaced_id)
 
-    def issue_token(self, client: m.ClientIdentity, role: m.Role) -> str:
-        """Return a token for an in-process controller (the app's own device), without a PIN."""
-        return self.store.issue(client, role)
+    def issue_token(self, client: m.ClientIdentity, role: m.Role, *, replaces: str = "") -> str:
+        """Return a token for an in-process controller (the app's own device), without a PIN.
+
+        *replaces*: the token this controller held before, which this one replaces if it is
+        still valid here (so an app that restarts leaves one token, not one per start).
+        """
+        held = self.store.find(replaces) if replaces else None
+        return self.store.issue(client, role, replaces=held.id if held is not None else "")
 
     def token_list(self) -> m.TokenList:
         """Return every paired controller's token (without secrets)."""
@@ -101,6 +130,17 @@ class ReceiverAccess:
         return found
 
     # -------------------------------------------------------------------------- internals
+
+    def _replaced_by(self, client: m.ClientIdentity, holder: Grant | None) -> TokenRecord | None:
+        """Return the holder's token record when the request claims its client id, else None.
+
+        Proof of holding the token, not the id, is what allows a replacement; the id only
+        tells an owner re-pairing itself from an owner pairing someone else.
+        """
+        if holder is None:
+            return None
+        record = self.store.get(holder.token_id)
+        return record if record is not None and record.client.id == client.id else None
 
     def _check_pin(self, pin: str) -> None:
         wait = self._failures.retry_after()
@@ -121,8 +161,14 @@ class ReceiverAccess:
         if changed:
             self._publish_code()
         if not right:
+            left = self._failures.tries_left()
             raise AccessDeniedError(
-                m.Failure(m.ErrorCode.UNAUTHENTICATED, "wrong pairing code"), 401
+                m.Failure(
+                    m.ErrorCode.UNAUTHENTICATED,
+                    f"wrong pairing code; {left} more wrong code(s) before pairing pauses",
+                    pairing_tries_left=left,
+                ),
+                401,
             )
 
     def _publish_code(self) -> None:

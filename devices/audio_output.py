@@ -1,4 +1,29 @@
-"""The receiver's `--audio-output` setting: where libVLC sends sound, and the arguments it needs."""
+"""The receiver's `--audio-output` setting: where the sound goes, and the libVLC arguments for it.
+
+Through a sound server (PulseAudio, or PipeWire's pulse layer: every desktop, and Pis running
+PipeWire) Baton feeds the server itself (`pulse`, and `default` whenever a server answers)
+instead of letting libVLC's own PulseAudio output do it. Decided from measurements (Baton issue
+20; tests/integration/transfer/test_sound_server.py, two receivers into one null sink,
+recorded from its monitor, volume 50):
+
+* libVLC's output: the first play (on PipeWire also resume and seek) plays at full level,
+  +18 dB, until the volume reaches the server: libVLC sets volume as the sink input's,
+  asynchronously, and forgets a volume set before its stream exists (research/real-world.md
+  §1). Handoffs burst by up to +20 dB; the content jumped by up to 11 ms across a handoff (64
+  ms on PipeWire; the issue's own run also heard 9-17 ms gaps), since libVLC exposes no output
+  latency to plan with and decides itself when its stream starts. Muting before play and
+  ramping the sink input's volume would leave the volume asynchronous and the timing libVLC's.
+* Baton's own feed (devices/_pulse_stream.py): the gain is in the samples before any leaves
+  the process (+0.0 dB on every start path: play, resume, seek, handoff, stop-first, power
+  cut), no burst, no gap, the content continuous within 2.8 ms on PulseAudio (within ~8 ms on
+  PipeWire's pulse layer, whose latency reports lag its own rate matching), and the same path
+  is the capture output's, so transfers are timed the same way on both. The cost: 175 ms
+  between libVLC's timestamp and the sound (devices/_pulse_stream.py, MIN_DELAY_US: longer
+  than the server's 150 ms buffer), which the player plans with and the target's start lead
+  covers.
+
+Groups (one session on several devices) will use the same sink with drift correction.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +46,7 @@ FILE_CACHING_MS = 50
 # on flaky Wi-Fi can raise it (`network_caching_ms`).
 NETWORK_CACHING_MS = 50
 
-USAGE = "expected default, alsa:DEVICE, afile:PATH, capture:PATH or none"
+USAGE = "expected default, pulse[:SINK], alsa:DEVICE, afile:PATH, capture:PATH or none"
 
 
 class OutputKind(enum.Enum):
@@ -34,7 +59,13 @@ class OutputKind(enum.Enum):
     # afile has no clock of its own: after play it receives what libVLC had buffered at once
     # (~140 ms of audio, with or without a pre-roll), then in real time. It ignores libVLC's volume.
 
-    DEFAULT = "default"  # libVLC's own choice (PulseAudio if running, else ALSA's default)
+    # Baton's own PulseAudio output (PULSE) when a sound server answers (PulseAudio, or
+    # PipeWire's pipewire-pulse: every desktop), else libVLC's own choice (ALSA's default).
+    DEFAULT = "default"
+    # Baton feeds a PulseAudio/PipeWire server itself, from the timed blocks libVLC hands over
+    # (devices/_pulse_stream.py): volume and fades in the samples, each frame at its instant.
+    # The target is a sink name; none: the server's default sink.
+    PULSE = "pulse"
     ALSA = "alsa"  # one named ALSA PCM, e.g. hw:CARD=sndrpihifiberry,DEV=0
     AFILE = "afile"  # a WAV file holding exactly what was played: for tests and benchmarks
     # Baton as the sound card (devices/_capture.py): libVLC's audio callbacks, each sample
@@ -59,9 +90,9 @@ class AudioOutput:
         return Path(self.target) if self.kind in (OutputKind.AFILE, OutputKind.CAPTURE) else None
 
     @property
-    def exact_timing(self) -> bool:
-        """Return whether the output reports when each sample is presented (capture only)."""
-        return self.kind is OutputKind.CAPTURE
+    def baton_fed(self) -> bool:
+        """Return whether Baton presents the samples itself (capture, pulse), not libVLC."""
+        return self.kind in (OutputKind.CAPTURE, OutputKind.PULSE)
 
     @property
     def software_volume(self) -> bool:
@@ -69,11 +100,15 @@ class AudioOutput:
         # libVLC 3's afile module takes no part in volume: samples are written unchanged whatever
         # audio_set_volume says (measured, research/devices.md), so the player needs another
         # gain stage to make a fade visible in the recording.
-        # capture applies volume itself, per sample (devices/_capture.py).
-        return self.kind not in (OutputKind.AFILE, OutputKind.CAPTURE)
+        # capture and pulse apply volume themselves, per sample (devices/_timed_sink.py).
+        return self.kind not in (OutputKind.AFILE, OutputKind.CAPTURE, OutputKind.PULSE)
 
-    def instance_args(self) -> tuple[str, ...]:
-        """Return the full argument list for `vlc.Instance` with this output."""
+    def instance_args(self, baton_fed: bool | None = None) -> tuple[str, ...]:
+        """Return the full argument list for `vlc.Instance` with this output.
+
+        *baton_fed*: whether Baton presents the samples (default: `baton_fed`; `default`
+        is Baton-fed when a sound server answers, which only the player finds out).
+        """
         common = (
             "--no-video",
             "--intf=dummy",
@@ -81,8 +116,13 @@ class AudioOutput:
             f"--file-caching={FILE_CACHING_MS}",
             f"--network-caching={self.network_caching_ms}",
         )
-        if self.kind in (OutputKind.DEFAULT, OutputKind.CAPTURE):
-            # capture: the player's audio callbacks select libVLC's amem module themselves.
+        if self.baton_fed if baton_fed is None else baton_fed:
+            # The player's audio callbacks select libVLC's amem module; the instance's own
+            # output, made with the player before the callbacks are set, is the dummy, so
+            # libVLC never opens a device or a sound server of its own (its PulseAudio module
+            # waits 60 s for a server that accepts and never answers).
+            return (*common, "--aout=adummy")
+        if self.kind is OutputKind.DEFAULT:
             return common
         if self.kind is OutputKind.ALSA:
             return (*common, "--aout=alsa", f"--alsa-audio-device={self.target}")
@@ -102,7 +142,7 @@ class AudioOutput:
 
 
 def parse_audio_output(value: str, *, network_caching_ms: int = NETWORK_CACHING_MS) -> AudioOutput:
-    """Parse `default|alsa:DEVICE|afile:PATH|capture:PATH|none`; raise ValueError otherwise."""
+    """Parse `default|pulse[:SINK]|alsa:DEVICE|afile:PATH|capture:PATH|none`; raise ValueError."""
     if network_caching_ms < 0 or network_caching_ms > 60_000:
         raise ValueError(f"network caching must be 0..60000 ms, not {network_caching_ms}")
     text = value.strip()
@@ -115,6 +155,10 @@ def parse_audio_output(value: str, *, network_caching_ms: int = NETWORK_CACHING_
         if sep:
             raise ValueError(f"audio output {kind.value!r} takes no argument, got {value!r}")
         return AudioOutput(kind, "", network_caching_ms)
+    if kind is OutputKind.PULSE:
+        if any(ch.isspace() for ch in target):
+            raise ValueError(f"sound server sink names contain no spaces: {target!r}")
+        return AudioOutput(kind, target, network_caching_ms)
     if not target.strip():
         what = "an ALSA device name" if kind is OutputKind.ALSA else "a file path"
         raise ValueError(f"audio output {kind.value!r} needs {what}: {kind.value}:...; {USAGE}")

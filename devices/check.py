@@ -1,8 +1,9 @@
 """`baton-receiver --check`: is this machine ready to run a receiver? Answered in plain words.
 
-Five checks, each independent of the others' results so one run lists every problem:
-libVLC, the configuration, the audio output, the state directory and the network. Exit
-status 0 when all pass, 1 otherwise.
+Seven checks, each independent of the others' results so one run lists every problem:
+libVLC, the configuration, the audio output, the state directory, pairing, the network, and
+the receiver already running on that state directory, if any: whether its background tasks
+are well (devices/health.py). Exit status 0 when all pass, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from connect import tls
-from connect.interfaces import NetworkInterface, list_interfaces
-from connect.messages import PairingMode
+from connect.access import tls
+from connect.discovery.interfaces import NetworkInterface, list_interfaces
+from connect.wire.messages import PairingMode
+from devices._pulse_context import probe_sound_server
 from devices.audio_output import OutputKind, parse_audio_output
 from devices.config import ConfigError, ReceiverConfig, build_config, read_config_file
-from devices.errors import LibVLCUnavailableError
+from devices.errors import AudioOutputError, LibVLCUnavailableError
+from devices.health import failing, read_health, status_line
 from devices.netwait import usable_addresses
 from devices.persistence import TLS_DIR
 from devices.tokens import TokenStore, TokenStoreError
@@ -48,6 +51,7 @@ class Machine:
     sys_class_net: Path = Path("/sys/class/net")
     list_interfaces: Callable[[], tuple[NetworkInterface, ...]] = list_interfaces
     check_libvlc: Callable[[], str] = check_libvlc
+    sound_server: Callable[[], str] = probe_sound_server  # where one answers, or raises
 
 
 def run_checks(
@@ -63,6 +67,7 @@ def run_checks(
         check_state_dir(config.state_dir),
         check_access(config),
         check_network(config.interfaces, machine),
+        check_running(config.state_dir),
     ]
 
 
@@ -92,6 +97,16 @@ def check_audio_output(value: str, machine: Machine) -> CheckResult:
         if folder.is_dir() and os.access(folder, os.W_OK):
             return CheckResult(what, True, f"{output.kind.value}: writes {output.path}")
         return CheckResult(what, False, f"cannot write {output.path}: {folder} is not writable")
+    if output.kind in (OutputKind.PULSE, OutputKind.DEFAULT):
+        try:
+            where = machine.sound_server()
+        except AudioOutputError as exc:
+            if output.kind is OutputKind.PULSE:
+                return CheckResult(what, False, f"{value}: {exc}")
+        else:
+            return CheckResult(
+                what, True, f"{value}: Baton plays through the sound server at {where}"
+            )
     return _check_alsa(value, output.target, machine)
 
 
@@ -135,6 +150,18 @@ def check_access(config: ReceiverConfig) -> CheckResult:
             return CheckResult(what, False, f"{exc}: the receiver would not start")
     paired = len(store.records())
     return CheckResult(what, True, f"pin: {device}, {paired} paired controller(s)")
+
+
+def check_running(state_dir: Path) -> CheckResult:
+    """Report the background tasks of a receiver running on *state_dir*, if one runs."""
+    what = "running receiver"
+    running = read_health(state_dir)
+    if running is None:
+        return CheckResult(what, True, "none on this state directory")
+    bad = failing(running.tasks)
+    if bad:
+        return CheckResult(what, False, f"pid {running.pid}: {status_line(bad)}")
+    return CheckResult(what, True, f"pid {running.pid}: every background task running")
 
 
 def check_network(wanted: Sequence[str], machine: Machine) -> CheckResult:

@@ -27,6 +27,7 @@ from devices.config import (
 from devices.errors import LibVLCUnavailableError, ReceiverError
 from devices.receiver import Receiver
 from devices.service import async_serve
+from httpguard import raise_descriptor_limit
 
 if TYPE_CHECKING:
     from tracing.setup import Tracing
@@ -108,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the trace viewer user whose devices include this one (sent pseudonymised; "
         "config key trace-user)",
     )
+    parser.add_argument(
+        "--trace-token",
+        metavar="TOKEN",
+        help="the collector's ingest token (`baton-traces ingest add USER`; config key "
+        "trace-token; default: $OTEL_EXPORTER_OTLP_HEADERS)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     return parser
 
@@ -135,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_volume",
             "pairing",
             "trace_endpoint",
+            "trace_token",
         )
     }
     flags["trace_user"] = parser_args.user
@@ -146,9 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"baton-receiver: {exc}", file=sys.stderr)
         return 2
+    # Every connection costs a descriptor: leave the soft limit (1 024 under systemd) behind.
+    raise_descriptor_limit()
     tracing: Tracing | None = None
     try:
-        tracing = _start_tracing(config.trace_endpoint, config.trace_user, config)
+        tracing = _start_tracing(config)
         return asyncio.run(_serve(Receiver(config)))
     except LibVLCUnavailableError as exc:
         print(f"baton-receiver: {exc}", file=sys.stderr)
@@ -167,9 +177,9 @@ def with_environment(file_settings: dict[str, Any], environ: Mapping[str, str]) 
     return {"trace_endpoint": endpoint, **file_settings} if endpoint else file_settings
 
 
-def _start_tracing(endpoint: str, user: str, config: ReceiverConfig) -> Tracing | None:
+def _start_tracing(config: ReceiverConfig) -> Tracing | None:
     """Configure the OpenTelemetry SDK when asked (imported only then: nothing costs otherwise)."""
-    if not endpoint:
+    if not config.trace_endpoint:
         return None
     from devices.resume import ResumableStore
     from tracing import attributes
@@ -178,11 +188,12 @@ def _start_tracing(endpoint: str, user: str, config: ReceiverConfig) -> Tracing 
     store = ResumableStore(config.state_dir)
     store.prepare()  # the device id lives there; the receiver reads the same one
     settings = TraceSettings(
-        endpoint,
+        config.trace_endpoint,
         device_id=store.device_id(),
         device_name=config.name,
         device_type=config.type if config.type in attributes.DEVICE_TYPES else "receiver",
-        user=user,
+        user=config.trace_user,
+        token=config.trace_token,
         service_name="baton-receiver",
         spool=config.state_dir / "trace-spool.sqlite3",
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from connect.messages import DeviceType, PairingMode
+from connect.atomic import not_text
+from connect.wire.messages import DeviceType, PairingMode
 from devices.errors import ReceiverError
 from devices.resume import parse_duration
 
@@ -36,6 +37,7 @@ class ReceiverConfig:
     checkpoint_interval: float = 15.0  # seconds between position saves while playing; 0: none
     trace_endpoint: str = ""  # collector URL (`baton-traces serve`); empty: no tracing
     trace_user: str = ""  # the trace viewer user whose devices include this one
+    trace_token: str = ""  # the collector's ingest token (`baton-traces ingest add USER`)
 
     @property
     def device_type(self) -> DeviceType:
@@ -58,6 +60,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
             raw = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} {not_text(exc)}: save it as UTF-8") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
     # A [receiver] table is accepted too, so one file can hold more sections later.
@@ -88,6 +92,7 @@ def build_config(file_settings: dict[str, Any], flags: dict[str, Any]) -> Receiv
             ),
             trace_endpoint=str(merged.get("trace_endpoint", "")).strip(),
             trace_user=str(merged.get("trace_user", "")).strip(),
+            trace_token=str(merged.get("trace_token", "")).strip(),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad setting: {exc}") from None

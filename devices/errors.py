@@ -67,6 +67,22 @@ class PositionOutOfRangeError(MediaError, ValueError):
     code = "position_out_of_range"
 
 
+class MediaSchemeError(MediaError, ValueError):
+    """The URL is not one a receiver opens: only http and https (never file://, smb://...)."""
+
+    code = "media_scheme_refused"
+
+
+class MediaSourceGoneError(MediaError):
+    """A media capability URL whose server restarted or stopped: it will never work again.
+
+    Told apart from a plain 404 or refusal by the URL's shape (connect/media_capability.py),
+    so the listener reads that the app serving the music restarted, not that a track is lost.
+    """
+
+    code = "media_source_gone"
+
+
 class MediaUnreachableError(MediaError, ConnectionError):
     """The media's server could not be reached: refused, unresolvable, timed out, HTTP error."""
 

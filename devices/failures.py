@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from connect import messages as m
+from connect.wire import messages as m
 from devices.errors import (
     AudioOutputError,
     MediaNotFoundError,
+    MediaSchemeError,
+    MediaSourceGoneError,
     MediaUnreachableError,
     MediaUnsupportedError,
     PositionOutOfRangeError,
@@ -13,10 +15,12 @@ from devices.errors import (
 )
 
 _ERROR_CODES: tuple[tuple[type[ReceiverError], m.ErrorCode], ...] = (
+    (MediaSourceGoneError, m.ErrorCode.MEDIA_SOURCE_GONE),
     (MediaNotFoundError, m.ErrorCode.MEDIA_NOT_FOUND),
     (MediaUnsupportedError, m.ErrorCode.MEDIA_UNSUPPORTED),
     (MediaUnreachableError, m.ErrorCode.MEDIA_UNREACHABLE),
     (PositionOutOfRangeError, m.ErrorCode.INVALID_ARGUMENT),
+    (MediaSchemeError, m.ErrorCode.INVALID_ARGUMENT),
     (AudioOutputError, m.ErrorCode.AUDIO_OUTPUT),
 )
 

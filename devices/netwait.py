@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from connect.interfaces import (
+from connect.discovery.interfaces import (
     NetworkInterface,
     advertised_addresses,
     choose_default_interfaces,

@@ -15,8 +15,9 @@ one file-caching ahead of the output), well inside the threshold, so the clock n
 Timed transitions (make-before-break transfer): `async_play_at` starts a pre-roll or a pause so
 its first sample is heard at a device instant, `async_fade_out_at` fades out from one and then
 pauses or stops; OutputStarted / OutputStopped report when the output really started and stopped.
-On the capture output these are sample-exact (devices/_capture.py); elsewhere they rest on the
-libVLC thread's timing and an assumed latency (devices/_output_timing.py says how well).
+On Baton-fed outputs (capture, pulse) these are sample-exact (devices/_timed_sink.py); elsewhere
+they rest on the libVLC thread's timing and an assumed latency (devices/_output_timing.py says
+how well).
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Literal
 
-from devices._capture import CaptureEdge, CaptureSink, Envelope
+from connect.media_urls import describe_url, is_media_url
+from devices._envelope import FOREVER, Envelope
 from devices._load import LoadProgress
-from devices._output_timing import EARLY_US, OutputEdges, StartKind
+from devices._output_timing import ASSUMED_LATENCY_US, EARLY_US, OutputEdges, StartKind
+from devices._timed_sink import SinkEdge, TimedSink
 from devices._vlc_backend import BackendEvent, EventSink, VLCBackend, now_us
 from devices._vlc_log import FailureHint, error_from_hints
 from devices._vlc_thread import VLCThread
@@ -46,6 +49,7 @@ from devices.audio_output import FILE_CACHING_MS, AudioOutput
 from devices.errors import (
     AudioOutputError,
     MediaError,
+    MediaSchemeError,
     MediaUnreachableError,
     MediaUnsupportedError,
     NothingLoadedError,
@@ -54,6 +58,7 @@ from devices.errors import (
     ReceiverError,
 )
 from devices.player_types import (
+    LengthKnown,
     OutputStarted,
     OutputStopped,
     PlaybackFailed,
@@ -61,10 +66,13 @@ from devices.player_types import (
     PlayerEvent,
     PlayerState,
     StateChanged,
+    StreamInfo,
     TrackEnded,
 )
+from taskowner import TaskOwner
 
 __all__ = [
+    "LengthKnown",
     "OutputStarted",
     "OutputStopped",
     "PlaybackFailed",
@@ -114,8 +122,9 @@ class Player:
         self._hints: list[tuple[FailureHint, str]] = []
         self._anchor = PlayerClock(0, now_us(), False)
         self._volume = 100  # owned here: libVLC's read-back is wrong on non-hardware outputs
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._edges = OutputEdges(output.exact_timing)
+        self._tasks = TaskOwner("player", _LOGGER)
+        self._edges = OutputEdges(output.baton_fed)  # set again once the output is known
+        self._paused_from: PlayerClock | None = None  # the playing clock a pause interrupted
 
     @property
     def state(self) -> PlayerState:
@@ -131,6 +140,11 @@ class Player:
     def url(self) -> str:
         """Return the media URL last loaded, "" before any."""
         return self._url
+
+    @property
+    def output_delay_us(self) -> int:
+        """Return how long after libVLC's timestamp a sample is heard (0: not Baton-fed)."""
+        return self._sink.delay_us if self._sink is not None else 0
 
     @property
     def length_ms(self) -> int | None:
@@ -158,6 +172,8 @@ class Player:
             await self.async_close()
             raise
         self._started = True
+        # `default` became Baton's own sound-server output, or libVLC's choice, only now.
+        self._edges = OutputEdges(self._sink is not None, self.output_delay_us)
         _LOGGER.debug("player started with libVLC %s, output %s", version, self._output)
         return version
 
@@ -167,15 +183,13 @@ class Player:
             return
         self._set_state(PlayerState.CLOSED)
         self._fail_load(PlayerClosedError("the player was closed during the load"), taken=True)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        deadline = self._loop.time() + timeout_s
+        await self._tasks.async_close(timeout_s)
         thread, self._thread = self._thread, None
         if thread is None:
             return
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout_at(deadline):
                 await thread.async_call(self._backend.release)
         except TimeoutError:
             _LOGGER.warning("libVLC did not release within %.1f s", timeout_s)
@@ -186,12 +200,29 @@ class Player:
         thread.close(timeout=1.0)  # the queue is empty: the thread ends at once
 
     async def async_load(
-        self, url: str, position_ms: int = 0, *, play: bool, timeout_s: float = LOAD_TIMEOUT_S
+        self,
+        url: str,
+        position_ms: int = 0,
+        *,
+        play: bool,
+        timeout_s: float = LOAD_TIMEOUT_S,
+        gated: bool = False,
     ) -> None:
-        """Open *url* at *position_ms*: playing, or pre-rolled (paused, buffered) if not *play*."""
+        """Open *url* at *position_ms*: playing, or pre-rolled (paused, buffered) if not *play*.
+
+        *gated* (with *play*): play silently until `async_open_at`, as a live stream joining
+        its live edge does (it cannot be held paused without falling behind). Only http and
+        https: any other URL raises MediaSchemeError before libVLC sees it.
+        """
         thread = self._require_thread()
         if position_ms < 0:
             raise ValueError(f"position must be >= 0 ms, not {position_ms}")
+        if not is_media_url(url):
+            # The last guard (the session rules refuse such a queue first): libVLC opens local
+            # files, shares and capture devices, none of which a controller may reach.
+            raise MediaSchemeError(
+                f"{describe_url(url)}: a receiver plays only http and https URLs", url=url
+            )
         self._fail_load(MediaError("replaced by a newer load", url=self._url), taken=True)
         self._epoch += 1
         load = LoadProgress(self._epoch, url, position_ms, play, self._loop.create_future())
@@ -200,10 +231,10 @@ class Player:
         self._load, self._url, self._length_ms, self._hints = load, url, None, load.hints
         self._anchor = PlayerClock(position_ms, now_us(), False)
         self._set_state(PlayerState.LOADING)
-        self._open_output(Envelope(volume_gain(self._volume)), None, position_ms)
-        job = functools.partial(
-            self._backend.load, url, position_ms, play, load.epoch, self._volume
-        )
+        gate = FOREVER if gated and play else 0
+        self._open_output(Envelope(volume_gain(self._volume), open_us=gate), None, position_ms)
+        volume = 0 if gate and self._sink is None else self._volume
+        job = functools.partial(self._backend.load, url, position_ms, play, load.epoch, volume)
         try:
             await thread.async_call(job)
             async with asyncio.timeout(timeout_s):
@@ -220,7 +251,7 @@ class Player:
             if not load.taken:
                 cancelled = MediaError("load cancelled", url=url)
                 self._fail_load(cancelled)
-                self._spawn(self._abandon(load, cancelled))
+                self._tasks.async_spawn(self._abandon(load, cancelled), "abandon load")
             raise
 
     async def async_play(self) -> None:
@@ -250,14 +281,37 @@ class Player:
         envelope = Envelope(volume_gain(self._volume), open_us=at_us, fade_in_us=fade_in_ms * 1000)
         epoch = self._epoch
         await self._resume(thread, at_us, envelope)
-        if (
-            self._capture is None
-            and fade_in_ms > 0
-            and not self._moved_on(epoch, PlayerState.PLAYING)
-        ):
+        if self._sink is None and fade_in_ms > 0 and not self._moved_on(epoch, PlayerState.PLAYING):
             steps = ramp_steps(0, self._volume, fade_in_ms)
             job = functools.partial(run_ramp, steps, self._backend.set_volume, self._ramp_clock)
             await thread.async_call(job)
+
+    async def async_open_at(self, at_us: int, volume: int, *, fade_in_ms: int = 0) -> bool:
+        """Make a gated load (see async_load) heard from *at_us* at *volume*, fading in.
+
+        Return True when an OutputStarted will say the exact instant (a Baton-fed output);
+        False when libVLC drives the output and the fade is only scheduled for *at_us*.
+        """
+        thread = self._require_thread()
+        if self._state is not PlayerState.PLAYING:
+            raise NothingLoadedError(f"open_at needs a gated stream playing, not {self._state}")
+        check_volume(volume)
+        self._volume = volume
+        envelope = Envelope(volume_gain(self._volume), open_us=at_us, fade_in_us=fade_in_ms * 1000)
+        if self._sink is not None:
+            self._sink.set_envelope(envelope)
+            return True
+        steps = ramp_steps(0, self._volume, fade_in_ms)
+        job = functools.partial(run_ramp, steps, self._backend.set_volume, self._ramp_clock)
+        await thread.async_call_at(at_us - ASSUMED_LATENCY_US, job)
+        return False
+
+    async def async_stream_info(self) -> StreamInfo:
+        """Return what libVLC knows of the current media (seekable, time, what is on)."""
+        thread = self._require_thread()
+        url = self._url
+        seekable, time_ms, now_playing, title = await thread.async_call(self._backend.stream_info)
+        return StreamInfo(url, seekable, time_ms, now_playing, title)
 
     async def async_fade_out_at(
         self, at_us: int, fade_ms: int, *, then: Literal["pause", "stop"]
@@ -271,10 +325,10 @@ class Player:
             if start > at_us:
                 _LOGGER.info("fade_out_at: %.1f ms late, fading now", (start - at_us) / 1000)
             epoch, end = self._epoch, start + fade_ms * 1000
-            if self._capture is not None:
+            if self._sink is not None:
                 # Sample-exact: silent from `end` on, whenever the pause below lands.
-                fade = Envelope(self._capture.envelope.volume_gain, 0, 0, end, fade_ms * 1000)
-                self._capture.set_envelope(fade)
+                fade = Envelope(self._sink.envelope.volume_gain, 0, 0, end, fade_ms * 1000)
+                self._sink.set_envelope(fade)
                 await asyncio.sleep(max(0, end - now_us()) / 1_000_000)
             else:
                 await thread.async_until_lead(start)
@@ -289,7 +343,7 @@ class Player:
             await self.async_pause()
         else:
             await self.async_stop()
-        if self._capture is None and self._state is not PlayerState.CLOSED:
+        if self._sink is None and self._state is not PlayerState.CLOSED:
             # Back to the set volume while silent, for whatever plays next.
             await thread.async_call(functools.partial(self._backend.set_volume, self._volume))
 
@@ -302,6 +356,7 @@ class Player:
         at = await thread.async_call(self._backend.pause)
         if self._moved_on(epoch, PlayerState.PLAYING):
             return
+        self._paused_from = self._anchor
         self._anchor = PlayerClock(self._anchor.position_at(at), at, False)
         self._set_state(PlayerState.PAUSED)
 
@@ -313,6 +368,10 @@ class Player:
         seekable = (PlayerState.READY, PlayerState.PAUSED, PlayerState.PLAYING)
         if self._state in seekable:
             epoch = self._epoch
+            if self._state is PlayerState.PLAYING and self._sink is not None:
+                # The new content is heard from its first sample on (the output's delay
+                # after the call, through a sound server): anchor the clock there.
+                self._edges.expect_start(None, position_ms)
             at = await thread.async_call(functools.partial(self._backend.seek, position_ms))
             if not self._moved_on(epoch, *seekable):
                 self._anchor = PlayerClock(position_ms, at, self._anchor.playing)
@@ -359,7 +418,7 @@ class Player:
         if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
             return  # a stop or a new load came meanwhile: it is not this start's to touch
         position = self.clock().position_ms  # after the wait: a seek may have moved it
-        if self._capture is None and at_us is not None and envelope.fade_in_us > 0:
+        if self._sink is None and at_us is not None and envelope.fade_in_us > 0:
             # Silent at resume; async_play_at then ramps up.
             await thread.async_call(functools.partial(self._backend.set_volume, 0))
         self._open_output(envelope, kind, position)
@@ -371,9 +430,10 @@ class Player:
         self._set_state(PlayerState.PLAYING)
 
     def _open_output(self, envelope: Envelope, kind: StartKind | None, position_ms: int) -> None:
-        """On capture, set the gain for the coming stretch and await its first sample."""
-        if self._capture is not None:
-            self._capture.set_envelope(envelope)
+        """On a timed sink, set the gain for the coming stretch and await its first sample."""
+        self._paused_from = None
+        if self._sink is not None:
+            self._sink.set_envelope(envelope)
             self._edges.expect_start(kind, position_ms)
 
     def _moved_on(self, epoch: int, *states: PlayerState) -> bool:
@@ -393,14 +453,8 @@ class Player:
 
     def _on_vlc_event(self, epoch: int, kind: BackendEvent, value: object, at: int) -> None:
         if kind is BackendEvent.OUTPUT_EDGE and self._state is not PlayerState.CLOSED:
-            assert isinstance(value, CaptureEdge)
-            # The output's, whichever media: the stop inside a new load reports here too.
-            event = self._edges.from_capture(value, self._position_at)
-            if isinstance(event, OutputStarted) and self._state is PlayerState.PLAYING:
-                # libVLC's Playing event comes before the first sample is presented (by the
-                # start latency, 10-50 ms): the clock holds from the sample really heard.
-                self._anchor = PlayerClock(event.position_ms, event.at_us, True)
-            self._emit(event)
+            assert isinstance(value, SinkEdge)
+            self._on_output_edge(value)
             return
         if epoch != self._epoch or self._state is PlayerState.CLOSED:
             return  # a previous media's late event, or after close
@@ -415,7 +469,9 @@ class Player:
             self._fail(error or MediaError(f"libVLC failed to play {self._url}", url=self._url))
         elif kind is BackendEvent.LENGTH_CHANGED:
             assert isinstance(value, int)
-            self._length_ms = value if value > 0 else None
+            known, self._length_ms = self._length_ms, value if value > 0 else None
+            if self._length_ms is not None and self._length_ms != known:
+                self._emit(LengthKnown(self._url, self._length_ms))
             if load is not None and 0 < value <= load.position_ms:
                 # Paused beyond the end, libVLC would wait forever for audio that never comes.
                 message = f"{load.url} is {value} ms long; cannot start at {load.position_ms} ms"
@@ -428,9 +484,32 @@ class Player:
         elif load is not None:
             self._advance_load(load, kind, value, at)
 
+    def _on_output_edge(self, edge: SinkEdge) -> None:
+        # The output's, whichever media: the stop inside a new load reports here too.
+        paused_from = self._paused_from
+        if not edge.started and self._state is PlayerState.PAUSED and paused_from is not None:
+            # Through a sound server the sound stops the output's delay after the pause call:
+            # what played meanwhile moved the content on, and the paused clock with it.
+            position = max(0, paused_from.position_at(edge.at_us))
+            self._anchor = PlayerClock(position, self._anchor.as_of_us, False)
+            self._paused_from = None
+        event = self._edges.from_sink(edge, self._position_at)
+        load = self._load
+        playing_load = self._state is PlayerState.LOADING and load is not None and load.play
+        anchors = self._state is PlayerState.PLAYING or playing_load
+        if isinstance(event, OutputStarted) and anchors:
+            # libVLC's Playing event comes before the first sample is presented (by the
+            # start latency, 10-50 ms; plus the output's delay): the clock holds from the sample
+            # really heard. Through a sound server that sample is rendered, and reported, before
+            # libVLC's events end the load: anchor then too, and keep it (_advance_load).
+            self._anchor = PlayerClock(event.position_ms, event.at_us, True)
+            if playing_load and load is not None:
+                load.heard = True
+        self._emit(event)
+
     def _advance_load(self, load: LoadProgress, kind: BackendEvent, value: object, at: int) -> None:
         load.observe(kind, value)
-        if kind is BackendEvent.PLAYING:
+        if kind is BackendEvent.PLAYING and not load.heard:
             self._anchor = PlayerClock(load.position_ms, at, load.play)
         caching_ms = max(FILE_CACHING_MS, self._output.network_caching_ms)
         state = load.ready_state(self._length_ms, caching_ms)
@@ -468,7 +547,7 @@ class Player:
         self._anchor = PlayerClock(self.clock().position_ms, now_us(), False)
         self._set_state(PlayerState.FAILED)
         self._emit(PlaybackFailed(self._url, error))
-        self._spawn(self._stop_quietly())
+        self._tasks.async_spawn(self._stop_quietly(), "stop after failure")
 
     def _fail_load(self, error: ReceiverError, *, taken: bool = False) -> None:
         """Fail the pending load; *taken*: a stop, close or newer load has the player now."""
@@ -516,9 +595,13 @@ class Player:
     def _correct_clock(self, vlc_ms: int, at: int) -> None:
         if self._state is not PlayerState.PLAYING or not self._anchor.playing:
             return
-        if abs(vlc_ms - self._anchor.position_at(at)) > CLOCK_RESYNC_MS:
+        # libVLC's time is that of its input; through a sound server a sample is heard the
+        # output's delay after it (~105 ms: with the input's own ~40 ms lead, past the
+        # threshold), so compare what libVLC says is being heard.
+        heard_ms = vlc_ms - self.output_delay_us // 1000
+        if abs(heard_ms - self._anchor.position_at(at)) > CLOCK_RESYNC_MS:
             _LOGGER.debug("clock re-anchored on libVLC time %d ms", vlc_ms)
-            self._anchor = PlayerClock(vlc_ms, at, True)
+            self._anchor = PlayerClock(heard_ms, at, True)
 
     def _set_state(self, state: PlayerState) -> None:
         if state is self._state:
@@ -537,14 +620,9 @@ class Player:
         except Exception:  # the owner's bug must not break the player's bookkeeping
             _LOGGER.exception("player listener failed on %s", event)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = self._loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     @property
-    def _capture(self) -> CaptureSink | None:
-        return getattr(self._backend, "capture", None)  # fakes in unit tests may have none
+    def _sink(self) -> TimedSink | None:
+        return getattr(self._backend, "timed_sink", None)  # fakes in unit tests may have none
 
     def _require_thread(self) -> VLCThread:
         if self._state is PlayerState.CLOSED:

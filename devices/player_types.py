@@ -55,6 +55,14 @@ class TrackEnded:
 
 
 @dataclass(frozen=True)
+class LengthKnown:
+    """libVLC has parsed the media at `url` and found it `length_ms` long."""
+
+    url: str
+    length_ms: int
+
+
+@dataclass(frozen=True)
 class PlaybackFailed:
     """Playback stopped because of `error`, after the load had succeeded."""
 
@@ -88,4 +96,21 @@ class OutputStopped:
     exact: bool
 
 
-PlayerEvent = StateChanged | TrackEnded | PlaybackFailed | OutputStarted | OutputStopped
+@dataclass(frozen=True)
+class StreamInfo:
+    """What libVLC knows of the media at `url`: whether it seeks, its time, what it says is on.
+
+    `now_playing` is the stream's own title (ICY StreamTitle), `title` libVLC's title (the
+    station's `icy-name` for a radio, else the file's name); "" when not said.
+    """
+
+    url: str
+    seekable: bool
+    time_ms: int
+    now_playing: str
+    title: str
+
+
+PlayerEvent = (
+    StateChanged | TrackEnded | LengthKnown | PlaybackFailed | OutputStarted | OutputStopped
+)

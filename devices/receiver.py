@@ -1,10 +1,11 @@
 """A Baton receiver: libVLC player, Connect session server, mDNS advertisement, saved session.
 
 The receiver is the `SessionHost` of its server. Commands are applied one at a time under a
-lock: the session rules (connect.playback) give the new state and the player actions, the
-player carries them out, and only then does the new state go out to every controller, so the
-state never claims what the player did not do. A media or output failure becomes a typed
-error in the state and in the CommandResult.
+lock: the session rules (connect.session.playback) give the new state and the player actions, the
+player carries them out (devices/_commands.py), and only then does the new state go out to every
+controller, so the state never claims what the player did not do. A refused command changes
+nothing (state, revision, saved session); a media or output failure of an applied one becomes
+a typed error in the state and in the CommandResult.
 
 Its device id is the fingerprint of its TLS certificate (docs/security.md). In `pin` mode it
 serves HTTPS only and lets in the controllers paired with it (devices/access.py); it watches
@@ -20,40 +21,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from connect import messages as m
-from connect import pairing, playback, telemetry, tls
-from connect.advertise import ServiceAdvertiser
+from connect import telemetry
+from connect.access import pairing, tls
 from connect.clock import Clock, monotonic_us
-from connect.interfaces import (
+from connect.discovery import ServiceRecord, capability_hash
+from connect.discovery.advertise import ServiceAdvertiser
+from connect.discovery.interfaces import (
     NoUsableInterfaceError,
     advertised_addresses,
+    describe_interfaces,
     list_interfaces,
     resolve_interfaces,
 )
-from connect.server import ControllerLink, SessionServer
-from connect.txt import ServiceRecord, capability_hash
+from connect.session import ControllerLink, SessionServer, playback
+from connect.wire import messages as m
 from devices import resume
-from devices._player_actions import anchored_on_player, perform
+from devices._commands import async_run_command
+from devices._live import LiveWatch
+from devices._player_actions import async_carry_out
+from devices._queue_relay import QueueRelay
 from devices._session_saving import SessionSaver
+from devices._transfer_saving import ledger_writer, load_ledger
 from devices.access import ReceiverAccess
 from devices.audio_output import parse_audio_output
 from devices.config import ReceiverConfig, check_name
 from devices.errors import ReceiverError
 from devices.failures import failure_from
+from devices.health import HealthFile
 from devices.player import Player
 from devices.player_types import (
+    LengthKnown,
     OutputStarted,
     PlaybackFailed,
     PlayerEvent,
     TrackEnded,
 )
 from devices.transfer import TransferSide
+from taskowner import TaskHealth, TaskOwner
 from tracing import attributes as a
 
 _LOG = logging.getLogger(__name__)
+_CLOSE_TIMEOUT_S = 2.0  # for its background tasks to end once cancelled
 
 CLOCK_TOLERANCE_MS = 5
 """A published clock further than this from the first sample really heard gets corrected."""
@@ -86,11 +97,20 @@ class Receiver:
         self._store = resume.ResumableStore(config.state_dir)
         self._saver = SessionSaver(self._store, config, clock)
         self._transfers = TransferSide(self)
-        self._server = SessionServer(self, clock=clock, transfer_phase=self._transfers.phase)
+        self._queues = QueueRelay()
+        self._live = LiveWatch(self)
+        self._server = SessionServer(
+            self,
+            clock=clock,
+            transfer_phase=self._transfers.phase,
+            transfer_queue=self._queues.page,
+        )
         self._player: Player | None = None
         self._advertiser: ServiceAdvertiser | None = None
         self.lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskOwner("receiver", _LOG)
+        self.health_file = HealthFile(config.state_dir, self.health)
+        self._tasks.watch_health(self.health_file.changed)
         self._closed = False
         self._device_id = ""
         self._name = config.name
@@ -102,13 +122,15 @@ class Receiver:
 
     async def async_start(self) -> Listening:
         """Start everything; raise ReceiverError/ConnectError subclasses saying what failed."""
-        self._store.prepare()
-        identity = self._store.tls_identity()
+        # Disk and key work (a first start makes the TLS key, files are fsynced): on a worker
+        # thread, so the loop (in the app, shared with the UI's core) never stalls on it.
+        identity, saved_name, access = await asyncio.to_thread(self._open_state_dir)
+        self._transfers.restore(await asyncio.to_thread(load_ledger, self.config.state_dir))
+        self._saver.before_session = self._ledger_to_save
         self._device_id = identity.fingerprint
-        self._name = self._saver.saved_name()
-        if self.config.pairing_mode is m.PairingMode.PIN:
-            self._access = ReceiverAccess(self.config.state_dir, self._device_id)
-            self._access.start()
+        self._name = saved_name
+        if access is not None:
+            self._access = access
             # Replaces the open server made in __init__, before anything used it.
             self._server = SessionServer(
                 self,
@@ -117,23 +139,30 @@ class Receiver:
                 ssl_context=tls.server_context(identity),
                 rename=self.async_rename,
                 transfer_phase=self._transfers.phase,
+                transfer_queue=self._queues.page,
             )
         else:
             _LOG.warning(
                 "pairing is open: anyone on the network may control this receiver "
                 "(plain HTTP, no tokens); use --pairing pin unless you trust everyone here"
             )
-        self._state = self._saver.initial_state(self._device_id)
-        interfaces = resolve_interfaces(self.config.interfaces, list_interfaces())
+        self._state = await asyncio.to_thread(self._saver.initial_state, self._device_id)
+        present = list_interfaces()
+        interfaces = resolve_interfaces(self.config.interfaces, present)
         addresses = advertised_addresses(interfaces)
+        if not addresses and self.config.interfaces:
+            raise NoUsableInterfaceError(
+                f"no usable address on {', '.join(self.config.interfaces)}; present: "
+                f"{describe_interfaces(present)}; name another with --interface"
+            )
         if not addresses:
-            raise NoUsableInterfaceError("no usable network address; name one with --interface")
+            raise NoUsableInterfaceError.default_found_none("be reached on", present)
         if self._advertise:
             # The mDNS name check takes a quarter second: let it run while libVLC starts.
-            self._advertiser = ServiceAdvertiser(
-                self._service_record(), interfaces=self.config.interfaces
+            self._advertiser = self._new_advertiser()
+            preparing = self._tasks.async_spawn(
+                self._advertiser.async_prepare(), "mdns name check", awaited=True
             )
-            preparing = asyncio.ensure_future(self._advertiser.async_prepare())
         self._player = Player(
             parse_audio_output(self.config.audio_output), listener=self._on_player_event
         )
@@ -143,16 +172,35 @@ class Receiver:
         if self._advertiser is not None:
             await preparing
             await self._advertiser.async_start(port=port)
-        self._spawn(self._saver.async_save_loop(self.current_state))
-        if self._access is not None:
-            self._spawn(self._watch_tokens(self._access))
-        self._spawn(
-            resume.async_checkpoints(
+        # The loops the receiver lives on are supervised: one that fails (descriptors run out
+        # under an attack, a bug) is logged once and started again with backoff, and health()
+        # says it is failing until it runs well again (devices/health.py reports it).
+        self._tasks.async_supervise(
+            lambda: self._saver.async_save_loop(self.current_state), "session saving"
+        )
+        self._tasks.async_supervise(self._live.async_run, "live watch")
+        access = self._access
+        if access is not None:
+            self._tasks.async_supervise(lambda: self._watch_tokens(access), "token watch")
+        self._tasks.async_supervise(
+            lambda: resume.async_checkpoints(
                 self.config.checkpoint_interval, self._is_playing, self._saver.want_save
-            )
+            ),
+            "checkpoints",
         )
         await self._resume_saved_session()
+        self.health_file.write()  # `baton-receiver --check` now sees a running receiver
         return Listening(self._device_id, addresses, port)
+
+    def _open_state_dir(self) -> tuple[tls.TlsIdentity, str, ReceiverAccess | None]:
+        """Prepare the state directory; return the TLS identity, the name, the token desk."""
+        self._store.prepare()
+        identity = self._store.tls_identity()
+        access = None
+        if self.config.pairing_mode is m.PairingMode.PIN:
+            access = ReceiverAccess(self.config.state_dir, identity.fingerprint)
+            access.start()
+        return identity, self._saver.saved_name(), access
 
     async def async_close(self) -> None:
         """Say goodbye on mDNS and to every controller, save the session, stop the player."""
@@ -162,14 +210,17 @@ class Receiver:
         if self._advertiser is not None:
             await self._advertiser.async_close()
         await self._server.async_close()
-        for task in self._tasks:
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._saver.save_now(self._state, self.clock())
+        await self._transfers.async_close()
+        await self._tasks.async_close(_CLOSE_TIMEOUT_S)
+        self._saver.save_now(self._state, self.clock(), self._ledger_to_save(), final=True)
+        self.health_file.remove()
         if self._player is not None:
             await self._player.async_close()
+
+    def health(self) -> tuple[TaskHealth, ...]:
+        """How the receiver's supervised tasks are doing (its own and its advertiser's)."""
+        advertiser = self._advertiser.health() if self._advertiser is not None else ()
+        return self._tasks.health() + advertiser
 
     # -------------------------------------------------------------------------- SessionHost
 
@@ -201,20 +252,32 @@ class Receiver:
         if refusal is not None:
             return m.CommandResult(command.command_id, self._state.revision, refusal)
         async with self.lock:
-            try:
-                outcome = playback.apply_command(
-                    self._state, command, self.clock(), max_volume=self.config.max_volume
-                )
-            except playback.CommandRejectedError as exc:
-                return m.CommandResult(command.command_id, self._state.revision, exc.failure)
-            failure = await self._carry_out(outcome)
-            reason = m.StateChangeReason.ERROR if failure else m.StateChangeReason.COMMAND
-            self._publish(reason)
-            return m.CommandResult(command.command_id, self._state.revision, failure)
+            if self._transfers.take_player():
+                # Media a device picker had prepared: the command's own media, or none, now.
+                with contextlib.suppress(ReceiverError):
+                    await self._require_player().async_stop()
+            run = await async_run_command(
+                self._state,
+                command,
+                self._require_player(),
+                self.clock,
+                max_volume=self.config.max_volume,
+            )
+            if run.failure is not None and not run.changed:
+                # Refused: the state, its revision and the saved session stay as they were.
+                _LOG.info("command %s refused: %s", command.command_id, run.failure.message)
+                return m.CommandResult(command.command_id, self._state.revision, run.failure)
+            if run.failure is not None:
+                self._playback_failed(run.failure)
+            self._state = run.state
+            reason = m.StateChangeReason.ERROR if run.failure else m.StateChangeReason.COMMAND
+            self._publish(reason, queue_change=run.queue_change)
+            return m.CommandResult(command.command_id, self._state.revision, run.failure)
 
     async def async_handle_transfer(self, body: m.Body, link: ControllerLink) -> None:
         """Take part in a transfer, as its target or its source (devices/transfer.py)."""
-        await self._transfers.handle(body, link)
+        self._queues.note(body, self._state)  # a long queue's rest, either way (_queue_relay)
+        await self._transfers.async_handle(body, link)
 
     # -------------------------------------------------------------------------- access
 
@@ -223,15 +286,16 @@ class Receiver:
         """Return the current pairing code (None on an open or not yet started receiver)."""
         return None if self._access is None else self._access.pairing_code
 
-    def issue_token(self, client: m.ClientIdentity, role: m.Role) -> str:
+    def issue_token(self, client: m.ClientIdentity, role: m.Role, *, replaces: str = "") -> str:
         """Return a token for an in-process controller without a PIN (the app's own device).
 
-        Raises ReceiverError when the receiver is open or not started, TokenStoreError when
-        the token cannot be saved.
+        *replaces* is the token that controller held, replaced if still valid. Raises
+        ReceiverError when the receiver is open or not started, TokenStoreError when the
+        token cannot be saved.
         """
         if self._access is None:
             raise ReceiverError("this receiver has no tokens: it is open, or not started")
-        return self._access.issue_token(client, role)
+        return self._access.issue_token(client, role, replaces=replaces)
 
     async def async_rename(self, name: str) -> m.DeviceInfo:
         """Rename the device, keep the name across restarts, re-announce it on mDNS.
@@ -247,9 +311,7 @@ class Receiver:
             # The instance name is the DNS name: say goodbye under the old one and announce
             # the new one (with its own name check), as a device that restarted would.
             await self._advertiser.async_close()
-            self._advertiser = ServiceAdvertiser(
-                self._service_record(), interfaces=self.config.interfaces
-            )
+            self._advertiser = self._new_advertiser()
             await self._advertiser.async_start(port=self._port)
         return self.device_info()
 
@@ -280,34 +342,43 @@ class Receiver:
 
     def publish_state(self, state: m.PlaybackState, reason: m.StateChangeReason) -> None:
         """Adopt *state* (the caller holds the lock) and push it to every controller."""
+        if reason is m.StateChangeReason.TRANSFER and state.active:
+            state = self._queues.reuse(self._state, state)  # a transfer back: the queue held
         self._state = state
         self._publish(reason, active=state.active)
+        if reason is m.StateChangeReason.TRANSFER and state.active:
+            self._queues.session_taken()
+        if self._queues.wants_fill(state):  # a window of a long queue: fetch the rest
+            self._tasks.async_spawn(self._queues.async_fill(self, self.lock), "queue fill")
+
+    def adopt_queue(self, state: m.PlaybackState) -> None:
+        """Take *state*, the session with its whole queue now (the caller holds the lock)."""
+        self._state = replace(state, revision=state.revision + 1)
+        self._publish(m.StateChangeReason.PLAYBACK, active=state.active)
 
     # -------------------------------------------------------------------------- internals
 
     async def _carry_out(self, outcome: playback.Outcome) -> m.Failure | None:
         """Make the player match *outcome*; set the state; return a failure if the player failed."""
-        player = self._require_player()
-        try:
-            for action in outcome.actions:
-                await perform(player, action)
-        except ReceiverError as exc:
-            failure = failure_from(exc)
-            _LOG.warning("playback failed: %s", exc)
-            telemetry.emit_event(a.EVENT_ERROR, {a.ERROR_TYPE: failure.code.name})
-            self._state = playback.after_failure(outcome.state, failure, self.clock())
-            return failure
-        self._state = anchored_on_player(player, outcome.state)
-        return None
+        self._state, failure = await async_carry_out(self._require_player(), outcome, self.clock)
+        if failure is not None:
+            self._playback_failed(failure)
+        return failure
+
+    def _playback_failed(self, failure: m.Failure) -> None:
+        _LOG.warning("playback failed: %s", failure.message)
+        telemetry.emit_event(a.EVENT_ERROR, {a.ERROR_TYPE: failure.code.name})
 
     def _on_player_event(self, event: PlayerEvent) -> None:
         self._transfers.on_player_event(event)
         if isinstance(event, OutputStarted) and event.exact:
-            self._spawn(self._realign_clock(event))
+            self._tasks.async_spawn(self._realign_clock(event), "clock realignment")
         elif isinstance(event, TrackEnded):
-            self._spawn(self._after_track_ended(event))
+            self._tasks.async_spawn(self._after_track_ended(event), "track end")
+        elif isinstance(event, LengthKnown):
+            self._tasks.async_spawn(self._learn_length(event), "length found")
         elif isinstance(event, PlaybackFailed):
-            self._spawn(self._after_playback_failed(event))
+            self._tasks.async_spawn(self._after_playback_failed(event), "playback failure")
 
     async def _realign_clock(self, started: OutputStarted) -> None:
         """Correct the published clock to the instant the first sample was really heard."""
@@ -315,6 +386,8 @@ class Receiver:
             state = self._state
             if state.status is not m.PlaybackStatus.PLAYING or not state.clock.playing:
                 return
+            if state.live:
+                return  # its clock counts listening time, not the player's place in a stream
             drift = state.clock.position_at(started.at_us) - started.position_ms
             if abs(drift) <= CLOCK_TOLERANCE_MS:
                 return
@@ -327,9 +400,21 @@ class Receiver:
             current = self._state.current_item
             if current is None or current.url != event.url:
                 return  # a stale end from media already replaced
+            if self._state.live and self._state.status is m.PlaybackStatus.PLAYING:
+                # A live stream has no end: it dropped. Open it again (devices/_live.py).
+                self._tasks.async_spawn(self._live.async_reconnect(event.url), "live reconnect")
+                return
             outcome = playback.after_item_ended(self._state, self.clock())
             await self._carry_out(outcome)
             self._publish(m.StateChangeReason.PLAYBACK)
+
+    async def _learn_length(self, event: LengthKnown) -> None:
+        """Put the length the player found into the state, for an item queued without one."""
+        async with self.lock:
+            known = playback.with_length(self._state, event.url, event.length_ms)
+            if known is not None:  # a length never moves the session: `active` stays
+                self._state = known
+                self._publish(m.StateChangeReason.PLAYBACK, active=known.active)
 
     async def _after_playback_failed(self, event: PlaybackFailed) -> None:
         async with self.lock:
@@ -339,7 +424,13 @@ class Receiver:
             self._state = playback.after_failure(self._state, failure, self.clock())
             self._publish(m.StateChangeReason.ERROR)
 
-    def _publish(self, reason: m.StateChangeReason, *, active: bool | None = None) -> None:
+    def _publish(
+        self,
+        reason: m.StateChangeReason,
+        *,
+        active: bool | None = None,
+        queue_change: m.QueueChange | None = None,
+    ) -> None:
         # A device that has a queue holds the session; a transfer says otherwise explicitly.
         if active is None:
             active = bool(self._state.queue)
@@ -352,10 +443,12 @@ class Receiver:
                 a.REASON: reason.name,
             },
         )
-        self._server.broadcast(m.StateSnapshot(self._state, reason))
+        self._server.broadcast(m.StateSnapshot(self._state, reason, queue_change))
         self._saver.want_save()
         if self._advertiser is not None:
-            self._spawn(self._advertiser.async_update(revision=self._state.revision))
+            self._tasks.async_spawn(
+                self._advertiser.async_update(revision=self._state.revision), "mdns revision"
+            )
 
     async def _resume_saved_session(self) -> None:
         """Play on from the saved position if the session was playing (devices/resume.py)."""
@@ -365,6 +458,10 @@ class Receiver:
             async with self.lock:
                 await self._carry_out(resume.resume_outcome(self._state, self.clock()))
                 self._publish(m.StateChangeReason.RESTORED)
+
+    def _ledger_to_save(self) -> Callable[[], None] | None:
+        record = self._transfers.changed_ledger()
+        return None if record is None else ledger_writer(self.config.state_dir, record)
 
     def _is_playing(self) -> bool:
         return self._state.status is m.PlaybackStatus.PLAYING
@@ -383,15 +480,15 @@ class Receiver:
             pairing=self.config.pairing_mode,
         )
 
+    def _new_advertiser(self) -> ServiceAdvertiser:
+        advertiser = ServiceAdvertiser(self._service_record(), interfaces=self.config.interfaces)
+        advertiser.watch_health(self.health_file.changed)
+        return advertiser
+
     def _require_player(self) -> Player:
         if self._player is None:
             raise RuntimeError("receiver not started")
         return self._player
-
-    def _spawn(self, coro: Coroutine[object, object, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _software_version() -> str:

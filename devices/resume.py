@@ -31,9 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from connect import codec, playback
-from connect import messages as m
 from connect.errors import FrameError
+from connect.session import playback
+from connect.wire import codec
+from connect.wire import messages as m
 from devices.persistence import SESSION_FILE, SessionStore
 
 _LOG = logging.getLogger(__name__)
@@ -134,12 +135,7 @@ class ResumableStore(SessionStore):
 
     def save_session(self, state: m.PlaybackState, now_us: int) -> None:
         """Save *state* like SessionStore does, stamped with the current Instant."""
-        frozen = replace(
-            state,
-            clock=m.PlaybackClock(state.clock.position_at(now_us), 0, state.clock.rate, False),
-        )
-        envelope = m.Envelope(1, self._now().encode(), m.StateSnapshot(frozen))
-        self._write_atomically(self.state_dir / SESSION_FILE, codec.encode(envelope))
+        self.write_session(state, now_us, self._now().encode())
 
 
 def decide(saved: SavedSession | None, window_s: float, now: Instant) -> ResumeDecision:

@@ -7,6 +7,10 @@ when a write fails (full disk, read-only directory) the error is typed and neith
 nor the store in memory has changed. The receiver calls `reload_if_changed()` twice a second
 (a stat; the file is read only when it changed) and ends the sessions of tokens that
 disappeared: that is how a revocation made by the CLI reaches live sessions.
+
+A revoked token (revoked by an owner, or replaced by its holder pairing again) leaves its id
+and hash behind, the newest MAX_REVOKED of them, so that its holder is told "revoked" rather
+than "needs pairing" however long it was away (docs/security.md, "Tokens").
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from connect import messages as m
-from connect import pairing
-from connect.atomic import write_atomically
+from connect.access import pairing
+from connect.atomic import not_text, write_atomically
+from connect.wire import messages as m
 from devices.errors import ReceiverError
 
 _LOG = logging.getLogger(__name__)
@@ -34,6 +38,8 @@ TOKENS_FILE = "tokens.json"
 _FORMAT_VERSION = 1
 TOUCH_RESOLUTION_MS = 60_000
 """Last-used times are saved to the minute: fewer writes to an SD card."""
+MAX_REVOKED = 256
+"""Revoked tokens remembered, the newest; an older one is then merely unknown."""
 
 WallClockMs = Callable[[], int]
 
@@ -64,6 +70,19 @@ class TokenRecord:
         )
 
 
+@dataclass(frozen=True)
+class RevokedToken:
+    """What the receiver keeps of a revoked token: enough to recognise it, never the token."""
+
+    id: str
+    sha256: str
+    revoked_unix_ms: int
+
+
+Records = dict[str, TokenRecord]
+Revoked = dict[str, RevokedToken]
+
+
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -75,7 +94,8 @@ class TokenStore:
         self.path = state_dir / TOKENS_FILE
         self._lock_path = state_dir / f"{TOKENS_FILE}.lock"
         self._wall_ms = wall_ms
-        self._records: dict[str, TokenRecord] = {}
+        self._records: Records = {}
+        self._revoked: Revoked = {}
         self._seen: tuple[int, int, int] | None = None  # (inode, mtime_ns, size) last read
         self._thread_lock = threading.Lock()
 
@@ -90,11 +110,13 @@ class TokenStore:
         """Return every token, oldest first."""
         return tuple(sorted(self._records.values(), key=lambda r: (r.created_unix_ms, r.id)))
 
-    def has_owner(self, *, besides_client: str = "") -> bool:
-        """Whether some token holds the owner role (not counting client *besides_client*)."""
-        return any(
-            r.role is m.Role.OWNER and r.client.id != besides_client for r in self._records.values()
-        )
+    def has_owner(self) -> bool:
+        """Whether some token holds the owner role."""
+        return any(r.role is m.Role.OWNER for r in self._records.values())
+
+    def get(self, token_id: str) -> TokenRecord | None:
+        """Return the record of the token *token_id*, or None if there is none."""
+        return self._records.get(token_id)
 
     def find(self, token: str) -> TokenRecord | None:
         """Return the record of *token*, or None if it is malformed, unknown or revoked."""
@@ -106,6 +128,15 @@ class TokenStore:
         if record is None or not pairing.tokens_match(token, record.sha256):
             return None
         return record
+
+    def is_revoked(self, token: str) -> bool:
+        """Whether *token* is one this store revoked (a guess at its id alone is not)."""
+        try:
+            token_id = pairing.token_id_of(token)
+        except pairing.MalformedTokenError:
+            return False
+        revoked = self._revoked.get(token_id)
+        return revoked is not None and pairing.tokens_match(token, revoked.sha256)
 
     def reload_if_changed(self) -> tuple[str, ...]:
         """Re-read the file if another process changed it; return the ids that disappeared."""
@@ -123,26 +154,31 @@ class TokenStore:
 
     # -------------------------------------------------------------------------- changing
 
-    def issue(self, client: m.ClientIdentity, role: m.Role) -> str:
-        """Make a token for *client* with *role*, replacing its previous one; return the token."""
-        issued = pairing.new_token()
-        record = TokenRecord(issued.id, issued.sha256, role, client, self._wall_ms())
+    def issue(self, client: m.ClientIdentity, role: m.Role, *, replaces: str = "") -> str:
+        """Make a token for *client* with *role*; return the token.
 
-        def change(records: dict[str, TokenRecord]) -> None:
-            for old in [r.id for r in records.values() if r.client.id == client.id]:
-                del records[old]
+        Only the token *replaces* (an id) is revoked, in the same write: never a token merely
+        because it was issued to the same client id, which is a label anyone can claim.
+        """
+        issued = pairing.new_token()
+        now = self._wall_ms()
+        record = TokenRecord(issued.id, issued.sha256, role, client, now)
+
+        def change(records: Records, revoked: Revoked) -> None:
+            _retire(records, revoked, replaces, now)
             records[record.id] = record
 
         self._change(change)
         return issued.text
 
     def revoke(self, token_id: str) -> bool:
-        """Remove the token *token_id*; return False if there was none."""
+        """Revoke the token *token_id* for good; return False if there was none."""
         found = False
+        now = self._wall_ms()
 
-        def change(records: dict[str, TokenRecord]) -> None:
+        def change(records: Records, revoked: Revoked) -> None:
             nonlocal found
-            found = records.pop(token_id, None) is not None
+            found = _retire(records, revoked, token_id, now)
 
         self._change(change)
         return found
@@ -154,7 +190,7 @@ class TokenStore:
         if known is not None and 0 <= now - known.last_used_unix_ms < TOUCH_RESOLUTION_MS:
             return  # a controller reconnecting in a loop must not rewrite the file each time
 
-        def change(records: dict[str, TokenRecord]) -> None:
+        def change(records: Records, revoked: Revoked) -> None:
             if token_id in records:
                 records[token_id] = replace(records[token_id], last_used_unix_ms=now)
 
@@ -165,15 +201,15 @@ class TokenStore:
 
     # -------------------------------------------------------------------------- internals
 
-    def _change(self, change: Callable[[dict[str, TokenRecord]], None]) -> None:
+    def _change(self, change: Callable[[Records, Revoked], None]) -> None:
         with self._locked():
             self._read()  # start from the file: another process may have changed it
-            records = dict(self._records)
-            change(records)
-            if records == self._records:
+            records, revoked = dict(self._records), dict(self._revoked)
+            change(records, revoked)
+            if (records, revoked) == (self._records, self._revoked):
                 return
-            self._write(records)
-            self._records = records
+            self._write(records, revoked)
+            self._records, self._revoked = records, revoked
             self._seen = self._stat()
 
     @contextlib.contextmanager
@@ -201,27 +237,56 @@ class TokenStore:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            self._records, self._seen = {}, None
+            self._records, self._revoked, self._seen = {}, {}, None
             return
+        except UnicodeDecodeError as exc:
+            raise CorruptTokenFileError(self._damaged(not_text(exc))) from exc
         except OSError as exc:
             raise TokenStoreError(f"cannot read {self.path}: {exc}") from exc
         try:
-            self._records = _parse(json.loads(text))
+            self._records, self._revoked = _parse(json.loads(text))
         except (ValueError, TypeError, KeyError) as exc:
-            raise CorruptTokenFileError(f"{self.path} is not a token file: {exc}") from exc
+            raise CorruptTokenFileError(self._damaged(f"is not a token file ({exc})")) from exc
         self._seen = seen
 
-    def _write(self, records: dict[str, TokenRecord]) -> None:
-        data = json.dumps(_serialise(records), indent=2, sort_keys=True).encode() + b"\n"
+    def _damaged(self, why: str) -> str:
+        # Never replaced on our own: it may be fixable, and it is who may control the device.
+        return (
+            f"{self.path} {why}: fix it, or move it away and pair the controllers again "
+            "(the receiver then starts with none paired); Baton leaves it as it is"
+        )
+
+    def _write(self, records: Records, revoked: Revoked) -> None:
+        document = _serialise(records, revoked)
+        data = json.dumps(document, indent=2, sort_keys=True).encode() + b"\n"
         try:
             write_atomically(self.path, data, 0o600)
         except OSError as exc:
             raise TokenStoreError(f"cannot save {self.path}: {exc}") from exc
 
 
-def _serialise(records: dict[str, TokenRecord]) -> dict[str, Any]:
+def _retire(records: Records, revoked: Revoked, token_id: str, now: int) -> bool:
+    """Move *token_id* from *records* to *revoked* (the newest MAX_REVOKED); False if absent."""
+    record = records.pop(token_id, None)
+    if record is None:
+        return False
+    revoked[token_id] = RevokedToken(token_id, record.sha256, now)
+    if len(revoked) > MAX_REVOKED:
+        oldest = sorted(revoked.values(), key=lambda r: (r.revoked_unix_ms, r.id))
+        for gone in oldest[: len(revoked) - MAX_REVOKED]:
+            del revoked[gone.id]
+    return True
+
+
+def _serialise(records: Records, revoked: Revoked) -> dict[str, Any]:
     return {
         "version": _FORMAT_VERSION,
+        # Older receivers ignore this key (and drop it when they write): a revoked token is
+        # then merely unknown to them, never valid again.
+        "revoked": [
+            {"id": r.id, "sha256": r.sha256, "revoked_unix_ms": r.revoked_unix_ms}
+            for r in sorted(revoked.values(), key=lambda r: r.id)
+        ],
         "tokens": [
             {
                 "id": r.id,
@@ -241,10 +306,14 @@ def _serialise(records: dict[str, TokenRecord]) -> dict[str, Any]:
     }
 
 
-def _parse(document: Any) -> dict[str, TokenRecord]:
+def _parse(document: Any) -> tuple[Records, Revoked]:
     if not isinstance(document, dict) or document.get("version") != _FORMAT_VERSION:
         raise ValueError(f"expected version {_FORMAT_VERSION}")
-    records: dict[str, TokenRecord] = {}
+    revoked: Revoked = {}
+    for entry in document.get("revoked", []):
+        gone = RevokedToken(str(entry["id"]), str(entry["sha256"]), int(entry["revoked_unix_ms"]))
+        revoked[gone.id] = gone
+    records: Records = {}
     for entry in document["tokens"]:
         client = entry["client"]
         record = TokenRecord(
@@ -261,4 +330,4 @@ def _parse(document: Any) -> dict[str, TokenRecord]:
             last_used_unix_ms=int(entry["last_used_unix_ms"]),
         )
         records[record.id] = record
-    return records
+    return records, revoked

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from connect import messages as m
-from connect import playback
 from connect.clock import monotonic_us
-from connect.server import ControllerLink, SessionServer
+from connect.session import ControllerLink, SessionServer, playback
+from connect.wire import messages as m
 
 
 class MemoryHost:
@@ -39,7 +38,8 @@ class MemoryHost:
         except playback.CommandRejectedError as exc:
             return m.CommandResult(command.command_id, self.state.revision, exc.failure)
         self.state = outcome.state
-        self.server.broadcast(m.StateSnapshot(self.state, m.StateChangeReason.COMMAND))
+        reason = m.StateChangeReason.COMMAND
+        self.server.broadcast(m.StateSnapshot(self.state, reason, outcome.queue_change))
         return m.CommandResult(command.command_id, self.state.revision)
 
     async def async_handle_transfer(self, body: m.Body, link: ControllerLink) -> None:

@@ -17,19 +17,27 @@ from types import TracebackType
 import pytest
 from aiohttp import web
 
-from client.library_server import is_loopback_host, library_application, library_runner
+from client.library_server import (
+    capability_path,
+    library_application,
+    library_runner,
+    new_media_key,
+)
+from client.media_catalogue import FolderCatalogue
+from client.media_hosts import AllowedHosts
 
 MISSING_PATH = "/missing.wav"
 STALL_PATH = "/stall.wav"
 
 
 class MediaServer:
-    """Serves *root* on 127.0.0.1 at /media/NAME until closed, hardened as the app's server is."""
+    """Serves *root* on 127.0.0.1 at /media/TOKEN/NAME until closed, as the app's server does."""
 
     def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
         self.root = root
         self.host = host
         self.port = 0
+        self.key = new_media_key()
         self.requests: list[str] = []  # paths asked for, in order: lets tests see re-fetches
         self.stalled = asyncio.Event()  # set when a request to `stall_url` is being held
         self._release = asyncio.Event()
@@ -39,7 +47,7 @@ class MediaServer:
         """Bind an ephemeral port and start serving."""
         # The app's own media routes (Range, path checks), so tests exercise what ships.
         app = library_application(
-            self.root, middlewares=[self._record], loopback_only=is_loopback_host(self.host)
+            FolderCatalogue(self.root), self.key, AllowedHosts([self.host]), [self._record]
         )
         app.router.add_get(MISSING_PATH, self._not_found)
         app.router.add_get(STALL_PATH, self._stall)
@@ -57,8 +65,12 @@ class MediaServer:
             await runner.cleanup()
 
     def url(self, name: str) -> str:
-        """Return the URL of file *name* under the served folder."""
-        return f"http://{self.host}:{self.port}/media/{name}"
+        """Return the URL of file *name* (a path relative to the folder) on this server."""
+        return f"http://{self.host}:{self.port}{self.capability_path(name)}"
+
+    def capability_path(self, tail: str) -> str:
+        """Return the URL path that opens *tail* (decoded, relative) on this server."""
+        return capability_path(self.key, tail)
 
     @property
     def missing_url(self) -> str:

@@ -3,7 +3,7 @@
 Usage (root only; `netns_skip_reason()` says why not)::
 
     with netns_pair() as pair:
-        proc = pair.popen("a", [sys.executable, "-m", "connect.advertise", ...])
+        proc = pair.popen("a", [sys.executable, "-m", "connect.discovery.advertise", ...])
         ...  # a peer in namespace "b" reaches it at pair.address("a")
         pair.set_link("a", up=False)  # simulate the network going away
 
@@ -156,8 +156,12 @@ class NetnsPair:
 
 
 @contextlib.contextmanager
-def netns_pair() -> Iterator[NetnsPair]:
-    """Create two namespaces joined by a veth pair; always delete them (and their processes)."""
+def netns_pair(*, linked: bool = True) -> Iterator[NetnsPair]:
+    """Create two namespaces joined by a veth pair; always delete them (and their processes).
+
+    With *linked* False there is no veth (`links` is empty): only `lo` in each, so whatever
+    crosses between them goes through a relay the caller runs (tests/impairment).
+    """
     tag = f"{os.getpid()}-{next(_counter)}"
     names: dict[Side, str] = {"a": f"baton-{tag}-a", "b": f"baton-{tag}-b"}
     short = f"bv{os.getpid() % 10**7}{next(_counter) % 100}"  # interface names: at most 15 chars
@@ -168,12 +172,16 @@ def netns_pair() -> Iterator[NetnsPair]:
         for side in _SIDES:
             _ip("netns", "add", names[side])
             created.append(names[side])
-        _create_veth(names, links)
+        if not linked:
+            pair.links = {}
+        else:
+            _create_veth(names, links)
         for side in _SIDES:
             ns = names[side]
             _ip("-n", ns, "link", "set", "lo", "up")
-            _ip("-n", ns, "addr", "add", f"{pair.address(side)}/24", "dev", links[side])
-            _ip("-n", ns, "link", "set", links[side], "up")
+            if linked:
+                _ip("-n", ns, "addr", "add", f"{pair.address(side)}/24", "dev", links[side])
+                _ip("-n", ns, "link", "set", links[side], "up")
         yield pair
     finally:
         try:

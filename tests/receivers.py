@@ -12,12 +12,13 @@ import contextlib
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 READY = re.compile(r"id (?P<id>[0-9a-f]+)\) listening on (?P<host>\[?[0-9a-f.:]+\]?):(?P<port>\d+)")
 START_TIMEOUT_S = 20.0
+_FILE_OUTPUTS = ("afile", "capture")  # outputs that write `recording`; others are passed as is
 
 
 @dataclass
@@ -69,12 +70,14 @@ async def start_receiver(
     port: int = 0,
     output: str = "afile",
     pairing: str = "open",
+    env: Mapping[str, str] | None = None,
 ) -> RunningReceiver:
     """Start a receiver recording to a WAV in *tmp_path*; wait until it listens.
 
     *output* is `afile` (libVLC writes what it plays, ahead of real time) or `capture` (Baton
     writes each sample with its presentation instant: `recording` + ".timeline"). *pairing*
     is `open` unless a test is about pairing: the others test the protocol, not access.
+    *env* is the process's environment (default: ours), e.g. a test audio server's.
     """
     slug = re.sub(r"\W+", "-", name.lower())
     state_dir = state_dir or tmp_path / f"{slug}-state"
@@ -84,14 +87,14 @@ async def start_receiver(
         sys.executable, "-m", "devices.cli",
         "--name", name,
         "--interface", interface,
-        "--audio-output", f"{output}:{recording}",
+        "--audio-output", f"{output}:{recording}" if output in _FILE_OUTPUTS else output,
         "--state-dir", str(state_dir),
         "--port", str(port),
         "--pairing", pairing,
         *extra,
     ]  # fmt: skip
     process = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
     )
     lines: list[str] = []
     assert process.stdout is not None

@@ -1,21 +1,29 @@
 """Serve a folder over HTTP with Range support until killed: `python -m tests.serve_media`.
 
-For tests that need media on another host (a network namespace): prints `serving PORT` once
-it listens, so the test can build URLs.
+For tests that need media on another host (a network namespace): prints one line once it
+listens, `serving PORT URLS`, URLS a JSON object mapping each file's path in the folder (as it
+is at start) to its URL, capability token included.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from pathlib import Path
 
 from tests.media_server import MediaServer
 
 
+def _files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
 async def _serve(root: Path, host: str) -> None:
+    files = _files(root)
     async with MediaServer(root, host) as server:
-        print(f"serving {server.port}", flush=True)
+        urls = {name: server.url(name) for name in files}
+        print(f"serving {server.port} {json.dumps(urls)}", flush=True)
         await asyncio.Event().wait()  # until the test kills the process
 
 
@@ -30,3 +38,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def read_urls(line: str) -> dict[str, str]:
+    """Return the URLs from serve_media's `serving PORT URLS` line."""
+    if not line.startswith("serving "):
+        raise ValueError(f"not a serving line: {line!r}")
+    urls: dict[str, str] = json.loads(line.split(" ", 2)[2])
+    return urls

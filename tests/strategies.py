@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from connect import messages as m
+from connect.wire import messages as m
 
 UINT32 = st.integers(0, 2**32 - 1)
 UINT64 = st.integers(0, 2**64 - 1)
@@ -87,6 +87,9 @@ def playback_states(draw: st.DrawFn) -> m.PlaybackState:
         last_command_id=draw(TEXT),
         error=draw(st.none() | failures),
         restrictions=draw(restrictions),
+        live=draw(st.booleans()),
+        now_playing=draw(st.none() | st.builds(m.NowPlaying, TEXT, TEXT, TEXT)),
+        epoch=draw(UINT64),
     )
 
 
@@ -109,6 +112,11 @@ actions = st.one_of(
     set_queues(),
     st.builds(m.AddToQueue, queues, TEXT),
     st.builds(
+        m.RemoveFromQueue, st.lists(ID.filter(bool), min_size=1, max_size=5, unique=True).map(tuple)
+    ),
+    st.builds(m.MoveInQueue, ID.filter(bool), ID),
+    st.just(m.ClearQueue()),
+    st.builds(
         m.SetOptions,
         st.none() | st.booleans(),
         st.none() | UINT64,
@@ -123,7 +131,9 @@ transfer_options = st.builds(
     st.booleans(),
     UINT32,
 )
-timings = st.builds(m.TransferTimings, UINT32, UINT32, UINT32, INT64, INT64)
+timings = st.builds(
+    m.TransferTimings, UINT32, UINT32, UINT32, INT64, INT64, INT64, INT64, INT64, INT64
+)
 FINGERPRINT = st.text("0123456789abcdef", min_size=64, max_size=64)
 # A source's commit names its target: not at all, an open one (http), or a pinned one (https).
 transfer_targets = st.one_of(
@@ -143,7 +153,8 @@ transfer_commits = st.tuples(
         UINT64,
     ),
     transfer_targets,
-).map(lambda p: replace(p[0], target_device_id=p[1][0], target_url=p[1][1]))
+    UINT64,
+).map(lambda p: replace(p[0], target_device_id=p[1][0], target_url=p[1][1], epoch=p[2]))
 
 bodies: st.SearchStrategy[m.Body] = st.one_of(
     st.builds(m.Hello, version_ranges, clients, st.none() | st.sampled_from(m.Role), TEXT),
@@ -153,9 +164,19 @@ bodies: st.SearchStrategy[m.Body] = st.one_of(
     st.builds(m.Command, ID, actions, st.none() | UINT64),
     st.builds(m.CommandResult, TEXT, UINT64, st.none() | failures),
     st.builds(m.StateSnapshot, playback_states(), st.sampled_from(m.StateChangeReason)),
-    st.builds(m.TransferOffer, ID, playback_states(), transfer_options, TEXT, INT64, PERCENT),
-    st.builds(m.TransferReady, TEXT, UINT64, INT64, UINT32, UINT32),
-    st.builds(m.TransferRejected, TEXT, failures),
+    st.builds(
+        m.TransferOffer,
+        ID,
+        playback_states(),
+        transfer_options,
+        TEXT,
+        INT64,
+        PERCENT,
+        st.booleans(),
+        UINT32,
+    ),
+    st.builds(m.TransferReady, TEXT, UINT64, INT64, UINT32, UINT32, INT64),
+    st.builds(m.TransferRejected, TEXT, failures, TEXT),
     transfer_commits,
     st.builds(m.TransferAborted, TEXT, failures),
     st.builds(

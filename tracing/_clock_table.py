@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tracing import _clock
 from tracing._otlp import SPAN, Record
@@ -71,6 +71,7 @@ def _tightest_pairs(
         tightest[key] = min(tightest.get(key, delta), delta)
 
     paired: set[tuple[str, str]] = set()
+    orphans: dict[tuple[str, str], list[Record]] = {}  # parent key -> handlers, parent stored
     for r in spans:
         if r.span_kind not in _HANDLE_KINDS or not r.parent_id:
             continue
@@ -78,23 +79,50 @@ def _tightest_pairs(
         if parent is not None:
             paired.add((parent.trace_id, parent.span_id))
             note(_side(parent), _side(r))
-            continue
-        row = db.execute(
-            "SELECT user_id, device_id, start_ns FROM records WHERE trace_id = ? AND span_id = ?",
-            (r.trace_id, r.parent_id),
-        ).fetchone()
-        if row is not None:
-            note(row, _side(r))
-    for key, r in senders.items():
-        if key in paired:
-            continue
-        for child in db.execute(
-            "SELECT user_id, device_id, start_ns FROM records WHERE trace_id = ? "
-            "AND parent_id = ? AND kind = 'span' AND span_kind IN (?, ?) AND seq <= ?",
-            (r.trace_id, r.span_id, *_HANDLE_KINDS, before),
-        ):
-            note(_side(r), child)
+        else:
+            orphans.setdefault((r.trace_id, r.parent_id), []).append(r)
+    # Stored parents of this batch's handlers, and stored handlers of its senders: one query
+    # per few hundred keys rather than one per span (a batch's spans are mostly unpaired).
+    for trace_id, span_id, user, device, start in _stored(db, _SPAN_BY_ID, list(orphans)):
+        for child in orphans.get((trace_id, span_id), ()):
+            note((user, device, start), _side(child))
+    unpaired = [key for key in senders if key not in paired]
+    for trace_id, parent_id, user, device, start in _stored(
+        db, _HANDLERS_OF, unpaired, (*_HANDLE_KINDS, before)
+    ):
+        sender = senders.get((trace_id, parent_id))
+        if sender is not None:
+            note(_side(sender), (user, device, start))
     return tightest
+
+
+# By trace id (the unique index's first column); the second id is matched in `_stored`.
+_SPAN_BY_ID = (
+    "SELECT trace_id, span_id, user_id, device_id, start_ns FROM records "
+    "WHERE trace_id IN ({traces})"
+)
+_HANDLERS_OF = (
+    "SELECT trace_id, parent_id, user_id, device_id, start_ns FROM records "
+    "WHERE trace_id IN ({traces}) AND kind = 'span' AND span_kind IN (?, ?) AND seq <= ?"
+)
+_TRACES_PER_QUERY = 500  # parameters per query, far below SQLite's limit
+
+
+def _stored(
+    db: sqlite3.Connection,
+    query: str,
+    keys: Sequence[tuple[str, str]],
+    extra: tuple[int, ...] = (),
+) -> Iterator[tuple[str, str, str, str, int]]:
+    """Return the rows of *query* whose (trace id, second id) is one of *keys*."""
+    wanted = set(keys)
+    traces = sorted({trace for trace, _ in keys})
+    for first in range(0, len(traces), _TRACES_PER_QUERY):
+        chunk = traces[first : first + _TRACES_PER_QUERY]
+        sql = query.format(traces=",".join("?" * len(chunk)))
+        for row in db.execute(sql, (*chunk, *extra)):
+            if (row[0], row[1]) in wanted:
+                yield row
 
 
 _Side = tuple[str, str, int]  # one span of a pair: (user id, device id, start ns)

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tracing import attributes as a
 from tracing._otlp import LOG, SPAN
 
-FORMATS = ("otlp-json", "chrome", "mermaid")
-MIME = {"otlp-json": "application/json", "chrome": "application/json", "mermaid": "text/plain"}
+# otlp-json: the spans, as one request `POST /v1/traces` accepts; otlp-json-logs: the events
+# (log records), as one request `POST /v1/logs` accepts. Together they are the whole record.
+FORMATS = ("otlp-json", "otlp-json-logs", "chrome", "mermaid")
+MIME = {
+    "otlp-json": "application/json",
+    "otlp-json-logs": "application/json",
+    "chrome": "application/json",
+    "mermaid": "text/plain",
+}
 
 
 @dataclass(frozen=True)
@@ -84,28 +92,45 @@ def remote_parents(span: dict[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
-def render(fmt: str, rows: Sequence[dict[str, Any]]) -> str:
-    """Render rows in one of `FORMATS`."""
+def render(fmt: str, rows: Sequence[dict[str, Any]], names: Mapping[str, str] | None = None) -> str:
+    """Render rows in one of `FORMATS`; *names*: device names by id (the collector's)."""
     if fmt == "otlp-json":
-        return to_otlp_json(rows)
+        return to_otlp_json(rows, SPAN)
+    if fmt == "otlp-json-logs":
+        return to_otlp_json(rows, LOG)
     if fmt == "chrome":
-        return json.dumps(to_chrome(rows), indent=1)
+        return json.dumps(to_chrome(rows, names), indent=1)
     if fmt == "mermaid":
-        return to_mermaid(rows)
+        return to_mermaid(rows, names)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def device_names(
+    rows: Iterable[dict[str, Any]], known: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Return device names by id: *known* ones, else what the rows' devices call themselves."""
+    names: dict[str, str] = {}
+    for r in rows:
+        data = r["data"]
+        resource = data.get("resource", {})
+        if resource.get(a.DEVICE_ID) == r["device_id"]:
+            name = resource.get(a.DEVICE_NAME)
+        else:  # a second device in its process names itself on each record
+            name = data.get("attributes", {}).get(a.DEVICE_NAME)
+        if isinstance(name, str) and name:
+            names[r["device_id"]] = name
+    names.update({k: v for k, v in (known or {}).items() if v})
+    return names
 
 
 # ---------------------------------------------------------------- OTLP JSON
 
 
-def to_otlp_json(rows: Sequence[dict[str, Any]]) -> str:
-    """Return OTLP/JSON as JSON Lines: a traces request, then a logs request if there are logs
-    (the layout of the OpenTelemetry Collector's file exporter and `otlpjsonfile` receiver)."""
-    lines = [json.dumps({"resourceSpans": _resource_groups(rows, SPAN)}, separators=(",", ":"))]
-    if any(r["kind"] == LOG for r in rows):
-        logs = {"resourceLogs": _resource_groups(rows, LOG)}
-        lines.append(json.dumps(logs, separators=(",", ":")))
-    return "\n".join(lines) + "\n"
+def to_otlp_json(rows: Sequence[dict[str, Any]], kind: str = SPAN) -> str:
+    """Return the spans (kind SPAN) or the events (LOG) of *rows* as one OTLP/JSON export
+    request: what `POST /v1/traces` (or `/v1/logs`) accepts, ids in hex, keys lowerCamelCase."""
+    key = "resourceSpans" if kind == SPAN else "resourceLogs"
+    return json.dumps({key: _resource_groups(rows, kind)}, separators=(",", ":")) + "\n"
 
 
 def _resource_groups(rows: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -166,6 +191,14 @@ def _otlp_log(r: dict[str, Any]) -> dict[str, Any]:
         "timeUnixNano": str(r["start_ns"]),
         "attributes": _kvs(data.get("attributes", {})),
     }
+    if data.get("observed_ns"):
+        log["observedTimeUnixNano"] = str(data["observed_ns"])
+    if data.get("severity_number"):
+        log["severityNumber"] = data["severity_number"]
+    if data.get("severity_text"):
+        log["severityText"] = data["severity_text"]
+    if data.get("event_name"):
+        log["eventName"] = data["event_name"]
     if data.get("body") is not None:
         log["body"] = _any(data["body"])
     if r["trace_id"]:
@@ -196,18 +229,25 @@ def _any(value: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- Chrome / Perfetto
 
 
-def to_chrome(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Return Chrome trace-event JSON: one process per device, spans as complete events,
-    log events as instants and each arrow as a flow from sender to receiver."""
+def to_chrome(
+    rows: Sequence[dict[str, Any]], names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return Chrome trace-event JSON: one process per device (named, the id in its label),
+    spans as complete events, log events as instants and each arrow as a flow."""
     devices = _device_order(rows)
+    named = device_names(rows, names)
     origin = min((r["start_ns"] for r in rows), default=0)
 
     def us(ns: int) -> float:
         return (ns - origin) / 1000
 
     events: list[dict[str, Any]] = [
-        {"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": device}}
-        for device, pid in devices.items()
+        {"ph": "M", "name": meta, "pid": pid, "tid": 0, "args": args}
+        for d, pid in devices.items()
+        for meta, args in (
+            ("process_name", {"name": _title(d, named)}),
+            ("process_labels", {"labels": d}),  # the id, shown beside the name
+        )
     ]
     for r in rows:
         pid = devices[r["device_id"]]
@@ -243,20 +283,28 @@ def to_chrome(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 # ---------------------------------------------------------------- Mermaid
 
 
-def to_mermaid(rows: Sequence[dict[str, Any]]) -> str:
-    """Return a Mermaid `sequenceDiagram`: a participant per device, an arrow per message
-    (latency in the label, `-x` for one never received) and a note per event."""
+def to_mermaid(rows: Sequence[dict[str, Any]], names: Mapping[str, str] | None = None) -> str:
+    """Return a Mermaid `sequenceDiagram`: a participant per device, by name (ids in `%%`
+    comments), an arrow per message (latency in the label; `-x` for one never received, or
+    "not traced" when its peer never sent a record) and a note per event."""
     devices = _device_order(rows)
+    traced = set(devices) | set(names or {})
+    named = device_names(rows, names)
     for arrow in pair_arrows(rows):
         devices.setdefault(arrow.to_device, len(devices))
     lines = ["sequenceDiagram"]
-    lines += [f"    participant d{i} as {_mermaid_text(d)}" for d, i in devices.items()]
+    for d, i in devices.items():
+        title = _title(d, named) if d in traced else f"{_short(d)} (not traced)"
+        lines.append(f"    %% d{i} = {_mermaid_text(d)}")
+        lines.append(f"    participant d{i} as {_mermaid_text(title)}")
     steps: list[tuple[int, str]] = []
     paired: set[int] = set()
     for arrow in pair_arrows(rows):
         src, dst = devices[arrow.from_device], devices[arrow.to_device]
         paired.add(arrow.sender["seq"])
-        if arrow.receiver is None:
+        if arrow.receiver is None and arrow.to_device not in traced:
+            text = f"d{src}->>d{dst}: {_mermaid_text(arrow.label)} (not traced)"
+        elif arrow.receiver is None:
             text = f"d{src}-xd{dst}: {_mermaid_text(arrow.label)} (not received)"
         else:
             paired.add(arrow.receiver["seq"])
@@ -277,6 +325,15 @@ def _mermaid_text(text: str) -> str:
     # ';', '#' and newlines end or escape statements; a bare word "end" closes blocks.
     cleaned = _MERMAID_UNSAFE.sub(" ", text).strip() or "?"
     return re.sub(r"\bend\b", "End", cleaned)
+
+
+def _title(device_id: str, names: Mapping[str, str]) -> str:
+    """A device's name, or its shortened id when it never said its name."""
+    return names.get(device_id) or _short(device_id)
+
+
+def _short(device_id: str) -> str:
+    return device_id if len(device_id) <= 16 else device_id[:12] + "…"
 
 
 def _device_order(rows: Iterable[dict[str, Any]]) -> dict[str, int]:

@@ -13,12 +13,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
-from connect.http_guard import (
-    MAX_HEADER_COUNT,
-    MAX_LINE_BYTES,
-    is_loopback_host,
-    refuse_foreign_hosts,
-)
+from httpguard import MAX_HEADER_COUNT, MAX_LINE_BYTES, async_refuse_foreign_hosts, is_loopback_host
 
 _LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("tracing.access")
@@ -26,8 +21,8 @@ ACCESS_LOG = logging.getLogger("tracing.access")
 __all__ = [
     "MAX_HEADER_COUNT",
     "MAX_LINE_BYTES",
+    "async_refuse_foreign_hosts",
     "is_loopback_host",
-    "refuse_foreign_hosts",
 ]  # and what is defined here
 # OTLP bodies: as sent (possibly compressed), and after inflation. The second bound is what
 # stops a gzip bomb: inflation stops one byte past it.
@@ -52,7 +47,7 @@ SECURITY_HEADERS: Mapping[str, str] = {
 }
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
+async def async_read_body(request: web.Request, limit: int) -> bytes:
     """Return the request body as sent; raise 413 once it is known to exceed *limit* bytes."""
     declared = request.content_length
     if declared is not None and declared > limit:
@@ -103,7 +98,7 @@ def needs_same_origin(request: web.Request) -> bool:
 
 
 @web.middleware
-async def refuse_cross_site(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def async_refuse_cross_site(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer 403 to a guarded request (see `needs_same_origin`) sent from another origin."""
     if needs_same_origin(request):
         reason = cross_site_reason(request.headers, f"{request.scheme}://{request.host}")
@@ -113,7 +108,7 @@ async def refuse_cross_site(request: web.Request, handler: Handler) -> web.Strea
     return await handler(request)
 
 
-async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+async def async_add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Add `SECURITY_HEADERS` to every response (an `on_response_prepare` hook)."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)

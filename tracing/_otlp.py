@@ -1,52 +1,117 @@
 """Sans-IO OTLP decoding: request bytes in, flat `Record`s out (no sockets, no database).
 
-Accepts the two OTLP/HTTP encodings (protobuf, `application/x-protobuf`, and JSON,
-`application/json`, with hex trace and span ids as the spec requires), optionally gzip-compressed,
-for both signals: traces (`/v1/traces`) and logs (`/v1/logs`).
+Accepts the two OTLP/HTTP encodings (binary protobuf and OTLP JSON, whose ids are hex), for
+both stored signals: traces (`/v1/traces`) and logs (`/v1/logs`). Each record comes out as one
+tuple whose first fields are the collector's row, so storing it builds nothing more; the
+record's own attributes and events are already JSON text. What a request cannot carry (ids of
+the wrong length, all zero, missing) is counted and explained in `Decoded.rejected` and
+`Decoded.problems`, and the rest of the request is kept (OTLP's partial success).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import zlib
-from collections.abc import Iterable, Iterator
+import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from typing import Any, NamedTuple
 
 from tracing import attributes as a
+from tracing._otlp_body import (
+    JSON,
+    PROTOBUF,
+    BodyTooLargeError,
+    OtlpError,
+    UnsupportedMediaError,
+    decompress,
+    media_type,
+    parse,
+)
+from tracing._otlp_values import (
+    any_value,
+    float_or_none,
+    int_or_none,
+    key_values,
+    text,
+    to_json,
+)
+
+__all__ = [
+    "JSON",
+    "LOG",
+    "PROTOBUF",
+    "SIGNALS",
+    "SPAN",
+    "BodyTooLargeError",
+    "Decoded",
+    "OtlpError",
+    "Record",
+    "Resource",
+    "UnsupportedMediaError",
+    "decode",
+    "decode_request",
+    "decompress",
+    "media_type",
+]
 
 SPAN = "span"
 LOG = "log"
 SIGNALS = ("traces", "logs")
+# Resource attributes beyond this many bytes of JSON are reduced to the ones the collector
+# reads (`IDENTITY_ATTRIBUTES`): a sender cannot make every record drag kilobytes along.
+RESOURCE_MAX_BYTES = 2048
+IDENTITY_ATTRIBUTES = frozenset(
+    {
+        a.DEVICE_ID, a.DEVICE_NAME, a.DEVICE_TYPE, a.USER_ID, a.CLOCK_OFFSET_MS,
+        "service.name", "service.version",
+    }
+)  # fmt: skip
+REDUCED = "baton.collector.reduced"  # on a reduced resource: how many attributes were dropped
+_VALUE_MAX = 256  # characters kept of each identity attribute of a reduced resource
+
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
 
 
-class OtlpError(ValueError):
-    """The request body is not a valid OTLP export request (answered with 400)."""
+_new = tuple.__new__  # builds a Record from a tuple without NamedTuple's Python-level __new__
 
 
-class BodyTooLargeError(OtlpError):
-    """The request body, once decompressed, is larger than the allowed limit."""
+@dataclass(slots=True, eq=False)
+class Resource:
+    """One OTLP resource as stored: its attributes (and their JSON), and who it names."""
+
+    attrs: dict[str, Any]
+    text: str  # attrs as canonical JSON (sorted keys): what is stored, and its identity
+    device_id: str
+    user_id: str
+    device_name: str
+    device_type: str
+    clock_offset_ms: float | None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Resource) and (self.text, self.user_id) == (
+            other.text,
+            other.user_id,
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.text)
 
 
-@dataclass(slots=True)
-class Record:
-    """One span or one log record, flattened with the correlation fields the collector indexes."""
+class Record(NamedTuple):
+    """One span or log record. The fields up to `data` are the stored row, in column order.
 
-    # The de-duplication key is (trace_id, span_id). A log record has no id of its own: its
-    # span_id is "log:" + a digest of its content, and the span it was emitted in is parent_id.
-    uid: str  # "<trace id>:<span id>", for people and tests
+    The de-duplication key is (trace_id, span_id). A log record has no id of its own: its
+    span_id is "log:" + a digest of its content, and the span it was emitted in is parent_id.
+    """
+
     kind: str  # SPAN or LOG
     trace_id: str  # 32 hex digits, "" for a log record outside any trace
     span_id: str
     parent_id: str
-    name: str  # span name, or a log record's event.name (else its body, shortened)
+    name: str  # span name, or a log record's event name (else its body, shortened)
     span_kind: int
     start_ns: int
     end_ns: int
@@ -58,265 +123,281 @@ class Record:
     message_kind: str
     envelope_seq: int | None
     status: int
+    received_ns: int
+    data: str  # JSON: attributes, scope, events, links, body... (shown in details)
+    resource: Resource  # shared by every record of one OTLP resource (stored once)
     device_name: str = ""
     device_type: str = ""
     clock_offset_ms: float | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # everything else, shown in details
-    # The resource attributes, one dict shared by all records of a resource (stored once).
-    resource: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uid(self) -> str:
+        """ "<trace id>:<span id>", for people and tests."""
+        return f"{self.trace_id}:{self.span_id}"
 
 
-def decompress(body: bytes, encoding: str, limit: int) -> bytes:
-    """Undo a `Content-Encoding` of gzip/deflate/identity; refuse output beyond `limit` bytes.
+ROW_FIELDS = 18  # Record[:ROW_FIELDS] is the stored row, before its resource id
 
-    The collector's aiohttp server already does this for its requests; this is for callers
-    that hold a raw body (a spool file, a capture, a test).
+
+@dataclass(slots=True)
+class Decoded:
+    """The records of one request, and what was refused from it and why."""
+
+    records: list[Record] = field(default_factory=list)
+    rejected: int = 0
+    problems: Counter[str] = field(default_factory=Counter)
+
+    def refuse(self, problem: str) -> None:
+        """Count one record refused for *problem*."""
+        self.rejected += 1
+        self.problems[problem] += 1
+
+    @property
+    def message(self) -> str:
+        """The refusals in words (empty if none), for OTLP's `partial_success.error_message`."""
+        return "; ".join(f"{n} {problem}" for problem, n in sorted(self.problems.items()))
+
+
+def decode_request(
+    signal: str,
+    body: bytes,
+    media: str,
+    *,
+    user_id: str | None = None,
+    received_ns: int | None = None,
+) -> Decoded:
+    """Decode an uncompressed export request of *signal* ("traces" or "logs") into records.
+
+    *user_id*, when the sender authenticated, is the user every record is filed under,
+    whatever its resource claims. Raises OtlpError for a body that is not such a request.
     """
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding not in ("gzip", "deflate"):
-        raise OtlpError(f"unsupported Content-Encoding {encoding!r}")
-    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
-    inflater = zlib.decompressobj(wbits)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise OtlpError(f"bad {encoding} body: {exc}") from exc
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise BodyTooLargeError(f"decompressed body exceeds {limit} bytes")
+    message = parse(signal, body, media)
+    now = time.time_ns() if received_ns is None else received_ns
+    out = Decoded()
+    if signal == "traces":
+        for group in message.resource_spans:
+            res = _resource(group.resource, user_id)
+            for scope_spans in group.scope_spans:
+                _spans(scope_spans.spans, scope_spans.scope.name, res, now, out)
+    else:
+        for group in message.resource_logs:
+            res = _resource(group.resource, user_id)
+            for scope_logs in group.scope_logs:
+                _logs(scope_logs.log_records, scope_logs.scope.name, res, now, out)
     return out
 
 
 def decode(signal: str, body: bytes, content_type: str) -> list[Record]:
-    """Decode one uncompressed OTLP export request of `signal` ("traces" or "logs")."""
-    is_json = content_type.split(";")[0].strip().lower() == "application/json"
-    message: Any = (
-        trace_service_pb2.ExportTraceServiceRequest()
-        if signal == "traces"
-        else logs_service_pb2.ExportLogsServiceRequest()
-    )
-    try:
-        if is_json:
-            json_format.ParseDict(_ids_to_base64(json.loads(body)), message, True)
-        else:
-            message.ParseFromString(body)
-    except (
-        DecodeError,
-        json_format.ParseError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        RecursionError,  # JSON nested deeper than the parser's stack (found by tests/fuzz)
-    ) as exc:
-        raise OtlpError(f"not an OTLP {signal} request: {exc}") from exc
-    if signal == "traces":
-        return list(_spans(message))
-    return list(_logs(message))
+    """Decode one uncompressed export request; refused records are left out."""
+    return decode_request(signal, body, media_type(content_type)).records
 
 
-def response_body(signal: str, json_wanted: bool) -> bytes:
-    """Return the (empty, fully successful) OTLP export response in the request's encoding."""
-    if json_wanted:
-        return b"{}"
-    if signal == "traces":
-        return bytes(trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
-    return bytes(logs_service_pb2.ExportLogsServiceResponse().SerializeToString())
+# ---------------------------------------------------------------- resources
 
 
-def any_value(value: Any) -> Any:
-    """Convert an OTLP `AnyValue` message to a plain JSON-able Python value."""
-    which = value.WhichOneof("value")
-    if which is None:
-        return None
-    if which == "array_value":
-        return [any_value(v) for v in value.array_value.values]
-    if which == "kvlist_value":
-        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
-    if which == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
-    return getattr(value, which)
-
-
-def key_values(kvs: Iterable[Any]) -> dict[str, Any]:
-    """Convert repeated OTLP `KeyValue`s to a dict."""
-    out = {}
-    for kv in kvs:
-        value = kv.value
-        # Inline the common scalar cases: this loop is most of the collector's decoding time.
-        which = value.WhichOneof("value")
-        if which == "string_value":
-            out[kv.key] = value.string_value
-        elif which == "int_value":
-            out[kv.key] = value.int_value
-        else:
-            out[kv.key] = any_value(value)
-    return out
-
-
-# ---------------------------------------------------------------- helpers
-
-
-_ID_KEYS = ("traceId", "spanId", "parentSpanId")
-
-
-def _ids_to_base64(node: Any) -> Any:
-    # OTLP/JSON writes ids as hex, protobuf's JSON mapping expects base64 for bytes fields.
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key in _ID_KEYS and isinstance(value, str):
-                try:
-                    out[key] = base64.b64encode(bytes.fromhex(value)).decode()
-                except ValueError as exc:
-                    raise OtlpError(f"{key} is not hex: {value!r}") from exc
-            else:
-                out[key] = _ids_to_base64(value)
-        return out
-    if isinstance(node, list):
-        return [_ids_to_base64(v) for v in node]
-    return node
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _float_or_none(value: Any) -> float | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    return float(value) if ok else None
-
-
-@dataclass(slots=True)
-class _Resource:
-    attrs: dict[str, Any]
-    device_id: str
-    user_id: str
-    device_name: str
-    device_type: str
-    clock_offset_ms: float | None
-
-
-def _resource(resource: Any) -> _Resource:
+def _resource(resource: Any, user_id: str | None) -> Resource:
     attrs = key_values(resource.attributes)
-    device_id = _text(attrs.get(a.DEVICE_ID)) or _text(attrs.get("service.instance.id"))
-    return _Resource(
+    if user_id is not None:
+        attrs[a.USER_ID] = user_id  # the authenticated user, whatever was claimed
+    device_id = text(attrs.get(a.DEVICE_ID)) or text(attrs.get("service.instance.id"))
+    device_id = device_id or text(attrs.get("service.name")) or "unknown"
+    canonical = _canonical(attrs)
+    if len(canonical) > RESOURCE_MAX_BYTES:
+        attrs = reduce_attributes(attrs)
+        canonical = _canonical(attrs)
+    return Resource(
         attrs,
-        device_id or _text(attrs.get("service.name")) or "unknown",
-        _text(attrs.get(a.USER_ID)),
-        _text(attrs.get(a.DEVICE_NAME)),
-        _text(attrs.get(a.DEVICE_TYPE)),
-        _float_or_none(attrs.get(a.CLOCK_OFFSET_MS)),
+        canonical,
+        device_id[:_VALUE_MAX],
+        text(attrs.get(a.USER_ID)),
+        text(attrs.get(a.DEVICE_NAME)),
+        text(attrs.get(a.DEVICE_TYPE)),
+        float_or_none(attrs.get(a.CLOCK_OFFSET_MS)),
     )
 
 
-def _spans(request: Any) -> Iterator[Record]:
-    for resource_spans in request.resource_spans:
-        res = _resource(resource_spans.resource)
-        for scope_spans in resource_spans.scope_spans:
-            scope = scope_spans.scope.name
-            for span in scope_spans.spans:
-                attrs = key_values(span.attributes)
-                trace_id = span.trace_id.hex()
-                span_id = span.span_id.hex()
-                offset = _float_or_none(attrs.get(a.CLOCK_OFFSET_MS))
-                yield Record(
-                    uid=f"{trace_id}:{span_id}",
-                    kind=SPAN,
-                    trace_id=trace_id,
-                    span_id=span_id,
-                    parent_id=span.parent_span_id.hex(),
-                    name=span.name,
-                    span_kind=span.kind,
-                    start_ns=span.start_time_unix_nano,
-                    end_ns=span.end_time_unix_nano,
-                    device_id=res.device_id,
-                    user_id=res.user_id,
-                    session_id=_text(attrs.get(a.SESSION_ID)),
-                    transfer_id=_text(attrs.get(a.TRANSFER_ID)),
-                    peer_device_id=_text(attrs.get(a.PEER_DEVICE_ID)),
-                    message_kind=_text(attrs.get(a.MESSAGE_KIND)),
-                    envelope_seq=_int_or_none(attrs.get(a.ENVELOPE_SEQ)),
-                    status=span.status.code,
-                    device_name=res.device_name,
-                    device_type=res.device_type,
-                    clock_offset_ms=res.clock_offset_ms if offset is None else offset,
-                    resource=res.attrs,
-                    data=_span_data(span, attrs, scope),
-                )
+def _canonical(attrs: dict[str, Any]) -> str:
+    """A resource's attributes as the JSON text that identifies it (sorted keys)."""
+    return json.dumps(attrs, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _span_data(span: Any, attrs: dict[str, Any], scope: str) -> dict[str, Any]:
-    # Only what is there: most spans have no events, links or status message.
-    data: dict[str, Any] = {"attributes": attrs, "scope": scope}
-    if span.status.message:
-        data["status_message"] = span.status.message
-    if span.events:
-        data["events"] = [
-            {"name": e.name, "time_ns": e.time_unix_nano, "attributes": key_values(e.attributes)}
-            for e in span.events
-        ]
-    if span.links:
-        data["links"] = [
-            {
-                "trace_id": link.trace_id.hex(),
-                "span_id": link.span_id.hex(),
-                "attributes": key_values(link.attributes),
-            }
-            for link in span.links
-        ]
-    return data
+def reduce_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Keep only `IDENTITY_ATTRIBUTES` (shortened), and say how many others were dropped."""
+    kept = {
+        key: value[:_VALUE_MAX] if isinstance(value, str) else value
+        for key, value in attrs.items()
+        if key in IDENTITY_ATTRIBUTES and isinstance(value, str | int | float)
+    }
+    kept[REDUCED] = len(attrs) - len(kept) + int(REDUCED in attrs)
+    return kept
 
 
-def _logs(request: Any) -> Iterator[Record]:
-    for resource_logs in request.resource_logs:
-        res = _resource(resource_logs.resource)
-        for scope_logs in resource_logs.scope_logs:
-            scope = scope_logs.scope.name
-            for log in scope_logs.log_records:
-                attrs = key_values(log.attributes)
-                body = any_value(log.body)
-                event_name = getattr(log, "event_name", "") or _text(attrs.get(a.EVENT_NAME))
-                time_ns = log.time_unix_nano or log.observed_time_unix_nano
-                trace_id = log.trace_id.hex()
-                span_id = log.span_id.hex()
-                data = {
-                    "attributes": attrs,
-                    "scope": scope,
-                    "body": body,
-                    "severity": log.severity_text or log.severity_number,
+def reduced_resource(res: Resource) -> Resource:
+    """Return *res* reduced to its identity attributes (for a sender over its resource cap)."""
+    attrs = reduce_attributes(res.attrs)
+    return Resource(
+        attrs,
+        _canonical(attrs),
+        res.device_id,
+        res.user_id,
+        res.device_name,
+        res.device_type,
+        res.clock_offset_ms,
+    )
+
+
+# ---------------------------------------------------------------- spans and logs
+
+
+def _spans(spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decoded) -> None:
+    """Append the valid spans of one scope as records; count the others as refused."""
+    append = out.records.append
+    user, own_device = res.user_id, res.device_id
+    for span in spans:
+        trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+        if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
+            out.refuse("spans without a valid trace id (16 bytes, not all zero)")
+            continue
+        if len(span_id) != 8 or span_id == _ZERO_SPAN:
+            out.refuse("spans without a valid span id (8 bytes, not all zero)")
+            continue
+        if len(parent) not in (0, 8):
+            out.refuse("spans whose parent span id is not 8 bytes")
+            continue
+        attrs = key_values(span.attributes)
+        get = attrs.get
+        data: dict[str, Any] = {"attributes": attrs, "scope": scope}
+        status = span.status
+        if status.message:
+            data["status_message"] = status.message
+        if len(span.events):
+            data["events"] = [
+                {
+                    "name": e.name,
+                    "time_ns": e.time_unix_nano,
+                    "attributes": key_values(e.attributes),
                 }
-                key = json.dumps(
-                    [res.device_id, time_ns, trace_id, span_id, event_name, body, attrs],
-                    sort_keys=True,
-                    default=str,
-                )
-                log_id = "log:" + hashlib.sha256(key.encode()).hexdigest()[:32]
-                yield Record(
-                    uid=f"{trace_id}:{log_id}",
-                    kind=LOG,
-                    trace_id=trace_id,
-                    span_id=log_id,
-                    parent_id=span_id,
-                    name=event_name or _text(body)[:80],
-                    span_kind=0,
-                    start_ns=time_ns,
-                    end_ns=time_ns,
-                    device_id=res.device_id,
-                    user_id=res.user_id,
-                    session_id=_text(attrs.get(a.SESSION_ID)),
-                    transfer_id=_text(attrs.get(a.TRANSFER_ID)),
-                    peer_device_id=_text(attrs.get(a.PEER_DEVICE_ID)),
-                    message_kind=_text(attrs.get(a.MESSAGE_KIND)),
-                    envelope_seq=_int_or_none(attrs.get(a.ENVELOPE_SEQ)),
-                    status=0,
-                    device_name=res.device_name,
-                    device_type=res.device_type,
-                    clock_offset_ms=res.clock_offset_ms,
-                    resource=res.attrs,
-                    data=data,
-                )
+                for e in span.events
+            ]
+        if len(span.links):
+            data["links"] = [
+                {
+                    "trace_id": link.trace_id.hex(),
+                    "span_id": link.span_id.hex(),
+                    "attributes": key_values(link.attributes),
+                }
+                for link in span.links
+            ]
+        own = get(a.DEVICE_ID)
+        if own is None or own == own_device:  # the common case, inlined: this loop is hot
+            device, name, kind = own_device, res.device_name, res.device_type
+            offset = get(a.CLOCK_OFFSET_MS)
+            offset = res.clock_offset_ms if offset is None else float_or_none(offset)
+        else:
+            device, name, kind, offset = _device_of(attrs, res)
+        session, transfer = get(a.SESSION_ID, ""), get(a.TRANSFER_ID, "")
+        peer, message, seq = get(a.PEER_DEVICE_ID, ""), get(a.MESSAGE_KIND, ""), get(a.ENVELOPE_SEQ)
+        append(
+            _new(
+                Record,
+                (
+                    SPAN,
+                    trace_id.hex(),
+                    span_id.hex(),
+                    "" if not parent or parent == _ZERO_SPAN else parent.hex(),
+                    span.name,
+                    span.kind,
+                    span.start_time_unix_nano,
+                    span.end_time_unix_nano,
+                    device,
+                    user,
+                    session if session.__class__ is str else text(session),
+                    transfer if transfer.__class__ is str else text(transfer),
+                    peer if peer.__class__ is str else text(peer),
+                    message if message.__class__ is str else text(message),
+                    seq if seq.__class__ is int else int_or_none(seq),
+                    status.code,
+                    now,
+                    to_json(data),
+                    res,
+                    name,
+                    kind,
+                    offset,
+                ),
+            )
+        )
+
+
+def _logs(logs: Iterable[Any], scope: str, res: Resource, now: int, out: Decoded) -> None:
+    for log in logs:
+        trace_id, span_id = log.trace_id, log.span_id
+        if len(trace_id) not in (0, 16):
+            out.refuse("log records whose trace id is not 16 bytes")
+            continue
+        if len(span_id) not in (0, 8):
+            out.refuse("log records whose span id is not 8 bytes")
+            continue
+        trace_hex = "" if trace_id == _ZERO_TRACE else trace_id.hex()
+        span_hex = "" if span_id == _ZERO_SPAN else span_id.hex()
+        attrs = key_values(log.attributes)
+        body = any_value(log.body)
+        event_name = log.event_name or text(attrs.get(a.EVENT_NAME))
+        time_ns = log.time_unix_nano or log.observed_time_unix_nano
+        data: dict[str, Any] = {"attributes": attrs, "scope": scope, "body": body}
+        if log.event_name:
+            data["event_name"] = log.event_name
+        if log.severity_number:
+            data["severity_number"] = log.severity_number
+        if log.severity_text:
+            data["severity_text"] = log.severity_text
+        if log.observed_time_unix_nano:
+            data["observed_ns"] = log.observed_time_unix_nano
+        key = json.dumps(
+            [res.device_id, time_ns, trace_hex, span_hex, event_name, body, attrs],
+            sort_keys=True,
+            default=str,
+        )
+        log_id = "log:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+        get = attrs.get
+        device, name, kind, offset = _device_of(attrs, res)
+        out.records.append(
+            Record(
+                LOG,
+                trace_hex,
+                log_id,
+                span_hex,
+                event_name or text(body)[:80],
+                0,
+                time_ns,
+                time_ns,
+                device,
+                res.user_id,
+                text(get(a.SESSION_ID)),
+                text(get(a.TRANSFER_ID)),
+                text(get(a.PEER_DEVICE_ID)),
+                text(get(a.MESSAGE_KIND)),
+                int_or_none(get(a.ENVELOPE_SEQ)),
+                0,
+                now,
+                to_json(data),
+                res,
+                name,
+                kind,
+                offset,
+            )
+        )
+
+
+def _device_of(attrs: dict[str, Any], res: Resource) -> tuple[str, str, str, float | None]:
+    """Return the device a record is filed under: its own if it names one, else its resource's.
+
+    A second device in one process (the app's "This computer") shares the process's resource
+    and names itself on each record (connect.telemetry.DeviceTag); its user is still the
+    resource's, and the resource's clock offset is the process device's, not its own.
+    """
+    own = attrs.get(a.DEVICE_ID)
+    if isinstance(own, str) and own and own != res.device_id:
+        return own, text(attrs.get(a.DEVICE_NAME)), text(attrs.get(a.DEVICE_TYPE)), None
+    offset = float_or_none(attrs.get(a.CLOCK_OFFSET_MS))
+    offset = res.clock_offset_ms if offset is None else offset
+    return res.device_id, res.device_name, res.device_type, offset

@@ -1,11 +1,13 @@
 """What a query may see (`Scope`, from the user's token) and asks for (`Filters`), as SQL
-conditions with parameters and as a predicate on live rows; the two must agree."""
+conditions with parameters and as a predicate on just-stored records; the two must agree."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracing._otlp import Record
 
 
 @dataclass(frozen=True)
@@ -62,23 +64,30 @@ class Filters:
             params += [like + "%", like + "%"]
         return (" AND ".join(parts) or "1"), params
 
-    def matches(self, row: dict[str, Any]) -> bool:
-        """Whether a record row (as returned by the store) passes these filters."""
-        if self.device and self.device not in (row["device_id"], row["peer_device_id"]):
+    @property
+    def empty(self) -> bool:
+        """Whether these filters let everything through."""
+        return not (
+            self.device or self.kind or self.session or self.transfer or self.trace or self.text
+        )
+
+    def matches(self, r: Record) -> bool:
+        """Whether a just-stored record passes these filters (as `clause` would say)."""
+        if self.device and self.device not in (r.device_id, r.peer_device_id):
             return False
         if self.kind in ("span", "log"):
-            if row["kind"] != self.kind:
+            if r.kind != self.kind:
                 return False
-        elif self.kind and row["message_kind"] != self.kind:
+        elif self.kind and r.message_kind != self.kind:
             return False
-        if self.session and row["session_id"] != self.session:
+        if self.session and r.session_id != self.session:
             return False
-        if self.transfer and row["transfer_id"] != self.transfer:
+        if self.transfer and r.transfer_id != self.transfer:
             return False
-        if self.trace and row["trace_id"] != self.trace:
+        if self.trace and r.trace_id != self.trace:
             return False
         if self.text:
+            # The SQL looks in the name and the stored data: so does this.
             needle = self.text.casefold()
-            haystack = row["name"] + json.dumps(row["data"])
-            return needle in haystack.casefold()
+            return needle in r.name.casefold() or needle in r.data.casefold()
         return True

@@ -1,15 +1,19 @@
 """The collector's HTTP side: OTLP ingest, the REST API, the SSE stream and the viewer's files.
 
-Threads: the event loop owns HTTP; one writer thread owns the writing SQLite connection (decode +
-insert run there, so the loop stays free for streams); one reader thread serves queries.
+Threads: the event loop owns HTTP and checks tokens (point lookups on its own connection, on
+every request: a change by `baton-traces user ...` counts at once); one writer thread owns the
+writing SQLite connection (inflate, decode and group commits run there, see `_ingest`, so the
+loop stays free for streams); one reader thread serves queries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,19 +21,28 @@ from typing import Any, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from connect.http_guard import guarded_runner
-from tracing import _export, _guard, _otlp
-from tracing._live import LiveHub, Subscriber, sse_event
+from httpguard import ConnectionLimits, GuardedSite, guarded_runner
+from taskowner import TaskOwner
+from tracing import _export, _guard, _views
+from tracing._ingest import Ingest, async_otlp_status_errors, bearer_token
+from tracing._live import LiveHub
 from tracing._query import Filters, Scope
-from tracing._store import Store, User, token_digest
+from tracing._store import Fresh, Store, User
+from tracing._stream import LiveStreams
+from tracing._view_api import ViewApi
 
 _LOG = logging.getLogger(__name__)
+# Every device of a user sends here, many through one address (a proxy, an OpenTelemetry
+# Collector in front): room for 200 devices' connections from one peer (bench/load.py).
+COLLECTOR_LIMITS = ConnectionLimits(per_peer=256, total=1024)
+_CLOSE_TIMEOUT_S = 5.0  # for the background loops (retention, auth, forwarding) to end
 _T = TypeVar("_T")
 
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "baton_token"
-REPLAY_PAGE = 1000
-PING_INTERVAL_S = 15.0
+TOKEN_HEADER = "X-Baton-Token"  # noqa: S105  (a header name) a viewer token, for clients that cannot send Authorization
+INGEST_HELP = "baton-traces ingest add USER"
+EARLY_RETENTION_S = 1.0  # the shortest time between two retention passes
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,10 @@ class CollectorConfig:
     retention_age_s: float = 7 * 24 * 3600
     retention_bytes: int = 1024 * 1024 * 1024
     retention_interval_s: float = 60.0
+    # True: ingest without a token, records filed under the user their resource names (a
+    # laptop on loopback). False: every /v1/ request needs an ingest token.
+    open_ingest: bool = False
+    auth_check_interval_s: float = 1.0  # how often open streams notice a change of users
 
 
 class Collector:
@@ -54,28 +71,39 @@ class Collector:
         self.port = 0
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="traces-writer")
         self._reader_pool = ThreadPoolExecutor(1, thread_name_prefix="traces-reader")
-        self._writer = Store(config.db)
+        # A small budget asks for a small WAL too (it is disk as well): a quarter of it.
+        wal_pages = min(10_000, max(256, config.retention_bytes // 4096 // 4))
+        self._writer = Store(config.db, wal_autocheckpoint=wal_pages, cache_mb=32)
         self._reader = Store(config.db)
-        self._users: dict[str, User] = {}
+        self._auth = Store(config.db)  # token lookups, on the loop thread
         self._runner: web.AppRunner | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskOwner("collector", _LOG)
         self._forward_queue: asyncio.Queue[tuple[str, bytes, dict[str, str]]] = asyncio.Queue(1000)
-        self._streams: set[asyncio.Task[Any]] = set()  # SSE handlers, cancelled on close
+        self._retention_wanted = asyncio.Event()  # the data went over its size: retain soon
+        self._streams = LiveStreams(self.hub, self._reader, self._read, self._viewer)
+        self.ingest = Ingest(
+            self._writer,
+            self._writer_pool,
+            self._ingest_user,
+            self._stored,
+            self._queue_forward,
+            over_size=lambda: self._writer.used_bytes() > config.retention_bytes,
+            on_over_size=self._retention_wanted.set,
+        )
         self._closed = False
         self.ingested = 0  # records stored (after de-duplication)
 
     # ------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
+    async def async_start(self) -> None:
         """Bind and serve; `port` is the bound port afterwards."""
         # client_max_size bounds what `request.read()`/`json()` accept (the login); OTLP ingest
         # reads its body itself, within its own two limits (see `_guard`).
-        middlewares = [_guard.refuse_cross_site]
+        middlewares = [async_otlp_status_errors, _guard.async_refuse_cross_site]
         if _guard.is_loopback_host(self.config.host):
-            middlewares.insert(0, _guard.refuse_foreign_hosts)  # no DNS rebinding
+            middlewares.insert(1, _guard.async_refuse_foreign_hosts)  # no DNS rebinding
         app = web.Application(middlewares=middlewares, client_max_size=_guard.MAX_SMALL_BODY)
-        app.on_response_prepare.append(_guard.add_security_headers)
-        app.router.add_post("/v1/traces", self._ingest_traces)
-        app.router.add_post("/v1/logs", self._ingest_logs)
+        app.on_response_prepare.append(_guard.async_add_security_headers)
+        self.ingest.add_routes(app)
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC_DIR)
         app.router.add_post("/api/login", self._login)
@@ -83,8 +111,8 @@ class Collector:
         app.router.add_get("/api/whoami", self._whoami)
         app.router.add_get("/api/devices", self._devices)
         app.router.add_get("/api/sessions", self._groups("session_id"))
-        app.router.add_get("/api/transfers", self._groups("transfer_id"))
         app.router.add_get("/api/traces", self._groups("trace_id"))
+        ViewApi(self._scope, self._read, self._reader).add_routes(app)
         app.router.add_get("/api/traces/{trace_id}", self._trace)
         app.router.add_get("/api/search", self._search)
         app.router.add_get("/api/stream", self._stream)
@@ -99,37 +127,40 @@ class Collector:
             access_log_class=_guard.PathOnlyAccessLogger,
             shutdown_timeout=2.0,
             auto_decompress=False,
+            limits=COLLECTOR_LIMITS,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        site = GuardedSite(self._runner, self.config.host, self.config.port)
         await site.start()
-        server = site._server  # aiohttp exposes the bound port only here
-        assert isinstance(server, asyncio.Server)
-        self.port = server.sockets[0].getsockname()[1]
-        self._spawn(self._retention_loop())
+        self.port = site.port
+        if self.config.open_ingest:
+            _LOG.warning(
+                "ingest is open (--open-ingest): anyone who can reach port %d may send traces "
+                "as any user; without it, devices send with an ingest token (%s)",
+                self.port,
+                INGEST_HELP,
+            )
+        self._tasks.async_supervise(self._retention_loop, "retention")
+        self._tasks.async_supervise(self._auth_watch, "token watch")
         if self.config.forward:
-            self._spawn(self._forward_loop())
+            self._tasks.async_supervise(self._forward_loop, "forwarding")
 
-    async def close(self) -> None:
+    async def async_close(self) -> None:
         """Stop serving, cancel background tasks, close the database (idempotent)."""
         if self._closed:
             return
         self._closed = True
-        streams = list(self._streams)
-        for task in [*self._tasks, *streams]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *streams, return_exceptions=True)
+        await self._tasks.async_close(_CLOSE_TIMEOUT_S)
+        await asyncio.gather(self._streams.async_close(), return_exceptions=True)
         if self._runner is not None:
             await asyncio.wait_for(self._runner.cleanup(), 10)
-        self._writer_pool.submit(self._writer.close).result(10)
-        self._reader_pool.submit(self._reader.close).result(10)
-        self._writer_pool.shutdown()
-        self._reader_pool.shutdown()
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Each store is closed on its own thread (SQLite objects stay on the thread that made
+        # them), awaited rather than waited for: a checkpoint can take a while, the loop not.
+        await asyncio.wait_for(self._write(self._writer.close), 10)
+        await asyncio.wait_for(self._read(self._reader.close), 10)
+        self._auth.close()
+        self._writer_pool.shutdown(wait=False)
+        self._reader_pool.shutdown(wait=False)
 
     async def _write(self, fn: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._writer_pool, fn, *args)
@@ -138,46 +169,35 @@ class Collector:
         return await asyncio.get_running_loop().run_in_executor(self._reader_pool, fn, *args)
 
     # ------------------------------------------------------------ ingest
-    async def _ingest_traces(self, request: web.Request) -> web.Response:
-        return await self._ingest("traces", request)
-
-    async def _ingest_logs(self, request: web.Request) -> web.Response:
-        return await self._ingest("logs", request)
-
-    async def _ingest(self, signal: str, request: web.Request) -> web.Response:
-        sent = await _guard.read_body(request, _guard.MAX_WIRE_BODY)
-        encoding = request.headers.get("Content-Encoding", "")
-        content_type = request.headers.get("Content-Type", "application/x-protobuf")
-        try:
-            body, rows = await self._write(
-                self._inflate_and_store, signal, sent, encoding, content_type
-            )
-        except _otlp.BodyTooLargeError as exc:
-            _LOG.debug("refused an OTLP %s request: %s", signal, exc)
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=_guard.MAX_INFLATED_BODY, actual_size=len(sent), text=str(exc)
-            ) from exc
-        except _otlp.OtlpError as exc:
-            _LOG.debug("refused an OTLP %s request: %s", signal, exc)
-            raise web.HTTPBadRequest(text=str(exc)) from exc
-        self.ingested += len(rows)
-        self.hub.publish(rows)
-        if self.config.forward:
-            self._queue_forward(signal, body, content_type)
-        json_wanted = content_type.split(";")[0].strip().lower() == "application/json"
-        return web.Response(
-            body=_otlp.response_body(signal, json_wanted),
-            content_type="application/json" if json_wanted else "application/x-protobuf",
+    def _ingest_user(self, request: web.Request) -> str | None:
+        """Return the user id an ingest request's records are filed under (None: as claimed)."""
+        token = bearer_token(request)
+        if token:
+            sender = _looked_up(self._auth.sender_for_token, token)
+            if sender is not None:
+                return sender.user_id
+            if self._viewer(token) is not None:
+                reason = (
+                    f"that is a viewer token: devices send with an ingest token ({INGEST_HELP})"
+                )
+            else:
+                reason = "unknown ingest token"
+            raise web.HTTPUnauthorized(text=reason, headers={"WWW-Authenticate": "Bearer"})
+        if self.config.open_ingest:
+            return None
+        raise web.HTTPUnauthorized(
+            text=f"ingest needs a token: Authorization: Bearer TOKEN ({INGEST_HELP}), "
+            "or a collector started with --open-ingest",
+            headers={"WWW-Authenticate": "Bearer"},
         )
 
-    def _inflate_and_store(
-        self, signal: str, sent: bytes, encoding: str, ctype: str
-    ) -> tuple[bytes, list[dict[str, Any]]]:
-        # Inflation runs here, on the writer thread, so a large body never stalls the loop.
-        body = _otlp.decompress(sent, encoding, _guard.MAX_INFLATED_BODY)
-        return body, self._writer.insert(_otlp.decode(signal, body, ctype))
+    def _stored(self, fresh: Sequence[Fresh]) -> None:
+        self.ingested += len(fresh)
+        self.hub.publish(fresh)
 
     def _queue_forward(self, signal: str, body: bytes, content_type: str) -> None:
+        if not self.config.forward:
+            return
         headers = {"Content-Type": content_type}
         try:
             self._forward_queue.put_nowait((signal, body, headers))
@@ -200,33 +220,59 @@ class Collector:
                     failing = True
 
     async def _retention_loop(self) -> None:
+        """Retention every `retention_interval_s`, and soon after ingest goes over the size."""
         cfg = self.config
         while True:
+            self._retention_wanted.clear()
             deleted = await self._write(
                 self._writer.enforce_retention, cfg.retention_age_s, cfg.retention_bytes
             )
             if deleted:
                 _LOG.info("retention: deleted %d records", deleted)
-            await asyncio.sleep(cfg.retention_interval_s)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(cfg.retention_interval_s):
+                    await self._retention_wanted.wait()
+                # Over size: go again, but no more often than this, however fast data comes.
+                await asyncio.sleep(EARLY_RETENTION_S)
+
+    async def _auth_watch(self) -> None:
+        """Close the live streams of tokens that changed, soon after any change of users."""
+        seen: int | None = None
+        while True:
+            try:
+                rev = self._auth.auth_rev()
+                if seen is not None and rev != seen:
+                    self._streams.recheck()
+                seen = rev
+            except (sqlite3.Error, web.HTTPException) as exc:  # try again at the next tick
+                _LOG.warning("could not re-check the live streams' tokens: %s", exc)
+            await asyncio.sleep(self.config.auth_check_interval_s)
 
     # ------------------------------------------------------------ auth
-    async def _user(self, request: web.Request) -> User:
-        auth = request.headers.get("Authorization", "")
-        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        token = token or request.cookies.get(COOKIE, "")
+    def _token(self, request: web.Request) -> str:
+        # X-Baton-Token first: what Backstage's proxy lets through, where Authorization, if
+        # forwarded at all, holds Backstage's own token (docs/backstage.md).
+        return (
+            request.headers.get(TOKEN_HEADER, "").strip()
+            or bearer_token(request)
+            or request.cookies.get(COOKIE, "")
+        )
+
+    def _user(self, request: web.Request) -> User:
+        """Return the viewer user of a request, checked against the database now."""
+        token = self._token(request)
         if not token:
             raise web.HTTPUnauthorized(text="a token is required (baton-traces user add NAME)")
-        digest = token_digest(token)
-        user = self._users.get(digest)
+        user = self._viewer(token)
         if user is None:
-            user = await self._read(self._reader.user_for_token, token)
-            if user is None:
-                raise web.HTTPUnauthorized(text="unknown token")
-            self._users[digest] = user
+            raise web.HTTPUnauthorized(text="unknown token")
         return user
 
-    async def _scope(self, request: web.Request) -> Scope:
-        user = await self._user(request)
+    def _viewer(self, token: str) -> User | None:
+        return _looked_up(self._auth.user_for_token, token)
+
+    def _scope(self, request: web.Request) -> Scope:
+        user = self._user(request)
         return Scope(None if user.admin else user.user_id)
 
     async def _login(self, request: web.Request) -> web.Response:
@@ -234,7 +280,7 @@ class Collector:
             token = str((await request.json())["token"])
         except (ValueError, KeyError, TypeError) as exc:
             raise web.HTTPBadRequest(text='send {"token": "..."}') from exc
-        user = await self._read(self._reader.user_for_token, token)
+        user = self._viewer(token)
         if user is None:
             raise web.HTTPUnauthorized(text="unknown token")
         response = web.json_response({"name": user.name, "admin": user.admin})
@@ -247,7 +293,7 @@ class Collector:
         return response
 
     async def _whoami(self, request: web.Request) -> web.Response:
-        user = await self._user(request)
+        user = self._user(request)
         return web.json_response({"name": user.name, "user_id": user.user_id, "admin": user.admin})
 
     # ------------------------------------------------------------ REST
@@ -255,18 +301,18 @@ class Collector:
         return web.FileResponse(STATIC_DIR / "index.html")
 
     async def _devices(self, request: web.Request) -> web.Response:
-        scope = await self._scope(request)
+        scope = self._scope(request)
         return web.json_response(await self._read(self._reader.devices, scope))
 
     def _groups(self, column: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
-            scope = await self._scope(request)
+            scope = self._scope(request)
             return web.json_response(await self._read(self._reader.groups, scope, column))
 
         return handler
 
     async def _trace(self, request: web.Request) -> web.Response:
-        scope = await self._scope(request)
+        scope = self._scope(request)
         filters = Filters(trace=request.match_info["trace_id"])
         rows = await self._read(self._reader.latest, scope, filters, 10_000)
         if not rows:
@@ -275,103 +321,39 @@ class Collector:
         return web.json_response({"records": rows, "arrows": arrows})
 
     async def _search(self, request: web.Request) -> web.Response:
-        scope = await self._scope(request)
+        scope = self._scope(request)
         limit = _int_param(request, "limit", 200, 1, 5000)
         rows = await self._read(self._reader.latest, scope, _filters(request), limit)
         return web.json_response(rows)
 
     async def _export(self, request: web.Request) -> web.Response:
-        scope = await self._scope(request)
+        scope = self._scope(request)
         fmt = request.query.get("format", "otlp-json")
         if fmt not in _export.FORMATS:
             raise web.HTTPBadRequest(text=f"format must be one of {', '.join(_export.FORMATS)}")
         rows = await self._read(self._reader.latest, scope, _filters(request), 50_000)
-        return web.Response(text=_export.render(fmt, rows), content_type=_export.MIME[fmt])
+        names = await self._read(_views.device_names, self._reader.connection, scope)
+        return web.Response(text=_export.render(fmt, rows, names), content_type=_export.MIME[fmt])
 
-    # ------------------------------------------------------------ SSE
     async def _stream(self, request: web.Request) -> web.StreamResponse:
-        scope = await self._scope(request)
-        filters = _filters(request)
+        token = self._token(request)
+        user = self._user(request)
         last = request.headers.get("Last-Event-ID") or request.query.get("after", "")
         backlog = _int_param(request, "backlog", 200, 0, 5000)
-        sub = self.hub.subscribe(scope, filters)  # before the replay, so nothing falls between
-        task = asyncio.current_task()
-        assert task is not None
-        self._streams.add(task)
-        try:
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": "text/event-stream",
-                    "Cache-Control": "no-cache",
-                    "X-Accel-Buffering": "no",
-                }
-            )
-            await response.prepare(request)
-            await response.write(b"retry: 1000\n\n")
-            sent = await self._replay(response, scope, filters, last, backlog)
-            await self._tail(response, sub, sent)
-        except ConnectionResetError:
-            pass  # the viewer went away
-        finally:
-            self.hub.unsubscribe(sub)
-            self._streams.discard(task)
-        return response
-
-    async def _replay(
-        self, response: web.StreamResponse, scope: Scope, filters: Filters, last: str, backlog: int
-    ) -> int:
-        if not last.isdigit():
-            rows = await self._read(self._reader.latest, scope, filters, backlog)
-            await _write_rows(response, rows)
-            # The viewer resumes from the newest id it saw; with no rows, from the present.
-            return rows[-1]["seq"] if rows else await self._read(_max_seq, self._reader)
-        sent = int(last)
-        if await self._read(self._reader.deleted_through) > sent:
-            # Retention removed part of what the viewer missed: say so before replaying the rest.
-            oldest = await self._read(self._reader.oldest_seq)
-            await response.write(f"event: reset\ndata: {oldest}\n\n".encode())
-        while True:
-            rows = await self._read(self._reader.records_after, scope, filters, sent, REPLAY_PAGE)
-            await _write_rows(response, rows)
-            if rows:
-                sent = rows[-1]["seq"]
-            if len(rows) < REPLAY_PAGE:
-                return sent
-
-    async def _tail(self, response: web.StreamResponse, sub: Subscriber, sent: int) -> None:
-        overflow = asyncio.ensure_future(sub.overflowed.wait())
-        try:
-            while True:
-                getter = asyncio.ensure_future(sub.queue.get())
-                done, _ = await asyncio.wait(
-                    {getter, overflow}, timeout=PING_INTERVAL_S, return_when="FIRST_COMPLETED"
-                )
-                if getter not in done:
-                    getter.cancel()
-                    if overflow in done:
-                        await response.write(b"event: overflow\ndata: reconnect\n\n")
-                        return
-                    await response.write(b": ping\n\n")
-                    continue
-                items = [getter.result()]
-                while not sub.queue.empty():  # coalesce whatever queued up into one write
-                    items.append(sub.queue.get_nowait())
-                chunk = b"".join(sse_event(row, text) for row, text in items if row["seq"] > sent)
-                sent = max(sent, items[-1][0]["seq"])
-                if chunk:
-                    await response.write(chunk)
-        finally:
-            overflow.cancel()
+        return await self._streams.async_serve(
+            request, token, user, _filters(request), last, backlog
+        )
 
 
-def _max_seq(store: Store) -> int:
-    rows = store.latest(Scope(None), Filters(), 1)
-    return int(rows[0]["seq"]) if rows else 0
-
-
-async def _write_rows(response: web.StreamResponse, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await response.write(b"".join(sse_event(r) for r in rows))
+def _looked_up(lookup: Callable[[str], _T], token: str) -> _T:
+    """Look a token up; a database that cannot answer now is a 503 (retry), not a 500."""
+    try:
+        return lookup(token)
+    except sqlite3.Error as exc:
+        _LOG.warning("could not check a token: %s", exc)
+        raise web.HTTPServiceUnavailable(
+            text="the collector cannot check tokens right now", headers={"Retry-After": "1"}
+        ) from exc
 
 
 def _filters(request: web.Request) -> Filters:
@@ -396,10 +378,10 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
         raise web.HTTPBadRequest(text=f"{name} must be an integer") from exc
 
 
-async def run_forever(config: CollectorConfig) -> None:
+async def async_run_forever(config: CollectorConfig) -> None:
     """Serve until SIGINT or SIGTERM, then close cleanly (the CLI's `serve`)."""
     collector = Collector(config)
-    await collector.start()
+    await collector.async_start()
     print(f"baton-traces: collecting on http://{config.host}:{collector.port}/", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -408,4 +390,4 @@ async def run_forever(config: CollectorConfig) -> None:
     try:
         await stop.wait()
     finally:
-        await collector.close()
+        await collector.async_close()

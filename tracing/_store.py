@@ -1,82 +1,46 @@
-"""The collector's SQLite store (WAL): records, devices and users; de-duplication and retention.
+"""The collector's SQLite store (WAL): records, their resources and devices, users; ingest
+(de-duplication, accounting) and the queries the viewer makes. Retention is in `_retention`,
+users and tokens in `_users`.
 
 Not thread-safe by itself: the server gives the writer and the readers their own `Store` objects,
 each used from one thread. Every value is a query parameter; the f-strings (marked `noqa: S608`)
 only splice in fixed column names and the placeholder clauses built by `Scope` and `Filters`.
+
+The database file is created readable by its owner only (0600): it holds every user's traces
+and the token digests. SQLite gives its -wal and -shm files the same mode.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tracing import _clock_table as clock_table
-from tracing import attributes as a
+from tracing import _retention, _schema, _users
 from tracing._clock import ClockEstimate
-from tracing._otlp import Record
+from tracing._otlp import ROW_FIELDS, Record, Resource, reduced_resource
 from tracing._query import Filters, Scope
-from tracing.attributes import pseudonymise_user
+from tracing._users import User, token_digest
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    trace_id TEXT NOT NULL,
-    span_id TEXT NOT NULL,
-    parent_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    span_kind INTEGER NOT NULL,
-    start_ns INTEGER NOT NULL,
-    end_ns INTEGER NOT NULL,
-    device_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    session_id TEXT NOT NULL,
-    transfer_id TEXT NOT NULL,
-    peer_device_id TEXT NOT NULL,
-    message_kind TEXT NOT NULL,
-    envelope_seq INTEGER,
-    status INTEGER NOT NULL,
-    received_ns INTEGER NOT NULL,
-    resource_id INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    -- De-duplication, and lookups by trace (a prefix of this index). Logs use "log:<digest>"
-    -- as span_id (see tracing._otlp.Record.uid).
-    UNIQUE (trace_id, span_id)
-);
--- Resource attributes are the same for every span of a process: stored once, not per row.
-CREATE TABLE IF NOT EXISTS resources (
-    id INTEGER PRIMARY KEY,
-    digest TEXT NOT NULL UNIQUE,
-    attrs TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS records_user_seq ON records (user_id, seq);
-CREATE TABLE IF NOT EXISTS devices (
-    user_id TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    type TEXT NOT NULL,
-    clock_offset_ms REAL,
-    first_seen_ns INTEGER NOT NULL,
-    last_seen_ns INTEGER NOT NULL,
-    PRIMARY KEY (user_id, device_id)
-);
--- deleted_through: the highest seq retention has deleted (a resume from below it lost data).
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    token_sha256 TEXT NOT NULL UNIQUE,
-    admin INTEGER NOT NULL DEFAULT 0
-);
-"""
+__all__ = ["COLUMNS", "FROM", "Store", "User", "decoded_row", "record_row", "token_digest"]
 
+# Resources a sender may hold before its new ones are reduced to their identity attributes
+# (tracing._otlp.reduce_attributes), and the reduced ones beyond which its records are refused.
+MAX_RESOURCES_PER_SENDER = 1000
+MAX_REDUCED_RESOURCES = 100
+
+_INSERT = (
+    "INSERT OR IGNORE INTO records (kind, trace_id, span_id, parent_id, name, span_kind, "
+    "start_ns, end_ns, device_id, user_id, session_id, transfer_id, peer_device_id, "
+    "message_kind, envelope_seq, status, received_ns, data, resource_id) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 # The columns a record row is returned with (`data` is decoded into a dict).
 _NAMES = [
     "seq",
@@ -101,44 +65,48 @@ _NAMES = [
 ]
 COLUMNS = ", ".join(f"records.{c}" for c in _NAMES) + ", resources.attrs"
 # FROM clause of every record query: the row and its resource.
-_FROM = "records JOIN resources ON resources.id = records.resource_id"
+FROM = "records JOIN resources ON resources.id = records.resource_id"
 
-
-@dataclass(frozen=True)
-class User:
-    """A viewer user: `user_id` is the `baton.user.id` they may see; admins see every device."""
-
-    name: str
-    user_id: str
-    admin: bool
-
-
-# One encoder for every row: json.dumps builds a new one per call when given options.
-_to_json = json.JSONEncoder(separators=(",", ":"), default=str).encode
-
-
-def token_digest(token: str) -> str:
-    """Return the stored form of a token (tokens themselves are never stored or logged)."""
-    return hashlib.sha256(token.encode()).hexdigest()
+Fresh = tuple[int, Record]  # a record stored by an insert, and its seq
 
 
 class Store:
     """One SQLite connection to the collector database, used from a single thread."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, wal_autocheckpoint: int = 10000, cache_mb: int = 2
+    ) -> None:
+        _schema.create_private(path)
         # check_same_thread=False: the connection is created on one thread and then used only
         # by the single executor thread the server dedicates to it.
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        # Before any table exists: lets retention hand freed pages back (incremental_vacuum).
+        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         # Checkpoint every ~40 MB of WAL instead of ~4 MB: a page rewritten by many batches is
         # copied into the database once per checkpoint, which cut insert cost by about a
-        # quarter in measurement. Readers are unaffected (WAL).
-        self._db.execute("PRAGMA wal_autocheckpoint=10000")
-        self._db.executescript(_SCHEMA)
+        # quarter in measurement. Readers are unaffected (WAL). A small retention budget asks
+        # for less (the WAL is disk too).
+        self._db.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
+        # The writer asks for more: every insert walks the (trace id, span id) index at a
+        # random place, and pages kept here need no read from the OS.
+        self._db.execute(f"PRAGMA cache_size={-1024 * int(cache_mb)}")
+        self._db.execute("BEGIN IMMEDIATE")  # one migrating process at a time
+        try:
+            _schema.migrate_columns(self._db)
+            self._db.executescript(_schema.SCHEMA)  # executescript commits the BEGIN above
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.executescript(_users.SCHEMA)
         self._db.executescript(clock_table.SCHEMA)
-        self._resource_ids: dict[str, int] = {}  # digest → id, filled as resources are seen
+        self._finish_migration()
+        # (sender, resource JSON) -> resource id, filled as resources are seen; cleared
+        # whenever retention prunes resources.
+        self._resource_ids: dict[tuple[str, str], int] = {}
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -147,82 +115,159 @@ class Store:
     # ------------------------------------------------------------ ingest
     def insert(self, records: Sequence[Record]) -> list[dict[str, Any]]:
         """Store records not seen before (by trace id + span id); return the new ones by seq."""
-        if not records:
-            return []
-        records = [_on_own_device(r) for r in records]
-        now = time.time_ns()
+        fresh, _ = self.insert_batches([records])
+        return [record_row(seq, r) for seq, r in fresh]
+
+    def insert_batches(self, batches: Sequence[Sequence[Record]]) -> tuple[list[Fresh], list[int]]:
+        """Store the records of several requests in one transaction (a group commit).
+
+        Returns the records not seen before, by seq, and per batch how many of its records
+        were refused (their sender has too many distinct resources).
+        """
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            resource_ids = self._resource_ids_for(records)
-            rows = [
-                (
-                    r.kind, r.trace_id, r.span_id, r.parent_id, r.name, r.span_kind,
-                    r.start_ns, r.end_ns, r.device_id, r.user_id, r.session_id, r.transfer_id,
-                    r.peer_device_id, r.message_kind, r.envelope_seq, r.status, now,
-                    resource_ids[id(r.resource)],
-                    _to_json(r.data),
-                )
-                for r in records
-            ]  # fmt: skip
             (before,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM records").fetchone()
-            db.executemany(
-                "INSERT OR IGNORE INTO records (kind, trace_id, span_id, parent_id, name, "
-                "span_kind, start_ns, end_ns, device_id, user_id, session_id, transfer_id, "
-                "peer_device_id, message_kind, envelope_seq, status, received_ns, resource_id, "
-                "data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
-            new = db.execute(
-                "SELECT seq, trace_id, span_id FROM records WHERE seq > ? ORDER BY seq", (before,)
-            ).fetchall()
-            by_key = {(r.trace_id, r.span_id): r for r in records}
-            fresh = [by_key[(t, sp)] for _, t, sp in new]
-            self._upsert_devices(records, now)
-            clock_table.add_samples(self._db, fresh, before)
+            rows: list[tuple[Any, ...]] = []
+            submitted: list[Record] = []
+            refused = []
+            for batch in batches:
+                ids: dict[int, tuple[int, Resource] | None] = {}
+                n = 0
+                for r in batch:
+                    res = r.resource
+                    if id(res) in ids:
+                        found = ids[id(res)]
+                    else:
+                        found = ids[id(res)] = self._resource_id(res)
+                    if found is None:
+                        n += 1
+                        continue
+                    rid, stored = found
+                    if stored is not res:
+                        r = r._replace(resource=stored)
+                    rows.append((*r[:ROW_FIELDS], rid))
+                    submitted.append(r)
+                refused.append(n)
+            changes = db.total_changes
+            db.executemany(_INSERT, rows)
+            fresh, resource_ids = self._fresh(before, db.total_changes - changes, rows, submitted)
+            self._account(fresh, resource_ids, submitted)
+            clock_table.add_samples(db, [r for _, r in fresh], before)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             self._resource_ids.clear()  # may name resources the rollback just removed
             raise
-        return [record_row(seq, r, now) for (seq, _, _), r in zip(new, fresh, strict=True)]
+        return fresh, refused
 
-    def _resource_ids_for(self, records: Iterable[Record]) -> dict[int, int]:
-        # Keyed by the dict's identity: every record of one OTLP resource shares its dict.
-        out: dict[int, int] = {}
-        for r in records:
-            if id(r.resource) in out:
-                continue
-            text = json.dumps(r.resource, sort_keys=True, separators=(",", ":"), default=str)
-            digest = hashlib.sha256(text.encode()).hexdigest()
-            rid = self._resource_ids.get(digest)
-            if rid is None:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO resources (digest, attrs) VALUES (?, ?)", (digest, text)
-                )
-                (rid,) = self._db.execute(
-                    "SELECT id FROM resources WHERE digest = ?", (digest,)
-                ).fetchone()
-                self._resource_ids[digest] = rid
-            out[id(r.resource)] = rid
-        return out
+    def _fresh(
+        self, before: int, inserted: int, rows: Sequence[tuple[Any, ...]], submitted: list[Record]
+    ) -> tuple[list[Fresh], list[int]]:
+        """Return the records just inserted with their seqs, and their resource ids."""
+        if inserted == len(submitted):
+            # Nothing ignored: one insert after another took consecutive seqs, in order.
+            (last,) = self._db.execute("SELECT last_insert_rowid()").fetchone()
+            first = last - inserted + 1
+            return list(zip(range(first, last + 1), submitted, strict=True)), [
+                row[-1] for row in rows
+            ]
+        # Some were duplicates: find which rows are new (the first copy of each key won).
+        by_key: dict[tuple[str, str], Record] = {}
+        for r in submitted:
+            by_key.setdefault((r.trace_id, r.span_id), r)
+        new = self._db.execute(
+            "SELECT seq, trace_id, span_id, resource_id FROM records WHERE seq > ? ORDER BY seq",
+            (before,),
+        ).fetchall()
+        return [(seq, by_key[(t, sp)]) for seq, t, sp, _ in new], [rid for *_, rid in new]
 
-    def _upsert_devices(self, records: Iterable[Record], now: int) -> None:
+    def _resource_id(self, res: Resource) -> tuple[int, Resource] | None:
+        """Return the id of *res* as stored (reduced if its sender holds too many), else None."""
+        found = self._lookup(res)
+        if found is not None:
+            return found, res
+        (count,) = self._db.execute(
+            "SELECT COALESCE((SELECT resources FROM senders WHERE user_id = ?), 0)",
+            (res.user_id,),
+        ).fetchone()
+        if count >= MAX_RESOURCES_PER_SENDER:
+            res = reduced_resource(res)
+            found = self._lookup(res)
+            if found is not None:
+                return found, res
+            if count >= MAX_RESOURCES_PER_SENDER + MAX_REDUCED_RESOURCES:
+                return None
+        (rid,) = self._db.execute(
+            "INSERT INTO resources (digest, attrs, sender) VALUES (?,?,?) RETURNING id",
+            (_digest(res), res.text, res.user_id),
+        ).fetchone()
+        self._db.execute(
+            "INSERT INTO senders (user_id, bytes, resources) VALUES (?, ?, 1) "
+            "ON CONFLICT (user_id) DO UPDATE SET bytes = bytes + excluded.bytes, "
+            "resources = resources + 1",
+            (res.user_id, len(res.text) + _retention.RESOURCE_OVERHEAD),
+        )
+        self._resource_ids[(res.user_id, res.text)] = rid
+        return rid, res
+
+    def _lookup(self, res: Resource) -> int | None:
+        key = (res.user_id, res.text)
+        rid = self._resource_ids.get(key)
+        if rid is None:
+            row = self._db.execute(
+                "SELECT id FROM resources WHERE digest = ?", (_digest(res),)
+            ).fetchone()
+            if row is not None:
+                rid = self._resource_ids[key] = row[0]
+        return rid
+
+    def _account(
+        self, fresh: Sequence[Fresh], resource_ids: Sequence[int], seen: Iterable[Record]
+    ) -> None:
+        """Count what was stored: per sender its bytes, per resource and device its records."""
+        by_sender: dict[str, int] = {}
+        by_device: dict[tuple[str, str], int] = {}
+        overhead = _retention.ROW_OVERHEAD
+        for _, r in fresh:
+            user = r.user_id
+            by_sender[user] = by_sender.get(user, 0) + len(r.data) + len(r.name) + overhead
+            key = (user, r.device_id)
+            by_device[key] = by_device.get(key, 0) + 1
+        db = self._db
+        db.executemany(
+            "INSERT INTO senders (user_id, bytes) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET bytes = bytes + excluded.bytes",
+            list(by_sender.items()),
+        )
+        db.executemany(
+            "UPDATE resources SET refs = refs + ? WHERE id = ?",
+            [(n, rid) for rid, n in Counter(resource_ids).items()],
+        )
         latest: dict[tuple[str, str], Record] = {}
-        for r in records:
+        for r in seen:
             latest[(r.user_id, r.device_id)] = r
-        self._db.executemany(
+        now = time.time_ns()
+        db.executemany(
             "INSERT INTO devices (user_id, device_id, name, type, clock_offset_ms, "
-            "first_seen_ns, last_seen_ns) VALUES (?,?,?,?,?,?,?) "
+            "first_seen_ns, last_seen_ns, records) VALUES (?,?,?,?,?,?,?,?) "
             "ON CONFLICT (user_id, device_id) DO UPDATE SET "
             "name = CASE excluded.name WHEN '' THEN name ELSE excluded.name END, "
             "type = CASE excluded.type WHEN '' THEN type ELSE excluded.type END, "
             "clock_offset_ms = COALESCE(excluded.clock_offset_ms, clock_offset_ms), "
-            "last_seen_ns = excluded.last_seen_ns",
-            [
-                (u, d, r.device_name, r.device_type, r.clock_offset_ms, now, now)
-                for (u, d), r in latest.items()
-            ],
+            "last_seen_ns = excluded.last_seen_ns, records = records + excluded.records",
+            [_device_row(r, now, by_device.get(key, 0)) for key, r in latest.items()],
+        )
+
+    def _finish_migration(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is not None and row[0] >= _schema.VERSION:
+            return
+        _schema.recount(self._db)
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (_schema.VERSION,),
         )
 
     # ------------------------------------------------------------ queries
@@ -236,20 +281,20 @@ class Store:
         """Return up to `limit` records with seq > `after`, oldest first."""
         where, params = _where(scope, filters)
         rows = self._db.execute(
-            f"SELECT {COLUMNS} FROM {_FROM} WHERE seq > ? AND {where} "  # noqa: S608
+            f"SELECT {COLUMNS} FROM {FROM} WHERE seq > ? AND {where} "  # noqa: S608
             "ORDER BY seq LIMIT ?",
             [after, *params, limit],
         ).fetchall()
-        return [_row(r) for r in rows]
+        return [decoded_row(r) for r in rows]
 
     def latest(self, scope: Scope, filters: Filters, limit: int) -> list[dict[str, Any]]:
         """Return the newest `limit` records matching, oldest first."""
         where, params = _where(scope, filters)
         rows = self._db.execute(
-            f"SELECT {COLUMNS} FROM {_FROM} WHERE {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608
+            f"SELECT {COLUMNS} FROM {FROM} WHERE {where} ORDER BY seq DESC LIMIT ?",  # noqa: S608
             [*params, limit],
         ).fetchall()
-        return [_row(r) for r in reversed(rows)]
+        return [decoded_row(r) for r in reversed(rows)]
 
     def oldest_seq(self) -> int:
         """Return the smallest seq still stored (0 when empty)."""
@@ -295,41 +340,12 @@ class Store:
 
     # ------------------------------------------------------------ retention
     def enforce_retention(self, max_age_s: float, max_bytes: int, chunk: int = 5000) -> int:
-        """Delete records older than `max_age_s` (by receipt), then the oldest until the data
-        fits in `max_bytes`; return how many were deleted."""
-        deleted = 0
-        cutoff = time.time_ns() - int(max_age_s * 1e9)
-        while True:
-            n = self._delete(
-                "DELETE FROM records WHERE seq IN (SELECT seq FROM records "
-                "WHERE received_ns < ? ORDER BY seq LIMIT ?) RETURNING seq",
-                (cutoff, chunk),
-            )
-            deleted += n
-            if n < chunk:
-                break
-        while self.used_bytes() > max_bytes:
-            n = self._delete(
-                "DELETE FROM records WHERE seq IN (SELECT seq FROM records ORDER BY seq LIMIT ?) "
-                "RETURNING seq",
-                (max(1, chunk // 10),),
-            )
-            if n == 0:
-                break
-            deleted += n
-        if deleted:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return deleted
-
-    def _delete(self, sql: str, params: tuple[Any, ...]) -> int:
-        seqs = [seq for (seq,) in self._db.execute(sql, params).fetchall()]
-        if seqs:
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('deleted_through', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
-                (max(seqs),),
-            )
-        return len(seqs)
+        """Delete records older than `max_age_s` (by receipt), then evict until the data fits
+        in `max_bytes` (tracing._retention says in which order); return how many went."""
+        try:
+            return _retention.enforce(self._db, max_age_s, max_bytes, chunk)
+        finally:
+            self._resource_ids.clear()  # pruned resources must not be reused by id
 
     def deleted_through(self) -> int:
         """Return the highest seq retention has deleted (0 if none)."""
@@ -338,63 +354,60 @@ class Store:
 
     def used_bytes(self) -> int:
         """Return the bytes of database pages in use (free pages excluded)."""
-        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
-        (free,) = self._db.execute("PRAGMA freelist_count").fetchone()
-        (size,) = self._db.execute("PRAGMA page_size").fetchone()
-        return int((pages - free) * size)
+        return _retention.used_bytes(self._db)
 
     # ------------------------------------------------------------ users
     def add_user(self, name: str, admin: bool = False) -> str:
-        """Create (or re-key) a user and return their new token."""
-        token = secrets.token_urlsafe(32)
-        self._db.execute(
-            "INSERT INTO users (name, user_id, token_sha256, admin) VALUES (?,?,?,?) "
-            "ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256, "
-            "admin = excluded.admin",
-            (name, pseudonymise_user(name), token_digest(token), int(admin)),
-        )
-        return token
+        """Create (or re-key, with this role) a user and return their new token."""
+        return _users.add_user(self._db, name, admin)
 
     def user_for_token(self, token: str) -> User | None:
-        """Return the user a token belongs to, or None."""
-        row = self._db.execute(
-            "SELECT name, user_id, admin FROM users WHERE token_sha256 = ?",
-            (token_digest(token),),
-        ).fetchone()
-        return None if row is None else User(row[0], row[1], bool(row[2]))
+        """Return the viewer user a token belongs to, or None."""
+        return _users.user_for_token(self._db, token)
+
+    def sender_for_token(self, token: str) -> _users.Sender | None:
+        """Return who an ingest token belongs to, or None."""
+        return _users.sender_for_token(self._db, token)
+
+    def add_ingest_token(self, name: str, label: str) -> str:
+        """Return a new ingest token for user *name* (see `tracing._users`)."""
+        return _users.add_ingest_token(self._db, name, label)
+
+    def auth_rev(self) -> int:
+        """Return a number that changes whenever users or ingest tokens change."""
+        return _users.auth_rev(self._db)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection itself, for `tracing._users`' other commands (the CLI)."""
+        return self._db
 
 
-def _on_own_device(r: Record) -> Record:
-    """File a record under the device its own attributes name, if any (else its resource's).
-
-    A second device in one process (the app's "This computer") shares the process's resource;
-    it names itself on each record (connect.telemetry.DeviceTag). Visibility is unchanged: the
-    user id still comes from the resource.
-    """
-    attributes: dict[str, Any] = r.data.get("attributes") or {}
-    own = attributes.get(a.DEVICE_ID)
-    if not isinstance(own, str) or not own or own == r.device_id:
-        return r
-    return replace(
-        r,
-        device_id=own,
-        device_name=str(attributes.get(a.DEVICE_NAME, "")),
-        device_type=str(attributes.get(a.DEVICE_TYPE, "")),
-        clock_offset_ms=None,  # the resource's offset is the process device's, not this one's
+def _device_row(r: Record, now: int, records: int) -> tuple[Any, ...]:
+    """The devices row a record's device gets: who, its name and type, seen now, how many."""
+    return (
+        r.user_id,
+        r.device_id,
+        r.device_name,
+        r.device_type,
+        r.clock_offset_ms,
+        now,
+        now,
+        records,
     )
 
 
-def record_row(seq: int, r: Record, received_ns: int) -> dict[str, Any]:
-    """Return a record as the row dict the queries return (for the live stream)."""
-    return {
-        "seq": seq, "kind": r.kind, "trace_id": r.trace_id, "span_id": r.span_id,
-        "parent_id": r.parent_id, "name": r.name, "span_kind": r.span_kind,
-        "start_ns": r.start_ns, "end_ns": r.end_ns, "device_id": r.device_id,
-        "user_id": r.user_id, "session_id": r.session_id, "transfer_id": r.transfer_id,
-        "peer_device_id": r.peer_device_id, "message_kind": r.message_kind,
-        "envelope_seq": r.envelope_seq, "status": r.status, "received_ns": received_ns,
-        "data": {**r.data, "resource": r.resource},
-    }  # fmt: skip
+def _digest(res: Resource) -> str:
+    return hashlib.sha256(f"{res.user_id}\0{res.text}".encode()).hexdigest()
+
+
+def record_row(seq: int, r: Record) -> dict[str, Any]:
+    """Return a record as the row dict the queries return."""
+    data = json.loads(r.data)
+    data["resource"] = r.resource.attrs
+    row = dict(zip(_NAMES, (seq, *r[:ROW_FIELDS]), strict=True))
+    row["data"] = data
+    return row
 
 
 def _where(scope: Scope, filters: Filters) -> tuple[str, list[Any]]:
@@ -403,7 +416,8 @@ def _where(scope: Scope, filters: Filters) -> tuple[str, list[Any]]:
     return f"{s_where} AND {f_where}", s_params + f_params
 
 
-def _row(values: Sequence[Any]) -> dict[str, Any]:
+def decoded_row(values: Sequence[Any]) -> dict[str, Any]:
+    """Return a row selected as `COLUMNS` as the dict the queries return."""
     row = dict(zip(_NAMES, values[:-1], strict=True))
     row["data"] = json.loads(row["data"])
     row["data"]["resource"] = json.loads(values[-1])

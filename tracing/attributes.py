@@ -58,6 +58,14 @@ Rules the collector's exports and the viewer both apply (`tracing._export.pair_a
 * Times: span start and end in the device's own clock; never adjust them for the offset (the
   collector measures offsets and the viewer shows them, it never silently shifts spans).
 
+Lifelines of controllers: each controller program (the app; the `baton` CLI) on each host has
+its own `DEVICE_ID`, stable across runs, and a name with the host ("baton CLI on sofa"),
+although they present one client id to devices (see `TRACESTATE_KEY`).
+
+A transfer is one "transfer" span on its controller, with `TRANSFER_ID`, its source and target
+and, once over, its outcome and timings (the `TRANSFER_*` names below); its messages are the
+span's children, and carry `TRANSFER_ID` too.
+
 Discrete happenings (discovered, lost, state changed) are log records (OTel events) with
 `event.name` set to one of the `EVENT_*` names; the viewer draws them as notes on the device's
 lifeline. Span events are also accepted and shown in a span's details.
@@ -93,6 +101,9 @@ EVENT_DEVICE_DISCOVERED: Final = "baton.device.discovered"
 EVENT_DEVICE_LOST: Final = "baton.device.lost"
 EVENT_STATE_CHANGED: Final = "baton.state.changed"
 EVENT_ERROR: Final = "baton.error"
+# A live stream said what is on (a new title or station), or dropped, stalled, came back.
+EVENT_NOW_PLAYING: Final = "baton.stream.now_playing"
+EVENT_STREAM: Final = "baton.stream.health"
 
 # ---------------------------------------------------------------- details of spans and events
 # Short code words only (never free text: it could carry addresses or names).
@@ -101,6 +112,43 @@ ERROR_TYPE: Final = "error.type"  # OTel semantic convention: an error code or e
 COMMAND_ACTION: Final = "baton.command.action"  # the Command's action, e.g. "Pause"
 TRANSFER_ROLE: Final = "baton.transfer.role"  # "source" or "target", on a transfer span's links
 SPOOL_DROPPED: Final = "baton.spool.dropped"  # batches an offline spool dropped, oldest first
+# What is on, as a digest: the title itself is free text (a listener's programme), so a trace
+# carries 8 hex digits of its SHA-256 (two devices playing the same programme show the same).
+NOW_PLAYING_ID: Final = "baton.stream.title_id"
+STREAM_ATTEMPT: Final = "baton.stream.attempt"  # the reconnection attempt, 1 on
+
+# ---------------------------------------------------------------- a transfer's own span
+# The one "transfer" span of the controller that ran it (connect.telemetry.start_transfer and
+# record_transfer): who it moved between, how it ended and how long each phase took, every
+# duration measured in the controller's clock (connect/transfer/rules.py, transfer_timings).
+TRANSFER_SOURCE: Final = "baton.transfer.source"  # the source's device id
+TRANSFER_TARGET: Final = "baton.transfer.target"  # the target's device id
+TRANSFER_MODE: Final = "baton.transfer.mode"  # "handoff" or "stop_first"
+TRANSFER_OUTCOME: Final = "baton.transfer.outcome"  # one of TRANSFER_OUTCOMES
+TRANSFER_LATENCY_MS: Final = "baton.transfer.latency_ms"  # request -> first audible sample
+TRANSFER_GAP_US: Final = "baton.transfer.gap_us"  # silence between the two (< 0: overlap)
+TRANSFER_POSITION_ERROR_MS: Final = "baton.transfer.position_error_ms"
+# The phases, which add up to the latency: the offer's way to the target, its pre-roll, the
+# lead from Ready to the switch instant, the switch to the first audible sample; and the
+# source's fade-out, which ends where the gap begins.
+TRANSFER_OFFER_US: Final = "baton.transfer.offer_us"
+TRANSFER_PREROLL_US: Final = "baton.transfer.preroll_us"
+TRANSFER_LEAD_US: Final = "baton.transfer.lead_us"
+TRANSFER_START_US: Final = "baton.transfer.start_us"
+TRANSFER_FADE_MS: Final = "baton.transfer.fade_ms"
+# How far the gap and position error can be off: the two links' clock error bounds added.
+TRANSFER_CLOCK_ERROR_US: Final = "baton.transfer.clock_error_us"
+
+TRANSFER_OUTCOMES: Final = ("ok", "failed", "rolled_back")
+
+# ---------------------------------------------------------------- trace context
+TRACESTATE_KEY: Final = "baton"
+"""The W3C `tracestate` key under which a traced sender names its own lifeline (the
+`DEVICE_ID` its spans are filed under). A device's replies name that lifeline as their
+`PEER_DEVICE_ID`, so a controller process whose session presents a client id shared with
+another program (the app and the CLI share one, for pairing) still gets its own lifeline. A
+sender that is not traced sends no trace context: replies to it name its client id, a lifeline
+that never sends a record, which the viewer shows as "not traced"."""
 
 _USER_HASH_DOMAIN: Final = b"baton.user.id/v1\x00"
 

@@ -1,8 +1,10 @@
 """`baton-traces`: the trace collector and live viewer for Connect interactions.
 
-baton-traces serve [--host H] [--port N] [--db PATH] [--forward URL]
-baton-traces export --db PATH --format otlp-json|chrome|mermaid [--trace-id ID] [--output F]
-baton-traces user add NAME [--db PATH] [--admin]     (the token is the last line printed)
+baton-traces serve [--host H] [--port N] [--db PATH] [--forward URL] [--open-ingest]
+baton-traces export --db PATH --format otlp-json|otlp-json-logs|chrome|mermaid [--trace-id ID]
+                    [--output F]
+baton-traces user add|list|remove|rotate|role ...   (viewer users; a token is the last line)
+baton-traces ingest add|remove NAME [--label L]      (devices' ingest tokens; ditto)
 
 Once listening, `serve` prints exactly one line on stdout, `baton-traces: collecting on
 http://HOST:PORT/`, so a script that passes `--port 0` can read the port (client/demo.py does);
@@ -19,11 +21,10 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from tracing import _export, _guard
+from tracing import _cli_users, _export, _guard, _views
 from tracing._query import EVERYTHING, Filters
-from tracing._server import CollectorConfig, run_forever
+from tracing._server import CollectorConfig, async_run_forever
 from tracing._store import Store
-from tracing.attributes import pseudonymise_user
 
 DEFAULT_DB = "baton-traces.sqlite3"
 _LOG = logging.getLogger(__name__)
@@ -64,20 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--retention-mb", type=float, default=1024.0, help="keep the stored data under this size"
     )
+    serve.add_argument(
+        "--open-ingest",
+        action="store_true",
+        help="accept traces without an ingest token, filed under the user their devices name "
+        "(a laptop's own collector; said at start)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
     export = commands.add_parser("export", help="write stored traces in another format")
     export.add_argument("--db", default=DEFAULT_DB)
-    export.add_argument("--format", required=True, choices=_export.FORMATS)
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=_export.FORMATS,
+        help="otlp-json: the spans, one request POST /v1/traces accepts; otlp-json-logs: the "
+        "events, one request POST /v1/logs accepts; chrome: Perfetto/chrome://tracing; "
+        "mermaid: a sequence diagram",
+    )
     export.add_argument("--trace-id", default="", help="only this trace (32 hex digits)")
     export.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
 
-    user = commands.add_parser("user", help="manage viewer users")
-    user_commands = user.add_subparsers(dest="user_command", required=True)
-    add = user_commands.add_parser("add", help="add a user (or give them a new token)")
-    add.add_argument("name")
-    add.add_argument("--db", default=DEFAULT_DB)
-    add.add_argument("--admin", action="store_true", help="may see every user's devices")
+    _cli_users.add_parsers(commands, DEFAULT_DB)
     return parser
 
 
@@ -96,33 +105,31 @@ def main(argv: list[str] | None = None) -> int:
             forward=args.forward,
             retention_age_s=args.retention_days * 86400,
             retention_bytes=int(args.retention_mb * 1024 * 1024),
+            open_ingest=args.open_ingest,
         )
-        warning = exposure_warning(args.host)
+        warning = exposure_warning(args.host, open_ingest=args.open_ingest)
         if warning:
             _LOG.warning("%s", warning)
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_forever(config))
+            asyncio.run(async_run_forever(config))
         return 0
     if args.command == "export":
         return _run_export(args)
-    store = Store(args.db)
-    try:
-        token = store.add_user(args.name, admin=args.admin)
-    finally:
-        store.close()
-    print(f"user {args.name!r} sees devices whose baton.user.id is {pseudonymise_user(args.name)}")
-    print("token (give it to the viewer; it is shown only once):")
-    print(token)
-    return 0
+    return _cli_users.run(args)
 
 
-def exposure_warning(host: str) -> str:
+def exposure_warning(host: str, open_ingest: bool = False) -> str:
     """Return a warning if binding *host* exposes the collector beyond this machine, else ""."""
     if _guard.is_loopback_host(host):
         return ""
+    if open_ingest:
+        return (
+            f"listening on {host} with --open-ingest: anyone who can reach it may send traces "
+            "as any user; viewer tokens cross the network in clear unless a TLS proxy is in front"
+        )
     return (
-        f"listening on {host}: anyone who can reach it may send traces (ingest takes no "
-        "token); viewer tokens cross the network in clear unless a TLS proxy is in front"
+        f"listening on {host}: viewer and ingest tokens cross the network in clear unless a "
+        "TLS proxy is in front"
     )
 
 
@@ -133,9 +140,10 @@ def _run_export(args: argparse.Namespace) -> int:
     store = Store(args.db)
     try:
         rows = store.latest(EVERYTHING, Filters(trace=args.trace_id), 1_000_000)
+        names = _views.device_names(store.connection, EVERYTHING)
     finally:
         store.close()
-    text = _export.render(args.format, rows)
+    text = _export.render(args.format, rows, names)
     if args.output == "-":
         sys.stdout.write(text)
     else:

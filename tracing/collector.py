@@ -1,26 +1,45 @@
 """The trace collector: what it accepts, how it de-duplicates, what it serves.
 
-Run it with `baton-traces serve [--host H] [--port N] [--db PATH] [--forward URL]`, or
-in-process (tests, tools) with `Collector(CollectorConfig(db=...))`, `await start()`,
-`await close()`.
+Run it with `baton-traces serve [--host H] [--port N] [--db PATH] [--forward URL]
+[--open-ingest]`, or in-process (tests, tools) with `Collector(CollectorConfig(db=...))`,
+`await start()`, `await close()`.
 
 Ingest contract (for `tracing.setup` and any OpenTelemetry SDK)
 ---------------------------------------------------------------
-* `POST /v1/traces` and `POST /v1/logs`, as in the OTLP/HTTP specification: body an
-  `ExportTraceServiceRequest` / `ExportLogsServiceRequest`, either protobuf
-  (`Content-Type: application/x-protobuf`) or OTLP JSON (`application/json`, ids in hex),
-  optionally `Content-Encoding: gzip` or `deflate`. Default port 4318, bound to 127.0.0.1:
-  point `OTEL_EXPORTER_OTLP_ENDPOINT` (or the exporter's `endpoint`) at `http://HOST:4318`.
-* Answers: 200 with an empty export response (in the request's encoding) once every record is
-  committed to SQLite, so a 200 means "stored"; 400 for a body that is not OTLP or has another
-  encoding (do not retry); 413 beyond 16 MiB as sent or 32 MiB after inflation (split the
-  batch). Anything else (connection refused, 5xx) is transient: keep the batch in the spool
-  and send it again later.
-* Ingest needs no token: keep it on loopback or a trusted network. A browser page on another
-  origin cannot post to it (see Limits below).
-* Records are attributed to devices and users by resource attributes (`tracing.attributes`):
-  `baton.device.id` (falling back to `service.instance.id`, then `service.name`) and
-  `baton.user.id`. Send every attribute with the names in `tracing.attributes`.
+* `POST /v1/traces`, `/v1/logs` and `/v1/metrics`, as in the OTLP/HTTP specification: body an
+  `Export{Trace,Logs,Metrics}ServiceRequest`, either protobuf (`Content-Type:
+  application/x-protobuf`; also `application/protobuf`, or no Content-Type at all) or OTLP
+  JSON (`application/json`: ids in hex, either case; keys lowerCamelCase, the proto's
+  snake_case names read the same; unknown fields ignored), optionally `Content-Encoding: gzip`
+  or `deflate`. Default port 4318, bound to 127.0.0.1: point `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+  the exporter's `endpoint`) at `http://HOST:4318`. Metrics are checked and answered, not
+  kept: an SDK that exports them by default logs nothing.
+* Authentication: `Authorization: Bearer INGEST_TOKEN` (`baton-traces ingest add USER
+  [--label DEVICE]`; with any SDK, `OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20TOKEN`).
+  The records are filed under the token's user: their `baton.user.id`, in the row and in the
+  stored resource, is that user's whatever the device claimed. With `--open-ingest` a request
+  without a token is taken, its records filed under the `baton.user.id` their resource names
+  (anyone who can reach the port may then write into any user's view: a laptop's collector on
+  loopback); a token given is still checked. A viewer token is not an ingest token.
+* Answers, in the request's encoding (protobuf or JSON; protobuf when the Content-Type is not
+  OTLP's): 200 with the export response once every record is committed to SQLite, so a 200
+  means "stored"; its `partial_success` counts the records refused and says why (span ids or
+  trace ids of the wrong length, all zero or missing; log ids of the wrong length; a sender
+  over its resource cap), the rest being stored. Errors carry a `google.rpc.Status`: 400 a
+  body that is not OTLP (do not retry); 401 no or an unknown ingest token (`tracing.setup`
+  keeps the batch in its spool); 413 beyond 16 MiB as sent or 32 MiB after inflation (split
+  the batch); 415 a Content-Type or Content-Encoding OTLP does not use; 503 the database
+  failed to store it (`Retry-After: 1`, retry). Anything else transient (connection refused,
+  5xx): keep the batch in the spool and send it again later. A browser page on another origin
+  cannot post (see Limits below).
+* Records are attributed to devices by resource attributes (`tracing.attributes`):
+  `baton.device.id` (falling back to `service.instance.id`, then `service.name`), and with
+  open ingest to users by `baton.user.id`. Send every attribute with the names in
+  `tracing.attributes`. A resource over 2 KiB of JSON is stored reduced to those identity
+  attributes (`baton.collector.reduced` counts what was dropped), and so are a sender's new
+  resources beyond its first 1000; beyond 100 more, its records are refused.
+* Requests are stored in group commits (`tracing._ingest`): whatever arrives while one
+  transaction is written goes into the next, as one.
 
 De-duplication contract
 -----------------------
@@ -38,10 +57,13 @@ De-duplication contract
 What it serves
 --------------
 * The viewer at `/` (static files in `tracing/static/`).
-* Users: `baton-traces user add NAME` prints a token; requests carry it as
+* Users: `baton-traces user add NAME` prints a viewer token; requests carry it as
   `Authorization: Bearer TOKEN` or in the `baton_token` cookie set by `POST /api/login`
   (`{"token": ...}`). A missing or unknown token gets 401. A user sees only records whose
-  resource `baton.user.id` equals `pseudonymise_user(NAME)`; `--admin` users see everything.
+  `baton.user.id` equals `pseudonymise_user(NAME)`; `--admin` users see everything. Tokens are
+  looked up on every request: `baton-traces user rotate|remove|role` and `ingest remove`
+  count at once in a running collector, and a live stream whose token changed is closed
+  within a second (its browser reconnects, and is asked to log in again).
 * REST (JSON): `/api/whoami`, `/api/devices`, `/api/sessions`, `/api/transfers`, `/api/traces`,
   `/api/traces/{trace_id}` (records + paired arrows), `/api/search?q=&device=&kind=&session=
   &transfer=&trace=&limit=`, `/api/export?format=otlp-json|chrome|mermaid` (+ the same filters).
@@ -52,8 +74,17 @@ What it serves
   retention deleted part of what was asked for; `event: overflow` says the client fell
   10 000 events behind and was cut off, so reconnect with its last id. Ingest never waits for
   a viewer.
-* Retention: every minute, records older than `--retention-days` (default 7) by receipt go,
-  then the oldest until the data fits in `--retention-mb` (default 1024).
+* Exports (`/api/export?format=`, `baton-traces export --format`): `otlp-json` is the spans as
+  one request `POST /v1/traces` accepts back, `otlp-json-logs` the events as one `/v1/logs`
+  request (event names and severities kept), `chrome` (Perfetto) and `mermaid`.
+* Retention (`tracing._retention`): every minute, and within a second or two of ingest going
+  over the size, records older than `--retention-days` (default 7) by receipt go, then, until
+  the data fits in `--retention-mb` (default 1024): records no viewer user can see, the
+  largest sender first; then the largest sender's oldest records, where a sender is a
+  `baton.user.id`, its last hour kept as long as it has anything older. Resources and devices
+  no record uses any more go with them, and the freed pages go back to the filesystem
+  (databases created since; an older file keeps its size and reuses the space). The database
+  file is created readable by its owner only.
 
 Limits and cross-site protection (`tracing._guard`)
 ---------------------------------------------------

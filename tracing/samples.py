@@ -159,6 +159,9 @@ def logs_request(device: Device, event_name: str, attrs: dict[str, Any] | None =
         observed_time_unix_nano=time.time_ns(),
         body=common_pb2.AnyValue(string_value=event_name),
         attributes=key_values({a.EVENT_NAME: event_name, **(attrs or {})}),
+        event_name=event_name,
+        severity_number=logs_pb2.SEVERITY_NUMBER_INFO,
+        severity_text="INFO",
     )
     return logs_service_pb2.ExportLogsServiceRequest(
         resource_logs=[
@@ -229,3 +232,129 @@ def fan_out_request(sender: Device, receivers: list[Device], kind: str = "Comman
             for device, span in groups
         ]
     )
+
+
+# The messages of a handoff as the controller runs it (connect/transfer/coordinator.py): who
+# sends each, and when, in ms after the request (each device's own clock, offsets aside).
+HANDOFF_MESSAGES = (
+    ("controller", "target", "TransferOffer", 0.4),
+    ("target", "controller", "TransferReady", 95.0),
+    ("controller", "source", "TransferCommit", 96.0),
+    ("source", "controller", "TransferReady", 99.0),
+    ("controller", "target", "TransferCommit", 100.0),
+    ("target", "controller", "TransferDone", 260.0),
+    ("source", "controller", "TransferDone", 262.0),
+)
+
+
+@dataclass
+class Transfer:
+    """One transfer run by `controller` from `source` to `target`: its "transfer" span (with
+    the attributes `connect.telemetry.record_transfer` sets) and its messages, one trace."""
+
+    controller: Device
+    source: Device
+    target: Device
+    transfer_id: str = "t-1"
+    session_id: str = "session-1"
+    outcome: str = "ok"  # one of tracing.attributes.TRANSFER_OUTCOMES
+    start_ns: int = 0
+    # request -> audible in four parts, µs (offer, pre-roll, lead, start), the gap (µs) and
+    # the position error (ms), the fade (ms) and the clocks' error bound (µs)
+    phases_us: tuple[int, int, int, int] = (12_000, 80_000, 60_000, 110_000)
+    gap_us: int = 1_500
+    position_error_ms: int = 2
+    fade_ms: int = 30
+    clock_error_us: int = 800
+    error_type: str = "TIMEOUT"  # when the outcome is not "ok"
+
+    def request(self) -> Any:
+        """Return an `ExportTraceServiceRequest` of the whole transfer (every device's half)."""
+        start = self.start_ns or time.time_ns()
+        trace_id = new_trace_id()
+        roles = {"controller": self.controller, "source": self.source, "target": self.target}
+        ok = self.outcome == "ok"
+        attrs: dict[str, Any] = {
+            a.TRANSFER_ID: self.transfer_id,
+            a.TRANSFER_SOURCE: self.source.device_id,
+            a.TRANSFER_TARGET: self.target.device_id,
+            a.TRANSFER_MODE: "handoff",
+            a.TRANSFER_OUTCOME: self.outcome,
+        }
+        if ok:
+            offer, preroll, lead, begin = self.phases_us
+            attrs |= {
+                a.TRANSFER_LATENCY_MS: sum(self.phases_us) // 1000,
+                a.TRANSFER_GAP_US: self.gap_us,
+                a.TRANSFER_POSITION_ERROR_MS: self.position_error_ms,
+                a.TRANSFER_OFFER_US: offer,
+                a.TRANSFER_PREROLL_US: preroll,
+                a.TRANSFER_LEAD_US: lead,
+                a.TRANSFER_START_US: begin,
+                a.TRANSFER_FADE_MS: self.fade_ms,
+                a.TRANSFER_CLOCK_ERROR_US: self.clock_error_us,
+            }
+        else:
+            attrs[a.ERROR_TYPE] = self.error_type
+        root_id = new_span_id()
+        end = start + (sum(self.phases_us) + 5_000) * 1000
+        spans: dict[str, list[Any]] = {role: [] for role in roles}
+        spans["controller"].append(
+            trace_pb2.Span(
+                trace_id=trace_id,
+                span_id=root_id,
+                name="transfer",
+                kind=trace_pb2.Span.SPAN_KIND_INTERNAL,
+                start_time_unix_nano=start,
+                end_time_unix_nano=end,
+                attributes=key_values(attrs),
+                status=trace_pb2.Status(
+                    code=trace_pb2.Status.STATUS_CODE_OK
+                    if ok
+                    else trace_pb2.Status.STATUS_CODE_ERROR
+                ),
+            )
+        )
+        messages = HANDOFF_MESSAGES if ok else HANDOFF_MESSAGES[:2]
+        for seq, (sender, receiver, kind, at_ms) in enumerate(messages, 1):
+            common = {
+                a.SESSION_ID: self.session_id,
+                a.TRANSFER_ID: self.transfer_id,
+                a.MESSAGE_KIND: kind,
+            }
+            send_id = new_span_id()
+            sent = start + int(at_ms * 1e6)
+            spans[sender].append(
+                trace_pb2.Span(
+                    trace_id=trace_id,
+                    span_id=send_id,
+                    parent_span_id=root_id if sender == "controller" else b"",
+                    name=f"send {kind}",
+                    kind=PRODUCER,
+                    start_time_unix_nano=sent,
+                    end_time_unix_nano=sent + 300_000,
+                    attributes=key_values({**common, a.PEER_DEVICE_ID: roles[receiver].device_id}),
+                )
+            )
+            spans[receiver].append(
+                trace_pb2.Span(
+                    trace_id=trace_id,
+                    span_id=new_span_id(),
+                    parent_span_id=send_id,
+                    name=f"handle {kind}",
+                    kind=CONSUMER,
+                    start_time_unix_nano=sent + 1_000_000,
+                    end_time_unix_nano=sent + 1_500_000,
+                    attributes=key_values({**common, a.ENVELOPE_SEQ: seq}),
+                )
+            )
+        return trace_service_pb2.ExportTraceServiceRequest(
+            resource_spans=[
+                trace_pb2.ResourceSpans(
+                    resource=roles[role].resource(),
+                    scope_spans=[trace_pb2.ScopeSpans(spans=role_spans)],
+                )
+                for role, role_spans in spans.items()
+                if role_spans
+            ]
+        )

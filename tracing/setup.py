@@ -22,11 +22,17 @@ What it configures
   OTLP exporter's own encoders. The stock exporter's transport is not used: it retries for up
   to 10 s inside the batch thread, then drops the batch; here a batch that cannot be delivered
   goes to the offline spool (tracing/spool.py) at once, and one shipper thread sends in order.
+* Ingest token: `TraceSettings.token` (a receiver's `trace-token`, the CLI's and app's
+  setting) goes in `Authorization: Bearer TOKEN` on every request, as the collector asks
+  (`baton-traces ingest add USER`). Without one, the headers of the standard
+  `OTEL_EXPORTER_OTLP_HEADERS` (`Authorization=Bearer%20TOKEN`) are sent, if set.
 * Offline spool: while the collector is unreachable (connection refused, time-out, 5xx, 429)
   batches go to a bounded SQLite file (drop-oldest, counted); it is retried after 1 s, doubling
   up to 30 s, and replayed oldest first when the collector answers; the collector
-  de-duplicates, so each record is stored exactly once. A 400 or 413 is final (dropped,
-  counted). Drops are reported once the collector is back, as a `baton.error` event.
+  de-duplicates, so each record is stored exactly once. A 401 or 403 (no or a wrong ingest
+  token) is kept the same way, so nothing is lost while the token is being fixed, and said
+  once in the log. A 400, 413 or 415 is final (dropped, counted). Drops are reported once the
+  collector is back, as a `baton.error` event.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -79,6 +86,10 @@ RECORD_ATTRIBUTES = frozenset(
         a.PEER_DEVICE_ID, a.CLOCK_OFFSET_MS, a.EVENT_NAME, a.REASON, a.ERROR_TYPE,
         a.COMMAND_ACTION, a.TRANSFER_ROLE, a.SPOOL_DROPPED,
         a.DEVICE_ID, a.DEVICE_NAME, a.DEVICE_TYPE,
+        a.TRANSFER_SOURCE, a.TRANSFER_TARGET, a.TRANSFER_MODE, a.TRANSFER_OUTCOME,
+        a.TRANSFER_LATENCY_MS, a.TRANSFER_GAP_US, a.TRANSFER_POSITION_ERROR_MS,
+        a.TRANSFER_OFFER_US, a.TRANSFER_PREROLL_US, a.TRANSFER_LEAD_US, a.TRANSFER_START_US,
+        a.TRANSFER_FADE_MS, a.TRANSFER_CLOCK_ERROR_US,
     }
 )  # fmt: skip
 """The span, event, link and log-record attributes that may leave a device. The device's own
@@ -98,6 +109,7 @@ class TraceSettings:
     device_name: str = ""
     device_type: str = "other"  # one of tracing.attributes.DEVICE_TYPES
     user: str = ""  # sent only as pseudonymise_user(user)
+    token: str = ""  # the collector's ingest token for this device ("": none, or the env's)
     service_name: str = "baton"
     spool: Path | str = MEMORY  # a file under the state or cache directory, in real use
     spool_max_bytes: int = DEFAULT_MAX_BYTES
@@ -120,10 +132,14 @@ def setup(settings: TraceSettings, *, install: bool = True) -> Tracing:
     is already installed in this process.
     """
     base = _base_url(settings.endpoint)
+    headers = otlp_headers(os.environ.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
+    if settings.token.strip():
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        headers["Authorization"] = f"Bearer {settings.token.strip()}"
     if install and not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         raise RuntimeError("tracing is already set up in this process")
     resource = Resource.create(_resource_attributes(settings))
-    shipper = _Shipper(base, Spool(settings.spool, settings.spool_max_bytes), settings)
+    shipper = _Shipper(base, Spool(settings.spool, settings.spool_max_bytes), settings, headers)
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     tracer_provider.add_span_processor(
         BatchSpanProcessor(
@@ -261,15 +277,23 @@ def _gzip(body: bytes) -> bytes:
 
 class _Outcome(enum.Enum):
     DELIVERED = "delivered"
-    REFUSED = "refused"  # 400/413: sending it again cannot help
-    TRANSIENT = "transient"  # not reachable, time-out, 5xx, 429: keep it and retry
+    REFUSED = "refused"  # 400/413/415: sending it again cannot help
+    TRANSIENT = "transient"  # not reachable, time-out, 5xx, 429, 401/403: keep it, retry
 
 
 class _Shipper:
     """One thread that sends batches in order, spooling them while the collector is away."""
 
-    def __init__(self, base_url: str, spool: Spool, settings: TraceSettings) -> None:
+    def __init__(
+        self, base_url: str, spool: Spool, settings: TraceSettings, headers: dict[str, str]
+    ) -> None:
         self.spool = spool
+        self._headers = {
+            **headers,
+            "Content-Type": "application/x-protobuf",
+            "Content-Encoding": "gzip",
+        }
+        self._refused_token = False
         self.events: Any = None  # a Logger for the "dropped" report, set by setup
         self.dropped = 0  # memory-queue overflows and refused batches (the spool counts its own)
         self._urls = {signal: f"{base_url}/v1/{signal}" for signal in _SIGNALS}
@@ -394,7 +418,7 @@ class _Shipper:
             self._urls[signal],
             data=body,
             method="POST",
-            headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"},
+            headers=self._headers,
         )
         try:
             with self._opener.open(request, timeout=self._timeout_s) as response:
@@ -410,8 +434,19 @@ class _Shipper:
                 )
             return _Outcome.TRANSIENT
         if 200 <= status < 300:
+            self._refused_token = False
             return _Outcome.DELIVERED
-        if status in (400, 413):
+        if status in (401, 403):
+            if not self._refused_token:
+                _LOG.warning(
+                    "trace collector %s refused this device's ingest token (HTTP %d): "
+                    "spooling until it accepts one (trace-token, baton-traces ingest add)",
+                    self._urls[signal],
+                    status,
+                )
+                self._refused_token = True
+            return _Outcome.TRANSIENT
+        if status in (400, 413, 415):
             _LOG.warning("trace collector refused a batch (HTTP %d): dropped", status)
             self.dropped += 1
             return _Outcome.REFUSED
@@ -439,6 +474,16 @@ class _Shipper:
                 },
             )
         self._reported_drops = max(self._reported_drops, total)
+
+
+def otlp_headers(value: str) -> dict[str, str]:
+    """Parse `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs, comma-separated, URL-encoded."""
+    headers = {}
+    for pair in value.split(","):
+        key, sep, raw = pair.partition("=")
+        if sep and key.strip():
+            headers[urllib.parse.unquote(key.strip())] = urllib.parse.unquote(raw.strip())
+    return headers
 
 
 def _base_url(endpoint: str) -> str:

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
+_NOT_A_SPOOL = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+"""What SQLite says of a file that holds other bytes (not what it says of a locked one)."""
+
 
 @dataclass(frozen=True, slots=True)
 class SpooledBatch:
@@ -55,9 +58,32 @@ class Spool:
         self.path = str(path)
         self.max_bytes = max_bytes
         # The shipper's thread opens nothing itself: it is handed this connection.
-        self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
-        with self._db:
-            self._db.executescript(_SCHEMA)
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if self.path == MEMORY or exc.sqlite_errorcode not in _NOT_A_SPOOL:
+                raise  # a locked or unwritable file is not garbage: nothing is moved
+            # Unsent telemetry is not worth refusing to start over: keep it aside, say where.
+            kept = Path(self.path).with_suffix(".unreadable")
+            Path(self.path).replace(kept)
+            _LOG.warning(
+                "trace spool %s is not a spool (%s); kept as %s (delete it once looked at), "
+                "starting an empty one",
+                self.path,
+                exc,
+                kept,
+            )
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
+        try:
+            with db:
+                db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def append(self, signal: str, body: bytes) -> int:
         """Store one request after the others; return how many old ones were dropped for room."""

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from client.app import views as v
-from client.app.access import WrongCodes, access_of, describe_refusal
-from connect import messages as m
-from connect.connection import AccessDenied
+from client.app.access import access_of, describe_refusal
+from connect.access import Credential
 from connect.controller import Controller
-from connect.credentials import Credential
 from connect.discovery import DeviceEntry
-from connect.errors import ConnectError, CredentialStoreError, WrongPinError
+from connect.errors import ConnectError, CredentialStoreError
+from connect.session import AccessDenied
+from connect.wire import messages as m
 
 _LOG = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ class AccessDesk:
         self._views = views  # AppCore's own dict, read here; changes go through put
         self._put = put
         self._emit = emit
-        self._wrong_codes = WrongCodes()
         self._revoked_by_us: set[str] = set()  # our own token, revoked here: "needs pairing"
         self._refused: dict[str, str] = {}  # device id -> the token it refused in a Hello
 
@@ -49,11 +48,8 @@ class AccessDesk:
         try:
             credential = await self._controller.async_pair(device_id, pin)
         except ConnectError as exc:
-            left = self._wrong_codes.record(device_id) if isinstance(exc, WrongPinError) else None
-            message = describe_refusal(exc, left)
-            self._emit(v.PairingView(device_id, v.PairingPhase.FAILED, message))
+            self._emit(v.PairingView(device_id, v.PairingPhase.FAILED, describe_refusal(exc)))
             return
-        self._wrong_codes.forget(device_id)
         self._revoked_by_us.discard(device_id)
         self._refused.pop(device_id, None)
         view = self._views.get(device_id)

@@ -11,7 +11,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from client.app.views import AppSettings
-from connect import messages as m
 
 if TYPE_CHECKING:
     from tracing.setup import Tracing
@@ -21,7 +20,7 @@ _LOG = logging.getLogger(__name__)
 SPOOL_FILE = "trace-spool.sqlite3"  # in the app's state folder: survives a collector outage
 
 
-def start_tracing(settings: AppSettings, identity: m.ClientIdentity) -> tuple[Tracing | None, str]:
+def start_tracing(settings: AppSettings) -> tuple[Tracing | None, str]:
     """Trace the app's controller to `settings.trace_collector`; return (handle, problem).
 
     The handle is None, and the problem says why in the listener's words, when tracing could
@@ -29,14 +28,19 @@ def start_tracing(settings: AppSettings, identity: m.ClientIdentity) -> tuple[Tr
     """
     if not settings.trace_collector:
         return None, ""
+    from client.lifeline import controller_lifeline
     from tracing.setup import TraceSettings, setup
 
+    # Its own lifeline, not the client id its sessions present: the CLI presents that one too
+    # (client/lifeline.py); devices reply to the lifeline its traced Hello names.
+    device_id, name = controller_lifeline("app")
     trace_settings = TraceSettings(
         settings.trace_collector,
-        device_id=identity.id,  # the client id its sessions present: replies land on its lifeline
-        device_name=identity.name,
+        device_id=device_id,
+        device_name=name,
         device_type="controller",
         user=settings.trace_user,
+        token=settings.trace_token,
         spool=settings.state_dir / SPOOL_FILE,
     )
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -20,11 +21,13 @@ from PySide6.QtCore import QObject, Signal
 
 from client.app import views as v
 from client.app.views import AppSettings, DeviceGone, LibraryLoaded
-from connect import messages as m
+from connect.wire import messages as m
 
 if TYPE_CHECKING:
     from client.app.core import AppCore
-    from client.app.library import Track
+    from client.app.library import Library, Track
+    from client.app.library_loader import LibraryLoader
+    from client.app.media_controls import MediaControls
     from tracing.setup import Tracing
 
 _LOG = logging.getLogger(__name__)
@@ -74,6 +77,13 @@ class CoreThread:
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
 
 
+def _import_the_core() -> None:
+    """Import what the core runs on (the imports in `Bridge.start`'s build)."""
+    importlib.import_module("client.app.core")
+    importlib.import_module("client.app.access")
+    importlib.import_module("client.app.media_controls")  # dbus-fast: off the loop too
+
+
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         _LOG.error("core task failed", exc_info=future.exception())
@@ -92,16 +102,26 @@ class Bridge(QObject):
     pairing_changed = Signal(object)  # views.PairingView
     access_changed = Signal(object)  # views.AccessView
     local_code_changed = Signal(str)  # "This computer"'s pairing code
+    playback_lost = Signal(object)  # views.PlaybackLost: the playing device went away
+    library_progress = Signal(object)  # views.LibraryProgress of the scan under way
     started = Signal()
     stopped = Signal()
 
-    def __init__(self, settings: AppSettings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        parent: QObject | None = None,
+        cached_library: concurrent.futures.Future[Library | None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
+        self._cached_library = cached_library  # read_cache_early's, when the app started one
         self.core_thread = CoreThread()
         self.core: AppCore | None = None  # built on the core thread by start()
         self._core_ready: concurrent.futures.Future[AppCore] | None = None
         self._tracing: Tracing | None = None  # set up on the core thread, before the core
+        self.media_controls: MediaControls | None = None  # MPRIS, built with the core
+        self.window_active = False  # the UI thread keeps it (desktop notifications read it)
         self._closed = False
 
     # -------------------------------------------------------------------------- lifecycle
@@ -110,21 +130,57 @@ class Bridge(QObject):
         """Start the core thread and the core; `started` fires when it is up."""
         self.core_thread.start()
 
+        async def show_cached_library() -> LibraryLoader | None:
+            # The library as cached last time, shown before the core's imports run: a second
+            # start shows 10 000 tracks within DESIGN.md's 1.5 s.
+            if self.settings.music_folder is None:
+                return None
+            from client.app.library_loader import LibraryLoader
+
+            loader = LibraryLoader(self.settings.state_dir, self._from_core, self._from_core)
+            try:
+                await loader.async_show_cached(self.settings.music_folder, self._cached_library)
+            except (OSError, ValueError) as exc:  # only a head start: the core scans anyway
+                _LOG.info("the cached library could not be shown early: %s", exc)
+            return loader
+
+        cached = self.core_thread.submit(show_cached_library())
+
         async def build() -> AppCore:
-            # The core's imports (aiohttp, zeroconf, libVLC) happen here, on the core thread,
-            # while the UI thread paints its first frame.
+            # The cached library first: its few hundred ms of reading would otherwise share
+            # the interpreter with the imports, and the library is what the listener waits for.
+            loader = await asyncio.wrap_future(cached)
+            # The core's imports (aiohttp, zeroconf, libVLC) take a few hundred ms: on a worker
+            # thread, so neither the UI thread (painting its first frame) nor the core's loop
+            # waits on them.
+            await asyncio.to_thread(_import_the_core)
             from client.app.access import app_identity
             from client.app.core import AppCore
-            from connect.credentials import CredentialStore
+            from connect.access import CredentialStore
 
             store = CredentialStore()  # the CLI's file: pairings are shared both ways
             identity, problems = app_identity(store, f"Baton on {self.settings.device_name}")
             if self.settings.trace_collector:
                 from client.app.app_tracing import start_tracing
 
-                self._tracing, problem = start_tracing(self.settings, identity)
+                self._tracing, problem = start_tracing(self.settings)
                 problems = "; ".join(p for p in (problems, problem) if p)
-            self.core = AppCore(self.settings, self._from_core, identity, store)
+            emit: Callable[[object], None] = self._from_core
+            if self.settings.media_controls:
+                from client.app.media_controls import MediaControls
+
+                self.media_controls = MediaControls(
+                    self.settings.state_dir / "art",
+                    # A TV shows what plays full screen: no desktop notifications there.
+                    notify=self.settings.notify_tracks and not self.settings.tv,
+                    window_active=lambda: self.window_active,
+                )
+                emit = self.media_controls.tap(emit)  # MPRIS sees the sessions shown
+            self.core = AppCore(self.settings, emit, identity, store, loader)
+            if self.media_controls is not None:
+                self.media_controls.command = self.core.async_command
+                core = self.core
+                self.media_controls.library = lambda: core.library
             if problems:
                 self._from_core(v.Notice(problems, error=True))
             return self.core
@@ -132,6 +188,8 @@ class Bridge(QObject):
         async def start() -> None:
             core = await self._core()
             await core.async_start()
+            if self.media_controls is not None:
+                await self.media_controls.async_start()
             self.started.emit()
 
         self._core_ready = self.core_thread.submit(build())
@@ -151,6 +209,8 @@ class Bridge(QObject):
 
             async def close() -> None:
                 core = await self._core()
+                if self.media_controls is not None:
+                    await self.media_controls.async_close()
                 await core.async_close()
                 if self._tracing is not None:  # last: the close's own spans go out too
                     await asyncio.to_thread(self._tracing.shutdown)
@@ -174,6 +234,10 @@ class Bridge(QObject):
         """Add *tracks* to the followed device's queue."""
         self._submit(lambda core: core.async_play(tracks, append=True))
 
+    def play_next(self, tracks: tuple[Track, ...]) -> None:
+        """Queue *tracks* right after the followed device's current item."""
+        self._submit(lambda core: core.async_play(tracks, append=True, next_up=True))
+
     def command(self, action: m.Action, device_id: str = "") -> None:
         """Send *action* to a device (the followed one by default)."""
         self._submit(lambda core: core.async_command(action, device_id))
@@ -181,6 +245,18 @@ class Bridge(QObject):
     def transfer(self, target_id: str) -> None:
         """Move the music to *target_id*; progress comes as `transfer_changed`."""
         self._submit(lambda core: core.async_transfer(target_id))
+
+    def resume_elsewhere(self, target_id: str) -> None:
+        """Start what stopped with the device that went away on *target_id*."""
+        self._submit(lambda core: core.async_resume_elsewhere(target_id))
+
+    def follow(self, device_id: str) -> None:
+        """Follow *device_id*: the device the next Play and the transport keys use."""
+        self._submit(lambda core: core.async_follow(device_id))
+
+    def prepare_transfer(self) -> None:
+        """The device picker shows: other devices pre-open the followed music's stream."""
+        self._submit(lambda core: core.async_prepare_transfer())
 
     def add_address(self, text: str) -> None:
         """Add a device by `host:port`."""
@@ -226,6 +302,8 @@ class Bridge(QObject):
             self.transfer_changed.emit(event)
         elif isinstance(event, LibraryLoaded):
             self.library_loaded.emit(event)
+        elif isinstance(event, v.LibraryProgress):
+            self.library_progress.emit(event)
         elif isinstance(event, v.Diagnostics):
             self.diagnostics_changed.emit(event)
         elif isinstance(event, v.Notice):
@@ -236,3 +314,5 @@ class Bridge(QObject):
             self.access_changed.emit(event)
         elif isinstance(event, v.LocalPairingCode):
             self.local_code_changed.emit(event.code)
+        elif isinstance(event, v.PlaybackLost):
+            self.playback_lost.emit(event)

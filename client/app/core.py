@@ -22,27 +22,27 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import urlsplit, urlunsplit
 
 from client.app import views as v
 from client.app.access_desk import AccessDesk
-from client.app.library import Library, Track, scan_library
+from client.app.library import Library, Track
+from client.app.library_loader import LibraryLoader
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
+from client.app.rescue import playback_lost, resume_elsewhere
 from client.app.views import AppSettings, DeviceGone, LibraryLoaded
 from client.library_server import MEDIA_PREFIX, LibraryServer
-from connect import messages as m
-from connect.connection import (
-    AccessDenied,
-    Connected,
-    ConnectionEvent,
-    Disconnected,
-    StateChanged,
-)
+from client.media_addresses import address_facing, served_addresses
+from connect.access import CredentialStore
+from connect.clock import monotonic_us
 from connect.controller import Controller, parse_host_port
-from connect.credentials import CredentialStore
 from connect.discovery import DeviceAdded, DeviceEntry, DeviceEvent, DeviceRemoved, DeviceUpdated
-from connect.errors import ConnectError
-from connect.transfer import TransferCoordinator, why_not_target
+from connect.discovery.interfaces import list_interfaces
+from connect.errors import AccessError, ConnectError
+from connect.session import AccessDenied, Connected, ConnectionEvent, Disconnected, StateChanged
+from connect.transfer import why_not_target
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from devices.errors import ReceiverError
 
 _LOG = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ COMMAND_TIMEOUT_S = 5.0
 START_WAIT_S = 10.0  # how long a close waits for a start still under way
 SELF_TEST_GROUP = "239.255.66.77"  # administratively scoped: never leaves the site
 LOCAL_CODE_POLL_S = 1.0  # how often a TV re-reads its own pairing code (an attribute read)
+MEDIA_INTERFACE_POLL_S = 3.0  # how often the music's addresses follow the interfaces (ifaddr)
 
 
 Emit = Callable[[object], None]
@@ -65,6 +66,7 @@ class AppCore:
         emit: Emit,
         identity: m.ClientIdentity,
         credentials: CredentialStore | None = None,
+        loader: LibraryLoader | None = None,
     ) -> None:
         self.settings = settings
         self._emit = emit
@@ -78,19 +80,28 @@ class AppCore:
         self.coordinator = TransferCoordinator(self.controller)
         self.local = LocalDevice(
             LocalDeviceSettings(
-                settings.device_name, settings.state_dir / "this-computer", settings.local_audio
+                settings.device_name,
+                settings.state_dir / "this-computer",
+                settings.local_audio,
+                "tv" if settings.tv else "computer",
             )
         )
         self.server: LibraryServer | None = None
         self.library: Library | None = None
+        self.loader = loader or LibraryLoader(settings.state_dir, self._library_loaded, emit)
+        self.loader.loaded, self.loader.emit = self._library_loaded, emit
+        self.library = self.loader.shown  # the cache the bridge showed before the core was up
         self._views: dict[str, v.DeviceView] = {}
         self._followed = ""
+        self._lost: v.PlaybackLost | None = None  # what stopped when the followed device left
+        self._shown: v.SessionView | None = None  # the followed session as last shown
         self._unsubscribe: list[Callable[[], None]] = []
         self._self_test: tuple[bool | None, str] = (None, "not run yet")
         self._start_finished = asyncio.Event()
         self.access = AccessDesk(self.controller, self._views, self._put, self._emit)
         self._local_code = ""
         self._code_watch: asyncio.Task[None] | None = None
+        self._media_watch: asyncio.Task[None] | None = None
 
     # -------------------------------------------------------------------------- lifecycle
 
@@ -108,6 +119,7 @@ class AppCore:
         ]
         await self.controller.async_start()
         await self.async_set_music_folder(self.settings.music_folder)
+        self._media_watch = asyncio.get_running_loop().create_task(self._follow_interfaces())
         try:
             listening = await self.local.async_start()
             self._own_local_device()
@@ -126,13 +138,15 @@ class AppCore:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
-        if self._code_watch is not None:
-            self._code_watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._code_watch
-            self._code_watch = None
+        for task in (self._code_watch, self._media_watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._code_watch = self._media_watch = None
         await self.controller.async_close()
         await self.local.async_close()
+        await self.loader.async_close()
         if self.server is not None:
             await self.server.async_close()
             self.server = None
@@ -146,28 +160,37 @@ class AppCore:
             await self.server.async_close()
             self.server = None
         if folder is None:
+            await self.loader.async_close()
             self.library = Library(Path(), ())
             self._emit(LibraryLoaded(self.library))
             return
         try:
-            self.library = await asyncio.to_thread(scan_library, folder)
             self.server = await self._serve(folder)
         except OSError as exc:
             self.library = Library(folder, ())
             self._emit(LibraryLoaded(self.library, f"cannot read {folder}: {exc}"))
             return
-        self._emit(LibraryLoaded(self.library))
+        # The cached library is shown now; the scan runs in the background (library_loader.py).
+        await self.loader.async_open(folder)
         self._emit(self.diagnostics())
 
+    def _library_loaded(self, loaded: LibraryLoaded) -> None:
+        self.library = loaded.library
+        self._emit(loaded)
+
     async def _serve(self, folder: Path) -> LibraryServer:
-        """Serve *folder* on the port used last time if free: saved queues keep working."""
+        """Serve *folder* on the port used last time if free.
+
+        Only on loopback and the addresses of the interfaces in use, and under a new token:
+        URLs from an earlier run are refused. Keeping the port means such a URL reaches this
+        server, whose 404 tells the receiver the app restarted (rather than that nothing
+        answers, which could be a network fault).
+        """
         remembered = self.settings.state_dir / "media-port"
-        try:
-            port = int(remembered.read_text().strip())
-        except (OSError, ValueError):
-            port = 0
+        port = remembered_port(remembered)
+        addresses = served_addresses(self.settings.interfaces)
         for attempt in dict.fromkeys((port, 0)):
-            server = LibraryServer(folder, host=self.settings.media_host, port=attempt)
+            server = LibraryServer(folder, addresses, port=attempt)
             try:
                 await server.async_start()
             except OSError:
@@ -178,24 +201,42 @@ class AppCore:
             with contextlib.suppress(OSError):
                 remembered.parent.mkdir(parents=True, exist_ok=True)
                 remembered.write_text(f"{server.port}\n")
+            _LOG.info("serving the music folder on %s, port %d", ", ".join(addresses), server.port)
             return server
         raise OSError("no port to serve the music folder on")  # unreachable: 0 always binds
 
+    async def _follow_interfaces(self) -> None:
+        """Keep the music served on the interfaces' addresses as they change (Wi-Fi, DHCP)."""
+        while True:
+            await asyncio.sleep(MEDIA_INTERFACE_POLL_S)
+            server = self.server
+            if server is None:
+                continue
+            try:
+                wanted = served_addresses(self.settings.interfaces)
+                if set(wanted) != set(server.addresses):
+                    _LOG.info("serving the music on %s now", ", ".join(wanted))
+                    await server.async_serve_on(wanted)
+            except RuntimeError:  # closed meanwhile (a new music folder): the next round
+                continue
+            except (OSError, ValueError) as exc:  # the loop must outlive a bad round
+                _LOG.warning("could not move the music to the interfaces' addresses: %s", exc)
+
     def media_url(self, track: Track, device_id: str) -> str:
-        """Return *track*'s URL on the address that *device_id* can reach."""
+        """Return *track*'s URL on the address that *device_id* can reach.
+
+        Raise ConnectError when no folder is served, ValueError for a track outside it.
+        """
         if self.server is None:
             raise ConnectError("no music folder is being served")
-        relative = track.path.resolve().relative_to(self.server.root)
-        host = self._address_facing(device_id)
-        authority = f"[{host}]" if ":" in host else host
-        return f"http://{authority}:{self.server.port}{MEDIA_PREFIX}/{quote(relative.as_posix())}"
+        return self.server.url_for(track.path, self._address_facing(device_id))
 
     def _address_facing(self, device_id: str) -> str:
-        if self.settings.media_host not in ("0.0.0.0", "::"):  # noqa: S104
-            return self.settings.media_host
+        """Return the served address that *device_id* reaches (loopback when unknown)."""
+        assert self.server is not None
         entry = self.controller.registry.get(device_id)
         peer = entry.addresses[0] if entry and entry.addresses else LOOPBACK
-        return local_address_towards(peer)
+        return address_facing(peer, self.server.addresses)
 
     # -------------------------------------------------------------------------- commands
 
@@ -211,8 +252,10 @@ class AppCore:
         *,
         device_id: str = "",
         append: bool = False,
+        next_up: bool = False,
     ) -> None:
-        """Play *tracks* from *start*, or queue them, on a device (the followed one by default)."""
+        """Play *tracks* from *start*, or queue them (*next_up*: right after the current item),
+        on a device (the followed one by default)."""
         target = device_id or self._followed or self.local.device_id
         if not target:
             self._emit(v.Notice("No device to play on yet", error=True))
@@ -229,8 +272,12 @@ class AppCore:
         except (ConnectError, ValueError) as exc:
             self._emit(v.Notice(f"Cannot play: {exc}", error=True))
             return
+        state = self.controller.connection(target).state if next_up else None
+        after = state.current_uid if state is not None else ""
         action: m.Action = (
-            m.AddToQueue(items) if append else m.SetQueue(items, start_uid=items[start].uid)
+            m.AddToQueue(items, after_uid=after)
+            if append
+            else m.SetQueue(items, start_uid=items[start].uid)
         )
         if not append:
             self._follow(target)
@@ -250,6 +297,10 @@ class AppCore:
         if result.failure is not None:
             self._emit(v.Notice(f"{self._name(target)}: {result.failure.message}", error=True))
 
+    async def async_follow(self, device_id: str) -> None:
+        """Follow *device_id* (nothing plays: the next Play goes there); its session is shown."""
+        self._follow(device_id)
+
     async def async_transfer(self, target_id: str) -> None:
         """Move the followed session to *target_id*, reporting progress and the outcome."""
         source = self._followed
@@ -263,27 +314,41 @@ class AppCore:
             v.TransferView(source, target_id, name, v.TransferPhase.RUNNING, f"Moving to {name}…")
         )
         began = time.perf_counter()
-        outcome = await self.coordinator.transfer(source, target_id)
+        outcome = await self.coordinator.async_transfer(source, target_id)
         elapsed = round((time.perf_counter() - began) * 1000)
         if outcome.ok:
             self._follow(target_id)
             self._emit(
                 v.TransferView(
-                    source, target_id, name, v.TransferPhase.DONE, f"Now playing on {name}",
+                    source, target_id, name, v.TransferPhase.DONE, f"Playing on {name}",
                     outcome.timings, elapsed,
                 )
             )  # fmt: skip
         else:
             assert outcome.failure is not None
-            where = self._name(source)
+            why = self._named(outcome.failure.message or outcome.failure.code.name.lower())
+            owner = outcome.owner_id
+            if owner and owner != target_id:
+                # Another controller moved it first: follow it, so the same choice moves it
+                # from where it is now.
+                self._follow(owner)
+                why += f". Choose {name} again to move it from {self._name(owner)}"
+            elif not owner:
+                why += f"; the music stays on {self._name(source)}"
             self._emit(
                 v.TransferView(
-                    source, target_id, name, v.TransferPhase.FAILED,
-                    f"{self._named(outcome.failure.message or outcome.failure.code.name.lower())}"
-                    f"; the music stays on {where}",
-                    None, elapsed,
+                    source, target_id, name, v.TransferPhase.FAILED, why, None, elapsed,
                 )
             )  # fmt: skip
+
+    async def async_prepare_transfer(self) -> None:
+        """The device picker shows: have the other devices open the followed music's stream,
+        so a transfer chosen there starts sooner (connect/transfer/target.py, prepared)."""
+        source = self._followed
+        if not source:
+            return
+        others = [e.id for e in self.controller.registry.entries() if e.id != source and e.online]
+        await self.coordinator.async_prepare(source, others)
 
     async def async_add_address(self, text: str) -> None:
         """Add a device by `host:port`."""
@@ -310,13 +375,20 @@ class AppCore:
             if not view.is_local and view.address:
                 ports.append(f"TCP {view.address.rpartition(':')[2]} on {view.name} (its session)")
         ok, detail = self._self_test
-        return v.Diagnostics(self.controller.registry.listening_on, ok, detail, tuple(ports))
+        names = {a: i.name for i in list_interfaces() for a in i.addresses}
+        networks = tuple(  # an address is not an interface: say both, "wlan0 (192.168.1.5)"
+            f"{names[a]} ({a})" if a in names else a for a in self.controller.registry.listening_on
+        )
+        return v.Diagnostics(networks, ok, detail, tuple(ports))
 
     # -------------------------------------------------------------------------- This computer
 
     def _own_local_device(self) -> None:
         """Give the app an owner token for "This computer" and keep it with the others."""
-        owner = self.local.owner_credential(self.controller.identity, self.settings.device_name)
+        held = self.credentials.get(self.local.device_id)
+        owner = self.local.owner_credential(
+            self.controller.identity, self.settings.device_name, held
+        )
         self.credentials.save(owner)
 
     async def _watch_local_code(self) -> None:
@@ -332,6 +404,10 @@ class AppCore:
 
     def _on_device_event(self, event: DeviceEvent) -> None:
         entry = event.entry
+        if entry.id == self._followed and not entry.online:
+            # The registry hears of a goodbye or a dead heartbeat first, and may drop the
+            # device from the list before its session's Disconnected arrives.
+            self._followed_left(entry.id, entry.offline_reason)
         if isinstance(event, DeviceRemoved) or not entry.listed:
             if self._views.pop(entry.id, None) is not None:
                 self._emit(DeviceGone(entry.id))
@@ -348,6 +424,8 @@ class AppCore:
         if view is None:
             return
         if isinstance(event, Connected):
+            if self._lost is not None and self._lost.device_id == event.device_id:
+                self._lost = None  # it is back: a later departure is news again
             info = event.welcome.device
             view = self.access.on_connected(view, event.welcome)
             self._put(replace(view, info=info, online=True, why_not=self._verdict(info)))
@@ -355,14 +433,63 @@ class AppCore:
             self._put(self.access.on_denied(view, event))
         elif isinstance(event, Disconnected):
             self._put(replace(view, online=False, offline_reason=event.reason))
+            if event.device_id == self._followed:
+                self._followed_left(event.device_id, event.reason)
         elif isinstance(event, StateChanged):
             state = event.snapshot.state
-            self._put(replace(view, active=state.active, status=state.status))
+            self._put(replace(view, active=state.active, status=state.status, volume=state.volume))
             takes_over = state.status is m.PlaybackStatus.PLAYING and not self._followed_active()
             if state.active and (not self._followed or takes_over):
                 self._followed = event.device_id
             if event.device_id == self._followed:
                 self._emit_session(event.device_id, event.snapshot)
+
+    def _followed_left(self, device_id: str, reason: str) -> None:
+        """The playing device went away: say so at once, with what stopped (the screens
+        offer to start it elsewhere), and stop the progress bar. Once per departure."""
+        if self._lost is not None and self._lost.device_id == device_id:
+            return
+        conn = self.controller.known_connection(device_id)
+        if conn is not None and isinstance(conn.stopped_by, AccessError):
+            return  # it plays on, it just will not take our commands: not a departure
+        # The session as last shown: a connection that ended may be gone, or be a fresh one.
+        shown = (
+            self._shown if self._shown is not None and self._shown.device_id == device_id else None
+        )
+        lost = playback_lost(
+            device_id,
+            self._name(device_id),
+            reason,
+            shown.state if shown else None,
+            shown.estimate if shown else None,
+            monotonic_us(),
+        )
+        if lost is None:
+            return
+        self._lost = lost
+        self._emit(lost)
+        self._emit(v.SessionView(device_id, lost.device_name, lost.state, None))
+
+    async def async_resume_elsewhere(self, target_id: str) -> None:
+        """Start what stopped with the device that left on *target_id*, where it stopped."""
+        lost = self._lost
+        if lost is None:
+            self._emit(v.Notice("Nothing to move: no device went away while playing", error=True))
+            return
+        await self.async_command(
+            resume_elsewhere(lost, lambda i: self._url_for(i, target_id)), target_id
+        )
+        self._lost = None
+        self._follow(target_id)
+
+    def _url_for(self, item: m.QueueItem, device_id: str) -> str:
+        """Return *item*'s URL as *device_id* reaches it (the app's own music moves host)."""
+        parts = urlsplit(item.url)
+        if self.server is None or not parts.path.startswith(MEDIA_PREFIX + "/"):
+            return item.url
+        host = self._address_facing(device_id)
+        authority = f"[{host}]" if ":" in host else host
+        return urlunsplit(parts._replace(netloc=f"{authority}:{self.server.port}"))
 
     def _verdict(self, info: m.DeviceInfo) -> str:
         state = self.controller.connection(self._followed).state if self._followed else None
@@ -384,11 +511,10 @@ class AppCore:
             verdict = why_not_target(view.info, item) if view.info is not None else ""
             self._put(replace(view, why_not=verdict))
         conn = self.controller.connection(device_id)
-        self._emit(
-            v.SessionView(
-                device_id, self._name(device_id), snapshot.state, conn.clock, snapshot.reason
-            )
+        self._shown = v.SessionView(
+            device_id, self._name(device_id), snapshot.state, conn.clock, snapshot.reason
         )
+        self._emit(self._shown)
 
     def _put(self, view: v.DeviceView) -> None:
         if self._views.get(view.id) != view:
@@ -411,8 +537,9 @@ class AppCore:
         )
         if old is not None:
             view = replace(
-                view, info=old.info, active=old.active, status=old.status, why_not=old.why_not
-            )
+                view, info=old.info, active=old.active, status=old.status, why_not=old.why_not,
+                volume=old.volume,
+            )  # fmt: skip
         return self.access.view_access(view, entry)
 
     def _named(self, text: str) -> str:
@@ -424,19 +551,6 @@ class AppCore:
     def _name(self, device_id: str) -> str:
         view = self._views.get(device_id)
         return view.name if view else device_id[:8]
-
-
-def local_address_towards(peer: str) -> str:
-    """Return this host's address on the route to *peer* (no packet is sent)."""
-    if peer.startswith("127.") or peer == "::1":
-        return LOOPBACK
-    family = socket.AF_INET6 if ":" in peer else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as probe:
-            probe.connect((peer, 9))  # a UDP connect only picks the route
-            return str(probe.getsockname()[0])
-    except OSError:
-        return LOOPBACK
 
 
 def multicast_self_test(interface_address: str, timeout_s: float = 1.0) -> tuple[bool, str]:
@@ -468,3 +582,16 @@ def multicast_self_test(interface_address: str, timeout_s: float = 1.0) -> tuple
     except OSError as exc:
         return False, f"multicast failed on {interface_address}: {exc.strerror or exc}"
     return False, f"no multicast came back on {interface_address} (a firewall or the network?)"
+
+
+def remembered_port(path: Path) -> int:
+    """Return the media port saved in *path*, or 0 (any free port) if none can be read.
+
+    Only a preference: a missing, unreadable or garbled file (bytes that are not UTF-8, not a
+    number) means a new port, and the file is rewritten once the server is up.
+    """
+    try:
+        port = int(path.read_bytes().decode("ascii").strip())
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
+        return 0
+    return port if 0 < port < 65536 else 0

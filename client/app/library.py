@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class Track:
     number: int
     duration_ms: int
     content_type: str
+    disc: int = 0  # 0: not tagged
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,48 @@ class Library:
         """Return every track, album by album."""
         return tuple(t for a in self.albums for t in a.tracks)
 
+    def albums_by_path(self) -> dict[str, Album]:
+        """Return each track's album by the track's path under the root ("a/b.flac")."""
+        # String work, not pathlib: this runs on the UI thread for every track of a library
+        # of thousands (the scan keeps every path under the resolved root, no symlinks).
+        prefix = str(self.root).rstrip(os.sep) + os.sep
+        found: dict[str, Album] = {}
+        for album in self.albums:
+            for track in album.tracks:
+                path = str(track.path)
+                if path.startswith(prefix):
+                    found[path[len(prefix) :].replace(os.sep, "/")] = album
+        return found
+
+    @property
+    def artists(self) -> tuple[Artist, ...]:
+        """Return every album artist with their albums, sorted by name."""
+        by_name: dict[str, list[Album]] = {}
+        for album in self.albums:
+            by_name.setdefault(album.artist, []).append(album)
+        return tuple(
+            Artist(name, tuple(albums))
+            for name, albums in sorted(by_name.items(), key=lambda kv: kv[0].casefold())
+        )
+
+
+@dataclass(frozen=True)
+class Artist:
+    """An album artist and their albums."""
+
+    name: str
+    albums: tuple[Album, ...]
+
+    @property
+    def tracks(self) -> tuple[Track, ...]:
+        """Return the artist's tracks, album by album."""
+        return tuple(t for a in self.albums for t in a.tracks)
+
+    @property
+    def artwork(self) -> bytes | None:
+        """Return the art of the artist's first album that has some."""
+        return next((a.artwork for a in self.albums if a.artwork), None)
+
 
 def scan_library(root: Path, *, limit: int = 20_000) -> Library:
     """Read every audio file under *root* (at most *limit*); unreadable files are skipped."""
@@ -75,20 +119,30 @@ def scan_library(root: Path, *, limit: int = 20_000) -> Library:
             _LOG.warning("%s: more than %d tracks, the rest is not shown", root, limit)
             break
         found.append(read_track(path))
+    return Library(root, tuple(group_albums(found, sidecar_art)))
+
+
+def group_albums(
+    found: Iterable[tuple[Track, bytes | None]], sidecar: Callable[[Path], bytes | None]
+) -> list[Album]:
+    """Group tracks (each with its embedded art) into albums sorted by title, tracks by number.
+
+    An album's art is its first track's embedded picture, else `sidecar(its folder)`.
+    """
     groups: dict[tuple[str, str], list[tuple[Track, bytes | None]]] = {}
     for track, art in found:
         groups.setdefault((track.artist, track.album), []).append((track, art))
     albums = []
     for (artist, title), members in sorted(groups.items(), key=lambda kv: kv[0][1].casefold()):
-        members.sort(key=lambda ta: (ta[0].number or 10_000, ta[0].path.name))
-        art = next((a for _, a in members if a), None) or _sidecar(members[0][0].path.parent)
+        members.sort(key=lambda ta: (ta[0].disc, ta[0].number or 10_000, ta[0].path.name))
+        art = next((a for _, a in members if a), None) or sidecar(members[0][0].path.parent)
         albums.append(Album(title, artist, tuple(t for t, _ in members), art))
-    return Library(root, tuple(albums))
+    return albums
 
 
 def read_track(path: Path) -> tuple[Track, bytes | None]:
     """Return a track's tags and embedded artwork; fall back to the file name when untagged."""
-    title, artist, album, number, duration_ms, art = path.stem, "", "", 0, 0, None
+    title, artist, album, number, disc, duration_ms, art = path.stem, "", "", 0, 0, 0, None
     try:
         audio = mutagen.File(path)
     except (MutagenError, OSError) as exc:
@@ -103,6 +157,7 @@ def read_track(path: Path) -> tuple[Track, bytes | None]:
             artist = _first(tags, ("TPE2", "TPE1", "albumartist", "artist", "aART", "\xa9ART"))
             album = _first(tags, ("TALB", "album", "\xa9alb"))
             number = _track_number(_first(tags, ("TRCK", "tracknumber", "trkn")))
+            disc = _track_number(_first(tags, ("TPOS", "discnumber", "disk")))
             art = _embedded_art(audio)
     if not number and path.stem[:2].isdigit():
         number = int(path.stem[:2])
@@ -117,6 +172,7 @@ def read_track(path: Path) -> tuple[Track, bytes | None]:
         content_type=_CONTENT_TYPES.get(path.suffix.lower())
         or mimetypes.guess_type(path.name)[0]
         or "",
+        disc=disc,
     )
     return track, art
 
@@ -168,7 +224,8 @@ def _embedded_art(audio: object) -> bytes | None:
     return None
 
 
-def _sidecar(folder: Path) -> bytes | None:
+def sidecar_art(folder: Path) -> bytes | None:
+    """Return the cover image beside the tracks in *folder* (cover.png, ...), or None."""
     for name in SIDECARS:
         candidate = folder / name
         if candidate.is_file():

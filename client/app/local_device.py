@@ -20,9 +20,9 @@ import contextvars
 from dataclasses import dataclass
 from pathlib import Path
 
-from connect import messages as m
 from connect import telemetry
-from connect.credentials import Credential, paired_now
+from connect.access import Credential, paired_now
+from connect.wire import messages as m
 from devices.config import ReceiverConfig
 from devices.errors import ReceiverError
 from devices.receiver import Listening, Receiver
@@ -37,6 +37,7 @@ class LocalDeviceSettings:
     name: str
     state_dir: Path
     audio_output: str = "default"  # as baton-receiver's --audio-output
+    device_type: str = "computer"  # "tv" in TV mode: other controllers show a TV
 
 
 class LocalDevice:
@@ -51,7 +52,7 @@ class LocalDevice:
         """Start the receiver on loopback; raise ReceiverError/ConnectError if it cannot."""
         config = ReceiverConfig(
             name=self.settings.name,
-            type="computer",
+            type=self.settings.device_type,
             interfaces=("lo",),
             audio_output=self.settings.audio_output,
             state_dir=self.settings.state_dir,
@@ -85,16 +86,20 @@ class LocalDevice:
         code = self._receiver.pairing_code if self._receiver is not None else None
         return code or ""
 
-    def owner_credential(self, client: m.ClientIdentity, name: str) -> Credential:
+    def owner_credential(
+        self, client: m.ClientIdentity, name: str, held: Credential | None = None
+    ) -> Credential:
         """Return a new owner credential for *client* (the app's controller), without a PIN.
 
         *name* is the device's name as the credential records it. Raises ReceiverError
-        (TokenStoreError when the token cannot be saved). It replaces the token *client* held
-        before, so restarting the app leaves one token, not one per start.
+        (TokenStoreError when the token cannot be saved). The token of *held* (the credential
+        the app kept for this device) is replaced if the device still knows it, so restarting
+        the app leaves one token, not one per start.
         """
         if self._receiver is None:
             raise ReceiverError("This computer is not started")
-        token = self._receiver.issue_token(client, m.Role.OWNER)
+        previous = held.token if held is not None and held.device_id == self.device_id else ""
+        token = self._receiver.issue_token(client, m.Role.OWNER, replaces=previous)
         return Credential(self.device_id, token, m.Role.OWNER, name, paired_now())
 
     async def async_close(self) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from client.app import views as v
-from connect import messages as m
+from connect.wire import messages as m
 
 if TYPE_CHECKING:
     from client.app.library import Album, Library, Track

@@ -10,7 +10,7 @@ once.
 from __future__ import annotations
 
 from client.app.views import SessionView
-from connect import messages as m
+from connect.wire import messages as m
 
 SEEK_MS = 1500  # a step back larger than this is a seek, not clock noise
 

@@ -70,6 +70,9 @@ def stylesheet(mx: Metrics) -> str:
     QLabel[role="muted"] {{ color: {MUTED}; }}
     QLabel[role="error"] {{ color: {DANGER}; }}
     QLabel[role="ok"] {{ color: {ACCENT}; }}
+    QLabel#notice {{
+        background: {RAISED}; border: 1px solid #343a4c; border-radius: 10px; padding: {pad}px;
+    }}
     QFrame[role="card"] {{ background: {SURFACE}; border-radius: 12px; }}
     QFrame[role="card"][active="true"] {{ border: 2px solid {ACCENT}; }}
     QFrame[role="scrim"] {{ background: rgba(0, 0, 0, 170); }}
@@ -77,6 +80,7 @@ def stylesheet(mx: Metrics) -> str:
         background: {SURFACE}; border: 1px solid {RAISED}; border-radius: 16px;
     }}
     QPushButton[role="key"] {{ font-size: {round(mx.base_pt * 1.6)}pt; font-weight: 700; }}
+    QLabel#pin-display {{ font-size: {round(mx.base_pt * 2.2)}pt; font-weight: 700; }}
     QFrame[role="sidebar"] {{ background: #0b0c10; }}
     QFrame[role="playerbar"] {{ background: {SURFACE}; border-top: 1px solid {RAISED}; }}
     QPushButton, QToolButton {{
@@ -87,6 +91,8 @@ def stylesheet(mx: Metrics) -> str:
     QPushButton:disabled, QToolButton:disabled {{ color: #5b606c; background: #1b1e26; }}
     QPushButton[role="primary"] {{ background: {ACCENT}; color: #06120a; font-weight: 700; }}
     QPushButton[role="primary"]:disabled {{ background: #1b1e26; color: #5b606c; }}
+    QPushButton[inert="true"] {{ background: #1b1e26; color: #8a909c; }}
+    QPushButton[inert="true"]:focus {{ background: #2a2f3d; color: {TEXT}; }}
     QToolButton[role="nav"] {{
         background: transparent; text-align: left; padding: {pad}px; border-radius: 10px;
         color: {MUTED}; font-weight: 600;

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connect import messages as m
 from connect.clock import ClockEstimate, monotonic_us
+from connect.wire import messages as m
 
 if TYPE_CHECKING:
     from client.app.library import Library
@@ -45,6 +45,7 @@ class DeviceView:
     why_not: str = ""  # why it cannot take the followed session's current item ("" if it can)
     access: Access = Access.OPEN
     role: m.Role | None = None  # granted in Welcome, else the stored credential's; None: none
+    volume: int | None = None  # its session's volume (0-100); None: not known (no session)
 
     @property
     def locked(self) -> bool:
@@ -125,6 +126,21 @@ class AccessView:
 
 
 @dataclass(frozen=True)
+class PlaybackLost:
+    """The device the listener followed went away (shut down, lost power) while it held music.
+
+    `state` is its session as last known, stopped at `position_ms` (near where the music
+    stopped: a silent power loss is noticed after the heartbeat's few seconds).
+    """
+
+    device_id: str
+    device_name: str
+    reason: str
+    state: m.PlaybackState
+    position_ms: int
+
+
+@dataclass(frozen=True)
 class LocalPairingCode:
     """The current pairing code of "This computer" (a TV shows it for phones to pair)."""
 
@@ -156,13 +172,16 @@ class AppSettings:
     music_folder: Path | None
     device_name: str
     state_dir: Path
-    interfaces: tuple[str, ...] = ()  # where to look for devices; empty: the default choice
+    # Where to look for devices and serve the music (with loopback); empty: the default choice.
+    interfaces: tuple[str, ...] = ()
     local_audio: str = "default"  # "This computer"'s output, as baton-receiver's --audio-output
-    media_host: str = "0.0.0.0"  # noqa: S104 - receivers on the LAN must reach the music
     trace_collector: str = ""  # the collector's URL; "" means no tracing
     trace_user: str = ""  # the viewer user whose devices include this one (sent pseudonymised)
+    trace_token: str = ""  # the collector's ingest token for this computer
     tv: bool = False
     browse: bool = True
+    media_controls: bool = True  # MPRIS on the session bus (Linux)
+    notify_tracks: bool = True  # a desktop notification on a track change, window not active
 
 
 @dataclass(frozen=True)
@@ -178,3 +197,11 @@ class LibraryLoaded:
 
     library: Library
     error: str = ""
+
+
+@dataclass(frozen=True)
+class LibraryProgress:
+    """How far a scan of the music folder got: *done* of *total* files (done == total: over)."""
+
+    done: int
+    total: int

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -21,25 +21,29 @@ from PySide6.QtWidgets import (
 from client.app import theme
 from client.app import views as v
 from client.app.bridge import Bridge
+from client.app.desktop import DesktopParts
 from client.app.models import AlbumListModel, DeviceListModel, QueueModel
+from client.app.playing import AlbumIndex, media_action
 from client.app.position import SmoothPosition
+from client.app.screens.device_lost import DeviceLostPanel
 from client.app.screens.devices import DevicesScreen
 from client.app.screens.library import LibraryScreen
-from client.app.screens.now_playing import NowPlayingScreen, PlayerBar
+from client.app.screens.now_playing import NowPlayingScreen
+from client.app.screens.player_bar import PlayerBar
 from client.app.screens.settings import SettingsScreen
 from client.app.settings_store import StoredSettings
 from client.app.theme import Metrics
+from client.app.toast import Toast
 from client.app.views import LibraryLoaded
-from client.app.widgets import label, restyle
+from client.app.words import count
 from client.navigation import MediaAction, SpatialNavigator, layout_rect
-from client.spatial import EntryRule, FocusGroup, Policy
-from connect import messages as m
+from client.spatial import Axis, Direction, EntryRule, FocusGroup, Policy
+from connect.wire import messages as m
 
 if TYPE_CHECKING:
-    from client.app.library import Album, Library
+    from client.app.library import Library
 
 FRAME_INTERVAL_MS = 33  # ~30 Hz progress updates
-NOTICE_MS = 6000
 SAFE_AREA = 0.05  # TV: 5% on every side (overscan)
 
 SCREENS = ("library", "now-playing", "devices", "settings")
@@ -77,8 +81,9 @@ class MainWindow(QWidget):
         self.queue = QueueModel(self)
         self.session: v.SessionView | None = None
         self.position = SmoothPosition()
-        self._art_by_path: dict[str, Album] = {}
-        self._history: list[str] = []
+        self._albums = AlbumIndex()
+        self._history: list[str] = []  # screens opened from a screen's content, for Back
+        self._focus_memory: dict[str, QWidget] = {}  # what had focus on each screen
 
         root = QHBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
@@ -88,11 +93,6 @@ class MainWindow(QWidget):
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
         right.setSpacing(0)
-        self.notice_label = label("", "muted", wrap=True)
-        self.notice_label.setObjectName("notice")
-        self.notice_label.setContentsMargins(self.mx.margin, self.mx.margin // 2, self.mx.margin, 0)
-        self.notice_label.hide()
-        right.addWidget(self.notice_label)
         self.stack = QStackedWidget()
         self.library = LibraryScreen(self.mx, self.albums)
         self.now_playing = NowPlayingScreen(self.mx, self.queue)
@@ -104,22 +104,44 @@ class MainWindow(QWidget):
         self.bar = PlayerBar(self.mx)
         right.addWidget(self.bar)
         root.addLayout(right, 1)
+        self.notice_label = Toast(self, self.mx.margin, self._content_rect)
 
-        self._notice_timer = QTimer(self)
-        self._notice_timer.setSingleShot(True)
-        self._notice_timer.timeout.connect(self.notice_label.hide)
         self._frame_timer = QTimer(self)
         self._frame_timer.setInterval(FRAME_INTERVAL_MS)
         self._frame_timer.timeout.connect(self._tick)
 
         self.navigator = SpatialNavigator(self, policy=Policy.TV, hover_focus=tv)
         self._declare_rail()
+        # Left and Right stay on a screen's row or leave for the rail, never slide down to a
+        # field further left (a card's "Transfer here" went to the address field).
+        for area in self.stack.findChildren(QScrollArea):
+            self.navigator.declare_group(
+                area,
+                FocusGroup(entry=EntryRule.REMEMBER_LAST, straight=frozenset({Axis.HORIZONTAL})),
+            )
+        # The Library's tabs and search lie outside its grids' scroll areas: the whole screen is
+        # one area, so Right from the rail, after Left from a grid, comes back into it.
+        self.navigator.declare_group(self.library, FocusGroup())
+        # Left from the bar would enter the rail, whose Right goes to the content, not back;
+        # Up from the bar's buttons goes to the screen, not to the bar's own title above them.
+        self.navigator.declare_group(
+            self.bar,
+            FocusGroup(boundaries=frozenset({Direction.LEFT}), straight=frozenset({Axis.VERTICAL})),
+        )
+        # Between the main areas too, Left and Right go sideways only: Right from the end of
+        # a screen's row must not drop into the player bar, which has no way back.
+        self.navigator.declare_group(self, FocusGroup(straight=frozenset({Axis.HORIZONTAL})))
         self.navigator.back_requested.connect(self.back)
         self.navigator.media_key.connect(self._media_key)
         self.navigator.long_pressed.connect(self._long_press)
         self.library.move_focus = self.move_focus
-        self.devices_screen.use_navigator(self.navigator, self.move_focus)
+        self.now_playing.move_focus = self.move_focus
+        self.devices_screen.use_navigator(self.navigator, self.move_focus, host=self)
+        self.device_lost = DeviceLostPanel(self.mx, self, self.devices)
+        self.device_lost.layers = self.navigator
+        self.device_lost.move_focus = self.move_focus
         self._connect_bridge()
+        self.desktop = DesktopParts(self)  # the device picker, search, queue editing
         self.show_screen("library", remember=False)
 
     # ------------------------------------------------------------------ building
@@ -152,7 +174,7 @@ class MainWindow(QWidget):
                 button.sizePolicy().verticalPolicy(),
             )
             button.setCursor(Qt.CursorShape.PointingHandCursor)
-            button.clicked.connect(lambda _=False, n=name: self.show_screen(n))
+            button.clicked.connect(lambda _=False, n=name: self.open_from_rail(n))
             self.nav_buttons[name] = button
             layout.addWidget(button)
         layout.addStretch(1)
@@ -160,11 +182,23 @@ class MainWindow(QWidget):
 
     def _declare_rail(self) -> None:
         # The rail's group spans its whole height, so Left from anywhere on a screen enters
-        # it (at the screen's own button) instead of sliding down to the player bar.
+        # it, at the button of the screen shown (not the one used last), instead of sliding
+        # down to the player bar; Up and Down stop at its ends (below is the player bar,
+        # whose Up would not come back).
         bounds = layout_rect(self.rail, self)
         self.navigator.declare_group(
-            self.rail, FocusGroup(entry=EntryRule.REMEMBER_LAST, bounds=bounds)
+            self.rail,
+            FocusGroup(
+                entry=EntryRule.PREFERRED,
+                preferred=self.nav_buttons[self.current_screen()],
+                boundaries=frozenset({Direction.UP, Direction.DOWN}),
+                bounds=bounds,
+            ),
         )
+
+    def _content_rect(self) -> QRect:
+        """Return the screens' area in window coordinates (for the toast)."""
+        return QRect(self.stack.mapTo(self, self.stack.rect().topLeft()), self.stack.size())
 
     def _connect_bridge(self) -> None:
         b = self.bridge
@@ -175,6 +209,8 @@ class MainWindow(QWidget):
         b.library_loaded.connect(self._on_library)
         b.diagnostics_changed.connect(self.devices_screen.show_diagnostics)
         b.notice.connect(self.show_notice)
+        b.playback_lost.connect(self.device_lost.show_lost)
+        self.device_lost.resume_requested.connect(b.resume_elsewhere)
         self.library.play_requested.connect(self._play)
         self.library.enqueue_requested.connect(self._enqueue)
         self.now_playing.action.connect(b.command)
@@ -198,15 +234,37 @@ class MainWindow(QWidget):
 
     # ------------------------------------------------------------------ screens
     def show_screen(self, name: str, *, remember: bool = True) -> None:
-        """Show screen *name* (one of SCREENS) and check its rail button."""
+        """Show screen *name* (one of SCREENS), opened from the current screen's content.
+
+        With *remember*, Back returns to the screen shown now (Play on an album opens Now
+        playing; Back returns to the album).
+        """
         current = self.current_screen()
+        focus, page = QApplication.focusWidget(), self.stack.currentWidget()
+        if focus is not None and page is not None and page.isAncestorOf(focus):
+            self._focus_memory[current] = focus
         if remember and current != name:
             self._history.append(current)
         self.stack.setCurrentIndex(SCREENS.index(name))
+        if name == "devices" and current != name:
+            self.bridge.prepare_transfer()  # the picker shows: targets pre-open the stream
         # Not a QButtonGroup: an exclusive group takes Tab focus (and so arrow focus) away
         # from every button but the checked one.
         for other, button in self.nav_buttons.items():
             button.setChecked(other == name)
+        self._declare_rail()
+        if current != name:
+            self.notice_label.page_changed()
+
+    def open_from_rail(self, name: str) -> None:
+        """Show a top-level screen chosen in the rail: Back from it leads home, not through
+        every screen visited (Android's top-level destinations)."""
+        self._history.clear()
+        self.show_screen(name, remember=False)
+
+    def host(self) -> QWidget:
+        """Return the widget that panels over the whole window cover (the window)."""
+        return self
 
     def move_focus(self, widget: QWidget) -> None:
         """Focus *widget* for the program, and tell the navigator, so it moves on from there.
@@ -225,52 +283,45 @@ class MainWindow(QWidget):
         return SCREENS[self.stack.currentIndex()]
 
     def back(self) -> None:
-        """Back: close an open album, else return to the previous screen."""
-        if self.current_screen() == "library" and self.library.close_album():
+        """Back: close an open album, else return to the screen this one was opened from,
+        else to the Library (home); on the Library's grid, go to the rail."""
+        current = self.current_screen()
+        if current == "library" and self.library.close_album():
             return
-        if self._history:
-            name = self._history.pop()
+        if self._history or current != "library":
+            name = self._history.pop() if self._history else "library"
             self.show_screen(name, remember=False)
-            self.move_focus(self.nav_buttons[name])
+            remembered = self._focus_memory.get(name)
+            shown = remembered is not None and remembered.isVisibleTo(self)
+            self.move_focus(remembered if shown and remembered else self.nav_buttons[name])
+            return
+        self.move_focus(self.nav_buttons["library"])
 
     def show_notice(self, notice: v.Notice) -> None:
-        """Show a one-line message for a few seconds."""
-        restyle(self.notice_label, "role", "error" if notice.error else "ok")
-        self.notice_label.setText(notice.text)
-        self.notice_label.show()
-        self._notice_timer.start(NOTICE_MS)
+        """Show a one-line message for a few seconds, over the content (nothing moves)."""
+        self.notice_label.show_notice(notice)
 
     # ------------------------------------------------------------------ from the bridge
     def _on_library(self, loaded: LibraryLoaded) -> None:
         library: Library = loaded.library
-        self._art_by_path = {
-            t.path.resolve().relative_to(library.root).as_posix(): a
-            for a in library.albums
-            for t in a.tracks
-        }
+        self._albums.load(library)
         self.albums.set_library(library)
         if loaded.error:
             self.show_notice(v.Notice(loaded.error, error=True))
-
-    def _album_of(self, item: m.QueueItem | None) -> Album | None:
-        if item is None:
-            return None
-        path = unquote(urlsplit(item.url).path)
-        parts = PurePosixPath(path).parts
-        relative = "/".join(parts[2:]) if len(parts) > 2 else ""
-        return self._art_by_path.get(relative)
 
     def _on_session(self, session: v.SessionView) -> None:
         self.session = session
         self.position.follow(session)
         item = session.state.current_item
-        album = self._album_of(item)
+        album = self._albums.album_of(item)
         art = album.artwork if album else None
         device = self.devices.find(session.device_id)
         icon = theme.device_icon_name(device.type if device else m.DeviceType.SPEAKER)
         self.now_playing.set_session(session, art, icon)
         self.bar.set_session(session, art)
         self.devices_screen.set_followed(session.device_id, item)
+        self.devices_screen.set_session(session)
+        self.device_lost.music_plays(session)
         self._tick()
         if session.state.clock.playing:
             self._frame_timer.start()
@@ -295,7 +346,8 @@ class MainWindow(QWidget):
     def _enqueue(self, tracks: object) -> None:
         assert isinstance(tracks, tuple)
         self.bridge.enqueue(tracks)
-        self.show_notice(v.Notice(f"Added {len(tracks)} track(s) to the queue"))
+        added = f"“{tracks[0].title}”" if len(tracks) == 1 else count(len(tracks), "track")
+        self.show_notice(v.Notice(f"Added {added} to the queue"))
 
     def _long_press(self, widget: object) -> None:
         if isinstance(widget, QWidget):
@@ -304,20 +356,7 @@ class MainWindow(QWidget):
                 self._enqueue((track,))
 
     def _media_key(self, key: MediaAction) -> None:
-        state = self.session.state if self.session else None
-        playing = bool(state and state.clock.playing)
-        volume = state.volume if state else 50
-        actions: dict[MediaAction, m.Action] = {
-            MediaAction.PLAY_PAUSE: m.Pause() if playing else m.Resume(),
-            MediaAction.PLAY: m.Resume(),
-            MediaAction.PAUSE: m.Pause(),
-            MediaAction.NEXT: m.SkipNext(),
-            MediaAction.PREVIOUS: m.SkipPrevious(),
-            MediaAction.VOLUME_UP: m.SetVolume(min(100, volume + 5)),
-            MediaAction.VOLUME_DOWN: m.SetVolume(max(0, volume - 5)),
-            MediaAction.STOP: m.Pause(),
-        }
-        action = actions.get(key)
+        action = media_action(key, self.session.state if self.session else None)
         if action is not None:
             self.bridge.command(action)
 
@@ -332,6 +371,7 @@ class MainWindow(QWidget):
         else:
             usable = size.width() - self.mx.sidebar
         self._declare_rail()
+        self.notice_label.follow()
         self.library.set_columns(
             max(1, (usable - 2 * self.mx.margin) // (self.mx.cover + self.mx.margin + 12))
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSpinBox, QComboBox, QWidget
@@ -124,15 +125,20 @@ class WidgetTree:
             if widget.window() is not window:
                 continue
             spec = self._groups.get(widget)
-            if (
-                spec is None
-                and isinstance(widget, QAbstractScrollArea)
-                and any(c is not widget and widget.isAncestorOf(c) for c in candidates)
+            if isinstance(widget, QAbstractScrollArea) and (
+                (spec is not None and spec.bounds is None)
+                or (
+                    spec is None
+                    and any(c is not widget and widget.isAncestorOf(c) for c in candidates)
+                )
             ):
-                viewport = widget.viewport()
-                # From outside, a scroll area is as big as what it shows (its viewport).
-                spec = FocusGroup(
-                    entry=EntryRule.REMEMBER_LAST, bounds=layout_rect(viewport, window)
+                # From outside, a scroll area is as big as what it shows (its viewport); a
+                # declared one keeps its rules and gets the viewport's current bounds.
+                bounds = layout_rect(widget.viewport(), window)
+                spec = (
+                    FocusGroup(entry=EntryRule.REMEMBER_LAST, bounds=bounds)
+                    if spec is None
+                    else replace(spec, bounds=bounds)
                 )
             if spec is not None:
                 groups[widget] = spec

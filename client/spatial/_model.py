@@ -43,6 +43,10 @@ class FocusGroup:
     boundaries: frozenset[Direction] = frozenset()
     wrap: frozenset[Axis] = frozenset()
     bounds: Rect | None = None  # e.g. a scroll area's viewport; None = the children's box
+    # Along these axes only children in the origin's beam count here; anything off the beam
+    # is left to the enclosing groups (a screen's Left goes to the side rail, not to a field
+    # further down; js-spatial-navigation's `straightOnly`, css-nav's grid function).
+    straight: frozenset[Axis] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from client.spatial._model import EntryRule, K, MoveReason, _TreeState
 from client.spatial.geometry import Axis, Direction, Rect
-from client.spatial.policies import choose_next
+from client.spatial.policies import choose_next, in_beam
 
 
 class _Navigation(_TreeState[K]):
@@ -24,14 +24,16 @@ class _Navigation(_TreeState[K]):
         """Search the innermost group first, then escape outward until a boundary or the root."""
         child, group_key = source, self._nodes[source].parent
         while group_key is not None:
-            kids = [k for k in self._ordered_children(group_key) if k != child]
-            pick = choose_next(origin, {k: self.rect(k) for k in kids}, direction, self.policy)
+            spec = self._nodes[group_key].group
+            assert spec is not None
+            kids = {k: self.rect(k) for k in self._ordered_children(group_key) if k != child}
+            if direction.axis in spec.straight:
+                kids = {k: r for k, r in kids.items() if in_beam(origin, r, direction)}
+            pick = choose_next(origin, kids, direction, self.policy)
             if pick is not None:
                 target = self._descend(pick, origin, direction, stateful=stateful)
                 if target is not None:
                     return target, MoveReason.MOVED
-            spec = self._nodes[group_key].group
-            assert spec is not None
             if direction.axis in spec.wrap:
                 target = self._wrap(group_key, origin, direction, stateful=stateful)
                 if target is not None and target != source:

@@ -1,4 +1,11 @@
-"""The navigation linter: unreachable items, traps and one-way moves of one screen's FocusTree."""
+"""The navigation linter: unreachable items, traps and one-way moves of one screen's FocusTree.
+
+A screen's main areas are the groups directly under its root, or under the open layer
+(items lying loose there share one area): a side rail, the content, a player bar, a TV's top
+bar. A move that crosses from one area to another must come back the opposite way (Android
+TV's "predictable"): Right from the rail into the content and Left back to the rail, never
+Left into a different area.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ class FindingKind(enum.Enum):
     UNREACHABLE = "unreachable"  # no arrow path from the screen's entry item
     TRAP = "trap"  # a set of items arrows cannot leave, and no dialog declared it
     ONE_WAY = "one_way"  # A -d-> B but B -opposite(d)-> does not return to A
+    ONE_WAY_AREA = "one_way_area"  # A -d-> B in another area, and the way back leaves A's area
 
 
 @dataclass(frozen=True)
@@ -32,8 +40,9 @@ class Finding(Generic[K]):
 
 
 def lint(tree: FocusTree[K]) -> list[Finding[K]]:
-    """Return every finding for `tree`: unreachable first, then traps, then one-way moves."""
-    items = list(tree.items())
+    """Return every finding for `tree`: unreachable, traps, one-way moves, one-way crossings."""
+    # With a dialog open (a layer), the screen is the dialog: nothing outside it counts.
+    items = [i for i in tree.items() if tree.layer is None or _within(tree, i, tree.layer)]
     edges: dict[K, dict[Direction, K]] = {}
     for item in items:
         edges[item] = {}
@@ -49,20 +58,54 @@ def lint(tree: FocusTree[K]) -> list[Finding[K]]:
         if item not in reachable
     ]
     findings += _traps(tree, [i for i in items if i in reachable], edges)
+    area_of = _areas(tree)
+    crossings: list[Finding[K]] = []
     for item in items:
         for direction, target in edges[item].items():
             back = tree.peek(target, direction.opposite, came_from=item)
-            if back != item:
-                findings.append(
-                    Finding(
-                        FindingKind.ONE_WAY,
-                        (item, target) if back is None else (item, target, back),
-                        direction,
-                        f"{item!r} -{direction.value}-> {target!r} but "
-                        f"{direction.opposite.value} leads to {back!r}",
-                    )
+            if back == item:
+                continue
+            involved = (item, target) if back is None else (item, target, back)
+            findings.append(
+                Finding(
+                    FindingKind.ONE_WAY,
+                    involved,
+                    direction,
+                    f"{item!r} -{direction.value}-> {target!r} but "
+                    f"{direction.opposite.value} leads to {back!r}",
                 )
-    return findings
+            )
+            home = area_of.get(item)
+            if area_of.get(target) == home or (back is not None and area_of.get(back) == home):
+                continue
+            crossings.append(
+                Finding(
+                    FindingKind.ONE_WAY_AREA,
+                    involved,
+                    direction,
+                    f"{item!r} -{direction.value}-> {target!r} leaves {home!r} for "
+                    f"{area_of.get(target)!r}, but {direction.opposite.value} from there leads "
+                    f"to {back!r} in {area_of.get(back) if back is not None else None!r}",
+                )
+            )
+    return findings + crossings
+
+
+def _areas(tree: FocusTree[K]) -> dict[K, K]:
+    """Map every navigable item to its main area: its group just under the root (or layer).
+
+    Items lying loose under the root share one area, the root's own.
+    """
+    scope = tree.layer if tree.layer is not None else tree.root
+    areas: dict[K, K] = {}
+    for item in tree.items():
+        current: K = item
+        parent = tree.parent(current)
+        while parent is not None and parent != scope:
+            current, parent = parent, tree.parent(parent)
+        if parent == scope:
+            areas[item] = scope if current == item else current
+    return areas
 
 
 def _reachable(entry: K | None, edges: dict[K, dict[Direction, K]]) -> set[K]:

@@ -93,12 +93,14 @@ stage_python() {
     --python-version 3.11 --implementation cp --abi cp311 --target "$lib" "${wheels[@]}"
   rm -rf "$lib/bin"
   printf '%s\n' "${pure[@]+"${pure[@]}"}" >"$WORK/pure-$arch.txt"
-  # Baton's own code: the packages the receiver runs (connect, devices, and the part of
-  # tracing a device uses: attribute names, setup, spool), as committed at HEAD (never uncommitted work), Python only.
+  # Baton's own code: the packages the receiver runs (connect, devices, the HTTP guard, the task
+  # owner, and the part of tracing a device uses: attribute names, setup, spool), as committed
+  # at HEAD (never uncommitted work), Python only.
   git -C "$REPO" archive --format=tar HEAD -- \
     ':(glob)connect/**/*.py' ':(glob)connect/**/*.pyi' ':(glob)connect/**/py.typed' \
-    ':(glob)devices/**/*.py' tracing/__init__.py tracing/attributes.py tracing/setup.py \
-    tracing/spool.py | tar -x -C "$lib"
+    ':(glob)devices/**/*.py' ':(glob)httpguard/*.py' httpguard/py.typed \
+    ':(glob)taskowner/*.py' taskowner/py.typed \
+    tracing/__init__.py tracing/attributes.py tracing/setup.py tracing/spool.py | tar -x -C "$lib"
   echo "$(git -C "$REPO" rev-parse --short HEAD)" >"$WORK/commit-$arch.txt"
 }
 
@@ -133,7 +135,7 @@ Version: $VERSION
 Architecture: $arch
 Maintainer: Baton developers <baton@example.org>
 Installed-Size: $size
-Depends: python3 (>= 3.11), libc6 (>= 2.28), libvlc5, libvlccore9, vlc-plugin-base, libvlc-bin, openssl, adduser
+Depends: python3 (>= 3.11), libc6 (>= 2.28), libvlc5, libvlccore9, vlc-plugin-base, libvlc-bin, libpulse0, openssl, adduser
 Recommends: alsa-utils
 Section: sound
 Priority: optional

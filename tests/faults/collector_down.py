@@ -21,9 +21,9 @@ from typing import Any
 
 import aiohttp
 
-from connect import messages as m
 from connect.clock import monotonic_us
 from connect.controller import Controller
+from connect.wire import messages as m
 from tests.faults.helpers import start_open_receiver
 from tests.integration.transfer.fault_bench import EVENT_TIMEOUT_S, identity
 from tracing._store import Store
@@ -80,12 +80,22 @@ async def collector_on(db: Path, port: int) -> AsyncIterator[tuple[str, str]]:
         await asyncio.wait_for(process.wait(), EVENT_TIMEOUT_S)
 
 
+def ingest_token(db: Path) -> str:
+    """Make USER and an ingest token for the receiver, before anything runs."""
+    store = Store(db)
+    try:
+        store.add_user(USER)
+        return store.add_ingest_token(USER, "receiver")
+    finally:
+        store.close()
+
+
 async def commands_with_collector_down(tmp_path: Path, count: int = 20) -> CollectorOutage:
     """Time *count* commands with the collector down and *count* with it up; count spans."""
     port = free_port()
-    receiver = await start_open_receiver(
-        tmp_path, "Traced", extra=["--trace-endpoint", f"http://127.0.0.1:{port}", "--user", USER]
-    )
+    traced = ["--trace-endpoint", f"http://127.0.0.1:{port}", "--user", USER]
+    traced += ["--trace-token", ingest_token(tmp_path / "traces.db")]
+    receiver = await start_open_receiver(tmp_path, "Traced", extra=traced)
     try:
         controller = Controller(identity(), browse=False)
         await controller.async_start()

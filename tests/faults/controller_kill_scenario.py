@@ -22,11 +22,12 @@ import os
 import signal
 import sys
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.connection import ConnectionEvent, TransferReply
 from connect.controller import Controller, parse_host_port
-from connect.transfer import TransferCoordinator
+from connect.session import ConnectionEvent
+from connect.session.connection import TransferReply
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from tests.integration.transfer.fault_bench import EVENT_TIMEOUT_S
 
 CUES: dict[str, tuple[str, type]] = {
@@ -43,7 +44,7 @@ async def _run(source: str, target: str, phase: str) -> int:
     for role, address in (("source", source), ("target", target)):
         entry = await controller.async_add_address(*parse_host_port(address))
         conn = await controller.async_connect(entry.id, EVENT_TIMEOUT_S)
-        await conn.sync_clock(samples=3)
+        await conn.async_sync_clock(samples=3)
         ids[role] = entry.id
     role, kind = CUES[phase]
 
@@ -58,7 +59,7 @@ async def _run(source: str, target: str, phase: str) -> int:
 
     controller.subscribe(on_event)
     print("asking", flush=True)
-    outcome = await TransferCoordinator(controller).transfer(ids["source"], ids["target"])
+    outcome = await TransferCoordinator(controller).async_transfer(ids["source"], ids["target"])
     print(f"no cue; outcome {outcome}", flush=True)
     await controller.async_close()
     return 3

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from connect import messages as m
 from connect.clock import monotonic_us
+from connect.wire import messages as m
 from devices.transfer import HOLD_S
 from tests.faults.helpers import OpenPair, open_pair, players
 from tests.integration.transfer.fault_bench import (

@@ -9,8 +9,8 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-from connect import messages as m
 from connect.controller import Controller
+from connect.wire import messages as m
 from tests.integration.transfer.fault_bench import Pair, two_receivers
 from tests.receivers import RunningReceiver, start_receiver
 

@@ -7,9 +7,9 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.transfer import TransferCoordinator, TransferOutcome
+from connect.transfer.coordinator import TransferCoordinator, TransferOutcome
+from connect.wire import messages as m
 from tests.faults.helpers import open_pair, players
 from tests.integration.transfer.fault_bench import (
     controller_for,
@@ -55,7 +55,7 @@ async def kill_target_at_switch(tmp_path: Path) -> TargetKilled:
 
         unsubscribe = on_ready_from(controller, source, kill_target)  # the source's ack
         asked = monotonic_us()
-        outcome = await TransferCoordinator(controller).transfer(source, target)
+        outcome = await TransferCoordinator(controller).async_transfer(source, target)
         unsubscribe()
         assert killed, "the source never acknowledged its commit"
         # Committed, the source paused at the switch (a revision), then rolled back (another).

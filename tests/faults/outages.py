@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from connect import messages as m
+from connect.access import CredentialStore
 from connect.clock import monotonic_us
-from connect.connection import Connected, ConnectionEvent, Disconnected, StateChanged
 from connect.controller import Controller
-from connect.credentials import CredentialStore
+from connect.session import Connected, ConnectionEvent, Disconnected, StateChanged
+from connect.wire import messages as m
 from tests.audio import write_position_track, write_tone
 from tests.integration.transfer.fault_bench import (
     EVENT_TIMEOUT_S,
@@ -30,6 +30,7 @@ from tests.integration.transfer.fault_bench import (
 )
 from tests.netns import NetnsPair, Side, netns_pair
 from tests.receivers import RunningReceiver, start_receiver
+from tests.serve_media import read_urls
 
 ROOT = Path(__file__).resolve().parents[2]
 RECONNECT_TIMEOUT_S = 30.0  # a generous bound on a reconnection; the figure is what matters
@@ -61,8 +62,8 @@ class Outage:
         return (self.state_us - self.restored_us) / 1000
 
 
-def serve_media_in(pair: NetnsPair, side: Side, root: Path) -> str:
-    """Serve *root* from namespace *side*; return the base URL of /media."""
+def serve_media_in(pair: NetnsPair, side: Side, root: Path) -> dict[str, str]:
+    """Serve *root* from namespace *side*; return the URL of each of its files, by name."""
     server = pair.popen(
         side,
         [sys.executable, "-m", "tests.serve_media", str(root), "--host", pair.address(side)],
@@ -71,8 +72,7 @@ def serve_media_in(pair: NetnsPair, side: Side, root: Path) -> str:
     assert server.stdout is not None
     line = server.stdout.readline()
     server.stdout.close()  # it prints nothing after this line
-    assert line.startswith("serving "), line
-    return f"http://{pair.address(side)}:{line.split()[1]}/media"
+    return read_urls(line)
 
 
 class Timeline:
@@ -117,9 +117,11 @@ async def link_down_during_playback(
     if down_s + 6 < 2 * TRACK_MS / 1000:
         write_position_track(media / "track.wav", TRACK_MS)
     else:
-        write_tone(media / "track.wav", 440.0, round((down_s + 30) * 1000))
+        await asyncio.to_thread(  # half a minute of audio: seconds of work, off the loop
+            write_tone, media / "track.wav", 440.0, round((down_s + 30) * 1000)
+        )
     with netns_pair() as pair:
-        base = serve_media_in(pair, "b", media)
+        urls = await asyncio.to_thread(serve_media_in, pair, "b", media)
         receiver = await start_receiver(
             tmp_path, "Speaker", interface=pair.links["a"], wrapper=pair.exec_argv("a", []),
             output="capture", pairing=pairing,
@@ -127,7 +129,7 @@ async def link_down_during_playback(
         try:
             return await pair.async_run_in(
                 "b",
-                lambda: _controller_side(pair, receiver, f"{base}/track.wav", down_s, tmp_path),
+                lambda: _controller_side(pair, receiver, urls["track.wav"], down_s, tmp_path),
             )
         finally:
             await receiver.stop()
@@ -146,7 +148,7 @@ async def _controller_side(
             code = (receiver.state_dir / "pairing-code").read_text().strip()
             await controller.async_pair(device, code)
         conn = await controller.async_connect(device, EVENT_TIMEOUT_S)
-        await conn.sync_clock(samples=3)
+        await conn.async_sync_clock(samples=3)
         timeline = Timeline(controller)
         before = await start_session(controller, device, url)
         cut = monotonic_us()

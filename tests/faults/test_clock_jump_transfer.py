@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.connection import ConnectionEvent, TransferReply
-from connect.transfer import TransferCoordinator
+from connect.session import ConnectionEvent
+from connect.session.connection import TransferReply
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from tests.audio import read_capture
 from tests.faults.helpers import open_pair, players
 from tests.integration.transfer.fault_bench import (
@@ -61,7 +62,7 @@ async def test_wall_clock_jumps_during_a_transfer_change_nothing(
         unsubscribe = controller.subscribe(on_event)
         try:
             asked = monotonic_us()
-            outcome = await TransferCoordinator(controller).transfer(source, target)
+            outcome = await TransferCoordinator(controller).async_transfer(source, target)
             settled = monotonic_us()
         finally:
             unsubscribe()

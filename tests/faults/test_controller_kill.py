@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.transfer import TransferCoordinator
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from devices.transfer import HOLD_S
 from tests.audio import read_capture
 from tests.faults.controller_kills import (
@@ -59,7 +59,7 @@ async def test_controller_killed_after_ready_leaves_the_source_playing_and_the_t
         assert kept.revision == before.revision  # never committed: untouched
         assert players(observer, source, target) == [source]
         # The target dropped the dead controller's pre-roll: a new transfer is not BUSY.
-        outcome = await TransferCoordinator(observer).transfer(source, target)
+        outcome = await TransferCoordinator(observer).async_transfer(source, target)
         assert outcome.ok, outcome.failure
         took = await wait_state(observer, target, lambda s: s.active and s.clock.playing)
         await wait_state(observer, source, lambda s: s.status is m.PlaybackStatus.STOPPED)

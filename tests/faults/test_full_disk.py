@@ -24,9 +24,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from connect import codec
-from connect import messages as m
 from connect.clock import monotonic_us
+from connect.wire import codec
+from connect.wire import messages as m
 from devices.persistence import SessionStore
 from devices.tokens import TOKENS_FILE, TokenStore
 from tests.audio import read_capture, write_position_track

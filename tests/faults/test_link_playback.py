@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
+from connect.wire import messages as m
 from tests.audio import read_capture
 from tests.faults.outages import link_down_during_playback
 from tests.integration.transfer.fault_bench import assert_plays_on, assert_session_kept
@@ -29,6 +29,7 @@ pytestmark = [
 
 
 @pytest.mark.parametrize("pairing", ["open", "pin"])
+@pytest.mark.warning_logs(r"offline: timed out")
 async def test_link_down_during_playback_receiver_plays_on_controller_reconnects(
     tmp_path: Path, pairing: str
 ) -> None:

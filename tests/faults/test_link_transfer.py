@@ -27,10 +27,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.connection import Connected, ConnectionEvent, StateChanged, TransferReply
-from connect.transfer import TransferCoordinator, TransferOutcome
+from connect.session import Connected, ConnectionEvent, StateChanged
+from connect.session.connection import TransferReply
+from connect.transfer.coordinator import TransferCoordinator, TransferOutcome
+from connect.wire import messages as m
 from tests.audio import read_capture, write_position_track
 from tests.faults.helpers import players, start_open_receiver
 from tests.faults.outages import Timeline
@@ -132,7 +133,7 @@ async def run_cut(
                 await asyncio.wait_for(media.served_whole.wait(), EVENT_TIMEOUT_S)
                 media.on_request = cut_link  # the next request is the target's pre-roll
             unsubscribe = controller.subscribe(on_event) if cue in CUES else lambda: None
-            outcome = await TransferCoordinator(controller).transfer(
+            outcome = await TransferCoordinator(controller).async_transfer(
                 source.device_id, target.device_id
             )
             settled = monotonic_us()
@@ -191,6 +192,7 @@ async def two_hosts(
     [("pre-roll", 4.0), ("source-ack", 4.0), ("source-ack", 1.5)],
     ids=["during-offer", "after-commit-4s", "after-commit-1.5s"],
 )
+@pytest.mark.warning_logs(r"offline: timed out")
 async def test_target_link_down_mid_transfer_leaves_the_source_alone_playing(
     tmp_path: Path, cue: str, down_s: float
 ) -> None:
@@ -210,6 +212,7 @@ async def test_target_link_down_mid_transfer_leaves_the_source_alone_playing(
     )  # fmt: skip
 
 
+@pytest.mark.warning_logs(r"offline: timed out")
 async def test_source_link_down_after_the_target_started_leaves_the_target_alone_playing(
     tmp_path: Path,
 ) -> None:

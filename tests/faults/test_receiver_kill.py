@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from connect.clock import monotonic_us
-from connect.transfer import TransferCoordinator
+from connect.transfer.coordinator import TransferCoordinator
 from tests.audio import read_capture
 from tests.faults.helpers import open_pair, players
 from tests.faults.kills import kill_target_at_switch
@@ -38,6 +38,7 @@ from tests.integration.transfer.fault_bench import (
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 async def test_target_killed_at_the_switch_the_source_takes_the_music_back(
     tmp_path: Path,
 ) -> None:
@@ -60,6 +61,7 @@ async def test_target_killed_at_the_switch_the_source_takes_the_music_back(
     assert not audible_within(read_capture(seen.target_recording), seen.asked_us, seen.end_us)
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 async def test_source_killed_at_the_switch_the_target_plays_the_session(tmp_path: Path) -> None:
     async with open_pair(tmp_path) as pair, controller_for(pair.source, pair.target) as controller:
         source, target = pair.source.device_id, pair.target.device_id
@@ -72,7 +74,7 @@ async def test_source_killed_at_the_switch_the_target_plays_the_session(tmp_path
 
         unsubscribe = on_ready_from(controller, source, kill_source)
         asked = monotonic_us()
-        outcome = await TransferCoordinator(controller).transfer(source, target)
+        outcome = await TransferCoordinator(controller).async_transfer(source, target)
         settled = monotonic_us()
         unsubscribe()
         report(outcome, asked, settled)

@@ -14,10 +14,9 @@ from typing import Any
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from connect import codec
-from connect import messages as m
-from connect._access_http import NAME_PATH, PAIR_PATH, TOKENS_PATH
-from connect.server import INFO_PATH, WS_PATH
+from connect.paths import INFO_PATH, NAME_PATH, PAIR_PATH, TOKENS_PATH, WS_PATH
+from connect.wire import codec
+from connect.wire import messages as m
 from tests.fuzz.seeds import CORPUS_DIR
 from tracing import attributes as a
 from tracing import samples
@@ -72,6 +71,9 @@ ACTIONS: dict[str, m.Action] = {
     "set-queue": m.SetQueue(ITEMS, "u1", 500, True),
     "add-to-queue": m.AddToQueue(ITEMS[:1], "u2"),
     "options": m.SetOptions(True, 9, m.RepeatMode.ONE),
+    "remove-from-queue": m.RemoveFromQueue(("u1", "u2")),
+    "move-in-queue": m.MoveInQueue("u2", "u1"),
+    "clear-queue": m.ClearQueue(),
 }
 BODIES: dict[str, m.Body] = {
     "hello": m.Hello(VERSIONS, CLIENT, m.Role.CONTROLLER, "token-1"),

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from connect import codec
 from connect.errors import FrameError
+from connect.wire import codec
 from tests.fuzz import engine, seeds
 from tests.fuzz.mutations import fuzz_bytes
 

@@ -2,10 +2,11 @@
 
 Each input is a POST: a signal, a body (a seed export request in protobuf or JSON, plain or
 gzip, a mutant of one, or random bytes), a Content-Type, and a Content-Encoding, possibly with
-the body compressed to match, and sometimes the headers the collector's guard reads (Origin,
-Sec-Fetch-Site, Host, Referer). The property: the collector answers 200 with an empty export
-response, or 4xx, never 5xx; and afterwards it still stores a valid span (nothing lost, no
-wedged writer thread). test_otlp.py fuzzes the decoding alone, much faster.
+the body compressed to match, an Authorization (the ingest token, none, or another), and
+sometimes the headers the collector's guard reads (Origin, Sec-Fetch-Site, Host, Referer). The
+property: the collector answers 200 with an export response of the signal (partial success or
+not), or 4xx with a google.rpc.Status, never 5xx; and afterwards it still stores a valid span
+(nothing lost, no wedged writer thread). test_otlp.py fuzzes the decoding alone, much faster.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from google.rpc import status_pb2
 from hypothesis import strategies as st
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from tests.fuzz import engine, seeds
@@ -31,9 +37,11 @@ from tests.fuzz.mutations import fuzz_bytes
 from tests.waiting import until
 from tracing import samples
 from tracing._server import Collector, CollectorConfig
+from tracing._store import Store
 
 IO_TIMEOUT_S = 10.0
 SEEDS = seeds.load("collector")
+TOKEN = "valid-ingest-token"  # stands for the harness's real token, made at start
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,14 @@ class OtlpPost:
     content_encoding: str | None  # None: no Content-Encoding header
     compress: str | None = None  # "gzip" or "deflate": compress the body before sending
     extra: tuple[tuple[str, str], ...] = ()  # more headers: origin, host, fetch metadata
+    auth: str | None = TOKEN  # the Authorization header's token (TOKEN: the valid one)
 
+
+_RESPONSES: dict[str, Any] = {
+    "traces": trace_service_pb2.ExportTraceServiceResponse,
+    "logs": logs_service_pb2.ExportLogsServiceResponse,
+    "metrics": metrics_service_pb2.ExportMetricsServiceResponse,
+}
 
 # ------------------------------------------------------------------ inputs
 
@@ -98,7 +113,9 @@ def posts(draw: st.DrawFn) -> OtlpPost:
     signal = draw(st.sampled_from(("traces", "logs")))
     names = draw(st.lists(st.sampled_from(sorted(EXTRA_HEADERS)), max_size=3, unique=True))
     extra = tuple((name, draw(st.sampled_from(EXTRA_HEADERS[name]) | _VISIBLE)) for name in names)
-    return OtlpPost(signal, body, content_type, encoding, compress, extra)
+    auth = draw(st.just(TOKEN) | st.none() | _VISIBLE)
+    signal = draw(st.sampled_from(("traces", "logs", "metrics")) if auth else st.just(signal))
+    return OtlpPost(signal, body, content_type, encoding, compress, extra, auth)
 
 
 # ------------------------------------------------------------------ the property
@@ -115,10 +132,11 @@ def _wire_body(post: OtlpPost) -> bytes:
 class Ingest:
     """A collector on loopback with a throwaway database, and a client posting to it."""
 
-    def __init__(self, collector: Collector, http: aiohttp.ClientSession) -> None:
+    def __init__(self, collector: Collector, http: aiohttp.ClientSession, token: str) -> None:
         self.collector = collector
         self.http = http
         self.base = f"http://127.0.0.1:{collector.port}"
+        self.token = token
         self._span_ids = itertools.count(1)
 
     async def exercise(self, post: OtlpPost) -> None:
@@ -127,14 +145,27 @@ class Ingest:
             headers["Content-Type"] = post.content_type
         if post.content_encoding is not None:
             headers["Content-Encoding"] = post.content_encoding
+        if post.auth is not None:
+            token = self.token if post.auth == TOKEN else post.auth
+            headers["Authorization"] = f"Bearer {token}"
         headers.update(post.extra)
-        status, answer = await self.post(post.signal, _wire_body(post), headers)
+        status, answer, content_type = await self.post(post.signal, _wire_body(post), headers)
         assert status < 500, f"answered {status}: {answer[:300]!r}"
-        if status == 200:
-            assert answer in (b"{}", b""), f"not an empty export response: {answer[:300]!r}"
+        # Every answer is an OTLP message: the export response, or a google.rpc.Status.
+        message = _RESPONSES[post.signal]() if status == 200 else status_pb2.Status()
+        try:
+            if content_type == "application/json":
+                json_format.Parse(answer, message)
+            else:
+                assert content_type == "application/x-protobuf", content_type
+                message.ParseFromString(answer)
+        except (json_format.ParseError, DecodeError) as exc:
+            raise AssertionError(f"{status} answer is not OTLP: {answer[:300]!r}") from exc
         await self.check_still_storing()
 
-    async def post(self, signal: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    async def post(
+        self, signal: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, str]:
         # skip_auto_headers: with no Content-Type given, send none (aiohttp would add one).
         async with self.http.post(
             f"{self.base}/v1/{signal}",
@@ -142,15 +173,17 @@ class Ingest:
             headers=headers,
             skip_auto_headers=["Content-Type"],
         ) as response:
-            return response.status, await response.read()
+            return response.status, await response.read(), response.content_type
 
     async def check_still_storing(self) -> None:
         """A new, valid span is answered 200 and counted as stored."""
         before = self.collector.ingested
         request = _one_span(next(self._span_ids))
-        status, answer = await self.post(
-            "traces", request, {"Content-Type": "application/x-protobuf"}
-        )
+        headers = {
+            "Content-Type": "application/x-protobuf",
+            "Authorization": f"Bearer {self.token}",
+        }
+        status, answer, _ = await self.post("traces", request, headers)
         assert status == 200, f"a valid span was answered {status}: {answer[:300]!r}"
         await until(lambda: self.collector.ingested == before + 1, IO_TIMEOUT_S, "span stored")
 
@@ -171,10 +204,14 @@ def _one_span(n: int) -> bytes:
 def _open() -> Iterator[engine.Check]:
     """Start a collector on a private event loop; each check runs one input to completion."""
     with tempfile.TemporaryDirectory(prefix="baton-fuzz-") as folder, engine.event_loop() as loop:
+        store = Store(Path(folder) / "traces.db")
+        store.add_user("fuzz")
+        token = store.add_ingest_token("fuzz", "harness")
+        store.close()
         collector = Collector(CollectorConfig(db=Path(folder) / "traces.db", port=0))
-        loop.run_until_complete(collector.start())
+        loop.run_until_complete(collector.async_start())
         http = loop.run_until_complete(_client())
-        ingest = Ingest(collector, http)
+        ingest = Ingest(collector, http, token)
 
         def check(post: OtlpPost) -> None:
             loop.run_until_complete(asyncio.wait_for(ingest.exercise(post), 3 * IO_TIMEOUT_S))
@@ -183,7 +220,7 @@ def _open() -> Iterator[engine.Check]:
             yield check
         finally:
             loop.run_until_complete(http.close())
-            loop.run_until_complete(collector.close())
+            loop.run_until_complete(collector.async_close())
 
 
 async def _client() -> aiohttp.ClientSession:
@@ -191,7 +228,7 @@ async def _client() -> aiohttp.ClientSession:
 
 
 def _kept(post: Any) -> list[tuple[str, bytes]]:
-    return [(post.signal, post.body)]
+    return [(post.signal, post.body)] if post.signal in ("traces", "logs") else []
 
 
 TARGET = engine.Target(

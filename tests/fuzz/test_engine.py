@@ -52,6 +52,7 @@ def test_a_budgeted_run_reports_the_failure_and_saves_the_shrunk_input(tmp_path,
     assert len(saved.read_bytes()) <= len(PLANTED) + 2  # shrunk: the planted bytes, little else
 
 
+@pytest.mark.warning_logs(r"something broke")
 def test_an_error_logged_while_checking_is_a_failure_unless_tolerated() -> None:
     def logs_error(data: bytes) -> None:
         logging.getLogger("fuzz.test").error("something broke")

@@ -31,11 +31,10 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from hypothesis import strategies as st
 
-from connect import codec
-from connect import messages as m
-from connect._access_http import NAME_PATH, PAIR_PATH, PAIRING_CODE_PATH, TOKENS_PATH
 from connect.errors import FrameError
-from connect.server import INFO_PATH, WS_PATH
+from connect.paths import INFO_PATH, NAME_PATH, PAIR_PATH, PAIRING_CODE_PATH, TOKENS_PATH, WS_PATH
+from connect.wire import codec
+from connect.wire import messages as m
 from devices.config import ReceiverConfig
 from devices.receiver import Receiver
 from tests.fakes import MemoryHost

@@ -16,7 +16,7 @@ from client.app import views as v
 from client.app.screens.overlay import Overlay
 from client.app.theme import Metrics
 from client.app.widgets import clear_layout, label, restyle, text_button
-from connect import messages as m
+from connect.wire import messages as m
 
 CODE_REFRESH_MS = 5000  # the code changes when someone pairs: re-read it while it is shown
 
@@ -142,7 +142,7 @@ class AccessPanel(Overlay):
             own = token.id == access.own_token_id
             who = token.client.name or token.client.id
             text = label(
-                f"{who}{'  (this app)' if own else ''}\n"
+                f"{who}{' (this app)' if own else ''}\n"
                 f"{token.role.name.lower()} · {last_used(token, now_ms)}",
                 "",
                 wrap=True,

@@ -4,6 +4,11 @@ and the "Can't see your device?" panel.
 A device that needs pairing shows a lock and says so; choosing it opens the keypad
 (screens/keypad.py). A device this app owns has an "Access" button (screens/access.py). On a
 TV the screen shows This computer's own pairing code, for phones and laptops to pair with it.
+
+A card's button never becomes disabled (a disabled widget cannot hold focus, and the remote's
+focus would jump to another device's "Transfer here", where a second OK moves the music
+again): while it plays there, or a move to it runs, or it cannot take the track, the button
+is *inert*, greyed and ignoring OK, and focus stays on the device just chosen.
 """
 
 from __future__ import annotations
@@ -12,12 +17,12 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -27,14 +32,18 @@ from client.app import theme
 from client.app import views as v
 from client.app.models import DeviceListModel, type_words
 from client.app.screens.access import AccessPanel
+from client.app.screens.device_picker import VolumeSlider
 from client.app.screens.keypad import PinKeypad
 from client.app.screens.overlay import Layers
+from client.app.screens.transfer_status import TransferDetails, TransferStatus
 from client.app.theme import Metrics
 from client.app.widgets import label, page, restyle, scroll_page, text_button
-from connect import messages as m
+from client.app.words import ago
+from connect.wire import messages as m
 
 IDLE = "Nothing is playing yet"
 FRAME_MS = 16  # device cards repaint at most once a frame
+SEEN_REFRESH_MS = 1000  # "last seen … ago" counts on while the help panel is shown
 
 
 class DeviceCard(QFrame):
@@ -65,20 +74,30 @@ class DeviceCard(QFrame):
             for locked, name in ((False, "transfer"), (True, "lock"))
         }
         self._button_locked = False
+        self.inert = False  # OK does nothing (see the module docstring)
         layout.addWidget(self.button)
         self.access = text_button("Access", mx=mx)
         self.access.hide()
         layout.addWidget(self.access)
+        # The volume ends the row: a slider keeps Right until its maximum, so before Access
+        # it would hide Access from the arrows.
+        self.volume = VolumeSlider(mx, view.name)  # this device's own volume
+        layout.addWidget(self.volume)
         self.view = view
         self._look: tuple[str, str] = ("", "")
 
-    def show_view(self, view: v.DeviceView, followed: bool, why_not: str) -> None:
-        """Show *view*; *followed* marks the device playing for the listener."""
+    def show_view(
+        self, view: v.DeviceView, followed: bool, why_not: str, moving_here: bool = False
+    ) -> None:
+        """Show *view*; *followed* marks the device playing for the listener; *moving_here*
+        that a move to it runs."""
         self.view = view
         self.setObjectName(f"device-{view.name}")
         self.access.setObjectName(f"access-{view.name}")
         self.access.setAccessibleName(f"Who may control {view.name}")
         self.access.setVisible(view.owned)
+        self.volume.setObjectName(f"volume-{view.name}")
+        self.volume.show_volume(view.volume if view.online and not view.locked else None)
         color = theme.ACCENT if followed else (theme.TEXT if view.online else theme.MUTED)
         icon = "lock" if view.locked else theme.device_icon_name(view.type)
         self.icon.setPixmap(theme.pixmap(icon, self.mx.icon * 2, color, 2.0))
@@ -90,35 +109,25 @@ class DeviceCard(QFrame):
             return
         self.button.setObjectName(f"transfer-{view.name}")
         self.button.setAccessibleName(f"Transfer to {view.name}")
-        self.name.setText(
-            view.name
-            + ("  (this computer)" if view.is_local and view.name != "This computer" else "")
-        )
-        kind = type_words(view.type)
-        if not view.online:
-            state = f"{kind} · offline" + (
-                f" ({view.offline_reason})" if view.offline_reason else ""
-            )
-        elif followed and view.status is m.PlaybackStatus.PLAYING:
-            state = f"{kind} · playing now"
-        elif followed:
-            state = f"{kind} · active"
-        elif view.active and view.status is m.PlaybackStatus.PLAYING:
-            state = f"{kind} · playing (another session)"
-        else:
-            state = f"{kind} · online"
-        self.state.setText(state)
+        self.name.setText(view.name)
+        self.state.setText(device_state(view, followed))
         restyle(self, "active", followed)
         reason = "" if followed else (why_not or ("" if view.online else "Not reachable right now"))
         role = "muted" if reason == IDLE else "error"
         restyle(self.reason, "role", role)
         self.reason.setText(reason)
         self.reason.setVisible(bool(reason))
-        self.button.setText("Playing here" if followed else "Transfer here")
-        enabled = not followed and not reason
-        if self.button.isEnabled() != enabled:
-            self.button.setEnabled(enabled)
+        self.button.setText(
+            "Playing here" if followed else "Moving here…" if moving_here else "Transfer here"
+        )
+        self._set_inert(followed or moving_here or bool(reason))
         self.setEnabled(True)
+
+    def _set_inert(self, inert: bool) -> None:
+        self.inert = inert
+        restyle(self.button, "inert", inert)
+        if not self.button.isEnabled():
+            self.button.setEnabled(True)
 
     def _show_locked(self, view: v.DeviceView) -> None:
         """A device we may not use yet: the lock, the state in words, and "Pair"."""
@@ -135,8 +144,23 @@ class DeviceCard(QFrame):
         self.button.setObjectName(f"pair-{view.name}")
         self.button.setAccessibleName(f"Pair with {view.name}")
         self.button.setText("Pair…")
-        self.button.setEnabled(True)
+        self._set_inert(False)
         restyle(self, "active", False)
+
+
+def device_state(view: v.DeviceView, followed: bool) -> str:
+    """Return a card's second line: what the device is, and what it does, in words."""
+    kind = type_words(view.type)
+    if view.is_local:
+        kind = "This TV" if view.type is m.DeviceType.TV else "This computer"
+    if not view.online:
+        return f"{kind} · offline" + (f" ({view.offline_reason})" if view.offline_reason else "")
+    playing = view.status is m.PlaybackStatus.PLAYING
+    if followed:
+        return f"{kind} · " + ("playing now" if playing else "paused" if view.active else "ready")
+    if view.active and playing:
+        return f"{kind} · playing something else"
+    return f"{kind} · ready"
 
 
 class DevicesScreen(QWidget):
@@ -146,6 +170,7 @@ class DevicesScreen(QWidget):
     pair_requested = Signal(str, str)  # device id, code
     access_requested = Signal(str, bool)  # device id, with its pairing code
     revoke_requested = Signal(str, str)  # device id, token id
+    volume_requested = Signal(str, int)  # device id, volume
     add_requested = Signal(str)  # host:port
     self_test_requested = Signal()
 
@@ -158,7 +183,8 @@ class DevicesScreen(QWidget):
         self.cards: dict[str, DeviceCard] = {}
         self._followed = ""
         self._current_item: m.QueueItem | None = None
-        self._transfer_started = 0.0
+        self._moving_to = ""  # the target of a move that runs
+        self.wall_clock: Callable[[], float] = time.time  # for "last seen … ago"
         self._dirty: set[str] = set()
         self._resync = False
         self._flush_timer = QTimer(self)
@@ -170,17 +196,8 @@ class DevicesScreen(QWidget):
         content, layout = page(mx, "Devices")
         outer.addWidget(scroll_page(content))
 
-        self.banner = QFrame()
-        self.banner.setProperty("role", "card")
-        banner = QVBoxLayout(self.banner)
-        banner.setContentsMargins(mx.margin, mx.margin // 2, mx.margin, mx.margin // 2)
-        self.banner_text = label("", "", wrap=True)
-        self.banner_text.setObjectName("transfer-status")
-        self.banner_progress = QProgressBar()
-        self.banner_progress.setTextVisible(False)
-        banner.addWidget(self.banner_text)
-        banner.addWidget(self.banner_progress)
-        self.banner.hide()
+        self.banner = TransferStatus(mx)
+        self.banner_text = self.banner.text
         layout.addWidget(self.banner)
         self.local_code = label("", "ok", wrap=True)
         self.local_code.setObjectName("local-code")
@@ -218,12 +235,29 @@ class DevicesScreen(QWidget):
         self.access_panel = AccessPanel(mx, self)
         self.access_panel.reload_requested.connect(self.access_requested.emit)
         self.access_panel.revoke_requested.connect(self.revoke_requested.emit)
+        self.details = TransferDetails(mx, self)
+        self.banner.details.clicked.connect(self._open_details)
+        self._seen_timer = QTimer(self)
+        self._seen_timer.setInterval(SEEN_REFRESH_MS)
+        self._seen_timer.timeout.connect(self._refresh_seen)
 
-    def use_navigator(self, layers: Layers, move_focus: Callable[[QWidget], None]) -> None:
-        """Open the keypad and the Access panel as navigator layers (focus trapped, Back)."""
-        for overlay in (self.keypad, self.access_panel):
+    def use_navigator(
+        self,
+        layers: Layers,
+        move_focus: Callable[[QWidget], None],
+        host: QWidget | None = None,
+    ) -> None:
+        """Open the keypad, Access and details panels as navigator layers (focus trapped,
+        Back), each dimming all of *host* (the window: sidebar and player bar too)."""
+        for overlay in (self.keypad, self.access_panel, self.details):
             overlay.layers = layers
             overlay.move_focus = move_focus
+            if host is not None:
+                overlay.cover(host)
+
+    def _open_details(self) -> None:
+        if self.banner.transfer is not None:
+            self.details.show_transfer(self.banner.transfer)
 
     # ------------------------------------------------------------------ access
     def show_pairing(self, pairing: v.PairingView) -> None:
@@ -243,6 +277,8 @@ class DevicesScreen(QWidget):
 
     def _choose(self, card: DeviceCard) -> None:
         view = card.view
+        if card.inert:
+            return
         if view.locked:
             self.keypad.ask(view)
         else:
@@ -259,24 +295,24 @@ class DevicesScreen(QWidget):
         heading = label("Can't see your device?", "")
         heading.setFont(theme.font(self.mx, 1.15, bold=True))
         layout.addWidget(heading)
-        self.help_interfaces = label("Looking on: …", "muted", wrap=True)
+        self.help_interfaces = label("Looking for devices on: …", "muted", wrap=True)
         self.help_multicast = label("Multicast self-test: not run yet", "muted", wrap=True)
         self.help_seen = label("", "muted", wrap=True)
         self.help_ports = label("", "muted", wrap=True)
-        for w in (self.help_interfaces, self.help_multicast):
+        # The button comes last: a remote scrolls only as far as the focus goes, so text
+        # under the screen's last button would stay cut off below the screen's edge.
+        for w in (self.help_interfaces, self.help_seen, self.help_ports, self.help_multicast):
             layout.addWidget(w)
         self.test_button = text_button("Test multicast", icon="help", mx=self.mx)
         self.test_button.setObjectName("self-test")
         self.test_button.clicked.connect(self.self_test_requested.emit)
         layout.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.help_seen)
-        layout.addWidget(self.help_ports)
         return panel
 
     def show_diagnostics(self, diag: v.Diagnostics) -> None:
         """Fill the help panel."""
         self.help_interfaces.setText(
-            "Looking on: " + (", ".join(diag.interfaces) or "no interface")
+            "Looking for devices on: " + (", ".join(diag.interfaces) or "no network")
         )
         self.help_multicast.setText(f"Multicast self-test: {diag.multicast_detail}")
         role = {True: "ok", False: "error", None: "muted"}[diag.multicast_ok]
@@ -285,14 +321,34 @@ class DevicesScreen(QWidget):
         self._refresh_seen()
 
     def _refresh_seen(self) -> None:
-        now = time.time()
+        now = self.wall_clock()
         lines = []
         for view in self.devices.views():
             if view.is_local:
                 continue
-            ago = f"{max(0, now - view.last_seen):.0f} s ago" if view.last_seen else "never"
-            lines.append(f"{view.name}: last seen {ago} at {view.address or 'no address'}")
+            where = view.address or "no address"
+            if view.online and view.info is not None:
+                lines.append(f"{view.name}: connected, at {where}")
+                continue
+            seen = (
+                f"last seen {ago(max(0.0, now - view.last_seen))}"
+                if view.last_seen
+                else "never seen"
+            )
+            lines.append(f"{view.name}: {seen}, at {where}")
         self.help_seen.setText("\n".join(lines) or "No device seen yet.")
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """Count "last seen … ago" on while the screen is shown."""
+        super().showEvent(event)
+        self._refresh_seen()
+        self._seen_timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        """Stop counting; a failed move is not news once the listener left the page."""
+        self._seen_timer.stop()
+        self.banner.forget_failure()
+        super().hideEvent(event)
 
     # ------------------------------------------------------------------ devices
     def set_followed(self, device_id: str, item: m.QueueItem | None) -> None:
@@ -329,10 +385,10 @@ class DevicesScreen(QWidget):
                 self._show(card, view)
 
     def _show(self, card: DeviceCard, view: v.DeviceView) -> None:
-        why = view.why_not  # the core's verdict for the current item (connect.transfer)
+        why = view.why_not  # the core's verdict for the current item (why_not_target)
         if not self._followed:
             why = why or IDLE
-        card.show_view(view, view.id == self._followed, why)
+        card.show_view(view, view.id == self._followed, why, view.id == self._moving_to)
 
     def _sync(self) -> None:
         views = self.devices.views()
@@ -347,6 +403,9 @@ class DevicesScreen(QWidget):
             if existing is None:
                 card = DeviceCard(self.mx, view)
                 card.button.clicked.connect(lambda _=False, c=card: self._choose(c))
+                card.volume.moved.connect(
+                    lambda value, c=card: self.volume_requested.emit(c.view.id, value)
+                )
                 card.access.clicked.connect(
                     lambda _=False, c=card: self.access_panel.open_for(c.view)
                 )
@@ -362,40 +421,26 @@ class DevicesScreen(QWidget):
         self._refresh_seen()
 
     def show_transfer(self, transfer: v.TransferView) -> None:
-        """Show a transfer's progress, then its result."""
-        self.banner.show()
-        if transfer.phase is v.TransferPhase.RUNNING:
-            self.banner_progress.setRange(0, 0)  # busy: the coordinator reports no steps
-            self.banner_progress.show()
-            restyle(self.banner_text, "role", "")
-            self.banner_text.setText(transfer.message)
-        else:
-            self.banner_progress.hide()
-            ok = transfer.phase is v.TransferPhase.DONE
-            restyle(self.banner_text, "role", "ok" if ok else "error")
-            self.banner_text.setText(describe_transfer(transfer))
+        """Show a transfer's progress, then its result (figures behind "Details")."""
+        self.banner.show_transfer(transfer)
+        moving = transfer.target_id if transfer.phase is v.TransferPhase.RUNNING else ""
+        if moving != self._moving_to:
+            previous, self._moving_to = self._moving_to, moving
+            for device_id in {previous, moving} - {""}:
+                view = self.devices.find(device_id)
+                card = self.cards.get(device_id)
+                if view is not None and card is not None:
+                    self._show(card, view)
+
+    def set_session(self, session: v.SessionView | None) -> None:
+        """Follow where the music is (the strip at the top says it)."""
+        self.banner.set_session(session)
 
     def _add(self) -> None:
         text = self.address.text().strip()
         if text:
             self.add_requested.emit(text)
             self.address.clear()
-
-
-def describe_transfer(transfer: v.TransferView) -> str:
-    """Return a transfer's outcome in one or two lines, with its timings."""
-    if transfer.phase is v.TransferPhase.FAILED:
-        return f"Could not move to {transfer.target_name}: {transfer.message}"
-    t = transfer.timings
-    if t is None:
-        return f"{transfer.message} (took {transfer.elapsed_ms} ms)"
-    gap = t.gap_us / 1000
-    gap_text = f"gap {gap:.1f} ms" if gap >= 0 else f"overlap {-gap:.1f} ms"
-    return (
-        f"{transfer.message}: audible {t.request_to_audible_ms} ms after the request "
-        f"(ready in {t.request_to_ready_ms} ms), {gap_text}, position off by "
-        f"{t.position_error_ms} ms"
-    )
 
 
 def button_of(card: DeviceCard) -> QPushButton:

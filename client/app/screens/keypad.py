@@ -21,7 +21,7 @@ from client.app.widgets import label, restyle, text_button
 CODE_LENGTH = 6
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "back", "0", "ok")
 _DIGIT_KEYS = {getattr(Qt.Key, f"Key_{n}"): str(n) for n in range(10)}
-_ERASE_KEYS = (Qt.Key.Key_Backspace, Qt.Key.Key_Delete)
+_ERASE_KEYS = (Qt.Key.Key_Backspace, Qt.Key.Key_Delete, Qt.Key.Key_Clear)  # Clear: a remote's
 
 
 class PinKeypad(Overlay):

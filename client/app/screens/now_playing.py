@@ -1,21 +1,20 @@
 """Now playing: artwork, title, artist, smooth progress, transport, volume, queue, the device.
 
-Also the player bar at the bottom of every screen (a compact view of the same session).
+The player bar at the bottom of every screen is in screens/player_bar.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSlider,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -23,9 +22,19 @@ from PySide6.QtWidgets import (
 from client.app import theme
 from client.app import views as v
 from client.app.models import QueueModel, Role, format_ms
+from client.app.screens.queue_rows import QueueRow
+from client.app.screens.transfer_status import where_words
 from client.app.theme import Metrics
-from client.app.widgets import clear_layout, icon_button, label, page, restyle, scroll_page
-from connect import messages as m
+from client.app.widgets import (
+    clear_layout,
+    icon_button,
+    label,
+    page,
+    restyle,
+    scroll_page,
+    text_button,
+)
+from connect.wire import messages as m
 
 PROGRESS_STEPS = 1000
 
@@ -33,7 +42,7 @@ PROGRESS_STEPS = 1000
 class Transport(QWidget):
     """Previous, play/pause, next: the three transport buttons."""
 
-    action = Signal(object)  # connect.messages action
+    action = Signal(object)  # connect.wire.messages action
 
     def __init__(self, mx: Metrics, scale: float = 1.0, prefix: str = "") -> None:
         super().__init__()
@@ -137,7 +146,16 @@ class NowPlayingScreen(QWidget):
         controls.addStretch(1)
         info.addLayout(controls)
         info.addSpacing(mx.margin)
-        info.addWidget(label("Queue", "muted"))
+        header = QHBoxLayout()
+        header.addWidget(label("Queue", "muted"))
+        header.addStretch(1)
+        self.clear_queue = text_button("Clear")
+        self.clear_queue.setObjectName("queue-clear")
+        self.clear_queue.setAccessibleName("Clear the queue (what plays stays)")
+        self.clear_queue.setToolTip("Remove everything but what plays")
+        self.clear_queue.clicked.connect(self._clear)
+        header.addWidget(self.clear_queue)
+        info.addLayout(header)
         self.queue_rows = QVBoxLayout()
         self.queue_rows.setSpacing(2)
         info.addLayout(self.queue_rows)
@@ -147,6 +165,9 @@ class NowPlayingScreen(QWidget):
         layout.addStretch(1)
         self._session: v.SessionView | None = None
         self._updating_volume = False
+        self.queue_buttons: list[QueueRow] = []
+        self._focus_uid = ""  # the row to focus once the edited queue comes back
+        self.move_focus: Callable[[QWidget], None] = lambda widget: widget.setFocus()
         queue.modelReset.connect(self._rebuild_queue)
         queue.dataChanged.connect(self._mark_current)
 
@@ -157,11 +178,16 @@ class NowPlayingScreen(QWidget):
         item = state.current_item
         self.title.setText(item.title if item else "Nothing playing")
         self.artist.setText(" · ".join(x for x in (item.artist, item.album) if x) if item else "")
-        self.device.setText(f"Playing on {session.device_name}")
+        on = state.now_playing if state.live else None
+        if on is not None:  # a radio: what the station says is on, its name, no length
+            self.title.setText(on.title or on.station or self.title.text())
+            self.artist.setText(" · ".join(x for x in (on.station, "Live") if x))
+        # Never "Playing on" once the queue ended: where_words says what is true now.
+        self.device.setText(where_words(session) or f"On {session.device_name}")
         self.device.setIcon(theme.icon(device_icon, self.mx.icon, theme.ACCENT))
         self.art.setPixmap(theme.cover(art, item.album if item else "Baton", self.mx.big_cover, 18))
         self.transport.set_playing(state.clock.playing)
-        self.total.setText(format_ms(item.duration_ms if item else 0))
+        self.total.setText("LIVE" if state.live else format_ms(item.duration_ms if item else 0))
         if not self.volume.isSliderDown():
             self._updating_volume = True
             self.volume.setValue(state.volume)
@@ -182,84 +208,48 @@ class NowPlayingScreen(QWidget):
 
     def _rebuild_queue(self) -> None:
         clear_layout(self.queue_rows)
-        self.queue_buttons: list[QPushButton] = []
+        self.queue_buttons = []
+        order: list[str] = []
         for n in range(self.queue.rowCount()):
             item: m.QueueItem = self.queue.data(self.queue.index(n), Role.VALUE)
-            row = QPushButton(f"{item.title or item.url}   ·   {item.artist}")
-            row.setProperty("role", "row")
+            order.append(item.uid)
+            text = f"{item.title or item.url}   ·   {item.artist}" if item.artist else item.title
+            row = QueueRow(text or item.url, item.uid, order, item.uid == self.queue.current_uid)
             row.setObjectName(f"queue-{n}")
-            row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            row.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-            row.setAutoDefault(False)
             row.clicked.connect(lambda _=False, uid=item.uid: self.play_item.emit(uid))
+            row.edit.connect(self._edit)
             self.queue_rows.addWidget(row)
             self.queue_buttons.append(row)
+        self.clear_queue.setVisible(len(order) > 1)
         self._mark_current()
+        if self._focus_uid:
+            uid, self._focus_uid = self._focus_uid, ""
+            focus = next((r for r in self.queue_buttons if r.uid == uid), None)
+            if focus is not None:
+                focus.show()  # a layout shows new children only later: focus needs it now
+                self.move_focus(focus)
+
+    def _edit(self, action: m.Action) -> None:
+        """Send a row's edit; focus stays with the moved item, or goes to the next one."""
+        row = self.sender()
+        if isinstance(row, QueueRow):
+            self._focus_uid = row.uid
+            if isinstance(action, m.RemoveFromQueue):
+                at = row.order.index(row.uid)
+                rest = row.order[at + 1 :] or row.order[:at][-1:]
+                self._focus_uid = rest[0] if rest else ""
+        self.action.emit(action)
+
+    def _clear(self) -> None:
+        self._focus_uid = self.queue.current_uid
+        self.action.emit(m.ClearQueue())
 
     def _mark_current(self) -> None:
-        for n, row in enumerate(getattr(self, "queue_buttons", [])):
+        for n, row in enumerate(self.queue_buttons):
             item: m.QueueItem = self.queue.data(self.queue.index(n), Role.VALUE)
             current = item.uid == self.queue.current_uid
+            row.current = current
             restyle(row, "current", current)
-
-
-class PlayerBar(QFrame):
-    """The compact player at the bottom of every screen."""
-
-    action = Signal(object)
-    open_now_playing = Signal()
-
-    def __init__(self, mx: Metrics) -> None:
-        super().__init__()
-        self.mx = mx
-        self.setProperty("role", "playerbar")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(mx.margin, mx.margin // 2, mx.margin, mx.margin // 2)
-        layout.setSpacing(mx.margin)
-        self.art = QLabel()
-        side = mx.icon * 2 + 8
-        self.art.setFixedSize(side, side)
-        self.art.setPixmap(theme.cover(None, "Baton", side, 8))
-        layout.addWidget(self.art)
-        text = QVBoxLayout()
-        self.title = QToolButton()
-        self.title.setObjectName("bar-title")
-        self.title.setProperty("role", "nav")
-        self.title.setText("Nothing playing")
-        self.title.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.title.clicked.connect(self.open_now_playing.emit)
-        self.where = label("", "muted")
-        text.addWidget(self.title)
-        text.addWidget(self.where)
-        layout.addLayout(text, 2)
-        self.transport = Transport(mx, 1.0, prefix="bar-")
-        self.transport.action.connect(self.action.emit)
-        layout.addWidget(self.transport)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setTextVisible(False)
-        layout.addWidget(self.progress, 3)
-        self.time = label("0:00 / 0:00", "muted")
-        layout.addWidget(self.time)
-        self._duration = 0
-
-    def set_session(self, session: v.SessionView, art: bytes | None) -> None:
-        """Show the followed session."""
-        item = session.state.current_item
-        self.title.setText(item.title if item else "Nothing playing")
-        self.where.setText(
-            f"{item.artist} · on {session.device_name}" if item else session.device_name
-        )
-        side = self.art.width()
-        self.art.setPixmap(theme.cover(art, item.album if item else "Baton", side, 8))
-        self.transport.set_playing(session.state.clock.playing)
-        self._duration = item.duration_ms if item else 0
-
-    def set_position(self, position_ms: int) -> None:
-        """Move the progress bar."""
-        value = round(PROGRESS_STEPS * position_ms / self._duration) if self._duration else 0
-        self.progress.setValue(max(0, min(PROGRESS_STEPS, value)))
-        self.time.setText(f"{format_ms(position_ms)} / {format_ms(self._duration)}")
 
 
 def art_pixmap(art: bytes | None, title: str, size: int) -> QPixmap:

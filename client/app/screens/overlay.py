@@ -68,6 +68,18 @@ class Overlay(QFrame):
         if self.layers is None or not self.layers.close_layer():
             self.hide()
 
+    def cover(self, host: QWidget) -> None:
+        """Dim all of *host* (the window: its sidebar and player bar too), not just the
+        screen that owns the panel."""
+        old = self.parentWidget()
+        if old is host:
+            return
+        if old is not None:
+            old.removeEventFilter(self)
+        self.setParent(host)
+        host.installEventFilter(self)
+        self.hide()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         """Follow the parent's size, so the backdrop always covers it."""
         if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:

@@ -21,12 +21,12 @@ ARROW = {
 }
 
 
-def press(key: Qt.Key) -> None:
+def press(key: Qt.Key, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
     """Press and release *key* on the focus widget (the active window when none)."""
     target = QApplication.focusWidget() or QApplication.activeWindow()
     assert target is not None
     for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-        QApplication.sendEvent(target, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier))
+        QApplication.sendEvent(target, QKeyEvent(kind, key, modifiers))
         target = QApplication.focusWidget() or QApplication.activeWindow() or target
     QApplication.processEvents()
 

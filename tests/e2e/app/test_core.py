@@ -18,7 +18,6 @@ def _core(tmp_path: Path, library_dir: Path) -> AppCore:
         device_name="This computer",
         state_dir=tmp_path / "state",
         interfaces=("127.0.0.1",),
-        media_host="127.0.0.1",
     )
     return AppCore(settings, lambda event: None, default_identity("test"))
 
@@ -48,3 +47,21 @@ async def test_a_track_outside_the_folder_gets_no_url(tmp_path, library_dir):
             core.media_url(outside, "any")
     finally:
         await core.server.async_close()
+
+
+def test_a_device_update_keeps_the_volume_its_session_reported(tmp_path, library_dir):
+    from dataclasses import replace
+
+    from client.app import views as v
+    from connect.discovery.registry import DeviceEntry, DeviceSource
+    from connect.wire import messages as m
+
+    core = _core(tmp_path, library_dir)
+    entry = DeviceEntry(
+        "car", "Car", m.DeviceType.CAR, "", ("127.0.0.1",), 4000, None, True, 0.0,
+        DeviceSource.MDNS, mdns_present=True,
+    )  # fmt: skip
+    core._views["car"] = replace(core._view_from_entry(entry), volume=35)
+    updated = core._view_from_entry(replace(entry, last_seen=5.0))  # an mDNS answer, say
+    assert updated.volume == 35
+    assert isinstance(updated, v.DeviceView)

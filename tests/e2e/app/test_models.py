@@ -8,8 +8,8 @@ from client.app import views as v
 from client.app.library import scan_library
 from client.app.models import AlbumListModel, DeviceListModel, QueueModel, TrackListModel
 from client.app.position import SEEK_MS, SmoothPosition
-from connect import messages as m
 from connect.clock import ClockEstimate
+from connect.wire import messages as m
 
 
 def _device(n: int, *, local: bool = False) -> v.DeviceView:

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel
 
 from client.app import views as v
 from client.app.bridge import CoreThread
 from client.spatial import FindingKind
-from connect import messages as m
+from connect.access import CredentialStore
 from connect.controller import Controller
-from connect.credentials import CredentialStore
-from connect.errors import AccessRevokedError
+from connect.errors import AccessRevokedError, WrongPinError
+from connect.wire import messages as m
 from devices.tokens import TokenStore
 from tests.e2e.app.conftest import open_app
 from tests.e2e.app.keys import focused, press, walk_to
@@ -177,8 +178,12 @@ def test_pairing_a_pin_receiver_wrong_code_then_right(
     assert credential is not None
     assert credential.role is m.Role.OWNER
     card = window.devices_screen.cards[kitchen]
-    assert card.button.objectName() == "transfer-Kitchen"
+    qtbot.waitUntil(lambda: card.button.objectName() == "transfer-Kitchen")
     assert card.access.isVisible()
+    # Focus came back to the device just paired and stays there (nothing plays yet, so its
+    # button is greyed), never on another device's "Transfer here".
+    QApplication.processEvents()  # a lost focus is recovered on the next turn: let it run
+    assert focused() == "transfer-Kitchen"
 
     # Usable: the app plays on it over its pinned TLS session.
     album = window.albums.albums()[0]
@@ -251,6 +256,10 @@ def test_owner_revokes_another_controller_then_its_own_access(
         assert len(panel.revoke_buttons) == 2
         assert panel.view is not None
         assert panel.view.own_token_id in panel.revoke_buttons
+        own = [
+            w.text().split("\n")[0] for w in panel.findChildren(QLabel) if "(this app)" in w.text()
+        ]
+        assert own == ["Baton on This computer (this app)"]  # one space, as everywhere else
         walk_to(window, f"revoke-{phone_token}")
         press(OK)
         conn = phone.known_connection(kitchen)
@@ -301,8 +310,8 @@ def test_owner_revokes_another_controller_then_its_own_access(
 def test_a_tv_shows_this_devices_pairing_code(qtbot, tmp_path, library_dir):
     window = open_app(qtbot, tmp_path, library_dir, tv=True)
     try:
-        window.show_screen("devices")
-        shown = window.devices_screen.local_code
+        window.open_tab("settings")  # the TV layout shows its own code in Settings
+        shown = window.settings.local_code
         qtbot.waitUntil(shown.isVisible, timeout=15_000)
         code = (tmp_path / "app-state" / "this-computer" / "pairing-code").read_text().strip()
         assert shown.text() == f"To pair a phone or laptop with this TV, enter {code}"
@@ -329,7 +338,7 @@ def test_a_damaged_credentials_file_is_reported_and_left_alone(
 
 
 def test_wrong_codes_count_down_then_the_device_pauses_pairing(
-    qtbot, app_window, pin_receiver, credentials_dir
+    qtbot, app_window, pin_receiver, credentials_dir, helper_loop, tmp_path
 ):
     window = app_window
     kitchen = pin_receiver.device_id
@@ -338,21 +347,39 @@ def test_wrong_codes_count_down_then_the_device_pauses_pairing(
     walk_to(window, "pair-Kitchen")
     press(OK)
     keypad = window.devices_screen.keypad
+    # Someone else got a code wrong first: the device counts every controller's wrong codes,
+    # and the keypad shows the device's count, not one of its own.
+    stranger = Controller(
+        m.ClientIdentity("stranger", "Stranger"),
+        interfaces=["127.0.0.1"],
+        credentials=CredentialStore(tmp_path / "stranger"),
+    )
+
+    async def stranger_tries(code: str) -> None:
+        await stranger.async_start()
+        try:
+            await stranger.async_find(kitchen, 10)
+            with pytest.raises(WrongPinError):
+                await stranger.async_pair(kitchen, code)
+        finally:
+            await stranger.async_close()
+
+    wrong = f"{(int(code_of(pin_receiver)) + 1) % 1_000_000:06d}"
+    helper_loop.submit(stranger_tries(wrong)).result(30)
     said = []
-    for _ in range(6):
+    for _ in range(5):
         wrong = f"{(int(code_of(pin_receiver)) + 1) % 1_000_000:06d}"
         type_code(wrong)
         press(OK)
         qtbot.waitUntil(lambda: not keypad.busy, timeout=10_000)
         said.append(keypad.status.text())
-    assert said[:5] == [
-        "Wrong code — 4 tries left before a pause",
+    assert said[:4] == [
         "Wrong code — 3 tries left before a pause",
         "Wrong code — 2 tries left before a pause",
         "Wrong code — 1 try left before a pause",
         "Wrong code — pairing pauses for a minute now",
     ]
-    assert said[5].startswith("Too many wrong codes: the device pauses pairing; try again in ")
-    assert said[5].endswith(" s")
+    assert said[4].startswith("Too many wrong codes: the device pauses pairing; try again in ")
+    assert said[4].endswith(" s")
     assert CredentialStore(credentials_dir).get(kitchen) is None
     assert view_of(window, kitchen).locked

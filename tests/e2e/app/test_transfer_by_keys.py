@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from client.app import views as v
 from tests.audio import audible_duration_ms, read_wav
@@ -59,8 +60,26 @@ def test_keys_only_play_here_then_transfer_to_car(qtbot, app_window, receivers):
     transfer = outcome.args[0]
     assert transfer.phase is v.TransferPhase.DONE, transfer.message
     assert transfer.timings is not None
-    assert "audible" in window.devices_screen.banner_text.text()
     qtbot.waitUntil(lambda: window.session is not None and window.session.device_name == "Car")
+    card = window.devices_screen.cards[car.device_id]
+    qtbot.waitUntil(lambda: card.button.text() == "Playing here")
+    QApplication.processEvents()  # a lost focus is recovered on the next turn: let it run
+
+    # Focus stays on the device just chosen, and a second OK does not move the music again.
+    assert focused() == "transfer-Car"
+    with qtbot.assertNotEmitted(window.devices_screen.transfer_requested):
+        press(OK)
+    # Words for listeners; the figures are behind "Details".
+    assert window.devices_screen.banner_text.text() == "Playing on Car"
+    walk_to(window, "transfer-details-button")
+    press(OK)
+    details = window.devices_screen.details
+    qtbot.waitUntil(details.isVisible)
+    assert "audible" in details.lines.text().lower()
+    assert focused() == "details-close"
+    press(Qt.Key.Key_Escape)
+    assert not details.isVisible()
+    assert focused() == "transfer-details-button"
 
     # The Car really plays: its recording fills with the album's audio.
     qtbot.waitUntil(
@@ -68,13 +87,15 @@ def test_keys_only_play_here_then_transfer_to_car(qtbot, app_window, receivers):
         timeout=10_000,
     )
 
-    # A remote's play/pause key pauses the Car; Back returns to the screen before Devices.
+    # A remote's play/pause key pauses the Car; Back from a screen chosen in the rail goes
+    # home (the Library), not through every screen visited.
     press(Qt.Key.Key_MediaTogglePlayPause)
     qtbot.waitUntil(lambda: not window.session.state.clock.playing, timeout=5_000)
     press(Qt.Key.Key_Escape)
-    assert window.current_screen() == "now-playing"
+    assert window.current_screen() == "library"
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 def test_a_failed_transfer_says_why_and_the_music_stays(qtbot, app_window, receivers, helper_loop):
     window = app_window
     tv = receivers["Bedroom TV"]

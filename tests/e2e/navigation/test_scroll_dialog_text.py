@@ -97,14 +97,9 @@ def test_an_in_window_dialog_traps_focus_and_back_restores_the_opener(qtbot, scr
         press(qtbot, key)
         assert focused_name() == expected
     findings = navigator.lint()
-    # While the dialog is open the screen behind it is out of reach, and the dialog's own
-    # trap is declared (a layer), so it is not reported.
-    assert sorted(
-        f.items[0].objectName() for f in findings if f.kind is FindingKind.UNREACHABLE
-    ) == [
-        "card",
-        "menu",
-    ]
+    # While the dialog is open the screen is the dialog: what lies behind it is out of reach on
+    # purpose (not reported), and the dialog's own trap is declared (a layer).
+    assert [f for f in findings if f.kind is FindingKind.UNREACHABLE] == []
     assert [f for f in findings if f.kind is FindingKind.TRAP] == []
     press(qtbot, Qt.Key.Key_Escape)
     assert not dialog.isVisible()

@@ -30,10 +30,17 @@ async def collector(tmp_path) -> AsyncIterator[Running]:
         yield running
 
 
+# Playwright starts its driver (a Node.js process) from a task of its own on the test's loop;
+# on a loaded machine the spawn alone can hold the loop half a second, doing nothing (the
+# thread waits for the child's exec). That task is the test's tool, serving no peer.
+PLAYWRIGHT_SPAWN = r"Executing <Task .*coro=<PlaywrightClient\._run\(\) running at "
+
+
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+async def browser(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
     if not HAVE_CHROMIUM:
         pytest.skip("Debian's chromium is not installed")
+    request.applymarker(pytest.mark.warning_logs(PLAYWRIGHT_SPAWN))
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from playwright.async_api import Page, expect
 
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, BOB_CAR, BOB_PHONE, Running
 from tracing import attributes, samples
+
+# These collectors take traces without a token (--open-ingest), and say so.
+pytestmark = pytest.mark.warning_logs(r"ingest is open \(--open-ingest\)")
 
 TIMEOUT_MS = 10_000  # generous: the ≤ 1 s figure is measured in bench/tracing.py
 
@@ -111,10 +117,23 @@ async def test_measured_clock_offsets_head_the_lifelines_and_correct_latencies(b
     phone = page.locator('.lifeline-head[data-device="alice-phone"]')
     await expect(phone.locator(".offset")).to_have_text("clock reference")
     to_kitchen = page.locator('g.arrow.done[data-from="alice-phone"][data-to="alice-kitchen"]')
+    # The fastest message bounds the offset: its own corrected latency is no larger than the
+    # uncertainty (it could as well be 0), and says so.
     await expect(to_kitchen.locator("text.latency")).to_have_text(
-        "1.0 ms (raw 38.5)", timeout=TIMEOUT_MS
+        "1.0 ms ±1.0 (within clock uncertainty; raw 38.5)", timeout=TIMEOUT_MS
     )
-    await expect(to_kitchen).not_to_have_class("skewed")
+    await expect(to_kitchen).to_have_class(re.compile(r"\buncertain\b"))
+    await expect(to_kitchen).not_to_have_class(re.compile(r"\bskewed\b"))
+    # A slower one (6 ms) stands clear of the uncertainty: a plain corrected figure.
+    slow = samples.Message(ALICE_PHONE, ALICE_SPEAKER, seq=2, latency_ns=skew + 6_000_000)
+    assert (
+        await collector.post("traces", samples.traces_request([slow]).SerializeToString())
+    ).status == 200
+    slower = page.locator('g.arrow.done[data-latency="43.500"]')
+    await expect(slower.locator("text.latency")).to_have_text(
+        "6.0 ms (raw 43.5)", timeout=TIMEOUT_MS
+    )
+    await expect(slower).not_to_have_class(re.compile(r"\buncertain\b"))
 
     # A receiver that (by span link: not a clock sample) started 5 ms before its sender even
     # after correction: drawn, and marked as going backwards.

@@ -8,19 +8,21 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 
-from connect import codec
-from connect import messages as m
-from connect.connection import (
-    Backoff,
+from connect.errors import ConnectTimeoutError
+from connect.paths import WS_PATH
+from connect.session import (
     Connected,
     ConnectionEvent,
     DeviceConnection,
+    Dial,
     Disconnected,
     Endpoint,
     StateChanged,
+    async_lean_dial,
 )
-from connect.errors import ConnectTimeoutError
-from connect.server import WS_PATH
+from connect.session.connection import Backoff
+from connect.wire import codec
+from connect.wire import messages as m
 from tests.fakes import MemoryHost
 
 ME = m.ClientIdentity("ctl-1", "Test controller")
@@ -41,11 +43,19 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def connect_to(host: MemoryHost, http: aiohttp.ClientSession, **kw) -> DeviceConnection:
+@pytest.fixture(params=["aiohttp", "lean"])
+def dial(request: pytest.FixtureRequest) -> Dial | None:
+    """The WebSocket client of the connections under test: aiohttp's (None), or the lean one."""
+    return async_lean_dial if request.param == "lean" else None
+
+
+def connect_to(
+    host: MemoryHost, http: aiohttp.ClientSession, dial: Dial | None = None, **kw
+) -> DeviceConnection:
     async def resolve() -> Endpoint:
         return Endpoint("127.0.0.1", host.port)  # type: ignore[attr-defined]
 
-    return DeviceConnection(host.info.id, resolve, ME, http, backoff=FAST, **kw)
+    return DeviceConnection(host.info.id, resolve, ME, http, dial=dial, backoff=FAST, **kw)
 
 
 async def wait_for_event(
@@ -64,33 +74,33 @@ async def wait_for_event(
         unsubscribe()
 
 
-async def test_connect_receives_welcome_and_initial_state(host, http) -> None:
-    conn = connect_to(host, http)
+async def test_connect_receives_welcome_and_initial_state(host, http, dial) -> None:
+    conn = connect_to(host, http, dial)
     first_state = asyncio.ensure_future(wait_for_event(conn, lambda e: isinstance(e, StateChanged)))
     conn.async_start()
-    await conn.wait_connected(5)
+    await conn.async_wait_connected(5)
     event = await first_state
     assert isinstance(event, StateChanged)
     assert event.snapshot.reason is m.StateChangeReason.INITIAL
     assert conn.welcome is not None
-    assert conn.welcome.version == m.ProtocolVersion(1, 0)
+    assert conn.welcome.version == m.ProtocolVersion(1, 1)
     assert conn.welcome.role is m.Role.CONTROLLER
     assert conn.welcome.device.name == "Test Speaker"
     await conn.async_close()
 
 
-async def test_command_result_and_echo_reach_both_controllers(host, http) -> None:
-    one, two = connect_to(host, http), connect_to(host, http)
+async def test_command_result_and_echo_reach_both_controllers(host, http, dial) -> None:
+    one, two = connect_to(host, http, dial), connect_to(host, http)
     for conn in (one, two):
         conn.async_start()
-        await conn.wait_connected(5)
+        await conn.async_wait_connected(5)
     echo = asyncio.ensure_future(
         wait_for_event(
             two,
             lambda e: isinstance(e, StateChanged) and e.snapshot.state.volume == 77,
         )
     )
-    result = await one.command(m.SetVolume(77))
+    result = await one.async_command(m.SetVolume(77))
     assert result.ok
     event = await echo
     assert isinstance(event, StateChanged)
@@ -100,22 +110,22 @@ async def test_command_result_and_echo_reach_both_controllers(host, http) -> Non
     await two.async_close()
 
 
-async def test_stale_expected_revision_is_a_typed_conflict(host, http) -> None:
-    conn = connect_to(host, http)
+async def test_stale_expected_revision_is_a_typed_conflict(host, http, dial) -> None:
+    conn = connect_to(host, http, dial)
     conn.async_start()
-    await conn.wait_connected(5)
-    result = await conn.command(m.SetVolume(10), expected_revision=host.state.revision + 5)
+    await conn.async_wait_connected(5)
+    result = await conn.async_command(m.SetVolume(10), expected_revision=host.state.revision + 5)
     assert result.failure is not None
     assert result.failure.code is m.ErrorCode.CONFLICT
     assert host.state.volume == 50  # unchanged
     await conn.async_close()
 
 
-async def test_clock_offset_is_estimated(host, http) -> None:
-    conn = connect_to(host, http)
+async def test_clock_offset_is_estimated(host, http, dial) -> None:
+    conn = connect_to(host, http, dial)
     conn.async_start()
-    await conn.wait_connected(5)
-    await conn.sync_clock(samples=3)
+    await conn.async_wait_connected(5)
+    await conn.async_sync_clock(samples=3)
     estimate = conn.clock
     assert estimate is not None
     # Same host, same monotonic clock: the offset is within the round trip of zero.
@@ -123,16 +133,16 @@ async def test_clock_offset_is_estimated(host, http) -> None:
     await conn.async_close()
 
 
-async def test_server_restart_is_followed_by_a_reconnect(http) -> None:
+async def test_server_restart_is_followed_by_a_reconnect(http, dial) -> None:
     host = MemoryHost()
     port = await host.server.async_start(["127.0.0.1"], 0)
 
     async def resolve() -> Endpoint:
         return Endpoint("127.0.0.1", port)
 
-    conn = DeviceConnection(host.info.id, resolve, ME, http, backoff=FAST)
+    conn = DeviceConnection(host.info.id, resolve, ME, http, dial=dial, backoff=FAST)
     conn.async_start()
-    await conn.wait_connected(5)
+    await conn.async_wait_connected(5)
     lost = asyncio.ensure_future(wait_for_event(conn, lambda e: isinstance(e, Disconnected)))
     await host.server.async_close()
     await lost
@@ -145,14 +155,14 @@ async def test_server_restart_is_followed_by_a_reconnect(http) -> None:
     await again.server.async_close()
 
 
-async def test_unreachable_device_times_out_with_the_reason(http) -> None:
+async def test_unreachable_device_times_out_with_the_reason(http, dial) -> None:
     async def resolve() -> Endpoint:
         return Endpoint("127.0.0.1", 9)  # discard port: nothing listens
 
-    conn = DeviceConnection("nobody", resolve, ME, http, backoff=FAST)
+    conn = DeviceConnection("nobody", resolve, ME, http, dial=dial, backoff=FAST)
     conn.async_start()
     with pytest.raises(ConnectTimeoutError, match="not reachable"):
-        await conn.wait_connected(0.5)
+        await conn.async_wait_connected(0.5)
     await conn.async_close()
 
 
@@ -178,11 +188,11 @@ async def next_body(ws: aiohttp.ClientWebSocketResponse, kind: type) -> m.Body:
 
 
 async def test_garbage_and_oversized_frames_get_typed_errors_and_others_carry_on(
-    host, http
+    host, http, dial
 ) -> None:
-    bystander = connect_to(host, http)
+    bystander = connect_to(host, http, dial)
     bystander.async_start()
-    await bystander.wait_connected(5)
+    await bystander.async_wait_connected(5)
     ws = await raw_session(http, host.port)
     await ws.send_bytes(b"\xff\xfe garbage")
     error = await next_body(ws, m.Error)
@@ -199,7 +209,7 @@ async def test_garbage_and_oversized_frames_get_typed_errors_and_others_carry_on
     await ws.send_bytes(codec.encode(m.Envelope(3, "c", m.Command("c-1", m.SetVolume(12)))))
     result = await next_body(ws, m.CommandResult)
     assert result.ok
-    assert (await bystander.command(m.SetVolume(13))).ok
+    assert (await bystander.async_command(m.SetVolume(13))).ok
     await ws.close()
     await bystander.async_close()
 
@@ -232,3 +242,22 @@ async def test_info_endpoint_serves_protobuf_and_json(host, http) -> None:
     async with http.get(url, headers={"Accept": "application/json"}) as response:
         assert response.content_type == "application/json"
         assert codec.device_info_from_json(await response.text()).name == "Test Speaker"
+
+
+async def test_a_device_that_says_goodbye_ends_the_session_on_purpose(http) -> None:
+    host = MemoryHost()
+    port = await host.server.async_start(["127.0.0.1"], 0)
+
+    async def resolve() -> Endpoint:
+        return Endpoint("127.0.0.1", port)
+
+    conn = DeviceConnection(host.info.id, resolve, ME, http, backoff=FAST)
+    conn.async_start()
+    await conn.async_wait_connected(5)
+    lost = asyncio.ensure_future(wait_for_event(conn, lambda e: isinstance(e, Disconnected)))
+    await host.server.async_close()  # Goodbye(SHUTDOWN) to every controller
+    event = await lost
+    assert isinstance(event, Disconnected)
+    assert event.goodbye
+    assert "said goodbye (shutdown)" in event.reason
+    await conn.async_close()

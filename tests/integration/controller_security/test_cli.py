@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from client.cli import main
+from connect.access import CredentialStore
 from tests.receivers import RunningReceiver, start_receiver
 
 pytestmark = pytest.mark.slow
@@ -72,6 +74,8 @@ async def test_pair_status_access_forget(
     assert len(lines) == 1
     assert "owner" in lines[0]
     assert "(this controller)" in lines[0]
+    # Paired under this machine's name, so the owner can tell one laptop from another.
+    assert f" baton on {socket.gethostname().split('.')[0]} " in lines[0]
 
     code, out, _ = await baton(capsys, "access", "Kitchen", "code", "--connect", address)
     assert code == 0
@@ -90,6 +94,44 @@ async def test_pair_status_access_forget(
     assert "needs pairing" in err
 
 
+async def test_a_revoked_controller_is_told_so_forgets_its_token_and_stops(
+    tmp_path: Path,
+    kitchen: RunningReceiver,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    address = f"{kitchen.host}:{kitchen.port}"
+
+    async def pair_in(config: Path) -> None:
+        monkeypatch.setenv("BATON_CONFIG_DIR", str(config))
+        pin = (kitchen.state_dir / "pairing-code").read_text().strip()
+        code, _, err = await baton(capsys, "pair", "Kitchen", "--pin", pin, "--connect", address)
+        assert (code, err) == (0, "")
+
+    await pair_in(tmp_path / "owner")
+    await pair_in(tmp_path / "laptop")
+    laptop = CredentialStore(tmp_path / "laptop")
+    held = laptop.get(kitchen.device_id)
+    assert held is not None
+    # The owner revokes the laptop while the laptop is not connected.
+    monkeypatch.setenv("BATON_CONFIG_DIR", str(tmp_path / "owner"))
+    code, _, err = await baton(
+        capsys, "access", "Kitchen", "revoke", held.token_id, "--connect", address
+    )
+    assert (code, err) == (0, "")
+    monkeypatch.setenv("BATON_CONFIG_DIR", str(tmp_path / "laptop"))
+    code, _, err = await baton(capsys, "status", "Kitchen", "--connect", address)
+    assert code == 1
+    assert err == (
+        "baton status: Kitchen revoked this controller's access; "
+        "run `baton pair Kitchen` to pair again\n"
+    )
+    assert laptop.get(kitchen.device_id) is None  # the revoked token is dropped
+    code, _, err = await baton(capsys, "status", "Kitchen", "--connect", address)
+    assert code == 1
+    assert "Kitchen needs pairing" in err
+
+
 async def test_wrong_code_and_bad_input_are_one_clear_line(
     tmp_path: Path,
     kitchen: RunningReceiver,
@@ -102,7 +144,9 @@ async def test_wrong_code_and_bad_input_are_one_clear_line(
     wrong = f"{(int(pin) + 1) % 1_000_000:06d}"
     code, _, err = await baton(capsys, "pair", "Kitchen", "--pin", wrong, "--connect", address)
     assert code == 1
-    assert err.startswith("baton pair: Kitchen did not accept that code")
+    assert err.startswith(
+        "baton pair: Kitchen did not accept that code; 4 more wrong codes before it pauses pairing"
+    )
     code, _, err = await baton(capsys, "pair", "Kitchen", "--pin", "12ab", "--connect", address)
     assert (code, err) == (
         1,

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
-from connect.connection import AccessDenied
+from connect.access import CredentialStore
 from connect.controller import Controller
-from connect.credentials import CredentialStore
 from connect.errors import (
     AccessRevokedError,
     ConnectTimeoutError,
     NotPairedError,
     UntrustedDeviceError,
 )
-from connect.transfer import TransferCoordinator
+from connect.session import AccessDenied, ConnectionEvent, Disconnected
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from tests.audio import write_tone
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver, start_receiver
@@ -87,7 +87,7 @@ async def test_without_pairing_the_refusal_is_typed_and_final(
     conn = controller.connection(entry.id)
     # Far longer than one refusal takes: the error must come from the refusal, not the clock.
     with pytest.raises(NotPairedError, match="needs pairing"):
-        await conn.wait_connected(60)
+        await conn.async_wait_connected(60)
     assert conn.stopped_by is not None
     assert [d.revoked for d in denied] == [False]
     offline = controller.registry.get(entry.id)
@@ -128,6 +128,26 @@ async def test_revoked_by_the_owner_ends_the_session_and_forgets_the_credential(
         await guest.async_close()
 
 
+async def test_revoked_while_away_an_access_request_says_so_and_forgets_the_credential(
+    tmp_path: Path, receiver: RunningReceiver, controller: Controller
+) -> None:
+    owner = controller
+    entry = await owner.async_add_address(receiver.host, receiver.port)
+    await owner.async_pair(entry.id, code_of(receiver))
+    laptop = controller_named(tmp_path, 2)
+    await laptop.async_start()
+    try:
+        await laptop.async_add_address(receiver.host, receiver.port)
+        granted = await laptop.async_pair(entry.id, code_of(receiver))
+        await owner.async_revoke_token(entry.id, granted.token_id)  # the laptop is not connected
+        with pytest.raises(AccessRevokedError, match="revoked this controller's access"):
+            await laptop.async_list_tokens(entry.id)
+        assert laptop.credential(entry.id) is None
+        assert owner.credential(entry.id) is not None
+    finally:
+        await laptop.async_close()
+
+
 async def test_another_certificate_under_a_paired_id_is_refused(
     tmp_path: Path, receiver: RunningReceiver, controller: Controller
 ) -> None:
@@ -142,7 +162,7 @@ async def test_another_certificate_under_a_paired_id_is_refused(
             await controller.async_fetch_info(other.host, other.port, device_id=entry.id)
         conn = controller.connection(entry.id)
         with pytest.raises(ConnectTimeoutError, match="certificate"):
-            await conn.wait_connected(3)
+            await conn.async_wait_connected(3)
         assert not conn.connected
     finally:
         assert await other.stop() == 0
@@ -157,9 +177,9 @@ async def test_transfer_between_two_paired_pin_receivers(
             entry = await controller.async_add_address(device.host, device.port)
             await controller.async_pair(entry.id, code_of(device))
             conn = await controller.async_connect(entry.id, EVENT_TIMEOUT_S)
-            await conn.sync_clock(samples=3)
+            await conn.async_sync_clock(samples=3)
         await play_tone(controller, receiver.device_id, media_server)
-        outcome = await TransferCoordinator(controller).transfer(
+        outcome = await TransferCoordinator(controller).async_transfer(
             receiver.device_id, target.device_id, m.TransferOptions()
         )
         assert outcome.ok, outcome.failure
@@ -185,6 +205,28 @@ async def test_pairing_twice_replaces_the_token_instead_of_adding_one(
     await asyncio.wait_for(controller.async_connect(entry.id, EVENT_TIMEOUT_S), EVENT_TIMEOUT_S)
 
 
+async def test_pairing_again_ends_the_old_tokens_session_and_goes_on_with_the_new(
+    receiver: RunningReceiver, controller: Controller
+) -> None:
+    entry = await controller.async_add_address(receiver.host, receiver.port)
+    await controller.async_pair(entry.id, code_of(receiver))
+    await controller.async_connect(entry.id, EVENT_TIMEOUT_S)
+    events: list[ConnectionEvent] = []
+    controller.subscribe(events.append)
+    again = await controller.async_pair(entry.id, code_of(receiver))
+    await until(
+        lambda: any(isinstance(e, Disconnected | AccessDenied) for e in events),
+        EVENT_TIMEOUT_S,
+        "the old token's session ended",
+    )
+    conn = await controller.async_connect(entry.id, EVENT_TIMEOUT_S)
+    assert conn.welcome is not None
+    assert conn.welcome.role is m.Role.OWNER
+    listed = await controller.async_list_tokens(entry.id)
+    assert [t.id for t in listed] == [again.token_id]
+    assert controller.credential(entry.id) == again
+
+
 async def test_a_guest_cannot_move_music_away_and_an_unpaired_target_is_named(
     tmp_path: Path, receiver: RunningReceiver, controller: Controller, media_server: MediaServer
 ) -> None:
@@ -201,14 +243,14 @@ async def test_a_guest_cannot_move_music_away_and_an_unpaired_target_is_named(
         await controller.async_add_address(target.host, target.port)
         coordinator = TransferCoordinator(controller)
 
-        outcome = await coordinator.transfer(entry.id, target.device_id, m.TransferOptions())
+        outcome = await coordinator.async_transfer(entry.id, target.device_id, m.TransferOptions())
         assert not outcome.ok
         assert outcome.failure is not None
         assert outcome.failure.code is m.ErrorCode.UNAUTHENTICATED
         assert "needs pairing" in outcome.failure.message
 
         await controller.async_pair(target.device_id, code_of(target))
-        outcome = await coordinator.transfer(entry.id, target.device_id, m.TransferOptions())
+        outcome = await coordinator.async_transfer(entry.id, target.device_id, m.TransferOptions())
         assert not outcome.ok
         assert outcome.failure is not None
         assert outcome.failure.code is m.ErrorCode.FORBIDDEN

@@ -18,6 +18,7 @@ from devices.audio_output import parse_audio_output
 from devices.errors import (
     AudioOutputError,
     MediaNotFoundError,
+    MediaSchemeError,
     MediaUnreachableError,
     MediaUnsupportedError,
     PlayerClosedError,
@@ -305,9 +306,14 @@ async def test_a_start_beyond_the_end_is_refused(
         await harness.player.async_load(media_server.url("pos.wav"), 5000, play=play)
 
 
-async def test_a_missing_local_file_is_media_not_found(harness: PlayerHarness, tmp_path) -> None:
-    with pytest.raises(MediaNotFoundError):
-        await harness.player.async_load((tmp_path / "nope.wav").as_uri(), play=True)
+async def test_a_local_file_is_refused_even_when_it_exists(
+    harness: PlayerHarness, tmp_path
+) -> None:
+    # A receiver plays only http and https (Baton issue 13): libVLC would open the file.
+    write_tone(tmp_path / "local.wav", 440.0, 200)
+    with pytest.raises(MediaSchemeError, match="http and https"):
+        await harness.player.async_load((tmp_path / "local.wav").as_uri(), play=True)
+    assert harness.player.state is PlayerState.IDLE  # libVLC never saw it
 
 
 async def test_the_player_recovers_after_a_failed_load(

@@ -13,13 +13,13 @@ from connect.discovery import DeviceEntry, DeviceEvent, DeviceRegistry
 
 # The command that starts one advertising receiver. When the real receiver exists, this is
 # the one line to change (bench/discovery.py uses the same shape).
-ADVERTISER = [sys.executable, "-m", "connect.advertise"]
+ADVERTISER = [sys.executable, "-m", "connect.discovery.advertise"]
 
 STEP_TIMEOUT_S = 10.0  # generous: CI machines are slow; a pass takes well under a second
 
 
 class AdvertiserProcess:
-    """A `python -m connect.advertise` child: wait until advertised, change rev, close."""
+    """A `python -m connect.discovery.advertise` child: wait until advertised, change rev, close."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc

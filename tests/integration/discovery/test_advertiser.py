@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from connect.advertise import ServiceAdvertiser, candidate_names
-from connect.discovery import DeviceEvent, DeviceRemoved, DeviceSource
-from connect.interfaces import NetworkInterface, UnknownInterfaceError
-from connect.txt import ServiceRecord
+from connect.discovery import DeviceEvent, DeviceRemoved, ServiceRecord
+from connect.discovery.advertise import ServiceAdvertiser, candidate_names
+from connect.discovery.interfaces import NetworkInterface, UnknownInterfaceError
+from connect.discovery.registry import DeviceSource
 from tests.integration.discovery.peers import STEP_TIMEOUT_S
+
+# What these tests provoke on purpose, and what a passing run therefore logs.
+pytestmark = pytest.mark.warning_logs(
+    r"cannot open mDNS sockets on",
+    r"Interface '[^']*' not added",
+    r"no interface or address",
+)
 
 LO = NetworkInterface("lo", 1, ("127.0.0.1",), ("::1",))
 
@@ -34,6 +41,7 @@ async def test_unknown_explicit_interface_fails_start_with_a_typed_error():
     await advertiser.async_close()
 
 
+@pytest.mark.warning_logs(r"unknown interface or address 'lo'")
 async def test_interface_loss_withdraws_and_return_re_registers(registry):
     source = FakeInterfaces(LO)
     advertiser = ServiceAdvertiser(
@@ -107,3 +115,37 @@ async def test_prepare_settles_the_name_before_the_port_is_known(registry):
     finally:
         await late.async_close()
         await holder.async_close()
+
+
+async def test_refused_mdns_sockets_leave_the_advertiser_up_and_it_retries(registry, monkeypatch):
+    """The system refusing the mDNS sockets is logged and retried, not raised.
+
+    Before: `async_start` raised the OSError, so a receiver on such a system (QEMU user
+    emulation has no IP_MULTICAST_IF; another program may hold port 5353) could not start at
+    all. Now it starts unadvertised and registers once the sockets open.
+    """
+    import connect.discovery.advertise as advertise_module
+
+    real = advertise_module.AsyncZeroconf
+    refusals = [OSError(92, "Protocol not available")] * 2
+
+    def flaky(*args, **kwargs):
+        if refusals:
+            raise refusals.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(advertise_module, "AsyncZeroconf", flaky)
+    advertiser = ServiceAdvertiser(
+        ServiceRecord(name="Emulated", id="dev-emulated", port=7002),
+        interfaces=["lo"],
+        poll_interval_s=0.05,  # shrink the retry timer instead of waiting 5 s
+        interface_source=FakeInterfaces(LO),
+    )
+    await advertiser.async_start()  # raised OSError before
+    try:
+        assert not advertiser.registered
+        await registry.async_wait_for(lambda e: e.id == "dev-emulated", STEP_TIMEOUT_S)
+        assert advertiser.registered
+        assert not refusals
+    finally:
+        await advertiser.async_close()

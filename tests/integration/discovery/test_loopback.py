@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from connect.advertise import ServiceAdvertiser
-from connect.discovery import DeviceEvent, DeviceSource, DeviceUpdated
-from connect.messages import DeviceType, PairingMode
-from connect.txt import InvalidServiceRecordError, ServiceRecord
+from connect.discovery import DeviceEvent, DeviceUpdated, ServiceRecord
+from connect.discovery.advertise import ServiceAdvertiser
+from connect.discovery.registry import DeviceSource
+from connect.discovery.txt import InvalidServiceRecordError
+from connect.wire.messages import DeviceType, PairingMode
 from tests.integration.discovery.peers import STEP_TIMEOUT_S, AdvertiserProcess, wait_until
 
 
@@ -54,7 +55,10 @@ async def test_advertiser_is_listed_with_its_txt_fields(registry, peers):
 
 
 async def test_revision_update_is_seen_and_bursts_are_coalesced(registry, peers):
-    peer = await AdvertiserProcess.start("Kitchen", "dev-kitchen")
+    # The revision's own interval shrunk to the minimum one: this is about the coalescing.
+    peer = await AdvertiserProcess.start(
+        "Kitchen", "dev-kitchen", ("127.0.0.1",), "--revision-interval", "1"
+    )
     peers.append(peer)
     await registry.async_wait_for(lambda e: e.id == "dev-kitchen", STEP_TIMEOUT_S)
     revisions: list[int] = []
@@ -76,6 +80,7 @@ async def test_revision_update_is_seen_and_bursts_are_coalesced(registry, peers)
     assert revisions[-1] == 20
 
 
+@pytest.mark.warning_logs(r"offline: heartbeat timeout")
 async def test_goodbye_clears_mdns_presence_but_not_liveness(registry, peers):
     peer = await AdvertiserProcess.start("Car", "dev-car", ("127.0.0.1",), "--type", "car")
     peers.append(peer)
@@ -101,13 +106,18 @@ async def test_same_name_gets_a_distinct_instance_and_stays_distinct_by_id(regis
     await registry.async_wait_for(lambda e: e.id == "dev-a", STEP_TIMEOUT_S)
     second = await AdvertiserProcess.start("Speaker", "dev-b")
     peers.append(second)
-    assert (first.instance_name, second.instance_name) == ("Speaker", "Speaker (2)")
-    b = await registry.async_wait_for(lambda e: e.id == "dev-b", STEP_TIMEOUT_S)
+    assert first.instance_name == "Speaker"
+    # The newcomer asks "is this name taken?" for 250 ms; on a busy machine the holder's answer
+    # can come later, and then conflict detection renames the greater id afterwards. Either
+    # way the names settle the same: dev-b yields.
+    b = await registry.async_wait_for(
+        lambda e: e.id == "dev-b" and e.name == "Speaker (2)", STEP_TIMEOUT_S
+    )
     assert b.name == "Speaker (2)"
-    a = registry.get("dev-a")
-    assert a is not None
+    # After a late rename the loser's goodbye withdrew the PTR the two shared, and the keeper
+    # announces again (rate-limited to once a second): wait for that, not for a fixed moment.
+    a = await registry.async_wait_for(lambda e: e.id == "dev-a" and e.mdns_present, STEP_TIMEOUT_S)
     assert a.name == "Speaker"
-    assert a.mdns_present
 
 
 async def test_two_processes_started_together_end_with_distinct_names(registry, peers):
@@ -125,6 +135,7 @@ async def test_two_processes_started_together_end_with_distinct_names(registry, 
     await wait_until(registry, distinct)
 
 
+@pytest.mark.warning_logs(r"also claimed by .*; renaming")
 async def test_simultaneous_claim_makes_the_greater_id_yield(registry):
     # No name check at all: both register "Twin" blind, so only conflict detection can help.
     twins = [
@@ -206,11 +217,51 @@ async def test_in_process_advertiser_update_and_close(registry):
     )
 
 
+async def test_a_new_revision_alone_waits_and_rides_with_the_next_real_change(registry):
+    """A burst of revisions is not announced at the 1 s rate; a caps change is, with them.
+
+    Before: every revision change was re-announced at the minimum interval (here 50 ms), so
+    the registry saw most revisions of the burst. Now the revision alone waits for its own
+    interval (60 s here), and the caps change carries the last revision.
+    """
+    advertiser = ServiceAdvertiser(
+        ServiceRecord(name="Pantry", id="dev-pantry", port=7001),
+        interfaces=["127.0.0.1"],
+        min_announce_interval_s=0.05,
+        revision_interval_s=60.0,
+    )
+    seen: list[tuple[int, str]] = []
+
+    def collect(event: DeviceEvent) -> None:
+        record = event.entry.record
+        if event.entry.id == "dev-pantry" and record is not None:
+            seen.append((record.revision, record.caps_hash))
+
+    registry.subscribe(collect)
+    await advertiser.async_start()
+    try:
+        await registry.async_wait_for(lambda e: e.id == "dev-pantry", STEP_TIMEOUT_S)
+        for rev in range(1, 11):  # 10 state changes over ~1 s, 20 minimum intervals
+            await advertiser.async_update(revision=rev)
+            await asyncio.sleep(0.1)  # paces the burst; nothing waits on it
+        await advertiser.async_update(caps_hash="c0ffee00")
+        await registry.async_wait_for(
+            lambda e: e.id == "dev-pantry" and e.record is not None and e.record.caps_hash,
+            STEP_TIMEOUT_S,
+        )
+    finally:
+        await advertiser.async_close()
+    assert seen[0] == (0, "")
+    assert seen[-1] == (10, "c0ffee00")
+    assert {rev for rev, _ in seen} == {0, 10}  # nothing of the burst in between
+
+
 async def test_updated_events_carry_the_previous_snapshot(registry, peers):
     # Shrink the rate limit instead of waiting a second for it.
     peer = await AdvertiserProcess.start(
-        "Hall", "dev-hall", ("127.0.0.1",), "--announce-interval", "0.05"
-    )
+        "Hall", "dev-hall", ("127.0.0.1",), "--announce-interval", "0.05",
+        "--revision-interval", "0.05",
+    )  # fmt: skip
     peers.append(peer)
     await registry.async_wait_for(lambda e: e.id == "dev-hall", STEP_TIMEOUT_S)
     updates: list[DeviceUpdated] = []

@@ -12,6 +12,9 @@ from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, Running
 from tests.waiting import until
 from tracing import samples
 
+# These collectors take traces without a token (--open-ingest), and say so.
+pytestmark = pytest.mark.warning_logs(r"ingest is open \(--open-ingest\)")
+
 TIMEOUT_MS = 10_000
 
 

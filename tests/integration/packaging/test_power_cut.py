@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
-from connect.connection import StateChanged
 from connect.controller import Controller
+from connect.session import StateChanged
+from connect.wire import messages as m
 from devices.persistence import SessionStore
 from tests.audio import content_positions, read_wav, segment_sequence, write_position_track
 from tests.integration.receiver.helpers import (
@@ -60,6 +60,7 @@ def config_file(tmp_path: Path, window: str) -> list[str]:
     return ["--config", str(path)]
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 async def test_sigkill_during_playback_resumes_from_the_saved_position(
     tmp_path: Path, controller: Controller, media_server: MediaServer
 ) -> None:
@@ -108,6 +109,7 @@ async def test_sigkill_during_playback_resumes_from_the_saved_position(
     assert heard == list(range(heard[0], TRACK_MS // 100)), heard
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 async def test_a_paused_session_stays_paused_after_a_power_cut(
     tmp_path: Path, controller: Controller, media_server: MediaServer
 ) -> None:

@@ -55,3 +55,39 @@ def test_receiver_imports_only_what_the_package_bundles() -> None:
     loaded -= {"baton", "setuptools"}
     assert not {n for n in loaded if n.startswith(("pyside6", "shiboken6", "mutagen"))}
     assert loaded <= _bundled(), sorted(loaded - _bundled())
+
+
+OWN_PROBE = """
+import json, sys
+import devices.cli, devices.receiver, devices.player, devices._vlc_backend, devices.check
+import devices.service, devices.resume, devices.transfer, devices._capture
+import tracing.setup
+root = sys.argv[1]
+own = ("connect/", "devices/", "tracing/", "httpguard/", "taskowner/")
+print(json.dumps(sorted(
+    path for path in (
+        (getattr(m, "__file__", None) or "")[len(root) + 1:] for m in list(sys.modules.values())
+    ) if path.startswith(own)
+)))
+"""
+
+
+def _packaged_own_files() -> set[str]:
+    """The files of Baton's own packages that build-deb.sh puts in the .deb (its pathspecs)."""
+    script = (ROOT / "packaging/debian/build-deb.sh").read_text()
+    block = script.split("archive --format=tar HEAD --", 1)[1].split("| tar", 1)[0]
+    specs = [word.strip("'") for word in block.replace("\\\n", " ").split()]
+    listed = subprocess.run(
+        ["git", "ls-files", "--", *specs], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return set(listed.stdout.split())
+
+
+def test_every_module_of_baton_the_receiver_loads_is_in_the_package() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", OWN_PROBE, str(ROOT)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    loaded = set(json.loads(done.stdout))
+    assert "httpguard/_site.py" in loaded  # the probe sees private modules too
+    assert loaded <= _packaged_own_files(), sorted(loaded - _packaged_own_files())

@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.connection import ConnectionEvent, DeviceConnection, StateChanged
 from connect.controller import Controller
+from connect.session import ConnectionEvent, DeviceConnection, StateChanged
+from connect.wire import messages as m
 from devices.persistence import SessionStore
 
 EVENT_TIMEOUT_S = 15.0
@@ -70,7 +70,7 @@ async def until_position(conn: DeviceConnection, position_ms: int) -> None:
     assert state.clock.playing
     async with asyncio.timeout(EVENT_TIMEOUT_S):
         while True:
-            await conn.sync_clock(samples=1)
+            await conn.async_sync_clock(samples=1)
             assert conn.clock is not None
             assert conn.state is not None
             now = conn.clock.to_device(monotonic_us())

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
-from connect.connection import Connected, Disconnected, StateChanged
 from connect.controller import Controller
-from connect.server import DEAD_AFTER_BEATS, HEARTBEAT_INTERVAL_MS
+from connect.paths import DEAD_AFTER_BEATS, HEARTBEAT_INTERVAL_MS
+from connect.session import Connected, Disconnected, StateChanged
+from connect.wire import messages as m
 from tests.audio import (
     audible_duration_ms,
     content_positions,
@@ -146,6 +146,7 @@ async def test_missing_media_is_a_typed_error_in_result_and_state(
     assert state.status is m.PlaybackStatus.STOPPED
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 async def test_killed_receiver_goes_offline_and_is_reconnected_when_back(
     tmp_path: Path, receiver: RunningReceiver, controller: Controller
 ) -> None:

@@ -7,6 +7,7 @@ and the receiver's afile recording proves what was played.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,14 +16,16 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 
-from connect import messages as m
-from connect.connection import Connected, DeviceConnection, Disconnected, Endpoint, StateChanged
 from connect.controller import Controller
-from connect.server import DEAD_AFTER_BEATS, HEARTBEAT_INTERVAL_MS
+from connect.media_capability import is_capability_url
+from connect.paths import DEAD_AFTER_BEATS, HEARTBEAT_INTERVAL_MS
+from connect.session import Connected, DeviceConnection, Disconnected, Endpoint, StateChanged
+from connect.wire import messages as m
 from tests.audio import (
     audible_duration_ms,
     content_positions,
@@ -44,6 +47,7 @@ from tests.integration.receiver.helpers import (
 )
 from tests.netns import NetnsPair, netns_pair, netns_skip_reason
 from tests.receivers import RunningReceiver, start_receiver
+from tests.serve_media import read_urls
 
 ROOT = Path(__file__).resolve().parents[3]
 BATON = [sys.executable, "-m", "client.cli"]
@@ -55,15 +59,21 @@ pytestmark = [
 ]
 
 
-def baton(pair: NetnsPair, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        pair.exec_argv("b", [*BATON, *args]),
+async def baton(pair: NetnsPair, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `baton ARGS` on host B, off the event loop (the test's receiver drains on it)."""
+    return await asyncio.to_thread(
+        subprocess.run, pair.exec_argv("b", [*BATON, *args]),
         capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
     )  # fmt: skip
 
 
-def serve_media(pair: NetnsPair, root: Path) -> str:
-    """Serve *root* from namespace B; return the base URL."""
+def _heard_segments(recording: Path) -> list[int]:
+    """Read and analyse a recording (a second of CPU for a long one: run it off the loop)."""
+    return segment_sequence(content_positions(read_wav(recording)))
+
+
+def serve_media(pair: NetnsPair, root: Path) -> dict[str, str]:
+    """Serve *root* from namespace B; return the URL of each of its files, by name."""
     server = pair.popen(
         "b",
         [sys.executable, "-m", "tests.serve_media", str(root), "--host", pair.address("b")],
@@ -72,8 +82,7 @@ def serve_media(pair: NetnsPair, root: Path) -> str:
     assert server.stdout is not None
     line = server.stdout.readline()
     server.stdout.close()  # it prints nothing after this line
-    assert line.startswith("serving "), line
-    return f"http://{pair.address('b')}:{line.split()[1]}/media"
+    return read_urls(line)
 
 
 async def test_cli_on_another_host_finds_the_receiver_and_plays_real_audio(tmp_path: Path) -> None:
@@ -87,17 +96,19 @@ async def test_cli_on_another_host_finds_the_receiver_and_plays_real_audio(tmp_p
         )  # fmt: skip
         try:
             assert receiver.host == pair.address("a")
-            base = serve_media(pair, media)
-            found = baton(pair, "devices", "--json", "--interface", pair.links["b"])
+            urls = await asyncio.to_thread(serve_media, pair, media)
+            found = await baton(pair, "devices", "--json", "--interface", pair.links["b"])
             assert found.returncode == 0, found.stderr
             rows = json.loads(found.stdout)
             assert [(r["name"], r["type"], r["host"], r["online"]) for r in rows] == [
                 ("Car", "car", pair.address("a"), True)
             ]
-            played = baton(pair, "play", "Car", f"{base}/a523.wav", "--interface", pair.links["b"])
+            played = await baton(
+                pair, "play", "Car", urls["a523.wav"], "--interface", pair.links["b"]
+            )
             assert played.returncode == 0, played.stderr
-            status = _wait_until_stopped(pair, f"{receiver.host}:{receiver.port}")
-            assert status["track_url"] == f"{base}/a523.wav"
+            status = await _wait_until_stopped(pair, f"{receiver.host}:{receiver.port}")
+            assert status["track_url"] == urls["a523.wav"]
             assert status["active"] is True
         finally:
             assert await receiver.stop() == 0, "".join(receiver.output)
@@ -107,11 +118,33 @@ async def test_cli_on_another_host_finds_the_receiver_and_plays_real_audio(tmp_p
     assert zero_crossing_frequency(recording.samples) == pytest.approx(523.25, abs=2)
 
 
-def _wait_until_stopped(pair: NetnsPair, address: str) -> dict[str, object]:
+async def test_cli_serves_a_local_file_on_the_address_facing_the_receiver(tmp_path: Path) -> None:
+    """`baton play Car FILE` in B: the URL names B's address on the link to A (issue 13, 10)."""
+    song = write_tone(tmp_path / "a523.wav", 523.25, 1000, amplitude=0.5)
+    with netns_pair() as pair:
+        receiver = await start_receiver(
+            tmp_path, "Car", interface=pair.links["a"], wrapper=pair.exec_argv("a", []),
+        )  # fmt: skip
+        try:
+            played = await baton(pair, "play", "Car", str(song), "--interface", pair.links["b"])
+            assert played.returncode == 0, played.stderr
+            assert "Car played the queue to the end" in played.stdout, played.stdout
+            status = await _wait_until_stopped(pair, f"{receiver.host}:{receiver.port}")
+            url = urlsplit(str(status["track_url"]))
+            assert url.hostname == pair.address("b"), status
+            assert is_capability_url(str(status["track_url"]))
+        finally:
+            assert await receiver.stop() == 0, "".join(receiver.output)
+    recording = read_wav(receiver.recording)
+    assert audible_duration_ms(recording) == pytest.approx(1000, abs=50)
+    assert zero_crossing_frequency(recording.samples) == pytest.approx(523.25, abs=2)
+
+
+async def _wait_until_stopped(pair: NetnsPair, address: str) -> dict[str, object]:
     """Ask `baton status` (skipping mDNS) until the one-second track has played out."""
     deadline = time.monotonic() + 20
     while True:
-        result = baton(pair, "status", "Car", "--json", "--connect", address)
+        result = await baton(pair, "status", "Car", "--json", "--connect", address)
         assert result.returncode == 0, result.stderr
         status: dict[str, object] = json.loads(result.stdout)
         if status["state"] == "stopped" or time.monotonic() > deadline:
@@ -144,7 +177,7 @@ async def test_two_controllers_on_another_host_see_every_change_and_steer_the_au
     write_position_track(media / "pos.wav", 2500)
     with netns_pair() as pair:
         receiver = await _receiver_in_a(pair, tmp_path)
-        base = serve_media(pair, media)
+        urls = await asyncio.to_thread(serve_media, pair, media)
 
         async def scenario() -> None:
             one = await _started(Controller(identity(1), interfaces=[pair.links["b"]]))
@@ -154,7 +187,7 @@ async def test_two_controllers_on_another_host_see_every_change_and_steer_the_au
                 await two.async_find(device, timeout=EVENT_TIMEOUT_S)
                 await two.async_connect(device, timeout=EVENT_TIMEOUT_S)
                 watching = Events(two)
-                assert (await play(one, device, f"{base}/pos.wav")).ok
+                assert (await play(one, device, urls["pos.wav"])).ok
                 await until_position(one.connection(device), 400)
                 paused = await one.async_command(device, m.Pause())
                 seen = await watching.wait_for(
@@ -181,12 +214,13 @@ async def test_two_controllers_on_another_host_see_every_change_and_steer_the_au
         finally:
             assert await receiver.stop() == 0, "".join(receiver.output)
 
-    heard = segment_sequence(content_positions(read_wav(receiver.recording)))
+    heard = await asyncio.to_thread(_heard_segments, receiver.recording)
     jump = next(i for i in range(1, len(heard)) if heard[i] != heard[i - 1] + 1)
     assert heard[:jump] == list(range(heard[jump - 1] + 1))  # the pause lost nothing
     assert heard[jump:] == list(range(20, 25))  # the seek to 2.0 s
 
 
+@pytest.mark.warning_logs(r"offline: timed out", r"offline: .*closed by the device")
 async def test_receiver_on_another_host_killed_or_cut_off_is_marked_offline_and_rejoined(
     tmp_path: Path,
 ) -> None:
@@ -247,7 +281,7 @@ async def test_bad_frames_from_another_host_leave_other_sessions_unharmed(tmp_pa
                     http,
                 )
                 bystander.async_start()
-                await bystander.wait_connected(EVENT_TIMEOUT_S)
+                await bystander.async_wait_connected(EVENT_TIMEOUT_S)
                 ws = await raw_session(http, receiver.port, host=receiver.host)
                 await ws.send_bytes(b"\xff\xfe garbage")
                 error = await next_body(ws, m.Error)
@@ -258,7 +292,7 @@ async def test_bad_frames_from_another_host_leave_other_sessions_unharmed(tmp_pa
                 error = await next_body(ws, m.Error)
                 assert isinstance(error, m.Error)
                 assert error.code is m.ErrorCode.TOO_LARGE
-                assert (await bystander.command(m.SetVolume(13))).ok
+                assert (await bystander.async_command(m.SetVolume(13))).ok
                 await ws.close()
                 await bystander.async_close()
 

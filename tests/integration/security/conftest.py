@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from connect import codec
-from connect import messages as m
+from connect.wire import codec
+from connect.wire import messages as m
 from devices.config import ReceiverConfig
 from devices.receiver import Receiver
 

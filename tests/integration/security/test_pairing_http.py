@@ -11,10 +11,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from connect import codec
-from connect import messages as m
+from connect.access.tls import fingerprint_of_der
 from connect.discovery import DeviceRegistry
-from connect.tls import fingerprint_of_der
+from connect.wire import codec
+from connect.wire import messages as m
 from devices.config import ReceiverConfig
 from devices.receiver import Receiver
 from devices.tokens import TokenStore
@@ -43,6 +43,7 @@ async def test_pairing_with_the_code_makes_the_first_controller_owner(device: Pi
     assert codec.decode_pairing_response(await response.read()).role is m.Role.CONTROLLER
 
 
+@pytest.mark.warning_logs(r"^Error on transport creation for incoming connection")
 async def test_the_certificate_presented_is_the_device_id(device: PinDevice) -> None:
     # Without the pin, the self-signed certificate is refused by normal verification.
     with pytest.raises(aiohttp.ClientConnectorCertificateError):
@@ -66,21 +67,24 @@ async def test_the_certificate_presented_is_the_device_id(device: PinDevice) -> 
     assert fingerprint_of_der(der) == device.device_id
 
 
+@pytest.mark.warning_logs(r"^Error on transport creation for incoming connection")
 async def test_plain_http_gets_no_answer_from_a_pin_device(device: PinDevice) -> None:
     with pytest.raises(aiohttp.ClientError):
         await device.http.get(f"{device.base.replace('https', 'http')}/connect/v1/info")
 
 
+@pytest.mark.warning_logs(r"pairing refused: wrong code")
 async def test_a_wrong_code_is_401_and_the_sixth_failure_is_429_even_when_right(
     device: PinDevice,
 ) -> None:
     code = device.receiver.pairing_code
     wrong = "000000" if code != "000000" else "111111"
-    for _ in range(5):
+    for left in (4, 3, 2, 1, 0):  # the device says how many wrong codes it still takes
         response = await device.pair(client("mallory"), pin=wrong)
         assert response.status == 401
         failure = codec.decode_failure(await response.read())
         assert failure.code is m.ErrorCode.UNAUTHENTICATED
+        assert failure.pairing_tries_left == left
     response = await device.pair(client("anna"))  # the right code, but the window is full
     assert response.status == 429
     assert int(response.headers["Retry-After"]) >= 1

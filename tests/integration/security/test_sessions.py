@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from connect import messages as m
+from connect.wire import codec
+from connect.wire import messages as m
 from devices import cli
 from tests.integration.security.conftest import PinDevice, client, next_body
 
@@ -19,6 +20,35 @@ async def test_a_hello_without_a_valid_token_is_told_unauthenticated(device: Pin
         assert isinstance(answer, m.Goodbye)
         assert answer.reason is m.GoodbyeReason.UNAUTHENTICATED
         await ws.close()
+
+
+async def test_a_revoked_token_is_told_revoked_whenever_it_comes_back(device: PinDevice) -> None:
+    owner = await device.paired_token(client("anna"))
+    ben = await device.paired_token(client("ben"))
+    response = await device.http.delete(
+        f"{device.base}/connect/v1/tokens/{ben.split('.')[0]}",
+        headers={"Authorization": f"Bearer {owner}"},
+        ssl=device.pinned,
+    )
+    assert response.status == 204
+    # Ben was not connected: he learns it at his next Hello, not as "needs pairing".
+    ws, answer = await device.open_session(ben, client("ben"))
+    await ws.close()
+    assert isinstance(answer, m.Goodbye)
+    assert answer.reason is m.GoodbyeReason.REVOKED
+    # The owner endpoints say so too, before any question of role.
+    listing = await device.http.get(
+        f"{device.base}/connect/v1/tokens",
+        headers={"Authorization": f"Bearer {ben}"},
+        ssl=device.pinned,
+    )
+    assert listing.status == 401
+    assert codec.decode_failure(await listing.read()).code is m.ErrorCode.REVOKED
+    # Someone who knows only the token's public id is not told anything about it.
+    ws, answer = await device.open_session(ben.split(".")[0] + "." + "A" * 43, client("eve"))
+    await ws.close()
+    assert isinstance(answer, m.Goodbye)
+    assert answer.reason is m.GoodbyeReason.UNAUTHENTICATED
 
 
 async def test_the_session_gets_the_weaker_of_token_and_requested_role(device: PinDevice) -> None:
@@ -84,7 +114,7 @@ async def test_revoking_over_https_ends_the_live_session(device: PinDevice) -> N
     await ws.close()
     again, answer = await device.open_session(ben, client("ben"))
     assert isinstance(answer, m.Goodbye)
-    assert answer.reason is m.GoodbyeReason.UNAUTHENTICATED
+    assert answer.reason is m.GoodbyeReason.REVOKED  # never valid again, and told why
     await again.close()
 
 
@@ -108,6 +138,10 @@ async def test_revoking_with_the_cli_ends_the_live_session(
     assert goodbye.reason is m.GoodbyeReason.REVOKED
     await ws.close()
     assert await asyncio.to_thread(cli.main, revoke) == 1  # gone for good
+    again, answer = await device.open_session(ben, client("ben"))
+    await again.close()
+    assert isinstance(answer, m.Goodbye)
+    assert answer.reason is m.GoodbyeReason.REVOKED
 
 
 async def test_the_cli_prints_the_current_code(
@@ -119,6 +153,6 @@ async def test_the_cli_prints_the_current_code(
 
 
 def _frame(seq: int, body: m.Body) -> bytes:
-    from connect import codec
+    from connect.wire import codec
 
     return codec.encode(m.Envelope(seq, f"msg-{seq}", body))

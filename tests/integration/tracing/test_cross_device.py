@@ -12,9 +12,9 @@ from opentelemetry import trace
 from opentelemetry._logs import _internal as logs_internal
 from opentelemetry.util._once import Once
 
-from connect import messages as m
 from connect.controller import Controller, default_identity
-from connect.transfer import TransferCoordinator
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from tests.audio import write_tone
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver, start_receiver
@@ -50,7 +50,8 @@ def controller_tracing(tmp_path: Path) -> Iterator[list[Tracing]]:
 
 @pytest.fixture
 async def collector(tmp_path: Path) -> AsyncIterator[Running]:
-    async with running_collector(tmp_path / "traces.db") as running:
+    # Closed ingest: every device sends with an ingest token, as a shared collector asks.
+    async with running_collector(tmp_path / "traces.db", open_ingest=False) as running:
         yield running
 
 
@@ -75,7 +76,8 @@ async def test_a_transfer_is_one_cross_device_trace_in_the_collector(
     media_root = tmp_path / "media"
     media_root.mkdir()
     write_tone(media_root / "tone.wav", 440.0, 8000)
-    traced = ["--trace-endpoint", collector.base, "--user", "alice"]
+    token = collector.ingest_tokens["alice"]
+    traced = ["--trace-endpoint", collector.base, "--user", "alice", f"--trace-token={token}"]
     receivers: list[RunningReceiver] = []
     async with MediaServer(media_root) as media:
         try:
@@ -85,13 +87,17 @@ async def test_a_transfer_is_one_cross_device_trace_in_the_collector(
             )
             source, target = receivers
             identity = default_identity("test controller")
+            # Traced as its own lifeline, as the app and the CLI are (client/lifeline.py):
+            # the devices learn it from the Hello's tracestate, not from the client id.
+            lifeline = "ctl-cli-test-lifeline"
             handle = setup(
                 TraceSettings(
                     collector.base,
-                    device_id=identity.id,
+                    device_id=lifeline,
                     device_name="Test controller",
                     device_type="controller",
                     user="alice",
+                    token=token,
                     spool=tmp_path / "spool.sqlite3",
                 )
             )
@@ -107,7 +113,7 @@ async def test_a_transfer_is_one_cross_device_trace_in_the_collector(
                 )
                 assert result.ok, result.failure
                 await _wait_playing(controller, source.device_id)
-                outcome = await TransferCoordinator(controller).transfer(
+                outcome = await TransferCoordinator(controller).async_transfer(
                     source.device_id, target.device_id
                 )
                 assert outcome.ok, outcome.failure
@@ -131,9 +137,11 @@ async def test_a_transfer_is_one_cross_device_trace_in_the_collector(
     assert links == {source.device_id: "source", target.device_id: "target"}
     body = await collector.get_json(f"/api/traces/{transfer['trace_id']}", "alice")
     devices = {row["device_id"] for row in body["records"]}
-    assert devices == {identity.id, source.device_id, target.device_id}
+    assert devices == {lifeline, source.device_id, target.device_id}
+    peers = {row["peer_device_id"] for row in body["records"]} - {""}
+    assert identity.id not in peers  # every reply went to the lifeline, none to the client id
     arrows = {(arrow["from"], arrow["to"], arrow["label"]) for arrow in body["arrows"]}
-    here, src, tgt = identity.id, source.device_id, target.device_id
+    here, src, tgt = lifeline, source.device_id, target.device_id
     assert {
         (here, tgt, "TransferOffer"),
         (tgt, here, "TransferReady"),
@@ -157,3 +165,18 @@ async def test_a_transfer_is_one_cross_device_trace_in_the_collector(
         if row["name"] == a.EVENT_DEVICE_DISCOVERED
     }
     assert {src, tgt} <= discovered
+
+    # The transfers list and the transfer's timeline, by name, from what the devices sent.
+    (listed,) = await collector.get_json("/api/transfers", "alice")
+    assert listed["id"] == outcome.transfer_id
+    assert (listed["from"]["name"], listed["to"]["name"]) == ("Living Room", "Car")
+    assert listed["controller"]["name"] == "Test controller"
+    assert outcome.timings is not None
+    assert listed["outcome"] == "ok"
+    assert listed["latency_ms"] == outcome.timings.request_to_audible_ms
+    assert listed["gap_ms"] == outcome.timings.gap_us / 1000
+    view = await collector.get_json(f"/api/transfers/{outcome.transfer_id}", "alice")
+    phases = [p["name"] for p in view["timeline"]["phases"]]
+    assert phases == ["offer", "pre-roll", "lead", "start", "fade"]
+    labels = {(m["label"], m["direction"]) for m in view["timeline"]["messages"]}
+    assert {("TransferOffer", "to"), ("TransferDone", "from")} <= labels

@@ -20,6 +20,9 @@ from opentelemetry.trace import SpanKind, set_span_in_context
 from tests.unit.tracing.support import Running, running_collector
 from tracing import attributes as a
 
+# These collectors take traces without a token (--open-ingest), and say so.
+pytestmark = pytest.mark.warning_logs(r"ingest is open \(--open-ingest\)")
+
 
 @pytest.fixture
 async def collector(tmp_path) -> AsyncIterator[Running]:
@@ -94,6 +97,7 @@ async def test_sdk_spans_arrive_once_and_pair_into_arrows(collector):
     assert await collector.get_json("/api/devices", "bob") == []
 
 
+@pytest.mark.warning_logs(r"Transient error Service Unavailable")
 async def test_a_retried_export_is_stored_once(collector):
     """The collector stores a batch but the answer is lost (503 here): the SDK retries."""
     answered: list[int] = []

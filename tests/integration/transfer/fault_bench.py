@@ -14,11 +14,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.connection import ConnectionEvent, StateChanged, TransferReply
 from connect.controller import Controller
-from connect.transfer import TransferOutcome
+from connect.session import ConnectionEvent, StateChanged
+from connect.session.connection import TransferReply
+from connect.transfer.coordinator import TransferOutcome
+from connect.wire import messages as m
 from tests.audio import (
     AUDIBLE_SAMPLE,
     Capture,
@@ -49,7 +50,7 @@ async def controller_for(*receivers: RunningReceiver) -> AsyncIterator[Controlle
         for receiver in receivers:
             await controller.async_add_address(receiver.host, receiver.port)
             conn = await controller.async_connect(receiver.device_id, EVENT_TIMEOUT_S)
-            await conn.sync_clock(samples=3)
+            await conn.async_sync_clock(samples=3)
         yield controller
     finally:
         await controller.async_close()
@@ -268,9 +269,12 @@ class TrackServer:
         response.headers["Accept-Ranges"] = "bytes"
         if partial:
             response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{len(data)}"
-        await response.prepare(request)
-        await response.write(data[start:stop])
-        await response.write_eof()
+        try:
+            await response.prepare(request)
+            await response.write(data[start:stop])
+            await response.write_eof()
+        except ConnectionError:
+            return response  # the player stopped reading (a link cut, a new load): not an error
         if start == 0 and stop == len(data) and data is self._good:
             self.served_whole.set()
         return response

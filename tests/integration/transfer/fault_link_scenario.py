@@ -18,11 +18,11 @@ import json
 import subprocess
 import sys
 
-from connect import messages as m
 from connect.clock import monotonic_us
 from connect.controller import Controller, parse_host_port
 from connect.errors import ConnectError
-from connect.transfer import TransferCoordinator
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from tests.integration.transfer.fault_bench import (
     EVENT_TIMEOUT_S,
     identity,
@@ -55,8 +55,8 @@ async def _reach_again(controller: Controller, device_id: str) -> None:
     async with asyncio.timeout(EVENT_TIMEOUT_S + 5):
         while True:
             try:
-                await conn.wait_connected(EVENT_TIMEOUT_S)
-                await conn.sync_clock(samples=1, timeout=EVENT_TIMEOUT_S)
+                await conn.async_wait_connected(EVENT_TIMEOUT_S)
+                await conn.async_sync_clock(samples=1, timeout=EVENT_TIMEOUT_S)
                 return
             except ConnectError:
                 continue  # the old session died meanwhile: wait for the new one
@@ -70,7 +70,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
         for address in (args.source, args.target):
             entry = await controller.async_add_address(*parse_host_port(address))
             conn = await controller.async_connect(entry.id, EVENT_TIMEOUT_S)
-            await conn.sync_clock(samples=3)
+            await conn.async_sync_clock(samples=3)
             ids.append(entry.id)
         source_id, target_id = ids
         before = await start_session(controller, source_id, args.url)
@@ -82,7 +82,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
 
         unsubscribe = on_ready_from(controller, target_id, cut_link)
         asked = monotonic_us()
-        outcome = await TransferCoordinator(controller).transfer(source_id, target_id)
+        outcome = await TransferCoordinator(controller).async_transfer(source_id, target_id)
         settled = monotonic_us()
         unsubscribe()
         await asyncio.sleep(args.down_s)  # the fault itself: the link stays down this long

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.connection import DeviceConnection
 from connect.controller import Controller
-from connect.transfer import TransferCoordinator, TransferOutcome
+from connect.session import DeviceConnection
+from connect.transfer.coordinator import TransferCoordinator, TransferOutcome
+from connect.wire import messages as m
 from tests.audio import RATE, read_capture, write_position_track
 from tests.integration.transfer.proof_audio import (
     SEGMENT_US,
@@ -135,7 +135,9 @@ async def _transfer_and_hear(
     estimates = [controller.connection(r.device_id).clock for r in devices]
     requested = monotonic_us()
     options = m.TransferOptions(mode=mode, fade_ms=FADE_MS)
-    outcome = await TransferCoordinator(controller).transfer(a.device_id, b.device_id, options)
+    outcome = await TransferCoordinator(controller).async_transfer(
+        a.device_id, b.device_id, options
+    )
     returned = monotonic_us()
     assert outcome.ok, outcome.failure
     await asyncio.sleep(PLAY_AFTER_S)

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.connection import Disconnected, TransferReply
-from connect.transfer import TransferCoordinator
+from connect.session import Disconnected
+from connect.session.connection import TransferReply
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from tests.audio import read_capture, write_position_track
 from tests.integration.transfer.fault_bench import (
     EVENT_TIMEOUT_S,
@@ -44,6 +45,7 @@ from tests.integration.transfer.fault_bench import (
 )
 from tests.netns import netns_pair, netns_skip_reason
 from tests.receivers import start_receiver
+from tests.serve_media import read_urls
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +64,7 @@ async def test_target_that_cannot_decode_the_media_refuses_and_the_source_plays_
             await asyncio.wait_for(pair.media.served_whole.wait(), EVENT_TIMEOUT_S)
             pair.media.spoil()  # the source holds the real bytes; the target gets garbage
             asked = monotonic_us()
-            outcome = await TransferCoordinator(controller).transfer(
+            outcome = await TransferCoordinator(controller).async_transfer(
                 source.device_id, target.device_id
             )
             settled = monotonic_us()
@@ -97,7 +99,7 @@ async def test_target_without_the_codec_is_refused_before_any_offer(tmp_path: Pa
                 await controller.async_add_address("127.0.0.1", fake.port)
                 before = await start_session(controller, source.device_id, pair.url)
                 asked = monotonic_us()
-                outcome = await TransferCoordinator(controller).transfer(
+                outcome = await TransferCoordinator(controller).async_transfer(
                     source.device_id, "fake-mp3-only"
                 )
                 report(outcome, asked, monotonic_us())
@@ -124,7 +126,7 @@ async def test_target_that_never_answers_is_called_off_and_the_source_plays_on(
                 await controller.async_add_address("127.0.0.1", fake.port)
                 before = await start_session(controller, source.device_id, pair.url)
                 asked = monotonic_us()
-                outcome = await TransferCoordinator(controller).transfer(
+                outcome = await TransferCoordinator(controller).async_transfer(
                     source.device_id, "fake-silent", timeout_s=1.5
                 )
                 settled = monotonic_us()
@@ -156,6 +158,7 @@ async def test_target_that_never_answers_is_called_off_and_the_source_plays_on(
 
 
 @pytest.mark.parametrize("paused", [False, True], ids=["playing", "paused"])
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 async def test_target_killed_after_ready_leaves_the_session_on_the_source(
     tmp_path: Path, paused: bool
 ) -> None:
@@ -171,7 +174,7 @@ async def test_target_killed_after_ready_leaves_the_session_on_the_source(
 
             unsubscribe = on_ready_from(controller, target.device_id, kill_target)
             asked = monotonic_us()
-            outcome = await TransferCoordinator(controller).transfer(
+            outcome = await TransferCoordinator(controller).async_transfer(
                 source.device_id, target.device_id
             )
             unsubscribe()
@@ -212,6 +215,7 @@ async def test_target_killed_after_ready_leaves_the_session_on_the_source(
     assert_plays_on(capture, recovered, end, position_ms_at=kept.clock.position_at)
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device", r"source .*unreachable")
 async def test_source_killed_during_the_offer_target_takes_over_from_its_last_state(
     tmp_path: Path,
 ) -> None:
@@ -229,7 +233,7 @@ async def test_source_killed_during_the_offer_target_takes_over_from_its_last_st
 
             pair.media.on_request = kill_source
             asked = monotonic_us()
-            outcome = await TransferCoordinator(controller).transfer(
+            outcome = await TransferCoordinator(controller).async_transfer(
                 source.device_id, target.device_id
             )
             settled = monotonic_us()
@@ -271,8 +275,7 @@ async def test_link_dropped_during_commit_leaves_the_music_on_the_source(tmp_pat
         assert server.stdout is not None
         line = await asyncio.to_thread(server.stdout.readline)
         server.stdout.close()  # it prints nothing after this line
-        assert line.startswith("serving "), line
-        url = f"http://{pair.address('a')}:{line.split()[1]}/media/track.wav"
+        url = read_urls(line)["track.wav"]
         source, target = await asyncio.gather(
             start_receiver(
                 tmp_path, "Source", interface=pair.links["a"],
@@ -335,6 +338,7 @@ async def test_link_dropped_during_commit_leaves_the_music_on_the_source(tmp_pat
     assert not audible_within(read_capture(target.recording), result["cut"], end)
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device", r"source .*unreachable")
 async def test_source_gone_before_the_request_target_plays_from_its_extrapolated_state(
     tmp_path: Path,
 ) -> None:
@@ -354,7 +358,7 @@ async def test_source_gone_before_the_request_target_plays_from_its_extrapolated
             await asyncio.wait_for(lost.wait(), EVENT_TIMEOUT_S)
             unsubscribe()
             asked = monotonic_us()
-            outcome = await TransferCoordinator(controller).transfer(
+            outcome = await TransferCoordinator(controller).async_transfer(
                 source.device_id, target.device_id
             )
             settled = monotonic_us()
@@ -392,7 +396,9 @@ async def test_a_commit_held_up_past_its_switch_is_refused_and_the_source_plays_
             )
             switch_at = conn.clock.to_device(monotonic_us()) - 1_500_000
             asked = monotonic_us()
-            await conn.send(m.TransferCommit("late-1", m.TransferRole.SOURCE, switch_at, 0, 30))
+            await conn.async_send(
+                m.TransferCommit("late-1", m.TransferRole.SOURCE, switch_at, 0, 30)
+            )
             reply = await asyncio.wait_for(replies.get(), EVENT_TIMEOUT_S)
             unsubscribe()
             assert isinstance(reply, m.TransferRejected)

@@ -5,6 +5,7 @@ follows docs/security.md only as far as the controller can observe."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 from dataclasses import dataclass, field
@@ -12,11 +13,10 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
-from connect import codec
-from connect import messages as m
-from connect._access import PAIR_PATH, PAIRING_CODE_PATH, TOKENS_PATH
-from connect.server import INFO_PATH, WS_PATH
-from connect.tls import load_or_create_identity, server_context
+from connect.access.tls import load_or_create_identity, server_context
+from connect.paths import INFO_PATH, PAIR_PATH, PAIRING_CODE_PATH, TOKENS_PATH, WS_PATH
+from connect.wire import codec
+from connect.wire import messages as m
 
 
 @dataclass
@@ -37,7 +37,8 @@ class FakeDevice:
     _sessions: list[web.WebSocketResponse] = field(default_factory=list)
 
     async def start(self) -> FakeDevice:
-        identity = load_or_create_identity(self.directory / "tls")
+        # key generation and file writes: off the loop the controller under test runs on
+        identity = await asyncio.to_thread(load_or_create_identity, self.directory / "tls")
         self.fingerprint = identity.fingerprint
         self.claimed_id = self.claimed_id or identity.fingerprint
         tls: ssl.SSLContext | None = None
@@ -116,6 +117,8 @@ class FakeDevice:
                     t = body.client_send_us  # the same clock as the controller: offset 0
                     reply = m.TimeResponse(t, t, t)
                     await ws.send_bytes(codec.encode(m.Envelope(2, "time", reply)))
+        except ConnectionError:
+            pass  # the controller went away mid-answer: its session is over, as for a device
         finally:
             self._sessions.remove(ws)
         return ws

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from client import access_commands
-from connect.credentials import Credential, CredentialStore
+from connect.access import Credential, CredentialStore
 from connect.errors import DeviceNotFoundError
-from connect.messages import Role
+from connect.wire.messages import Role
 
 WHEN = datetime(2026, 11, 21, tzinfo=UTC)
 

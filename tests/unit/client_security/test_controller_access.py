@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
-from connect.connection import AccessDenied, Backoff, ConnectionEvent
+from connect.access import Credential, CredentialStore, paired_now
 from connect.controller import Controller
-from connect.credentials import Credential, CredentialStore, paired_now
 from connect.errors import (
     AccessRevokedError,
     ConnectTimeoutError,
@@ -22,6 +20,9 @@ from connect.errors import (
     UntrustedDeviceError,
     WrongPinError,
 )
+from connect.session import AccessDenied, ConnectionEvent, async_lean_dial
+from connect.session.connection import Backoff
+from connect.wire import messages as m
 from tests.unit.client_security.fake_device import FakeDevice, started
 from tests.waiting import until
 
@@ -35,9 +36,11 @@ async def device(tmp_path: Path) -> AsyncIterator[FakeDevice]:
     await fake.close()
 
 
-@pytest.fixture
-async def controller(tmp_path: Path) -> AsyncIterator[Controller]:
-    ctl = Controller(ME, browse=False, credentials=CredentialStore(tmp_path / "config"))
+@pytest.fixture(params=["aiohttp", "lean"])
+async def controller(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Controller]:
+    # Every rule holds whichever WebSocket client the sessions use (connect.session._socket).
+    dial = async_lean_dial if request.param == "lean" else None
+    ctl = Controller(ME, browse=False, credentials=CredentialStore(tmp_path / "config"), dial=dial)
     await ctl.async_start()
     yield ctl
     await ctl.async_close()
@@ -64,6 +67,7 @@ async def test_a_device_claiming_another_id_than_its_certificate_is_refused(
         await liar.close()
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 async def test_an_open_device_is_reached_in_plain_http(tmp_path, controller) -> None:
     fake = await started(tmp_path / "open", pairing=m.PairingMode.OPEN)
     try:
@@ -114,7 +118,7 @@ async def test_not_paired_stops_at_once_instead_of_retrying(device, controller) 
     controller.subscribe(events.append)
     conn = controller.connection(entry.id)
     with pytest.raises(NotPairedError, match="needs pairing"):
-        await conn.wait_connected(30)  # raised by the refusal, long before the timeout
+        await conn.async_wait_connected(30)  # raised by the refusal, long before the timeout
     assert isinstance(conn.stopped_by, NotPairedError)
     assert [e for e in events if isinstance(e, AccessDenied)] == [
         AccessDenied(entry.id, False, str(conn.stopped_by))
@@ -200,12 +204,13 @@ async def test_a_different_certificate_under_a_paired_id_is_refused(tmp_path, co
         conn = controller.connection(entry.id)
         conn._backoff = Backoff(first_s=0.05, ceiling_s=0.1)
         with pytest.raises(ConnectTimeoutError, match="certificate"):
-            await conn.wait_connected(1)
+            await conn.async_wait_connected(1)
         assert impostor.hellos == []  # the token never went to it
     finally:
         await impostor.close()
 
 
+@pytest.mark.warning_logs(r"offline: .*closed by the device")
 async def test_each_attempt_presents_the_token_stored_by_then(
     tmp_path, controller: Controller
 ) -> None:
@@ -223,7 +228,7 @@ async def test_each_attempt_presents_the_token_stored_by_then(
     )
     back = await started(tmp_path / "dev", port=port, tokens={"0000beef.later": m.Role.CONTROLLER})
     try:
-        await conn.wait_connected(10)
+        await conn.async_wait_connected(10)
         assert back.hellos[-1].token == "0000beef.later"
     finally:
         await back.close()
@@ -242,7 +247,7 @@ async def test_a_paired_device_answering_in_plain_http_is_not_talked_to(
     try:
         conn = controller.connection(entry.id)
         with pytest.raises(ConnectTimeoutError, match="TLS handshake"):
-            await conn.wait_connected(1)
+            await conn.async_wait_connected(1)
         assert plain.hellos == []  # neither the token nor anything else went out in the clear
     finally:
         await plain.close()

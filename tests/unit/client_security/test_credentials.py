@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from connect.credentials import Credential, CredentialStore, config_dir
+from connect.access import Credential, CredentialStore
+from connect.access.credentials import config_dir
 from connect.errors import CredentialStoreError
-from connect.messages import Role
+from connect.wire.messages import Role
 
 DEVICE = "a" * 64
 OTHER = "b" * 64

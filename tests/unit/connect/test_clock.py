@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from connect.clock import ClockOffsetEstimator, ClockSample
-from connect.messages import PlaybackClock, TimeResponse
+from connect.wire.messages import PlaybackClock, TimeResponse
 
 
 def exchange(offset: int, out_delay: int, back_delay: int, processing: int = 50, t1: int = 0):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connect import codec
-from connect import messages as m
+from connect.wire import codec
+from connect.wire import messages as m
 
 ROOT = Path(__file__).resolve().parents[3]
 PROTOC = shutil.which("protoc")

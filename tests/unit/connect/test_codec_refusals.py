@@ -11,17 +11,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connect import codec
-from connect import messages as m
-from connect._pb import connect_pb2 as pb
 from connect.errors import (
     EncodeError,
     FrameError,
     FrameTooLargeError,
+    InvalidCommandError,
+    MalformedCommandError,
     MalformedFrameError,
     UnknownCommandError,
     UnknownMessageError,
 )
+from connect.wire import codec
+from connect.wire import messages as m
+from connect.wire._pb import connect_pb2 as pb
 from tests import strategies as s
 
 
@@ -173,6 +175,43 @@ def test_unknown_command_action_names_the_command() -> None:
     assert caught.value.seq == 3
 
 
+def test_a_command_with_a_refused_value_names_its_command_id() -> None:
+    wire = wire_envelope()
+    wire.command.command_id = "cmd-dup"
+    for uid in ("a", "a"):
+        wire.command.add_to_queue.items.add(uid=uid, url="http://h/a.wav")
+    with pytest.raises(InvalidCommandError, match="twice") as caught:
+        codec.decode(wire.SerializeToString())
+    assert (caught.value.command_id, caught.value.seq) == ("cmd-dup", 3)
+
+
+def test_a_readable_command_in_a_broken_envelope_names_its_command_id() -> None:
+    wire = pb.Envelope(msg_id="w")  # seq missing
+    wire.command.command_id = "cmd-7"
+    wire.command.pause.SetInParent()
+    with pytest.raises(MalformedCommandError, match="seq") as caught:
+        codec.decode(wire.SerializeToString())
+    assert not isinstance(caught.value, InvalidCommandError)
+    assert caught.value.command_id == "cmd-7"
+
+
+def test_a_command_id_over_the_limit_is_plainly_malformed() -> None:
+    wire = wire_envelope()
+    wire.command.command_id = "c" * 129
+    wire.command.pause.SetInParent()
+    with pytest.raises(MalformedFrameError) as caught:
+        codec.decode(wire.SerializeToString())
+    assert not isinstance(caught.value, MalformedCommandError)
+
+
+def test_volume_above_100_and_an_unknown_start_uid_reach_the_session_rules() -> None:
+    # The device clamps the one and answers NOT_FOUND to the other: neither is malformed.
+    loud = codec.decode(frame(m.Command("c", m.SetVolume(150)))).body
+    assert loud == m.Command("c", m.SetVolume(150))
+    queue = m.SetQueue((m.QueueItem("a", "http://h/a.wav"),), start_uid="zzz")
+    assert codec.decode(frame(m.Command("c", queue))).body == m.Command("c", queue)
+
+
 def test_unknown_enum_values_read_as_each_enums_fallback() -> None:
     wire = wire_envelope()
     wire.welcome.role = pb.ROLE_OWNER
@@ -238,7 +277,7 @@ def test_mutated_frames_never_crash_the_decoder(envelope: m.Envelope, data: st.D
 @pytest.mark.parametrize(
     "body",
     [
-        m.Command("c", m.SetVolume(101)),
+        m.Command("c", m.SetVolume(-1)),  # above 100 goes out: the device clamps it
         m.Command("c" * 200, m.Pause()),
         m.StateSnapshot(m.PlaybackState("s", 1, volume=-1)),
         m.StateSnapshot(m.PlaybackState("s", 1, clock=m.PlaybackClock(0, 0, rate=0.0))),

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connect import codec
-from connect import messages as m
 from connect.errors import MalformedFrameError
+from connect.wire import codec
+from connect.wire import messages as m
 from tests import strategies as s
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connect import messages as m
-from connect import playback as p
+from connect.session import playback as p
+from connect.wire import messages as m
 
 A, B, C = (m.QueueItem(uid, f"http://h/{uid}.wav", duration_ms=60_000) for uid in "abc")
 NOW = 10_000_000
@@ -141,3 +141,28 @@ def test_failure_stops_and_shows_the_error() -> None:
 
 def vars_of(s: m.PlaybackState) -> dict[str, object]:
     return {f: getattr(s, f) for f in s.__slots__}
+
+
+def test_volume_above_100_or_the_cap_is_clamped() -> None:
+    assert run(m.SetVolume(150), state()).state.volume == 100
+    capped = p.apply_command(state(), m.Command("c", m.SetVolume(95)), NOW, max_volume=80)
+    assert capped.state.volume == 80
+    assert capped.actions == (p.SetPlayerVolume(80),)
+
+
+def test_set_queue_with_an_unknown_start_uid_is_not_found_and_changes_nothing() -> None:
+    with pytest.raises(p.CommandRejectedError) as caught:
+        run(m.SetQueue((A, B), start_uid="zzz"), state())
+    assert caught.value.failure.code is m.ErrorCode.NOT_FOUND
+
+
+def test_a_length_found_by_the_player_fills_in_an_unknown_duration_only() -> None:
+    unknown = m.QueueItem("u", "http://h/u.wav")
+    s = state(queue=(A, unknown), current_uid="u")
+    known = p.with_length(s, unknown.url, 42_000)
+    assert known is not None
+    assert known.queue == (A, m.QueueItem("u", "http://h/u.wav", duration_ms=42_000))
+    assert known.revision == s.revision + 1
+    assert p.with_length(known, unknown.url, 43_000) is None  # a duration already known stands
+    assert p.with_length(s, "http://h/other.wav", 42_000) is None  # a late report, another item
+    assert p.with_length(s, unknown.url, 0) is None

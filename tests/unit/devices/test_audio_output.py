@@ -55,7 +55,8 @@ def test_network_caching_can_be_raised_for_flaky_wifi() -> None:
 @pytest.mark.parametrize(
     ("value", "words"),
     [
-        ("pulse", "unknown audio output"),
+        ("pulseaudio", "unknown audio output"),
+        ("pulse:my sink", "no spaces"),
         ("", "unknown audio output"),
         ("alsa", "needs an ALSA device name"),
         ("alsa:", "needs an ALSA device name"),
@@ -86,10 +87,26 @@ def test_capture_resolves_the_path_and_applies_volume_itself(tmp_path: Path, mon
     assert out.kind is OutputKind.CAPTURE
     assert out.path == tmp_path / "cap.wav"
     assert str(out) == f"capture:{tmp_path / 'cap.wav'}"
-    assert out.exact_timing
+    assert out.baton_fed
     assert not out.software_volume  # gain is applied per sample by the capture sink
-    assert not any(a.startswith("--aout") for a in out.instance_args())  # callbacks pick amem
+    # The callbacks pick amem; the instance's own output is the dummy, never a real device.
+    assert [a for a in out.instance_args() if a.startswith("--aout")] == ["--aout=adummy"]
     with pytest.raises(ValueError, match="needs a file path"):
         parse_audio_output("capture:")
     with pytest.raises(ValueError, match="is a directory"):
         parse_audio_output(f"capture:{tmp_path}")
+
+
+def test_pulse_names_a_sink_or_takes_the_default_and_is_fed_by_baton() -> None:
+    out = parse_audio_output("pulse")
+    assert out == AudioOutput(OutputKind.PULSE)
+    sink = parse_audio_output("pulse:alsa_output.usb-DAC.analog-stereo")
+    assert sink.target == "alsa_output.usb-DAC.analog-stereo"
+    assert str(sink) == "pulse:alsa_output.usb-DAC.analog-stereo"
+    for fed in (out, sink):
+        assert fed.baton_fed
+        assert not fed.software_volume  # the gain is in the samples (devices/_timed_sink.py)
+        assert fed.path is None
+        assert "--aout=adummy" in fed.instance_args()
+    # `default` is fed by Baton once a sound server answers (the player finds out).
+    assert "--aout=adummy" in parse_audio_output("default").instance_args(baton_fed=True)

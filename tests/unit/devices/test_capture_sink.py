@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from devices._capture import RATE, CaptureEdge, CaptureSink, Envelope, sample_instant
+from devices._capture import capture_sink
+from devices._envelope import RATE, Envelope, sample_instant
 from devices._output_timing import OutputEdges, StartKind, StartLatency
+from devices._timed_sink import SinkEdge
 from devices.player_types import OutputStarted, OutputStopped, PlayerState
 from tests.audio import read_capture
 
@@ -25,9 +27,9 @@ class Rig:
 
     def __init__(self, path: Path) -> None:
         self.now = T0
-        self.edges: list[CaptureEdge] = []
+        self.edges: list[SinkEdge] = []
         self.path = path
-        self.sink = CaptureSink(path, self.edges.append, clock=lambda: self.now)
+        self.sink = capture_sink(path, self.edges.append, clock=lambda: self.now)
 
     def play(self, pts: int, value: int = 1000, frames: int = BLOCK) -> None:
         """Hand over one block of constant samples, as libVLC's play callback does."""
@@ -55,7 +57,7 @@ def test_samples_are_written_only_once_presented(rig: Rig) -> None:
     samples, stretches = rig.read()
     assert len(samples) == 2 * BLOCK
     assert stretches == [(T0 + 5_000, T0 + 25_000)]
-    assert rig.edges == [CaptureEdge(True, T0 + 5_000, T0 + 5_000)]
+    assert rig.edges == [SinkEdge(True, T0 + 5_000, T0 + 5_000)]
 
 
 def test_a_pause_keeps_the_queued_tail_and_plays_it_after_the_resume(rig: Rig) -> None:
@@ -87,7 +89,7 @@ def test_a_flush_drops_what_was_not_presented(rig: Rig) -> None:
     rig.sink._on_flush(None, 0)
     samples, _ = rig.read()
     assert len(samples) == frames_to(5_000)
-    assert rig.edges[-1] == CaptureEdge(False, sample_instant(T0, frames_to(5_000)), 0)
+    assert rig.edges[-1] == SinkEdge(False, sample_instant(T0, frames_to(5_000)), 0)
 
 
 def test_a_drain_presents_everything(rig: Rig) -> None:
@@ -97,7 +99,7 @@ def test_a_drain_presents_everything(rig: Rig) -> None:
     rig.sink._on_drain(None)
     samples, stretches = rig.read()
     assert len(samples) == 2 * BLOCK
-    assert rig.edges[-1] == CaptureEdge(False, stretches[-1][1], 0)
+    assert rig.edges[-1] == SinkEdge(False, stretches[-1][1], 0)
 
 
 def test_the_envelope_gates_and_fades_by_presentation_instant(rig: Rig) -> None:
@@ -112,7 +114,7 @@ def test_the_envelope_gates_and_fades_by_presentation_instant(rig: Rig) -> None:
     assert 0 <= samples[gate] < 50  # the fade starts from silence ...
     assert 4_000 < samples[gate + 220] < 6_000  # ... is halfway after 5 ms ...
     assert set(samples[gate + 441 :]) == {10_000}  # ... and done after 10 ms
-    assert rig.edges[0] == CaptureEdge(True, sample_instant(T0, gate), T0)
+    assert rig.edges[0] == SinkEdge(True, sample_instant(T0, gate), T0)
 
 
 def test_a_fade_out_ends_in_silence_and_reports_the_stop(rig: Rig) -> None:
@@ -162,14 +164,14 @@ def test_the_start_latency_is_learned_per_kind() -> None:
     assert latency.estimate_us(StartKind.PAUSE) == 300
 
 
-def test_output_edges_exact_from_capture_estimated_elsewhere() -> None:
+def test_output_edges_exact_from_a_sink_estimated_elsewhere() -> None:
     edges = OutputEdges(exact=True)
     edges.expect_start(StartKind.PREROLL, 4_000)
     edges.start_called(StartKind.PREROLL, T0)
-    event = edges.from_capture(CaptureEdge(True, T0 + 12_000, T0 + 9_000), lambda at: -1)
+    event = edges.from_sink(SinkEdge(True, T0 + 12_000, T0 + 9_000), lambda at: -1)
     assert event == OutputStarted(T0 + 12_000, 4_003, True)  # 3 ms gated before the instant
     assert edges.latency.estimate_us(StartKind.PREROLL) == 9_000
-    stopped = edges.from_capture(CaptureEdge(False, T0 + 50_000, 0), lambda at: 4_041)
+    stopped = edges.from_sink(SinkEdge(False, T0 + 50_000, 0), lambda at: 4_041)
     assert stopped == OutputStopped(T0 + 50_000, 4_041, True)
     assert edges.from_state(PlayerState.READY, PlayerState.PLAYING, T0, lambda at: 0) is None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connect.interfaces import NetworkInterface
+from connect.discovery.interfaces import NetworkInterface
 from devices.check import (
     CheckResult,
     Machine,
@@ -20,13 +20,19 @@ from devices.check import (
     print_report,
     run_checks,
 )
-from devices.errors import LibVLCUnavailableError
+from devices.errors import AudioOutputError, LibVLCUnavailableError
 
 LAN = NetworkInterface("wlan0", 3, ("192.168.1.20",), ())
 LO = NetworkInterface("lo", 1, ("127.0.0.1",), ("::1",))
 
 
-def fake_machine(tmp_path: Path, *, interfaces=(LO, LAN), cards: str = "", pcms=()) -> Machine:
+def no_server() -> str:
+    raise AudioOutputError("pulse output: connecting to the sound server: Connection refused")
+
+
+def fake_machine(
+    tmp_path: Path, *, interfaces=(LO, LAN), cards: str = "", pcms=(), server=no_server
+) -> Machine:
     dev_snd = tmp_path / "snd"
     dev_snd.mkdir(exist_ok=True)
     for name in pcms:
@@ -40,6 +46,7 @@ def fake_machine(tmp_path: Path, *, interfaces=(LO, LAN), cards: str = "", pcms=
         sys_class_net=tmp_path / "net",
         list_interfaces=lambda: tuple(interfaces),
         check_libvlc=lambda: "3.0.21 Vetinari",
+        sound_server=server,
     )
 
 
@@ -71,6 +78,25 @@ def test_no_sound_card_at_all(tmp_path: Path) -> None:
     result = check_audio_output("default", fake_machine(tmp_path))
     assert not result.ok
     assert "no sound card" in result.detail
+
+
+def test_a_sound_server_that_answers_takes_default_and_pulse(tmp_path: Path) -> None:
+    machine = fake_machine(tmp_path, server=lambda: "/run/user/1000/pulse/native")
+    for value in ("default", "pulse", "pulse:alsa_output.usb-DAC"):
+        result = check_audio_output(value, machine)
+        assert result.ok, result.detail
+        where = "Baton plays through the sound server at /run/user/1000/pulse/native"
+        assert where in result.detail
+
+
+def test_without_a_sound_server_pulse_fails_and_default_falls_back_to_alsa(tmp_path: Path) -> None:
+    machine = fake_machine(tmp_path, cards=CARDS, pcms=["pcmC0D0p"])
+    failed = check_audio_output("pulse", machine)
+    assert not failed.ok
+    assert "Connection refused" in failed.detail
+    fallback = check_audio_output("default", machine)
+    assert fallback.ok, fallback.detail
+    assert "pcmC0D0p" in fallback.detail
 
 
 def test_file_outputs_and_none(tmp_path: Path) -> None:
@@ -133,7 +159,7 @@ def test_report_lists_every_problem_and_sets_the_exit_status(tmp_path: Path) -> 
     machine = fake_machine(tmp_path, interfaces=(LO,))
     machine = Machine(
         machine.dev_snd, machine.proc_asound, machine.sys_class_net,
-        machine.list_interfaces, no_vlc,
+        machine.list_interfaces, no_vlc, no_server,
     )  # fmt: skip
     bad_config = tmp_path / "receiver.toml"
     bad_config.write_text('name = "Car"\nvolume = 11\n')
@@ -174,7 +200,7 @@ def test_the_real_command_on_loopback(tmp_path: Path) -> None:
 
 
 def test_the_pairing_check_reads_the_identity_and_the_tokens(tmp_path: Path) -> None:
-    from connect import messages as m
+    from connect.wire import messages as m
     from devices.check import check_access
     from devices.config import ReceiverConfig
     from devices.persistence import SessionStore

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
+from connect.wire import messages as m
 from devices.cli import with_environment
 from devices.config import ConfigError, build_config, read_config_file
 from devices.persistence import SESSION_FILE, SessionStore, StateDirError
@@ -82,6 +82,7 @@ def test_the_device_id_is_the_certificate_fingerprint_and_replaces_an_old_id(
     assert "device id changed from 0123abcd" in caplog.text
 
 
+@pytest.mark.warning_logs(r"saved session .* is unreadable")
 def test_an_unreadable_session_is_kept_aside_not_fatal(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
     (tmp_path / SESSION_FILE).write_bytes(b"\xff\x00 not a frame")
@@ -110,6 +111,15 @@ def test_trace_settings_come_from_the_file_then_the_flags_then_the_environment(
     assert build_config(read_config_file(path), flag).trace_endpoint == "http://flag:4318"
     assert build_config(with_environment({}, environ), {}).trace_endpoint == "http://env:4318"
     assert build_config(with_environment({}, {}), {}).trace_endpoint == ""
+
+
+def test_the_ingest_token_comes_from_the_file_and_a_flag_wins(tmp_path: Path) -> None:
+    path = tmp_path / "receiver.toml"
+    path.write_text('trace-endpoint = "http://10.0.0.5:4318"\ntrace-token = "from-file"\n')
+    assert build_config(read_config_file(path), {}).trace_token == "from-file"
+    flags = {"trace_token": "from-flag"}
+    assert build_config(read_config_file(path), flags).trace_token == "from-flag"
+    assert build_config({}, {}).trace_token == ""
 
 
 def test_a_trace_endpoint_that_is_not_a_url_is_refused() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from connect import messages as m
-from connect import playback
+from connect.session import playback
+from connect.wire import messages as m
 from devices.config import ConfigError, build_config
 from devices.resume import (
     Instant,

@@ -81,6 +81,7 @@ def test_watchdog_interval_is_half_of_watchdog_usec(env, interval) -> None:
     assert SystemdNotifier(env).watchdog_interval_s == interval
 
 
+@pytest.mark.warning_logs(r"^Executing <Task .* took [\d.]+ seconds")  # blocks on purpose
 async def test_watchdog_pings_from_the_loop_and_stop_when_it_is_blocked(manager) -> None:
     sock, path = manager
     sock.setblocking(False)

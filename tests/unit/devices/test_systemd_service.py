@@ -7,18 +7,21 @@ real datagram socket, as systemd's would.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from connect.interfaces import NetworkInterface
+from connect.discovery.interfaces import NetworkInterface
 from devices import service
 from devices.config import ReceiverConfig
 from devices.netwait import async_wait_for_address, usable_addresses
 from devices.receiver import Listening
 from devices.systemd import SystemdNotifier
+from taskowner import TaskHealth
 from tests.waiting import until
 
 LO = NetworkInterface("lo", 1, ("127.0.0.1",), ())
@@ -54,11 +57,23 @@ async def test_waits_until_an_address_appears(caplog: pytest.LogCaptureFixture) 
 
 @dataclass
 class FakeReceiver:
-    """Just what async_serve uses of a Receiver."""
+    """Just what async_serve uses of a Receiver (it is its own health file: `watch`)."""
 
     config: ReceiverConfig
     started: bool = False
     closed: bool = False
+    tasks: tuple[TaskHealth, ...] = ()
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def health_file(self) -> FakeReceiver:
+        return self
+
+    def watch(self, listener: Callable[[], None]) -> None:
+        self.listeners.append(listener)
+
+    def health(self) -> tuple[TaskHealth, ...]:
+        return self.tasks
 
     async def async_start(self) -> Listening:
         self.started = True
@@ -106,6 +121,50 @@ async def test_ready_once_started_then_stopping(manager, monkeypatch, capsys) ->
     assert await serving == 0
     assert receiver.closed
     assert received(sock) == ["STOPPING=1\nSTATUS=stopping"]
+
+
+async def test_a_failing_background_task_shows_in_the_status_line(manager, monkeypatch) -> None:
+    sock, notifier = manager
+    monkeypatch.setattr(service, "async_wait_for_address", _address_at_once)
+    receiver = FakeReceiver(ReceiverConfig(name="Car", interfaces=("lo",)))
+    stop = asyncio.Event()
+    serving = asyncio.ensure_future(service.async_serve(receiver, stop, notifier))  # type: ignore[arg-type]
+    await until(lambda: bool(receiver.listeners), what="the service watching the health")
+    received(sock)  # READY
+    error = "OSError: [Errno 24] Too many open files"
+    receiver.tasks = (TaskHealth("receiver session saving", True, 3, error, 12.0),)
+    receiver.listeners[0]()
+    assert received(sock) == [
+        "STATUS=advertising 'Car' on 127.0.0.1:47100; FAILING: receiver session saving "
+        f"({error}; 3 failures, started again each time)"
+    ]
+    receiver.tasks = (TaskHealth("receiver session saving", False, 3, error, None),)
+    receiver.listeners[0]()
+    assert received(sock) == [
+        "STATUS=advertising 'Car' on 127.0.0.1:47100; background tasks running"
+    ]
+    stop.set()
+    assert await serving == 0
+
+
+async def test_what_start_up_made_is_frozen_out_of_the_garbage_collector(
+    manager, monkeypatch
+) -> None:
+    """A full collection walked every object start-up made (12-60 ms on the event loop, in the
+    middle of transfers); once started, they are frozen and collections skip them."""
+    _sock, notifier = manager
+    monkeypatch.setattr(service, "async_wait_for_address", _address_at_once)
+    receiver = FakeReceiver(ReceiverConfig(name="Car", interfaces=("lo",)))
+    stop = asyncio.Event()
+    gc.unfreeze()
+    try:
+        serving = asyncio.ensure_future(service.async_serve(receiver, stop, notifier))  # type: ignore[arg-type]
+        await until(lambda: receiver.started, what="the start")
+        await until(lambda: gc.get_freeze_count() > 0, what="objects frozen")
+        stop.set()
+        assert await serving == 0
+    finally:
+        gc.unfreeze()  # this test process's objects go back to the collector
 
 
 async def test_waiting_for_the_network_extends_the_start_and_can_be_stopped(

@@ -51,6 +51,7 @@ def test_close_is_idempotent_and_refuses_new_jobs() -> None:
         worker.submit(lambda: None)
 
 
+@pytest.mark.warning_logs(r"libVLC thread still busy")
 def test_close_gives_up_on_a_hung_job_within_its_timeout() -> None:
     release = threading.Event()
     worker = VLCThread(name="test-libvlc-hung")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connect.errors import ConnectError
-from connect.interfaces import (
+from connect.discovery.interfaces import (
     NetworkInterface,
     UnknownInterfaceError,
     advertised_addresses,
@@ -14,6 +13,7 @@ from connect.interfaces import (
     resolve_interfaces,
     zeroconf_interfaces,
 )
+from connect.errors import ConnectError
 
 LO = NetworkInterface("lo", 1, ("127.0.0.1",), ("::1",))
 ETH = NetworkInterface("eth0", 2, ("192.168.1.20",), ("2001:db8::20", "fe80::1"))

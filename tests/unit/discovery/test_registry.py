@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from connect.discovery import DeviceAdded, DeviceEvent, DeviceRegistry, DeviceUpdated
+from connect.discovery import DeviceAdded, DeviceEvent, DeviceRegistry, DeviceUpdated, ServiceRecord
+from connect.discovery.registry import DeviceSource
 from connect.errors import ConnectTimeoutError, DeviceNotFoundError
-from connect.txt import ServiceRecord
 
 
 class Clock:
@@ -37,6 +37,7 @@ def polled(registry: DeviceRegistry, device_id: str = "dev-1"):
     return registry.async_report_manual("192.0.2.5", 8765, ServiceRecord(name="Pi", id=device_id))
 
 
+@pytest.mark.warning_logs(r"offline: heartbeat timeout")
 def test_online_only_from_the_session_layer(registry, clock):
     entry = polled(registry)
     assert not entry.online
@@ -60,7 +61,7 @@ def test_online_only_from_the_session_layer(registry, clock):
 
 def test_a_flapping_device_warns_once_then_logs_at_debug(registry, caplog):
     polled(registry)
-    caplog.set_level(logging.DEBUG, logger="connect.discovery")
+    caplog.set_level(logging.DEBUG, logger="connect.discovery.registry")
     for _ in range(3):
         registry.async_mark_online("dev-1")
         registry.async_mark_offline("dev-1", "wifi")
@@ -68,9 +69,24 @@ def test_a_flapping_device_warns_once_then_logs_at_debug(registry, caplog):
     assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG]
 
 
+def test_a_device_that_ended_the_session_on_purpose_is_logged_at_info(registry, caplog):
+    polled(registry)
+    caplog.set_level(logging.DEBUG, logger="connect.discovery.registry")
+    registry.async_mark_online("dev-1")
+    registry.async_mark_offline("dev-1", "said goodbye (shutdown)", expected=True)
+    entry = registry.get("dev-1")
+    assert entry is not None
+    assert not entry.online
+    assert entry.offline_reason == "said goodbye (shutdown)"
+    registry.async_mark_online("dev-1")
+    registry.async_mark_offline("dev-1", "wifi")  # a lost link after it: still a warning
+    levels = [r.levelno for r in caplog.records if "offline" in r.getMessage()]
+    assert levels == [logging.INFO, logging.WARNING]
+
+
 def test_a_drop_after_a_long_stable_spell_warns_again(registry, clock, caplog):
     polled(registry)
-    caplog.set_level(logging.DEBUG, logger="connect.discovery")
+    caplog.set_level(logging.DEBUG, logger="connect.discovery.registry")
     registry.async_mark_online("dev-1")
     registry.async_mark_offline("dev-1", "wifi")
     registry.async_mark_online("dev-1")
@@ -137,7 +153,7 @@ def test_a_failing_subscriber_does_not_starve_the_others(registry, caplog):
 
     registry.subscribe(broken)
     registry.subscribe(seen.append)
-    with caplog.at_level(logging.CRITICAL, logger="connect.discovery"):
+    with caplog.at_level(logging.CRITICAL, logger="connect.discovery.registry"):
         registry.async_add_manual("192.0.2.5", 8765)
     assert len(seen) == 1
 
@@ -150,6 +166,7 @@ async def test_wait_for_returns_a_present_entry_at_once_or_times_out(registry):
         await registry.async_wait_for(lambda e: e.id == "other", 0.01)
 
 
+@pytest.mark.warning_logs(r"offline: bye")
 async def test_wait_for_sees_a_later_update(registry):
     polled(registry)
     registry.subscribe(lambda e: None)
@@ -181,3 +198,28 @@ def test_a_manual_host_answering_with_a_new_id_moves_the_entry(registry):
     assert moved.online  # the session to that host is still up
     assert [e.id for e in registry.entries()] == ["dev-new"]
     assert [type(e).__name__ for e in events] == ["DeviceRemoved", "DeviceAdded"]
+
+
+def test_a_remembered_device_is_not_listed_until_online_and_takes_its_new_name(registry):
+    record = ServiceRecord(name="Kitchen", id="dev-r", addresses=("192.0.2.9",), port=4000)
+    entry = registry.async_add_remembered(record)
+    assert (entry.source, entry.listed, entry.addresses) == (
+        DeviceSource.REMEMBERED,
+        False,
+        ("192.0.2.9",),
+    )
+    registry.async_mark_online("dev-r")
+    assert registry.get("dev-r").listed
+    renamed = registry.async_add_remembered(ServiceRecord(**{**vars_of(record), "name": "Pantry"}))
+    assert renamed.name == "Pantry"
+    assert renamed.online
+
+
+def test_memory_never_overrides_what_the_registry_heard(registry):
+    heard = polled(registry, "dev-1")  # answered at its address, by hand
+    record = ServiceRecord(name="Old name", id="dev-1", addresses=("198.51.100.1",), port=1)
+    assert registry.async_add_remembered(record) == heard
+
+
+def vars_of(record: ServiceRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from connect.errors import ConnectError
-from connect.messages import DeviceType, PairingMode
-from connect.txt import (
+from connect.discovery import ServiceRecord, capability_hash
+from connect.discovery.txt import (
     DEFAULT_WS_PATH,
     InvalidServiceRecordError,
-    ServiceRecord,
     build_txt,
-    capability_hash,
     instance_name,
     parse_txt,
 )
+from connect.errors import ConnectError
+from connect.wire.messages import DeviceType, PairingMode
 
 RECORD = ServiceRecord(
     name="Kitchen",

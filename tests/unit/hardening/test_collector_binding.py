@@ -20,4 +20,5 @@ def test_loopback_hosts_need_no_warning(host: str):
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "collector.lan"])
 def test_other_hosts_are_warned_about(host: str):
-    assert "anyone who can reach it" in exposure_warning(host)
+    assert "tokens cross the network in clear" in exposure_warning(host)
+    assert "anyone who can reach it may send" in exposure_warning(host, open_ingest=True)

@@ -8,6 +8,9 @@ from tests.unit.hardening.rawhttp import exchange
 from tests.unit.tracing.support import Running, running_collector
 from tracing import _guard
 
+# These collectors take traces without a token (--open-ingest), and say so.
+pytestmark = pytest.mark.warning_logs(r"ingest is open \(--open-ingest\)")
+
 OWN = "http://127.0.0.1:4318"
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from connect.http_guard import MAX_HEADER_COUNT, MAX_LINE_BYTES
+from httpguard import MAX_HEADER_COUNT, MAX_LINE_BYTES
 from tests.fakes import MemoryHost
 from tests.unit.hardening.rawhttp import exchange, get
 

@@ -1,4 +1,4 @@
-"""The reconnect backoff policy (connect._reconnect), on a hand-driven clock: no sleeping."""
+"""The reconnect backoff (connect/session/_reconnect.py) on a hand-driven clock: no sleeping."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from connect._reconnect import Backoff, ReconnectSchedule
+from connect.session._reconnect import Backoff, ReconnectSchedule
 
 STEADY = Backoff(jitter=0.0)  # exact delays; the jitter has its own test
 

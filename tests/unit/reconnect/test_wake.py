@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from connect import messages as m
-from connect.connection import Backoff, DeviceConnection, Endpoint
 from connect.controller import Controller
-from connect.discovery import DeviceRegistry, ReachableHint
+from connect.discovery import DeviceRegistry, ServiceRecord
+from connect.discovery.registry import ReachableHint
 from connect.errors import ConnectionLostError
-from connect.txt import ServiceRecord
+from connect.session import DeviceConnection, Endpoint
+from connect.session.connection import Backoff
+from connect.wire import messages as m
 from tests.fakes import MemoryHost
 from tests.integration.discovery.peers import STEP_TIMEOUT_S, AdvertiserProcess
 from tests.waiting import until
@@ -74,7 +75,7 @@ async def test_a_manual_host_answering_again_brings_the_session_back(http) -> No
         await back.server.async_start(["127.0.0.1"], port)
         # What the manual-host poller does when the host answers its GET /info again.
         controller.registry.async_report_manual("127.0.0.1", port, record)
-        await conn.wait_connected(DEADLINE_S)
+        await conn.async_wait_connected(DEADLINE_S)
     finally:
         await controller.async_close()
         await back.server.async_close()

@@ -1,4 +1,4 @@
-"""Sans-IO pairing rules: codes, tokens, roles and the failure window (connect/pairing.py)."""
+"""Sans-IO pairing rules (connect/access/pairing.py): codes, tokens, roles, the failure window."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from connect import messages as m
-from connect import pairing as p
+from connect.access import pairing as p
+from connect.wire import messages as m
 
 OFFER = m.TransferOffer("t", m.PlaybackState("s", 1), m.TransferOptions(), "elsewhere", 0)
 
@@ -76,6 +76,19 @@ def test_roles_at_pairing() -> None:
     assert p.pairing_role(m.Role.OBSERVER, has_owner=True, by_owner=False) is m.Role.OBSERVER
     assert p.pairing_role(m.Role.OWNER, has_owner=True, by_owner=True) is m.Role.OWNER
     assert p.pairing_role(None, has_owner=True, by_owner=True) is m.Role.CONTROLLER
+    # An owner re-pairing itself (its token replaced) keeps its role unless it asks for another.
+    assert p.pairing_role(None, has_owner=True, by_owner=True, replacing=m.Role.OWNER) is (
+        m.Role.OWNER
+    )
+    assert (
+        p.pairing_role(m.Role.GUEST, has_owner=True, by_owner=True, replacing=m.Role.OWNER)
+        is m.Role.GUEST
+    )
+    # With the code, whatever token is replaced, never more than controller while owned.
+    assert (
+        p.pairing_role(None, has_owner=True, by_owner=False, replacing=m.Role.OWNER)
+        is m.Role.CONTROLLER
+    )
 
 
 def test_only_owners_manage_access() -> None:

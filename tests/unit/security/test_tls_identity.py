@@ -1,4 +1,4 @@
-"""A device's TLS identity: made once, fingerprint = device id, key private (connect/tls.py)."""
+"""A device's TLS identity (connect/access/tls.py): made once, fingerprint = id, key private."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connect import tls
+from connect.access import tls
 
 
 def test_the_identity_is_made_once_and_its_fingerprint_is_the_der_hash(tmp_path: Path) -> None:

@@ -150,3 +150,22 @@ def test_move_from_a_rect_that_is_no_item() -> None:
     assert tree.focused == "below"
     assert tree.move_from(Rect(0, 500, 10, 10), Direction.DOWN).reason is MoveReason.NO_TARGET
     assert tree.focused == "below"
+
+
+def test_a_straight_group_leaves_off_beam_moves_to_the_enclosing_group() -> None:
+    # A device card's button at the right; the address field further down reaches further
+    # left. Without `straight`, Left from the button lands on the field; with it, the rail.
+    def screen(straight: frozenset[Axis]) -> FocusTree[str]:
+        tree: FocusTree[str] = FocusTree("window")
+        tree.add_group("rail", group=FocusGroup(bounds=Rect(0, 0, 200, 800)))
+        tree.add_item("nav", Rect(10, 10, 180, 50), "rail")
+        tree.add_group("page", group=FocusGroup(straight=straight))
+        tree.add_item("transfer", Rect(900, 100, 200, 60), "page")
+        tree.add_item("address", Rect(220, 300, 700, 60), "page")
+        tree.focus("transfer")
+        return tree
+
+    assert screen(frozenset()).move(Direction.LEFT).target == "address"
+    assert screen(frozenset({Axis.HORIZONTAL})).move(Direction.LEFT).target == "nav"
+    # Up and down are not restricted: Down from the button still reaches the field.
+    assert screen(frozenset({Axis.HORIZONTAL})).move(Direction.DOWN).target == "address"

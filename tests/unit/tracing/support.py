@@ -27,20 +27,30 @@ BOB_CAR = Device("bob-car", "Bob's car", "car", "bob", -40.0)
 
 @dataclass
 class Running:
-    """A started collector, its base URL and a token per user name."""
+    """A started collector, its base URL, a viewer token and an ingest token per user name."""
 
     collector: Collector
     base: str
     tokens: dict[str, str] = field(default_factory=dict)
     http: aiohttp.ClientSession | None = None
+    ingest_tokens: dict[str, str] = field(default_factory=dict)
 
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
     async def post(
-        self, signal: str, body: bytes, content_type: str = "application/x-protobuf", **headers: str
+        self,
+        signal: str,
+        body: bytes,
+        content_type: str = "application/x-protobuf",
+        *,
+        sender: str | None = None,
+        **headers: str,
     ) -> aiohttp.ClientResponse:
+        """POST an export request; with *sender*, carrying that user's ingest token."""
         assert self.http is not None
+        if sender is not None:
+            headers["Authorization"] = f"Bearer {self.ingest_tokens[sender]}"
         response = await self.http.post(
             f"{self.base}/v1/{signal}",
             data=body,
@@ -60,18 +70,28 @@ class Running:
 async def running_collector(
     db: Path, users: tuple[str, ...] = ("alice", "bob"), **config: Any
 ) -> AsyncIterator[Running]:
+    """A collector with the viewer users *users* (and an admin, "root"), each with a viewer
+    token and an ingest token.
+
+    Ingest is open unless `open_ingest=False` is given: most tests are about what happens to
+    records once stored, and post several users' devices in one request (the ingest token
+    tests, test_ingest_auth.py and the conformance test, run it closed).
+    """
     store = Store(db)
     tokens = {name: store.add_user(name) for name in users}
     tokens["root"] = store.add_user("root", admin=True)
+    ingest = {name: store.add_ingest_token(name, "test") for name in tokens}
     store.close()
+    config.setdefault("open_ingest", True)
     collector = Collector(CollectorConfig(db=db, port=0, **config))
-    await collector.start()
+    await collector.async_start()
     try:
         # unsafe=True: accept cookies from an IP address host (the login test needs it).
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            yield Running(collector, f"http://127.0.0.1:{collector.port}", tokens, http)
+            base = f"http://127.0.0.1:{collector.port}"
+            yield Running(collector, base, tokens, http, ingest)
     finally:
-        await collector.close()
+        await collector.async_close()
 
 
 @dataclass

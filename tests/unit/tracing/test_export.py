@@ -41,7 +41,8 @@ def test_arrows_pair_sender_and_receiver_and_keep_unanswered_sends(tmp_path):
 
 def test_otlp_json_export_reads_back_as_the_same_spans_and_events(tmp_path):
     rows = _stored(tmp_path)
-    traces_line, logs_line = _export.to_otlp_json(rows).splitlines()
+    traces_line = _export.render("otlp-json", rows)
+    logs_line = _export.render("otlp-json-logs", rows)
     spans = decode("traces", traces_line.encode(), "application/json")
     assert {s.uid for s in spans} == {
         f"{r['trace_id']}:{r['span_id']}" for r in rows if r["kind"] == "span"
@@ -63,8 +64,10 @@ def test_otlp_json_export_reads_back_as_the_same_spans_and_events(tmp_path):
 def test_chrome_export_has_a_process_per_device_and_flows_for_arrows(tmp_path):
     trace = _export.to_chrome(_stored(tmp_path))
     events = trace["traceEvents"]
-    names = {e["args"]["name"] for e in events if e["ph"] == "M"}
-    assert names == {"alice-phone", "alice-kitchen"}
+    names = {e["args"]["name"] for e in events if e.get("name") == "process_name"}
+    assert names == {"Alice's phone", "Kitchen speaker"}  # names, never raw ids
+    labels = {e["args"]["labels"] for e in events if e.get("name") == "process_labels"}
+    assert labels == {"alice-phone", "alice-kitchen"}  # the ids, beside them
     assert sum(e["ph"] == "X" for e in events) == 5
     assert sum(e["ph"] == "i" for e in events) == 1
     starts = [e for e in events if e["ph"] == "s"]
@@ -74,14 +77,27 @@ def test_chrome_export_has_a_process_per_device_and_flows_for_arrows(tmp_path):
     json.dumps(trace)  # serialisable as is
 
 
-def test_mermaid_export_is_a_sequence_diagram(tmp_path):
+def test_mermaid_export_is_a_sequence_diagram_of_named_participants(tmp_path):
     text = _export.to_mermaid(_stored(tmp_path))
-    lines = text.splitlines()
+    lines = [line.strip() for line in text.splitlines()]
     assert lines[0] == "sequenceDiagram"
-    assert any(line.strip().startswith("participant") and "alice-kitchen" in line for line in lines)
+    participants = [line for line in lines if line.startswith("participant")]
+    assert any(line.endswith(" as Kitchen speaker") for line in participants)
+    assert not any("alice-kitchen" in line for line in participants)  # the id is a comment
+    assert any(line.startswith("%%") and "alice-kitchen" in line for line in lines)
     assert any("->>" in line and "Command (4.0 ms)" in line for line in lines)
-    assert any("-x" in line and "TransferOffer (not received)" in line for line in lines)
     assert any("Note over" in line and "baton.state.changed" in line for line in lines)
+    # bob-car never sent a record: the offer to it went to an untraced device, not lost.
+    assert any(line.endswith(" as bob-car (not traced)") for line in participants)
+    assert any("->>" in line and "TransferOffer (not traced)" in line for line in lines)
+
+
+def test_mermaid_marks_a_message_to_a_traced_device_never_received_as_lost(tmp_path):
+    # The collector knows bob-car (it sent records once): the offer to it was not received.
+    text = _export.to_mermaid(_stored(tmp_path), {"bob-car": "Bob's car"})
+    assert "-x" in text
+    assert "TransferOffer (not received)" in text
+    assert "participant d2 as Bob's car" in text
 
 
 def test_mermaid_labels_cannot_break_the_diagram():

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiohttp import web
 
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, running_collector
 from tracing import attributes, samples
+
+# These collectors take traces without a token (--open-ingest), and say so.
+pytestmark = pytest.mark.warning_logs(r"ingest is open \(--open-ingest\)")
 
 
 async def test_forward_sends_the_raw_otlp_on(tmp_path):

@@ -5,6 +5,7 @@ are log records, and only allow-listed attributes leave the device."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
@@ -14,25 +15,27 @@ from opentelemetry import _logs, trace
 from opentelemetry._logs import _internal as logs_internal
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from opentelemetry.util._once import Once
 
-from connect import messages as m
 from connect import telemetry
 from connect.clock import monotonic_us
-from connect.connection import DeviceConnection, Endpoint
 from connect.controller import Controller, default_identity
-from connect.discovery import DeviceRegistry
-from connect.server import ControllerLink
-from connect.transfer import TransferCoordinator
-from connect.txt import ServiceRecord
+from connect.discovery import DeviceRegistry, ServiceRecord
+from connect.session import ControllerLink, DeviceConnection, Endpoint
+from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 from tests.fakes import MemoryHost
 from tests.unit.tracing.support import Running, running_collector
 from tracing import attributes as a
 from tracing.setup import TraceSettings, setup
+
+# These collectors take traces without a token (--open-ingest), and say so.
+pytestmark = pytest.mark.warning_logs(r"ingest is open \(--open-ingest\)")
 
 TIMEOUT = 5.0
 
@@ -142,8 +145,8 @@ async def test_command_spans_are_parent_and_child_across_devices(memory_sdk):
 
             conn = DeviceConnection("dev-speaker", resolve, identity, http)
             conn.async_start()
-            await conn.wait_connected(TIMEOUT)
-            result = await conn.command(m.SetVolume(30), timeout=TIMEOUT)
+            await conn.async_wait_connected(TIMEOUT)
+            result = await conn.async_command(m.SetVolume(30), timeout=TIMEOUT)
             await conn.async_close()
     finally:
         await host.server.async_close()
@@ -187,7 +190,7 @@ async def test_a_transfer_is_one_span_linked_to_both_devices(memory_sdk, two_dev
         await controller.async_add_address("127.0.0.1", target_port)
         item = m.QueueItem("u1", "http://127.0.0.1:9/track")
         await controller.async_command("dev-living", m.SetQueue((item,)), timeout=TIMEOUT)
-        outcome = await TransferCoordinator(controller).transfer("dev-living", "dev-car")
+        outcome = await TransferCoordinator(controller).async_transfer("dev-living", "dev-car")
         links = {
             device: controller.connection(device).session_span
             for device in ("dev-living", "dev-car")
@@ -233,6 +236,106 @@ async def test_a_transfer_is_one_span_linked_to_both_devices(memory_sdk, two_dev
         if "Transfer" in s.name
     )
     assert not [s for s in finished if s.status.status_code is trace.StatusCode.ERROR]
+    # How it went, on the span: the viewer's transfers list and timeline read these.
+    attrs = transfer.attributes
+    assert (attrs[a.TRANSFER_SOURCE], attrs[a.TRANSFER_TARGET]) == ("dev-living", "dev-car")
+    assert (attrs[a.TRANSFER_MODE], attrs[a.TRANSFER_OUTCOME]) == ("handoff", "ok")
+    assert outcome.timings is not None
+    assert attrs[a.TRANSFER_LATENCY_MS] == outcome.timings.request_to_audible_ms
+    assert attrs[a.TRANSFER_GAP_US] == outcome.timings.gap_us
+    assert attrs[a.TRANSFER_POSITION_ERROR_MS] == outcome.timings.position_error_ms
+    parts = (a.TRANSFER_OFFER_US, a.TRANSFER_PREROLL_US, a.TRANSFER_LEAD_US, a.TRANSFER_START_US)
+    assert [attrs[k] for k in parts] == [
+        outcome.timings.offer_us,
+        outcome.timings.preroll_us,
+        outcome.timings.lead_us,
+        outcome.timings.start_us,
+    ]
+    assert attrs[a.TRANSFER_FADE_MS] == m.TransferOptions().fade_ms
+    assert isinstance(attrs[a.TRANSFER_CLOCK_ERROR_US], int)
+
+
+async def test_a_failed_transfer_says_so_on_its_span(memory_sdk, two_devices):
+    spans, _logs_exported = memory_sdk
+    _source, _target, source_port, _target_port = two_devices
+    controller = Controller(default_identity("test"), browse=False)
+    await controller.async_start()
+    try:
+        await controller.async_add_address("127.0.0.1", source_port)
+        # The source has nothing to play: refused before any message.
+        outcome = await TransferCoordinator(controller).async_transfer("dev-living", "dev-car")
+    finally:
+        await controller.async_close()
+    assert not outcome.ok
+    transfer = _only(spans.get_finished_spans(), "transfer")
+    attrs = transfer.attributes or {}
+    assert attrs[a.TRANSFER_OUTCOME] == "failed"
+    assert a.TRANSFER_LATENCY_MS not in attrs
+    assert attrs[a.ERROR_TYPE] == outcome.failure.code.name
+
+
+async def test_replies_go_to_the_lifeline_the_traced_hello_named_not_the_client_id():
+    """The app and the CLI present one client id; each traces as its own lifeline, which the
+    Hello's tracestate names, and the device traces its replies to that lifeline."""
+    reset_otel_globals()
+    spans = InMemorySpanExporter()
+    lifeline = "ctl-cli-0123456789abcdef0123"
+    provider = TracerProvider(
+        resource=Resource.create({a.DEVICE_ID: lifeline}), shutdown_on_exit=False
+    )
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    trace.set_tracer_provider(provider)
+    host = MemoryHost("dev-speaker", "Speaker")
+    port = await host.server.async_start(["127.0.0.1"], 0)
+    identity = default_identity("test")
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def resolve() -> Endpoint:
+                return Endpoint("127.0.0.1", port)
+
+            conn = DeviceConnection("dev-speaker", resolve, identity, http)
+            conn.async_start()
+            await conn.async_wait_connected(TIMEOUT)
+            result = await conn.async_command(m.SetVolume(30), timeout=TIMEOUT)
+            await conn.async_close()
+    finally:
+        await host.server.async_close()
+        provider.shutdown()
+        reset_otel_globals()
+    assert result.failure is None
+    finished = spans.get_finished_spans()
+    reply = _only(finished, "send CommandResult")
+    assert (reply.attributes or {})[a.PEER_DEVICE_ID] == lifeline  # not identity.id
+    assert lifeline != identity.id
+
+
+def test_the_tracestate_names_the_senders_lifeline_first_and_once():
+    reset_otel_globals()
+    provider = TracerProvider(resource=Resource.create({a.DEVICE_ID: "ctl-app-1"}))
+    trace.set_tracer_provider(provider)
+    try:
+        span = telemetry.start_send(m.Command("c1", m.Pause()), "dev")
+        assert telemetry.own_lifeline() == "ctl-app-1"
+        _parent, state = telemetry.carrier(span)
+        assert state == "baton=ctl-app-1"
+
+        # A device tagged in this process (the app's "This computer") names itself.
+        def tagged() -> str:
+            telemetry.enter_device(telemetry.DeviceTag("This computer", "receiver", "dev-here"))
+            return telemetry.carrier(span)[1]
+
+        assert contextvars.copy_context().run(tagged) == "baton=dev-here"
+    finally:
+        provider.shutdown()
+        reset_otel_globals()
+
+    def envelope(state: str) -> m.Envelope:
+        return m.Envelope(1, "m1", m.Command("c1", m.Pause()), tracestate=state)
+
+    assert telemetry.sender_lifeline(envelope("other=1,baton=ctl-cli-2")) == "ctl-cli-2"
+    assert telemetry.sender_lifeline(envelope("other=1")) == ""
+    assert telemetry.sender_lifeline(envelope("baton=has space")) == ""  # not a W3C value
 
 
 async def test_events_are_log_records_with_event_names(memory_sdk):
@@ -248,6 +351,7 @@ async def test_events_are_log_records_with_event_names(memory_sdk):
     assert record.span_id == span.get_span_context().span_id
 
 
+@pytest.mark.warning_logs(r"offline: closed by the device")
 def test_devices_found_and_lost_are_events(memory_sdk):
     _spans, logs = memory_sdk
     registry = DeviceRegistry()  # not started: no mDNS, devices added by hand only

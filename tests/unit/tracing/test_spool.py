@@ -19,6 +19,7 @@ from tracing.spool import Spool
 TIMEOUT = 10.0
 
 
+@pytest.mark.warning_logs(r"^trace spool")
 def test_spool_keeps_order_and_drops_the_oldest_when_full(tmp_path):
     spool = Spool(tmp_path / "spool.sqlite3", max_bytes=300)
     try:
@@ -64,20 +65,28 @@ def _emit(handle: Tracing, first: int, count: int) -> None:
             events.emit(event_name=a.EVENT_STATE_CHANGED, attributes={a.REVISION: n})
 
 
+def _ingest_token(tmp_path, device_id: str) -> str:
+    """A device's ingest token (one of alice's), made before the collector first starts."""
+    store = Store(tmp_path / "traces.db")
+    try:
+        store.add_user("root", admin=True)
+        store.add_user("alice")
+        return store.add_ingest_token("alice", device_id)
+    finally:
+        store.close()
+
+
 def _settings(port: int, tmp_path, device_id: str) -> TraceSettings:
     return TraceSettings(
         f"http://127.0.0.1:{port}", device_id=device_id, device_type="car", user="alice",
         spool=tmp_path / "trace-spool.sqlite3", retry_first_s=0.05, retry_ceiling_s=0.2,
-        send_timeout_s=2.0,
+        send_timeout_s=2.0, token=_ingest_token(tmp_path, device_id),
     )  # fmt: skip
 
 
 async def _start_collector(tmp_path, port: int) -> Collector:
-    store = Store(tmp_path / "traces.db")
-    store.add_user("root", admin=True)
-    store.close()
     collector = Collector(CollectorConfig(db=tmp_path / "traces.db", port=port))
-    await collector.start()
+    await collector.async_start()
     return collector
 
 
@@ -93,6 +102,7 @@ def _stored(tmp_path) -> tuple[list[str], list[int]]:
     return spans, events
 
 
+@pytest.mark.warning_logs(r"trace collector .* unreachable")
 async def test_a_collector_down_during_the_session_gets_everything_once_when_back(tmp_path):
     port = _free_port()  # nothing listens there yet: a car out of Wi-Fi
     handle = setup(_settings(port, tmp_path, "car-1"), install=False)
@@ -112,12 +122,13 @@ async def test_a_collector_down_during_the_session_gets_everything_once_when_bac
     finally:
         await asyncio.to_thread(handle.shutdown, TIMEOUT)
         if collector is not None:
-            await collector.close()
+            await collector.async_close()
     spans, events = _stored(tmp_path)
     assert sorted(spans, key=lambda c: int(c[1:])) == [f"c{n}" for n in range(45)]
     assert sorted(events) == list(range(45))
 
 
+@pytest.mark.warning_logs(r"trace collector .* unreachable")
 async def test_the_spool_outlives_the_process_and_a_replay_twice_is_stored_once(tmp_path):
     port = _free_port()
     first = setup(_settings(port, tmp_path, "car-1"), install=False)
@@ -140,13 +151,14 @@ async def test_the_spool_outlives_the_process_and_a_replay_twice_is_stored_once(
         assert len(second.spool) == 0
     finally:
         await asyncio.to_thread(second.shutdown, TIMEOUT)
-        await collector.close()
+        await collector.async_close()
     spans, events = _stored(tmp_path)
     assert sorted(spans, key=lambda c: int(c[1:])) == [f"c{n}" for n in range(20)]
     assert sorted(events) == list(range(20))
 
 
 @pytest.mark.parametrize("status", [400, 413])
+@pytest.mark.warning_logs(r"trace collector refused a batch")
 async def test_a_refused_batch_is_dropped_and_counted(tmp_path, status):
     from aiohttp import web
 

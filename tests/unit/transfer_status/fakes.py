@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from connect import messages as m
 from connect.clock import monotonic_us
-from connect.server import ControllerLink
+from connect.session import ControllerLink
+from connect.wire import messages as m
 from devices.player_types import OutputStarted, OutputStopped, PlayerClock
 from devices.transfer import TransferSide
 
@@ -20,7 +20,10 @@ class FakePlayer:
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.playing = False
+        self.played_at: int | None = None  # the instant of the last play_at
+        self.seeked_to: int | None = None  # the position of the last seek
         self.side: TransferSide | None = None  # where output edges go
+        self.output_delay_us = 0  # as the capture output: no sound server in the way
 
     def clock(self) -> PlayerClock:
         return PlayerClock(1_000, monotonic_us(), self.playing)
@@ -34,6 +37,7 @@ class FakePlayer:
 
     async def async_play_at(self, at_us: int, *, fade_in_ms: int = 0) -> None:
         self.calls.append("play_at")
+        self.played_at = at_us
         self.playing = True
         self._edge(OutputStarted(at_us, 1_000, True))
 
@@ -44,6 +48,7 @@ class FakePlayer:
 
     async def async_seek(self, position_ms: int) -> None:
         self.calls.append("seek")
+        self.seeked_to = position_ms
 
     async def async_stop(self) -> None:
         self.calls.append("stop")

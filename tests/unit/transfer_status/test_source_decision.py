@@ -10,9 +10,9 @@ import asyncio
 
 import pytest
 
-from connect import messages as m
 from connect.clock import monotonic_us
 from connect.errors import ConnectionLostError, ConnectTimeoutError
+from connect.wire import messages as m
 from devices import _transfer_source as transfer  # where HOLD_S is read
 from tests.unit.transfer_status.fakes import FakeReceiver, new_link, new_side, sent
 from tests.waiting import until
@@ -59,7 +59,7 @@ async def commit_then_lose_the_controller(
     # A long hold: the answer must come from the closed session, not from the hold's end.
     monkeypatch.setattr(transfer, "HOLD_S", 60.0)
     side, link = new_side(receiver, ask=asker), new_link()
-    await side.handle(source_commit(), link)
+    await side.async_handle(source_commit(), link)
     assert [type(b) for b in sent(link)] == [m.TransferReady, m.TransferDone]
     assert receiver.state.status is m.PlaybackStatus.PAUSED
     assert not receiver.state.active
@@ -69,6 +69,7 @@ async def commit_then_lose_the_controller(
 @pytest.mark.parametrize(
     "phase", [m.TransferPhase.PREROLLED, m.TransferPhase.UNKNOWN, m.TransferPhase.ABORTED]
 )
+@pytest.mark.warning_logs(r"rolled back: no verdict")
 async def test_a_target_that_never_started_makes_the_source_take_the_music_back(
     phase: m.TransferPhase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,6 +94,7 @@ async def test_a_target_that_started_makes_the_source_let_go(
 @pytest.mark.parametrize(
     "failure", [ConnectionLostError("no route to host"), ConnectTimeoutError("no answer")]
 )
+@pytest.mark.warning_logs(r"cannot ask the target .*; letting go")
 async def test_an_unreachable_target_makes_the_source_let_go_as_before(
     failure: Exception, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -103,6 +105,7 @@ async def test_an_unreachable_target_makes_the_source_let_go_as_before(
     assert "play" not in receiver.player.calls
 
 
+@pytest.mark.warning_logs(r"rolled back: no verdict")
 async def test_a_paused_source_rolled_back_stays_paused_but_takes_the_session_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -113,25 +116,27 @@ async def test_a_paused_source_rolled_back_stays_paused_but_takes_the_session_ba
     assert "play" not in receiver.player.calls
 
 
+@pytest.mark.warning_logs(r"rolled back: no verdict")
 async def test_with_its_controller_still_there_the_source_asks_only_at_the_end_of_its_hold(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(transfer, "HOLD_S", 0.05)
     receiver, asker = FakeReceiver(), Asker(m.TransferPhase.PREROLLED)
     side, link = new_side(receiver, ask=asker), new_link()
-    await side.handle(source_commit(), link)
+    await side.async_handle(source_commit(), link)
     await until(lambda: rolled_back(receiver), 5, "the source resumed after its hold")
     assert len(asker.asked) == 1
     assert not link.closed.is_set()
 
 
+@pytest.mark.warning_logs(r"no verdict within .*; letting go")
 async def test_a_commit_naming_no_target_lets_go_after_the_hold_without_asking(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(transfer, "HOLD_S", 0.05)
     receiver, asker = FakeReceiver(), Asker(m.TransferPhase.PREROLLED)
     side, link = new_side(receiver, ask=asker), new_link()
-    await side.handle(source_commit(named=False), link)
+    await side.async_handle(source_commit(named=False), link)
     link.close()
     await until(lambda: let_go(receiver), 5, "the source let go")
     assert asker.asked == []
@@ -145,7 +150,7 @@ async def test_a_verdict_that_comes_while_the_source_asks_wins(
     await commit_then_lose_the_controller(receiver, asker, monkeypatch)
     await until(lambda: bool(asker.asked), 5, "the source asked")
     side = receiver.player.side
-    await side.handle(m.TransferDone("t1", m.TransferRole.SOURCE, 0), new_link())
+    await side.async_handle(m.TransferDone("t1", m.TransferRole.SOURCE, 0), new_link())
     assert let_go(receiver)
     asker.release.set()  # a late answer (had it not been cancelled) must change nothing
     await asyncio.sleep(0)

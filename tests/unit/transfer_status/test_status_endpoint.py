@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,11 +10,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from connect import codec, tls
-from connect import messages as m
+from connect.access import tls
 from connect.errors import ConnectError, ConnectionLostError
-from connect.server import SessionServer, TransferPhases
-from connect.transfer import ask_transfer_phase
+from connect.session import SessionServer, TransferPhases
+from connect.transfer import async_ask_transfer_phase
+from connect.wire import codec
+from connect.wire import messages as m
 from tests.fakes import MemoryHost
 
 KNOWN = {"t-started": m.TransferPhase.STARTED, "t-pre": m.TransferPhase.PREROLLED}
@@ -83,27 +85,32 @@ async def test_an_id_that_is_not_one_gets_400_with_a_typed_failure(tid: str) -> 
 
 async def test_the_source_asks_an_open_target() -> None:
     async with serving() as base:
-        assert await ask_transfer_phase("dev-open", base, "t-started") is m.TransferPhase.STARTED
-        assert await ask_transfer_phase("dev-open", base, "t-other") is m.TransferPhase.UNKNOWN
+        assert (
+            await async_ask_transfer_phase("dev-open", base, "t-started") is m.TransferPhase.STARTED
+        )
+        assert (
+            await async_ask_transfer_phase("dev-open", base, "t-other") is m.TransferPhase.UNKNOWN
+        )
 
 
 async def test_the_source_asks_a_pin_mode_target_over_tls_pinned_to_its_id(
     tmp_path: Path,
 ) -> None:
-    identity = tls.load_or_create_identity(tmp_path / "target")
-    other = tls.load_or_create_identity(tmp_path / "impostor")
+    # key generation and file writes: off the loop the server under test runs on
+    identity = await asyncio.to_thread(tls.load_or_create_identity, tmp_path / "target")
+    other = await asyncio.to_thread(tls.load_or_create_identity, tmp_path / "impostor")
     async with serving(identity=identity) as base:
-        phase = await ask_transfer_phase(identity.fingerprint, base, "t-pre")
+        phase = await async_ask_transfer_phase(identity.fingerprint, base, "t-pre")
         assert phase is m.TransferPhase.PREROLLED
         with pytest.raises(ConnectionLostError):
-            await ask_transfer_phase(other.fingerprint, base, "t-pre")
+            await async_ask_transfer_phase(other.fingerprint, base, "t-pre")
 
 
 async def test_a_target_that_cannot_be_reached_or_answers_wrongly_is_a_typed_error() -> None:
     async with serving() as base:
         pass  # closed: nothing listens on that port any more
     with pytest.raises(ConnectionLostError):
-        await ask_transfer_phase("dev-gone", base, "t-started", timeout_s=1.0)
+        await async_ask_transfer_phase("dev-gone", base, "t-started", timeout_s=1.0)
     with pytest.raises(ConnectError, match="400"):
         async with serving() as live:
-            await ask_transfer_phase("dev", live, "a" * 129)
+            await async_ask_transfer_phase("dev", live, "a" * 129)

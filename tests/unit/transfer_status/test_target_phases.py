@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from connect import messages as m
+import pytest
+
 from connect.clock import monotonic_us
+from connect.wire import messages as m
 from devices.transfer import MAX_PHASES
 from tests.unit.transfer_status.fakes import FakeReceiver, new_link, new_side, sent
 
@@ -30,22 +32,23 @@ async def test_a_transfer_it_never_heard_of_is_unknown() -> None:
 async def test_pre_rolled_then_started() -> None:
     receiver = FakeReceiver(playing=False)
     side, link = new_side(receiver), new_link()
-    await side.handle(offer("t1"), link)
+    await side.async_handle(offer("t1"), link)
     assert [type(b) for b in sent(link)] == [m.TransferReady]
-    await side.handle(target_commit("t1"), link)
+    await side.async_handle(target_commit("t1"), link)
     assert [type(b) for b in sent(link)] == [m.TransferDone]
     assert side.phase("t1") is m.TransferPhase.STARTED
     assert receiver.published[-1].status is m.PlaybackStatus.PLAYING
 
 
+@pytest.mark.warning_logs(r"the source asked before any commit")
 async def test_asked_about_a_pre_roll_it_drops_it_and_refuses_the_late_commit() -> None:
     receiver = FakeReceiver(playing=False)
     side, link = new_side(receiver), new_link()
-    await side.handle(offer("t1"), link)
+    await side.async_handle(offer("t1"), link)
     sent(link)
     assert side.phase("t1") is m.TransferPhase.PREROLLED
     assert side.phase("t1") is m.TransferPhase.ABORTED  # the question settled it
-    await side.handle(target_commit("t1"), link)
+    await side.async_handle(target_commit("t1"), link)
     [answer] = sent(link)
     assert isinstance(answer, m.Error)
     assert answer.code is m.ErrorCode.NOT_FOUND
@@ -53,15 +56,20 @@ async def test_asked_about_a_pre_roll_it_drops_it_and_refuses_the_late_commit() 
     assert receiver.published == []  # it never took the session
 
 
+@pytest.mark.warning_logs(r"called off after the start")
 async def test_refused_or_called_off_transfers_are_aborted() -> None:
     side, link = new_side(FakeReceiver(playing=False)), new_link()
     empty = replace(SOURCE_STATE, queue=(), current_uid="")
-    await side.handle(replace(offer("refused"), state=empty), link)
-    await side.handle(offer("called-off"), link)
-    await side.handle(m.TransferAborted("called-off", m.Failure(m.ErrorCode.TIMEOUT, "x")), link)
-    await side.handle(offer("handed-back"), link)
-    await side.handle(target_commit("handed-back"), link)
-    await side.handle(m.TransferAborted("handed-back", m.Failure(m.ErrorCode.TIMEOUT, "x")), link)
+    await side.async_handle(replace(offer("refused"), state=empty), link)
+    await side.async_handle(offer("called-off"), link)
+    await side.async_handle(
+        m.TransferAborted("called-off", m.Failure(m.ErrorCode.TIMEOUT, "x")), link
+    )
+    await side.async_handle(offer("handed-back"), link)
+    await side.async_handle(target_commit("handed-back"), link)
+    await side.async_handle(
+        m.TransferAborted("handed-back", m.Failure(m.ErrorCode.TIMEOUT, "x")), link
+    )
     assert [side.phase(t) for t in ("refused", "called-off", "handed-back")] == [
         m.TransferPhase.ABORTED
     ] * 3
@@ -71,6 +79,6 @@ async def test_it_remembers_only_the_latest_transfers() -> None:
     side, link = new_side(FakeReceiver(playing=False)), new_link()
     empty = replace(SOURCE_STATE, queue=(), current_uid="")
     for n in range(MAX_PHASES + 1):
-        await side.handle(replace(offer(f"t{n}"), state=empty), link)  # each refused
+        await side.async_handle(replace(offer(f"t{n}"), state=empty), link)  # each refused
     assert side.phase("t0") is m.TransferPhase.UNKNOWN
     assert side.phase(f"t{MAX_PHASES}") is m.TransferPhase.ABORTED

@@ -17,8 +17,8 @@ sys.path.insert(0, "/usr/lib/baton-receiver")
 
 from aiohttp import web
 
-from connect import messages as m
 from connect.controller import Controller
+from connect.wire import messages as m
 
 
 async def main(seconds: int, wait: bool) -> int:

@@ -1,0 +1,99 @@
+"""Which instant each frame of an output stream is heard at, from noisy latency readings.
+
+A sound server reports, at each write, how long until the next frame written is heard; each
+reading is off by up to a millisecond or two (measured: ±1 ms on PulseAudio's null sink,
+-1..+2 ms on PipeWire's), from the server's interpolation and the sink's block rendering. Taken
+one by one, such readings would move samples back and forth by that much. The grid is an
+affine frame -> instant map instead, held against the median of the latest readings:
+* while the stream plays no media (silence before a start), it follows that median freely: the
+  moves are inaudible, and a pre-roll's ~100 ms of silent writes settle it to a fraction of a
+  millisecond before the first sample is due;
+* while media plays, a median beyond NUDGE_US moves it by one frame per write (the stream
+  then drops or repeats one frame: inaudible), enough for a card whose clock drifts from
+  CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast: a frame every ~5 s); a median
+  beyond RESYNC_US (a stall, an underrun) moves it at once, a jump a listener may hear.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+from dataclasses import dataclass
+
+WINDOW = 15  # readings the median is taken over (~75-150 ms of writes)
+QUIET_STEP_US = 50  # while silent, follow the median once it strays this far
+NUDGE_US = 300  # while playing, a frame at a time beyond this ...
+# ... at most one frame per NUDGE_EVERY_S: 450 ppm, more than any sound card's crystal is off
+# (PulseAudio's null sink: 195 ppm), so a real drift is followed; PipeWire's pulse layer's
+# reports wander by ms within seconds (see the module doc of devices/_pulse_stream.py), and
+# chasing that would move the sound about, not correct it.
+NUDGE_EVERY_S = 0.05
+RESYNC_US = 3_000  # while playing, at once beyond this
+
+
+@dataclass(frozen=True)
+class GridStep:
+    """Where the next frame is heard, and how the map moved to say so."""
+
+    instant_us: int
+    moved_us: int = 0  # a jump: what was placed before is off by this much
+    nudge: int = 0  # +1 / -1: the map moved one frame later / earlier (drop / repeat one)
+
+
+class FrameGrid:
+    """An affine map from a stream's frame numbers to the instants (µs) they are heard at."""
+
+    def __init__(self, rate: int) -> None:
+        self._rate = rate
+        self._anchor: tuple[int, int] | None = None  # (frame, instant)
+        self._errors: deque[int] = deque(maxlen=WINDOW)
+        self.resyncs = 0  # jumps while media played
+        self.nudges = 0  # one-frame moves while media played
+        self._nudged_at: int | None = None  # the frame of the last one
+
+    def reset(self) -> None:
+        """Forget the map (the stream stood still, or ran dry): the next reading anchors it."""
+        self._anchor = None
+        self._errors.clear()
+
+    def instant(self, frame: int, measured_us: int, *, quiet: bool) -> GridStep:
+        """Return where *frame* is heard, given a reading, and how the map moved.
+
+        *quiet*: no media was written lately, so the map may move without being heard.
+        """
+        if self._anchor is None:
+            self._anchor = (frame, measured_us)
+            return GridStep(measured_us)
+        on_grid = self._on_grid(frame)
+        self._errors.append(measured_us - on_grid)
+        if len(self._errors) < 3 or (not quiet and len(self._errors) < WINDOW // 2):
+            return GridStep(on_grid)
+        median = round(statistics.median(self._errors))
+        if abs(median) >= (QUIET_STEP_US if quiet else RESYNC_US):
+            if not quiet:
+                self.resyncs += 1
+            self._move(median)
+            return GridStep(on_grid + median, moved_us=median)
+        spaced = self._nudged_at is None or frame - self._nudged_at >= NUDGE_EVERY_S * self._rate
+        if not quiet and abs(median) > NUDGE_US and spaced:
+            self.nudges += 1
+            self._nudged_at = frame
+            nudge = 1 if median > 0 else -1
+            anchor_frame, anchor_us = self._anchor
+            # One frame period exactly, as _on_grid counts it: move the anchor's frame.
+            self._anchor = (anchor_frame - nudge, anchor_us)
+            moved = self._on_grid(frame) - on_grid
+            self._errors = deque((e - moved for e in self._errors), maxlen=WINDOW)
+            return GridStep(on_grid + moved, nudge=nudge)
+        return GridStep(on_grid)
+
+    def _move(self, by_us: int) -> None:
+        assert self._anchor is not None
+        anchor_frame, anchor_us = self._anchor
+        self._anchor = (anchor_frame, anchor_us + by_us)
+        self._errors = deque((e - by_us for e in self._errors), maxlen=WINDOW)
+
+    def _on_grid(self, frame: int) -> int:
+        assert self._anchor is not None
+        anchor_frame, anchor_us = self._anchor
+        return anchor_us + (frame - anchor_frame) * 1_000_000 // self._rate

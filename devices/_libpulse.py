@@ -1,0 +1,144 @@
+"""The few libpulse calls Baton's own PulseAudio output needs, declared for ctypes.
+
+libpulse (PulseAudio's client library, which PipeWire's pipewire-pulse serves too) is loaded on
+first use, so a receiver that never plays through a sound server needs none of it. Only the
+asynchronous API with a threaded main loop is used: the simple API reports one latency figure
+and cannot place a sample at an instant (research/real-world.md §3). No struct whose layout
+varies by architecture is touched (pa_timing_info holds a `struct timeval`): latency comes from
+pa_stream_get_latency, sample spec and buffer attributes have fixed-size fields.
+
+Values below are PulseAudio's ABI (pulse/def.h, pulse/sample.h), stable since 0.9.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+from typing import Any
+
+from devices.errors import AudioOutputError
+
+# pa_context_state_t
+CONTEXT_READY = 4
+CONTEXT_FAILED = 5
+CONTEXT_TERMINATED = 6
+# pa_stream_state_t
+STREAM_READY = 2
+STREAM_FAILED = 3
+STREAM_TERMINATED = 4
+# pa_context_flags_t
+CONTEXT_NOAUTOSPAWN = 0x1
+# pa_stream_flags_t
+STREAM_START_CORKED = 0x0001
+STREAM_INTERPOLATE_TIMING = 0x0002
+STREAM_NOT_MONOTONIC = 0x0004
+STREAM_AUTO_TIMING_UPDATE = 0x0008
+STREAM_ADJUST_LATENCY = 0x2000
+# pa_sample_format_t
+SAMPLE_S16LE = 3
+# pa_seek_mode_t
+SEEK_RELATIVE = 0
+# pa_operation_state_t
+OPERATION_RUNNING = 0
+
+# Not an error: pa_stream_get_latency has no timing data yet (PA_ERR_NODATA).
+ERR_NODATA = 16
+
+
+class SampleSpec(ctypes.Structure):
+    """pa_sample_spec."""
+
+    _fields_ = (("format", ctypes.c_int), ("rate", ctypes.c_uint32), ("channels", ctypes.c_uint8))
+
+
+class BufferAttr(ctypes.Structure):
+    """pa_buffer_attr: byte counts; (uint32)-1 lets the server choose."""
+
+    _fields_ = (
+        ("maxlength", ctypes.c_uint32),
+        ("tlength", ctypes.c_uint32),
+        ("prebuf", ctypes.c_uint32),
+        ("minreq", ctypes.c_uint32),
+        ("fragsize", ctypes.c_uint32),
+    )
+
+
+ContextNotify = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+StreamNotify = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+StreamRequest = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+StreamSuccess = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+
+_P = ctypes.c_void_p
+_SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
+    "pa_threaded_mainloop_new": (_P, ()),
+    "pa_threaded_mainloop_start": (ctypes.c_int, (_P,)),
+    "pa_threaded_mainloop_stop": (None, (_P,)),
+    "pa_threaded_mainloop_free": (None, (_P,)),
+    "pa_threaded_mainloop_lock": (None, (_P,)),
+    "pa_threaded_mainloop_unlock": (None, (_P,)),
+    "pa_threaded_mainloop_wait": (None, (_P,)),
+    "pa_threaded_mainloop_signal": (None, (_P, ctypes.c_int)),
+    "pa_threaded_mainloop_get_api": (_P, (_P,)),
+    "pa_proplist_new": (_P, ()),
+    "pa_proplist_sets": (ctypes.c_int, (_P, ctypes.c_char_p, ctypes.c_char_p)),
+    "pa_proplist_free": (None, (_P,)),
+    "pa_context_new_with_proplist": (_P, (_P, ctypes.c_char_p, _P)),
+    "pa_context_set_state_callback": (None, (_P, ContextNotify, _P)),
+    "pa_context_connect": (ctypes.c_int, (_P, ctypes.c_char_p, ctypes.c_int, _P)),
+    "pa_context_get_state": (ctypes.c_int, (_P,)),
+    "pa_context_errno": (ctypes.c_int, (_P,)),
+    "pa_context_get_server": (ctypes.c_char_p, (_P,)),
+    "pa_context_disconnect": (None, (_P,)),
+    "pa_context_unref": (None, (_P,)),
+    "pa_strerror": (ctypes.c_char_p, (ctypes.c_int,)),
+    "pa_stream_new_with_proplist": (
+        _P,
+        (_P, ctypes.c_char_p, ctypes.POINTER(SampleSpec), _P, _P),
+    ),
+    "pa_stream_set_state_callback": (None, (_P, StreamNotify, _P)),
+    "pa_stream_set_write_callback": (None, (_P, StreamRequest, _P)),
+    "pa_stream_set_underflow_callback": (None, (_P, StreamNotify, _P)),
+    "pa_stream_connect_playback": (
+        ctypes.c_int,
+        (_P, ctypes.c_char_p, ctypes.POINTER(BufferAttr), ctypes.c_int, _P, _P),
+    ),
+    "pa_stream_get_state": (ctypes.c_int, (_P,)),
+    "pa_stream_get_buffer_attr": (ctypes.POINTER(BufferAttr), (_P,)),
+    "pa_stream_write": (
+        ctypes.c_int,
+        (_P, ctypes.c_void_p, ctypes.c_size_t, _P, ctypes.c_int64, ctypes.c_int),
+    ),
+    "pa_stream_get_latency": (
+        ctypes.c_int,
+        (_P, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_int)),
+    ),
+    "pa_stream_cork": (_P, (_P, ctypes.c_int, StreamSuccess, _P)),
+    "pa_stream_is_corked": (ctypes.c_int, (_P,)),
+    "pa_stream_disconnect": (ctypes.c_int, (_P,)),
+    "pa_stream_unref": (None, (_P,)),
+    "pa_operation_unref": (None, (_P,)),
+}
+
+
+@functools.cache
+def libpulse() -> Any:
+    """Return the loaded libpulse with its signatures declared; raise AudioOutputError."""
+    name = ctypes.util.find_library("pulse") or "libpulse.so.0"
+    try:
+        lib = ctypes.CDLL(name)
+    except OSError as exc:
+        raise AudioOutputError(
+            f"the pulse output needs libpulse (Debian: libpulse0), which cannot be loaded: {exc}"
+        ) from exc
+    for function, (restype, argtypes) in _SIGNATURES.items():
+        declared = getattr(lib, function)
+        declared.restype = restype
+        declared.argtypes = argtypes
+    return lib
+
+
+def strerror(code: int) -> str:
+    """Return libpulse's message for error *code*."""
+    text = libpulse().pa_strerror(code)
+    return text.decode(errors="replace") if text else f"error {code}"

@@ -1,0 +1,400 @@
+"""Baton as the sound card: libVLC's audio callbacks hand over timed blocks, and each sample is
+presented at its instant with Baton's gain (volume, gates, fades: devices/_envelope.py).
+
+libVLC 3's audio callbacks (the amem module) hand over each decoded block ahead of time with its
+presentation timestamp `pts`, in µs of libVLC's mdate(), which on Linux is CLOCK_MONOTONIC: the
+same clock as `time.monotonic_ns() // 1000`, Baton's device clock (proved in
+tests/integration/devices/test_capture.py). Blocks arrive up to ~200 ms before their pts
+(measured: 50 ms blocks, the lead grows to 200 ms and stays there). The sink queues them, as a
+sound card would, and presents each sample at its instant: a pause (libVLC's pause callback,
+with the pause instant) keeps the not-yet-presented tail queued and shifts it by the pause's
+length at resume, exactly as libVLC expects of a device, and a flush (stop, seek) drops it.
+
+Two ways to present, one machine:
+* push (`recorder` given: the capture output, devices/_capture.py): a sample is presented once
+  its instant has passed, checked at each libVLC call, and handed to the recorder. Nothing is
+  played; the recording says what a device would have played, and when.
+* pull (a real sound server, devices/_pulse_stream.py): the server's stream asks `render` for
+  the frames it will play at given instants, a little ahead of time. Every sample is heard at
+  its pts plus `delay_us`, a fixed delay longer than the server's own buffer, so a block that
+  libVLC delivers just in time for its pts is still in time for the server. The gain is applied
+  when a frame is rendered, before it leaves the process: no sample is ever louder than the
+  volume, from the very first one, whatever the server does with volumes.
+
+Every instant below (queued blocks, pause, edges, envelopes) is a *heard* instant: pts plus
+`delay_us` (0 in push mode).
+"""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from devices._envelope import (
+    FOREVER,
+    RATE,
+    Envelope,
+    Envelopes,
+    apply_gain,
+    frames_before,
+    now_us,
+    pieces,
+    sample_instant,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_FORMAT = "S16N"
+_MAX_HISTORY = 16  # envelope versions kept: a 200 ms ramp makes 20, all but the last few moot
+_HALF_FRAME_US = 500_000 // RATE  # a sample's instant is its nearest frame's, to this
+
+
+@dataclass(frozen=True)
+class SinkEdge:
+    """The output started (`started`) or stopped presenting audio at `at_us`."""
+
+    started: bool
+    at_us: int
+    first_sample_us: int  # on a start: the first sample presented since the resume (gated or not)
+
+
+class Recorder(Protocol):
+    """Where push mode hands each presented stretch (the capture files)."""
+
+    def write(self, start_us: int, samples: array.array[int]) -> None:
+        """Take *samples*, presented from *start_us*."""
+        ...
+
+    def close(self) -> None:
+        """Finish; idempotent."""
+        ...
+
+
+Stretch = tuple[int, "array.array[int]"]  # (instant of its first frame, interleaved samples)
+
+
+class TimedSink:
+    """Receives libVLC's audio callbacks and presents each sample at its instant, with gain."""
+
+    # Threads: libVLC calls the callbacks on its audio thread (one per player), the libVLC worker
+    # thread pauses, resumes and closes, the event loop sets envelopes, and in pull mode the
+    # sound server's thread renders. `_lock` guards the queue and what is presented; envelope
+    # writers only swap `_envelopes`, an immutable tuple (serialised on `_envelope_lock`).
+
+    def __init__(
+        self,
+        notify: Callable[[SinkEdge], None],
+        *,
+        channels: int = 1,
+        recorder: Recorder | None = None,
+        delay_us: int = 0,
+        clock: Callable[[], int] = now_us,  # tests pass a fake device clock
+    ) -> None:
+        self.channels = channels
+        self.delay_us = delay_us  # set once, before the first block
+        self._recorder = recorder
+        self._notify = notify
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._envelope_lock = threading.Lock()
+        self._envelopes: Envelopes = ((0, Envelope()),)
+        self._pending: deque[Stretch] = deque()
+        self._paused_at: int | None = None
+        self._audible = False
+        self._stretch_first: int | None = None  # first sample presented since a start/resume
+        self._last_end = 0  # the instant just after the last presented sample
+        self._closed = False
+        self._callbacks: tuple[Any, ...] = ()
+        # Pull mode: where the last rendered stretch ended (instant, stream frame), so the next
+        # one continues it to the frame.
+        self._laid: tuple[int, int] | None = None
+        self._last_frame: array.array[int] | None = None  # the last frame laid (to repeat)
+        self.late_frames = 0  # pull mode: frames that came too late for their instant
+
+    @property
+    def pull(self) -> bool:
+        """Return whether a sound server pulls the samples (no recorder)."""
+        return self._recorder is None
+
+    # ------------------------------------------------------------ set-up (libVLC thread)
+
+    def attach(self, vlc: Any, player: Any) -> None:
+        """Route *player*'s audio into this sink (before its first play)."""
+        decorators = vlc.CallbackDecorators
+        # Kept referenced: ctypes frees a callback's trampoline with its Python object.
+        self._callbacks = (
+            decorators.AudioPlayCb(self._on_play),
+            decorators.AudioPauseCb(self._on_pause),
+            decorators.AudioResumeCb(self._on_resume),
+            decorators.AudioFlushCb(self._on_flush),
+            decorators.AudioDrainCb(self._on_drain),
+        )
+        player.audio_set_callbacks(*self._callbacks, None)
+        player.audio_set_format(SAMPLE_FORMAT, RATE, self.channels)
+
+    def pause(self, at_us: int) -> None:
+        """Hold what is queued from *at_us* (libVLC's clock) on, until resume; once only."""
+        # Called by libVLC's pause callback and by the backend right after set_pause(1): libVLC
+        # 3 sometimes skips the callback (seen once in a few dozen pauses of a pre-rolled start,
+        # in bench/player.py; its decoder skips it when it believes it is paused already), yet
+        # still stamps the later blocks as if the device had held its queue.
+        with self._lock:
+            if self._paused_at is not None or self._closed:
+                return
+            self._paused_at = at_us + self.delay_us
+            if not self.pull:
+                self._record(self._cut(self._paused_at))
+
+    def resume(self, at_us: int) -> None:
+        """Play on what was held, shifted by the pause's length; ignored unless paused."""
+        with self._lock:
+            if self._paused_at is None:
+                return
+            # A device holds what it had queued and plays it on after the pause: libVLC
+            # stamps the next blocks on that assumption.
+            shift = max(0, at_us + self.delay_us - self._paused_at)
+            self._pending = deque((at + shift, block) for at, block in self._pending)
+            self._paused_at = None
+
+    def end_stream(self) -> None:
+        """Forget a pause: libVLC stopped the stream (it never resumes a stopped one)."""
+        with self._lock:
+            self._drop_queue()
+            self._paused_at = None
+
+    def close(self) -> None:
+        """Present what is due, drop the rest, close the recorder; after libVLC's player is gone."""
+        with self._lock:
+            if self._closed:
+                return
+            if not self.pull:
+                self._record(self._cut(self._clock()))
+            self._closed = True
+            if self._recorder is not None:
+                self._recorder.close()
+
+    # ------------------------------------------------------------ gain (any thread)
+
+    @property
+    def envelope(self) -> Envelope:
+        """Return the envelope that applies to samples presented from now on."""
+        return self._envelopes[-1][1]
+
+    def set_envelope(self, envelope: Envelope, since_us: int | None = None) -> None:
+        """Apply *envelope* to every sample presented from *since_us* (default: now) on."""
+        since = self._clock() if since_us is None else since_us
+        with self._envelope_lock:
+            kept = [entry for entry in self._envelopes if entry[0] < since]
+            self._envelopes = (*kept[-_MAX_HISTORY:], (since, envelope))
+
+    def set_volume_gain(self, gain: float) -> None:
+        """Change the volume factor from now on, keeping any scheduled fade."""
+        self.set_envelope(replace(self.envelope, volume_gain=gain))
+
+    # ------------------------------------------------------------ the sound server's thread
+
+    def render(
+        self, start_frame: int, start_us: int, frames: int, nudge: int = 0
+    ) -> tuple[bytes, bool, bool]:
+        """Pull mode: return *frames* frames heard from *start_us* (stream frame *start_frame*),
+        silence where nothing is due; whether they hold media; whether more is queued.
+
+        *nudge*: the stream's grid moved one frame later (+1) or earlier (-1) since the last
+        request (its clock drifts from the device clock): the media playing on then drops
+        (+1) or repeats (-1) one frame, instead of being held to the frame it continues.
+        """
+        channels = self.channels
+        out = array.array("h", bytes(2 * frames * channels))
+        with self._lock:
+            if self._closed:
+                return out.tobytes(), False, False
+            end, pos = start_frame + frames, start_frame
+            while self._pending and pos < end:
+                at, block = self._pending[0]
+                frame, continues = self._frame_of(at, start_frame, start_us)
+                if continues and nudge:
+                    # The grid moved by a frame: so does the media playing on, once.
+                    frame, nudge = frame - nudge, 0
+                    if frame == pos + 1 and self._last_frame is not None:
+                        # A frame earlier: repeat the last one rather than leave a silent hole.
+                        offset = (pos - start_frame) * channels
+                        out[offset : offset + channels] = self._last_frame
+                        pos += 1
+                if frame >= end:
+                    break
+                if frame < pos:  # its instant has passed (or it overlaps what was laid)
+                    self._drop_head(pos - frame)
+                    continue
+                count = min(len(block) // channels, end - frame)
+                if self._paused_at is not None:
+                    count = min(count, frames_before(at, self._paused_at))
+                if count <= 0:
+                    break
+                _at, samples = self._present(at, self._take_head(count))
+                offset = (frame - start_frame) * channels
+                out[offset : offset + len(samples)] = samples
+                self._laid = (sample_instant(at, count), frame + count)
+                self._last_frame = samples[-channels:]
+                pos = frame + count
+            paused = self._paused_at
+            if paused is not None and sample_instant(start_us, frames) >= paused:
+                self._stop_stretch(self._last_end)
+            more = bool(self._pending) and paused is None
+        return out.tobytes(), pos > start_frame, more
+
+    def _frame_of(self, at: int, start_frame: int, start_us: int) -> tuple[int, bool]:
+        """Return the stream frame a queued stretch starting at *at* begins on, and whether it
+        continues the stretch laid last."""
+        frame = start_frame + round((at - start_us) * RATE / 1_000_000)
+        if self._laid is not None:
+            end_at, end_frame = self._laid
+            # The same stream of samples, its µs-rounded instant a frame off at most: continue
+            # it to the frame, or rounding would drop or repeat a sample at block boundaries.
+            if abs(at - end_at) <= 2 * _HALF_FRAME_US and abs(frame - end_frame) <= 1:
+                return end_frame, True
+        return frame, False
+
+    # ------------------------------------------------------------ libVLC's audio thread
+
+    def _on_play(self, _data: Any, samples: int, count: int, pts: int) -> None:
+        # libVLC's buffer lives for this call only: copy it out.
+        block: array.array[int] = array.array("h")
+        block.frombytes(ctypes.string_at(samples, count * 2 * self.channels))
+        with self._lock:
+            if self._closed:
+                return
+            if not self.pull:
+                # Whole blocks only: a timeline line per block, split only by a pause or a flush.
+                self._record(self._cut(self._clock(), whole=True))
+            self._pending.append((pts + self.delay_us, block))
+
+    def _on_pause(self, _data: Any, pts: int) -> None:
+        self.pause(min(pts, self._clock()) if pts > 0 else self._clock())
+
+    def _on_resume(self, _data: Any, pts: int) -> None:
+        self.resume(pts if pts > 0 else self._clock())
+
+    def _on_flush(self, _data: Any, _pts: int) -> None:
+        # Stop or seek: what was not presented yet never will be.
+        with self._lock:
+            self._drop_queue()
+
+    def _on_drain(self, _data: Any) -> None:
+        # End of the media: libVLC waits here until the queued audio has played out, as it
+        # would for a sound card, so EndReached comes when the last sample is heard.
+        with self._lock:
+            end = self._pending_end()
+        delay = (end - self._clock()) / 1_000_000 if end is not None else 0.0
+        if delay > 0:
+            time.sleep(delay)
+        with self._lock:
+            if not self.pull:
+                self._record(self._cut(FOREVER))
+            if not self._pending:  # pull: the server has rendered it all by now
+                self._stop_stretch(self._last_end)
+
+    # ------------------------------------------------------------ under _lock
+
+    def _drop_queue(self) -> None:
+        """Present what is due (push mode), drop the rest, and end the stretch."""
+        if not self.pull:
+            self._record(self._cut(self._clock()))
+        self._pending.clear()
+        self._stop_stretch(self._last_end)
+
+    def _record(self, stretches: list[Stretch]) -> None:
+        if self._recorder is not None:
+            for at, samples in stretches:
+                self._recorder.write(at, samples)
+
+    def _pending_end(self) -> int | None:
+        if not self._pending:
+            return None
+        at, block = self._pending[-1]
+        return sample_instant(at, len(block) // self.channels)
+
+    def _take_head(self, count: int) -> array.array[int]:
+        """Remove and return the first *count* frames queued (all from the first block)."""
+        at, block = self._pending[0]
+        cut = count * self.channels
+        if cut >= len(block):
+            self._pending.popleft()
+            return block
+        self._pending[0] = (sample_instant(at, count), block[cut:])
+        return block[:cut]
+
+    def _drop_head(self, count: int) -> None:
+        """Pull mode: drop up to *count* frames of the first block, too late for their instant."""
+        dropped = self._take_head(min(count, len(self._pending[0][1]) // self.channels))
+        self.late_frames += len(dropped) // self.channels
+
+    def _cut(self, cut_us: int, *, whole: bool = False) -> list[Stretch]:
+        """Present every queued frame before *cut_us* (and before a pause); return them gained.
+
+        *whole*: only blocks ending by then.
+        """
+        out: list[Stretch] = []
+        if self._closed:
+            return out
+        paused = self._paused_at
+        limit = cut_us if paused is None else min(cut_us, paused)
+        channels = self.channels
+        while self._pending:
+            at, block = self._pending[0]
+            frames = len(block) // channels
+            count = frames_before(at, limit)
+            if count <= 0:
+                break
+            if count >= frames:
+                self._pending.popleft()
+                out.append(self._present(at, block))
+                continue
+            if whole:
+                break
+            self._pending[0] = (sample_instant(at, count), block[count * channels :])
+            out.append(self._present(at, block[: count * channels]))
+            break
+        if paused is not None and cut_us >= paused:
+            self._stop_stretch(self._last_end)
+        return out
+
+    def _present(self, start_us: int, block: array.array[int]) -> Stretch:
+        if self._stretch_first is None:
+            self._stretch_first = start_us
+        channels = self.channels
+        out = array.array("h")
+        end_us = sample_instant(start_us, len(block) // channels)
+        for piece_start, piece_end, envelope in pieces(self._envelopes, start_us, end_us):
+            lo = frames_before(start_us, piece_start)
+            hi = frames_before(start_us, piece_end)
+            if hi <= lo:
+                continue
+            first = sample_instant(start_us, lo)
+            self._track_edges(envelope, first)
+            out.extend(apply_gain(block[lo * channels : hi * channels], envelope, first, channels))
+        self._last_end = end_us
+        return start_us, out
+
+    def _track_edges(self, envelope: Envelope, start_us: int) -> None:
+        # Within one piece the envelope is either open or closed throughout (its open and
+        # close instants are piece boundaries).
+        if envelope.is_open(start_us) and not self._audible:
+            self._audible = True
+            first = self._stretch_first if self._stretch_first is not None else start_us
+            self._notify(SinkEdge(True, start_us, first))
+        elif not envelope.is_open(start_us) and self._audible:
+            self._audible = False
+            self._notify(SinkEdge(False, start_us, 0))
+
+    def _stop_stretch(self, at_us: int) -> None:
+        self._stretch_first = None
+        if self._audible:
+            self._audible = False
+            self._notify(SinkEdge(False, at_us, 0))

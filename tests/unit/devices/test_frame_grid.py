@@ -1,0 +1,56 @@
+"""The frame -> instant map of a sound server's stream, fed readings as a server gives them."""
+
+from __future__ import annotations
+
+import random
+
+from devices._frame_grid import NUDGE_US, RESYNC_US, FrameGrid
+
+RATE = 44_100
+STEP = 441  # frames per write (10 ms)
+T0 = 5_000_000
+
+
+def readings(ppm: float, noise_us: int, count: int, seed: int = 1) -> list[tuple[int, int]]:
+    """(frame, measured instant) for writes of STEP frames, the card off by *ppm*."""
+    rng = random.Random(seed)
+    period_us = 1e6 / RATE / (1 + ppm / 1e6)
+    return [
+        (i * STEP, T0 + round(i * STEP * period_us) + rng.randint(-noise_us, noise_us))
+        for i in range(count)
+    ]
+
+
+def test_while_silent_the_grid_settles_on_the_median_of_noisy_readings() -> None:
+    grid = FrameGrid(RATE)
+    first = True
+    for frame, measured in readings(0, 1_000, 30):
+        grid.instant(frame, measured + (2_000 if first else 0), quiet=True)
+        first = False  # the first reading was 2 ms off: the grid must not keep it
+    truth = T0 + round(30 * STEP * 1e6 / RATE)
+    assert abs(grid.instant(30 * STEP, truth, quiet=True).instant_us - truth) <= 500
+
+
+def test_a_drifting_card_is_followed_a_frame_at_a_time_without_jumps() -> None:
+    grid = FrameGrid(RATE)
+    worst = 0
+    for frame, measured in readings(200, 300, 3_000):  # 30 s at 200 ppm: 6 ms of drift
+        step = grid.instant(frame, measured, quiet=frame < 20 * STEP)
+        assert step.moved_us == 0 or frame < 20 * STEP
+        if frame > 100 * STEP:
+            worst = max(worst, abs(measured - step.instant_us))
+    assert grid.resyncs == 0
+    assert 200 <= grid.nudges <= 300  # 6 ms is 265 frames
+    assert worst < NUDGE_US + 400  # the noise on top of the threshold
+
+
+def test_a_stall_moves_the_grid_at_once() -> None:
+    grid = FrameGrid(RATE)
+    for frame, measured in readings(0, 0, 20):
+        grid.instant(frame, measured, quiet=True)
+    moved = []
+    for frame, measured in readings(0, 0, 40)[20:]:
+        moved.append(grid.instant(frame, measured + 10_000, quiet=False).moved_us)
+    assert grid.resyncs == 1
+    assert sum(moved) == 10_000
+    assert max(moved) > RESYNC_US
