@@ -74,7 +74,7 @@ async def devices(tmp_path: Path) -> AsyncIterator[tuple[RunningReceiver, Runnin
             await receiver.kill()
 
 
-async def test_an_hls_live_playlist_plays_live_and_refuses_seek(
+async def test_an_hls_live_playlist_plays_live_refuses_seek_and_a_404_is_typed(
     receiver: RunningReceiver, controller: Controller, hls: HlsStation
 ) -> None:
     conn, result = await tune_in(controller, receiver, hls.url)
@@ -91,6 +91,12 @@ async def test_an_hls_live_playlist_plays_live_and_refuses_seek(
     assert LIVE_SEEK_REASON in refused.failure.message
     heard_from = monotonic_us()
     await asyncio.sleep(1.0)  # let the stream play on: the music's own pace
+
+    # A playlist that is not there (the station moved) is a typed error, never a silent stop.
+    gone = m.QueueItem("gone-1", hls.missing_url, title="gone")
+    missing = await controller.async_command(receiver.device_id, m.SetQueue((gone,), play=True))
+    assert missing.failure is not None
+    assert missing.failure.code is m.ErrorCode.MEDIA_NOT_FOUND
 
     assert await receiver.stop() == 0, "".join(receiver.output)
     capture = read_capture(receiver.recording)
@@ -139,11 +145,3 @@ async def test_hls_radio_moves_both_ways_at_the_live_edge(
         offset = one.position_error_us
         assert offset is not None, one
         assert abs(offset) <= MAX_OFFSET_US, one
-
-
-async def test_a_missing_hls_playlist_is_a_typed_error(
-    receiver: RunningReceiver, controller: Controller, hls: HlsStation
-) -> None:
-    _conn, result = await tune_in(controller, receiver, hls.missing_url)
-    assert result.failure is not None
-    assert result.failure.code is m.ErrorCode.MEDIA_NOT_FOUND
