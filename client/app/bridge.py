@@ -95,6 +95,7 @@ class Bridge(QObject):
     device_changed = Signal(object)  # views.DeviceView
     device_gone = Signal(str)  # device id
     session_changed = Signal(object)  # views.SessionView of the followed device
+    queue_changed = Signal(object)  # views.QueueRows: the followed device's queue as fetched
     transfer_changed = Signal(object)  # views.TransferView
     library_loaded = Signal(object)  # core.LibraryLoaded
     diagnostics_changed = Signal(object)  # views.Diagnostics
@@ -230,6 +231,14 @@ class Bridge(QObject):
         """Play *tracks* from index *start*."""
         self._submit(lambda core: core.async_play(tracks, start, device_id=device_id))
 
+    def shuffle_all(self, tracks: tuple[Track, ...]) -> None:
+        """Play *tracks* in the followed device's shuffle order (a new seed)."""
+        self._submit(lambda core: core.async_play(tracks, shuffle=True))
+
+    def fetch_queue(self, device_id: str, start: int, stop: int) -> None:
+        """Fetch rows *start* to *stop* of *device_id*'s queue; they come as `queue_changed`."""
+        self._submit(lambda core: core.queue.async_fetch(device_id, start, stop))
+
     def enqueue(self, tracks: tuple[Track, ...]) -> None:
         """Add *tracks* to the followed device's queue."""
         self._submit(lambda core: core.async_play(tracks, append=True))
@@ -298,6 +307,8 @@ class Bridge(QObject):
             self.device_gone.emit(event.device_id)
         elif isinstance(event, v.SessionView):
             self.session_changed.emit(event)
+        elif isinstance(event, v.QueueRows):
+            self.queue_changed.emit(event)
         elif isinstance(event, v.TransferView):
             self.transfer_changed.emit(event)
         elif isinstance(event, LibraryLoaded):

@@ -1,0 +1,74 @@
+"""Playing and queueing the library's tracks on a device, however many: the core's side.
+
+"Play all" and "Shuffle all" on a library of 50 000 tracks make a queue no frame can carry in
+one command (1 MiB), so a long list goes through `Controller.async_play_items`: SetQueue with
+the first thousand, then AddToQueue in frames, the first item playing as soon as the first
+command lands (with shuffle, the device's shared shuffle order picks it once all are queued).
+A list that fits in one command keeps to one (an album from its third track: SetQueue with
+`start_uid`). Loop thread only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from connect.controller import Controller
+from connect.errors import ConnectError
+from connect.session.queue_upload import CHUNK_ITEMS, QueueUploadError, chunks
+from connect.wire import messages as m
+
+__all__ = ["async_add_to_queue", "async_play_queue"]
+
+COMMAND_TIMEOUT_S = 5.0
+
+
+async def async_play_queue(
+    controller: Controller,
+    device_id: str,
+    items: Sequence[m.QueueItem],
+    start: int = 0,
+    *,
+    shuffle: bool | None = None,
+) -> m.CommandResult:
+    """Replace *device_id*'s queue with *items* and play from *start* (or shuffled).
+
+    Returns the last command's result (a refusal in its `failure`); raises ConnectError when
+    the session is lost.
+    """
+    if len(items) <= CHUNK_ITEMS and len(chunks(items)) == 1 and shuffle is None:
+        action = m.SetQueue(tuple(items), start_uid=items[start].uid)
+        return await controller.async_command(device_id, action, timeout=COMMAND_TIMEOUT_S)
+    try:
+        uploaded = await controller.async_play_items(
+            device_id, items, play=start == 0 or bool(shuffle), shuffle=shuffle
+        )
+    except QueueUploadError as exc:
+        return exc.result
+    if start and not shuffle:
+        play = m.Play(items[start].uid)
+        return await controller.async_command(device_id, play, timeout=COMMAND_TIMEOUT_S)
+    return uploaded.result
+
+
+async def async_add_to_queue(
+    controller: Controller, device_id: str, items: Sequence[m.QueueItem], after_uid: str = ""
+) -> m.CommandResult:
+    """Add *items* after *after_uid* ("" : at the end), in commands of a frame each.
+
+    Returns the first refusal, else the last result; raises ConnectError when the session is
+    lost.
+    """
+    result: m.CommandResult | None = None
+    after = after_uid
+    many = len(items) > CHUNK_ITEMS  # weighing 50 000 items takes a while: off the loop
+    for part in await asyncio.to_thread(chunks, items) if many else chunks(items):
+        action = m.AddToQueue(part, after_uid=after)
+        result = await controller.async_command(device_id, action, timeout=COMMAND_TIMEOUT_S)
+        if result.failure is not None:
+            return result
+        # Each part follows the one before; "" (the end) stays the end.
+        after = part[-1].uid if after else ""
+    if result is None:
+        raise ConnectError("nothing to queue")
+    return result
