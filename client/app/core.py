@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import secrets
 import socket
 import time
 import uuid
@@ -30,7 +32,7 @@ from client.app.library import Library, Track
 from client.app.library_loader import LibraryLoader
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
 from client.app.queue_follow import QueueFollower
-from client.app.queue_play import async_add_to_queue, async_play_queue
+from client.app.queue_play import CHUNK_ITEMS, async_add_to_queue, async_play_queue
 from client.app.rescue import playback_lost, resume_elsewhere
 from client.app.views import AppSettings, DeviceGone, LibraryLoaded
 from client.library_server import MEDIA_PREFIX, LibraryServer
@@ -273,6 +275,8 @@ class AppCore:
                 raise ConnectError("no music folder is being served")
             address = self._address_facing(target)
             items = await asyncio.to_thread(queue_items, tracks, self.server, address)
+            if len(items) > CHUNK_ITEMS:
+                gc.freeze()  # 50 000 items live on: no full collection walks them again
         except (ConnectError, ValueError) as exc:
             self._emit(v.Notice(f"Cannot play: {exc}", error=True))
             return
@@ -569,14 +573,19 @@ class AppCore:
 def queue_items(
     tracks: tuple[Track, ...], server: LibraryServer, address: str
 ) -> tuple[m.QueueItem, ...]:
-    """Return queue items for *tracks* as *server* serves them on *address* (any thread)."""
+    """Return queue items for *tracks* as *server* serves them on *address* (any thread).
+
+    Uids are a random prefix and a count (as `queue_upload.items_for_urls` makes them): unique
+    in the queue, short on every device, and 50 000 of them cost no 50 000 random reads.
+    """
+    prefix = secrets.token_hex(4)
     return tuple(
         m.QueueItem(
-            uid=uuid.uuid4().hex[:12], url=server.url_for(t.path, address), title=t.title,
+            uid=f"{prefix}{n:x}", url=server.url_for(t.path, address), title=t.title,
             artist=t.artist, album=t.album, duration_ms=t.duration_ms,
             content_type=t.content_type,
         )
-        for t in tracks
+        for n, t in enumerate(tracks)
     )  # fmt: skip
 
 

@@ -74,7 +74,7 @@ class QueueModel(QAbstractListModel):
                 return PLACEHOLDER
             return False if role == Role.CURRENT else None
         if role == _DISPLAY:
-            return item.title or item.url.rsplit("/", 1)[-1]
+            return self.title(item)
         if role == Role.SUBTITLE:
             return item.artist
         if role == Role.VALUE:
@@ -93,6 +93,23 @@ class QueueModel(QAbstractListModel):
     def device_id(self) -> str:
         """Return the id of the device whose queue this is."""
         return self._rows.device_id
+
+    def item(self, row: int) -> m.QueueItem | None:
+        """Return the item at *row*; None while not fetched (its page is then asked for)."""
+        rows = self._rows.rows
+        if not 0 <= row < len(rows):
+            return None
+        item = rows[row]
+        if item is None:
+            self._want(row)
+        return item
+
+    @staticmethod
+    def title(item: m.QueueItem | None) -> str:
+        """Return how a row names *item* (a placeholder while it is not fetched)."""
+        if item is None:
+            return PLACEHOLDER
+        return item.title or item.url.rsplit("/", 1)[-1]
 
     def uid(self, row: int) -> str | None:
         """Return the uid at *row*, or None while it is not fetched (or out of range)."""

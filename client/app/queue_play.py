@@ -18,7 +18,7 @@ from connect.errors import ConnectError
 from connect.session.queue_upload import CHUNK_ITEMS, QueueUploadError, chunks
 from connect.wire import messages as m
 
-__all__ = ["async_add_to_queue", "async_play_queue"]
+__all__ = ["CHUNK_ITEMS", "async_add_to_queue", "async_play_queue"]
 
 COMMAND_TIMEOUT_S = 5.0
 

@@ -46,7 +46,6 @@ from PySide6.QtWidgets import (
 )
 
 from client.app import theme
-from client.app.models import Role
 from client.app.queue_model import QueueModel
 from client.app.screens.queue_rows import QUEUE_MIME, drop_edit, move_down, move_up
 from connect.wire import messages as m
@@ -252,12 +251,19 @@ class QueueList(QTableView):
 
 class _QueueRowPainter(QStyledItemDelegate):
     """One row: the title, the artist in muted text; the playing item in the accent colour;
-    the current row raised (with focus, the navigator's ring goes around it)."""
+    the current row raised (with focus, the navigator's ring goes around it).
 
-    def __init__(self, row_height: int, view: QTableView) -> None:
+    It reads the model's item directly (one Python call a row, not one per role through Qt)
+    and keeps its pens and fonts: a row is painted in well under a millisecond.
+    """
+
+    def __init__(self, row_height: int, view: QueueList) -> None:
         super().__init__(view)
         self._height = row_height
         self._view = view
+        self._pad = row_height // 3
+        self._pens = {name: QColor(color) for name, color in _COLORS.items()}
+        self._fonts: tuple[QFont, QFont] | None = None  # plain, bold: made on the first paint
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
         """Every row is as tall as the others (the list relies on it)."""
@@ -266,26 +272,37 @@ class _QueueRowPainter(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         """Paint the row's text over its background."""
         rect: QRect = option.rect
+        row = index.row()
+        model = self._view.queue
+        item = model.item(row)
+        if self._fonts is None:
+            bold = QFont(option.font)
+            bold.setBold(True)
+            self._fonts = (QFont(option.font), bold)
+        playing = item is not None and item.uid == model.current_uid
         painter.save()
-        if index.row() == self._view.currentIndex().row():
-            painter.fillRect(rect, QColor(theme.RAISED))
-        pad = self._height // 3
-        text_rect = rect.adjusted(pad, 0, -pad, 0)
-        title = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-        artist = str(index.data(Role.SUBTITLE) or "")
-        playing = bool(index.data(Role.CURRENT))
-        font = QFont(option.font)
-        font.setBold(playing)
-        painter.setFont(font)
-        painter.setPen(QColor(theme.ACCENT if playing else theme.TEXT))
-        flags = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        if row == self._view.current_row():
+            painter.fillRect(rect, self._pens["raised"])
+        text_rect = rect.adjusted(self._pad, 0, -self._pad, 0)
+        painter.setFont(self._fonts[playing])
+        painter.setPen(self._pens["playing" if playing else "text" if item else "muted"])
         metrics = painter.fontMetrics()
+        title = model.title(item)
         title = metrics.elidedText(title, Qt.TextElideMode.ElideRight, text_rect.width())
-        painter.drawText(text_rect, flags, title)
-        if artist:
+        painter.drawText(text_rect, _FLAGS, title)
+        if item is not None and item.artist:
             rest = text_rect.adjusted(metrics.horizontalAdvance(title), 0, 0, 0)
-            painter.setPen(QColor(theme.MUTED))
-            credit = f"   ·   {artist}"
+            painter.setPen(self._pens["muted"])
+            credit = f"   ·   {item.artist}"
             credit = metrics.elidedText(credit, Qt.TextElideMode.ElideRight, rest.width())
-            painter.drawText(rest, flags, credit)
+            painter.drawText(rest, _FLAGS, credit)
         painter.restore()
+
+
+_COLORS = {
+    "raised": theme.RAISED,
+    "playing": theme.ACCENT,
+    "text": theme.TEXT,
+    "muted": theme.MUTED,
+}
+_FLAGS = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
