@@ -90,6 +90,11 @@ class QueueModel(QAbstractListModel):
         return self._current
 
     @property
+    def current_row(self) -> int | None:
+        """Return the row of the item that plays, as the last state said (None: unknown)."""
+        return self._current_row
+
+    @property
     def device_id(self) -> str:
         """Return the id of the device whose queue this is."""
         return self._rows.device_id
@@ -117,10 +122,12 @@ class QueueModel(QAbstractListModel):
         item = rows[row] if 0 <= row < len(rows) else None
         return item.uid if item is not None else None
 
-    def row_of(self, uid: str, near: int = 0) -> int | None:
-        """Return the row of *uid* among the fetched rows, looking outward from *near*."""
+    def row_of(self, uid: str, near: int = 0, reach: int | None = None) -> int | None:
+        """Return the row of *uid* among the fetched rows, looking outward from *near* (at
+        most *reach* rows either way; None: the whole queue)."""
         rows = self._rows.rows
-        for distance in range(max(near, len(rows) - near) + 1):
+        farthest = max(near, len(rows) - near)
+        for distance in range(min(farthest, reach if reach is not None else farthest) + 1):
             for row in (near - distance, near + distance):
                 if 0 <= row < len(rows) and (item := rows[row]) is not None and item.uid == uid:
                     return row
@@ -141,15 +148,15 @@ class QueueModel(QAbstractListModel):
 
     def set_state(self, state: m.PlaybackState, device_id: str = "") -> None:
         """Follow *state*'s current item; its window is the queue until the core sends rows."""
+        at = m.index_of(state.queue, state.current_uid) if state.current_uid else None
+        after = None if at is None else state.queue_offset + at
         if state.current_uid != self._current:
             self._current = state.current_uid
-            at = m.index_of(state.queue, state.current_uid) if state.current_uid else None
-            after = None if at is None else state.queue_offset + at
             for row in {self._current_row, after} - {None}:
                 assert row is not None
                 if row < self.rowCount():
                     self.dataChanged.emit(self.index(row), self.index(row), [Role.CURRENT])
-            self._current_row = after
+        self._current_row = after
         if device_id and device_id == self._core_device:
             return  # the core's rows hold the window and the pages fetched around it
         window = QueueRows.of_state(device_id, state)

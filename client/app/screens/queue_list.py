@@ -51,6 +51,7 @@ from client.app.screens.queue_rows import QUEUE_MIME, drop_edit, move_down, move
 from connect.wire import messages as m
 
 Index = QModelIndex | QPersistentModelIndex
+FOLLOW_REACH = 1_000  # how far from the current row an edited item is looked for
 
 
 class QueueList(QTableView):
@@ -220,8 +221,8 @@ class QueueList(QTableView):
 
     def _ensure_current(self) -> None:
         if not self.currentIndex().isValid() and self.queue.rowCount():
-            row = self.queue.row_of(self.queue.current_uid) if self.queue.current_uid else None
-            self.setCurrentIndex(self.queue.index(row or 0))
+            row = self.queue.current_row
+            self.setCurrentIndex(self.queue.index(row if row is not None else 0))
 
     def _keep_place(self) -> None:
         self._kept = (self.current_row(), self.verticalScrollBar().value())
@@ -241,7 +242,8 @@ class QueueList(QTableView):
         if not uid:
             self._ensure_current()
             return
-        row = self.queue.row_of(uid, max(here, 0))
+        # An edit moves an item a few rows at most: no scan of 50 000 rows for one gone.
+        row = self.queue.row_of(uid, max(here, 0), FOLLOW_REACH)
         if row is None:
             return  # not among the rows fetched (or gone): the row stays
         self._follow_uid = ""
