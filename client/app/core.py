@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import secrets
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -32,7 +31,7 @@ from client.app.library import Library, Track
 from client.app.library_loader import LibraryLoader
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
 from client.app.queue_follow import QueueFollower
-from client.app.queue_play import CHUNK_ITEMS, async_add_to_queue, async_play_queue
+from client.app.queue_play import async_add_to_queue, async_play_tracks
 from client.app.rescue import playback_lost, resume_elsewhere
 from client.app.views import AppSettings, DeviceGone, LibraryLoaded
 from client.library_server import MEDIA_PREFIX, LibraryServer
@@ -268,31 +267,32 @@ class AppCore:
         if not target:
             self._emit(v.Notice("No device to play on yet", error=True))
             return
-        try:
-            # 50 000 URLs take seconds to make (each path is checked on disk): off the loop,
-            # so the sessions' heartbeats and the screens' pages go on meanwhile.
-            if self.server is None:
-                raise ConnectError("no music folder is being served")
-            address = self._address_facing(target)
-            items = await asyncio.to_thread(queue_items, tracks, self.server, address)
-            if len(items) > CHUNK_ITEMS:
-                gc.freeze()  # 50 000 items live on: no full collection walks them again
-        except (ConnectError, ValueError) as exc:
-            self._emit(v.Notice(f"Cannot play: {exc}", error=True))
+        server = self.server
+        if server is None:
+            self._emit(v.Notice("Cannot play: no music folder is being served", error=True))
             return
-        if not items:
+        if not tracks:
             return
+        address = self._address_facing(target)
+
+        def make(some: Sequence[Track]) -> tuple[m.QueueItem, ...]:
+            return queue_items(some, server, address)  # any thread: URLs check paths on disk
+
         if not append:
             self._follow(target)
         try:
             if append:
                 state = self.controller.connection(target).state if next_up else None
                 after = state.current_uid if state is not None else ""
+                items = await asyncio.to_thread(make, tracks)
                 result = await async_add_to_queue(self.controller, target, items, after)
             else:
-                result = await async_play_queue(
-                    self.controller, target, items, start, shuffle=shuffle
+                result = await async_play_tracks(
+                    self.controller, target, tracks, make, start, shuffle=shuffle
                 )
+        except ValueError as exc:
+            self._emit(v.Notice(f"Cannot play: {exc}", error=True))
+            return
         except ConnectError as exc:
             self._emit(v.Notice(f"{self._name(target)}: {exc}", error=True))
             return
@@ -571,7 +571,7 @@ class AppCore:
 
 
 def queue_items(
-    tracks: tuple[Track, ...], server: LibraryServer, address: str
+    tracks: Sequence[Track], server: LibraryServer, address: str
 ) -> tuple[m.QueueItem, ...]:
     """Return queue items for *tracks* as *server* serves them on *address* (any thread).
 

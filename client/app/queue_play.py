@@ -5,22 +5,60 @@ one command (1 MiB), so a long list goes through `Controller.async_play_items`: 
 the first thousand, then AddToQueue in frames, the first item playing as soon as the first
 command lands (with shuffle, the device's shared shuffle order picks it once all are queued).
 A list that fits in one command keeps to one (an album from its third track: SetQueue with
-`start_uid`). Loop thread only.
+`start_uid`). Making 50 000 items takes seconds (each track's URL checks its path on disk), so
+"Play all" makes and sends the first thousand, and music starts, before it makes the rest
+(`async_play_tracks`). Loop thread only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import gc
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from connect.controller import Controller
 from connect.errors import ConnectError
 from connect.session.queue_upload import CHUNK_ITEMS, QueueUploadError, chunks
 from connect.wire import messages as m
 
-__all__ = ["CHUNK_ITEMS", "async_add_to_queue", "async_play_queue"]
+if TYPE_CHECKING:
+    from client.app.library import Track
+
+__all__ = ["CHUNK_ITEMS", "async_add_to_queue", "async_play_queue", "async_play_tracks"]
+
+MakeItems = Callable[["Sequence[Track]"], tuple[m.QueueItem, ...]]
 
 COMMAND_TIMEOUT_S = 5.0
+
+
+async def async_play_tracks(
+    controller: Controller,
+    device_id: str,
+    tracks: Sequence[Track],
+    make_items: MakeItems,
+    start: int = 0,
+    *,
+    shuffle: bool | None = None,
+) -> m.CommandResult:
+    """Play *tracks* from *start* (or shuffled), making their items with *make_items* on a
+    worker thread (it may raise ValueError: a track the music server does not serve).
+
+    Without shuffle, from the first track, a long list starts playing after its first
+    command's worth: the rest is made and queued behind it.
+    """
+    if shuffle or start or len(tracks) <= CHUNK_ITEMS:
+        items = await asyncio.to_thread(make_items, tracks)
+        _keep(items)
+        return await async_play_queue(controller, device_id, items, start, shuffle=shuffle)
+    first = chunks(await asyncio.to_thread(make_items, tracks[:CHUNK_ITEMS]))[0]
+    action = m.SetQueue(first, start_uid=first[0].uid)
+    result = await controller.async_command(device_id, action, timeout=COMMAND_TIMEOUT_S)
+    if result.failure is not None:
+        return result
+    rest = await asyncio.to_thread(make_items, tracks[len(first) :])
+    _keep(rest)
+    return await async_add_to_queue(controller, device_id, rest, after_uid=first[-1].uid)
 
 
 async def async_play_queue(
@@ -72,3 +110,13 @@ async def async_add_to_queue(
     if result is None:
         raise ConnectError("nothing to queue")
     return result
+
+
+def _keep(items: Sequence[m.QueueItem]) -> None:
+    """Move a long list of items, which lives on, out of the collector's full passes.
+
+    Those passes walk every object (300 ms holding the interpreter, and so the UI thread,
+    with a library and 50 000 items in memory: bench/README.md, app_queue).
+    """
+    if len(items) > CHUNK_ITEMS:
+        gc.freeze()
