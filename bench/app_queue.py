@@ -13,7 +13,8 @@
   core, "This computer" receiver without audio), its Library holding the demo albums repeated
   to 50 000 tracks: "Play all", then "Shuffle all", clicked; a 10 ms QTimer's lateness on the
   UI thread from the click until Now playing lists all 50 000 rows (as `app.ui_latency`: no
-  stall over 50 ms). Also: how long until then (`queued_ms`).
+  stall over 50 ms). Also: how long until then (`queued_ms`), and until the first row of the
+  new queue shows (`first_ms`: SetQueue landed, the music starts).
   The target is a speaker in its own process (a `baton-receiver`, no audio), then once
   "This computer" (`play_all_this_computer`: its receiver decodes the queue in the app's own
   interpreter). `app_queue.idle.stall` first: the same probe with the app doing nothing, the
@@ -97,8 +98,8 @@ def _fetched(model: Any, row: int) -> Callable[[], bool]:
 
 
 def _new_queue(model: Any, total: int, before: str | None) -> Callable[[], bool]:
-    """The queue the click made: all its rows, a first one that was not there before."""
-    return lambda: model.rowCount() == total and model.uid(0) not in (None, before)
+    """The queue the click made: a first row that was not there before (and *total* rows)."""
+    return lambda: model.rowCount() >= total and model.uid(0) not in (None, before)
 
 
 def _app() -> Any:
@@ -268,6 +269,8 @@ def _real(rows: int, jumps: int) -> Iterator[Measurement]:
             probe.start()
             began = time.perf_counter()
             button.click()
+            _wait(app, _new_queue(model, 0, before), 120)
+            first = (time.perf_counter() - began) * 1000
             _wait(app, _new_queue(model, total, before), 120)
             queued = (time.perf_counter() - began) * 1000
             lateness = probe.stop()
@@ -275,7 +278,7 @@ def _real(rows: int, jumps: int) -> Iterator[Measurement]:
                 f"app_queue.{name}_{total // 1000}k.stall", "ms", lateness,
                 target=f"no UI stall over {STALL_TARGET_MS:.0f} ms from the click to "
                 f"{total} rows listed",
-                extra={"max": max(lateness), "queued_ms": queued},
+                extra={"max": max(lateness), "first_ms": first, "queued_ms": queued},
                 met=max(lateness) <= STALL_TARGET_MS,
             )  # fmt: skip
             if name != "shuffle_all":
