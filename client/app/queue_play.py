@@ -6,7 +6,7 @@ the first thousand, then AddToQueue in frames, the first item playing as soon as
 command lands (with shuffle, the device's shared shuffle order picks it once all are queued).
 A list that fits in one command keeps to one (an album from its third track: SetQueue with
 `start_uid`). Making 50 000 items takes seconds (each track's URL checks its path on disk), so
-"Play all" makes and sends the first thousand, and music starts, before it makes the rest
+"Play all" makes and sends them a thousand at a time: music starts after the first thousand
 (`async_play_tracks`). Loop thread only.
 """
 
@@ -45,20 +45,31 @@ async def async_play_tracks(
     worker thread (it may raise ValueError: a track the music server does not serve).
 
     Without shuffle, from the first track, a long list starts playing after its first
-    command's worth: the rest is made and queued behind it.
+    command's worth; the rest is made and queued behind it, a command's worth at a time.
     """
     if shuffle or start or len(tracks) <= CHUNK_ITEMS:
-        items = await asyncio.to_thread(make_items, tracks)
+        items: list[m.QueueItem] = []
+        for begin in range(0, len(tracks), CHUNK_ITEMS):  # the loop goes on between them
+            items += await asyncio.to_thread(make_items, tracks[begin : begin + CHUNK_ITEMS])
         _keep(items)
         return await async_play_queue(controller, device_id, items, start, shuffle=shuffle)
-    first = chunks(await asyncio.to_thread(make_items, tracks[:CHUNK_ITEMS]))[0]
-    action = m.SetQueue(first, start_uid=first[0].uid)
-    result = await controller.async_command(device_id, action, timeout=COMMAND_TIMEOUT_S)
-    if result.failure is not None:
-        return result
-    rest = await asyncio.to_thread(make_items, tracks[len(first) :])
-    _keep(rest)
-    return await async_add_to_queue(controller, device_id, rest, after_uid=first[-1].uid)
+    # Made and sent a thousand at a time: the first plays at once, and the list grows as the
+    # rest is made (making is the slow part: ~0.3 ms a track) instead of after all of it.
+    after = ""
+    result: m.CommandResult | None = None
+    for begin in range(0, len(tracks), CHUNK_ITEMS):
+        made = await asyncio.to_thread(make_items, tracks[begin : begin + CHUNK_ITEMS])
+        for part in chunks(made):
+            action: m.Action = (
+                m.AddToQueue(part, after_uid=after) if after else m.SetQueue(part, part[0].uid)
+            )
+            result = await controller.async_command(device_id, action, timeout=COMMAND_TIMEOUT_S)
+            if result.failure is not None:
+                return result
+            after = part[-1].uid
+    assert result is not None
+    _keep(tracks)
+    return result
 
 
 async def async_play_queue(
@@ -112,7 +123,7 @@ async def async_add_to_queue(
     return result
 
 
-def _keep(items: Sequence[m.QueueItem]) -> None:
+def _keep(items: Sequence[object]) -> None:
     """Move a long list of items, which lives on, out of the collector's full passes.
 
     Those passes walk every object (300 ms holding the interpreter, and so the UI thread,
