@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import socket
 import time
 import uuid
@@ -31,7 +30,7 @@ from client.app.library import Library, Track
 from client.app.library_loader import LibraryLoader
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
 from client.app.queue_follow import QueueFollower
-from client.app.queue_play import async_add_to_queue, async_play_tracks
+from client.app.queue_play import async_add_to_queue, async_play_tracks, queue_items
 from client.app.rescue import playback_lost, resume_elsewhere
 from client.app.views import AppSettings, DeviceGone, LibraryLoaded
 from client.library_server import MEDIA_PREFIX, LibraryServer
@@ -568,25 +567,6 @@ class AppCore:
     def _name(self, device_id: str) -> str:
         view = self._views.get(device_id)
         return view.name if view else device_id[:8]
-
-
-def queue_items(
-    tracks: Sequence[Track], server: LibraryServer, address: str
-) -> tuple[m.QueueItem, ...]:
-    """Return queue items for *tracks* as *server* serves them on *address* (any thread).
-
-    Uids are a random prefix and a count (as `queue_upload.items_for_urls` makes them): unique
-    in the queue, short on every device, and 50 000 of them cost no 50 000 random reads.
-    """
-    prefix = secrets.token_hex(4)
-    return tuple(
-        m.QueueItem(
-            uid=f"{prefix}{n:x}", url=server.url_for(t.path, address), title=t.title,
-            artist=t.artist, album=t.album, duration_ms=t.duration_ms,
-            content_type=t.content_type,
-        )
-        for n, t in enumerate(tracks)
-    )  # fmt: skip
 
 
 def multicast_self_test(interface_address: str, timeout_s: float = 1.0) -> tuple[bool, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import secrets
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -24,8 +25,15 @@ from connect.wire import messages as m
 
 if TYPE_CHECKING:
     from client.app.library import Track
+    from client.library_server import LibraryServer
 
-__all__ = ["CHUNK_ITEMS", "async_add_to_queue", "async_play_queue", "async_play_tracks"]
+__all__ = [
+    "CHUNK_ITEMS",
+    "async_add_to_queue",
+    "async_play_queue",
+    "async_play_tracks",
+    "queue_items",
+]
 
 MakeItems = Callable[["Sequence[Track]"], tuple[m.QueueItem, ...]]
 
@@ -131,3 +139,22 @@ def _keep(items: Sequence[object]) -> None:
     """
     if len(items) > CHUNK_ITEMS:
         gc.freeze()
+
+
+def queue_items(
+    tracks: Sequence[Track], server: LibraryServer, address: str
+) -> tuple[m.QueueItem, ...]:
+    """Return queue items for *tracks* as *server* serves them on *address* (any thread).
+
+    Uids are a random prefix and a count (as `queue_upload.items_for_urls` makes them): unique
+    in the queue, short on every device, and 50 000 of them cost no 50 000 random reads.
+    """
+    prefix = secrets.token_hex(4)
+    return tuple(
+        m.QueueItem(
+            uid=f"{prefix}{n:x}", url=server.url_for(t.path, address), title=t.title,
+            artist=t.artist, album=t.album, duration_ms=t.duration_ms,
+            content_type=t.content_type,
+        )
+        for n, t in enumerate(tracks)
+    )  # fmt: skip
