@@ -112,7 +112,8 @@ class QueueList(QTableView):
 
     # ------------------------------------------------------------------ keys
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        """Delete removes the item (not the one playing); Ctrl+Up/Down move it."""
+        """Delete removes the item (not the one playing); Ctrl+Up/Down move it; Select (a
+        remote's OK) plays it."""
         key = event.key()
         ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
         row = self.current_row()
@@ -123,6 +124,10 @@ class QueueList(QTableView):
                 action = m.RemoveFromQueue((uid,))
                 following = self.queue.uid(row + 1) or self.queue.uid(row - 1)
                 self._follow_uid = following or ""
+        elif key == Qt.Key.Key_Select:  # a remote's OK: Qt activates on Enter only
+            event.accept()
+            self._play(self.currentIndex())
+            return
         elif ctrl and key == Qt.Key.Key_Up:
             action = move_up(self.queue.uid, row)
         elif ctrl and key == Qt.Key.Key_Down:

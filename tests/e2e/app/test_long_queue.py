@@ -199,6 +199,10 @@ def test_tv_keys_reach_every_row_and_the_ring_stays_on_the_current_one(qtbot, tm
     press(Qt.Key.Key_Home)  # the list's first row, not the home page
     assert (view.current_row(), window.current_page()) == (0, "now-playing")
     qtbot.waitUntil(lambda: _ring_on_current_row(window))
+    press(Qt.Key.Key_Down)
+    press(Qt.Key.Key_Select)  # the remote's OK plays the row
+    assert window.bridge.named("command")[-1] == (m.Play(item_uid=ITEMS[1].uid), "")
+    press(Qt.Key.Key_Up)
     press(Qt.Key.Key_Up)  # past the first row: back to the transport
     assert focused() != "tv-queue-list"
 
