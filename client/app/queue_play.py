@@ -1,13 +1,13 @@
 """Playing and queueing the library's tracks on a device, however many: the core's side.
 
 "Play all" and "Shuffle all" on a library of 50 000 tracks make a queue no frame can carry in
-one command (1 MiB), so a long list goes through `Controller.async_play_items`: SetQueue with
-the first thousand, then AddToQueue in frames, the first item playing as soon as the first
-command lands (with shuffle, the device's shared shuffle order picks it once all are queued).
-A list that fits in one command keeps to one (an album from its third track: SetQueue with
-`start_uid`). Making 50 000 items takes seconds (each track's URL checks its path on disk), so
-"Play all" makes and sends them a thousand at a time: music starts after the first thousand
-(`async_play_tracks`). Loop thread only.
+one command (1 MiB), so a long list goes in commands of a frame each: SetQueue with the first
+thousand, then AddToQueue after the last uid sent. Making an item is the slow part (each
+track's URL checks its path on disk: 50 000 take seconds), so "Play all" makes and sends them a
+thousand at a time and music starts after the first (`async_play_tracks`); "Shuffle all", whose
+first item the device's shared shuffle order picks once all are queued, and a play from a later
+track go through `Controller.async_play_items`. A list that fits in one command keeps to one
+(an album from its third track: SetQueue with `start_uid`). Loop thread only.
 """
 
 from __future__ import annotations
