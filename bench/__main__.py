@@ -30,6 +30,7 @@ BENCHMARKS = [
     "soak",
     "impaired",
     "app",
+    "app_queue",
     "cli",
 ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import importlib
 import logging
 import threading
@@ -95,6 +96,7 @@ class Bridge(QObject):
     device_changed = Signal(object)  # views.DeviceView
     device_gone = Signal(str)  # device id
     session_changed = Signal(object)  # views.SessionView of the followed device
+    queue_changed = Signal(object)  # views.QueueRows: the followed device's queue as fetched
     transfer_changed = Signal(object)  # views.TransferView
     library_loaded = Signal(object)  # core.LibraryLoaded
     diagnostics_changed = Signal(object)  # views.Diagnostics
@@ -230,6 +232,14 @@ class Bridge(QObject):
         """Play *tracks* from index *start*."""
         self._submit(lambda core: core.async_play(tracks, start, device_id=device_id))
 
+    def shuffle_all(self, tracks: tuple[Track, ...]) -> None:
+        """Play *tracks* in the followed device's shuffle order (a new seed)."""
+        self._submit(lambda core: core.async_play(tracks, shuffle=True))
+
+    def fetch_queue(self, device_id: str, start: int, stop: int) -> None:
+        """Fetch rows *start* to *stop* of *device_id*'s queue; they come as `queue_changed`."""
+        self._submit(lambda core: core.queue.async_fetch(device_id, start, stop))
+
     def enqueue(self, tracks: tuple[Track, ...]) -> None:
         """Add *tracks* to the followed device's queue."""
         self._submit(lambda core: core.async_play(tracks, append=True))
@@ -298,9 +308,15 @@ class Bridge(QObject):
             self.device_gone.emit(event.device_id)
         elif isinstance(event, v.SessionView):
             self.session_changed.emit(event)
+        elif isinstance(event, v.QueueRows):
+            self.queue_changed.emit(event)
         elif isinstance(event, v.TransferView):
             self.transfer_changed.emit(event)
         elif isinstance(event, LibraryLoaded):
+            # A library of 50 000 tracks is a million long-lived objects: out of the garbage
+            # collector's full passes from now on, which otherwise walk them all (300 ms
+            # holding the interpreter, the UI frozen) whenever a Play all makes many objects.
+            gc.freeze()
             self.library_loaded.emit(event)
         elif isinstance(event, v.LibraryProgress):
             self.library_progress.emit(event)

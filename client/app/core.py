@@ -19,7 +19,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +29,8 @@ from client.app.access_desk import AccessDesk
 from client.app.library import Library, Track
 from client.app.library_loader import LibraryLoader
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
+from client.app.queue_follow import QueueFollower
+from client.app.queue_play import async_add_to_queue, async_play_tracks, queue_items
 from client.app.rescue import playback_lost, resume_elsewhere
 from client.app.views import AppSettings, DeviceGone, LibraryLoaded
 from client.library_server import MEDIA_PREFIX, LibraryServer
@@ -78,6 +80,7 @@ class AppCore:
             credentials=self.credentials,
         )
         self.coordinator = TransferCoordinator(self.controller)
+        self.queue = QueueFollower(self.controller, emit)  # the followed device's whole queue
         self.local = LocalDevice(
             LocalDeviceSettings(
                 settings.device_name,
@@ -144,6 +147,7 @@ class AppCore:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._code_watch = self._media_watch = None
+        self.queue.close()
         await self.controller.async_close()
         await self.local.async_close()
         await self.loader.async_close()
@@ -253,35 +257,46 @@ class AppCore:
         device_id: str = "",
         append: bool = False,
         next_up: bool = False,
+        shuffle: bool | None = None,
     ) -> None:
-        """Play *tracks* from *start*, or queue them (*next_up*: right after the current item),
-        on a device (the followed one by default)."""
+        """Play *tracks* from *start* (*shuffle* True: in the device's shuffle order), or queue
+        them (*next_up*: right after the current item), on a device (the followed one by
+        default); any number of tracks (client/app/queue_play.py)."""
         target = device_id or self._followed or self.local.device_id
         if not target:
             self._emit(v.Notice("No device to play on yet", error=True))
             return
-        try:
-            items = tuple(
-                m.QueueItem(
-                    uid=uuid.uuid4().hex[:12], url=self.media_url(t, target), title=t.title,
-                    artist=t.artist, album=t.album, duration_ms=t.duration_ms,
-                    content_type=t.content_type,
-                )
-                for t in tracks
-            )  # fmt: skip
-        except (ConnectError, ValueError) as exc:
-            self._emit(v.Notice(f"Cannot play: {exc}", error=True))
+        server = self.server
+        if server is None:
+            self._emit(v.Notice("Cannot play: no music folder is being served", error=True))
             return
-        state = self.controller.connection(target).state if next_up else None
-        after = state.current_uid if state is not None else ""
-        action: m.Action = (
-            m.AddToQueue(items, after_uid=after)
-            if append
-            else m.SetQueue(items, start_uid=items[start].uid)
-        )
+        if not tracks:
+            return
+        address = self._address_facing(target)
+
+        def make(some: Sequence[Track]) -> tuple[m.QueueItem, ...]:
+            return queue_items(some, server, address)  # any thread: URLs check paths on disk
+
         if not append:
             self._follow(target)
-        await self.async_command(action, target)
+        try:
+            if append:
+                state = self.controller.connection(target).state if next_up else None
+                after = state.current_uid if state is not None else ""
+                items = await asyncio.to_thread(make, tracks)
+                result = await async_add_to_queue(self.controller, target, items, after)
+            else:
+                result = await async_play_tracks(
+                    self.controller, target, tracks, make, start, shuffle=shuffle
+                )
+        except ValueError as exc:
+            self._emit(v.Notice(f"Cannot play: {exc}", error=True))
+            return
+        except ConnectError as exc:
+            self._emit(v.Notice(f"{self._name(target)}: {exc}", error=True))
+            return
+        if result.failure is not None:
+            self._emit(v.Notice(f"{self._name(target)}: {result.failure.message}", error=True))
 
     async def async_command(self, action: m.Action, device_id: str = "") -> None:
         """Send *action* to a device (the followed one by default); failures become Notices."""
@@ -506,6 +521,7 @@ class AppCore:
             self._emit_session(device_id, m.StateSnapshot(conn.state))
 
     def _emit_session(self, device_id: str, snapshot: m.StateSnapshot) -> None:
+        self.queue.follow(device_id)
         item = snapshot.state.current_item
         for view in list(self._views.values()):
             verdict = why_not_target(view.info, item) if view.info is not None else ""

@@ -1,4 +1,5 @@
-"""Item models of the app's screens: devices, albums, an album's tracks, the queue.
+"""Item models of the app's screens: devices, albums, an album's tracks (the queue, of any
+length, is client/app/queue_model.py).
 
 Screens build their focusable cards from these models (one widget per row, so the spatial
 navigator can reach every card); tests check each model with pytest-qt's qtmodeltester.
@@ -26,6 +27,7 @@ class Role(enum.IntEnum):
 
     VALUE = Qt.ItemDataRole.UserRole + 1
     SUBTITLE = Qt.ItemDataRole.UserRole + 2
+    CURRENT = Qt.ItemDataRole.UserRole + 3  # the queue's row that plays (bool)
 
 
 def type_words(device_type: m.DeviceType) -> str:
@@ -159,49 +161,6 @@ class TrackListModel(QAbstractListModel):
         self.beginResetModel()
         self._tracks = tracks
         self.endResetModel()
-
-
-class QueueModel(QAbstractListModel):
-    """The followed device's queue; `Qt.CheckStateRole` is unused, `Role.VALUE` is the item."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._items: tuple[m.QueueItem, ...] = ()
-        self._current = ""
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
-        return 0 if parent.isValid() else len(self._items)
-
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
-            return None
-        item = self._items[index.row()]
-        if role == _DISPLAY:
-            return item.title or item.url.rsplit("/", 1)[-1]
-        if role == Role.SUBTITLE:
-            return item.artist
-        if role == Role.VALUE:
-            return item
-        if role == Qt.ItemDataRole.FontRole:
-            return None
-        return None
-
-    @property
-    def current_uid(self) -> str:
-        """Return the uid of the current item."""
-        return self._current
-
-    def set_state(self, state: m.PlaybackState) -> None:
-        """Follow *state*'s queue; resets only when the queue itself changed."""
-        if state.queue != self._items:
-            self.beginResetModel()
-            self._items = state.queue
-            self._current = state.current_uid
-            self.endResetModel()
-        elif state.current_uid != self._current:
-            self._current = state.current_uid
-            if self._items:
-                self.dataChanged.emit(self.index(0), self.index(len(self._items) - 1))
 
 
 def format_ms(ms: int) -> str:

@@ -75,6 +75,24 @@ class SessionView:
         return self.state.clock.position_at(device_now)
 
 
+@dataclass(frozen=True)
+class QueueRows:
+    """The followed device's whole queue as far as fetched: one slot per item, None until a
+    page brings it (the core's `QueueView`, connect/session/queue_view.py)."""
+
+    device_id: str
+    session_id: str
+    revision: int  # the queue revision the slots belong to
+    rows: tuple[m.QueueItem | None, ...]
+
+    @classmethod
+    def of_state(cls, device_id: str, state: m.PlaybackState) -> QueueRows:
+        """Return what *state*'s window says: its items in place, the rest not fetched."""
+        rows: list[m.QueueItem | None] = [None] * state.queue_total
+        rows[state.queue_offset : state.queue_offset + len(state.queue)] = state.queue
+        return cls(device_id, state.session_id, state.queue_revision, tuple(rows))
+
+
 class TransferPhase(enum.Enum):
     """Where a transfer the listener asked for is."""
 

@@ -22,9 +22,10 @@ from client.app import theme
 from client.app import views as v
 from client.app.bridge import Bridge
 from client.app.desktop import DesktopParts
-from client.app.models import AlbumListModel, DeviceListModel, QueueModel
+from client.app.models import AlbumListModel, DeviceListModel
 from client.app.playing import AlbumIndex, media_action
 from client.app.position import SmoothPosition
+from client.app.queue_model import QueueModel
 from client.app.screens.device_lost import DeviceLostPanel
 from client.app.screens.devices import DevicesScreen
 from client.app.screens.library import LibraryScreen
@@ -79,6 +80,7 @@ class MainWindow(QWidget):
         self.devices = DeviceListModel(self)
         self.albums = AlbumListModel(self)
         self.queue = QueueModel(self)
+        self.queue.fetch = bridge.fetch_queue
         self.session: v.SessionView | None = None
         self.position = SmoothPosition()
         self._albums = AlbumIndex()
@@ -205,6 +207,7 @@ class MainWindow(QWidget):
         b.device_changed.connect(self.devices.put)
         b.device_gone.connect(self.devices.remove)
         b.session_changed.connect(self._on_session)
+        b.queue_changed.connect(self.queue.set_rows)
         b.transfer_changed.connect(self._on_transfer)
         b.library_loaded.connect(self._on_library)
         b.diagnostics_changed.connect(self.devices_screen.show_diagnostics)
@@ -213,6 +216,7 @@ class MainWindow(QWidget):
         self.device_lost.resume_requested.connect(b.resume_elsewhere)
         self.library.play_requested.connect(self._play)
         self.library.enqueue_requested.connect(self._enqueue)
+        self.library.shuffle_requested.connect(self._shuffle)
         self.now_playing.action.connect(b.command)
         self.now_playing.play_item.connect(lambda uid: b.command(m.Play(item_uid=uid)))
         self.now_playing.show_devices.connect(lambda: self.show_screen("devices"))
@@ -340,6 +344,12 @@ class MainWindow(QWidget):
     def _play(self, tracks: object, start: int) -> None:
         assert isinstance(tracks, tuple)
         self.bridge.play(tracks, start)
+        self.show_screen("now-playing")
+        self.move_focus(self.now_playing.transport.play)
+
+    def _shuffle(self, tracks: object) -> None:
+        assert isinstance(tracks, tuple)
+        self.bridge.shuffle_all(tracks)
         self.show_screen("now-playing")
         self.move_focus(self.now_playing.transport.play)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractItemView, QWidget
 
 from client.navigation.appearance import RING_DARK, RING_LIGHT, ring_thickness
 from client.navigation.scan import widget_rect
@@ -21,6 +21,7 @@ class FocusRing(QWidget):
         self._window = window
         self._target: QWidget | None = None
         self.ring_rect = QRect()  # the outer edge of the ring, in window coordinates
+        self._watched: set[QAbstractItemView] = set()  # item views whose cells it follows
         self.hide()
 
     @property
@@ -35,8 +36,10 @@ class FocusRing(QWidget):
             self.hide()
             return
         self._target = widget
+        if isinstance(widget, QAbstractItemView):
+            self._watch_cells(widget)
         t = self.thickness
-        inner = widget_rect(widget, self._window)
+        inner = cell_rect(widget, self._window) or widget_rect(widget, self._window)
         # The ring sits outside the widget so it never covers its content, and is kept
         # inside the window (the TV safe area is the window's business).
         self.ring_rect = inner.adjusted(-t - t // 2, -t - t // 2, t + t // 2, t + t // 2)
@@ -45,6 +48,21 @@ class FocusRing(QWidget):
         self.raise_()
         self.show()
         self.update()
+
+    def _watch_cells(self, view: QAbstractItemView) -> None:
+        """Follow the view's current cell as keys move it and as the view scrolls."""
+        if view in self._watched:
+            return
+        self._watched.add(view)
+        again = self._follow_view
+        view.selectionModel().currentChanged.connect(again)
+        view.verticalScrollBar().valueChanged.connect(again)
+        view.horizontalScrollBar().valueChanged.connect(again)
+        view.destroyed.connect(lambda: self._watched.discard(view))
+
+    def _follow_view(self, *_: object) -> None:
+        if isinstance(self._target, QAbstractItemView) and self._target.hasFocus():
+            self.follow(self._target)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         """Paint a light outer band and a dark inner band."""
@@ -69,3 +87,19 @@ class FocusRing(QWidget):
             )
         )
         painter.end()
+
+
+def cell_rect(widget: QWidget, window: QWidget) -> QRect | None:
+    """Return the current cell of an item view in *window* coordinates, as far as it shows.
+
+    An item view is one focus item with virtual rows inside (spatnav.md §8.1.2): the ring
+    goes around the row the keys move, not the whole list. None: not an item view, or its
+    current cell is scrolled out of sight (the ring then goes around the view).
+    """
+    if not isinstance(widget, QAbstractItemView) or not widget.currentIndex().isValid():
+        return None
+    viewport = widget.viewport()
+    cell = widget.visualRect(widget.currentIndex()).intersected(viewport.rect())
+    if cell.isEmpty():
+        return None
+    return QRect(viewport.mapTo(window, cell.topLeft()), cell.size())

@@ -52,6 +52,7 @@ class LibraryScreen(QStackedWidget):
     play_requested = Signal(object, int)  # (tuple[Track, ...], start index)
     enqueue_requested = Signal(object)  # tuple[Track, ...]
     play_next_requested = Signal(object)  # tuple[Track, ...]: right after the current item
+    shuffle_requested = Signal(object)  # tuple[Track, ...]: every track, shuffled
 
     def __init__(self, mx: Metrics, albums: AlbumListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,6 +112,16 @@ class LibraryScreen(QStackedWidget):
             tab.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             tab.clicked.connect(lambda _=False, view=n: self.show_view(view))
             tabs.addWidget(tab)
+        # "Play all" and "Shuffle all": a queue as long as the library (client/app/queue_play.py).
+        self.play_all = text_button("Play all", icon="play", mx=self.mx)
+        self.play_all.setObjectName("play-all")
+        self.play_all.clicked.connect(lambda: self._every_track(self.play_requested.emit, 0))
+        self.shuffle_all = text_button("Shuffle all", icon="shuffle", mx=self.mx)
+        self.shuffle_all.setObjectName("shuffle-all")
+        self.shuffle_all.clicked.connect(lambda: self._every_track(self.shuffle_requested.emit))
+        for button in (self.play_all, self.shuffle_all):
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            tabs.addWidget(button)
         tabs.addSpacing(self.mx.margin)
         self.status = label("Reading your music folder…", "muted")
         self.status.setObjectName("library-status")
@@ -194,6 +205,11 @@ class LibraryScreen(QStackedWidget):
         self.results.show_results(self.index.search(text))
         self.views.setCurrentIndex(RESULTS_VIEW)
         self.setCurrentIndex(BROWSE)
+
+    def _every_track(self, request: Callable[..., None], *args: object) -> None:
+        tracks = self.library.tracks if self.library is not None else ()
+        if tracks:
+            request(tracks, *args)
 
     def _play_track(self, track: Track) -> None:
         """A track found by search plays with its album around it, from that track."""

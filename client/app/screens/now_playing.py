@@ -21,19 +21,12 @@ from PySide6.QtWidgets import (
 
 from client.app import theme
 from client.app import views as v
-from client.app.models import QueueModel, Role, format_ms
-from client.app.screens.queue_rows import QueueRow
+from client.app.models import format_ms
+from client.app.queue_model import QueueModel
+from client.app.screens.queue_list import QueueList
 from client.app.screens.transfer_status import where_words
 from client.app.theme import Metrics
-from client.app.widgets import (
-    clear_layout,
-    icon_button,
-    label,
-    page,
-    restyle,
-    scroll_page,
-    text_button,
-)
+from client.app.widgets import icon_button, label, page, scroll_page, text_button
 from connect.wire import messages as m
 
 PROGRESS_STEPS = 1000
@@ -156,20 +149,20 @@ class NowPlayingScreen(QWidget):
         self.clear_queue.clicked.connect(self._clear)
         header.addWidget(self.clear_queue)
         info.addLayout(header)
-        self.queue_rows = QVBoxLayout()
-        self.queue_rows.setSpacing(2)
-        info.addLayout(self.queue_rows)
-        info.addStretch(1)
+        # One virtualised list, however long the queue (50 000 rows: screens/queue_list.py).
+        self.queue_list = QueueList(queue, round(mx.row * 0.8))
+        self.queue_list.setMinimumHeight(mx.row * 6)
+        self.queue_list.play_item.connect(self.play_item.emit)
+        self.queue_list.queue_edit.connect(self.action.emit)
+        info.addWidget(self.queue_list, 1)
         body.addLayout(info, 1)
-        layout.addLayout(body)
-        layout.addStretch(1)
+        layout.addLayout(body, 1)
         self._session: v.SessionView | None = None
         self._updating_volume = False
-        self.queue_buttons: list[QueueRow] = []
-        self._focus_uid = ""  # the row to focus once the edited queue comes back
         self.move_focus: Callable[[QWidget], None] = lambda widget: widget.setFocus()
-        queue.modelReset.connect(self._rebuild_queue)
-        queue.dataChanged.connect(self._mark_current)
+        for signal in (queue.modelReset, queue.rowsInserted):
+            signal.connect(self._show_clear)
+        self._show_clear()
 
     def set_session(self, session: v.SessionView, art: bytes | None, device_icon: str) -> None:
         """Show the followed session."""
@@ -192,7 +185,7 @@ class NowPlayingScreen(QWidget):
             self._updating_volume = True
             self.volume.setValue(state.volume)
             self._updating_volume = False
-        self.queue.set_state(state)
+        self.queue.set_state(state, session.device_id)
 
     def set_position(self, position_ms: int) -> None:
         """Move the progress bar (called ~30 times a second)."""
@@ -206,50 +199,12 @@ class NowPlayingScreen(QWidget):
         if not self._updating_volume:
             self.action.emit(m.SetVolume(value))
 
-    def _rebuild_queue(self) -> None:
-        clear_layout(self.queue_rows)
-        self.queue_buttons = []
-        order: list[str] = []
-        for n in range(self.queue.rowCount()):
-            item: m.QueueItem = self.queue.data(self.queue.index(n), Role.VALUE)
-            order.append(item.uid)
-            text = f"{item.title or item.url}   ·   {item.artist}" if item.artist else item.title
-            row = QueueRow(text or item.url, item.uid, order, item.uid == self.queue.current_uid)
-            row.setObjectName(f"queue-{n}")
-            row.clicked.connect(lambda _=False, uid=item.uid: self.play_item.emit(uid))
-            row.edit.connect(self._edit)
-            self.queue_rows.addWidget(row)
-            self.queue_buttons.append(row)
-        self.clear_queue.setVisible(len(order) > 1)
-        self._mark_current()
-        if self._focus_uid:
-            uid, self._focus_uid = self._focus_uid, ""
-            focus = next((r for r in self.queue_buttons if r.uid == uid), None)
-            if focus is not None:
-                focus.show()  # a layout shows new children only later: focus needs it now
-                self.move_focus(focus)
-
-    def _edit(self, action: m.Action) -> None:
-        """Send a row's edit; focus stays with the moved item, or goes to the next one."""
-        row = self.sender()
-        if isinstance(row, QueueRow):
-            self._focus_uid = row.uid
-            if isinstance(action, m.RemoveFromQueue):
-                at = row.order.index(row.uid)
-                rest = row.order[at + 1 :] or row.order[:at][-1:]
-                self._focus_uid = rest[0] if rest else ""
-        self.action.emit(action)
+    def _show_clear(self) -> None:
+        self.clear_queue.setVisible(self.queue.rowCount() > 1)
 
     def _clear(self) -> None:
-        self._focus_uid = self.queue.current_uid
+        self.queue_list.follow(self.queue.current_uid)
         self.action.emit(m.ClearQueue())
-
-    def _mark_current(self) -> None:
-        for n, row in enumerate(self.queue_buttons):
-            item: m.QueueItem = self.queue.data(self.queue.index(n), Role.VALUE)
-            current = item.uid == self.queue.current_uid
-            row.current = current
-            restyle(row, "current", current)
 
 
 def art_pixmap(art: bytes | None, title: str, size: int) -> QPixmap:

@@ -1,7 +1,9 @@
-"""The TV home: rows of cards (recently played, albums, artists, devices), scrolled by focus.
+"""The TV home: rows of cards (recently played, albums, artists, devices, all the music),
+scrolled by focus.
 
 OK on an album opens it, on an artist shows their albums, on a device moves the music there
-(or asks for its code when it needs pairing). Rows remember the card last focused in them,
+(or asks for its code when it needs pairing), on "Play all" or "Shuffle all" plays every track
+of the library (any number: client/app/queue_play.py). Rows remember the card last focused in them,
 so Up and Down between rows come back where they left (Leanback's rows).
 """
 
@@ -21,7 +23,7 @@ from client.app.tv.theme import TvSizes
 from client.app.words import count
 
 if TYPE_CHECKING:
-    from client.app.library import Album, Library
+    from client.app.library import Album, Library, Track
 
 
 def album_card(px: TvSizes, album: Album, name: str) -> Card:
@@ -49,6 +51,8 @@ class TvHome(QScrollArea):
     album_chosen = Signal(object)  # Album
     artist_chosen = Signal(str)  # artist name
     device_chosen = Signal(str)  # device id
+    play_all = Signal(object)  # tuple[Track, ...]: every track of the library
+    shuffle_all = Signal(object)  # tuple[Track, ...]: every track, shuffled
 
     def __init__(self, px: TvSizes) -> None:
         super().__init__()
@@ -66,9 +70,11 @@ class TvHome(QScrollArea):
         self.albums = CardRow(px, "Albums", "row-albums")
         self.artists = CardRow(px, "Artists", "row-artists")
         self.devices = CardRow(px, "Devices", "row-devices")
-        for row in (self.recent, self.albums, self.artists, self.devices):
+        self.everything = CardRow(px, "All your music", "row-all")
+        for row in (self.recent, self.albums, self.artists, self.devices, self.everything):
             row.hide()
             layout.addWidget(row)
+        self._tracks: tuple[Track, ...] = ()
         layout.addStretch(1)
         self.setWidget(page)
         self.device_cards: dict[str, Card] = {}
@@ -90,6 +96,19 @@ class TvHome(QScrollArea):
             card.clicked.connect(lambda _=False, a=artist: self.artist_chosen.emit(a))
             cards.append(card)
         self.artists.set_cards(cards)
+        self._tracks = library.tracks
+        words = count(len(self._tracks), "track")
+        side = round(self.px.art * 1.2)
+        every = []
+        for icon, title, signal in (
+            ("play", "Play all", self.play_all),
+            ("shuffle", "Shuffle all", self.shuffle_all),
+        ):
+            art = device_art(icon, side, theme.TEXT)
+            card = Card(self.px, title, words, art, name=f"{icon}-all")
+            card.clicked.connect(lambda _=False, s=signal: s.emit(self._tracks))
+            every.append(card)
+        self.everything.set_cards(every if self._tracks else [])
 
     def set_recent(self, albums: Sequence[Album]) -> None:
         """Show the albums played last, newest first (the row hides when there are none)."""

@@ -1,5 +1,6 @@
 """Now playing, full screen: a large cover, big progress, transport, the device it plays on,
-and the queue one press below ("Up next").
+and the whole queue one press below, as one list of any length (screens/queue_list.py: Up,
+Down, Page Up, Page Down, Home and End on the remote; OK plays a row).
 
 Nothing else is on the screen (no top bar, no player bar): Back returns where it came from,
 and the device chip (or the remote's device key) opens the device picker.
@@ -8,7 +9,6 @@ and the device chip (or the remote's device key) opens the device picker.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,7 +25,8 @@ from client.app import theme
 from client.app import views as v
 from client.app.models import format_ms
 from client.app.playing import title_and_credit
-from client.app.tv.cards import Card, CardRow
+from client.app.queue_model import QueueModel
+from client.app.screens.queue_list import QueueList
 from client.app.tv.theme import TvSizes
 from client.app.widgets import label
 from connect.wire import messages as m
@@ -59,17 +60,15 @@ class TvNowPlaying(QWidget):
     play_item = Signal(str)  # a queue item's uid
     open_picker = Signal()
 
-    def __init__(self, px: TvSizes, art_for: ArtFor) -> None:
+    def __init__(self, px: TvSizes, art_for: ArtFor, queue: QueueModel | None = None) -> None:
         super().__init__()
         self.px = px
         self._art_for = art_for
         self._session: v.SessionView | None = None
         self._playing = False
-        self._queue_key: tuple[str, ...] = ()
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(px.gap)
-        outer.addStretch(1)
         body = QHBoxLayout()
         body.setSpacing(px.gap * 2)
         self.art = QLabel()
@@ -121,10 +120,16 @@ class TvNowPlaying(QWidget):
         holder.setLayout(body)
         holder.setFixedHeight(px.big_art)  # the text column is as tall as the cover
         outer.addWidget(holder)
-        outer.addStretch(1)
-        self._small = replace(px, art=px.small_art)
-        self.queue = CardRow(self._small, "Up next", "row-queue")
-        outer.addWidget(self.queue)
+        heading = label("Queue", "muted")
+        heading.setObjectName("tv-np-queue-heading")
+        outer.addWidget(heading)
+        self.queue = queue if queue is not None else QueueModel(self)
+        self.queue_list = QueueList(self.queue, round(px.body * 2.4))
+        self.queue_list.setObjectName("tv-queue-list")
+        self.queue_list.setMinimumHeight(round(px.body * 2.4) * 3)
+        self.queue_list.play_item.connect(self.play_item.emit)
+        self.queue_list.queue_edit.connect(self.action.emit)
+        outer.addWidget(self.queue_list, 1)
         self.previous.clicked.connect(lambda: self.action.emit(m.SkipPrevious()))
         self.next.clicked.connect(lambda: self.action.emit(m.SkipNext()))
         self.play.clicked.connect(
@@ -146,7 +151,7 @@ class TvNowPlaying(QWidget):
         self.art.setPixmap(theme.cover(art, item.album if item else "Baton", self.px.big_art, 24))
         self._set_playing(state.clock.playing)
         self.total.setText(format_ms(item.duration_ms if item else 0))
-        self._show_queue(state)
+        self.queue.set_state(state, session.device_id)
 
     def set_position(self, position_ms: int) -> None:
         """Move the progress bar (about 30 times a second)."""
@@ -164,23 +169,3 @@ class TvNowPlaying(QWidget):
             self.play.setIcon(theme.icon(name, side, theme.BACKGROUND))
             self.play.setAccessibleName(name.title())
             self.play.setToolTip(name.title())
-
-    def _show_queue(self, state: m.PlaybackState) -> None:
-        """The items after the current one, as cards; rebuilt only when they change."""
-        uids = [i.uid for i in state.queue]
-        after = (
-            state.queue[uids.index(state.current_uid) + 1 :] if state.current_uid in uids else ()
-        )
-        key = tuple(i.uid for i in after)
-        if key == self._queue_key:
-            return
-        self._queue_key = key
-        cards = []
-        for n, item in enumerate(after):
-            side = round(self._small.art * 1.2)
-            art = theme.cover(self._art_for(item), item.album or item.title, side, 12)
-            title = item.title or item.url.rsplit("/", 1)[-1]
-            card = Card(self._small, title, item.artist, art, name=f"queue-{n}")
-            card.clicked.connect(lambda _=False, uid=item.uid: self.play_item.emit(uid))
-            cards.append(card)
-        self.queue.set_cards(cards)

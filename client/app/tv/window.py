@@ -22,6 +22,7 @@ from client.app.bridge import Bridge
 from client.app.models import AlbumListModel, DeviceListModel
 from client.app.playing import AlbumIndex, media_action
 from client.app.position import SmoothPosition
+from client.app.queue_model import QueueModel
 from client.app.screens.device_lost import DeviceLostPanel
 from client.app.screens.keypad import PinKeypad
 from client.app.settings_store import StoredSettings
@@ -95,7 +96,9 @@ class TvWindow(QWidget):
         self.home = TvHome(self.px)
         self.album = TvAlbumPage(self.px)
         self.artist = TvArtistPage(self.px)
-        self.now_playing = TvNowPlaying(self.px, self._art_for)
+        self.queue = QueueModel(self)  # the followed device's whole queue, fetched as shown
+        self.queue.fetch = bridge.fetch_queue
+        self.now_playing = TvNowPlaying(self.px, self._art_for, self.queue)
         self.settings = TvSettings(theme.TV, stored)
         for page in (self.home, self.album, self.artist, self.now_playing, self.settings):
             self.stack.addWidget(page)
@@ -160,6 +163,7 @@ class TvWindow(QWidget):
         b.device_changed.connect(self.devices.put)
         b.device_gone.connect(self.devices.remove)
         b.session_changed.connect(self._on_session)
+        b.queue_changed.connect(self.queue.set_rows)
         b.transfer_changed.connect(self._on_transfer)
         b.library_loaded.connect(self._on_library)
         b.notice.connect(self.show_notice)
@@ -179,6 +183,8 @@ class TvWindow(QWidget):
         self.home.album_chosen.connect(self.open_album)
         self.home.artist_chosen.connect(self.open_artist)
         self.home.device_chosen.connect(self._device_chosen)
+        self.home.play_all.connect(lambda tracks: self._play(tracks, 0))
+        self.home.shuffle_all.connect(self._shuffle)
         self.artist.album_chosen.connect(self.open_album)
         self.album.play_requested.connect(self._play)
         self.album.enqueue_requested.connect(self._enqueue)
@@ -336,9 +342,13 @@ class TvWindow(QWidget):
     # ------------------------------------------------------------------ actions
     def _play(self, tracks: tuple[Track, ...], start: int) -> None:
         self.bridge.play(tracks, start)
-        if self.album.album is not None:
+        if self.album.album is not None and self.current_page() == "album":
             self.recent.played(self.album.album)
             self.home.set_recent(self.recent.albums(self.albums.albums()))
+        self.show_page("now-playing")
+
+    def _shuffle(self, tracks: tuple[Track, ...]) -> None:
+        self.bridge.shuffle_all(tracks)
         self.show_page("now-playing")
 
     def _enqueue(self, tracks: tuple[Track, ...]) -> None:

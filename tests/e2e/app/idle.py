@@ -42,6 +42,12 @@ class RecordingBridge(Bridge):
     def command(self, action: m.Action, device_id: str = "") -> None:
         self._record("command", action, device_id)
 
+    def shuffle_all(self, tracks: Any) -> None:
+        self._record("shuffle_all", tracks)
+
+    def fetch_queue(self, device_id: str, start: int, stop: int) -> None:
+        self._record("fetch_queue", device_id, start, stop)
+
     def play_next(self, tracks: Any) -> None:
         self._record("play_next", tracks)
 

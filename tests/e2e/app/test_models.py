@@ -6,8 +6,9 @@ from pathlib import Path
 
 from client.app import views as v
 from client.app.library import scan_library
-from client.app.models import AlbumListModel, DeviceListModel, QueueModel, TrackListModel
+from client.app.models import AlbumListModel, DeviceListModel, TrackListModel
 from client.app.position import SEEK_MS, SmoothPosition
+from client.app.queue_model import QueueModel
 from connect.clock import ClockEstimate
 from connect.wire import messages as m
 

@@ -244,7 +244,7 @@ def test_the_firewall_hint_wraps_and_is_shown_with_the_last_button(qtbot, width)
 
 
 def test_now_playing_never_says_playing_once_the_queue_ended(qtbot):
-    from client.app.models import QueueModel
+    from client.app.queue_model import QueueModel
     from client.app.screens.now_playing import NowPlayingScreen
 
     screen = NowPlayingScreen(theme.DESKTOP, QueueModel())

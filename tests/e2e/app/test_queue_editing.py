@@ -1,4 +1,5 @@
-"""Editing the queue from Now playing: Delete, Ctrl+Up/Down, a drop, Clear; focus follows."""
+"""Editing the queue from Now playing's list: Delete, Ctrl+Up/Down, a drop, Clear; the
+current row follows the edited item."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from client.app.screens.queue_rows import QUEUE_MIME, drop_edit, move_down, move_up
+from client.app.screens.queue_rows import QUEUE_MIME, drop_edit, move_down, move_up, uids_of
 from connect.wire import messages as m
 from tests.e2e.app.idle import idle_window, item, session
 from tests.e2e.app.keys import focused, press
@@ -16,15 +17,18 @@ ORDER = ["a", "b", "c", "d"]
 
 
 def test_moves_name_the_new_neighbour_by_uid() -> None:
-    assert move_up(ORDER, "c") == m.MoveInQueue("c", "a")
-    assert move_up(ORDER, "b") == m.MoveInQueue("b", "")
-    assert move_up(ORDER, "a") is None
-    assert move_down(ORDER, "b") == m.MoveInQueue("b", "c")
-    assert move_down(ORDER, "d") is None
-    assert drop_edit(ORDER, "d", "b", below=False) == m.MoveInQueue("d", "a")
-    assert drop_edit(ORDER, "a", "c", below=True) == m.MoveInQueue("a", "c")
-    assert drop_edit(ORDER, "a", "b", below=False) is None  # already there
-    assert drop_edit(ORDER, "a", "a", below=True) is None
+    order = uids_of(ORDER)
+    assert move_up(order, 2) == m.MoveInQueue("c", "a")
+    assert move_up(order, 1) == m.MoveInQueue("b", "")
+    assert move_up(order, 0) is None
+    assert move_down(order, 1, 4) == m.MoveInQueue("b", "c")
+    assert move_down(order, 3, 4) is None
+    assert drop_edit(order, 3, 1, below=False) == m.MoveInQueue("d", "a")
+    assert drop_edit(order, 0, 2, below=True) == m.MoveInQueue("a", "c")
+    assert drop_edit(order, 0, 1, below=False) is None  # already there
+    assert drop_edit(order, 0, 0, below=True) is None
+    unknown = uids_of(["a", "b"])  # row 2 and on not fetched: no edit names a guess
+    assert move_down(unknown, 1, 5) is None
 
 
 def _now_playing(qtbot, tmp_path, queue=ORDER, current="b"):
@@ -33,8 +37,17 @@ def _now_playing(qtbot, tmp_path, queue=ORDER, current="b"):
     window.bridge.session_changed.emit(session("dev1", "Car", items, current))
     window.show_screen("now-playing")
     screen = window.now_playing
-    qtbot.waitUntil(lambda: len(screen.queue_buttons) == len(queue))
+    qtbot.waitUntil(lambda: screen.queue.rowCount() == len(queue))
     return window, screen
+
+
+def _uids(screen) -> list[str]:
+    return [screen.queue.uid(row) for row in range(screen.queue.rowCount())]
+
+
+def _focus_row(window, screen, row: int) -> None:
+    window.move_focus(screen.queue_list)
+    screen.queue_list.go_to(row)
 
 
 def edits(window) -> list[m.Action]:
@@ -43,11 +56,11 @@ def edits(window) -> list[m.Action]:
 
 def test_delete_ctrl_arrows_and_clear_send_edits_by_uid(qtbot, tmp_path):
     window, screen = _now_playing(qtbot, tmp_path)
-    window.move_focus(screen.queue_buttons[2])  # "c"
+    _focus_row(window, screen, 2)  # "c"
     press(Qt.Key.Key_Up, CTRL)
     press(Qt.Key.Key_Down, CTRL)
     press(Qt.Key.Key_Delete)
-    window.move_focus(screen.queue_buttons[1])  # "b" plays: Delete does not remove it
+    screen.queue_list.go_to(1)  # "b" plays: Delete does not remove it
     press(Qt.Key.Key_Delete)
     screen.clear_queue.click()
     assert edits(window) == [
@@ -56,34 +69,36 @@ def test_delete_ctrl_arrows_and_clear_send_edits_by_uid(qtbot, tmp_path):
         m.RemoveFromQueue(("c",)),
         m.ClearQueue(),
     ]
-    assert focused() == "queue-1"  # plain arrows still move focus; nothing played
+    assert focused() == "queue-list"
+    assert screen.queue_list.current_row() == 1  # nothing played, nothing moved here
 
 
 def test_focus_follows_the_moved_item_and_goes_on_after_a_removal(qtbot, tmp_path):
     window, screen = _now_playing(qtbot, tmp_path)
-    window.move_focus(screen.queue_buttons[2])
+    _focus_row(window, screen, 2)
     press(Qt.Key.Key_Up, CTRL)
     moved = tuple(item(uid, uid.upper(), "Band") for uid in "acbd")  # as the device answers
     window.bridge.session_changed.emit(session("dev1", "Car", moved, "b"))
-    qtbot.waitUntil(lambda: [r.uid for r in screen.queue_buttons] == list("acbd"))
-    assert QApplication.focusWidget() is screen.queue_buttons[1]  # "c", one place up
+    qtbot.waitUntil(lambda: _uids(screen) == list("acbd"))
+    assert QApplication.focusWidget() is screen.queue_list
+    assert screen.queue_list.current_row() == 1  # "c", one place up
     press(Qt.Key.Key_Delete)
     gone = tuple(item(uid, uid.upper(), "Band") for uid in "abd")
     window.bridge.session_changed.emit(session("dev1", "Car", gone, "b"))
-    qtbot.waitUntil(lambda: [r.uid for r in screen.queue_buttons] == list("abd"))
-    assert QApplication.focusWidget() is screen.queue_buttons[1]  # "b", the next one
+    qtbot.waitUntil(lambda: _uids(screen) == list("abd"))
+    assert screen.queue_list.current_row() == 1  # "b", the next one
 
 
 def test_a_drop_on_a_row_moves_the_dragged_item_there(qtbot, tmp_path):
     window, screen = _now_playing(qtbot, tmp_path)
-    target = screen.queue_buttons[0]  # "a"
+    first = screen.queue_list.visualRect(screen.queue.index(0))  # "a"
     mime = QMimeData()
     mime.setData(QUEUE_MIME, b"d")
-    upper = QPointF(target.width() / 2, 2)
+    upper = QPointF(first.center().x(), first.top() + 2)
     drop = QDropEvent(
         upper, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0)
     )
-    target.dropEvent(drop)
+    screen.queue_list.dropEvent(drop)
     assert edits(window) == [m.MoveInQueue("d", "")]  # to the front
 
 
@@ -115,16 +130,17 @@ def test_a_real_device_applies_the_edits_made_by_keys(qtbot, app_window):
     qtbot.waitUntil(lambda: not window.session.state.clock.playing, timeout=5_000)
     window.show_screen("now-playing")
     screen = window.now_playing
-    qtbot.waitUntil(lambda: len(screen.queue_buttons) == 3)
-    first, second, third = (row.uid for row in screen.queue_buttons)
+    qtbot.waitUntil(lambda: screen.queue.rowCount() == 3)
+    first, second, third = _uids(screen)
 
     def queue() -> list[str]:
         return [i.uid for i in window.session.state.queue] if window.session else []
 
-    window.move_focus(screen.queue_buttons[2])
+    _focus_row(window, screen, 2)
     press(Qt.Key.Key_Up, CTRL)
     qtbot.waitUntil(lambda: queue() == [first, third, second], timeout=5_000)
-    assert focused() == "queue-1"  # the moved item, where it went
+    qtbot.waitUntil(lambda: screen.queue_list.current_row() == 1)  # the moved item, there
+    assert focused() == "queue-list"
     press(Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: queue() == [first, second], timeout=5_000)
     screen.clear_queue.click()
