@@ -1,5 +1,5 @@
-"""Reading a capture's content back (tests/audio.py segment_at), checked on captures built here:
-the position track presented on a known timeline."""
+"""Reading a capture's content back (tests/audio.py segment_at, proof_audio's content offset),
+checked on captures built here: the position track presented on a known timeline."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import array
 import pytest
 
 from tests.audio import RATE, Capture, Recording, segment_at, segment_frequency, tone_samples
+from tests.integration.transfer.proof_audio import PositionCode, content_offset
 
 T0 = 5_000_000_000  # the instant the first sample is presented
 BLOCK = 1152  # an MP3 frame, as libVLC hands a live stream over
+CODE = PositionCode(128)
 
 
 def position_track(segments: int) -> array.array[int]:
@@ -61,3 +63,30 @@ def test_segment_at_does_not_read_across_a_break_in_the_presentation() -> None:
     resumed = capture.blocks[pause_block][0]
     content_ms = capture.blocks[pause_block][1] * 1000 / RATE
     assert segment_at(capture, resumed + 5_000) == int(content_ms + 5) // 100
+
+
+def test_an_edge_reads_the_offset_of_the_presentation_that_reaches_it() -> None:
+    # A late block dropped 200 ms before an edge: the presentation jumps by a frame there.
+    samples = position_track(10)
+    frame_us = BLOCK * 1_000_000 // RATE
+    capture = presented(samples, {17: frame_us})
+    start, end = T0 + 100_000, T0 + 900_000
+    assert content_offset(capture, start, end, CODE) is None  # not one steady offset
+    after = content_offset(capture, start, end, CODE, near="end")
+    before = content_offset(capture, start, end, CODE, near="start")
+    assert after is not None
+    assert before is not None
+    # Content minus instant, to the sample: 0 before the jump, one frame less after it.
+    assert CODE.wrap(before.offset_us + T0) == pytest.approx(0, abs=25)
+    assert CODE.wrap(after.offset_us + T0) == pytest.approx(-frame_us, abs=25)
+    assert after.boundaries >= 3
+    assert after.spread_us <= 25
+
+
+def test_an_edge_next_to_a_break_has_no_offset_to_read() -> None:
+    # The presentation reaching the edge is 30 ms long: no boundary in it, so no offset, rather
+    # than the offset from before the break.
+    samples = position_track(10)
+    capture = presented(samples, {30: 100_000})
+    edge = capture.blocks[30][0] + 30_000
+    assert content_offset(capture, edge - 400_000, edge, CODE, near="end") is None
