@@ -185,17 +185,14 @@ def content_offset(
     *,
     near: Literal["start", "end"] | None = None,
 ) -> Offset | None:
-    """Return the content offset over [start_us, end_us) (None: no boundary, or not steady).
-
-    *near*: the side of an edge the span touches; the offset is then the one in effect there,
-    read from the continuous presentation that reaches that side.
-    """
+    """Return the content offset over [start_us, end_us) (None: no boundary, or not steady)."""
     lo, hi = _index_at_or_after(capture, start_us), _index_at_or_before(capture, end_us)
     if lo is None or hi is None:
         return None
-    # A pause inside would make two offsets of one: insist on one continuous presentation. Next
-    # to an edge, what came before a break (a late block libVLC dropped, a re-buffer) is
-    # another offset than the edge's, not this one's.
+    # A pause inside would make two offsets of one: insist on one continuous presentation.
+    # *near* names the side of the span an edge is on: the offset is then the one in effect
+    # there, read from the presentation that reaches it; what came before a break (a late block
+    # libVLC dropped, a re-buffer) is another offset than the edge's.
     runs = _continuous_runs(capture, lo, hi)
     if near is not None:
         lo, hi = runs[0] if near == "start" else runs[-1]
