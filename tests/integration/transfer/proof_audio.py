@@ -33,6 +33,7 @@ import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from tests.audio import (
     AUDIBLE_SAMPLE,
@@ -58,6 +59,7 @@ HOP = RATE // 200  # 5 ms between classified windows
 MIN_PURITY = 0.6  # a window holding this share of one segment's frequency is that segment
 STEADY_US = 400_000  # how much steady playback next to an edge the offset is read from
 COARSE_STEP = 16  # samples between the first probes of a boundary search
+CONTINUOUS_US = 100  # consecutive blocks this close (µs rounding) are one presentation
 
 
 @dataclass(frozen=True)
@@ -176,15 +178,27 @@ class Offset:
 
 
 def content_offset(
-    capture: Capture, start_us: int, end_us: int, code: PositionCode
+    capture: Capture,
+    start_us: int,
+    end_us: int,
+    code: PositionCode,
+    *,
+    near: Literal["start", "end"] | None = None,
 ) -> Offset | None:
     """Return the content offset over [start_us, end_us) (None: no boundary, or not steady)."""
     lo, hi = _index_at_or_after(capture, start_us), _index_at_or_before(capture, end_us)
-    if lo is None or hi is None or hi - lo < 2 * WINDOW:
+    if lo is None or hi is None:
         return None
     # A pause inside would make two offsets of one: insist on one continuous presentation.
-    span_us = capture.instant_of(hi) - capture.instant_of(lo)
-    if abs(span_us - (hi - lo) * 1_000_000 / RATE) > 100:
+    # *near* names the side of the span an edge is on: the offset is then the one in effect
+    # there, read from the presentation that reaches it; what came before a break (a late block
+    # libVLC dropped, a re-buffer) is another offset than the edge's.
+    runs = _continuous_runs(capture, lo, hi)
+    if near is not None:
+        lo, hi = runs[0] if near == "start" else runs[-1]
+    elif len(runs) > 1:
+        return None
+    if hi - lo < 2 * WINDOW:
         return None
     hits = [(i, segment_in(capture, i, code)) for i in range(lo, hi - WINDOW, HOP)]
     clear = [(i, k) for i, k in hits if k is not None]
@@ -202,6 +216,21 @@ def content_offset(
     relative = [code.wrap(r - first) for r in readings]
     offset = (first + round(statistics.median(relative))) % code.cycle_us
     return Offset(offset, len(readings), max(relative) - min(relative))
+
+
+def _continuous_runs(capture: Capture, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Split samples [lo, hi) where the presentation breaks (a jump over CONTINUOUS_US)."""
+    runs, start = [], lo
+    for _block_us, first, frames in capture.blocks:
+        if lo < first < hi:
+            previous_end = capture.instant_of(first - 1) + 1_000_000 / RATE
+            if abs(capture.instant_of(first) - previous_end) > CONTINUOUS_US:
+                runs.append((start, first))
+                start = first
+        if first + frames >= hi:
+            break
+    runs.append((start, hi))
+    return runs
 
 
 def _locate_boundary(capture: Capture, i: int, j: int, f_before: float, f_after: float) -> int:
@@ -310,12 +339,12 @@ def hear_transfer(
         HeardSide(
             last,
             segment_before(source, last, code),
-            content_offset(source, steady_end - STEADY_US, steady_end, code),
+            content_offset(source, steady_end - STEADY_US, steady_end, code, near="end"),
         ),
         HeardSide(
             first,
             segment_after(target, first, code),
-            content_offset(target, steady_start, steady_start + STEADY_US, code),
+            content_offset(target, steady_start, steady_start + STEADY_US, code, near="start"),
         ),
         code,
     )
