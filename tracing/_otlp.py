@@ -14,11 +14,13 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from tracing import attributes as a
+from tracing._otlp_attrs import attributes as lean_attributes
+from tracing._otlp_attrs import parse_lean
 from tracing._otlp_body import (
     JSON,
     PROTOBUF,
@@ -171,15 +173,19 @@ def decode_request(
     *user_id*, when the sender authenticated, is the user every record is filed under,
     whatever its resource claims. Raises OtlpError for a body that is not such a request.
     """
-    message = parse(signal, body, media)
     now = time.time_ns() if received_ns is None else received_ns
     out = Decoded()
     if signal == "traces":
+        # Protobuf keeps span attributes as bytes until read (tracing._otlp_attrs).
+        lean = media == PROTOBUF
+        message = parse_lean(body) if lean else parse(signal, body, media)
+        read = lean_attributes if lean else _attributes
         for group in message.resource_spans:
             res = _resource(group.resource, user_id)
             for scope_spans in group.scope_spans:
-                _spans(scope_spans.spans, scope_spans.scope.name, res, now, out)
+                _spans(scope_spans.spans, scope_spans.scope.name, res, now, out, read)
     else:
+        message = parse(signal, body, media)
         for group in message.resource_logs:
             res = _resource(group.resource, user_id)
             for scope_logs in group.scope_logs:
@@ -249,12 +255,45 @@ def reduced_resource(res: Resource) -> Resource:
 # ---------------------------------------------------------------- spans and logs
 
 
-def _spans(spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decoded) -> None:
-    """Append the valid spans of one scope as records; count the others as refused."""
+def _attributes(kvs: Iterable[Any]) -> tuple[dict[str, Any], str | None]:
+    return key_values(kvs), None
+
+
+_ReadAttributes = Callable[[Any], tuple[dict[str, Any], str | None]]
+
+
+def _spans(
+    spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decoded, read: _ReadAttributes
+) -> None:
+    """Append the valid spans of one scope as records; count the others as refused.
+
+    *read* gives a span's attributes as a dict, and as JSON text when it has it at hand.
+    """
     append = out.records.append
     user, own_device = res.user_id, res.device_id
+    scope_json = to_json(scope)
     for span in spans:
+        attrs, attrs_json = read(span.attributes)
         trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+        events, links, status = span.events, span.links, span.status
+        more: dict[str, Any] = {}
+        if status.message:
+            more["status_message"] = status.message
+        if len(events):
+            more["events"] = [
+                {"name": e.name, "time_ns": e.time_unix_nano, "attributes": read(e.attributes)[0]}
+                for e in events
+            ]
+        if len(links):
+            more["links"] = [
+                {
+                    "trace_id": link.trace_id.hex(),
+                    "span_id": link.span_id.hex(),
+                    "attributes": read(link.attributes)[0],
+                }
+                for link in links
+            ]
+        # Checked after reading every attribute: a malformed one refuses the whole request.
         if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
             out.refuse("spans without a valid trace id (16 bytes, not all zero)")
             continue
@@ -264,30 +303,12 @@ def _spans(spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decod
         if len(parent) not in (0, 8):
             out.refuse("spans whose parent span id is not 8 bytes")
             continue
-        attrs = key_values(span.attributes)
+        if attrs_json is None:
+            data = to_json({"attributes": attrs, "scope": scope, **more})
+        else:
+            tail = f",{to_json(more)[1:-1]}" if more else ""
+            data = f'{{"attributes":{attrs_json},"scope":{scope_json}{tail}}}'
         get = attrs.get
-        data: dict[str, Any] = {"attributes": attrs, "scope": scope}
-        status = span.status
-        if status.message:
-            data["status_message"] = status.message
-        if len(span.events):
-            data["events"] = [
-                {
-                    "name": e.name,
-                    "time_ns": e.time_unix_nano,
-                    "attributes": key_values(e.attributes),
-                }
-                for e in span.events
-            ]
-        if len(span.links):
-            data["links"] = [
-                {
-                    "trace_id": link.trace_id.hex(),
-                    "span_id": link.span_id.hex(),
-                    "attributes": key_values(link.attributes),
-                }
-                for link in span.links
-            ]
         own = get(a.DEVICE_ID)
         if own is None or own == own_device:  # the common case, inlined: this loop is hot
             device, name, kind = own_device, res.device_name, res.device_type
@@ -318,7 +339,7 @@ def _spans(spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decod
                     seq if seq.__class__ is int else int_or_none(seq),
                     status.code,
                     now,
-                    to_json(data),
+                    data,
                     res,
                     name,
                     kind,
