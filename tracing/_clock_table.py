@@ -75,12 +75,20 @@ def _tightest_pairs(
     for r in spans:
         if r.span_kind not in _HANDLE_KINDS or not r.parent_id:
             continue
-        parent = senders.get((r.trace_id, r.parent_id))
-        if parent is not None:
-            paired.add((parent.trace_id, parent.span_id))
-            note(_side(parent), _side(r))
-        else:
-            orphans.setdefault((r.trace_id, r.parent_id), []).append(r)
+        key = (r.trace_id, r.parent_id)
+        parent = senders.get(key)
+        if parent is None:
+            orphans.setdefault(key, []).append(r)
+            continue
+        # note(), inlined: this loop sees every span of every request
+        paired.add(key)
+        user, device = parent.user_id, parent.device_id
+        if user == r.user_id and device != r.device_id:
+            link = (user, device, r.device_id)
+            delta = r.start_ns - parent.start_ns
+            known = tightest.get(link)
+            if known is None or delta < known:
+                tightest[link] = delta
     # Stored parents of this batch's handlers, and stored handlers of its senders: one query
     # per few hundred keys rather than one per span (a batch's spans are mostly unpaired).
     for trace_id, span_id, user, device, start in _stored(db, _SPAN_BY_ID, list(orphans)):
