@@ -10,11 +10,12 @@ the wrong length, all zero, missing) is counted and explained in `Decoded.reject
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -31,6 +32,7 @@ from tracing._otlp_body import (
     media_type,
     parse,
 )
+from tracing._otlp_json import trace_groups as json_trace_groups
 from tracing._otlp_values import (
     any_value,
     float_or_none,
@@ -176,21 +178,36 @@ def decode_request(
     now = time.time_ns() if received_ns is None else received_ns
     out = Decoded()
     if signal == "traces":
-        # Protobuf keeps span attributes as bytes until read (tracing._otlp_attrs).
-        lean = media == PROTOBUF
-        message = parse_lean(body) if lean else parse(signal, body, media)
-        read = lean_attributes if lean else _attributes
-        for group in message.resource_spans:
-            res = _resource(group.resource, user_id)
-            for scope_spans in group.scope_spans:
-                _spans(scope_spans.spans, scope_spans.scope.name, res, now, out, read)
+        for attrs, scopes, read in _trace_groups(body, media):
+            res = _resource(attrs, user_id)
+            for scope, spans in scopes:
+                _spans(spans, scope, res, now, out, read)
     else:
         message = parse(signal, body, media)
         for group in message.resource_logs:
-            res = _resource(group.resource, user_id)
+            res = _resource(key_values(group.resource.attributes), user_id)
             for scope_logs in group.scope_logs:
                 _logs(scope_logs.log_records, scope_logs.scope.name, res, now, out)
     return out
+
+
+def _trace_groups(body: bytes, media: str) -> Iterator[tuple[Any, Any, _ReadAttributes]]:
+    """Yield each resource's attributes, its (scope name, spans), and how to read attributes."""
+    if media == JSON:
+        groups = None
+        with contextlib.suppress(ValueError, RecursionError):  # json_format says what is wrong
+            groups = json_trace_groups(json.loads(body))
+        if groups is not None:
+            for attrs, json_scopes in groups:
+                yield attrs, json_scopes, _as_read
+            return
+    # Protobuf keeps span attributes as bytes until read (tracing._otlp_attrs).
+    lean = media == PROTOBUF
+    message = parse_lean(body) if lean else parse("traces", body, media)
+    read = lean_attributes if lean else _attributes
+    for group in message.resource_spans:
+        scopes = ((s.scope.name, s.spans) for s in group.scope_spans)
+        yield key_values(group.resource.attributes), scopes, read
 
 
 def decode(signal: str, body: bytes, content_type: str) -> list[Record]:
@@ -201,8 +218,7 @@ def decode(signal: str, body: bytes, content_type: str) -> list[Record]:
 # ---------------------------------------------------------------- resources
 
 
-def _resource(resource: Any, user_id: str | None) -> Resource:
-    attrs = key_values(resource.attributes)
+def _resource(attrs: dict[str, Any], user_id: str | None) -> Resource:
     if user_id is not None:
         attrs[a.USER_ID] = user_id  # the authenticated user, whatever was claimed
     device_id = text(attrs.get(a.DEVICE_ID)) or text(attrs.get("service.instance.id"))
@@ -257,6 +273,10 @@ def reduced_resource(res: Resource) -> Resource:
 
 def _attributes(kvs: Iterable[Any]) -> tuple[dict[str, Any], str | None]:
     return key_values(kvs), None
+
+
+def _as_read(attrs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    return attrs, None
 
 
 _ReadAttributes = Callable[[Any], tuple[dict[str, Any], str | None]]
