@@ -10,15 +10,18 @@ the wrong length, all zero, missing) is counted and explained in `Decoded.reject
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from tracing import attributes as a
+from tracing._otlp_attrs import attributes as lean_attributes
+from tracing._otlp_attrs import parse_lean
 from tracing._otlp_body import (
     JSON,
     PROTOBUF,
@@ -28,6 +31,16 @@ from tracing._otlp_body import (
     decompress,
     media_type,
     parse,
+)
+from tracing._otlp_json import trace_groups as json_trace_groups
+from tracing._otlp_resource import (
+    IDENTITY_ATTRIBUTES,
+    REDUCED,
+    RESOURCE_MAX_BYTES,
+    Resource,
+    reduce_attributes,
+    reduced_resource,
+    resource,
 )
 from tracing._otlp_values import (
     any_value,
@@ -39,9 +52,12 @@ from tracing._otlp_values import (
 )
 
 __all__ = [
+    "IDENTITY_ATTRIBUTES",
     "JSON",
     "LOG",
     "PROTOBUF",
+    "REDUCED",
+    "RESOURCE_MAX_BYTES",
     "SIGNALS",
     "SPAN",
     "BodyTooLargeError",
@@ -54,50 +70,18 @@ __all__ = [
     "decode_request",
     "decompress",
     "media_type",
+    "reduce_attributes",
+    "reduced_resource",
 ]
 
 SPAN = "span"
 LOG = "log"
 SIGNALS = ("traces", "logs")
-# Resource attributes beyond this many bytes of JSON are reduced to the ones the collector
-# reads (`IDENTITY_ATTRIBUTES`): a sender cannot make every record drag kilobytes along.
-RESOURCE_MAX_BYTES = 2048
-IDENTITY_ATTRIBUTES = frozenset(
-    {
-        a.DEVICE_ID, a.DEVICE_NAME, a.DEVICE_TYPE, a.USER_ID, a.CLOCK_OFFSET_MS,
-        "service.name", "service.version",
-    }
-)  # fmt: skip
-REDUCED = "baton.collector.reduced"  # on a reduced resource: how many attributes were dropped
-_VALUE_MAX = 256  # characters kept of each identity attribute of a reduced resource
-
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
 
 
 _new = tuple.__new__  # builds a Record from a tuple without NamedTuple's Python-level __new__
-
-
-@dataclass(slots=True, eq=False)
-class Resource:
-    """One OTLP resource as stored: its attributes (and their JSON), and who it names."""
-
-    attrs: dict[str, Any]
-    text: str  # attrs as canonical JSON (sorted keys): what is stored, and its identity
-    device_id: str
-    user_id: str
-    device_name: str
-    device_type: str
-    clock_offset_ms: float | None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Resource) and (self.text, self.user_id) == (
-            other.text,
-            other.user_id,
-        )
-
-    def __hash__(self) -> int:
-        return hash(self.text)
 
 
 class Record(NamedTuple):
@@ -171,20 +155,39 @@ def decode_request(
     *user_id*, when the sender authenticated, is the user every record is filed under,
     whatever its resource claims. Raises OtlpError for a body that is not such a request.
     """
-    message = parse(signal, body, media)
     now = time.time_ns() if received_ns is None else received_ns
     out = Decoded()
     if signal == "traces":
-        for group in message.resource_spans:
-            res = _resource(group.resource, user_id)
-            for scope_spans in group.scope_spans:
-                _spans(scope_spans.spans, scope_spans.scope.name, res, now, out)
+        for attrs, scopes, read in _trace_groups(body, media):
+            res = resource(attrs, user_id)
+            for scope, spans in scopes:
+                _spans(spans, scope, res, now, out, read)
     else:
+        message = parse(signal, body, media)
         for group in message.resource_logs:
-            res = _resource(group.resource, user_id)
+            res = resource(key_values(group.resource.attributes), user_id)
             for scope_logs in group.scope_logs:
                 _logs(scope_logs.log_records, scope_logs.scope.name, res, now, out)
     return out
+
+
+def _trace_groups(body: bytes, media: str) -> Iterator[tuple[Any, Any, _ReadAttributes]]:
+    """Yield each resource's attributes, its (scope name, spans), and how to read attributes."""
+    if media == JSON:
+        groups = None
+        with contextlib.suppress(ValueError, RecursionError):  # json_format says what is wrong
+            groups = json_trace_groups(json.loads(body))
+        if groups is not None:
+            for attrs, json_scopes in groups:
+                yield attrs, json_scopes, _as_read
+            return
+    # Protobuf keeps span attributes as bytes until read (tracing._otlp_attrs).
+    lean = media == PROTOBUF
+    message = parse_lean(body) if lean else parse("traces", body, media)
+    read = lean_attributes if lean else _attributes
+    for group in message.resource_spans:
+        scopes = ((s.scope.name, s.spans) for s in group.scope_spans)
+        yield key_values(group.resource.attributes), scopes, read
 
 
 def decode(signal: str, body: bytes, content_type: str) -> list[Record]:
@@ -192,69 +195,52 @@ def decode(signal: str, body: bytes, content_type: str) -> list[Record]:
     return decode_request(signal, body, media_type(content_type)).records
 
 
-# ---------------------------------------------------------------- resources
-
-
-def _resource(resource: Any, user_id: str | None) -> Resource:
-    attrs = key_values(resource.attributes)
-    if user_id is not None:
-        attrs[a.USER_ID] = user_id  # the authenticated user, whatever was claimed
-    device_id = text(attrs.get(a.DEVICE_ID)) or text(attrs.get("service.instance.id"))
-    device_id = device_id or text(attrs.get("service.name")) or "unknown"
-    canonical = _canonical(attrs)
-    if len(canonical) > RESOURCE_MAX_BYTES:
-        attrs = reduce_attributes(attrs)
-        canonical = _canonical(attrs)
-    return Resource(
-        attrs,
-        canonical,
-        device_id[:_VALUE_MAX],
-        text(attrs.get(a.USER_ID)),
-        text(attrs.get(a.DEVICE_NAME)),
-        text(attrs.get(a.DEVICE_TYPE)),
-        float_or_none(attrs.get(a.CLOCK_OFFSET_MS)),
-    )
-
-
-def _canonical(attrs: dict[str, Any]) -> str:
-    """A resource's attributes as the JSON text that identifies it (sorted keys)."""
-    return json.dumps(attrs, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def reduce_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
-    """Keep only `IDENTITY_ATTRIBUTES` (shortened), and say how many others were dropped."""
-    kept = {
-        key: value[:_VALUE_MAX] if isinstance(value, str) else value
-        for key, value in attrs.items()
-        if key in IDENTITY_ATTRIBUTES and isinstance(value, str | int | float)
-    }
-    kept[REDUCED] = len(attrs) - len(kept) + int(REDUCED in attrs)
-    return kept
-
-
-def reduced_resource(res: Resource) -> Resource:
-    """Return *res* reduced to its identity attributes (for a sender over its resource cap)."""
-    attrs = reduce_attributes(res.attrs)
-    return Resource(
-        attrs,
-        _canonical(attrs),
-        res.device_id,
-        res.user_id,
-        res.device_name,
-        res.device_type,
-        res.clock_offset_ms,
-    )
-
-
 # ---------------------------------------------------------------- spans and logs
 
 
-def _spans(spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decoded) -> None:
-    """Append the valid spans of one scope as records; count the others as refused."""
+def _attributes(kvs: Iterable[Any]) -> tuple[dict[str, Any], str | None]:
+    return key_values(kvs), None
+
+
+def _as_read(attrs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    return attrs, None
+
+
+_ReadAttributes = Callable[[Any], tuple[dict[str, Any], str | None]]
+
+
+def _spans(
+    spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decoded, read: _ReadAttributes
+) -> None:
+    """Append the valid spans of one scope as records; count the others as refused.
+
+    *read* gives a span's attributes as a dict, and as JSON text when it has it at hand.
+    """
     append = out.records.append
     user, own_device = res.user_id, res.device_id
+    scope_json = to_json(scope)
     for span in spans:
+        attrs, attrs_json = read(span.attributes)
         trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+        events, links, status = span.events, span.links, span.status
+        more: dict[str, Any] = {}
+        if status.message:
+            more["status_message"] = status.message
+        if len(events):
+            more["events"] = [
+                {"name": e.name, "time_ns": e.time_unix_nano, "attributes": read(e.attributes)[0]}
+                for e in events
+            ]
+        if len(links):
+            more["links"] = [
+                {
+                    "trace_id": link.trace_id.hex(),
+                    "span_id": link.span_id.hex(),
+                    "attributes": read(link.attributes)[0],
+                }
+                for link in links
+            ]
+        # Checked after reading every attribute: a malformed one refuses the whole request.
         if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
             out.refuse("spans without a valid trace id (16 bytes, not all zero)")
             continue
@@ -264,30 +250,12 @@ def _spans(spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decod
         if len(parent) not in (0, 8):
             out.refuse("spans whose parent span id is not 8 bytes")
             continue
-        attrs = key_values(span.attributes)
+        if attrs_json is None:
+            data = to_json({"attributes": attrs, "scope": scope, **more})
+        else:
+            tail = f",{to_json(more)[1:-1]}" if more else ""
+            data = f'{{"attributes":{attrs_json},"scope":{scope_json}{tail}}}'
         get = attrs.get
-        data: dict[str, Any] = {"attributes": attrs, "scope": scope}
-        status = span.status
-        if status.message:
-            data["status_message"] = status.message
-        if len(span.events):
-            data["events"] = [
-                {
-                    "name": e.name,
-                    "time_ns": e.time_unix_nano,
-                    "attributes": key_values(e.attributes),
-                }
-                for e in span.events
-            ]
-        if len(span.links):
-            data["links"] = [
-                {
-                    "trace_id": link.trace_id.hex(),
-                    "span_id": link.span_id.hex(),
-                    "attributes": key_values(link.attributes),
-                }
-                for link in span.links
-            ]
         own = get(a.DEVICE_ID)
         if own is None or own == own_device:  # the common case, inlined: this loop is hot
             device, name, kind = own_device, res.device_name, res.device_type
@@ -318,7 +286,7 @@ def _spans(spans: Iterable[Any], scope: str, res: Resource, now: int, out: Decod
                     seq if seq.__class__ is int else int_or_none(seq),
                     status.code,
                     now,
-                    to_json(data),
+                    data,
                     res,
                     name,
                     kind,

@@ -8,6 +8,7 @@ a failure is a `google.rpc.Status`; each in the request's encoding, protobuf or 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import zlib
 from typing import Any
@@ -154,11 +155,19 @@ _REJECTED = {
 
 def success_body(signal: str, media: str, rejected: int = 0, message: str = "") -> bytes:
     """Return the export response: empty on full success, else with `partial_success`."""
+    if not (rejected or message):
+        return _full_success(signal, media)
     response = _RESPONSES[signal]()
     if rejected or message:
         setattr(response.partial_success, _REJECTED[signal], rejected)
         response.partial_success.error_message = message
     return _encode(response, media)
+
+
+@functools.cache
+def _full_success(signal: str, media: str) -> bytes:
+    """The answer to most requests, encoded once (a few per signal and encoding)."""
+    return _encode(_RESPONSES[signal](), media)
 
 
 def status_body(http_status: int, message: str, media: str) -> bytes:

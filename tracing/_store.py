@@ -133,17 +133,18 @@ class Store:
             refused = []
             for batch in batches:
                 ids: dict[int, tuple[int, Resource] | None] = {}
-                n = 0
+                n, last, rid, stored = 0, None, 0, None
                 for r in batch:
                     res = r.resource
-                    if id(res) in ids:
+                    if res is not last:  # a request's records come resource by resource
+                        last = res
+                        if id(res) not in ids:
+                            ids[id(res)] = self._resource_id(res)
                         found = ids[id(res)]
-                    else:
-                        found = ids[id(res)] = self._resource_id(res)
-                    if found is None:
+                        rid, stored = (0, None) if found is None else found
+                    if stored is None:
                         n += 1
                         continue
-                    rid, stored = found
                     if stored is not res:
                         r = r._replace(resource=stored)
                     rows.append((*r[:ROW_FIELDS], rid))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.slow
 START_TIMEOUT_S = 240  # the dev server's first build, on a busy machine
 BACKEND_TIMEOUT_S = 90
 TIMEOUT_MS = 20_000
+TAB_STOPS = 80  # more than the dev app's page has before the diagram
 
 
 @pytest.fixture
@@ -169,6 +171,7 @@ async def test_a_transfer_between_real_receivers_appears_live_in_backstage(
                 await expect(arrow.first).to_be_attached(timeout=TIMEOUT_MS)
             offer = page.get_by_role("img", name=f"TransferOffer from {name} to Car")
             await expect(offer.first).to_be_attached()
+            await _tab_to_the_diagram(page)
             # The transfers list: this one, by name, with its figures; none of bob's.
             row = page.locator(f'tr[data-transfer="{outcome.transfer_id}"]')
             await expect(row).to_contain_text("Living Room → Car", timeout=TIMEOUT_MS)
@@ -198,3 +201,21 @@ async def test_a_transfer_between_real_receivers_appears_live_in_backstage(
         assert forwarded
         assert all("x-baton-token" in {k.lower() for k in h} for h in forwarded)
         assert not any("authorization" in {k.lower() for k in h} for h in forwarded)
+
+
+async def _tab_to_the_diagram(page: Page) -> None:
+    """Tab reaches the diagram (one stop: its newest message); ↑ moves to the one before."""
+    diagram = page.get_by_role("group", name=re.compile("^Live sequence diagram"))
+    for _ in range(TAB_STOPS):
+        await page.keyboard.press("Tab")
+        if await diagram.evaluate("d => d.contains(document.activeElement)"):
+            break
+    else:
+        pytest.fail(f"{TAB_STOPS} presses of Tab never reached the sequence diagram")
+    label = "() => document.activeElement.getAttribute('aria-label')"
+    newest = await page.evaluate(label)
+    await page.keyboard.press("ArrowUp")
+    before = await page.evaluate(label)
+    assert newest
+    assert before
+    assert before != newest

@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, BOB_CAR, BOB_PHONE
-from tracing import samples
+from tracing import _clock, _clock_table, samples
 from tracing._clock import LinkBounds, Sample, estimate_offsets, link_bounds
 from tracing._otlp import decode
 from tracing._query import EVERYTHING, Scope
@@ -132,3 +132,18 @@ def test_devices_without_two_way_messages_have_no_clock(tmp_path):
     store.insert(decode("traces", one_way.SerializeToString(), "application/x-protobuf"))
     assert [d["clock"] for d in store.devices(EVERYTHING)] == [None, None]
     store.close()
+
+
+def test_each_link_keeps_its_newest_window_of_samples(tmp_path, monkeypatch):
+    store = Store(tmp_path / "t.db")
+    db = store.connection
+    for n in range(_clock.WINDOW + 5):
+        pairs = {("u", "a", "b"): n, ("u", "b", "a"): -n}
+        monkeypatch.setattr(_clock_table, "_tightest_pairs", lambda *_, pairs=pairs: pairs)
+        _clock_table.add_samples(db, [], 0)
+    kept = db.execute(
+        "SELECT delta_ns FROM clock_samples WHERE from_device = 'a' ORDER BY id"
+    ).fetchall()
+    assert [d for (d,) in kept] == list(range(5, _clock.WINDOW + 5))
+    (other,) = db.execute("SELECT COUNT(*) FROM clock_samples WHERE from_device = 'b'").fetchone()
+    assert other == _clock.WINDOW
