@@ -19,20 +19,21 @@ import pytest
 from connect.clock import monotonic_us
 from connect.controller import Controller
 from connect.session.playback import LIVE_SEEK_REASON
-from connect.transfer.coordinator import TransferCoordinator
 from connect.wire import messages as m
 from tests.audio import read_capture
 from tests.hls_station import SEGMENT_S, HlsStation
+from tests.integration.live.live_edge import (
+    assert_at_the_live_edge,
+    hear_both_ways,
+    move_both_ways,
+)
 from tests.integration.live.test_radio import FOUND_TIMEOUT_S, tune_in, wait_state
-from tests.integration.transfer.proof_audio import HeardTransfer, content_offset, hear_transfer
+from tests.integration.transfer.proof_audio import content_offset
 from tests.live_station import CODE
 from tests.receivers import RunningReceiver, start_receiver
 
 pytestmark = pytest.mark.slow
 
-FADE_MS = 30
-PLAY_S = 1.5  # each device plays this long after a transfer before the next
-MAX_GAP_US = 100_000  # a gap or an overlap beyond this would be a broken switch, not jitter
 # Each connection joins at a segment boundary of the window it fetched: a segment apart at most,
 # plus the segmenter's uneven cuts (ffmpeg cuts at MP3 frames: ±26 ms).
 MAX_OFFSET_US = SEGMENT_S * 1_000_000 + 100_000
@@ -114,34 +115,5 @@ async def test_hls_radio_moves_both_ways_at_the_live_edge(
     await wait_state(controller.connection(a.device_id), lambda s: s.live, FOUND_TIMEOUT_S)
     await controller.async_connect(b.device_id)
 
-    windows = []
-    for source, target in ((a, b), (b, a)):
-        requested = monotonic_us()
-        outcome = await TransferCoordinator(controller).async_transfer(
-            source.device_id, target.device_id, m.TransferOptions(fade_ms=FADE_MS)
-        )
-        assert outcome.ok, outcome.failure
-        windows.append((requested, monotonic_us() + 500_000))
-        moved = await wait_state(
-            controller.connection(target.device_id),
-            lambda s: s.active and s.status is m.PlaybackStatus.PLAYING,
-        )
-        assert moved.live  # the session stays live on its new device
-        await asyncio.sleep(PLAY_S)  # the target plays on: the music's own pace
-
-    for receiver in devices:
-        assert await receiver.stop() == 0, "".join(receiver.output)
-    captures = {r.device_id: read_capture(r.recording) for r in devices}
-    heard: list[HeardTransfer] = []
-    for (source, target), (start, end) in zip(((a, b), (b, a)), windows, strict=True):
-        heard.append(
-            hear_transfer(
-                captures[source.device_id], captures[target.device_id], start, end, CODE,
-                fade_us=FADE_MS * 1000,
-            )
-        )  # fmt: skip
-    for one in heard:
-        assert abs(one.gap_us) <= MAX_GAP_US, one
-        offset = one.position_error_us
-        assert offset is not None, one
-        assert abs(offset) <= MAX_OFFSET_US, one
+    windows = await move_both_ways(controller, devices, lambda moved: None)
+    assert_at_the_live_edge(await hear_both_ways(devices, windows), MAX_OFFSET_US)

@@ -18,25 +18,23 @@ from pathlib import Path
 
 import pytest
 
-from connect.clock import monotonic_us
 from connect.controller import Controller
-from connect.transfer.coordinator import TransferCoordinator
 from connect.wire import messages as m
-from tests.audio import read_capture
+from tests.integration.live.live_edge import (
+    assert_at_the_live_edge,
+    hear_both_ways,
+    move_both_ways,
+)
 from tests.integration.live.test_radio import FOUND_TIMEOUT_S, wait_state
-from tests.integration.transfer.proof_audio import HeardTransfer, hear_transfer
-from tests.live_station import CODE, LiveStation
+from tests.live_station import LiveStation
 from tests.receivers import RunningReceiver, start_receiver
 
 pytestmark = pytest.mark.slow
 
-FADE_MS = 30
-PLAY_S = 1.5  # each device plays this long after a transfer before the next
 # A pre-rolled file lands within ms; a live join is as good as the two connections' buffers
 # agree: the station's burst and libVLC's network caching, the same on both, so well under a
 # second here (the bench reports the real figure).
 MAX_OFFSET_US = 500_000
-MAX_GAP_US = 100_000  # a gap or an overlap beyond this would be a broken switch, not jitter
 
 
 @pytest.fixture
@@ -77,37 +75,9 @@ async def test_radio_moves_both_ways_at_the_live_edge(
     )
     await controller.async_connect(b.device_id)
 
-    windows = []
-    for source, target in ((a, b), (b, a)):
-        requested = monotonic_us()
-        options = m.TransferOptions(fade_ms=FADE_MS)
-        outcome = await TransferCoordinator(controller).async_transfer(
-            source.device_id, target.device_id, options
-        )
-        assert outcome.ok, outcome.failure
-        windows.append((requested, monotonic_us() + 500_000))
-        moved = await wait_state(
-            controller.connection(target.device_id),
-            lambda s: s.active and s.status is m.PlaybackStatus.PLAYING,
-        )
-        assert moved.live  # the session stays live on its new device, what is on with it
+    def shows_the_station(moved: m.PlaybackState) -> None:  # what is on moves with it
         assert moved.now_playing is not None
         assert moved.now_playing.title == station.title
-        await asyncio.sleep(PLAY_S)  # the target plays on: the music's own pace
 
-    for receiver in devices:
-        assert await receiver.stop() == 0, "".join(receiver.output)
-    captures = {r.device_id: read_capture(r.recording) for r in devices}
-    heard: list[HeardTransfer] = []
-    for (source, target), (start, end) in zip(((a, b), (b, a)), windows, strict=True):
-        heard.append(
-            hear_transfer(
-                captures[source.device_id], captures[target.device_id], start, end, CODE,
-                fade_us=FADE_MS * 1000,
-            )
-        )  # fmt: skip
-    for one in heard:
-        assert abs(one.gap_us) <= MAX_GAP_US, one
-        offset = one.position_error_us
-        assert offset is not None, one
-        assert abs(offset) <= MAX_OFFSET_US, one
+    windows = await move_both_ways(controller, devices, shows_the_station)
+    assert_at_the_live_edge(await hear_both_ways(devices, windows), MAX_OFFSET_US)
