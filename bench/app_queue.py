@@ -173,19 +173,7 @@ def _synthetic(rows: int, jumps: int) -> Iterator[Measurement]:
         _wait(app, lambda: model.rowCount() == rows, 10)
         window.repaint()
         opened.append((time.perf_counter() - began) * 1000)
-    rng = random.Random(7)
-    scrolled = []
-    probe = StallProbe()
-    probe.start()
-    for _ in range(jumps):
-        row = rng.randrange(rows)
-        began = time.perf_counter()
-        view.go_to(row)
-        view.viewport().repaint()
-        _wait(app, _fetched(model, row), 10)
-        view.viewport().repaint()
-        scrolled.append((time.perf_counter() - began) * 1000)
-    lateness = probe.stop()
+    scrolled, lateness = _jumps(app, view, model, rows, jumps)
     window.close()
     bridge.core_thread.loop.close()
     yield Measurement(
