@@ -285,11 +285,14 @@ class _Run:
             return None
         body = raw.body
         if isinstance(body, m.TransferReady):
+            target = self.controller.connection(self.target_id)
             return c.Ready(
                 role,
                 body,
                 source_up=self.controller.connection(self.source_id).connected,
-                target_up=self.controller.connection(self.target_id).connected,
+                target_up=target.connected,
+                # Its snapshots come ahead of its Ready on the one link: its revision now.
+                target_revision=target.state.revision if target.state is not None else 0,
             )
         if isinstance(body, m.TransferRejected):
             return c.Rejected(role, body)
