@@ -317,6 +317,8 @@ class Coordination:
         if run.source_reachable and not event.source_up:
             notes.append(self._lose_source("it went away during the offer"))
         if not run.source_reachable:
+            if not rules.holds_session(plan.state):
+                return [*notes, *self._not_held_and_fail()]
             return [*notes, *self._commit_target(position, now)]
         run.stage = _Stage.COMMITTING
         run.position = position
@@ -354,6 +356,8 @@ class Coordination:
                 if event.sending
                 else "it went away during the commit"
             )
+            if not rules.holds_session(plan.state):
+                return [self._lose_source(why), *self._not_held_and_fail()]
             return [self._lose_source(why), *self._commit_target(run.position, now)]
         if isinstance(event, SessionLost) and event.role is TARGET:
             return self._roll_back_and_fail("the target went away at the switch")
@@ -436,6 +440,8 @@ class Coordination:
         ):
             # Gone, or silent: go on from its last known state, and say so.
             run.source_reachable = False
+            if not rules.holds_session(state):
+                return self._not_held_and_fail()
         else:
             return []
         run.stage = _Stage.STOP_OFFERED
@@ -546,6 +552,14 @@ class Coordination:
             not_started = f"{self.plan.target_name} did not start playing"
             failure = m.Failure(m.ErrorCode.TIMEOUT, not_started)
         return [*actions, *self._end(failure, None)]
+
+    def _not_held_and_fail(self) -> list[Action]:
+        """The source is gone and its last known state does not hold the session (it had let
+        it go, or was handing it over): there is nothing to go on from. The preflight refuses
+        this up front for a source unreachable at the start (rules.why_not_source)."""
+        why = f"lost {self.plan.source_name}, whose last known state does not hold the session"
+        failure = m.Failure(m.ErrorCode.NOT_ACTIVE, why)
+        return [self._abort(TARGET, failure), *self._end(failure, None)]
 
     def _target_revision(self, seen: int) -> int:
         """Return the revision the target takes: above the source's and the target's own, as

@@ -185,6 +185,32 @@ TestTwoControllers = TwoControllers.TestCase
 TestThreeControllers = ThreeControllers.TestCase
 
 
+def test_found_a_source_lost_whose_last_known_state_had_let_go() -> None:
+    """Found at 3 000 examples (issue 14's hunt): the controller went on from the last known
+    state of a source that died during the offer, a state that had let the session go (the
+    partition rule: paused, inactive), so the session moved on paused. Now that fails."""
+    state = Home()
+    steps = [
+        lambda: state.build(seed=0, jitter=0, duplicates=0.0),
+        lambda: state.fault(controller=0, device="d1", fault="isolate"),
+        *[lambda: state.advance(steps=1)] * 3,
+        lambda: state.race(first=0, mode=m.TransferMode.STOP_FIRST),
+        *[lambda: state.advance(steps=1)] * 8,
+        lambda: state.stale_transfer(back=1, controller=0, source="d0", to="d2"),
+        *[lambda: state.advance(steps=1)] * 2,
+        lambda: state.fault(controller=0, device="d0", fault="kill"),
+        *[lambda: state.advance(steps=1)] * 6,
+        lambda: state.race(first=1, mode=m.TransferMode.STOP_FIRST),
+    ]
+    for step in steps:
+        step()
+        state.holds()
+    state.teardown()
+    [*_, moved] = state.w.controllers["c0"].outcomes
+    assert moved.failure is not None
+    assert moved.failure.code is m.ErrorCode.NOT_ACTIVE
+
+
 def test_report_the_interleavings() -> None:
     """Print the figures of the run above (pytest -s shows them)."""
     print(
