@@ -387,8 +387,9 @@ class Coordination:
             why = m.Failure(m.ErrorCode.TIMEOUT, "it did not start in time")
             return [self._abort(TARGET, why), *self._roll_back_and_fail("the target did not start")]
         if isinstance(event, Rejected) and event.role is TARGET:
-            # Its state moved on since this controller looked (a command): it cannot take the
-            # revision the source was told, and did not start.
+            # Its state moved on since this controller looked (a command; in stop-first, also a
+            # let-go not yet seen): it cannot take the revision the source was told, and did
+            # not start.
             refused = event.body.failure
             said = f"{plan.target_name} refused the switch: {refused.message}"
             return self._roll_back_and_fail(said, m.Failure(refused.code, said))
