@@ -29,11 +29,10 @@ from tests.unit.transfer_machines.sim import World
 DEVICES = ("d0", "d1", "d2")
 MODES = st.sampled_from([m.TransferMode.HANDOFF, m.TransferMode.STOP_FIRST])
 # 250 per class by default (the suite's 15 minutes: 600 took one class past pytest's two-minute
-# timeout on CI's machine). Measured on the shared 2-core machine (2026-12-06, CPU time, which
-# a loaded machine stretches 3-5 times in wall time): 5 s to start, then about 31 ms an example
-# (hypothesis's own drawing is most of it), so 250 a class is about 28 s and ~20 s would be
-# ~160. BATON_STATEFUL_EXAMPLES raises it for a longer hunt (with --timeout 0), as the closing
-# notes' figures were made (test_found_... below came at 3 000 a class).
+# timeout on CI's machine). Measured on the 2-core machine at load 1 (2026-12-06): 763
+# interleavings in 20.4 s for the file, 22 s wall (at load 10 the same run took 143 s), so 250
+# keeps it at ~20 s. BATON_STATEFUL_EXAMPLES raises it for a longer hunt (with --timeout 0), as
+# the closing notes' figures were made (test_found_... below came at 3 000 a class).
 EXAMPLES = int(os.environ.get("BATON_STATEFUL_EXAMPLES", "250"))  # per class: three classes
 COUNTS = {"examples": 0, "steps": 0, "transfers": 0, "raced": 0, "owner_named": 0, "seconds": 0.0}
 
