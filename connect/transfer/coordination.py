@@ -100,6 +100,9 @@ class Ready:
     body: m.TransferReady
     source_up: bool = True
     target_up: bool = True
+    # The target's revision as this controller has it when its Ready is read (0: not known).
+    # Its snapshots come on the same link ahead of its Ready, so this is newer than the plan's.
+    target_revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,9 @@ class Coordination:
         plan = self.plan
         if self._run.stage is _Stage.OFFERED:
             return self._offer(plan.state, plan.options, now)
+        # The source's commit names the revision the target will take, so that a source taking
+        # the session back goes above it (it named none, and came back at or below the target).
+        self._run.revision = self._target_revision(0)
         stop = replace(plan.options, fade_ms=0)
         # Named, the target can be asked by a source left without a verdict (its controller
         # died): never offered, it says UNKNOWN and the source takes the music back.
@@ -298,19 +304,21 @@ class Coordination:
         run = self._run
         run.ready, run.ready_at = event.body, now
         notes: list[Action] = [Note("target ready", "target")]
-        own = plan.target_revision
         if run.stage is _Stage.STOP_OFFERED:
-            run.revision = max(plan.state.revision, own) + 1
+            # The revision is the one the source's commit named (the target refuses its commit
+            # if it cannot take it).
             return [*notes, *self._start_after_stop(event.body, now)]
         if not event.target_up:  # it died after Ready: nothing has changed anywhere yet
             return self._fail(m.ErrorCode.TIMEOUT, f"lost {target} after it was ready")
         run.switch_at, position = rules.switch_instant(
             now, plan.state, plan.src, plan.tgt, event.body, plan.options
         )
-        run.revision = max(plan.state.revision, own) + 1
+        run.revision = self._target_revision(event.target_revision)
         if run.source_reachable and not event.source_up:
             notes.append(self._lose_source("it went away during the offer"))
         if not run.source_reachable:
+            if not rules.holds_session(plan.state):
+                return [*notes, *self._not_held_and_fail()]
             return [*notes, *self._commit_target(position, now)]
         run.stage = _Stage.COMMITTING
         run.position = position
@@ -348,6 +356,8 @@ class Coordination:
                 if event.sending
                 else "it went away during the commit"
             )
+            if not rules.holds_session(plan.state):
+                return [self._lose_source(why), *self._not_held_and_fail()]
             return [self._lose_source(why), *self._commit_target(run.position, now)]
         if isinstance(event, SessionLost) and event.role is TARGET:
             return self._roll_back_and_fail("the target went away at the switch")
@@ -376,10 +386,16 @@ class Coordination:
         if lost or (isinstance(event, Deadline) and event.timer is Timer.TARGET_DONE):
             why = m.Failure(m.ErrorCode.TIMEOUT, "it did not start in time")
             return [self._abort(TARGET, why), *self._roll_back_and_fail("the target did not start")]
+        if isinstance(event, Rejected) and event.role is TARGET:
+            # Its state moved on since this controller looked (a command; in stop-first, also a
+            # let-go not yet seen): it cannot take the revision the source was told, and did
+            # not start.
+            refused = event.body.failure
+            said = f"{plan.target_name} refused the switch: {refused.message}"
+            return self._roll_back_and_fail(said, m.Failure(refused.code, said))
         if not (isinstance(event, Done) and event.role is TARGET):
             return []
-        # The revision the target really gave the session (its own may have been ahead of what
-        # this controller had seen of it).
+        # The revision the target gave the session (an older target may go above the commit's).
         run.revision = event.body.revision or run.revision
         run.target_done = event.body
         notes: list[Action] = [Note("target playing", "target", run.revision)]
@@ -425,6 +441,8 @@ class Coordination:
         ):
             # Gone, or silent: go on from its last known state, and say so.
             run.source_reachable = False
+            if not rules.holds_session(state):
+                return self._not_held_and_fail()
         else:
             return []
         run.stage = _Stage.STOP_OFFERED
@@ -522,16 +540,33 @@ class Coordination:
         failure = m.Failure(code, why)
         return [self._abort(TARGET, failure), self._abort(SOURCE, failure), *self._fail(code, why)]
 
-    def _roll_back_and_fail(self, why: str) -> list[Action]:
-        """Tell a committed source to resume (it holds the media paused until told), and fail."""
+    def _roll_back_and_fail(self, why: str, failure: m.Failure | None = None) -> list[Action]:
+        """Tell a committed source to resume (it holds the media paused until told), and fail
+        with *failure* (by default: the target did not start playing)."""
         actions: list[Action] = []
         if self._run.source_reachable:
             actions.append(self._abort(SOURCE, m.Failure(m.ErrorCode.TIMEOUT, why)))
             self._run.rolled_back = True
             actions.append(Note("rolled back"))
         # `rolled_back` says whether the source took the session back.
-        failure = f"{self.plan.target_name} did not start playing"
-        return [*actions, *self._fail(m.ErrorCode.TIMEOUT, failure)]
+        if failure is None:
+            not_started = f"{self.plan.target_name} did not start playing"
+            failure = m.Failure(m.ErrorCode.TIMEOUT, not_started)
+        return [*actions, *self._end(failure, None)]
+
+    def _not_held_and_fail(self) -> list[Action]:
+        """The source is gone and its last known state does not hold the session (it had let
+        it go, or was handing it over): there is nothing to go on from. The preflight refuses
+        this up front for a source unreachable at the start (rules.why_not_source)."""
+        why = f"lost {self.plan.source_name}, whose last known state does not hold the session"
+        failure = m.Failure(m.ErrorCode.NOT_ACTIVE, why)
+        return [self._abort(TARGET, failure), *self._end(failure, None)]
+
+    def _target_revision(self, seen: int) -> int:
+        """Return the revision the target takes: above the source's and the target's own, as
+        the plan saw them and as *seen* (the target's, when its Ready was read)."""
+        plan = self.plan
+        return max(plan.state.revision, plan.target_revision, seen) + 1
 
     def _confirm(self) -> list[Action]:
         """Tell the source the target plays: it may let go now (stop, or stay paused)."""

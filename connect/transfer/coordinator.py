@@ -18,10 +18,11 @@ source acknowledged its own commit (a TransferReady from the source), early enou
 target's start lead: a source that cannot hear the commit (a dropped link) then keeps the
 music and the target is called off, so two devices never play on. A source whose session has
 closed (its process died) is not waited for: the target takes over from its last known state,
-the position extrapolated, and the outcome says `source_reachable=False`. A target lost after
-Ready or after the commit makes the source resume (`rolled_back`). What remains: if the link
-drops after the source's acknowledgement left and before the verdict reaches it, the source
-cannot tell a playing target from a failed one, unless it can reach the target: the source's
+the position extrapolated, and the outcome says `source_reachable=False`; unless that state
+does not hold the session (it had let it go): then the transfer fails (NOT_ACTIVE). A target
+lost after Ready or after the commit makes the source resume (`rolled_back`). What remains: if
+the link drops after the source's acknowledgement left and before the verdict reaches it, the
+source cannot tell a playing target from a failed one, unless it can reach the target: the source's
 Commit names the target (its id and base URL), and a source left without a verdict asks it
 `GET /connect/v1/transfers/{id}` (`async_ask_transfer_phase`) and takes the music back unless the
 target started. That is what saves a controller that dies between the two commits.
@@ -285,11 +286,14 @@ class _Run:
             return None
         body = raw.body
         if isinstance(body, m.TransferReady):
+            target = self.controller.connection(self.target_id)
             return c.Ready(
                 role,
                 body,
                 source_up=self.controller.connection(self.source_id).connected,
-                target_up=self.controller.connection(self.target_id).connected,
+                target_up=target.connected,
+                # Its snapshots come ahead of its Ready on the one link: its revision now.
+                target_revision=target.state.revision if target.state is not None else 0,
             )
         if isinstance(body, m.TransferRejected):
             return c.Rejected(role, body)

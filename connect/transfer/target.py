@@ -14,7 +14,10 @@ player starts that long before the switch, so its start lead holds it, Ready say
 (rules.ack_slack_us), which the pre-roll counts too. A pre-roll that ends off that mark is
 moved there by a seek (cheap on a pre-rolled player) before Ready leaves, so the switch waits
 neither for a wrong guess nor for a slow load. On Commit it plays from the switch instant and
-takes the session. It notes each transfer's phase in the device's Ledger; asked about a
+takes the session at the revision the commit names (the one the source was told: a source
+taking the session back goes above it); a commit naming a revision this device has reached
+already (its state moved on since its controller looked) is refused, and the source rolls
+back. It notes each transfer's phase in the device's Ledger; asked about a
 pre-roll (by a source left without a verdict) it drops it and refuses a later commit. A
 pre-roll whose controller's session has closed, or that outlived its offer's deadline by
 STALE_US, is dropped when the next offer comes. Told to abort after it started (its
@@ -532,13 +535,15 @@ class TargetMachine:
             return [Reply(event.link, m.Error(m.ErrorCode.NOT_FOUND, f"no pending transfer {tid}"))]
         self._pending = None
         offer, own = pending.offer, event.own
+        if commit.revision and commit.revision <= own.revision:
+            return self._refuse_commit(pending, event)
         paused = offer.options.paused
         rate = offer.state.clock.rate
         start_at, position, late = _start_point(commit, now, rate, paused)
         clock = m.PlaybackClock(position, start_at, rate, not paused)
         state = replace(
             offer.state,
-            revision=max(commit.revision, own.revision + 1),
+            revision=commit.revision or own.revision + 1,  # 0: an older controller
             device_id=own.device_id,
             clock=clock,
             status=m.PlaybackStatus.PAUSED if paused else m.PlaybackStatus.PLAYING,
@@ -568,6 +573,18 @@ class TargetMachine:
             )
             actions.append(Reply(event.link, done))
         return actions
+
+    def _refuse_commit(self, pending: _Pending, event: Commit) -> list[TargetAction]:
+        """Refuse a commit naming a revision this device has reached already (its state moved
+        on since its controller looked): the source was told that revision and takes the
+        session back above it if the switch fails, so a higher one here could leave the source
+        at or below a revision this device held. The controller rolls the source back."""
+        tid, own = pending.offer.transfer_id, event.own.revision
+        self.ledger.note(tid, m.TransferPhase.ABORTED)
+        why = f"its state moved on since (revision {own}, the commit names {event.commit.revision})"
+        rejected = m.TransferRejected(tid, m.Failure(m.ErrorCode.CONFLICT, why))
+        return [Log("warning", f"transfer {tid}: refusing the commit: {why}"), StopPlayer(),
+                Reply(event.link, rejected)]  # fmt: skip
 
     def _abort(self, event: Abort, now: int) -> list[TargetAction]:
         tid, pending = event.aborted.transfer_id, self._pending

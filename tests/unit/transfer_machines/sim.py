@@ -293,7 +293,8 @@ class Controller:
         if isinstance(body, m.TransferReady):
             up = w.session(self.id, plan.source_id) is not None
             down = w.session(self.id, plan.target_id) is not None
-            self.feed(c.Ready(role, body, source_up=up, target_up=down))
+            seen = self.views[plan.target_id].revision  # its snapshots come ahead of its Ready
+            self.feed(c.Ready(role, body, source_up=up, target_up=down, target_revision=seen))
         elif isinstance(body, m.TransferRejected):
             self.feed(c.Rejected(role, body))
         elif isinstance(body, m.TransferDone):
