@@ -132,9 +132,11 @@ async def measure(
             for each in started:
                 await controller.async_add_address("127.0.0.1", each.port)
             ids = [r.device_id for r in started]
+            # Modes in pairs (there and back) when each has an even count, else one by one.
+            run_length = 2 if per_mode % 2 == 0 else 1
             session.runs = await _transfers(
                 controller, ids, media.url("pos.wav"), track_ms, count, modes, queue_size,
-                session.whole_after_ms,
+                session.whole_after_ms, run_length,
             )  # fmt: skip
             if rss is not None:
                 # Each target fetched the rest of the queue after its switch: both receivers
@@ -193,6 +195,7 @@ async def _transfers(
     modes: Sequence[str] = MODES,
     queue_size: int = 1,
     whole_after_ms: list[float] | None = None,
+    run_length: int = 2,
 ) -> list[Run]:
     item = m.QueueItem("bench-1", url, title="position track", duration_ms=track_ms)
     # The track first, then a library's worth of others that never play (bench/_queue_sizes).
@@ -209,7 +212,7 @@ async def _transfers(
     for i in range(count):
         # Two warm-up transfers first: each receiver's first timed start (its player has not
         # learnt its output's start latency yet) is shown in the breakdown, not in the figures.
-        mode = WARM_UP if i < WARM_UPS else modes[((i - WARM_UPS) // 2) % len(modes)]
+        mode = WARM_UP if i < WARM_UPS else modes[((i - WARM_UPS) // run_length) % len(modes)]
         source, target = i % 2, 1 - i % 2
         options = m.TransferOptions(mode=WIRE_MODE[mode], fade_ms=FADE_MS)
         if mode == PREPARED:

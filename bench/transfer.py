@@ -7,8 +7,8 @@ its presentation instant on CLOCK_MONOTONIC, the clock this process reads too. A
 (mDNS off, both added by address) starts a long position-encoding track on A, then a
 TransferCoordinator moves it A→B, B→A, ... with a pause between transfers; modes go in pairs,
 handoff there and back, stop-first there and back, so both meet the same conditions side by side
-in one run (20 transfers of each, quick: 2). Afterwards both receivers are stopped and each
-transfer is read from the recordings (tests/integration/transfer/proof_audio.py):
+in one run (20 transfers of each; quick: one of each in turn). Afterwards both receivers are
+stopped and each transfer is read from the recordings (tests/integration/transfer/proof_audio.py):
 * request → audible: the target's first audible sample minus the instant read just before
   calling `TransferCoordinator.async_transfer` (which reads its own request instant
   microseconds later);
@@ -33,7 +33,7 @@ PipeWire's pulse layer), one null sink each, recorded from the sinks' monitors b
 the same table, then both side by side. The difference is what a real sound server adds.
 
 Then queues as large as a library (bench/_queue_sizes.py): for 100, 10 000 and 50 000 items
-(quick: 100 and 50 000), fresh receivers play the track as the first item of a queue of that
+(quick: 100 and 2 000), fresh receivers play the track as the first item of a queue of that
 length and hand it off back and forth (6 times each; quick: once): request → audible from the
 audio as above, and both receivers' RSS once the last target fetched the whole queue. A full
 run repeats them with pure-Python protobuf (what armhf runs), in a process of its own.
@@ -80,11 +80,11 @@ OUTPUTS = tuple(SERVERS)  # what --output accepts besides the capture run, alway
 
 
 def run(quick: bool, output: str | None = None) -> Iterable[Measurement]:
-    """Run 20 transfers of each mode (quick: 2) on capture, and on *output* if named; yield
+    """Run 20 transfers of each mode (quick: 1) on capture, and on *output* if named; yield
     the audio's figures per output and mode, then print the two side by side."""
     if output is not None and output not in OUTPUTS:
         raise ValueError(f"transfer --output must be one of {', '.join(OUTPUTS)}, not {output!r}")
-    per_mode = 2 if quick else 20
+    per_mode = 1 if quick else 20
     tables: dict[str, list[Measurement]] = {}
     for name in ("capture", *([output] if output else [])):
         session = asyncio.run(measure(per_mode, name))
