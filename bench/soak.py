@@ -45,7 +45,7 @@ from bench._heard import longest_silence_ms
 from bench._runner import Measurement
 from bench._soak_cycle import CycleTally, Peer, controller_for, one_cycle, pair_all
 from bench._soak_pressure import Pressure, flood, hammer
-from bench.session import receiver_argv, running_receiver
+from bench.session import receiver_argv, start_receivers
 from connect.wire import messages as m
 from tests.audio import read_capture, write_wav
 from tests.media_server import MediaServer
@@ -131,10 +131,9 @@ async def _soak(minutes: float, pressure_s: float, hammering: int) -> SoakResult
         argvs[0] = [*host[:2], "bench._soak_host", "--stats", str(stats), *host[3:]]
         async with contextlib.AsyncExitStack() as stack:
             server = await stack.enter_async_context(MediaServer(media))
-            started = [
-                await stack.enter_async_context(running_receiver(argv, work / name))
-                for argv, name in zip(argvs, ("a", "b"), strict=True)
-            ]
+            started = await start_receivers(
+                stack, [(argv, work / name) for argv, name in zip(argvs, ("a", "b"), strict=True)]
+            )
             peers = [Peer(r.device_id, "127.0.0.1", r.port) for r in started]
             await _setup(work, peers, state_dirs, server.url("tone.wav"))
             await _pressure(work, peers[0], state_dirs[0], pressure_s, hammering, result)
