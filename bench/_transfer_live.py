@@ -11,6 +11,10 @@ two recordings (tests/integration/transfer/proof_audio.py):
   network caching, when its decoder started), so this is how well two connections agree;
 * the coordinator's `position_error_ms` is shown beside it: for a live session it compares the
   session clocks (listening time), which carry on by construction; the audio is the truth.
+
+The HLS row (`transfer.live_hls`) does the same with tests/hls_station.py's station: ffmpeg's
+live segmenter, 1 s MPEG-TS segments of the same programme, a window of 4; a listener joins at
+a segment boundary of the window it fetched, so its programme offset is up to a segment.
 """
 
 from __future__ import annotations
@@ -30,22 +34,31 @@ from connect.session import DeviceConnection
 from connect.transfer.coordinator import TransferCoordinator
 from connect.wire import messages as m
 from tests.audio import Capture, read_capture
+from tests.hls_station import HlsStation
 from tests.integration.transfer.proof_audio import HeardTransfer, hear_transfer
 from tests.live_station import CODE, LiveStation, encode_programme
 
 LIVE = "live"
+HLS = "live_hls"
 LIVE_FOUND_S = 15.0  # the receiver's watch finds a stream live within a few polls
 
 
-async def measure_live(count: int, warm_ups: int = WARM_UPS) -> tuple[list[Run], list[Capture]]:
-    """Play the station on A, run *count* handoffs after *warm_ups*; return runs, captures."""
+async def measure_live(
+    count: int, kind: str = LIVE, warm_ups: int = WARM_UPS
+) -> tuple[list[Run], list[Capture]]:
+    """Play the station (*kind*: LIVE, Icecast-style, or HLS) on A, run *count* handoffs after
+    *warm_ups*; return runs, captures."""
     with tempfile.TemporaryDirectory(prefix="baton-bench-live-") as tmp:
         workdir = Path(tmp)
         frames = await asyncio.to_thread(encode_programme, workdir)
         async with contextlib.AsyncExitStack() as stack:
-            station = LiveStation(frames, metaint=16_000)
-            await station.start()
+            station: LiveStation | HlsStation
+            if kind == HLS:
+                station = HlsStation(frames, workdir / "hls")
+            else:
+                station = LiveStation(frames, metaint=16_000)
             stack.push_async_callback(station.close)
+            await station.start()
             receivers = []
             for name in ("a", "b"):
                 (workdir / name).mkdir()
@@ -59,13 +72,13 @@ async def measure_live(count: int, warm_ups: int = WARM_UPS) -> tuple[list[Run],
             for each in started:
                 await controller.async_add_address("127.0.0.1", each.port)
             ids = [r.device_id for r in started]
-            runs = await _transfers(controller, ids, station.url, count, warm_ups)
+            runs = await _transfers(controller, ids, station.url, count, kind, warm_ups)
         captures = [read_capture(workdir / f"{name}.wav") for name in ("a", "b")]
     return runs, captures
 
 
 async def _transfers(
-    controller: Controller, ids: list[str], url: str, count: int, warm_ups: int
+    controller: Controller, ids: list[str], url: str, count: int, kind: str, warm_ups: int
 ) -> list[Run]:
     item = m.QueueItem("bench-radio", url, title="radio")
     played = await controller.async_command(ids[0], m.SetQueue((item,), play=True))
@@ -87,7 +100,7 @@ async def _transfers(
         returned = monotonic_us()
         if outcome.failure is not None or outcome.timings is None:
             raise RuntimeError(f"live transfer {i} failed: {outcome.failure}")
-        mode = "warm-up" if i < warm_ups else LIVE
+        mode = "warm-up" if i < warm_ups else kind
         runs.append(Run(mode, source, target, requested, returned, outcome.timings, state.clock))
         await _wait(
             controller.connection(ids[source]),
@@ -113,11 +126,13 @@ async def _wait(conn: DeviceConnection, match: object, timeout: float) -> None:
         unsubscribe()
 
 
-def live_figures(runs: list[Run], captures: list[Capture]) -> Iterable[Measurement]:
+def live_figures(
+    runs: list[Run], captures: list[Capture], kind: str = LIVE
+) -> Iterable[Measurement]:
     """Yield the live row's figures, read from the two captures (warm-ups left out)."""
     heard: list[tuple[Run, HeardTransfer]] = []
     for run in runs:
-        if run.mode != LIVE:
+        if run.mode != kind:
             continue
         window = (run.requested_us, run.returned_us + 200_000)
         source, target = captures[run.source], captures[run.target]
@@ -130,13 +145,13 @@ def live_figures(runs: list[Run], captures: list[Capture]) -> Iterable[Measureme
     latency = [(h.target.edge_us - r.requested_us) / 1000 for r, h in heard]
     gaps = [h.gap_us / 1000 for _r, h in heard]
     reported = [float(r.timings.position_error_ms) for r, _h in heard]
-    print("transfer.live: request→audible, gap, programme offset [ms] per transfer")
+    print(f"transfer.{kind}: request→audible, gap, programme offset [ms] per transfer")
     for i, (lat, gap, off) in enumerate(zip(latency, gaps, offsets, strict=True)):
         print(f"{i:8}  {lat:8.1f}  {gap:+8.1f}  {off:+8.1f}")
-    yield _signed(f"transfer.{LIVE}.request_to_audible", latency)
-    yield _signed(f"transfer.{LIVE}.gap_or_overlap", gaps)
+    yield _signed(f"transfer.{kind}.request_to_audible", latency)
+    yield _signed(f"transfer.{kind}.gap_or_overlap", gaps)
     yield _signed(
-        f"transfer.{LIVE}.programme_offset", offsets, {"reported_median": _median(reported)}
+        f"transfer.{kind}.programme_offset", offsets, {"reported_median": _median(reported)}
     )
 
 

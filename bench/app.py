@@ -5,8 +5,7 @@
 * `app.ui_latency`: the real window, bridge signals, models and screens, fed from another
   thread as the core would: 50 devices each pushing a state change 20 times a second (1000
   queued signals/s) plus the followed session at 10 Hz, on the Devices screen with the progress
-  timer running. A 10 ms QTimer measures how late the UI thread is: no stall over 50 ms,
-  for 10 s (quick: 2 s) and at least 20 ticks after the first 5 (the cards being built).
+  timer running. A 10 ms QTimer measures how late the UI thread is: no stall over 50 ms.
   The devices are synthetic (50 real receivers would measure libVLC, not the UI).
 * `app.library_10k.second_start`: a generated library of 10 000 tagged WAV files
   (`client.demo_library.write_large_library`); `baton` is started once to scan it (and fill the
@@ -36,7 +35,6 @@ DEVICES = 50
 LIBRARY_TRACKS = 10_000
 LIBRARY_TARGET_MS = 1500.0
 KEYSTROKE_TARGET_MS = 50.0
-WARM_TICKS, MIN_TICKS = 5, 20  # UI latency: ticks left out (cards being built), ticks judged
 QUERIES = ("amber", "river 12", "quiet lumen", "winter kite 87", "glass")
 
 
@@ -145,7 +143,7 @@ def _ui_latency(seconds: float) -> Measurement:
             time.sleep(0.05)  # 20 rounds a second
 
     lateness: list[float] = []
-    clock, running = QElapsedTimer(), QElapsedTimer()
+    clock = QElapsedTimer()
     probe = QTimer()
     probe.setInterval(10)
 
@@ -153,23 +151,21 @@ def _ui_latency(seconds: float) -> Measurement:
         elapsed = clock.nsecsElapsed() / 1e6
         clock.restart()
         lateness.append(max(0.0, elapsed - 10.0))
-        # Over once *seconds* have passed and enough ticks came after the first ones, which
-        # build 50 cards: on a busy machine that alone can outlast a short run.
-        if running.elapsed() >= seconds * 1000 and len(lateness) >= WARM_TICKS + MIN_TICKS:
-            app.quit()
 
     probe.timeout.connect(on_probe)
     feeder = threading.Thread(target=feed, name="bench-feeder", daemon=True)
     clock.start()
-    running.start()
     probe.start()
     feeder.start()
+    QTimer.singleShot(round(seconds * 1000), app.quit)
     app.exec()
     stop.set()
     feeder.join(5)
     probe.stop()
     window.close()
-    lateness = lateness[WARM_TICKS:]  # the first ticks include building 50 cards
+    # The first ticks include building 50 cards. On a machine too busy for even that many
+    # ticks the whole run is what was measured: no tick at all is one stall as long as the run.
+    lateness = lateness[5:] or lateness or [seconds * 1000.0]
     worst = max(lateness)
     return Measurement(
         "app.ui_latency.50_devices", "ms", lateness,

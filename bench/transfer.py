@@ -44,9 +44,9 @@ Nyquist), so here the code repeats every 150 segments (15 s, top tone 15.4 kHz) 
 long as the run needs. Content is then known modulo 15 s, which is no ambiguity: every reading
 is taken within a second of the last one, and differences are wrapped to ±7.5 s.
 
-The live row (bench/_transfer_live.py): the same handoffs with a live internet-radio stream
-on capture outputs, joined at its live edge; its programme offset says how well two receivers'
-connections to one station agree.
+The live rows (bench/_transfer_live.py): the same handoffs with a live internet-radio stream
+on capture outputs, joined at its live edge, Icecast-style and then over HLS; the programme
+offset says how well two receivers' connections to one station agree.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from dataclasses import replace
 
 from bench._queue_sizes import QUEUE_SIZES, QUICK_SIZES, judge_latency, pure_python
 from bench._runner import Measurement
-from bench._transfer_live import live_figures, measure_live
+from bench._transfer_live import HLS, LIVE, live_figures, measure_live
 from bench._transfer_session import (
     CODE,
     FADE_MS,
@@ -97,7 +97,9 @@ def run(quick: bool, output: str | None = None) -> Iterable[Measurement]:
     if output:
         _print_side_by_side(tables["capture"], tables[output], output)
     # Internet radio: the same handoffs, joining a live stream at its edge (its own row).
-    yield from live_figures(*asyncio.run(measure_live(per_mode, warm_ups)))
+    yield from live_figures(*asyncio.run(measure_live(per_mode, LIVE, warm_ups)))
+    # The same over HLS.
+    yield from live_figures(*asyncio.run(measure_live(per_mode, HLS, warm_ups)), HLS)
     # Queues of 100, 10 000 and 50 000 items (full runs: also in pure-Python protobuf).
     sizes = QUICK_SIZES if quick else QUEUE_SIZES
     yield from asyncio.run(queue_sizes(sizes, per_mode if quick else 6, warm_ups=warm_ups))

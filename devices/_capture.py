@@ -27,10 +27,15 @@ _HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
 
 
 def capture_sink(
-    path: Path, notify: Callable[[SinkEdge], None], *, clock: Callable[[], int] = now_us
+    path: Path,
+    notify: Callable[[SinkEdge], None],
+    *,
+    on_queued: Callable[[int], None] | None = None,
+    clock: Callable[[], int] = now_us,
 ) -> TimedSink:
     """Return a push-mode sink recording into *path* and PATH.timeline; raise OSError."""
-    return TimedSink(notify, channels=CHANNELS, recorder=CaptureFiles(path), clock=clock)
+    recorder = CaptureFiles(path)
+    return TimedSink(notify, on_queued=on_queued, channels=CHANNELS, recorder=recorder, clock=clock)
 
 
 class CaptureFiles:

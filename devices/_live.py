@@ -2,7 +2,10 @@
 
 `LiveWatch.async_run` asks the player every WATCH_INTERVAL_S what libVLC knows of the playing
 media (devices/player.py `async_stream_info`). A stream libVLC cannot seek in and found no
-length for is live (internet radio: no Content-Length, no byte ranges); the session then says
+length for is live (internet radio: no Content-Length, no byte ranges), and so is an HLS
+playlist that says so (no EXT-X-ENDLIST, not a VOD: libVLC seeks in its window and reports
+the window's length, so only the playlist tells; a master playlist's first variant decides,
+read with the station's headers, once per URL); the session then says
 `live`, restricts Seek with the reason (connect/session/playback.py `stream_learnt`) and shows
 what is on: the ICY StreamTitle libVLC reads in-band, the station's `icy-name`, and its logo
 from the `icy-logo` header (one short request of our own, headers only; libVLC does not pass
@@ -22,9 +25,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import aiohttp
 
@@ -45,6 +48,10 @@ WATCH_INTERVAL_S = 1.0
 STALL_NOTICE_S = 2.5  # a live stream's time standing still this long while playing: a stall
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # before each attempt; then it gives up
 HEADERS_TIMEOUT_S = 3.0
+PLAYLIST_MAX_BYTES = 256 * 1024  # more than a live window lists; a longer body is no playlist
+HLS_TYPES = frozenset({
+    "application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl", "audio/x-mpegurl",
+})  # fmt: skip
 
 
 class LiveHost(Protocol):
@@ -67,12 +74,21 @@ def title_id(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
+@dataclass(frozen=True)
+class Station:
+    """What a stream's server says of it: its icy-name, logo, and whether HLS calls it live."""
+
+    name: str = ""
+    logo: str = ""
+    hls_live: bool = False
+
+
 class LiveWatch:
     """Finds live streams, follows what they say is on, and brings them back when they drop."""
 
     def __init__(self, host: LiveHost) -> None:
         self._host = host
-        self._stations: dict[str, tuple[str, str]] = {}  # url -> (icy-name, logo URL)
+        self._stations: dict[str, Station] = {}  # url -> what its server said, asked once
         self._time: tuple[int, float] | None = None  # last libVLC time seen, and when it moved
         self._stall_said = False  # the state says the stream stalls
         self.reconnecting = ""  # the URL being reconnected, "" if none
@@ -91,8 +107,10 @@ class LiveWatch:
             self._time = None
             return
         info = await player.async_stream_info()
-        live = not info.seekable and player.length_ms is None
-        playing = await self._now_playing(info) if live else None
+        unbounded = not info.seekable and player.length_ms is None
+        station = await self._station(info.url) if unbounded or _may_be_hls(item) else None
+        live = unbounded or (station is not None and station.hls_live)
+        playing = _now_playing(info, station) if station is not None and live else None
         stalled = live and self._stalled(info)
         async with host.lock:
             state = host.state
@@ -138,18 +156,12 @@ class LiveWatch:
             return False
         return now - self._time[1] >= STALL_NOTICE_S
 
-    async def _now_playing(self, info: StreamInfo) -> m.NowPlaying:
-        station, logo = await self._station(info.url)
-        # libVLC's title is the station's icy-name, or else the file name: not a station.
-        name = station or ("" if info.title == _file_name(info.url) else info.title)
-        return m.NowPlaying(info.now_playing, name, logo)
-
-    async def _station(self, url: str) -> tuple[str, str]:
-        """Return the station's icy-name and logo URL from its headers (asked once per URL)."""
+    async def _station(self, url: str) -> Station:
+        """Return what the stream's server says of it (asked once per URL)."""
         known = self._stations.get(url)
         if known is not None:
             return known
-        self._stations[url] = ("", "")  # asked once, whatever the answer
+        self._stations[url] = Station()  # asked once, whatever the answer
         try:
             timeout = aiohttp.ClientTimeout(total=HEADERS_TIMEOUT_S)
             async with (
@@ -158,10 +170,14 @@ class LiveWatch:
             ):
                 name = response.headers.get("icy-name", "")[:200]
                 logo = response.headers.get("icy-logo", "")
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                hls_live = False
+                if response.ok and (_is_hls(url, response.content_type)):
+                    hls_live = await _hls_live(session, url, await _playlist(response))
+        except (aiohttp.ClientError, TimeoutError, ValueError, UnicodeDecodeError) as exc:
             _LOG.info("station headers of %s: %s", url, exc)
-            return "", ""
-        self._stations[url] = (name, logo if is_media_url(logo) and len(logo) <= 2048 else "")
+            return self._stations[url]
+        logo = logo if is_media_url(logo) and len(logo) <= 2048 else ""
+        self._stations[url] = Station(name, logo, hls_live)
         return self._stations[url]
 
     # ---------------------------------------------------------------- reconnection
@@ -231,8 +247,51 @@ class LiveWatch:
         self._host.publish_state(stopped, m.StateChangeReason.ERROR)
 
 
+def _now_playing(info: StreamInfo, station: Station) -> m.NowPlaying:
+    # libVLC's title is the station's icy-name, or else the file name: not a station.
+    name = station.name or ("" if info.title == _file_name(info.url) else info.title)
+    return m.NowPlaying(info.now_playing, name, station.logo)
+
+
 def _file_name(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _may_be_hls(item: m.QueueItem) -> bool:
+    """Return whether the item says it is an HLS playlist (by its content type or name)."""
+    kind = item.content_type.split(";")[0].strip().lower()
+    return kind in HLS_TYPES or urlsplit(item.url).path.lower().endswith((".m3u8", ".m3u"))
+
+
+def _is_hls(url: str, content_type: str) -> bool:
+    return content_type.lower() in HLS_TYPES or urlsplit(url).path.lower().endswith(".m3u8")
+
+
+async def _playlist(response: aiohttp.ClientResponse) -> str:
+    """Return a playlist's text (at most PLAYLIST_MAX_BYTES; "" if it is longer)."""
+    body = await response.content.read(PLAYLIST_MAX_BYTES + 1)
+    return "" if len(body) > PLAYLIST_MAX_BYTES else body.decode()
+
+
+async def _hls_live(session: aiohttp.ClientSession, url: str, text: str) -> bool:
+    """Return whether an HLS playlist is live; a master playlist's first variant decides."""
+    if not text.startswith("#EXTM3U"):
+        return False
+    lines = [line.strip() for line in text.splitlines()]
+    if any(line.startswith("#EXT-X-STREAM-INF") for line in lines):
+        variant = next((line for line in lines if line and not line.startswith("#")), "")
+        if not variant:
+            return False
+        variant_url = urljoin(url, variant)
+        if not is_media_url(variant_url):
+            return False
+        async with session.get(variant_url) as response:
+            text = await _playlist(response) if response.ok else ""
+        lines = [line.strip() for line in text.splitlines()]
+        if not text.startswith("#EXTM3U"):
+            return False
+    ended = "#EXT-X-ENDLIST" in lines or "#EXT-X-PLAYLIST-TYPE:VOD" in lines
+    return not ended
 
 
 def _say_now_playing(playing: m.NowPlaying) -> None:

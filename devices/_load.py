@@ -25,6 +25,10 @@ class LoadProgress:
     buffered: bool = False
     taken: bool = False  # failed because a stop, close or newer load took the player over
     heard: bool = False  # its first sample was heard (the clock is anchored on it already)
+    # A gated load on a Baton-fed output waits for its first block: until then nobody knows
+    # when the stream can be heard (devices/_timed_sink.py, on_queued).
+    wait_queued: bool = False
+    heard_from_us: int | None = None  # when its first sample is heard, once queued
     hints: list[tuple[FailureHint, str]] = field(default_factory=list)
 
     def observe(self, kind: BackendEvent, value: object) -> None:
@@ -42,7 +46,8 @@ class LoadProgress:
         """Return PLAYING or READY once the load has what it waits for, None before."""
         if self.play:
             # Playing with an audio stream: the output is being fed.
-            return PlayerState.PLAYING if self.playing and self.audio else None
+            fed = not self.wait_queued or self.heard_from_us is not None
+            return PlayerState.PLAYING if self.playing and self.audio and fed else None
         # A pre-roll is ready when libVLC holds it paused with its buffer full, so play starts
         # from memory. libVLC reports a full buffer only once it holds a caching's worth of
         # audio; paused closer than that to the end it never does (measured: 1000 ms caching,

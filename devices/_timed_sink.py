@@ -23,6 +23,10 @@ Two ways to present, one machine:
 
 Every instant below (queued blocks, pause, edges, envelopes) is a *heard* instant: pts plus
 `delay_us` (0 in push mode).
+
+`on_queued` hears of a stream's first block after a stop or flush, with the instant its first
+sample will be heard: libVLC's Playing event comes ~60 ms before that on a live stream (its
+network caching and decoder), so a live stream joined gated knows from when it can be heard.
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ class TimedSink:
         self,
         notify: Callable[[SinkEdge], None],
         *,
+        on_queued: Callable[[int], None] | None = None,
         channels: int = 1,
         recorder: Recorder | None = None,
         delay_us: int = 0,
@@ -101,6 +106,7 @@ class TimedSink:
         self.delay_us = delay_us  # set once, before the first block
         self._recorder = recorder
         self._notify = notify
+        self._on_queued = on_queued
         self._clock = clock
         self._lock = threading.Lock()
         self._envelope_lock = threading.Lock()
@@ -110,6 +116,7 @@ class TimedSink:
         self._audible = False
         self._stretch_first: int | None = None  # first sample presented since a start/resume
         self._last_end = 0  # the instant just after the last presented sample
+        self._first_block_due = True  # no block queued since the last stop or flush
         self._closed = False
         self._callbacks: tuple[Any, ...] = ()
         # Pull mode: where the last rendered stretch ended (instant, stream frame), so the next
@@ -274,6 +281,10 @@ class TimedSink:
                 # Whole blocks only: a timeline line per block, split only by a pause or a flush.
                 self._record(self._cut(self._clock(), whole=True))
             self._pending.append((pts + self.delay_us, block))
+            if self._first_block_due:
+                self._first_block_due = False
+                if self._on_queued is not None:
+                    self._on_queued(pts + self.delay_us)
 
     def _on_pause(self, _data: Any, pts: int) -> None:
         self.pause(min(pts, self._clock()) if pts > 0 else self._clock())
@@ -307,6 +318,7 @@ class TimedSink:
         if not self.pull:
             self._record(self._cut(self._clock()))
         self._pending.clear()
+        self._first_block_due = True
         self._stop_stretch(self._last_end)
 
     def _record(self, stretches: list[Stretch]) -> None:

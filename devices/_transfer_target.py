@@ -61,7 +61,7 @@ def publish(host: TransferHost, state: m.PlaybackState) -> None:
 
 async def _load(host: TransferHost, action: t.Load | t.Seek) -> Awaitable[t.TargetEvent]:
     """Open or move the pre-roll now; the answer is ready at once (no wait outside the lock)."""
-    failure = None
+    failure, heard_from_us = None, 0
     try:
         if isinstance(action, t.Load):
             timeout_s = min(action.timeout_us / 1e6, LOAD_TIMEOUT_S)
@@ -69,11 +69,13 @@ async def _load(host: TransferHost, action: t.Load | t.Seek) -> Awaitable[t.Targ
                 action.url, action.position_ms, play=action.live, timeout_s=timeout_s,
                 gated=action.live,
             )  # fmt: skip
+            if action.live:
+                heard_from_us = host.player.heard_from_us or 0
         else:
             await host.player.async_seek(action.position_ms)
     except ReceiverError as exc:
         failure = failure_from(exc)
-    return _ready(t.LoadDone(action.transfer_id, failure))
+    return _ready(t.LoadDone(action.transfer_id, failure, heard_from_us))
 
 
 async def _ready(event: t.TargetEvent) -> t.TargetEvent:

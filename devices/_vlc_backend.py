@@ -42,6 +42,8 @@ class BackendEvent(enum.Enum):
     LENGTH_CHANGED = enum.auto()  # int, ms
     HINT = enum.auto()  # tuple[FailureHint, str] from libVLC's log
     OUTPUT_EDGE = enum.auto()  # SinkEdge: a Baton-fed output started or stopped presenting
+    OUTPUT_QUEUED = enum.auto()  # int: a Baton-fed output holds the stream's first block,
+    # heard from this instant (µs)
 
 
 # Called on libVLC's own threads: (epoch, kind, value, at_us). It must only hand over.
@@ -102,12 +104,16 @@ class VLCBackend:
         kind = self._output.kind
         if kind is OutputKind.CAPTURE and self._output.path is not None:
             try:
-                return capture_sink(self._output.path, self._on_sink_edge)
+                return capture_sink(
+                    self._output.path, self._on_sink_edge, on_queued=self._on_sink_queued
+                )
             except OSError as exc:
                 raise AudioOutputError(f"capture output: {exc}") from exc
         if kind not in (OutputKind.PULSE, OutputKind.DEFAULT):
             return None
-        sink = TimedSink(self._on_sink_edge, channels=PULSE_CHANNELS)
+        sink = TimedSink(
+            self._on_sink_edge, on_queued=self._on_sink_queued, channels=PULSE_CHANNELS
+        )
         stream = PulseStream(
             StreamFormat(RATE, PULSE_CHANNELS),
             sink=self._output.target or None,
@@ -303,6 +309,10 @@ class VLCBackend:
     def _on_sink_edge(self, edge: SinkEdge) -> None:
         # On libVLC's audio thread or the sound server's, inside the sink's lock: hand over only.
         self._emit(self.epoch, BackendEvent.OUTPUT_EDGE, edge, now_us())
+
+    def _on_sink_queued(self, heard_at_us: int) -> None:
+        # On libVLC's audio thread, inside the sink's lock: hand over only.
+        self._emit(self.epoch, BackendEvent.OUTPUT_QUEUED, heard_at_us, now_us())
 
     def _on_stream_failure(self, why: str) -> None:
         # On the sound server's thread: the player fails playback with an AudioOutputError.

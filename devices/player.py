@@ -125,6 +125,7 @@ class Player:
         self._tasks = TaskOwner("player", _LOGGER)
         self._edges = OutputEdges(output.baton_fed)  # set again once the output is known
         self._paused_from: PlayerClock | None = None  # the playing clock a pause interrupted
+        self._heard_from_us: int | None = None  # a gated stream's first sample: when it is heard
 
     @property
     def state(self) -> PlayerState:
@@ -145,6 +146,11 @@ class Player:
     def output_delay_us(self) -> int:
         """Return how long after libVLC's timestamp a sample is heard (0: not Baton-fed)."""
         return self._sink.delay_us if self._sink is not None else 0
+
+    @property
+    def heard_from_us(self) -> int | None:
+        """Return when a gated load's first sample is heard (None: not gated, or not known)."""
+        return self._heard_from_us
 
     @property
     def length_ms(self) -> int | None:
@@ -211,8 +217,10 @@ class Player:
         """Open *url* at *position_ms*: playing, or pre-rolled (paused, buffered) if not *play*.
 
         *gated* (with *play*): play silently until `async_open_at`, as a live stream joining
-        its live edge does (it cannot be held paused without falling behind). Only http and
-        https: any other URL raises MediaSchemeError before libVLC sees it.
+        its live edge does (it cannot be held paused without falling behind); on a Baton-fed
+        output the load ends once the first block is queued, and `heard_from_us` says when its
+        first sample is heard. Only http and https: any other URL raises MediaSchemeError
+        before libVLC sees it.
         """
         thread = self._require_thread()
         if position_ms < 0:
@@ -226,6 +234,8 @@ class Player:
         self._fail_load(MediaError("replaced by a newer load", url=self._url), taken=True)
         self._epoch += 1
         load = LoadProgress(self._epoch, url, position_ms, play, self._loop.create_future())
+        load.wait_queued = gated and play and self._sink is not None
+        self._heard_from_us = None
         # Mark a failure as seen even when its caller is gone (cancelled, timed out).
         load.future.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._load, self._url, self._length_ms, self._hints = load, url, None, load.hints
@@ -479,6 +489,11 @@ class Player:
         elif kind is BackendEvent.TIME_CHANGED:
             assert isinstance(value, int)
             self._correct_clock(value, at)
+        elif kind is BackendEvent.OUTPUT_QUEUED:
+            assert isinstance(value, int)
+            if load is not None and load.wait_queued and load.heard_from_us is None:
+                load.heard_from_us = self._heard_from_us = value
+                self._advance_load(load, kind, value, at)
         elif kind is BackendEvent.END_REACHED:
             self._on_end(load, at)
         elif load is not None:

@@ -360,8 +360,8 @@ def with_length(state: m.PlaybackState, url: str, length_ms: int) -> m.PlaybackS
     controller's stands).
     """
     item = state.current_item
-    if item is None or item.url != url or item.duration_ms or length_ms <= 0:
-        return None
+    if item is None or item.url != url or item.duration_ms or length_ms <= 0 or state.live:
+        return None  # a live stream has no length (an HLS player's is its playlist's window)
     known = replace(item, duration_ms=length_ms)
     queue = tuple(known if entry.uid == item.uid else entry for entry in state.queue)
     return replace(state, queue=queue, revision=state.revision + 1)
@@ -375,13 +375,19 @@ def with_stream(
 ) -> m.PlaybackState:
     """Return *state* saying whether its current item is live, and what it says is on.
 
-    A live item restricts Seek, with the reason; anything else keeps its restrictions. The
-    revision is the caller's to bump (it stays as it is when nothing changed).
+    A live item restricts Seek, with the reason, and has no duration (one the player learnt
+    from an HLS live playlist is its window's, which slides); anything else keeps its
+    restrictions. The revision is the caller's to bump (it stays as it is when nothing changed).
     """
     others = tuple(r for r in state.restrictions if LIVE_SEEK_REASON not in r.reasons)
+    queue = state.queue
     if live:
         others += (m.Restriction(m.CommandKind.SEEK, (LIVE_SEEK_REASON,)),)
-    return replace(state, live=live, now_playing=now_playing, restrictions=others)
+        queue = tuple(
+            replace(i, duration_ms=0) if i.uid == state.current_uid and i.duration_ms else i
+            for i in queue
+        )
+    return replace(state, live=live, now_playing=now_playing, restrictions=others, queue=queue)
 
 
 def stream_learnt(

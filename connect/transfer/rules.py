@@ -53,6 +53,7 @@ _CODECS_BY_TYPE = {
     "audio/flac": "flac", "audio/x-flac": "flac", "audio/ogg": "ogg", "audio/opus": "opus",
     "audio/aac": "aac", "audio/mp4": "aac",
 }  # fmt: skip
+_PLAYLISTS = frozenset({"m3u8", "m3u"})
 
 
 def codec_of(item: m.QueueItem) -> str:
@@ -60,7 +61,9 @@ def codec_of(item: m.QueueItem) -> str:
     if item.content_type:
         return _CODECS_BY_TYPE.get(item.content_type.split(";")[0].strip().lower(), "")
     path = item.url.split("?", 1)[0].rsplit("/", 1)[-1]
-    return path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    # A playlist (HLS) names no codec: what it lists is known only once it is opened.
+    return "" if extension in _PLAYLISTS else extension
 
 
 def why_not_target(device: m.DeviceInfo, item: m.QueueItem | None) -> str:

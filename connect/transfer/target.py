@@ -29,10 +29,11 @@ Live streams (`PlaybackState.live`: internet radio) have no position to pre-roll
 can only be read forward in real time, and one held paused falls behind the programme by as
 long as it is held. So a live offer loads the stream *playing, gated* (silent) at once, with no
 position and no true-up seek; Ready names where the session's clock will be at the switch (the
-clock of a live session counts listening time), and at the switch instant the gate opens with
-the fade-in. Both devices then play the programme as far behind its live edge as their own
-connection's buffering puts them. A prepared (picker) offer of a live stream opens nothing: it
-could not be held, so it answers Ready and the real offer opens the stream.
+clock of a live session counts listening time), no earlier than the instant the load says the
+stream's first sample is heard, and at the switch instant the gate opens with the fade-in.
+Both devices then play the programme as far behind its live edge as their own connection's
+buffering puts them. A prepared (picker) offer of a live stream opens nothing: it could not
+be held, so it answers Ready and the real offer opens the stream.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ class LoadDone:
 
     transfer_id: str
     failure: m.Failure | None = None
+    # A live load: the device instant its stream's first sample is heard (0: not known).
+    heard_from_us: int = 0
 
 
 @dataclass(frozen=True)
@@ -445,9 +448,12 @@ class TargetMachine:
             self._takes.append(now - pending.offered_at)
         if pending.live:
             # Nothing to move: the stream plays on, gated. Ready names where the session's
-            # clock will be at the switch, so the controller switches as soon as it can.
+            # clock will be at the switch, so the controller switches as soon as it can, and
+            # not before the stream's first sample is heard (its network caching and decoder
+            # hold it ~60 ms after the load): a gate opened earlier opens on nothing.
             item = offer.state.current_item
-            pending.position_ms = position_at(offer.state.clock, now + pending.lead_us,
+            switch = max(now + pending.lead_us, event.heard_from_us)
+            pending.position_ms = position_at(offer.state.clock, switch,
                                               item.duration_ms if item else 0)  # fmt: skip
         elif not pending.seeking and offer.state.clock.playing and not offer.options.paused:
             # Where the source will be once Ready is back and the commits are out (1 ms for

@@ -198,3 +198,19 @@ def test_a_pause_told_twice_counts_once(rig: Rig) -> None:
     rig.sink._on_drain(None)
     _samples, stretches = rig.read()
     assert stretches == [(T0, T0 + 10_000), (T0 + 110_000, T0 + 130_000)]
+
+
+def test_the_first_block_after_a_flush_says_when_it_is_heard(tmp_path: Path) -> None:
+    queued: list[int] = []
+    sink = capture_sink(tmp_path / "q.wav", lambda _edge: None, on_queued=queued.append,
+                        clock=lambda: T0)  # fmt: skip
+    block = (ctypes.c_int16 * BLOCK)(*([1000] * BLOCK))
+    try:
+        sink._on_play(None, ctypes.addressof(block), BLOCK, T0 + 60_000)
+        sink._on_play(None, ctypes.addressof(block), BLOCK, T0 + 70_000)
+        assert queued == [T0 + 60_000]  # once per stream: its first block only
+        sink.end_stream()  # a new load stops the old stream first
+        sink._on_play(None, ctypes.addressof(block), BLOCK, T0 + 90_000)
+        assert queued == [T0 + 60_000, T0 + 90_000]
+    finally:
+        sink.close()

@@ -48,3 +48,13 @@ def test_preroll_without_audio_is_never_ready() -> None:
     load.observe(BackendEvent.PAUSED, None)
     load.observe(BackendEvent.BUFFERING, 100.0)
     assert load.ready_state(5000, 50) is None
+
+
+def test_a_gated_play_waits_for_its_first_block_queued() -> None:
+    load = progress(play=True)
+    load.wait_queued = True
+    load.observe(BackendEvent.PLAYING, None)
+    load.observe(BackendEvent.AUDIO_ES_ADDED, None)
+    assert load.ready_state(None, 50) is None  # libVLC plays, but nothing is heard yet
+    load.heard_from_us = 1_060_000
+    assert load.ready_state(None, 50) is PlayerState.PLAYING

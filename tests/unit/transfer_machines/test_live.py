@@ -103,3 +103,26 @@ def test_a_live_source_reports_its_session_clock_in_done() -> None:
     assert isinstance(done.body, m.TransferDone)
     assert fade.transfer_id == "x1"
     assert done.body.position_ms == LIVE.clock.position_at(edge_at)  # not the player's 2.5 s
+
+
+def test_a_live_ready_waits_for_the_first_sample_heard() -> None:
+    machine = _machine()
+    machine.step(_offer(), NOW)
+    loaded_at = NOW + 20_000
+    heard_from = loaded_at + 120_000  # caching and decoder, past the lead (70 ms here)
+    [reply] = machine.step(t.LoadDone("x1", heard_from_us=heard_from), loaded_at)
+    assert isinstance(reply, Reply)
+    assert isinstance(reply.body, m.TransferReady)
+    # The switch is where the gate opens on sound, not on a stream that has not started yet.
+    assert reply.body.prerolled_position_ms == LIVE.clock.position_at(heard_from)
+
+
+def test_a_live_ready_heard_early_keeps_its_lead() -> None:
+    machine = _machine()
+    machine.step(_offer(), NOW)
+    loaded_at = NOW + 20_000
+    [reply] = machine.step(t.LoadDone("x1", heard_from_us=loaded_at + 1_000), loaded_at)
+    assert isinstance(reply, Reply)
+    assert isinstance(reply.body, m.TransferReady)
+    lead = 10_000 + t.COLD_START_LEAD_US
+    assert reply.body.prerolled_position_ms == LIVE.clock.position_at(loaded_at + lead)
