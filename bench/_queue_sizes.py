@@ -38,7 +38,7 @@ from connect.wire import codec
 from connect.wire import messages as m
 
 QUEUE_SIZES = (100, 10_000, 50_000)
-QUICK_SIZES = (100, 50_000)
+QUICK_SIZES = (100, 2_000)  # a smoke: over a window (64) and one command (1 000)
 ECHO_MARGIN_MS = 10.0
 BYTES_MARGIN = 0.05
 RSS_MARGIN_MB = 20.0

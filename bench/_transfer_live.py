@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench._runner import Measurement
 from bench._transfer_session import FADE_MS, SETTLE_S, STATE_TIMEOUT_S, WARM_UPS, Run
-from bench.session import receiver_argv, running_receiver
+from bench.session import receiver_argv, start_receivers
 from connect.clock import monotonic_us
 from connect.controller import Controller
 from connect.session import DeviceConnection
@@ -43,9 +43,11 @@ HLS = "live_hls"
 LIVE_FOUND_S = 15.0  # the receiver's watch finds a stream live within a few polls
 
 
-async def measure_live(count: int, kind: str = LIVE) -> tuple[list[Run], list[Capture]]:
-    """Play the station (*kind*: LIVE, Icecast-style, or HLS) on A, run *count* handoffs
-    (after the warm-ups); return runs, captures."""
+async def measure_live(
+    count: int, kind: str = LIVE, warm_ups: int = WARM_UPS
+) -> tuple[list[Run], list[Capture]]:
+    """Play the station (*kind*: LIVE, Icecast-style, or HLS) on A, run *count* handoffs after
+    *warm_ups*; return runs, captures."""
     with tempfile.TemporaryDirectory(prefix="baton-bench-live-") as tmp:
         workdir = Path(tmp)
         frames = await asyncio.to_thread(encode_programme, workdir)
@@ -57,26 +59,26 @@ async def measure_live(count: int, kind: str = LIVE) -> tuple[list[Run], list[Ca
                 station = LiveStation(frames, metaint=16_000)
             stack.push_async_callback(station.close)
             await station.start()
-            started = []
+            receivers = []
             for name in ("a", "b"):
                 (workdir / name).mkdir()
                 audio = f"capture:{workdir / name}.wav"
                 argv = receiver_argv(audio, workdir / name / "state", f"Bench {name.upper()}")
-                running = running_receiver(argv, workdir / name)
-                started.append(await stack.enter_async_context(running))
+                receivers.append((argv, workdir / name))
+            started = await start_receivers(stack, receivers)
             controller = Controller(m.ClientIdentity("bench-live", "Bench"), browse=False)
             await controller.async_start()
             stack.push_async_callback(controller.async_close)
             for each in started:
                 await controller.async_add_address("127.0.0.1", each.port)
             ids = [r.device_id for r in started]
-            runs = await _transfers(controller, ids, station.url, WARM_UPS + count, kind)
+            runs = await _transfers(controller, ids, station.url, count, kind, warm_ups)
         captures = [read_capture(workdir / f"{name}.wav") for name in ("a", "b")]
     return runs, captures
 
 
 async def _transfers(
-    controller: Controller, ids: list[str], url: str, count: int, kind: str
+    controller: Controller, ids: list[str], url: str, count: int, kind: str, warm_ups: int
 ) -> list[Run]:
     item = m.QueueItem("bench-radio", url, title="radio")
     played = await controller.async_command(ids[0], m.SetQueue((item,), play=True))
@@ -87,7 +89,7 @@ async def _transfers(
         await controller.async_connect(device_id, timeout=STATE_TIMEOUT_S)
     coordinator = TransferCoordinator(controller)
     runs = []
-    for i in range(count):
+    for i in range(warm_ups + count):
         source, target = i % 2, 1 - i % 2
         state = controller.connection(ids[source]).state
         if state is None:
@@ -98,7 +100,7 @@ async def _transfers(
         returned = monotonic_us()
         if outcome.failure is not None or outcome.timings is None:
             raise RuntimeError(f"live transfer {i} failed: {outcome.failure}")
-        mode = "warm-up" if i < WARM_UPS else kind
+        mode = "warm-up" if i < warm_ups else kind
         runs.append(Run(mode, source, target, requested, returned, outcome.timings, state.clock))
         await _wait(
             controller.connection(ids[source]),

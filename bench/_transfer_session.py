@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench._queue_sizes import UPLOAD_TIMEOUT_S, library_urls, rss_mb
-from bench.session import receiver_argv, running_receiver
+from bench.session import receiver_argv, start_receivers
 from connect import queues as q
 from connect.clock import monotonic_us
 from connect.controller import Controller
@@ -89,11 +89,12 @@ async def measure(
     modes: Sequence[str] = MODES,
     queue_size: int = 1,
     rss: list[float] | None = None,
+    warm_ups: int = WARM_UPS,
 ) -> Session:
-    """Play, run `per_mode` transfers of each of *modes* on *output* ("capture" or a SERVERS
-    key), with a queue of *queue_size* items; with *rss*, append both receivers' VmRSS (MB)
-    once the last target holds the whole queue."""
-    count = WARM_UPS + per_mode * len(modes)
+    """Play, run *warm_ups* handoffs then `per_mode` transfers of each of *modes* on *output*
+    ("capture" or a SERVERS key), with a queue of *queue_size* items; with *rss*, append both
+    receivers' VmRSS (MB) once the last target holds the whole queue."""
+    count = warm_ups + per_mode * len(modes)
     # The track outlasts the run: the first play, then each transfer and the pause after it;
     # with a long queue also its upload and each target's fetch (pure-Python protobuf: slow).
     track_ms = round((3 + count * (SETTLE_S + 1.5)) * 1000)
@@ -120,21 +121,23 @@ async def measure(
                     # Closed once the receivers have stopped (the stack unwinds in reverse).
                     stack.push_async_callback(_collect, recorder, recordings, key)
                 outputs, env = [f"pulse:{sink}" for sink in _SINKS], server.env
-            started = []
+            receivers = []
             for name, audio in zip(("a", "b"), outputs, strict=True):
                 (workdir / name).mkdir()
                 argv = receiver_argv(audio, workdir / name / "state", f"Bench {name.upper()}")
-                running = running_receiver(argv, workdir / name, env)
-                started.append(await stack.enter_async_context(running))
+                receivers.append((argv, workdir / name))
+            started = await start_receivers(stack, receivers, env)
             controller = Controller(m.ClientIdentity("bench-transfer", "Bench"), browse=False)
             await controller.async_start()
             stack.push_async_callback(controller.async_close)
             for each in started:
                 await controller.async_add_address("127.0.0.1", each.port)
             ids = [r.device_id for r in started]
+            # Modes in pairs (there and back) when each has an even count, else one by one.
+            run_length = 2 if per_mode % 2 == 0 else 1
             session.runs = await _transfers(
                 controller, ids, media.url("pos.wav"), track_ms, count, modes, queue_size,
-                session.whole_after_ms,
+                session.whole_after_ms, run_length, warm_ups,
             )  # fmt: skip
             if rss is not None:
                 # Each target fetched the rest of the queue after its switch: both receivers
@@ -193,6 +196,8 @@ async def _transfers(
     modes: Sequence[str] = MODES,
     queue_size: int = 1,
     whole_after_ms: list[float] | None = None,
+    run_length: int = 2,
+    warm_ups: int = WARM_UPS,
 ) -> list[Run]:
     item = m.QueueItem("bench-1", url, title="position track", duration_ms=track_ms)
     # The track first, then a library's worth of others that never play (bench/_queue_sizes).
@@ -209,7 +214,7 @@ async def _transfers(
     for i in range(count):
         # Two warm-up transfers first: each receiver's first timed start (its player has not
         # learnt its output's start latency yet) is shown in the breakdown, not in the figures.
-        mode = WARM_UP if i < WARM_UPS else modes[((i - WARM_UPS) // 2) % len(modes)]
+        mode = WARM_UP if i < warm_ups else modes[((i - warm_ups) // run_length) % len(modes)]
         source, target = i % 2, 1 - i % 2
         options = m.TransferOptions(mode=WIRE_MODE[mode], fade_ms=FADE_MS)
         if mode == PREPARED:

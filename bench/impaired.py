@@ -5,10 +5,10 @@ capture outputs) in one namespace, a controller and the media server in another,
 them only `tests.impairment` with the `wifi` profile: 20 ms ± 15 ms each way, 1 % of packets
 300 ms late, a 2 s stall every minute, 20 Mbit/s, 2 % of mDNS packets lost
 (bench/_impaired_net.py). Then, from the controller (bench/_impaired_steps.py):
-1. discovery: a fresh controller browsing until both receivers are listed (20; quick: 2);
-2. command → echo: SetVolume 4 a second for 70 s (quick: 3 s), open loop, across a stall;
-3. transfers: 100 handoffs back and forth (quick: 4), a playing position track;
-4. reconnects: the proxy resets every connection (10; quick: 2).
+1. discovery: a fresh controller browsing until both receivers are listed (20; quick: 1);
+2. command → echo: SetVolume 4 a second for 70 s (quick: 2 s), open loop, across a stall;
+3. transfers: 100 handoffs back and forth (quick: 2), a playing position track;
+4. reconnects: the proxy resets every connection (10; quick: 1).
 The stall periods are timed from the proxy's start, and each transfer says whether a stall
 met it.
 
@@ -73,7 +73,7 @@ class Sizes:
 
 
 FULL = Sizes(20, 70.0, 100, 10)
-QUICK = Sizes(2, 3.0, 4, 2)
+QUICK = Sizes(1, 2.0, 2, 1)
 
 
 @dataclass

@@ -68,7 +68,7 @@ class Sizes:
 
 
 FULL = Sizes(20, 2.0, 50, 5, 50.0, 200, 8, 30.0)
-QUICK = Sizes(5, 2.0, 10, 5, 10.0, 20, 8, 2.0)
+QUICK = Sizes(3, 2.0, 5, 5, 10.0, 10, 8, 2.0)
 
 
 def run(quick: bool) -> Iterable[Measurement]:

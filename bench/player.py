@@ -57,7 +57,7 @@ TRANSFER_TARGET = "part of transfer request → target audible ≤ 400 ms p95 (D
 
 def run(quick: bool) -> Iterable[Measurement]:
     """Measure pre-roll and play latency with real libVLC into afile, on a loopback server."""
-    rounds = 5 if quick else 40
+    rounds = 2 if quick else 40
     return [*asyncio.run(_measure(rounds)), *asyncio.run(_measure_capture(rounds))]
 
 

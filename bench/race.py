@@ -14,7 +14,7 @@ good), and how long each command took from its start to its outcome: the winner'
 transfer, to the target's Done) and the loser's (to its refusal). It prints which rule refused
 each losing command: the source in its switch (CONFLICT), the source having let go
 (NOT_ACTIVE), or the controller up front from its view (or a target that had seen a newer
-copy). `--quick`: 4 rounds.
+copy). `--quick`: 2 rounds.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 from bench._runner import Measurement
 from tests.integration.transfer.race import RaceResult, async_race
 
-ROUNDS, QUICK_ROUNDS = 50, 4
+ROUNDS, QUICK_ROUNDS = 50, 2
 
 
 def run(quick: bool) -> Iterable[Measurement]:

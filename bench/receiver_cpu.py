@@ -10,7 +10,7 @@ is the coldest.
 CPU: the receiver's user+system time (all threads, libVLC's included) from /proc/PID/stat,
 as a percentage of one core. "Idle": four slices of a window after the start settles,
 nothing connected. "Playing": the CPU that one play of a 44.1 kHz stereo WAV of 10 s
-(quick: 4 s), served over HTTP, decoded by libVLC and written to afile, took from the command
+(quick: 2 s), served over HTTP, decoded by libVLC and written to afile, took from the command
 to the end of the track, divided by that time. afile writes ahead of real time, so this is
 the work of playing the track averaged over its duration, not an instantaneous rate.
 """
@@ -52,10 +52,10 @@ def run(quick: bool) -> Iterable[Measurement]:
     """Yield cold start -> READY=1, CPU idle and CPU playing."""
     starts, idle, playing = asyncio.run(
         _measure(
-            starts=2 if quick else 8,
-            window_s=2.0 if quick else 10.0,
+            starts=1 if quick else 8,
+            window_s=1.0 if quick else 10.0,
             plays=1 if quick else 3,
-            track_s=4 if quick else 10,
+            track_s=2 if quick else 10,
         )
     )
     yield Measurement(

@@ -50,9 +50,9 @@ RATE = 44_100
 
 
 def run(quick: bool) -> Iterable[Measurement]:
-    """Yield idle and playing RSS (quick: a 4 s track, full: 20 s)."""
+    """Yield idle and playing RSS (quick: a 3 s track, full: 20 s)."""
     idle, idle_peak, playing, playing_peak = asyncio.run(
-        _measure(track_s=4 if quick else 20, idle_reads=5 if quick else 20)
+        _measure(track_s=3 if quick else 20, idle_reads=3 if quick else 20)
     )
     yield Measurement(
         name="receiver_memory.idle",

@@ -1,12 +1,12 @@
 """Soak benchmark (issue 19): a receiver playing for an hour while controllers come and go.
 
-`./dev bench soak --minutes N` (default 10; `--quick`: 1, what the suite runs). Two real
+`./dev bench soak --minutes N` (default 10; `--quick`: 0.2, the suite's smoke). Two real
 receivers on `lo` in pin mode (TLS, tokens), both playing into capture outputs: A, the one
 under test, runs in bench/_soak_host.py (the same receiver, reporting its own resources on a
 Unix socket), B is a plain `baton-receiver`. A plays a 441 Hz tone on repeat. Then:
 
-1. **Hammer** (`soak.hammer`): 20 paired controllers send SetVolume at 2/s each to A for
-   30 s (quick: 5 s). **Flood** (`soak.flood`): an unauthenticated peer floods A from 16
+1. **Hammer** (`soak.hammer`): 20 paired controllers (quick: 5) send SetVolume at 2/s each
+   to A for 30 s (quick: 2 s). **Flood** (`soak.flood`): an unauthenticated peer floods A from 16
    workers for as long (bench/_soak_pressure.py) while one paired controller keeps commanding
    it. Whether A kept playing is read from its capture: the longest silence in each window
    (judged ≤ 50 ms; the analysis resolves 10 ms).
@@ -45,12 +45,13 @@ from bench._heard import longest_silence_ms
 from bench._runner import Measurement
 from bench._soak_cycle import CycleTally, Peer, controller_for, one_cycle, pair_all
 from bench._soak_pressure import Pressure, flood, hammer
-from bench.session import receiver_argv, running_receiver
+from bench.session import receiver_argv, start_receivers
 from connect.wire import messages as m
 from tests.audio import read_capture, write_wav
 from tests.media_server import MediaServer
 
 HAMMER_CONTROLLERS = 20
+QUICK_HAMMER_CONTROLLERS = 5
 HAMMER_RATE_HZ = 2.0
 FLOOD_WORKERS = 16
 SILENCE_TARGET_MS = 50.0
@@ -90,10 +91,11 @@ class SoakResult:
 
 
 def run(quick: bool, minutes: float | None = None) -> Iterable[Measurement]:
-    """Soak for *minutes* (quick: 1, else 10) and yield the figures and verdicts."""
-    minutes = minutes if minutes is not None else (1.0 if quick else 10.0)
-    pressure_s = 5.0 if quick else 30.0
-    result = asyncio.run(_soak(minutes, pressure_s))
+    """Soak for *minutes* (quick: 0.2, else 10) and yield the figures and verdicts."""
+    minutes = minutes if minutes is not None else (0.2 if quick else 10.0)
+    pressure_s = 2.0 if quick else 30.0
+    hammering = QUICK_HAMMER_CONTROLLERS if quick else HAMMER_CONTROLLERS
+    result = asyncio.run(_soak(minutes, pressure_s, hammering))
     _print_errors(result)
     yield from _figures(result)
 
@@ -109,7 +111,7 @@ def levels_off(values: Sequence[float], allowance: float) -> bool:
     return rise <= allowance or rise < 0.5 * (b - a)
 
 
-async def _soak(minutes: float, pressure_s: float) -> SoakResult:
+async def _soak(minutes: float, pressure_s: float, hammering: int) -> SoakResult:
     result = SoakResult(minutes=minutes)
     with tempfile.TemporaryDirectory(prefix="baton-bench-soak-") as tmp:
         work = Path(tmp)
@@ -129,13 +131,12 @@ async def _soak(minutes: float, pressure_s: float) -> SoakResult:
         argvs[0] = [*host[:2], "bench._soak_host", "--stats", str(stats), *host[3:]]
         async with contextlib.AsyncExitStack() as stack:
             server = await stack.enter_async_context(MediaServer(media))
-            started = [
-                await stack.enter_async_context(running_receiver(argv, work / name))
-                for argv, name in zip(argvs, ("a", "b"), strict=True)
-            ]
+            started = await start_receivers(
+                stack, [(argv, work / name) for argv, name in zip(argvs, ("a", "b"), strict=True)]
+            )
             peers = [Peer(r.device_id, "127.0.0.1", r.port) for r in started]
             await _setup(work, peers, state_dirs, server.url("tone.wav"))
-            await _pressure(work, peers[0], state_dirs[0], pressure_s, result)
+            await _pressure(work, peers[0], state_dirs[0], pressure_s, hammering, result)
             await _cycles(work, peers, stats, state_dirs[0], minutes, result)
         capture = read_capture(recordings["a"])
         result.hammer_silence_ms = longest_silence_ms(
@@ -173,10 +174,10 @@ async def _setup(work: Path, peers: list[Peer], state_dirs: list[Path], url: str
 
 
 async def _pressure(
-    work: Path, a: Peer, state_dir: Path, seconds: float, result: SoakResult
+    work: Path, a: Peer, state_dir: Path, seconds: float, count: int, result: SoakResult
 ) -> None:
-    """Hammer A with 20 controllers, then flood it unauthenticated; note the windows."""
-    controllers = [controller_for(100 + i, work / "credentials") for i in range(HAMMER_CONTROLLERS)]
+    """Hammer A with *count* controllers, then flood it unauthenticated; note the windows."""
+    controllers = [controller_for(100 + i, work / "credentials") for i in range(count)]
     try:
         for controller in controllers:
             await controller.async_start()

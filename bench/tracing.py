@@ -75,8 +75,8 @@ CAR = samples.Device("bench-car", "Car", "car", "bench", -20.0)
 
 
 def run(quick: bool) -> Iterable[Measurement]:
-    """Yield ingest rate and visibility figures (quick: 3 rounds of 10 batches, 10 events)."""
-    rounds, batches, events, page_events = (3, 10, 10, 5) if quick else (5, 40, 100, 30)
+    """Yield ingest rate and visibility figures (quick: 1 round of 4 batches, 3 events)."""
+    rounds, batches, events, page_events = (1, 4, 3, 2) if quick else (5, 40, 100, 30)
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
         wall_rates, cpu_rates, stored, sent = asyncio.run(_ingest(Path(tmp), rounds, batches))
     yield Measurement(

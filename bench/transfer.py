@@ -7,8 +7,9 @@ its presentation instant on CLOCK_MONOTONIC, the clock this process reads too. A
 (mDNS off, both added by address) starts a long position-encoding track on A, then a
 TransferCoordinator moves it A→B, B→A, ... with a pause between transfers; modes go in pairs,
 handoff there and back, stop-first there and back, so both meet the same conditions side by side
-in one run (20 transfers of each, quick: 2). Afterwards both receivers are stopped and each
-transfer is read from the recordings (tests/integration/transfer/proof_audio.py):
+in one run (20 transfers of each; quick: one of each in turn, no warm-up). Afterwards both
+receivers are stopped and each transfer is read from the recordings
+(tests/integration/transfer/proof_audio.py):
 * request → audible: the target's first audible sample minus the instant read just before
   calling `TransferCoordinator.async_transfer` (which reads its own request instant
   microseconds later);
@@ -33,7 +34,7 @@ PipeWire's pulse layer), one null sink each, recorded from the sinks' monitors b
 the same table, then both side by side. The difference is what a real sound server adds.
 
 Then queues as large as a library (bench/_queue_sizes.py): for 100, 10 000 and 50 000 items
-(quick: 100 and 50 000), fresh receivers play the track as the first item of a queue of that
+(quick: 100 and 2 000), fresh receivers play the track as the first item of a queue of that
 length and hand it off back and forth (6 times each; quick: once): request → audible from the
 audio as above, and both receivers' RSS once the last target fetched the whole queue. A full
 run repeats them with pure-Python protobuf (what armhf runs), in a process of its own.
@@ -57,7 +58,7 @@ from dataclasses import replace
 
 from bench._queue_sizes import QUEUE_SIZES, QUICK_SIZES, judge_latency, pure_python
 from bench._runner import Measurement
-from bench._transfer_live import HLS, live_figures, measure_live
+from bench._transfer_live import HLS, LIVE, live_figures, measure_live
 from bench._transfer_session import (
     CODE,
     FADE_MS,
@@ -66,6 +67,7 @@ from bench._transfer_session import (
     PREPARED,
     SERVERS,
     STOP_FIRST,
+    WARM_UPS,
     Run,
     Session,
     measure,
@@ -80,29 +82,34 @@ OUTPUTS = tuple(SERVERS)  # what --output accepts besides the capture run, alway
 
 
 def run(quick: bool, output: str | None = None) -> Iterable[Measurement]:
-    """Run 20 transfers of each mode (quick: 2) on capture, and on *output* if named; yield
+    """Run 20 transfers of each mode (quick: 1) on capture, and on *output* if named; yield
     the audio's figures per output and mode, then print the two side by side."""
     if output is not None and output not in OUTPUTS:
         raise ValueError(f"transfer --output must be one of {', '.join(OUTPUTS)}, not {output!r}")
-    per_mode = 2 if quick else 20
+    # Quick: no warm-ups either; the first transfers' cold starts only move figures nobody reads.
+    per_mode, warm_ups = (1, 0) if quick else (20, WARM_UPS)
     tables: dict[str, list[Measurement]] = {}
     for name in ("capture", *([output] if output else [])):
-        session = asyncio.run(measure(per_mode, name))
+        session = asyncio.run(measure(per_mode, name, warm_ups=warm_ups))
         figures = list(_session_figures(session))
         tables[name] = figures
         yield from figures
     if output:
         _print_side_by_side(tables["capture"], tables[output], output)
     # Internet radio: the same handoffs, joining a live stream at its edge (its own row).
-    yield from live_figures(*asyncio.run(measure_live(per_mode)))
-    yield from live_figures(*asyncio.run(measure_live(per_mode, HLS)), HLS)  # the same over HLS
+    yield from live_figures(*asyncio.run(measure_live(per_mode, LIVE, warm_ups)))
+    # The same over HLS.
+    yield from live_figures(*asyncio.run(measure_live(per_mode, HLS, warm_ups)), HLS)
     # Queues of 100, 10 000 and 50 000 items (full runs: also in pure-Python protobuf).
-    yield from asyncio.run(queue_sizes(QUICK_SIZES if quick else QUEUE_SIZES, 1 if quick else 6))
+    sizes = QUICK_SIZES if quick else QUEUE_SIZES
+    yield from asyncio.run(queue_sizes(sizes, per_mode if quick else 6, warm_ups=warm_ups))
     if not quick:
         yield from pure_python("transfer", quick)
 
 
-async def queue_sizes(sizes: Sequence[int], per_size: int, suffix: str = "") -> list[Measurement]:
+async def queue_sizes(
+    sizes: Sequence[int], per_size: int, suffix: str = "", warm_ups: int = WARM_UPS
+) -> list[Measurement]:
     """Handoffs with a queue of each size (fresh receivers each, capture output): request →
     audible from the audio, and the receivers' RSS after; the largest judged against the
     smallest."""
@@ -111,7 +118,7 @@ async def queue_sizes(sizes: Sequence[int], per_size: int, suffix: str = "") -> 
     whole: dict[int, Measurement] = {}
     for size in sizes:
         rss: list[float] = []
-        session = await measure(per_size, "capture", (HANDOFF,), size, rss)
+        session = await measure(per_size, "capture", (HANDOFF,), size, rss, warm_ups)
         heard = [(run, _hear(session, run)) for run in session.runs]
         print(f"queue of {size} items{suffix}:")
         _print_breakdown(heard)

@@ -116,6 +116,10 @@ def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     hypothesis property stays synchronous and the servers live across inputs.
     """
     loop = asyncio.new_event_loop()
+    # Without asyncio's debug mode, under pytest (whose loops all have it, tests/conftest.py)
+    # as under `./dev fuzz`: it records where every callback, future and task was made, which
+    # is two thirds of what an input to a receiver costs. A hang is the watchdog's to catch.
+    loop.set_debug(False)
     try:
         yield loop
     finally:

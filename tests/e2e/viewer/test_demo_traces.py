@@ -2,7 +2,8 @@
 
 `baton demo --headless --keep-viewer` starts `baton-traces serve`, prints the viewer's address
 and token, and every demo device traces there. The page, opened as soon as the address is
-printed, draws the transfer's messages as arrows between the device lifelines.
+printed, draws the transfer's messages as arrows between the device lifelines. Once stopped,
+the tour is checked as tests/e2e/test_demo.py checks a plain headless one (which then skips).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
+
+from tests.e2e.test_demo import check_tour
 
 pytestmark = pytest.mark.slow
 
@@ -111,3 +114,4 @@ async def test_the_demo_tour_draws_its_transfers_live_between_lifelines(browser,
             process.kill()
             await process.wait()
     assert process.returncode == 0, "".join(seen)
+    check_tour("".join(seen))  # what tests/e2e/test_demo.py checks when no browser is here

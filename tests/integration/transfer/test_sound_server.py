@@ -76,6 +76,7 @@ STATE_TIMEOUT_S = 10.0
 ROUTE_TIMEOUT_S = 10.0  # a new stream heard on the sink, however busy the machine
 SETTLE_S = 1.2  # play after each step: room for a steady stretch on either side
 AROUND_US = 300_000  # how far around a start or a transfer a burst is looked for
+SEARCH_CHUNK_US = 100_000  # the first sound after a step is looked for this much at a time
 STEADY_US = 400_000
 LEVEL_DB = 1.0
 # Content continuity across a transfer. PipeWire's pulse layer gets its own bound: it paces a
@@ -109,6 +110,13 @@ _PIPEWIRE = pytest.param(
         strict=False,
     ),
 )
+
+
+@pytest.fixture(scope="module")
+def position_track(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The position track's bytes, made once for every test here (seconds of synthesis)."""
+    path = tmp_path_factory.mktemp("track") / "pos.wav"
+    return write_cyclic_position_track(path, TRACK_MS, CODE).read_bytes()
 
 
 @pytest.fixture(params=["pulseaudio", _PIPEWIRE])
@@ -155,9 +163,10 @@ async def _play_session(
     controller: Controller,
     media: MediaServer,
     recorder: MonitorRecorder,
+    track: bytes,
 ) -> list[Step]:
     """Run every start path on two receivers; return the steps, on the test's clock."""
-    write_cyclic_position_track(media.root / "pos.wav", TRACK_MS, CODE)
+    (media.root / "pos.wav").write_bytes(track)
     item = m.QueueItem("pos", media.url("pos.wav"), title="position", duration_ms=TRACK_MS)
     extra = ("--initial-volume", str(VOLUME))
     receivers = list(
@@ -235,15 +244,19 @@ def _first_sound_after(capture: Capture, at_us: int) -> int:
     """Return the start of the first 5 ms window at or after *at_us* that is not silent.
 
     Searched to the end of the recording: a receiver restarted after a power cut on a busy
-    machine may take longer than any fixed span to listen, resume and be routed."""
-    for at, level in window_levels(capture, at_us, at_us + 60_000_000):
-        if level >= SILENCE_RMS:
-            return at
+    machine may take longer than any fixed span to listen, resume and be routed. A tenth of
+    a second of windows at a time, on the same 1 ms grid: the sound is mostly there at once,
+    and a minute of windows computed up front took a second a step."""
+    begin, end = max(at_us, capture.blocks[0][0]), at_us + 60_000_000
+    for chunk in range(begin, end, SEARCH_CHUNK_US):
+        for at, level in window_levels(capture, chunk, min(chunk + SEARCH_CHUNK_US, end)):
+            if level >= SILENCE_RMS:
+                return at
     return at_us
 
 
 async def test_every_start_path_plays_at_the_volume_and_transfers_are_seamless(
-    audio_server: AudioServer, tmp_path: Path
+    audio_server: AudioServer, tmp_path: Path, position_track: bytes
 ) -> None:
     controller = Controller(m.ClientIdentity("test-sound-server", "Sound server"), browse=False)
     await controller.async_start()
@@ -252,7 +265,9 @@ async def test_every_start_path_plays_at_the_volume_and_transfers_are_seamless(
     try:
         (tmp_path / "media").mkdir()
         async with MediaServer(tmp_path / "media") as media:
-            steps = await _play_session(tmp_path, audio_server, controller, media, recorder)
+            steps = await _play_session(
+                tmp_path, audio_server, controller, media, recorder, position_track
+            )
     finally:
         await controller.async_close()
         recording = await recorder.close()
@@ -324,7 +339,10 @@ def _check_stop_first(capture: Capture, steps: list[Step], kind: str) -> None:
 # of it can let the server run dry, which it says; what was heard is judged from the recording.
 @pytest.mark.warning_logs(r"pulse output: the server ran out of audio")
 async def test_this_computer_plays_through_the_same_server_at_its_volume(
-    audio_server: AudioServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    audio_server: AudioServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    position_track: bytes,
 ) -> None:
     # "This computer" is the app's in-process receiver: it finds the server as the app
     # would, from its own environment (a desktop session's PULSE_SERVER / XDG_RUNTIME_DIR).
@@ -343,7 +361,7 @@ async def test_this_computer_plays_through_the_same_server_at_its_volume(
     try:
         (tmp_path / "media").mkdir()
         async with MediaServer(tmp_path / "media") as media:
-            write_cyclic_position_track(media.root / "pos.wav", TRACK_MS, CODE)
+            (media.root / "pos.wav").write_bytes(position_track)
             item = m.QueueItem("pos", media.url("pos.wav"), duration_ms=TRACK_MS)
             speaker = await start_receiver(
                 tmp_path, "Kitchen", output="default", env=audio_server.env,
