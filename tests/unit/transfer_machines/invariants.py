@@ -11,7 +11,8 @@ documented exceptions, each named by what the home shows:
   until an abort reaches it; and a source cut off from its controller, which the controller
   takes for gone and moves the session on from its last known state: it plays on beside the
   target until someone tells it, and if another device had taken the session meanwhile (which
-  this controller had not heard of), that one holds it too.
+  this controller had not heard of), that one holds it too. A transfer that moves the session
+  on from a stranded device (`World.carried`) hands the excuse on to its target.
 """
 
 from __future__ import annotations
@@ -34,16 +35,26 @@ def failed_transfers(world: World) -> set[str]:
 def stranded(world: World) -> set[str]:
     """Return the devices that play on where the protocol lost track of them: a target that
     started for a transfer reported failed; the source and the target of a transfer that went
-    on from the source's last known state (it could not be reached)."""
+    on from the source's last known state (it could not be reached); the target of a transfer
+    that moved the session on from a device stranded at the time (it carries that lineage)."""
     failed = failed_transfers(world)
     out = set()
     for controller in world.controllers.values():
         for outcome in controller.outcomes:
             if outcome.ok and not outcome.source_reachable:
                 out |= {outcome.source_id, outcome.target_id}
+            if outcome.ok and outcome.transfer_id in world.carried:
+                out.add(outcome.target_id)  # it took the session from a stranded device
         running, plan = controller.coordination, controller.plan
         if running is not None and plan is not None and not running.source_reachable:
             out |= {plan.source_id, plan.target_id}
+        if (
+            running is not None
+            and not running.over
+            and plan is not None
+            and plan.transfer_id in world.carried
+        ):
+            out.add(plan.target_id)  # it may play before its Done reaches the controller
     for device in world.devices.values():
         started = device.machine.target.started_transfer
         phases = {tid for tid in failed if device.machine.ledger.phase(tid).name == "STARTED"}

@@ -337,6 +337,7 @@ class World:
         self.links: dict[tuple[str, str], Link] = {}
         self.held: dict[int, list[Callable[[], None]]] = {}  # messages waiting for a heal
         self.lost_holds: set[str] = set()  # sources killed while they waited for a verdict
+        self.carried: set[str] = set()  # transfers started from a stranded device (the test's)
         self.jitter_us = 0  # extra delay drawn per message, up to this
         self.duplicates = 0.0  # the chance that a delivered message is delivered twice
         self._fifo: dict[tuple[int, str], int] = {}

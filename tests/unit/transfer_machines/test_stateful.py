@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 
 from connect.wire import messages as m
 from tests.unit.transfer_machines import invariants
-from tests.unit.transfer_machines.sim import World
+from tests.unit.transfer_machines.sim import Controller, Device, World
 
 DEVICES = ("d0", "d1", "d2")
 MODES = st.sampled_from([m.TransferMode.HANDOFF, m.TransferMode.STOP_FIRST])
@@ -68,6 +68,15 @@ class Home(RuleBasedStateMachine):
         self.world.jitter_us = jitter
         self.world.duplicates = duplicates
 
+    def start(self, ctl: Controller, source: Device, to: Device, mode: m.TransferMode) -> bool:
+        """Start a transfer, noting it in `World.carried` if its source is stranded now."""
+        stranded = source.id in invariants.stranded(self.w)
+        if not ctl.start(source, to, mode):
+            return False
+        if stranded and ctl.plan is not None:
+            self.w.carried.add(ctl.plan.transfer_id)
+        return True
+
     @rule(
         controller=st.integers(0, 2),
         source=st.sampled_from(DEVICES),
@@ -79,7 +88,7 @@ class Home(RuleBasedStateMachine):
         ctl = self.w.controllers.get(f"c{controller % self.controllers}")
         if ctl is None or not ctl.alive or ctl.busy or source == to:
             return
-        if ctl.start(self.w.devices[source], self.w.devices[to], mode):
+        if self.start(ctl, self.w.devices[source], self.w.devices[to], mode):
             COUNTS["transfers"] += 1
 
     @rule(
@@ -97,7 +106,7 @@ class Home(RuleBasedStateMachine):
             return
         old = device.published[max(0, len(device.published) - 1 - back)]
         ctl.views[source] = old
-        if ctl.start(device, self.w.devices[to], m.TransferMode.HANDOFF):
+        if self.start(ctl, device, self.w.devices[to], m.TransferMode.HANDOFF):
             COUNTS["transfers"] += 1
 
     @rule(first=st.sampled_from((0, 1)), mode=MODES)
@@ -112,7 +121,7 @@ class Home(RuleBasedStateMachine):
         others = [d for d in DEVICES if d != source.id]
         for n, ctl in enumerate(self.w.controllers.values()):
             to = self.w.devices[others[(first + n) % len(others)]]
-            if ctl.alive and not ctl.busy and ctl.start(source, to, mode):
+            if ctl.alive and not ctl.busy and self.start(ctl, source, to, mode):
                 COUNTS["transfers"] += 1
                 COUNTS["raced"] += 1
 
