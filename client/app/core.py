@@ -9,6 +9,10 @@ transferred to (else the first that reports playing).
 Access (docs/security.md): the controller keeps its tokens in the CredentialStore the CLI
 uses, so a device paired by either works in both. A device that needs pairing gets no session
 until the listener pairs it; "This computer" is in pin mode and the app is its owner.
+
+Beside it: client/app/_following.py keeps the device cards and the followed session from the
+registry's and the sessions' events, client/app/_moving.py moves that session (transfers),
+client/app/_self_test.py runs the multicast self-test.
 """
 
 from __future__ import annotations
@@ -16,33 +20,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
-import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from client.app import views as v
+from client.app._moving import SessionMoving
+from client.app._self_test import SELF_TEST_GROUP as SELF_TEST_GROUP
+from client.app._self_test import multicast_self_test as multicast_self_test
 from client.app.access_desk import AccessDesk
 from client.app.library import Library, Track
 from client.app.library_loader import LibraryLoader
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
 from client.app.queue_follow import QueueFollower
 from client.app.queue_play import async_add_to_queue, async_play_tracks, queue_items
-from client.app.rescue import playback_lost, resume_elsewhere
-from client.app.views import AppSettings, DeviceGone, LibraryLoaded
+from client.app.rescue import resume_elsewhere
+from client.app.views import AppSettings, LibraryLoaded
 from client.library_server import MEDIA_PREFIX, LibraryServer
 from client.media_addresses import address_facing, served_addresses
 from connect.access import CredentialStore
-from connect.clock import monotonic_us
 from connect.controller import Controller, parse_host_port
-from connect.discovery import DeviceAdded, DeviceEntry, DeviceEvent, DeviceRemoved, DeviceUpdated
 from connect.discovery.interfaces import list_interfaces
-from connect.errors import AccessError, ConnectError
-from connect.session import AccessDenied, Connected, ConnectionEvent, Disconnected, StateChanged
-from connect.transfer import why_not_target
+from connect.errors import ConnectError
 from connect.transfer.coordinator import TransferCoordinator
 from connect.wire import messages as m
 from devices.errors import ReceiverError
@@ -51,7 +51,6 @@ _LOG = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT_S = 5.0
 START_WAIT_S = 10.0  # how long a close waits for a start still under way
-SELF_TEST_GROUP = "239.255.66.77"  # administratively scoped: never leaves the site
 LOCAL_CODE_POLL_S = 1.0  # how often a TV re-reads its own pairing code (an attribute read)
 MEDIA_INTERFACE_POLL_S = 3.0  # how often the music's addresses follow the interfaces (ifaddr)
 
@@ -59,7 +58,7 @@ MEDIA_INTERFACE_POLL_S = 3.0  # how often the music's addresses follow the inter
 Emit = Callable[[object], None]
 
 
-class AppCore:
+class AppCore(SessionMoving):
     """See the module docstring. Construct anywhere; use only on the asyncio thread."""
 
     def __init__(
@@ -316,55 +315,6 @@ class AppCore:
         """Follow *device_id* (nothing plays: the next Play goes there); its session is shown."""
         self._follow(device_id)
 
-    async def async_transfer(self, target_id: str) -> None:
-        """Move the followed session to *target_id*, reporting progress and the outcome."""
-        source = self._followed
-        name = self._name(target_id)
-        if not source:
-            self._emit(
-                v.TransferView("", target_id, name, v.TransferPhase.FAILED, "Nothing is playing")
-            )
-            return
-        self._emit(
-            v.TransferView(source, target_id, name, v.TransferPhase.RUNNING, f"Moving to {name}…")
-        )
-        began = time.perf_counter()
-        outcome = await self.coordinator.async_transfer(source, target_id)
-        elapsed = round((time.perf_counter() - began) * 1000)
-        if outcome.ok:
-            self._follow(target_id)
-            self._emit(
-                v.TransferView(
-                    source, target_id, name, v.TransferPhase.DONE, f"Playing on {name}",
-                    outcome.timings, elapsed,
-                )
-            )  # fmt: skip
-        else:
-            assert outcome.failure is not None
-            why = self._named(outcome.failure.message or outcome.failure.code.name.lower())
-            owner = outcome.owner_id
-            if owner and owner != target_id:
-                # Another controller moved it first: follow it, so the same choice moves it
-                # from where it is now.
-                self._follow(owner)
-                why += f". Choose {name} again to move it from {self._name(owner)}"
-            elif not owner:
-                why += f"; the music stays on {self._name(source)}"
-            self._emit(
-                v.TransferView(
-                    source, target_id, name, v.TransferPhase.FAILED, why, None, elapsed,
-                )
-            )  # fmt: skip
-
-    async def async_prepare_transfer(self) -> None:
-        """The device picker shows: have the other devices open the followed music's stream,
-        so a transfer chosen there starts sooner (connect/transfer/target.py, prepared)."""
-        source = self._followed
-        if not source:
-            return
-        others = [e.id for e in self.controller.registry.entries() if e.id != source and e.online]
-        await self.coordinator.async_prepare(source, others)
-
     async def async_add_address(self, text: str) -> None:
         """Add a device by `host:port`."""
         try:
@@ -415,75 +365,7 @@ class AppCore:
                 self._emit(v.LocalPairingCode(code))
             await asyncio.sleep(LOCAL_CODE_POLL_S)
 
-    # -------------------------------------------------------------------------- events
-
-    def _on_device_event(self, event: DeviceEvent) -> None:
-        entry = event.entry
-        if entry.id == self._followed and not entry.online:
-            # The registry hears of a goodbye or a dead heartbeat first, and may drop the
-            # device from the list before its session's Disconnected arrives.
-            self._followed_left(entry.id, entry.offline_reason)
-        if isinstance(event, DeviceRemoved) or not entry.listed:
-            if self._views.pop(entry.id, None) is not None:
-                self._emit(DeviceGone(entry.id))
-            return
-        view = self._view_from_entry(entry)
-        # A device that would refuse us gets no session until it is paired.
-        wanted = not entry.id.startswith("manual:") and not view.locked
-        if isinstance(event, DeviceAdded | DeviceUpdated) and wanted:
-            self.controller.connection(entry.id)  # starts (once) the session
-        self._put(view)
-
-    def _on_connection_event(self, event: ConnectionEvent) -> None:
-        view = self._views.get(event.device_id)
-        if view is None:
-            return
-        if isinstance(event, Connected):
-            if self._lost is not None and self._lost.device_id == event.device_id:
-                self._lost = None  # it is back: a later departure is news again
-            info = event.welcome.device
-            view = self.access.on_connected(view, event.welcome)
-            self._put(replace(view, info=info, online=True, why_not=self._verdict(info)))
-        elif isinstance(event, AccessDenied):
-            self._put(self.access.on_denied(view, event))
-        elif isinstance(event, Disconnected):
-            self._put(replace(view, online=False, offline_reason=event.reason))
-            if event.device_id == self._followed:
-                self._followed_left(event.device_id, event.reason)
-        elif isinstance(event, StateChanged):
-            state = event.snapshot.state
-            self._put(replace(view, active=state.active, status=state.status, volume=state.volume))
-            takes_over = state.status is m.PlaybackStatus.PLAYING and not self._followed_active()
-            if state.active and (not self._followed or takes_over):
-                self._followed = event.device_id
-            if event.device_id == self._followed:
-                self._emit_session(event.device_id, event.snapshot)
-
-    def _followed_left(self, device_id: str, reason: str) -> None:
-        """The playing device went away: say so at once, with what stopped (the screens
-        offer to start it elsewhere), and stop the progress bar. Once per departure."""
-        if self._lost is not None and self._lost.device_id == device_id:
-            return
-        conn = self.controller.known_connection(device_id)
-        if conn is not None and isinstance(conn.stopped_by, AccessError):
-            return  # it plays on, it just will not take our commands: not a departure
-        # The session as last shown: a connection that ended may be gone, or be a fresh one.
-        shown = (
-            self._shown if self._shown is not None and self._shown.device_id == device_id else None
-        )
-        lost = playback_lost(
-            device_id,
-            self._name(device_id),
-            reason,
-            shown.state if shown else None,
-            shown.estimate if shown else None,
-            monotonic_us(),
-        )
-        if lost is None:
-            return
-        self._lost = lost
-        self._emit(lost)
-        self._emit(v.SessionView(device_id, lost.device_name, lost.state, None))
+    # -------------------------------------------------------------------------- rescue
 
     async def async_resume_elsewhere(self, target_id: str) -> None:
         """Start what stopped with the device that left on *target_id*, where it stopped."""
@@ -505,99 +387,6 @@ class AppCore:
         host = self._address_facing(device_id)
         authority = f"[{host}]" if ":" in host else host
         return urlunsplit(parts._replace(netloc=f"{authority}:{self.server.port}"))
-
-    def _verdict(self, info: m.DeviceInfo) -> str:
-        state = self.controller.connection(self._followed).state if self._followed else None
-        return why_not_target(info, state.current_item if state else None)
-
-    def _followed_active(self) -> bool:
-        view = self._views.get(self._followed)
-        return view is not None and view.active
-
-    def _follow(self, device_id: str) -> None:
-        self._followed = device_id
-        conn = self.controller.connection(device_id)
-        if conn.state is not None:
-            self._emit_session(device_id, m.StateSnapshot(conn.state))
-
-    def _emit_session(self, device_id: str, snapshot: m.StateSnapshot) -> None:
-        self.queue.follow(device_id)
-        item = snapshot.state.current_item
-        for view in list(self._views.values()):
-            verdict = why_not_target(view.info, item) if view.info is not None else ""
-            self._put(replace(view, why_not=verdict))
-        conn = self.controller.connection(device_id)
-        self._shown = v.SessionView(
-            device_id, self._name(device_id), snapshot.state, conn.clock, snapshot.reason
-        )
-        self._emit(self._shown)
-
-    def _put(self, view: v.DeviceView) -> None:
-        if self._views.get(view.id) != view:
-            self._views[view.id] = view
-            self._emit(view)
-
-    def _view_from_entry(self, entry: DeviceEntry) -> v.DeviceView:
-        old = self._views.get(entry.id)
-        port = entry.port
-        host = entry.addresses[0] if entry.addresses else ""
-        view = v.DeviceView(
-            id=entry.id,
-            name=entry.name,
-            type=entry.type,
-            online=entry.online,
-            address=f"{host}:{port}" if host else "",
-            last_seen=entry.last_seen,
-            is_local=entry.id == self.local.device_id and bool(entry.id),
-            offline_reason=entry.offline_reason,
-        )
-        if old is not None:
-            view = replace(
-                view, info=old.info, active=old.active, status=old.status, why_not=old.why_not,
-                volume=old.volume,
-            )  # fmt: skip
-        return self.access.view_access(view, entry)
-
-    def _named(self, text: str) -> str:
-        """Return *text* with device ids replaced by device names (for the listener)."""
-        for view in self._views.values():
-            text = text.replace(view.id, view.name)
-        return text
-
-    def _name(self, device_id: str) -> str:
-        view = self._views.get(device_id)
-        return view.name if view else device_id[:8]
-
-
-def multicast_self_test(interface_address: str, timeout_s: float = 1.0) -> tuple[bool, str]:
-    """Send one multicast datagram on *interface_address* and check it comes back (loopback)."""
-    token = uuid.uuid4().bytes
-    try:
-        with (
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx,
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx,
-        ):
-            rx.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            rx.bind(("", 0))
-            port = rx.getsockname()[1]
-            membership = socket.inet_aton(SELF_TEST_GROUP) + socket.inet_aton(interface_address)
-            rx.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-            rx.settimeout(timeout_s)
-            tx.setsockopt(
-                socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface_address)
-            )
-            tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-            tx.sendto(token, (SELF_TEST_GROUP, port))
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                data, _ = rx.recvfrom(64)
-                if data == token:
-                    return True, f"multicast works on {interface_address}"
-    except TimeoutError:
-        pass
-    except OSError as exc:
-        return False, f"multicast failed on {interface_address}: {exc.strerror or exc}"
-    return False, f"no multicast came back on {interface_address} (a firewall or the network?)"
 
 
 def remembered_port(path: Path) -> int:

@@ -1,0 +1,64 @@
+"""Moving the followed session to another device: a transfer, and preparing the devices for one."""
+
+from __future__ import annotations
+
+import time
+
+from client.app import views as v
+from client.app._following import DeviceFollowing
+from connect.transfer.coordinator import TransferCoordinator
+
+
+class SessionMoving(DeviceFollowing):
+    """The transfers of an `AppCore` (client/app/core.py): the followed session, elsewhere."""
+
+    coordinator: TransferCoordinator
+
+    async def async_transfer(self, target_id: str) -> None:
+        """Move the followed session to *target_id*, reporting progress and the outcome."""
+        source = self._followed
+        name = self._name(target_id)
+        if not source:
+            self._emit(
+                v.TransferView("", target_id, name, v.TransferPhase.FAILED, "Nothing is playing")
+            )
+            return
+        self._emit(
+            v.TransferView(source, target_id, name, v.TransferPhase.RUNNING, f"Moving to {name}…")
+        )
+        began = time.perf_counter()
+        outcome = await self.coordinator.async_transfer(source, target_id)
+        elapsed = round((time.perf_counter() - began) * 1000)
+        if outcome.ok:
+            self._follow(target_id)
+            self._emit(
+                v.TransferView(
+                    source, target_id, name, v.TransferPhase.DONE, f"Playing on {name}",
+                    outcome.timings, elapsed,
+                )
+            )  # fmt: skip
+        else:
+            assert outcome.failure is not None
+            why = self._named(outcome.failure.message or outcome.failure.code.name.lower())
+            owner = outcome.owner_id
+            if owner and owner != target_id:
+                # Another controller moved it first: follow it, so the same choice moves it
+                # from where it is now.
+                self._follow(owner)
+                why += f". Choose {name} again to move it from {self._name(owner)}"
+            elif not owner:
+                why += f"; the music stays on {self._name(source)}"
+            self._emit(
+                v.TransferView(
+                    source, target_id, name, v.TransferPhase.FAILED, why, None, elapsed,
+                )
+            )  # fmt: skip
+
+    async def async_prepare_transfer(self) -> None:
+        """The device picker shows: have the other devices open the followed music's stream,
+        so a transfer chosen there starts sooner (connect/transfer/target.py, prepared)."""
+        source = self._followed
+        if not source:
+            return
+        others = [e.id for e in self.controller.registry.entries() if e.id != source and e.online]
+        await self.coordinator.async_prepare(source, others)
