@@ -46,7 +46,9 @@ async def test_play_at_resumes_ahead_by_the_assumed_latency(rig: Rig) -> None:
     assert planned <= resumed_at(rig) <= planned + 30_000
     [started] = rig.of_type(OutputStarted)
     assert not started.exact
-    assert started.position_ms == 1000
+    # An estimate (exact=False), read from the clock at the assumed edge: the clock is anchored
+    # when the resume call returned, the state change comes a moment later on a busy loop.
+    assert started.position_ms == pytest.approx(1000, abs=5)
     assert started.at_us == pytest.approx(planned + ASSUMED_LATENCY_US, abs=30_000)
 
 
