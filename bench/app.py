@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bench._runner import Measurement
 
@@ -84,32 +85,40 @@ def _first_frame(runs: int) -> Measurement:
     )  # fmt: skip
 
 
+def unstarted_window(prefix: str, screen: str) -> tuple[Any, Any]:
+    """Return a bridge that is never started and the main window over it, shown on *screen*:
+    a benchmark's feeder plays the core's part. Settings live in a fresh temp dir."""
+    from client.app.bridge import Bridge
+    from client.app.main import LaunchOptions, app_settings
+    from client.app.settings_store import StoredSettings
+    from client.app.window import MainWindow
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["BATON_CONFIG_DIR"] = str(work / "config")  # never the user's credentials
+    settings = app_settings(
+        LaunchOptions(music_folder=None, interfaces=("127.0.0.1",), state_dir=work),
+        StoredSettings(),
+    )
+    bridge = Bridge(settings)
+    window = MainWindow(bridge, StoredSettings())
+    window.resize(1280, 800)
+    window.show()
+    window.show_screen(screen)
+    return bridge, window
+
+
 def _ui_latency(seconds: float) -> Measurement:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     from client.app import views as v
-    from client.app.bridge import Bridge
-    from client.app.main import LaunchOptions, app_settings
-    from client.app.settings_store import StoredSettings
-    from client.app.window import MainWindow
     from connect.clock import ClockEstimate, monotonic_us
     from connect.wire import messages as m
 
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
-    work = Path(tempfile.mkdtemp(prefix="baton-bench-ui-"))
-    os.environ["BATON_CONFIG_DIR"] = str(work / "config")  # never the user's credentials
-    settings = app_settings(
-        LaunchOptions(music_folder=None, interfaces=("127.0.0.1",), state_dir=work),
-        StoredSettings(),
-    )
-    bridge = Bridge(settings)  # never started: the feeder below plays the core's part
-    window = MainWindow(bridge, StoredSettings())
-    window.resize(1280, 800)
-    window.show()
-    window.show_screen("devices")
+    bridge, window = unstarted_window("baton-bench-ui-", "devices")
     kinds = list(m.DeviceType)
     views = [
         v.DeviceView(

@@ -111,25 +111,12 @@ def _app() -> Any:
 
 def _synthetic(rows: int, jumps: int) -> Iterator[Measurement]:
     app = _app()
+    from bench.app import unstarted_window
     from client.app import views as v
-    from client.app.bridge import Bridge
-    from client.app.main import LaunchOptions, app_settings
-    from client.app.settings_store import StoredSettings
-    from client.app.window import MainWindow
     from connect.clock import ClockEstimate, monotonic_us
     from connect.wire import messages as m
 
-    work = Path(tempfile.mkdtemp(prefix="baton-bench-queue-"))
-    os.environ["BATON_CONFIG_DIR"] = str(work / "config")  # never the user's credentials
-    settings = app_settings(
-        LaunchOptions(music_folder=None, interfaces=("127.0.0.1",), state_dir=work),
-        StoredSettings(),
-    )
-    bridge = Bridge(settings)  # never started: the feeding side plays the core's part
-    window = MainWindow(bridge, StoredSettings())
-    window.resize(1280, 800)
-    window.show()
-    window.show_screen("now-playing")
+    bridge, window = unstarted_window("baton-bench-queue-", "now-playing")
     items = tuple(
         m.QueueItem(f"u{n:x}", f"http://127.0.0.1:4000/media/k/Artist/Album/{n}.flac",
                     f"Track {n}", "Band", "Album", 180_000)
