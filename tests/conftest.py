@@ -11,6 +11,8 @@ import gc
 import logging
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -18,8 +20,28 @@ from pathlib import Path
 
 import pytest
 
+from tests.scheduling import longest_first, mark_alone
+
 # pytest-qt aborts without a platform plugin; set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The user's own config (credentials, the CLI's last-reached addresses, the app's settings) is
+# never read or written by a test: each test process, and what it starts, gets its own.
+_CONFIG_HOME = tempfile.mkdtemp(prefix="baton-test-config-")
+os.environ["XDG_CONFIG_HOME"] = _CONFIG_HOME
+os.environ.pop("BATON_CONFIG_DIR", None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the timing proofs `alone` and put the longest modules first (tests/scheduling.py)."""
+    mark_alone(items)
+    longest_first(items)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the test process's private config folder."""
+    shutil.rmtree(_CONFIG_HOME, ignore_errors=True)
+
 
 SLOW_CALLBACK_S = float(os.environ.get("BATON_SLOW_CALLBACK_S", "0.1"))
 """A callback or task step that computes longer blocks every other peer on its loop: asyncio's

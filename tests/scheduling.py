@@ -1,0 +1,53 @@
+"""How `./dev test` splits the suite: most of it on two workers, the timing proofs alone.
+
+The suite mostly waits (receivers starting, audio playing at its own pace), so two workers
+halve its time. Some modules judge timing from the audio or from deadlines (a handoff's
+continuity read from a recording, a dip in the music while a peer is killed): beside a second
+worker they would measure the machine's load, not Baton. They carry the `alone` marker and run
+after the parallel part, one at a time (`./dev test` runs `-m "not alone"` on workers, then
+`-m alone`). Each worker runs in a network namespace of its own (tests/isolated-python), so
+one worker's receivers are never discovered by the other's controllers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+ALONE = (
+    "faults/",  # kills and cut links, judged by the music's dips
+    "integration/transfer/test_audio_proof.py",  # handoffs read from recordings
+    "integration/transfer/test_faults.py",
+    "integration/transfer/test_sound_server.py",
+    "integration/devices/test_capture.py",  # fades, pauses and starts read from the capture
+    "integration/devices/test_player.py",
+    "integration/devices/test_pulse_output.py",
+    "integration/live/test_live_transfer.py",  # live edges read from recordings
+    "integration/live/test_hls_radio.py",
+    "integration/packaging/test_power_cut.py",  # resumes from a saved position, heard
+    "integration/packaging/test_clock_jump.py",
+    "e2e/app/test_radio_transfer.py",
+)
+"""Paths under tests/ whose tests run alone on the machine (a folder ends with "/")."""
+
+FIRST = ("unit/test_bench_smoke.py",)
+"""Modules that take minutes: handed to a worker first, so both workers finish together."""
+
+
+def _relative(item: pytest.Item) -> str:
+    return item.path.resolve().relative_to(TESTS).as_posix()
+
+
+def mark_alone(items: list[pytest.Item]) -> None:
+    """Add the `alone` marker to the tests of ALONE."""
+    for item in items:
+        if _relative(item).startswith(ALONE):
+            item.add_marker(pytest.mark.alone)
+
+
+def longest_first(items: list[pytest.Item]) -> None:
+    """Move the modules of FIRST to the front, keeping every other test's order."""
+    items.sort(key=lambda item: not _relative(item).startswith(FIRST))
