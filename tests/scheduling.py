@@ -38,7 +38,9 @@ FIRST = ("unit/test_bench_smoke.py",)
 
 
 def _relative(item: pytest.Item) -> str:
-    return item.path.resolve().relative_to(TESTS).as_posix()
+    """Return *item*'s module path under tests/ ("" for a test elsewhere, e.g. pytester's)."""
+    path = item.path.resolve()
+    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
 
 
 def mark_alone(items: list[pytest.Item]) -> None:

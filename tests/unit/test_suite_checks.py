@@ -9,6 +9,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+SCHEDULING = CONFTEST.with_name("scheduling.py")
 
 LOOP_BODY = """
 import asyncio
@@ -32,6 +33,9 @@ def test_it():
 
 def _outcome(pytester: pytest.Pytester, callback: str) -> pytest.RunResult:
     pytester.makeconftest(CONFTEST.read_text())
+    # What the conftest imports of the suite (its scheduling), beside it as in the repository.
+    pytester.mkpydir("tests")
+    (pytester.path / "tests" / "scheduling.py").write_text(SCHEDULING.read_text())
     pytester.makepyfile(LOOP_BODY.format(callback=callback))
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
 
