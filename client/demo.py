@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from client.app.display import has_display
 from client.demo_library import DemoTrack, write_demo_library
+from client.demo_traces import DEMO_USER, DemoCollector, trace_controller
 from client.library_server import LibraryServer
 from connect.access import CredentialStore
 from connect.clock import monotonic_us
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 RECEIVERS = (("Living Room", "speaker"), ("Car", "car"), ("Bedroom TV", "tv"))
 LEFT_FOR_THE_LISTENER = "Bedroom TV"  # the windowed demo leaves it to pair with the keypad
-DEMO_USER = "demo"  # the trace viewer's user: every demo device traces as theirs
 _READY = re.compile(r"id (?P<id>[0-9a-f]+)\) listening on [^:]+:(?P<port>\d+)")
 _STEP_TIMEOUT_S = 20.0
 
@@ -103,11 +103,11 @@ def _run_windowed(audio: str) -> int:
     helper = CoreThread("baton-demo")
     helper.start()
     receivers: list[_Receiver] = []
-    collector = _Collector()
+    collector = DemoCollector()
     try:
         clock.say(f"writing the demo library into {work / 'library'}")
         write_demo_library(work / "library")
-        helper.submit(collector.async_start(clock, work)).result(60)
+        helper.submit(collector.async_start(clock.say, work)).result(60)
         receivers = helper.submit(
             _start_receivers(clock, work, audio, collector.url, collector.ingest_token)
         ).result(120)
@@ -177,7 +177,7 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
         interfaces=["127.0.0.1"],
         credentials=CredentialStore(work / "config"),
     )
-    collector = _Collector()
+    collector = DemoCollector()
     tracing: Tracing | None = None
     interrupted = False
     try:
@@ -186,11 +186,11 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
             f"serving the library on 127.0.0.1:{library.port} (every URL carries a token "
             "drawn at this start)"
         )
-        await collector.async_start(clock, work)
+        await collector.async_start(clock.say, work)
         receivers = await _start_receivers(
             clock, work, audio, collector.url, collector.ingest_token
         )
-        tracing = _trace_controller(collector, controller, work)
+        tracing = trace_controller(collector, controller, work)
         await controller.async_start()
         await _discover(clock, controller, receivers)
         for receiver in receivers:
@@ -211,7 +211,7 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
         await library.async_close()
 
 
-async def _keep_viewer(clock: _Clock, collector: _Collector) -> None:
+async def _keep_viewer(clock: _Clock, collector: DemoCollector) -> None:
     """Leave the trace viewer running, with everything the tour traced, until Ctrl-C."""
     clock.say(
         f"the trace viewer stays at {collector.url}/ (user {DEMO_USER!r}, token "
@@ -224,107 +224,6 @@ async def _keep_viewer(clock: _Clock, collector: _Collector) -> None:
         # Ctrl-C is how this step ends: it is not an interruption of the tour.
         if task is not None:
             task.uncancel()
-
-
-def _trace_controller(collector: _Collector, controller: Controller, work: Path) -> Tracing | None:
-    """Trace the tour's controller (this process) to the demo's collector, if it runs."""
-    if not collector.url:
-        return None
-    from tracing.setup import TraceSettings, setup
-
-    identity = controller.identity
-    settings = TraceSettings(
-        collector.url, device_id=identity.id, device_name=identity.name,
-        device_type="controller", user=DEMO_USER, token=collector.ingest_token,
-        spool=work / "trace-spool.sqlite3",
-    )  # fmt: skip
-    return setup(settings)
-
-
-class _Collector:
-    """The trace collector and viewer (`baton-traces serve`) on loopback, when it starts."""
-
-    def __init__(self) -> None:
-        self.process: asyncio.subprocess.Process | None = None
-        self.url = ""
-        self.token = ""  # the viewer's
-        self.ingest_token = ""  # the demo devices' (the collector runs without --open-ingest)
-        self._drain: asyncio.Task[None] | None = None
-
-    async def async_start(self, clock: _Clock, work: Path) -> None:
-        """Start it; if it cannot start, say so and go on without it."""
-        try:
-            self.token = await _add_viewer_user(work / "traces.sqlite3")
-            self.ingest_token = await _add_ingest_token(work / "traces.sqlite3")
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tracing.cli", "serve", "--port", "0",
-                "--db", str(work / "traces.sqlite3"),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-            assert self.process.stdout is not None
-            async with asyncio.timeout(_STEP_TIMEOUT_S):
-                line = (await self.process.stdout.readline()).decode(errors="replace")
-        except (OSError, TimeoutError) as exc:
-            line = f"({exc})"
-        found = re.search(r"collecting on (http://\S+?)/?$", line.strip())
-        if found is None:
-            clock.say(f"trace collector did not start {line.strip()}; going on without it")
-            await self.async_close()
-            return
-        self.url = found[1]
-        clock.say(
-            f"trace viewer at {self.url}/ (user {DEMO_USER!r}, token {self.token}): "
-            "every device of the demo traces there with the ingest token "
-            f"{self.ingest_token} (`baton-traces ingest add {DEMO_USER}`; the collector does "
-            "not run with --open-ingest)"
-        )
-        stdout = self.process.stdout if self.process is not None else None
-        assert stdout is not None
-        self._drain = asyncio.get_running_loop().create_task(_drain(stdout))
-
-    async def async_close(self) -> None:
-        """Stop it (SIGTERM, then SIGKILL after 10 s); idempotent."""
-        process, self.process = self.process, None
-        if process is None or process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), timeout=10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-        if self._drain is not None:
-            await self._drain
-
-
-async def _add_viewer_user(db: Path) -> str:
-    """Add the demo's viewer user to the collector's database; return its token."""
-    return await _token_from("user", "add", DEMO_USER, "--db", str(db))
-
-
-async def _add_ingest_token(db: Path) -> str:
-    """Give the demo's devices an ingest token (the demo user's); return it."""
-    return await _token_from("ingest", "add", DEMO_USER, "--label", "demo", "--db", str(db))
-
-
-async def _token_from(*command: str) -> str:
-    """Run a `baton-traces` command that prints a token as its last line; return the token."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tracing.cli", *command,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    async with asyncio.timeout(_STEP_TIMEOUT_S):
-        out, _ = await process.communicate()
-    lines = out.decode(errors="replace").split()
-    if process.returncode != 0 or not lines:
-        raise OSError(f"could not run baton-traces {' '.join(command[:2])}")
-    return lines[-1]  # the token is the last line printed
-
-
-async def _drain(stream: asyncio.StreamReader) -> None:
-    while await stream.readline():
-        pass
 
 
 async def _start_receivers(
