@@ -81,6 +81,8 @@ class DecodedCopy:
         self.url = url
         self.path = path
         self.channels = channels
+        media = format_of(url)
+        self.ogg = media is not None and media.name in ("ogg", "opus")
         self.failed = False  # no copy: a stream without a length, or a decoding error
         self.complete = False
         self._fd: int | None = None
@@ -258,6 +260,8 @@ class CopyReader:
         self._on_end = on_end
         self._ended = False
         self._taken = 0  # frames handed out since the load: how far libVLC's stream went
+        self._due_at: int | None = None  # a timed start's instant, for its first block
+        self._started: tuple[int, int] | None = None  # that block's instant and first frame
 
     @property
     def next_frame(self) -> int:
@@ -272,6 +276,12 @@ class CopyReader:
         just handed over (not one the sink refills after a jump).
         """
         with self._lock:
+            if fresh and self._due_at is not None:
+                # The first block of a timed start, later than planned: the content the
+                # source plays on meanwhile is skipped, so the start is late, never behind.
+                self._next += max(0, at_us - self._due_at) * RATE // 1_000_000
+                self._due_at = None
+                self._started = (at_us, self._next)
             first = self._next
             self._next += frames
             self._taken += frames if fresh else 0
@@ -285,6 +295,20 @@ class CopyReader:
                 left = max(0, total - first)
                 self._on_end(at_us + left * 1_000_000 // RATE)
         return block
+
+    def schedule(self, frame: int, at_us: int) -> None:
+        """Start a pre-roll's content at *frame* heard at *at_us*, later content if later."""
+        with self._lock:
+            self._next, self._due_at, self._started = frame, at_us, None
+
+    def started_ms(self, at_us: int) -> int | None:
+        """Return the content (ms) a timed start presented at *at_us* (None: no such start)."""
+        with self._lock:
+            started = self._started
+        if started is None:
+            return None
+        frame = started[1] + (at_us - started[0]) * RATE // 1_000_000
+        return frame * 1000 // RATE
 
     def jump(self, frame: int) -> bool:
         """Go on from *frame*, if libVLC's stream (begun at 0 at the load) outlasts the rest."""

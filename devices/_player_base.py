@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from devices._decoded_copy import CopyReader
 from devices._load import LoadProgress
 from devices._output_timing import OutputEdges
 from devices._timed_sink import SinkEdge, TimedSink
@@ -182,6 +183,11 @@ class PlayerBase:
             self._anchor = PlayerClock(position, self._anchor.as_of_us, False)
             self._paused_from = None
         event = self._edges.from_sink(edge, self._position_at)
+        content = self._sink.content if self._sink is not None else None
+        if isinstance(event, OutputStarted) and isinstance(content, CopyReader):
+            presented = content.started_ms(event.at_us)
+            if presented is not None:  # a timed start of a decoded copy: what it presented
+                event = OutputStarted(event.at_us, presented, event.exact)
         load = self._load
         playing_load = self._state is PlayerState.LOADING and load is not None and load.play
         anchors = self._state is PlayerState.PLAYING or playing_load

@@ -193,6 +193,9 @@ class VLCBackend:
         media = self._instance.media_new(url)
         if media is None:
             raise MediaError(f"libVLC cannot parse the address {url!r}", url=url)
+        if copy is not None and copy.ogg:
+            # Only pacing: libavformat's Ogg reader keeps even time stamps (VLC's own stalls).
+            media.add_option(":demux=avformat")
         if position_ms > 0:
             # Seek in the demuxer before any audio is decoded: no audible jump, no second buffer.
             media.add_option(f":start-time={position_ms / 1000:.3f}")
@@ -238,7 +241,8 @@ class VLCBackend:
             moved, heard = sink.refill(functools.partial(content.jump, _frames(position_ms)))
             if not moved:
                 return None
-            return max(heard, now_us()) if heard is not None else now_us()
+            # The first refilled sample's instant: what is presented before it was due then.
+            return heard if heard is not None else now_us()
         self._player.set_time(position_ms)
         return now_us()
 

@@ -29,8 +29,8 @@ import logging
 from typing import Literal
 
 from connect.media_urls import describe_url, is_media_url
-from devices._decoded_copy import async_copy_for
-from devices._envelope import FOREVER, Envelope
+from devices._decoded_copy import CopyReader, async_copy_for
+from devices._envelope import FOREVER, RATE, Envelope
 from devices._load import LoadProgress
 from devices._output_timing import ASSUMED_LATENCY_US, EARLY_US, OutputEdges, StartKind
 from devices._player_base import CLOCK_RESYNC_MS as CLOCK_RESYNC_MS
@@ -363,6 +363,9 @@ class Player(PlayerBase):
             # Silent at resume; async_play_at then ramps up.
             await thread.async_call(functools.partial(self._backend.set_volume, 0))
         self._open_output(envelope, kind, position)
+        content = self._sink.content if self._sink is not None else None
+        if isinstance(content, CopyReader) and kind is StartKind.PREROLL and at_us is not None:
+            content.schedule(position * RATE // 1000, at_us)
         at = await thread.async_call_at(call_at, self._backend.resume)
         if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
             return
