@@ -54,27 +54,35 @@ _ENCODINGS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "opus": ("voice.opus", ("-c:a", "libopus", "-b:a", "96k"), True),
     "vorbis": ("vorbis.ogg", ("-c:a", "libvorbis", "-q:a", "4"), True),
 }  # fmt: skip
+FORMAT_NAMES = ("wav", *_ENCODINGS, "flac-seektable")
 
 
 def make_corpus(folder: Path, duration_ms: int = DURATION_MS) -> dict[str, CorpusFile]:
     """Encode the position track into every format of the corpus in *folder*; return them."""
-    if FFMPEG is None:
-        raise RuntimeError("the corpus needs Debian's ffmpeg (apt install ffmpeg)")
     folder.mkdir(parents=True, exist_ok=True)
     source = write_position_track(folder / "source.wav", duration_ms)
-    corpus = {"wav": CorpusFile("wav", source, False)}
-    art = _noise_picture(folder / "art.png")
-    for name, (filename, args, lossy) in _ENCODINGS.items():
-        out = folder / filename
-        inputs = ["-i", str(source)]
-        if "{art}" in args:
-            inputs += ["-i", str(art), "-map", "0:a", "-map", "1:v"]
-        _ffmpeg([*inputs, *(a for a in args if a != "{art}"), str(out)])
-        corpus[name] = CorpusFile(name, out, lossy)
-    seekable = folder / "seektable.flac"
-    add_flac_seek_table(corpus["flac"].path, seekable)
-    corpus["flac-seektable"] = CorpusFile("flac-seektable", seekable, False)
-    return corpus
+    return {name: encode(source, name, folder) for name in FORMAT_NAMES}
+
+
+def encode(source: Path, name: str, folder: Path) -> CorpusFile:
+    """Encode the WAV *source* as the corpus's format *name* into *folder*; return it."""
+    if name == "wav":
+        return CorpusFile(name, source, False)
+    if name == "flac-seektable":
+        plain = encode(source, "flac", folder)
+        return CorpusFile(name, add_flac_seek_table(plain.path, folder / "seektable.flac"), False)
+    if FFMPEG is None:
+        raise RuntimeError("the corpus needs Debian's ffmpeg (apt install ffmpeg)")
+    filename, args, lossy = _ENCODINGS[name]
+    out = folder / filename
+    inputs = ["-i", str(source)]
+    if "{art}" in args:
+        art = folder / "art.png"
+        if not art.exists():
+            _noise_picture(art)
+        inputs += ["-i", str(art), "-map", "0:a", "-map", "1:v"]
+    _ffmpeg([*inputs, *(a for a in args if a != "{art}"), str(out)])
+    return CorpusFile(name, out, lossy)
 
 
 def _ffmpeg(args: list[str]) -> None:
