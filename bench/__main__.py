@@ -50,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         "(pulse: PulseAudio; pipewire: PipeWire's pulse layer), side by side with capture",
     )
     parser.add_argument(
+        "--format",
+        metavar="FMT[,FMT...]",
+        help="transfer: only handoffs of the track in these formats (tests/corpus.py's names, "
+        "or all), side by side with WAV",
+    )
+    parser.add_argument(
         "names",
         nargs="*",
         metavar="NAME",
@@ -79,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                 options: dict[str, object] = {}
                 if args.output and name == "transfer":
                     options["output"] = args.output
+                if args.format and name == "transfer":
+                    options["formats"] = args.format.split(",")
                 if (
                     args.minutes is not None
                     and "minutes" in inspect.signature(module.run).parameters

@@ -32,6 +32,7 @@ from connect.session.queue_upload import items_for_urls
 from connect.transfer.coordinator import TransferCoordinator
 from connect.wire import messages as m
 from tests.audio import Capture, read_capture
+from tests.corpus import encode
 from tests.integration.transfer.proof_audio import PositionCode, write_cyclic_position_track
 from tests.integration.transfer.proof_levels import monitor_capture
 from tests.media_server import MediaServer
@@ -90,10 +91,12 @@ async def measure(
     queue_size: int = 1,
     rss: list[float] | None = None,
     warm_ups: int = WARM_UPS,
+    media_format: str = "wav",
 ) -> Session:
     """Play, run *warm_ups* handoffs then `per_mode` transfers of each of *modes* on *output*
     ("capture" or a SERVERS key), with a queue of *queue_size* items; with *rss*, append both
-    receivers' VmRSS (MB) once the last target holds the whole queue."""
+    receivers' VmRSS (MB) once the last target holds the whole queue; the track encoded as
+    *media_format* (a name of tests/corpus.py, by Debian's ffmpeg)."""
     count = warm_ups + per_mode * len(modes)
     # The track outlasts the run: the first play, then each transfer and the pause after it;
     # with a long queue also its upload and each target's fetch (pure-Python protobuf: slow).
@@ -104,7 +107,8 @@ async def measure(
     with tempfile.TemporaryDirectory(prefix="baton-bench-transfer-") as tmp:
         workdir = Path(tmp)
         (workdir / "media").mkdir()
-        write_cyclic_position_track(workdir / "media" / "pos.wav", track_ms, CODE)
+        source = write_cyclic_position_track(workdir / "media" / "pos.wav", track_ms, CODE)
+        track = encode(source, media_format, workdir / "media").filename
         recordings: dict[int, MonitorRecording] = {}
         async with contextlib.AsyncExitStack() as stack:
             media = await stack.enter_async_context(MediaServer(workdir / "media"))
@@ -136,7 +140,7 @@ async def measure(
             # Modes in pairs (there and back) when each has an even count, else one by one.
             run_length = 2 if per_mode % 2 == 0 else 1
             session.runs = await _transfers(
-                controller, ids, media.url("pos.wav"), track_ms, count, modes, queue_size,
+                controller, ids, media.url(track), track_ms, count, modes, queue_size,
                 session.whole_after_ms, run_length, warm_ups,
             )  # fmt: skip
             if rss is not None:

@@ -58,6 +58,7 @@ from dataclasses import replace
 
 from bench._queue_sizes import QUEUE_SIZES, QUICK_SIZES, judge_latency, pure_python
 from bench._runner import Measurement
+from bench._transfer_formats import format_figures
 from bench._transfer_live import HLS, LIVE, live_figures, measure_live
 from bench._transfer_session import (
     CODE,
@@ -81,9 +82,15 @@ POSITION_TARGET_MS = 5.0  # p99
 OUTPUTS = tuple(SERVERS)  # what --output accepts besides the capture run, always made
 
 
-def run(quick: bool, output: str | None = None) -> Iterable[Measurement]:
+def run(
+    quick: bool, output: str | None = None, formats: Sequence[str] = ()
+) -> Iterable[Measurement]:
     """Run 20 transfers of each mode (quick: 1) on capture, and on *output* if named; yield
-    the audio's figures per output and mode, then print the two side by side."""
+    the audio's figures per output and mode, then print the two side by side. With *formats*,
+    only handoffs of the track in each of those formats and in WAV (bench/_transfer_formats.py)."""
+    if formats:
+        yield from format_figures(quick, formats)
+        return
     if output is not None and output not in OUTPUTS:
         raise ValueError(f"transfer --output must be one of {', '.join(OUTPUTS)}, not {output!r}")
     # Quick: no warm-ups either; the first transfers' cold starts only move figures nobody reads.

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from devices._decoded_copy import CopyReader
 from devices._load import LoadProgress
 from devices._output_timing import OutputEdges
 from devices._timed_sink import SinkEdge, TimedSink
@@ -149,7 +150,8 @@ class PlayerBase:
             known, self._length_ms = self._length_ms, value if value > 0 else None
             if self._length_ms is not None and self._length_ms != known:
                 self._emit(LengthKnown(self._url, self._length_ms))
-            if load is not None and 0 < value <= load.position_ms:
+            copied = self._sink is not None and self._sink.content is not None
+            if load is not None and 0 < value <= load.position_ms and not copied:
                 # Paused beyond the end, libVLC would wait forever for audio that never comes.
                 message = f"{load.url} is {value} ms long; cannot start at {load.position_ms} ms"
                 self._fail(PositionOutOfRangeError(message, url=load.url))
@@ -163,6 +165,11 @@ class PlayerBase:
                 self._advance_load(load, kind, value, at)
         elif kind is BackendEvent.END_REACHED:
             self._on_end(load, at)
+        elif kind is BackendEvent.CONTENT_END:
+            assert isinstance(value, int)
+            # The track's last sample is heard then; libVLC's stream plays on in silence.
+            delay = max(0, value - now_us()) / 1_000_000
+            self._loop.call_later(delay, self._on_content_end, epoch, value)
         elif load is not None:
             self._advance_load(load, kind, value, at)
 
@@ -176,6 +183,11 @@ class PlayerBase:
             self._anchor = PlayerClock(position, self._anchor.as_of_us, False)
             self._paused_from = None
         event = self._edges.from_sink(edge, self._position_at)
+        content = self._sink.content if self._sink is not None else None
+        if isinstance(event, OutputStarted) and isinstance(content, CopyReader):
+            presented = content.started_ms(event.at_us)
+            if presented is not None:  # a timed start of a decoded copy: what it presented
+                event = OutputStarted(event.at_us, presented, event.exact)
         load = self._load
         playing_load = self._state is PlayerState.LOADING and load is not None and load.play
         anchors = self._state is PlayerState.PLAYING or playing_load
@@ -218,6 +230,10 @@ class PlayerBase:
         self._anchor = PlayerClock(position, at, False)
         self._set_state(PlayerState.ENDED)
         self._emit(TrackEnded(self._url, position))
+
+    def _on_content_end(self, epoch: int, at: int) -> None:
+        if epoch == self._epoch and self._state is PlayerState.PLAYING:
+            self._on_end(self._load, at)
 
     def _fail(self, error: ReceiverError) -> None:
         if self._load is not None:
@@ -277,6 +293,8 @@ class PlayerBase:
     def _correct_clock(self, vlc_ms: int, at: int) -> None:
         if self._state is not PlayerState.PLAYING or not self._anchor.playing:
             return
+        if self._sink is not None and self._sink.content is not None:
+            return  # what is presented is the decoded copy at the anchor's position, exactly
         # libVLC's time is that of its input; through a sound server a sample is heard the
         # output's delay after it (~105 ms: with the input's own ~40 ms lead, past the
         # threshold), so compare what libVLC says is being heard.

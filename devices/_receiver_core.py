@@ -14,6 +14,7 @@ from connect.discovery.advertise import ServiceAdvertiser
 from connect.session import SessionServer, playback
 from connect.wire import messages as m
 from devices import resume
+from devices._decoders import offered_codecs
 from devices._live import LiveWatch
 from devices._player_actions import async_carry_out
 from devices._session_saving import SessionSaver
@@ -37,9 +38,6 @@ _LOG = logging.getLogger("devices.receiver")  # the name it logged under before 
 
 CLOCK_TOLERANCE_MS = 5
 """A published clock further than this from the first sample really heard gets corrected."""
-
-# What Debian's vlc-plugin-base decodes (mpg123, flac, vorbis, opus, libavcodec for aac).
-AUDIO_CODECS = ("wav", "mp3", "flac", "ogg", "opus", "aac")
 
 
 class ReceiverCore:
@@ -179,7 +177,7 @@ class ReceiverCore:
             type=self.config.device_type,
             model="baton-receiver",
             revision=self._state.revision,
-            caps_hash=capability_hash(AUDIO_CODECS),
+            caps_hash=capability_hash(offered_codecs()),
             pairing=self.config.pairing_mode,
         )
 

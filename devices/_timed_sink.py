@@ -81,6 +81,19 @@ class Recorder(Protocol):
         ...
 
 
+class Content(Protocol):
+    """What a sink presents instead of libVLC's samples (devices/_decoded_copy.py)."""
+
+    def take(self, frames: int, at_us: int, *, fresh: bool = True) -> array.array[int]:
+        """Return the next *frames* frames of content, heard from *at_us* (*fresh*: libVLC's
+        new block, not one refilled)."""
+        ...
+
+    def at_flush(self) -> None:
+        """libVLC flushed (a seek, a stop)."""
+        ...
+
+
 Stretch = tuple[int, "array.array[int]"]  # (instant of its first frame, interleaved samples)
 
 
@@ -124,6 +137,9 @@ class TimedSink:
         self._laid: tuple[int, int] | None = None
         self._last_frame: array.array[int] | None = None  # the last frame laid (to repeat)
         self.late_frames = 0  # pull mode: frames that came too late for their instant
+        # The samples to present in place of libVLC's (libVLC's blocks keep their timing):
+        # a track's decoded copy, read by sample count, so positions are exact in any format.
+        self.content: Content | None = None
 
     @property
     def pull(self) -> bool:
@@ -186,6 +202,22 @@ class TimedSink:
             self._closed = True
             if self._recorder is not None:
                 self._recorder.close()
+
+    def refill(self, move: Callable[[], bool]) -> tuple[bool, int | None]:
+        """Move the content (a seek in a decoded copy: *move* says whether it could) and take
+        what is queued anew from it, after presenting what is due, in one step for libVLC's
+        audio thread; return whether it moved and when the first new sample is heard."""
+        with self._lock:
+            if not self.pull:
+                self._record(self._cut(self._clock()))
+            content = self.content
+            if content is None or not move():
+                return False, None
+            if not self._pending:
+                return True, None
+            frames = [(at, len(block) // self.channels) for at, block in self._pending]
+            self._pending = deque((at, content.take(n, at, fresh=False)) for at, n in frames)
+            return True, frames[0][0]
 
     # ------------------------------------------------------------ gain (any thread)
 
@@ -273,10 +305,15 @@ class TimedSink:
     def _on_play(self, _data: Any, samples: int, count: int, pts: int) -> None:
         # libVLC's buffer lives for this call only: copy it out.
         block: array.array[int] = array.array("h")
-        block.frombytes(ctypes.string_at(samples, count * 2 * self.channels))
+        if self.content is None:
+            block.frombytes(ctypes.string_at(samples, count * 2 * self.channels))
         with self._lock:
             if self._closed:
                 return
+            content = self.content
+            if content is not None:
+                # Under the lock: a seek moves the content and refills the queue as one step.
+                block = content.take(count, pts + self.delay_us)
             if not self.pull:
                 # Whole blocks only: a timeline line per block, split only by a pause or a flush.
                 self._record(self._cut(self._clock(), whole=True))
@@ -294,6 +331,9 @@ class TimedSink:
 
     def _on_flush(self, _data: Any, _pts: int) -> None:
         # Stop or seek: what was not presented yet never will be.
+        content = self.content
+        if content is not None:
+            content.at_flush()
         with self._lock:
             self._drop_queue()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import functools
 import logging
 import os
 import time
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from devices._capture import capture_sink
+from devices._decoded_copy import CopyReader, DecodedCopies, DecodedCopy
 from devices._envelope import RATE
 from devices._pulse_stream import PulseStream, StreamFormat
 from devices._timed_sink import SinkEdge, TimedSink
@@ -44,10 +46,15 @@ class BackendEvent(enum.Enum):
     OUTPUT_EDGE = enum.auto()  # SinkEdge: a Baton-fed output started or stopped presenting
     OUTPUT_QUEUED = enum.auto()  # int: a Baton-fed output holds the stream's first block,
     # heard from this instant (µs)
+    CONTENT_END = enum.auto()  # int: the decoded copy's last sample ends at this instant (µs)
 
 
 # Called on libVLC's own threads: (epoch, kind, value, at_us). It must only hand over.
 EventSink = Callable[[int, BackendEvent, Any, int], None]
+
+
+def _frames(position_ms: int) -> int:
+    return position_ms * RATE // 1000
 
 
 def now_us() -> int:
@@ -71,6 +78,8 @@ class VLCBackend:
         # from the loop (a thread-safe swap, no libVLC call).
         self.timed_sink: TimedSink | None = None
         self._stream: PulseStream | None = None
+        self._copies: DecodedCopies | None = None  # a timed sink's decoded tracks
+        self._copy: DecodedCopy | None = None  # the one the sink presents
         # Read on libVLC's threads to tag each event with the load it belongs to; an int
         # assignment is atomic, and old-media events all precede the bump (stop() is synchronous).
         self.epoch = 0
@@ -96,6 +105,7 @@ class VLCBackend:
         self._player = instance.media_player_new()
         if self.timed_sink is not None:
             self.timed_sink.attach(vlc, self._player)
+            self._copies = DecodedCopies(self.timed_sink.channels)
         self._attach_events(vlc)
         return version
 
@@ -137,17 +147,55 @@ class VLCBackend:
         """Return how long after its libVLC timestamp a sample is heard (Baton-fed outputs)."""
         return self.timed_sink.delay_us if self.timed_sink is not None else 0
 
-    def load(self, url: str, position_ms: int, play: bool, epoch: int, volume: int) -> int:
-        """Open *url* at *position_ms*, playing or paused, at *volume*; return when asked."""
+    def open_copy(self, url: str) -> DecodedCopy | None:
+        """Return the decoded copy of *url* (started now if new); None without a timed sink."""
+        return self._copies.copy_of(url) if self._copies is not None else None
+
+    def load(
+        self,
+        url: str,
+        position_ms: int,
+        play: bool,
+        epoch: int,
+        volume: int,
+        copy: DecodedCopy | None = None,
+    ) -> int:
+        """Open *url* at *position_ms*, playing or paused, at *volume*; return when asked.
+
+        *copy*: the track's decoded copy, whose samples the timed sink presents from
+        *position_ms* on (devices/_decoded_copy.py); None: libVLC's own samples.
+        """
         self._player.stop()
         if self.timed_sink is not None:
             self.timed_sink.end_stream()
+            self.timed_sink.content = (
+                CopyReader(copy, _frames(position_ms), self._on_content_end)
+                if copy is not None
+                else None
+            )
+        if self._copy is not None:
+            self._copy.on_complete = None
+        self._copy = copy
+        if copy is not None:
+            # The copy's length is the track's (libVLC estimates a VBR MP3's from its start).
+            epoch_now = epoch
+            copy.on_complete = lambda ms: self._emit(
+                epoch_now, BackendEvent.LENGTH_CHANGED, ms, now_us()
+            )
+            if copy.complete:
+                copy.on_complete(copy.length_ms())
+            # libVLC only paces the copy's samples: from the start, its stream outlasts the
+            # copy's rest, wherever a seek of its would have landed (devices/_decoded_copy.py).
+            position_ms = 0
         self.epoch = epoch
         if self._media is not None:
             self._media.release()
         media = self._instance.media_new(url)
         if media is None:
             raise MediaError(f"libVLC cannot parse the address {url!r}", url=url)
+        if copy is not None and copy.ogg:
+            # Only pacing: libavformat's Ogg reader keeps even time stamps (VLC's own stalls).
+            media.add_option(":demux=avformat")
         if position_ms > 0:
             # Seek in the demuxer before any audio is decoded: no audible jump, no second buffer.
             media.add_option(f":start-time={position_ms / 1000:.3f}")
@@ -183,8 +231,18 @@ class VLCBackend:
             self.timed_sink.pause(at)  # libVLC may skip its callback (see TimedSink.pause)
         return at
 
-    def seek(self, position_ms: int) -> int:
-        """Jump to *position_ms*; return the time the call returned."""
+    def seek(self, position_ms: int) -> int | None:
+        """Jump to *position_ms*; return when the new content is heard from (None: a decoded
+        copy's content would outlast libVLC's stream: load again instead)."""
+        sink = self.timed_sink
+        content = sink.content if sink is not None else None
+        if sink is not None and isinstance(content, CopyReader):
+            # libVLC plays on, only pacing: the copy's samples change in what the sink holds.
+            moved, heard = sink.refill(functools.partial(content.jump, _frames(position_ms)))
+            if not moved:
+                return None
+            # The first refilled sample's instant: what is presented before it was due then.
+            return heard if heard is not None else now_us()
         self._player.set_time(position_ms)
         return now_us()
 
@@ -250,6 +308,9 @@ class VLCBackend:
                 obj.release()
         self._media = self._player = self._instance = None
         self._log = None
+        if self._copies is not None:
+            self._copies.release()
+            self._copies = None
         if self.timed_sink is not None:
             self.timed_sink.close()  # after the player: no callback can come any more
         if self._stream is not None:
@@ -296,6 +357,8 @@ class VLCBackend:
             elif kind is BackendEvent.TIME_CHANGED:
                 value = int(event.u.new_time)
             elif kind is BackendEvent.LENGTH_CHANGED:
+                if self._copy is not None:
+                    return  # the decoded copy says the length
                 value = int(event.u.new_length)
             elif kind is BackendEvent.AUDIO_ES_ADDED:
                 # The union holds {int i_type; int i_id}; python-vlc does not name it.
@@ -313,6 +376,10 @@ class VLCBackend:
     def _on_sink_queued(self, heard_at_us: int) -> None:
         # On libVLC's audio thread, inside the sink's lock: hand over only.
         self._emit(self.epoch, BackendEvent.OUTPUT_QUEUED, heard_at_us, now_us())
+
+    def _on_content_end(self, at_us: int) -> None:
+        # On libVLC's audio thread: hand over only.
+        self._emit(self.epoch, BackendEvent.CONTENT_END, at_us, now_us())
 
     def _on_stream_failure(self, why: str) -> None:
         # On the sound server's thread: the player fails playback with an AudioOutputError.

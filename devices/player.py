@@ -29,7 +29,8 @@ import logging
 from typing import Literal
 
 from connect.media_urls import describe_url, is_media_url
-from devices._envelope import FOREVER, Envelope
+from devices._decoded_copy import CopyReader, async_copy_for
+from devices._envelope import FOREVER, RATE, Envelope
 from devices._load import LoadProgress
 from devices._output_timing import ASSUMED_LATENCY_US, EARLY_US, OutputEdges, StartKind
 from devices._player_base import CLOCK_RESYNC_MS as CLOCK_RESYNC_MS
@@ -163,8 +164,13 @@ class Player(PlayerBase):
         gate = FOREVER if gated and play else 0
         self._open_output(Envelope(volume_gain(self._volume), open_us=gate), None, position_ms)
         volume = 0 if gate and self._sink is None else self._volume
-        job = functools.partial(self._backend.load, url, position_ms, play, load.epoch, volume)
         try:
+            copy = None
+            if self._sink is not None and not gated:
+                copy = await async_copy_for(thread, self._backend.open_copy, url, position_ms)
+            job = functools.partial(
+                self._backend.load, url, position_ms, play, load.epoch, volume, copy
+            )
             await thread.async_call(job)
             async with asyncio.timeout(timeout_s):
                 await asyncio.shield(load.future)
@@ -297,11 +303,17 @@ class Player(PlayerBase):
         seekable = (PlayerState.READY, PlayerState.PAUSED, PlayerState.PLAYING)
         if self._state in seekable:
             epoch = self._epoch
-            if self._state is PlayerState.PLAYING and self._sink is not None:
+            copied = self._sink is not None and self._sink.content is not None
+            if self._state is PlayerState.PLAYING and self._sink is not None and not copied:
                 # The new content is heard from its first sample on (the output's delay
                 # after the call, through a sound server): anchor the clock there.
                 self._edges.expect_start(None, position_ms)
             at = await thread.async_call(functools.partial(self._backend.seek, position_ms))
+            if at is None:
+                # Back in a decoded copy further than libVLC's stream has left: open it again.
+                playing = self._state is PlayerState.PLAYING
+                await self.async_load(self._require_url(), position_ms, play=playing)
+                return
             if not self._moved_on(epoch, *seekable):
                 self._anchor = PlayerClock(position_ms, at, self._anchor.playing)
             return
@@ -351,6 +363,9 @@ class Player(PlayerBase):
             # Silent at resume; async_play_at then ramps up.
             await thread.async_call(functools.partial(self._backend.set_volume, 0))
         self._open_output(envelope, kind, position)
+        content = self._sink.content if self._sink is not None else None
+        if isinstance(content, CopyReader) and kind is StartKind.PREROLL and at_us is not None:
+            content.schedule(position * RATE // 1000, at_us)
         at = await thread.async_call_at(call_at, self._backend.resume)
         if self._moved_on(epoch, PlayerState.READY, PlayerState.PAUSED):
             return

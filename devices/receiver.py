@@ -39,9 +39,9 @@ from connect.session import ControllerLink, SessionServer
 from connect.wire import messages as m
 from devices import resume
 from devices._commands import async_run_command
+from devices._decoders import offered_codecs
 from devices._live import LiveWatch
 from devices._queue_relay import QueueRelay
-from devices._receiver_core import AUDIO_CODECS as AUDIO_CODECS
 from devices._receiver_core import CLOCK_TOLERANCE_MS as CLOCK_TOLERANCE_MS
 from devices._receiver_core import ReceiverCore
 from devices._session_saving import SessionSaver
@@ -218,7 +218,7 @@ class Receiver(ReceiverCore):
             type=self.config.device_type,
             protocol=m.PROTOCOL_V1,
             capabilities=m.Capabilities(
-                audio_codecs=AUDIO_CODECS, max_volume=self.config.max_volume
+                audio_codecs=offered_codecs(), max_volume=self.config.max_volume
             ),
             model="baton-receiver",
             manufacturer="Baton",
@@ -324,7 +324,7 @@ class Receiver(ReceiverCore):
     @property
     def codecs(self) -> tuple[str, ...]:
         """Return the audio codecs this receiver plays."""
-        return AUDIO_CODECS
+        return offered_codecs()
 
     def publish_state(self, state: m.PlaybackState, reason: m.StateChangeReason) -> None:
         """Adopt *state* (the caller holds the lock) and push it to every controller."""

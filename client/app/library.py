@@ -17,13 +17,15 @@ from pathlib import Path
 import mutagen
 from mutagen import MutagenError
 
+from connect.media_formats import FORMATS
+
 _LOG = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac"})
+# Every audio format receivers may offer (connect/media_formats.py), but the names video
+# files share: a music folder's .mp4 or .webm is more likely a film than a song.
+AUDIO_SUFFIXES = frozenset(s for f in FORMATS for s in f.suffixes) - {".mp4", ".webm"}
 SIDECARS = ("cover.png", "cover.jpg", "folder.jpg", "folder.png", "front.jpg", "album.jpg")
-_CONTENT_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac",
-                  ".ogg": "audio/ogg", ".opus": "audio/opus", ".m4a": "audio/mp4",
-                  ".aac": "audio/aac"}  # fmt: skip
+_CONTENT_TYPES = {suffix: f.content_type for f in FORMATS for suffix in f.suffixes}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The pure rules of a transfer, shared by both ends: no I/O, no clock read, no asyncio.
 
-Which codec an item needs and whether a device can take it over (the controller asks before
+Which format an item is in and whether a device can take it over (the controller asks before
 offering, a target before pre-rolling); when to switch and which position to hear then; and
 the timings a finished transfer reports. Instants are microseconds in the controller's
 clock unless a name says otherwise; `now_us` is passed in, so every rule is a plain function.
@@ -9,6 +9,7 @@ clock unless a name says otherwise; `now_us` is passed in, so every rule is a pl
 from __future__ import annotations
 
 from connect.clock import ClockEstimate
+from connect.media_formats import MediaFormat, format_of, why_unplayable
 from connect.wire import messages as m
 
 __all__ = [
@@ -18,9 +19,9 @@ __all__ = [
     "SOURCE_TURNAROUND_US",
     "ack_deadline",
     "ack_slack_us",
-    "codec_of",
     "commit_lead_us",
     "holds_session",
+    "media_format_of",
     "position_at",
     "start_lead_us",
     "switch_instant",
@@ -48,22 +49,10 @@ ACK_SLACK_US = 30_000
 # dropped link); so an acknowledgement that has not come by then never will.
 LATE_COMMIT_US = 100_000
 
-_CODECS_BY_TYPE = {
-    "audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3",
-    "audio/flac": "flac", "audio/x-flac": "flac", "audio/ogg": "ogg", "audio/opus": "opus",
-    "audio/aac": "aac", "audio/mp4": "aac",
-}  # fmt: skip
-_PLAYLISTS = frozenset({"m3u8", "m3u"})
 
-
-def codec_of(item: m.QueueItem) -> str:
-    """Return the codec name of an item from its content type or URL ("" if unknown)."""
-    if item.content_type:
-        return _CODECS_BY_TYPE.get(item.content_type.split(";")[0].strip().lower(), "")
-    path = item.url.split("?", 1)[0].rsplit("/", 1)[-1]
-    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    # A playlist (HLS) names no codec: what it lists is known only once it is opened.
-    return "" if extension in _PLAYLISTS else extension
+def media_format_of(item: m.QueueItem) -> MediaFormat | None:
+    """Return the format of an item's media from its content type or URL (None if unknown)."""
+    return format_of(item.url, item.content_type)
 
 
 def why_not_target(device: m.DeviceInfo, item: m.QueueItem | None) -> str:
@@ -72,10 +61,8 @@ def why_not_target(device: m.DeviceInfo, item: m.QueueItem | None) -> str:
         return f"{device.name} does not take transfers"
     if item is None:
         return ""
-    codec = codec_of(item)
-    if codec and codec not in device.capabilities.audio_codecs:
-        return f"{device.name} cannot play {codec} audio"
-    return ""
+    why = why_unplayable(device.capabilities.audio_codecs, item.url, item.content_type)
+    return f"{device.name} {why}" if why else ""
 
 
 def why_not_source(

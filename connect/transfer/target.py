@@ -46,10 +46,11 @@ from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 
+from connect.media_formats import why_unplayable
 from connect.media_urls import media_url_refusal
 from connect.transfer.ledger import Ledger
 from connect.transfer.roles import ArmTimer, CancelTimer, LinkClosed, Log, Reply
-from connect.transfer.rules import ack_slack_us, codec_of, position_at
+from connect.transfer.rules import ack_slack_us, position_at
 from connect.wire import messages as m
 
 __all__ = [
@@ -626,9 +627,9 @@ def _media_refusal(offer: m.TransferOffer, codecs: tuple[str, ...], now: int) ->
     refused = media_url_refusal(offer.state.queue)  # the whole queue is taken over
     if refused is not None:
         return refused
-    codec = codec_of(item)
-    if codec and codec not in codecs:
-        return m.Failure(m.ErrorCode.MEDIA_UNSUPPORTED, f"cannot play {codec} audio")
+    why = why_unplayable(codecs, item.url, item.content_type)
+    if why:
+        return m.Failure(m.ErrorCode.MEDIA_UNSUPPORTED, why)
     if now > offer.deadline_us - REPLY_MARGIN_US:
         return m.Failure(m.ErrorCode.TIMEOUT, "the offer arrived after its deadline")
     return None

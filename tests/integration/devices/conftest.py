@@ -13,6 +13,7 @@ import pytest
 
 from devices.audio_output import parse_audio_output
 from devices.player import Player, PlayerEvent
+from tests.corpus import corpus  # noqa: F401  (a fixture, used by name)
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
 
 E = TypeVar("E")

@@ -53,7 +53,12 @@ class FakeBackend:
         self._record("start")
         return "3.0.24 fake"
 
-    def load(self, url: str, position_ms: int, play: bool, epoch: int, volume: int) -> int:
+    def open_copy(self, url: str) -> None:
+        return None  # no decoded copy: libVLC's samples, as with a WAV
+
+    def load(
+        self, url: str, position_ms: int, play: bool, epoch: int, volume: int, copy: Any = None
+    ) -> int:
         self.epoch = epoch
         at = self._record("load", url, position_ms, play, volume)
         self._loop.call_soon_threadsafe(self.loaded.set)

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from connect.session import playback
-from connect.transfer.rules import codec_of
+from connect.transfer.rules import media_format_of
 from connect.wire import messages as m
 from devices import _live
 
@@ -27,8 +27,10 @@ MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=128000\nlow/live.m3u8\n"
 
 
 def test_a_playlist_names_no_codec() -> None:
-    assert codec_of(HLS) == ""
-    assert codec_of(m.QueueItem("r", "http://radio/live.mp3")) == "mp3"
+    assert media_format_of(HLS) is None
+    mp3 = media_format_of(m.QueueItem("r", "http://radio/live.mp3"))
+    assert mp3 is not None
+    assert mp3.codecs == {"mp3"}
 
 
 def test_a_live_hls_item_forgets_the_windows_length_and_learns_none() -> None:

@@ -1,0 +1,331 @@
+"""Exact positions in every format: the track decoded once from its first sample, and the
+content a timed sink presents taken from that copy by sample count.
+
+libVLC 3 seeks by the container's index and then labels what it lands on with the time it was
+asked for: VBR MP3 by an average bitrate (the Xing table is skipped), Ogg by a bisection that
+can end seconds off, FLAC on the frame holding the target (up to 104 ms early). No block it
+hands over says where it really is. Decoding from the start has no such error, and libVLC does
+it unpaced into a file through its stream output (a 164 s MP3 in 0.4 s on a laptop). So a
+receiver keeps libVLC for the timing of its output (its clock, pause, flush and end) and for
+the decoding, and takes the samples it presents from the copy: sample N of the copy is content
+N / 44.1 kHz of the track as libVLC decodes it from its start, at whatever position libVLC's
+own seek landed. A load at P presents copy[P...], a seek moves the index at libVLC's flush, a
+pause keeps it; the position the player reports is what it presented.
+
+A stream without a length (a radio station, an HLS playlist) gets no copy: its samples are
+libVLC's own, as before.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import functools
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from connect.media_formats import format_of
+from devices._envelope import RATE
+from devices._vlc_thread import VLCThread
+
+_LOGGER = logging.getLogger(__name__)
+
+_INSTANCE_ARGS = ["--intf=dummy", "--no-video", "--no-lua", "--aout=adummy", "--no-sout-video"]
+MAX_FRAMES = RATE * 60 * 60  # an hour: a longer "file" is a stream, or not worth the disk
+COPY_AHEAD_MS = 3_000  # a load waits until the copy holds this much past its position
+COPY_WAIT_S = 3.0  # ... or the whole track, at most this long; then libVLC's samples play
+_POLL_S = 0.005
+# PCM needs no copy: libVLC seeks it by byte, to the sample (and its stream output drops the
+# last 50 ms block of a WAV).
+_EXACT_IN_LIBVLC = frozenset({"wav"})
+
+
+async def async_copy_for(
+    thread: VLCThread,
+    open_copy: Callable[[str], DecodedCopy | None],
+    url: str,
+    position_ms: int,
+) -> DecodedCopy | None:
+    """Return *url*'s decoded copy once it holds *position_ms* and a little more, or None: a
+    format libVLC seeks exactly, a stream without a length, no copy in COPY_WAIT_S."""
+    media = format_of(url)
+    if media is None or media.name in _EXACT_IN_LIBVLC:
+        return None
+    copy = await thread.async_call(functools.partial(open_copy, url))
+    if copy is None:
+        return None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + COPY_WAIT_S
+    need = (position_ms + COPY_AHEAD_MS) * RATE // 1000
+    while True:
+        await thread.async_call(copy.poll)
+        if copy.failed:
+            return None
+        if copy.complete or copy.frames_ready() >= need:
+            return copy
+        if loop.time() > deadline:
+            _LOGGER.info("%s: no decoded copy in %.1f s; libVLC's seeks", url, COPY_WAIT_S)
+            return None
+        await asyncio.sleep(_POLL_S)
+
+
+class DecodedCopy:
+    """One track decoded from its start to raw s16 PCM on disk; read from any thread."""
+
+    def __init__(self, url: str, path: Path, channels: int) -> None:
+        self.url = url
+        self.path = path
+        self.channels = channels
+        media = format_of(url)
+        self.ogg = media is not None and media.name in ("ogg", "opus")
+        self.failed = False  # no copy: a stream without a length, or a decoding error
+        self.complete = False
+        self._fd: int | None = None
+        self._player: Any = None
+        self._media: Any = None
+        self._lock = threading.Lock()
+        self._callbacks: tuple[Any, ...] = ()
+        # Told the track's length in ms once decoded (on libVLC's thread); set by the player.
+        self.on_complete: Callable[[int], None] | None = None
+
+    @property
+    def frame_bytes(self) -> int:
+        """Return the size of one frame (all channels) in bytes."""
+        return 2 * self.channels
+
+    def frames_ready(self) -> int:
+        """Return how many frames are decoded so far."""
+        try:
+            return self.path.stat().st_size // self.frame_bytes
+        except OSError:
+            return 0
+
+    def length_ms(self) -> int:
+        """Return the length decoded so far, in ms (the track's, once complete)."""
+        return self.frames_ready() * 1000 // RATE
+
+    def read(self, first: int, count: int) -> array.array[int]:
+        """Return *count* frames from frame *first*; silence where the copy holds none."""
+        out: array.array[int] = array.array("h")
+        with self._lock:
+            fd = self._fd
+            if fd is None and not self.failed:
+                try:
+                    fd = self._fd = os.open(self.path, os.O_RDONLY)
+                except OSError:
+                    fd = None
+            if fd is not None and first >= 0:
+                data = os.pread(fd, count * self.frame_bytes, first * self.frame_bytes)
+                out.frombytes(data[: len(data) - len(data) % 2])
+        missing = count * self.channels - len(out)
+        if missing > 0:
+            out.extend(array.array("h", bytes(2 * missing)))
+        return out
+
+    # ------------------------------------------------------------ libVLC thread
+
+    def start(self, instance: Any) -> None:
+        """Start decoding with libVLC *instance* (its stream output, unpaced)."""
+        media = instance.media_new(self.url)
+        chain = (
+            f"#transcode{{acodec=s16l,samplerate={RATE},channels={self.channels}}}"
+            f":std{{access=file,mux=raw,dst={self.path}}}"
+        )
+        media.add_option(f":sout={chain}")
+        player = instance.media_player_new()
+        player.set_media(media)
+        self._media, self._player = media, player
+        import vlc
+
+        # On libVLC's threads: only flags. Kept referenced, as ctypes needs.
+        def ended(_event: Any) -> None:
+            self.complete = True
+            hook = self.on_complete
+            if hook is not None:
+                hook(self.length_ms())
+
+        def failed(_event: Any) -> None:
+            self.failed = True
+
+        self._callbacks = (ended, failed)
+        manager = player.event_manager()
+        manager.event_attach(vlc.EventType.MediaPlayerEndReached, ended)
+        manager.event_attach(vlc.EventType.MediaPlayerEncounteredError, failed)
+        if player.play() == -1:
+            self.failed = True
+
+    def poll(self) -> None:
+        """Update `complete` and `failed` from the decoding player's state."""
+        import vlc
+
+        player = self._player
+        if player is None or self.complete or self.failed:
+            return
+        state = player.get_state()
+        if state == vlc.State.Ended:
+            self.complete = True
+        elif state == vlc.State.Error:
+            self.failed = True
+        elif state == vlc.State.Playing and player.get_length() <= 0:
+            self.failed = True  # no length: a live stream, never copied
+        elif self.frames_ready() > MAX_FRAMES:
+            self.failed = True
+        if self.complete or self.failed:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop decoding and release libVLC's objects; idempotent."""
+        player, media = self._player, self._media
+        self._player = self._media = None
+        if player is not None:
+            player.stop()
+            player.release()
+        if media is not None:
+            media.release()
+
+    def discard(self) -> None:
+        """Stop, close and delete the copy."""
+        self.stop()
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            self.failed = True
+        self.path.unlink(missing_ok=True)
+
+
+class DecodedCopies:
+    """The copies one player keeps (the track playing, and the next one), on the libVLC thread."""
+
+    def __init__(self, channels: int, keep: int = 2) -> None:
+        self.channels = channels
+        self._keep = keep
+        self._instance: Any = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._copies: dict[str, DecodedCopy] = {}
+        self._count = 0
+
+    def copy_of(self, url: str) -> DecodedCopy | None:
+        """Return the copy of *url*, starting it if there is none; None if libVLC cannot."""
+        copy = self._copies.pop(url, None)
+        if copy is not None and not copy.failed:
+            self._copies[url] = copy  # most recent last
+            return copy
+        if self._instance is None:
+            import vlc
+
+            self._instance = vlc.Instance(_INSTANCE_ARGS)
+            if self._instance is None:
+                return None
+            self._folder = tempfile.TemporaryDirectory(prefix="baton-copies-")
+        assert self._folder is not None
+        self._count += 1
+        copy = DecodedCopy(url, Path(self._folder.name) / f"{self._count}.pcm", self.channels)
+        copy.start(self._instance)
+        self._copies[url] = copy
+        while len(self._copies) > self._keep:
+            oldest = next(iter(self._copies))
+            self._copies.pop(oldest).discard()
+        return copy
+
+    def release(self) -> None:
+        """Stop every decoding, delete the copies and release libVLC; idempotent."""
+        for copy in self._copies.values():
+            copy.discard()
+        self._copies.clear()
+        if self._instance is not None:
+            self._instance.release()
+            self._instance = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+
+class CopyReader:
+    """What a timed sink presents instead of libVLC's samples: a copy, from a frame index on.
+
+    Touched by libVLC's audio thread (take, at_flush) and the libVLC thread (start, seek).
+    """
+
+    def __init__(self, copy: DecodedCopy, first_frame: int, on_end: Callable[[int], None]) -> None:
+        self.copy = copy
+        self._lock = threading.Lock()
+        self._next = first_frame
+        self._after_flush: int | None = None
+        self._on_end = on_end
+        self._ended = False
+        self._taken = 0  # frames handed out since the load: how far libVLC's stream went
+        self._due_at: int | None = None  # a timed start's instant, for its first block
+        self._started: tuple[int, int] | None = None  # that block's instant and first frame
+
+    @property
+    def next_frame(self) -> int:
+        """Return the copy's frame the next block starts with."""
+        return self._next
+
+    def take(self, frames: int, at_us: int, *, fresh: bool = True) -> array.array[int]:
+        """Return the next *frames* frames of content, heard from *at_us*, and move past them.
+
+        The first block reaching past the end of the track says when its last sample ends
+        (`on_end`): libVLC's own stream, begun at 0, ends later. *fresh*: for a block libVLC
+        just handed over (not one the sink refills after a jump).
+        """
+        with self._lock:
+            if fresh and self._due_at is not None:
+                # The first block of a timed start, later than planned: the content the
+                # source plays on meanwhile is skipped, so the start is late, never behind.
+                self._next += max(0, at_us - self._due_at) * RATE // 1_000_000
+                self._due_at = None
+                self._started = (at_us, self._next)
+            first = self._next
+            self._next += frames
+            self._taken += frames if fresh else 0
+            ended = self._ended
+        block = self.copy.read(first, frames)
+        if not ended and self.copy.complete:
+            total = self.copy.frames_ready()
+            if first + frames > total:
+                with self._lock:
+                    self._ended = True
+                left = max(0, total - first)
+                self._on_end(at_us + left * 1_000_000 // RATE)
+        return block
+
+    def schedule(self, frame: int, at_us: int) -> None:
+        """Start a pre-roll's content at *frame* heard at *at_us*, later content if later."""
+        with self._lock:
+            self._next, self._due_at, self._started = frame, at_us, None
+
+    def started_ms(self, at_us: int) -> int | None:
+        """Return the content (ms) a timed start presented at *at_us* (None: no such start)."""
+        with self._lock:
+            started = self._started
+        if started is None:
+            return None
+        frame = started[1] + (at_us - started[0]) * RATE // 1_000_000
+        return frame * 1000 // RATE
+
+    def jump(self, frame: int) -> bool:
+        """Go on from *frame*, if libVLC's stream (begun at 0 at the load) outlasts the rest."""
+        with self._lock:
+            if frame < self._taken:
+                return False
+            self._next, self._ended = frame, False
+            return True
+
+    def seek_at_flush(self, frame: int) -> None:
+        """Start from *frame* once libVLC flushes what it decoded before its seek."""
+        with self._lock:
+            self._after_flush = frame
+
+    def at_flush(self) -> None:
+        """libVLC flushed: the blocks that follow start where a seek asked."""
+        with self._lock:
+            if self._after_flush is not None:
+                self._next, self._after_flush = self._after_flush, None
+                self._ended = False

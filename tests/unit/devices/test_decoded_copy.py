@@ -1,0 +1,68 @@
+"""The decoded copy's reader (devices/_decoded_copy.py) and a timed sink presenting from it:
+content by sample count, a seek that refills what is queued, a late timed start, the end."""
+
+from __future__ import annotations
+
+import array
+from pathlib import Path
+
+from devices._decoded_copy import CopyReader, DecodedCopy
+from devices._envelope import RATE
+from devices._timed_sink import TimedSink
+
+BLOCK = 441  # 10 ms
+
+
+def a_copy(tmp_path: Path, frames: int, *, complete: bool = True) -> DecodedCopy:
+    """Return a mono copy whose sample i is i (mod 2**15): content is its own index."""
+    path = tmp_path / "copy.pcm"
+    path.write_bytes(array.array("h", (i % 32_768 for i in range(frames))).tobytes())
+    copy = DecodedCopy("http://h/a.mp3", path, 1)
+    copy.complete = complete
+    return copy
+
+
+def test_a_reader_hands_out_content_by_sample_count_and_silence_past_the_end(
+    tmp_path: Path,
+) -> None:
+    ended: list[int] = []
+    reader = CopyReader(a_copy(tmp_path, 1_000), 900, ended.append)
+    first = reader.take(BLOCK, 5_000_000)
+    assert list(first[:100]) == list(range(900, 1_000))
+    assert set(first[100:]) == {0}  # past the end: silence
+    # The last sample ends 100 frames into the block.
+    assert ended == [5_000_000 + 100 * 1_000_000 // RATE]
+    reader.take(BLOCK, 5_010_000)
+    assert len(ended) == 1  # said once
+
+
+def test_a_jump_back_further_than_libvlcs_stream_went_is_refused(tmp_path: Path) -> None:
+    reader = CopyReader(a_copy(tmp_path, 10_000), 5_000, lambda _at: None)
+    reader.take(BLOCK, 0)
+    reader.take(BLOCK, 10_000)
+    assert reader.jump(2 * BLOCK)  # libVLC's stream, begun at 0, has that much left
+    assert list(reader.take(3, 20_000)) == [2 * BLOCK, 2 * BLOCK + 1, 2 * BLOCK + 2]
+    assert not reader.jump(100)
+
+
+def test_a_late_first_block_of_a_timed_start_starts_later_in_the_content(tmp_path: Path) -> None:
+    reader = CopyReader(a_copy(tmp_path, 20_000), 0, lambda _at: None)
+    reader.schedule(1_000, 1_000_000)
+    block = reader.take(BLOCK, 1_010_000)  # 10 ms late: the content of 10 ms on
+    assert block[0] == 1_000 + BLOCK
+    assert reader.started_ms(1_010_000) == (1_000 + BLOCK) * 1000 // RATE
+
+
+def test_a_seek_refills_what_the_sink_holds_from_the_new_position(tmp_path: Path) -> None:
+    now = [1_000_000]
+    sink = TimedSink(lambda _edge: None, clock=lambda: now[0])  # pull mode: nothing presented
+    reader = CopyReader(a_copy(tmp_path, 30_000), 0, lambda _at: None)
+    sink.content = reader
+    for i in range(3):
+        sink._on_play(None, 0, BLOCK, 1_100_000 + i * 10_000)
+    moved, heard = sink.refill(lambda: reader.jump(20_000))
+    assert moved
+    assert heard == 1_100_000
+    frames, media, _more = sink.render(0, 1_100_000, 3 * BLOCK)
+    assert media
+    assert list(array.array("h", frames)[:3]) == [20_000, 20_001, 20_002]
