@@ -25,6 +25,8 @@ ALONE = (
     "integration/devices/test_capture.py",  # fades, pauses and starts read from the capture
     "integration/devices/test_player.py",
     "integration/devices/test_pulse_output.py",
+    "integration/devices/test_formats.py",  # positions in every format, read from the audio
+    "integration/devices/test_formats_pulse.py",
     "integration/live/test_live_transfer.py",  # live edges read from recordings
     "integration/live/test_hls_radio.py",
     "integration/packaging/test_power_cut.py",  # resumes from a saved position, heard
