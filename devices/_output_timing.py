@@ -105,11 +105,13 @@ class OutputEdges:
             return OutputStarted(edge.at_us, position_at(edge.at_us), True)
         kind, called_at, position = starting
         if kind is not None and called_at > 0:
-            self.latency.observe(kind, edge.first_sample_us - called_at)
+            # libVLC's own latency: where its first sample was due, before the sink moved it.
+            latency = edge.first_sample_us - edge.moved_us - called_at
+            self.latency.observe(kind, latency)
             _LOGGER.debug(
-                "start latency (%s): %.1f ms, planned with %.1f ms",
-                kind.value, (edge.first_sample_us - called_at) / 1000,
-                self.latency.estimate_us(kind) / 1000,
+                "start latency (%s): %.1f ms, planned with %.1f ms, moved by %.1f ms",
+                kind.value, latency / 1000, self.latency.estimate_us(kind) / 1000,
+                edge.moved_us / 1000,
             )  # fmt: skip
         # Samples presented before the gate opened were silent: the content moved on that much.
         skipped_ms = (edge.at_us - edge.first_sample_us) // 1000
