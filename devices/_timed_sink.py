@@ -248,6 +248,8 @@ class TimedSink:
             end, pos = start_frame + frames, start_frame
             while self._pending and pos < end:
                 at, block = self._pending[0]
+                if self._paused_at is not None and frames_before(at, self._paused_at) <= 0:
+                    break  # held from the pause on, however far the stream renders meanwhile
                 frame, continues = self._frame_of(at, start_frame, start_us)
                 if continues and nudge:
                     # The grid moved by a frame: so does the media playing on, once.
