@@ -11,7 +11,9 @@ sample lands on the target to the sample whenever the latency does not exceed it
 more than `EARLY_US`, at the cost of that much content. The estimate is the median of the latest
 observations: the sink reports the first sample's instant after each resume. Through a sound
 server (pulse) every sample is heard the sink's fixed delay after its pts, so that delay is part
-of the latency from the first start on: a device's first transfer is as exact as the next.
+of the latency from the first start on: a device's first transfer is as exact as the next; and
+there the sink moves the stretch so its first sample is heard at the target itself, early or
+late (`TimedSink.align_next`): no content is lost, and a late libVLC is not heard late.
 
 Other outputs (ALSA, afile, none, and default without a sound server) use the same timing with
 `ASSUMED_LATENCY_US`: libVLC 3
