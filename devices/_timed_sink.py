@@ -352,8 +352,7 @@ class TimedSink:
         self._stop_stretch(self._last_end)
 
     def _align(self) -> None:
-        """Move the queued stretch so its first sample lands on the instant asked (see the
-        module doc), once it is queued and not paused."""
+        """Move the queued stretch onto the instant asked, once queued and not paused."""
         if self._align_to is None or not self._pending or self._paused_at is not None:
             return
         target = max(self._align_to, self._rendered_to + _ALIGN_GUARD_US)

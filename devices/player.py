@@ -365,8 +365,7 @@ class Player(PlayerBase):
         position_ms: int,
         align_us: int | None = None,
     ) -> None:
-        """On a timed sink, set the gain for the coming stretch and await its first sample
-        (heard at *align_us* through a sound server, content *position_ms* there)."""
+        """On a timed sink, set the next stretch's gain; await its first sample (at *align_us*)."""
         self._paused_from = None
         if self._sink is not None:
             self._sink.set_envelope(envelope)
