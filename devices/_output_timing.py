@@ -11,7 +11,9 @@ sample lands on the target to the sample whenever the latency does not exceed it
 more than `EARLY_US`, at the cost of that much content. The estimate is the median of the latest
 observations: the sink reports the first sample's instant after each resume. Through a sound
 server (pulse) every sample is heard the sink's fixed delay after its pts, so that delay is part
-of the latency from the first start on: a device's first transfer is as exact as the next.
+of the latency from the first start on: a device's first transfer is as exact as the next; and
+there the sink moves the stretch so its first sample is heard at the target itself, early or
+late (`TimedSink.align_next`): no content is lost, and a late libVLC is not heard late.
 
 Other outputs (ALSA, afile, none, and default without a sound server) use the same timing with
 `ASSUMED_LATENCY_US`: libVLC 3
@@ -105,11 +107,13 @@ class OutputEdges:
             return OutputStarted(edge.at_us, position_at(edge.at_us), True)
         kind, called_at, position = starting
         if kind is not None and called_at > 0:
-            self.latency.observe(kind, edge.first_sample_us - called_at)
+            # libVLC's own latency: where its first sample was due, before the sink moved it.
+            latency = edge.first_sample_us - edge.moved_us - called_at
+            self.latency.observe(kind, latency)
             _LOGGER.debug(
-                "start latency (%s): %.1f ms, planned with %.1f ms",
-                kind.value, (edge.first_sample_us - called_at) / 1000,
-                self.latency.estimate_us(kind) / 1000,
+                "start latency (%s): %.1f ms, planned with %.1f ms, moved by %.1f ms",
+                kind.value, latency / 1000, self.latency.estimate_us(kind) / 1000,
+                edge.moved_us / 1000,
             )  # fmt: skip
         # Samples presented before the gate opened were silent: the content moved on that much.
         skipped_ms = (edge.at_us - edge.first_sample_us) // 1000

@@ -27,6 +27,15 @@ Every instant below (queued blocks, pause, edges, envelopes) is a *heard* instan
 `on_queued` hears of a stream's first block after a stop or flush, with the instant its first
 sample will be heard: libVLC's Playing event comes ~60 ms before that on a live stream (its
 network caching and decoder), so a live stream joined gated knows from when it can be heard.
+
+A timed start (`align_next`) lands its first sample on the instant asked, in pull mode. libVLC
+starts a resume a varying time after the call (measured through PulseAudio: from 2 ms early,
+the margin the player asks for, to 3-50 ms late on a loaded machine, 122 ms once); laid at its
+pts, the content would be that much off, since the start reports the content it was asked for.
+But its first block comes ~180 ms before it is heard, and the server renders less far ahead
+than that (its buffer, 150 ms at most): so the stretch is moved to start at that instant, or
+at the first instant not rendered yet, with every later block of libVLC's timeline until a
+stop or flush. Push mode presents at the pts, as a device would.
 """
 
 from __future__ import annotations
@@ -58,6 +67,8 @@ _LOGGER = logging.getLogger(__name__)
 SAMPLE_FORMAT = "S16N"
 _MAX_HISTORY = 16  # envelope versions kept: a 200 ms ramp makes 20, all but the last few moot
 _HALF_FRAME_US = 500_000 // RATE  # a sample's instant is its nearest frame's, to this
+_ALIGN_GUARD_US = 2_000  # an aligned stretch starts at least this far past what was rendered
+_ALIGN_MAX_US = 200_000  # a start further off is not moved (a stall, not libVLC's start latency)
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class SinkEdge:
     started: bool
     at_us: int
     first_sample_us: int  # on a start: the first sample presented since the resume (gated or not)
+    moved_us: int = 0  # on a start: how far `align_next` moved the stretch (first sample - pts)
 
 
 class Recorder(Protocol):
@@ -136,6 +148,10 @@ class TimedSink:
         # one continues it to the frame.
         self._laid: tuple[int, int] | None = None
         self._last_frame: array.array[int] | None = None  # the last frame laid (to repeat)
+        self._rendered_to = 0  # pull mode: the instant after the last frame rendered
+        self._align_to: int | None = None  # where the next stretch's first sample goes
+        self._shift_us = 0  # added to libVLC's instants since an aligned start (to a flush)
+        self._moved = 0  # what the last alignment moved, reported with the start's edge
         self.late_frames = 0  # pull mode: frames that came too late for their instant
         # The samples to present in place of libVLC's (libVLC's blocks keep their timing):
         # a track's decoded copy, read by sample count, so positions are exact in any format.
@@ -171,7 +187,7 @@ class TimedSink:
         with self._lock:
             if self._paused_at is not None or self._closed:
                 return
-            self._paused_at = at_us + self.delay_us
+            self._paused_at = at_us + self.delay_us + self._shift_us
             if not self.pull:
                 self._record(self._cut(self._paused_at))
 
@@ -182,15 +198,22 @@ class TimedSink:
                 return
             # A device holds what it had queued and plays it on after the pause: libVLC
             # stamps the next blocks on that assumption.
-            shift = max(0, at_us + self.delay_us - self._paused_at)
+            shift = max(0, at_us + self.delay_us + self._shift_us - self._paused_at)
             self._pending = deque((at + shift, block) for at, block in self._pending)
             self._paused_at = None
+            self._align()
 
     def end_stream(self) -> None:
         """Forget a pause: libVLC stopped the stream (it never resumes a stopped one)."""
         with self._lock:
             self._drop_queue()
             self._paused_at = None
+            self._align_to = None
+
+    def align_next(self, at_us: int | None) -> None:
+        """Pull mode: have the next stretch's first sample heard at *at_us* (None: at its pts)."""
+        with self._lock:
+            self._align_to = at_us if self.pull else None
 
     def close(self) -> None:
         """Present what is due, drop the rest, close the recorder; after libVLC's player is gone."""
@@ -257,6 +280,8 @@ class TimedSink:
             end, pos = start_frame + frames, start_frame
             while self._pending and pos < end:
                 at, block = self._pending[0]
+                if self._paused_at is not None and frames_before(at, self._paused_at) <= 0:
+                    break  # held from the pause on, however far the stream renders meanwhile
                 frame, continues = self._frame_of(at, start_frame, start_us)
                 if continues and nudge:
                     # The grid moved by a frame: so does the media playing on, once.
@@ -282,6 +307,7 @@ class TimedSink:
                 self._laid = (sample_instant(at, count), frame + count)
                 self._last_frame = samples[-channels:]
                 pos = frame + count
+            self._rendered_to = sample_instant(start_us, frames)
             paused = self._paused_at
             if paused is not None and sample_instant(start_us, frames) >= paused:
                 self._stop_stretch(self._last_end)
@@ -310,18 +336,22 @@ class TimedSink:
         with self._lock:
             if self._closed:
                 return
+            at = pts + self.delay_us + self._shift_us
             content = self.content
             if content is not None:
                 # Under the lock: a seek moves the content and refills the queue as one step.
-                block = content.take(count, pts + self.delay_us)
+                # Taken for where the block is heard once aligned: a decoded copy skips what a
+                # late start missed, so the copy's skip and the alignment never add up.
+                block = content.take(count, self._alignment(at) or at)
             if not self.pull:
                 # Whole blocks only: a timeline line per block, split only by a pause or a flush.
                 self._record(self._cut(self._clock(), whole=True))
-            self._pending.append((pts + self.delay_us, block))
+            self._pending.append((at, block))
+            self._align()
             if self._first_block_due:
                 self._first_block_due = False
                 if self._on_queued is not None:
-                    self._on_queued(pts + self.delay_us)
+                    self._on_queued(self._pending[0][0])
 
     def _on_pause(self, _data: Any, pts: int) -> None:
         self.pause(min(pts, self._clock()) if pts > 0 else self._clock())
@@ -359,7 +389,36 @@ class TimedSink:
             self._record(self._cut(self._clock()))
         self._pending.clear()
         self._first_block_due = True
+        if self._paused_at is not None:
+            self._paused_at -= self._shift_us  # the pause, on the timeline libVLC goes on with
+        self._shift_us = self._moved = 0  # libVLC's next blocks are on a new timeline
         self._stop_stretch(self._last_end)
+
+    def _alignment(self, first_us: int) -> int | None:
+        """Return where a stretch whose first sample is at *first_us* goes, or None: no
+        alignment asked, paused, resumed before the pause was heard (the stretch goes on), or
+        a stall (too far off)."""
+        if self._align_to is None or self._paused_at is not None:
+            return None
+        if self._pending and self._pending[0][0] != first_us:
+            return None  # not the stretch's first block
+        target = max(self._align_to, self._rendered_to + _ALIGN_GUARD_US)
+        if self._stretch_first is not None or abs(target - first_us) > _ALIGN_MAX_US:
+            return None
+        return target
+
+    def _align(self) -> None:
+        """Move the queued stretch onto the instant asked, once queued and not paused."""
+        if self._align_to is None or not self._pending or self._paused_at is not None:
+            return
+        target = self._alignment(self._pending[0][0])
+        self._align_to = None
+        if target is None:
+            return
+        move = target - self._pending[0][0]
+        self._pending = deque((at + move, block) for at, block in self._pending)
+        self._shift_us += move
+        self._moved = move
 
     def _record(self, stretches: list[Stretch]) -> None:
         if self._recorder is not None:
@@ -440,7 +499,8 @@ class TimedSink:
         if envelope.is_open(start_us) and not self._audible:
             self._audible = True
             first = self._stretch_first if self._stretch_first is not None else start_us
-            self._notify(SinkEdge(True, start_us, first))
+            self._notify(SinkEdge(True, start_us, first, self._moved))
+            self._moved = 0
         elif not envelope.is_open(start_us) and self._audible:
             self._audible = False
             self._notify(SinkEdge(False, start_us, 0))

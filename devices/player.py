@@ -362,7 +362,7 @@ class Player(PlayerBase):
         if self._sink is None and at_us is not None and envelope.fade_in_us > 0:
             # Silent at resume; async_play_at then ramps up.
             await thread.async_call(functools.partial(self._backend.set_volume, 0))
-        self._open_output(envelope, kind, position)
+        self._open_output(envelope, kind, position, align_us=at_us)
         content = self._sink.content if self._sink is not None else None
         if isinstance(content, CopyReader) and kind is StartKind.PREROLL and at_us is not None:
             content.schedule(position * RATE // 1000, at_us)
@@ -373,11 +373,18 @@ class Player(PlayerBase):
         self._anchor = PlayerClock(position, at + latency, True)
         self._set_state(PlayerState.PLAYING)
 
-    def _open_output(self, envelope: Envelope, kind: StartKind | None, position_ms: int) -> None:
-        """On a timed sink, set the gain for the coming stretch and await its first sample."""
+    def _open_output(
+        self,
+        envelope: Envelope,
+        kind: StartKind | None,
+        position_ms: int,
+        align_us: int | None = None,
+    ) -> None:
+        """On a timed sink, set the next stretch's gain; await its first sample (at *align_us*)."""
         self._paused_from = None
         if self._sink is not None:
             self._sink.set_envelope(envelope)
+            self._sink.align_next(align_us)
             self._edges.expect_start(kind, position_ms)
 
     def _moved_on(self, epoch: int, *states: PlayerState) -> bool:

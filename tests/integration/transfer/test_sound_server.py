@@ -12,13 +12,13 @@ Checked from the recording alone:
 * every start path plays at the volume's level: the first play's, after resume, seek, each
   transfer and the power cut, within ±1 dB of the level after the handoffs, itself the level
   volume 50 gives the track (±1 dB);
-* no 5 ms window within 300 ms of a start or a transfer is more than 1 dB above that level
+* no 5 ms window within 300 ms of a start or a transfer is more than 1.5 dB above that level
   (no burst at full volume);
 * no silence of 5 ms or more in a handoff;
 * the content goes on across every transfer within 5 ms: a handoff's content offset (content
   minus clock) is the same after as before (the median handoff within 5 ms, each within 10:
-  see OUTLIER_US), and stop-first resumes the content where it stopped (PipeWire: within
-  10 ms, see CONTINUITY_US).
+  see OUTLIER_US), and stop-first resumes the content where it stopped, as does a resume after
+  a pause (PipeWire: within 10 ms, see CONTINUITY_US).
 
 The daemons run as whoever runs the tests (root in CI's network namespace: PulseAudio then
 needs --system=false, tests/pulse_server.py); a daemon that cannot start skips its run, saying
@@ -76,20 +76,29 @@ TRACK_RMS = 0.5 * FULL_SCALE / 2**0.5  # the position track: sines at half scale
 STATE_TIMEOUT_S = 10.0
 ROUTE_TIMEOUT_S = 10.0  # a new stream heard on the sink, however busy the machine
 SETTLE_S = 1.2  # play after each step: room for a steady stretch on either side
+PAUSE_US = 500_000
 AROUND_US = 300_000  # how far around a start or a transfer a burst is looked for
 SEARCH_CHUNK_US = 100_000  # the first sound after a step is looked for this much at a time
 STEADY_US = 400_000
 LEVEL_DB = 1.0
+# The loudest 5 ms around a step. A handoff's two streams now play the same content in step,
+# so their fades add up in amplitude, and two starts 2-4 ms apart (OUTLIER_US below) put the
+# fades that far apart: +1.09 and +1.18 dB in 2 of 33 runs (2026-12-07). The burst this proof
+# was written for was +17 dB.
+PEAK_DB = 1.5
 # Content continuity across a transfer. PipeWire's pulse layer gets its own bound: it paces a
 # stream by its own rate matching, which the latency it reports to the client does not
 # follow, so a stream's timing wanders by a few ms around what the report says (measured with
 # clicks placed at known instants: +7 ms just after a start, drifting ~3 ms/s, then a step;
 # docs/device-makers.md). PulseAudio's reports hold to a fraction of a millisecond.
 CONTINUITY_US = {"pulseaudio": 5_000, "pipewire": 10_000}
-# A single PulseAudio handoff lands 5-6 ms off now and then (about one run in three, on an idle
-# machine too, and on the code before 2026-12-07's merges: jumps of -5.1, +5.1 and +6.1 ms among
-# others of 0.1-3 ms). The 5 ms bound holds for the median handoff; every one must stay within
-# this wider bound. The outliers are a known gap (docs/reliability.md, "Real audio servers").
+# A PulseAudio handoff's start now lands on its instant whenever libVLC starts (up to ~100 ms
+# late), but one stream's timing is still 2-4 ms off its neighbours' now and then (PulseAudio's
+# latency reports against the monitor's recording), so two such starts in a row can make a
+# handoff 5-6 ms off (2026-12-07, after the fix: 33 runs, 97 handoffs, median 1.3 ms, 3 above
+# 5 ms: 5.3, 5.8 and 15.6, the last a start 122 ms late). The 5 ms bound holds for the median
+# handoff; every one must stay within this wider bound (docs/reliability.md, "Real audio
+# servers").
 OUTLIER_US = {"pulseaudio": 10_000, "pipewire": 10_000}
 
 
@@ -200,7 +209,7 @@ async def _play_session(
         await step("play", lambda: _command(controller, ids[0], m.SetQueue((item,), play=True)))
         await _wait_state(controller.connection(ids[0]), _playing)
         await _command(controller, ids[0], m.Pause())
-        await asyncio.sleep(0.5)  # a pause long enough to be heard as one
+        await asyncio.sleep(PAUSE_US / 1e6)  # a pause long enough to be heard as one
         await step("resume", lambda: _command(controller, ids[0], m.Resume()))
         await step("seek", lambda: _command(controller, ids[0], m.Seek(20_000)))
         for device_id in ids:
@@ -293,7 +302,7 @@ def _judge_session(recording: MonitorRecording, steps: list[Step], kind: str) ->
 
     _check_levels(capture, steps, reference)
     _check_handoffs(capture, handoffs, kind)
-    _check_stop_first(capture, steps, kind)
+    _check_resumes(capture, steps, kind)
 
 
 def _check_levels(capture: Capture, steps: list[Step], reference: float) -> None:
@@ -308,7 +317,7 @@ def _check_levels(capture: Capture, steps: list[Step], reference: float) -> None
         report.append((step.name, round(db(level, reference), 2), round(db(peak, reference), 2)))
         print(f"{step.name}: level {report[-1][1]:+.2f} dB, loudest 5 ms {report[-1][2]:+.2f} dB")
         assert abs(db(level, reference)) <= LEVEL_DB, (step, report)
-        assert db(peak, reference) <= LEVEL_DB, (step, peak_at - step.start_us, report)
+        assert db(peak, reference) <= PEAK_DB, (step, peak_at - step.start_us, report)
 
 
 def _check_handoffs(capture: Capture, handoffs: list[Step], kind: str) -> None:
@@ -327,12 +336,15 @@ def _check_handoffs(capture: Capture, handoffs: list[Step], kind: str) -> None:
     assert statistics.median(jumps) <= CONTINUITY_US[kind], jumps
 
 
-def _check_stop_first(capture: Capture, steps: list[Step], kind: str) -> None:
-    """Stop-first: a gap, then the content from where it stopped."""
+def _check_resumes(capture: Capture, steps: list[Step], kind: str) -> None:
+    """A resume after a pause, and stop-first: a gap, then the content from where it stopped."""
     for step in steps:
-        if step.mode is not m.TransferMode.STOP_FIRST:
+        if step.name == "resume":
+            gap = longest_silence(capture, step.start_us - PAUSE_US, step.end_us + AROUND_US)
+        elif step.mode is m.TransferMode.STOP_FIRST:
+            gap = longest_silence(capture, step.start_us, step.end_us + AROUND_US)
+        else:
             continue
-        gap = longest_silence(capture, step.start_us, step.end_us + AROUND_US)
         assert gap.duration_us > 0, step
         before = (gap.start_us - STEADY_US, gap.start_us)
         after_gap = (gap.end_us + 50_000, gap.end_us + 50_000 + STEADY_US)

@@ -134,6 +134,26 @@ def test_a_pause_plays_out_the_delay_then_holds_the_rest_until_the_resume() -> N
     assert [e.started for e in rig.edges] == [True, False, True]
 
 
+def test_a_pause_holds_the_rest_however_far_the_stream_renders_meanwhile() -> None:
+    # The server goes on asking for frames while paused (silence): the held frames' instants
+    # pass, and they must stay held, not be dropped as too late (a resume then skipped them:
+    # ~210 ms of content, measured through PulseAudio).
+    rig = Rig(channels=1)
+    values = list(range(1, 20 * 441 + 1))
+    for k in range(20):
+        rig.play(T0 + k * 10_000, values[k * 441 : (k + 1) * 441])
+    rig.now = T0 + 15_000
+    rig.sink.pause(rig.now)
+    start = T0 + DELAY_US
+    for _ in range(50):  # half a second of requests while paused, 10 ms each
+        rig.render(instants(start, rig.frame), 441)
+    rig.now += 500_000
+    rig.sink.resume(rig.now)
+    rig.render(instants(start, rig.frame), 30 * 441)
+    assert [v for v in rig.out if v != 0] == values
+    assert rig.sink.late_frames == 0
+
+
 def test_a_flush_drops_what_was_not_rendered() -> None:
     rig = Rig(channels=1)
     rig.play(T0, [7] * 441)

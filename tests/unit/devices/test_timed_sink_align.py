@@ -1,0 +1,115 @@
+"""A timed start through a sound server: the stretch moved so its first sample is heard at the
+instant asked, whenever libVLC's first block comes (devices/_timed_sink.py, `align_next`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from devices._envelope import RATE, Envelope, sample_instant
+from devices._output_timing import OutputEdges, StartKind
+from devices._timed_sink import SinkEdge, TimedSink
+from devices.player_types import OutputStarted
+from tests.unit.devices.test_timed_sink_pull import DELAY_US, T0, Rig, instants
+
+BLOCK = 441  # 10 ms
+
+
+def _start(rig: Rig, at_us: int, pts: int, blocks: int = 3) -> list[int]:
+    """Ask for a start heard at *at_us*; libVLC then stamps its blocks from *pts*."""
+    rig.sink.set_envelope(Envelope(open_us=at_us), since_us=0)
+    rig.sink.align_next(at_us)
+    values = list(range(1, blocks * BLOCK + 1))
+    for k in range(blocks):
+        rig.play(pts + k * 10_000, values[k * BLOCK : (k + 1) * BLOCK])
+    return values
+
+
+@pytest.mark.parametrize("late_us", [-2_000, 0, 7_000, 28_000])
+def test_the_first_sample_is_heard_at_the_instant_asked_early_or_late(late_us: int) -> None:
+    rig = Rig(channels=1)
+    at = T0 + DELAY_US + 20_000
+    values = _start(rig, at, at - DELAY_US + late_us)
+    rig.render(T0 + DELAY_US, 5 * BLOCK)
+    lead = round(20_000 * RATE / 1_000_000)
+    assert list(rig.out[:lead]) == [0] * lead
+    assert list(rig.out[lead : lead + len(values)]) == values  # every sample, from the first
+    assert rig.edges[0] == SinkEdge(True, at, at, -late_us)
+    assert rig.sink.late_frames == 0
+
+
+def test_the_later_blocks_of_the_timeline_follow_the_move_through_a_pause() -> None:
+    rig = Rig(channels=1)
+    at = T0 + DELAY_US + 20_000
+    values = _start(rig, at, at - DELAY_US + 5_000, blocks=4)
+    rig.render(T0 + DELAY_US, 3 * BLOCK)  # to 10 ms into the stretch
+    rig.now = at - DELAY_US + 5_000 + 25_000  # libVLC pauses 25 ms into the stretch
+    rig.sink.pause(rig.now)
+    rig.render(instants(T0 + DELAY_US, rig.frame), 2 * BLOCK)
+    held = -(-25_000 * RATE // 1_000_000)
+    assert [v for v in rig.out if v != 0] == values[:held]  # heard up to the pause
+    rig.now += 300_000
+    rig.sink.resume(rig.now)
+    rig.play(rig.now + 15_000, list(range(10_000, 10_000 + BLOCK)))  # libVLC's next block
+    resumed = rig.now + DELAY_US - 5_000  # the held tail, on the moved timeline
+    rendered = instants(T0 + DELAY_US, rig.frame)
+    gap = (resumed - rendered) * RATE // 1_000_000
+    rig.render(rendered, gap + 4 * BLOCK)
+    tail = rig.out.tolist().index(values[held])
+    assert abs(tail - (resumed - T0 - DELAY_US) * RATE / 1_000_000) <= 1  # the pause's length on
+    heard = [v for v in rig.out if v != 0]
+    assert heard == [*values, *range(10_000, 10_000 + BLOCK)]  # back to back, none lost
+
+
+def test_an_instant_already_rendered_starts_right_after_what_was_rendered() -> None:
+    rig = Rig(channels=1)
+    at = T0 + DELAY_US + 5_000
+    rig.render(T0 + DELAY_US, 2 * BLOCK)  # the server is 20 ms ahead, past the instant
+    values = _start(rig, at, at - DELAY_US + 30_000)
+    rendered = sample_instant(T0 + DELAY_US, 2 * BLOCK)
+    rig.render(rendered, 5 * BLOCK)
+    heard_from = rig.out.tolist().index(1)
+    assert heard_from == 2 * BLOCK + round(2_000 * RATE / 1_000_000)  # the guard after it
+    assert rig.out[heard_from : heard_from + len(values)].tolist() == values
+    assert rig.edges[0].at_us == rendered + 2_000  # reported where it is heard: late
+
+
+def test_a_flush_ends_the_move_and_a_start_without_an_instant_plays_at_its_pts() -> None:
+    rig = Rig(channels=1)
+    at = T0 + DELAY_US + 20_000
+    _start(rig, at, at - DELAY_US + 7_000, blocks=1)
+    rig.sink._on_flush(None, 0)
+    rig.sink.align_next(None)
+    rig.play(T0 + 40_000, [3] * BLOCK)
+    rig.render(T0 + DELAY_US, 8 * BLOCK)
+    assert rig.out.tolist().index(3) == round(40_000 * RATE / 1_000_000)
+
+
+def test_push_mode_presents_at_the_pts() -> None:
+    recorded: list[int] = []
+
+    class Recorder:
+        def write(self, start_us: int, samples: object) -> None:
+            recorded.append(start_us)
+
+        def close(self) -> None:
+            pass
+
+    now = T0
+    sink = TimedSink(lambda _e: None, recorder=Recorder(), clock=lambda: now)
+    sink.align_next(T0 + 5_000)  # a device plays at the pts: nothing to move
+    rig = Rig(channels=1)
+    rig.sink = sink  # the rig's libVLC side, on this sink
+    rig.play(T0 + 9_000, [1] * BLOCK)
+    now = T0 + 30_000
+    sink.close()
+    assert recorded == [T0 + 9_000]
+
+
+def test_the_start_latency_is_learned_from_where_libvlc_put_the_first_sample() -> None:
+    edges = OutputEdges(exact=True)
+    edges.expect_start(StartKind.PREROLL, 4_000)
+    edges.start_called(StartKind.PREROLL, T0)
+    # libVLC's first sample was due 14 ms after the call; the sink moved it 3 ms earlier.
+    event = edges.from_sink(SinkEdge(True, T0 + 11_000, T0 + 11_000, -3_000), lambda at: -1)
+    assert event == OutputStarted(T0 + 11_000, 4_000, True)
+    assert edges.latency.estimate_us(StartKind.PREROLL) == 14_000
