@@ -94,13 +94,13 @@ stage_python() {
   rm -rf "$lib/bin"
   printf '%s\n' "${pure[@]+"${pure[@]}"}" >"$WORK/pure-$arch.txt"
   # Baton's own code: the packages the receiver runs (connect, devices, the HTTP guard, the task
-  # owner, and the part of tracing a device uses: attribute names, setup, spool), as committed
+  # owner, and the part of tracing a device uses: attribute names, setup, its shipper, spool), as committed
   # at HEAD (never uncommitted work), Python only.
   git -C "$REPO" archive --format=tar HEAD -- \
     ':(glob)connect/**/*.py' ':(glob)connect/**/*.pyi' ':(glob)connect/**/py.typed' \
     ':(glob)devices/**/*.py' ':(glob)httpguard/*.py' httpguard/py.typed \
     ':(glob)taskowner/*.py' taskowner/py.typed \
-    tracing/__init__.py tracing/attributes.py tracing/setup.py tracing/spool.py | tar -x -C "$lib"
+    tracing/__init__.py tracing/attributes.py tracing/setup.py tracing/_shipper.py tracing/spool.py | tar -x -C "$lib"
   echo "$(git -C "$REPO" rev-parse --short HEAD)" >"$WORK/commit-$arch.txt"
 }
 
