@@ -14,6 +14,11 @@ pause keeps it; the position the player reports is what it presented.
 
 A stream without a length (a radio station, an HLS playlist) gets no copy: its samples are
 libVLC's own, as before.
+
+Gapless albums: the queue's next track is copied before the current one ends (`follow`), and
+the block that reaches past the current copy's end goes on with the next copy's first sample.
+The player then moves libVLC to the next track's stream, only pacing again, while the timed
+sink keeps what it holds (devices/_timed_sink.py `carry_over`).
 """
 
 from __future__ import annotations
