@@ -14,6 +14,11 @@ pause keeps it; the position the player reports is what it presented.
 
 A stream without a length (a radio station, an HLS playlist) gets no copy: its samples are
 libVLC's own, as before.
+
+Gapless albums: the queue's next track is copied before the current one ends (`follow`), and
+the block that reaches past the current copy's end goes on with the next copy's first sample.
+The player then moves libVLC to the next track's stream, only pacing again, while the timed
+sink keeps what it holds (devices/_timed_sink.py `carry_over`).
 """
 
 from __future__ import annotations
@@ -200,9 +205,9 @@ class DecodedCopy:
 
 
 class DecodedCopies:
-    """The copies one player keeps (the track playing, and the next one), on the libVLC thread."""
+    """The copies one player keeps (the track playing, the next ones), on the libVLC thread."""
 
-    def __init__(self, channels: int, keep: int = 2) -> None:
+    def __init__(self, channels: int, keep: int = 3) -> None:
         self.channels = channels
         self._keep = keep
         self._instance: Any = None
@@ -252,8 +257,19 @@ class CopyReader:
     Touched by libVLC's audio thread (take, at_flush) and the libVLC thread (start, seek).
     """
 
-    def __init__(self, copy: DecodedCopy, first_frame: int, on_end: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        copy: DecodedCopy,
+        first_frame: int,
+        on_end: Callable[[int], None],
+        on_boundary: Callable[[int], None] | None = None,
+    ) -> None:
         self.copy = copy
+        # Gapless: the next track's copy, continued on the same timeline once this one ends;
+        # `on_boundary` hears when its first sample is heard.
+        self.follow: DecodedCopy | None = None
+        self.crossed = False  # into `follow`, still paced by the previous track's stream
+        self._on_boundary = on_boundary
         self._lock = threading.Lock()
         self._next = first_frame
         self._after_flush: int | None = None
@@ -286,15 +302,41 @@ class CopyReader:
             self._next += frames
             self._taken += frames if fresh else 0
             ended = self._ended
-        block = self.copy.read(first, frames)
-        if not ended and self.copy.complete:
-            total = self.copy.frames_ready()
-            if first + frames > total:
+        copy = self.copy
+        block = copy.read(first, frames)
+        if not ended and copy.complete:
+            total = copy.frames_ready()
+            follow = self.follow
+            gapless = follow is not None and follow.complete and self._on_boundary is not None
+            # Gapless, a block ending with the track crosses too: libVLC's stream ends with it.
+            if first + frames > total or (gapless and first + frames == total):
+                left = max(0, total - first)
+                boundary = at_us + left * 1_000_000 // RATE
+                if gapless and follow is not None and self._on_boundary is not None:
+                    # No gap, no overlap: the next track's first sample follows this one's last.
+                    rest = frames - left
+                    block = copy.read(first, left) if left else array.array("h")
+                    block.extend(follow.read(0, rest))
+                    with self._lock:
+                        self.copy, self.follow = follow, None
+                        self._next, self._taken = rest, rest
+                        self.crossed = True
+                    self._on_boundary(boundary)
+                    return block
                 with self._lock:
                     self._ended = True
-                left = max(0, total - first)
-                self._on_end(at_us + left * 1_000_000 // RATE)
+                self._on_end(boundary)
         return block
+
+    @property
+    def continued(self) -> bool:
+        """Return whether a next track's copy waits to follow this one."""
+        return self.follow is not None
+
+    def restart_pacing(self) -> None:
+        """libVLC paces from a new stream's start on: only content from here on is reachable."""
+        with self._lock:
+            self._taken, self.crossed = self._next, False
 
     def schedule(self, frame: int, at_us: int) -> None:
         """Start a pre-roll's content at *frame* heard at *at_us*, later content if later."""

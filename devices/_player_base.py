@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 
@@ -37,6 +38,7 @@ from devices.player_types import (
     PlayerEvent,
     PlayerState,
     StateChanged,
+    TrackChanged,
     TrackEnded,
 )
 from taskowner import TaskOwner
@@ -81,6 +83,7 @@ class PlayerBase:
         self._edges = OutputEdges(output.baton_fed)  # set again once the output is known
         self._paused_from: PlayerClock | None = None  # the playing clock a pause interrupted
         self._heard_from_us: int | None = None  # a gated stream's first sample: when it is heard
+        self._next_url: str | None = None  # gapless: the track whose copy follows this one's
 
     @property
     def state(self) -> PlayerState:
@@ -101,6 +104,11 @@ class PlayerBase:
     def output_delay_us(self) -> int:
         """Return how long after libVLC's timestamp a sample is heard (0: not Baton-fed)."""
         return self._sink.delay_us if self._sink is not None else 0
+
+    @property
+    def next_url(self) -> str | None:
+        """Return the track set to follow the one playing without a gap (None: none)."""
+        return self._next_url
 
     @property
     def heard_from_us(self) -> int | None:
@@ -165,6 +173,9 @@ class PlayerBase:
                 self._advance_load(load, kind, value, at)
         elif kind is BackendEvent.END_REACHED:
             self._on_end(load, at)
+        elif kind is BackendEvent.CONTENT_BOUNDARY:
+            assert isinstance(value, int)
+            self._on_content_boundary(value)
         elif kind is BackendEvent.CONTENT_END:
             assert isinstance(value, int)
             # The track's last sample is heard then; libVLC's stream plays on in silence.
@@ -230,6 +241,30 @@ class PlayerBase:
         self._anchor = PlayerClock(position, at, False)
         self._set_state(PlayerState.ENDED)
         self._emit(TrackEnded(self._url, position))
+
+    def _on_content_boundary(self, at_us: int) -> None:
+        """Gapless: the next track's copy is presented from *at_us*; move libVLC to its stream."""
+        content = self._sink.content if self._sink is not None else None
+        if not isinstance(content, CopyReader) or self._thread is None:
+            return
+        previous, url = self._url, content.copy.url  # the copy that followed, whatever was asked
+        self._epoch += 1
+        self._next_url = None
+        self._url, self._length_ms, self._hints = url, None, []
+        self._anchor = PlayerClock(0, at_us, True)
+        job = functools.partial(self._backend.carry_on, url, self._epoch)
+        self._tasks.async_spawn(self._carry_on(job), "gapless carry-on")
+        # Told when it is heard, as a track's end is.
+        delay = max(0, at_us - now_us()) / 1_000_000
+        self._loop.call_later(delay, self._emit, TrackChanged(previous, url, at_us))
+
+    async def _carry_on(self, job: Callable[[], int]) -> None:
+        if self._thread is None:
+            return
+        try:
+            await self._thread.async_call(job)
+        except ReceiverError as exc:
+            self._fail(exc)
 
     def _on_content_end(self, epoch: int, at: int) -> None:
         if epoch == self._epoch and self._state is PlayerState.PLAYING:

@@ -20,6 +20,7 @@ from devices._player_actions import async_carry_out
 from devices._session_saving import SessionSaver
 from devices._transfer_saving import ledger_writer
 from devices.config import ReceiverConfig
+from devices.errors import ReceiverError
 from devices.failures import failure_from
 from devices.health import HealthFile
 from devices.player import Player
@@ -28,6 +29,7 @@ from devices.player_types import (
     OutputStarted,
     PlaybackFailed,
     PlayerEvent,
+    TrackChanged,
     TrackEnded,
 )
 from devices.transfer import TransferSide
@@ -66,6 +68,30 @@ class ReceiverCore:
             self._playback_failed(failure)
         return failure
 
+    def _following_url(self) -> str | None:
+        """Return the URL of the item that plays after the current one (repeat and shuffle)."""
+        state = self._state
+        if state.repeat is m.RepeatMode.ONE:
+            following = state.current_item
+        else:
+            following = playback.neighbour(state, +1, wrap=state.repeat is m.RepeatMode.ALL)
+        return following.url if following is not None else None
+
+    def _prepare_next(self) -> None:
+        """Gapless: have the player open the item that follows the current one before it ends."""
+        player = self._player
+        if player is None or not self._is_playing() or self._state.live:
+            return
+        url = self._following_url()
+        if url != player.next_url:  # None too: a next track the queue no longer has goes
+            self._tasks.async_spawn(self._async_set_next(player, url), "gapless next")
+
+    async def _async_set_next(self, player: Player, url: str | None) -> None:
+        try:
+            await player.async_set_next(url)
+        except (ReceiverError, RuntimeError) as exc:  # RuntimeError: the thread closed
+            _LOG.debug("no gapless next: %s", exc)
+
     def _playback_failed(self, failure: m.Failure) -> None:
         _LOG.warning("playback failed: %s", failure.message)
         telemetry.emit_event(a.EVENT_ERROR, {a.ERROR_TYPE: failure.code.name})
@@ -76,6 +102,8 @@ class ReceiverCore:
             self._tasks.async_spawn(self._realign_clock(event), "clock realignment")
         elif isinstance(event, TrackEnded):
             self._tasks.async_spawn(self._after_track_ended(event), "track end")
+        elif isinstance(event, TrackChanged):
+            self._tasks.async_spawn(self._after_track_changed(event), "gapless track change")
         elif isinstance(event, LengthKnown):
             self._tasks.async_spawn(self._learn_length(event), "length found")
         elif isinstance(event, PlaybackFailed):
@@ -107,6 +135,20 @@ class ReceiverCore:
                 return
             outcome = playback.after_item_ended(self._state, self.clock())
             await self._carry_out(outcome)
+            self._publish(m.StateChangeReason.PLAYBACK)
+
+    async def _after_track_changed(self, event: TrackChanged) -> None:
+        """Gapless: the next item's first sample was heard at the event's instant."""
+        async with self.lock:
+            current = self._state.current_item
+            if current is None or current.url != event.previous_url:
+                return  # a stale change from media already replaced
+            outcome = playback.after_item_ended(self._state, event.at_us)
+            following = outcome.state.current_item
+            if following is not None and following.url == event.url:
+                self._state = outcome.state  # the player plays it already, from that instant
+            else:
+                await self._carry_out(outcome)  # the queue changed meanwhile: play what it says
             self._publish(m.StateChangeReason.PLAYBACK)
 
     async def _learn_length(self, event: LengthKnown) -> None:
@@ -145,6 +187,7 @@ class ReceiverCore:
             },
         )
         self._server.broadcast(m.StateSnapshot(self._state, reason, queue_change))
+        self._prepare_next()
         self._saver.want_save()
         if self._advertiser is not None:
             self._tasks.async_spawn(

@@ -152,6 +152,10 @@ class TimedSink:
         self._align_to: int | None = None  # where the next stretch's first sample goes
         self._shift_us = 0  # added to libVLC's instants since an aligned start (to a flush)
         self._moved = 0  # what the last alignment moved, reported with the start's edge
+        # Gapless: libVLC moves to the next track's stream while the queue plays on
+        # (`carry_over`); its first block follows the queue's last sample.
+        self._carrying = False
+        self._continue = False
         self.late_frames = 0  # pull mode: frames that came too late for their instant
         # The samples to present in place of libVLC's (libVLC's blocks keep their timing):
         # a track's decoded copy, read by sample count, so positions are exact in any format.
@@ -203,9 +207,18 @@ class TimedSink:
             self._paused_at = None
             self._align()
 
+    def carry_over(self, carrying: bool) -> None:
+        """Keep the queue through libVLC's stop (*carrying*), then have the next stream's first
+        block heard right after its last sample (gapless, devices/_decoded_copy.py)."""
+        with self._lock:
+            self._carrying = carrying
+            self._continue = True
+
     def end_stream(self) -> None:
         """Forget a pause: libVLC stopped the stream (it never resumes a stopped one)."""
         with self._lock:
+            if self._carrying:
+                return
             self._drop_queue()
             self._paused_at = None
             self._align_to = None
@@ -336,6 +349,11 @@ class TimedSink:
         with self._lock:
             if self._closed:
                 return
+            if self._continue and not self._carrying:
+                # The next track's stream goes on where the queue ends: no gap, no overlap.
+                self._continue = False
+                end = self._pending_end()
+                self._shift_us = (end if end is not None else self._last_end) - pts - self.delay_us
             at = pts + self.delay_us + self._shift_us
             content = self.content
             if content is not None:
@@ -365,11 +383,14 @@ class TimedSink:
         if content is not None:
             content.at_flush()
         with self._lock:
-            self._drop_queue()
+            if not self._carrying:
+                self._drop_queue()
 
     def _on_drain(self, _data: Any) -> None:
         # End of the media: libVLC waits here until the queued audio has played out, as it
         # would for a sound card, so EndReached comes when the last sample is heard.
+        if getattr(self.content, "crossed", False):
+            return  # the next track plays on in this queue: libVLC moves to its stream now
         with self._lock:
             end = self._pending_end()
         delay = (end - self._clock()) / 1_000_000 if end is not None else 0.0
@@ -389,6 +410,7 @@ class TimedSink:
             self._record(self._cut(self._clock()))
         self._pending.clear()
         self._first_block_due = True
+        self._continue = False  # a stop: the next stream starts anew, not where this one ended
         if self._paused_at is not None:
             self._paused_at -= self._shift_us  # the pause, on the timeline libVLC goes on with
         self._shift_us = self._moved = 0  # libVLC's next blocks are on a new timeline

@@ -47,6 +47,7 @@ class BackendEvent(enum.Enum):
     OUTPUT_QUEUED = enum.auto()  # int: a Baton-fed output holds the stream's first block,
     # heard from this instant (µs)
     CONTENT_END = enum.auto()  # int: the decoded copy's last sample ends at this instant (µs)
+    CONTENT_BOUNDARY = enum.auto()  # int: the next track's copy goes on from this instant (µs)
 
 
 # Called on libVLC's own threads: (epoch, kind, value, at_us). It must only hand over.
@@ -169,7 +170,9 @@ class VLCBackend:
         if self.timed_sink is not None:
             self.timed_sink.end_stream()
             self.timed_sink.content = (
-                CopyReader(copy, _frames(position_ms), self._on_content_end)
+                CopyReader(
+                    copy, _frames(position_ms), self._on_content_end, self._on_content_boundary
+                )
                 if copy is not None
                 else None
             )
@@ -209,6 +212,45 @@ class VLCBackend:
         if self._stream is not None:
             # Pre-roll or play: get the server and the card running before the first sample.
             self._stream.wake()
+        if self._player.play() == -1:
+            raise MediaError(f"libVLC refused to start {url!r}", url=url)
+        return now_us()
+
+    def set_follow(self, copy: DecodedCopy | None) -> bool:
+        """Have the decoded copy playing go on with *copy* (gapless); False without one."""
+        content = self.timed_sink.content if self.timed_sink is not None else None
+        if not isinstance(content, CopyReader) or content.crossed:
+            return False
+        content.follow = copy
+        return True
+
+    def carry_on(self, url: str, epoch: int) -> int:
+        """Gapless: move libVLC to *url* (whose copy the sink now presents) from its start,
+        while the queue plays on; its first block follows the queue's last sample."""
+        sink = self.timed_sink
+        assert sink is not None
+        content = sink.content
+        assert isinstance(content, CopyReader)
+        sink.carry_over(True)
+        try:
+            self._player.stop()
+        finally:
+            sink.carry_over(False)
+        content.restart_pacing()
+        if self._copy is not None:
+            self._copy.on_complete = None
+        self._copy = content.copy
+        self.epoch = epoch
+        self._emit(epoch, BackendEvent.LENGTH_CHANGED, content.copy.length_ms(), now_us())
+        if self._media is not None:
+            self._media.release()
+        media = self._instance.media_new(url)
+        if media is None:
+            raise MediaError(f"libVLC cannot parse the address {url!r}", url=url)
+        if content.copy.ogg:
+            media.add_option(":demux=avformat")
+        self._media = media
+        self._player.set_media(media)
         if self._player.play() == -1:
             raise MediaError(f"libVLC refused to start {url!r}", url=url)
         return now_us()
@@ -380,6 +422,10 @@ class VLCBackend:
     def _on_content_end(self, at_us: int) -> None:
         # On libVLC's audio thread: hand over only.
         self._emit(self.epoch, BackendEvent.CONTENT_END, at_us, now_us())
+
+    def _on_content_boundary(self, at_us: int) -> None:
+        # On libVLC's audio thread: hand over only.
+        self._emit(self.epoch, BackendEvent.CONTENT_BOUNDARY, at_us, now_us())
 
     def _on_stream_failure(self, why: str) -> None:
         # On the sound server's thread: the player fails playback with an AudioOutputError.

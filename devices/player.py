@@ -60,6 +60,7 @@ from devices.player_types import (
     PlayerState,
     StateChanged,
     StreamInfo,
+    TrackChanged,
     TrackEnded,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "PlayerEvent",
     "PlayerState",
     "StateChanged",
+    "TrackChanged",
     "TrackEnded",
 ]
 
@@ -153,6 +155,7 @@ class Player(PlayerBase):
             )
         self._fail_load(MediaError("replaced by a newer load", url=self._url), taken=True)
         self._epoch += 1
+        self._next_url = None  # the new track's copy has no follower yet
         load = LoadProgress(self._epoch, url, position_ms, play, self._loop.create_future())
         load.wait_queued = gated and play and self._sink is not None
         self._heard_from_us = None
@@ -188,6 +191,32 @@ class Player(PlayerBase):
                 self._fail_load(cancelled)
                 self._tasks.async_spawn(self._abandon(load, cancelled), "abandon load")
             raise
+
+    async def async_set_next(self, url: str | None) -> bool:
+        """Have *url* follow the track playing without a gap (None: nothing follows).
+
+        Only a track presented from a decoded copy goes on gaplessly: its end reports
+        TrackChanged at the first sample of *url*'s instead of TrackEnded. Return whether
+        *url* will follow so.
+        """
+        thread = self._require_thread()
+        epoch = self._epoch
+        content = self._sink.content if self._sink is not None else None
+        if url is None or not is_media_url(url) or not isinstance(content, CopyReader):
+            self._next_url = None
+            if isinstance(content, CopyReader):
+                await thread.async_call(functools.partial(self._backend.set_follow, None))
+            return False
+        # Set first: the boundary may come as soon as the copy follows.
+        self._next_url = url
+        copy = await async_copy_for(thread, self._backend.open_copy, url, 0)
+        if copy is not None and epoch == self._epoch and self._next_url == url:
+            job = functools.partial(self._backend.set_follow, copy)
+            if await thread.async_call(job):
+                return True
+        if epoch == self._epoch and self._next_url == url:
+            self._next_url = None
+        return False
 
     async def async_play(self) -> None:
         """Play: resume a pre-roll or pause at once; reload from the start after an end or stop."""

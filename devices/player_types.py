@@ -55,6 +55,15 @@ class TrackEnded:
 
 
 @dataclass(frozen=True)
+class TrackChanged:
+    """Gapless: the next track's first sample followed the previous one's last at `at_us`."""
+
+    previous_url: str
+    url: str
+    at_us: int
+
+
+@dataclass(frozen=True)
 class LengthKnown:
     """libVLC has parsed the media at `url` and found it `length_ms` long."""
 
@@ -112,5 +121,11 @@ class StreamInfo:
 
 
 PlayerEvent = (
-    StateChanged | TrackEnded | LengthKnown | PlaybackFailed | OutputStarted | OutputStopped
+    StateChanged
+    | TrackEnded
+    | TrackChanged
+    | LengthKnown
+    | PlaybackFailed
+    | OutputStarted
+    | OutputStopped
 )

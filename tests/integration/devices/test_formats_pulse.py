@@ -1,5 +1,6 @@
 """A decoded copy through PulseAudio (the pulse output pulls what it renders): a VBR MP3's
-pre-roll and seek land on the content asked for, heard on the sink's monitor."""
+pre-roll and seek land on the content asked for, and a FLAC album cut in three goes on at
+each cut, heard on the sink's monitor."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from connect.clock import monotonic_us
 from devices.audio_output import parse_audio_output
-from devices.player import OutputStarted, Player, PlayerEvent
+from devices.player import OutputStarted, Player, PlayerEvent, TrackChanged, TrackEnded
 from tests.corpus import CorpusFile
 from tests.integration.devices.test_formats import EXACT_MS, content_at
+from tests.integration.devices.test_gapless import BOUNDARY_MS, CUTS_MS, cut_album
 from tests.integration.transfer.proof_levels import monitor_capture
 from tests.media_server import MediaServer
 from tests.pulse_server import AudioServer, AudioServerUnavailableError
@@ -24,6 +27,7 @@ pytestmark = [
     pytest.mark.warning_logs(r"pulse output: the server ran out of audio"),
 ]
 
+E = TypeVar("E")
 RENDER_AHEAD_US = 5_000  # a null sink's monitor shows a sample this early (test_pulse_output.py)
 
 
@@ -82,4 +86,47 @@ async def _next_start(events: asyncio.Queue[PlayerEvent]) -> OutputStarted:
         while True:
             event = await events.get()
             if isinstance(event, OutputStarted):
+                return event
+
+
+async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
+    server: AudioServer, tmp_path: Path
+) -> None:
+    urls = []
+    events: asyncio.Queue[PlayerEvent] = asyncio.Queue()
+    player = Player(parse_audio_output("pulse:room"), listener=events.put_nowait)
+    recorder = server.recorder("room")
+    await recorder.start()
+    changes: list[TrackChanged] = []
+    try:
+        await player.async_start()
+        async with MediaServer(tmp_path) as media:
+            for n, part in enumerate(cut_album(tmp_path / "album", "flac")):
+                shutil.copy(part, tmp_path / f"{n}.flac")
+                urls.append(media.url(f"{n}.flac"))
+            await player.async_load(urls[0], 0, play=True)
+            await _next_start(events)
+            for following in urls[1:]:
+                assert await player.async_set_next(following)
+                changes.append(await _next_of(events, TrackChanged))
+            await _next_of(events, TrackEnded)
+            await player.async_stop()
+    finally:
+        await player.async_close()
+        recording = await recorder.close()
+    capture = monitor_capture(recording)
+    for change, cut in zip(changes, CUTS_MS, strict=True):
+        # The monitor records every sample in its time: a hole would be silence counted in.
+        index = capture.index_at(change.at_us - RENDER_AHEAD_US - 20_000)
+        assert index is not None
+        before = await asyncio.to_thread(content_at, capture, index, forward=False)
+        after = await asyncio.to_thread(content_at, capture, index)
+        assert abs(before - after) <= BOUNDARY_MS, f"at {cut} ms: {before:.2f} vs {after:.2f}"
+
+
+async def _next_of(events: asyncio.Queue[PlayerEvent], kind: type[E]) -> E:
+    async with asyncio.timeout(10):
+        while True:
+            event = await events.get()
+            if isinstance(event, kind):
                 return event

@@ -214,3 +214,31 @@ def test_the_first_block_after_a_flush_says_when_it_is_heard(tmp_path: Path) -> 
         assert queued == [T0 + 60_000, T0 + 90_000]
     finally:
         sink.close()
+
+
+def test_a_carried_over_queue_survives_the_stop_and_the_next_stream_follows_it(rig: Rig) -> None:
+    rig.play(T0 + 100_000, 1)
+    rig.play(T0 + 110_000, 1)
+    rig.sink.carry_over(True)
+    rig.sink._on_flush(None, 0)  # libVLC's stop, moving to the next track's stream
+    rig.sink.carry_over(False)
+    rig.play(T0 + 30_000, 2)  # its own timeline: laid right after the queue's last sample
+    rig.play(T0 + 40_000, 2)
+    rig.now = T0 + 200_000
+    rig.sink.close()
+    samples, stretches = rig.read()
+    assert list(samples) == [1] * 2 * BLOCK + [2] * 2 * BLOCK
+    assert stretches == [(T0 + 100_000, T0 + 140_000)]
+
+
+def test_a_stop_after_a_carry_over_starts_the_next_stream_anew(rig: Rig) -> None:
+    rig.play(T0 + 100_000, 1)
+    rig.sink.carry_over(True)
+    rig.sink.carry_over(False)
+    rig.sink._on_flush(None, 0)  # a real stop: the queue goes, and so does the carry-over
+    rig.now = T0 + 300_000
+    rig.play(T0 + 300_000, 2)
+    rig.now = T0 + 400_000
+    rig.sink.close()
+    _samples, stretches = rig.read()
+    assert stretches == [(T0 + 300_000, T0 + 310_000)]

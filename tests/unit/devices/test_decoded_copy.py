@@ -15,6 +15,7 @@ BLOCK = 441  # 10 ms
 
 def a_copy(tmp_path: Path, frames: int, *, complete: bool = True) -> DecodedCopy:
     """Return a mono copy whose sample i is i (mod 2**15): content is its own index."""
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "copy.pcm"
     path.write_bytes(array.array("h", (i % 32_768 for i in range(frames))).tobytes())
     copy = DecodedCopy("http://h/a.mp3", path, 1)
@@ -66,3 +67,26 @@ def test_a_seek_refills_what_the_sink_holds_from_the_new_position(tmp_path: Path
     frames, media, _more = sink.render(0, 1_100_000, 3 * BLOCK)
     assert media
     assert list(array.array("h", frames)[:3]) == [20_000, 20_001, 20_002]
+
+
+def test_a_following_copy_goes_on_in_the_same_block_at_the_boundary(tmp_path: Path) -> None:
+    first, second = a_copy(tmp_path / "a", 1_000), a_copy(tmp_path / "b", 5_000)
+    boundaries: list[int] = []
+    ended: list[int] = []
+    reader = CopyReader(first, 900, ended.append, boundaries.append)
+    reader.follow = second
+    block = reader.take(BLOCK, 5_000_000)
+    # The first track's last 100 samples, then the next one's from its first: no gap.
+    assert list(block) == list(range(900, 1_000)) + list(range(BLOCK - 100))
+    assert boundaries == [5_000_000 + 100 * 1_000_000 // RATE]
+    assert ended == []
+    assert reader.copy is second
+    assert not reader.continued
+    assert list(reader.take(10, 6_000_000)) == list(range(BLOCK - 100, BLOCK - 90))
+
+
+def test_an_unfinished_following_copy_is_not_continued(tmp_path: Path) -> None:
+    reader = CopyReader(a_copy(tmp_path / "a", 1_000), 900, lambda _at: None, lambda _at: None)
+    reader.follow = a_copy(tmp_path / "b", 5_000, complete=False)
+    block = reader.take(BLOCK, 5_000_000)
+    assert set(block[100:]) == {0}

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from devices._decoded_copy import CopyReader, DecodedCopy
 from devices._timed_sink import SinkEdge, TimedSink
 from devices._vlc_backend import BackendEvent, EventSink, now_us
 from devices.audio_output import AudioOutput, OutputKind
-from devices.player import OutputStarted, Player, PlayerEvent, PlayerState
+from devices.player import (
+    OutputStarted,
+    Player,
+    PlayerEvent,
+    PlayerState,
+    TrackChanged,
+    TrackEnded,
+)
 from tests.unit.devices.test_player_logic import URL, FakeBackend
 
 DELAY_US = 105_000
+NEXT = "http://127.0.0.1:9/next.flac"
 
 
 class SinkBackend(FakeBackend):
@@ -28,6 +38,10 @@ class SinkBackend(FakeBackend):
     def __init__(self, output: AudioOutput, sink: EventSink) -> None:
         super().__init__(output, sink)
         self.timed_sink = TimedSink(lambda _edge: None, channels=2, delay_us=DELAY_US)
+
+    def carry_on(self, url: str, epoch: int) -> int:
+        self.epoch = epoch
+        return self._record("carry_on", url, epoch)
 
 
 @pytest.fixture
@@ -92,3 +106,39 @@ async def test_libvlc_time_ahead_by_the_output_delay_does_not_move_the_clock(
     assert abs(p._anchor.position_at(now_us()) - (now_us() - heard) // 1000) <= 5
     await backend.emit(BackendEvent.TIME_CHANGED, 5_000)  # a real jump (a stall) still counts
     assert p._anchor.position_at(now_us()) >= 5_000 - DELAY_US // 1000 - 5
+
+
+async def test_a_gapless_boundary_moves_the_player_to_the_next_track_at_its_first_sample(
+    player: tuple[Player, list[PlayerEvent]], tmp_path: Path
+) -> None:
+    p, events = player
+    backend = p._backend
+    assert isinstance(backend, SinkBackend)
+    task = asyncio.create_task(p.async_load(URL, 0, play=True))
+    await asyncio.wait_for(backend.loaded.wait(), 5)
+    await backend.emit(BackendEvent.PLAYING)
+    await backend.emit(BackendEvent.AUDIO_ES_ADDED)
+    await asyncio.wait_for(task, 5)
+    # The copy reader has just crossed into the next track's copy.
+    backend.timed_sink.content = CopyReader(DecodedCopy(NEXT, tmp_path / "n.pcm", 2), 0, print)
+    old_epoch = backend.epoch
+    boundary = now_us() + 20_000
+    told = asyncio.Event()
+
+    def listener(event: PlayerEvent) -> None:
+        events.append(event)
+        if isinstance(event, TrackChanged):
+            told.set()
+
+    p._listener = listener
+    await backend.emit(BackendEvent.CONTENT_BOUNDARY, boundary)
+    await asyncio.wait_for(told.wait(), 5)
+    [changed] = [e for e in events if isinstance(e, TrackChanged)]
+    assert changed == TrackChanged(URL, NEXT, boundary)
+    assert now_us() >= boundary  # told once heard
+    assert ("carry_on", (NEXT, backend.epoch)) in backend.calls
+    assert p.url == NEXT
+    assert p._anchor.position_at(boundary) == 0
+    await backend.emit(BackendEvent.END_REACHED, epoch=old_epoch)  # the old stream's end
+    assert p.state is PlayerState.PLAYING
+    assert not [e for e in events if isinstance(e, TrackEnded)]
