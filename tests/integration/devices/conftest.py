@@ -15,6 +15,7 @@ from devices.audio_output import parse_audio_output
 from devices.player import Player, PlayerEvent
 from tests.corpus import corpus  # noqa: F401  (a fixture, used by name)
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
+from tests.pulse_server import AudioServer, AudioServerUnavailableError
 
 E = TypeVar("E")
 
@@ -89,3 +90,17 @@ async def capture_pair(tmp_path: Path) -> AsyncIterator[tuple[PlayerHarness, Pla
             await second.player.async_close()
     finally:
         await first.player.async_close()
+
+
+@pytest.fixture
+async def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AudioServer]:
+    """A PulseAudio of the test's own with one null sink, "room", that players here reach."""
+    audio = AudioServer(tmp_path / "pulse", ["room"])
+    try:
+        await audio.start()
+    except AudioServerUnavailableError as exc:
+        pytest.skip(f"PulseAudio cannot run here: {exc}")
+    for name in ("PULSE_SERVER", "PULSE_CLIENTCONFIG"):
+        monkeypatch.setenv(name, audio.env[name])
+    yield audio
+    await audio.close()

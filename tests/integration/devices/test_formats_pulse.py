@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,7 +19,7 @@ from tests.integration.devices.test_formats import EXACT_MS, content_at
 from tests.integration.devices.test_gapless import BOUNDARY_MS, CUTS_MS, cut_album
 from tests.integration.transfer.proof_levels import monitor_capture
 from tests.media_server import MediaServer
-from tests.pulse_server import AudioServer, AudioServerUnavailableError
+from tests.pulse_server import AudioServer
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,19 +28,6 @@ pytestmark = [
 
 E = TypeVar("E")
 RENDER_AHEAD_US = 5_000  # a null sink's monitor shows a sample this early (test_pulse_output.py)
-
-
-@pytest.fixture
-async def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AudioServer]:
-    audio = AudioServer(tmp_path / "pulse", ["room"])
-    try:
-        await audio.start()
-    except AudioServerUnavailableError as exc:
-        pytest.skip(f"PulseAudio cannot run here: {exc}")
-    for name in ("PULSE_SERVER", "PULSE_CLIENTCONFIG"):
-        monkeypatch.setenv(name, audio.env[name])
-    yield audio
-    await audio.close()
 
 
 async def test_a_vbr_mp3_pre_roll_and_seek_are_heard_at_the_content_asked_for(

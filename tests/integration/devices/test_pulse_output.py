@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +28,7 @@ from tests.integration.transfer.proof_levels import (
     steady_level,
 )
 from tests.media_server import MediaServer
-from tests.pulse_server import AudioServer, AudioServerUnavailableError, MonitorRecording
+from tests.pulse_server import AudioServer, MonitorRecording
 
 pytestmark = [
     pytest.mark.slow,
@@ -42,19 +41,6 @@ E = TypeVar("E")
 RENDER_AHEAD_US = 5_000
 SLACK_US = 3_000  # window hop (1 ms), the fit's placement, the grid's settling
 LATE_START_US = 30_000  # a resume libVLC starts late under load (reported as such)
-
-
-@pytest.fixture
-async def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AudioServer]:
-    audio = AudioServer(tmp_path / "pulse", ["room"])
-    try:
-        await audio.start()
-    except AudioServerUnavailableError as exc:
-        pytest.skip(f"PulseAudio cannot run here: {exc}")
-    for name in ("PULSE_SERVER", "PULSE_CLIENTCONFIG"):
-        monkeypatch.setenv(name, audio.env[name])
-    yield audio
-    await audio.close()
 
 
 async def test_play_at_is_heard_at_the_instant_and_at_the_volume_from_the_first_sample(
