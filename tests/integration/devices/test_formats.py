@@ -52,7 +52,8 @@ def monotonic_us() -> int:
 
 
 async def play_for(us: int, since_us: int) -> None:
-    """Let the player play until *us* after *since_us* (an instant it reported)."""
+    """Let the player play until *us* after *since_us* (an instant it reported): the music's
+    own pace, what the capture must hold to be read; there is no event to wait for."""
     await asyncio.sleep(max(0, since_us + us - monotonic_us()) / 1_000_000)
 
 

@@ -46,9 +46,10 @@ async def test_a_vbr_mp3_pre_roll_and_seek_are_heard_at_the_content_asked_for(
             planned = monotonic_us() + 300_000
             await player.async_play_at(planned)
             started = await _next_start(events)
+            # The music's own pace: 400 ms of it heard before the seek, to read from the monitor.
             await asyncio.sleep(max(0, started.at_us + 400_000 - monotonic_us()) / 1e6)
             await player.async_seek(2770)
-            await asyncio.sleep(0.4 + player.output_delay_us / 1e6)
+            await asyncio.sleep(0.4 + player.output_delay_us / 1e6)  # 400 ms of it heard
             clock = player.clock()
             sought_us = clock.as_of_us - (clock.position_ms - 2770) * 1000
             await player.async_stop()
