@@ -188,7 +188,19 @@ async def test_a_start_the_player_refuses_leaves_the_music_playing(
         jump = await controller.async_command(car.device_id, m.Play("b", 20_000))
         assert jump.failure is not None
         assert jump.failure.code is m.ErrorCode.INVALID_ARGUMENT
-        assert jump.revision == playing.revision
+        # The refusal published nothing of its own. Playback may have published meanwhile (a's
+        # length learnt, its clock realigned to the start heard: a clean clone's run saw
+        # revision 3 for 2); the refusal names the last of those, each for playback's reasons.
+        meanwhile = [
+            e.snapshot
+            for e in events.seen
+            if isinstance(e, StateChanged)
+            and playing.revision < e.snapshot.state.revision <= jump.revision
+        ]
+        assert jump.revision == max(
+            (snap.state.revision for snap in meanwhile), default=playing.revision
+        )
+        assert all(snap.reason is m.StateChangeReason.PLAYBACK for snap in meanwhile), meanwhile
 
         # a ends by itself, and the queue moves on to b: a kept playing.
         moved = await events.wait_for(
