@@ -71,7 +71,9 @@ async def async_copy_for(
         await thread.async_call(copy.poll)
         if copy.failed:
             return None
-        if copy.complete or copy.frames_ready() >= need:
+        # Only a track with a length: an endless stream (radio) would be copied at the
+        # station's pace while it is played from, and run dry.
+        if copy.complete or (copy.has_length and copy.frames_ready() >= need):
             return copy
         if loop.time() > deadline:
             _LOGGER.info("%s: no decoded copy in %.1f s; libVLC's seeks", url, COPY_WAIT_S)
@@ -89,6 +91,7 @@ class DecodedCopy:
         media = format_of(url)
         self.ogg = media is not None and media.name in ("ogg", "opus")
         self.failed = False  # no copy: a stream without a length, or a decoding error
+        self.has_length = False  # libVLC knows the track's length: not an endless stream
         self.complete = False
         self._fd: int | None = None
         self._player: Any = None
@@ -178,6 +181,8 @@ class DecodedCopy:
             self.failed = True
         elif state == vlc.State.Playing and player.get_length() <= 0:
             self.failed = True  # no length: a live stream, never copied
+        elif state == vlc.State.Playing:
+            self.has_length = True
         elif self.frames_ready() > MAX_FRAMES:
             self.failed = True
         if self.complete or self.failed:
