@@ -12,8 +12,11 @@ N / 44.1 kHz of the track as libVLC decodes it from its start, at whatever posit
 own seek landed. A load at P presents copy[P...], a seek moves the index at libVLC's flush, a
 pause keeps it; the position the player reports is what it presented.
 
-A stream without a length (a radio station, an HLS playlist) gets no copy: its samples are
-libVLC's own, as before.
+Where ffmpeg is installed it makes the copies instead (devices/_ffmpeg_copy.py; a WAV's PCM is
+read as it is, devices/_pcm_copy.py): libVLC's decoders drop the start of AAC, Opus and Vorbis
+and keep encoders' end padding, ffmpeg's trim both, so position 0 is the track's first sample
+and an album's parts meet. A stream without a length (a radio station, an HLS playlist) gets
+no copy: its samples are libVLC's own, as before.
 
 Gapless albums: the queue's next track is copied before the current one ends (`follow`), and
 the block that reaches past the current copy's end goes on with the next copy's first sample.
@@ -45,9 +48,9 @@ MAX_FRAMES = RATE * 60 * 60  # an hour: a longer "file" is a stream, or not wort
 COPY_AHEAD_MS = 3_000  # a load waits until the copy holds this much past its position
 COPY_WAIT_S = 3.0  # ... or the whole track, at most this long; then libVLC's samples play
 _POLL_S = 0.005
-# PCM needs no copy: libVLC seeks it by byte, to the sample (and its stream output drops the
-# last 50 ms block of a WAV).
-_EXACT_IN_LIBVLC = frozenset({"wav"})
+# libVLC seeks PCM by byte, to the sample, but its stream output drops the last 50 ms block of
+# a WAV: a WAV gets no copy of libVLC's (one of ffmpeg's keeps a WAV album gapless).
+_NOT_COPIED_BY_LIBVLC = frozenset({"wav"})
 
 
 async def async_copy_for(
@@ -56,10 +59,9 @@ async def async_copy_for(
     url: str,
     position_ms: int,
 ) -> DecodedCopy | None:
-    """Return *url*'s decoded copy once it holds *position_ms* and a little more, or None: a
-    format libVLC seeks exactly, a stream without a length, no copy in COPY_WAIT_S."""
-    media = format_of(url)
-    if media is None or media.name in _EXACT_IN_LIBVLC:
+    """Return *url*'s decoded copy once it holds *position_ms* and a little more, or None: no
+    copy of this format, a stream without a length, no copy in COPY_WAIT_S."""
+    if format_of(url) is None:
         return None
     copy = await thread.async_call(functools.partial(open_copy, url))
     if copy is None:
@@ -212,30 +214,41 @@ class DecodedCopy:
 class DecodedCopies:
     """The copies one player keeps (the track playing, the next ones), on the libVLC thread."""
 
-    def __init__(self, channels: int, keep: int = 3) -> None:
+    def __init__(
+        self,
+        channels: int,
+        keep: int = 3,
+        make: Callable[[str, Path, int], DecodedCopy] | None = None,
+    ) -> None:
         self.channels = channels
         self._keep = keep
+        # What makes a copy: libVLC's stream output (None), or another decoder.
+        self._make = make
         self._instance: Any = None
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._copies: dict[str, DecodedCopy] = {}
         self._count = 0
 
     def copy_of(self, url: str) -> DecodedCopy | None:
-        """Return the copy of *url*, starting it if there is none; None if libVLC cannot."""
+        """Return the copy of *url*, starting it if there is none; None if none can be made."""
         copy = self._copies.pop(url, None)
         if copy is not None and not copy.failed:
             self._copies[url] = copy  # most recent last
             return copy
-        if self._instance is None:
+        media = format_of(url)
+        if self._make is None and media is not None and media.name in _NOT_COPIED_BY_LIBVLC:
+            return None
+        if self._instance is None and self._make is None:
             import vlc
 
             self._instance = vlc.Instance(_INSTANCE_ARGS)
             if self._instance is None:
                 return None
+        if self._folder is None:
             self._folder = tempfile.TemporaryDirectory(prefix="baton-copies-")
-        assert self._folder is not None
         self._count += 1
-        copy = DecodedCopy(url, Path(self._folder.name) / f"{self._count}.pcm", self.channels)
+        make = self._make or DecodedCopy
+        copy = make(url, Path(self._folder.name) / f"{self._count}.pcm", self.channels)
         copy.start(self._instance)
         self._copies[url] = copy
         while len(self._copies) > self._keep:
@@ -332,6 +345,14 @@ class CopyReader:
                     self._ended = True
                 self._on_end(boundary)
         return block
+
+    def left(self) -> int | None:
+        """Return the frames of the copy not yet taken, once it is complete (else None)."""
+        copy = self.copy
+        if not copy.complete:
+            return None
+        with self._lock:
+            return None if self._ended else max(0, copy.frames_ready() - self._next)
 
     @property
     def continued(self) -> bool:

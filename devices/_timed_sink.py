@@ -68,6 +68,10 @@ SAMPLE_FORMAT = "S16N"
 _MAX_HISTORY = 16  # envelope versions kept: a 200 ms ramp makes 20, all but the last few moot
 _HALF_FRAME_US = 500_000 // RATE  # a sample's instant is its nearest frame's, to this
 _ALIGN_GUARD_US = 2_000  # an aligned stretch starts at least this far past what was rendered
+_REST_MARGIN_US = 50_000  # a drain waits for a next track until the queue is this near its end
+_DRAIN_STEP_S = 0.005
+_RESTAMP_US = 12_000  # a copy's block stamped this near the queue's end follows it exactly
+_REST_BLOCK = 1_024  # frames per block of a copy's rest queued at a drain (libVLC's AAC size)
 _ALIGN_MAX_US = 200_000  # a start further off is not moved (a stall, not libVLC's start latency)
 
 
@@ -103,6 +107,20 @@ class Content(Protocol):
 
     def at_flush(self) -> None:
         """libVLC flushed (a seek, a stop)."""
+        ...
+
+    def left(self) -> int | None:
+        """Return the frames not taken yet, once known (None: not known, or ended)."""
+        ...
+
+    @property
+    def continued(self) -> bool:
+        """Return whether a next track waits to follow (gapless)."""
+        ...
+
+    @property
+    def crossed(self) -> bool:
+        """Return whether the content went on into the next track."""
         ...
 
 
@@ -356,6 +374,12 @@ class TimedSink:
                 self._shift_us = (end if end is not None else self._last_end) - pts - self.delay_us
             at = pts + self.delay_us + self._shift_us
             content = self.content
+            if content is not None and not self._first_block_due:
+                # A copy's blocks are consecutive content: libVLC's Ogg pacing restamps some
+                # ±10 ms, which would leave a hole and an overlap; they go on the timeline.
+                end = self._timeline_end()
+                if abs(at - end) <= _RESTAMP_US:
+                    at = end
             if content is not None:
                 # Under the lock: a seek moves the content and refills the queue as one step.
                 # Taken for where the block is heard once aligned: a decoded copy skips what a
@@ -388,19 +412,55 @@ class TimedSink:
 
     def _on_drain(self, _data: Any) -> None:
         # End of the media: libVLC waits here until the queued audio has played out, as it
-        # would for a sound card, so EndReached comes when the last sample is heard.
-        if getattr(self.content, "crossed", False):
-            return  # the next track plays on in this queue: libVLC moves to its stream now
-        with self._lock:
-            end = self._pending_end()
-        delay = (end - self._clock()) / 1_000_000 if end is not None else 0.0
-        if delay > 0:
-            time.sleep(delay)
+        # would for a sound card, so EndReached comes when the last sample is heard. Its events
+        # wait too, so what is due is presented meanwhile (push mode: the start's edge).
+        content = self.content
+        rest_queued = content is None
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                if not self.pull:
+                    self._record(self._cut(self._clock(), whole=True))
+                left_us = self._timeline_end() - self._clock()
+            # A sound server renders ahead of what is heard: the rest goes in before it runs dry.
+            near_end = left_us < self.delay_us + _REST_MARGIN_US
+            if not rest_queued and content is not None and (content.continued or near_end):
+                rest_queued = True
+                self._queue_rest(content)
+                if content.crossed:
+                    return  # the next track plays on in this queue: libVLC moves to its stream
+                continue
+            if left_us <= 0:
+                break
+            time.sleep(min(_DRAIN_STEP_S, left_us / 1_000_000))
         with self._lock:
             if not self.pull:
                 self._record(self._cut(FOREVER))
             if not self._pending:  # pull: the server has rendered it all by now
                 self._stop_stretch(self._last_end)
+
+    def _queue_rest(self, content: Content) -> None:
+        """Queue what *content* holds past libVLC's stream, and the next track's start."""
+        # libVLC's stream can end before the track's copy (its decoders drop a start ffmpeg
+        # keeps), and it hands a short track over far ahead: the copy still plays to its last
+        # sample, followed by the next track if one is set by then.
+        while not content.crossed:
+            left = content.left()
+            if left is None:
+                return
+            with self._lock:
+                if self._closed:
+                    return
+                at = self._timeline_end()
+                # One frame past the end: the content ends there, or the next track goes on.
+                block = content.take(min(_REST_BLOCK, left + 1), at)
+                if left < _REST_BLOCK and not content.crossed:
+                    block = block[: left * self.channels]  # the frame past the end is silence
+                if block:
+                    self._pending.append((at, block))
+            if left < _REST_BLOCK:
+                return
 
     # ------------------------------------------------------------ under _lock
 
@@ -446,6 +506,11 @@ class TimedSink:
         if self._recorder is not None:
             for at, samples in stretches:
                 self._recorder.write(at, samples)
+
+    def _timeline_end(self) -> int:
+        """Return the instant just after the last sample queued or presented."""
+        end = self._pending_end()
+        return end if end is not None else self._last_end
 
     def _pending_end(self) -> int | None:
         if not self._pending:

@@ -14,6 +14,8 @@ from typing import Any
 from devices._capture import capture_sink
 from devices._decoded_copy import CopyReader, DecodedCopies, DecodedCopy
 from devices._envelope import RATE
+from devices._ffmpeg_copy import ffmpeg_available
+from devices._pcm_copy import ffmpeg_copy
 from devices._pulse_stream import PulseStream, StreamFormat
 from devices._timed_sink import SinkEdge, TimedSink
 from devices._vlc_log import FailureHint, VLCLogBridge
@@ -106,7 +108,9 @@ class VLCBackend:
         self._player = instance.media_player_new()
         if self.timed_sink is not None:
             self.timed_sink.attach(vlc, self._player)
-            self._copies = DecodedCopies(self.timed_sink.channels)
+            # ffmpeg trims what encoders add; libVLC's copy where it is not installed.
+            make = ffmpeg_copy if ffmpeg_available() else None
+            self._copies = DecodedCopies(self.timed_sink.channels, make=make)
         self._attach_events(vlc)
         return version
 

@@ -136,7 +136,7 @@ Architecture: $arch
 Maintainer: Baton developers <baton@example.org>
 Installed-Size: $size
 Depends: python3 (>= 3.11), libc6 (>= 2.28), libvlc5, libvlccore9, vlc-plugin-base, libvlc-bin, libpulse0, openssl, adduser
-Recommends: alsa-utils
+Recommends: alsa-utils, ffmpeg
 Section: sound
 Priority: optional
 Homepage: https://github.com/baton-music/baton

@@ -76,8 +76,9 @@ async def _next_start(events: asyncio.Queue[PlayerEvent]) -> OutputStarted:
                 return event
 
 
+@pytest.mark.parametrize("name", ["wav", "flac", "aac-m4a"])
 async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
-    server: AudioServer, tmp_path: Path
+    name: str, server: AudioServer, tmp_path: Path
 ) -> None:
     urls = []
     events: asyncio.Queue[PlayerEvent] = asyncio.Queue()
@@ -88,9 +89,11 @@ async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
     try:
         await player.async_start()
         async with MediaServer(tmp_path) as media:
-            for n, part in enumerate(cut_album(tmp_path / "album", "flac")):
-                shutil.copy(part, tmp_path / f"{n}.flac")
-                urls.append(media.url(f"{n}.flac"))
+            # WAV and AAC: libVLC's stream of a part ends before its copy (devices/_timed_sink.py
+            # plays the copy's rest at the drain, ahead of what the server renders).
+            for n, part in enumerate(cut_album(tmp_path / "album", name)):
+                shutil.copy(part, tmp_path / f"{n}{part.suffix}")
+                urls.append(media.url(f"{n}{part.suffix}"))
             await player.async_load(urls[0], 0, play=True)
             await _next_start(events)
             for following in urls[1:]:
@@ -108,7 +111,7 @@ async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
         assert index is not None
         before = await asyncio.to_thread(content_at, capture, index, forward=False)
         after = await asyncio.to_thread(content_at, capture, index)
-        assert abs(before - after) <= BOUNDARY_MS, f"at {cut} ms: {before:.2f} vs {after:.2f}"
+        assert abs(before - after) <= BOUNDARY_MS, f"{name} at {cut}: {before:.2f} vs {after:.2f}"
 
 
 async def _next_of(events: asyncio.Queue[PlayerEvent], kind: type[E]) -> E:

@@ -1,10 +1,11 @@
 """Gapless albums: a continuous track cut into three files, played as a queue by a Player, goes on
 at each cut without a gap or an overlap, read from the capture output's recording.
 
-The player presents each track from its decoded copy (devices/_decoded_copy.py); the next
-track's copy, opened before the current one ends, continues it on the same timeline, and
-TrackChanged says when its first sample is heard. The cuts fall inside a position segment, so
-the content on either side of one is counted from the segment boundaries around it.
+The player presents each track from its decoded copy (devices/_decoded_copy.py, made by ffmpeg:
+devices/_ffmpeg_copy.py); the next track's copy, opened before the current one ends, continues
+it on the same timeline, and TrackChanged says when its first sample is heard. The cuts fall
+inside a position segment, so the content on either side of one is counted from the segment
+boundaries around it.
 """
 
 from __future__ import annotations
@@ -39,13 +40,12 @@ ROOT = Path(__file__).resolve().parents[3]
 BATON = [sys.executable, "-m", "client.cli"]
 
 CUTS_MS = (1550, 3070)  # inside segments 15 and 30
-LENGTH_MS = 4_500
+LENGTH_MS = 3_500
 BOUNDARY_MS = 1.0  # the issue's bound for a discontinuity at a track change
 REPORTED_MS = 2.0  # where TrackChanged says the next track began, against what was heard
-# Measured at both cuts: FLAC, MP3 CBR and VBR with a LAME header 0.00-0.02 ms. Not yet:
-# an MP3 without a LAME header (43 ms: its encoder delay and padding stay), Opus (90 ms),
-# Vorbis (6 ms), AAC in .m4a (no change reported); WAV plays libVLC's own samples, no copy.
-FORMATS = ["flac", "mp3-vbr-art"]
+# Every format whose files say their encoder delay and padding, copied by ffmpeg (an MP3 with
+# no LAME header says neither: its parts keep ~25 ms of delay and up to a frame of padding).
+FORMATS = ["wav", "flac", "mp3-cbr", "mp3-vbr-art", "aac-m4a", "opus", "vorbis"]
 
 
 def presentation_gaps_ms(cap: Capture) -> list[float]:
