@@ -1,0 +1,123 @@
+"""Which tracks can play on the device they would go to, and what to say of the others. Pure.
+
+A track cannot play when its file is at fault, whatever the device ("Cannot be played: damaged
+file", client/app/audio_probe.py), or when the device decodes no codec the file may hold
+("Sofa TV cannot play Opus": its DeviceInfo's codec list against connect/media_formats.py,
+the rule a receiver itself applies). The library marks such tracks; Play, Add to queue and
+`baton play` leave them out and say how many and why (`offer`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from client.app.library import Track
+from client.app.words import count
+from connect.media_formats import MediaFormat, format_of, plays
+from connect.wire import messages as m
+
+__all__ = ["CODEC_NAMES", "Offer", "TargetDevice", "mark_of", "offer", "reason_of"]
+
+# How people write the codec names of DeviceInfo.audio_codecs.
+CODEC_NAMES = {
+    "wav": "WAV", "mp3": "MP3", "aac": "AAC", "alac": "ALAC", "flac": "FLAC",
+    "vorbis": "Vorbis", "opus": "Opus",
+}  # fmt: skip
+CANNOT = "Cannot be played"
+
+
+@dataclass(frozen=True)
+class TargetDevice:
+    """The device tracks would be sent to: its name and the codecs it decodes."""
+
+    name: str
+    codecs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, info: m.DeviceInfo | None, name: str = "") -> TargetDevice | None:
+        """Return the target a device's DeviceInfo describes (None: not known yet)."""
+        if info is None:
+            return None
+        return cls(name or info.name, tuple(info.capabilities.audio_codecs))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What to send of a list of tracks: the playable ones, the index to start at among them,
+    and the ones left out, each with why ("damaged file", "Sofa TV cannot play Opus")."""
+
+    tracks: tuple[Track, ...]
+    start: int
+    skipped: tuple[tuple[Track, str], ...] = ()
+
+    def skipped_words(self) -> str:
+        """Return "Skipped 1 track: damaged file" (several reasons: "…: damaged file (2),
+        Sofa TV cannot play Opus (1)"); "" when none was skipped."""
+        if not self.skipped:
+            return ""
+        reasons = Counter(reason for _, reason in self.skipped)
+        said = (
+            next(iter(reasons))
+            if len(reasons) == 1
+            else ", ".join(f"{reason} ({n})" for reason, n in reasons.items())
+        )
+        return f"Skipped {count(len(self.skipped), 'track')}: {said}"
+
+
+def reason_of(track: Track, device: TargetDevice | None) -> str:
+    """Return why *track* cannot play on *device* in a few words ("" when it can).
+
+    The file's own fault comes first; with no device known, only that is judged.
+    """
+    if track.fault:
+        return track.fault
+    if device is None:
+        return ""
+    media = _media(track)
+    if plays(device.codecs, media):
+        return ""
+    assert media is not None  # plays() says yes to unknown media
+    what = CODEC_NAMES.get(track.codec) or media.name.upper()
+    return f"{device.name} cannot play {what}"
+
+
+def mark_of(track: Track, device: TargetDevice | None) -> str:
+    """Return what the library shows (and says, to a screen reader) of a track that cannot
+    play: "Cannot be played: damaged file", "Sofa TV cannot play Opus"; "" when it can."""
+    reason = reason_of(track, device)
+    return f"{CANNOT}: {reason}" if track.fault else reason
+
+
+def offer(tracks: Sequence[Track], start: int, device: TargetDevice | None) -> Offer:
+    """Return the tracks of *tracks* that can play on *device*, and where to start among them:
+    at the track *start* names, else at the next playable one (none: nothing to play)."""
+    kept: list[Track] = []
+    skipped: list[tuple[Track, str]] = []
+    new_start = -1
+    verdicts: dict[tuple[str, str, str], str] = {}  # a library holds few kinds of file
+    for n, track in enumerate(tracks):
+        key = (track.fault, track.codec, track.content_type)
+        reason = verdicts.get(key)
+        if reason is None or not track.content_type:
+            reason = verdicts[key] = reason_of(track, device)
+        if reason:
+            skipped.append((track, reason))
+            continue
+        if n >= start and new_start < 0:
+            new_start = len(kept)
+        kept.append(track)
+    if not skipped:
+        return Offer(tuple(tracks), start)
+    if new_start < 0:  # nothing playable from *start* on
+        kept = []
+    return Offer(tuple(kept), max(new_start, 0), tuple(skipped))
+
+
+def _media(track: Track) -> MediaFormat | None:
+    """Return the track's format, narrowed to the codec found inside when one was."""
+    media = format_of(track.path.name, track.content_type)
+    if track.codec and media is not None:
+        return MediaFormat(media.name, media.content_type, frozenset({track.codec}), ())
+    return media
