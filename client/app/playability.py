@@ -13,12 +13,23 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from client.app import views as v
 from client.app.library import Track
 from client.app.words import count
 from connect.media_formats import MediaFormat, format_of, plays
 from connect.wire import messages as m
 
-__all__ = ["CODEC_NAMES", "Offer", "TargetDevice", "mark_of", "offer", "reason_of"]
+__all__ = [
+    "CODEC_NAMES",
+    "Offer",
+    "TargetDevice",
+    "added_notice",
+    "mark_of",
+    "offer",
+    "reason_of",
+    "skipped_notice",
+    "target_of",
+]
 
 # How people write the codec names of DeviceInfo.audio_codecs.
 CODEC_NAMES = {
@@ -113,6 +124,33 @@ def offer(tracks: Sequence[Track], start: int, device: TargetDevice | None) -> O
     if new_start < 0:  # nothing playable from *start* on
         kept = []
     return Offer(tuple(kept), max(new_start, 0), tuple(skipped))
+
+
+def target_of(devices: Sequence[v.DeviceView], followed: str) -> TargetDevice | None:
+    """Return the device a Play goes to as the core picks it: the followed one, else "This
+    computer"; None while it has not said what it decodes."""
+    chosen = next((d for d in devices if d.id == followed), None) if followed else None
+    if chosen is None:
+        chosen = next((d for d in devices if d.is_local), None)
+    return TargetDevice.of(chosen.info, chosen.name) if chosen is not None else None
+
+
+def skipped_notice(chosen: Offer) -> v.Notice | None:
+    """Return what Play says of the tracks it left out (an error when nothing is left)."""
+    if not chosen.skipped:
+        return None
+    words = chosen.skipped_words()
+    return v.Notice(words if chosen.tracks else f"Nothing to play. {words}", error=True)
+
+
+def added_notice(chosen: Offer) -> v.Notice:
+    """Return what Add to queue says: what it added, and what it left out and why."""
+    tracks, words = chosen.tracks, chosen.skipped_words()
+    if not tracks:
+        return v.Notice(f"Nothing added. {words}", error=True)
+    added = f"“{tracks[0].title}”" if len(tracks) == 1 else count(len(tracks), "track")
+    text = f"Added {added} to the queue"
+    return v.Notice(f"{text}. {words}", error=True) if words else v.Notice(text)
 
 
 def _media(track: Track) -> MediaFormat | None:
