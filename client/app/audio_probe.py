@@ -167,6 +167,7 @@ _KEYS = {
 }
 # A WAV's RIFF INFO chunk (what ffmpeg and many rippers write), where it has no ID3 chunk.
 _RIFF_INFO = {"title": b"INAM", "artist": b"IART", "album": b"IPRD", "number": b"ITRK"}
+MAX_RIFF_CHUNKS = 64  # a WAV has a handful; past this it is not one worth reading further
 
 
 def _read_tags(path: Path, audio: Audio) -> dict[str, str]:
@@ -205,23 +206,30 @@ def _track_number(text: str) -> int:
 
 
 def _riff_info(path: Path) -> dict[bytes, str]:
-    """Return the texts of a WAV's LIST/INFO chunk by their ids (empty when it has none)."""
+    """Return the texts of a WAV's LIST/INFO chunk by their ids (empty when it has none).
+
+    Walks the chunk headers, seeking over the audio: a few small reads whatever the size.
+    """
     try:
         with path.open("rb") as file:
-            data = file.read(1 << 20)  # INFO sits before or after the audio: a big file's end
-            if b"LIST" not in data:
-                file.seek(max(0, path.stat().st_size - (1 << 16)))
-                data = file.read()
+            if file.read(12)[8:12] != b"WAVE":
+                return {}
+            for _ in range(MAX_RIFF_CHUNKS):
+                head = file.read(8)
+                if len(head) < 8:
+                    return {}
+                size = int.from_bytes(head[4:8], "little")
+                if head[:4] == b"LIST" and file.read(4) == b"INFO":
+                    return _info_texts(file.read(min(size - 4, 1 << 16)))
+                file.seek(size + (size & 1) - (4 if head[:4] == b"LIST" else 0), 1)
     except OSError:
         return {}
-    start = data.find(b"LIST")
-    while start >= 0 and data[start + 8 : start + 12] != b"INFO":
-        start = data.find(b"LIST", start + 4)
-    if start < 0:
-        return {}
-    end = min(len(data), start + 8 + int.from_bytes(data[start + 4 : start + 8], "little"))
-    texts, pos = {}, start + 12
-    while pos + 8 <= end:
+    return {}
+
+
+def _info_texts(data: bytes) -> dict[bytes, str]:
+    texts, pos = {}, 0
+    while pos + 8 <= len(data):
         key, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
         value = data[pos + 8 : pos + 8 + size].split(b"\0", 1)[0]
         texts[key] = value.decode("utf-8", errors="replace").strip()
