@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mutagen
 import pytest
+from mutagen.mp4 import MP4FreeForm
 
 from client.app.audio_probe import DAMAGED, EMPTY, probe_file
 from client.app.library import read_track, scan_library
@@ -115,3 +117,17 @@ def test_matroska_which_mutagen_cannot_read_is_not_called_damaged(tmp_path):
     # mutagen has no Matroska reader: the library cannot judge it, a receiver will.
     write_garbage(tmp_path / "live.mka")
     assert probe_file(tmp_path / "live.mka").fault == ""
+
+
+def test_an_aac_file_s_itunsmpb_gives_its_exact_length(corpus, tmp_path):
+    # ffmpeg counts the encoder's priming in the track's length (23 ms here); iTunes and
+    # Apple's encoders say the samples fed in a comment, which is the music's length.
+    m4a = tmp_path / "itunes.m4a"
+    m4a.write_bytes(corpus["aac-m4a"].path.read_bytes())
+    audio = mutagen.File(m4a)
+    samples = DURATION_MS * audio.info.sample_rate // 1000
+    smpb = f" 00000000 00000840 000001C0 {samples:016X} 00000000 00000000"
+    audio.tags["----:com.apple.iTunes:iTunSMPB"] = [MP4FreeForm(smpb.encode())]
+    audio.save()
+    assert probe_file(corpus["aac-m4a"].path).duration_ms != DURATION_MS
+    assert probe_file(m4a).duration_ms == DURATION_MS
