@@ -45,6 +45,10 @@ OTHER_MUSIC = {
 MUSIC_SUFFIXES = AUDIO_SUFFIXES | frozenset(OTHER_MUSIC)
 
 EMPTY, DAMAGED, UNREADABLE = "empty file", "damaged file", "unreadable file"
+# What mutagen raises on a damaged file. Its readers wrap most errors in MutagenError, but not
+# all: mutating real files byte by byte also met a raw IndexError (an Ogg Vorbis comment cut
+# short); the others are what parsing bytes raises (struct, int and text decoding).
+BROKEN_DATA = (MutagenError, IndexError, ValueError, struct.error, EOFError, OverflowError)
 # What mutagen.File returns. Its FileType declares `info` and `tags` as None (they are set per
 # reader), so a typed FileType would make every use of them unreachable to mypy.
 Audio = Any
@@ -97,7 +101,7 @@ def probe_file(path: Path) -> AudioProbe:
         if path.stat().st_size == 0:
             return AudioProbe(fault=EMPTY, content_type=content_type)
         audio = mutagen.File(path)
-    except MutagenError as exc:  # a reader that found its kind's marks but not what follows
+    except BROKEN_DATA as exc:  # a reader that found its kind's marks but not what follows
         _LOG.info("%s: damaged: %s", path, exc)
         return AudioProbe(fault=DAMAGED, content_type=content_type)
     except OSError as exc:
