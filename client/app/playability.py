@@ -24,6 +24,7 @@ __all__ = [
     "Offer",
     "TargetDevice",
     "added_notice",
+    "album_words",
     "mark_of",
     "offer",
     "reason_of",
@@ -129,6 +130,14 @@ def offer(tracks: Sequence[Track], start: int, device: TargetDevice | None) -> O
     if new_start < 0:  # nothing playable from *start* on
         kept = []
     return Offer(tuple(kept), max(new_start, 0), tuple(skipped))
+
+
+def album_words(artist: str, tracks: Sequence[Track], device: TargetDevice | None) -> str:
+    """Return an album page's line under its title: "Ada · 12 tracks", and "· 2 cannot be
+    played" when some cannot play on *device*."""
+    words = f"{artist} · {count(len(tracks), 'track')}"
+    left_out = len(offer(tracks, 0, device).skipped)
+    return f"{words} · {left_out} cannot be played" if left_out else words
 
 
 def target_of(devices: Sequence[v.DeviceView], followed: str) -> TargetDevice | None:

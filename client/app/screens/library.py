@@ -34,7 +34,7 @@ from client.app import theme
 from client.app import views as v
 from client.app.library import Artist, Library
 from client.app.models import AlbumListModel, TrackListModel, format_ms
-from client.app.playability import TargetDevice, mark_of
+from client.app.playability import TargetDevice, album_words, mark_of
 from client.app.screens.lazy_grid import LazyGrid
 from client.app.screens.search_results import SearchResultsView
 from client.app.search import LibrarySearch
@@ -47,7 +47,6 @@ from client.app.widgets import (
     scroll_page,
     text_button,
 )
-from client.app.words import count
 
 if TYPE_CHECKING:
     from client.app.library import Album, Track
@@ -232,6 +231,8 @@ class LibraryScreen(QStackedWidget):
         self.results.target = device
         for n, (row, track) in enumerate(zip(self.track_rows, self.tracks.tracks(), strict=False)):
             self._mark(row, n, track)
+        if self._album is not None:
+            self.album_artist.setText(album_words(self._album.artist, self._album.tracks, device))
         if self.search.text().strip():
             self.run_search(self.search.text())
 
@@ -347,7 +348,7 @@ class LibraryScreen(QStackedWidget):
             self._album_from = self.currentIndex()
         self._album = album
         self.album_title.setText(album.title)
-        self.album_artist.setText(f"{album.artist} · {count(len(album.tracks), 'track')}")
+        self.album_artist.setText(album_words(album.artist, album.tracks, self.target))
         self.art.setPixmap(theme.cover(album.artwork, album.title, self.mx.cover + 40, 14))
         self.back_button.setText("Back" if self._album_from == ARTIST else "All albums")
         self.tracks.set_tracks(album.tracks)

@@ -22,12 +22,11 @@ from PySide6.QtWidgets import (
 
 from client.app import theme
 from client.app.models import format_ms
-from client.app.playability import TargetDevice, mark_of
+from client.app.playability import TargetDevice, album_words, mark_of
 from client.app.tv.cards import CardRow
 from client.app.tv.home import album_card
 from client.app.tv.theme import TvSizes
 from client.app.widgets import clear_layout, label, mark_track_row, text_button
-from client.app.words import count
 
 if TYPE_CHECKING:
     from client.app.library import Album, Track
@@ -106,7 +105,7 @@ class TvAlbumPage(QWidget):
         side = self.art.width()
         self.art.setPixmap(theme.cover(album.artwork, album.title, side, 18))
         self.title.setText(album.title)
-        self.artist.setText(f"{album.artist} · {count(len(album.tracks), 'track')}")
+        self.artist.setText(album_words(album.artist, album.tracks, self.target))
         clear_layout(self.tracks)
         self.track_rows = []
         for n, track in enumerate(album.tracks):
@@ -124,6 +123,8 @@ class TvAlbumPage(QWidget):
             self.target = device
             for n, (row, track) in enumerate(zip(self.track_rows, self._tracks(), strict=False)):
                 self._mark(row, n, track)
+            if self.album is not None:
+                self.artist.setText(album_words(self.album.artist, self.album.tracks, device))
 
     def _mark(self, row: QPushButton, n: int, track: Track) -> None:
         text = f"{track.number or n + 1:>2}     {track.title}     {format_ms(track.duration_ms)}"

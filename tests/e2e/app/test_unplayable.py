@@ -71,6 +71,7 @@ def test_the_desktop_marks_what_cannot_play_and_never_offers_it(qtbot, tmp_path,
     screen.open_album(album)
     rows = screen.track_rows
     assert [bool(r.property("unplayable")) for r in rows] == [False, True, True, False]
+    assert screen.album_artist.text() == "Unknown artist · 4 tracks · 2 cannot be played"
     assert rows[1].text().endswith("Cannot be played: damaged file")
     assert rows[1].accessibleName() == "Broken. Cannot be played: damaged file"
     assert rows[2].accessibleName() == "Voice. Sofa TV cannot play Opus"
@@ -111,6 +112,7 @@ def test_the_marks_follow_the_device_play_goes_to(qtbot, tmp_path, library):
     _follow(window, 2, "Kitchen", (*NO_OPUS, "opus"))
     qtbot.waitUntil(lambda: not screen.track_rows[2].property("unplayable"))
     assert screen.track_rows[2] is focused  # marked in place: focus stays where it was
+    assert screen.album_artist.text() == "Unknown artist · 4 tracks · 1 cannot be played"
     assert QApplication.focusWidget() is focused
     screen.track_rows[2].click()
     tracks, start = window.bridge.named("play")[-1][:2]
@@ -152,6 +154,7 @@ def test_the_tv_marks_and_skips_alike(qtbot, tmp_path, library):
     assert [r.accessibleDescription() for r in rows] == [
         "", "Cannot be played: damaged file", "Sofa TV cannot play Opus", "",
     ]  # fmt: skip
+    assert window.album.artist.text() == "Unknown artist · 4 tracks · 2 cannot be played"
     window.album.play.click()
     tracks, start = window.bridge.named("play")[-1][:2]
     assert (_titles(tracks), start) == (["First", "Last"], 0)
