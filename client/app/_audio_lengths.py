@@ -5,14 +5,16 @@ padding only when the LAME tag's version says "LAME" (ffmpeg's says "Lavc": 37 m
 every file), and, without such a header, guesses it from the first frame's bitrate (a VBR
 file without one came out 0.73 s for 2.04). Here the LAME tag is read whoever wrote it, and a
 file without a header has its frames counted (less the usual encoder and decoder delay). An
-AAC file's `iTunSMPB` comment gives the samples the encoder was fed. Blocking file reading:
+AAC file's `iTunSMPB` comment gives the samples the encoder was fed; without one, its movie
+header gives the length after the edit list that hides the priming (ffmpeg writes one;
+mutagen reads the track's own length, 23 ms longer at 44.1 kHz). Blocking file reading:
 worker threads only.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 __all__ = ["exact_length"]
 
@@ -25,6 +27,7 @@ _L3_KBPS = {
     2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
 }
 _ITUNSMPB = "----:com.apple.iTunes:iTunSMPB"
+MAX_BOXES = 256  # boxes looked at on one level of an MP4 before giving up
 
 
 def exact_length(path: Path, audio: Any) -> float | None:
@@ -36,8 +39,10 @@ def exact_length(path: Path, audio: Any) -> float | None:
     try:
         if kind in ("MP3", "EasyMP3") and getattr(audio.info, "layer", 3) == 3:
             return _mp3_length(path, audio.info)
-        if kind in ("MP4", "EasyMP4") and audio.tags is not None:
-            return _itunsmpb_length(audio)
+        if kind in ("MP4", "EasyMP4"):
+            return (_itunsmpb_length(audio) if audio.tags is not None else None) or _movie_length(
+                path
+            )
     except OSError:
         return None
     return None
@@ -122,6 +127,50 @@ def _count_frames(data: bytes) -> tuple[int, int]:
         samples += per_frame
         pos += size
     return samples, rate
+
+
+def _movie_length(path: Path) -> float | None:
+    """Return an MP4's length from its movie header (`mvhd`), which counts the edit list that
+    hides the encoder's priming (mutagen reads the track's, priming included); None if none."""
+    with path.open("rb") as file:
+        end = path.stat().st_size
+        at = _find_box(file, 0, end, b"moov")
+        if at is None:
+            return None
+        header = _find_box(file, at[0], at[1], b"mvhd")
+        if header is None:
+            return None
+        file.seek(header[0])
+        body = file.read(32)
+    if len(body) < 20:
+        return None
+    if body[0] == 1:  # version 1: 64-bit times and duration
+        scale, duration = int.from_bytes(body[20:24], "big"), int.from_bytes(body[24:32], "big")
+    else:
+        scale, duration = int.from_bytes(body[12:16], "big"), int.from_bytes(body[16:20], "big")
+    return duration / scale if scale and duration and duration != 0xFFFFFFFF else None
+
+
+def _find_box(file: BinaryIO, start: int, end: int, name: bytes) -> tuple[int, int] | None:
+    """Return where the body of box *name* among the boxes from *start* to *end* starts and
+    ends (ISO 14496-12, 4.2), None if it is not there."""
+    at = start
+    for _ in range(MAX_BOXES):
+        if at + 8 > end:
+            return None
+        file.seek(at)
+        head = file.read(16)
+        size, kind, body = int.from_bytes(head[:4], "big"), head[4:8], at + 8
+        if size == 1:  # a 64-bit size follows
+            size, body = int.from_bytes(head[8:16], "big"), at + 16
+        elif size == 0:  # to the end
+            size = end - at
+        if size < body - at:
+            return None
+        if kind == name:
+            return body, min(at + size, end)
+        at += size
+    return None
 
 
 def _itunsmpb_length(audio: Any) -> float | None:
