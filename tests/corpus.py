@@ -133,9 +133,9 @@ def make_tagged(source: Path, name: str, folder: Path, tags: dict[str, str], art
     return out
 
 
-def write_art(path: Path) -> Path:
-    """Write a small PNG of noise at *path* (an album cover)."""
-    _ffmpeg(["-f", "lavfi", "-i", "nullsrc=s=64x64,geq=random(1)*255:128:128", "-frames:v",
+def write_art(path: Path, hue: int = 128) -> Path:
+    """Write a small PNG of noise at *path* (an album cover; *hue* 0-255 tells covers apart)."""
+    _ffmpeg(["-f", "lavfi", "-i", f"nullsrc=s=64x64,geq=random(1)*255:{hue}:128", "-frames:v",
              "1", str(path)])  # fmt: skip
     return path
 
