@@ -120,7 +120,12 @@ def _xing_samples(head: bytes) -> int | None:
 def _count_frames(data: bytes) -> tuple[int, int]:
     """Return the samples in the run of layer III frames *data* starts with, and their rate."""
     pos, samples, rate = 0, 0, 0
-    while (found := _header(data, pos)) is not None:
+    known: dict[bytes, tuple[float, int, int, int] | None] = {}  # a file has few kinds of header
+    while True:
+        key = data[pos : pos + 3]
+        found = known[key] if key in known else known.setdefault(key, _header(data, pos))
+        if found is None:
+            break
         _, rate, size, per_frame = found
         if pos + size > len(data):
             break  # a truncated last frame is not played whole
