@@ -18,6 +18,7 @@ from client.app.tv.window import TvWindow
 from connect.wire import messages as m
 from tests.audio import write_garbage, write_tone
 from tests.corpus import FFMPEG
+from tests.e2e.app.conftest import open_app
 from tests.e2e.app.idle import RecordingBridge, device, idle_window, item, session
 from tests.unit.play_local.tagged import tagged_tone
 
@@ -165,3 +166,32 @@ def test_the_tv_marks_and_skips_alike(qtbot, tmp_path, library):
     assert window.toast.text() == "Sofa TV cannot play Opus"
     window.home.play_all.emit(library.tracks)  # "Play all" on the home page
     assert _titles(window.bridge.named("play")[-1][0]) == ["First", "Last"]
+
+
+def test_play_on_this_computer_plays_the_others_of_the_album(qtbot, tmp_path, library):
+    # The real app: its core and "This computer", which decodes in the app's own process.
+    window = open_app(qtbot, tmp_path, library.root)
+    try:
+        qtbot.waitUntil(lambda: window.albums.rowCount() == 1, timeout=10_000)
+        qtbot.waitUntil(
+            lambda: any(d.is_local and d.info is not None for d in window.devices.views()),
+            timeout=10_000,
+        )
+        screen = window.library
+        qtbot.waitUntil(lambda: screen.target is not None, timeout=10_000)
+        screen.open_album(window.albums.albums()[0])
+        # This computer decodes Opus: only the damaged file is marked.
+        marked = [bool(r.property("unplayable")) for r in screen.track_rows]
+        assert marked == [False, True, False, False]
+        screen.play_button.click()
+        assert window.notice_label.text() == "Skipped 1 track: damaged file"
+        qtbot.waitUntil(
+            lambda: window.session is not None and window.session.state.queue_total == 3,
+            timeout=10_000,
+        )
+        queued = [i.title for i in window.session.state.queue]
+        assert queued == ["First", "Voice", "Last"]
+        qtbot.waitUntil(lambda: window.session.state.clock.playing, timeout=10_000)
+    finally:
+        window.close()
+        window.bridge.close()
