@@ -121,7 +121,8 @@ class Artist:
 
 
 def scan_library(root: Path, *, limit: int = 20_000) -> Library:
-    """Read every audio file under *root* (at most *limit*); unreadable files are skipped."""
+    """Read every music file under *root* (at most *limit*); one that cannot be decoded is a
+    track with its fault said."""
     root = root.resolve()
     found: list[tuple[Track, bytes | None]] = []
     for path in sorted(_audio_files(root)):
