@@ -4,6 +4,8 @@ A file argument is played as given (if it is audio); a folder argument contribut
 file under it, album by album (albums in the order of their folders), each album in track
 order: disc and track number from the tags, then the file name. Hidden files and folders are
 left out; other files that are not audio are skipped and counted, so the command can say so.
+Music that cannot be played (a damaged file, a format Baton does not play) is among the tracks,
+its `fault` said: the command skips it, naming it (client/app/playability.py).
 Reading tags touches the disk: call from a worker thread.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import mutagen
 from mutagen import MutagenError
 
-from client.app.library import AUDIO_SUFFIXES, Track, read_track
+from client.app.library import MUSIC_SUFFIXES, Track, read_track
 
 
 class LocalPathError(ValueError):
@@ -55,8 +57,9 @@ def select_tracks(paths: Sequence[Path]) -> LocalSelection:
 
 
 def is_audio(path: Path) -> bool:
-    """Return whether *path* is a sound file: by its suffix, else by what mutagen reads in it."""
-    if path.suffix.lower() in AUDIO_SUFFIXES:
+    """Return whether *path* is a sound file: by its suffix (a music format, played or not),
+    else by what mutagen reads in it."""
+    if path.suffix.lower() in MUSIC_SUFFIXES:
         return True
     try:
         found = mutagen.File(path)

@@ -7,6 +7,8 @@ to the end, replaced by other music, moved away by a transfer, or stopped by a f
 `--serve` it keeps serving until Ctrl-C whatever the device does (pauses, transfers to another
 device that reaches this address). Either way the music stops when serving stops, and the
 command says so. http(s) URLs given among the paths are queued as they are, in their place.
+Files that cannot play on the device (damaged, empty, a format Baton does not play, a codec
+the device does not decode: client/app/playability.py) are never sent; one line names them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from client.app.library import Track
+from client.app.playability import TargetDevice, reason_of
 from client.library_server import LibraryServer
 from client.local_tracks import select_tracks
 from client.media_addresses import local_address_towards
@@ -35,6 +38,8 @@ from connect.media_urls import describe_url, is_media_url
 from connect.session import ConnectionEvent, StateChanged
 from connect.session.queue_upload import QueueUploadError
 from connect.wire import messages as m
+
+SKIPPED_NAMED = 5  # files the line about unplayable ones names; the rest are counted
 
 
 class LocalPlayFailed(Exception):  # noqa: N818 - an outcome shown to the user, not a bug
@@ -58,6 +63,8 @@ async def async_play_local(controller: Controller, args: argparse.Namespace) -> 
     if not entries:
         raise LocalPlayFailed(f"nothing to play: {_files(skipped)} skipped (not audio)")
     device_id = await async_device_target(controller, args)
+    if any(e.track is not None for e in entries):
+        entries = await _playable(controller, device_id, entries)
     tracks = [e.track for e in entries if e.track is not None]
     server: LibraryServer | None = None
     try:
@@ -112,6 +119,32 @@ def _entries(words: list[str]) -> tuple[list[_Entry], int]:
         entries += [_Entry(track=track) for track in selection.tracks]
         skipped += selection.skipped
     return entries, skipped
+
+
+async def _playable(controller: Controller, device_id: str, entries: list[_Entry]) -> list[_Entry]:
+    """Return *entries* without the files that cannot play on the device, naming them in one
+    line; raise LocalPlayFailed when nothing is left."""
+    conn = await controller.async_connect(device_id, COMMAND_TIMEOUT_S)
+    info = conn.welcome.device if conn.welcome is not None else None
+    device = TargetDevice.of(info)
+    kept: list[_Entry] = []
+    left_out: list[str] = []
+    for entry in entries:
+        why = reason_of(entry.track, device) if entry.track is not None else ""
+        if why and entry.track is not None:
+            left_out.append(f"{entry.track.path.name} ({why})")
+        else:
+            kept.append(entry)
+    if not left_out:
+        return entries
+    shown = left_out[:SKIPPED_NAMED] + (
+        [f"and {len(left_out) - SKIPPED_NAMED} more"] if len(left_out) > SKIPPED_NAMED else []
+    )
+    line = f"{_files(len(left_out))} cannot be played, skipped: {', '.join(shown)}"
+    if not kept:
+        raise LocalPlayFailed(f"nothing to play: {line}")
+    print(line, flush=True)
+    return kept
 
 
 def _facing(peer: str) -> str:

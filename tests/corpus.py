@@ -10,12 +10,15 @@ Opus (pre-skip), Ogg Vorbis, and the WAV itself.
 
 from __future__ import annotations
 
+import base64
 import shutil
 import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import mutagen
+import mutagen.id3
 import pytest
 
 from tests.audio import write_position_track
@@ -97,6 +100,64 @@ def _noise_picture(path: Path) -> Path:
     _ffmpeg(["-f", "lavfi", "-i", "nullsrc=s=384x384,geq=random(1)*255:128:128", "-frames:v",
              "1", str(path)])  # fmt: skip
     return path
+
+
+# ---------------------------------------------------------------- tagged files
+
+# name -> (file name, ffmpeg codec arguments, whether ffmpeg embeds the art itself)
+_TAGGED: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "mp3": ("tagged.mp3", ("-c:a", "libmp3lame", "-q:a", "2", "-id3v2_version", "3"), True),
+    "m4a": ("tagged.m4a", ("-c:a", "aac", "-b:a", "128k"), True),
+    "flac": ("tagged.flac", ("-c:a", "flac"), True),
+    "opus": ("tagged.opus", ("-c:a", "libopus", "-b:a", "96k"), False),
+    "vorbis": ("tagged.ogg", ("-c:a", "libvorbis", "-q:a", "4"), False),
+    "wav": ("tagged.wav", ("-c:a", "pcm_s16le"), False),
+}
+TAGGED_FORMATS = tuple(_TAGGED)
+
+
+def make_tagged(source: Path, name: str, folder: Path, tags: dict[str, str], art: Path) -> Path:
+    """Encode *source* as format *name* with *tags* (title, artist, album) and the PNG *art*
+    as its front cover: by ffmpeg where the container takes a picture from it (MP3's APIC,
+    MP4's covr, FLAC's PICTURE), else by mutagen (Ogg's METADATA_BLOCK_PICTURE, WAV's ID3)."""
+    filename, args, ffmpeg_art = _TAGGED[name]
+    out = folder / filename
+    inputs = ["-i", str(source)]
+    if ffmpeg_art:
+        inputs += ["-i", str(art), "-map", "0:a", "-map", "1:v", "-c:v", "copy",
+                   "-disposition:v", "attached_pic"]  # fmt: skip
+    metadata = [a for key, value in tags.items() for a in ("-metadata", f"{key}={value}")]
+    _ffmpeg([*inputs, *args, *metadata, str(out)])
+    if not ffmpeg_art:
+        _embed_art(out, art.read_bytes())
+    return out
+
+
+def write_art(path: Path, hue: int = 128) -> Path:
+    """Write a small PNG of noise at *path* (an album cover; *hue* 0-255 tells covers apart)."""
+    _ffmpeg(["-f", "lavfi", "-i", f"nullsrc=s=64x64,geq=random(1)*255:{hue}:128", "-frames:v",
+             "1", str(path)])  # fmt: skip
+    return path
+
+
+def _embed_art(path: Path, png: bytes) -> None:
+    audio = mutagen.File(path)
+    if path.suffix == ".wav":
+        audio.add_tags()
+        apic = mutagen.id3.APIC(encoding=3, mime="image/png", type=3, data=png)  # type: ignore[no-untyped-call]
+        audio.tags.add(apic)
+    else:
+        audio.tags["metadata_block_picture"] = [base64.b64encode(_picture_block(png)).decode()]
+    audio.save()
+
+
+def _picture_block(png: bytes) -> bytes:
+    """Return a FLAC PICTURE block holding *png* as the front cover (RFC 9639, 8.8)."""
+    mime = b"image/png"
+    return (
+        struct.pack(">II", 3, len(mime)) + mime + struct.pack(">I", 0)
+        + struct.pack(">IIIII", 64, 64, 24, 0, len(png)) + png
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- FLAC seek table

@@ -33,6 +33,7 @@ from client.app.access_desk import AccessDesk
 from client.app.library import Library, Track
 from client.app.library_loader import LibraryLoader
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
+from client.app.playability import TargetDevice, added_notice, offer, skipped_notice
 from client.app.queue_follow import QueueFollower
 from client.app.queue_play import async_add_to_queue, async_play_tracks, queue_items
 from client.app.rescue import resume_elsewhere
@@ -269,6 +270,14 @@ class AppCore(SessionMoving):
         if server is None:
             self._emit(v.Notice("Cannot play: no music folder is being served", error=True))
             return
+        # The screens leave out what they marked for the device they knew; this is the device
+        # the tracks go to, which may have changed since (or said what it decodes since).
+        view = self._views.get(target)
+        chosen = offer(tracks, start, TargetDevice.of(view.info, view.name) if view else None)
+        said = skipped_notice(chosen) if not append else added_notice(chosen)
+        if said is not None and chosen.skipped:
+            self._emit(said)
+        tracks, start = chosen.tracks, chosen.start
         if not tracks:
             return
         address = self._address_facing(target)

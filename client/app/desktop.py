@@ -19,6 +19,7 @@ from client.app import theme
 from client.app import views as v
 from client.app.bridge import Bridge
 from client.app.models import DeviceListModel
+from client.app.playability import offer, skipped_notice
 from client.app.screens.device_picker import DevicePicker
 from client.app.screens.devices import DevicesScreen
 from client.app.screens.library import LibraryScreen
@@ -96,6 +97,11 @@ class DesktopParts:
 
     def _play_next(self, tracks: object) -> None:
         assert isinstance(tracks, tuple)
+        chosen = offer(tracks, 0, self.window.library.target)
+        said = skipped_notice(chosen)
+        if said is not None:  # the track chosen (a row's "Play next") cannot play
+            self.window.show_notice(said)
+            return
         self.window.bridge.play_next(tracks)
         first = tracks[0].title if tracks else ""
         self.window.show_notice(

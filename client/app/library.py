@@ -14,18 +14,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import mutagen
-from mutagen import MutagenError
+from client.app.audio_probe import AUDIO_SUFFIXES, MUSIC_SUFFIXES, probe_file
 
-from connect.media_formats import FORMATS
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "MUSIC_SUFFIXES",
+    "Album",
+    "Artist",
+    "Library",
+    "Track",
+    "group_albums",
+    "read_track",
+    "scan_library",
+    "sidecar_art",
+]
 
 _LOG = logging.getLogger(__name__)
 
-# Every audio format receivers may offer (connect/media_formats.py), but the names video
-# files share: a music folder's .mp4 or .webm is more likely a film than a song.
-AUDIO_SUFFIXES = frozenset(s for f in FORMATS for s in f.suffixes) - {".mp4", ".webm"}
 SIDECARS = ("cover.png", "cover.jpg", "folder.jpg", "folder.png", "front.jpg", "album.jpg")
-_CONTENT_TYPES = {suffix: f.content_type for f in FORMATS for suffix in f.suffixes}
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class Track:
     duration_ms: int
     content_type: str
     disc: int = 0  # 0: not tagged
+    codec: str = ""  # inside, as DeviceInfo.audio_codecs names it; "": not known
+    fault: str = ""  # why no receiver can decode it ("damaged file"); "": it looks sound
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,8 @@ class Artist:
 
 
 def scan_library(root: Path, *, limit: int = 20_000) -> Library:
-    """Read every audio file under *root* (at most *limit*); unreadable files are skipped."""
+    """Read every music file under *root* (at most *limit*); one that cannot be decoded is a
+    track with its fault said."""
     root = root.resolve()
     found: list[tuple[Track, bytes | None]] = []
     for path in sorted(_audio_files(root)):
@@ -143,87 +152,35 @@ def group_albums(
 
 
 def read_track(path: Path) -> tuple[Track, bytes | None]:
-    """Return a track's tags and embedded artwork; fall back to the file name when untagged."""
-    title, artist, album, number, disc, duration_ms, art = path.stem, "", "", 0, 0, 0, None
-    try:
-        audio = mutagen.File(path)
-    except (MutagenError, OSError) as exc:
-        _LOG.debug("%s: no tags: %s", path, exc)
-        audio = None
-    if audio is not None:
-        if audio.info is not None and getattr(audio.info, "length", None):
-            duration_ms = round(audio.info.length * 1000)
-        tags = audio.tags
-        if tags is not None:
-            title = _first(tags, ("TIT2", "title", "\xa9nam")) or title
-            artist = _first(tags, ("TPE2", "TPE1", "albumartist", "artist", "aART", "\xa9ART"))
-            album = _first(tags, ("TALB", "album", "\xa9alb"))
-            number = _track_number(_first(tags, ("TRCK", "tracknumber", "trkn")))
-            disc = _track_number(_first(tags, ("TPOS", "discnumber", "disk")))
-            art = _embedded_art(audio)
+    """Return a track's tags and embedded artwork; fall back to the file name when untagged.
+
+    A file no receiver can decode (damaged, empty, a format Baton does not play) is a track
+    too, with its `fault` said: the library shows it as such and never offers it.
+    """
+    probe = probe_file(path)
+    title, number = probe.title or path.stem, probe.number
     if not number and path.stem[:2].isdigit():
         number = int(path.stem[:2])
         title = title if title != path.stem else path.stem[2:].strip(" -._") or path.stem
     track = Track(
         path=path,
         title=title,
-        artist=artist or "Unknown artist",
-        album=album or path.parent.name,
+        artist=probe.artist or "Unknown artist",
+        album=probe.album or path.parent.name,
         number=number,
-        duration_ms=duration_ms,
-        content_type=_CONTENT_TYPES.get(path.suffix.lower())
-        or mimetypes.guess_type(path.name)[0]
-        or "",
-        disc=disc,
+        duration_ms=probe.duration_ms,
+        content_type=probe.content_type or mimetypes.guess_type(path.name)[0] or "",
+        disc=probe.disc,
+        codec=probe.codec,
+        fault=probe.fault,
     )
-    return track, art
+    return track, probe.art
 
 
 def _audio_files(root: Path) -> Iterable[Path]:
     for path in root.rglob("*"):
-        if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file() and not path.is_symlink():
+        if path.suffix.lower() in MUSIC_SUFFIXES and path.is_file() and not path.is_symlink():
             yield path
-
-
-def _first(tags: object, keys: tuple[str, ...]) -> str:
-    for key in keys:
-        try:
-            value = tags[key]  # type: ignore[index]
-        except (KeyError, ValueError, TypeError):
-            continue
-        text = getattr(value, "text", value)
-        if isinstance(text, list | tuple):
-            text = text[0] if text else ""
-        if isinstance(text, tuple):  # MP4 trkn: (number, total)
-            text = str(text[0])
-        if str(text).strip():
-            return str(text).strip()
-    return ""
-
-
-def _track_number(text: str) -> int:
-    head = text.split("/", 1)[0].strip().strip("()").split(",", 1)[0]
-    return int(head) if head.isdigit() else 0
-
-
-def _embedded_art(audio: object) -> bytes | None:
-    tags = getattr(audio, "tags", None)
-    if tags is not None and hasattr(tags, "getall"):  # ID3 (MP3, WAV, AIFF)
-        pictures = tags.getall("APIC")
-        if pictures:
-            front = [p for p in pictures if p.type == 3] or pictures
-            return bytes(front[0].data)
-    pictures = getattr(audio, "pictures", None)  # FLAC
-    if pictures:
-        return bytes(pictures[0].data)
-    if tags is not None:
-        try:
-            covers = tags["covr"]  # MP4
-        except (KeyError, ValueError, TypeError):
-            covers = None
-        if covers:
-            return bytes(covers[0])
-    return None
 
 
 def sidecar_art(folder: Path) -> bytes | None:

@@ -20,7 +20,7 @@ from contextlib import closing
 from pathlib import Path
 
 from client.app.library import (
-    AUDIO_SUFFIXES,
+    MUSIC_SUFFIXES,
     Album,
     Library,
     Track,
@@ -31,7 +31,7 @@ from client.app.library import (
 
 _LOG = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: a track's disc number
+SCHEMA_VERSION = 3  # 2: a track's disc number; 3: its codec and fault, exact lengths
 MAX_TRACKS = 20_000
 PROGRESS_EVERY_S = 0.1  # how often a scan reports how far it got
 
@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS tracks (
     path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
     title TEXT NOT NULL, artist TEXT NOT NULL, album TEXT NOT NULL, number INTEGER NOT NULL,
     duration_ms INTEGER NOT NULL, content_type TEXT NOT NULL, art TEXT,
-    disc INTEGER NOT NULL DEFAULT 0
+    disc INTEGER NOT NULL DEFAULT 0, codec TEXT NOT NULL DEFAULT '',
+    fault TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS art (digest TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS albums (
@@ -132,7 +133,7 @@ class LibraryCache:
             with db:  # one transaction: a crash leaves the old cache whole
                 db.executemany("INSERT OR REPLACE INTO art VALUES (?, ?)", new_art.items())
                 db.executemany(
-                    "INSERT OR REPLACE INTO tracks VALUES (?,?,?,?,?,?,?,?,?,?,?)", fresh
+                    "INSERT OR REPLACE INTO tracks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", fresh
                 )
                 db.executemany("DELETE FROM tracks WHERE path = ?", ((p,) for p in gone))
                 db.execute("DELETE FROM albums")
@@ -178,22 +179,22 @@ class LibraryCache:
 
 _SELECT_TRACKS = (
     "SELECT path, mtime_ns, size, title, artist, album, number, duration_ms, content_type, art,"
-    " disc FROM tracks ORDER BY path"
+    " disc, codec, fault FROM tracks ORDER BY path"
 )
 
 
 def _track_of(row: tuple[object, ...]) -> Track:
-    path, _, _, title, artist, album, number, duration_ms, content_type, _, disc = row
+    path, _, _, title, artist, album, number, duration_ms, content_type, _, disc, codec, fault = row
     return Track(
         Path(str(path)), str(title), str(artist), str(album), int(str(number)),
-        int(str(duration_ms)), str(content_type), int(str(disc)),
+        int(str(duration_ms)), str(content_type), int(str(disc)), str(codec), str(fault),
     )  # fmt: skip
 
 
 def _row_of(track: Track, mtime_ns: int, size: int, digest: str | None) -> tuple[object, ...]:
     return (
         str(track.path), mtime_ns, size, track.title, track.artist, track.album, track.number,
-        track.duration_ms, track.content_type, digest, track.disc,
+        track.duration_ms, track.content_type, digest, track.disc, track.codec, track.fault,
     )  # fmt: skip
 
 
@@ -236,7 +237,7 @@ def _audio_files(root: Path, stop: threading.Event | None) -> Iterator[tuple[Pat
                 continue
             if entry.is_dir():
                 folders.append(Path(entry.path))
-            elif _suffix(entry.name) in AUDIO_SUFFIXES and entry.is_file():
+            elif _suffix(entry.name) in MUSIC_SUFFIXES and entry.is_file():
                 info = entry.stat()
                 found.append((Path(entry.path), info.st_mtime_ns, info.st_size))
     found.sort()

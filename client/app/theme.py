@@ -109,6 +109,7 @@ def stylesheet(mx: Metrics) -> str:
     }}
     QPushButton[role="row"]:hover, QPushButton[role="row"]:focus {{ background: {RAISED}; }}
     QPushButton[role="row"][current="true"] {{ color: {ACCENT}; }}
+    QPushButton[role="row"][unplayable="true"] {{ color: {MUTED}; }}
     QProgressBar {{ background: {RAISED}; border: none; border-radius: 3px; max-height: 6px; }}
     QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
     QSlider {{ background: transparent; min-height: {mx.icon}px; }}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QLabel,
     QLayout,
@@ -118,3 +119,20 @@ def page(mx: Metrics, title: str) -> tuple[QWidget, QVBoxLayout]:
     heading.setObjectName("screen-title")
     layout.addWidget(heading)
     return widget, layout
+
+
+def mark_track_row(row: QPushButton, text: str, title: str, mark: str, icon_px: int) -> None:
+    """Show a track row as *text*; with *mark* ("Cannot be played: damaged file"), as a track
+    that is not offered: an alert icon, the mark after the text, said and shown as a tip."""
+    shown = f"{text}    ·    {mark}" if mark else text
+    if row.text() != shown:
+        row.setText(shown)
+    if bool(row.property("unplayable")) != bool(mark):
+        row.setProperty("unplayable", bool(mark))
+        row.setIcon(theme.icon("alert", icon_px, theme.DANGER) if mark else QIcon())
+        row.setIconSize(QSize(icon_px, icon_px))
+        row.style().unpolish(row)  # the style sheet's [unplayable="true"] rule
+        row.style().polish(row)
+    row.setToolTip(mark)
+    row.setAccessibleName(f"{title}. {mark}" if mark else "")
+    row.setAccessibleDescription(mark)

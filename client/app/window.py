@@ -23,6 +23,7 @@ from client.app import views as v
 from client.app.bridge import Bridge
 from client.app.desktop import DesktopParts
 from client.app.models import AlbumListModel, DeviceListModel
+from client.app.playability import added_notice, offer, skipped_notice, target_of
 from client.app.playing import AlbumIndex, media_action
 from client.app.position import SmoothPosition
 from client.app.queue_model import QueueModel
@@ -36,7 +37,6 @@ from client.app.settings_store import StoredSettings
 from client.app.theme import Metrics
 from client.app.toast import Toast
 from client.app.views import LibraryLoaded
-from client.app.words import count
 from client.navigation import MediaAction, SpatialNavigator, layout_rect
 from client.spatial import Axis, Direction, EntryRule, FocusGroup, Policy
 from connect.wire import messages as m
@@ -217,6 +217,13 @@ class MainWindow(QWidget):
         self.library.play_requested.connect(self._play)
         self.library.enqueue_requested.connect(self._enqueue)
         self.library.shuffle_requested.connect(self._shuffle)
+        self.library.refused.connect(lambda mark: self.show_notice(v.Notice(mark, error=True)))
+        for signal in (
+            self.devices.rowsInserted,
+            self.devices.rowsRemoved,
+            self.devices.dataChanged,
+        ):
+            signal.connect(self._retarget)
         self.now_playing.action.connect(b.command)
         self.now_playing.play_item.connect(lambda uid: b.command(m.Play(item_uid=uid)))
         self.now_playing.show_devices.connect(lambda: self.show_screen("devices"))
@@ -315,6 +322,7 @@ class MainWindow(QWidget):
 
     def _on_session(self, session: v.SessionView) -> None:
         self.session = session
+        self._retarget()
         self.position.follow(session)
         item = session.state.current_item
         album = self._albums.album_of(item)
@@ -340,24 +348,36 @@ class MainWindow(QWidget):
         self.now_playing.set_position(position)
         self.bar.set_position(position)
 
+    def _retarget(self) -> None:
+        """Mark the library's tracks for the device a Play goes to now."""
+        followed = self.session.device_id if self.session is not None else ""
+        self.library.set_target(target_of(self.devices.views(), followed))
+
     # ------------------------------------------------------------------ actions
-    def _play(self, tracks: object, start: int) -> None:
+    def _play(self, tracks: object, start: int, *, shuffle: bool = False) -> None:
+        """Play *tracks* from *start* (or shuffled), leaving out those that cannot play."""
         assert isinstance(tracks, tuple)
-        self.bridge.play(tracks, start)
-        self.show_screen("now-playing")
-        self.move_focus(self.now_playing.transport.play)
+        chosen = offer(tracks, start, self.library.target)
+        said = skipped_notice(chosen)
+        if chosen.tracks:
+            if shuffle:
+                self.bridge.shuffle_all(chosen.tracks)
+            else:
+                self.bridge.play(chosen.tracks, chosen.start)
+            self.show_screen("now-playing")
+            self.move_focus(self.now_playing.transport.play)
+        if said is not None:
+            self.show_notice(said)
 
     def _shuffle(self, tracks: object) -> None:
-        assert isinstance(tracks, tuple)
-        self.bridge.shuffle_all(tracks)
-        self.show_screen("now-playing")
-        self.move_focus(self.now_playing.transport.play)
+        self._play(tracks, 0, shuffle=True)
 
     def _enqueue(self, tracks: object) -> None:
         assert isinstance(tracks, tuple)
-        self.bridge.enqueue(tracks)
-        added = f"“{tracks[0].title}”" if len(tracks) == 1 else count(len(tracks), "track")
-        self.show_notice(v.Notice(f"Added {added} to the queue"))
+        chosen = offer(tracks, 0, self.library.target)
+        if chosen.tracks:
+            self.bridge.enqueue(chosen.tracks)
+        self.show_notice(added_notice(chosen))
 
     def _long_press(self, widget: object) -> None:
         if isinstance(widget, QWidget):

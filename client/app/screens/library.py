@@ -3,8 +3,10 @@ one album (its tracks) and one artist (their albums).
 
 OK (or a click) on an album opens it; "Play" plays it, a track row plays the album from that
 track, "Add to queue" adds the album, and a long OK on a track adds just that track (right
-click: "Play next" or "Add to queue"). The grids build only the rows near the view
-(screens/lazy_grid.py), so a library of thousands of albums shows at once.
+click: "Play next" or "Add to queue"). A track that cannot play on the device Play goes to
+(client/app/playability.py) is marked and says why; choosing it says why again. The grids
+build only the rows near the view (screens/lazy_grid.py), so a library of thousands of albums
+shows at once.
 """
 
 from __future__ import annotations
@@ -32,12 +34,19 @@ from client.app import theme
 from client.app import views as v
 from client.app.library import Artist, Library
 from client.app.models import AlbumListModel, TrackListModel, format_ms
+from client.app.playability import TargetDevice, album_words, mark_of
 from client.app.screens.lazy_grid import LazyGrid
 from client.app.screens.search_results import SearchResultsView
 from client.app.search import LibrarySearch
 from client.app.theme import Metrics
-from client.app.widgets import clear_layout, label, page, scroll_page, text_button
-from client.app.words import count
+from client.app.widgets import (
+    clear_layout,
+    label,
+    mark_track_row,
+    page,
+    scroll_page,
+    text_button,
+)
 
 if TYPE_CHECKING:
     from client.app.library import Album, Track
@@ -53,6 +62,7 @@ class LibraryScreen(QStackedWidget):
     enqueue_requested = Signal(object)  # tuple[Track, ...]
     play_next_requested = Signal(object)  # tuple[Track, ...]: right after the current item
     shuffle_requested = Signal(object)  # tuple[Track, ...]: every track, shuffled
+    refused = Signal(str)  # a track that cannot play was chosen: its mark, what to say
 
     def __init__(self, mx: Metrics, albums: AlbumListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,9 +76,11 @@ class LibraryScreen(QStackedWidget):
         self._artist: Artist | None = None
         self._album_from = BROWSE  # the page Back returns to from an album
         self._columns = 0
+        self.target: TargetDevice | None = None  # where Play goes: its codecs mark the tracks
         # Moves focus on behalf of the program; the window routes it through the navigator.
         self.move_focus: Callable[[QWidget], None] = lambda w: w.setFocus()
 
+        self.track_rows: list[QPushButton] = []
         self.addWidget(self._build_browse())
         self.album_page = self._build_album_page()
         self.addWidget(self.album_page)
@@ -211,8 +223,25 @@ class LibraryScreen(QStackedWidget):
         if tracks:
             request(tracks, *args)
 
+    def set_target(self, device: TargetDevice | None) -> None:
+        """Mark the tracks shown for *device* (the one Play goes to; None: not known)."""
+        if device == self.target:
+            return
+        self.target = device
+        self.results.target = device
+        for n, (row, track) in enumerate(zip(self.track_rows, self.tracks.tracks(), strict=False)):
+            self._mark(row, n, track)
+        if self._album is not None:
+            self.album_artist.setText(album_words(self._album.artist, self._album.tracks, device))
+        if self.search.text().strip():
+            self.run_search(self.search.text())
+
     def _play_track(self, track: Track) -> None:
         """A track found by search plays with its album around it, from that track."""
+        mark = mark_of(track, self.target)
+        if mark:
+            self.refused.emit(mark)
+            return
         album = next((a for a in self.albums.albums() if track in a.tracks), None)
         tracks = album.tracks if album is not None else (track,)
         self.play_requested.emit(tracks, tracks.index(track))
@@ -319,7 +348,7 @@ class LibraryScreen(QStackedWidget):
             self._album_from = self.currentIndex()
         self._album = album
         self.album_title.setText(album.title)
-        self.album_artist.setText(f"{album.artist} · {count(len(album.tracks), 'track')}")
+        self.album_artist.setText(album_words(album.artist, album.tracks, self.target))
         self.art.setPixmap(theme.cover(album.artwork, album.title, self.mx.cover + 40, 14))
         self.back_button.setText("Back" if self._album_from == ARTIST else "All albums")
         self.tracks.set_tracks(album.tracks)
@@ -352,13 +381,11 @@ class LibraryScreen(QStackedWidget):
 
     def _rebuild_tracks(self) -> None:
         clear_layout(self.track_list)
-        self.track_rows: list[QPushButton] = []
+        self.track_rows = []
         tracks = self.tracks.tracks()
         for n, track in enumerate(tracks):
-            length = format_ms(track.duration_ms)
-            row = text_button(
-                f"{track.number or n + 1:>2}    {track.title}    ·    {length}", role="row"
-            )
+            row = text_button("", role="row")
+            self._mark(row, n, track)
             row.setObjectName(f"track-{n}")
             row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             row.setProperty("track", n)
@@ -370,11 +397,23 @@ class LibraryScreen(QStackedWidget):
                 action.triggered.connect(lambda _=False, t=track, s=signal: s.emit((t,)))
                 row.addAction(action)
             row.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-            row.clicked.connect(
-                lambda _=False, i=n: self.play_requested.emit(self.tracks.tracks(), i)
-            )
+            row.clicked.connect(lambda _=False, i=n: self._row_chosen(i))
             self.track_list.addWidget(row)
             self.track_rows.append(row)
+
+    def _mark(self, row: QPushButton, n: int, track: Track) -> None:
+        text = f"{track.number or n + 1:>2}    {track.title}    ·    {format_ms(track.duration_ms)}"
+        mark = mark_of(track, self.target)
+        mark_track_row(row, text, track.title, mark, round(self.mx.icon * 0.8))
+
+    def _row_chosen(self, index: int) -> None:
+        """A track row plays the album from that track; one that cannot play says why."""
+        tracks = self.tracks.tracks()
+        mark = mark_of(tracks[index], self.target)
+        if mark:
+            self.refused.emit(mark)
+        else:
+            self.play_requested.emit(tracks, index)
 
     def track_for(self, widget: QWidget) -> Track | None:
         """Return the track of a track row or a search result (a long OK adds just that one)."""

@@ -13,11 +13,14 @@ from PySide6.QtWidgets import QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from client.app.library import Album, Artist, Track
 from client.app.models import format_ms
+from client.app.playability import TargetDevice, mark_of
 from client.app.search import OTHER_LIMIT, TRACK_LIMIT, SearchResults
 from client.app.theme import Metrics
-from client.app.widgets import label, text_button
+from client.app.widgets import label, mark_track_row, text_button
 
 WARM_STEP = 6  # rows made per event-loop turn while warming up
+
+Marks = list[tuple[str, str, int]]  # per track row: its title, its mark ("": none), icon size
 
 
 class _RowPool:
@@ -43,12 +46,15 @@ class _RowPool:
             row.ensurePolished()  # the style sheet's cost, paid now rather than on a keystroke
             self.rows.append(row)
 
-    def show(self, texts: list[str], values: list[object]) -> None:
+    def show(self, texts: list[str], values: list[object], marks: Marks | None = None) -> None:
         self.values = values
         self.grow(len(texts))
         for n, text in enumerate(texts):
             row = self.rows[n]
-            if row.text() != text:
+            if marks is not None:
+                title, mark, icon_px = marks[n]
+                mark_track_row(row, text, title, mark, icon_px)
+            elif row.text() != text:
                 row.setText(text)
             row.setVisible(True)
         for row in self.rows[len(texts) :]:
@@ -94,6 +100,7 @@ class SearchResultsView(QWidget):
         self.artists = _RowPool(artists, "result-artist", self.artist_chosen.emit)
         self.albums = _RowPool(albums, "result-album", self.album_chosen.emit)
         self._actions_on = 0  # track rows that already have their context actions
+        self.target: TargetDevice | None = None  # the device whose codecs mark the tracks
         self._warming = False
 
     def warm_up(self) -> None:
@@ -129,6 +136,7 @@ class SearchResultsView(QWidget):
                 for t in tracks
             ],
             list(tracks),
+            [(t.title, mark_of(t, self.target), round(self.mx.icon * 0.8)) for t in tracks],
         )
         self._add_track_actions()
         self.artists.show([a.name for a in artists], list(artists))

@@ -1,4 +1,8 @@
-"""An album's page (big cover, Play, its tracks) and an artist's page (a row of albums)."""
+"""An album's page (big cover, Play, its tracks) and an artist's page (a row of albums).
+
+A track that cannot play on the device Play goes to is marked and says why
+(client/app/playability.py); OK on it says why again instead of playing.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,11 @@ from PySide6.QtWidgets import (
 
 from client.app import theme
 from client.app.models import format_ms
+from client.app.playability import TargetDevice, album_words, mark_of
 from client.app.tv.cards import CardRow
 from client.app.tv.home import album_card
 from client.app.tv.theme import TvSizes
-from client.app.widgets import clear_layout, label, text_button
-from client.app.words import count
+from client.app.widgets import clear_layout, label, mark_track_row, text_button
 
 if TYPE_CHECKING:
     from client.app.library import Album, Track
@@ -46,11 +50,13 @@ class TvAlbumPage(QWidget):
 
     play_requested = Signal(object, int)  # (tuple[Track, ...], start index)
     enqueue_requested = Signal(object)  # tuple[Track, ...]
+    refused = Signal(str)  # a track that cannot play was chosen: its mark, what to say
 
     def __init__(self, px: TvSizes) -> None:
         super().__init__()
         self.px = px
         self.album: Album | None = None
+        self.target: TargetDevice | None = None  # where Play goes: its codecs mark the tracks
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.area, layout = _page("tv-album")
@@ -99,19 +105,30 @@ class TvAlbumPage(QWidget):
         side = self.art.width()
         self.art.setPixmap(theme.cover(album.artwork, album.title, side, 18))
         self.title.setText(album.title)
-        self.artist.setText(f"{album.artist} · {count(len(album.tracks), 'track')}")
+        self.artist.setText(album_words(album.artist, album.tracks, self.target))
         clear_layout(self.tracks)
         self.track_rows = []
         for n, track in enumerate(album.tracks):
-            row = text_button(
-                f"{track.number or n + 1:>2}     {track.title}     {format_ms(track.duration_ms)}",
-                role="row",
-            )
+            row = text_button("", role="row")
+            self._mark(row, n, track)
             row.setObjectName(f"track-{n}")
             row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             row.clicked.connect(lambda _=False, i=n: self._play_from(i))
             self.tracks.addWidget(row)
             self.track_rows.append(row)
+
+    def set_target(self, device: TargetDevice | None) -> None:
+        """Mark the tracks shown for *device* (the one Play goes to; None: not known)."""
+        if device != self.target:
+            self.target = device
+            for n, (row, track) in enumerate(zip(self.track_rows, self._tracks(), strict=False)):
+                self._mark(row, n, track)
+            if self.album is not None:
+                self.artist.setText(album_words(self.album.artist, self.album.tracks, device))
+
+    def _mark(self, row: QPushButton, n: int, track: Track) -> None:
+        text = f"{track.number or n + 1:>2}     {track.title}     {format_ms(track.duration_ms)}"
+        mark_track_row(row, text, track.title, mark_of(track, self.target), self.px.gap)
 
     def _tracks(self) -> tuple[Track, ...]:
         return self.album.tracks if self.album is not None else ()
@@ -120,7 +137,11 @@ class TvAlbumPage(QWidget):
         self.play_requested.emit(self._tracks(), 0)
 
     def _play_from(self, index: int) -> None:
-        self.play_requested.emit(self._tracks(), index)
+        mark = mark_of(self._tracks()[index], self.target)
+        if mark:
+            self.refused.emit(mark)
+        else:
+            self.play_requested.emit(self._tracks(), index)
 
     def _enqueue_all(self) -> None:
         self.enqueue_requested.emit(self._tracks())

@@ -20,6 +20,7 @@ from client.app import theme
 from client.app import views as v
 from client.app.bridge import Bridge
 from client.app.models import AlbumListModel, DeviceListModel
+from client.app.playability import added_notice, offer, skipped_notice, target_of
 from client.app.playing import AlbumIndex, media_action
 from client.app.position import SmoothPosition
 from client.app.queue_model import QueueModel
@@ -37,7 +38,6 @@ from client.app.tv.remote import RemoteInput, RemoteInputError, find_cec_input
 from client.app.tv.settings import TvSettings
 from client.app.tv.topbar import TvTopBar
 from client.app.views import LibraryLoaded
-from client.app.words import count
 from client.navigation import MediaAction, SpatialNavigator
 from client.navigation.textfields import is_text_entry
 from client.spatial import Axis, Direction, EntryRule, FocusGroup, Policy
@@ -188,6 +188,7 @@ class TvWindow(QWidget):
         self.artist.album_chosen.connect(self.open_album)
         self.album.play_requested.connect(self._play)
         self.album.enqueue_requested.connect(self._enqueue)
+        self.album.refused.connect(lambda mark: self.show_notice(v.Notice(mark, error=True)))
         self.now_playing.action.connect(b.command)
         self.now_playing.play_item.connect(lambda uid: b.command(m.Play(item_uid=uid)))
         self.now_playing.open_picker.connect(self.open_picker)
@@ -328,6 +329,7 @@ class TvWindow(QWidget):
     def _show_devices(self) -> None:
         followed = self._followed()
         views = self.devices.views()
+        self.album.set_target(target_of(views, followed))  # marks what it cannot play
         self.home.set_devices(views, followed, self._moving)
         if self.picker.isVisible():
             playing = bool(self.session and self.session.state.current_item)
@@ -340,21 +342,30 @@ class TvWindow(QWidget):
         self.now_playing.set_position(self.position.position_ms())
 
     # ------------------------------------------------------------------ actions
-    def _play(self, tracks: tuple[Track, ...], start: int) -> None:
-        self.bridge.play(tracks, start)
-        if self.album.album is not None and self.current_page() == "album":
-            self.recent.played(self.album.album)
-            self.home.set_recent(self.recent.albums(self.albums.albums()))
-        self.show_page("now-playing")
+    def _play(self, tracks: tuple[Track, ...], start: int, *, shuffle: bool = False) -> None:
+        """Play *tracks* from *start* (or shuffled), leaving out those that cannot play."""
+        chosen = offer(tracks, start, self.album.target)
+        said = skipped_notice(chosen)
+        if chosen.tracks:
+            if shuffle:
+                self.bridge.shuffle_all(chosen.tracks)
+            else:
+                self.bridge.play(chosen.tracks, chosen.start)
+            if self.album.album is not None and self.current_page() == "album":
+                self.recent.played(self.album.album)
+                self.home.set_recent(self.recent.albums(self.albums.albums()))
+            self.show_page("now-playing")
+        if said is not None:
+            self.show_notice(said)
 
     def _shuffle(self, tracks: tuple[Track, ...]) -> None:
-        self.bridge.shuffle_all(tracks)
-        self.show_page("now-playing")
+        self._play(tracks, 0, shuffle=True)
 
     def _enqueue(self, tracks: tuple[Track, ...]) -> None:
-        self.bridge.enqueue(tracks)
-        added = f"“{tracks[0].title}”" if len(tracks) == 1 else count(len(tracks), "track")
-        self.show_notice(v.Notice(f"Added {added} to the queue"))
+        chosen = offer(tracks, 0, self.album.target)
+        if chosen.tracks:
+            self.bridge.enqueue(chosen.tracks)
+        self.show_notice(added_notice(chosen))
 
     def _device_chosen(self, device_id: str) -> None:
         view = self.devices.find(device_id)

@@ -65,3 +65,39 @@ def test_a_device_update_keeps_the_volume_its_session_reported(tmp_path, library
     updated = core._view_from_entry(replace(entry, last_seen=5.0))  # an mDNS answer, say
     assert updated.volume == 35
     assert isinstance(updated, v.DeviceView)
+
+
+async def test_the_core_leaves_out_what_its_target_cannot_play(tmp_path, library_dir):
+    # The screens leave out what they marked; the core checks again against the device the
+    # tracks really go to (its DeviceInfo may have come after the screen judged).
+    from client.app import views as v
+    from connect.wire import messages as m
+
+    said: list[object] = []
+    core = AppCore(
+        AppSettings(library_dir, "This computer", tmp_path / "state", ("127.0.0.1",)),
+        said.append,
+        default_identity("test"),
+    )
+    one = m.ProtocolVersion(1)
+    info = m.DeviceInfo(
+        "sofa", "Sofa TV", m.DeviceType.TV, m.VersionRange(one, one),
+        m.Capabilities(audio_codecs=("wav",)),
+    )  # fmt: skip
+    core._views["sofa"] = v.DeviceView("sofa", "Sofa TV", m.DeviceType.TV, True, "", 0, info=info)
+    core.server = await core._serve(library_dir)
+    try:
+        opus = Track(library_dir / "a.opus", "a", "x", "b", 1, 1000, "audio/opus", codec="opus")
+        broken = Track(
+            library_dir / "b.mp3", "b", "x", "b", 2, 0, "audio/mpeg", fault="damaged file"
+        )
+        await core.async_play((opus, broken), device_id="sofa")
+    finally:
+        await core.server.async_close()
+    assert said == [
+        v.Notice(
+            "Nothing to play. Skipped 2 tracks: Sofa TV cannot play Opus (1), damaged file (1)",
+            error=True,
+        )
+    ]  # nothing sent: the core never even followed the device
+    assert core.followed == ""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from connect.media_capability import is_capability_url
-from tests.audio import Recording, dominant_frequency, read_wav, write_tone
+from tests.audio import Recording, dominant_frequency, read_wav, write_garbage, write_tone
 from tests.receivers import RunningReceiver, start_receiver
 from tests.unit.play_local.tagged import tagged_tone
 
@@ -145,3 +145,32 @@ async def test_nothing_to_play_and_missing_paths_are_clear_errors(
     missing = tmp_path / "gone.flac"
     code, _, err = await _baton(tmp_path, "play", "Car", str(missing), "--connect", address)
     assert (code, err.strip()) == (1, f"baton play: no such file or folder: {missing}")
+
+
+async def test_files_that_cannot_play_are_named_skipped_and_never_sent(
+    tmp_path: Path, music: Path, car: RunningReceiver
+) -> None:
+    album = music / "Album"
+    write_garbage(album / "d.mp3")  # damaged: mutagen raises on it
+    (album / "e.flac").write_bytes(b"")
+    (album / "f.wma").write_bytes(b"\x30\x26\xb2\x75" + b"\0" * 64)  # a format Baton does not play
+    address = f"127.0.0.1:{car.port}"
+    code, out, err = await _baton(tmp_path, "play", "Car", str(music), "--connect", address)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == (
+        "3 files cannot be played, skipped: d.mp3 (damaged file), e.flac (empty file), "
+        "f.wma (Baton does not play WMA)"
+    )
+    assert lines[1] == "Car: playing 3 tracks; 1 file skipped (not audio)"
+    assert lines[3:6] == ["Car: 1/3 First", "Car: 2/3 Second", "Car: 3/3 Third"]
+    assert _tone_sequence(read_wav(car.recording)) == list(TONES)
+    assert "Traceback" not in err
+
+    only_broken = tmp_path / "Broken"
+    only_broken.mkdir()
+    write_garbage(only_broken / "x.ogg")
+    code, _, err = await _baton(tmp_path, "play", "Car", str(only_broken), "--connect", address)
+    assert (code, err.strip()) == (
+        1, "baton play: nothing to play: 1 file cannot be played, skipped: x.ogg (damaged file)"
+    )  # fmt: skip
