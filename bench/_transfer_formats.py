@@ -1,5 +1,6 @@
 """`./dev bench transfer --format FMT[,FMT...]`: handoffs of one track encoded in real music
-formats, side by side with WAV, each measured from the capture outputs' recordings.
+formats, side by side with WAV, each measured from the capture outputs' recordings, and with
+`--output pulse` (or `pipewire`) also through that sound server, recorded from its monitor.
 
 For each format (tests/corpus.py's names; `all`: every one), two receivers play the position
 track encoded by Debian's ffmpeg and hand it back and forth: two warm-up handoffs, then six
@@ -25,8 +26,11 @@ POSITION_TARGET_MS = 5.0  # every handoff, every format (issue: "Real music file
 REPORTED_TARGET_MS = 2.0  # the reported position error against the heard one
 
 
-def format_figures(quick: bool, formats: Sequence[str]) -> Iterable[Measurement]:
-    """Yield each format's figures (WAV's first), then print them as one table."""
+def format_figures(
+    quick: bool, formats: Sequence[str], output: str | None = None
+) -> Iterable[Measurement]:
+    """Yield each format's figures (WAV's first) on capture and on *output* if named, then
+    print them as one table."""
     names = list(FORMAT_NAMES) if "all" in formats else ["wav", *(f for f in formats if f != "wav")]
     unknown = sorted(set(names) - set(FORMAT_NAMES))
     if unknown:
@@ -36,25 +40,27 @@ def format_figures(quick: bool, formats: Sequence[str]) -> Iterable[Measurement]
     per_mode, warm_ups = (1, 0) if quick else (HANDOFFS, WARM_UPS)
     rows = []
     for name in names:
-        session = asyncio.run(
-            measure(per_mode, "capture", (HANDOFF,), warm_ups=warm_ups, media_format=name)
-        )
-        figures = _figures(name, session)
-        rows.append((name, figures))
-        yield from figures
+        for where in ("capture", *([output] if output else [])):
+            session = asyncio.run(
+                measure(per_mode, where, (HANDOFF,), warm_ups=warm_ups, media_format=name)
+            )
+            label = name if where == "capture" else f"{name} ({where})"
+            figures = _figures(label, session, where)
+            rows.append((label, figures))
+            yield from figures
     print("\nhandoffs per format, from the recordings (ms; min … max; reported off: max)")
     print(
-        f"{'format':<16} {'gap (-: overlap)':>18} {'content jump':>18} {'position error':>18} "
+        f"{'format':<24} {'gap (-: overlap)':>18} {'content jump':>18} {'position error':>18} "
         f"{'reported off':>12}"
     )
-    for name, (_unread, gap, jump, error, off) in rows:
+    for label, (_unread, gap, jump, error, off) in rows:
         print(
-            f"{name:<16} {_span(gap):>18} {_span(jump):>18} {_span(error):>18} "
+            f"{label:<24} {_span(gap):>18} {_span(jump):>18} {_span(error):>18} "
             f"{max(off.samples):>12.1f}"
         )
 
 
-def _figures(name: str, session: Session) -> list[Measurement]:
+def _figures(name: str, session: Session, where: str) -> list[Measurement]:
     heard, unreadable = [], 0
     for run in session.runs:
         if run.mode != HANDOFF:
@@ -74,7 +80,8 @@ def _figures(name: str, session: Session) -> list[Measurement]:
     jump = [CODE.wrap(_need(h.target_start_us) - _need(h.source_stop_us)) / 1000 for _r, h in heard]
     error = [_need(h.position_error_us) / 1000 for _r, h in heard]
     off = [abs(r.timings.position_error_ms - e) for (r, _h), e in zip(heard, error, strict=True)]
-    prefix = f"transfer.format.{name}"
+    base = name.split(" ")[0]
+    prefix = f"transfer.format.{base}" if where == "capture" else f"transfer.{where}.format.{base}"
     unread = Measurement(
         f"{prefix}.unreadable_handoffs", "count", [float(unreadable)],
         "0: every handoff heard on both sides", met=unreadable == 0,

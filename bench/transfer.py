@@ -87,12 +87,13 @@ def run(
 ) -> Iterable[Measurement]:
     """Run 20 transfers of each mode (quick: 1) on capture, and on *output* if named; yield
     the audio's figures per output and mode, then print the two side by side. With *formats*,
-    only handoffs of the track in each of those formats and in WAV (bench/_transfer_formats.py)."""
-    if formats:
-        yield from format_figures(quick, formats)
-        return
+    only handoffs of the track in each of those formats and in WAV, on capture and on *output*
+    (bench/_transfer_formats.py)."""
     if output is not None and output not in OUTPUTS:
         raise ValueError(f"transfer --output must be one of {', '.join(OUTPUTS)}, not {output!r}")
+    if formats:
+        yield from format_figures(quick, formats, output)
+        return
     # Quick: no warm-ups either; the first transfers' cold starts only move figures nobody reads.
     per_mode, warm_ups = (1, 0) if quick else (20, WARM_UPS)
     tables: dict[str, list[Measurement]] = {}
