@@ -104,9 +104,10 @@ async def test_a_queue_of_consecutive_tracks_plays_without_a_gap(
 @pytest.mark.slow
 async def test_a_receiver_plays_an_album_queue_on_at_each_cut(tmp_path: Path) -> None:
     album = tmp_path / "Album"
-    for n, part in enumerate(cut_album(tmp_path / "cut", "flac")):
+    # WAV parts: the issue's own album, which lost ~1.2 s at each change through PulseAudio.
+    for n, part in enumerate(cut_album(tmp_path / "cut", "wav")):
         album.mkdir(exist_ok=True)
-        shutil.copy(part, album / f"{n + 1:02}.flac")
+        shutil.copy(part, album / f"{n + 1:02}.wav")
     car = await start_receiver(tmp_path, "Car", output="capture")
     try:
         process = await asyncio.create_subprocess_exec(
