@@ -35,6 +35,10 @@ class WavFormatError(ValueError):
     """The WAV is not 16-bit PCM at the output's rate in one or two channels."""
 
 
+class NotWavError(WavFormatError):
+    """The file has no RIFF WAVE header: damaged, or another format named .wav."""
+
+
 class PcmCopy(FFmpegCopy):
     """A WAV's copy, its PCM read over HTTP by a thread; ffmpeg's for any other WAV."""
 
@@ -61,6 +65,12 @@ class PcmCopy(FFmpegCopy):
                 channels, size = _read_header(response)
                 self.has_length = True
                 self._copy_samples(response, channels, size)
+        except NotWavError as exc:
+            # Damaged, or not a WAV at all: libVLC's own load says so at once, where ffmpeg
+            # could search a large file for something to decode for seconds.
+            _LOGGER.info("%s: not copied (%s)", self.url, exc)
+            self.failed = True
+            return
         except (OSError, WavFormatError, ValueError) as exc:
             if self._stop_reading.is_set():
                 return
@@ -94,7 +104,7 @@ def _read_header(stream: BinaryIO) -> tuple[int, int]:
     """Read a WAV's header up to its samples; return (channels, data size in bytes)."""
     riff = stream.read(12)
     if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
-        raise WavFormatError("not a RIFF WAVE file")
+        raise NotWavError("not a RIFF WAVE file")
     channels = None
     read = 12
     while read < _HEAD_MAX:
