@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from client.app.playability import TargetDevice, offer, skipped_notice
 from client.navigation import MediaAction
 from connect.media_capability import library_path_of
 from connect.wire import messages as m
 
 if TYPE_CHECKING:
-    from client.app.library import Album, Library
+    from client.app import views as v
+    from client.app.bridge import Bridge
+    from client.app.library import Album, Library, Track
 
 VOLUME_STEP = 5
 
@@ -63,3 +66,21 @@ def title_and_credit(state: m.PlaybackState) -> tuple[str, str]:
         title = (on.title or on.station or title) if on else title
         credit = " · ".join(x for x in (station, "Live") if x)
     return title, credit
+
+
+def play_playable(
+    bridge: Bridge,
+    tracks: tuple[Track, ...],
+    start: int,
+    device: TargetDevice | None,
+    *,
+    shuffle: bool = False,
+) -> tuple[bool, v.Notice | None]:
+    """Send the tracks of *tracks* that *device* can play, from *start* or shuffled; return
+    whether any were sent and what to say of those left out."""
+    chosen = offer(tracks, start, device)
+    if chosen.tracks and shuffle:
+        bridge.shuffle_all(chosen.tracks)
+    elif chosen.tracks:
+        bridge.play(chosen.tracks, chosen.start)
+    return bool(chosen.tracks), skipped_notice(chosen)

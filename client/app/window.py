@@ -23,8 +23,8 @@ from client.app import views as v
 from client.app.bridge import Bridge
 from client.app.desktop import DesktopParts
 from client.app.models import AlbumListModel, DeviceListModel
-from client.app.playability import added_notice, offer, skipped_notice, target_of
-from client.app.playing import AlbumIndex, media_action
+from client.app.playability import added_notice, offer, target_of
+from client.app.playing import AlbumIndex, media_action, play_playable
 from client.app.position import SmoothPosition
 from client.app.queue_model import QueueModel
 from client.app.screens.device_lost import DeviceLostPanel
@@ -357,13 +357,8 @@ class MainWindow(QWidget):
     def _play(self, tracks: object, start: int, *, shuffle: bool = False) -> None:
         """Play *tracks* from *start* (or shuffled), leaving out those that cannot play."""
         assert isinstance(tracks, tuple)
-        chosen = offer(tracks, start, self.library.target)
-        said = skipped_notice(chosen)
-        if chosen.tracks:
-            if shuffle:
-                self.bridge.shuffle_all(chosen.tracks)
-            else:
-                self.bridge.play(chosen.tracks, chosen.start)
+        sent, said = play_playable(self.bridge, tracks, start, self.library.target, shuffle=shuffle)
+        if sent:
             self.show_screen("now-playing")
             self.move_focus(self.now_playing.transport.play)
         if said is not None:

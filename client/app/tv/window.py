@@ -20,8 +20,8 @@ from client.app import theme
 from client.app import views as v
 from client.app.bridge import Bridge
 from client.app.models import AlbumListModel, DeviceListModel
-from client.app.playability import added_notice, offer, skipped_notice, target_of
-from client.app.playing import AlbumIndex, media_action
+from client.app.playability import added_notice, offer, target_of
+from client.app.playing import AlbumIndex, media_action, play_playable
 from client.app.position import SmoothPosition
 from client.app.queue_model import QueueModel
 from client.app.screens.device_lost import DeviceLostPanel
@@ -344,13 +344,8 @@ class TvWindow(QWidget):
     # ------------------------------------------------------------------ actions
     def _play(self, tracks: tuple[Track, ...], start: int, *, shuffle: bool = False) -> None:
         """Play *tracks* from *start* (or shuffled), leaving out those that cannot play."""
-        chosen = offer(tracks, start, self.album.target)
-        said = skipped_notice(chosen)
-        if chosen.tracks:
-            if shuffle:
-                self.bridge.shuffle_all(chosen.tracks)
-            else:
-                self.bridge.play(chosen.tracks, chosen.start)
+        sent, said = play_playable(self.bridge, tracks, start, self.album.target, shuffle=shuffle)
+        if sent:
             if self.album.album is not None and self.current_page() == "album":
                 self.recent.played(self.album.album)
                 self.home.set_recent(self.recent.albums(self.albums.albums()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QApplication
 
@@ -20,6 +20,9 @@ from client.app.settings_store import StoredSettings
 from client.app.window import MainWindow
 from connect.clock import ClockEstimate, monotonic_us
 from connect.wire import messages as m
+
+if TYPE_CHECKING:
+    from client.app.tv.window import TvWindow
 
 
 class RecordingBridge(Bridge):
@@ -74,6 +77,24 @@ def idle_window(qtbot: Any, tmp_path: Path, *, width: int = 1280) -> MainWindow:
     window = MainWindow(RecordingBridge(settings), StoredSettings())
     qtbot.addWidget(window)
     window.resize(width, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    return window
+
+
+def idle_tv_window(qtbot: Any, tmp_path: Path) -> TvWindow:
+    """Open the real TV window at 1080p over a RecordingBridge (no core, no CEC, no network)."""
+    from client.app.tv.window import TvWindow
+
+    settings = app_settings(
+        LaunchOptions(music_folder=None, interfaces=("127.0.0.1",), state_dir=tmp_path, tv=True),
+        StoredSettings(),
+    )
+    window = TvWindow(RecordingBridge(settings), StoredSettings(), cec=False)
+    qtbot.addWidget(window)
+    window.resize(1920, 1080)
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()

@@ -14,15 +14,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from client.app import views as v
 from client.app.queue_model import PLACEHOLDER
-from client.app.settings_store import StoredSettings
 from client.app.tv.window import TvWindow
 from connect.clock import ClockEstimate, monotonic_us
 from connect.wire import messages as m
-from tests.e2e.app.idle import RecordingBridge, idle_window
+from tests.e2e.app.idle import idle_tv_window, idle_window
 from tests.e2e.app.keys import focused, press
 
 TOTAL = 50_000
@@ -146,19 +145,7 @@ def test_editing_a_far_row_names_its_items_by_uid(qtbot, tmp_path):
 
 
 def _idle_tv(qtbot: Any, tmp_path: Path) -> tuple[TvWindow, PagingCore]:
-    from client.app.main import LaunchOptions, app_settings
-
-    settings = app_settings(
-        LaunchOptions(music_folder=None, interfaces=("127.0.0.1",), state_dir=tmp_path, tv=True),
-        StoredSettings(),
-    )
-    window = TvWindow(RecordingBridge(settings), StoredSettings(), cec=False)
-    qtbot.addWidget(window)
-    window.resize(1920, 1080)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    window = idle_tv_window(qtbot, tmp_path)
     core = PagingCore(window.bridge)
     window.queue.fetch = core.fetch
     core.start()

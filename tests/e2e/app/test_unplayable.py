@@ -12,14 +12,11 @@ from PySide6.QtWidgets import QApplication
 
 from client.app import views as v
 from client.app.library import Library, scan_library
-from client.app.main import LaunchOptions, app_settings
-from client.app.settings_store import StoredSettings
-from client.app.tv.window import TvWindow
 from connect.wire import messages as m
 from tests.audio import write_garbage, write_tone
 from tests.corpus import FFMPEG
 from tests.e2e.app.conftest import open_app
-from tests.e2e.app.idle import RecordingBridge, device, idle_window, item, session
+from tests.e2e.app.idle import device, idle_tv_window, idle_window, item, session
 from tests.unit.play_local.tagged import tagged_tone
 
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs Debian's ffmpeg")
@@ -137,15 +134,7 @@ def test_search_results_are_marked_and_a_chosen_one_says_why(qtbot, tmp_path, li
 
 
 def test_the_tv_marks_and_skips_alike(qtbot, tmp_path, library):
-    settings = app_settings(
-        LaunchOptions(music_folder=None, interfaces=("127.0.0.1",), state_dir=tmp_path, tv=True),
-        StoredSettings(),
-    )
-    window = TvWindow(RecordingBridge(settings), StoredSettings(), cec=False)
-    qtbot.addWidget(window)
-    window.resize(1920, 1080)
-    window.show()
-    qtbot.waitExposed(window)
+    window = idle_tv_window(qtbot, tmp_path)
     window.bridge.library_loaded.emit(v.LibraryLoaded(library))
     _follow(window, 1, "Sofa TV", NO_OPUS)
     qtbot.waitUntil(lambda: window.album.target is not None)
