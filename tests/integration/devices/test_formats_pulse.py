@@ -76,7 +76,9 @@ async def _next_start(events: asyncio.Queue[PlayerEvent]) -> OutputStarted:
                 return event
 
 
-@pytest.mark.parametrize("name", ["wav", "flac", "aac-m4a"])
+# WAV: libVLC's stream and the copy end together; AAC: the copy outlasts libVLC's stream (the
+# other formats take one of these two paths; each is checked on capture in test_gapless.py).
+@pytest.mark.parametrize("name", ["wav", "aac-m4a"])
 async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
     name: str, server: AudioServer, tmp_path: Path
 ) -> None:
@@ -89,8 +91,8 @@ async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
     try:
         await player.async_start()
         async with MediaServer(tmp_path) as media:
-            # WAV and AAC: libVLC's stream of a part ends before its copy (devices/_timed_sink.py
-            # plays the copy's rest at the drain, ahead of what the server renders).
+            # AAC: libVLC's stream of a part ends before its copy (devices/_timed_sink.py plays
+            # the copy's rest at the drain, ahead of what the server renders).
             for n, part in enumerate(cut_album(tmp_path / "album", name)):
                 shutil.copy(part, tmp_path / f"{n}{part.suffix}")
                 urls.append(media.url(f"{n}{part.suffix}"))
