@@ -41,6 +41,12 @@ _STOP_WAIT_S = 2.0
 _PROBE_TIMEOUT_S = 10.0
 
 
+def _seconds(duration: bytes) -> float:
+    """Return the seconds of ffmpeg's "HH:MM:SS.cc"."""
+    hours, minutes, seconds = duration.split(b":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
 def _probe(url: str) -> subprocess.Popen[bytes] | None:
     """Start ffprobe asking for *url*'s audio track's length in its container's time base."""
     assert FFPROBE is not None
@@ -161,10 +167,13 @@ class FFmpegCopy(DecodedCopy):
         found = _DURATION.search(said)
         if found is None:
             return
-        if found.group(1) != b"N/A":
+        if found.group(1) == b"N/A":
+            _LOGGER.info("%s: a stream without a length; not copied", self.url)
+        elif _seconds(found.group(1)) * RATE > MAX_FRAMES:
+            _LOGGER.info("%s: longer than the longest copy kept; not copied", self.url)
+        else:
             self.has_length = True
             return
-        _LOGGER.info("%s: a stream without a length; not copied", self.url)
         self.failed = True
         threading.Thread(target=self.stop, name="ffmpeg copy stop", daemon=True).start()
 

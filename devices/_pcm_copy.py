@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from connect.media_formats import format_of
 from connect.media_urls import is_media_url
+from devices._decoded_copy import MAX_FRAMES
 from devices._envelope import RATE
 from devices._ffmpeg_copy import FFmpegCopy
 
@@ -36,7 +37,7 @@ class WavFormatError(ValueError):
 
 
 class NotWavError(WavFormatError):
-    """The file has no RIFF WAVE header: damaged, or another format named .wav."""
+    """Not a WAV to copy at all: no RIFF WAVE header (damaged, or misnamed), or too long."""
 
 
 class PcmCopy(FFmpegCopy):
@@ -63,11 +64,14 @@ class PcmCopy(FFmpegCopy):
             fetch = urllib.request.urlopen
             with fetch(self.url, timeout=_FETCH_TIMEOUT_S) as response:
                 channels, size = _read_header(response)
+                if size // (2 * channels) > MAX_FRAMES:
+                    raise NotWavError("longer than the longest copy kept")
                 self.has_length = True
                 self._copy_samples(response, channels, size)
         except NotWavError as exc:
             # Damaged, or not a WAV at all: libVLC's own load says so at once, where ffmpeg
-            # could search a large file for something to decode for seconds.
+            # could search a large file for something to decode for seconds. Too long: libVLC
+            # plays its own samples (it seeks PCM to the sample).
             _LOGGER.info("%s: not copied (%s)", self.url, exc)
             self.failed = True
             return
