@@ -123,7 +123,10 @@ STREAM_ATTEMPT: Final = "baton.stream.attempt"  # the reconnection attempt, 1 on
 # duration measured in the controller's clock (connect/transfer/rules.py, transfer_timings).
 TRANSFER_SOURCE: Final = "baton.transfer.source"  # the source's device id
 TRANSFER_TARGET: Final = "baton.transfer.target"  # the target's device id
-TRANSFER_MODE: Final = "baton.transfer.mode"  # "handoff" or "stop_first"
+TRANSFER_MODE: Final = "baton.transfer.mode"  # "handoff" or "stop_first": the mode it ran in
+# Why it ran in that mode, in plain words: a device that cannot start at an instant (a bridged
+# one) makes it stop-first (connect.transfer.rules.transfer_mode).
+TRANSFER_MODE_REASON: Final = "baton.transfer.mode_reason"
 TRANSFER_OUTCOME: Final = "baton.transfer.outcome"  # one of TRANSFER_OUTCOMES
 TRANSFER_LATENCY_MS: Final = "baton.transfer.latency_ms"  # request -> first audible sample
 TRANSFER_GAP_US: Final = "baton.transfer.gap_us"  # silence between the two (< 0: overlap)
