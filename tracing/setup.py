@@ -89,6 +89,7 @@ RECORD_ATTRIBUTES = frozenset(
         a.TRANSFER_LATENCY_MS, a.TRANSFER_GAP_US, a.TRANSFER_POSITION_ERROR_MS,
         a.TRANSFER_OFFER_US, a.TRANSFER_PREROLL_US, a.TRANSFER_LEAD_US, a.TRANSFER_START_US,
         a.TRANSFER_FADE_MS, a.TRANSFER_CLOCK_ERROR_US,
+        a.BRIDGE_KIND, a.BRIDGE_SENT, a.BRIDGE_ANSWER,
     }
 )  # fmt: skip
 """The span, event, link and log-record attributes that may leave a device. The device's own

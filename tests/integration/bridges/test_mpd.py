@@ -1,0 +1,172 @@
+"""A real MPD, bridged, is a Baton device: listed, played, paused, sought, turned down, and
+followed when another of its clients changes it; what it played is checked from its recording.
+
+MPD runs from Debian's package with a FIFO output the test records (tests/mpd_peer.py); the
+bridge is the real `baton-bridge` process; commands go through the real `baton` CLI, and an
+in-process Controller reads the published state to compare its clock with what was heard.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from mpd.asyncio import MPDClient
+
+from bridges.mpd._status import POSITION_UNCERTAINTY_MS
+from connect.clock import monotonic_us
+from connect.controller import Controller
+from connect.wire import messages as m
+from tests.audio import SEGMENT_MS, Capture, first_audible_us, segment_at, write_position_track
+from tests.integration.cli.conftest import baton
+from tests.media_server import MediaServer
+from tests.mpd_peer import RunningBridge, RunningMpd, start_bridge, start_mpd
+from tests.waiting import until
+
+pytestmark = pytest.mark.slow
+
+NAME = "Kitchen MPD"
+TRACK_MS = 18_000
+HEARD = POSITION_UNCERTAINTY_MS + 5  # what MPD says it played vs what it played, ms
+
+
+@dataclass
+class Bridged:
+    mpd: RunningMpd
+    bridge: RunningBridge
+    controller: Controller
+    at: str  # --connect HOST:PORT
+
+    def state(self) -> m.PlaybackState:
+        state = self.controller.connection(self.bridge.device_id).state
+        assert state is not None
+        return state
+
+
+@pytest.fixture
+async def bridged(tmp_path: Path, config: Path) -> AsyncIterator[Bridged]:
+    mpd = await start_mpd(tmp_path / "mpd")
+    try:
+        bridge = await start_bridge(mpd, NAME)
+        controller = Controller(m.ClientIdentity("test", "test"), browse=False)
+        await controller.async_start()
+        try:
+            await controller.async_add_address(bridge.host, bridge.port)
+            await controller.async_connect(bridge.device_id)
+            yield Bridged(mpd, bridge, controller, f"--connect={bridge.host}:{bridge.port}")
+        finally:
+            await controller.async_close()
+            assert await bridge.stop() == 0, "".join(bridge.output)
+            assert "Traceback" not in "".join(bridge.output), "".join(bridge.output)
+    finally:
+        await mpd.stop()
+
+
+def content_ms_at(capture: Capture, at_us: int) -> float:
+    """Return the position track's content position heard at *at_us* (ms), to ~2 ms: from the
+    instant the segment heard then gives way to the next."""
+    segment = segment_at(capture, at_us)
+    assert segment is not None, f"no segment heard at {at_us}"
+    edge = at_us
+    while segment_at(capture, edge) == segment:
+        edge += 2_000
+        assert edge - at_us <= 2 * SEGMENT_MS * 1000, "a segment that does not end"
+    return (segment + 1) * SEGMENT_MS - (edge - at_us) / 1000
+
+
+async def _heard_for(b: Bridged, seconds: float) -> None:
+    """Wait until MPD has played *seconds* more audio (its FIFO paces it in real time)."""
+    goal = b.mpd.played_frames() + round(seconds * 44_100)
+    await until(lambda: b.mpd.played_frames() >= goal, 10, f"{seconds} s more played by MPD")
+
+
+def _clock_matches_audio(b: Bridged, capture: Capture, at_us: int) -> float:
+    """Return how far the published clock is from the content heard at *at_us* (ms)."""
+    return b.state().clock.position_at(at_us) - content_ms_at(capture, at_us)
+
+
+async def test_an_mpd_is_listed_and_played_as_a_baton_device(
+    bridged: Bridged, capsys: pytest.CaptureFixture[str], media_server: MediaServer
+) -> None:
+    b = bridged
+    code, out, err = await baton(capsys, "devices", "--interface", "lo", "--json")
+    assert (code, err) == (0, "")
+    [row] = [r for r in json.loads(out) if r["id"] == b.bridge.device_id]
+    assert (row["name"], row["type"], row["online"]) == (NAME, "speaker", True)
+    info = b.controller.connection(b.bridge.device_id).welcome
+    assert info is not None
+    caps = info.device.capabilities
+    assert (caps.no_timed_start, caps.position_uncertainty_ms) == (True, POSITION_UNCERTAINTY_MS)
+    assert "wav" in caps.audio_codecs
+
+    write_position_track(media_server.root / "position.wav", TRACK_MS)
+    url = media_server.url("position.wav")
+    code, _, err = await baton(capsys, "play", NAME, url, b.at)
+    assert (code, err) == (0, "")
+    await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing")
+    await _heard_for(b, 1.0)
+    now = monotonic_us()
+    assert abs(_clock_matches_audio(b, b.mpd.capture(), now - 300_000)) <= HEARD
+
+    # Pause: the music stops, the clock stops where it did.
+    code, _, err = await baton(capsys, "pause", NAME, b.at)
+    assert (code, err) == (0, "")
+    await until(lambda: b.state().status is m.PlaybackStatus.PAUSED, 5, "paused")
+    capture = b.mpd.capture()
+    last = capture.blocks[-1]
+    stopped_at = last[0] + last[2] * 1_000_000 // 44_100
+    heard = content_ms_at(capture, stopped_at - 60_000) + 60
+    assert abs(b.state().clock.position_ms - heard) <= HEARD
+
+    # Resume and seek: it plays on from there, then from 8 s.
+    for words in (["resume", NAME], ["seek", NAME, "8"]):
+        code, _, err = await baton(capsys, *words, b.at)
+        assert (code, err) == (0, "")
+    await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing")
+    await _heard_for(b, 0.8)
+    now = monotonic_us()
+    capture = b.mpd.capture()
+    assert 8_000 <= content_ms_at(capture, now - 300_000) <= 9_500
+    assert abs(_clock_matches_audio(b, capture, now - 300_000)) <= HEARD
+
+    # Volume: the device's mixer, echoed in the state.
+    code, _, err = await baton(capsys, "volume", NAME, "40", b.at)
+    assert (code, err) == (0, "")
+    await until(lambda: b.state().volume == 40, 5, "volume 40")
+    code, out, _ = await baton(capsys, "status", NAME, b.at)
+    assert out.startswith(f"{NAME}: playing position at "), out
+    assert out.rstrip().endswith("volume 40"), out
+
+
+async def test_what_another_mpd_client_does_is_followed(
+    bridged: Bridged, capsys: pytest.CaptureFixture[str], media_server: MediaServer
+) -> None:
+    b = bridged
+    write_position_track(media_server.root / "position.wav", TRACK_MS)
+    code, _, err = await baton(capsys, "play", NAME, media_server.url("position.wav"), b.at)
+    assert (code, err) == (0, "")
+    await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing")
+    other = MPDClient()
+    await other.connect("127.0.0.1", b.mpd.port)
+    try:
+        # MPD's idle tells the bridge; nothing polls.
+        await other.pause(1)
+        await until(lambda: b.state().status is m.PlaybackStatus.PAUSED, 2, "followed a pause")
+        await other.setvol(25)
+        await until(lambda: b.state().volume == 25, 2, "followed a volume change")
+        await other.seekcur("12.0")
+        await other.pause(0)
+        await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 2, "followed a resume")
+        await until(
+            lambda: abs(b.state().clock.position_at(monotonic_us()) - 12_000) < 2_000,
+            2, "followed a seek",
+        )  # fmt: skip
+        await _heard_for(b, 0.8)
+        now = monotonic_us()
+        assert abs(_clock_matches_audio(b, b.mpd.capture(), now - 300_000)) <= HEARD
+    finally:
+        other.disconnect()
+    assert first_audible_us(b.mpd.capture()) is not None
