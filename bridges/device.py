@@ -89,6 +89,11 @@ class BridgedDevice:
         self._closed = False
         self._state = m.PlaybackState(session_id="", revision=0)
 
+    @property
+    def device_id(self) -> str:
+        """Return the device's Baton id."""
+        return self._device_id
+
     # -------------------------------------------------------------------------- lifecycle
 
     async def async_start(self) -> Listening:
