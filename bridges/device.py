@@ -253,7 +253,11 @@ class BridgedDevice:
         try:
             status = await self.player.async_status()
         except PlayerError as exc:
+            # Gone (or failing): a session that played or held music there stops, and says why.
             _LOG.warning("%s: %s", self._device_id, exc)
+            if self._state.status is not m.PlaybackStatus.STOPPED:
+                self._state = playback.after_failure(self._state, exc.failure, self.clock())
+                self._publish(m.StateChangeReason.ERROR)
             return
         outcome = followed(self._state, status, self.clock())
         if outcome is None:

@@ -26,6 +26,7 @@ from tests.audio import RATE, Capture, Recording
 from tests.waiting import until
 
 START_TIMEOUT_S = 10.0
+CONTIGUOUS_US = 40_000  # see RunningMpd.capture
 READY = re.compile(r"id (?P<id>mpd-[0-9a-f]+)\) listening on (?P<host>[0-9.]+):(?P<port>\d+)")
 
 MPD = shutil.which("mpd") or "/usr/bin/mpd"
@@ -47,13 +48,21 @@ class RunningMpd:
     _fd: int = -1
 
     def capture(self) -> Capture:
-        """Return what it played so far, each chunk at the instant it was read."""
+        """Return what it played so far, each chunk at the instant it was read.
+
+        A chunk read less than CONTIGUOUS_US after the previous one's end follows it without a
+        break: MPD writes in real time, and a read is only ever late (this process was busy),
+        never early; a longer silence is MPD's (paused, stopped).
+        """
         samples: array.array[int] = array.array("h")
         blocks: list[tuple[int, int, int]] = []
+        end_us = 0
         for at_us, data in self.chunks:
             frames = len(data) // 2
-            blocks.append((at_us, len(samples), frames))
+            start_us = end_us if at_us - end_us < CONTIGUOUS_US else at_us
+            blocks.append((start_us, len(samples), frames))
             samples.frombytes(data[: frames * 2])
+            end_us = start_us + frames * 1_000_000 // RATE
         return Capture(Recording(samples, RATE), tuple(blocks))
 
     def played_frames(self) -> int:
@@ -75,9 +84,10 @@ class RunningMpd:
             self._fd = -1
 
 
-async def start_mpd(folder: Path) -> RunningMpd:
-    """Start mpd on 127.0.0.1 with a FIFO output in *folder*; wait until it answers."""
-    conf, fifo, port = _configure(folder)
+async def start_mpd(folder: Path, port: int = 0) -> RunningMpd:
+    """Start mpd on 127.0.0.1 (*port*, or a free one) with a FIFO output in *folder*; wait
+    until it answers."""
+    conf, fifo, port = _configure(folder, port)
     # Opened before mpd opens it for writing, so nothing it plays is missed.
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     with (folder / "mpd.log").open("wb") as log:
@@ -165,13 +175,13 @@ async def _drain(process: asyncio.subprocess.Process, into: list[str]) -> None:
         into.append(line.decode(errors="replace"))
 
 
-def _configure(folder: Path) -> tuple[Path, Path, int]:
+def _configure(folder: Path, port: int) -> tuple[Path, Path, int]:
     """Write mpd.conf and make the FIFO; return them and the port."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "music").mkdir(exist_ok=True)
     fifo = folder / "out.fifo"
     os.mkfifo(fifo)
-    port = _free_port()
+    port = port or _free_port()
     conf = folder / "mpd.conf"
     conf.write_text(
         f'music_directory "{folder / "music"}"\n'

@@ -43,6 +43,8 @@ __all__ = ["MpdPlayer"]
 
 _LOG = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
+RECONNECT_FIRST_S = 0.5  # after MPD went away, the first try to reach it again; doubling
+RECONNECT_CAP_S = 30.0
 COMMAND_TIMEOUT_S = 5.0
 _CLOSE_TIMEOUT_S = 2.0
 _IDLE = ("player", "mixer", "playlist")
@@ -52,6 +54,21 @@ _ACKS = {
     50: m.ErrorCode.MEDIA_NOT_FOUND,  # ACK_ERROR_NO_EXIST
 }
 _ACK = re.compile(r"\[(\d+)@")
+
+
+class _Client(MPDClient):  # type: ignore[misc]  # python-mpd2 is untyped
+    """python-mpd2's asyncio client, quiet when MPD goes away while it idles.
+
+    Its idle result's callback (3.1.1, `MPDClient.__idle_result`) re-raises a lost
+    connection inside the event loop, which logs it as an unhandled "Exception in callback"
+    with a traceback; the idle's consumers (our `_follow`) are told anyway, by `disconnect`.
+    So a lost connection is left to them; a refusal (CommandError) goes on as before.
+    """
+
+    def _MPDClient__idle_result(self, result: asyncio.Future[Any]) -> None:  # noqa: N802 (its name)
+        if result.cancelled() or not isinstance(result.exception(), mpd.CommandError | None):
+            return
+        super()._MPDClient__idle_result(result)
 
 
 class MpdPlayer:
@@ -70,7 +87,7 @@ class MpdPlayer:
         self._name = name or f"MPD on {host}"
         self._clock = clock
         self._uncertainty_ms = uncertainty_ms
-        self._client = MPDClient()
+        self._client = _Client()
         self._tasks = TaskOwner(f"mpd {host}:{port}", _LOG)
         self._loaded: Loaded | None = None
         self._codecs: tuple[str, ...] = ()
@@ -93,18 +110,24 @@ class MpdPlayer:
 
     async def async_start(self, changed: Callable[[], None]) -> None:
         """Connect, learn the decoders and the mixer, and follow MPD's idle."""
+        await self._connect()
+        self._tasks.async_spawn(self._follow(changed), "idle")
+
+    async def _connect(self) -> None:
+        """Open a new connection; learn what MPD decodes and whether it has a mixer."""
+        client = _Client()
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                await self._client.connect(self.host, self.port)
+                await client.connect(self.host, self.port)
         except (OSError, TimeoutError, mpd.ConnectionError) as exc:
             raise DeviceUnreachableError(
                 m.ErrorCode.AUDIO_OUTPUT, f"cannot reach MPD at {self.host}:{self.port}: {exc}"
             ) from exc
-        self._version = self._client.mpd_version or "?"
+        self._client = client
+        self._version = client.mpd_version or "?"
         self._codecs = codecs_from_decoders(await self._send("decoders"))
         status = await self._send("status")
         self._volume_settable = status.get("volume", "-1") != "-1"
-        self._tasks.async_spawn(self._follow(changed), "idle")
 
     async def async_status(self) -> PlayerStatus:
         """Read MPD's status; its instant is the middle of the round trip."""
@@ -177,21 +200,40 @@ class MpdPlayer:
     # -------------------------------------------------------------------------- the wire
 
     async def _follow(self, changed: Callable[[], None]) -> None:
-        """Wake *changed* for each batch of changes MPD reports (empty batches: our noidle)."""
-        try:
-            async for subsystems in self._client.idle(_IDLE):
-                if subsystems:
-                    telemetry.emit_event(
-                        a.EVENT_BRIDGE_CHANGED,
-                        {a.BRIDGE_KIND: "mpd", a.BRIDGE_ANSWER: " ".join(sorted(subsystems))},
-                    )
-                    changed()
-        except mpd.ConnectionError:
-            _LOG.warning("MPD at %s:%s closed the connection", self.host, self.port)
+        """Wake *changed* for each batch of changes MPD reports (empty batches: our noidle);
+        when MPD goes away, say so and reach it again, with backoff."""
+        while True:
+            with contextlib.suppress(mpd.ConnectionError):
+                async for subsystems in self._client.idle(_IDLE):
+                    if subsystems:
+                        telemetry.emit_event(
+                            a.EVENT_BRIDGE_CHANGED,
+                            {a.BRIDGE_KIND: "mpd", a.BRIDGE_ANSWER: " ".join(sorted(subsystems))},
+                        )
+                        changed()
+            _LOG.warning("%s:%s: MPD went away; reaching it again", self.host, self.port)
+            if self._client.connected:
+                self._client.disconnect()
+            self._loaded = None  # a restarted MPD holds its own queue, not our song
             changed()  # the next status read says it is gone
+            delay = RECONNECT_FIRST_S
+            while True:
+                await asyncio.sleep(delay)  # the backoff: a timer owned by this task
+                try:
+                    await self._connect()
+                    break
+                except PlayerError as exc:
+                    _LOG.debug("%s:%s: %s", self.host, self.port, exc)
+                    delay = min(RECONNECT_CAP_S, delay * 2)
+            _LOG.info("%s:%s: MPD is back", self.host, self.port)
+            changed()
 
     async def _send(self, command: str, *args: Any, trace: bool = True) -> Any:
         """Send one command; raise PlayerError (refused) or DeviceUnreachableError (gone)."""
+        if not self._client.connected:
+            raise DeviceUnreachableError(
+                m.ErrorCode.AUDIO_OUTPUT, f"MPD at {self.host}:{self.port} is not reachable now"
+            )
         sent = " ".join([command, *(_shown(arg) for arg in args)])
         with self._span(command, sent if trace else "") as span:
             try:

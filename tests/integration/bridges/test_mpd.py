@@ -20,7 +20,14 @@ from bridges.mpd._status import POSITION_UNCERTAINTY_MS
 from connect.clock import monotonic_us
 from connect.controller import Controller
 from connect.wire import messages as m
-from tests.audio import SEGMENT_MS, Capture, first_audible_us, segment_at, write_position_track
+from tests.audio import (
+    SEGMENT_MS,
+    Capture,
+    first_audible_us,
+    last_audible_us,
+    segment_at,
+    write_position_track,
+)
 from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
 from tests.mpd_peer import RunningBridge, RunningMpd, start_bridge, start_mpd
@@ -116,8 +123,8 @@ async def test_an_mpd_is_listed_and_played_as_a_baton_device(
     assert (code, err) == (0, "")
     await until(lambda: b.state().status is m.PlaybackStatus.PAUSED, 5, "paused")
     capture = b.mpd.capture()
-    last = capture.blocks[-1]
-    stopped_at = last[0] + last[2] * 1_000_000 // 44_100
+    stopped_at = last_audible_us(capture)
+    assert stopped_at is not None
     heard = content_ms_at(capture, stopped_at - 60_000) + 60
     assert abs(b.state().clock.position_ms - heard) <= HEARD
 
@@ -170,3 +177,23 @@ async def test_what_another_mpd_client_does_is_followed(
     finally:
         other.disconnect()
     assert first_audible_us(b.mpd.capture()) is not None
+
+
+async def test_an_mpd_that_restarts_is_reached_again(
+    bridged: Bridged, tmp_path: Path, capsys: pytest.CaptureFixture[str], media_server: MediaServer
+) -> None:
+    b = bridged
+    write_position_track(media_server.root / "position.wav", TRACK_MS)
+    url = media_server.url("position.wav")
+    code, _, err = await baton(capsys, "play", NAME, url, b.at)
+    assert (code, err) == (0, "")
+    await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing")
+    await b.mpd.stop()
+    # The session stops, saying why: nobody is told it plays where nothing can.
+    await until(lambda: b.state().error is not None, 5, "the loss shown")
+    assert b.state().status is m.PlaybackStatus.STOPPED
+    b.mpd = await start_mpd(tmp_path / "mpd-again", b.mpd.port)
+    await until(lambda: "MPD is back" in "".join(b.bridge.output), 10, "reached again")
+    code, _, err = await baton(capsys, "play", NAME, url, b.at)
+    assert (code, err) == (0, "")
+    await _heard_for(b, 0.5)
