@@ -203,9 +203,12 @@ class BridgeTransfers:
             later = await self._host.player.async_status()
         except PlayerError:
             later = started
-        heard_from = later.as_of_us - (later.position_ms - action.position_ms) * 1000
+        # Where it really started: a device may land off the position asked (a renderer
+        # seeks to whole seconds), and Done says so, for the outcome's position error.
+        start = started.position_ms if started.url else action.position_ms
+        heard_from = later.as_of_us - (later.position_ms - start) * 1000
         at_us = max(started.as_of_us, heard_from) if later.playing else started.as_of_us
-        return t.OutputEdge(action.transfer_id, at_us, action.position_ms)
+        return t.OutputEdge(action.transfer_id, at_us, start)
 
     async def _as_source(
         self, action: s.Publish | s.FadeOutAt | s.Release | s.RollBack

@@ -1,8 +1,10 @@
 """`baton-bridge`: present the devices people already own as Baton devices.
 
-Each `--mpd HOST[:PORT]` is one MPD; each becomes a Baton device with its own session server,
-advertised on mDNS on the interfaces given, until SIGINT or SIGTERM. Prints one line per device
-once it listens: `baton-bridge: 'NAME' (mpd, id ID) listening on HOST:PORT`.
+Each `--mpd HOST[:PORT]` is one MPD, each `--upnp URL` one UPnP/DLNA renderer (the URL of
+its device description); `--browse-mpd` and `--browse-upnp` add those found on the network
+(mDNS `_mpd._tcp`, SSDP) on the interfaces given. Each becomes a Baton device with its own
+session server, advertised on mDNS, until SIGINT or SIGTERM. Prints one line per device once
+it listens: `baton-bridge: 'NAME' (KIND, id ID) listening on HOST:PORT`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from bridges.device import BridgedDevice
 from bridges.errors import BridgeError
 from bridges.mpd import MpdPlayer, mpd_device_id, parse_address
 from bridges.mpd.browse import FoundMpd, MpdBrowser
+from bridges.upnp import UpnpPlayer
+from bridges.upnp.search import RendererSearch
 from connect.cli_common import add_version_flag
 from connect.endpoint import Endpoint
 from connect.errors import ConnectError
@@ -33,6 +37,7 @@ EXAMPLES = """\
 examples:
   baton-bridge --mpd localhost --interface eth0
   baton-bridge --mpd kitchen.local:6600 --name Kitchen --mpd 192.168.1.20 --interface eth0
+  baton-bridge --browse-upnp --browse-mpd --interface eth0
 """
 
 
@@ -40,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of `baton-bridge`."""
     parser = argparse.ArgumentParser(
         prog="baton-bridge",
-        description="Show devices you already own (MPD) as Baton devices on the local network.",
+        description="Show devices you already own (MPD, UPnP/DLNA renderers) as Baton devices "
+        "on the local network.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -54,13 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="the name of the device bridged by the --mpd before it (default: 'MPD on HOST')",
     )  # fmt: skip
     parser.add_argument(
-        "--interface", action="append", default=[], dest="interfaces", metavar="IF",
-        help="interface name or address to listen and advertise on (repeatable); default: "
-        "every interface except loopback, container bridges and link-local addresses",
+        "--upnp", action="append", default=[], metavar="URL",
+        help="a UPnP/DLNA renderer to bridge: the URL of its device description (repeatable)",
     )  # fmt: skip
     parser.add_argument(
         "--browse-mpd", action="store_true",
         help="also bridge every MPD announced on mDNS (_mpd._tcp) on the --interface given",
+    )  # fmt: skip
+    parser.add_argument(
+        "--browse-upnp", action="store_true",
+        help="also bridge every UPnP/DLNA renderer answering SSDP on the --interface given",
+    )  # fmt: skip
+    parser.add_argument(
+        "--interface", action="append", default=[], dest="interfaces", metavar="IF",
+        help="interface name or address to listen, advertise and look on (repeatable); "
+        "default: every interface except loopback, container bridges and link-local addresses",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
@@ -74,19 +88,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not args.mpd and not args.browse_mpd:
-        parser.error("name at least one device to bridge (--mpd HOST[:PORT]), or --browse-mpd")
+    # The renderers' event notifications (UPnP GENA) arrive as HTTP requests: not news.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not (args.mpd or args.upnp or args.browse_mpd or args.browse_upnp):
+        parser.error("name a device to bridge (--mpd HOST[:PORT], --upnp URL), or --browse-...")
     if len(args.name) > len(args.mpd):
         parser.error("each --name follows the --mpd it names")
+    interfaces = tuple(args.interfaces)
+    names = [*args.name, *[""] * len(args.mpd)]
     try:
         devices = [
-            _mpd_device(address, name, tuple(args.interfaces))
-            for address, name in zip(args.mpd, [*args.name, *[""] * len(args.mpd)], strict=False)
+            _mpd_device(address, name, interfaces)
+            for address, name in zip(args.mpd, names, strict=False)
         ]
     except ValueError as exc:
         parser.error(str(exc))
+    devices += [BridgedDevice(UpnpPlayer(url), interfaces=interfaces) for url in args.upnp]
+    bridge = _Bridge(interfaces)
     try:
-        return asyncio.run(_serve(devices, tuple(args.interfaces), browse=args.browse_mpd))
+        return asyncio.run(bridge.async_serve(devices, args.browse_mpd, args.browse_upnp))
     except (BridgeError, ConnectError, OSError) as exc:
         print(f"baton-bridge: cannot start: {exc}", file=sys.stderr)
         return 1
@@ -96,72 +116,90 @@ def _mpd_device(
     address: str, name: str, interfaces: tuple[str, ...], *, id_host: str = ""
 ) -> BridgedDevice:
     host, port = parse_address(address)
-    player = MpdPlayer(host, port, name=name)
-    device_id = mpd_device_id(id_host or host, port)
-    return BridgedDevice(player, device_id, interfaces=interfaces, name=name)
+    player = MpdPlayer(host, port, name=name, id_host=id_host)
+    return BridgedDevice(player, interfaces=interfaces, name=name)
 
 
 class _Bridge:
-    """The devices of one bridge process: started, announced, closed."""
+    """The devices of one bridge process: started, announced, found, closed."""
 
-    def __init__(self) -> None:
+    def __init__(self, interfaces: tuple[str, ...]) -> None:
+        self.interfaces = interfaces
         self.started: dict[str, BridgedDevice] = {}
+        self.starting: set[str] = set()  # renderers' locations, MPDs' ids, being started
         self.tasks = TaskOwner("bridge", _LOG)
 
-    async def async_start(self, device: BridgedDevice) -> None:
+    async def async_serve(
+        self, devices: list[BridgedDevice], browse_mpd: bool, browse_upnp: bool
+    ) -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        _LOG.warning(
+            "bridged devices are open: anyone on the network may control them (plain HTTP, "
+            "no tokens), as the devices themselves are"
+        )
+        mpds = MpdBrowser(self.interfaces, self._found_mpd) if browse_mpd else None
+        renderers = RendererSearch(self.interfaces, self._found_renderer) if browse_upnp else None
+        try:
+            for device in devices:
+                try:
+                    await self._start(device)
+                except BaseException:
+                    await device.async_close()
+                    raise
+            for browser in (mpds, renderers):
+                if browser is not None:
+                    await browser.async_start()
+            await stop.wait()
+        finally:
+            for browser in (mpds, renderers):
+                if browser is not None:
+                    await browser.async_close()
+            await self.tasks.async_close(CLOSE_TIMEOUT_S)
+            for device in reversed(self.started.values()):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(device.async_close(), CLOSE_TIMEOUT_S)
+        return 0
+
+    async def _start(self, device: BridgedDevice) -> None:
         where = await device.async_start()
+        if where.device_id in self.started:  # found twice (named, and browsed)
+            await device.async_close()
+            return
         self.started[where.device_id] = device
         info = device.device_info()
+        kind = device.player.describe().kind
         hosts = ", ".join(Endpoint(a, where.port).authority for a in where.addresses)
         print(
-            f"baton-bridge: {info.name!r} (mpd, id {where.device_id}) listening on {hosts}",
+            f"baton-bridge: {info.name!r} ({kind}, id {where.device_id}) listening on {hosts}",
             flush=True,
         )
 
-    def found(self, mpd: FoundMpd, interfaces: tuple[str, ...]) -> None:
-        """An MPD announced itself: bridge it, unless it is already."""
-        device = _mpd_device(f"[{mpd.address}]:{mpd.port}", mpd.name, interfaces, id_host=mpd.host)
-        if device.device_id in self.started:
+    def _found_mpd(self, mpd: FoundMpd) -> None:
+        key = mpd_device_id(mpd.host, mpd.port)
+        if key in self.started or key in self.starting:
             return
-        self.tasks.async_spawn(self._start_found(device, mpd), f"start {mpd.name}")
+        address = f"[{mpd.address}]:{mpd.port}"
+        device = _mpd_device(address, mpd.name, self.interfaces, id_host=mpd.host)
+        self._start_found(key, device, f"{mpd.name} at {address}")
 
-    async def _start_found(self, device: BridgedDevice, mpd: FoundMpd) -> None:
-        try:
-            await self.async_start(device)
-        except (BridgeError, ConnectError, OSError) as exc:
-            _LOG.warning("%s at %s:%s: cannot bridge it: %s", mpd.name, mpd.address, mpd.port, exc)
-            await device.async_close()
+    def _found_renderer(self, location: str) -> None:
+        if location in self.starting:
+            return
+        device = BridgedDevice(UpnpPlayer(location), interfaces=self.interfaces)
+        self._start_found(location, device, f"the renderer at {location}")
 
-    async def async_close(self) -> None:
-        await self.tasks.async_close(CLOSE_TIMEOUT_S)
-        for device in reversed(self.started.values()):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(device.async_close(), CLOSE_TIMEOUT_S)
+    def _start_found(self, key: str, device: BridgedDevice, what: str) -> None:
+        self.starting.add(key)
 
-
-async def _serve(devices: list[BridgedDevice], interfaces: tuple[str, ...], *, browse: bool) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    _LOG.warning(
-        "bridged devices are open: anyone on the network may control them (plain HTTP, no "
-        "tokens), as the devices themselves are"
-    )
-    bridge = _Bridge()
-    browser = MpdBrowser(interfaces, lambda mpd: bridge.found(mpd, interfaces)) if browse else None
-    try:
-        for device in devices:
+        async def start() -> None:
             try:
-                await bridge.async_start(device)
-            except BaseException:
+                await self._start(device)
+            except (BridgeError, ConnectError, OSError) as exc:
+                _LOG.warning("%s: cannot bridge it: %s", what, exc)
+                self.starting.discard(key)  # tried again when it is found again
                 await device.async_close()
-                raise
-        if browser is not None:
-            await browser.async_start()
-        await stop.wait()
-    finally:
-        if browser is not None:
-            await browser.async_close()
-        await bridge.async_close()
-    return 0
+
+        self.tasks.async_spawn(start(), f"start {what}")

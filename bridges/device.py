@@ -64,7 +64,6 @@ class BridgedDevice:
     def __init__(
         self,
         player: BridgedPlayer,
-        device_id: str,
         *,
         interfaces: tuple[str, ...] = (),
         port: int = 0,
@@ -75,7 +74,7 @@ class BridgedDevice:
         self.player = player
         self.clock = clock
         self.lock = asyncio.Lock()
-        self._device_id = device_id
+        self._device_id = ""  # the player's, once it is started
         self._interfaces = interfaces
         self._port = port
         self._name = name
@@ -83,7 +82,7 @@ class BridgedDevice:
         self._transfers = BridgeTransfers(self)
         self._server = SessionServer(self, clock=clock, transfer_phase=self._transfers.phase)
         self._advertiser: ServiceAdvertiser | None = None
-        self._tasks = TaskOwner(f"bridge {device_id}", _LOG)
+        self._tasks = TaskOwner("bridged device", _LOG)
         self._following = False  # a read of the device's status is on its way
         self._follow_again = False
         self._closed = False
@@ -91,7 +90,7 @@ class BridgedDevice:
 
     @property
     def device_id(self) -> str:
-        """Return the device's Baton id."""
+        """Return the device's Baton id ("" until started)."""
         return self._device_id
 
     # -------------------------------------------------------------------------- lifecycle
@@ -107,6 +106,7 @@ class BridgedDevice:
             )
         await self.player.async_start(self._device_changed)
         described = self.player.describe()
+        self._device_id = described.device_id
         self._name = self._name or described.name
         status = await self.player.async_status()
         self._state = self._first_state(status)
@@ -219,7 +219,11 @@ class BridgedDevice:
     async def _perform(self, action: playback.PlayerAction) -> PlayerStatus:
         player = self.player
         if isinstance(action, playback.Load):
-            return await player.async_load(action.item.url, action.position_ms, play=action.play)
+            item = action.item
+            return await player.async_load(
+                item.url, action.position_ms, play=action.play, title=item.title,
+                content_type=item.content_type,
+            )  # fmt: skip
         if isinstance(action, playback.PausePlayer):
             return await player.async_pause()
         if isinstance(action, playback.ResumePlayer):

@@ -61,7 +61,8 @@ class PlayerStatus:
 class PlayerDescription:
     """What the device is, for its DeviceInfo: from the device where it says."""
 
-    kind: str  # "mpd"
+    kind: str  # "mpd", "upnp"
+    device_id: str  # its Baton id, stable, derived from the device (address, UDN)
     name: str
     type: m.DeviceType
     model: str
@@ -88,8 +89,11 @@ class BridgedPlayer(Protocol):
         """Read the device's status now."""
         ...
 
-    async def async_load(self, url: str, position_ms: int, *, play: bool) -> PlayerStatus:
-        """Open *url* at *position_ms*; play it, or hold it there silent."""
+    async def async_load(
+        self, url: str, position_ms: int, *, play: bool, title: str = "", content_type: str = ""
+    ) -> PlayerStatus:
+        """Open *url* at *position_ms*; play it, or hold it there silent (*title* and
+        *content_type* for a device that shows or needs them)."""
         ...
 
     async def async_pause(self) -> PlayerStatus:

@@ -27,7 +27,9 @@ from tests.waiting import until
 
 START_TIMEOUT_S = 10.0
 CONTIGUOUS_US = 40_000  # see RunningMpd.capture
-READY = re.compile(r"id (?P<id>mpd-[0-9a-f]+)\) listening on (?P<host>[0-9.]+):(?P<port>\d+)")
+READY = re.compile(
+    r"id (?P<id>(?:mpd|upnp)-[0-9a-f]+)\) listening on (?P<host>[0-9.]+):(?P<port>\d+)"
+)
 
 MPD = shutil.which("mpd") or "/usr/bin/mpd"
 
@@ -48,22 +50,8 @@ class RunningMpd:
     _fd: int = -1
 
     def capture(self) -> Capture:
-        """Return what it played so far, each chunk at the instant it was read.
-
-        A chunk read less than CONTIGUOUS_US after the previous one's end follows it without a
-        break: MPD writes in real time, and a read is only ever late (this process was busy),
-        never early; a longer silence is MPD's (paused, stopped).
-        """
-        samples: array.array[int] = array.array("h")
-        blocks: list[tuple[int, int, int]] = []
-        end_us = 0
-        for at_us, data in self.chunks:
-            frames = len(data) // 2
-            start_us = end_us if at_us - end_us < CONTIGUOUS_US else at_us
-            blocks.append((start_us, len(samples), frames))
-            samples.frombytes(data[: frames * 2])
-            end_us = start_us + frames * 1_000_000 // RATE
-        return Capture(Recording(samples, RATE), tuple(blocks))
+        """Return what it played so far, each chunk at the instant it was read."""
+        return capture_of(self.chunks)
 
     def played_frames(self) -> int:
         """Return how many samples it has played."""
@@ -115,6 +103,25 @@ async def start_mpd(folder: Path, port: int = 0) -> RunningMpd:
     return running
 
 
+def capture_of(chunks: list[tuple[int, bytes]]) -> Capture:
+    """Return chunks of mono s16 PCM read from a FIFO (read at, µs; bytes) as a capture.
+
+    A chunk read less than CONTIGUOUS_US after the previous one's end follows it without a
+    break: the player writes in real time, and a read is only ever late (this process was
+    busy), never early; a longer silence is the player's (paused, stopped).
+    """
+    samples: array.array[int] = array.array("h")
+    blocks: list[tuple[int, int, int]] = []
+    end_us = 0
+    for at_us, data in chunks:
+        frames = len(data) // 2
+        start_us = end_us if at_us - end_us < CONTIGUOUS_US else at_us
+        blocks.append((start_us, len(samples), frames))
+        samples.frombytes(data[: frames * 2])
+        end_us = start_us + frames * 1_000_000 // RATE
+    return Capture(Recording(samples, RATE), tuple(blocks))
+
+
 @dataclass
 class RunningBridge:
     """A `baton-bridge` process started by a test."""
@@ -143,8 +150,14 @@ class RunningBridge:
 
 async def start_bridge(mpd: RunningMpd, name: str, *, interface: str = "lo") -> RunningBridge:
     """Start `python -m bridges` for *mpd* as *name*; wait until it listens."""
-    argv = [sys.executable, "-m", "bridges", "--mpd", f"127.0.0.1:{mpd.port}", "--name", name,
-            "--interface", interface]  # fmt: skip
+    return await start_bridge_with(
+        ["--mpd", f"127.0.0.1:{mpd.port}", "--name", name, "--interface", interface]
+    )
+
+
+async def start_bridge_with(words: list[str]) -> RunningBridge:
+    """Start `python -m bridges WORDS...`; wait until its first device listens."""
+    argv = [sys.executable, "-m", "bridges", *words]
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )

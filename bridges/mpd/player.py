@@ -29,6 +29,7 @@ from bridges.mpd._status import (
     POSITION_UNCERTAINTY_MS,
     Loaded,
     codecs_from_decoders,
+    mpd_device_id,
     status_from,
 )
 from bridges.player import PlayerDescription, PlayerStatus
@@ -80,10 +81,13 @@ class MpdPlayer:
         port: int,
         *,
         name: str = "",
+        id_host: str = "",
         clock: Clock = monotonic_us,
         uncertainty_ms: int = POSITION_UNCERTAINTY_MS,
     ) -> None:
         self.host, self.port = host, port
+        # Its id: from the host as named (or as it announced itself), not from the address.
+        self.device_id = mpd_device_id(id_host or host, port)
         self._name = name or f"MPD on {host}"
         self._clock = clock
         self._uncertainty_ms = uncertainty_ms
@@ -98,6 +102,7 @@ class MpdPlayer:
         """Return what this MPD is (its codecs and volume as it said when started)."""
         return PlayerDescription(
             kind="mpd",
+            device_id=self.device_id,
             name=self._name,
             type=m.DeviceType.SPEAKER,
             model="Music Player Daemon",
@@ -136,8 +141,11 @@ class MpdPlayer:
         as_of = (before + self._clock()) // 2
         return status_from(raw, self._loaded, as_of, self._uncertainty_ms)
 
-    async def async_load(self, url: str, position_ms: int, *, play: bool) -> PlayerStatus:
-        """Make *url* MPD's one song; start it at *position_ms*, or hold it there."""
+    async def async_load(
+        self, url: str, position_ms: int, *, play: bool, title: str = "", content_type: str = ""
+    ) -> PlayerStatus:
+        """Make *url* MPD's one song; start it at *position_ms*, or hold it there (MPD reads
+        the title and type from the stream itself)."""
         await self._send("clear")
         self._loaded = None
         song_id = str(await self._send("addid", url))

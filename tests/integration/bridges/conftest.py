@@ -8,6 +8,7 @@ import pytest
 
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
 from tests.mpd_peer import mpd_installed
+from tests.upnp_peer import gmediarender_installed
 
 
 @pytest.fixture
@@ -19,10 +20,13 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip the MPD tests, saying why, where Debian's mpd is not installed."""
-    if mpd_installed():
-        return
-    skip = pytest.mark.skip(reason="mpd is not installed (./dev setup installs it)")
+    """Skip the tests of a peer Debian's package is not installed for, saying why."""
+    missing = {
+        "test_mpd": None if mpd_installed() else "mpd",
+        "test_upnp": None if gmediarender_installed() else "gmediarender",
+    }
     for item in items:
-        if "test_mpd" in item.nodeid:
-            item.add_marker(skip)
+        for prefix, package in missing.items():
+            if package and f"/{prefix}" in item.nodeid:
+                reason = f"{package} is not installed (./dev setup installs it)"
+                item.add_marker(pytest.mark.skip(reason=reason))

@@ -84,6 +84,23 @@ def content_ms_at(capture: Capture, at_us: int) -> float:
     return (segment + 1) * SEGMENT_MS - (edge - at_us) / 1000
 
 
+def content_from(capture: Capture, at_us: int) -> float:
+    """Return the content heard from *at_us* on (an output's first sound): read at the first
+    instant after it where one segment is clearly heard (a start may click or ramp)."""
+    for offset_ms in range(10, 300, 10):
+        if segment_at(capture, at_us + offset_ms * 1000) is not None:
+            return content_ms_at(capture, at_us + offset_ms * 1000) - offset_ms
+    raise AssertionError(f"nothing clear heard after {at_us}")
+
+
+def content_until(capture: Capture, at_us: int) -> float:
+    """Return the content heard up to *at_us* (an output's last sound), read likewise before."""
+    for offset_ms in range(60, 300, 10):
+        if segment_at(capture, at_us - offset_ms * 1000) is not None:
+            return content_ms_at(capture, at_us - offset_ms * 1000) + offset_ms
+    raise AssertionError(f"nothing clear heard before {at_us}")
+
+
 async def _heard_for(b: Bridged, seconds: float) -> None:
     """Wait until MPD has played *seconds* more audio (its FIFO paces it in real time)."""
     goal = b.mpd.played_frames() + round(seconds * 44_100)

@@ -21,7 +21,7 @@ from tests.audio import (
     read_capture,
     write_position_track,
 )
-from tests.integration.bridges.test_mpd import NAME, Bridged, content_ms_at
+from tests.integration.bridges.test_mpd import NAME, Bridged, content_from, content_until
 from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
 from tests.mpd_peer import start_bridge, start_mpd
@@ -104,8 +104,8 @@ async def test_music_moves_to_mpd_and_back_where_it_stopped(
     assert mpd_from is not None
     home_until = last_audible_us(home_heard, before_us=mpd_from)
     assert home_until is not None
-    stopped = content_ms_at(home_heard, home_until - 60_000) + 60
-    started = content_ms_at(mpd_heard, mpd_from + 10_000) - 10
+    stopped = content_until(home_heard, home_until)
+    started = content_from(mpd_heard, mpd_from)
     there_error = started - stopped
     assert abs(there_error) <= CONTINUITY_MS, (stopped, started)
 
@@ -114,8 +114,8 @@ async def test_music_moves_to_mpd_and_back_where_it_stopped(
     assert home_again is not None
     mpd_until = last_audible_us(mpd_heard, before_us=home_again)
     assert mpd_until is not None
-    stopped = content_ms_at(mpd_heard, mpd_until - 60_000) + 60
-    started = content_ms_at(home_heard, home_again + 10_000) - 10
+    stopped = content_until(mpd_heard, mpd_until)
+    started = content_from(home_heard, home_again)
     back_error = started - stopped
     assert abs(back_error) <= CONTINUITY_MS, (stopped, started)
     print(
