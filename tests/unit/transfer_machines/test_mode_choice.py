@@ -7,11 +7,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from connect import telemetry
 from connect.clock import ClockEstimate
 from connect.transfer import coordination as c
 from connect.transfer import rules
 from connect.wire import messages as m
+from tests.unit.tracing.test_setup import memory_sdk  # noqa: F401  (a fixture, used by name)
+from tracing import attributes as a
+from tracing.setup import RECORD_ATTRIBUTES
 
 HANDOFF, STOP_FIRST = m.TransferMode.HANDOFF, m.TransferMode.STOP_FIRST
 
@@ -74,3 +80,19 @@ def test_the_outcome_says_the_mode_it_ran_in_and_why() -> None:
     )
     assert isinstance(finish, c.Finish)
     assert (finish.outcome.mode, finish.outcome.mode_reason) == (STOP_FIRST, why)
+
+
+def test_the_transfer_span_says_the_mode_and_why_and_both_may_leave_the_device(
+    memory_sdk: tuple[InMemorySpanExporter, InMemoryLogRecordExporter],  # noqa: F811
+) -> None:
+    spans, _ = memory_sdk
+    mode, why = rules.transfer_mode(HANDOFF, BATON, MPD)
+    span = telemetry.start_transfer("t1", "src", "tgt", "handoff")  # what was asked
+    telemetry.record_mode(span, mode.name.lower(), why)
+    assert span is not None
+    span.end()
+    [done] = spans.get_finished_spans()
+    assert done.attributes is not None
+    assert done.attributes[a.TRANSFER_MODE] == "stop_first"  # what it ran in
+    assert done.attributes[a.TRANSFER_MODE_REASON] == why
+    assert {a.TRANSFER_MODE, a.TRANSFER_MODE_REASON} <= RECORD_ATTRIBUTES
