@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bridges.device import BridgedDevice
-from bridges.errors import BridgeError
+from bridges.errors import BridgeError, DeviceUnreachableError
 from bridges.mpd import MpdPlayer, mpd_device_id, parse_address
 from bridges.mpd.browse import FoundMpd, MpdBrowser
 from bridges.upnp import UpnpPlayer
@@ -32,6 +33,9 @@ __all__ = ["build_parser", "main"]
 
 _LOG = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 5.0
+RETRY_FIRST_S = 1.0  # a named device not reachable at start: tried again after this, doubling
+RETRY_CAP_S = 30.0
+Maker = Callable[[], BridgedDevice]
 
 EXAMPLES = """\
 examples:
@@ -96,20 +100,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("each --name follows the --mpd it names")
     interfaces = tuple(args.interfaces)
     names = [*args.name, *[""] * len(args.mpd)]
-    try:
-        devices = [
-            _mpd_device(address, name, interfaces)
-            for address, name in zip(args.mpd, names, strict=False)
-        ]
-    except ValueError as exc:
-        parser.error(str(exc))
-    devices += [BridgedDevice(UpnpPlayer(url), interfaces=interfaces) for url in args.upnp]
+    named: list[tuple[str, Maker]] = []
+    for address, name in zip(args.mpd, names, strict=False):
+        try:
+            parse_address(address)
+        except ValueError as exc:
+            parser.error(str(exc))
+        named.append(
+            (f"MPD at {address}", functools.partial(_mpd_device, address, name, interfaces))
+        )
+    for url in args.upnp:
+        named.append((f"the renderer at {url}", functools.partial(_upnp_device, url, interfaces)))
     bridge = _Bridge(interfaces)
     try:
-        return asyncio.run(bridge.async_serve(devices, args.browse_mpd, args.browse_upnp))
+        return asyncio.run(bridge.async_serve(named, args.browse_mpd, args.browse_upnp))
     except (BridgeError, ConnectError, OSError) as exc:
         print(f"baton-bridge: cannot start: {exc}", file=sys.stderr)
         return 1
+
+
+def _upnp_device(url: str, interfaces: tuple[str, ...]) -> BridgedDevice:
+    return BridgedDevice(UpnpPlayer(url), interfaces=interfaces)
 
 
 def _mpd_device(
@@ -130,7 +141,7 @@ class _Bridge:
         self.tasks = TaskOwner("bridge", _LOG)
 
     async def async_serve(
-        self, devices: list[BridgedDevice], browse_mpd: bool, browse_upnp: bool
+        self, named: list[tuple[str, Maker]], browse_mpd: bool, browse_upnp: bool
     ) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -143,12 +154,8 @@ class _Bridge:
         mpds = MpdBrowser(self.interfaces, self._found_mpd) if browse_mpd else None
         renderers = RendererSearch(self.interfaces, self._found_renderer) if browse_upnp else None
         try:
-            for device in devices:
-                try:
-                    await self._start(device)
-                except BaseException:
-                    await device.async_close()
-                    raise
+            for what, make in named:
+                await self._start_named(what, make)
             for browser in (mpds, renderers):
                 if browser is not None:
                     await browser.async_start()
@@ -176,6 +183,35 @@ class _Bridge:
             f"baton-bridge: {info.name!r} ({kind}, id {where.device_id}) listening on {hosts}",
             flush=True,
         )
+
+    async def _start_named(self, what: str, make: Maker) -> None:
+        """Start a device named on the command line; one not reachable yet (it starts after
+        the bridge, at boot) is tried again in the background, with backoff."""
+        device = make()
+        try:
+            await self._start(device)
+        except DeviceUnreachableError as exc:
+            await device.async_close()
+            _LOG.warning("%s: %s; trying again until it answers", what, exc)
+            self.tasks.async_spawn(self._retry(what, make), f"reach {what}")
+        except BaseException:
+            await device.async_close()
+            raise
+
+    async def _retry(self, what: str, make: Maker) -> None:
+        delay = RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(delay)  # the backoff: a timer owned by this task
+            device = make()
+            try:
+                await self._start(device)
+            except (BridgeError, ConnectError, OSError) as exc:
+                await device.async_close()
+                _LOG.debug("%s: %s", what, exc)
+                delay = min(RETRY_CAP_S, delay * 2)
+                continue
+            _LOG.info("%s: reached", what)
+            return
 
     def _found_mpd(self, mpd: FoundMpd) -> None:
         key = mpd_device_id(mpd.host, mpd.port)

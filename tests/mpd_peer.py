@@ -194,7 +194,7 @@ def _configure(folder: Path, port: int) -> tuple[Path, Path, int]:
     (folder / "music").mkdir(exist_ok=True)
     fifo = folder / "out.fifo"
     os.mkfifo(fifo)
-    port = port or _free_port()
+    port = port or free_port()
     conf = folder / "mpd.conf"
     conf.write_text(
         f'music_directory "{folder / "music"}"\n'
@@ -216,7 +216,8 @@ def _configure(folder: Path, port: int) -> tuple[Path, Path, int]:
     return conf, fifo, port
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a port free on 127.0.0.1 now (for a peer that must be told its port)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

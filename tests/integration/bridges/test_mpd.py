@@ -8,7 +8,9 @@ in-process Controller reads the published state to compare its clock with what w
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 from mpd.asyncio import MPDClient
 
+from bridges.mpd import mpd_device_id
 from bridges.mpd._status import POSITION_UNCERTAINTY_MS
 from connect.clock import monotonic_us
 from connect.controller import Controller
@@ -30,7 +33,14 @@ from tests.audio import (
 )
 from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
-from tests.mpd_peer import RunningBridge, RunningMpd, start_bridge, start_mpd
+from tests.mpd_peer import (
+    READY,
+    RunningBridge,
+    RunningMpd,
+    free_port,
+    start_bridge,
+    start_mpd,
+)
 from tests.waiting import until
 
 pytestmark = pytest.mark.slow
@@ -214,3 +224,32 @@ async def test_an_mpd_that_restarts_is_reached_again(
     code, _, err = await baton(capsys, "play", NAME, url, b.at)
     assert (code, err) == (0, "")
     await _heard_for(b, 0.5)
+
+
+async def test_a_bridge_started_before_its_mpd_waits_for_it(tmp_path: Path) -> None:
+    port = free_port()
+    bridge = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridges", "--mpd", f"127.0.0.1:{port}", "--interface", "lo",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert bridge.stdout is not None
+    mpd = None
+    try:
+        async with asyncio.timeout(20):
+            # It does not give up on an MPD that is not there yet (started after it, at boot).
+            while "trying again until it answers" not in (line := await _line(bridge)):
+                assert line, "the bridge exited"
+            mpd = await start_mpd(tmp_path / "mpd", port)
+            while not (found := READY.search(await _line(bridge))):
+                pass
+        assert found["id"] == mpd_device_id("127.0.0.1", port)
+    finally:
+        bridge.terminate()
+        assert await asyncio.wait_for(bridge.wait(), 10) == 0
+        if mpd is not None:
+            await mpd.stop()
+
+
+async def _line(process: asyncio.subprocess.Process) -> str:
+    assert process.stdout is not None
+    return (await process.stdout.readline()).decode(errors="replace")
