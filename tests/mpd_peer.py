@@ -26,7 +26,7 @@ from tests.audio import RATE, Capture, Recording
 from tests.waiting import until
 
 START_TIMEOUT_S = 10.0
-CONTIGUOUS_US = 40_000  # see RunningMpd.capture
+CONTIGUOUS_US = 100_000  # see capture_of
 READY = re.compile(
     r"id (?P<id>(?:mpd|upnp)-[0-9a-f]+)\) listening on (?P<host>[0-9.]+):(?P<port>\d+)"
 )

@@ -18,7 +18,7 @@ from connect.clock import monotonic_us
 from connect.controller import Controller
 from connect.wire import messages as m
 from tests.audio import first_audible_us, last_audible_us, read_capture, write_position_track
-from tests.integration.bridges.test_mpd import content_from, content_ms_at, content_until
+from tests.integration.bridges.test_mpd import content_from, content_near, content_until
 from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
 from tests.mpd_peer import RunningBridge, start_bridge_with
@@ -97,8 +97,8 @@ async def test_a_renderer_is_found_listed_and_played(
     assert (code, err) == (0, "")
     await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing")
     await _heard_for(b, 1.5)
-    at = monotonic_us() - 400_000
-    assert abs(b.state().clock.position_at(at) - content_ms_at(b.renderer.capture(), at)) <= HEARD
+    at, heard = content_near(b.renderer.capture(), monotonic_us() - 400_000)
+    assert abs(b.state().clock.position_at(at) - heard) <= HEARD
 
     code, _, err = await baton(capsys, "pause", NAME, b.at)
     assert (code, err) == (0, "")
@@ -109,8 +109,7 @@ async def test_a_renderer_is_found_listed_and_played(
     await until(lambda: b.state().volume == 35, 5, "volume 35")
     await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing again")
     await _heard_for(b, 1.0)
-    at = monotonic_us() - 400_000
-    heard = content_ms_at(b.renderer.capture(), at)
+    at, heard = content_near(b.renderer.capture(), monotonic_us() - 400_000)
     assert 9_000 <= heard <= 11_000, heard
     assert abs(b.state().clock.position_at(at) - heard) <= HEARD
 
