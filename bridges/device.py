@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from bridges._transfer import BridgeTransfers
 from bridges.errors import PlayerError
-from bridges.following import anchored, followed
+from bridges.following import anchored, followed, next_item
 from bridges.player import BridgedPlayer, PlayerStatus
 from connect import telemetry
 from connect.access import pairing
@@ -83,6 +83,7 @@ class BridgedDevice:
         self._server = SessionServer(self, clock=clock, transfer_phase=self._transfers.phase)
         self._advertiser: ServiceAdvertiser | None = None
         self._tasks = TaskOwner("bridged device", _LOG)
+        self._next_url = ""  # the item the device was given to go on to by itself
         self._following = False  # a read of the device's status is on its way
         self._follow_again = False
         self._closed = False
@@ -218,6 +219,8 @@ class BridgedDevice:
 
     async def _perform(self, action: playback.PlayerAction) -> PlayerStatus:
         player = self.player
+        if isinstance(action, playback.Load | playback.StopPlayer):
+            self._next_url = ""  # a device loading or stopping forgets the next item it had
         if isinstance(action, playback.Load):
             item = action.item
             return await player.async_load(
@@ -288,10 +291,33 @@ class BridgedDevice:
              a.REASON: reason.name},
         )  # fmt: skip
         self._server.broadcast(m.StateSnapshot(self._state, reason, queue_change))
+        self._give_next()
         if self._advertiser is not None:
             self._tasks.async_spawn(
                 self._advertiser.async_update(revision=self._state.revision), "mdns revision"
             )
+
+    def _give_next(self) -> None:
+        """A device that goes on to the next item by itself (UPnP's SetNextAVTransportURI) is
+        given it ahead, so it plays on with no gap; the others start it after the end."""
+        state = self._state
+        if not self.player.describe().next_item or state.status is not m.PlaybackStatus.PLAYING:
+            return
+        following = next_item(state)
+        url = following.url if following is not None and following != state.current_item else ""
+        if url == self._next_url:
+            return
+        self._next_url = url
+        title = following.title if following is not None else ""
+        kind = following.content_type if following is not None else ""
+        self._tasks.async_spawn(self._async_give_next(url, title, kind), "next item")
+
+    async def _async_give_next(self, url: str, title: str, content_type: str) -> None:
+        try:
+            await self.player.async_set_next(url, title=title, content_type=content_type)
+        except PlayerError as exc:
+            _LOG.info("%s: no next item given: %s", self._device_id, exc)
+            self._next_url = ""
 
     def _first_state(self, status: PlayerStatus) -> m.PlaybackState:
         """A new session, its volume the device's; what the device plays is not Baton's."""

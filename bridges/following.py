@@ -16,7 +16,7 @@ from bridges.player import PlayerState, PlayerStatus
 from connect.session import playback
 from connect.wire import messages as m
 
-__all__ = ["END_SLACK_MS", "anchored", "followed", "status_of"]
+__all__ = ["END_SLACK_MS", "anchored", "followed", "next_item", "status_of"]
 
 END_SLACK_MS = 2_000
 """A song that stops this close to its end (or of unknown length) ended; further from it, it
@@ -47,7 +47,13 @@ def followed(state: m.PlaybackState, status: PlayerStatus, now_us: int) -> playb
     """Return the session after what the device did on its own (None: nothing changed)."""
     after = _volume_followed(state, status)
     item = after.current_item
-    if item is not None and status.url == item.url:
+    following = next_item(after)
+    if item is not None and following is not None and status.url == following.url != item.url:
+        # It went on to the next item by itself (given ahead): the session follows it there,
+        # with nothing for the device to do.
+        moved = playback.after_item_ended(after, status.as_of_us)
+        outcome = playback.Outcome(anchored(moved.state, status), ())
+    elif item is not None and status.url == item.url:
         after = _item_followed(after, status)
         outcome = playback.Outcome(after)
     elif item is not None and state.status is not m.PlaybackStatus.STOPPED:
@@ -57,6 +63,13 @@ def followed(state: m.PlaybackState, status: PlayerStatus, now_us: int) -> playb
     if outcome.state == state:
         return None
     return replace(outcome, state=replace(outcome.state, revision=state.revision + 1))
+
+
+def next_item(state: m.PlaybackState) -> m.QueueItem | None:
+    """Return the item that plays after the current one (repeat and shuffle respected)."""
+    if state.repeat is m.RepeatMode.ONE:
+        return state.current_item
+    return playback.neighbour(state, +1, wrap=state.repeat is m.RepeatMode.ALL)
 
 
 def _volume_followed(state: m.PlaybackState, status: PlayerStatus) -> m.PlaybackState:

@@ -72,6 +72,7 @@ class PlayerDescription:
     position_uncertainty_ms: int
     volume_settable: bool = True
     seek: bool = True
+    next_item: bool = False  # it takes the next item ahead (`async_set_next`) and goes on to it
 
 
 class BridgedPlayer(Protocol):
@@ -114,6 +115,11 @@ class BridgedPlayer(Protocol):
 
     async def async_set_volume(self, volume: int) -> PlayerStatus:
         """Set the output level, 0..100."""
+        ...
+
+    async def async_set_next(self, url: str, *, title: str = "", content_type: str = "") -> None:
+        """Give the device the item after the current one ("" none), to go on to by itself
+        (only where `describe().next_item`); its status then names that item's URL."""
         ...
 
     async def async_close(self) -> None:

@@ -199,6 +199,9 @@ class MpdPlayer:
         await self._send("setvol", max(0, min(100, volume)))
         return await self.async_status()
 
+    async def async_set_next(self, url: str, *, title: str = "", content_type: str = "") -> None:
+        """Not offered (`next_item` is False): the bridge starts the next item after the end."""
+
     async def async_close(self) -> None:
         """Stop following idle and disconnect (idempotent)."""
         await self._tasks.async_close(_CLOSE_TIMEOUT_S)

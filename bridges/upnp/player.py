@@ -68,6 +68,7 @@ class UpnpPlayer:
         self._dmr: DmrDevice | None = None
         self._sink: tuple[str, ...] = ()
         self._url = ""  # the URI we set ("" none)
+        self._next = ""  # the URI we set to follow it (SetNextAVTransportURI; "" none)
         self._held: int | None = None  # set while our URI waits, unplayed, for its start
         self._anchor: Anchor | None = None  # where we put it last (_status.refined_position)
 
@@ -93,6 +94,7 @@ class UpnpPlayer:
             position_uncertainty_ms=POSITION_UNCERTAINTY_MS,
             volume_settable=dmr.has_volume_level,
             seek=dmr.has_seek_rel_time,
+            next_item=dmr.has_next_transport_uri,
         )
 
     async def async_start(self, changed: Callable[[], None]) -> None:
@@ -135,6 +137,10 @@ class UpnpPlayer:
         volume = -1
         if dmr.has_volume_level and dmr.volume_level is not None:
             volume = round(dmr.volume_level * 100)
+        if self._next and dmr.current_track_uri == self._next:
+            # It went on to the next item by itself: that is ours now, from its start.
+            self._url, self._next = self._next, ""
+            self._anchor = None
         ours = bool(self._url) and (dmr.current_track_uri or self._url) == self._url
         if self._held is not None and state is PlayerState.STOPPED:
             return PlayerStatus(PlayerState.PAUSED, self._held, as_of, POSITION_UNCERTAINTY_MS,
@@ -162,7 +168,7 @@ class UpnpPlayer:
         """Set *url* as the renderer's URI; play it from *position_ms*, or hold it there."""
         dmr = self._require()
         kind = content_type or _content_type(url)
-        self._url, self._held, self._anchor = "", None, None
+        self._url, self._held, self._anchor, self._next = "", None, None, ""
         setting = dmr.async_set_transport_uri(url, title, didl_for(url, title, kind))
         await self._call("SetAVTransportURI", "<url>", setting)
         self._url = url
@@ -201,7 +207,7 @@ class UpnpPlayer:
 
     async def async_stop(self) -> PlayerStatus:
         """Stop the renderer."""
-        self._url, self._held, self._anchor = "", None, None
+        self._url, self._held, self._anchor, self._next = "", None, None, ""
         await self._call("Stop", "", self._require().async_stop())
         return await self.async_status()
 
@@ -210,6 +216,15 @@ class UpnpPlayer:
         level = max(0, min(100, volume)) / 100
         await self._call("SetVolume", str(volume), self._require().async_set_volume_level(level))
         return await self.async_status()
+
+    async def async_set_next(self, url: str, *, title: str = "", content_type: str = "") -> None:
+        """SetNextAVTransportURI: the renderer goes on to *url* when ours ends ("" clears it)."""
+        dmr = self._require()
+        kind = content_type or _content_type(url) if url else ""
+        meta = didl_for(url, title, kind) if url else ""
+        await self._call("SetNextAVTransportURI", "<url>" if url else "",
+                         dmr.async_set_next_transport_uri(url, title, meta))  # fmt: skip
+        self._next = url
 
     async def async_close(self) -> None:
         """Unsubscribe and stop the notify server (idempotent)."""

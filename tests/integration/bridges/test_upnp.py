@@ -17,7 +17,14 @@ from bridges.upnp._status import POSITION_UNCERTAINTY_MS
 from connect.clock import monotonic_us
 from connect.controller import Controller
 from connect.wire import messages as m
-from tests.audio import first_audible_us, last_audible_us, read_capture, write_position_track
+from tests.audio import (
+    Recording,
+    find_gaps,
+    first_audible_us,
+    last_audible_us,
+    read_capture,
+    write_position_track,
+)
 from tests.integration.bridges.test_mpd import content_from, content_near, content_until
 from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
@@ -163,3 +170,36 @@ async def test_music_moves_to_the_renderer_and_back(
     )
     assert abs(there) <= HEARD
     assert abs(again) <= HEARD
+
+
+async def test_the_next_item_is_given_ahead_and_played_on_without_a_gap(
+    bridged: Bridged, capsys: pytest.CaptureFixture[str], media_server: MediaServer
+) -> None:
+    b = bridged
+    write_position_track(media_server.root / "first.wav", 2_500)
+    write_position_track(media_server.root / "second.wav", 3_000)
+    urls = [media_server.url("first.wav"), media_server.url("second.wav")]
+    code, _, err = await baton(capsys, "play", NAME, *urls, b.at)
+    assert (code, err) == (0, "")
+    await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing")
+    first = b.state().current_uid
+    # The renderer goes on to the second by itself (SetNextAVTransportURI); the session follows.
+    await until(
+        lambda: b.state().current_uid != first and b.state().status is m.PlaybackStatus.PLAYING,
+        8, "on to the second item",
+    )  # fmt: skip
+    assert b.state().current_item is not None
+    assert b.state().current_item.url == urls[1]
+    # It says so when it starts reading the second, up to its buffer before it is heard: wait
+    # for a second of the second item heard.
+    await until(lambda: b.renderer.played_frames() >= 3.5 * 44_100, 8, "the second heard")
+    heard = b.renderer.capture()
+    start = first_audible_us(heard)
+    assert start is not None
+    played = heard.recording.samples[heard.index_at(start) or 0 :]
+    # No silence between the two (each starts audible, the position track has none of its own).
+    recorded = Recording(played, heard.recording.rate)
+    length_ms = len(played) * 1000 / recorded.rate
+    gaps = find_gaps(recorded, min_gap_ms=30)
+    assert [g for g in gaps if g.start_ms + g.duration_ms < length_ms - 5] == [], gaps
+    assert length_ms > 3_000  # the second item was heard, on from the first

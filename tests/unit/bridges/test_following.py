@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bridges.following import END_SLACK_MS, anchored, followed
+from bridges.following import END_SLACK_MS, anchored, followed, next_item
 from bridges.player import PlayerState, PlayerStatus
 from connect.session import playback
 from connect.wire import messages as m
@@ -95,3 +95,14 @@ def test_anchored_takes_the_devices_reading_for_its_item_only() -> None:
     assert anchored(PLAYING, reading).clock == m.PlaybackClock(10_250, T0 + 250_000, 1.0, True)
     other = replace(reading, url="http://media/other.wav")
     assert anchored(PLAYING, other) is PLAYING
+
+
+def test_a_device_that_went_on_to_the_next_item_by_itself_is_followed_there() -> None:
+    # Given B ahead (UPnP's SetNextAVTransportURI), the renderer now plays it: nothing to do.
+    status = PlayerStatus(PlayerState.PLAYING, 300, T0 + 20_000_000, 100, B.url, volume=60)
+    outcome = followed(PLAYING, status, T0 + 20_000_000)
+    assert outcome is not None
+    assert (outcome.state.current_uid, outcome.actions) == ("b", ())
+    assert outcome.state.clock == m.PlaybackClock(300, T0 + 20_000_000, 1.0, True)
+    assert outcome.state.revision == 6
+    assert next_item(outcome.state) is None  # B is the last
