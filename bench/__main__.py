@@ -32,6 +32,7 @@ BENCHMARKS = [
     "app",
     "app_queue",
     "cli",
+    "bridges",
 ]
 
 

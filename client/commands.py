@@ -415,7 +415,8 @@ async def _transfer(controller: Controller, args: argparse.Namespace) -> None:
     report = {
         "ok": outcome.ok,
         "transfer_id": outcome.transfer_id,
-        "mode": args.mode,
+        "mode": outcome.mode.name.lower().replace("_", "-"),  # the mode it ran in
+        "mode_reason": outcome.mode_reason,
         "from": args.source,
         "to": args.target,
         "error": outcome.failure.message if outcome.failure else "",
@@ -436,6 +437,8 @@ async def _transfer(controller: Controller, args: argparse.Namespace) -> None:
     elif outcome.ok and timings is not None:
         note = "" if outcome.source_reachable else " (source unreachable: from its last state)"
         print(f"{args.source} -> {args.target}: {_transfer_summary(args.target, outcome)}{note}")
+        if outcome.mode is not options.mode:  # a device made it stop-first: say why
+            print(f"  ({outcome.mode_reason})")
     if not outcome.ok:
         entry = controller.registry.get(outcome.owner_id) if outcome.owner_id else None
         owner_name = entry.name if entry is not None and entry.name else outcome.owner_id

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from client.app.display import has_display
+from client.demo_bridges import NAME as BRIDGED_NAME
+from client.demo_bridges import DemoBridge
 from client.demo_library import DemoTrack, write_demo_library
 from client.demo_traces import DEMO_USER, DemoCollector, trace_controller
 from client.library_server import LibraryServer
@@ -104,6 +106,7 @@ def _run_windowed(audio: str) -> int:
     helper.start()
     receivers: list[_Receiver] = []
     collector = DemoCollector()
+    bridged = DemoBridge()
     try:
         clock.say(f"writing the demo library into {work / 'library'}")
         write_demo_library(work / "library")
@@ -111,6 +114,7 @@ def _run_windowed(audio: str) -> int:
         receivers = helper.submit(
             _start_receivers(clock, work, audio, collector.url, collector.ingest_token)
         ).result(120)
+        helper.submit(bridged.async_start(work, clock.say)).result(60)
         # The app keeps its credentials where the demo says: the demo's devices are gone
         # after it, and the user's own credentials file stays untouched.
         os.environ["BATON_CONFIG_DIR"] = str(work / "config")
@@ -135,6 +139,7 @@ def _run_windowed(audio: str) -> int:
         )
     finally:
         with contextlib.suppress(Exception):
+            helper.submit(bridged.async_close()).result(30)
             helper.submit(_stop_receivers(clock, receivers)).result(30)
             helper.submit(collector.async_close()).result(30)
         helper.stop()
@@ -178,6 +183,7 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
         credentials=CredentialStore(work / "config"),
     )
     collector = DemoCollector()
+    bridged = DemoBridge()
     tracing: Tracing | None = None
     interrupted = False
     try:
@@ -195,8 +201,10 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
         await _discover(clock, controller, receivers)
         for receiver in receivers:
             await _pair(clock, controller, receiver)
+        if await bridged.async_start(work, clock.say):
+            await controller.async_add_address("127.0.0.1", bridged.port)
         await _play_and_control(clock, controller, receivers[0], library, tracks)
-        await _transfers(clock, controller, receivers, work, audio)
+        await _transfers(clock, controller, receivers, work, audio, bridged.device_id)
     except asyncio.CancelledError:
         interrupted = True
         raise
@@ -204,6 +212,7 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
         await controller.async_close()
         if tracing is not None:  # before the collector stops: what is pending reaches it
             await asyncio.to_thread(tracing.shutdown)
+        await bridged.async_close()
         await _stop_receivers(clock, receivers)
         if keep_viewer and collector.url and not interrupted:
             await _keep_viewer(clock, collector)
@@ -366,14 +375,21 @@ def _say_status(clock: _Clock, conn: DeviceConnection, name: str) -> None:
 
 
 async def _transfers(
-    clock: _Clock, controller: Controller, receivers: list[_Receiver], work: Path, audio: str
+    clock: _Clock,
+    controller: Controller,
+    receivers: list[_Receiver],
+    work: Path,
+    audio: str,
+    bridged_id: str = "",
 ) -> None:
-    """Living Room -> Car, pause, Car -> this computer (an in-process receiver), resume there."""
+    """Living Room -> Car, pause, Car -> this computer (an in-process receiver), resume there;
+    then, with the bridged MPD, this computer -> MPD -> Car (stop-first: the MPD cannot start
+    at an instant, and the tour says so)."""
     from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
 
     living_room, car = receivers[0], receivers[1]
     coordinator = TransferCoordinator(controller)
-    await _transfer(clock, coordinator, living_room, car.device_id, car.name)
+    await _transfer(clock, coordinator, _named(living_room), car.device_id, car.name)
     await asyncio.sleep(1.5)
     car_conn = controller.connection(car.device_id)
     await car_conn.async_sync_clock(samples=3)
@@ -394,29 +410,39 @@ async def _transfers(
         entry = await controller.async_add_address(LOOPBACK, listening.port)
         here_id = entry.id
         clock.say(f"started 'This computer' in this process on {LOOPBACK}:{listening.port}")
-        await _transfer(clock, coordinator, car, entry.id, "This computer")
+        await _transfer(clock, coordinator, _named(car), entry.id, "This computer")
         await _timed(clock, controller, entry.id, m.Resume(), "resume on 'This computer'")
         await asyncio.sleep(1.0)
         here = controller.connection(entry.id)
         await here.async_sync_clock(samples=3)
         _say_status(clock, here, "This computer")
+        if bridged_id:
+            here_named = (entry.id, "This computer")
+            await _transfer(clock, coordinator, here_named, bridged_id, BRIDGED_NAME)
+            await asyncio.sleep(1.0)
+            await _transfer(clock, coordinator, (bridged_id, BRIDGED_NAME), car.device_id, car.name)
     finally:
         if here_id:  # leave before it says goodbye, so its departure is not news
             await controller.connection(here_id).async_close()
         await local.async_close()
 
 
+def _named(receiver: _Receiver) -> tuple[str, str]:
+    return receiver.device_id, receiver.name
+
+
 async def _transfer(
     clock: _Clock,
     coordinator: TransferCoordinator,
-    source: _Receiver,
+    source: tuple[str, str],
     target_id: str,
     target_name: str,
 ) -> TransferOutcome:
+    """Move the music from *source* (its id and name) to the target; say how it went."""
     began = time.perf_counter()
-    outcome = await coordinator.async_transfer(source.device_id, target_id)
+    outcome = await coordinator.async_transfer(source[0], target_id)
     took = (time.perf_counter() - began) * 1000
-    what = f"transfer {source.name!r} -> {target_name!r}"
+    what = f"transfer {source[1]!r} -> {target_name!r}"
     if not outcome.ok:
         assert outcome.failure is not None
         raise DemoFailed(f"{what}: {outcome.failure.code.name.lower()}: {outcome.failure.message}")
@@ -428,6 +454,8 @@ async def _transfer(
         else "no timings reported"
     )
     clock.say(f"{what}: ok in {took:.0f} ms ({detail})")
+    if outcome.mode is m.TransferMode.STOP_FIRST:
+        clock.say(f"  ({outcome.mode_reason})")
     return outcome
 
 

@@ -304,6 +304,16 @@ def record_transfer(
         span.set_attribute(a.TRANSFER_CLOCK_ERROR_US, clock_error_us)
 
 
+def record_mode(span: Span | None, mode: str, reason: str) -> None:
+    """Note on a transfer's span the mode it ran in and why (a device may have made it
+    stop-first: connect.transfer.rules.transfer_mode)."""
+    if span is None or not span.is_recording():
+        return
+    span.set_attribute(a.TRANSFER_MODE, mode)
+    if reason:
+        span.set_attribute(a.TRANSFER_MODE_REASON, reason)
+
+
 def link_device(span: Span | None, session: SpanContext | None, device_id: str, role: str) -> None:
     """Link *span* to a device's session (its connect span), naming the device and its role."""
     if span is None or session is None or not session.is_valid or not span.is_recording():

@@ -33,6 +33,7 @@ ALONE = (
     "integration/packaging/test_power_cut.py",  # resumes from a saved position, heard
     "integration/packaging/test_clock_jump.py",
     "e2e/app/test_radio_transfer.py",
+    "integration/bridges/",  # bridged devices' clocks and switches read from their recordings
 )
 """Paths under tests/ whose tests run alone on the machine (a folder ends with "/")."""
 

@@ -37,6 +37,8 @@ capabilities = st.builds(
     transfer_target=st.booleans(),
     output_delay_us=UINT32,
     max_volume=PERCENT,
+    no_timed_start=st.booleans(),
+    position_uncertainty_ms=UINT32,
 )
 device_infos = st.builds(
     m.DeviceInfo,

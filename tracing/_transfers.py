@@ -61,6 +61,7 @@ def summarise(transfer_id: str, rows: Sequence[Row], names: Mapping[str, str]) -
         "outcome": outcome,
         "error": str(attrs.get(a.ERROR_TYPE, "")),
         "mode": str(attrs.get(a.TRANSFER_MODE, "")),
+        "mode_reason": str(attrs.get(a.TRANSFER_MODE_REASON, "")),
         "latency_ms": _number(attrs.get(a.TRANSFER_LATENCY_MS)),
         "gap_ms": None if gap_us is None else gap_us / 1000,
         "position_error_ms": position,

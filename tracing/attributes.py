@@ -117,13 +117,25 @@ SPOOL_DROPPED: Final = "baton.spool.dropped"  # batches an offline spool dropped
 NOW_PLAYING_ID: Final = "baton.stream.title_id"
 STREAM_ATTEMPT: Final = "baton.stream.attempt"  # the reconnection attempt, 1 on
 
+# ---------------------------------------------------------------- a bridged device's protocol
+# A bridge (bridges/) speaks another protocol to a device people already own: each command it
+# sends there is a span named "<kind> <command>" with what it sent and what the device answered,
+# and the device's own changes are events, so its lifeline shows both sides.
+BRIDGE_KIND: Final = "baton.bridge.kind"  # "mpd"
+BRIDGE_SENT: Final = "baton.bridge.sent"  # the command as sent, e.g. "seekid 3 12.500"
+BRIDGE_ANSWER: Final = "baton.bridge.answer"  # what the device answered, shortened
+EVENT_BRIDGE_CHANGED: Final = "baton.bridge.changed"  # the device changed on its own
+
 # ---------------------------------------------------------------- a transfer's own span
 # The one "transfer" span of the controller that ran it (connect.telemetry.start_transfer and
 # record_transfer): who it moved between, how it ended and how long each phase took, every
 # duration measured in the controller's clock (connect/transfer/rules.py, transfer_timings).
 TRANSFER_SOURCE: Final = "baton.transfer.source"  # the source's device id
 TRANSFER_TARGET: Final = "baton.transfer.target"  # the target's device id
-TRANSFER_MODE: Final = "baton.transfer.mode"  # "handoff" or "stop_first"
+TRANSFER_MODE: Final = "baton.transfer.mode"  # "handoff" or "stop_first": the mode it ran in
+# Why it ran in that mode, in plain words: a device that cannot start at an instant (a bridged
+# one) makes it stop-first (connect.transfer.rules.transfer_mode).
+TRANSFER_MODE_REASON: Final = "baton.transfer.mode_reason"
 TRANSFER_OUTCOME: Final = "baton.transfer.outcome"  # one of TRANSFER_OUTCOMES
 TRANSFER_LATENCY_MS: Final = "baton.transfer.latency_ms"  # request -> first audible sample
 TRANSFER_GAP_US: Final = "baton.transfer.gap_us"  # silence between the two (< 0: overlap)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 from client.app import views as v
+from client.app import words
 from client.app._following import DeviceFollowing
 from connect.transfer.coordinator import TransferCoordinator
+from connect.wire import messages as m
 
 
 class SessionMoving(DeviceFollowing):
@@ -31,10 +33,12 @@ class SessionMoving(DeviceFollowing):
         elapsed = round((time.perf_counter() - began) * 1000)
         if outcome.ok:
             self._follow(target_id)
+            # A device that cannot start at an instant made it stop-first: say why the gap.
+            stop_first = outcome.mode is m.TransferMode.STOP_FIRST
+            said = words.moved(name, outcome.mode_reason if stop_first else "")
             self._emit(
                 v.TransferView(
-                    source, target_id, name, v.TransferPhase.DONE, f"Playing on {name}",
-                    outcome.timings, elapsed,
+                    source, target_id, name, v.TransferPhase.DONE, said, outcome.timings, elapsed
                 )
             )  # fmt: skip
         else:

@@ -25,3 +25,12 @@ def ago(seconds: float) -> str:
         return f"{int(seconds // 3600)} h ago"
     days = int(seconds // 86_400)
     return f"{count(days, 'day')} ago"
+
+
+def moved(name: str, stop_first_reason: str = "") -> str:
+    """Return what the app says once the music plays on *name*: "Playing on Kitchen", and, when
+    a device made the transfer stop-first, why there was a gap (no jargon: "stopped first")."""
+    if not stop_first_reason:
+        return f"Playing on {name}"
+    why = stop_first_reason.removeprefix("stop-first: ").split(", so ", 1)[0]
+    return f"Playing on {name}, after a short gap: {why}"

@@ -18,7 +18,7 @@ from connect.controller import Controller
 from connect.errors import AccessError, ConnectError
 from connect.session.connection import ConnectionEvent, DeviceConnection
 from connect.transfer.coordination import Plan
-from connect.transfer.rules import why_not_source, why_not_target
+from connect.transfer.rules import transfer_mode, why_not_source, why_not_target
 from connect.wire import messages as m
 from connect.wire._checks import check_transfer_target
 
@@ -54,6 +54,7 @@ class Preflight:
         self.timeout_s = timeout_s
         self.source_reachable = True
         self.holder = ""  # the device that holds the session, when the source does not
+        self.mode_reason = ""  # why the transfer runs in its mode (rules.transfer_mode)
         self._listener = listener
         self.unsubscribe: list[Callable[[], None]] = []
 
@@ -87,11 +88,16 @@ class Preflight:
         reason = why_not_target(target.welcome.device, state.current_item)
         if reason:
             raise StepFailedError(m.ErrorCode.MEDIA_UNSUPPORTED, reason)
+        # Make-before-break only where both devices can start at an instant (rules.py).
+        source_info = source.welcome.device if source.welcome is not None else None
+        mode, self.mode_reason = transfer_mode(options.mode, source_info, target.welcome.device)
+        if mode is not options.mode:
+            _LOG.info("transfer %s: %s", self.transfer_id[:8], self.mode_reason)
         return Plan(
             transfer_id=self.transfer_id,
             source_id=self.source_id,
             target_id=self.target_id,
-            options=replace(options, paused=options.paused or not state.clock.playing),
+            options=replace(options, mode=mode, paused=options.paused or not state.clock.playing),
             state=state,
             src=_estimate(source),
             tgt=_estimate(target),
@@ -104,6 +110,7 @@ class Preflight:
             target_address=target_address(self.controller, self.target_id),
             source_address=target_address(self.controller, self.source_id),
             names={e.id: e.name for e in self.controller.registry.entries() if e.name},
+            mode_reason=self.mode_reason,
         )
 
     def _known_states(self) -> dict[str, m.PlaybackState]:

@@ -69,6 +69,9 @@ class TransferOutcome:
     # Refused because another device holds the session now (a race, a stale view): that one,
     # to say where the music is and offer to move it from there.
     owner_id: str = ""
+    # Why the transfer ran in `mode` (rules.transfer_mode): a device that cannot start at an
+    # instant makes it stop-first, and the user is told.
+    mode_reason: str = ""
 
     @property
     def ok(self) -> bool:
@@ -200,6 +203,7 @@ class Plan:
     target_address: tuple[str, str] = ("", "")  # (device id, base URL) for the source to ask
     source_address: tuple[str, str] = ("", "")  # (device id, base URL) for the target to fetch
     names: dict[str, str] = field(default_factory=dict)  # device id -> name, for messages
+    mode_reason: str = ""  # why options.mode (rules.transfer_mode)
 
 
 class _Stage(enum.Enum):
@@ -594,6 +598,6 @@ class Coordination:
         outcome = TransferOutcome(
             plan.transfer_id, plan.options.mode, plan.source_id, plan.target_id, failure,
             timings, run.source_reachable, run.rolled_back, run.revision, plan.options.paused,
-            run.owner_id,
+            run.owner_id, plan.mode_reason,
         )  # fmt: skip
         return [Finish(outcome)]

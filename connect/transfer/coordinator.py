@@ -112,7 +112,7 @@ class TransferCoordinator:
                     outcome = TransferOutcome(
                         tid, options.mode, source_id, target_id, exc.failure,
                         source_reachable=run.preflight.source_reachable,
-                        owner_id=run.preflight.holder,
+                        owner_id=run.preflight.holder, mode_reason=run.preflight.mode_reason,
                     )  # fmt: skip
                 finally:
                     run.close()
@@ -121,6 +121,7 @@ class TransferCoordinator:
                         session = conn.session_span if conn is not None else None
                         telemetry.link_device(span, session, device_id, role)
                 telemetry.record_result(span, outcome.revision, outcome.failure)
+                telemetry.record_mode(span, outcome.mode.name.lower(), outcome.mode_reason)
                 error_us = self._clock_error_us(source_id, target_id)
                 telemetry.record_transfer(
                     span, outcome.failure, outcome.timings, rolled_back=outcome.rolled_back,

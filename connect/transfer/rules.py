@@ -25,6 +25,7 @@ __all__ = [
     "position_at",
     "start_lead_us",
     "switch_instant",
+    "transfer_mode",
     "transfer_timings",
     "why_not_source",
     "why_not_target",
@@ -63,6 +64,28 @@ def why_not_target(device: m.DeviceInfo, item: m.QueueItem | None) -> str:
         return ""
     why = why_unplayable(device.capabilities.audio_codecs, item.url, item.content_type)
     return f"{device.name} {why}" if why else ""
+
+
+def transfer_mode(
+    requested: m.TransferMode, source: m.DeviceInfo | None, target: m.DeviceInfo
+) -> tuple[m.TransferMode, str]:
+    """Return the mode a transfer runs in, and why, in plain words.
+
+    Make-before-break needs both devices to start and stop their output at an instant; a
+    device that cannot (`no_timed_start`: a bridged MPD or UPnP renderer) makes the transfer
+    stop-first, with the position carried over. *source* is None when its description is not
+    known (a source gone before the transfer): then only the target decides.
+    """
+    if requested is m.TransferMode.STOP_FIRST:
+        return requested, "stop-first, as asked"
+    untimed = [d for d in (source, target) if d is not None and d.capabilities.no_timed_start]
+    if not untimed:
+        return m.TransferMode.HANDOFF, "handoff: both devices start at an instant"
+    names = " and ".join(d.name or d.id for d in untimed)
+    return m.TransferMode.STOP_FIRST, (
+        f"stop-first: {names} cannot start at an instant, so the source stops, then the "
+        "target starts where it stopped (a short gap)"
+    )
 
 
 def why_not_source(

@@ -111,6 +111,8 @@ def capabilities(w: Wire) -> m.Capabilities:
         transfer_target=w.transfer_target,
         output_delay_us=w.output_delay_us,
         max_volume=w.max_volume,
+        no_timed_start=w.no_timed_start,
+        position_uncertainty_ms=w.position_uncertainty_ms,
     )
 
 

@@ -77,6 +77,8 @@ class Capabilities:
     transfer_target: bool = True
     output_delay_us: int = 0
     max_volume: int = 100
+    no_timed_start: bool = False  # a bridged device: transfers to or from it are stop-first
+    position_uncertainty_ms: int = 0  # how far its reported position may be from what is heard
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,8 @@ def fill_capabilities(out: Wire, value: m.Capabilities) -> None:
     out.transfer_target = value.transfer_target
     out.output_delay_us = value.output_delay_us
     out.max_volume = value.max_volume
+    out.no_timed_start = value.no_timed_start
+    out.position_uncertainty_ms = value.position_uncertainty_ms
 
 
 def fill_device_info(out: Wire, value: m.DeviceInfo) -> None:

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import BENCHMARKS
+from tests.mpd_peer import mpd_installed
 from tests.netns import netns_skip_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Each timed in its own way, so each has its own test: the soak's smoke is a soak of seconds,
-# the impaired network's builds two namespaces.
-ON_THEIR_OWN = ("soak", "impaired")
+# the impaired network's builds two namespaces, the bridges' starts real peers (~30 s).
+ON_THEIR_OWN = ("soak", "impaired", "bridges")
 ON_LOOPBACK = [name for name in BENCHMARKS if name not in ON_THEIR_OWN]
 HAVE_PULSE = shutil.which("pulseaudio") is not None and shutil.which("parecord") is not None
 
@@ -105,3 +106,11 @@ def test_a_quick_run_over_the_impaired_network_reports_figures() -> None:
     if why_not is not None:
         pytest.skip(why_not)
     assert _quick(["impaired"], 170).benchmarks() == {"impaired"}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_quick_run_of_the_bridges_reports_figures() -> None:
+    if not mpd_installed():
+        pytest.skip("mpd is not installed (./dev setup installs it)")
+    assert _quick(["bridges"], 170).benchmarks() == {"bridges"}

@@ -63,7 +63,7 @@ export async function showTransfer(devices, id) {
     ["gap", gapText(t)],
     ["position error", positionText(t)],
     ["controller", t.controller ? label(t.controller.id, t.controller.name) : "not traced"],
-    ["mode", t.mode || "—"],
+    ["mode", (t.mode || "—") + (t.mode_reason ? ` (${t.mode_reason})` : "")],
     ["transfer id", t.id],
   ];
   $("transfer-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));

@@ -337,7 +337,7 @@ class VolumeCapabilities(_message.Message):
     def __init__(self, settable: _Optional[bool] = ..., reportable: _Optional[bool] = ..., steps: _Optional[int] = ...) -> None: ...
 
 class Capabilities(_message.Message):
-    __slots__ = ("audio_codecs", "volume", "seek", "queue", "transfer_source", "transfer_target", "output_delay_us", "max_volume")
+    __slots__ = ("audio_codecs", "volume", "seek", "queue", "transfer_source", "transfer_target", "output_delay_us", "max_volume", "no_timed_start", "position_uncertainty_ms")
     AUDIO_CODECS_FIELD_NUMBER: _ClassVar[int]
     VOLUME_FIELD_NUMBER: _ClassVar[int]
     SEEK_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +346,8 @@ class Capabilities(_message.Message):
     TRANSFER_TARGET_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DELAY_US_FIELD_NUMBER: _ClassVar[int]
     MAX_VOLUME_FIELD_NUMBER: _ClassVar[int]
+    NO_TIMED_START_FIELD_NUMBER: _ClassVar[int]
+    POSITION_UNCERTAINTY_MS_FIELD_NUMBER: _ClassVar[int]
     audio_codecs: _containers.RepeatedScalarFieldContainer[str]
     volume: VolumeCapabilities
     seek: bool
@@ -354,7 +356,9 @@ class Capabilities(_message.Message):
     transfer_target: bool
     output_delay_us: int
     max_volume: int
-    def __init__(self, audio_codecs: _Optional[_Iterable[str]] = ..., volume: _Optional[_Union[VolumeCapabilities, _Mapping]] = ..., seek: _Optional[bool] = ..., queue: _Optional[bool] = ..., transfer_source: _Optional[bool] = ..., transfer_target: _Optional[bool] = ..., output_delay_us: _Optional[int] = ..., max_volume: _Optional[int] = ...) -> None: ...
+    no_timed_start: bool
+    position_uncertainty_ms: int
+    def __init__(self, audio_codecs: _Optional[_Iterable[str]] = ..., volume: _Optional[_Union[VolumeCapabilities, _Mapping]] = ..., seek: _Optional[bool] = ..., queue: _Optional[bool] = ..., transfer_source: _Optional[bool] = ..., transfer_target: _Optional[bool] = ..., output_delay_us: _Optional[int] = ..., max_volume: _Optional[int] = ..., no_timed_start: _Optional[bool] = ..., position_uncertainty_ms: _Optional[int] = ...) -> None: ...
 
 class DeviceInfo(_message.Message):
     __slots__ = ("id", "name", "type", "model", "manufacturer", "software_version", "protocol", "capabilities", "restrictions", "ws_path", "pairing", "revision")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from client.app.rescue import playback_lost, resume_elsewhere
-from client.app.words import ago, count
+from client.app.words import ago, count, moved
 from connect.clock import ClockEstimate
+from connect.transfer.rules import transfer_mode
 from connect.wire import messages as m
 
 
@@ -21,6 +22,18 @@ def test_ago_reads_as_a_person_says_it() -> None:
     assert ago(150) == "2 min ago"
     assert ago(7200) == "2 h ago"
     assert ago(86_400) == "1 day ago"
+
+
+def test_a_stop_first_move_says_why_there_was_a_gap() -> None:
+    assert moved("Car") == "Playing on Car"
+    mpd = m.DeviceInfo(
+        "mpd-1", "Kitchen MPD", m.DeviceType.SPEAKER, m.PROTOCOL_V1,
+        m.Capabilities(no_timed_start=True),
+    )  # fmt: skip
+    _, reason = transfer_mode(m.TransferMode.HANDOFF, None, mpd)
+    assert moved("Kitchen MPD", reason) == (
+        "Playing on Kitchen MPD, after a short gap: Kitchen MPD cannot start at an instant"
+    )
 
 
 def _state(playing: bool = True) -> m.PlaybackState:
