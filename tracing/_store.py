@@ -25,7 +25,7 @@ from tracing import _clock_table as clock_table
 from tracing import _retention, _schema, _users
 from tracing._clock import ClockEstimate
 from tracing._otlp import ROW_FIELDS, Record, Resource, reduced_resource
-from tracing._query import Filters, Scope
+from tracing._query import Filters, Scope, id_key
 from tracing._users import User, token_digest
 
 __all__ = ["COLUMNS", "FROM", "Store", "User", "decoded_row", "record_row", "token_digest"]
@@ -38,8 +38,8 @@ MAX_REDUCED_RESOURCES = 100
 _INSERT = (
     "INSERT OR IGNORE INTO records (kind, trace_id, span_id, parent_id, name, span_kind, "
     "start_ns, end_ns, device_id, user_id, session_id, transfer_id, peer_device_id, "
-    "message_kind, envelope_seq, status, received_ns, data, resource_id) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "message_kind, envelope_seq, status, received_ns, data, resource_id, tk, sk) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 # The columns a record row is returned with (`data` is decoded into a dict).
 _NAMES = [
@@ -96,6 +96,7 @@ class Store:
         self._db.execute("BEGIN IMMEDIATE")  # one migrating process at a time
         try:
             _schema.migrate_columns(self._db)
+            _schema.migrate_keys(self._db)
             self._db.executescript(_schema.SCHEMA)  # executescript commits the BEGIN above
         except BaseException:
             if self._db.in_transaction:
@@ -147,7 +148,7 @@ class Store:
                         continue
                     if stored is not res:
                         r = r._replace(resource=stored)
-                    rows.append((*r[:ROW_FIELDS], rid))
+                    rows.append((*r[:ROW_FIELDS], rid, id_key(r.trace_id), id_key(r.span_id)))
                     submitted.append(r)
                 refused.append(n)
             changes = db.total_changes
@@ -171,7 +172,7 @@ class Store:
             (last,) = self._db.execute("SELECT last_insert_rowid()").fetchone()
             first = last - inserted + 1
             return list(zip(range(first, last + 1), submitted, strict=True)), [
-                row[-1] for row in rows
+                row[ROW_FIELDS] for row in rows
             ]
         # Some were duplicates: find which rows are new (the first copy of each key won).
         by_key: dict[tuple[str, str], Record] = {}
