@@ -53,6 +53,7 @@ def _lean_request_class() -> Any:
 
 LeanTraceRequest = _lean_request_class()
 _cache: dict[bytes, _Known] = {}
+_keys: dict[bytes, tuple[str, str]] = {}  # a key's bytes: the key, and `"key":` as JSON
 
 
 def parse_lean(body: bytes) -> Any:
@@ -105,21 +106,31 @@ def _scalar(raw: bytes) -> _Known | None:
     at = raw[1] + 2  # the value field: tag 0x12, its length, the AnyValue's one field
     if at + 3 > end or raw[at] != 0x12 or raw[at + 1] != end - at - 2:
         return None
-    tag = raw[at + 2]
+    # Most misses are a known key with a new value (a sequence number, a command id).
+    named = _keys.get(raw[2:at])
     try:
+        if named is None:
+            named = _name(raw[2:at])
+        tag = raw[at + 2]
         if tag == 0x0A and raw[at + 3] == end - at - 4:
             value: Any = raw[at + 4 :].decode()
-            text = _quote(value)
-        elif tag == 0x18 and end - at - 3 <= _VARINT_MAX and raw[end - 1] < 0x80:
+            return named[0], value, named[1] + _quote(value)
+        if tag == 0x18 and end - at - 3 <= _VARINT_MAX and raw[end - 1] < 0x80:
             value = raw[end - 1]
             for byte in raw[end - 2 : at + 2 : -1]:  # the other bytes, most significant first
                 if byte < 0x80:
                     return None  # the varint ends before the field does
                 value = value << 7 | byte & 0x7F
-            text = str(value)
-        else:
-            return None
-        key = raw[2:at].decode()
+            return named[0], value, named[1] + str(value)
     except UnicodeDecodeError:
         return None  # upb says what is wrong with it
-    return key, value, f"{_quote(key)}:{text}"
+    return None
+
+
+def _name(raw_key: bytes) -> tuple[str, str]:
+    """Return a key and its JSON text with the colon, remembered (raises UnicodeDecodeError)."""
+    key = raw_key.decode()
+    if len(_keys) >= CACHE_MAX:
+        _keys.clear()
+    named = _keys[raw_key] = (key, f"{_quote(key)}:")
+    return named
