@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,10 @@ COLUMNS = ", ".join(f"records.{c}" for c in _NAMES) + ", resources.attrs"
 FROM = "records JOIN resources ON resources.id = records.resource_id"
 
 Fresh = tuple[int, Record]  # a record stored by an insert, and its seq
+_RECORD = operator.itemgetter(1)  # of a Fresh
+_USER_DEVICE = operator.attrgetter("user_id", "device_id")
+_DATA = operator.attrgetter("data")
+_NAME = operator.attrgetter("name")
 
 
 class Store:
@@ -225,17 +230,22 @@ class Store:
         return rid
 
     def _account(
-        self, fresh: Sequence[Fresh], resource_ids: Sequence[int], seen: Iterable[Record]
+        self, fresh: Sequence[Fresh], resource_ids: Sequence[int], seen: Sequence[Record]
     ) -> None:
         """Count what was stored: per sender its bytes, per resource and device its records."""
-        by_sender: dict[str, int] = {}
-        by_device: dict[tuple[str, str], int] = {}
+        # map() and Counter walk the records in C: these loops see every record of a group.
+        records = list(map(_RECORD, fresh))
+        by_device = Counter(map(_USER_DEVICE, records))
         overhead = _retention.ROW_OVERHEAD
-        for _, r in fresh:
-            user = r.user_id
-            by_sender[user] = by_sender.get(user, 0) + len(r.data) + len(r.name) + overhead
-            key = (user, r.device_id)
-            by_device[key] = by_device.get(key, 0) + 1
+        users = {user for user, _ in by_device}
+        by_sender: dict[str, int] = {}
+        if len(users) == 1:  # the common group: one user's devices
+            size = sum(map(len, map(_DATA, records))) + sum(map(len, map(_NAME, records)))
+            by_sender[users.pop()] = size + overhead * len(records)
+        else:
+            for r in records:
+                user = r.user_id
+                by_sender[user] = by_sender.get(user, 0) + len(r.data) + len(r.name) + overhead
         db = self._db
         db.executemany(
             "INSERT INTO senders (user_id, bytes) VALUES (?, ?) "
@@ -246,9 +256,7 @@ class Store:
             "UPDATE resources SET refs = refs + ? WHERE id = ?",
             [(n, rid) for rid, n in Counter(resource_ids).items()],
         )
-        latest: dict[tuple[str, str], Record] = {}
-        for r in seen:
-            latest[(r.user_id, r.device_id)] = r
+        latest = dict(zip(map(_USER_DEVICE, seen), seen, strict=True))  # the last one wins
         now = time.time_ns()
         db.executemany(
             "INSERT INTO devices (user_id, device_id, name, type, clock_offset_ms, "
