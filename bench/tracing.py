@@ -348,3 +348,20 @@ async def _event_to_page(
         finally:
             await browser.close()
     return out
+
+
+def main() -> None:
+    """Run `tracing.ingest_per_cpu_second`'s rounds alone (5 of 40 batches) and print them."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
+        _, cpu_rates, stored, sent = asyncio.run(_ingest(Path(tmp), 5, 40))
+    overall = len(cpu_rates) / sum(1 / rate for rate in cpu_rates)
+    print(
+        f"loadavg_1m {load:.2f}; spans per CPU-second by round {[round(r) for r in cpu_rates]}, "
+        f"median {statistics.median(cpu_rates):.0f}, all rounds {overall:.0f}; "
+        f"stored {stored:.0f} of {sent:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
