@@ -13,7 +13,7 @@ load generator and the viewer, on the other cores, over loopback HTTP.
   /proc: what one core sustains, robust to other load on the machine), and spans / wall time
   (lower whenever something else shares the core). The database grows over the rounds (about
   100 000 spans in all), and each round is a little slower than the one before: the
-  (trace id, span id) index takes longer to update as it grows.
+  (trace key, span key) index takes longer to update as it grows.
 * `tracing.live_publish`: what the live stream costs the event loop per stored record, with
   100 viewers connected (bench/_live_publish.py, in-process).
 * `tracing.event_to_sse`: one span pair posted; the sample ends when a connected SSE client

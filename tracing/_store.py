@@ -95,7 +95,7 @@ class Store:
         # quarter in measurement. Readers are unaffected (WAL). A small retention budget asks
         # for less (the WAL is disk too).
         self._db.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
-        # The writer asks for more: every insert walks the (trace id, span id) index at a
+        # The writer asks for more: every insert walks the (trace key, span key) index at a
         # random place, and pages kept here need no read from the OS.
         self._db.execute(f"PRAGMA cache_size={-1024 * int(cache_mb)}")
         self._db.execute("BEGIN IMMEDIATE")  # one migrating process at a time
