@@ -35,6 +35,7 @@ __all__ = ["COLUMNS", "FROM", "Store", "User", "decoded_row", "record_row", "tok
 # (tracing._otlp.reduce_attributes), and the reduced ones beyond which its records are refused.
 MAX_RESOURCES_PER_SENDER = 1000
 MAX_REDUCED_RESOURCES = 100
+ANALYZE_EVERY_S = 60.0  # at most, on retention's passes
 
 _INSERT = (
     "INSERT OR IGNORE INTO records (kind, trace_id, span_id, parent_id, name, span_kind, "
@@ -98,6 +99,8 @@ class Store:
         # The writer asks for more: every insert walks the (trace key, span key) index at a
         # random place, and pages kept here need no read from the OS.
         self._db.execute(f"PRAGMA cache_size={-1024 * int(cache_mb)}")
+        self._db.execute("PRAGMA analysis_limit=400")  # rows ANALYZE samples an index
+        self._analyzed_at = -ANALYZE_EVERY_S  # time.monotonic() of the last ANALYZE
         self._db.execute("BEGIN IMMEDIATE")  # one migrating process at a time
         try:
             _schema.migrate_columns(self._db)
@@ -352,6 +355,14 @@ class Store:
     def enforce_retention(self, max_age_s: float, max_bytes: int, chunk: int = 5000) -> int:
         """Delete records older than `max_age_s` (by receipt), then evict until the data fits
         in `max_bytes` (tracing._retention says in which order); return how many went."""
+        # First the planner's statistics (a few ms, sampled: analysis_limit), whose pages then
+        # count in the size: without them a viewer's search for one trace walked all its
+        # user's records (user_id's index) instead of the trace key's, 30 ms instead of 0.5
+        # at 50 000 records.
+        now = time.monotonic()
+        if now - self._analyzed_at >= ANALYZE_EVERY_S:
+            self._analyzed_at = now
+            self._db.execute("ANALYZE records")
         try:
             return _retention.enforce(self._db, max_age_s, max_bytes, chunk)
         finally:

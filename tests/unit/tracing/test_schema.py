@@ -71,3 +71,20 @@ def test_a_version_2_database_gets_the_id_keys_and_keeps_its_records_and_seqs(tm
         assert all(r["seq"] > 6 for r in fresh)
     finally:
         store.close()
+
+
+def test_after_retention_a_users_trace_is_found_by_its_key_not_by_the_user(tmp_path):
+    store = Store(tmp_path / "traces.db")
+    try:
+        for _ in range(20):
+            store.insert(_records(20))
+        store.enforce_retention(max_age_s=3600, max_bytes=1 << 30)
+        trace = store.latest(EVERYTHING, Filters(), 1)[0]["trace_id"]
+        where, params = Filters(trace=trace).clause()
+        plan = store.connection.execute(
+            f"EXPLAIN QUERY PLAN SELECT seq FROM records WHERE user_id = ? AND {where}",
+            [ALICE_PHONE.user, *params],
+        ).fetchall()
+        assert "(tk=?)" in " ".join(str(step[-1]) for step in plan)
+    finally:
+        store.close()
