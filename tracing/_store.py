@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,10 +68,6 @@ COLUMNS = ", ".join(f"records.{c}" for c in _NAMES) + ", resources.attrs"
 FROM = "records JOIN resources ON resources.id = records.resource_id"
 
 Fresh = tuple[int, Record]  # a record stored by an insert, and its seq
-_RECORD = operator.itemgetter(1)  # of a Fresh
-_USER_DEVICE = operator.attrgetter("user_id", "device_id")
-_DATA = operator.attrgetter("data")
-_NAME = operator.attrgetter("name")
 
 
 class Store:
@@ -162,8 +156,9 @@ class Store:
             changes = db.total_changes
             db.executemany(_INSERT, rows)
             fresh, resource_ids = self._fresh(before, db.total_changes - changes, rows, submitted)
-            self._account(fresh, resource_ids, submitted)
-            clock_table.add_samples(db, [r for _, r in fresh], before)
+            new = [r for _, r in fresh]
+            _retention.account_stored(db, new, resource_ids, submitted)
+            clock_table.add_samples(db, new, before)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -231,46 +226,6 @@ class Store:
             if row is not None:
                 rid = self._resource_ids[key] = row[0]
         return rid
-
-    def _account(
-        self, fresh: Sequence[Fresh], resource_ids: Sequence[int], seen: Sequence[Record]
-    ) -> None:
-        """Count what was stored: per sender its bytes, per resource and device its records."""
-        # map() and Counter walk the records in C: these loops see every record of a group.
-        records = list(map(_RECORD, fresh))
-        by_device = Counter(map(_USER_DEVICE, records))
-        overhead = _retention.ROW_OVERHEAD
-        users = {user for user, _ in by_device}
-        by_sender: dict[str, int] = {}
-        if len(users) == 1:  # the common group: one user's devices
-            size = sum(map(len, map(_DATA, records))) + sum(map(len, map(_NAME, records)))
-            by_sender[users.pop()] = size + overhead * len(records)
-        else:
-            for r in records:
-                user = r.user_id
-                by_sender[user] = by_sender.get(user, 0) + len(r.data) + len(r.name) + overhead
-        db = self._db
-        db.executemany(
-            "INSERT INTO senders (user_id, bytes) VALUES (?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET bytes = bytes + excluded.bytes",
-            list(by_sender.items()),
-        )
-        db.executemany(
-            "UPDATE resources SET refs = refs + ? WHERE id = ?",
-            [(n, rid) for rid, n in Counter(resource_ids).items()],
-        )
-        latest = dict(zip(map(_USER_DEVICE, seen), seen, strict=True))  # the last one wins
-        now = time.time_ns()
-        db.executemany(
-            "INSERT INTO devices (user_id, device_id, name, type, clock_offset_ms, "
-            "first_seen_ns, last_seen_ns, records) VALUES (?,?,?,?,?,?,?,?) "
-            "ON CONFLICT (user_id, device_id) DO UPDATE SET "
-            "name = CASE excluded.name WHEN '' THEN name ELSE excluded.name END, "
-            "type = CASE excluded.type WHEN '' THEN type ELSE excluded.type END, "
-            "clock_offset_ms = COALESCE(excluded.clock_offset_ms, clock_offset_ms), "
-            "last_seen_ns = excluded.last_seen_ns, records = records + excluded.records",
-            [_device_row(r, now, by_device.get(key, 0)) for key, r in latest.items()],
-        )
 
     def _finish_migration(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -402,20 +357,6 @@ class Store:
     def connection(self) -> sqlite3.Connection:
         """The connection itself, for `tracing._users`' other commands (the CLI)."""
         return self._db
-
-
-def _device_row(r: Record, now: int, records: int) -> tuple[Any, ...]:
-    """The devices row a record's device gets: who, its name and type, seen now, how many."""
-    return (
-        r.user_id,
-        r.device_id,
-        r.device_name,
-        r.device_type,
-        r.clock_offset_ms,
-        now,
-        now,
-        records,
-    )
 
 
 def _digest(res: Resource) -> str:
