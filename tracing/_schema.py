@@ -5,9 +5,9 @@ Version 2 added what retention needs to evict senders and prune what records lea
 gets the columns, then its counts are computed once from the records (`recount`).
 
 Version 3 de-duplicates records by two integers of their ids (`tk`, `sk`: see
-`tracing._query.id_key`) instead of the ids' hex text: an index a third the size, whose random
-insert (one a span) was the largest part of storing a span. An older `records` table is rebuilt
-once with the keys (`migrate_keys`).
+`tracing._query.id_key`) instead of the ids' hex text: an index less than half the size,
+whose insert at a random place (one a span, a page written at commit) was the largest single
+part of storing a span. An older `records` table is rebuilt once with the keys (`migrate_keys`).
 """
 
 from __future__ import annotations
