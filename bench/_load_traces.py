@@ -217,3 +217,34 @@ async def _collector(db: Path, log: Path) -> AsyncIterator[tuple[str, int]]:
         if pinned:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+
+
+def main() -> None:
+    """Run the trace scenario alone and print what `load.trace_devices_N` would judge."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(prog="python -m bench._load_traces", description=main.__doc__)
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--spans", type=int, default=8, help="spans per batch (default 8)")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="baton-bench-load-") as tmp:
+        r = asyncio.run(many_devices(args.devices, args.spans, args.seconds, Path(tmp)))
+    ms = sorted(r.request_ms)
+
+    def pct(p: float) -> float:
+        return ms[min(len(ms) - 1, int(p / 100 * len(ms)))] if ms else float("nan")
+
+    print(
+        f"loadavg_1m {load:.2f}; request p50 {pct(50):.1f} ms, p99 {pct(99):.1f} ms; "
+        f"{r.stored / r.load_s:.0f} of {r.offered_per_s:.0f} spans/s stored; sent {r.sent}, "
+        f"stored {r.stored}, devices mismatched {r.lost_devices}, errors {len(r.errors)}, "
+        f"late sends {r.late}; collector {r.collector_cpu_s / r.load_s:.2f} cores, "
+        f"{r.collector_cpu_s / max(1, len(ms)) * 1000:.2f} ms CPU a request"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ load generator and the viewer, on the other cores, over loopback HTTP.
   /proc: what one core sustains, robust to other load on the machine), and spans / wall time
   (lower whenever something else shares the core). The database grows over the rounds (about
   100 000 spans in all), and each round is a little slower than the one before: the
-  (trace id, span id) index takes longer to update as it grows.
+  (trace key, span key) index takes longer to update as it grows.
 * `tracing.live_publish`: what the live stream costs the event loop per stored record, with
   100 viewers connected (bench/_live_publish.py, in-process).
 * `tracing.event_to_sse`: one span pair posted; the sample ends when a connected SSE client
@@ -348,3 +348,20 @@ async def _event_to_page(
         finally:
             await browser.close()
     return out
+
+
+def main() -> None:
+    """Run `tracing.ingest_per_cpu_second`'s rounds alone (5 of 40 batches) and print them."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
+        _, cpu_rates, stored, sent = asyncio.run(_ingest(Path(tmp), 5, 40))
+    overall = len(cpu_rates) / sum(1 / rate for rate in cpu_rates)
+    print(
+        f"loadavg_1m {load:.2f}; spans per CPU-second by round {[round(r) for r in cpu_rates]}, "
+        f"median {statistics.median(cpu_rates):.0f}, all rounds {overall:.0f}; "
+        f"stored {stored:.0f} of {sent:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from tracing import _clock
 from tracing._otlp import SPAN, Record
-from tracing._query import Scope
+from tracing._query import Scope, id_key
 
 SCHEMA = """
 -- Clock-offset bounds (tracing._clock): per ingest batch and (sender device, receiver device),
@@ -106,14 +106,13 @@ def _tightest_pairs(
     return tightest
 
 
-# By trace id (the unique index's first column); the second id is matched in `_stored`.
+# By trace key (the unique index's first column); the ids themselves are matched in `_stored`.
 _SPAN_BY_ID = (
-    "SELECT trace_id, span_id, user_id, device_id, start_ns FROM records "
-    "WHERE trace_id IN ({traces})"
+    "SELECT trace_id, span_id, user_id, device_id, start_ns FROM records WHERE tk IN ({traces})"
 )
 _HANDLERS_OF = (
     "SELECT trace_id, parent_id, user_id, device_id, start_ns FROM records "
-    "WHERE trace_id IN ({traces}) AND kind = 'span' AND span_kind IN (?, ?) AND seq <= ?"
+    "WHERE tk IN ({traces}) AND kind = 'span' AND span_kind IN (?, ?) AND seq <= ?"
 )
 _TRACES_PER_QUERY = 500  # parameters per query, far below SQLite's limit
 
@@ -126,7 +125,7 @@ def _stored(
 ) -> Iterator[tuple[str, str, str, str, int]]:
     """Return the rows of *query* whose (trace id, second id) is one of *keys*."""
     wanted = set(keys)
-    traces = sorted({trace for trace, _ in keys})
+    traces = sorted({id_key(trace) for trace, _ in keys})
     for first in range(0, len(traces), _TRACES_PER_QUERY):
         chunk = traces[first : first + _TRACES_PER_QUERY]
         sql = query.format(traces=",".join("?" * len(chunk)))

@@ -158,10 +158,11 @@ def decode_request(
     now = time.time_ns() if received_ns is None else received_ns
     out = Decoded()
     if signal == "traces":
-        for attrs, scopes, read in _trace_groups(body, media):
-            res = resource(attrs, user_id)
-            for scope, spans in scopes:
-                _spans(spans, scope, res, now, out, read)
+        try:
+            _traces(body, media, user_id, now, out, bare=True)
+        except _HasEventsOrLinksError:  # read again, with them
+            out = Decoded()
+            _traces(body, media, user_id, now, out, bare=False)
     else:
         message = parse(signal, body, media)
         for group in message.resource_logs:
@@ -171,7 +172,22 @@ def decode_request(
     return out
 
 
-def _trace_groups(body: bytes, media: str) -> Iterator[tuple[Any, Any, _ReadAttributes]]:
+class _HasEventsOrLinksError(Exception):
+    """A span read with the bare schema (`tracing._otlp_attrs`) has events or links."""
+
+
+def _traces(
+    body: bytes, media: str, user_id: str | None, now: int, out: Decoded, *, bare: bool
+) -> None:
+    for attrs, scopes, read in _trace_groups(body, media, bare):
+        res = resource(attrs, user_id)
+        for scope, spans in scopes:
+            _spans(spans, scope, res, now, out, read)
+
+
+def _trace_groups(
+    body: bytes, media: str, bare: bool
+) -> Iterator[tuple[Any, Any, _ReadAttributes]]:
     """Yield each resource's attributes, its (scope name, spans), and how to read attributes."""
     if media == JSON:
         groups = None
@@ -183,7 +199,7 @@ def _trace_groups(body: bytes, media: str) -> Iterator[tuple[Any, Any, _ReadAttr
             return
     # Protobuf keeps span attributes as bytes until read (tracing._otlp_attrs).
     lean = media == PROTOBUF
-    message = parse_lean(body) if lean else parse("traces", body, media)
+    message = parse_lean(body, bare=bare) if lean else parse("traces", body, media)
     read = lean_attributes if lean else _attributes
     for group in message.resource_spans:
         scopes = ((s.scope.name, s.spans) for s in group.scope_spans)
@@ -226,20 +242,11 @@ def _spans(
         more: dict[str, Any] = {}
         if status.message:
             more["status_message"] = status.message
-        if len(events):
-            more["events"] = [
-                {"name": e.name, "time_ns": e.time_unix_nano, "attributes": read(e.attributes)[0]}
-                for e in events
-            ]
-        if len(links):
-            more["links"] = [
-                {
-                    "trace_id": link.trace_id.hex(),
-                    "span_id": link.span_id.hex(),
-                    "attributes": read(link.attributes)[0],
-                }
-                for link in links
-            ]
+        if events or links:
+            if events.__class__ is bytes or links.__class__ is bytes:
+                # The bare schema says only that there are some: the caller reads them in full.
+                raise _HasEventsOrLinksError
+            more.update(_events_and_links(events, links, read))
         # Checked after reading every attribute: a malformed one refuses the whole request.
         if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
             out.refuse("spans without a valid trace id (16 bytes, not all zero)")
@@ -294,6 +301,26 @@ def _spans(
                 ),
             )
         )
+
+
+def _events_and_links(events: Any, links: Any, read: _ReadAttributes) -> dict[str, Any]:
+    """A span's events and links as its data holds them (only those it has)."""
+    more: dict[str, Any] = {}
+    if len(events):
+        more["events"] = [
+            {"name": e.name, "time_ns": e.time_unix_nano, "attributes": read(e.attributes)[0]}
+            for e in events
+        ]
+    if len(links):
+        more["links"] = [
+            {
+                "trace_id": link.trace_id.hex(),
+                "span_id": link.span_id.hex(),
+                "attributes": read(link.attributes)[0],
+            }
+            for link in links
+        ]
+    return more
 
 
 def _logs(logs: Iterable[Any], scope: str, res: Resource, now: int, out: Decoded) -> None:

@@ -33,8 +33,14 @@ _VARINT_MAX = 9  # bytes of a varint read by hand: below 2**63, so never negativ
 _Known = tuple[str, Any, str]  # key, value, and `"key":value` as JSON text
 
 
-def _lean_request_class() -> Any:
-    """Build `ExportTraceServiceRequest` of a private schema pool: span attributes as bytes."""
+def _lean_request_class(*, bare: bool = False) -> Any:
+    """Build `ExportTraceServiceRequest` of a private schema pool: span attributes as bytes.
+
+    *bare*: a span's `events` and `links` too, each as one singular bytes field (the last
+    one sent, unchecked): enough to tell that a span has none, which upb's empty repeated
+    containers took ~0.33 µs each to say.
+    """
+    bytes_type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
     pool = descriptor_pool.DescriptorPool()
     for module in (common_pb2, resource_pb2, trace_pb2, trace_service_pb2):
         proto = descriptor_pb2.FileDescriptorProto()
@@ -44,20 +50,28 @@ def _lean_request_class() -> Any:
             for message in (span, *span.nested_type):  # Span, Span.Event, Span.Link
                 for field in message.field:
                     if field.name == "attributes":
-                        field.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
+                        field.type = bytes_type
                         field.ClearField("type_name")
+            for field in span.field:
+                if bare and field.name in ("events", "links"):
+                    field.type = bytes_type
+                    field.ClearField("type_name")
+                    field.label = descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL
         pool.Add(proto)
     name = trace_service_pb2.ExportTraceServiceRequest.DESCRIPTOR.full_name
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
 
 
 LeanTraceRequest = _lean_request_class()
+BareTraceRequest = _lean_request_class(bare=True)  # events and links: presence only
 _cache: dict[bytes, _Known] = {}
+_keys: dict[bytes, tuple[str, str]] = {}  # a key's bytes: the key, and `"key":` as JSON
 
 
-def parse_lean(body: bytes) -> Any:
-    """Parse a protobuf `ExportTraceServiceRequest` as a `LeanTraceRequest`; raise OtlpError."""
-    message = LeanTraceRequest()
+def parse_lean(body: bytes, *, bare: bool = False) -> Any:
+    """Parse a protobuf `ExportTraceServiceRequest` as a `LeanTraceRequest` (or, *bare*, a
+    `BareTraceRequest`); raise OtlpError."""
+    message = BareTraceRequest() if bare else LeanTraceRequest()
     try:
         message.ParseFromString(body)
     except (DecodeError, RecursionError) as exc:
@@ -70,7 +84,8 @@ def attributes(raw_attributes: Any) -> tuple[dict[str, Any], str]:
     out: dict[str, Any] = {}
     parts = []
     get = _cache.get
-    for raw in raw_attributes:
+    # A slice is made in C, ~0.14 µs an attribute; upb's iterator costs ~0.4.
+    for raw in raw_attributes[:]:
         known = get(raw)
         if known is None:
             known = _learn(raw)
@@ -105,21 +120,31 @@ def _scalar(raw: bytes) -> _Known | None:
     at = raw[1] + 2  # the value field: tag 0x12, its length, the AnyValue's one field
     if at + 3 > end or raw[at] != 0x12 or raw[at + 1] != end - at - 2:
         return None
-    tag = raw[at + 2]
+    # Most misses are a known key with a new value (a sequence number, a command id).
+    named = _keys.get(raw[2:at])
     try:
+        if named is None:
+            named = _name(raw[2:at])
+        tag = raw[at + 2]
         if tag == 0x0A and raw[at + 3] == end - at - 4:
             value: Any = raw[at + 4 :].decode()
-            text = _quote(value)
-        elif tag == 0x18 and end - at - 3 <= _VARINT_MAX and raw[end - 1] < 0x80:
+            return named[0], value, named[1] + _quote(value)
+        if tag == 0x18 and end - at - 3 <= _VARINT_MAX and raw[end - 1] < 0x80:
             value = raw[end - 1]
             for byte in raw[end - 2 : at + 2 : -1]:  # the other bytes, most significant first
                 if byte < 0x80:
                     return None  # the varint ends before the field does
                 value = value << 7 | byte & 0x7F
-            text = str(value)
-        else:
-            return None
-        key = raw[2:at].decode()
+            return named[0], value, named[1] + str(value)
     except UnicodeDecodeError:
         return None  # upb says what is wrong with it
-    return key, value, f"{_quote(key)}:{text}"
+    return None
+
+
+def _name(raw_key: bytes) -> tuple[str, str]:
+    """Return a key and its JSON text with the colon, remembered (raises UnicodeDecodeError)."""
+    key = raw_key.decode()
+    if len(_keys) >= CACHE_MAX:
+        _keys.clear()
+    named = _keys[raw_key] = (key, f"{_quote(key)}:")
+    return named

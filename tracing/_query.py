@@ -10,6 +10,22 @@ if TYPE_CHECKING:
     from tracing._otlp import Record
 
 
+_KEY_DIGITS = 15  # 60 bits: an SQLite integer, never negative
+
+
+def id_key(hex_id: str) -> int:
+    """Return the integer the records index keeps of a trace or span id: its last 15 hex
+    digits (60 of the random bits a W3C id ends with), -1 for an empty or non-hex id.
+
+    De-duplication is by (trace key, span key): 120 bits of the two ids rather than all 192.
+    Two different spans alike in both would have to share a span id and 60 bits of trace id.
+    """
+    try:
+        return int(hex_id[-_KEY_DIGITS:], 16)
+    except ValueError:
+        return -1
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which records a request may see: one user id, or everything (admin, local CLI)."""
@@ -50,14 +66,13 @@ class Filters:
         elif self.kind:
             parts.append("message_kind = ?")
             params.append(self.kind)
-        for column, value in (
-            ("session_id", self.session),
-            ("transfer_id", self.transfer),
-            ("trace_id", self.trace),
-        ):
+        for column, value in (("session_id", self.session), ("transfer_id", self.transfer)):
             if value:
                 parts.append(f"{column} = ?")
                 params.append(value)
+        if self.trace:  # through the (tk, sk) index
+            parts.append("tk = ? AND trace_id = ?")
+            params += [id_key(self.trace), self.trace]
         if self.text:
             parts.append("(name LIKE ? ESCAPE '\\' OR data LIKE ? ESCAPE '\\')")
             like = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

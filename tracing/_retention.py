@@ -1,8 +1,9 @@
 """Retention: what the collector deletes, and in which order, to stay within its age and size.
 
-Runs on the store's writing connection (`Store.enforce_retention`). Every deletion also
-un-counts what it deleted (`account_deleted`), and whatever nothing points at any more goes
-with it: resources no record uses, devices with no record left, their clock samples.
+Runs on the store's writing connection (`Store.enforce_retention`). Every insert counts what
+it stored (`account_stored`), every deletion un-counts what it deleted (`account_deleted`),
+and whatever nothing points at any more goes with it: resources no record uses, devices with
+no record left, their clock samples.
 
 The order, when the data is over its size:
 
@@ -18,12 +19,17 @@ that user is the largest sender and has nothing older left.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tracing import _users
+
+if TYPE_CHECKING:
+    from tracing._otlp import Record
 
 PROTECT_S = 3600.0
 ROW_OVERHEAD = 200  # bytes a record costs beyond its name and data: ids, columns, index entries
@@ -158,6 +164,67 @@ def _delete(db: sqlite3.Connection, where: str, params: tuple[object, ...]) -> i
         db.execute("ROLLBACK")
         raise
     return len(rows)
+
+
+_USER_DEVICE = operator.attrgetter("user_id", "device_id")
+_DATA = operator.attrgetter("data")
+_NAME = operator.attrgetter("name")
+
+
+def account_stored(
+    db: sqlite3.Connection,
+    stored: Sequence[Record],
+    resource_ids: Sequence[int],
+    seen: Sequence[Record],
+) -> None:
+    """Count what an insert stored (each with its resource id): per sender its bytes, per
+    resource and device its records; and update every device *seen*, stored or not."""
+    # map() and Counter walk the records in C: these loops see every record of a group.
+    by_device = Counter(map(_USER_DEVICE, stored))
+    users = {user for user, _ in by_device}
+    by_sender: dict[str, int] = {}
+    if len(users) == 1:  # the common group: one user's devices
+        size = sum(map(len, map(_DATA, stored))) + sum(map(len, map(_NAME, stored)))
+        by_sender[users.pop()] = size + ROW_OVERHEAD * len(stored)
+    else:
+        for r in stored:
+            user = r.user_id
+            by_sender[user] = by_sender.get(user, 0) + len(r.data) + len(r.name) + ROW_OVERHEAD
+    db.executemany(
+        "INSERT INTO senders (user_id, bytes) VALUES (?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET bytes = bytes + excluded.bytes",
+        list(by_sender.items()),
+    )
+    db.executemany(
+        "UPDATE resources SET refs = refs + ? WHERE id = ?",
+        [(n, rid) for rid, n in Counter(resource_ids).items()],
+    )
+    latest = dict(zip(map(_USER_DEVICE, seen), seen, strict=True))  # the last one wins
+    now = time.time_ns()
+    db.executemany(
+        "INSERT INTO devices (user_id, device_id, name, type, clock_offset_ms, "
+        "first_seen_ns, last_seen_ns, records) VALUES (?,?,?,?,?,?,?,?) "
+        "ON CONFLICT (user_id, device_id) DO UPDATE SET "
+        "name = CASE excluded.name WHEN '' THEN name ELSE excluded.name END, "
+        "type = CASE excluded.type WHEN '' THEN type ELSE excluded.type END, "
+        "clock_offset_ms = COALESCE(excluded.clock_offset_ms, clock_offset_ms), "
+        "last_seen_ns = excluded.last_seen_ns, records = records + excluded.records",
+        [_device_row(r, now, by_device.get(key, 0)) for key, r in latest.items()],
+    )
+
+
+def _device_row(r: Record, now: int, records: int) -> tuple[Any, ...]:
+    """The devices row a record's device gets: who, its name and type, seen now, how many."""
+    return (
+        r.user_id,
+        r.device_id,
+        r.device_name,
+        r.device_type,
+        r.clock_offset_ms,
+        now,
+        now,
+        records,
+    )
 
 
 def account_deleted(db: sqlite3.Connection, rows: Iterable[tuple[int, str, str, int, int]]) -> None:

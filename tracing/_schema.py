@@ -3,6 +3,11 @@
 Version 2 added what retention needs to evict senders and prune what records leave behind:
 `resources.sender` and `.refs`, `devices.records` and the `senders` table. An older database
 gets the columns, then its counts are computed once from the records (`recount`).
+
+Version 3 de-duplicates records by two integers of their ids (`tk`, `sk`: see
+`tracing._query.id_key`) instead of the ids' hex text: an index less than half the size,
+whose insert at a random place (one a span, a page written at commit) was the largest single
+part of storing a span. An older `records` table is rebuilt once with the keys (`migrate_keys`).
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import os
 import sqlite3
 from pathlib import Path
 
+from tracing._query import id_key
 from tracing._retention import RESOURCE_OVERHEAD, ROW_OVERHEAD
 
-VERSION = 2
-SCHEMA = """
+VERSION = 3
+_RECORDS = """
 CREATE TABLE IF NOT EXISTS records (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -37,11 +43,17 @@ CREATE TABLE IF NOT EXISTS records (
     received_ns INTEGER NOT NULL,
     data TEXT NOT NULL,
     resource_id INTEGER NOT NULL,
-    -- De-duplication, and lookups by trace (a prefix of this index). Logs use "log:<digest>"
-    -- as span_id (see tracing._otlp.Record).
-    UNIQUE (trace_id, span_id)
+    -- id_key(trace_id) and id_key(span_id): de-duplication, and lookups by trace (tk, a
+    -- prefix of this index, then trace_id itself). Logs use "log:<digest>" as span_id (see
+    -- tracing._otlp.Record).
+    tk INTEGER NOT NULL,
+    sk INTEGER NOT NULL,
+    UNIQUE (tk, sk)
 );
--- Resource attributes are the same for every span of a process: stored once, not per row.
+"""
+SCHEMA = (
+    _RECORDS
+    + """-- Resource attributes are the same for every span of a process: stored once, not per row.
 -- sender: the baton.user.id whose budget it counts against; refs: records using it
 -- (0: pruned by retention).
 CREATE TABLE IF NOT EXISTS resources (
@@ -76,6 +88,13 @@ CREATE TABLE IF NOT EXISTS senders (
 -- deleted_through: the highest seq retention has deleted (a resume from below it lost data).
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+)
+# The columns a version 2 records table and this one share, in order.
+_SHARED = (
+    "seq, kind, trace_id, span_id, parent_id, name, span_kind, start_ns, end_ns, device_id, "
+    "user_id, session_id, transfer_id, peer_device_id, message_kind, envelope_seq, status, "
+    "received_ns, data, resource_id"
+)
 
 
 def create_private(path: str | Path) -> None:
@@ -96,6 +115,33 @@ def migrate_columns(db: sqlite3.Connection) -> None:
         names = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if names and column not in names:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")  # fixed names
+
+
+def migrate_keys(db: sqlite3.Connection) -> None:
+    """Rebuild a `records` table of version 2 or older with the id keys (`tk`, `sk`), in the
+    caller's transaction; its seqs, and the highest seq ever given, are kept."""
+    names = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+    if not names or "tk" in names:
+        return
+    (given,) = db.execute(
+        "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'records'"
+    ).fetchone()
+    db.create_function("baton_id_key", 1, id_key, deterministic=True)
+    db.execute("ALTER TABLE records RENAME TO records_v2")
+    db.execute(_RECORDS)
+    db.execute(
+        f"INSERT INTO records ({_SHARED}, tk, sk) SELECT {_SHARED}, "  # noqa: S608  (constants)
+        "baton_id_key(trace_id), baton_id_key(span_id) FROM records_v2 WHERE 1 "
+        "ORDER BY seq ON CONFLICT DO NOTHING"
+    )
+    db.execute("DROP TABLE records_v2")  # and its indexes: SCHEMA makes them again
+    # Seqs deleted by retention are never given again (a viewer resuming from one of them).
+    db.execute("DELETE FROM sqlite_sequence WHERE name = 'records'")
+    db.execute(
+        "INSERT INTO sqlite_sequence (name, seq) "
+        "SELECT 'records', MAX(?, COALESCE(MAX(seq), 0)) FROM records",
+        (given,),
+    )
 
 
 def recount(db: sqlite3.Connection) -> None:

@@ -45,9 +45,10 @@ def transfer_records(db: sqlite3.Connection, scope: Scope, transfer_id: str) -> 
     while handling its messages carry no transfer id), oldest first."""
     where, params = scope.clause("records.user_id")
     rows = db.execute(
-        f"SELECT {COLUMNS} FROM {FROM} WHERE {where} AND (transfer_id = ? OR trace_id IN ("  # noqa: S608
-        "SELECT DISTINCT trace_id FROM records WHERE transfer_id = ? AND trace_id != '')) "
-        "ORDER BY seq LIMIT ?",
+        f"SELECT {COLUMNS} FROM {FROM} WHERE {where} AND (transfer_id = ? OR "  # noqa: S608
+        # tk: what the (tk, sk) index finds the traces by; trace_id: what they are.
+        "(tk, trace_id) IN (SELECT tk, trace_id FROM records "
+        "WHERE transfer_id = ? AND trace_id != '')) ORDER BY seq LIMIT ?",
         [*params, transfer_id, transfer_id, MAX_RECORDS],
     ).fetchall()
     return [decoded_row(r) for r in rows]

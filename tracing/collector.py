@@ -47,7 +47,9 @@ De-duplication contract
   copies, in the same request or any other, are ignored silently and still answered with 200.
   So retries, replays from an offline spool and a batch sent twice are all safe: resend freely.
   Corollary: a span id must never be reused within a trace with different content (the later
-  content would be dropped); the SDK's random ids guarantee this.
+  content would be dropped); the SDK's random ids guarantee this. The store compares 60 bits of
+  each id (their last 15 hex digits, `tracing._query.id_key`): two spans that share a span id
+  and those 60 bits of trace id count as one, which random ids make as good as never.
 * A log record (an event) has no id in OTLP: its identity is a digest of its device id, time,
   trace and span ids, event name, body and attributes. Replaying the same record is ignored;
   two genuinely identical events at the same nanosecond count as one.
