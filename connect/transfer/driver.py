@@ -12,6 +12,7 @@ differ only in their devices.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -52,7 +53,7 @@ class DriverHost(Protocol):
     def state(self) -> m.PlaybackState: ...
 
 
-class TransferDriver:
+class TransferDriver(abc.ABC):
     """Carries out the transfer machines' actions for one device; subclasses do its part."""
 
     def __init__(self, device: DriverHost, ask: AskTarget = async_ask_transfer_phase) -> None:
@@ -65,17 +66,17 @@ class TransferDriver:
     # -------------------------------------------------------------------------- the device's
 
     @property
+    @abc.abstractmethod
     def machine(self) -> DeviceTransfers:
         """Return the machines this driver steps."""
-        raise NotImplementedError
 
     def _offer(self, body: m.TransferOffer, link: ControllerLink, own: m.PlaybackState) -> t.Offer:
         """Return the event an offer makes (a device with an output delay says it)."""
         return t.Offer(body, link, own)
 
+    @abc.abstractmethod
     async def _carry_out(self, action: Action) -> Awaitable[Any] | None:
         """Do one of DEVICE_ACTIONS on the device; return what will answer it, if anything."""
-        raise NotImplementedError
 
     # -------------------------------------------------------------------------- public
 
