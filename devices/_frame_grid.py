@@ -10,8 +10,15 @@ affine frame -> instant map instead, held against the median of the latest readi
   millisecond before the first sample is due;
 * while media plays, a median beyond NUDGE_US moves it by one frame per write (the stream
   then drops or repeats one frame: inaudible), enough for a card whose clock drifts from
-  CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast: a frame every ~5 s); a median
-  beyond RESYNC_US (a stall, an underrun) moves it at once, a jump a listener may hear.
+  CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast); a median beyond RESYNC_US moves
+  it at once, a jump a listener hears (a sink whose latency changed; an underrun resets the
+  grid by itself: devices/_pulse_stream.py).
+
+On a loaded machine the readings drift by milliseconds and back within a few seconds (measured
+with both cores busy: the median of PulseAudio's interpolated latency strayed 0.5-3 ms from a
+null sink's steady rendering, which its own monitor recorded sample-exact). RESYNC_US is set
+well above that: a 3 ms threshold made such a stray a 3 ms jump in the music mid-track, a break
+in a gapless album.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ NUDGE_US = 300  # while playing, a frame at a time beyond this ...
 # reports wander by ms within seconds (see the module doc of devices/_pulse_stream.py), and
 # chasing that would move the sound about, not correct it.
 NUDGE_EVERY_S = 0.05
-RESYNC_US = 3_000  # while playing, at once beyond this
+RESYNC_US = 10_000  # while playing, at once beyond this (a load's stray stays under it)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ nothing to play. The instant of the next frame written is known from the server'
 report: now + (write index - playback time), pa_stream_get_latency with its sign, the way
 libVLC's own PulseAudio output reads it (research/real-world.md §1.3), including what the sink
 itself still holds. Those measurements hold an affine frame -> instant map (the *grid*); the
-grid is moved only when a measurement strays from it by more than RESYNC_US (a stall, an
-underrun, a sound card whose clock drifts from CLOCK_MONOTONIC), so measurement noise never
-turns into dropped or repeated samples.
+grid follows a sound card whose clock drifts from CLOCK_MONOTONIC a frame at a time, and jumps
+only when a measurement strays from it by more than RESYNC_US (devices/_frame_grid.py) or after
+an underrun, so measurement noise never turns into a jump in the music.
 
 The stream is created corked when the player starts and uncorked (`wake`) when media is loaded
 or resumed, so a pre-roll warms the whole path up (server, sink, a suspended card) before the
