@@ -1,6 +1,6 @@
 """A decoded copy through PulseAudio (the pulse output pulls what it renders): a VBR MP3's
-pre-roll and seek land on the content asked for, and a FLAC album cut in three goes on at
-each cut, heard on the sink's monitor."""
+pre-roll and seek land on the content asked for, and an album cut in three goes on at each
+cut without a gap or an overlap, heard on the sink's monitor."""
 
 from __future__ import annotations
 
@@ -14,9 +14,17 @@ import pytest
 from connect.clock import monotonic_us
 from devices.audio_output import parse_audio_output
 from devices.player import OutputStarted, Player, PlayerEvent, TrackChanged, TrackEnded
+from tests.audio import RATE
 from tests.corpus import CorpusFile
+from tests.integration.devices.continuity import decoded, join_error, noise
 from tests.integration.devices.test_formats import EXACT_MS, content_at
-from tests.integration.devices.test_gapless import BOUNDARY_MS, CUTS_MS, cut_album
+from tests.integration.devices.test_gapless import (
+    BOUNDARY_MS,
+    CUTS_MS,
+    LENGTH_MS,
+    cut_album,
+    cut_frames,
+)
 from tests.integration.transfer.proof_levels import monitor_capture
 from tests.media_server import MediaServer
 from tests.pulse_server import AudioServer
@@ -28,6 +36,8 @@ pytestmark = [
 
 E = TypeVar("E")
 RENDER_AHEAD_US = 5_000  # a null sink's monitor shows a sample this early (test_pulse_output.py)
+BOUNDARY_FRAMES = round(BOUNDARY_MS * RATE / 1000)  # 44
+SPAN = RATE // 20  # how far from where TrackChanged says it was the join is looked for: 50 ms
 
 
 async def test_a_vbr_mp3_pre_roll_and_seek_are_heard_at_the_content_asked_for(
@@ -82,6 +92,9 @@ async def _next_start(events: asyncio.Queue[PlayerEvent]) -> OutputStarted:
 async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
     name: str, server: AudioServer, tmp_path: Path
 ) -> None:
+    # Noise, found in the recording to the frame (tests/integration/devices/continuity.py).
+    whole = noise(LENGTH_MS * RATE // 1000)
+    parts = cut_album(tmp_path / "album", name, whole)
     urls = []
     events: asyncio.Queue[PlayerEvent] = asyncio.Queue()
     player = Player(parse_audio_output("pulse:room"), listener=events.put_nowait)
@@ -93,7 +106,7 @@ async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
         async with MediaServer(tmp_path) as media:
             # AAC: libVLC's stream of a part ends before its copy (devices/_timed_sink.py plays
             # the copy's rest at the drain, ahead of what the server renders).
-            for n, part in enumerate(cut_album(tmp_path / "album", name)):
+            for n, part in enumerate(parts):
                 shutil.copy(part, tmp_path / f"{n}{part.suffix}")
                 urls.append(media.url(f"{n}{part.suffix}"))
             await player.async_load(urls[0], 0, play=True)
@@ -107,13 +120,17 @@ async def test_an_album_cut_in_three_goes_on_at_each_cut_through_the_server(
         await player.async_close()
         recording = await recorder.close()
     capture = monitor_capture(recording)
-    for change, cut in zip(changes, CUTS_MS, strict=True):
-        # The monitor records every sample in its time: a hole would be silence counted in.
-        index = capture.index_at(change.at_us - RENDER_AHEAD_US - 20_000)
-        assert index is not None
-        before = await asyncio.to_thread(content_at, capture, index, forward=False)
-        after = await asyncio.to_thread(content_at, capture, index)
-        assert abs(before - after) <= BOUNDARY_MS, f"{name} at {cut}: {before:.2f} vs {after:.2f}"
+    decodings = [await asyncio.to_thread(decoded, part) for part in parts]
+    edges = [0, *cut_frames()]
+    for n, (change, cut) in enumerate(zip(changes, CUTS_MS, strict=True)):
+        # Where TrackChanged says the join was heard; the join itself is found in the samples.
+        near = capture.index_at(change.at_us - RENDER_AHEAD_US)
+        assert near is not None, f"{name}: nothing recorded at the change at {cut} ms"
+        frames = edges[n + 1] - edges[n]  # the part's own length: an encoder's padding is cut
+        error = await asyncio.to_thread(
+            join_error, recording.samples, decodings[n], frames, decodings[n + 1], near, SPAN
+        )
+        assert abs(error) <= BOUNDARY_FRAMES, f"{name} at {cut} ms: {error:+d} frames"
 
 
 async def _next_of(events: asyncio.Queue[PlayerEvent], kind: type[E]) -> E:

@@ -48,17 +48,24 @@ REPORTED_MS = 2.0  # where TrackChanged says the next track began, against what 
 FORMATS = ["wav", "flac", "mp3-cbr", "mp3-vbr-art", "aac-m4a", "opus", "vorbis"]
 
 
+def cut_frames() -> list[int]:
+    """Return where the cuts fall, in frames from the album's start."""
+    return [ms * RATE // 1000 for ms in CUTS_MS]
+
+
 def presentation_gaps_ms(cap: Capture) -> list[float]:
     """Return the holes (or, negative, overlaps) between the capture's continuous stretches."""
     stretches = cap.stretches()
     return [(b[0] - a[1]) / 1000 for a, b in itertools.pairwise(stretches)]
 
 
-def cut_album(folder: Path, name: str) -> list[Path]:
-    """Write the position track cut at CUTS_MS into three files of format *name*."""
+def cut_album(folder: Path, name: str, whole: array.array[int] | None = None) -> list[Path]:
+    """Write *whole* (the position track by default) cut at CUTS_MS into three files of
+    format *name*."""
     folder.mkdir(parents=True, exist_ok=True)
-    whole = read_wav(write_position_track(folder / "whole.wav", LENGTH_MS)).samples
-    edges = [0, *(ms * RATE // 1000 for ms in CUTS_MS), len(whole)]
+    if whole is None:
+        whole = read_wav(write_position_track(folder / "whole.wav", LENGTH_MS)).samples
+    edges = [0, *cut_frames(), len(whole)]
     parts = []
     for n, (lo, hi) in enumerate(itertools.pairwise(edges)):
         part_folder = folder / f"part{n}"
