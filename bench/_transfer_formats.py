@@ -8,7 +8,10 @@ track encoded by Debian's ffmpeg and hand it back and forth: two warm-up handoff
 overlap (negative: the crossfade's overlap, 30 ms planned), the content
 jump (content at the target's first sound minus the source's last), the position error (what
 the target plays minus what the source would have played at the same instant), and how far the
-coordinator's reported position error is from the heard one.
+coordinator's reported position error is from the heard one. The position error is read
+sample by sample (tests/integration/transfer/proof_exact.py: the recordings found in the track
+as decoded), the tones only where no stretch matched exactly; the gap and the content jump at
+the edges are read from the tones.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from collections.abc import Iterable, Sequence
 from bench._runner import Measurement
 from bench._transfer_session import CODE, FADE_MS, HANDOFF, WARM_UPS, Run, Session, measure
 from tests.corpus import FORMAT_NAMES
-from tests.integration.transfer.proof_audio import HeardTransfer, hear_transfer
+from tests.integration.transfer.proof_audio import STEADY_US, HeardTransfer, hear_transfer
+from tests.integration.transfer.proof_exact import exact_offset
 
 HANDOFFS = 6
 POSITION_TARGET_MS = 5.0  # every handoff, every format (issue: "Real music files")
@@ -53,7 +57,7 @@ def format_figures(
         f"{'format':<24} {'gap (-: overlap)':>18} {'content jump':>18} {'position error':>18} "
         f"{'reported off':>12}"
     )
-    for label, (_unread, gap, jump, error, off) in rows:
+    for label, (_unread, _tones, gap, jump, error, off) in rows:
         print(
             f"{label:<24} {_span(gap):>18} {_span(jump):>18} {_span(error):>18} "
             f"{max(off.samples):>12.1f}"
@@ -78,7 +82,12 @@ def _figures(name: str, session: Session, where: str) -> list[Measurement]:
         raise RuntimeError(f"{name}: no handoff could be read")
     gap = [h.gap_us / 1000 for _r, h in heard]
     jump = [CODE.wrap(_need(h.target_start_us) - _need(h.source_stop_us)) / 1000 for _r, h in heard]
-    error = [_need(h.position_error_us) / 1000 for _r, h in heard]
+    exact = [_exact_error_us(session, r, h) for r, h in heard]
+    error = [
+        (e if e is not None else _need(h.position_error_us)) / 1000
+        for (_r, h), e in zip(heard, exact, strict=True)
+    ]
+    from_tones = sum(e is None for e in exact)
     off = [abs(r.timings.position_error_ms - e) for (r, _h), e in zip(heard, error, strict=True)]
     base = name.split(" ")[0]
     prefix = f"transfer.format.{base}" if where == "capture" else f"transfer.{where}.format.{base}"
@@ -86,8 +95,14 @@ def _figures(name: str, session: Session, where: str) -> list[Measurement]:
         f"{prefix}.unreadable_handoffs", "count", [float(unreadable)],
         "0: every handoff heard on both sides", met=unreadable == 0,
     )  # fmt: skip
+    tones = Measurement(
+        f"{prefix}.errors_read_from_tones", "count", [float(from_tones)],
+        "0: every position error matched sample by sample (else read from the tones, ±1.5 ms)",
+        met=from_tones == 0,
+    )  # fmt: skip
     return [
         unread,
+        tones,
         Measurement(f"{prefix}.gap_or_overlap", "ms", [abs(x) for x in gap], extra=_signed(gap)),
         Measurement(f"{prefix}.content_jump", "ms", [abs(x) for x in jump], extra=_signed(jump)),
         Measurement(
@@ -108,6 +123,26 @@ def _hear(session: Session, run: Run) -> HeardTransfer:
         session.captures[run.source], session.captures[run.target], run.requested_us,
         run.returned_us + 200_000, CODE, fade_us=FADE_MS * 1000,
     )  # fmt: skip
+
+
+def _exact_error_us(session: Session, run: Run, heard: HeardTransfer) -> int | None:
+    """Return the handoff's position error read sample by sample (None: it could not be)."""
+    source, target = heard.source, heard.target
+    if not session.track or source.offset is None or target.offset is None:
+        return None
+    steady_end = source.edge_us - FADE_MS * 1000
+    steady_start = target.edge_us + FADE_MS * 1000
+    before = exact_offset(
+        session.captures[run.source], session.track, CODE, source.offset,
+        steady_end - STEADY_US, steady_end, from_end=True,
+    )  # fmt: skip
+    after = exact_offset(
+        session.captures[run.target], session.track, CODE, target.offset,
+        steady_start, steady_start + STEADY_US, from_end=False,
+    )  # fmt: skip
+    if before is None or after is None:
+        return None
+    return CODE.wrap(after.offset_us - before.offset_us)
 
 
 def _need(value: int | None) -> int:

@@ -15,6 +15,7 @@ Two outputs are measured the same way:
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import tempfile
@@ -32,7 +33,8 @@ from connect.session.queue_upload import items_for_urls
 from connect.transfer.coordinator import TransferCoordinator
 from connect.wire import messages as m
 from tests.audio import Capture, read_capture
-from tests.corpus import encode
+from tests.corpus import FFMPEG, encode
+from tests.integration.devices.continuity import decoded
 from tests.integration.transfer.proof_audio import PositionCode, write_cyclic_position_track
 from tests.integration.transfer.proof_levels import monitor_capture
 from tests.media_server import MediaServer
@@ -82,6 +84,8 @@ class Session:
     clock_ppm: list[float] = field(default_factory=list)
     # A queue longer than a window: request → the target holds the whole queue, per transfer.
     whole_after_ms: list[float] = field(default_factory=list)
+    # The track as the receivers decode it (mono), to find recordings in it sample by sample.
+    track: array.array[int] = field(default_factory=lambda: array.array("h"))
 
 
 async def measure(
@@ -109,6 +113,8 @@ async def measure(
         (workdir / "media").mkdir()
         source = write_cyclic_position_track(workdir / "media" / "pos.wav", track_ms, CODE)
         track = encode(source, media_format, workdir / "media").filename
+        if FFMPEG is not None:  # else the offsets are read from the tones only
+            session.track = decoded(workdir / "media" / track)
         recordings: dict[int, MonitorRecording] = {}
         async with contextlib.AsyncExitStack() as stack:
             media = await stack.enter_async_context(MediaServer(workdir / "media"))

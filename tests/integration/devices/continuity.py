@@ -20,6 +20,7 @@ import random
 import subprocess
 from pathlib import Path
 
+from tests.audio import RATE
 from tests.corpus import FFMPEG
 
 MATCH_FRAMES = 256  # the stretch found on either side of a join (5.8 ms)
@@ -33,18 +34,34 @@ def noise(frames: int, *, amplitude: int = 8_000, seed: int = 21) -> array.array
 
 
 def decoded(path: Path) -> array.array[int]:
-    """Return *path* decoded by ffmpeg as mono s16 at 44.1 kHz, as a receiver's copy holds it."""
+    """Return the left channel of *path* decoded by ffmpeg as a receiver's copy holds it
+    (devices/_ffmpeg_copy.py: a mono track on both channels, s16 at 44.1 kHz)."""
     assert FFMPEG is not None, "the continuity check needs Debian's ffmpeg"
     pcm = subprocess.run(
-        [FFMPEG, "-nostdin", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
+        [
+            FFMPEG, "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn",
+            "-af", "pan=stereo|FL<FL+FC|FR<FR+FC", "-f", "s16le", "-acodec", "pcm_s16le",
+            "-ar", str(RATE), "-ac", "2", "-",
+        ],
         check=True,
         capture_output=True,
-    ).stdout
-    return array.array("h", pcm)
+    ).stdout  # fmt: skip
+    return array.array("h", pcm)[::2]
 
 
 def find(samples: array.array[int], pattern: array.array[int], near: int, span: int) -> int:
     """Return the index in *samples*, within *span* of *near*, where *pattern* fits best."""
+    best, _error = best_fit(samples, pattern, near, span)
+    if best < 0:
+        raise AssertionError(f"no place near sample {near} to look for the track")
+    return best
+
+
+def best_fit(
+    samples: array.array[int], pattern: array.array[int], near: int, span: int
+) -> tuple[int, float]:
+    """Return the index in *samples*, within *span* of *near*, where *pattern* fits best, and
+    the sum of squared differences there (0: exactly; index -1: no room to look)."""
     best, best_error = -1, float("inf")
     for start in range(max(0, near - span), min(len(samples) - len(pattern), near + span) + 1):
         error = 0
@@ -55,9 +72,7 @@ def find(samples: array.array[int], pattern: array.array[int], near: int, span: 
                 break
         else:
             best, best_error = start, error
-    if best < 0:
-        raise AssertionError(f"no place near sample {near} to look for the track")
-    return best
+    return best, best_error
 
 
 def join_error(
@@ -76,3 +91,26 @@ def join_error(
     end = find(samples, before, near - GAP_FRAMES - MATCH_FRAMES, span) + MATCH_FRAMES + GAP_FRAMES
     start = find(samples, after, near + GAP_FRAMES, span) - GAP_FRAMES
     return start - end
+
+
+def scaled_fit(
+    samples: array.array[int], pattern: array.array[int], near: int, span: int
+) -> tuple[int, float]:
+    """Return the index in *samples*, within *span* of *near*, where *pattern* fits best at
+    some gain (a receiver's volume), and the share of *pattern*'s energy left unexplained
+    there (~1e-7 for the same samples rounded after a gain; index -1: no room to look)."""
+    energy = float(sum(x * x for x in pattern))
+    best, best_left = -1, float("inf")
+    if energy == 0:
+        return best, best_left
+    size = len(pattern)
+    for start in range(max(0, near - span), min(len(samples) - size, near + span) + 1):
+        stretch = samples[start : start + size]
+        power = float(sum(y * y for y in stretch))
+        if power == 0:
+            continue
+        dot = float(sum(x * y for x, y in zip(pattern, stretch, strict=True)))
+        left = 1.0 - dot * dot / (power * energy)
+        if left < best_left:
+            best, best_left = start, left
+    return best, best_left
