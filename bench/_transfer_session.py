@@ -145,10 +145,23 @@ async def measure(
             ids = [r.device_id for r in started]
             # Modes in pairs (there and back) when each has an even count, else one by one.
             run_length = 2 if per_mode % 2 == 0 else 1
-            session.runs = await _transfers(
-                controller, ids, media.url(track), track_ms, count, modes, queue_size,
-                session.whole_after_ms, run_length, warm_ups,
-            )  # fmt: skip
+            # Each step has its own deadline; this one turns a hang none of them caught (seen
+            # once through PulseAudio, not reproduced) into an error that says so.
+            limit_s = (
+                60
+                + count * (STATE_TIMEOUT_S + SETTLE_S + 10)
+                + (WHOLE_TIMEOUT_S * count if queue_size > q.WINDOW_ITEMS else 0)
+            )
+            try:
+                async with asyncio.timeout(limit_s):
+                    session.runs = await _transfers(
+                        controller, ids, media.url(track), track_ms, count, modes, queue_size,
+                        session.whole_after_ms, run_length, warm_ups,
+                    )  # fmt: skip
+            except TimeoutError:
+                raise RuntimeError(
+                    f"the transfers on {output} did not finish in {limit_s:.0f} s"
+                ) from None
             if rss is not None:
                 # Each target fetched the rest of the queue after its switch: both receivers
                 # now hold a library's queue each.
