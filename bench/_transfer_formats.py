@@ -22,7 +22,12 @@ from collections.abc import Iterable, Sequence
 from bench._runner import Measurement
 from bench._transfer_session import CODE, FADE_MS, HANDOFF, WARM_UPS, Run, Session, measure
 from tests.corpus import FORMAT_NAMES
-from tests.integration.transfer.proof_audio import STEADY_US, HeardTransfer, hear_transfer
+from tests.integration.transfer.proof_audio import (
+    STEADY_US,
+    HeardTransfer,
+    content_offset,
+    hear_transfer,
+)
 from tests.integration.transfer.proof_exact import exact_offset
 
 HANDOFFS = 6
@@ -42,29 +47,43 @@ def format_figures(
             f"unknown format(s) {', '.join(unknown)}; known: {', '.join(FORMAT_NAMES)}"
         )
     per_mode, warm_ups = (1, 0) if quick else (HANDOFFS, WARM_UPS)
+    # Through a server: each receiver on a sink of its own, then both on one sink (the issue's
+    # method: one monitor recording, so both sides are read on the same clock fit).
+    places = [("capture", False), *([(output, False), (output, True)] if output else [])]
     rows = []
     for name in names:
-        for where in ("capture", *([output] if output else [])):
+        for where, one_sink in places:
             session = asyncio.run(
-                measure(per_mode, where, (HANDOFF,), warm_ups=warm_ups, media_format=name)
-            )
-            label = name if where == "capture" else f"{name} ({where})"
-            figures = _figures(label, session, where)
-            rows.append((label, figures))
+                measure(
+                    per_mode, where, (HANDOFF,), warm_ups=warm_ups, media_format=name,
+                    one_sink=one_sink,
+                )
+            )  # fmt: skip
+            if one_sink:
+                label = f"{name} ({where}, one sink)"
+                figures = _one_sink_figures(label, session, f"transfer.{where}_one_sink")
+            else:
+                label = name if where == "capture" else f"{name} ({where})"
+                figures = _figures(label, session, where)
+            rows.append((label, {f.name.rsplit(".", 1)[1]: f for f in figures}))
             yield from figures
     print("\nhandoffs per format, from the recordings (ms; min … max; reported off: max)")
     print(
-        f"{'format':<24} {'gap (-: overlap)':>18} {'content jump':>18} {'position error':>18} "
+        f"{'format':<28} {'gap (-: overlap)':>18} {'content jump':>18} {'position error':>18} "
         f"{'reported off':>12}"
     )
-    for label, (_unread, _tones, gap, jump, error, off) in rows:
+    for label, by_name in rows:
+        gap, jump = (
+            _span(by_name[k]) if k in by_name else "—" for k in ("gap_or_overlap", "content_jump")
+        )
         print(
-            f"{label:<24} {_span(gap):>18} {_span(jump):>18} {_span(error):>18} "
-            f"{max(off.samples):>12.1f}"
+            f"{label:<28} {gap:>18} {jump:>18} {_span(by_name['position_error']):>18} "
+            f"{max(by_name['reported_position_off'].samples):>12.1f}"
         )
 
 
 def _figures(name: str, session: Session, where: str) -> list[Measurement]:
+    """Each receiver recorded on its own: per handoff, read at the edges of its sound."""
     heard, unreadable = [], 0
     for run in session.runs:
         if run.mode != HANDOFF:
@@ -88,23 +107,73 @@ def _figures(name: str, session: Session, where: str) -> list[Measurement]:
         for (_r, h), e in zip(heard, exact, strict=True)
     ]
     from_tones = sum(e is None for e in exact)
-    off = [abs(r.timings.position_error_ms - e) for (r, _h), e in zip(heard, error, strict=True)]
+    reported = [r.timings.position_error_ms for r, _h in heard]
     base = name.split(" ")[0]
     prefix = f"transfer.format.{base}" if where == "capture" else f"transfer.{where}.format.{base}"
-    unread = Measurement(
-        f"{prefix}.unreadable_handoffs", "count", [float(unreadable)],
-        "0: every handoff heard on both sides", met=unreadable == 0,
-    )  # fmt: skip
-    tones = Measurement(
-        f"{prefix}.errors_read_from_tones", "count", [float(from_tones)],
-        "0: every position error matched sample by sample (else read from the tones, ±1.5 ms)",
-        met=from_tones == 0,
-    )  # fmt: skip
     return [
-        unread,
-        tones,
+        *_counts(prefix, unreadable, from_tones),
         Measurement(f"{prefix}.gap_or_overlap", "ms", [abs(x) for x in gap], extra=_signed(gap)),
         Measurement(f"{prefix}.content_jump", "ms", [abs(x) for x in jump], extra=_signed(jump)),
+        *_error_figures(prefix, error, reported),
+    ]
+
+
+def _one_sink_figures(name: str, session: Session, where: str) -> list[Measurement]:
+    """Both receivers in one sink, one recording: per handoff, the content offset over 400 ms
+    of the source alone before the request and of the target alone after its fade-in."""
+    capture, errors, reported, unreadable, from_tones = session.captures[0], [], [], 0, 0
+    fade_us = FADE_MS * 1000
+    for run in session.runs:
+        if run.mode != HANDOFF:
+            continue
+        audible = run.requested_us + run.timings.request_to_audible_ms * 1000
+        stretches = (
+            (run.requested_us - 450_000, run.requested_us - 50_000, True),
+            (audible + fade_us + 100_000, audible + fade_us + 500_000, False),
+        )
+        offsets = []
+        for lo, hi, from_end in stretches:
+            rough = content_offset(capture, lo, hi, CODE)
+            exact = None
+            if rough is not None and session.track:
+                exact = exact_offset(capture, session.track, CODE, rough, lo, hi, from_end=from_end)
+            offsets.append((rough, exact))
+        (rough_a, exact_a), (rough_b, exact_b) = offsets
+        if rough_a is None or rough_b is None:
+            print(f"!! {where}.format.{name}: a handoff cannot be read (no steady tones)")
+            unreadable += 1
+            continue
+        if exact_a is not None and exact_b is not None:
+            errors.append(CODE.wrap(exact_b.offset_us - exact_a.offset_us) / 1000)
+        else:
+            from_tones += 1
+            errors.append(CODE.wrap(rough_b.offset_us - rough_a.offset_us) / 1000)
+        reported.append(run.timings.position_error_ms)
+    if not errors:
+        raise RuntimeError(f"{name}: no handoff could be read")
+    prefix = f"{where}.format.{name.split(' ')[0]}"
+    return [*_counts(prefix, unreadable, from_tones), *_error_figures(prefix, errors, reported)]
+
+
+def _counts(prefix: str, unreadable: int, from_tones: int) -> list[Measurement]:
+    """Return how many handoffs could not be read, and how many were read from the tones."""
+    return [
+        Measurement(
+            f"{prefix}.unreadable_handoffs", "count", [float(unreadable)],
+            "0: every handoff heard on both sides", met=unreadable == 0,
+        ),
+        Measurement(
+            f"{prefix}.errors_read_from_tones", "count", [float(from_tones)],
+            "0: every position error matched sample by sample (else read from the tones, ±1.5 ms)",
+            met=from_tones == 0,
+        ),
+    ]  # fmt: skip
+
+
+def _error_figures(prefix: str, error: list[float], reported: list[int]) -> list[Measurement]:
+    """Return the heard position errors (ms) and how far the reported ones are from them."""
+    off = [abs(r - e) for r, e in zip(reported, error, strict=True)]
+    return [
         Measurement(
             f"{prefix}.position_error", "ms", [abs(x) for x in error],
             f"≤ {POSITION_TARGET_MS:g} ms every handoff", _signed(error),

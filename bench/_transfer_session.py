@@ -96,11 +96,13 @@ async def measure(
     rss: list[float] | None = None,
     warm_ups: int = WARM_UPS,
     media_format: str = "wav",
+    one_sink: bool = False,
 ) -> Session:
     """Play, run *warm_ups* handoffs then `per_mode` transfers of each of *modes* on *output*
     ("capture" or a SERVERS key), with a queue of *queue_size* items; with *rss*, append both
     receivers' VmRSS (MB) once the last target holds the whole queue; the track encoded as
-    *media_format* (a name of tests/corpus.py, by Debian's ffmpeg)."""
+    *media_format* (a name of tests/corpus.py, by Debian's ffmpeg); *one_sink*: both receivers
+    play into one sink of the sound server, read from one recording of its monitor."""
     count = warm_ups + per_mode * len(modes)
     # The track outlasts the run: the first play, then each transfer and the pause after it;
     # with a long queue also its upload and each target's fetch (pure-Python protobuf: slow).
@@ -124,13 +126,14 @@ async def measure(
             else:
                 server = AudioServer(workdir / "server", _SINKS, SERVERS[output])
                 await stack.enter_async_context(server)
+                sinks = (_SINKS[0], _SINKS[0]) if one_sink else _SINKS
                 # One per sink, and a second on the first sink: the alignment check.
-                for key, sink in enumerate((*_SINKS, _SINKS[0])):
+                for key, sink in enumerate((*sinks, _SINKS[0])):
                     recorder = server.recorder(sink)
                     await recorder.start()
                     # Closed once the receivers have stopped (the stack unwinds in reverse).
                     stack.push_async_callback(_collect, recorder, recordings, key)
-                outputs, env = [f"pulse:{sink}" for sink in _SINKS], server.env
+                outputs, env = [f"pulse:{sink}" for sink in sinks], server.env
             receivers = []
             for name, audio in zip(("a", "b"), outputs, strict=True):
                 (workdir / name).mkdir()
@@ -171,7 +174,11 @@ async def measure(
             session.captures = [read_capture(workdir / f"{name}.wav") for name in ("a", "b")]
         else:
             first, second, check = recordings[0], recordings[1], recordings[2]
-            session.captures = [monitor_capture(first), monitor_capture(second)]
+            # One sink: both sides read from the same recording, on the same fit.
+            session.captures = [
+                monitor_capture(first),
+                monitor_capture(first if one_sink else second),
+            ]
             session.alignment_check_us = _alignment_error_us(first, check)
             session.alignment_spread_us = [r.alignment_spread_us for r in (first, second)]
             session.clock_ppm = [r.clock_ppm for r in (first, second)]
