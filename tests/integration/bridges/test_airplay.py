@@ -5,6 +5,7 @@ streamed and when (test_airplay_transfer.py moves music to it and back)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class Bridged:
     bridge: RunningBridge
     controller: Controller
     at: str
+    name: str
 
     def state(self) -> m.PlaybackState:
         state = self.controller.connection(self.bridge.device_id).state
@@ -44,17 +46,21 @@ class Bridged:
         return state
 
 
-@pytest.fixture
-async def bridged(tmp_path: Path, config: Path) -> AsyncIterator[Bridged]:
-    speaker = await start_speaker(tmp_path / "speaker", NAME)
+@contextlib.asynccontextmanager
+async def bridged_speaker(folder: Path, *, named: bool = False) -> AsyncIterator[Bridged]:
+    """A shairport-sync speaker and a bridge to it: found by browsing mDNS, or *named* by its
+    address (then the bridge assumes a plain receiver's TXT record and names it by address)."""
+    speaker = await start_speaker(folder, NAME)
     try:
-        bridge = await start_bridge_with(["--browse-airplay", "--interface", "lo"])
+        words = ["--airplay", f"127.0.0.1:{speaker.port}"] if named else ["--browse-airplay"]
+        bridge = await start_bridge_with([*words, "--interface", "lo"])
         controller = Controller(m.ClientIdentity("test", "test"), browse=False)
         await controller.async_start()
         try:
             await controller.async_add_address("127.0.0.1", bridge.port)
             await controller.async_connect(bridge.device_id)
-            yield Bridged(speaker, bridge, controller, f"--connect=127.0.0.1:{bridge.port}")
+            name = "AirPlay on 127.0.0.1" if named else NAME
+            yield Bridged(speaker, bridge, controller, f"--connect=127.0.0.1:{bridge.port}", name)
         finally:
             await controller.async_close()
             print("".join(bridge.output))  # shown when the test fails
@@ -62,6 +68,12 @@ async def bridged(tmp_path: Path, config: Path) -> AsyncIterator[Bridged]:
             assert "Traceback" not in "".join(bridge.output), "".join(bridge.output)
     finally:
         await speaker.stop()
+
+
+@pytest.fixture
+async def bridged(tmp_path: Path, config: Path) -> AsyncIterator[Bridged]:
+    async with bridged_speaker(tmp_path / "speaker") as b:
+        yield b
 
 
 async def playing_past(b: Bridged, position_ms: int) -> None:

@@ -6,14 +6,14 @@ gap to the speaker is RAOP's latency (pyatv's 1.5 s and the speaker's buffer), n
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from connect.clock import monotonic_us
 from tests.audio import first_audible_us, last_audible_us, read_capture, write_position_track
-from tests.integration.bridges.test_airplay import HEARD, NAME, Bridged, playing_past
-from tests.integration.bridges.test_airplay import bridged as bridged  # a fixture, by name
+from tests.integration.bridges.test_airplay import HEARD, Bridged, bridged_speaker, playing_past
 from tests.integration.bridges.test_mpd import content_from, content_until
 from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
@@ -24,6 +24,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.netns]
 
 HOME = "Living Room"
 TRACK_MS = 18_000
+
+
+@pytest.fixture
+async def bridged(tmp_path: Path, config: Path) -> AsyncIterator[Bridged]:
+    """The speaker named by its address (`--airplay`), not browsed: that path too."""
+    async with bridged_speaker(tmp_path / "speaker", named=True) as b:
+        yield b
 
 
 async def test_music_moves_to_the_speaker_and_back(
@@ -46,13 +53,13 @@ async def test_music_moves_to_the_speaker_and_back(
             and conn.state.clock.position_at(monotonic_us()) >= 1_500,
             10, "home plays 1.5 s",
         )  # fmt: skip
-        code, out, err = await baton(capsys, "transfer", HOME, NAME, "--json", *at)
+        code, out, err = await baton(capsys, "transfer", HOME, b.name, "--json", *at)
         assert (code, err) == (0, ""), out
         there = json.loads(out)
         assert there["mode"] == "stop-first", there
-        assert there["mode_reason"].startswith(f"stop-first: {NAME} cannot start at an instant")
+        assert there["mode_reason"].startswith(f"stop-first: {b.name} cannot start at an instant")
         await playing_past(b, 4_000)
-        code, out, err = await baton(capsys, "transfer", NAME, HOME, *at)
+        code, out, err = await baton(capsys, "transfer", b.name, HOME, *at)
         assert (code, err) == (0, ""), out
         back = monotonic_us()
         await until(lambda: conn.state is not None and conn.state.active
