@@ -34,8 +34,9 @@ SHAIRPORT = shutil.which("shairport-sync") or "/usr/bin/shairport-sync"
 AVAHI = shutil.which("avahi-daemon") or "/usr/sbin/avahi-daemon"
 DBUS = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
 START_TIMEOUT_S = 10.0
-_TITLE = re.compile(rb"<code>6d696e6d</code><length>\d+</length>\s*<data encoding=\"base64\">"
-                    rb"\s*([A-Za-z0-9+/=\s]+?)\s*</data>")  # fmt: skip  # core/minm: the title
+# One metadata item of the pipe: its code (hex of four letters) and its data (base64).
+_ITEM = re.compile(rb"<code>([0-9a-f]{8})</code><length>\d+</length>\s*"
+                   rb"<data encoding=\"base64\">\s*([A-Za-z0-9+/=\s]+?)\s*</data>")  # fmt: skip
 
 
 def shairport_installed() -> bool:
@@ -65,9 +66,12 @@ class RunningSpeaker:
         """Return how many frames it has played."""
         return sum(len(data) // 2 for _, data in self.chunks)
 
-    def titles(self) -> list[str]:
-        """Return the titles streams to it carried (its metadata pipe), in order."""
-        return [base64.b64decode(t).decode() for t in _TITLE.findall(bytes(self.metadata))]
+    def shown(self, code: str) -> list[str]:
+        """Return what streams to it carried as DMAP *code* ("minm" title, "asar" artist)."""
+        wanted = code.encode().hex().encode()
+        items = _ITEM.findall(bytes(self.metadata))
+        return [base64.b64decode(data).decode(errors="replace")
+                for found, data in items if found == wanted]  # fmt: skip
 
     def log(self) -> str:
         """Return shairport-sync's log."""

@@ -128,11 +128,18 @@ class AirPlayPlayer:
         return self._streamed.status(self._clock(), START_MS, self._volume)
 
     async def async_load(
-        self, url: str, position_ms: int, *, play: bool, title: str = "", content_type: str = ""
+        self,
+        url: str,
+        position_ms: int,
+        *,
+        play: bool,
+        title: str = "",
+        content_type: str = "",
+        artist: str = "",
     ) -> PlayerStatus:
         """Stream *url* from *position_ms*, or hold it there (nothing is sent until resumed)."""
         await self._stop_stream()
-        self._title = title
+        self._title, self._artist = title, artist
         self._streamed = Streamed(url, max(0, position_ms))
         if play:
             await self._begin(self._streamed.url, self._streamed.offset_ms)

@@ -103,12 +103,14 @@ async def test_a_speaker_is_found_listed_and_played(
     assert (row["name"], row["type"], row["online"]) == (NAME, "speaker", True)
 
     write_position_track(media_server.root / "position.wav", TRACK_MS)
-    code, _, err = await baton(capsys, "play", NAME, media_server.url("position.wav"), b.at)
-    assert (code, err) == (0, "")
+    item = m.QueueItem("p", media_server.url("position.wav"), "Position", artist="The Testers")
+    result = await b.controller.async_command(b.bridge.device_id, m.SetQueue((item,)))
+    assert result.ok, result.failure
     await playing_past(b, 1_500)
     first = _off_by(b)
     assert abs(first) <= HEARD, first
-    assert b.speaker.titles(), "no title reached the speaker"
+    # The speaker was told what plays (its metadata pipe: DMAP title and artist).
+    assert (b.speaker.shown("minm"), b.speaker.shown("asar")) == (["Position"], ["The Testers"])
 
     code, _, err = await baton(capsys, "pause", NAME, b.at)
     assert (code, err) == (0, "")
