@@ -51,6 +51,7 @@ CONNECT_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 5.0
 SETUP_TIMEOUT_S = 10.0
 SETUP_POLL_S = 0.005
+DECODER_EXIT_S = 2.0
 _CLOSE_TIMEOUT_S = 2.0
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
 
@@ -254,6 +255,15 @@ class AirPlayPlayer:
                 error = str(exc) or type(exc).__name__
             except Exception as exc:  # pyatv raises what its source's decoder raised
                 error = f"{type(exc).__name__}: {exc}"
+            decoder = self._decoder
+            if error and decoder is not None:
+                # ffmpeg says why on the bridge's stderr and exits (the stream's own error is
+                # its echo: no data), a moment after pyatv found nothing to read.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    await asyncio.to_thread(decoder.wait, DECODER_EXIT_S)
+                if decoder.returncode not in (None, 0):
+                    code = decoder.returncode
+                    error = f"the media could not be read (ffmpeg exited with {code})"
             if span is not None:
                 span.set_attribute(a.BRIDGE_ANSWER, error[:200] or "ended")
         if asyncio.current_task() is not self._stream:
