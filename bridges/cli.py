@@ -18,10 +18,9 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from bridges.airplay import AirPlayPlayer
 from bridges.airplay import parse_address as parse_airplay_address
-from bridges.airplay.browse import AirPlayBrowser, FoundSpeaker
 from bridges.device import BridgedDevice
 from bridges.errors import BridgeError, DeviceUnreachableError
 from bridges.mpd import MpdPlayer, mpd_device_id, parse_address
@@ -32,6 +31,9 @@ from connect.cli_common import add_version_flag
 from connect.endpoint import Endpoint
 from connect.errors import ConnectError
 from taskowner import TaskOwner
+
+if TYPE_CHECKING:
+    from bridges.airplay.browse import FoundSpeaker
 
 __all__ = ["build_parser", "main"]
 
@@ -150,6 +152,8 @@ def _upnp_device(url: str, interfaces: tuple[str, ...]) -> BridgedDevice:
 
 
 def _airplay_device(address: str, interfaces: tuple[str, ...]) -> BridgedDevice:
+    from bridges.airplay.player import AirPlayPlayer  # pyatv: 0.4 s to import
+
     host, port = parse_airplay_address(address)
     return BridgedDevice(AirPlayPlayer(host, port), interfaces=interfaces)
 
@@ -185,9 +189,11 @@ class _Bridge:
         )
         mpds = MpdBrowser(self.interfaces, self._found_mpd) if browse_mpd else None
         renderers = RendererSearch(self.interfaces, self._found_renderer) if browse_upnp else None
-        speakers = (
-            AirPlayBrowser(self.interfaces, self._found_speaker) if self.browse_airplay else None
-        )
+        speakers = None
+        if self.browse_airplay:
+            from bridges.airplay.browse import AirPlayBrowser
+
+            speakers = AirPlayBrowser(self.interfaces, self._found_speaker)
         try:
             for what, make in named:
                 await self._start_named(what, make)
@@ -263,6 +269,8 @@ class _Bridge:
         self._start_found(location, device, f"the renderer at {location}")
 
     def _found_speaker(self, speaker: FoundSpeaker) -> None:
+        from bridges.airplay.player import AirPlayPlayer
+
         player = AirPlayPlayer(
             speaker.address, speaker.port, name=speaker.name, hardware_id=speaker.hardware_id,
             properties=speaker.properties,

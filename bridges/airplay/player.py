@@ -213,7 +213,7 @@ class AirPlayPlayer:
         except OSError as exc:
             raise PlayerError(m.ErrorCode.AUDIO_OUTPUT, f"cannot start ffmpeg: {exc}") from exc
         self._decoder = decoder
-        await self._call("volume", str(self._volume), atv.audio.set_volume(self._volume))
+        await atv.audio.set_volume(self._volume)  # kept by pyatv for the stream: nothing sent
         metadata = MediaMetadata(title=self._title or "Baton", artist=self._artist or None)
         assert isinstance(decoder.stdout, io.BufferedReader)
         self._streamed = Streamed(url, offset_ms, self._clock())
@@ -323,13 +323,26 @@ class AirPlayPlayer:
         self._tasks.async_spawn(asyncio.to_thread(reap), "reap ffmpeg")
 
     async def _call(self, what: str, sent: str, call: object) -> None:
-        """Run one RTSP request; raise DeviceUnreachableError when the speaker is gone."""
-        try:
-            await call  # type: ignore[misc]
-        except (atv_errors.ProtocolError, atv_errors.ConnectionFailedError, OSError) as exc:
-            raise DeviceUnreachableError(
-                m.ErrorCode.AUDIO_OUTPUT, f"lost the AirPlay speaker ({what} {sent}): {exc}"
-            ) from exc
+        """Run one request, a span "airplay WHAT"; raise DeviceUnreachableError when the
+        speaker is gone."""
+        tracer = telemetry.tracer()
+        attributes = {a.BRIDGE_KIND: "airplay", a.BRIDGE_SENT: f"{what} {sent}"}
+        with contextlib.ExitStack() as spans:
+            span = None
+            if tracer is not None:
+                span = spans.enter_context(
+                    tracer.start_as_current_span(f"airplay {what}", attributes=attributes)
+                )
+            try:
+                await call  # type: ignore[misc]
+            except (atv_errors.ProtocolError, atv_errors.ConnectionFailedError, OSError) as exc:
+                if span is not None:
+                    span.set_attribute(a.BRIDGE_ANSWER, f"error {exc}"[:200])
+                raise DeviceUnreachableError(
+                    m.ErrorCode.AUDIO_OUTPUT, f"lost the AirPlay speaker ({what} {sent}): {exc}"
+                ) from exc
+            if span is not None:
+                span.set_attribute(a.BRIDGE_ANSWER, "OK")
 
     def _require(self) -> AppleTV:
         if self._atv is None:
