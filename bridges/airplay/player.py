@@ -33,6 +33,7 @@ from bridges.airplay._status import (
     Streamed,
     airplay_device_id,
     decoder_command,
+    fallback_title,
 )
 from bridges.errors import DeviceUnreachableError, PlayerError
 from bridges.player import PlayerDescription, PlayerStatus
@@ -214,7 +215,8 @@ class AirPlayPlayer:
             raise PlayerError(m.ErrorCode.AUDIO_OUTPUT, f"cannot start ffmpeg: {exc}") from exc
         self._decoder = decoder
         await atv.audio.set_volume(self._volume)  # kept by pyatv for the stream: nothing sent
-        metadata = MediaMetadata(title=self._title or "Baton", artist=self._artist or None)
+        title = self._title or fallback_title(url)  # a transfer's load has no title
+        metadata = MediaMetadata(title=title, artist=self._artist or None)
         assert isinstance(decoder.stdout, io.BufferedReader)
         self._streamed = Streamed(url, offset_ms, self._clock())
         stream = atv.stream.stream_file(decoder.stdout, metadata=metadata)

@@ -12,6 +12,7 @@ from bridges.airplay._status import (
     Streamed,
     airplay_device_id,
     decoder_command,
+    fallback_title,
     parse_address,
     properties_of,
     speaker_name,
@@ -103,3 +104,9 @@ def test_a_stopped_stream_ends_where_the_speaker_goes_quiet_after_its_tail() -> 
 def test_nothing_streamed_is_stopped_and_says_why_it_ended() -> None:
     status = Streamed("", 0, error="ffmpeg: 404").status(S, START, 100)
     assert (status.state, status.url, status.error) == (PlayerState.STOPPED, "", "ffmpeg: 404")
+
+
+def test_an_item_without_a_title_is_shown_by_its_file_name() -> None:
+    assert fallback_title("http://h:1/media/k/Blue%20in%20Green.flac?x=1") == "Blue in Green"
+    assert fallback_title("http://h:1/stream") == "stream"
+    assert fallback_title("http://h:1/") == "Baton"
