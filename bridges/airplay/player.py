@@ -181,12 +181,27 @@ class AirPlayPlayer:
         return await self.async_status()
 
     async def async_set_volume(self, volume: int) -> PlayerStatus:
-        """Set the speaker's volume (RTSP SET_PARAMETER while streaming, else at the next)."""
+        """Set the speaker's volume (RTSP SET_PARAMETER while streaming, else with the next
+        stream); in a stream's first moments, once it is heard (see `_volume_when_heard`)."""
         self._volume = max(0, min(100, volume))
-        await self._call(
-            "volume", str(self._volume), self._require().audio.set_volume(self._volume)
-        )
+        streamed, now = self._streamed, self._clock()
+        if streamed.playing and now < streamed.heard_at(START_MS):
+            self._tasks.async_spawn(self._volume_when_heard(streamed), "volume when heard")
+        else:
+            setting = self._require().audio.set_volume(self._volume)
+            await self._call("volume", str(self._volume), setting)
         return await self.async_status()
+
+    async def _volume_when_heard(self, streamed: Streamed) -> None:
+        """Send the volume once *streamed* is heard: pyatv's RECORD and FLUSH may still be on
+        their way until its frames flow, and a request beside them goes unanswered (seen with
+        shairport-sync: "no response to CSeq"); before it is heard the volume changes nothing
+        anyway (the stream was announced with the volume of then)."""
+        await asyncio.sleep(max(0, streamed.heard_at(START_MS) - self._clock()) / 1e6)
+        if self._streamed is streamed and self._atv is not None:
+            setting = self._atv.audio.set_volume(self._volume)
+            with contextlib.suppress(DeviceUnreachableError):  # the stream's end says so
+                await self._call("volume", str(self._volume), setting)
 
     async def async_set_next(self, url: str, *, title: str = "", content_type: str = "") -> None:
         """Not offered (`describe().next_item` is False): each item is a stream of its own."""
