@@ -7,7 +7,7 @@ import pytest
 
 from connect.clock import monotonic_us
 from connect.wire import messages as m
-from tests.audio import write_position_track, write_tone
+from tests.audio import first_audible_us, last_audible_us, write_position_track, write_tone
 from tests.integration.bridges.test_airplay import HEARD, Bridged, playing_past
 from tests.integration.bridges.test_airplay import bridged as bridged  # a fixture, by name
 from tests.integration.bridges.test_mpd import content_near
@@ -35,6 +35,14 @@ async def test_the_queue_goes_on_when_a_track_ends(
     await playing_past(b, 1_000)
     _, heard = content_near(b.speaker.capture(), monotonic_us() - 400_000)
     assert abs(b.state().clock.position_at(monotonic_us() - 400_000) - heard) <= HEARD
+    capture = b.speaker.capture()
+    first_from = first_audible_us(capture)
+    assert first_from is not None
+    second_from = first_audible_us(capture, after_us=first_from + 1_600_000)
+    assert second_from is not None
+    first_until = last_audible_us(capture, before_us=second_from)
+    assert first_until is not None
+    print(f"between the tracks: {(second_from - first_until) / 1000:.0f} ms of silence")
 
 
 async def test_an_item_it_cannot_read_fails_with_the_reason(
