@@ -155,7 +155,8 @@ def _airplay_device(address: str, interfaces: tuple[str, ...]) -> BridgedDevice:
     from bridges.airplay.player import AirPlayPlayer  # pyatv: 0.4 s to import
 
     host, port = parse_airplay_address(address)
-    return BridgedDevice(AirPlayPlayer(host, port), interfaces=interfaces)
+    player = AirPlayPlayer(host, port, look_up_on=interfaces)
+    return BridgedDevice(player, interfaces=interfaces)
 
 
 def _mpd_device(

@@ -10,6 +10,7 @@ when it is gone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from connect.discovery.interfaces import (
 )
 from taskowner import TaskOwner
 
-__all__ = ["RAOP_SERVICE", "AirPlayBrowser", "FoundSpeaker"]
+__all__ = ["RAOP_SERVICE", "AirPlayBrowser", "FoundSpeaker", "async_find_speaker"]
 
 _LOG = logging.getLogger(__name__)
 RAOP_SERVICE = "_raop._tcp.local."
@@ -99,3 +100,25 @@ class AirPlayBrowser:
         hardware_id, speaker = speaker_name(name.removesuffix("." + RAOP_SERVICE))
         properties = properties_of(info.properties)
         self._found(FoundSpeaker(speaker, hardware_id, addresses[0], info.port, properties))
+
+
+async def async_find_speaker(
+    interfaces: Sequence[str], address: str, port: int, timeout_s: float
+) -> FoundSpeaker | None:
+    """Return the speaker announced at *address*:*port* on mDNS within *timeout_s*, or None
+    (none there, or nowhere to look): what a speaker named by its address says of itself."""
+    found: asyncio.Future[FoundSpeaker] = asyncio.get_running_loop().create_future()
+
+    def seen(speaker: FoundSpeaker) -> None:
+        if speaker.address == address and speaker.port == port and not found.done():
+            found.set_result(speaker)
+
+    browser = AirPlayBrowser(interfaces, seen)
+    try:
+        await browser.async_start()
+        async with asyncio.timeout(timeout_s):
+            return await found
+    except (TimeoutError, NoUsableInterfaceError, OSError):
+        return None
+    finally:
+        await browser.async_close()

@@ -19,7 +19,7 @@ import io
 import logging
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pyatv import exceptions as atv_errors
 from pyatv.const import DeviceState
@@ -35,6 +35,7 @@ from bridges.airplay._status import (
     decoder_command,
     fallback_title,
 )
+from bridges.airplay.browse import async_find_speaker
 from bridges.errors import DeviceUnreachableError, PlayerError
 from bridges.player import PlayerDescription, PlayerStatus
 from connect import telemetry
@@ -53,6 +54,7 @@ STOP_TIMEOUT_S = 5.0
 SETUP_TIMEOUT_S = 10.0
 SETUP_POLL_S = 0.005
 DECODER_EXIT_S = 2.0
+LOOK_UP_S = 2.0  # how long a speaker named by address is looked for on mDNS
 _CLOSE_TIMEOUT_S = 2.0
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
 
@@ -72,11 +74,14 @@ class AirPlayPlayer:
         name: str = "",
         hardware_id: str = "",
         properties: dict[str, str] | None = None,
+        look_up_on: Sequence[str] | None = None,
         clock: Clock = monotonic_us,
     ) -> None:
         self.host, self.port = host, port
         self.device_id = airplay_device_id(host, port, hardware_id)
         self._name = name or f"AirPlay on {host}"
+        self._given_name = name
+        self._look_up_on = look_up_on
         self._hardware_id = hardware_id
         self._properties = dict(properties or DEFAULT_PROPERTIES)
         self._clock = clock
@@ -121,9 +126,25 @@ class AirPlayPlayer:
                 f"{exc or 'no answer'}",
             ) from exc
         self._changed = changed
+        if self._look_up_on is not None and not self._hardware_id:
+            await self._look_up(address)
         identifier = self._hardware_id or f"{self.host}:{self.port}"
         self._atv = await async_connect(address, self.port, identifier, self._name,
                                         self._properties)  # fmt: skip
+
+    async def _look_up(self, address: str) -> None:
+        """Learn a speaker named by its address from its mDNS record, where it has one: its
+        name, hardware id (so its id is the one browsing gives) and TXT record (metadata)."""
+        assert self._look_up_on is not None
+        found = await async_find_speaker(self._look_up_on, address, self.port, LOOK_UP_S)
+        if found is None:
+            _LOG.info("%s:%d: not announced on mDNS; taken as a plain receiver",
+                      self.host, self.port)  # fmt: skip
+            return
+        self._hardware_id = found.hardware_id
+        self.device_id = airplay_device_id(self.host, self.port, found.hardware_id)
+        self._name = self._given_name or found.name
+        self._properties = dict(found.properties)
 
     async def async_status(self) -> PlayerStatus:
         """Return where the stream is, from what was streamed and when."""

@@ -49,7 +49,7 @@ class Bridged:
 @contextlib.asynccontextmanager
 async def bridged_speaker(folder: Path, *, named: bool = False) -> AsyncIterator[Bridged]:
     """A shairport-sync speaker and a bridge to it: found by browsing mDNS, or *named* by its
-    address (then the bridge assumes a plain receiver's TXT record and names it by address)."""
+    address (then the bridge looks its mDNS record up: the same name, id and TXT record)."""
     speaker = await start_speaker(folder, NAME)
     try:
         words = ["--airplay", f"127.0.0.1:{speaker.port}"] if named else ["--browse-airplay"]
@@ -59,8 +59,7 @@ async def bridged_speaker(folder: Path, *, named: bool = False) -> AsyncIterator
         try:
             await controller.async_add_address("127.0.0.1", bridge.port)
             await controller.async_connect(bridge.device_id)
-            name = "AirPlay on 127.0.0.1" if named else NAME
-            yield Bridged(speaker, bridge, controller, f"--connect=127.0.0.1:{bridge.port}", name)
+            yield Bridged(speaker, bridge, controller, f"--connect=127.0.0.1:{bridge.port}", NAME)
         finally:
             await controller.async_close()
             print("".join(bridge.output))  # shown when the test fails

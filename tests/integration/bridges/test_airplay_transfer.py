@@ -28,7 +28,8 @@ TRACK_MS = 18_000
 
 @pytest.fixture
 async def bridged(tmp_path: Path, config: Path) -> AsyncIterator[Bridged]:
-    """The speaker named by its address (`--airplay`), not browsed: that path too."""
+    """The speaker named by its address (`--airplay`), not browsed: that path too (the bridge
+    finds its mDNS record: its name, its id and that it takes metadata)."""
     async with bridged_speaker(tmp_path / "speaker", named=True) as b:
         yield b
 
@@ -59,9 +60,8 @@ async def test_music_moves_to_the_speaker_and_back(
         assert there["mode"] == "stop-first", there
         assert there["mode_reason"].startswith(f"stop-first: {b.name} cannot start at an instant")
         await playing_past(b, 4_000)
-        # Named by its address, its TXT record is not known: it is sent no metadata (it may
-        # not take any); a browsed one is (test_airplay.py).
-        assert b.speaker.shown("minm") == []
+        # A transfer's load carries the URL only: the speaker is shown the file's name.
+        assert b.speaker.shown("minm") == ["position"]
         code, out, err = await baton(capsys, "transfer", b.name, HOME, *at)
         assert (code, err) == (0, ""), out
         back = monotonic_us()
