@@ -51,6 +51,7 @@ __all__ = ["AirPlayPlayer"]
 _LOG = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 5.0
+STOP_AGAIN_S = 0.1  # a stop not taken (the stream was still being set up) is asked again after
 SETUP_TIMEOUT_S = 10.0
 SETUP_POLL_S = 0.005
 DECODER_EXIT_S = 2.0
@@ -325,16 +326,18 @@ class AirPlayPlayer:
         now = self._clock()
         quiet_at = now + TAIL_MS * 1000
         self._streamed = self._streamed.stopped(now, START_MS, TAIL_MS)
-        atv = self._atv
-        if atv is not None:
-            with contextlib.suppress(atv_errors.BlockedStateError, OSError):
-                await atv.remote_control.stop()
         decoder, self._decoder = self._decoder, None
         if decoder is not None:
             with contextlib.suppress(ProcessLookupError):
                 decoder.kill()  # a stream still opening its source ends on the pipe's end
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(asyncio.shield(stream), STOP_TIMEOUT_S)
+        # pyatv's stop only ends a stream already sending (a stop during its RECORD and FLUSH
+        # is overwritten when sending begins): asked again, a few times, until it ends.
+        deadline = self._clock() + STOP_TIMEOUT_S * 1_000_000
+        while not stream.done() and self._clock() < deadline:
+            if self._atv is not None:
+                with contextlib.suppress(atv_errors.BlockedStateError, OSError):
+                    await self._atv.remote_control.stop()
+            await asyncio.wait({stream}, timeout=STOP_AGAIN_S)
         if not stream.done():
             stream.cancel()
         if decoder is not None:
