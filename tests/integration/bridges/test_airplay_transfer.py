@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from connect.clock import monotonic_us
+from connect.wire import messages as m
 from tests.audio import first_audible_us, last_audible_us, read_capture, write_position_track
 from tests.integration.bridges.test_airplay import HEARD, Bridged, bridged_speaker, playing_past
 from tests.integration.bridges.test_mpd import content_from, content_until
@@ -46,9 +47,10 @@ async def test_music_moves_to_the_speaker_and_back(
         await b.controller.async_add_address(home.host, home.port)
         at = [b.at, f"--connect={home.host}:{home.port}"]
         write_position_track(media_server.root / "position.wav", TRACK_MS)
-        code, _, err = await baton(capsys, "play", HOME, media_server.url("position.wav"), *at)
-        assert (code, err) == (0, "")
         conn = await b.controller.async_connect(home.device_id)
+        item = m.QueueItem("p", media_server.url("position.wav"), "Moving", artist="The Testers")
+        result = await b.controller.async_command(home.device_id, m.SetQueue((item,)))
+        assert result.ok, result.failure
         await until(
             lambda: conn.state is not None
             and conn.state.clock.position_at(monotonic_us()) >= 1_500,
@@ -60,8 +62,8 @@ async def test_music_moves_to_the_speaker_and_back(
         assert there["mode"] == "stop-first", there
         assert there["mode_reason"].startswith(f"stop-first: {b.name} cannot start at an instant")
         await playing_past(b, 4_000)
-        # A transfer's load carries the URL only: the speaker is shown the file's name.
-        assert b.speaker.shown("minm") == ["position"]
+        # The Load names only a URL: the offer's item gives the speaker its title and artist.
+        assert (b.speaker.shown("minm"), b.speaker.shown("asar")) == (["Moving"], ["The Testers"])
         code, out, err = await baton(capsys, "transfer", b.name, HOME, *at)
         assert (code, err) == (0, ""), out
         back = monotonic_us()
