@@ -252,7 +252,7 @@ class AirPlayPlayer:
             raise PlayerError(m.ErrorCode.AUDIO_OUTPUT, f"cannot start ffmpeg: {exc}") from exc
         self._decoder = decoder
         await atv.audio.set_volume(self._volume)  # kept by pyatv for the stream: nothing sent
-        title = self._title or fallback_title(url)  # a transfer's load has no title
+        title = self._title or fallback_title(url)  # an item without one
         metadata = MediaMetadata(title=title, artist=self._artist or None)
         assert isinstance(decoder.stdout, io.BufferedReader)
         self._streamed = Streamed(url, offset_ms, self._clock())
