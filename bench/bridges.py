@@ -1,7 +1,9 @@
-"""Bridges benchmark: devices people already own (MPD, a UPnP/DLNA renderer) beside Baton's own.
+"""Bridges benchmark: devices people already own (MPD, a UPnP/DLNA renderer, an AirPlay
+speaker) beside Baton's own.
 
-Per kind, against the real peers the tests use (Debian's `mpd` and `gmediarender`, started
-here; tests/mpd_peer.py, tests/upnp_peer.py) and the real `baton-bridge` process:
+Per kind, against the real peers the tests use (Debian's `mpd`, `gmediarender` and
+`shairport-sync`, started here; tests/mpd_peer.py, tests/upnp_peer.py, tests/airplay_peer.py)
+and the real `baton-bridge` process:
 
 * discovery: from the bridge process's spawn until a `DeviceRegistry` browsing in this process
   lists the bridged device on mDNS (the bridge reaches the device, then serves and announces);
@@ -18,8 +20,11 @@ here; tests/mpd_peer.py, tests/upnp_peer.py) and the real `baton-bridge` process
 The device's protocol sets the floor of the stop-first figures: a bridged device cannot start
 at an instant, so its transfers stop the source first (its stop, then the offer, the device's
 open and start) and its gap is that whole path; a renderer starts muted, seeks once its track
-is open and reports whole seconds. The UPnP part needs root (a veth pair: libupnp refuses
-loopback) and gmediarender; without either it is left out, saying why.
+is open and reports whole seconds; an AirPlay speaker is heard RAOP's latency after its
+stream starts (pyatv's 1.5 s and the speaker's buffer: about 1.7 s after its set-up). The UPnP
+part needs root (a veth pair: libupnp refuses loopback) and gmediarender, the AirPlay part
+root (Avahi on lo, in a mount namespace) and shairport-sync; without them they are left out,
+saying why.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from connect.controller import Controller
 from connect.discovery import DeviceEvent, DeviceRegistry
 from connect.transfer.coordinator import TransferCoordinator
 from connect.wire import messages as m
+from tests.airplay_peer import shairport_installed, start_speaker
 from tests.audio import write_position_track
 from tests.media_server import MediaServer
 from tests.mpd_peer import READY, mpd_installed, start_mpd
@@ -204,6 +210,15 @@ async def _run(quick: bool) -> list[Measurement]:
                     await renderer.stop()
         else:
             print("bridges: no UPnP figures (needs root and gmediarender)", flush=True)
+        if shairport_installed() and os.geteuid() == 0:
+            speaker = await start_speaker(folder / "speaker", "Bench Speaker")
+            try:
+                words = ["--browse-airplay", "--interface", "lo"]
+                out += await _kind("airplay", words, folder / "with-airplay", quick)
+            finally:
+                await speaker.stop()
+        else:
+            print("bridges: no AirPlay figures (needs root and shairport-sync)", flush=True)
     return out
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from bridges.errors import PlayerError
 from bridges.player import BridgedPlayer, PlayerStatus
 from connect.clock import Clock
+from connect.session import ControllerLink
 from connect.transfer import source as s
 from connect.transfer import target as t
 from connect.transfer.device import Action, DeviceTransfers
@@ -59,6 +60,7 @@ class BridgeTransfers(TransferDriver):
         super().__init__(host)
         self._host = host
         self._machine: DeviceTransfers | None = None
+        self._offered: m.QueueItem | None = None  # the last offer's item: its title, artist
 
     @property
     def machine(self) -> DeviceTransfers:
@@ -66,6 +68,13 @@ class BridgeTransfers(TransferDriver):
         if self._machine is None:
             self._machine = DeviceTransfers(self._host.codecs)
         return self._machine
+
+    async def async_handle(self, body: m.Body, link: ControllerLink) -> None:
+        """Handle one transfer message (an offer's item is kept: a Load names only its URL,
+        and a device that shows what it plays is told its title and artist too)."""
+        if isinstance(body, m.TransferOffer):
+            self._offered = body.state.current_item
+        await super().async_handle(body, link)
 
     async def _carry_out(self, action: Action) -> Awaitable[Any] | None:
         if isinstance(action, s.Publish | s.FadeOutAt | s.Release | s.RollBack):
@@ -85,7 +94,13 @@ class BridgeTransfers(TransferDriver):
             failure = None
             try:
                 if isinstance(action, t.Load):
-                    await player.async_load(action.url, action.position_ms, play=False)
+                    item = self._offered
+                    item = item if item is not None and item.url == action.url else None
+                    await player.async_load(
+                        action.url, action.position_ms, play=False,
+                        title=item.title if item else "", artist=item.artist if item else "",
+                        content_type=item.content_type if item else "",
+                    )  # fmt: skip
                 else:
                     await player.async_seek(action.position_ms)
             except PlayerError as exc:

@@ -1,8 +1,9 @@
 """`baton-bridge`: present the devices people already own as Baton devices.
 
 Each `--mpd HOST[:PORT]` is one MPD, each `--upnp URL` one UPnP/DLNA renderer (the URL of
-its device description); `--browse-mpd` and `--browse-upnp` add those found on the network
-(mDNS `_mpd._tcp`, SSDP) on the interfaces given. Each becomes a Baton device with its own
+its device description), each `--airplay HOST[:PORT]` one AirPlay speaker; `--browse-mpd`,
+`--browse-upnp` and `--browse-airplay` add those found on the network (mDNS `_mpd._tcp`,
+SSDP, mDNS `_raop._tcp`) on the interfaces given. Each becomes a Baton device with its own
 session server, advertised on mDNS, until SIGINT or SIGTERM. Prints one line per device once
 it listens: `baton-bridge: 'NAME' (KIND, id ID) listening on HOST:PORT`.
 """
@@ -17,7 +18,9 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from bridges.airplay import parse_address as parse_airplay_address
 from bridges.device import BridgedDevice
 from bridges.errors import BridgeError, DeviceUnreachableError
 from bridges.mpd import MpdPlayer, mpd_device_id, parse_address
@@ -28,6 +31,9 @@ from connect.cli_common import add_version_flag
 from connect.endpoint import Endpoint
 from connect.errors import ConnectError
 from taskowner import TaskOwner
+
+if TYPE_CHECKING:
+    from bridges.airplay.browse import FoundSpeaker
 
 __all__ = ["build_parser", "main"]
 
@@ -42,6 +48,7 @@ examples:
   baton-bridge --mpd localhost --interface eth0
   baton-bridge --mpd kitchen.local:6600 --name Kitchen --mpd 192.168.1.20 --interface eth0
   baton-bridge --browse-upnp --browse-mpd --interface eth0
+  baton-bridge --airplay 192.168.1.30 --browse-airplay --interface eth0
 """
 
 
@@ -49,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of `baton-bridge`."""
     parser = argparse.ArgumentParser(
         prog="baton-bridge",
-        description="Show devices you already own (MPD, UPnP/DLNA renderers) as Baton devices "
+        description="Show devices you already own (MPD, UPnP/DLNA renderers, AirPlay "
+        "speakers) as Baton devices "
         "on the local network.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -68,12 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="a UPnP/DLNA renderer to bridge: the URL of its device description (repeatable)",
     )  # fmt: skip
     parser.add_argument(
+        "--airplay", action="append", default=[], metavar="HOST[:PORT]",
+        help="an AirPlay (RAOP) speaker to bridge (repeatable; port 5000 unless given)",
+    )  # fmt: skip
+    parser.add_argument(
         "--browse-mpd", action="store_true",
         help="also bridge every MPD announced on mDNS (_mpd._tcp) on the --interface given",
     )  # fmt: skip
     parser.add_argument(
         "--browse-upnp", action="store_true",
         help="also bridge every UPnP/DLNA renderer answering SSDP on the --interface given",
+    )  # fmt: skip
+    parser.add_argument(
+        "--browse-airplay", action="store_true",
+        help="also bridge every AirPlay speaker announced on mDNS (_raop._tcp) on the "
+        "--interface given",
     )  # fmt: skip
     parser.add_argument(
         "--interface", action="append", default=[], dest="interfaces", metavar="IF",
@@ -94,8 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The renderers' event notifications (UPnP GENA) arrive as HTTP requests: not news.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    if not (args.mpd or args.upnp or args.browse_mpd or args.browse_upnp):
-        parser.error("name a device to bridge (--mpd HOST[:PORT], --upnp URL), or --browse-...")
+    if not (args.mpd or args.upnp or args.airplay or args.browse_mpd or args.browse_upnp
+            or args.browse_airplay):  # fmt: skip
+        parser.error(
+            "name a device to bridge (--mpd HOST[:PORT], --upnp URL, --airplay HOST[:PORT]), "
+            "or --browse-..."
+        )
     if len(args.name) > len(args.mpd):
         parser.error("each --name follows the --mpd it names")
     interfaces = tuple(args.interfaces)
@@ -111,7 +132,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     for url in args.upnp:
         named.append((f"the renderer at {url}", functools.partial(_upnp_device, url, interfaces)))
-    bridge = _Bridge(interfaces)
+    for address in args.airplay:
+        try:
+            parse_airplay_address(address)
+        except ValueError as exc:
+            parser.error(str(exc))
+        what = f"the AirPlay speaker at {address}"
+        named.append((what, functools.partial(_airplay_device, address, interfaces)))
+    bridge = _Bridge(interfaces, browse_airplay=args.browse_airplay)
     try:
         return asyncio.run(bridge.async_serve(named, args.browse_mpd, args.browse_upnp))
     except (BridgeError, ConnectError, OSError) as exc:
@@ -121,6 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _upnp_device(url: str, interfaces: tuple[str, ...]) -> BridgedDevice:
     return BridgedDevice(UpnpPlayer(url), interfaces=interfaces)
+
+
+def _airplay_device(address: str, interfaces: tuple[str, ...]) -> BridgedDevice:
+    from bridges.airplay.player import AirPlayPlayer  # pyatv: 0.4 s to import
+
+    host, port = parse_airplay_address(address)
+    player = AirPlayPlayer(host, port, look_up_on=interfaces)
+    return BridgedDevice(player, interfaces=interfaces)
 
 
 def _mpd_device(
@@ -134,8 +170,9 @@ def _mpd_device(
 class _Bridge:
     """The devices of one bridge process: started, announced, found, closed."""
 
-    def __init__(self, interfaces: tuple[str, ...]) -> None:
+    def __init__(self, interfaces: tuple[str, ...], *, browse_airplay: bool = False) -> None:
         self.interfaces = interfaces
+        self.browse_airplay = browse_airplay
         self.started: dict[str, BridgedDevice] = {}
         self.starting: set[str] = set()  # renderers' locations, MPDs' ids, being started
         self.tasks = TaskOwner("bridge", _LOG)
@@ -153,15 +190,20 @@ class _Bridge:
         )
         mpds = MpdBrowser(self.interfaces, self._found_mpd) if browse_mpd else None
         renderers = RendererSearch(self.interfaces, self._found_renderer) if browse_upnp else None
+        speakers = None
+        if self.browse_airplay:
+            from bridges.airplay.browse import AirPlayBrowser
+
+            speakers = AirPlayBrowser(self.interfaces, self._found_speaker)
         try:
             for what, make in named:
                 await self._start_named(what, make)
-            for browser in (mpds, renderers):
+            for browser in (mpds, renderers, speakers):
                 if browser is not None:
                     await browser.async_start()
             await stop.wait()
         finally:
-            for browser in (mpds, renderers):
+            for browser in (mpds, renderers, speakers):
                 if browser is not None:
                     await browser.async_close()
             await self.tasks.async_close(CLOSE_TIMEOUT_S)
@@ -226,6 +268,19 @@ class _Bridge:
             return
         device = BridgedDevice(UpnpPlayer(location), interfaces=self.interfaces)
         self._start_found(location, device, f"the renderer at {location}")
+
+    def _found_speaker(self, speaker: FoundSpeaker) -> None:
+        from bridges.airplay.player import AirPlayPlayer
+
+        player = AirPlayPlayer(
+            speaker.address, speaker.port, name=speaker.name, hardware_id=speaker.hardware_id,
+            properties=speaker.properties,
+        )  # fmt: skip
+        key = player.device_id
+        if key in self.started or key in self.starting:
+            return
+        device = BridgedDevice(player, interfaces=self.interfaces)
+        self._start_found(key, device, f"{speaker.name} at {speaker.address}:{speaker.port}")
 
     def _start_found(self, key: str, device: BridgedDevice, what: str) -> None:
         self.starting.add(key)

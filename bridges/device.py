@@ -225,7 +225,7 @@ class BridgedDevice:
             item = action.item
             return await player.async_load(
                 item.url, action.position_ms, play=action.play, title=item.title,
-                content_type=item.content_type,
+                content_type=item.content_type, artist=item.artist,
             )  # fmt: skip
         if isinstance(action, playback.PausePlayer):
             return await player.async_pause()

@@ -91,10 +91,17 @@ class BridgedPlayer(Protocol):
         ...
 
     async def async_load(
-        self, url: str, position_ms: int, *, play: bool, title: str = "", content_type: str = ""
+        self,
+        url: str,
+        position_ms: int,
+        *,
+        play: bool,
+        title: str = "",
+        content_type: str = "",
+        artist: str = "",
     ) -> PlayerStatus:
-        """Open *url* at *position_ms*; play it, or hold it there silent (*title* and
-        *content_type* for a device that shows or needs them)."""
+        """Open *url* at *position_ms*; play it, or hold it there silent (*title*, *artist*
+        and *content_type* for a device that shows or needs them)."""
         ...
 
     async def async_pause(self) -> PlayerStatus:

@@ -28,7 +28,7 @@ from tests.waiting import until
 START_TIMEOUT_S = 10.0
 CONTIGUOUS_US = 100_000  # see capture_of
 READY = re.compile(
-    r"id (?P<id>(?:mpd|upnp)-[0-9a-f]+)\) listening on (?P<host>[0-9.]+):(?P<port>\d+)"
+    r"id (?P<id>(?:mpd|upnp|airplay)-[0-9a-f]+)\) listening on (?P<host>[0-9.]+):(?P<port>\d+)"
 )
 
 MPD = shutil.which("mpd") or "/usr/bin/mpd"

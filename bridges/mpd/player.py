@@ -142,7 +142,14 @@ class MpdPlayer:
         return status_from(raw, self._loaded, as_of, self._uncertainty_ms)
 
     async def async_load(
-        self, url: str, position_ms: int, *, play: bool, title: str = "", content_type: str = ""
+        self,
+        url: str,
+        position_ms: int,
+        *,
+        play: bool,
+        title: str = "",
+        content_type: str = "",
+        artist: str = "",
     ) -> PlayerStatus:
         """Make *url* MPD's one song; start it at *position_ms*, or hold it there (MPD reads
         the title and type from the stream itself)."""

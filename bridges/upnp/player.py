@@ -163,7 +163,14 @@ class UpnpPlayer:
         )
 
     async def async_load(
-        self, url: str, position_ms: int, *, play: bool, title: str = "", content_type: str = ""
+        self,
+        url: str,
+        position_ms: int,
+        *,
+        play: bool,
+        title: str = "",
+        content_type: str = "",
+        artist: str = "",
     ) -> PlayerStatus:
         """Set *url* as the renderer's URI; play it from *position_ms*, or hold it there."""
         dmr = self._require()

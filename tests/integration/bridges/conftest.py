@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.airplay_peer import shairport_installed
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
 from tests.mpd_peer import mpd_installed
 from tests.upnp_peer import gmediarender_installed
@@ -24,6 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     missing = {
         "test_mpd": None if mpd_installed() else "mpd",
         "test_upnp": None if gmediarender_installed() else "gmediarender",
+        "test_airplay": None if shairport_installed() else "shairport-sync",
     }
     for item in items:
         for prefix, package in missing.items():
