@@ -1,7 +1,8 @@
 """`baton-bridge`: present the devices people already own as Baton devices.
 
 Each `--mpd HOST[:PORT]` is one MPD, each `--upnp URL` one UPnP/DLNA renderer (the URL of
-its device description); `--browse-mpd` and `--browse-upnp` add those found on the network
+its device description), each `--snapcast HOST[:PORT]` every group of a Snapcast server;
+`--browse-mpd` and `--browse-upnp` add those found on the network
 (mDNS `_mpd._tcp`, SSDP) on the interfaces given. Each becomes a Baton device with its own
 session server, advertised on mDNS, until SIGINT or SIGTERM. Prints one line per device once
 it listens: `baton-bridge: 'NAME' (KIND, id ID) listening on HOST:PORT`.
@@ -22,6 +23,8 @@ from bridges.device import BridgedDevice
 from bridges.errors import BridgeError, DeviceUnreachableError
 from bridges.mpd import MpdPlayer, mpd_device_id, parse_address
 from bridges.mpd.browse import FoundMpd, MpdBrowser
+from bridges.snapcast import DEFAULT_BUFFER_MS, SnapcastPlayer, SourceClaims, snapcast_groups
+from bridges.snapcast import parse_address as parse_snapcast
 from bridges.upnp import UpnpPlayer
 from bridges.upnp.search import RendererSearch
 from connect.cli_common import add_version_flag
@@ -42,6 +45,7 @@ examples:
   baton-bridge --mpd localhost --interface eth0
   baton-bridge --mpd kitchen.local:6600 --name Kitchen --mpd 192.168.1.20 --interface eth0
   baton-bridge --browse-upnp --browse-mpd --interface eth0
+  baton-bridge --snapcast localhost --interface eth0
 """
 
 
@@ -49,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of `baton-bridge`."""
     parser = argparse.ArgumentParser(
         prog="baton-bridge",
-        description="Show devices you already own (MPD, UPnP/DLNA renderers) as Baton devices "
+        description="Show devices you already own (MPD, UPnP/DLNA renderers, Snapcast groups) as "
+        "Baton devices "
         "on the local network.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -66,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--upnp", action="append", default=[], metavar="URL",
         help="a UPnP/DLNA renderer to bridge: the URL of its device description (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--snapcast", action="append", default=[], metavar="HOST[:PORT]",
+        help="a Snapcast server whose groups to bridge, each a device (repeatable; its "
+        "JSON-RPC port, 1705 unless given; it needs a source named Baton: see the README)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--snapcast-buffer", type=int, default=DEFAULT_BUFFER_MS, metavar="MS",
+        help="the Snapcast servers' `buffer` (ms, default %(default)s): fed -> heard",
     )  # fmt: skip
     parser.add_argument(
         "--browse-mpd", action="store_true",
@@ -94,8 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The renderers' event notifications (UPnP GENA) arrive as HTTP requests: not news.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    if not (args.mpd or args.upnp or args.browse_mpd or args.browse_upnp):
-        parser.error("name a device to bridge (--mpd HOST[:PORT], --upnp URL), or --browse-...")
+    if not (args.mpd or args.upnp or args.snapcast or args.browse_mpd or args.browse_upnp):
+        parser.error(
+            "name a device to bridge (--mpd HOST[:PORT], --upnp URL, --snapcast HOST[:PORT]), "
+            "or --browse-..."
+        )
     if len(args.name) > len(args.mpd):
         parser.error("each --name follows the --mpd it names")
     interfaces = tuple(args.interfaces)
@@ -111,9 +128,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     for url in args.upnp:
         named.append((f"the renderer at {url}", functools.partial(_upnp_device, url, interfaces)))
-    bridge = _Bridge(interfaces)
+    servers = []
+    for address in args.snapcast:
+        try:
+            servers.append(parse_snapcast(address))
+        except ValueError as exc:
+            parser.error(str(exc))
+    bridge = _Bridge(interfaces, args.snapcast_buffer)
     try:
-        return asyncio.run(bridge.async_serve(named, args.browse_mpd, args.browse_upnp))
+        return asyncio.run(bridge.async_serve(named, args.browse_mpd, args.browse_upnp, servers))
     except (BridgeError, ConnectError, OSError) as exc:
         print(f"baton-bridge: cannot start: {exc}", file=sys.stderr)
         return 1
@@ -134,14 +157,19 @@ def _mpd_device(
 class _Bridge:
     """The devices of one bridge process: started, announced, found, closed."""
 
-    def __init__(self, interfaces: tuple[str, ...]) -> None:
+    def __init__(self, interfaces: tuple[str, ...], snapcast_buffer_ms: int) -> None:
         self.interfaces = interfaces
+        self.snapcast_buffer_ms = snapcast_buffer_ms
         self.started: dict[str, BridgedDevice] = {}
         self.starting: set[str] = set()  # renderers' locations, MPDs' ids, being started
         self.tasks = TaskOwner("bridge", _LOG)
 
     async def async_serve(
-        self, named: list[tuple[str, Maker]], browse_mpd: bool, browse_upnp: bool
+        self,
+        named: list[tuple[str, Maker]],
+        browse_mpd: bool,
+        browse_upnp: bool,
+        snapcast: Sequence[tuple[str, int]] = (),
     ) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -156,6 +184,8 @@ class _Bridge:
         try:
             for what, make in named:
                 await self._start_named(what, make)
+            for host, port in snapcast:
+                await self._start_snapcast(host, port)
             for browser in (mpds, renderers):
                 if browser is not None:
                     await browser.async_start()
@@ -211,6 +241,43 @@ class _Bridge:
                 delay = min(RETRY_CAP_S, delay * 2)
                 continue
             _LOG.info("%s: reached", what)
+            return
+
+    async def _start_snapcast(self, host: str, port: int) -> None:
+        """Start a device for each group of the Snapcast server (its groups as they are now;
+        one not reachable yet is tried again in the background, as a named device is)."""
+        what = f"the Snapcast server at {host}:{port}"
+        try:
+            groups = await snapcast_groups(host, port)
+        except DeviceUnreachableError as exc:
+            _LOG.warning("%s: %s; trying again until it answers", what, exc)
+            self.tasks.async_spawn(self._retry_snapcast(host, port), f"reach {what}")
+            return
+        if not groups:
+            _LOG.warning("%s has no group (no client connected yet): nothing to bridge", what)
+        claims = SourceClaims()  # the server's Baton sources, shared by its groups
+        for group_id in groups:
+            make = functools.partial(self._snapcast_device, host, port, group_id, claims)
+            await self._start_named(f"group {group_id} of {what}", make)
+
+    def _snapcast_device(
+        self, host: str, port: int, group_id: str, claims: SourceClaims
+    ) -> BridgedDevice:
+        player = SnapcastPlayer(
+            host, port, group_id, claims=claims, buffer_ms=self.snapcast_buffer_ms
+        )
+        return BridgedDevice(player, interfaces=self.interfaces)
+
+    async def _retry_snapcast(self, host: str, port: int) -> None:
+        delay = RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(delay)  # the backoff: a timer owned by this task
+            try:
+                await snapcast_groups(host, port)
+            except DeviceUnreachableError:
+                delay = min(RETRY_CAP_S, delay * 2)
+                continue
+            await self._start_snapcast(host, port)
             return
 
     def _found_mpd(self, mpd: FoundMpd) -> None:
