@@ -1,7 +1,9 @@
-"""Bridges benchmark: devices people already own (MPD, a UPnP/DLNA renderer) beside Baton's own.
+"""Bridges benchmark: devices people already own (MPD, a UPnP/DLNA renderer, a Snapcast group)
+beside Baton's own.
 
-Per kind, against the real peers the tests use (Debian's `mpd` and `gmediarender`, started
-here; tests/mpd_peer.py, tests/upnp_peer.py) and the real `baton-bridge` process:
+Per kind, against the real peers the tests use (Debian's `mpd`, `gmediarender`, `snapserver`
+with a `snapclient`, started here; tests/mpd_peer.py, tests/upnp_peer.py,
+tests/snapcast_peer.py) and the real `baton-bridge` process:
 
 * discovery: from the bridge process's spawn until a `DeviceRegistry` browsing in this process
   lists the bridged device on mDNS (the bridge reaches the device, then serves and announces);
@@ -18,7 +20,8 @@ here; tests/mpd_peer.py, tests/upnp_peer.py) and the real `baton-bridge` process
 The device's protocol sets the floor of the stop-first figures: a bridged device cannot start
 at an instant, so its transfers stop the source first (its stop, then the offer, the device's
 open and start) and its gap is that whole path; a renderer starts muted, seeks once its track
-is open and reports whole seconds. The UPnP part needs root (a veth pair: libupnp refuses
+is open and reports whole seconds; a Snapcast group hears what it is fed the server's buffer
+(1 s) later. The UPnP part needs root (a veth pair: libupnp refuses
 loopback) and gmediarender; without either it is left out, saying why.
 """
 
@@ -43,6 +46,8 @@ from tests.audio import write_position_track
 from tests.media_server import MediaServer
 from tests.mpd_peer import READY, mpd_installed, start_mpd
 from tests.receivers import RunningReceiver, start_receiver
+from tests.snapcast_peer import READY as SNAPCAST_READY
+from tests.snapcast_peer import snapcast_installed, start_snapcast
 from tests.upnp_peer import gmediarender_installed, renderer_link, start_renderer
 
 STEP_TIMEOUT_S = 15.0
@@ -61,7 +66,7 @@ async def _spawn_bridge(words: list[str]) -> tuple[asyncio.subprocess.Process, s
             line = (await process.stdout.readline()).decode(errors="replace")
             if not line:
                 raise RuntimeError("baton-bridge exited before listening")
-            if found := READY.search(line):
+            if found := READY.search(line) or SNAPCAST_READY.search(line):
                 return process, found["id"], int(found["port"])
 
 
@@ -204,6 +209,15 @@ async def _run(quick: bool) -> list[Measurement]:
                     await renderer.stop()
         else:
             print("bridges: no UPnP figures (needs root and gmediarender)", flush=True)
+        if snapcast_installed():
+            snapcast = await start_snapcast(folder / "snapcast", "Bench Garden")
+            try:
+                words = ["--snapcast", f"127.0.0.1:{snapcast.control_port}", "--interface", "lo"]
+                out += await _kind("snapcast", words, folder / "with-snapcast", quick)
+            finally:
+                await snapcast.stop()
+        else:
+            print("bridges: snapserver or snapclient is not installed: no Snapcast figures")
     return out
 
 

@@ -7,8 +7,9 @@ the control (JSON-RPC), the clients' stream and the Baton source (`tcp`, server 
 data (server.json) in the folder. snapserver 0.26 has no switch for its mDNS announcement: it
 publishes through avahi-daemon when one runs, and none runs in the test's namespace (only lo).
 The client is `snapclient --player file` writing raw PCM into a FIFO the test reads: it writes
-a 50 ms block every 50 ms, silence too, each 10 ms before its instant, without a break; so
-`continuous_capture` dates the blocks from the reads, each read being late, never early.
+a 50 ms block every 50 ms, silence too, each 10 ms before it begins to play (its
+client/player/file_player.cpp), without a break; so `continuous_capture` dates the blocks
+from the reads, each read being late, never early.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tests.waiting import until
 
 LATE_READ_US = 500_000  # a read later than this after its data was written: a writer's break
 PLAYOUT_AHEAD_US = 10_000  # snapclient's file player writes each block this long ahead
+BLOCK_FRAMES = RATE // 20  # and its blocks are 50 ms
 
 SNAPSERVER = shutil.which("snapserver") or "/usr/bin/snapserver"
 SNAPCLIENT = shutil.which("snapclient") or "/usr/bin/snapclient"
@@ -92,11 +94,12 @@ def continuous_capture(chunks: list[tuple[int, bytes]]) -> Capture:
     """Return mono s16 PCM read from a FIFO by a writer that writes without a break (read at,
     µs; bytes) as a capture.
 
-    Each chunk was written by the instant it was read, and the next one started where it
-    ended: so, from the last read back, a chunk ends at its own read or where the next one
-    starts, whichever is earlier (a read delayed by a busy test process dates nothing late),
-    unless that is over LATE_READ_US before its read (the writer paused: snapclient restarting
-    its clock after it fell behind).
+    The writer's block holding a chunk's last sample was written by the instant the chunk was
+    read, so it began to play at most PLAYOUT_AHEAD_US after that read; and the next chunk
+    began where this one ends. So, from the last read back, a chunk ends at the earlier of the
+    two (a read delayed by a busy test process dates nothing late), unless the next one starts
+    over LATE_READ_US before that (the writer paused: snapclient restarting its clock after it
+    fell behind).
     """
     samples: array.array[int] = array.array("h")
     firsts: list[tuple[int, int]] = []  # (first sample index, frames)
@@ -106,7 +109,8 @@ def continuous_capture(chunks: list[tuple[int, bytes]]) -> Capture:
     blocks: list[tuple[int, int, int]] = []
     next_start: int | None = None
     for (read_us, _), (first, frames) in zip(reversed(chunks), reversed(firsts), strict=True):
-        end = read_us + PLAYOUT_AHEAD_US
+        into_block = (first + frames - 1) % BLOCK_FRAMES + 1  # of the block of its last sample
+        end = read_us + PLAYOUT_AHEAD_US + into_block * 1_000_000 // RATE
         if next_start is not None and end - LATE_READ_US < next_start < end:
             end = next_start
         start = end - frames * 1_000_000 // RATE

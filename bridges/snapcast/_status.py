@@ -6,8 +6,10 @@ group playing one stream; a stream reads PCM from a source. Baton plays into a g
 `tcp` source in server mode that the server's snapserver.conf names (Debian's 0.26 has no
 `Stream.AddStream`): the bridge connects to it and writes PCM at the pace of the clock. The
 server stamps each chunk as it reads it and every client plays it `buffer` ms later (1000 by
-default): what was fed at t is heard at t + buffer, give or take the server's chunk and the
-client's output blocks (measured: tests/integration/bridges/test_snapcast.py).
+default), less one chunk: the server dates the first chunk it reads after a pause one chunk
+before it read it (its AsioStream), and the rest follow it. So what was fed at t is heard at
+t + buffer - chunk_ms, give or take the client's output (measured:
+tests/integration/bridges/test_snapcast.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from connect.wire import messages as m
 __all__ = [
     "DEFAULT_BUFFER_MS",
     "DEFAULT_PORT",
-    "PLAYOUT_OFFSET_MS",
     "POSITION_UNCERTAINTY_MS",
     "Feed",
     "SampleFormat",
@@ -38,10 +39,6 @@ __all__ = [
 
 DEFAULT_PORT = 1705  # snapserver's JSON-RPC over TCP
 DEFAULT_BUFFER_MS = 1000  # snapserver's `buffer`: fed -> heard; the control API does not say it
-# Heard minus (fed + buffer), measured on loopback with a snapclient writing a file: the server
-# stamps a chunk one chunk (20 ms) before it read it, and the file player writes 50 ms blocks a
-# little ahead of their instant.
-PLAYOUT_OFFSET_MS = -40
 # How far the position may be from what is heard: the server's chunk (20 ms), the client's
 # output blocks (50 ms for the file player; an ALSA client corrects for its device's delay), a
 # late write by a busy bridge. tests/integration/bridges/test_snapcast.py checks the recording.
@@ -197,17 +194,19 @@ def _listening(host: str) -> str:
 @dataclass(frozen=True)
 class Feed:
     """What the bridge fed a source: content from `start_ms`, its first frame written at
-    `fed_at_us`, `frames` written since at `rate`; `ended` once the media has no more."""
+    `fed_at_us`, `frames` written since at `rate` in the source's `chunk_ms`; `ended` once the
+    media has no more."""
 
     start_ms: int
     fed_at_us: int
     rate: int
+    chunk_ms: int
     frames: int = 0
     ended: bool = False
 
     def heard_from_us(self, buffer_ms: int) -> int:
         """Return the instant the first frame fed is heard."""
-        return self.fed_at_us + (buffer_ms + PLAYOUT_OFFSET_MS) * 1000
+        return self.fed_at_us + (buffer_ms - self.chunk_ms) * 1000
 
     def heard_until_us(self, buffer_ms: int) -> int:
         """Return the instant the last frame fed so far is heard to its end."""

@@ -77,7 +77,8 @@ class SourceFeed:
         fmt = self.source.format
         started = self._clock()
         await self._write(writer, first)
-        self.feed = Feed(position_ms, started, fmt.rate, len(first) // fmt.frame_bytes)
+        frames = len(first) // fmt.frame_bytes
+        self.feed = Feed(position_ms, started, fmt.rate, self.source.chunk_ms, frames)
         self._tasks.async_spawn(self._pump(writer, process), "feed")
         return self.feed
 

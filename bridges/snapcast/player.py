@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import replace
 from typing import Any
 
 from snapcast.control import create_server
@@ -51,6 +52,9 @@ _LOG = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
 REQUEST_TIMEOUT_S = 5.0
 _CLOSE_TIMEOUT_S = 2.0
+# From the mute's answer until the group is silent: the server tells the client, which mutes
+# the next block it writes (10-60 ms later with the file player's 50 ms blocks, measured).
+MUTE_LAG_MS = 40
 DRAIN_SLACK_MS = 50  # past the buffer and the feed's lead: the client's last block
 
 
@@ -178,11 +182,16 @@ class SnapcastPlayer:
 
     async def async_pause(self) -> PlayerStatus:
         """Stop feeding and mute the group: what its buffer holds is not heard."""
-        if self._held is None and self._feed is not None and self._feed.feed is not None:
-            self._held = self._feed.feed.position_at(self._clock(), self._buffer_ms)
-            await self._mute(True)
-            await self._stop_feeding()
-        return await self.async_status()
+        feed = self._feed.feed if self._feed is not None else None
+        if self._held is not None or feed is None:
+            return await self.async_status()
+        await self._mute(True)
+        # Silent once the client applies the mute to its next block: the position then, and
+        # that instant, are where and when it stopped.
+        silent_at = self._muted_at_us + MUTE_LAG_MS * 1000
+        self._held = feed.position_at(silent_at, self._buffer_ms)
+        await self._stop_feeding()
+        return replace(await self.async_status(), as_of_us=silent_at)
 
     async def async_resume(self) -> PlayerStatus:
         """Feed from the held position (unmuted first, once the group's buffer is drained)."""

@@ -10,7 +10,6 @@ import pytest
 from bridges.errors import PlayerError
 from bridges.snapcast._status import (
     DEFAULT_PORT,
-    PLAYOUT_OFFSET_MS,
     Feed,
     SampleFormat,
     Source,
@@ -111,8 +110,8 @@ def test_each_source_feeds_one_group_at_a_time() -> None:
 
 
 def test_what_is_fed_is_heard_a_buffer_later() -> None:
-    feed = Feed(start_ms=5_000, fed_at_us=10_000_000, rate=44_100, frames=44_100)
-    heard_from = 10_000_000 + (1_000 + PLAYOUT_OFFSET_MS) * 1000
+    feed = Feed(start_ms=5_000, fed_at_us=10_000_000, rate=44_100, chunk_ms=20, frames=44_100)
+    heard_from = 10_000_000 + 980_000  # the buffer less the chunk the server dates it back
     assert feed.heard_from_us(1_000) == heard_from
     assert feed.heard_until_us(1_000) == heard_from + 1_000_000
     assert feed.fed_ms() == 6_000
