@@ -6,7 +6,14 @@ it reads it; whatever waits in the socket only delays everything after it. So th
 whole chunks, `LEAD_MS` ahead of the clock and no more: the server never runs dry (a busy
 bridge has that long to catch up) and what it reads is what was due. The instant the first
 chunk is written dates the whole feed (`Feed`, bridges/snapcast/_status.py). Stopping stops
-ffmpeg and the writes, at a chunk's end; the connection stays open for the next feed.
+ffmpeg and the writes, at a chunk's end; the connection stays open (a new one is read only
+once the server has seen the old one idle, about a second later).
+
+How the server dates a feed (snapserver's AsioStream): on a new connection, the first chunk
+read is dated one chunk before it was read, and the rest follow it. On a connection it has
+read from, the first chunk after a pause is dated on the old timeline, in the past, and lost;
+the server then dates the next one afresh, one chunk back. So a feed on such a connection
+starts with one chunk of silence, given up to that.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ class SourceFeed:
         self._process: asyncio.subprocess.Process | None = None
         self._tasks = TaskOwner(f"snapcast source {source.stream_id}", _LOG)
         self._stopped_at_us = 0
+        self._used = False  # the server has read from this connection
         self.feed: Feed | None = None
 
     @property
@@ -75,8 +83,10 @@ class SourceFeed:
             said = await self._finish(process)
             raise PlayerError(m.ErrorCode.MEDIA_UNREACHABLE, f"ffmpeg cannot read it: {said}")
         fmt = self.source.format
+        given_up = bytes(self.chunk_bytes) if self._used else b""  # see the module docstring
         started = self._clock()
-        await self._write(writer, first)
+        await self._write(writer, given_up + first)
+        self._used = True
         frames = len(first) // fmt.frame_bytes
         self.feed = Feed(position_ms, started, fmt.rate, self.source.chunk_ms, frames)
         self._tasks.async_spawn(self._pump(writer, process), "feed")
@@ -97,11 +107,15 @@ class SourceFeed:
     async def async_close(self) -> None:
         """Stop and close the connection (idempotent)."""
         await self.async_stop()
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+        self._used = False
 
     # -------------------------------------------------------------------------- internals
 
@@ -159,7 +173,7 @@ class SourceFeed:
                 m.ErrorCode.AUDIO_OUTPUT,
                 f"cannot reach the Snapcast source {self.source.stream_id!r} at {where}: {exc}",
             ) from exc
-        self._writer = writer
+        self._writer, self._used = writer, False
         return writer
 
     async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
@@ -167,7 +181,7 @@ class SourceFeed:
             writer.write(data)
             await writer.drain()
         except OSError as exc:
-            self._writer = None
+            self._writer, self._used = None, False
             raise DeviceUnreachableError(
                 m.ErrorCode.AUDIO_OUTPUT,
                 f"lost the Snapcast source {self.source.stream_id!r}: {exc}",

@@ -55,7 +55,7 @@ _CLOSE_TIMEOUT_S = 2.0
 # From the mute's answer until the group is silent: the server tells the client, which mutes
 # the next block it writes (10-60 ms later with the file player's 50 ms blocks, measured).
 MUTE_LAG_MS = 40
-DRAIN_SLACK_MS = 50  # past the buffer and the feed's lead: the client's last block
+DRAIN_SLACK_MS = 150  # past the buffer and the feed's lead: the client's last block
 
 
 async def snapcast_groups(host: str, port: int) -> tuple[str, ...]:
@@ -191,6 +191,7 @@ class SnapcastPlayer:
         silent_at = self._muted_at_us + MUTE_LAG_MS * 1000
         self._held = feed.position_at(silent_at, self._buffer_ms)
         await self._stop_feeding()
+        self._tasks.async_spawn(self._unmute_at(self._drained_us()), "unmute")
         return replace(await self.async_status(), as_of_us=silent_at)
 
     async def async_resume(self) -> PlayerStatus:
