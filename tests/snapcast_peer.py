@@ -230,6 +230,7 @@ def _configure(folder: Path, control: int, stream: int, source: int) -> Path:
         "bind_to_address = 127.0.0.1\n"
         f"port = {stream}\n"
         f"source = tcp://127.0.0.1:{source}?name=Baton&mode=server&sampleformat=44100:16:1\n"
+        f"source = pipe://{folder / 'other.fifo'}?name=Other&mode=create\n"
         "codec = pcm\n"
         "buffer = 1000\n"
         "[logging]\n"

@@ -59,8 +59,9 @@ DRAIN_SLACK_MS = 150  # past the buffer and the feed's lead: the client's last b
 
 
 async def snapcast_groups(host: str, port: int) -> tuple[str, ...]:
-    """Return the ids of the groups of the server at *host*:*port* (raise
-    DeviceUnreachableError when it does not answer)."""
+    """Return the ids of the groups of the server at *host*:*port* with a client connected
+    (the server keeps every client it has seen); raise DeviceUnreachableError when it does not
+    answer."""
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             server = await create_server(asyncio.get_running_loop(), host, port)
@@ -69,7 +70,7 @@ async def snapcast_groups(host: str, port: int) -> tuple[str, ...]:
             m.ErrorCode.AUDIO_OUTPUT, f"cannot reach the Snapcast server at {host}:{port}: {exc}"
         ) from exc
     try:
-        return tuple(sorted(group.identifier for group in server.groups))
+        return tuple(sorted(g.identifier for g in server.groups if _connected(server, g)))
     finally:
         server.stop()
 
@@ -394,3 +395,8 @@ async def _until(clock: Clock, at_us: int) -> None:
     delay_s = (at_us - clock()) / 1e6
     if delay_s > 0:
         await asyncio.sleep(delay_s)
+
+
+def _connected(server: Snapserver, group: Any) -> bool:
+    """Return whether a client of *group* is connected now."""
+    return any(c.connected for c in server.clients if c.identifier in group.clients)

@@ -24,7 +24,12 @@ from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
 from tests.mpd_peer import RunningBridge
 from tests.receivers import start_receiver
-from tests.snapcast_peer import RunningSnapcast, start_snapcast, start_snapcast_bridge
+from tests.snapcast_peer import (
+    CLIENT_ID,
+    RunningSnapcast,
+    start_snapcast,
+    start_snapcast_bridge,
+)
 from tests.waiting import until
 
 pytestmark = [pytest.mark.slow, pytest.mark.netns]
@@ -211,3 +216,37 @@ async def test_music_moves_to_the_group_and_back(
     )
     assert abs(there_error) <= HEARD
     assert abs(back_error) <= HEARD
+
+
+async def test_the_group_is_followed_and_goes_on_after_the_end(
+    bridged: Bridged, capsys: pytest.CaptureFixture[str], media_server: MediaServer
+) -> None:
+    b = bridged
+    write_position_track(media_server.root / "first.wav", 1_500)
+    write_position_track(media_server.root / "second.wav", 8_000)
+    urls = [media_server.url("first.wav"), media_server.url("second.wav")]
+    code, _, err = await baton(capsys, "play", NAME, *urls, b.at)
+    assert (code, err) == (0, "")
+    await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing")
+    first = b.state().current_uid
+
+    # Another Snapcast client (Snapweb, an app) turns the group's client down: followed.
+    b.snapcast.rpc("Client.SetVolume", {"id": CLIENT_ID, "volume": {"muted": False,
+                                                                   "percent": 25}})  # fmt: skip
+    await until(lambda: b.state().volume == 25, 5, "volume 25 followed")
+
+    # The first item ends (its last frame heard): the bridge feeds the second.
+    await until(
+        lambda: b.state().current_uid != first and b.state().status is m.PlaybackStatus.PLAYING,
+        8, "on to the second item",
+    )  # fmt: skip
+    assert b.state().current_item is not None
+    assert b.state().current_item.url == urls[1]
+    await until(lambda: b.state().clock.position_at(monotonic_us()) >= 500, 5, "second heard")
+    await _heard_for(b, 0.3)
+    _, heard = content_near(b.snapcast.capture(), monotonic_us() - 200_000)
+    assert heard < 2_000  # the second item, from its start
+
+    # Someone moves the group to another stream: the session stops there.
+    b.snapcast.rpc("Group.SetStream", {"id": b.snapcast.group_id, "stream_id": "Other"})
+    await until(lambda: b.state().status is m.PlaybackStatus.STOPPED, 5, "stopped")
