@@ -146,10 +146,14 @@ class SnapcastPlayer:
         group = self._group()
         clients = group.clients
         volume = group.volume if clients else -1
-        feed = self._feed.feed if self._feed is not None else None
-        source = self._feed.source if self._feed is not None else None
-        ours = bool(self._url) and source is not None and group.stream == source.stream_id
-        if not ours:
+        feeding = self._feed
+        feed = feeding.feed if feeding is not None else None
+        ours = feeding is not None and group.stream == feeding.source.stream_id
+        if not (ours and self._url):
+            if self._url and feeding is not None:  # moved to another stream: ours stops
+                self._url, self._held = "", None
+                self._claims.release(self.group_id)
+                self._tasks.async_spawn(feeding.async_stop(), "stop")
             return PlayerStatus(PlayerState.STOPPED, 0, now, POSITION_UNCERTAINTY_MS, volume=volume)
         if self._held is not None or feed is None:
             held = self._held or 0
@@ -207,7 +211,11 @@ class SnapcastPlayer:
             # unmuted before the feed, once what it held when it was muted is heard.
             await _until(self._clock, self._drained_us())
             await self._mute(False)
-        await feed.async_start(self._url, held)
+        with self._span("feed", f"{feed.source.stream_id} from {held / 1000:.3f} s") as span:
+            fed = await feed.async_start(self._url, held)
+            if span is not None:
+                heard_in = fed.heard_from_us(self._buffer_ms) - self._clock()
+                span.set_attribute(a.BRIDGE_ANSWER, f"heard in {heard_in // 1000} ms")
         self._held = None
         return await self.async_status()
 
@@ -253,6 +261,7 @@ class SnapcastPlayer:
         self._claims.release(self.group_id)
         server, self._server = self._server, None
         if server is not None:
+            server.set_on_disconnect_callback(None)  # going away is ours now, not news
             if self._muted_by_us and self._connected:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(REQUEST_TIMEOUT_S):
@@ -367,16 +376,21 @@ class SnapcastPlayer:
             return
         with contextlib.suppress(KeyError):
             group = server.group(self.group_id)
-            group.set_callback(lambda _: self._changed())
+            group.set_callback(lambda _: self._told("the group changed"))
             for client_id in group.clients:
                 with contextlib.suppress(KeyError):
-                    server.client(client_id).set_callback(lambda _: self._changed())
+                    client = server.client(client_id)
+                    client.set_callback(lambda _: self._told("a client of the group changed"))
+
+    def _told(self, what: str) -> None:
+        """The server told of a change (its notification, mirrored by the library)."""
+        said = {a.BRIDGE_KIND: "snapcast", a.BRIDGE_ANSWER: what}
+        telemetry.emit_event(a.EVENT_BRIDGE_CHANGED, said)
+        self._changed()
 
     def _on_change(self) -> None:
-        said = {a.BRIDGE_KIND: "snapcast", a.BRIDGE_ANSWER: "Server.OnUpdate"}
-        telemetry.emit_event(a.EVENT_BRIDGE_CHANGED, said)
         self._follow_objects()
-        self._changed()
+        self._told("Server.OnUpdate")
 
     def _on_connected(self) -> None:
         self._connected = True
