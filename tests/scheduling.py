@@ -38,6 +38,7 @@ ALONE = (
     # commands and states, and run on the workers).
     "integration/bridges/test_mpd_transfer.py",
     "integration/bridges/test_upnp.py",
+    "integration/bridges/test_snapcast.py",
 )
 """Paths under tests/ whose tests run alone on the machine (a folder ends with "/")."""
 
