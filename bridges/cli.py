@@ -23,7 +23,13 @@ from bridges.device import BridgedDevice
 from bridges.errors import BridgeError, DeviceUnreachableError
 from bridges.mpd import MpdPlayer, mpd_device_id, parse_address
 from bridges.mpd.browse import FoundMpd, MpdBrowser
-from bridges.snapcast import DEFAULT_BUFFER_MS, SnapcastPlayer, SourceClaims, snapcast_groups
+from bridges.snapcast import (
+    DEFAULT_BUFFER_MS,
+    GroupWatch,
+    SnapcastPlayer,
+    SourceClaims,
+    snapcast_device_id,
+)
 from bridges.snapcast import parse_address as parse_snapcast
 from bridges.upnp import UpnpPlayer
 from bridges.upnp.search import RendererSearch
@@ -163,6 +169,7 @@ class _Bridge:
         self.started: dict[str, BridgedDevice] = {}
         self.starting: set[str] = set()  # renderers' locations, MPDs' ids, being started
         self.tasks = TaskOwner("bridge", _LOG)
+        self.watches: list[GroupWatch] = []  # the Snapcast servers' groups
 
     async def async_serve(
         self,
@@ -194,6 +201,8 @@ class _Bridge:
             for browser in (mpds, renderers):
                 if browser is not None:
                     await browser.async_close()
+            for watch in self.watches:
+                await watch.async_close()
             await self.tasks.async_close(CLOSE_TIMEOUT_S)
             for device in reversed(self.started.values()):
                 with contextlib.suppress(TimeoutError):
@@ -244,39 +253,42 @@ class _Bridge:
             return
 
     async def _start_snapcast(self, host: str, port: int) -> None:
-        """Start a device for each group of the Snapcast server (its groups as they are now;
-        one not reachable yet is tried again in the background, as a named device is)."""
+        """Bridge each group of the Snapcast server with a client connected, now and as they
+        come; a server not reachable yet is tried again in the background, as a named device."""
         what = f"the Snapcast server at {host}:{port}"
+        claims = SourceClaims()  # the server's Baton sources, shared by its groups
+        watch = GroupWatch(host, port, functools.partial(self._found_group, host, port, claims))
         try:
-            groups = await snapcast_groups(host, port)
+            await watch.async_start()
         except DeviceUnreachableError as exc:
+            await watch.async_close()
             _LOG.warning("%s: %s; trying again until it answers", what, exc)
             self.tasks.async_spawn(self._retry_snapcast(host, port), f"reach {what}")
             return
-        if not groups:
-            _LOG.warning("%s has no group (no client connected yet): nothing to bridge", what)
-        claims = SourceClaims()  # the server's Baton sources, shared by its groups
-        for group_id in groups:
-            make = functools.partial(self._snapcast_device, host, port, group_id, claims)
-            await self._start_named(f"group {group_id} of {what}", make)
+        self.watches.append(watch)
 
-    def _snapcast_device(
-        self, host: str, port: int, group_id: str, claims: SourceClaims
-    ) -> BridgedDevice:
+    def _found_group(self, host: str, port: int, claims: SourceClaims, group_id: str) -> None:
+        key = snapcast_device_id(host, port, group_id)
+        if key in self.started or key in self.starting:
+            return
         player = SnapcastPlayer(
             host, port, group_id, claims=claims, buffer_ms=self.snapcast_buffer_ms
         )
-        return BridgedDevice(player, interfaces=self.interfaces)
+        device = BridgedDevice(player, interfaces=self.interfaces)
+        self._start_found(key, device, f"group {group_id} of the Snapcast server at {host}:{port}")
 
     async def _retry_snapcast(self, host: str, port: int) -> None:
         delay = RETRY_FIRST_S
         while True:
             await asyncio.sleep(delay)  # the backoff: a timer owned by this task
+            watch = GroupWatch(host, port, lambda _: None)
             try:
-                await snapcast_groups(host, port)
+                await watch.async_start()
             except DeviceUnreachableError:
                 delay = min(RETRY_CAP_S, delay * 2)
                 continue
+            finally:
+                await watch.async_close()
             await self._start_snapcast(host, port)
             return
 

@@ -57,9 +57,11 @@ class RunningSnapcast:
     client: asyncio.subprocess.Process
     control_port: int
     source_port: int
+    stream_port: int
     folder: Path
     group_id: str = ""
     chunks: list[tuple[int, bytes]] = field(default_factory=list)
+    others: list[asyncio.subprocess.Process] = field(default_factory=list)
     _fd: int = -1
 
     def capture(self) -> Capture:
@@ -74,9 +76,19 @@ class RunningSnapcast:
         """Send one JSON-RPC request to the server (a blocking call: short, on loopback)."""
         return rpc(self.control_port, method, params)
 
+    async def add_client(self, host_id: str) -> None:
+        """Start one more snapclient (playing nowhere): the server puts it in a new group."""
+        with (self.folder / f"{host_id}.log").open("wb") as log:
+            client = await asyncio.create_subprocess_exec(
+                SNAPCLIENT, "--host", "127.0.0.1", "--port", str(self.stream_port),
+                "--hostID", host_id, "--player", "file:filename=null", "--logsink", "stderr",
+                stdout=log, stderr=log,
+            )  # fmt: skip
+        self.others.append(client)
+
     async def stop(self) -> None:
-        """Stop both (SIGTERM, then SIGKILL) and stop recording."""
-        for process in (self.client, self.server):
+        """Stop them all (SIGTERM, then SIGKILL) and stop recording."""
+        for process in (*self.others, self.client, self.server):
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)
             try:
@@ -159,7 +171,7 @@ async def start_snapcast(folder: Path, group_name: str) -> RunningSnapcast:
             "--player", f"file:filename={fifo}", "--logsink", "stderr",
             stdout=log, stderr=log,
         )  # fmt: skip
-    running = RunningSnapcast(server, client, control, source, folder, _fd=fd)
+    running = RunningSnapcast(server, client, control, source, stream, folder, _fd=fd)
 
     def readable() -> None:
         with contextlib.suppress(BlockingIOError):

@@ -7,14 +7,15 @@ from bridges.snapcast._status import (
     parse_address,
     snapcast_device_id,
 )
-from bridges.snapcast.player import SnapcastPlayer, snapcast_groups
+from bridges.snapcast.groups import GroupWatch
+from bridges.snapcast.player import SnapcastPlayer
 
 __all__ = [
     "DEFAULT_BUFFER_MS",
     "DEFAULT_PORT",
+    "GroupWatch",
     "SnapcastPlayer",
     "SourceClaims",
     "parse_address",
     "snapcast_device_id",
-    "snapcast_groups",
 ]

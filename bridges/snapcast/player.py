@@ -46,7 +46,7 @@ from connect.wire import messages as m
 from taskowner import TaskOwner
 from tracing import attributes as a
 
-__all__ = ["SnapcastPlayer", "snapcast_groups"]
+__all__ = ["SnapcastPlayer"]
 
 _LOG = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
@@ -56,23 +56,6 @@ _CLOSE_TIMEOUT_S = 2.0
 # the next block it writes (10-60 ms later with the file player's 50 ms blocks, measured).
 MUTE_LAG_MS = 40
 DRAIN_SLACK_MS = 150  # past the buffer and the feed's lead: the client's last block
-
-
-async def snapcast_groups(host: str, port: int) -> tuple[str, ...]:
-    """Return the ids of the groups of the server at *host*:*port* with a client connected
-    (the server keeps every client it has seen); raise DeviceUnreachableError when it does not
-    answer."""
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT_S):
-            server = await create_server(asyncio.get_running_loop(), host, port)
-    except (OSError, TimeoutError) as exc:
-        raise DeviceUnreachableError(
-            m.ErrorCode.AUDIO_OUTPUT, f"cannot reach the Snapcast server at {host}:{port}: {exc}"
-        ) from exc
-    try:
-        return tuple(sorted(g.identifier for g in server.groups if _connected(server, g)))
-    finally:
-        server.stop()
 
 
 class SnapcastPlayer:
@@ -409,8 +392,3 @@ async def _until(clock: Clock, at_us: int) -> None:
     delay_s = (at_us - clock()) / 1e6
     if delay_s > 0:
         await asyncio.sleep(delay_s)
-
-
-def _connected(server: Snapserver, group: Any) -> bool:
-    """Return whether a client of *group* is connected now."""
-    return any(c.connected for c in server.clients if c.identifier in group.clients)

@@ -1,8 +1,9 @@
 """A real Snapcast group (snapserver and a snapclient, Debian's), bridged, is a Baton device:
-listed, played, paused, sought, turned down, and music moves to it from a Baton receiver and
-back, stop-first; what the client played is checked from its recording, within the position
-uncertainty the bridge states (the server's buffer is known, its chunks and the client's
-blocks are not)."""
+listed, played, paused, sought, turned down, followed when another control client changes it,
+on to the next item after the end, and music moves to it from a Baton receiver and back,
+stop-first; a group that comes later is bridged as it comes. What the client played is
+checked from its recording, within the position uncertainty the bridge states (the server's
+buffer is known, its chunks and the client's blocks are not)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from tests.mpd_peer import RunningBridge
 from tests.receivers import start_receiver
 from tests.snapcast_peer import (
     CLIENT_ID,
+    READY,
     RunningSnapcast,
     start_snapcast,
     start_snapcast_bridge,
@@ -267,6 +269,10 @@ async def test_the_group_is_followed_and_goes_on_after_the_end(
     await _heard_for(b, 0.3)
     _, heard = content_near(b.snapcast.capture(), monotonic_us() - 200_000)
     assert heard < 2_000  # the second item, from its start
+
+    # A client switched on later is a group of its own: bridged as it comes.
+    await b.snapcast.add_client("kitchen-pi")
+    await until(lambda: len(READY.findall("".join(b.bridge.output))) == 2, 10, "a second group")
 
     # Someone moves the group to another stream: the session stops there.
     b.snapcast.rpc("Group.SetStream", {"id": b.snapcast.group_id, "stream_id": "Other"})
