@@ -127,8 +127,9 @@ class SnapcastPlayer:
         """Read the group's status from the library's mirror of the server (no request)."""
         now = self._clock()
         group = self._group()
-        clients = group.clients
-        volume = group.volume if clients else -1
+        volume = group.volume if group.clients else -1
+        if group.muted and not self._muted_by_us and volume > 0:
+            volume = 0  # muted by another control client (Snapweb): heard as nothing
         feeding = self._feed
         feed = feeding.feed if feeding is not None else None
         ours = feeding is not None and group.stream == feeding.source.stream_id
@@ -224,12 +225,17 @@ class SnapcastPlayer:
         return await self.async_status()
 
     async def async_set_volume(self, volume: int) -> PlayerStatus:
-        """Set the group's clients' volumes (moved together, their balance kept)."""
+        """Set the group's clients' volumes (moved together, their balance kept); a group
+        another control client muted is unmuted (a volume asked is to be heard)."""
         group = self._group()
         if not group.clients:
             raise PlayerError(m.ErrorCode.RESTRICTED, "the group has no client to turn")
         level = max(0, min(100, volume))
         await self._request("Group volume", str(level), group.set_volume(level))
+        if group.muted and not self._muted_by_us and level > 0:
+            unmuting = self._server_().group_mute(self.group_id, False)
+            await self._request("Group.SetMute", "false", unmuting)
+            group.update({**self._group_data(), "muted": False})
         return await self.async_status()
 
     async def async_set_next(self, url: str, *, title: str = "", content_type: str = "") -> None:
@@ -285,6 +291,7 @@ class SnapcastPlayer:
                             self._server_().group_mute(self.group_id, muted))  # fmt: skip
         self._muted_by_us = muted
         self._muted_at_us = self._clock()
+        self._group().update({**self._group_data(), "muted": muted})  # the mirror, quietly
 
     def _drained_us(self) -> int:
         """Return when what the server held for the group when it was muted has played."""

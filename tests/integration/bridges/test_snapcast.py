@@ -257,6 +257,13 @@ async def test_the_group_is_followed_and_goes_on_after_the_end(
     b.snapcast.rpc("Client.SetVolume", {"id": CLIENT_ID, "volume": {"muted": False,
                                                                    "percent": 25}})  # fmt: skip
     await until(lambda: b.state().volume == 25, 5, "volume 25 followed")
+    group = {"id": b.snapcast.group_id}
+    b.snapcast.rpc("Group.SetMute", {**group, "mute": True})  # and mutes the group
+    await until(lambda: b.state().volume == 0, 5, "muted: volume 0")
+    code, _, err = await baton(capsys, "volume", NAME, "30", b.at)  # to be heard: unmuted
+    assert (code, err) == (0, "")
+    await until(lambda: b.state().volume == 30, 5, "volume 30")
+    assert b.snapcast.rpc("Group.GetStatus", group)["group"]["muted"] is False
 
     # The first item ends (its last frame heard): the bridge feeds the second.
     await until(
