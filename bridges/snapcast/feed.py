@@ -92,6 +92,10 @@ class SourceFeed:
         self._tasks.async_spawn(self._pump(writer, process), "feed")
         return self.feed
 
+    async def async_connect(self) -> None:
+        """Open the connection to the source, if it is not open (DeviceUnreachableError)."""
+        await self._connection()
+
     async def async_stop(self) -> Feed | None:
         """Stop decoding and writing (idempotent); return the feed as it was written."""
         await self._tasks.async_close(_STOP_WAIT_S)

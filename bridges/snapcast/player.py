@@ -266,6 +266,7 @@ class SnapcastPlayer:
             if feed is not None:
                 await feed.async_close()
             feed = self._feed = SourceFeed(source, self.host, self._clock, self._fed_to_end)
+        await feed.async_connect()  # now: the server accepts it before the first feed comes
         return feed
 
     def _fed_to_end(self) -> None:
