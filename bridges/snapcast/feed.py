@@ -54,6 +54,8 @@ class SourceFeed:
         self._tasks = TaskOwner(f"snapcast source {source.stream_id}", _LOG)
         self._stopped_at_us = 0
         self._used = False  # the server has read from this connection
+        self._listening: asyncio.Task[None] | None = None
+        self._last_words = ""
         self.feed: Feed | None = None
 
     @property
@@ -206,7 +208,8 @@ class SourceFeed:
             )  # fmt: skip
         except OSError as exc:
             raise PlayerError(m.ErrorCode.AUDIO_OUTPUT, f"ffmpeg does not start: {exc}") from exc
-        self._process = process
+        self._process, self._last_words = process, ""
+        self._listening = self._tasks.async_spawn(self._listen(process), "ffmpeg's messages")
         return process
 
     async def _finish(self, process: asyncio.subprocess.Process) -> str:
@@ -214,16 +217,26 @@ class SourceFeed:
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
+        assert process.stdout is not None
         try:
             async with asyncio.timeout(_STOP_WAIT_S):
-                _, said = await process.communicate()
+                await process.stdout.read()  # what it still writes, dropped: so it can exit
+                await process.wait()
+                if self._listening is not None and not self._listening.done():
+                    await asyncio.shield(self._listening)  # its last words, to the end
         except TimeoutError:
             process.kill()
-            _, said = await process.communicate()
+            await process.wait()
         if self._process is process:
             self._process = None
-        lines = (said or b"").decode(errors="replace").strip().splitlines()
-        return lines[-1] if lines else ""
+        return self._last_words
+
+    async def _listen(self, process: asyncio.subprocess.Process) -> None:
+        """Keep ffmpeg's last line (its messages are read as they come: a long stream's
+        errors never fill the pipe and stall it)."""
+        assert process.stderr is not None
+        while line := await process.stderr.readline():
+            self._last_words = line.decode(errors="replace").strip() or self._last_words
 
 
 async def _read_chunks(process: asyncio.subprocess.Process, size: int, chunk: int) -> bytes:
