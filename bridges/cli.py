@@ -254,18 +254,11 @@ class _Bridge:
 
     async def _start_snapcast(self, host: str, port: int) -> None:
         """Bridge each group of the Snapcast server with a client connected, now and as they
-        come; a server not reachable yet is tried again in the background, as a named device."""
-        what = f"the Snapcast server at {host}:{port}"
+        come (bridges/snapcast/groups.py)."""
         claims = SourceClaims()  # the server's Baton sources, shared by its groups
         watch = GroupWatch(host, port, functools.partial(self._found_group, host, port, claims))
-        try:
-            await watch.async_start()
-        except DeviceUnreachableError as exc:
-            await watch.async_close()
-            _LOG.warning("%s: %s; trying again until it answers", what, exc)
-            self.tasks.async_spawn(self._retry_snapcast(host, port), f"reach {what}")
-            return
         self.watches.append(watch)
+        await watch.async_start()
 
     def _found_group(self, host: str, port: int, claims: SourceClaims, group_id: str) -> None:
         key = snapcast_device_id(host, port, group_id)
@@ -276,21 +269,6 @@ class _Bridge:
         )
         device = BridgedDevice(player, interfaces=self.interfaces)
         self._start_found(key, device, f"group {group_id} of the Snapcast server at {host}:{port}")
-
-    async def _retry_snapcast(self, host: str, port: int) -> None:
-        delay = RETRY_FIRST_S
-        while True:
-            await asyncio.sleep(delay)  # the backoff: a timer owned by this task
-            watch = GroupWatch(host, port, lambda _: None)
-            try:
-                await watch.async_start()
-            except DeviceUnreachableError:
-                delay = min(RETRY_CAP_S, delay * 2)
-                continue
-            finally:
-                await watch.async_close()
-            await self._start_snapcast(host, port)
-            return
 
     def _found_mpd(self, mpd: FoundMpd) -> None:
         key = mpd_device_id(mpd.host, mpd.port)

@@ -3,7 +3,8 @@
 The server keeps every client it has seen, each in a group; a group with no client connected
 plays nowhere and is not bridged. `GroupWatch` keeps a control connection of its own and says
 every group with a connected client whenever the server notifies a change (a client switched
-on, clients regrouped), and on start; its listener keeps those it has already.
+on, clients regrouped), and on start; its listener keeps those it has already. A server that
+does not answer yet (it boots after the bridge) is tried again, with backoff, until it does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ __all__ = ["GroupWatch"]
 
 _LOG = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5.0
+RETRY_FIRST_S = 1.0  # a server not reachable at start: tried again after this, doubling
+RETRY_CAP_S = 30.0
 _CLOSE_TIMEOUT_S = 2.0
 
 
@@ -37,8 +40,28 @@ class GroupWatch:
         self._tasks = TaskOwner(f"snapcast groups {host}:{port}", _LOG)
 
     async def async_start(self) -> None:
-        """Connect, say the groups there are, and follow the server's notifications (raise
-        DeviceUnreachableError when it does not answer)."""
+        """Connect, say the groups there are, and follow the server's notifications; or, if
+        it does not answer, say so and keep trying in the background."""
+        try:
+            await self._connect()
+        except DeviceUnreachableError as exc:
+            _LOG.warning("%s; trying again until it answers", exc)
+            self._tasks.async_spawn(self._reach(), "reach")
+
+    async def _reach(self) -> None:
+        delay = RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(delay)  # the backoff: a timer owned by this task
+            try:
+                await self._connect()
+            except DeviceUnreachableError as exc:
+                _LOG.debug("%s", exc)
+                delay = min(RETRY_CAP_S, delay * 2)
+                continue
+            _LOG.info("the Snapcast server at %s:%s: reached", self.host, self.port)
+            return
+
+    async def _connect(self) -> None:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 server = await create_server(
