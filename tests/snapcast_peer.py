@@ -150,10 +150,10 @@ def rpc(port: int, method: str, params: dict[str, Any] | None = None) -> Any:
                     return answer["result"]
 
 
-async def start_snapcast(folder: Path, group_name: str) -> RunningSnapcast:
-    """Start snapserver and a snapclient recording into a FIFO; wait until the client's group
-    exists, then name it *group_name*."""
-    control, stream, source = free_port(), free_port(), free_port()
+async def start_snapcast(folder: Path, group_name: str, control_port: int = 0) -> RunningSnapcast:
+    """Start snapserver (its control on *control_port*, or a free one) and a snapclient
+    recording into a FIFO; wait until the client's group exists, then name it *group_name*."""
+    control, stream, source = control_port or free_port(), free_port(), free_port()
     conf = _configure(folder, control, stream, source)
     fifo = folder / "out.fifo"
     os.mkfifo(fifo)
