@@ -57,3 +57,32 @@ def test_a_callback_fails_the_test_only_when_it_holds_the_loop(
         result.stdout.fnmatch_lines(["*Executing*computing*"])
     else:
         result.assert_outcomes(passed=1)
+
+
+FIXTURE_BODY = """
+import time
+
+import pytest_asyncio
+
+
+@pytest_asyncio.fixture
+async def keys():
+    end = time.thread_time() + 0.25
+    while time.thread_time() < end:  # a fixture's own work (a test's keys, its corpus)
+        pass
+    yield 1
+
+
+async def test_it(keys):
+    assert keys == 1
+"""
+
+
+def test_an_async_fixture_computing_is_the_test_s_own_work(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST.read_text())
+    pytester.mkpydir("tests")
+    (pytester.path / "tests" / "scheduling.py").write_text(SCHEDULING.read_text())
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_debug = true\n")
+    pytester.makepyfile(FIXTURE_BODY)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
