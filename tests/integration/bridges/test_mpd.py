@@ -67,6 +67,7 @@ class Bridged:
 @pytest.fixture
 async def bridged(tmp_path: Path, config: Path) -> AsyncIterator[Bridged]:
     mpd = await start_mpd(tmp_path / "mpd")
+    running = [mpd]
     try:
         bridge = await start_bridge(mpd, NAME)
         controller = Controller(m.ClientIdentity("test", "test"), browse=False)
@@ -74,13 +75,16 @@ async def bridged(tmp_path: Path, config: Path) -> AsyncIterator[Bridged]:
         try:
             await controller.async_add_address(bridge.host, bridge.port)
             await controller.async_connect(bridge.device_id)
-            yield Bridged(mpd, bridge, controller, f"--connect={bridge.host}:{bridge.port}")
+            bridged = Bridged(mpd, bridge, controller, f"--connect={bridge.host}:{bridge.port}")
+            yield bridged
+            running.append(bridged.mpd)  # a test may have started another (MPD restarting)
         finally:
             await controller.async_close()
             assert await bridge.stop() == 0, "".join(bridge.output)
             assert "Traceback" not in "".join(bridge.output), "".join(bridge.output)
     finally:
-        await mpd.stop()
+        for each in running:
+            await each.stop()  # idempotent
 
 
 class UnclearError(AssertionError):
