@@ -96,6 +96,10 @@ async def test_the_recording_is_the_source_and_the_end_is_exact(
     await capture.player.async_load(media_server.url("pos.wav"), play=True)
     seen = await events_until(capture, TrackEnded)
     ended_seen = monotonic_us()
+    if not any(isinstance(e, OutputStopped) for e in seen):
+        # The edge and libVLC's end reach the loop from two threads: on a loaded machine the
+        # end can come first (seen once in CI); the edge must still come, exact.
+        seen += await events_until(capture, OutputStopped)
     await capture.player.async_stop()
     [started] = [e for e in seen if isinstance(e, OutputStarted)]
     [stopped] = [e for e in seen if isinstance(e, OutputStopped)]
