@@ -11,28 +11,18 @@ when it is gone.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from zeroconf import DNSQuestionType, ServiceStateChange, Zeroconf
-from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+from zeroconf.asyncio import AsyncServiceInfo
 
+from bridges._browse import ServiceBrowser
 from bridges.airplay._status import properties_of, speaker_name
-from connect.discovery.interfaces import (
-    NoUsableInterfaceError,
-    list_interfaces,
-    resolve_interfaces,
-    zeroconf_interfaces,
-)
-from taskowner import TaskOwner
+from connect.discovery.interfaces import NoUsableInterfaceError
 
 __all__ = ["RAOP_SERVICE", "AirPlayBrowser", "FoundSpeaker", "async_find_speaker"]
 
-_LOG = logging.getLogger(__name__)
 RAOP_SERVICE = "_raop._tcp.local."
-RESOLVE_TIMEOUT_MS = 3_000
-_CLOSE_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -46,60 +36,18 @@ class FoundSpeaker:
     properties: dict[str, str] = field(default_factory=dict)  # its TXT record
 
 
-class AirPlayBrowser:
+class AirPlayBrowser(ServiceBrowser[FoundSpeaker]):
     """Browses `_raop._tcp` on explicit interfaces; calls *found* once per instance."""
 
     def __init__(self, interfaces: Sequence[str], found: Callable[[FoundSpeaker], None]) -> None:
-        self._wanted = tuple(interfaces)
-        self._found = found
-        self._seen: set[str] = set()
-        self._zc: AsyncZeroconf | None = None
-        self._browser: AsyncServiceBrowser | None = None
-        self._tasks = TaskOwner("airplay browser", _LOG)
+        super().__init__(RAOP_SERVICE, "AirPlay speakers", interfaces, found)
 
-    async def async_start(self) -> None:
-        """Start browsing; raise NoUsableInterfaceError when there is nowhere to listen."""
-        present = list_interfaces()
-        listening = zeroconf_interfaces(resolve_interfaces(self._wanted, present))
-        if not listening:
-            raise NoUsableInterfaceError.default_found_none("look for AirPlay speakers on", present)
-        self._zc = AsyncZeroconf(interfaces=listening)
-        self._browser = AsyncServiceBrowser(
-            self._zc.zeroconf, RAOP_SERVICE, handlers=[self._changed],
-            question_type=DNSQuestionType.QM,
-        )  # fmt: skip
-
-    async def async_close(self) -> None:
-        """Stop browsing and release the sockets (idempotent)."""
-        await self._tasks.async_close(_CLOSE_TIMEOUT_S)
-        browser, self._browser = self._browser, None
-        if browser is not None:
-            await browser.async_cancel()
-        zc, self._zc = self._zc, None
-        if zc is not None:
-            await zc.async_close()
-
-    def _changed(
-        self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange
-    ) -> None:
-        if state_change is ServiceStateChange.Added and name not in self._seen:
-            self._seen.add(name)
-            self._tasks.async_spawn(self._resolve(name), name)
-
-    async def _resolve(self, name: str) -> None:
-        assert self._zc is not None
-        info = AsyncServiceInfo(RAOP_SERVICE, name)
-        if not await info.async_request(self._zc.zeroconf, RESOLVE_TIMEOUT_MS):
-            _LOG.info("%s: did not resolve; ignored until announced again", name)
-            self._seen.discard(name)
-            return
-        addresses = info.parsed_scoped_addresses()
-        if not addresses or not info.port:
-            self._seen.discard(name)
-            return
-        hardware_id, speaker = speaker_name(name.removesuffix("." + RAOP_SERVICE))
+    def _read(self, instance: str, info: AsyncServiceInfo, address: str) -> FoundSpeaker | None:
+        if not info.port:
+            return None
+        hardware_id, speaker = speaker_name(instance)
         properties = properties_of(info.properties)
-        self._found(FoundSpeaker(speaker, hardware_id, addresses[0], info.port, properties))
+        return FoundSpeaker(speaker, hardware_id, address, info.port, properties)
 
 
 async def async_find_speaker(
