@@ -13,9 +13,9 @@ import pytest
 
 from connect.clock import monotonic_us
 from connect.wire import messages as m
-from tests.audio import first_audible_us, last_audible_us, read_capture, write_position_track
+from tests.audio import read_capture, write_position_track
+from tests.integration.bridges.round_trip import round_trip
 from tests.integration.bridges.test_airplay import HEARD, Bridged, bridged_speaker, playing_past
-from tests.integration.bridges.test_mpd import content_from, content_until
 from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
 from tests.receivers import start_receiver
@@ -72,21 +72,7 @@ async def test_music_moves_to_the_speaker_and_back(
                     and monotonic_us() - back > 1_000_000, 10, "home plays again")  # fmt: skip
     finally:
         assert await home.stop() == 0
-    speaker, house = b.speaker.capture(), read_capture(home.recording)
-    speaker_from = first_audible_us(speaker)
-    assert speaker_from is not None
-    house_until = last_audible_us(house, before_us=speaker_from)
-    assert house_until is not None
-    there_error = content_from(speaker, speaker_from) - content_until(house, house_until)
-    house_again = first_audible_us(house, after_us=speaker_from)
-    assert house_again is not None
-    speaker_until = last_audible_us(speaker, before_us=house_again)
-    assert speaker_until is not None
-    back_error = content_from(house, house_again) - content_until(speaker, speaker_until)
-    print(
-        f"home->speaker: gap {(speaker_from - house_until) / 1000:.0f} ms (reported "
-        f"{there['gap_ms']} ms), content {there_error:+.0f} ms; speaker->home: gap "
-        f"{(house_again - speaker_until) / 1000:.0f} ms, content {back_error:+.0f} ms"
-    )
-    assert abs(there_error) <= HEARD
-    assert abs(back_error) <= HEARD
+    trip = round_trip(b.speaker.capture(), read_capture(home.recording))
+    print(f"home->speaker->home: {trip} (reported there: gap {there['gap_ms']} ms)")
+    assert abs(trip.there_content_ms) <= HEARD
+    assert abs(trip.back_content_ms) <= HEARD

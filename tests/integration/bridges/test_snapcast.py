@@ -27,6 +27,7 @@ from tests.audio import (
     read_capture,
     write_position_track,
 )
+from tests.integration.bridges.round_trip import round_trip
 from tests.integration.bridges.test_mpd import (
     UnclearError,
     content_from,
@@ -221,24 +222,10 @@ async def test_music_moves_to_the_group_and_back(
                     and monotonic_us() - back > 1_000_000, 10, "home plays again")  # fmt: skip
     finally:
         assert await home.stop() == 0
-    group, house = b.snapcast.capture(), read_capture(home.recording)
-    group_from = first_audible_us(group)
-    assert group_from is not None
-    house_until = last_audible_us(house, before_us=group_from)
-    assert house_until is not None
-    there_error = content_from(group, group_from) - content_until(house, house_until)
-    house_again = first_audible_us(house, after_us=group_from)
-    assert house_again is not None
-    group_until = last_audible_us(group, before_us=house_again)
-    assert group_until is not None
-    back_error = content_from(house, house_again) - content_until(group, group_until)
-    print(
-        f"home->group: gap {(group_from - house_until) / 1000:.0f} ms (reported "
-        f"{there['gap_ms']} ms), content {there_error:+.0f} ms; group->home: gap "
-        f"{(house_again - group_until) / 1000:.0f} ms, content {back_error:+.0f} ms"
-    )
-    assert abs(there_error) <= HEARD
-    assert abs(back_error) <= HEARD
+    trip = round_trip(b.snapcast.capture(), read_capture(home.recording))
+    print(f"home->group->home: {trip} (reported there: gap {there['gap_ms']} ms)")
+    assert abs(trip.there_content_ms) <= HEARD
+    assert abs(trip.back_content_ms) <= HEARD
 
 
 async def test_the_group_is_followed_and_goes_on_after_the_end(

@@ -21,11 +21,11 @@ from tests.audio import (
     Recording,
     find_gaps,
     first_audible_us,
-    last_audible_us,
     read_capture,
     write_position_track,
 )
-from tests.integration.bridges.test_mpd import content_from, content_near, content_until
+from tests.integration.bridges.round_trip import round_trip
+from tests.integration.bridges.test_mpd import content_near
 from tests.integration.cli.conftest import baton
 from tests.media_server import MediaServer
 from tests.mpd_peer import RunningBridge, start_bridge_with
@@ -153,23 +153,10 @@ async def test_music_moves_to_the_renderer_and_back(
                     and monotonic_us() - back > 1_000_000, 10, "home plays again")  # fmt: skip
     finally:
         assert await home.stop() == 0
-    tv, house = b.renderer.capture(), read_capture(home.recording)
-    tv_from = first_audible_us(tv)
-    assert tv_from is not None
-    house_until = last_audible_us(house, before_us=tv_from)
-    assert house_until is not None
-    there = content_from(tv, tv_from) - content_until(house, house_until)
-    house_again = first_audible_us(house, after_us=tv_from)
-    assert house_again is not None
-    tv_until = last_audible_us(tv, before_us=house_again)
-    assert tv_until is not None
-    again = content_from(house, house_again) - content_until(tv, tv_until)
-    print(
-        f"home->renderer: gap {(tv_from - house_until) / 1000:.0f} ms, content {there:+.0f} ms;"
-        f" renderer->home: gap {(house_again - tv_until) / 1000:.0f} ms, content {again:+.0f} ms"
-    )
-    assert abs(there) <= HEARD
-    assert abs(again) <= HEARD
+    trip = round_trip(b.renderer.capture(), read_capture(home.recording))
+    print(f"home->renderer->home: {trip}")
+    assert abs(trip.there_content_ms) <= HEARD
+    assert abs(trip.back_content_ms) <= HEARD
 
 
 async def test_the_next_item_is_given_ahead_and_played_on_without_a_gap(
