@@ -95,6 +95,7 @@ def _run_windowed(audio: str, owned: OwnedDevices) -> int:
     collector = owned.collector()
     try:
         clock.say(f"writing the demo library into {work / 'library'}")
+        owned.say_where(clock.say)
         write_demo_library(work / "library")
         helper.submit(collector.async_start(clock.say, work)).result(60)
         receivers = helper.submit(
@@ -159,6 +160,7 @@ async def _tour(
     clock: _Clock, work: Path, audio: str, owned: OwnedDevices, keep_viewer: bool = False
 ) -> None:
     clock.say(f"writing the demo library into {work / 'library'}")
+    owned.say_where(clock.say)
     tracks = write_demo_library(work / "library")
     library = LibraryServer(work / "library")
     receivers: list[DemoReceiver] = []

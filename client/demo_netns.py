@@ -78,25 +78,18 @@ def enter_private_network(*, windowed: bool) -> tuple[PrivateNetwork | None, str
 def _why_not(windowed: bool) -> str:
     """Return why the demo keeps to this machine's loopback, or "" when it can go private."""
     if os.geteuid() != 0:
-        return "the demo is not running as root (./dev demo is), so it keeps to loopback"
+        return "the demo is not running as root (./dev demo is) to have a network of its own"
     if shutil.which("ip") is None:
         return "iproute2's `ip` is not installed"
-    if threading.active_count() > 1:  # unshare moves the calling thread only
-        return "threads are already running"
     display = os.environ.get("DISPLAY", "")
-    if (
-        windowed
-        and not os.environ.get("WAYLAND_DISPLAY")
-        and display.partition(":")[0]
-        not in (
-            "",
-            "unix",
-        )
-    ):
-        # An X display over TCP (ssh -X's localhost:10) is not reachable from another namespace.
+    x_over_tcp = display.partition(":")[0] not in ("", "unix")  # ssh -X's localhost:10
+    if windowed and x_over_tcp and not os.environ.get("WAYLAND_DISPLAY"):
+        # A TCP address on this machine's loopback is not reachable from another namespace.
         return f"the display {display} is reached over TCP"
     if "tcp:" in os.environ.get("PULSE_SERVER", ""):
         return "the sound server (PULSE_SERVER) is reached over TCP"
+    if threading.active_count() > 1:  # unshare moves the calling thread only
+        return "threads are already running"
     return ""
 
 
