@@ -7,7 +7,9 @@ pair whose both ends stay inside it, the first addressed ADDRESS: everything the
 lives there and disappears with it. The trace viewer's address, which the user opens in a
 browser on this machine, is a socket made on the host's loopback before the move; the demo
 relays what arrives there to the collector inside. Path sockets (X11's fallback from its
-abstract one, Wayland, PulseAudio, D-Bus) reach across namespaces; TCP ones do not.
+abstract one, Wayland, PulseAudio, D-Bus) reach across namespaces; TCP ones do not, so a
+display or sound server over TCP keeps the demo here. (A D-Bus session bus on an abstract
+socket, as on old systems, is out of reach: the app then has no media keys, as without a bus.)
 """
 
 from __future__ import annotations

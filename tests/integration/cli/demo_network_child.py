@@ -1,11 +1,13 @@
 """Run by test_demo_network.py: enter the demo's private network as `baton demo` does, answer
 one line on a port inside it, relay the viewer's host-side socket there, print the ports and
-the namespace's links as one JSON line, and stay until stdin closes."""
+the namespace's links as one JSON line, and stay until stdin closes. If it could not enter,
+print why and the namespace it is in."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 
@@ -16,13 +18,15 @@ def main() -> int:
     """Enter the private network (first, before any thread), then serve until stdin closes."""
     network, why_not = enter_private_network(windowed=False)
     if network is None:
-        print(json.dumps({"why_not": why_not}), flush=True)
+        netns = os.stat("/proc/self/ns/net").st_ino  # which namespace it ended up in
+        print(json.dumps({"why_not": why_not, "netns": netns}), flush=True)
         return 1
-    asyncio.run(_serve(network))
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
+    asyncio.run(_serve(network, links.stdout))
     return 0
 
 
-async def _serve(network: PrivateNetwork) -> None:
+async def _serve(network: PrivateNetwork, links: str) -> None:
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"inside: " + await reader.readline())
         await writer.drain()
@@ -32,9 +36,8 @@ async def _serve(network: PrivateNetwork) -> None:
     port = int(server.sockets[0].getsockname()[1])
     relay = ViewerRelay(network.viewer_socket, port)
     await relay.async_start()
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
     print(
-        json.dumps({"viewer": network.viewer_port, "inside": port, "links": links.stdout}),
+        json.dumps({"viewer": network.viewer_port, "inside": port, "links": links}),
         flush=True,
     )
     await asyncio.to_thread(sys.stdin.read)  # until the test closes our stdin
