@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
+from pathlib import Path
 
 from client.demo_netns import PrivateNetwork, ViewerRelay, enter_private_network
 
@@ -18,7 +18,7 @@ def main() -> int:
     """Enter the private network (first, before any thread), then serve until stdin closes."""
     network, why_not = enter_private_network(windowed=False)
     if network is None:
-        netns = os.stat("/proc/self/ns/net").st_ino  # which namespace it ended up in
+        netns = Path("/proc/self/ns/net").stat().st_ino  # which namespace it ended up in
         print(json.dumps({"why_not": why_not, "netns": netns}), flush=True)
         return 1
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)

@@ -25,6 +25,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _namespace_here() -> int:
+    return Path("/proc/self/ns/net").stat().st_ino
+
+
 def _links_here() -> str:
     return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
 
@@ -86,6 +90,6 @@ async def test_links_that_cannot_be_made_leave_the_demo_where_it_was(tmp_path: P
     async with asyncio.timeout(20):
         out, _ = await child.communicate()
     told = json.loads(out)
-    assert told["why_not"] == (f"ip link add {LINK} type veth peer name {PEER}: no veth here"), told
-    assert told["netns"] == os.stat("/proc/self/ns/net").st_ino
+    assert told["why_not"] == f"ip link add {LINK} type veth peer name {PEER}: no veth here"
+    assert told["netns"] == _namespace_here()
     assert child.returncode == 1
