@@ -58,8 +58,11 @@ def enter_private_network(*, windowed: bool) -> tuple[PrivateNetwork | None, str
     if why_not:
         return None, why_not
     libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        viewer = socket.create_server(("127.0.0.1", 0))
+    except OSError as exc:
+        return None, f"cannot listen on this machine's loopback for the trace viewer: {exc}"
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
-    viewer = socket.create_server(("127.0.0.1", 0))
     try:
         if libc.unshare(_CLONE_NEWNET) != 0:
             error = ctypes.get_errno()
