@@ -151,19 +151,31 @@ class ViewerRelay:
         except OSError:
             writer.close()
             return
-        self._tasks.async_spawn(_pipe(reader, inner_writer), "to the collector")
-        self._tasks.async_spawn(_pipe(inner_reader, writer), "to the browser")
+        self._tasks.async_spawn(_join(reader, writer, inner_reader, inner_writer), "connection")
+
+
+async def _join(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    inner_reader: asyncio.StreamReader,
+    inner_writer: asyncio.StreamWriter,
+) -> None:
+    """Relay both ways until both have ended, or either side fails; then close both."""
+    try:
+        async with asyncio.TaskGroup() as both:
+            both.create_task(_pipe(reader, inner_writer))
+            both.create_task(_pipe(inner_reader, writer))
+    except* (ConnectionError, OSError):
+        pass  # one side went away: the other connection goes too
+    finally:
+        for each in (writer, inner_writer):
+            each.close()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy *reader* to *writer* until either side ends; then close *writer*."""
-    try:
-        while data := await reader.read(_RELAY_CHUNK):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass  # either side went away: nothing to relay any more
-    finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError, OSError):
-            await writer.wait_closed()
+    """Copy *reader* to *writer* until it ends; then pass its end on (a half close)."""
+    while data := await reader.read(_RELAY_CHUNK):
+        writer.write(data)
+        await writer.drain()
+    if writer.can_write_eof():
+        writer.write_eof()

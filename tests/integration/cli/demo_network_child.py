@@ -1,7 +1,7 @@
-"""Run by test_demo_network.py: enter the demo's private network as `baton demo` does, answer
-one line on a port inside it, relay the viewer's host-side socket there, print the ports and
-the namespace's links as one JSON line, and stay until stdin closes. If it could not enter,
-print why and the namespace it is in."""
+"""Run by test_demo_network.py: enter the demo's private network as `baton demo` does; on a
+port inside it, answer what a client sent once it stopped sending; relay the viewer's
+host-side socket there; print the ports and the namespace's links as one JSON line, and stay
+until stdin closes. If it could not enter, print why and the namespace it is in."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def main() -> int:
 
 async def _serve(network: PrivateNetwork, links: str) -> None:
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"inside: " + await reader.readline())
+        writer.write(b"inside: " + await reader.read())  # all the client sent, to its end
         await writer.drain()
         writer.close()
 

@@ -36,6 +36,7 @@ def _links_here() -> str:
 async def _ask(port: int, line: bytes) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(line)
+    writer.write_eof()  # a half close: the answer must still come back through the relay
     await writer.drain()
     try:
         async with asyncio.timeout(10):
