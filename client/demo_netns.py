@@ -59,10 +59,14 @@ def enter_private_network(*, windowed: bool) -> tuple[PrivateNetwork | None, str
         return None, why_not
     libc = ctypes.CDLL(None, use_errno=True)
     try:
+        home = os.open("/proc/self/ns/net", os.O_RDONLY)  # the way back, if the links fail
+    except OSError as exc:
+        return None, f"cannot read this process's network namespace: {exc}"
+    try:
         viewer = socket.create_server(("127.0.0.1", 0))
     except OSError as exc:
+        os.close(home)
         return None, f"cannot listen on this machine's loopback for the trace viewer: {exc}"
-    home = os.open("/proc/self/ns/net", os.O_RDONLY)
     try:
         if libc.unshare(_CLONE_NEWNET) != 0:
             error = ctypes.get_errno()
