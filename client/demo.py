@@ -67,7 +67,8 @@ class _Clock:
 
 
 def run_demo(*, headless: bool, audio: str = "afile", keep_viewer: bool = False) -> int:
-    """Run the demo; return the process exit code."""
+    """Run the demo (as root, in a network namespace this process first moves into, for good);
+    return the process exit code."""
     if not headless and not has_display():
         print("No display here: running the headless tour instead.", flush=True)
         headless = True
