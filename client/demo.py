@@ -1,9 +1,11 @@
 """`baton demo`: three receivers on loopback, a generated library, and the app or a scripted tour.
 
-Everything runs on this machine and only on loopback (mDNS too). With a display the demo opens
-the app on the demo library; without one (no DISPLAY/WAYLAND_DISPLAY, or QT_QPA_PLATFORM
-offscreen), or with `--headless`, it runs a tour instead (discover, play on Living Room,
-transfer to Car, pause, transfer to this computer), printing each step with its timing.
+Everything runs on this machine and only on loopback (mDNS too); as root, in a network
+namespace of the demo's own (client/demo_netns.py), where a UPnP renderer can join too. With a
+display the demo opens the app on the demo library; without one (no DISPLAY/WAYLAND_DISPLAY, or
+QT_QPA_PLATFORM offscreen), or with `--headless`, it runs a tour instead (discover, play on
+Living Room, transfer to Car, pause, transfer to this computer, then to each bridged device
+and back to Car), printing each step with its timing.
 Every device traces to a collector the demo starts (its viewer's address and token are
 printed); with `keep_viewer` the tour leaves the viewer running until Ctrl-C.
 
@@ -20,20 +22,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from client.app.display import has_display
-from client.demo_bridges import NAME as BRIDGED_NAME
-from client.demo_bridges import DemoBridge
 from client.demo_library import DemoTrack, write_demo_library
-from client.demo_traces import DEMO_USER, DemoCollector, trace_controller
+from client.demo_netns import enter_private_network
+from client.demo_owned import OwnedDevices
+from client.demo_receivers import (
+    DemoFailed,
+    DemoReceiver,
+    output_for,
+    start_receivers,
+    stop_receivers,
+)
+from client.demo_traces import DEMO_USER, keep_viewer_open, trace_controller
 from client.library_server import LibraryServer
 from connect.access import CredentialStore
 from connect.clock import monotonic_us
@@ -46,30 +52,8 @@ from connect.wire import messages as m
 if TYPE_CHECKING:
     from tracing.setup import Tracing
 
-RECEIVERS = (("Living Room", "speaker"), ("Car", "car"), ("Bedroom TV", "tv"))
 LEFT_FOR_THE_LISTENER = "Bedroom TV"  # the windowed demo leaves it to pair with the keypad
-_READY = re.compile(r"id (?P<id>[0-9a-f]+)\) listening on [^:]+:(?P<port>\d+)")
 _STEP_TIMEOUT_S = 20.0
-
-
-class DemoFailed(Exception):  # noqa: N818 - a user-facing outcome, printed as one line
-    """A tour step did not work; the message says which and why."""
-
-
-@dataclass
-class _Receiver:
-    name: str
-    process: asyncio.subprocess.Process
-    state_dir: Path
-    device_id: str = ""
-    port: int = 0
-
-    def pairing_code(self) -> str:
-        """Return the code the receiver shows now (it writes it to its state directory)."""
-        try:
-            return (self.state_dir / "pairing-code").read_text(encoding="utf-8").strip()
-        except (OSError, ValueError) as exc:  # ValueError: bytes that are not UTF-8
-            raise DemoFailed(f"cannot read {self.name!r}'s pairing code: {exc}") from exc
 
 
 class _Clock:
@@ -83,19 +67,23 @@ class _Clock:
 
 
 def run_demo(*, headless: bool, audio: str = "afile", keep_viewer: bool = False) -> int:
-    """Run the demo; return the process exit code."""
+    """Run the demo (as root, in a network namespace this process first moves into, for good);
+    return the process exit code."""
     if not headless and not has_display():
         print("No display here: running the headless tour instead.", flush=True)
         headless = True
+    # First, before any thread starts: the namespace is the calling thread's only.
+    network, why_not = enter_private_network(windowed=not headless)
+    owned = OwnedDevices(network, why_not, audio)
     try:
         if not headless:
-            return _run_windowed(audio)
-        return asyncio.run(_main(audio=audio, keep_viewer=keep_viewer))
+            return _run_windowed(audio, owned)
+        return asyncio.run(_main(audio=audio, owned=owned, keep_viewer=keep_viewer))
     except KeyboardInterrupt:  # a second Ctrl-C during cleanup
         return 130
 
 
-def _run_windowed(audio: str) -> int:
+def _run_windowed(audio: str, owned: OwnedDevices) -> int:
     """Start the receivers on a helper thread, open the app on the demo library, stop them."""
     from client.app.bridge import CoreThread
     from client.app.main import LaunchOptions, run_app
@@ -104,23 +92,24 @@ def _run_windowed(audio: str) -> int:
     work = Path(tempfile.mkdtemp(prefix="baton-demo-"))
     helper = CoreThread("baton-demo")
     helper.start()
-    receivers: list[_Receiver] = []
-    collector = DemoCollector()
-    bridged = DemoBridge()
+    receivers: list[DemoReceiver] = []
+    collector = owned.collector()
     try:
         clock.say(f"writing the demo library into {work / 'library'}")
+        owned.say_where(clock.say)
         write_demo_library(work / "library")
         helper.submit(collector.async_start(clock.say, work)).result(60)
         receivers = helper.submit(
-            _start_receivers(clock, work, audio, collector.url, collector.ingest_token)
+            start_receivers(clock.say, work, audio, collector.url, collector.ingest_token)
         ).result(120)
-        helper.submit(bridged.async_start(work, clock.say)).result(60)
+        helper.submit(owned.async_start(work, clock.say)).result(90)
         # The app keeps its credentials where the demo says: the demo's devices are gone
         # after it, and the user's own credentials file stays untouched.
         os.environ["BATON_CONFIG_DIR"] = str(work / "config")
+        inside = owned.network.cli_prefix() if owned.network else ""
         clock.say(
             f"the app's credentials are in {work / 'config'}; to use the CLI with these "
-            f"devices: BATON_CONFIG_DIR={work / 'config'} baton devices"
+            f"devices: {inside}env BATON_CONFIG_DIR={work / 'config'} baton devices"
         )
         helper.submit(_pair_for_the_app(clock, receivers)).result(60)
         clock.say("opening the app (close the window or press Ctrl-C to stop)")
@@ -129,7 +118,7 @@ def _run_windowed(audio: str) -> int:
                 music_folder=work / "library",
                 device_name="This computer",
                 interfaces=("127.0.0.1",),
-                local_audio=_output_for(work, "this-computer", audio),
+                local_audio=output_for(work, "this-computer", audio),
                 state_dir=work / "app-state",
                 settings_file=work / "app.toml",
                 trace_collector=collector.url,
@@ -139,21 +128,17 @@ def _run_windowed(audio: str) -> int:
         )
     finally:
         with contextlib.suppress(Exception):
-            helper.submit(bridged.async_close()).result(30)
-            helper.submit(_stop_receivers(clock, receivers)).result(30)
+            helper.submit(owned.async_close()).result(30)
+            helper.submit(stop_receivers(clock.say, receivers)).result(30)
             helper.submit(collector.async_close()).result(30)
         helper.stop()
         clock.say(f"done. Library, saved sessions and recordings are in {work}")
 
 
-def _output_for(work: Path, slug: str, audio: str) -> str:
-    return f"afile:{work / (slug + '.wav')}" if audio == "afile" else audio
-
-
-async def _main(*, audio: str, keep_viewer: bool = False) -> int:
+async def _main(*, audio: str, owned: OwnedDevices, keep_viewer: bool = False) -> int:
     clock = _Clock()
     work = Path(tempfile.mkdtemp(prefix="baton-demo-"))
-    tour = asyncio.ensure_future(_tour(clock, work, audio, keep_viewer))
+    tour = asyncio.ensure_future(_tour(clock, work, audio, owned, keep_viewer))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, tour.cancel)
@@ -172,18 +157,20 @@ async def _main(*, audio: str, keep_viewer: bool = False) -> int:
     return 0
 
 
-async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False) -> None:
+async def _tour(
+    clock: _Clock, work: Path, audio: str, owned: OwnedDevices, keep_viewer: bool = False
+) -> None:
     clock.say(f"writing the demo library into {work / 'library'}")
+    owned.say_where(clock.say)
     tracks = write_demo_library(work / "library")
     library = LibraryServer(work / "library")
-    receivers: list[_Receiver] = []
+    receivers: list[DemoReceiver] = []
     controller = Controller(
         default_identity("baton demo"),
         interfaces=["127.0.0.1"],
         credentials=CredentialStore(work / "config"),
     )
-    collector = DemoCollector()
-    bridged = DemoBridge()
+    collector = owned.collector()
     tracing: Tracing | None = None
     interrupted = False
     try:
@@ -193,18 +180,20 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
             "drawn at this start)"
         )
         await collector.async_start(clock.say, work)
-        receivers = await _start_receivers(
-            clock, work, audio, collector.url, collector.ingest_token
+        receivers = await start_receivers(
+            clock.say, work, audio, collector.url, collector.ingest_token
         )
         tracing = trace_controller(collector, controller, work)
         await controller.async_start()
         await _discover(clock, controller, receivers)
         for receiver in receivers:
             await _pair(clock, controller, receiver)
-        if await bridged.async_start(work, clock.say):
-            await controller.async_add_address("127.0.0.1", bridged.port)
+        await owned.async_start(work, clock.say)
+        for device in owned.devices:
+            if device.device_id:
+                await controller.async_add_address("127.0.0.1", device.port)
         await _play_and_control(clock, controller, receivers[0], library, tracks)
-        await _transfers(clock, controller, receivers, work, audio, bridged.device_id)
+        await _transfers(clock, controller, receivers, work, audio, owned.started)
     except asyncio.CancelledError:
         interrupted = True
         raise
@@ -212,69 +201,15 @@ async def _tour(clock: _Clock, work: Path, audio: str, keep_viewer: bool = False
         await controller.async_close()
         if tracing is not None:  # before the collector stops: what is pending reaches it
             await asyncio.to_thread(tracing.shutdown)
-        await bridged.async_close()
-        await _stop_receivers(clock, receivers)
+        await owned.async_close()
+        await stop_receivers(clock.say, receivers)
         if keep_viewer and collector.url and not interrupted:
-            await _keep_viewer(clock, collector)
+            await keep_viewer_open(clock.say, collector)
         await collector.async_close()
         await library.async_close()
 
 
-async def _keep_viewer(clock: _Clock, collector: DemoCollector) -> None:
-    """Leave the trace viewer running, with everything the tour traced, until Ctrl-C."""
-    clock.say(
-        f"the trace viewer stays at {collector.url}/ (user {DEMO_USER!r}, token "
-        f"{collector.token}); press Ctrl-C to stop it"
-    )
-    task = asyncio.current_task()
-    try:
-        await asyncio.Event().wait()
-    except asyncio.CancelledError:
-        # Ctrl-C is how this step ends: it is not an interruption of the tour.
-        if task is not None:
-            task.uncancel()
-
-
-async def _start_receivers(
-    clock: _Clock, work: Path, audio: str, collector: str = "", token: str = ""
-) -> list[_Receiver]:
-    traced = ["--trace-endpoint", collector, "--user", DEMO_USER] if collector else []
-    if collector and token:
-        traced += ["--trace-token", token]
-    started = []
-    try:
-        for name, kind in RECEIVERS:
-            slug = name.lower().replace(" ", "-")
-            output = _output_for(work, slug, audio)
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "devices.cli", "--name", name, "--type", kind,
-                "--interface", "lo", "--audio-output", output,
-                "--state-dir", str(work / f"{slug}-state"), "--pairing", "pin", *traced,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-            receiver = _Receiver(name, process, work / f"{slug}-state")
-            started.append(receiver)
-            await _wait_ready(receiver)
-            clock.say(f"started {name!r} ({kind}) on 127.0.0.1:{receiver.port}, audio -> {output}")
-    except BaseException:
-        await _stop_receivers(clock, started)
-        raise
-    return started
-
-
-async def _wait_ready(receiver: _Receiver) -> None:
-    stdout = receiver.process.stdout
-    assert stdout is not None
-    async with asyncio.timeout(_STEP_TIMEOUT_S):
-        while line := (await stdout.readline()).decode(errors="replace"):
-            found = _READY.search(line)
-            if found:
-                receiver.device_id, receiver.port = found["id"], int(found["port"])
-                return
-    raise DemoFailed(f"receiver {receiver.name!r} did not start (is libVLC installed?)")
-
-
-async def _discover(clock: _Clock, controller: Controller, receivers: list[_Receiver]) -> None:
+async def _discover(clock: _Clock, controller: Controller, receivers: list[DemoReceiver]) -> None:
     began = time.perf_counter()
     for receiver in receivers:
         entry = await controller.async_find(receiver.device_id, timeout=_STEP_TIMEOUT_S)
@@ -282,7 +217,7 @@ async def _discover(clock: _Clock, controller: Controller, receivers: list[_Rece
         clock.say(f"discovered {entry.name!r} over mDNS ({waited:.0f} ms after browsing began)")
 
 
-async def _pair(clock: _Clock, controller: Controller, receiver: _Receiver) -> None:
+async def _pair(clock: _Clock, controller: Controller, receiver: DemoReceiver) -> None:
     """Pair *controller* with *receiver* using the code it shows, as a person would."""
     began = time.perf_counter()
     credential = await controller.async_pair(receiver.device_id, receiver.pairing_code())
@@ -291,7 +226,7 @@ async def _pair(clock: _Clock, controller: Controller, receiver: _Receiver) -> N
     clock.say(f"paired with {receiver.name!r} as {role} using its code: ok in {took:.0f} ms")
 
 
-async def _pair_for_the_app(clock: _Clock, receivers: list[_Receiver]) -> None:
+async def _pair_for_the_app(clock: _Clock, receivers: list[DemoReceiver]) -> None:
     """Pair the app (its identity from $BATON_CONFIG_DIR) with all but one receiver."""
     from client.app.access import app_identity
 
@@ -318,7 +253,7 @@ async def _pair_for_the_app(clock: _Clock, receivers: list[_Receiver]) -> None:
 async def _play_and_control(
     clock: _Clock,
     controller: Controller,
-    receiver: _Receiver,
+    receiver: DemoReceiver,
     library: LibraryServer,
     tracks: list[DemoTrack],
 ) -> None:
@@ -377,14 +312,14 @@ def _say_status(clock: _Clock, conn: DeviceConnection, name: str) -> None:
 async def _transfers(
     clock: _Clock,
     controller: Controller,
-    receivers: list[_Receiver],
+    receivers: list[DemoReceiver],
     work: Path,
     audio: str,
-    bridged_id: str = "",
+    bridged: list[tuple[str, str]],
 ) -> None:
     """Living Room -> Car, pause, Car -> this computer (an in-process receiver), resume there;
-    then, with the bridged MPD, this computer -> MPD -> Car (stop-first: the MPD cannot start
-    at an instant, and the tour says so)."""
+    then to each bridged device (id, name) and on to Car (stop-first: they cannot start at an
+    instant, and the tour says so)."""
     from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
 
     living_room, car = receivers[0], receivers[1]
@@ -397,7 +332,7 @@ async def _transfers(
     await _timed(clock, controller, car.device_id, m.Pause(), "pause on 'Car'")
     local = LocalDevice(
         LocalDeviceSettings(
-            "This computer", work / "this-computer-state", _output_for(work, "this-computer", audio)
+            "This computer", work / "this-computer-state", output_for(work, "this-computer", audio)
         )
     )
     here_id = ""
@@ -416,18 +351,19 @@ async def _transfers(
         here = controller.connection(entry.id)
         await here.async_sync_clock(samples=3)
         _say_status(clock, here, "This computer")
-        if bridged_id:
-            here_named = (entry.id, "This computer")
-            await _transfer(clock, coordinator, here_named, bridged_id, BRIDGED_NAME)
-            await asyncio.sleep(1.0)
-            await _transfer(clock, coordinator, (bridged_id, BRIDGED_NAME), car.device_id, car.name)
+        playing = (entry.id, "This computer")
+        for device in bridged:
+            await _transfer(clock, coordinator, playing, *device)
+            await asyncio.sleep(1.0)  # let it play there for a second
+            await _transfer(clock, coordinator, device, car.device_id, car.name)
+            playing = _named(car)
     finally:
         if here_id:  # leave before it says goodbye, so its departure is not news
             await controller.connection(here_id).async_close()
         await local.async_close()
 
 
-def _named(receiver: _Receiver) -> tuple[str, str]:
+def _named(receiver: DemoReceiver) -> tuple[str, str]:
     return receiver.device_id, receiver.name
 
 
@@ -457,18 +393,3 @@ async def _transfer(
     if outcome.mode is m.TransferMode.STOP_FIRST:
         clock.say(f"  ({outcome.mode_reason})")
     return outcome
-
-
-async def _stop_receivers(clock: _Clock, receivers: list[_Receiver]) -> None:
-    for receiver in receivers:
-        if receiver.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                receiver.process.send_signal(signal.SIGTERM)
-    for receiver in receivers:
-        try:
-            await asyncio.wait_for(receiver.process.wait(), timeout=10)
-        except TimeoutError:
-            receiver.process.kill()
-            await receiver.process.wait()
-    if receivers:
-        clock.say(f"stopped {len(receivers)} receivers")

@@ -3,8 +3,8 @@
 When Debian's `mpd` is installed, the demo starts one on 127.0.0.1 (a free port, its own
 database, a null output paced in real time: nothing to hear, everything to see) and
 `python -m bridges` for it, so "Hi-fi (MPD)" shows in the app beside the receivers and the
-tour moves music to it and back. A UPnP renderer (gmediarender) cannot join: libupnp refuses
-the loopback interface the demo keeps to.
+tour moves music to it and back. The UPnP renderer is client/demo_upnp.py's; both start their
+bridge with `start_bridge`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import shutil
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 NAME = "Hi-fi (MPD)"
@@ -26,6 +26,8 @@ _STEP_TIMEOUT_S = 20.0
 
 class DemoBridge:
     """An mpd and the bridge that shows it as a Baton device, both stopped by `async_close`."""
+
+    name = NAME
 
     def __init__(self) -> None:
         self.device_id = ""
@@ -47,34 +49,51 @@ class DemoBridge:
         if not await _listening(port):
             say(f"no {NAME!r}: mpd did not start")
             return False
-        bridge = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bridges", "--mpd", f"127.0.0.1:{port}", "--name", NAME,
-            "--interface", "lo",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        argv = ("--mpd", f"127.0.0.1:{port}", "--name", NAME, "--interface", "lo")
+        bridge, found = await start_bridge(argv, _READY)
         self._processes.append(bridge)
-        assert bridge.stdout is not None
-        async with asyncio.timeout(_STEP_TIMEOUT_S):
-            while line := (await bridge.stdout.readline()).decode(errors="replace"):
-                if found := _READY.search(line):
-                    self.device_id, self.port = found["id"], int(found["port"])
-                    say(f"started {NAME!r} (an MPD, bridged) on 127.0.0.1:{self.port}")
-                    return True
+        if found is not None:
+            self.device_id, self.port = found["id"], int(found["port"])
+            say(f"started {NAME!r} (an MPD, bridged) on 127.0.0.1:{self.port}")
+            return True
         say(f"no {NAME!r}: the bridge did not start")
         return False
 
     async def async_close(self) -> None:
         """Stop the bridge, then mpd (idempotent)."""
-        for process in reversed(self._processes):
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), timeout=10)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
-        self._processes.clear()
+        await stop_processes(self._processes)
+
+
+async def start_bridge(
+    argv: Sequence[str], ready: re.Pattern[str]
+) -> tuple[asyncio.subprocess.Process, re.Match[str] | None]:
+    """Start `python -m bridges ARGV`; return it and its listening line matched by *ready*
+    (None if it ended or took too long)."""
+    bridge = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridges", *argv,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert bridge.stdout is not None
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_STEP_TIMEOUT_S):
+            while line := (await bridge.stdout.readline()).decode(errors="replace"):
+                if found := ready.search(line):
+                    return bridge, found
+    return bridge, None
+
+
+async def stop_processes(processes: list[asyncio.subprocess.Process]) -> None:
+    """Stop *processes*, last started first (SIGTERM, then SIGKILL after 10 s); empty the list."""
+    for process in reversed(processes):
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+    processes.clear()
 
 
 async def _listening(port: int) -> bool:

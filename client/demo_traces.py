@@ -1,5 +1,6 @@
 """The demo's trace collector and viewer (`baton-traces serve` on loopback), its viewer user
-and ingest token, and the tour's own controller traced to it."""
+and ingest token, and the tour's own controller traced to it. In the demo's private network
+(client/demo_netns.py) the viewer's address is the host-side socket relayed to the collector."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import asyncio
 import contextlib
 import re
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from client.demo_netns import ViewerRelay
 from connect.controller import Controller
 
 if TYPE_CHECKING:
@@ -41,9 +44,12 @@ def trace_controller(
 class DemoCollector:
     """The trace collector and viewer (`baton-traces serve`) on loopback, when it starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, viewer_socket: socket.socket | None = None) -> None:
         self.process: asyncio.subprocess.Process | None = None
-        self.url = ""
+        self.url = ""  # where the demo's devices send their traces
+        self.viewer_url = ""  # where the user's browser opens the viewer (on this machine)
+        self._viewer_socket = viewer_socket
+        self._relay: ViewerRelay | None = None
         self.token = ""  # the viewer's
         self.ingest_token = ""  # the demo devices' (the collector runs without --open-ingest)
         self._drain: asyncio.Task[None] | None = None
@@ -68,9 +74,14 @@ class DemoCollector:
             say(f"trace collector did not start {line.strip()}; going on without it")
             await self.async_close()
             return
-        self.url = found[1]
+        self.url = self.viewer_url = found[1]
+        if self._viewer_socket is not None:
+            port = int(self.url.rpartition(":")[2])
+            self._relay = ViewerRelay(self._viewer_socket, port)
+            await self._relay.async_start()
+            self.viewer_url = f"http://127.0.0.1:{self._viewer_socket.getsockname()[1]}"
         say(
-            f"trace viewer at {self.url}/ (user {DEMO_USER!r}, token {self.token}): "
+            f"trace viewer at {self.viewer_url}/ (user {DEMO_USER!r}, token {self.token}): "
             "every device of the demo traces there with the ingest token "
             f"{self.ingest_token} (`baton-traces ingest add {DEMO_USER}`; the collector does "
             "not run with --open-ingest)"
@@ -80,7 +91,12 @@ class DemoCollector:
         self._drain = asyncio.get_running_loop().create_task(_drain(stdout))
 
     async def async_close(self) -> None:
-        """Stop it (SIGTERM, then SIGKILL after 10 s); idempotent."""
+        """Stop it (SIGTERM, then SIGKILL after 10 s) and the relay to it; idempotent."""
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            await relay.async_close()
+        if self._viewer_socket is not None:  # closed by the relay too, if it had started
+            self._viewer_socket.close()
         process, self.process = self.process, None
         if process is None or process.returncode is not None:
             return
@@ -122,3 +138,18 @@ async def _token_from(*command: str) -> str:
 async def _drain(stream: asyncio.StreamReader) -> None:
     while await stream.readline():
         pass
+
+
+async def keep_viewer_open(say: Callable[[str], None], collector: DemoCollector) -> None:
+    """Leave the trace viewer running, with everything the tour traced, until Ctrl-C."""
+    say(
+        f"the trace viewer stays at {collector.viewer_url}/ (user {DEMO_USER!r}, token "
+        f"{collector.token}); press Ctrl-C to stop it"
+    )
+    task = asyncio.current_task()
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        # Ctrl-C is how this step ends: it is not an interruption of the tour.
+        if task is not None:
+            task.uncancel()

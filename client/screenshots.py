@@ -26,14 +26,9 @@ from client.app.main import LaunchOptions, app_settings
 from client.app.settings_store import StoredSettings
 from client.app.tv.window import TvWindow
 from client.app.window import MainWindow
-from client.demo import (
-    _Clock,
-    _pair_for_the_app,
-    _Receiver,
-    _start_receivers,
-    _stop_receivers,
-)
+from client.demo import _Clock, _pair_for_the_app
 from client.demo_library import write_demo_library
+from client.demo_receivers import DemoReceiver, start_receivers, stop_receivers
 from connect.access import CredentialStore
 from connect.controller import Controller
 from connect.wire import messages as m
@@ -113,7 +108,7 @@ def main(argv: list[str]) -> int:
     helper = CoreThread("screenshots")
     helper.start()
     clock = _Clock()
-    receivers = helper.submit(_start_receivers(clock, work, "none")).result(60)
+    receivers = helper.submit(start_receivers(clock.say, work, "none")).result(60)
     os.environ["BATON_CONFIG_DIR"] = str(work / "config")  # never the user's credentials
     windows: list[MainWindow | TvWindow] = []
     try:
@@ -195,13 +190,13 @@ def main(argv: list[str]) -> int:
         for opened in windows:
             opened.close()
             opened.bridge.close()
-        helper.submit(_stop_receivers(clock, receivers)).result(30)
+        helper.submit(stop_receivers(clock.say, receivers)).result(30)
         helper.stop()
     print(f"screenshots in {out}")
     return 0
 
 
-async def _pair_a_tablet(work: Path, receiver: _Receiver) -> None:
+async def _pair_a_tablet(work: Path, receiver: DemoReceiver) -> None:
     """Pair a second controller ("Kitchen tablet") with *receiver*, for the Access picture."""
     store = CredentialStore(work / "tablet")
     tablet = m.ClientIdentity(store.client_id(), "Kitchen tablet", m.DeviceType.PHONE, "baton")
