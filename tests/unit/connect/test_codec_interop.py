@@ -146,10 +146,18 @@ GROUP_JOIN = m.Envelope(
             ),
         ),
         m.GroupTimeline(
-            "grp-1", 2, "sess-1", 42, m.QueueItem("q1", "http://127.0.0.1:8000/a.wav"),
-            anchor_us=1_000_000, position_us=1_500_000, rate=1.0, playing=True,
-            clock_offset_us=-3_000, offset_uncertainty_us=120,
-        ),  # fmt: skip
+            "grp-1",
+            2,
+            "sess-1",
+            42,
+            m.QueueItem("q1", "http://127.0.0.1:8000/a.wav"),
+            anchor_us=1_000_000,
+            position_us=1_500_000,
+            rate=1.0,
+            playing=True,
+            clock_offset_us=-3_000,
+            offset_uncertainty_us=120,
+        ),
         start_at_us=2_250_000,
         fade_ms=30,
     ),
@@ -203,10 +211,18 @@ def test_protoc_reads_a_codec_group_join_and_the_codec_reads_protocs() -> None:
 
 
 def test_the_codec_reads_a_protoc_refusal_of_a_join() -> None:
-    text = (
-        'seq: 4\nmsg_id: "m4"\ngroup_refused {\n  group_id: "grp-1"\n  step: GROUP_STEP_JOIN\n'
-        '  failure {\n    code: ERROR_CODE_TIMEOUT\n    message: "not ready by the instant"\n  }\n}\n'
-    )
+    text = """\
+seq: 4
+msg_id: "m4"
+group_refused {
+  group_id: "grp-1"
+  step: GROUP_STEP_JOIN
+  failure {
+    code: ERROR_CODE_TIMEOUT
+    message: "not ready by the instant"
+  }
+}
+"""
     body = codec.decode(protoc("encode", text.encode())).body
     assert body == m.GroupRefused(
         "grp-1", m.GroupStep.JOIN, m.Failure(m.ErrorCode.TIMEOUT, "not ready by the instant")

@@ -80,9 +80,7 @@ def test_a_roster_a_member_could_not_act_on_is_refused_on_arrival(roster: m.Grou
     lead.group_id, lead.group_epoch = roster.group_id, roster.group_epoch
     lead.leader_device_id = roster.leader_device_id
     for x in roster.members:
-        lead.members.add(
-            device_id=x.device_id, rank=x.rank, phase=x.phase.value, volume=x.volume
-        )
+        lead.members.add(device_id=x.device_id, rank=x.rank, phase=x.phase.value, volume=x.volume)
     with pytest.raises(MalformedFrameError) as caught:
         codec.decode(wire.SerializeToString())
     assert (caught.value.seq, caught.value.msg_id) == (2, "w")
