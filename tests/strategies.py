@@ -208,7 +208,7 @@ group_bodies: st.SearchStrategy[m.Body] = st.one_of(
     timelines,
     st.builds(m.GroupVolume, NONEMPTY_ID, ID, PERCENT, BOOL),
     st.builds(m.GroupDone, NONEMPTY_ID, st.sampled_from(m.GroupStep), UINT64, INT64, UINT64),
-    st.builds(m.GroupRefused, NONEMPTY_ID, st.sampled_from(m.GroupStep), failures),
+    st.builds(m.GroupRefused, NONEMPTY_ID, st.sampled_from(m.GroupStep), failures, UINT64),
 )
 
 bodies: st.SearchStrategy[m.Body] = st.one_of(

@@ -224,15 +224,19 @@ class Member:
 
     def _joined(self, join: m.GroupJoin, now: int) -> list[MemberAction]:
         me = join.group.member(self.device_id)
-        gid = join.group.group_id
+        gid, epoch = join.group.group_id, join.group.group_epoch
         if me is None or me.phase is not m.GroupMemberPhase.JOINING:
             return [
-                _refuse(gid, JOIN, m.ErrorCode.INVALID_ARGUMENT, "the roster has me not joining")
+                _refuse(
+                    gid, epoch, JOIN, m.ErrorCode.INVALID_ARGUMENT, "the roster has me not joining"
+                )
             ]
         if self.role is not Role.ALONE:
-            return [_refuse(gid, JOIN, m.ErrorCode.BUSY, f"this device is {self.role.value}")]
+            return [
+                _refuse(gid, epoch, JOIN, m.ErrorCode.BUSY, f"this device is {self.role.value}")
+            ]
         if join.start_at_us <= now:
-            return [_refuse(gid, JOIN, m.ErrorCode.TIMEOUT, "the instant has passed")]
+            return [_refuse(gid, epoch, JOIN, m.ErrorCode.TIMEOUT, "the instant has passed")]
         self.role, self._join, self.group, self.timeline = (
             Role.JOINING,
             join,
@@ -267,9 +271,9 @@ class Member:
     def _give_up(self, failure: m.Failure) -> list[MemberAction]:
         """A join that will not start: nothing was started, nothing of it is kept."""
         assert self._join is not None
-        gid = self._join.group.group_id
+        gid, epoch = self._join.group.group_id, self._join.group.group_epoch
         self._forget()
-        return [Abandon(), Reply(m.GroupRefused(gid, JOIN, failure))]
+        return [Abandon(), Reply(m.GroupRefused(gid, JOIN, failure, epoch))]
 
     def _now_following(self, at_us: int, position_us: int) -> list[MemberAction]:
         assert self._join is not None
@@ -306,41 +310,58 @@ class Member:
 
     def _lead(self, lead: m.GroupLead, holds_session: bool) -> list[MemberAction]:
         group = lead.group
-        gid = group.group_id
+        gid, epoch = group.group_id, group.group_epoch
         if group.leader_device_id != self.device_id:
             return [
-                _refuse(gid, LEAD, m.ErrorCode.INVALID_ARGUMENT, "the roster names another leader")
+                _refuse(
+                    gid,
+                    epoch,
+                    LEAD,
+                    m.ErrorCode.INVALID_ARGUMENT,
+                    "the roster names another leader",
+                )
             ]
         if self.group is not None and self.group.group_id != gid:
-            return [_refuse(gid, LEAD, m.ErrorCode.BUSY, "this device plays in another group")]
+            return [
+                _refuse(gid, epoch, LEAD, m.ErrorCode.BUSY, "this device plays in another group")
+            ]
         if self.group is not None and group.group_epoch < self.group.group_epoch:
-            return [_refuse(gid, LEAD, m.ErrorCode.CONFLICT, "an older roster")]
+            return [_refuse(gid, epoch, LEAD, m.ErrorCode.CONFLICT, "an older roster")]
         actions: list[MemberAction] = []
         if lead.state is not None:
             if self.role is not Role.FOLLOWING:  # only a follower plays on the timeline already
                 return [
-                    _refuse(gid, LEAD, m.ErrorCode.NOT_ACTIVE, "this device does not follow it")
+                    _refuse(
+                        gid, epoch, LEAD, m.ErrorCode.NOT_ACTIVE, "this device does not follow it"
+                    )
                 ]
             actions.append(TakeSession(lead.state))
         elif self.role is not Role.LEADING and not holds_session:
-            return [_refuse(gid, LEAD, m.ErrorCode.NOT_ACTIVE, "this device holds no session")]
+            return [
+                _refuse(gid, epoch, LEAD, m.ErrorCode.NOT_ACTIVE, "this device holds no session")
+            ]
         first = self.role is not Role.LEADING
         self.role, self.group, self.timeline = Role.LEADING, group, None
         done = m.GroupDone(gid, LEAD, group.group_epoch)
         return [*actions, Publish(group), *([SendTimeline()] if first else []), Reply(done)]
 
     def _leaving(self, leave: m.GroupLeave) -> list[MemberAction]:
-        gid = leave.group_id
+        gid, epoch = leave.group_id, leave.group_epoch
         if self.group is None or self.group.group_id != gid:
-            return [_refuse(gid, LEAVE, m.ErrorCode.NOT_FOUND, "this device is not in that group")]
+            return [
+                _refuse(
+                    gid, epoch, LEAVE, m.ErrorCode.NOT_FOUND, "this device is not in that group"
+                )
+            ]
         if self.role in (Role.JOINING, Role.STARTING):  # a join told to stop: nothing is kept
             started = self.role is Role.STARTING
+            join_epoch = self._join.group.group_epoch if self._join is not None else 0
             self._forget()
             stop: list[MemberAction] = [StopAt(0, 0)] if started else [Abandon()]
             called_off = m.Failure(m.ErrorCode.TIMEOUT, "called off by a GroupLeave")
             return [
                 *stop,
-                Reply(m.GroupRefused(gid, JOIN, called_off)),  # the join too has its answer
+                Reply(m.GroupRefused(gid, JOIN, called_off, join_epoch)),  # the join's answer
                 Reply(m.GroupDone(gid, LEAVE, leave.group_epoch)),
                 Publish(None),
             ]
@@ -348,16 +369,24 @@ class Member:
             if leave.end_group:
                 self._forget()
                 return [Publish(None), Reply(m.GroupDone(gid, LEAVE, leave.group_epoch))]
-            return [_refuse(gid, LEAVE, m.ErrorCode.CONFLICT, "this device is leaving already")]
+            return [
+                _refuse(gid, epoch, LEAVE, m.ErrorCode.CONFLICT, "this device is leaving already")
+            ]
         self.role, self._leave = Role.LEAVING, leave
         return [StopAt(leave.leave_at_us, leave.fade_ms)]
 
     def _volume(self, volume: m.GroupVolume) -> list[MemberAction]:
-        gid = volume.group_id
+        gid, epoch = volume.group_id, 0
         if volume.device_id != self.device_id:
-            return [_refuse(gid, VOLUME, m.ErrorCode.INVALID_ARGUMENT, "another device's volume")]
+            return [
+                _refuse(gid, epoch, VOLUME, m.ErrorCode.INVALID_ARGUMENT, "another device's volume")
+            ]
         if self.group is None or self.group.group_id != gid:
-            return [_refuse(gid, VOLUME, m.ErrorCode.NOT_FOUND, "this device is not in that group")]
+            return [
+                _refuse(
+                    gid, epoch, VOLUME, m.ErrorCode.NOT_FOUND, "this device is not in that group"
+                )
+            ]
         return [SetVolume(volume.volume, volume.muted), Reply(m.GroupDone(gid, VOLUME))]
 
     def _forget(self) -> None:
@@ -366,5 +395,5 @@ class Member:
         )  # fmt: skip
 
 
-def _refuse(group_id: str, step: m.GroupStep, code: m.ErrorCode, message: str) -> Reply:
-    return Reply(m.GroupRefused(group_id, step, m.Failure(code, message)))
+def _refuse(group_id: str, epoch: int, step: m.GroupStep, code: m.ErrorCode, message: str) -> Reply:
+    return Reply(m.GroupRefused(group_id, step, m.Failure(code, message), epoch))

@@ -75,6 +75,9 @@ class Membership:
         self._roster = m.Group(plan.group_id, 1, plan.leader_id, (leader,))
         self._clocks: dict[str, ClockEstimate] = {plan.leader_id: plan.leader_clock}
         self._pending: dict[str, m.GroupStep] = {}
+        # The roster epoch each pending step was sent with: an answer counts only with it, so
+        # the late answer to an earlier step of the same device is never taken for this one's.
+        self._sent_at: dict[str, int] = {}
         self._waiting: dict[str, JoinAsked] = {}  # joins asked before the leader's timeline
         self._next_rank = 1
         self._state = plan.state
@@ -94,6 +97,12 @@ class Membership:
         """Return the steps sent and not answered yet, by device."""
         return dict(self._pending)
 
+    def awaited(self, device: str) -> tuple[m.GroupStep, int] | None:
+        """Return the step *device* has not answered and the roster epoch its answer must
+        carry, or None."""
+        step = self._pending.get(device)
+        return None if step is None else (step, self._sent_at[device])
+
     @property
     def over(self) -> bool:
         """Return True once Finish was returned."""
@@ -103,6 +112,7 @@ class Membership:
         """Return the first actions: the roster of one to the leader, and the refresh timer."""
         leader = self.plan.leader_id
         self._pending[leader] = LEAD
+        self._sent_at[leader] = self._roster.group_epoch
         return [
             Send(leader, m.GroupLead(self._roster)),
             self._answer_timer(leader, now),
@@ -157,9 +167,10 @@ class Membership:
         self._next_rank += 1
         self._change(members=(*self._roster.members, member))
         start_at = now + self.plan.join_lead_us
-        timeline = rules.for_member(self._timeline, clock, self._leader_clock)
+        timeline = self._timeline_for(device)
         join = m.GroupJoin(self._roster, timeline, clock.to_device(start_at), self.plan.fade_ms)
         self._pending[device] = JOIN
+        self._sent_at[device] = self._roster.group_epoch
         return [
             Send(device, join),
             ArmTimer(Timer(TimerKind.ANSWER, device), start_at + self.plan.answer_timeout_us),
@@ -172,7 +183,8 @@ class Membership:
         member = self._roster.member(device)
         if device in self._waiting:  # not sent anything yet: it simply never joins
             del self._waiting[device]
-            return [Outcome(device, JOIN, _failure("called off")), Outcome(device, LEAVE)]
+            called_off = [Outcome(device, JOIN, _failure("called off")), Outcome(device, LEAVE)]
+            return called_off + self._maybe_end(now)
         if member is None or member.phase is LEAVING or device in self._pending:
             why = "is not in it" if member is None else "is in the middle of a step"
             return [Outcome(device, LEAVE, _failure(f"{self._name(device)} {why}"))]
@@ -186,6 +198,7 @@ class Membership:
         leave_at = self._clocks[device].to_device(now + fade_us)
         leave = m.GroupLeave(self._group_id, self._roster.group_epoch, leave_at, self.plan.fade_ms)
         self._pending[device] = LEAVE
+        self._sent_at[device] = self._roster.group_epoch
         return [
             Send(device, leave),
             ArmTimer(Timer(TimerKind.ANSWER, device), now + fade_us + self.plan.answer_timeout_us),
@@ -211,8 +224,11 @@ class Membership:
         if body.step is VOLUME:  # not pending: each answers itself
             failure = body.failure if isinstance(body, m.GroupRefused) else None
             return [Outcome(device, VOLUME, failure)]
-        if self._pending.get(device) is not body.step:
-            return []  # late, repeated, or the leader's answer to a mere roster
+        if (
+            self._pending.get(device) is not body.step
+            or self._sent_at.get(device) != body.group_epoch
+        ):
+            return []  # late, repeated, for an earlier step, or the answer to a mere roster
         del self._pending[device]
         if isinstance(body, m.GroupRefused):
             return self._refused(device, body, now)
@@ -270,7 +286,8 @@ class Membership:
         del self._pending[device]
         late = _failure(f"{self._name(device)} did not answer in time", m.ErrorCode.TIMEOUT)
         if step is LEAD:
-            return [Outcome(device, LEAD, late), *self._leader_failed(device, now)]
+            # Silent, not gone: it may yet take the roster (and a session) it was sent.
+            return [Outcome(device, LEAD, late), *self._leader_failed(device, now, silent=True)]
         # A member that never said it joined (or left) may be playing: tell it to stop, and
         # take it out, so it is never half in the group.
         stop = m.GroupLeave(self._group_id, self._roster.group_epoch)
@@ -301,17 +318,26 @@ class Membership:
         ]
 
     def _timeline_for(self, device: str) -> m.GroupTimeline:
+        """The leader's timeline for *device*: its offset, and the roster's epoch, so what a
+        member receives is never older than what it follows (the leader's may lag a roster)."""
         assert self._timeline is not None
         timeline = replace(self._timeline, group_epoch=self._roster.group_epoch)
         return rules.for_member(timeline, self._clocks[device], self._leader_clock)
 
     # -------------------------------------------------------------------------- the leader
 
-    def _leader_failed(self, device: str, now: int) -> list[Action]:
-        """The leader (or the member about to lead) is gone or refused: the next one leads."""
+    def _leader_failed(self, device: str, now: int, silent: bool = False) -> list[Action]:
+        """The leader (or the member about to lead) is gone, refused or *silent*: the next one
+        leads. A silent one is told to stop afterwards (its link keeps order, so this comes
+        after the GroupLead it did not answer), or, if the group ends, to play on alone: it
+        never leads a group nobody else knows of."""
         if device != self._roster.leader_device_id:
             return self._remove(device, now)
-        return self._replace_leader(now, lost=True)
+        actions = self._replace_leader(now, lost=True)
+        if not silent:
+            return actions
+        leave = m.GroupLeave(self._group_id, self._roster.group_epoch, end_group=self._over)
+        return [Send(device, leave, must_arrive=False), *actions]
 
     def _replace_leader(self, now: int, lost: bool) -> list[Action]:
         old = self._roster.leader_device_id
@@ -331,6 +357,7 @@ class Membership:
         self._handed_over = self._state
         self._state, self._timeline = state, None  # the new leader's word is awaited
         self._pending[new] = LEAD
+        self._sent_at[new] = self._roster.group_epoch
         if not lost:
             self._departing = old
         return [

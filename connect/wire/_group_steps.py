@@ -67,3 +67,4 @@ class GroupRefused:
     group_id: str
     step: GroupStep
     failure: Failure
+    group_epoch: int = 0  # the roster's epoch of the step refused, as in GroupDone

@@ -66,7 +66,7 @@ def _done(out: Wire, v: m.GroupDone) -> None:
 
 def _refused(out: Wire, v: m.GroupRefused) -> None:
     check_group_id(v.group_id)
-    out.group_id, out.step = v.group_id, v.step.value
+    out.group_id, out.step, out.group_epoch = v.group_id, v.step.value, v.group_epoch
     wr.fill_failure(out.failure, v.failure)
 
 
@@ -126,7 +126,8 @@ def _read_done(w: Wire) -> m.GroupDone:
 
 def _read_refused(w: Wire) -> m.GroupRefused:
     check_group_id(w.group_id)
-    return m.GroupRefused(w.group_id, group_step(w.step), rd.failure(_required(w, "failure")))
+    failure = rd.failure(_required(w, "failure"))
+    return m.GroupRefused(w.group_id, group_step(w.step), failure, w.group_epoch)
 
 
 BODY_READERS: dict[str, Callable[[Wire], m.Body]] = {

@@ -117,7 +117,7 @@ GROUP_BODIES: dict[str, m.Body] = {
     "group-timeline": TIMELINE,
     "group-volume": m.GroupVolume("grp-1", "dev-2", 25, False),
     "group-done": m.GroupDone("grp-1", m.GroupStep.JOIN, 3, 2_000_100, 12_600_000),
-    "group-refused": m.GroupRefused("grp-1", m.GroupStep.JOIN, FAILURE),
+    "group-refused": m.GroupRefused("grp-1", m.GroupStep.JOIN, FAILURE, 3),
 }
 PAIRING = m.PairingRequest(CLIENT, "123456", m.Role.CONTROLLER)
 TOKENS = m.TokenList(

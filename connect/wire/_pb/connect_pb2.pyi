@@ -1063,14 +1063,16 @@ class GroupDone(_message.Message):
     def __init__(self, group_id: _Optional[str] = ..., step: _Optional[_Union[GroupStep, str]] = ..., group_epoch: _Optional[int] = ..., edge_at_us: _Optional[int] = ..., position_us: _Optional[int] = ...) -> None: ...
 
 class GroupRefused(_message.Message):
-    __slots__ = ("group_id", "step", "failure")
+    __slots__ = ("group_id", "step", "failure", "group_epoch")
     GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EPOCH_FIELD_NUMBER: _ClassVar[int]
     group_id: str
     step: GroupStep
     failure: Failure
-    def __init__(self, group_id: _Optional[str] = ..., step: _Optional[_Union[GroupStep, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ...) -> None: ...
+    group_epoch: int
+    def __init__(self, group_id: _Optional[str] = ..., step: _Optional[_Union[GroupStep, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., group_epoch: _Optional[int] = ...) -> None: ...
 
 class TransferStatus(_message.Message):
     __slots__ = ("transfer_id", "phase")

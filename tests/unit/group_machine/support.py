@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from connect.clock import ClockEstimate
-from connect.group.events import Action, GroupPlan, Outcome, Send
+from connect.group.events import Action, Answered, GroupPlan, Outcome, Send
+from connect.group.membership import Membership
 from connect.wire import messages as m
 
 GROUP = "grp-1"
@@ -57,9 +58,22 @@ def outcomes(actions: list[Action]) -> list[Outcome]:
     return [a for a in actions if isinstance(a, Outcome)]
 
 
-def done(step: m.GroupStep, edge: int = 0) -> m.GroupDone:
-    return m.GroupDone(GROUP, step, 0, edge)
+def done(step: m.GroupStep, epoch: int, edge: int = 0) -> m.GroupDone:
+    return m.GroupDone(GROUP, step, epoch, edge)
 
 
-def refused(step: m.GroupStep, code: m.ErrorCode = m.ErrorCode.TIMEOUT) -> m.GroupRefused:
-    return m.GroupRefused(GROUP, step, m.Failure(code, "not ready"))
+def refused(
+    step: m.GroupStep, epoch: int, code: m.ErrorCode = m.ErrorCode.TIMEOUT
+) -> m.GroupRefused:
+    return m.GroupRefused(GROUP, step, m.Failure(code, "not ready"), epoch)
+
+
+def answer(
+    group: Membership, device: str, ok: bool = True, now: int = 0, **kw: object
+) -> list[Action]:
+    """Feed *device*'s answer to the step it was sent, with the epoch it was sent with."""
+    awaited = group.awaited(device)
+    assert awaited is not None, f"{device} was sent nothing to answer"
+    step, epoch = awaited
+    body = done(step, epoch, **kw) if ok else refused(step, epoch, **kw)  # type: ignore[arg-type]
+    return group.step(Answered(device, body), now)

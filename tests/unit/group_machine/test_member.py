@@ -87,7 +87,9 @@ def test_a_join_not_ready_by_the_instant_plays_nothing_and_is_refused() -> None:
     assert actions == [
         Abandon(),
         Reply(
-            m.GroupRefused(GROUP, JOIN, m.Failure(m.ErrorCode.TIMEOUT, "not ready by the instant"))
+            m.GroupRefused(
+                GROUP, JOIN, m.Failure(m.ErrorCode.TIMEOUT, "not ready by the instant"), 2
+            )
         ),
     ]
     assert b.step(Prerolled(), JOIN_AT + 1) == []  # too late: nothing starts
@@ -109,7 +111,9 @@ def test_a_join_whose_media_fails_plays_nothing_and_says_why() -> None:
     b = Member("b")
     b.step(Received(JOIN_STEP), 9_000_000)
     failure = m.Failure(m.ErrorCode.MEDIA_NOT_FOUND, "404")
-    assert replies(b.step(Prerolled(failure), 9_100_000)) == [m.GroupRefused(GROUP, JOIN, failure)]
+    assert replies(b.step(Prerolled(failure), 9_100_000)) == [
+        m.GroupRefused(GROUP, JOIN, failure, 2)
+    ]
     assert b.role is Role.ALONE
 
 
@@ -155,7 +159,7 @@ def test_a_join_told_to_stop_keeps_nothing() -> None:
     called_off = m.Failure(m.ErrorCode.TIMEOUT, "called off by a GroupLeave")
     assert actions == [
         Abandon(),
-        Reply(m.GroupRefused(GROUP, JOIN, called_off)),
+        Reply(m.GroupRefused(GROUP, JOIN, called_off, 2)),  # the join's epoch
         Reply(m.GroupDone(GROUP, LEAVE, 3)),
         Publish(None),
     ]

@@ -27,6 +27,7 @@ from tests.unit.group_machine.support import (
     GROUP,
     OFFSETS,
     STATE,
+    answer,
     done,
     leader_timeline,
     outcomes,
@@ -52,7 +53,7 @@ def formed(now: int = 0) -> Membership:
     """A group led by a, which took its roster and said where the music is."""
     group = Membership(plan())
     group.start(now)
-    group.step(Answered("a", done(LEAD)), now)
+    answer(group, "a", now=now)
     group.step(LeaderTimeline("a", leader_timeline()), now)
     return group
 
@@ -61,7 +62,7 @@ def with_members(*names: str, now: int = 0) -> Membership:
     group = formed(now)
     for name in names:
         group.step(JoinAsked(name, CLOCKS[name]), now)
-        group.step(Answered(name, done(JOIN)), now)
+        answer(group, name, now=now)
     return group
 
 
@@ -79,13 +80,13 @@ def test_forming_sends_the_leader_a_roster_of_one() -> None:
         m.GroupLead(m.Group(GROUP, 1, "a", (m.GroupMember("a", 0, PLAYING, 40),)))
     ]
     assert ArmTimer(Timer(TimerKind.REFRESH), 2_000_000) in actions
-    assert outcomes(group.step(Answered("a", done(LEAD)), 10)) == [Outcome("a", LEAD)]
+    assert outcomes(answer(group, "a", now=10)) == [Outcome("a", LEAD)]
 
 
 def test_a_leader_that_refuses_to_lead_ends_the_group_before_it_began() -> None:
     group = Membership(plan())
     group.start(0)
-    actions = group.step(Answered("a", refused(LEAD, m.ErrorCode.BUSY)), 10)
+    actions = answer(group, "a", ok=False, code=m.ErrorCode.BUSY, now=10)
     assert outcomes(actions)[0].failure == m.Failure(m.ErrorCode.BUSY, "not ready")
     assert isinstance(actions[-1], Finish)
     assert group.over
@@ -125,7 +126,7 @@ def test_a_member_plays_with_the_group_only_once_it_says_it_joined() -> None:
     group = formed()
     group.step(JoinAsked("b", CLOCKS["b"]), 0)
     assert phases(group) == {"a": PLAYING, "b": JOINING}
-    actions = group.step(Answered("b", done(JOIN, edge=400_000)), 400_000)
+    actions = answer(group, "b", edge=400_000, now=400_000)
     assert phases(group) == {"a": PLAYING, "b": PLAYING}
     assert Outcome("b", JOIN) in actions
 
@@ -133,7 +134,7 @@ def test_a_member_plays_with_the_group_only_once_it_says_it_joined() -> None:
 def test_a_refused_join_leaves_no_trace_and_a_group_of_one_ends() -> None:
     group = formed()
     group.step(JoinAsked("b", CLOCKS["b"]), 0)
-    actions = group.step(Answered("b", refused(JOIN)), 100_000)
+    actions = answer(group, "b", ok=False, now=100_000)
     assert outcomes(actions)[0] == Outcome("b", JOIN, m.Failure(m.ErrorCode.TIMEOUT, "not ready"))
     # Back to the leader alone: no group; it forgets it and plays on.
     assert sends(actions, "a") == [m.GroupLeave(GROUP, 3, end_group=True)]
@@ -155,6 +156,21 @@ def test_a_join_asked_before_the_leader_says_where_the_music_is_waits_for_it() -
     assert sends(group.step(JoinAsked("b", CLOCKS["b"]), 0)) == []
     actions = group.step(LeaderTimeline("a", leader_timeline()), 50_000)
     assert len(sends(actions, "b", m.GroupJoin)) == 1
+
+
+def test_the_late_refusal_of_an_earlier_join_is_not_taken_for_a_later_ones() -> None:
+    group = with_members("c")
+    (first,) = sends(group.step(JoinAsked("b", CLOCKS["b"]), 0), "b", m.GroupJoin)
+    group.step(Deadline(Timer(TimerKind.ANSWER, "b")), 2_400_000)  # silent: told to stop
+    (second,) = sends(group.step(JoinAsked("b", CLOCKS["b"]), 2_500_000), "b", m.GroupJoin)
+    assert isinstance(first, m.GroupJoin)
+    assert isinstance(second, m.GroupJoin)
+    # b refuses the first join (the stop called it off), then carries out the second.
+    late = refused(JOIN, first.group.group_epoch)
+    assert group.step(Answered("b", late), 2_600_000) == []
+    assert phases(group)["b"] is JOINING
+    answer(group, "b", now=2_900_000)
+    assert phases(group)["b"] is PLAYING
 
 
 def test_joining_twice_is_refused() -> None:
@@ -201,7 +217,7 @@ def test_a_leave_fades_out_that_member_alone() -> None:
     ]
     assert sends(actions, "b") == []  # the others are not touched
     assert phases(group)["c"] is LEAVING
-    group.step(Answered("c", done(LEAVE)), 40_000)
+    answer(group, "c", now=40_000)
     assert phases(group) == {"a": PLAYING, "b": PLAYING}
 
 
@@ -234,7 +250,7 @@ def test_the_leader_lost_the_lowest_ranked_playing_follower_takes_the_session() 
 def test_a_new_leader_that_fails_hands_on_to_the_next_in_rank() -> None:
     group = with_members("c", "b")
     group.step(Lost("a"), 0)
-    actions = group.step(Answered("c", refused(LEAD)), 10_000)
+    actions = answer(group, "c", ok=False, now=10_000)
     (lead,) = sends(actions, "b", m.GroupLead)
     assert isinstance(lead, m.GroupLead)
     assert lead.group.leader_device_id == "b"
@@ -247,11 +263,11 @@ def test_a_leader_asked_to_leave_stops_only_once_its_successor_leads() -> None:
     actions = group.step(LeaveAsked("a"), 0)
     assert sends(actions, "a") == []  # make-before-break: a plays on
     assert group.roster.leader_device_id == "b"
-    actions = group.step(Answered("b", done(LEAD)), 20_000)
+    actions = answer(group, "b", now=20_000)
     (leave,) = sends(actions, "a", m.GroupLeave)
     assert isinstance(leave, m.GroupLeave)
     assert leave.fade_ms == 30
-    actions = group.step(Answered("a", done(LEAVE)), 60_000)
+    actions = answer(group, "a", now=60_000)
     assert Outcome("a", LEAVE) in actions
     assert sends(actions, "b") == [m.GroupLeave(GROUP, group.roster.group_epoch, end_group=True)]
 
@@ -292,7 +308,7 @@ def test_volume_goes_to_that_member_and_into_the_roster() -> None:
     actions = group.step(VolumeAsked("b", 70, muted=True), 0)
     assert sends(actions, "b") == [m.GroupVolume(GROUP, "b", 70, True)]
     assert group.roster.member("b") == m.GroupMember("b", 1, PLAYING, 70, True)
-    assert outcomes(group.step(Answered("b", done(VOLUME)), 0)) == [Outcome("b", VOLUME)]
+    assert outcomes(group.step(Answered("b", done(VOLUME, 0)), 0)) == [Outcome("b", VOLUME)]
 
 
 def test_requests_after_the_end_are_answered_not_dropped() -> None:

@@ -148,22 +148,32 @@ class GroupRun(RuleBasedStateMachine):
     @rule(data=st.data(), ok=st.sampled_from([True, True, True, False]))
     def answer(self, data: st.DataObject, ok: bool) -> None:
         device, step = data.draw(st.sampled_from(sorted(self.group.pending.items())))
+        epoch = self.group.awaited(device)[1]  # type: ignore[index]
         body: m.GroupDone | m.GroupRefused = (
-            m.GroupDone(GROUP, step)
+            m.GroupDone(GROUP, step, epoch)
             if ok
-            else m.GroupRefused(GROUP, step, m.Failure(m.ErrorCode.TIMEOUT, "no"))
+            else m.GroupRefused(GROUP, step, m.Failure(m.ErrorCode.TIMEOUT, "no"), epoch)
         )
         if ok and step is JOIN:
             self.may_play.add(device)
         self.feed(Answered(device, body))
 
-    @rule(device=DEVICES, step=st.sampled_from(m.GroupStep), ok=st.booleans())
-    def stray_answer(self, device: str, step: m.GroupStep, ok: bool) -> None:
-        # Late, repeated or never asked for: it must change nothing it should not.
-        if self.group.pending.get(device) is step:
+    @rule(
+        device=DEVICES,
+        step=st.sampled_from(m.GroupStep),
+        ok=st.booleans(),
+        back=st.integers(0, 3),
+    )
+    def stray_answer(self, device: str, step: m.GroupStep, ok: bool, back: int) -> None:
+        # Late (an earlier epoch), repeated or never asked for: it must change nothing it
+        # should not.
+        epoch = max(0, self.group.roster.group_epoch - back)
+        if self.group.awaited(device) == (step, epoch):
             return
         failure = m.Failure(m.ErrorCode.BUSY, "no")
-        body = m.GroupDone(GROUP, step) if ok else m.GroupRefused(GROUP, step, failure)
+        body = (
+            m.GroupDone(GROUP, step, epoch) if ok else m.GroupRefused(GROUP, step, failure, epoch)
+        )
         self.feed(Answered(device, body))
 
     @precondition(lambda self: not self.group.over)
