@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from connect.clock import ClockEstimate
 from connect.group import rules
+from connect.group._group_state import GroupState, failure
 from connect.group.events import (
     REFRESH_US,
     Action,
@@ -36,7 +36,6 @@ from connect.group.events import (
     Deadline,
     Event,
     Finish,
-    GroupPlan,
     JoinAsked,
     LeaderState,
     LeaderTimeline,
@@ -66,53 +65,13 @@ LEAD, JOIN, LEAVE, VOLUME = (
 )
 
 
-class Membership:
+class Membership(GroupState):
     """One group's coordination; `start` once, then `step` for each event until Finish."""
-
-    def __init__(self, plan: GroupPlan) -> None:
-        self.plan = plan
-        leader = m.GroupMember(plan.leader_id, 0, PLAYING, plan.leader_volume, plan.leader_muted)
-        self._roster = m.Group(plan.group_id, 1, plan.leader_id, (leader,))
-        self._clocks: dict[str, ClockEstimate] = {plan.leader_id: plan.leader_clock}
-        self._pending: dict[str, m.GroupStep] = {}
-        # The roster epoch each pending step was sent with: an answer counts only with it, so
-        # the late answer to an earlier step of the same device is never taken for this one's.
-        self._sent_at: dict[str, int] = {}
-        self._waiting: dict[str, JoinAsked] = {}  # joins asked before the leader's timeline
-        self._next_rank = 1
-        self._state = plan.state
-        self._timeline: m.GroupTimeline | None = None  # the leader's own (offset 0)
-        self._departing: str = ""  # a leader asked to leave, stopped once its successor leads
-        self._handed_over = plan.state  # the departing leader's session, should it keep it
-        self._over = False
-        self._grown = False  # a join was asked: from then on, a group of one ends
-
-    @property
-    def roster(self) -> m.Group:
-        """Return the group's roster as it stands."""
-        return self._roster
-
-    @property
-    def pending(self) -> dict[str, m.GroupStep]:
-        """Return the steps sent and not answered yet, by device."""
-        return dict(self._pending)
-
-    def awaited(self, device: str) -> tuple[m.GroupStep, int] | None:
-        """Return the step *device* has not answered and the roster epoch its answer must
-        carry, or None."""
-        step = self._pending.get(device)
-        return None if step is None else (step, self._sent_at[device])
-
-    @property
-    def over(self) -> bool:
-        """Return True once Finish was returned."""
-        return self._over
 
     def start(self, now: int) -> list[Action]:
         """Return the first actions: the roster of one to the leader, and the refresh timer."""
         leader = self.plan.leader_id
-        self._pending[leader] = LEAD
-        self._sent_at[leader] = self._roster.group_epoch
+        self._expect(leader, LEAD)
         return [
             Send(leader, m.GroupLead(self._roster)),
             self._answer_timer(leader, now),
@@ -123,7 +82,7 @@ class Membership:
         """Feed one event; return what to do about it (nothing once the group is over)."""
         if self._over:
             if isinstance(event, JoinAsked | LeaveAsked | VolumeAsked):
-                return [Outcome(event.device_id, _step_of(event), _failure("the group is over"))]
+                return [Outcome(event.device_id, _step_of(event), failure("the group is over"))]
             return []
         if isinstance(event, ClockUpdate):
             self._clocks[event.device_id] = event.clock
@@ -151,7 +110,7 @@ class Membership:
     def _join_asked(self, event: JoinAsked, now: int) -> list[Action]:
         device = event.device_id
         if self._roster.member(device) is not None or device in self._waiting:
-            return [Outcome(device, JOIN, _failure(f"{self._name(device)} is already in it"))]
+            return [Outcome(device, JOIN, failure(f"{self._name(device)} is already in it"))]
         self._clocks[device] = event.clock
         self._grown = True
         if self._timeline is None:  # the leader has not said where the music is yet
@@ -169,8 +128,7 @@ class Membership:
         start_at = now + self.plan.join_lead_us
         timeline = self._timeline_for(device)
         join = m.GroupJoin(self._roster, timeline, clock.to_device(start_at), self.plan.fade_ms)
-        self._pending[device] = JOIN
-        self._sent_at[device] = self._roster.group_epoch
+        self._expect(device, JOIN)
         return [
             Send(device, join),
             ArmTimer(Timer(TimerKind.ANSWER, device), start_at + self.plan.answer_timeout_us),
@@ -183,11 +141,11 @@ class Membership:
         member = self._roster.member(device)
         if device in self._waiting:  # not sent anything yet: it simply never joins
             del self._waiting[device]
-            called_off = [Outcome(device, JOIN, _failure("called off")), Outcome(device, LEAVE)]
+            called_off = [Outcome(device, JOIN, failure("called off")), Outcome(device, LEAVE)]
             return called_off + self._maybe_end(now)
         if member is None or member.phase is LEAVING or device in self._pending:
             why = "is not in it" if member is None else "is in the middle of a step"
-            return [Outcome(device, LEAVE, _failure(f"{self._name(device)} {why}"))]
+            return [Outcome(device, LEAVE, failure(f"{self._name(device)} {why}"))]
         if device == self._roster.leader_device_id:
             return self._replace_leader(now, lost=False)
         return self._leave(device, now)
@@ -197,8 +155,7 @@ class Membership:
         fade_us = self.plan.fade_ms * 1000
         leave_at = self._clocks[device].to_device(now + fade_us)
         leave = m.GroupLeave(self._group_id, self._roster.group_epoch, leave_at, self.plan.fade_ms)
-        self._pending[device] = LEAVE
-        self._sent_at[device] = self._roster.group_epoch
+        self._expect(device, LEAVE)
         return [
             Send(device, leave),
             ArmTimer(Timer(TimerKind.ANSWER, device), now + fade_us + self.plan.answer_timeout_us),
@@ -209,7 +166,7 @@ class Membership:
         device = event.device_id
         member = self._roster.member(device)
         if member is None:
-            return [Outcome(device, VOLUME, _failure(f"{self._name(device)} is not in it"))]
+            return [Outcome(device, VOLUME, failure(f"{self._name(device)} is not in it"))]
         volume = m.GroupVolume(self._group_id, device, event.volume, event.muted)
         updated = replace(member, volume=event.volume, muted=event.muted)
         self._change(members=tuple(updated if x is member else x for x in self._roster.members))
@@ -256,16 +213,16 @@ class Membership:
         device = event.device_id
         if device in self._waiting:
             del self._waiting[device]
-            lost = _failure(f"lost {self._name(device)}: {event.why}")
+            lost = failure(f"lost {self._name(device)}: {event.why}")
             return [Outcome(device, JOIN, lost), *self._maybe_end(now)]
         if self._roster.member(device) is None:
             return []
         note = Note("lost", device, "warning", f"lost {self._name(device)}: {event.why}")
         step = self._pending.pop(device, None)
         if device == self._roster.leader_device_id:
-            outcome = [Outcome(device, LEAD, _failure("lost"))] if step is LEAD else []
+            outcome = [Outcome(device, LEAD, failure("lost"))] if step is LEAD else []
             return [note, *outcome, *self._leader_failed(device, now)]
-        outcome = [Outcome(device, step, _failure(event.why))] if step in (JOIN, LEAVE) else []
+        outcome = [Outcome(device, step, failure(event.why))] if step in (JOIN, LEAVE) else []
         if device == self._departing:  # a leader on its way out is gone: it left
             self._departing = ""
             outcome = [Outcome(device, LEAVE)]
@@ -278,13 +235,13 @@ class Membership:
         if kind is TimerKind.WAITING:
             if self._waiting.pop(device, None) is None:
                 return []
-            why = _failure("the leader never said where the music is", m.ErrorCode.TIMEOUT)
+            why = failure("the leader never said where the music is", m.ErrorCode.TIMEOUT)
             return [Outcome(device, JOIN, why), *self._maybe_end(now)]
         step = self._pending.get(device)
         if step is None:
             return []
         del self._pending[device]
-        late = _failure(f"{self._name(device)} did not answer in time", m.ErrorCode.TIMEOUT)
+        late = failure(f"{self._name(device)} did not answer in time", m.ErrorCode.TIMEOUT)
         if step is LEAD:
             # Silent, not gone: it may yet take the roster (and a session) it was sent.
             return [Outcome(device, LEAD, late), *self._leader_failed(device, now, silent=True)]
@@ -305,24 +262,6 @@ class Membership:
             del self._waiting[device]
             actions += self._join(asked, now)
         return actions
-
-    def _relay(self) -> list[Action]:
-        """Return the leader's timeline sent to every follower, each with its clock offset."""
-        if self._timeline is None:
-            return []
-        leader = self._roster.leader_device_id
-        return [
-            Send(x.device_id, self._timeline_for(x.device_id), must_arrive=False)
-            for x in self._roster.members
-            if x.device_id != leader and x.phase is not LEAVING
-        ]
-
-    def _timeline_for(self, device: str) -> m.GroupTimeline:
-        """The leader's timeline for *device*: its offset, and the roster's epoch, so what a
-        member receives is never older than what it follows (the leader's may lag a roster)."""
-        assert self._timeline is not None
-        timeline = replace(self._timeline, group_epoch=self._roster.group_epoch)
-        return rules.for_member(timeline, self._clocks[device], self._leader_clock)
 
     # -------------------------------------------------------------------------- the leader
 
@@ -356,8 +295,7 @@ class Membership:
         state = rules.session_for_new_leader(self._state, self._clocks[old], self._clocks[new], new)
         self._handed_over = self._state
         self._state, self._timeline = state, None  # the new leader's word is awaited
-        self._pending[new] = LEAD
-        self._sent_at[new] = self._roster.group_epoch
+        self._expect(new, LEAD)
         if not lost:
             self._departing = old
         return [
@@ -377,7 +315,7 @@ class Membership:
         )
         self._change(members=members, leader=old)
         self._state, self._timeline = self._handed_over, None  # its word is awaited again
-        gone = _failure(f"{self._name(failed)} could not take the session over")
+        gone = failure(f"{self._name(failed)} could not take the session over")
         return [
             Outcome(old, LEAVE, gone),
             Send(failed, m.GroupLeave(self._group_id, self._roster.group_epoch), False),
@@ -407,56 +345,18 @@ class Membership:
         actions: list[Action] = []
         for device, step in list(self._pending.items()):  # steps in flight: they never land
             stop = m.GroupLeave(self._group_id, self._roster.group_epoch)
-            actions += [Send(device, stop, False), Outcome(device, step, _failure(why))]
+            actions += [Send(device, stop, False), Outcome(device, step, failure(why))]
         self._pending.clear()
         for device in list(self._waiting):
-            actions.append(Outcome(device, JOIN, _failure(why)))
+            actions.append(Outcome(device, JOIN, failure(why)))
         self._waiting.clear()
         if ended_leader:
             end = m.GroupLeave(self._group_id, self._roster.group_epoch, end_group=True)
             actions.append(Send(last, end, must_arrive=False))
         return [*actions, Note("over", last, "info", why), Finish(why)]
 
-    def _change(self, members: tuple[m.GroupMember, ...], leader: str = "") -> None:
-        """Make the next roster: one epoch up."""
-        self._roster = m.Group(
-            self._group_id,
-            self._roster.group_epoch + 1,
-            leader or self._roster.leader_device_id,
-            members,
-        )
-
-    def _set_phase(self, device: str, phase: m.GroupMemberPhase) -> None:
-        self._change(
-            tuple(
-                replace(x, phase=phase) if x.device_id == device else x
-                for x in self._roster.members
-            )
-        )
-
-    def _roster_to_leader(self) -> Send:
-        return Send(self._roster.leader_device_id, m.GroupLead(self._roster), must_arrive=False)
-
-    def _answer_timer(self, device: str, now: int) -> ArmTimer:
-        return ArmTimer(Timer(TimerKind.ANSWER, device), now + self.plan.answer_timeout_us)
-
-    @property
-    def _group_id(self) -> str:
-        return self.plan.group_id
-
-    @property
-    def _leader_clock(self) -> ClockEstimate:
-        return self._clocks[self._roster.leader_device_id]
-
-    def _name(self, device: str) -> str:
-        return self.plan.names.get(device, device)
-
-
-def _failure(message: str, code: m.ErrorCode = m.ErrorCode.INVALID_ARGUMENT) -> m.Failure:
-    return m.Failure(code, message)
-
 
 def _step_of(event: JoinAsked | LeaveAsked | VolumeAsked) -> m.GroupStep:
-    return (
-        JOIN if isinstance(event, JoinAsked) else LEAVE if isinstance(event, LeaveAsked) else VOLUME
-    )
+    if isinstance(event, JoinAsked):
+        return JOIN
+    return LEAVE if isinstance(event, LeaveAsked) else VOLUME
