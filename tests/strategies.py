@@ -16,6 +16,8 @@ TEXT = st.text(max_size=40)
 ID = st.text(max_size=32)  # at most 128 bytes in UTF-8
 NONEMPTY_ID = st.text(min_size=1, max_size=32)
 
+BOOL = st.booleans()
+
 versions = st.builds(m.ProtocolVersion, st.integers(0, 50), st.integers(0, 50))
 version_ranges = st.tuples(versions, versions).map(lambda p: m.VersionRange(min(p), max(p)))
 failures = st.builds(m.Failure, st.sampled_from(m.ErrorCode), TEXT)
@@ -39,6 +41,7 @@ capabilities = st.builds(
     max_volume=PERCENT,
     no_timed_start=st.booleans(),
     position_uncertainty_ms=UINT32,
+    group_member=st.booleans(),
 )
 device_infos = st.builds(
     m.DeviceInfo,
@@ -68,6 +71,20 @@ clocks = st.builds(
 
 
 @st.composite
+def groups(draw: st.DrawFn) -> m.Group:
+    """A roster: unique device ids and ranks, its leader a PLAYING member."""
+    ids = draw(st.lists(NONEMPTY_ID, min_size=1, max_size=5, unique=True))
+    ranks = draw(st.lists(UINT32, min_size=len(ids), max_size=len(ids), unique=True))
+    members = [
+        m.GroupMember(i, r, draw(st.sampled_from(m.GroupMemberPhase)), draw(PERCENT), draw(BOOL))
+        for i, r in zip(ids, ranks, strict=True)
+    ]
+    lead = draw(st.integers(0, len(members) - 1))
+    members[lead] = replace(members[lead], phase=m.GroupMemberPhase.PLAYING)
+    return m.Group(draw(NONEMPTY_ID), draw(UINT64), ids[lead], tuple(members))
+
+
+@st.composite
 def playback_states(draw: st.DrawFn) -> m.PlaybackState:
     """A PlaybackState whose current uid, if any, is in its queue."""
     queue = draw(queues)
@@ -92,6 +109,7 @@ def playback_states(draw: st.DrawFn) -> m.PlaybackState:
         live=draw(st.booleans()),
         now_playing=draw(st.none() | st.builds(m.NowPlaying, TEXT, TEXT, TEXT)),
         epoch=draw(UINT64),
+        group=draw(st.none() | groups()),
     )
 
 
@@ -158,6 +176,41 @@ transfer_commits = st.tuples(
     UINT64,
 ).map(lambda p: replace(p[0], target_device_id=p[1][0], target_url=p[1][1], epoch=p[2]))
 
+# Groups (protocol 1.2).
+timelines = st.builds(
+    m.GroupTimeline,
+    group_id=NONEMPTY_ID,
+    group_epoch=UINT64,
+    session_id=ID,
+    revision=UINT64,
+    item=st.none() | queue_items,
+    anchor_us=INT64,
+    position_us=UINT64,
+    rate=st.floats(min_value=0.001, max_value=4.0),
+    playing=BOOL,
+    next_item=st.none() | queue_items,
+    clock_offset_us=INT64,
+    offset_uncertainty_us=UINT32,
+)
+group_joins = st.builds(
+    lambda group, timeline, at, fade: m.GroupJoin(
+        group, replace(timeline, group_id=group.group_id), at, fade
+    ),
+    groups(),
+    timelines,
+    INT64,
+    UINT32,
+)
+group_bodies: st.SearchStrategy[m.Body] = st.one_of(
+    st.builds(m.GroupLead, groups(), st.none() | playback_states()),
+    group_joins,
+    st.builds(m.GroupLeave, NONEMPTY_ID, UINT64, INT64, UINT32, BOOL),
+    timelines,
+    st.builds(m.GroupVolume, NONEMPTY_ID, ID, PERCENT, BOOL),
+    st.builds(m.GroupDone, NONEMPTY_ID, st.sampled_from(m.GroupStep), UINT64, INT64, UINT64),
+    st.builds(m.GroupRefused, NONEMPTY_ID, st.sampled_from(m.GroupStep), failures, UINT64),
+)
+
 bodies: st.SearchStrategy[m.Body] = st.one_of(
     st.builds(m.Hello, version_ranges, clients, st.none() | st.sampled_from(m.Role), TEXT),
     st.builds(m.Welcome, versions, st.sampled_from(m.Role), device_infos, TEXT, UINT32),
@@ -193,6 +246,7 @@ bodies: st.SearchStrategy[m.Body] = st.one_of(
     st.builds(m.Heartbeat, UINT64),
     st.builds(m.Goodbye, st.sampled_from(m.GoodbyeReason), TEXT, st.none() | version_ranges),
     st.builds(m.Error, st.sampled_from(m.ErrorCode), TEXT, UINT64, TEXT),
+    group_bodies,
 )
 envelopes = st.builds(
     m.Envelope, st.integers(1, 2**64 - 1), ID, bodies, st.text(max_size=60), st.text(max_size=60)

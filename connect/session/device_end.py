@@ -68,6 +68,9 @@ HELLO_TIMEOUT_US = 5_000_000
 """A controller's first frame is Hello, within 5 s of the upgrade (proto: Session duties)."""
 
 TRANSFER_BODIES = (m.TransferOffer, m.TransferCommit, m.TransferAborted, m.TransferDone)
+# A controller's group steps (protocol 1.2). No session reaches 1.2 yet (PROTOCOL_V1 stops
+# below m.GROUPS), so each is refused by name and changes nothing: never half in a group.
+GROUP_STEPS = (m.GroupLead, m.GroupJoin, m.GroupLeave, m.GroupTimeline, m.GroupVolume)
 
 
 # ------------------------------------------------------------------------------ admission
@@ -400,12 +403,12 @@ class DeviceEnd:
         if isinstance(body, m.QueueRequest):
             state = self._state or m.PlaybackState("", self.revision)
             return [self._wrap(q.page(state, body), now)]
-        error = m.Error(
-            m.ErrorCode.UNSUPPORTED,
-            f"{type(body).__name__} is not a controller-to-device message",
-            envelope.seq,
-            envelope.msg_id,
-        )
+        why = f"{type(body).__name__} is not a controller-to-device message"
+        if isinstance(body, GROUP_STEPS):
+            why = (
+                f"{type(body).__name__} needs protocol {m.GROUPS}; this session is {self._version}"
+            )
+        error = m.Error(m.ErrorCode.UNSUPPORTED, why, envelope.seq, envelope.msg_id)
         return [self._wrap(error, now)]
 
     def _end(self, goodbye: m.Goodbye, now: int, reason: str = "") -> list[DeviceAction]:

@@ -159,3 +159,20 @@ class TransferPhase(enum.Enum):
     PREROLLED = 2  # pre-rolled, not committed; once asked, it never will be
     STARTED = 3  # committed: the target took the session
     ABORTED = 4  # refused, called off or dropped: it will never start
+
+
+class GroupStep(enum.Enum):
+    """Which group step a GroupDone or GroupRefused answers (every answer names one)."""
+
+    LEAD = 1
+    JOIN = 2
+    LEAVE = 3
+    VOLUME = 4
+
+
+class GroupMemberPhase(enum.Enum):
+    """Where a member is in its group (wire 0 and unknown values read as JOINING)."""
+
+    JOINING = 1  # asked to join, not playing with the group yet
+    PLAYING = 2  # on the timeline; the leader always is
+    LEAVING = 3  # fading out; gone after its GroupDone

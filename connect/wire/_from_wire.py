@@ -22,6 +22,7 @@ from connect.wire._checks import (
     check_uids,
     check_version_range,
 )
+from connect.wire._group_roster import read_group
 from connect.wire._items import item_from_bytes, items_from_field
 from connect.wire._pb import connect_pb2 as pb
 
@@ -113,6 +114,7 @@ def capabilities(w: Wire) -> m.Capabilities:
         max_volume=w.max_volume,
         no_timed_start=w.no_timed_start,
         position_uncertainty_ms=w.position_uncertainty_ms,
+        group_member=w.group_member,
     )
 
 
@@ -190,6 +192,7 @@ def state(w: Wire, queue: tuple[m.QueueItem, ...]) -> m.PlaybackState:
         queue_offset=offset,
         queue_length=length,
         queue_revision=w.queue_revision,
+        group=read_group(w.group) if w.HasField("group") else None,
     )
 
 

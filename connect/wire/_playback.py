@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connect.wire._enums import PlaybackStatus, RepeatMode, StateChangeReason
+from connect.wire._group import Group
 from connect.wire._queue import QueueChange, QueueItem, index_of
 from connect.wire._session import Failure, Restriction
 
@@ -64,6 +65,7 @@ class PlaybackState:
     queue_offset: int = 0
     queue_length: int = 0
     queue_revision: int = 0
+    group: Group | None = None  # protocol 1.2: the group this device plays in (None: alone)
 
     @property
     def current_item(self) -> QueueItem | None:

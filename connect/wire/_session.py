@@ -79,6 +79,7 @@ class Capabilities:
     max_volume: int = 100
     no_timed_start: bool = False  # a bridged device: transfers to or from it are stop-first
     position_uncertainty_ms: int = 0  # how far its reported position may be from what is heard
+    group_member: bool = False  # protocol 1.2: can play in a group (timed start, a timeline)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from connect.wire._checks import (
     check_uids,
     check_version_range,
 )
+from connect.wire._group_roster import fill_group
 from connect.wire._items import items_bytes
 from connect.wire._pb import connect_pb2 as pb
 
@@ -64,6 +65,7 @@ def fill_capabilities(out: Wire, value: m.Capabilities) -> None:
     out.max_volume = value.max_volume
     out.no_timed_start = value.no_timed_start
     out.position_uncertainty_ms = value.position_uncertainty_ms
+    out.group_member = value.group_member
 
 
 def fill_device_info(out: Wire, value: m.DeviceInfo) -> None:
@@ -150,6 +152,8 @@ def fill_state_except_queue(out: Wire, s: m.PlaybackState) -> None:
     out.queue_offset = s.queue_offset
     out.queue_length = s.queue_length
     out.queue_revision = s.queue_revision
+    if s.group is not None:
+        fill_group(out.group, s.group)
 
 
 def fill_queue_change(out: Wire, change: m.QueueChange) -> None:

@@ -40,6 +40,8 @@ from connect.wire import _from_wire as rd
 from connect.wire import _to_wire as wr
 from connect.wire import messages as m
 from connect.wire._checks import check_id, check_path_id, check_queue
+from connect.wire._group_wire import BODY_READERS as _GROUP_READERS
+from connect.wire._group_wire import BODY_WRITERS as _GROUP_WRITERS
 from connect.wire._items import items_from_field
 from connect.wire._lazy import LazyEnvelope, LazyQueuePage
 from connect.wire._pb import connect_pb2 as pb
@@ -137,7 +139,7 @@ def encode(envelope: m.Envelope) -> bytes:
                 _PAGE_BODY_FIELD, queue_page_bytes(body)
             )
         else:
-            field, fill = wr.BODY_WRITERS[type(body)]
+            field, fill = _BODY_WRITERS[type(body)]
             target = getattr(env, field)
             target.SetInParent()  # marks the oneof even for bodies without fields
             fill(target, body)
@@ -217,7 +219,13 @@ def _read_body(env: Any, seq: int, command_id: str | None) -> m.Body:
                 seq=seq,
             )
         return rd.command_from(w, action)
-    return rd.BODY_READERS[kind](w)
+    return _BODY_READERS[kind](w)
+
+
+# Body type (or Envelope oneof field) -> how to write (read) it: the session's and transfer's
+# bodies, then the groups' (protocol 1.2, connect.wire._group_wire).
+_BODY_WRITERS = {**wr.BODY_WRITERS, **_GROUP_WRITERS}
+_BODY_READERS = {**rd.BODY_READERS, **_GROUP_READERS}
 
 
 # Field numbers used to splice a cached queue into a snapshot, read from the descriptors.

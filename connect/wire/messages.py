@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The messages live in private modules by idea (enums, session, playback, transfer); this is
-# where everyone finds them.
+# The messages live in private modules by idea (enums, session, playback, transfer, group);
+# this is where everyone finds them.
 from connect.wire._enums import CommandKind as CommandKind
 from connect.wire._enums import DeviceType as DeviceType
 from connect.wire._enums import ErrorCode as ErrorCode
 from connect.wire._enums import GoodbyeReason as GoodbyeReason
+from connect.wire._enums import GroupMemberPhase as GroupMemberPhase
+from connect.wire._enums import GroupStep as GroupStep
 from connect.wire._enums import PairingMode as PairingMode
 from connect.wire._enums import PlaybackStatus as PlaybackStatus
 from connect.wire._enums import RepeatMode as RepeatMode
@@ -26,6 +28,15 @@ from connect.wire._enums import TransferMode as TransferMode
 from connect.wire._enums import TransferPhase as TransferPhase
 from connect.wire._enums import TransferRole as TransferRole
 from connect.wire._enums import VolumePolicy as VolumePolicy
+from connect.wire._group import Group as Group
+from connect.wire._group import GroupMember as GroupMember
+from connect.wire._group import GroupTimeline as GroupTimeline
+from connect.wire._group_steps import GroupDone as GroupDone
+from connect.wire._group_steps import GroupJoin as GroupJoin
+from connect.wire._group_steps import GroupLead as GroupLead
+from connect.wire._group_steps import GroupLeave as GroupLeave
+from connect.wire._group_steps import GroupRefused as GroupRefused
+from connect.wire._group_steps import GroupVolume as GroupVolume
 from connect.wire._playback import Action as Action
 from connect.wire._playback import AddToQueue as AddToQueue
 from connect.wire._playback import ClearQueue as ClearQueue
@@ -110,6 +121,13 @@ Body = (
     | Error
     | QueueRequest
     | QueuePage
+    | GroupLead
+    | GroupJoin
+    | GroupLeave
+    | GroupTimeline
+    | GroupVolume
+    | GroupDone
+    | GroupRefused
 )
 
 
@@ -129,6 +147,10 @@ PROTOCOL_V1 = VersionRange(ProtocolVersion(1, 0), ProtocolVersion(1, 1))
 
 QUEUE_PAGES = ProtocolVersion(1, 1)
 """The version from which queues travel by window, page and edit (proto: Queues as large...)."""
+
+GROUPS = ProtocolVersion(1, 2)
+"""The version from which a device may play in a group (proto: Groups). PROTOCOL_V1 reaches it
+once a receiver carries out the group steps; until then no Baton device claims it."""
 
 MAX_FRAME_BYTES = 1024 * 1024
 """Frames over this size are refused unparsed (DESIGN.md)."""

@@ -60,6 +60,19 @@ DEVICE = m.DeviceInfo(
     revision=42,
 )
 FAILURE = m.Failure(m.ErrorCode.MALFORMED, "bad")
+GROUP = m.Group(
+    "grp-1",
+    3,
+    "dev-1",
+    (
+        m.GroupMember("dev-1", 0, m.GroupMemberPhase.PLAYING, 35),
+        m.GroupMember("dev-2", 1, m.GroupMemberPhase.JOINING, 25, True),
+    ),
+)
+TIMELINE = m.GroupTimeline(
+    "grp-1", 3, "sess-1", 42, ITEMS[1], 1_700_000_000_000_000, 12_345_000, 1.0, True,
+    ITEMS[0], -1_500_000, 250,
+)  # fmt: skip
 ACTIONS: dict[str, m.Action] = {
     "play": m.Play("u1", 1000),
     "pause": m.Pause(),
@@ -96,6 +109,16 @@ BODIES: dict[str, m.Body] = {
     "goodbye": m.Goodbye(m.GoodbyeReason.VERSION, "too new", VERSIONS),
     "error": m.Error(m.ErrorCode.UNSUPPORTED, "what is this", 3, "msg-3"),
 }
+# Groups (protocol 1.2): after the commands, so their seeds kept their sequence numbers.
+GROUP_BODIES: dict[str, m.Body] = {
+    "group-lead": m.GroupLead(GROUP, STATE),
+    "group-join": m.GroupJoin(GROUP, TIMELINE, 2_000_000, 30),
+    "group-leave": m.GroupLeave("grp-1", 3, 2_500_000, 30),
+    "group-timeline": TIMELINE,
+    "group-volume": m.GroupVolume("grp-1", "dev-2", 25, False),
+    "group-done": m.GroupDone("grp-1", m.GroupStep.JOIN, 3, 2_000_100, 12_600_000),
+    "group-refused": m.GroupRefused("grp-1", m.GroupStep.JOIN, FAILURE, 3),
+}
 PAIRING = m.PairingRequest(CLIENT, "123456", m.Role.CONTROLLER)
 TOKENS = m.TokenList(
     (m.TokenInfo("0123456789abcdef", CLIENT, m.Role.OWNER, 1_700_000_000_000, 1_700_000_100_000),)
@@ -109,6 +132,7 @@ def frames() -> dict[str, bytes]:
     bodies = {
         **BODIES,
         **{f"command-{k}": m.Command(f"cmd-{k}", v, 41) for k, v in ACTIONS.items()},
+        **GROUP_BODIES,
     }
     for seq, (name, body) in enumerate(bodies.items(), 1):
         envelope = m.Envelope(seq, f"msg-{seq}", body, traceparent, "baton=1")

@@ -136,6 +136,21 @@ class TransferRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_ROLE_SOURCE: _ClassVar[TransferRole]
     TRANSFER_ROLE_TARGET: _ClassVar[TransferRole]
 
+class GroupStep(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GROUP_STEP_UNSPECIFIED: _ClassVar[GroupStep]
+    GROUP_STEP_LEAD: _ClassVar[GroupStep]
+    GROUP_STEP_JOIN: _ClassVar[GroupStep]
+    GROUP_STEP_LEAVE: _ClassVar[GroupStep]
+    GROUP_STEP_VOLUME: _ClassVar[GroupStep]
+
+class GroupMemberPhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GROUP_MEMBER_PHASE_UNSPECIFIED: _ClassVar[GroupMemberPhase]
+    GROUP_MEMBER_PHASE_JOINING: _ClassVar[GroupMemberPhase]
+    GROUP_MEMBER_PHASE_PLAYING: _ClassVar[GroupMemberPhase]
+    GROUP_MEMBER_PHASE_LEAVING: _ClassVar[GroupMemberPhase]
+
 class TransferPhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TRANSFER_PHASE_UNSPECIFIED: _ClassVar[TransferPhase]
@@ -232,6 +247,15 @@ SOURCE_AFTER_PAUSE: SourceAfter
 TRANSFER_ROLE_UNSPECIFIED: TransferRole
 TRANSFER_ROLE_SOURCE: TransferRole
 TRANSFER_ROLE_TARGET: TransferRole
+GROUP_STEP_UNSPECIFIED: GroupStep
+GROUP_STEP_LEAD: GroupStep
+GROUP_STEP_JOIN: GroupStep
+GROUP_STEP_LEAVE: GroupStep
+GROUP_STEP_VOLUME: GroupStep
+GROUP_MEMBER_PHASE_UNSPECIFIED: GroupMemberPhase
+GROUP_MEMBER_PHASE_JOINING: GroupMemberPhase
+GROUP_MEMBER_PHASE_PLAYING: GroupMemberPhase
+GROUP_MEMBER_PHASE_LEAVING: GroupMemberPhase
 TRANSFER_PHASE_UNSPECIFIED: TransferPhase
 TRANSFER_PHASE_UNKNOWN: TransferPhase
 TRANSFER_PHASE_PREROLLED: TransferPhase
@@ -239,7 +263,7 @@ TRANSFER_PHASE_STARTED: TransferPhase
 TRANSFER_PHASE_ABORTED: TransferPhase
 
 class Envelope(_message.Message):
-    __slots__ = ("seq", "msg_id", "traceparent", "tracestate", "hello", "welcome", "time_request", "time_response", "command", "command_result", "state_snapshot", "transfer_offer", "transfer_ready", "transfer_rejected", "transfer_commit", "transfer_aborted", "transfer_done", "heartbeat", "goodbye", "error", "queue_request", "queue_page")
+    __slots__ = ("seq", "msg_id", "traceparent", "tracestate", "hello", "welcome", "time_request", "time_response", "command", "command_result", "state_snapshot", "transfer_offer", "transfer_ready", "transfer_rejected", "transfer_commit", "transfer_aborted", "transfer_done", "heartbeat", "goodbye", "error", "queue_request", "queue_page", "group_lead", "group_join", "group_leave", "group_timeline", "group_volume", "group_done", "group_refused")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     MSG_ID_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
@@ -262,6 +286,13 @@ class Envelope(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     QUEUE_REQUEST_FIELD_NUMBER: _ClassVar[int]
     QUEUE_PAGE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_LEAD_FIELD_NUMBER: _ClassVar[int]
+    GROUP_JOIN_FIELD_NUMBER: _ClassVar[int]
+    GROUP_LEAVE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_TIMELINE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_VOLUME_FIELD_NUMBER: _ClassVar[int]
+    GROUP_DONE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_REFUSED_FIELD_NUMBER: _ClassVar[int]
     seq: int
     msg_id: str
     traceparent: str
@@ -284,7 +315,14 @@ class Envelope(_message.Message):
     error: Error
     queue_request: QueueRequest
     queue_page: QueuePage
-    def __init__(self, seq: _Optional[int] = ..., msg_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., time_request: _Optional[_Union[TimeRequest, _Mapping]] = ..., time_response: _Optional[_Union[TimeResponse, _Mapping]] = ..., command: _Optional[_Union[Command, _Mapping]] = ..., command_result: _Optional[_Union[CommandResult, _Mapping]] = ..., state_snapshot: _Optional[_Union[StateSnapshot, _Mapping]] = ..., transfer_offer: _Optional[_Union[TransferOffer, _Mapping]] = ..., transfer_ready: _Optional[_Union[TransferReady, _Mapping]] = ..., transfer_rejected: _Optional[_Union[TransferRejected, _Mapping]] = ..., transfer_commit: _Optional[_Union[TransferCommit, _Mapping]] = ..., transfer_aborted: _Optional[_Union[TransferAborted, _Mapping]] = ..., transfer_done: _Optional[_Union[TransferDone, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., queue_request: _Optional[_Union[QueueRequest, _Mapping]] = ..., queue_page: _Optional[_Union[QueuePage, _Mapping]] = ...) -> None: ...
+    group_lead: GroupLead
+    group_join: GroupJoin
+    group_leave: GroupLeave
+    group_timeline: GroupTimeline
+    group_volume: GroupVolume
+    group_done: GroupDone
+    group_refused: GroupRefused
+    def __init__(self, seq: _Optional[int] = ..., msg_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., hello: _Optional[_Union[Hello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., time_request: _Optional[_Union[TimeRequest, _Mapping]] = ..., time_response: _Optional[_Union[TimeResponse, _Mapping]] = ..., command: _Optional[_Union[Command, _Mapping]] = ..., command_result: _Optional[_Union[CommandResult, _Mapping]] = ..., state_snapshot: _Optional[_Union[StateSnapshot, _Mapping]] = ..., transfer_offer: _Optional[_Union[TransferOffer, _Mapping]] = ..., transfer_ready: _Optional[_Union[TransferReady, _Mapping]] = ..., transfer_rejected: _Optional[_Union[TransferRejected, _Mapping]] = ..., transfer_commit: _Optional[_Union[TransferCommit, _Mapping]] = ..., transfer_aborted: _Optional[_Union[TransferAborted, _Mapping]] = ..., transfer_done: _Optional[_Union[TransferDone, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., queue_request: _Optional[_Union[QueueRequest, _Mapping]] = ..., queue_page: _Optional[_Union[QueuePage, _Mapping]] = ..., group_lead: _Optional[_Union[GroupLead, _Mapping]] = ..., group_join: _Optional[_Union[GroupJoin, _Mapping]] = ..., group_leave: _Optional[_Union[GroupLeave, _Mapping]] = ..., group_timeline: _Optional[_Union[GroupTimeline, _Mapping]] = ..., group_volume: _Optional[_Union[GroupVolume, _Mapping]] = ..., group_done: _Optional[_Union[GroupDone, _Mapping]] = ..., group_refused: _Optional[_Union[GroupRefused, _Mapping]] = ...) -> None: ...
 
 class ProtocolVersion(_message.Message):
     __slots__ = ("major", "minor")
@@ -337,7 +375,7 @@ class VolumeCapabilities(_message.Message):
     def __init__(self, settable: _Optional[bool] = ..., reportable: _Optional[bool] = ..., steps: _Optional[int] = ...) -> None: ...
 
 class Capabilities(_message.Message):
-    __slots__ = ("audio_codecs", "volume", "seek", "queue", "transfer_source", "transfer_target", "output_delay_us", "max_volume", "no_timed_start", "position_uncertainty_ms")
+    __slots__ = ("audio_codecs", "volume", "seek", "queue", "transfer_source", "transfer_target", "output_delay_us", "max_volume", "no_timed_start", "position_uncertainty_ms", "group_member")
     AUDIO_CODECS_FIELD_NUMBER: _ClassVar[int]
     VOLUME_FIELD_NUMBER: _ClassVar[int]
     SEEK_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +386,7 @@ class Capabilities(_message.Message):
     MAX_VOLUME_FIELD_NUMBER: _ClassVar[int]
     NO_TIMED_START_FIELD_NUMBER: _ClassVar[int]
     POSITION_UNCERTAINTY_MS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_MEMBER_FIELD_NUMBER: _ClassVar[int]
     audio_codecs: _containers.RepeatedScalarFieldContainer[str]
     volume: VolumeCapabilities
     seek: bool
@@ -358,7 +397,8 @@ class Capabilities(_message.Message):
     max_volume: int
     no_timed_start: bool
     position_uncertainty_ms: int
-    def __init__(self, audio_codecs: _Optional[_Iterable[str]] = ..., volume: _Optional[_Union[VolumeCapabilities, _Mapping]] = ..., seek: _Optional[bool] = ..., queue: _Optional[bool] = ..., transfer_source: _Optional[bool] = ..., transfer_target: _Optional[bool] = ..., output_delay_us: _Optional[int] = ..., max_volume: _Optional[int] = ..., no_timed_start: _Optional[bool] = ..., position_uncertainty_ms: _Optional[int] = ...) -> None: ...
+    group_member: bool
+    def __init__(self, audio_codecs: _Optional[_Iterable[str]] = ..., volume: _Optional[_Union[VolumeCapabilities, _Mapping]] = ..., seek: _Optional[bool] = ..., queue: _Optional[bool] = ..., transfer_source: _Optional[bool] = ..., transfer_target: _Optional[bool] = ..., output_delay_us: _Optional[int] = ..., max_volume: _Optional[int] = ..., no_timed_start: _Optional[bool] = ..., position_uncertainty_ms: _Optional[int] = ..., group_member: _Optional[bool] = ...) -> None: ...
 
 class DeviceInfo(_message.Message):
     __slots__ = ("id", "name", "type", "model", "manufacturer", "software_version", "protocol", "capabilities", "restrictions", "ws_path", "pairing", "revision")
@@ -551,7 +591,7 @@ class PlaybackClock(_message.Message):
     def __init__(self, position_ms: _Optional[int] = ..., as_of_us: _Optional[int] = ..., rate: _Optional[float] = ..., playing: _Optional[bool] = ...) -> None: ...
 
 class PlaybackState(_message.Message):
-    __slots__ = ("session_id", "revision", "queue", "current_uid", "clock", "status", "volume", "muted", "shuffle", "shuffle_seed", "repeat", "active", "last_command_id", "error", "restrictions", "device_id", "live", "now_playing", "epoch", "queue_offset", "queue_length", "queue_revision")
+    __slots__ = ("session_id", "revision", "queue", "current_uid", "clock", "status", "volume", "muted", "shuffle", "shuffle_seed", "repeat", "active", "last_command_id", "error", "restrictions", "device_id", "live", "now_playing", "epoch", "queue_offset", "queue_length", "queue_revision", "group")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
@@ -574,6 +614,7 @@ class PlaybackState(_message.Message):
     QUEUE_OFFSET_FIELD_NUMBER: _ClassVar[int]
     QUEUE_LENGTH_FIELD_NUMBER: _ClassVar[int]
     QUEUE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     revision: int
     queue: Queue
@@ -596,7 +637,8 @@ class PlaybackState(_message.Message):
     queue_offset: int
     queue_length: int
     queue_revision: int
-    def __init__(self, session_id: _Optional[str] = ..., revision: _Optional[int] = ..., queue: _Optional[_Union[Queue, _Mapping]] = ..., current_uid: _Optional[str] = ..., clock: _Optional[_Union[PlaybackClock, _Mapping]] = ..., status: _Optional[_Union[PlaybackStatus, str]] = ..., volume: _Optional[int] = ..., muted: _Optional[bool] = ..., shuffle: _Optional[bool] = ..., shuffle_seed: _Optional[int] = ..., repeat: _Optional[_Union[RepeatMode, str]] = ..., active: _Optional[bool] = ..., last_command_id: _Optional[str] = ..., error: _Optional[_Union[Failure, _Mapping]] = ..., restrictions: _Optional[_Union[Restrictions, _Mapping]] = ..., device_id: _Optional[str] = ..., live: _Optional[bool] = ..., now_playing: _Optional[_Union[NowPlaying, _Mapping]] = ..., epoch: _Optional[int] = ..., queue_offset: _Optional[int] = ..., queue_length: _Optional[int] = ..., queue_revision: _Optional[int] = ...) -> None: ...
+    group: Group
+    def __init__(self, session_id: _Optional[str] = ..., revision: _Optional[int] = ..., queue: _Optional[_Union[Queue, _Mapping]] = ..., current_uid: _Optional[str] = ..., clock: _Optional[_Union[PlaybackClock, _Mapping]] = ..., status: _Optional[_Union[PlaybackStatus, str]] = ..., volume: _Optional[int] = ..., muted: _Optional[bool] = ..., shuffle: _Optional[bool] = ..., shuffle_seed: _Optional[int] = ..., repeat: _Optional[_Union[RepeatMode, str]] = ..., active: _Optional[bool] = ..., last_command_id: _Optional[str] = ..., error: _Optional[_Union[Failure, _Mapping]] = ..., restrictions: _Optional[_Union[Restrictions, _Mapping]] = ..., device_id: _Optional[str] = ..., live: _Optional[bool] = ..., now_playing: _Optional[_Union[NowPlaying, _Mapping]] = ..., epoch: _Optional[int] = ..., queue_offset: _Optional[int] = ..., queue_length: _Optional[int] = ..., queue_revision: _Optional[int] = ..., group: _Optional[_Union[Group, _Mapping]] = ...) -> None: ...
 
 class NowPlaying(_message.Message):
     __slots__ = ("title", "station", "logo_url")
@@ -905,6 +947,132 @@ class TransferDone(_message.Message):
     revision: int
     timings: TransferTimings
     def __init__(self, transfer_id: _Optional[str] = ..., role: _Optional[_Union[TransferRole, str]] = ..., edge_at_us: _Optional[int] = ..., position_ms: _Optional[int] = ..., revision: _Optional[int] = ..., timings: _Optional[_Union[TransferTimings, _Mapping]] = ...) -> None: ...
+
+class GroupMember(_message.Message):
+    __slots__ = ("device_id", "rank", "phase", "volume", "muted")
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    MUTED_FIELD_NUMBER: _ClassVar[int]
+    device_id: str
+    rank: int
+    phase: GroupMemberPhase
+    volume: int
+    muted: bool
+    def __init__(self, device_id: _Optional[str] = ..., rank: _Optional[int] = ..., phase: _Optional[_Union[GroupMemberPhase, str]] = ..., volume: _Optional[int] = ..., muted: _Optional[bool] = ...) -> None: ...
+
+class Group(_message.Message):
+    __slots__ = ("group_id", "group_epoch", "leader_device_id", "members")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    LEADER_DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    group_epoch: int
+    leader_device_id: str
+    members: _containers.RepeatedCompositeFieldContainer[GroupMember]
+    def __init__(self, group_id: _Optional[str] = ..., group_epoch: _Optional[int] = ..., leader_device_id: _Optional[str] = ..., members: _Optional[_Iterable[_Union[GroupMember, _Mapping]]] = ...) -> None: ...
+
+class GroupTimeline(_message.Message):
+    __slots__ = ("group_id", "group_epoch", "session_id", "revision", "item", "next_item", "anchor_us", "position_us", "rate", "playing", "clock_offset_us", "offset_uncertainty_us")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ITEM_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_US_FIELD_NUMBER: _ClassVar[int]
+    POSITION_US_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    PLAYING_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_US_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_UNCERTAINTY_US_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    group_epoch: int
+    session_id: str
+    revision: int
+    item: QueueItem
+    next_item: QueueItem
+    anchor_us: int
+    position_us: int
+    rate: float
+    playing: bool
+    clock_offset_us: int
+    offset_uncertainty_us: int
+    def __init__(self, group_id: _Optional[str] = ..., group_epoch: _Optional[int] = ..., session_id: _Optional[str] = ..., revision: _Optional[int] = ..., item: _Optional[_Union[QueueItem, _Mapping]] = ..., next_item: _Optional[_Union[QueueItem, _Mapping]] = ..., anchor_us: _Optional[int] = ..., position_us: _Optional[int] = ..., rate: _Optional[float] = ..., playing: _Optional[bool] = ..., clock_offset_us: _Optional[int] = ..., offset_uncertainty_us: _Optional[int] = ...) -> None: ...
+
+class GroupLead(_message.Message):
+    __slots__ = ("group", "state")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    state: PlaybackState
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ..., state: _Optional[_Union[PlaybackState, _Mapping]] = ...) -> None: ...
+
+class GroupJoin(_message.Message):
+    __slots__ = ("group", "timeline", "start_at_us", "fade_ms")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_FIELD_NUMBER: _ClassVar[int]
+    START_AT_US_FIELD_NUMBER: _ClassVar[int]
+    FADE_MS_FIELD_NUMBER: _ClassVar[int]
+    group: Group
+    timeline: GroupTimeline
+    start_at_us: int
+    fade_ms: int
+    def __init__(self, group: _Optional[_Union[Group, _Mapping]] = ..., timeline: _Optional[_Union[GroupTimeline, _Mapping]] = ..., start_at_us: _Optional[int] = ..., fade_ms: _Optional[int] = ...) -> None: ...
+
+class GroupLeave(_message.Message):
+    __slots__ = ("group_id", "group_epoch", "leave_at_us", "fade_ms", "end_group")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_AT_US_FIELD_NUMBER: _ClassVar[int]
+    FADE_MS_FIELD_NUMBER: _ClassVar[int]
+    END_GROUP_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    group_epoch: int
+    leave_at_us: int
+    fade_ms: int
+    end_group: bool
+    def __init__(self, group_id: _Optional[str] = ..., group_epoch: _Optional[int] = ..., leave_at_us: _Optional[int] = ..., fade_ms: _Optional[int] = ..., end_group: _Optional[bool] = ...) -> None: ...
+
+class GroupVolume(_message.Message):
+    __slots__ = ("group_id", "device_id", "volume", "muted")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    MUTED_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    device_id: str
+    volume: int
+    muted: bool
+    def __init__(self, group_id: _Optional[str] = ..., device_id: _Optional[str] = ..., volume: _Optional[int] = ..., muted: _Optional[bool] = ...) -> None: ...
+
+class GroupDone(_message.Message):
+    __slots__ = ("group_id", "step", "group_epoch", "edge_at_us", "position_us")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    EDGE_AT_US_FIELD_NUMBER: _ClassVar[int]
+    POSITION_US_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    step: GroupStep
+    group_epoch: int
+    edge_at_us: int
+    position_us: int
+    def __init__(self, group_id: _Optional[str] = ..., step: _Optional[_Union[GroupStep, str]] = ..., group_epoch: _Optional[int] = ..., edge_at_us: _Optional[int] = ..., position_us: _Optional[int] = ...) -> None: ...
+
+class GroupRefused(_message.Message):
+    __slots__ = ("group_id", "step", "failure", "group_epoch")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    step: GroupStep
+    failure: Failure
+    group_epoch: int
+    def __init__(self, group_id: _Optional[str] = ..., step: _Optional[_Union[GroupStep, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., group_epoch: _Optional[int] = ...) -> None: ...
 
 class TransferStatus(_message.Message):
     __slots__ = ("transfer_id", "phase")

@@ -129,3 +129,101 @@ def test_protoc_decodes_a_codec_command() -> None:
 
 def test_codec_decodes_what_protoc_encodes_from_text() -> None:
     assert codec.decode(protoc("encode", SNAPSHOT_TEXT.encode())) == SNAPSHOT
+
+
+# Groups (protocol 1.2): a join as a device maker's protoc-generated code would read it.
+GROUP_JOIN = m.Envelope(
+    seq=11,
+    msg_id="m11",
+    body=m.GroupJoin(
+        m.Group(
+            "grp-1",
+            2,
+            "dev-a",
+            (
+                m.GroupMember("dev-a", 0, m.GroupMemberPhase.PLAYING, 40),
+                m.GroupMember("dev-b", 1, m.GroupMemberPhase.JOINING, 30),
+            ),
+        ),
+        m.GroupTimeline(
+            "grp-1",
+            2,
+            "sess-1",
+            42,
+            m.QueueItem("q1", "http://127.0.0.1:8000/a.wav"),
+            anchor_us=1_000_000,
+            position_us=1_500_000,
+            rate=1.0,
+            playing=True,
+            clock_offset_us=-3_000,
+            offset_uncertainty_us=120,
+        ),
+        start_at_us=2_250_000,
+        fade_ms=30,
+    ),
+)
+
+GROUP_JOIN_TEXT = """\
+seq: 11
+msg_id: "m11"
+group_join {
+  group {
+    group_id: "grp-1"
+    group_epoch: 2
+    leader_device_id: "dev-a"
+    members {
+      device_id: "dev-a"
+      phase: GROUP_MEMBER_PHASE_PLAYING
+      volume: 40
+    }
+    members {
+      device_id: "dev-b"
+      rank: 1
+      phase: GROUP_MEMBER_PHASE_JOINING
+      volume: 30
+    }
+  }
+  timeline {
+    group_id: "grp-1"
+    group_epoch: 2
+    session_id: "sess-1"
+    revision: 42
+    item {
+      uid: "q1"
+      url: "http://127.0.0.1:8000/a.wav"
+    }
+    anchor_us: 1000000
+    position_us: 1500000
+    rate: 1
+    playing: true
+    clock_offset_us: -3000
+    offset_uncertainty_us: 120
+  }
+  start_at_us: 2250000
+  fade_ms: 30
+}
+"""
+
+
+def test_protoc_reads_a_codec_group_join_and_the_codec_reads_protocs() -> None:
+    assert protoc("decode", codec.encode(GROUP_JOIN)).decode() == GROUP_JOIN_TEXT
+    assert codec.decode(protoc("encode", GROUP_JOIN_TEXT.encode())) == GROUP_JOIN
+
+
+def test_the_codec_reads_a_protoc_refusal_of_a_join() -> None:
+    text = """\
+seq: 4
+msg_id: "m4"
+group_refused {
+  group_id: "grp-1"
+  step: GROUP_STEP_JOIN
+  failure {
+    code: ERROR_CODE_TIMEOUT
+    message: "not ready by the instant"
+  }
+}
+"""
+    body = codec.decode(protoc("encode", text.encode())).body
+    assert body == m.GroupRefused(
+        "grp-1", m.GroupStep.JOIN, m.Failure(m.ErrorCode.TIMEOUT, "not ready by the instant")
+    )

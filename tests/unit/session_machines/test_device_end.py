@@ -287,6 +287,31 @@ def test_unknown_body_error_names_its_frame() -> None:
     assert (send.body.ref_seq, send.body.ref_msg_id) == (2, "u")
 
 
+@pytest.mark.parametrize(
+    "step",
+    [
+        m.GroupLeave("g-1", 2, 0, 30),
+        m.GroupVolume("g-1", "dev-1", 30),
+        m.GroupLead(
+            m.Group("g-1", 1, "dev-1", (m.GroupMember("dev-1", 0, m.GroupMemberPhase.PLAYING),))
+        ),
+    ],
+    ids=lambda step: type(step).__name__,
+)
+def test_a_group_step_below_protocol_1_2_is_refused_by_name_and_changes_nothing(step: m.Body):
+    end = opened()
+    actions = end.receive(frame(step, 2, "g"), AT)
+    assert words(actions) == ["Send Error UNSUPPORTED"]
+    error = actions[0].body  # type: ignore[union-attr]
+    assert error == m.Error(
+        m.ErrorCode.UNSUPPORTED,
+        f"{type(step).__name__} needs protocol 1.2; this session is 1.1",
+        2,
+        "g",
+    )
+    assert end.revision == DEVICE.revision  # nothing moved: no handler was asked
+
+
 def test_sequence_numbers_count_every_frame_from_one() -> None:
     end = opened()
     sends = [end.send(m.Heartbeat(), AT)[0] for _ in range(3)]
