@@ -8,7 +8,7 @@ clock offset), and the device tells when the next frame it is given will reach i
 Their difference is the *error*: positive, the device is late (its clock slow); negative, early.
 
 * `DriftEstimator` fits a line to the error the device would have without correction (the raw
-  drift: what was measured, less what the corrections moved) over the last seconds: measurement
+  drift: what was measured, less what the corrections moved) over the last 5 s: measurement
   noise (a sound server's latency reports jitter by a millisecond) averages out, and the slope
   is the clock error in ppm.
 * `DriftCorrector` corrects one block at a time: it moves the frames it has inserted (+) or
@@ -31,8 +31,8 @@ from collections import deque
 
 RATE = 44_100
 FRAME_US = 1_000_000 / RATE
-WINDOW_US = 3_000_000  # the raw drift is fitted over this much of the recent past
-MAX_POINTS = 160  # at most this many readings in the fit (blocks come every ~23 ms)
+WINDOW_US = 5_000_000  # the raw drift is fitted over this much of the recent past
+MAX_POINTS = 256  # at most this many readings in the fit (blocks come every 10-90 ms)
 MAX_STEPS_PER_BLOCK = 4  # catching up at most this many frames a block (~4 000 ppm at 1024)
 DEAD_BAND = 0.75  # frames: no step until the error is this far from the nearest whole frame
 
