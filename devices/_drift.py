@@ -17,11 +17,19 @@ Their difference is the *error*: positive, the device is late (its clock slow); 
   ppm that is 4.4 frames a second, each a 23 µs stretch or squeeze of one waveform period:
   nothing a listener hears, and no pitch change. The error stays within a frame or two.
 
-Used by the capture output (devices/_converter.py, after the timed sink's push mode). A pull
-output (PulseAudio, devices/_timed_sink.py `render`) would use the same corrector on the frames
-it lays: its measurement is the stream's grid (the instant the server will play a stream frame)
-minus the content instant of the frame laid there; the corrector's inserted and dropped frames
-would replace `render`'s one-frame `nudge`, and then fall at zero crossings too.
+Used by the capture output (devices/_converter.py, after the timed sink's push mode). The pull
+output (PulseAudio/PipeWire) follows its card already, coarser: devices/_frame_grid.py holds
+the median of the server's latency readings and moves by one frame (`nudge`) once it is 300 µs
+off, and `TimedSink.render` then drops or repeats the frame at the block's start, wherever the
+waveform is. The same parts serve it in two steps, neither touching the sink's queue:
+1. `respace(stretch, channels, ±1)` on the stretch `render` lays, in place of its drop or
+   repeat: the frame moves to the quietest point of what is laid (a zero crossing);
+2. `DriftCorrector.correct` in place of the grid's nudges, fed the grid's reading for the
+   frame laid (error = the instant the server will play it - the content instant it was queued
+   for): the line over 5 s averages the readings' ±1-2 ms jitter (bound: 1.5 frames plus half
+   the jitter, tests/unit/devices/test_drift.py), instead of a 300 µs dead band. PipeWire's
+   pulse layer's readings wander by milliseconds within seconds (devices/_frame_grid.py), so
+   there the window wants measuring first.
 """
 
 from __future__ import annotations

@@ -59,19 +59,41 @@ class Skew:
     """One receiver's skew readings over a run."""
 
     member: Member
-    readings: tuple[tuple[float, int], ...]  # (seconds since play started, skew in µs)
+    # (seconds since play started, skew in µs, which continuous presentation it is in)
+    readings: tuple[tuple[float, int, int], ...]
+    # Content offset change at each break in the presentation (libVLC dropping audio that came
+    # too late on a loaded machine): the converter starts on time again after one, so the skew
+    # is read from there against the new stretch's start.
+    jumps_us: tuple[int, ...] = ()
 
     @property
     def worst_us(self) -> int:
         """Return the largest skew magnitude read."""
-        return max(abs(skew) for _t, skew in self.readings)
+        return max(abs(skew) for _t, skew, _n in self.readings)
+
+    def longest(self) -> list[tuple[float, int]]:
+        """Return the readings of the longest continuous presentation."""
+        stretches = [[(t, s) for t, s, n in self.readings if n == k] for k in self._numbers()]
+        return max(stretches, key=len)
+
+    @property
+    def longest_s(self) -> float:
+        """Return how long the longest continuous presentation was read for (seconds)."""
+        readings = self.longest()
+        return readings[-1][0] - readings[0][0]
 
     @property
     def slope_ppm(self) -> float:
-        """Return the skew's least-squares slope, µs per second (ppm)."""
-        times = [t for t, _ in self.readings]
-        skews = [float(s) for _, s in self.readings]
+        """Return the skew's least-squares slope over the longest presentation, µs/s (ppm)."""
+        readings = self.longest()
+        if len(readings) < 2:
+            return 0.0
+        times = [t for t, _ in readings]
+        skews = [float(s) for _, s in readings]
         return statistics.linear_regression(times, skews).slope
+
+    def _numbers(self) -> list[int]:
+        return sorted({n for _t, _s, n in self.readings})
 
 
 class IndexedCapture(Capture):
@@ -95,46 +117,70 @@ class IndexedCapture(Capture):
 
 
 def read_skew(path: Path, member: Member, *, every_us: int) -> Skew:
-    """Read *member*'s capture at *path*: the skew every *every_us* over its first stretch.
+    """Read *member*'s capture at *path*: the skew every *every_us* from the start of play,
+    each reading against the start of its continuous presentation.
 
-    Raise ValueError when a reading cannot be made (silence, a break in the presentation).
+    Raise ValueError when a reading cannot be made (silence where the track plays).
     """
     plain = read_capture(path)
     capture = IndexedCapture(plain.recording, plain.blocks)
-    start_us, end_us = first_stretch(capture)
-    readings: list[tuple[float, int]] = []
+    stretches = continuous_stretches(capture)
+    run_start = stretches[0][0]
+    readings: list[tuple[float, int, int]] = []
+    jumps: list[int] = []
     reference: int | None = None
-    at = start_us + FIRST_READ_US
-    while at + READ_SPAN_US <= end_us:
-        offset = content_offset(capture, at, at + READ_SPAN_US, CODE)
-        if offset is None:
-            raise ValueError(f"{member.name}: no content offset in [{at}, {at + READ_SPAN_US})")
-        if reference is None:
-            reference = offset.offset_us
-        readings.append(((at - start_us) / 1e6, CODE.wrap(offset.offset_us - reference)))
+    current = -1
+    at = run_start + FIRST_READ_US
+    while at + READ_SPAN_US <= stretches[-1][1]:
+        inside = [k for k, (lo, hi) in enumerate(stretches) if lo <= at and at + READ_SPAN_US <= hi]
+        if inside:
+            if inside[0] != current:
+                current = inside[0]
+                first = _offset(capture, stretches[current][0] + FIRST_READ_US, member)
+                if reference is not None:
+                    jumps.append(CODE.wrap(first - reference))
+                reference = first
+            assert reference is not None
+            skew = CODE.wrap(_offset(capture, at, member) - reference)
+            readings.append(((at - run_start) / 1e6, skew, current))
         at += every_us
     if len(readings) < 2:
         raise ValueError(f"{member.name}: play too short to read a skew ({len(readings)})")
-    return Skew(member, tuple(readings))
+    return Skew(member, tuple(readings), tuple(jumps))
 
 
-def first_stretch(capture: Capture) -> tuple[int, int]:
-    """Return [start_us, end_us) of the first continuous presentation: blocks follow on within
-    CONTINUOUS_US (a drifting converter's blocks are a few µs off the nominal spacing)."""
-    start_us, _first, frames = capture.blocks[0]
-    end_us = start_us + frames * 1_000_000 // RATE
-    for at, _first, frames in capture.blocks[1:]:
-        if abs(at - end_us) > CONTINUOUS_US:
-            break
+def _offset(capture: Capture, at: int, member: Member) -> int:
+    offset = content_offset(capture, at, at + READ_SPAN_US, CODE)
+    if offset is None:
+        raise ValueError(f"{member.name}: no content offset in [{at}, {at + READ_SPAN_US})")
+    return offset.offset_us
+
+
+def continuous_stretches(capture: Capture) -> list[tuple[int, int]]:
+    """Return the [start_us, end_us) of each continuous presentation at least a second long:
+    blocks follow on within CONTINUOUS_US (a drifting converter's blocks are a few µs off the
+    nominal spacing)."""
+    out: list[tuple[int, int]] = []
+    for at, _first, frames in capture.blocks:
         end_us = at + frames * 1_000_000 // RATE
-    return start_us, end_us
+        if out and abs(at - out[-1][1]) <= CONTINUOUS_US:
+            out[-1] = (out[-1][0], end_us)
+        else:
+            out.append((at, end_us))
+    return [(lo, hi) for lo, hi in out if hi - lo >= 1_000_000]
 
 
 async def play_members(
-    tmp_path: Path, media: MediaServer, members: Sequence[Member], seconds: float
+    tmp_path: Path,
+    media: MediaServer,
+    members: Sequence[Member],
+    seconds: float,
+    *,
+    track_s: float | None = None,
 ) -> list[RunningReceiver]:
-    """Start a capture receiver per member, play the track on each for *seconds*, stop them."""
-    track_ms = int(seconds * 1000) + 5_000
+    """Start a capture receiver per member, play the track (*seconds* + 5 s long, or
+    *track_s*) on each for *seconds*, stop them."""
+    track_ms = int(1000 * (seconds + 5 if track_s is None else track_s))
     write_cyclic_position_track(media.root / "drift.wav", track_ms, CODE)
     receivers = await asyncio.gather(
         *(

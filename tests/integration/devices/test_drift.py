@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 PLAY_S = 20.0
 READ_EVERY_US = 2_000_000
 CORRECTED_BOUND_US = 1_000  # the bound (Snapcast's sub-millisecond)
-RATE_SLACK_PPM = 10  # an uncorrected skew's slope: the clock error, read to this
+RATE_SLACK_PPM = 10  # an uncorrected skew's slope: the clock error, read to this ...
+MIN_STEADY_S = 8  # ... over at least this much continuous play
 MEMBERS = (
     Member("Fast", +100, correct=True),
     Member("Slow", -100, correct=True),
@@ -45,6 +46,8 @@ async def test_corrected_receivers_stay_on_the_true_timeline_and_uncorrected_one
             assert skew.worst_us <= CORRECTED_BOUND_US, report
         else:
             # A fast converter plays the content early: the content read at an instant is
-            # ahead of the true timeline's, by 100 µs more every second.
+            # ahead of the true timeline's, by 100 µs more every second. (Read over the longest
+            # continuous presentation: a loaded machine can make libVLC drop a late block, and
+            # the converter then starts on time again.)
+            assert skew.longest_s >= MIN_STEADY_S, (member.name, skew.readings)
             assert abs(skew.slope_ppm - member.ppm) <= RATE_SLACK_PPM, report
-            assert abs(skew.readings[-1][1]) >= 0.8 * abs(member.ppm) * skew.readings[-1][0]
