@@ -80,6 +80,14 @@ async def _skews(members: tuple[Member, ...], seconds: float) -> list[Skew]:
 def _skew_figures(skews: list[Skew], *, judge: bool) -> Iterable[Measurement]:
     for skew in skews:
         member = skew.member
+        starts = sorted(
+            {min(t for t, _s, n in skew.readings if n == k) for *_r, k in skew.readings}
+        )
+        if len(starts) > 1:
+            print(
+                f"drift: {member.name}: presentation broken, read again from {starts[1:]} s; "
+                f"content jumps {list(skew.jumps_us)} µs"
+            )
         name = f"drift.skew.{member.ppm:+g}ppm.{'corrected' if member.correct else 'uncorrected'}"
         yield Measurement(
             name,
