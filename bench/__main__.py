@@ -33,6 +33,7 @@ BENCHMARKS = [
     "app_queue",
     "cli",
     "bridges",
+    "drift",
 ]
 
 

@@ -6,7 +6,12 @@ truncates per media), so one recording spans every track the player played:
 * PATH: a WAV, PCM s16 mono 44.1 kHz (libVLC resamples and downmixes to it), with its RIFF and
   data sizes rewritten after every write, so it is valid whenever it is read.
 * PATH + ".timeline": one line per presented stretch of samples, `presentation_us,frames`,
-  after a `#` header line: sample i of a line is presented at presentation_us + i * 1e6 / 44100.
+  after `#` header lines: sample i of a line is presented at presentation_us + i * 1e6 / 44100.
+
+With a simulated clock error (`drift_ppm`, `--simulated-drift`), the samples go through
+devices/_converter.py: a converter consuming them that much fast or slow, and the drift
+correction in front of it (unless `correct` is off); the timeline then holds the true instant
+each block reaches that converter.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from devices._converter import DriftStage, SimulatedConverter
 from devices._envelope import RATE, now_us
-from devices._timed_sink import SinkEdge, TimedSink
+from devices._timed_sink import Recorder, SinkEdge, TimedSink
 
 CHANNELS = 1  # mono halves the per-sample work in Python; tests' tracks are mono anyway
 TIMELINE_SUFFIX = ".timeline"
@@ -32,9 +38,16 @@ def capture_sink(
     *,
     on_queued: Callable[[int], None] | None = None,
     clock: Callable[[], int] = now_us,
+    drift_ppm: float | None = None,
+    correct: bool = True,
 ) -> TimedSink:
-    """Return a push-mode sink recording into *path* and PATH.timeline; raise OSError."""
-    recorder = CaptureFiles(path)
+    """Return a push-mode sink recording into *path* and PATH.timeline, through a converter
+    *drift_ppm* off the true clock (None: an ideal one, no correction); raise OSError."""
+    files = CaptureFiles(path)
+    recorder: Recorder = files
+    if drift_ppm is not None:
+        files.note(f"simulated drift {drift_ppm:+g} ppm, correction {'on' if correct else 'off'}")
+        recorder = DriftStage(SimulatedConverter(files, drift_ppm), CHANNELS, correct=correct)
     return TimedSink(notify, on_queued=on_queued, channels=CHANNELS, recorder=recorder, clock=clock)
 
 
@@ -63,6 +76,11 @@ class CaptureFiles:
         self._wav.seek(0, 2)
         self._wav.flush()
         self._timeline.write(f"{start_us},{len(samples)}\n")
+        self._timeline.flush()
+
+    def note(self, text: str) -> None:
+        """Add a `#` line to the timeline (readers skip them)."""
+        self._timeline.write(f"# {text}\n")
         self._timeline.flush()
 
     def close(self) -> None:

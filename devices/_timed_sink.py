@@ -174,6 +174,10 @@ class TimedSink:
         # (`carry_over`); its first block follows the queue's last sample.
         self._carrying = False
         self._continue = False
+        # Restamped blocks: what truncating each block's end to the µs lost (µs × RATE), and
+        # the frames of the block last queued (whose end the next one is stamped at).
+        self._carry = 0
+        self._last_frames = 0
         self.late_frames = 0  # pull mode: frames that came too late for their instant
         # The samples to present in place of libVLC's (libVLC's blocks keep their timing):
         # a track's decoded copy, read by sample count, so positions are exact in any format.
@@ -379,7 +383,14 @@ class TimedSink:
                 # ±10 ms, which would leave a hole and an overlap; they go on the timeline.
                 end = self._timeline_end()
                 if abs(at - end) <= _RESTAMP_US:
-                    at = end
+                    # Each end is truncated to the µs (0.95 µs a 1 024-frame block: the chain
+                    # would run 41 ppm ahead of libVLC's clock and snap back 12 ms every 5
+                    # minutes): carry what that loses, so the timeline keeps the true pace.
+                    self._carry += self._last_frames * 1_000_000 % RATE
+                    at = end + self._carry // RATE
+                    self._carry %= RATE
+                else:
+                    self._carry = 0
             if content is not None:
                 # Under the lock: a seek moves the content and refills the queue as one step.
                 # Taken for where the block is heard once aligned: a decoded copy skips what a
@@ -389,6 +400,7 @@ class TimedSink:
                 # Whole blocks only: a timeline line per block, split only by a pause or a flush.
                 self._record(self._cut(self._clock(), whole=True))
             self._pending.append((at, block))
+            self._last_frames = len(block) // self.channels
             self._align()
             if self._first_block_due:
                 self._first_block_due = False
@@ -459,6 +471,7 @@ class TimedSink:
                     block = block[: left * self.channels]  # the frame past the end is silence
                 if block:
                     self._pending.append((at, block))
+                    self._last_frames = len(block) // self.channels
             if left < _REST_BLOCK:
                 return
 

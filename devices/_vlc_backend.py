@@ -120,7 +120,11 @@ class VLCBackend:
         if kind is OutputKind.CAPTURE and self._output.path is not None:
             try:
                 return capture_sink(
-                    self._output.path, self._on_sink_edge, on_queued=self._on_sink_queued
+                    self._output.path,
+                    self._on_sink_edge,
+                    on_queued=self._on_sink_queued,
+                    drift_ppm=self._output.simulated_drift_ppm,
+                    correct=self._output.drift_correction,
                 )
             except OSError as exc:
                 raise AudioOutputError(f"capture output: {exc}") from exc

@@ -28,7 +28,7 @@ Groups (one session on several devices) will use the same sink with drift correc
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # Input caching, in ms. libVLC's default (1000 ms) is a pre-buffer that outputs without their own
@@ -45,6 +45,8 @@ FILE_CACHING_MS = 50
 # 50 ms matches the file caching, so a track behaves alike from disk and from loopback; a device
 # on flaky Wi-Fi can raise it (`network_caching_ms`).
 NETWORK_CACHING_MS = 50
+
+MAX_SIMULATED_DRIFT_PPM = 1_000  # real crystals are within ±100 ppm; beyond this is no card's
 
 USAGE = "expected default, pulse[:SINK], alsa:DEVICE, afile:PATH, capture:PATH or none"
 
@@ -83,6 +85,10 @@ class AudioOutput:
     kind: OutputKind
     target: str = ""  # the ALSA device name or the file path; "" for default and none
     network_caching_ms: int = NETWORK_CACHING_MS
+    # capture only: the simulated converter's clock error (None: an ideal converter, on the
+    # true clock), and whether the receiver corrects it (devices/_converter.py)
+    simulated_drift_ppm: float | None = None
+    drift_correction: bool = True
 
     @property
     def path(self) -> Path | None:
@@ -141,8 +147,31 @@ class AudioOutput:
         return f"{self.kind.value}:{self.target}" if self.target else self.kind.value
 
 
-def parse_audio_output(value: str, *, network_caching_ms: int = NETWORK_CACHING_MS) -> AudioOutput:
-    """Parse `default|pulse[:SINK]|alsa:DEVICE|afile:PATH|capture:PATH|none`; raise ValueError."""
+def parse_audio_output(
+    value: str,
+    *,
+    network_caching_ms: int = NETWORK_CACHING_MS,
+    simulated_drift_ppm: float | None = None,
+    drift_correction: bool = True,
+) -> AudioOutput:
+    """Parse `default|pulse[:SINK]|alsa:DEVICE|afile:PATH|capture:PATH|none`, with a capture's
+    simulated clock error in ppm (None: none); raise ValueError."""
+    output = _parse_kind(value, network_caching_ms)
+    if simulated_drift_ppm is None:
+        return replace(output, drift_correction=drift_correction)
+    if output.kind is not OutputKind.CAPTURE:
+        raise ValueError(f"a simulated drift needs a capture output, not {output.kind.value!r}")
+    if not abs(simulated_drift_ppm) <= MAX_SIMULATED_DRIFT_PPM:  # NaN too
+        raise ValueError(
+            f"simulated drift must be within ±{MAX_SIMULATED_DRIFT_PPM} ppm, "
+            f"not {simulated_drift_ppm:g}"
+        )
+    return replace(
+        output, simulated_drift_ppm=simulated_drift_ppm, drift_correction=drift_correction
+    )
+
+
+def _parse_kind(value: str, network_caching_ms: int) -> AudioOutput:
     if network_caching_ms < 0 or network_caching_ms > 60_000:
         raise ValueError(f"network caching must be 0..60000 ms, not {network_caching_ms}")
     text = value.strip()

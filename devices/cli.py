@@ -81,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
         "instant in PATH.timeline: for measuring transfers)",
     )
     parser.add_argument(
+        "--simulated-drift",
+        type=float,
+        metavar="PPM",
+        help="capture output only: its converter's clock runs PPM millionths fast (+) or slow "
+        "(-), as a real sound card's does (for tests and benchmarks of drift correction)",
+    )
+    parser.add_argument(
+        "--drift-correction",
+        choices=("on", "off"),
+        help="correct the output's clock drift by inserting or dropping single frames at zero "
+        "crossings (default on; capture output for now)",
+    )
+    parser.add_argument(
         "--state-dir", type=Path, metavar="DIR", help="where the session is saved (/var/lib/baton)"
     )
     parser.add_argument("--initial-volume", type=int, metavar="N", help="0-100 (default 50)")
@@ -137,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             "port",
             "interfaces",
             "audio_output",
+            "simulated_drift",
+            "drift_correction",
             "state_dir",
             "initial_volume",
             "max_volume",

@@ -9,6 +9,7 @@ from typing import Any
 
 from connect.atomic import not_text
 from connect.wire.messages import DeviceType, PairingMode
+from devices.audio_output import MAX_SIMULATED_DRIFT_PPM
 from devices.errors import ReceiverError
 from devices.resume import parse_duration
 
@@ -29,6 +30,10 @@ class ReceiverConfig:
     port: int = 0  # 0: any free port
     interfaces: tuple[str, ...] = ()  # names or addresses; empty: every suitable interface
     audio_output: str = "default"  # default | alsa:DEVICE | afile:PATH | none
+    # capture:PATH only: the simulated converter's clock error in ppm (None: an ideal one), and
+    # whether the receiver corrects its drift (devices/_converter.py)
+    simulated_drift: float | None = None
+    drift_correction: bool = True
     state_dir: Path = Path("/var/lib/baton")
     initial_volume: int = 50
     max_volume: int = 100
@@ -82,6 +87,8 @@ def build_config(file_settings: dict[str, Any], flags: dict[str, Any]) -> Receiv
             port=int(merged.get("port", 0)),
             interfaces=tuple(str(i) for i in merged.get("interfaces", ()) or ()),
             audio_output=str(merged.get("audio_output", ReceiverConfig.audio_output)),
+            simulated_drift=_optional_float(merged.get("simulated_drift")),
+            drift_correction=_on_off(merged.get("drift_correction", True)),
             state_dir=Path(merged.get("state_dir", ReceiverConfig.state_dir)),
             initial_volume=int(merged.get("initial_volume", ReceiverConfig.initial_volume)),
             max_volume=int(merged.get("max_volume", ReceiverConfig.max_volume)),
@@ -98,6 +105,19 @@ def build_config(file_settings: dict[str, Any], flags: dict[str, Any]) -> Receiv
         raise ConfigError(f"bad setting: {exc}") from None
     _validate(config)
     return config
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _on_off(value: Any) -> bool:
+    """Return a switch's state from a TOML boolean or on/off (the flag's words)."""
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("on", "off"):
+        return str(value).lower() == "on"
+    raise ValueError(f"expected on or off, not {value!r}")
 
 
 def check_name(name: str) -> str:
@@ -121,5 +141,13 @@ def _validate(config: ReceiverConfig) -> None:
         raise ConfigError(
             f"trace-endpoint must be an http:// or https:// URL, not {config.trace_endpoint!r}"
         )
+    if config.simulated_drift is not None:
+        if not config.audio_output.lower().startswith("capture:"):
+            raise ConfigError("simulated-drift needs a capture:PATH audio output")
+        if not abs(config.simulated_drift) <= MAX_SIMULATED_DRIFT_PPM:
+            raise ConfigError(
+                f"simulated-drift must be within ±{MAX_SIMULATED_DRIFT_PPM} ppm, "
+                f"not {config.simulated_drift:g}"
+            )
     if config.pairing not in PAIRING_MODES:
         raise ConfigError(f"pairing must be pin or open, not {config.pairing!r}")

@@ -150,7 +150,12 @@ class Receiver(ReceiverCore):
                 self._advertiser.async_prepare(), "mdns name check", awaited=True
             )
         self._player = Player(
-            parse_audio_output(self.config.audio_output), listener=self._on_player_event
+            parse_audio_output(
+                self.config.audio_output,
+                simulated_drift_ppm=self.config.simulated_drift,
+                drift_correction=self.config.drift_correction,
+            ),
+            listener=self._on_player_event,
         )
         await self._player.async_start()
         await self._player.async_set_volume(self._output_volume(self._state))

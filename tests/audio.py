@@ -318,6 +318,11 @@ class Capture:
                 offset += 1
             if 0 <= offset < frames:
                 return first + offset
+        # Each line's instant is rounded on its own (the sink carries what truncating each
+        # block's end loses): a block may start a µs after the one before ends.
+        for start_us, first, _frames in self.blocks:
+            if 0 < start_us - at_us <= 1:
+                return first
         return None
 
     def stretches(self) -> list[tuple[int, int]]:
