@@ -3,8 +3,8 @@
 `rules` holds the pure rules every controller and member applies (who may join, who leads
 next, a follower's timeline); `membership.Membership` is the coordinating controller's machine
 for one group (`step(event, now)` returns actions; its events and actions are in `events`);
-`member.Member` is a device's side (the group steps in, what the device does out), and
-`follow.Follower` how a follower keeps its output on the timeline.
+`member.Member` is a device's side (the group steps in, what the device does out). How a
+follower keeps its output on the timeline is the receiver's audio path: devices/_drift.py.
 Nothing here opens a socket or reads a clock: a driver carries the actions out.
 """
 
