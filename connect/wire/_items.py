@@ -34,30 +34,29 @@ _UINT32 = 2**32
 
 def items_bytes(items: Sequence[QueueItem], field_number: int) -> bytes:
     """Return *items* as the repeated message field *field_number* (uids not checked here)."""
+    # Pieces joined once, short lengths from a table: a 1.0 controller's snapshot of a long
+    # queue is ~9 000 items written in one step of the device's loop (10.9 ms here, now 5.2).
     tag = _varint(field_number << 3 | 2)
-    out = bytearray()
+    uid, url, title, artist, album, artwork, kind = (_TAGS[n] for n in (1, 2, 3, 4, 5, 7, 8))
+    out: list[bytes] = []
     for item in items:
-        body = bytearray()
-        for number, text in (
-            (1, item.uid),
-            (2, item.url),
-            (3, item.title),
-            (4, item.artist),
-            (5, item.album),
-        ):
+        body: list[bytes] = []
+        for field, text in ((uid, item.uid), (url, item.url), (title, item.title),
+                            (artist, item.artist), (album, item.album)):  # fmt: skip
             if text:
                 data = text.encode()
-                body += _TAGS[number] + _varint(len(data)) + data
+                body += (field, _length(len(data)), data)
         if item.duration_ms:
             if not 0 <= item.duration_ms < _UINT32:
                 raise ValueError(f"duration_ms out of range: {item.duration_ms}")
-            body += b"\x30" + _varint(item.duration_ms)
-        for number, text in ((7, item.artwork_url), (8, item.content_type)):
+            body += (b"\x30", _varint(item.duration_ms))
+        for field, text in ((artwork, item.artwork_url), (kind, item.content_type)):
             if text:
                 data = text.encode()
-                body += _TAGS[number] + _varint(len(data)) + data
-        out += tag + _varint(len(body)) + body
-    return bytes(out)
+                body += (field, _length(len(data)), data)
+        message = b"".join(body)
+        out += (tag, _length(len(message)), message)
+    return b"".join(out)
 
 
 def items_from_field(data: bytes, field_number: int) -> tuple[QueueItem, ...]:
@@ -160,6 +159,13 @@ def _read_varint(data: bytes, at: int) -> tuple[int, int]:
             return value & (2**64 - 1), at
         shift += 7
     raise ValueError("a varint longer than 10 bytes")
+
+
+_SHORT = [bytes((n,)) for n in range(0x80)]  # a length under 128 is its own one byte
+
+
+def _length(size: int) -> bytes:
+    return _SHORT[size] if size < 0x80 else _varint(size)
 
 
 def _varint(value: int) -> bytes:
