@@ -87,6 +87,10 @@ async def _transfers(
     await _wait(controller.connection(ids[0]), lambda s: s.live, LIVE_FOUND_S)
     for device_id in ids:
         await controller.async_connect(device_id, timeout=STATE_TIMEOUT_S)
+    # The source plays a while before the first handoff, as between handoffs and in the file
+    # rows: its steady stretch is read before the edge (`--quick` has no warm-up, and the
+    # stream is found live before its sound starts: without this, "no segment boundary heard").
+    await asyncio.sleep(SETTLE_S)
     coordinator = TransferCoordinator(controller)
     runs = []
     for i in range(warm_ups + count):

@@ -81,6 +81,12 @@ class StallProbe:
         self.lateness.append(max(0.0, elapsed - 10.0))
 
 
+def worst(lateness: list[float]) -> float:
+    """Return the latest tick's lateness (ms); 0 when none came due: nothing was kept waiting
+    (`--quick`'s ten jumps in a 5 000-row list can all be done within one 10 ms tick)."""
+    return max(lateness, default=0.0)
+
+
 def _wait(app: Any, done: Callable[[], bool], timeout_s: float) -> None:
     from PySide6.QtCore import QEventLoop
 
@@ -171,8 +177,8 @@ def _synthetic(rows: int, jumps: int) -> Iterator[Measurement]:
     yield Measurement(
         f"app_queue.scroll_{rows // 1000}k", "ms", scrolled,
         target=f"jump -> row painted; no UI stall over {STALL_TARGET_MS:.0f} ms",
-        extra={"max_stall_ms": max(lateness), "fetches": len(fetches)},
-        met=max(lateness) <= STALL_TARGET_MS,
+        extra={"max_stall_ms": worst(lateness), "fetches": len(fetches)},
+        met=worst(lateness) <= STALL_TARGET_MS,
     )  # fmt: skip
 
 
@@ -253,8 +259,8 @@ def _real(rows: int, jumps: int) -> Iterator[Measurement]:
                 f"app_queue.{name}_{total // 1000}k.stall", "ms", lateness,
                 target=f"no UI stall over {STALL_TARGET_MS:.0f} ms from the click to "
                 f"{total} rows listed",
-                extra={"max": max(lateness), "first_ms": first, "queued_ms": queued},
-                met=max(lateness) <= STALL_TARGET_MS,
+                extra={"max": worst(lateness), "first_ms": first, "queued_ms": queued},
+                met=worst(lateness) <= STALL_TARGET_MS,
             )  # fmt: skip
             if name != "shuffle_all":
                 continue
@@ -262,7 +268,7 @@ def _real(rows: int, jumps: int) -> Iterator[Measurement]:
             yield Measurement(
                 f"app_queue.real_scroll_{total // 1000}k", "ms", scrolled,
                 target="jump -> row painted, its page from the speaker (no target in DESIGN.md)",
-                extra={"max_stall_ms": max(lateness, default=0.0)},
+                extra={"max_stall_ms": worst(lateness)},
             )  # fmt: skip
     finally:
         window.close()

@@ -19,6 +19,7 @@ import io
 import logging
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Sequence
 
 from pyatv import exceptions as atv_errors
@@ -251,7 +252,11 @@ class AirPlayPlayer:
         except OSError as exc:
             raise PlayerError(m.ErrorCode.AUDIO_OUTPUT, f"cannot start ffmpeg: {exc}") from exc
         self._decoder = decoder
-        await atv.audio.set_volume(self._volume)  # kept by pyatv for the stream: nothing sent
+        try:
+            await atv.audio.set_volume(self._volume)  # kept by pyatv for the stream: nothing sent
+        except BaseException:
+            self._reap_decoder()  # no stream reads it yet, so no stream's end would reap it
+            raise
         title = self._title or fallback_title(url)  # an item without one
         metadata = MediaMetadata(title=title, artist=self._artist or None)
         assert isinstance(decoder.stdout, io.BufferedReader)
@@ -361,7 +366,10 @@ class AirPlayPlayer:
             if decoder.stdout is not None:
                 decoder.stdout.close()
 
-        self._tasks.async_spawn(asyncio.to_thread(reap), "reap ffmpeg")
+        # A thread of its own, never cancelled: as a task's executor job, a close right after a
+        # stream's end cancelled the job before a thread took it, leaving a zombie and its open
+        # pipe (a ResourceWarning "unclosed file <_io.BufferedReader ...>" at collection).
+        threading.Thread(target=reap, name="airplay reap ffmpeg", daemon=True).start()
 
     async def _call(self, what: str, sent: str, call: object) -> None:
         """Run one request, a span "airplay WHAT"; raise DeviceUnreachableError when the

