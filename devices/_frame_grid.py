@@ -94,6 +94,10 @@ class FrameGrid:
             return GridStep(on_grid + moved, nudge=nudge)
         return GridStep(on_grid)
 
+    def predict(self, frame: int) -> GridStep | None:
+        """Return where *frame* is heard on the map as it stands (None: not anchored yet)."""
+        return None if self._anchor is None else GridStep(self._on_grid(frame))
+
     def _move(self, by_us: int) -> None:
         assert self._anchor is not None
         anchor_frame, anchor_us = self._anchor
