@@ -51,6 +51,7 @@ from tests.integration.transfer.proof_levels import (
     longest_silence,
     loudest,
     monitor_capture,
+    sample_edges,
     steady_level,
     window_levels,
 )
@@ -346,6 +347,7 @@ def _check_resumes(capture: Capture, steps: list[Step], kind: str) -> None:
         else:
             continue
         assert gap.duration_us > 0, step
+        gap = sample_edges(capture, gap)
         before = (gap.start_us - STEADY_US, gap.start_us)
         after_gap = (gap.end_us + 50_000, gap.end_us + 50_000 + STEADY_US)
         jump = content_jump_us(capture, before, after_gap, CODE)
