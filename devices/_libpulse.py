@@ -68,7 +68,8 @@ def _timeval_type(lib: Any) -> type[ctypes.Structure]:
         (ctypes.c_int32, ctypes.c_int32),  # 32-bit time_t
     )
     for sec, usec in candidates:
-        kind = type("Timeval", (ctypes.Structure,), {"_fields_": (("sec", sec), ("usec", usec))})
+        fields = (("sec", sec), ("usec", usec))
+        kind: type[ctypes.Structure] = type("Timeval", (ctypes.Structure,), {"_fields_": fields})
         size = ctypes.sizeof(kind)
         buffer = (ctypes.c_ubyte * (size + 16))(*([0xA5] * (size + 16)))
         lib.pa_timeval_store(buffer, 3_000_005)

@@ -345,10 +345,11 @@ class PulseStream:
         # The server stamps its measurement with its wall clock (the same machine's; a remote
         # server's stamp is libpulse's estimate); the grid is on CLOCK_MONOTONIC.
         wall_minus_device = time.time_ns() // 1000 - self._clock()
-        stamp = timing.timestamp.sec * 1_000_000 + timing.timestamp.usec - wall_minus_device
+        stamp = int(timing.timestamp.sec) * 1_000_000 + int(timing.timestamp.usec)
         fmt = self.format
-        queued = self._frames * fmt.frame_bytes - timing.read_index
-        return stamp + timing.sink_usec + queued * 1_000_000 // (fmt.rate * fmt.frame_bytes)
+        queued = self._frames * fmt.frame_bytes - int(timing.read_index)
+        heard = int(timing.sink_usec) + queued * 1_000_000 // (fmt.rate * fmt.frame_bytes)
+        return stamp - wall_minus_device + heard
 
     def _ask_timing(self) -> None:
         """Ask the server for a timing report, unless one is on its way."""

@@ -76,4 +76,5 @@ def test_between_readings_the_grid_predicts_from_its_map() -> None:
     assert grid.predict(0) is None  # not anchored: nothing to say
     grid.instant(0, T0, quiet=True)
     step = grid.predict(RATE)
-    assert step is not None and step.instant_us == T0 + 1_000_000
+    assert step is not None
+    assert step.instant_us == T0 + 1_000_000
