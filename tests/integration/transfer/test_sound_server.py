@@ -97,9 +97,10 @@ CONTINUITY_US = {"pulseaudio": 5_000, "pipewire": 10_000}
 # Every PulseAudio start now lands on its instant to ±0.1 ms, whichever path (first sound
 # after silence against the instant the receiver placed it, in the monitor's recording), and
 # what each receiver believes it plays is what is heard to ±0.1 ms. What a handoff still moves
-# is the content the coordinator hands over: a position in whole ms at an instant converted
-# through each device's clock-offset estimate (2026-12-07, 6 runs at load 4-5.5: handoffs
-# -1.1..+1.2 ms, |median| 0.3 ms; stop-first -0.3..+0.6 ms but once +2.0; resume +0.1 ms).
+# is what the two receivers believe: the switch instant goes from one device's clock to the
+# other's through the controller's clock-offset estimates (2026-12-07, 6 runs at load
+# 4-5.5: handoffs -1.1..+1.2 ms, |median| 0.3 ms; stop-first -0.3..+0.6 ms but once +2.0;
+# resume +0.1 ms).
 # Before, a stream was placed by libpulse's interpolated latency (0.3-0.8 ms astray under
 # load), clocks read down to the ms (a stop-first target replayed 0-2 ms), and this proof read
 # the recording at 44.1 kHz while the sink ran ~200 ppm fast and a gap's edges to 5 ms windows
