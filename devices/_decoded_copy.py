@@ -376,7 +376,7 @@ class CopyReader:
         if started is None:
             return None
         frame = started[1] + (at_us - started[0]) * RATE // 1_000_000
-        return frame * 1000 // RATE
+        return (frame * 1000 + RATE // 2) // RATE  # to the nearest ms, as the clocks read
 
     def jump(self, frame: int) -> bool:
         """Go on from *frame*, if libVLC's stream (begun at 0 at the load) outlasts the rest."""

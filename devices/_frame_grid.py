@@ -1,8 +1,9 @@
 """Which instant each frame of an output stream is heard at, from noisy latency readings.
 
-A sound server reports, at each write, how long until the next frame written is heard; each
-reading is off by up to a millisecond or two (measured: ±1 ms on PulseAudio's null sink,
--1..+2 ms on PipeWire's), from the server's interpolation and the sink's block rendering. Taken
+A sound server reports, at each write, when the next frame written is heard; each reading is
+off by some noise (PulseAudio's own stamped reports, devices/_pulse_stream.py: ±0.05 ms against
+the null sink's monitor; PipeWire's pulse layer: -1..+2 ms; libpulse's interpolated latency,
+used before: 0.3-0.8 ms on a busy machine) and the sink's block rendering. Taken
 one by one, such readings would move samples back and forth by that much. The grid is an
 affine frame -> instant map instead, held against the median of the latest readings:
 * while the stream plays no media (silence before a start), it follows that median freely: the
@@ -14,11 +15,11 @@ affine frame -> instant map instead, held against the median of the latest readi
   it at once, a jump a listener hears (a sink whose latency changed; an underrun resets the
   grid by itself: devices/_pulse_stream.py).
 
-On a loaded machine the readings drift by milliseconds and back within a few seconds (measured
-with both cores busy: the median of PulseAudio's interpolated latency strayed 0.5-3 ms from a
-null sink's steady rendering, which its own monitor recorded sample-exact). RESYNC_US is set
-well above that: a 3 ms threshold made such a stray a 3 ms jump in the music mid-track, a break
-in a gapless album.
+On a loaded machine libpulse's interpolated latency drifted by milliseconds and back within a
+few seconds (its smoother places each report by a guess from the round trip); the stamped
+reports do not, but PipeWire's pulse layer's still wander. RESYNC_US is set well above that:
+a 3 ms threshold made such a stray a 3 ms jump in the music mid-track, a break in a gapless
+album.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ class FrameGrid:
             self._errors = deque((e - moved for e in self._errors), maxlen=WINDOW)
             return GridStep(on_grid + moved, nudge=nudge)
         return GridStep(on_grid)
+
+    def predict(self, frame: int) -> GridStep | None:
+        """Return where *frame* is heard on the map as it stands (None: not anchored yet)."""
+        return None if self._anchor is None else GridStep(self._on_grid(frame))
 
     def _move(self, by_us: int) -> None:
         assert self._anchor is not None

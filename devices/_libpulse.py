@@ -3,9 +3,10 @@
 libpulse (PulseAudio's client library, which PipeWire's pipewire-pulse serves too) is loaded on
 first use, so a receiver that never plays through a sound server needs none of it. Only the
 asynchronous API with a threaded main loop is used: the simple API reports one latency figure
-and cannot place a sample at an instant (research/real-world.md §3). No struct whose layout
-varies by architecture is touched (pa_timing_info holds a `struct timeval`): latency comes from
-pa_stream_get_latency, sample spec and buffer attributes have fixed-size fields.
+and cannot place a sample at an instant (research/real-world.md §3). The one struct whose layout
+varies by platform, pa_timing_info (it starts with a `struct timeval`, 32- or 64-bit time_t), is
+declared with the layout libpulse itself writes: found at load time by having it store a known
+time (`_timeval_type`). Sample spec and buffer attributes have fixed-size fields.
 
 Values below are PulseAudio's ABI (pulse/def.h, pulse/sample.h), stable since 0.9.
 """
@@ -31,9 +32,7 @@ STREAM_TERMINATED = 4
 CONTEXT_NOAUTOSPAWN = 0x1
 # pa_stream_flags_t
 STREAM_START_CORKED = 0x0001
-STREAM_INTERPOLATE_TIMING = 0x0002
 STREAM_NOT_MONOTONIC = 0x0004
-STREAM_AUTO_TIMING_UPDATE = 0x0008
 STREAM_ADJUST_LATENCY = 0x2000
 # pa_sample_format_t
 SAMPLE_S16LE = 3
@@ -41,9 +40,6 @@ SAMPLE_S16LE = 3
 SEEK_RELATIVE = 0
 # pa_operation_state_t
 OPERATION_RUNNING = 0
-
-# Not an error: pa_stream_get_latency has no timing data yet (PA_ERR_NODATA).
-ERR_NODATA = 16
 
 
 class SampleSpec(ctypes.Structure):
@@ -62,6 +58,45 @@ class BufferAttr(ctypes.Structure):
         ("minreq", ctypes.c_uint32),
         ("fragsize", ctypes.c_uint32),
     )
+
+
+def _timeval_type(lib: Any) -> type[ctypes.Structure]:
+    """Return libpulse's `struct timeval`: the candidate layout that pa_timeval_store fills
+    exactly (3 s and 5 µs read back, not a byte written past it)."""
+    candidates = (
+        (ctypes.c_int64, ctypes.c_int64),  # 64-bit Linux; 32-bit with a 64-bit time_t
+        (ctypes.c_int32, ctypes.c_int32),  # 32-bit time_t
+    )
+    for sec, usec in candidates:
+        fields = (("sec", sec), ("usec", usec))
+        kind: type[ctypes.Structure] = type("Timeval", (ctypes.Structure,), {"_fields_": fields})
+        size = ctypes.sizeof(kind)
+        buffer = (ctypes.c_ubyte * (size + 16))(*([0xA5] * (size + 16)))
+        lib.pa_timeval_store(buffer, 3_000_005)
+        stored = kind.from_buffer(buffer)
+        if (stored.sec, stored.usec) == (3, 5) and all(b == 0xA5 for b in buffer[size:]):
+            return kind
+    raise AudioOutputError("the pulse output cannot read this libpulse's timing information")
+
+
+def _timing_info_type(timeval: type[ctypes.Structure]) -> type[ctypes.Structure]:
+    """Return pa_timing_info (pulse/def.h) around libpulse's own `struct timeval`."""
+    fields = (
+        ("timestamp", timeval),  # when the server measured (CLOCK_REALTIME)
+        ("synchronized_clocks", ctypes.c_int),
+        ("sink_usec", ctypes.c_uint64),  # from the read index to the speaker
+        ("source_usec", ctypes.c_uint64),
+        ("transport_usec", ctypes.c_uint64),
+        ("playing", ctypes.c_int),
+        ("write_index_corrupt", ctypes.c_int),
+        ("write_index", ctypes.c_int64),
+        ("read_index_corrupt", ctypes.c_int),
+        ("read_index", ctypes.c_int64),  # bytes the server had taken from the stream
+        ("configured_sink_usec", ctypes.c_uint64),
+        ("configured_source_usec", ctypes.c_uint64),
+        ("since_underrun", ctypes.c_int64),
+    )
+    return type("TimingInfo", (ctypes.Structure,), {"_fields_": fields})
 
 
 ContextNotify = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
@@ -109,10 +144,8 @@ _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
         ctypes.c_int,
         (_P, ctypes.c_void_p, ctypes.c_size_t, _P, ctypes.c_int64, ctypes.c_int),
     ),
-    "pa_stream_get_latency": (
-        ctypes.c_int,
-        (_P, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_int)),
-    ),
+    "pa_stream_update_timing_info": (_P, (_P, StreamSuccess, _P)),
+    "pa_timeval_store": (_P, (_P, ctypes.c_uint64)),
     "pa_stream_cork": (_P, (_P, ctypes.c_int, StreamSuccess, _P)),
     "pa_stream_is_corked": (ctypes.c_int, (_P,)),
     "pa_stream_disconnect": (ctypes.c_int, (_P,)),
@@ -135,6 +168,8 @@ def libpulse() -> Any:
         declared = getattr(lib, function)
         declared.restype = restype
         declared.argtypes = argtypes
+    info = lib.pa_stream_get_timing_info
+    info.restype, info.argtypes = ctypes.POINTER(_timing_info_type(_timeval_type(lib))), (_P,)
     return lib
 
 

@@ -116,7 +116,7 @@ class OutputEdges:
                 edge.moved_us / 1000,
             )  # fmt: skip
         # Samples presented before the gate opened were silent: the content moved on that much.
-        skipped_ms = (edge.at_us - edge.first_sample_us) // 1000
+        skipped_ms = (edge.at_us - edge.first_sample_us + 500) // 1000
         return OutputStarted(edge.at_us, position + skipped_ms, True)
 
     def from_state(

@@ -3,10 +3,15 @@
 The stream runs continuously while it is uncorked: the server asks for data (the write
 callback, on libpulse's main-loop thread) and gets exactly what it asked for, rendered by a
 `Renderer` (the timed sink) for the instants those frames will be heard, silence where there is
-nothing to play. The instant of the next frame written is known from the server's own latency
-report: now + (write index - playback time), pa_stream_get_latency with its sign, the way
-libVLC's own PulseAudio output reads it (research/real-world.md §1.3), including what the sink
-itself still holds. Those measurements hold an affine frame -> instant map (the *grid*); the
+nothing to play. The instant of the next frame written comes from the server's own timing
+report, asked for after every write (pa_stream_update_timing_info): the server says how many
+bytes of the stream it had taken (read index) and how long its sink then still held before the
+speaker (sink latency), and stamps when it measured; the next frame is heard at that stamp +
+the sink latency + what was written beyond the read index. Not libpulse's interpolated
+pa_stream_get_latency: its smoother places each report at an instant guessed from the round
+trip (half of it, or the request's leg), so on a busy machine it strayed 0.3-0.8 ms from the
+monitor's recording (bench, two streams, both cores busy), where the server's stamped reports
+held to ±0.05 ms. Those measurements hold an affine frame -> instant map (the *grid*); the
 grid follows a sound card whose clock drifts from CLOCK_MONOTONIC a frame at a time, and jumps
 only when a measurement strays from it by more than RESYNC_US (devices/_frame_grid.py) or after
 an underrun, so measurement noise never turns into a jump in the music.
@@ -116,6 +121,11 @@ class PulseStream:
         self._ready = False  # the stream opened: a failure from now on is news to report
         self._grid = FrameGrid(fmt.rate)  # which instant each frame written is heard at
         self._quiet = True  # the last request held no media: the grid may move unheard
+        # Timing reports: one asked for at a time; only one asked for since the stream last
+        # stood still or ran dry (`_epoch`) is a measurement of the stream as it runs now.
+        self._epoch = 0
+        self._asked_in: int | None = None  # the epoch of the report on its way
+        self._fresh = False  # a report of this epoch arrived and was not used yet
         self._frames = 0  # frames written since the stream was created
         self._idle_since: int | None = None
         self.delay_us = MIN_DELAY_US
@@ -127,6 +137,7 @@ class PulseStream:
             pa.StreamRequest(self._on_request),
             pa.StreamNotify(self._on_underflow),
             pa.StreamSuccess(lambda _s, _ok, _u: None),
+            pa.StreamSuccess(self._on_timing),
         )
 
     # ------------------------------------------------------------ any thread but libpulse's
@@ -211,15 +222,13 @@ class PulseStream:
         lib.pa_stream_set_state_callback(self._stream, self._callbacks[0], None)
         lib.pa_stream_set_write_callback(self._stream, self._callbacks[1], None)
         lib.pa_stream_set_underflow_callback(self._stream, self._callbacks[2], None)
+        self._asked_in, self._fresh = None, False  # a report asked of a former stream is moot
         unset = 0xFFFFFFFF
         # prebuf 0: the server never waits to fill up; we decide when audio starts (the grid).
         attr = pa.BufferAttr(unset, fmt.bytes_for(TLENGTH_US), 0, fmt.bytes_for(MINREQ_US), unset)
-        flags = (
-            pa.STREAM_START_CORKED
-            | pa.STREAM_INTERPOLATE_TIMING
-            | pa.STREAM_AUTO_TIMING_UPDATE
-            | pa.STREAM_ADJUST_LATENCY
-        )
+        # No STREAM_AUTO_TIMING_UPDATE nor STREAM_INTERPOLATE_TIMING: the reports are asked
+        # for here, each known to be from after the last cork or underrun (`_ask_timing`).
+        flags = pa.STREAM_START_CORKED | pa.STREAM_ADJUST_LATENCY
         sink = self._sink.encode() if self._sink else None
         # No volume: the stream plays at whatever the user's mixer keeps for it; Baton's own
         # volume and fades are in the samples (devices/_timed_sink.py).
@@ -244,6 +253,7 @@ class PulseStream:
     def _set_corked(self, corked: bool) -> None:
         self._corked = corked
         self._grid.reset()  # the stream's time stood still: measure afresh
+        self._epoch += 1  # a report asked for before this measured the stream as it was
         self._idle_since = None
         op = self._lib.pa_stream_cork(self._stream, int(corked), self._callbacks[3], None)
         if op:
@@ -275,6 +285,7 @@ class PulseStream:
         # server's buffer). Audible as a dropout; the grid is re-measured on the next write.
         self.underflows += 1
         self._grid.reset()  # the write index fell behind the playback: measure afresh
+        self._epoch += 1
         if not self._corked:
             log = _LOGGER.warning if self.underflows == 1 else _LOGGER.debug
             log("pulse output: the server ran out of audio (%d times so far)", self.underflows)
@@ -306,20 +317,53 @@ class PulseStream:
         self._lib.pa_stream_write(stream, data, len(data), None, 0, pa.SEEK_RELATIVE)
         self._frames += frames
         self._cork_when_idle(more)
+        if not self._corked:
+            self._ask_timing()
 
     def _next_instant(self) -> GridStep | None:
-        """Return where the next frame written will be heard, on the grid."""
-        usec, negative = ctypes.c_uint64(), ctypes.c_int()
-        found = self._lib.pa_stream_get_latency(
-            self._stream, ctypes.byref(usec), ctypes.byref(negative)
-        )
-        if found != 0:
-            return None  # no timing information yet (just uncorked)
-        latency = -int(usec.value) if negative.value else int(usec.value)
-        step = self._grid.instant(self._frames, self._clock() + latency, quiet=self._quiet)
+        """Return where the next frame written will be heard, on the grid (None: not known)."""
+        measured = self._measured_instant()
+        if measured is None:
+            return self._grid.predict(self._frames)
+        step = self._grid.instant(self._frames, measured, quiet=self._quiet)
         if step.moved_us and not self._quiet:
             _LOGGER.info("pulse output: %+.1f ms off the grid, re-anchored", step.moved_us / 1000)
         return step
+
+    def _measured_instant(self) -> int | None:
+        """Return where the server's latest report places the next frame written, once per
+        report of the current epoch (None: no new one)."""
+        if not self._fresh:
+            return None
+        self._fresh = False
+        info = self._lib.pa_stream_get_timing_info(self._stream)
+        if not info:
+            return None
+        timing = info.contents
+        if timing.read_index_corrupt:
+            return None
+        # The server stamps its measurement with its wall clock (the same machine's; a remote
+        # server's stamp is libpulse's estimate); the grid is on CLOCK_MONOTONIC.
+        wall_minus_device = time.time_ns() // 1000 - self._clock()
+        stamp = int(timing.timestamp.sec) * 1_000_000 + int(timing.timestamp.usec)
+        fmt = self.format
+        queued = self._frames * fmt.frame_bytes - int(timing.read_index)
+        heard = int(timing.sink_usec) + queued * 1_000_000 // (fmt.rate * fmt.frame_bytes)
+        return stamp - wall_minus_device + heard
+
+    def _ask_timing(self) -> None:
+        """Ask the server for a timing report, unless one is on its way."""
+        if self._asked_in is not None:
+            return
+        op = self._lib.pa_stream_update_timing_info(self._stream, self._callbacks[4], None)
+        if op:
+            self._lib.pa_operation_unref(op)
+            self._asked_in = self._epoch
+
+    def _on_timing(self, _stream: Any, success: int, _userdata: Any) -> None:
+        asked_in, self._asked_in = self._asked_in, None
+        if success and asked_in == self._epoch:
+            self._fresh = True
 
     def _cork_when_idle(self, more: bool) -> None:
         if self._corked:

@@ -34,7 +34,9 @@ class PlayerClock:
         """Return the content position this clock predicts at *at_us*."""
         if not self.playing:
             return self.position_ms
-        return self.position_ms + (at_us - self.as_of_us) // 1000
+        # To the nearest ms: a floor would put a stop-first target's start, taken from here,
+        # half a millisecond back on average (content heard twice).
+        return self.position_ms + (at_us - self.as_of_us + 500) // 1000
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def test_a_late_first_block_of_a_timed_start_starts_later_in_the_content(tmp_pat
     reader.schedule(1_000, 1_000_000)
     block = reader.take(BLOCK, 1_010_000)  # 10 ms late: the content of 10 ms on
     assert block[0] == 1_000 + BLOCK
-    assert reader.started_ms(1_010_000) == (1_000 + BLOCK) * 1000 // RATE
+    assert reader.started_ms(1_010_000) == round((1_000 + BLOCK) * 1000 / RATE)  # nearest ms
 
 
 def test_a_seek_refills_what_the_sink_holds_from_the_new_position(tmp_path: Path) -> None:

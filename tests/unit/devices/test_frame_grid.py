@@ -69,3 +69,12 @@ def test_readings_straying_by_milliseconds_under_load_never_jump_the_music() -> 
     assert grid.resyncs == 0
     assert all(step.moved_us == 0 for step in steps)
     assert grid.nudges > 0  # followed a frame at a time while it lasted
+
+
+def test_between_readings_the_grid_predicts_from_its_map() -> None:
+    grid = FrameGrid(RATE)
+    assert grid.predict(0) is None  # not anchored: nothing to say
+    grid.instant(0, T0, quiet=True)
+    step = grid.predict(RATE)
+    assert step is not None
+    assert step.instant_us == T0 + 1_000_000
