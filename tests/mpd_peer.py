@@ -97,6 +97,9 @@ async def start_mpd(folder: Path, port: int = 0) -> RunningMpd:
                     "mpd listens")  # fmt: skip
         if process.returncode is not None:
             raise RuntimeError(f"mpd exited: {(folder / 'mpd.log').read_text()}")
+    except AssertionError as exc:
+        await running.stop()
+        raise AssertionError(f"{exc}; mpd's log: {(folder / 'mpd.log').read_text()!r}") from None
     except BaseException:
         await running.stop()
         raise
@@ -224,10 +227,14 @@ def free_port() -> int:
 
 
 def _answers(port: int) -> bool:
+    """Return whether mpd on *port* greets a connection now.
+
+    A greeting slow to come (a loaded machine) is a "not yet", never an error: a recv timeout
+    is a TimeoutError, which escaping here would end `until` at once with its own message."""
     with socket.socket() as sock:
-        sock.settimeout(0.2)
+        sock.settimeout(0.5)
         try:
             sock.connect(("127.0.0.1", port))
-        except OSError:
+            return sock.recv(64).startswith(b"OK MPD")
+        except OSError:  # refused, reset, or no greeting yet (socket.timeout is an OSError)
             return False
-        return sock.recv(64).startswith(b"OK MPD")
