@@ -16,9 +16,9 @@ Checked from the recording alone:
   (no burst at full volume);
 * no silence of 5 ms or more in a handoff;
 * the content goes on across every transfer within 5 ms: a handoff's content offset (content
-  minus clock) is the same after as before (the median handoff within 5 ms, each within 10:
-  see OUTLIER_US), and stop-first resumes the content where it stopped, as does a resume after
-  a pause (PipeWire: within 10 ms, see CONTINUITY_US).
+  minus clock) is the same after as before, every handoff within 5 ms, and stop-first resumes
+  the content where it stopped, as does a resume after a pause (PipeWire: within 10 ms, see
+  CONTINUITY_US).
 
 The daemons run as whoever runs the tests (root in CI's network namespace: PulseAudio then
 needs --system=false, tests/pulse_server.py); a daemon that cannot start skips its run, saying
@@ -105,9 +105,9 @@ CONTINUITY_US = {"pulseaudio": 5_000, "pipewire": 10_000}
 # load), clocks read down to the ms (a stop-first target replayed 0-2 ms), and this proof read
 # the recording at 44.1 kHz while the sink ran ~200 ppm fast and a gap's edges to 5 ms windows
 # (both measurement errors): handoffs 5-6 ms off now and then, a stop-first once 5.07 ms in
-# CI. The 5 ms bound holds for the median handoff; every one must stay within this wider
-# bound (docs/reliability.md, "Real audio servers").
-OUTLIER_US = {"pulseaudio": 10_000, "pipewire": 10_000}
+# CI, and this proof then held only the median handoff to 5 ms, each to 10. Since the fixes
+# (15 runs: every handoff within -1.7..+1.0 ms) every handoff is held to the issue's 5 ms
+# (docs/reliability.md, "Real audio servers").
 
 
 @dataclass(frozen=True)
@@ -330,7 +330,6 @@ def _check_levels(capture: Capture, steps: list[Step], reference: float) -> None
 
 def _check_handoffs(capture: Capture, handoffs: list[Step], kind: str) -> None:
     """Handoffs: never silent, and the content's offset to the clock unchanged."""
-    jumps = []
     for step in handoffs:
         silence = longest_silence(capture, step.start_us, step.end_us + AROUND_US)
         assert silence.duration_us < 5_000, (step, silence)
@@ -339,9 +338,7 @@ def _check_handoffs(capture: Capture, handoffs: list[Step], kind: str) -> None:
         jump = content_jump_us(capture, before, settled, CODE)
         print(f"{step.name}: content jump {jump} µs, longest silence {silence.duration_us} µs")
         assert jump is not None, step
-        assert abs(jump) <= OUTLIER_US[kind], (step, jump)
-        jumps.append(abs(jump))
-    assert statistics.median(jumps) <= CONTINUITY_US[kind], jumps
+        assert abs(jump) <= CONTINUITY_US[kind], (step, jump)
 
 
 def _check_resumes(capture: Capture, steps: list[Step], kind: str) -> None:
