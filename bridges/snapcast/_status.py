@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -195,7 +195,8 @@ def _listening(host: str) -> str:
 class Feed:
     """What the bridge fed a source: content from `start_ms`, its first frame written at
     `fed_at_us`, `frames` written since at `rate` in the source's `chunk_ms`; `ended` once the
-    media has no more."""
+    media has no more. `previous`: the feed this one follows on when the server dated it afresh
+    (`redated`), heard until this one is."""
 
     start_ms: int
     fed_at_us: int
@@ -203,6 +204,7 @@ class Feed:
     chunk_ms: int
     frames: int = 0
     ended: bool = False
+    previous: Feed | None = None
 
     def heard_from_us(self, buffer_ms: int) -> int:
         """Return the instant the first frame fed is heard."""
@@ -212,11 +214,30 @@ class Feed:
         """Return the instant the last frame fed so far is heard to its end."""
         return self.heard_from_us(buffer_ms) + self.frames * 1_000_000 // self.rate
 
+    def read_until_us(self) -> int:
+        """Return when the server, reading a chunk every `chunk_ms` from `fed_at_us`, has read
+        all that was fed so far."""
+        return self.fed_at_us + self.frames * 1_000_000 // self.rate
+
+    def late_at(self, at_us: int) -> bool:
+        """Return True if what is fed at *at_us* comes more than a chunk after the server read
+        the last: it has waited for it, and dates it afresh (its AsioStream's resync)."""
+        return at_us > self.read_until_us() + self.chunk_ms * 1000
+
+    def redated(self, at_us: int) -> Feed:
+        """Return the feed as the server dates what is fed from *at_us* on: the content where
+        this one got to, heard a buffer later, this one heard until then."""
+        previous = replace(self, previous=None)  # heard out by the time the new one is
+        return Feed(self.fed_ms(), at_us, self.rate, self.chunk_ms, previous=previous)
+
     def fed_ms(self) -> int:
         """Return the content position just after the last frame fed."""
         return self.start_ms + self.frames * 1000 // self.rate
 
     def position_at(self, at_us: int, buffer_ms: int) -> int:
-        """Return the content heard at *at_us*: the start until it is heard, the end after."""
+        """Return the content heard at *at_us*: the start until it is heard (what the previous
+        feed played, if any), the end after."""
+        if self.previous is not None and at_us < self.heard_from_us(buffer_ms):
+            return self.previous.position_at(at_us, buffer_ms)
         heard = (at_us - self.heard_from_us(buffer_ms)) // 1000
         return self.start_ms + max(0, min(heard, self.frames * 1000 // self.rate))

@@ -3,17 +3,21 @@ position, and the bridge writes it to the source's TCP port at the pace of the c
 
 The server reads a source at its own pace, a chunk every `chunk_ms`, and stamps each chunk as
 it reads it; whatever waits in the socket only delays everything after it. So the bridge writes
-whole chunks, `LEAD_MS` ahead of the clock and no more: the server never runs dry (a busy
-bridge has that long to catch up) and what it reads is what was due. The instant the first
+whole chunks, `LEAD_MS` ahead of the clock and no more: the server does not run dry while the
+bridge is busy for less than that, and what it reads is what was due. The instant the first
 chunk is written dates the whole feed (`Feed`, bridges/snapcast/_status.py). Stopping stops
 ffmpeg and the writes, at a chunk's end; the connection stays open (a new one is read only
 once the server has seen the old one idle, about a second later).
 
 How the server dates a feed (snapserver's AsioStream): on a new connection, the first chunk
-read is dated one chunk before it was read, and the rest follow it. On a connection it has
-read from, the first chunk after a pause is dated on the old timeline, in the past, and lost;
-the server then dates the next one afresh, one chunk back. So a feed on such a connection
-starts with one chunk of silence, given up to that.
+read is dated one chunk before it was read, and the rest follow it. When a chunk comes more
+than a chunk after it was due (after a pause, or a bridge busy for longer than its lead), that
+chunk is dated on the old timeline, in the past, and lost; the server then dates the next one
+afresh, one chunk back. So a feed on such a connection starts with one chunk of silence, given
+up to that; and a feed that comes late is re-dated the same way (`Feed.redated`), its content
+going on where it was: were it to write all it owes at once, the server would read that at its
+pace from its new timeline, and the group would play that much later than the feed says, for
+good (after a pause the server would still be reading the old feed when the next one comes).
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ __all__ = ["LEAD_MS", "SourceFeed"]
 
 _LOG = logging.getLogger(__name__)
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
-LEAD_MS = 60  # written ahead of the clock (see the module docstring)
+# Written ahead of the clock (see the module docstring): longer than a busy step of the bridge
+# on a loaded machine (with 60 ms the server waited 1-100 ms for a chunk now and then in the
+# tests); a resume after a pause waits that much longer (the server reads it after the pause).
+LEAD_MS = 200
 FIRST_DATA_TIMEOUT_S = 10.0  # ffmpeg opening the URL and decoding its first chunks
 CONNECT_TIMEOUT_S = 5.0
 _STOP_WAIT_S = 2.0
@@ -44,15 +51,23 @@ _STOP_WAIT_S = 2.0
 class SourceFeed:
     """Feeds one source of a Snapcast server (see the module docstring)."""
 
-    def __init__(self, source: Source, host: str, clock: Clock, ended: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        source: Source,
+        host: str,
+        clock: Clock,
+        ended: Callable[[], None],
+        redated: Callable[[], None] = lambda: None,
+    ) -> None:
         self.source = source
         self._host = source.host or host  # a source on every address: the server's
         self._clock = clock
         self._ended = ended  # called once the last frame of the media has been fed
+        self._redated = redated  # called when the feed came late and is re-dated
         self._writer: asyncio.StreamWriter | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._tasks = TaskOwner(f"snapcast source {source.stream_id}", _LOG)
-        self._stopped_at_us = 0
+        self._read_until_us = 0  # when the server has read what the last feed wrote
         self._used = False  # the server has read from this connection
         self._listening: asyncio.Task[None] | None = None
         self._last_words = ""
@@ -68,9 +83,9 @@ class SourceFeed:
         """Decode *url* from *position_ms* and feed it; return the feed once its first chunks
         are written (raise PlayerError when the media cannot be read)."""
         await self.async_stop()
-        # What the last feed left in the socket is read within LEAD_MS: the new one then starts
-        # on an idle source, stamped as it arrives.
-        drained = self._stopped_at_us + LEAD_MS * 1000 - self._clock()
+        # Once the server has read what the last feed wrote, the new one starts on an idle
+        # source, stamped as it arrives.
+        drained = self._read_until_us - self._clock()
         if drained > 0:
             await asyncio.sleep(drained / 1e6)  # the socket's lead running out, not a guess
         writer = await self._connection()
@@ -94,6 +109,11 @@ class SourceFeed:
         self._tasks.async_spawn(self._pump(writer, process), "feed")
         return self.feed
 
+    @property
+    def read_until_us(self) -> int:
+        """Return when the server has read all that the feeds stopped so far wrote (0: none)."""
+        return self._read_until_us
+
     async def async_connect(self) -> None:
         """Open the connection to the source, if it is not open (DeviceUnreachableError)."""
         await self._connection()
@@ -106,7 +126,7 @@ class SourceFeed:
         if process is not None:
             await self._finish(process)
         if self.feed is not None:
-            self._stopped_at_us = self._clock()
+            self._read_until_us = max(self._read_until_us, self.feed.read_until_us())
         feed, self.feed = self.feed, None
         return feed
 
@@ -149,15 +169,30 @@ class SourceFeed:
             if due > 0:
                 data = await _read_chunks(process, due, self.chunk_bytes)
                 if data:
-                    await self._write(writer, data)
-                    frames = len(data) // self.source.format.frame_bytes
-                    self.feed = replace(feed, frames=feed.frames + frames)
+                    await self._write_next(writer, data)
                 if len(data) < due:  # the media ended (or ffmpeg failed: it says why)
                     said = await self._finish(process)
                     if said:
                         _LOG.info("%s: ffmpeg stopped: %s", self.source.stream_id, said)
                     return
             await asyncio.sleep(period_s)  # the pace of the clock: one chunk per chunk_ms
+
+    async def _write_next(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        """Write the feed's next *data*; re-date the feed first if it comes late (the module
+        docstring): a chunk of silence given up, the content going on."""
+        feed = self.feed
+        assert feed is not None
+        now = self._clock()
+        given_up = b""
+        if feed.late_at(now):
+            late_ms = (now - feed.read_until_us()) // 1000
+            _LOG.info("%s: fed %d ms late: the server dates it afresh, and so does the bridge",
+                      self.source.stream_id, late_ms)  # fmt: skip
+            feed, given_up = feed.redated(now), bytes(self.chunk_bytes)
+        await self._write(writer, given_up + data)
+        self.feed = replace(feed, frames=feed.frames + len(data) // self.source.format.frame_bytes)
+        if given_up:
+            self._redated()
 
     def _due_bytes(self, elapsed_us: int) -> int:
         """Return the bytes of whole chunks fed after *elapsed_us* of the clock."""

@@ -37,7 +37,7 @@ from bridges.snapcast._status import (
     group_name,
     snapcast_device_id,
 )
-from bridges.snapcast.feed import LEAD_MS, SourceFeed
+from bridges.snapcast.feed import SourceFeed
 from connect import telemetry
 from connect.cli_common import baton_version
 from connect.clock import Clock, monotonic_us
@@ -55,7 +55,9 @@ _CLOSE_TIMEOUT_S = 2.0
 # From the mute's answer until the group is silent: the server tells the client, which mutes
 # the next block it writes (10-60 ms later with the file player's 50 ms blocks, measured).
 MUTE_LAG_MS = 40
-DRAIN_SLACK_MS = 150  # past the buffer and the feed's lead: the client's last block
+# Past the buffer: the client's last block, and the next feed's first chunk (dated on the old
+# timeline) too old to be played.
+DRAIN_SLACK_MS = 150
 
 
 class SnapcastPlayer:
@@ -274,7 +276,8 @@ class SnapcastPlayer:
         if feed is None or feed.source != source:
             if feed is not None:
                 await feed.async_close()
-            feed = self._feed = SourceFeed(source, self.host, self._clock, self._fed_to_end)
+            late = lambda: self._told("fed late: re-dated, heard that much later")  # noqa: E731
+            feed = self._feed = SourceFeed(source, self.host, self._clock, self._fed_to_end, late)
         await feed.async_connect()  # now: the server accepts it before the first feed comes
         return feed
 
@@ -304,8 +307,11 @@ class SnapcastPlayer:
         self._group().update({**self._group_data(), "muted": muted})  # the mirror, quietly
 
     def _drained_us(self) -> int:
-        """Return when what the server held for the group when it was muted has played."""
-        return self._muted_at_us + (self._buffer_ms + LEAD_MS + DRAIN_SLACK_MS) * 1000
+        """Return when the group may be unmuted and fed again: what it was sent before the
+        mute has played, and the server's old timeline (to the end of what the last feed
+        wrote) is a buffer old, so the next feed's first chunk, dated on it, is dropped."""
+        read_until = self._feed.read_until_us if self._feed is not None else 0
+        return max(self._muted_at_us, read_until) + (self._buffer_ms + DRAIN_SLACK_MS) * 1000
 
     async def _unmute_at(self, at_us: int) -> None:
         await _until(self._clock, at_us)
@@ -383,7 +389,8 @@ class SnapcastPlayer:
                     client.set_callback(lambda _: self._told("a client of the group changed"))
 
     def _told(self, what: str) -> None:
-        """The server told of a change (its notification, mirrored by the library)."""
+        """The server told of a change (its notification, mirrored by the library), or the
+        feed did: an event, and the device reads the status again."""
         said = {a.BRIDGE_KIND: "snapcast", a.BRIDGE_ANSWER: what}
         telemetry.emit_event(a.EVENT_BRIDGE_CHANGED, said)
         self._changed()

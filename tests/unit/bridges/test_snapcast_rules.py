@@ -3,6 +3,7 @@ names, the sources Baton feeds and which group feeds which, the feed's timeline.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -118,3 +119,18 @@ def test_what_is_fed_is_heard_a_buffer_later() -> None:
     assert feed.position_at(10_000_000, 1_000) == 5_000  # not heard yet: its start
     assert feed.position_at(heard_from + 400_000, 1_000) == 5_400
     assert feed.position_at(heard_from + 3_000_000, 1_000) == 6_000  # no further than fed
+
+
+def test_a_feed_that_comes_late_is_dated_afresh_and_heard_that_much_later() -> None:
+    feed = Feed(start_ms=5_000, fed_at_us=10_000_000, rate=44_100, chunk_ms=20, frames=44_100)
+    assert feed.read_until_us() == 11_000_000  # read a chunk every 20 ms from when it came
+    assert not feed.late_at(11_020_000)  # within a chunk: the server reads it on its timeline
+    assert feed.late_at(11_021_000)  # it waited longer: it dates the next afresh
+    later = feed.redated(11_300_000)
+    assert (later.start_ms, later.fed_at_us, later.frames) == (6_000, 11_300_000, 0)
+    assert later.heard_from_us(1_000) == 11_300_000 + 980_000
+    # Until then the first feed is heard, to its end; then the content goes on from there.
+    assert later.position_at(10_980_000 + 500_000, 1_000) == 5_500
+    assert later.position_at(11_980_000 + 100_000, 1_000) == 6_000  # a gap: its end held
+    assert replace(later, frames=4_410).position_at(12_280_000 + 50_000, 1_000) == 6_050
+    assert later.redated(12_000_000).previous == replace(later, previous=None)  # one back
