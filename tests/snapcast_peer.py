@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.audio import RATE, Capture, Recording
-from tests.mpd_peer import RunningBridge, free_port
+from tests.mpd_peer import RunningBridge
 from tests.waiting import until
 
 LATE_READ_US = 500_000  # a read later than this after its data was written: a writer's break
@@ -153,7 +153,8 @@ def rpc(port: int, method: str, params: dict[str, Any] | None = None) -> Any:
 async def start_snapcast(folder: Path, group_name: str, control_port: int = 0) -> RunningSnapcast:
     """Start snapserver (its control on *control_port*, or a free one) and a snapclient
     recording into a FIFO; wait until the client's group exists, then name it *group_name*."""
-    control, stream, source = control_port or free_port(), free_port(), free_port()
+    ports = _free_ports(3)
+    control, stream, source = control_port or ports[0], ports[1], ports[2]
     conf = _configure(folder, control, stream, source)
     fifo = folder / "out.fifo"
     os.mkfifo(fifo)
@@ -250,6 +251,16 @@ def _configure(folder: Path, control: int, stream: int, source: int) -> Path:
         encoding="utf-8",
     )
     return conf
+
+
+def _free_ports(count: int) -> list[int]:
+    """Return *count* distinct ports free on 127.0.0.1 now (bound at once: one after another,
+    two free ports were once the same, and snapserver could not listen on it twice)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def _answers(port: int) -> bool:
