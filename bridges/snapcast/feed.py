@@ -6,18 +6,18 @@ it reads it; whatever waits in the socket only delays everything after it. So th
 whole chunks, `LEAD_MS` ahead of the clock and no more: the server does not run dry while the
 bridge is busy for less than that, and what it reads is what was due. The instant the first
 chunk is written dates the whole feed (`Feed`, bridges/snapcast/_status.py). Stopping stops
-ffmpeg and the writes, at a chunk's end; the connection stays open (a new one is read only
-once the server has seen the old one idle, about a second later).
+ffmpeg and the writes, at a chunk's end.
 
 How the server dates a feed (snapserver's AsioStream): on a new connection, the first chunk
-read is dated one chunk before it was read, and the rest follow it. When a chunk comes more
-than a chunk after it was due (after a pause, or a bridge busy for longer than its lead), that
-chunk is dated on the old timeline, in the past, and lost; the server then dates the next one
-afresh, one chunk back. So a feed on such a connection starts with one chunk of silence, given
-up to that; and a feed that comes late is re-dated the same way (`Feed.redated`), its content
-going on where it was: were it to write all it owes at once, the server would read that at its
+read is dated one chunk before it was read, and the rest follow it. So each feed has a
+connection of its own: the server takes the next one once it has read the last to its end,
+and dates it afresh. When a chunk comes more than a chunk after it was due (a bridge busy for
+longer than its lead), that chunk is dated on the old timeline, in the past, and lost; the
+server then dates the next one afresh, one chunk back. So a feed that comes late is re-dated
+the same way (`Feed.redated`): a chunk of silence given up to that, its content going on
+where it was. Were it to write all it owes at once instead, the server would read that at its
 pace from its new timeline, and the group would play that much later than the feed says, for
-good (after a pause the server would still be reading the old feed when the next one comes).
+good.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ _LOG = logging.getLogger(__name__)
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 # Written ahead of the clock (see the module docstring): longer than a busy step of the bridge
 # on a loaded machine (with 60 ms the server waited 1-100 ms for a chunk now and then in the
-# tests); a resume after a pause waits that much longer (the server reads it after the pause).
+# tests); after a pause the server reads it (the group muted) within the buffer's drain.
 LEAD_MS = 200
 FIRST_DATA_TIMEOUT_S = 10.0  # ffmpeg opening the URL and decoding its first chunks
 CONNECT_TIMEOUT_S = 5.0
@@ -68,7 +68,7 @@ class SourceFeed:
         self._process: asyncio.subprocess.Process | None = None
         self._tasks = TaskOwner(f"snapcast source {source.stream_id}", _LOG)
         self._read_until_us = 0  # when the server has read what the last feed wrote
-        self._used = False  # the server has read from this connection
+        self._used = False  # a feed was written to this connection
         self._listening: asyncio.Task[None] | None = None
         self._last_words = ""
         self.feed: Feed | None = None
@@ -88,6 +88,8 @@ class SourceFeed:
         drained = self._read_until_us - self._clock()
         if drained > 0:
             await asyncio.sleep(drained / 1e6)  # the socket's lead running out, not a guess
+        if self._used:  # a connection of its own: the server dates its first chunk afresh
+            await self._disconnect()
         writer = await self._connection()
         process = await self._decoder(url, position_ms)
         lead = self._due_bytes(LEAD_MS * 1000)
@@ -100,9 +102,8 @@ class SourceFeed:
             said = await self._finish(process)
             raise PlayerError(m.ErrorCode.MEDIA_UNREACHABLE, f"ffmpeg cannot read it: {said}")
         fmt = self.source.format
-        given_up = bytes(self.chunk_bytes) if self._used else b""  # see the module docstring
         started = self._clock()
-        await self._write(writer, given_up + first)
+        await self._write(writer, first)
         self._used = True
         frames = len(first) // fmt.frame_bytes
         self.feed = Feed(position_ms, started, fmt.rate, self.source.chunk_ms, frames)

@@ -55,9 +55,7 @@ _CLOSE_TIMEOUT_S = 2.0
 # From the mute's answer until the group is silent: the server tells the client, which mutes
 # the next block it writes (10-60 ms later with the file player's 50 ms blocks, measured).
 MUTE_LAG_MS = 40
-# Past the buffer: the client's last block, and the next feed's first chunk (dated on the old
-# timeline) too old to be played.
-DRAIN_SLACK_MS = 150
+DRAIN_SLACK_MS = 150  # past the buffer: the client's last block
 
 
 class SnapcastPlayer:
@@ -307,11 +305,11 @@ class SnapcastPlayer:
         self._group().update({**self._group_data(), "muted": muted})  # the mirror, quietly
 
     def _drained_us(self) -> int:
-        """Return when the group may be unmuted and fed again: what it was sent before the
-        mute has played, and the server's old timeline (to the end of what the last feed
-        wrote) is a buffer old, so the next feed's first chunk, dated on it, is dropped."""
+        """Return when the group may be unmuted: what it was sent before the mute has played,
+        and the server has read (muted: sent nowhere) all that the last feed wrote."""
         read_until = self._feed.read_until_us if self._feed is not None else 0
-        return max(self._muted_at_us, read_until) + (self._buffer_ms + DRAIN_SLACK_MS) * 1000
+        heard_until = self._muted_at_us + self._buffer_ms * 1000
+        return max(heard_until, read_until) + DRAIN_SLACK_MS * 1000
 
     async def _unmute_at(self, at_us: int) -> None:
         await _until(self._clock, at_us)

@@ -140,7 +140,7 @@ async def test_a_group_is_listed_and_played(
 
     # The bridge busy for longer than its lead, so the server waits for it and dates what
     # follows afresh: the feed is re-dated likewise (what it owes is not left waiting in the
-    # socket, the group late by that much for good, the resume's first chunk not old enough).
+    # socket, the group playing that much later than the bridge says, for good).
     await _busy(b, 0.4)
 
     # Pause: the group goes silent at once (muted: the server's buffer is not heard), and the
