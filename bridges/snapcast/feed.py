@@ -250,10 +250,12 @@ class SourceFeed:
 
     async def _finish(self, process: asyncio.subprocess.Process) -> str:
         """Stop ffmpeg if it runs; return the last thing it said."""
-        if process.returncode is None:
+        assert process.stdout is not None
+        # One that has closed its output is ending by itself: signalling it could reap it behind
+        # asyncio's back (Popen.send_signal polls first), which then warns "Unknown child".
+        if process.returncode is None and not process.stdout.at_eof():
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
-        assert process.stdout is not None
         try:
             async with asyncio.timeout(_STOP_WAIT_S):
                 await process.stdout.read()  # what it still writes, dropped: so it can exit
