@@ -1,9 +1,10 @@
 """Bridges benchmark: devices people already own (MPD, a UPnP/DLNA renderer, an AirPlay
-speaker) beside Baton's own.
+speaker, a Snapcast group) beside Baton's own.
 
-Per kind, against the real peers the tests use (Debian's `mpd`, `gmediarender` and
-`shairport-sync`, started here; tests/mpd_peer.py, tests/upnp_peer.py, tests/airplay_peer.py)
-and the real `baton-bridge` process:
+Per kind, against the real peers the tests use (Debian's `mpd`, `gmediarender`,
+`shairport-sync`, `snapserver` with a `snapclient`, started here; tests/mpd_peer.py,
+tests/upnp_peer.py, tests/airplay_peer.py, tests/snapcast_peer.py) and the real `baton-bridge`
+process:
 
 * discovery: from the bridge process's spawn until a `DeviceRegistry` browsing in this process
   lists the bridged device on mDNS (the bridge reaches the device, then serves and announces);
@@ -21,10 +22,10 @@ The device's protocol sets the floor of the stop-first figures: a bridged device
 at an instant, so its transfers stop the source first (its stop, then the offer, the device's
 open and start) and its gap is that whole path; a renderer starts muted, seeks once its track
 is open and reports whole seconds; an AirPlay speaker is heard RAOP's latency after its
-stream starts (pyatv's 1.5 s and the speaker's buffer: about 1.7 s after its set-up). The UPnP
-part needs root (a veth pair: libupnp refuses loopback) and gmediarender, the AirPlay part
-root (Avahi on lo, in a mount namespace) and shairport-sync; without them they are left out,
-saying why.
+stream starts (pyatv's 1.5 s and the speaker's buffer: about 1.7 s after its set-up); a
+Snapcast group hears what it is fed the server's buffer (1 s) later. The UPnP part needs root
+(a veth pair: libupnp refuses loopback) and gmediarender, the AirPlay part root (Avahi on lo,
+in a mount namespace) and shairport-sync; without them they are left out, saying why.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from tests.audio import write_position_track
 from tests.media_server import MediaServer
 from tests.mpd_peer import READY, mpd_installed, start_mpd
 from tests.receivers import RunningReceiver, start_receiver
+from tests.snapcast_peer import READY as SNAPCAST_READY
+from tests.snapcast_peer import snapcast_installed, start_snapcast
 from tests.upnp_peer import gmediarender_installed, renderer_link, start_renderer
 
 STEP_TIMEOUT_S = 15.0
@@ -67,7 +70,7 @@ async def _spawn_bridge(words: list[str]) -> tuple[asyncio.subprocess.Process, s
             line = (await process.stdout.readline()).decode(errors="replace")
             if not line:
                 raise RuntimeError("baton-bridge exited before listening")
-            if found := READY.search(line):
+            if found := READY.search(line) or SNAPCAST_READY.search(line):
                 return process, found["id"], int(found["port"])
 
 
@@ -219,6 +222,15 @@ async def _run(quick: bool) -> list[Measurement]:
                 await speaker.stop()
         else:
             print("bridges: no AirPlay figures (needs root and shairport-sync)", flush=True)
+        if snapcast_installed():
+            snapcast = await start_snapcast(folder / "snapcast", "Bench Garden")
+            try:
+                words = ["--snapcast", f"127.0.0.1:{snapcast.control_port}", "--interface", "lo"]
+                out += await _kind("snapcast", words, folder / "with-snapcast", quick)
+            finally:
+                await snapcast.stop()
+        else:
+            print("bridges: snapserver or snapclient is not installed: no Snapcast figures")
     return out
 
 

@@ -1,9 +1,10 @@
 """`baton-bridge`: present the devices people already own as Baton devices.
 
 Each `--mpd HOST[:PORT]` is one MPD, each `--upnp URL` one UPnP/DLNA renderer (the URL of
-its device description), each `--airplay HOST[:PORT]` one AirPlay speaker; `--browse-mpd`,
-`--browse-upnp` and `--browse-airplay` add those found on the network (mDNS `_mpd._tcp`,
-SSDP, mDNS `_raop._tcp`) on the interfaces given. Each becomes a Baton device with its own
+its device description), each `--airplay HOST[:PORT]` one AirPlay speaker, each
+`--snapcast HOST[:PORT]` every group of a Snapcast server; `--browse-mpd`, `--browse-upnp`
+and `--browse-airplay` add those found on the network (mDNS `_mpd._tcp`, SSDP, mDNS
+`_raop._tcp`) on the interfaces given. Each becomes a Baton device with its own
 session server, advertised on mDNS, until SIGINT or SIGTERM. Prints one line per device once
 it listens: `baton-bridge: 'NAME' (KIND, id ID) listening on HOST:PORT`.
 """
@@ -25,6 +26,14 @@ from bridges.device import BridgedDevice
 from bridges.errors import BridgeError, DeviceUnreachableError
 from bridges.mpd import MpdPlayer, mpd_device_id, parse_address
 from bridges.mpd.browse import FoundMpd, MpdBrowser
+from bridges.snapcast import (
+    DEFAULT_BUFFER_MS,
+    GroupWatch,
+    SnapcastPlayer,
+    SourceClaims,
+    snapcast_device_id,
+)
+from bridges.snapcast import parse_address as parse_snapcast
 from bridges.upnp import UpnpPlayer
 from bridges.upnp.search import RendererSearch
 from connect.cli_common import add_version_flag
@@ -49,6 +58,7 @@ examples:
   baton-bridge --mpd kitchen.local:6600 --name Kitchen --mpd 192.168.1.20 --interface eth0
   baton-bridge --browse-upnp --browse-mpd --interface eth0
   baton-bridge --airplay 192.168.1.30 --browse-airplay --interface eth0
+  baton-bridge --snapcast localhost --interface eth0
 """
 
 
@@ -57,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baton-bridge",
         description="Show devices you already own (MPD, UPnP/DLNA renderers, AirPlay "
-        "speakers) as Baton devices "
+        "speakers, Snapcast groups) as Baton devices "
         "on the local network.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -78,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--airplay", action="append", default=[], metavar="HOST[:PORT]",
         help="an AirPlay (RAOP) speaker to bridge (repeatable; port 5000 unless given)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--snapcast", action="append", default=[], metavar="HOST[:PORT]",
+        help="a Snapcast server whose groups to bridge, each a device (repeatable; its "
+        "JSON-RPC port, 1705 unless given; it needs a source named Baton: see the README)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--snapcast-buffer", type=int, default=DEFAULT_BUFFER_MS, metavar="MS",
+        help="the Snapcast servers' `buffer` (ms, default %(default)s): fed -> heard",
     )  # fmt: skip
     parser.add_argument(
         "--browse-mpd", action="store_true",
@@ -111,10 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The renderers' event notifications (UPnP GENA) arrive as HTTP requests: not news.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    if not (args.mpd or args.upnp or args.airplay or args.browse_mpd or args.browse_upnp
-            or args.browse_airplay):  # fmt: skip
+    if not (args.mpd or args.upnp or args.airplay or args.snapcast or args.browse_mpd
+            or args.browse_upnp or args.browse_airplay):  # fmt: skip
         parser.error(
-            "name a device to bridge (--mpd HOST[:PORT], --upnp URL, --airplay HOST[:PORT]), "
+            "name a device to bridge (--mpd HOST[:PORT], --upnp URL, --airplay HOST[:PORT], "
+            "--snapcast HOST[:PORT]), "
             "or --browse-..."
         )
     if len(args.name) > len(args.mpd):
@@ -139,9 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(exc))
         what = f"the AirPlay speaker at {address}"
         named.append((what, functools.partial(_airplay_device, address, interfaces)))
-    bridge = _Bridge(interfaces, browse_airplay=args.browse_airplay)
+    servers = []
+    for address in args.snapcast:
+        try:
+            servers.append(parse_snapcast(address))
+        except ValueError as exc:
+            parser.error(str(exc))
+    bridge = _Bridge(interfaces, args.snapcast_buffer, browse_airplay=args.browse_airplay)
     try:
-        return asyncio.run(bridge.async_serve(named, args.browse_mpd, args.browse_upnp))
+        return asyncio.run(bridge.async_serve(named, args.browse_mpd, args.browse_upnp, servers))
     except (BridgeError, ConnectError, OSError) as exc:
         print(f"baton-bridge: cannot start: {exc}", file=sys.stderr)
         return 1
@@ -170,15 +196,23 @@ def _mpd_device(
 class _Bridge:
     """The devices of one bridge process: started, announced, found, closed."""
 
-    def __init__(self, interfaces: tuple[str, ...], *, browse_airplay: bool = False) -> None:
+    def __init__(
+        self, interfaces: tuple[str, ...], snapcast_buffer_ms: int, *, browse_airplay: bool = False
+    ) -> None:
         self.interfaces = interfaces
+        self.snapcast_buffer_ms = snapcast_buffer_ms
         self.browse_airplay = browse_airplay
         self.started: dict[str, BridgedDevice] = {}
         self.starting: set[str] = set()  # renderers' locations, MPDs' ids, being started
         self.tasks = TaskOwner("bridge", _LOG)
+        self.watches: list[GroupWatch] = []  # the Snapcast servers' groups
 
     async def async_serve(
-        self, named: list[tuple[str, Maker]], browse_mpd: bool, browse_upnp: bool
+        self,
+        named: list[tuple[str, Maker]],
+        browse_mpd: bool,
+        browse_upnp: bool,
+        snapcast: Sequence[tuple[str, int]] = (),
     ) -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -198,6 +232,8 @@ class _Bridge:
         try:
             for what, make in named:
                 await self._start_named(what, make)
+            for host, port in snapcast:
+                await self._start_snapcast(host, port)
             for browser in (mpds, renderers, speakers):
                 if browser is not None:
                     await browser.async_start()
@@ -206,6 +242,8 @@ class _Bridge:
             for browser in (mpds, renderers, speakers):
                 if browser is not None:
                     await browser.async_close()
+            for watch in self.watches:
+                await watch.async_close()
             await self.tasks.async_close(CLOSE_TIMEOUT_S)
             for device in reversed(self.started.values()):
                 with contextlib.suppress(TimeoutError):
@@ -254,6 +292,24 @@ class _Bridge:
                 continue
             _LOG.info("%s: reached", what)
             return
+
+    async def _start_snapcast(self, host: str, port: int) -> None:
+        """Bridge each group of the Snapcast server with a client connected, now and as they
+        come (bridges/snapcast/groups.py)."""
+        claims = SourceClaims()  # the server's Baton sources, shared by its groups
+        watch = GroupWatch(host, port, functools.partial(self._found_group, host, port, claims))
+        self.watches.append(watch)
+        await watch.async_start()
+
+    def _found_group(self, host: str, port: int, claims: SourceClaims, group_id: str) -> None:
+        key = snapcast_device_id(host, port, group_id)
+        if key in self.started or key in self.starting:
+            return
+        player = SnapcastPlayer(
+            host, port, group_id, claims=claims, buffer_ms=self.snapcast_buffer_ms
+        )
+        device = BridgedDevice(player, interfaces=self.interfaces)
+        self._start_found(key, device, f"group {group_id} of the Snapcast server at {host}:{port}")
 
     def _found_mpd(self, mpd: FoundMpd) -> None:
         key = mpd_device_id(mpd.host, mpd.port)

@@ -40,6 +40,7 @@ ALONE = (
     "integration/bridges/test_upnp.py",
     "integration/bridges/test_airplay.py",
     "integration/bridges/test_airplay_transfer.py",
+    "integration/bridges/test_snapcast.py",
 )
 """Paths under tests/ whose tests run alone on the machine (a folder ends with "/")."""
 

@@ -9,6 +9,7 @@ import pytest
 from tests.airplay_peer import shairport_installed
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
 from tests.mpd_peer import mpd_installed
+from tests.snapcast_peer import snapcast_installed
 from tests.upnp_peer import gmediarender_installed
 
 
@@ -26,6 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         "test_mpd": None if mpd_installed() else "mpd",
         "test_upnp": None if gmediarender_installed() else "gmediarender",
         "test_airplay": None if shairport_installed() else "shairport-sync",
+        "test_snapcast": None if snapcast_installed() else "snapserver and snapclient",
     }
     for item in items:
         for prefix, package in missing.items():
