@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -94,12 +95,14 @@ async def capture_pair(tmp_path: Path) -> AsyncIterator[tuple[PlayerHarness, Pla
 
 @pytest.fixture
 async def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AudioServer]:
-    """A PulseAudio of the test's own with one null sink, "room", that players here reach."""
-    audio = AudioServer(tmp_path / "pulse", ["room"])
+    """A PulseAudio of the test's own with one null sink, "room", that players here reach
+    (PipeWire's pulse layer instead with BATON_AUDIO_SERVER=pipewire)."""
+    kind = os.environ.get("BATON_AUDIO_SERVER", "pulseaudio")
+    audio = AudioServer(tmp_path / "pulse", ["room"], kind)
     try:
         await audio.start()
     except AudioServerUnavailableError as exc:
-        pytest.skip(f"PulseAudio cannot run here: {exc}")
+        pytest.skip(f"{kind} cannot run here: {exc}")
     for name in ("PULSE_SERVER", "PULSE_CLIENTCONFIG"):
         monkeypatch.setenv(name, audio.env[name])
     yield audio
