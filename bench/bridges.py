@@ -50,7 +50,6 @@ from tests.audio import write_position_track
 from tests.media_server import MediaServer
 from tests.mpd_peer import READY, mpd_installed, start_mpd
 from tests.receivers import RunningReceiver, start_receiver
-from tests.snapcast_peer import READY as SNAPCAST_READY
 from tests.snapcast_peer import snapcast_installed, start_snapcast
 from tests.upnp_peer import gmediarender_installed, renderer_link, start_renderer
 
@@ -73,7 +72,7 @@ async def _spawn_bridge(words: list[str]) -> tuple[asyncio.subprocess.Process, s
             line = (await process.stdout.readline()).decode(errors="replace")
             if not line:
                 raise RuntimeError("baton-bridge exited before listening")
-            if found := READY.search(line) or SNAPCAST_READY.search(line):
+            if found := READY.search(line):
                 return process, found["id"], int(found["port"])
 
 

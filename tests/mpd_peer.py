@@ -27,8 +27,9 @@ from tests.waiting import until
 
 START_TIMEOUT_S = 10.0
 CONTIGUOUS_US = 100_000  # see capture_of
-READY = re.compile(
-    r"id (?P<id>(?:mpd|upnp|airplay)-[0-9a-f]+)\) listening on (?P<host>[0-9.]+):(?P<port>\d+)"
+READY = re.compile(  # a bridged device of any kind, as baton-bridge says it listens
+    r"id (?P<id>(?:mpd|upnp|airplay|snapcast)-[0-9a-f]+)\) listening on "
+    r"(?P<host>[0-9.]+):(?P<port>\d+)"
 )
 
 MPD = shutil.which("mpd") or "/usr/bin/mpd"

@@ -23,14 +23,13 @@ import re
 import shutil
 import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.audio import RATE, Capture, Recording
-from tests.mpd_peer import RunningBridge
+from tests.mpd_peer import RunningBridge, start_bridge_with
 from tests.waiting import until
 
 LATE_READ_US = 500_000  # a read later than this after its data was written: a writer's break
@@ -195,36 +194,9 @@ async def start_snapcast(folder: Path, group_name: str, control_port: int = 0) -
 
 async def start_snapcast_bridge(snapcast: RunningSnapcast) -> RunningBridge:
     """Start `python -m bridges --snapcast` for the server; wait until its group listens."""
-    argv = [sys.executable, "-m", "bridges", "--snapcast", f"127.0.0.1:{snapcast.control_port}",
-            "--interface", "lo"]  # fmt: skip
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    return await start_bridge_with(
+        ["--snapcast", f"127.0.0.1:{snapcast.control_port}", "--interface", "lo"]
     )
-    assert process.stdout is not None
-    lines: list[str] = []
-    try:
-        async with asyncio.timeout(START_TIMEOUT_S):
-            while True:
-                line = (await process.stdout.readline()).decode(errors="replace")
-                if not line:
-                    raise RuntimeError(f"baton-bridge exited: {''.join(lines)}")
-                lines.append(line)
-                if found := READY.search(line):
-                    break
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
-        raise
-    bridge = RunningBridge(process, found["id"], found["host"], int(found["port"]), lines)
-    bridge.drain = asyncio.get_running_loop().create_task(_drain(process, lines))
-    return bridge
-
-
-async def _drain(process: asyncio.subprocess.Process, into: list[str]) -> None:
-    assert process.stdout is not None
-    while line := await process.stdout.readline():
-        into.append(line.decode(errors="replace"))
 
 
 def _configure(folder: Path, control: int, stream: int, source: int) -> Path:
