@@ -14,17 +14,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from snapcast.control import create_server
 from snapcast.control.server import Snapserver
 
 from bridges.errors import DeviceUnreachableError
-from connect.wire import messages as m
+from bridges.snapcast._control import async_reach_server
 from taskowner import TaskOwner
 
 __all__ = ["GroupWatch"]
 
 _LOG = logging.getLogger(__name__)
-CONNECT_TIMEOUT_S = 5.0
 RETRY_FIRST_S = 1.0  # a server not reachable at start: tried again after this, doubling
 RETRY_CAP_S = 30.0
 _CLOSE_TIMEOUT_S = 2.0
@@ -62,16 +60,7 @@ class GroupWatch:
             return
 
     async def _connect(self) -> None:
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                server = await create_server(
-                    asyncio.get_running_loop(), self.host, self.port, reconnect=True
-                )
-        except (OSError, TimeoutError) as exc:
-            raise DeviceUnreachableError(
-                m.ErrorCode.AUDIO_OUTPUT,
-                f"cannot reach the Snapcast server at {self.host}:{self.port}: {exc}",
-            ) from exc
+        server = await async_reach_server(self.host, self.port)
         self._server = server
         server.set_on_update_callback(self._look)
         server.set_new_client_callback(lambda _: self._tasks.async_spawn(self._read(), "read"))

@@ -24,11 +24,11 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from typing import Any
 
-from snapcast.control import create_server
 from snapcast.control.server import Snapserver
 
 from bridges.errors import DeviceUnreachableError, PlayerError
 from bridges.player import PlayerDescription, PlayerState, PlayerStatus
+from bridges.snapcast._control import async_reach_server
 from bridges.snapcast._status import (
     DEFAULT_BUFFER_MS,
     POSITION_UNCERTAINTY_MS,
@@ -49,7 +49,6 @@ from tracing import attributes as a
 __all__ = ["SnapcastPlayer"]
 
 _LOG = logging.getLogger(__name__)
-CONNECT_TIMEOUT_S = 5.0
 REQUEST_TIMEOUT_S = 5.0
 _CLOSE_TIMEOUT_S = 2.0
 # From the mute's answer until the group is silent: the server tells the client, which mutes
@@ -106,16 +105,7 @@ class SnapcastPlayer:
     async def async_start(self, changed: Callable[[], None]) -> None:
         """Connect to the server's control port and follow its notifications."""
         self._changed = changed
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                server = await create_server(
-                    asyncio.get_running_loop(), self.host, self.port, reconnect=True
-                )
-        except (OSError, TimeoutError) as exc:
-            raise DeviceUnreachableError(
-                m.ErrorCode.AUDIO_OUTPUT,
-                f"cannot reach the Snapcast server at {self.host}:{self.port}: {exc}",
-            ) from exc
+        server = await async_reach_server(self.host, self.port)
         self._server, self._connected = server, True
         server.set_on_update_callback(self._on_change)
         server.set_on_connect_callback(self._on_connected)
