@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def lateness_us(placed: list[tuple[int, int]]) -> list[float]:
     return [h - edge for h in heights]
 
 
-def wander_ms(late: list[float], pick: Any) -> float:
+def wander_ms(late: list[float], pick: Callable[[list[float]], float]) -> float:
     """Return how far *pick* (a statistic of WINDOW reports) moved over the run, in ms."""
     picked = [pick(late[i : i + WINDOW]) for i in range(len(late) - WINDOW)]
     return (max(picked) - min(picked)) / 1000

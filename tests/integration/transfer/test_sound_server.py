@@ -94,7 +94,7 @@ PEAK_DB = 1.5
 # (bench/server_timing.py). The output's grid followed their median, which wandered with the
 # load (1.7 ms with both cores busy, and a run of late reports could jump it); it now holds
 # their lower edge (devices/_frame_grid.py), which wandered 0.2 ms. Runs of 2026-12-07 since,
-# at load 2-6.6 (two or three busy loops beside): every handoff within 4.4 ms, most within 2.
+# at load 2-6.7 (up to four busy loops beside): every handoff within 4.4 ms, most within 2.
 CONTINUITY_US = {"pulseaudio": 5_000, "pipewire": 10_000}
 # Every PulseAudio start now lands on its instant to ±0.1 ms, whichever path (first sound
 # after silence against the instant the receiver placed it, in the monitor's recording), and
