@@ -1,40 +1,44 @@
-"""Which instant each frame of an output stream is heard at, from noisy latency readings.
+"""Which instant each frame of an output stream is heard at, from late latency readings.
 
 A sound server reports, at each write, when the next frame written is heard; each reading is
-off by some noise (PulseAudio's own stamped reports, devices/_pulse_stream.py: ±0.05 ms against
-the null sink's monitor; PipeWire's pulse layer: -1..+2 ms; libpulse's interpolated latency,
-used before: 0.3-0.8 ms on a busy machine) and the sink's block rendering. Taken
-one by one, such readings would move samples back and forth by that much. The grid is an
-affine frame -> instant map instead, held against the median of the latest readings:
-* while the stream plays no media (silence before a start), it follows that median freely: the
-  moves are inaudible, and a pre-roll's ~100 ms of silent writes settle it to a fraction of a
+late by some amount and the sink's block rendering, never early: the server reads its stream's
+position first and stamps the report after (PulseAudio's own stamped reports,
+devices/_pulse_stream.py: +0..0.05 ms against the null sink's monitor; PipeWire's pulse layer:
+its read index and delay are from the graph's last cycle, up to one quantum (~43 ms) before the
+stamp, usually 0.1-0.5 ms, several ms on a loaded machine; libpulse's interpolated latency,
+used before: 0.3-0.8 ms either way on a busy machine). Taken one by one, such readings would
+move samples back and forth by that much; their median moves with the load (PipeWire's pulse
+layer: a handoff's two streams then several ms apart). The grid is an affine frame -> instant
+map instead, held against the lower edge of the latest readings (the second earliest: the
+least late, one stray early reading aside):
+* while the stream plays no media (silence before a start), it follows that edge freely: the
+  moves are inaudible, and a pre-roll's silent writes settle it to a fraction of a
   millisecond before the first sample is due;
-* while media plays, a median beyond NUDGE_US moves it by one frame per write (the stream
+* while media plays, an edge beyond NUDGE_US moves it by one frame per write (the stream
   then drops or repeats one frame: inaudible), enough for a card whose clock drifts from
-  CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast); a median beyond RESYNC_US moves
+  CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast); an edge beyond RESYNC_US moves
   it at once, a jump a listener hears (a sink whose latency changed; an underrun resets the
   grid by itself: devices/_pulse_stream.py).
 
 On a loaded machine libpulse's interpolated latency drifted by milliseconds and back within a
-few seconds (its smoother places each report by a guess from the round trip); the stamped
-reports do not, but PipeWire's pulse layer's still wander. RESYNC_US is set well above that:
-a 3 ms threshold made such a stray a 3 ms jump in the music mid-track, a break in a gapless
-album.
+few seconds (its smoother places each report by a guess from the round trip), and PipeWire's
+pulse layer's reports come late by as much when its main loop or this process is held up;
+the lower edge does not follow them up. RESYNC_US is set well above that: a 3 ms threshold
+made such a stray a 3 ms jump in the music mid-track, a break in a gapless album.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
 from dataclasses import dataclass
 
-WINDOW = 15  # readings the median is taken over (~75-150 ms of writes)
-QUIET_STEP_US = 50  # while silent, follow the median once it strays this far
+WINDOW = 15  # readings the lower edge is taken over (~75-150 ms of writes; PipeWire: ~640 ms)
+EDGE_RANK = 1  # the second earliest: one early stray (a wall-clock step) moves nothing
+QUIET_STEP_US = 50  # while silent, follow the edge once it strays this far
 NUDGE_US = 300  # while playing, a frame at a time beyond this ...
 # ... at most one frame per NUDGE_EVERY_S: 450 ppm, more than any sound card's crystal is off
-# (PulseAudio's null sink: 195 ppm), so a real drift is followed; PipeWire's pulse layer's
-# reports wander by ms within seconds (see the module doc of devices/_pulse_stream.py), and
-# chasing that would move the sound about, not correct it.
+# (PulseAudio's null sink: 195 ppm), so a real drift is followed; a lower edge that strays
+# anyway (a run of late reports longer than the window) is not chased faster than that.
 NUDGE_EVERY_S = 0.05
 RESYNC_US = 10_000  # while playing, at once beyond this (a load's stray stays under it)
 
@@ -76,17 +80,17 @@ class FrameGrid:
         self._errors.append(measured_us - on_grid)
         if len(self._errors) < 3 or (not quiet and len(self._errors) < WINDOW // 2):
             return GridStep(on_grid)
-        median = round(statistics.median(self._errors))
-        if abs(median) >= (QUIET_STEP_US if quiet else RESYNC_US):
+        edge = sorted(self._errors)[min(EDGE_RANK, len(self._errors) - 1)]
+        if abs(edge) >= (QUIET_STEP_US if quiet else RESYNC_US):
             if not quiet:
                 self.resyncs += 1
-            self._move(median)
-            return GridStep(on_grid + median, moved_us=median)
+            self._move(edge)
+            return GridStep(on_grid + edge, moved_us=edge)
         spaced = self._nudged_at is None or frame - self._nudged_at >= NUDGE_EVERY_S * self._rate
-        if not quiet and abs(median) > NUDGE_US and spaced:
+        if not quiet and abs(edge) > NUDGE_US and spaced:
             self.nudges += 1
             self._nudged_at = frame
-            nudge = 1 if median > 0 else -1
+            nudge = 1 if edge > 0 else -1
             anchor_frame, anchor_us = self._anchor
             # One frame period exactly, as _on_grid counts it: move the anchor's frame.
             self._anchor = (anchor_frame - nudge, anchor_us)

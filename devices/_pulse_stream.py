@@ -11,10 +11,13 @@ the sink latency + what was written beyond the read index. Not libpulse's interp
 pa_stream_get_latency: its smoother places each report at an instant guessed from the round
 trip (half of it, or the request's leg), so on a busy machine it strayed 0.3-0.8 ms from the
 monitor's recording (bench, two streams, both cores busy), where the server's stamped reports
-held to ±0.05 ms. Those measurements hold an affine frame -> instant map (the *grid*); the
-grid follows a sound card whose clock drifts from CLOCK_MONOTONIC a frame at a time, and jumps
-only when a measurement strays from it by more than RESYNC_US (devices/_frame_grid.py) or after
-an underrun, so measurement noise never turns into a jump in the music.
+held to ±0.05 ms. pipewire-pulse's reports carry its graph's last cycle (once a quantum, ~43
+ms) stamped when it replies, so they come late by up to that, by ms on a loaded machine; no
+report comes early. Those measurements hold an affine frame -> instant map (the *grid*, on
+their lower edge); the grid follows a sound card whose clock drifts from CLOCK_MONOTONIC a
+frame at a time, and jumps only when its lower edge strays by more than RESYNC_US
+(devices/_frame_grid.py) or after an underrun, so measurement noise never turns into a jump in
+the music.
 
 The stream is created corked when the player starts and uncorked (`wake`) when media is loaded
 or resumed, so a pre-roll warms the whole path up (server, sink, a suspended card) before the

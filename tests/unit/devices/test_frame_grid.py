@@ -12,23 +12,44 @@ T0 = 5_000_000
 
 
 def readings(ppm: float, noise_us: int, count: int, seed: int = 1) -> list[tuple[int, int]]:
-    """(frame, measured instant) for writes of STEP frames, the card off by *ppm*."""
+    """(frame, measured instant) for writes of STEP frames, the card off by *ppm*, each reading
+    late by up to *noise_us* (a server reads its stream's position, then stamps the report)."""
     rng = random.Random(seed)
     period_us = 1e6 / RATE / (1 + ppm / 1e6)
     return [
-        (i * STEP, T0 + round(i * STEP * period_us) + rng.randint(-noise_us, noise_us))
+        (i * STEP, T0 + round(i * STEP * period_us) + rng.randint(0, noise_us))
         for i in range(count)
     ]
 
 
-def test_while_silent_the_grid_settles_on_the_median_of_noisy_readings() -> None:
+def test_while_silent_the_grid_settles_on_the_lower_edge_of_late_readings() -> None:
     grid = FrameGrid(RATE)
     first = True
-    for frame, measured in readings(0, 1_000, 30):
+    for frame, measured in readings(0, 2_000, 30):
         grid.instant(frame, measured + (2_000 if first else 0), quiet=True)
-        first = False  # the first reading was 2 ms off: the grid must not keep it
+        first = False  # the first reading was 2 ms later still: the grid must not keep it
     truth = T0 + round(30 * STEP * 1e6 / RATE)
-    assert abs(grid.instant(30 * STEP, truth, quiet=True).instant_us - truth) <= 500
+    assert abs(grid.instant(30 * STEP, truth, quiet=True).instant_us - truth) <= 300
+
+
+def test_reports_late_by_milliseconds_under_load_do_not_move_a_playing_stream() -> None:
+    # PipeWire's pulse layer, both cores busy (bench/pipewire_timing.py): its read index is
+    # from the graph's last cycle and its stamp from the reply, so most reports are late by
+    # 0.1-0.3 ms, one in ten by ~3 ms, runs of them by up to 16 ms; the median of 15 then
+    # wandered by 1.7 ms, moving a handoff's two streams apart.
+    rng = random.Random(7)
+    grid = FrameGrid(RATE)
+    worst = 0
+    for i, (frame, measured) in enumerate(readings(0, 300, 2_000)):
+        late = rng.choice((0, 0, 0, 0, 0, 0, 0, 0, 0, 3_000))
+        if 500 <= i % 700 < 508:  # a burst: eight reports in a row held up
+            late += 16_000
+        step = grid.instant(frame, measured + late, quiet=i < 20)
+        if i > 40:
+            worst = max(worst, abs(T0 + round(frame * 1e6 / RATE) - step.instant_us))
+    assert grid.resyncs == 0
+    assert grid.nudges == 0
+    assert worst <= 300
 
 
 def test_a_drifting_card_is_followed_a_frame_at_a_time_without_jumps() -> None:
@@ -41,7 +62,7 @@ def test_a_drifting_card_is_followed_a_frame_at_a_time_without_jumps() -> None:
             worst = max(worst, abs(measured - step.instant_us))
     assert grid.resyncs == 0
     assert 200 <= grid.nudges <= 300  # 6 ms is 265 frames
-    assert worst < NUDGE_US + 400  # the noise on top of the threshold
+    assert worst < NUDGE_US + 400  # the lateness on top of the threshold
 
 
 def test_a_stall_moves_the_grid_at_once() -> None:
