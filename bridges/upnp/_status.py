@@ -27,6 +27,7 @@ __all__ = [
     "device_type_of",
     "didl_for",
     "player_state_of",
+    "position_of",
     "refined_position",
     "rel_time",
     "upnp_device_id",
@@ -82,6 +83,17 @@ def rel_time(position_ms: int) -> str:
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}.{ms:03d}"
+
+
+def position_of(rel: str) -> int | None:
+    """Return AVTransport's "H:MM:SS[.fff]" (RelTime) in ms; None if it is no time
+    ("NOT_IMPLEMENTED")."""
+    parts = rel.strip().split(":")
+    try:
+        hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+    except (IndexError, ValueError):
+        return None
+    return round(((hours * 60 + minutes) * 60 + seconds) * 1000)
 
 
 def didl_for(url: str, title: str, content_type: str) -> str:
