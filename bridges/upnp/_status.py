@@ -117,8 +117,9 @@ class Anchor:
     ours: bool = True
 
     def position_at(self, at_us: int) -> int:
-        """Return the position at *at_us*, extrapolated while playing."""
-        return self.position_ms + ((at_us - self.at_us) // 1000 if self.playing else 0)
+        """Return the position at *at_us*, extrapolated while playing; an anchor dated ahead
+        (a renderer heard a few ms after its answer) holds its position until then."""
+        return self.position_ms + (max(0, at_us - self.at_us) // 1000 if self.playing else 0)
 
 
 ANCHOR_SLACK_MS = 150  # how far past its whole-second bounds an anchor may run (start latency)

@@ -52,12 +52,13 @@ _LOG = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5
 PREROLL_TIMEOUT_US = 3_000_000  # how long a started track may take to open before seeking
 PREROLL_STEP_S = 0.02
-# Measured on gmediarender (tests/upnp_peer.py, /tmp probes in bench/README's bridges section):
-# a sought second is heard 23-42 ms after the Seek's answer (a flushing seek: a new HTTP range,
-# decoded anew), and a SetMute is heard 74-107 ms after its answer (the buffers already past
-# GStreamer's volume element). Another renderer's lags differ: its position stays known to ±1 s.
-SEEK_LAG_US = 30_000
-UNMUTE_LAG_US = 90_000
+# Measured on gmediarender's recording (tests/upnp_peer.py; bench/README, bridges), from the
+# request's sending (its answer may reach a busy bridge late; the renderer acts on receipt): a
+# Seek, a Pause or a Play is heard 25-47 ms later (a seek flushes: a new HTTP range, decoded
+# anew), a SetMute 76-109 ms later (the buffers already past GStreamer's volume element). The
+# anchors are dated so; another renderer's lags differ: its position stays known to ±1 s.
+OUTPUT_LAG_US = 35_000
+UNMUTE_LAG_US = 100_000
 _T = TypeVar("_T")
 # Variables whose change is worth a status read (the position is never evented).
 _WAKING = frozenset({"TransportState", "CurrentTrackURI", "AVTransportURI", "Volume", "Mute"})
@@ -195,8 +196,9 @@ class UpnpPlayer:
     async def async_pause(self) -> PlayerStatus:
         """Pause (a held URI stays held)."""
         if self._held is None:
+            sent = self._clock()
             await self._call("Pause", "", self._require().async_pause())
-            self._re_anchor(playing=False)
+            self._re_anchor(sent, playing=False)
         return await self.async_status()
 
     async def async_resume(self) -> PlayerStatus:
@@ -207,8 +209,9 @@ class UpnpPlayer:
         if held is not None:
             await self._start(held)
         else:
+            sent = self._clock()
             await self._call("Play", "", self._require().async_play())
-            self._re_anchor(playing=True)
+            self._re_anchor(sent, playing=True)
         return await self.async_status()
 
     async def async_seek(self, position_ms: int) -> PlayerStatus:
@@ -298,25 +301,29 @@ class UpnpPlayer:
     async def _seek(self, position_ms: int) -> None:
         """Seek REL_TIME to the whole second at or before *position_ms*: renderers that read
         whole seconds only (gmediarender) land exactly there too; the anchor is dated when that
-        second is heard, SEEK_LAG_US after the answer (the renderer fetches and decodes anew)."""
+        second is heard, OUTPUT_LAG_US after the Seek is sent (the renderer fetches it anew)."""
         action = self._av_transport().action("Seek")
         second = max(0, position_ms) // 1000 * 1000
         target = rel_time(second)
+        sent = self._clock()
         await self._call(
             "Seek", f"REL_TIME {target}",
             action.async_call(InstanceID=0, Unit="REL_TIME", Target=target),
         )  # fmt: skip
         playing = self._anchor.playing if self._anchor is not None else True
-        self._anchor = Anchor(second, self._clock() + (SEEK_LAG_US if playing else 0), playing)
+        self._anchor = Anchor(second, sent + (OUTPUT_LAG_US if playing else 0), playing)
 
     def _av_transport(self) -> UpnpService:
         return self._require().device.service("urn:schemas-upnp-org:service:AVTransport:1")
 
-    def _re_anchor(self, *, playing: bool) -> None:
-        """Keep the anchor's position across a pause or a resume, now."""
-        now = self._clock()
+    def _re_anchor(self, sent_us: int, *, playing: bool) -> None:
+        """Keep the anchor's position across a pause or a resume sent at *sent_us*, heard
+        OUTPUT_LAG_US later (the renderer plays on, or stays silent, that long)."""
+        heard = sent_us + OUTPUT_LAG_US
         if self._anchor is not None:
-            self._anchor = Anchor(self._anchor.position_at(now), now, playing, self._anchor.ours)
+            self._anchor = Anchor(
+                self._anchor.position_at(heard), heard, playing, self._anchor.ours
+            )
 
     async def _call(self, action: str, sent: str, call: Awaitable[_T], *, trace: bool = True) -> _T:
         """Run one UPnP action; raise PlayerError (refused) or DeviceUnreachableError (gone)."""

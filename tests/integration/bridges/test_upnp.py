@@ -1,7 +1,7 @@
 """A real UPnP/DLNA renderer (gmediarender), found by SSDP and bridged, is a Baton device:
 listed, played, paused, sought, turned down, and music moves to it from a Baton receiver and
-back, stop-first; what it played is checked from its recording, within the ±1 s its position
-is known to (it reports whole seconds)."""
+back, stop-first; what it played is checked from its recording: within the ±1 s its position
+is known to (it reports whole seconds), and within OURS where the bridge itself moved it."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ NAME = "Lounge TV"
 HOME = "Living Room"
 TRACK_MS = 18_000
 HEARD = POSITION_UNCERTAINTY_MS + 50  # its whole seconds, and reading the recording
+# Where the bridge itself started, sought, paused or resumed it, it knows better: gmediarender
+# is heard within 25-47 ms of a Seek, Pause or Play sent (bridges/upnp/player.py, OUTPUT_LAG_US)
+# and the muted start is heard from the asked position, not the second before it. This bound is
+# those lags' spread and a busy machine's, far inside the whole second a renderer seeks to.
+OURS = 150
 
 
 @dataclass
@@ -118,7 +123,7 @@ async def test_a_renderer_is_found_listed_and_played(
     await _heard_for(b, 1.0)
     at, heard = content_near(b.renderer.capture(), monotonic_us() - 400_000)
     assert 9_000 <= heard <= 11_000, heard
-    assert abs(b.state().clock.position_at(at) - heard) <= HEARD
+    assert abs(b.state().clock.position_at(at) - heard) <= OURS
 
 
 async def test_music_moves_to_the_renderer_and_back(
@@ -155,8 +160,9 @@ async def test_music_moves_to_the_renderer_and_back(
         assert await home.stop() == 0
     trip = round_trip(b.renderer.capture(), read_capture(home.recording))
     print(f"home->renderer->home: {trip}")
-    assert abs(trip.there_content_ms) <= HEARD
-    assert abs(trip.back_content_ms) <= HEARD
+    # There: heard from where home stopped (muted until then), not the second before it.
+    assert abs(trip.there_content_ms) <= OURS
+    assert abs(trip.back_content_ms) <= OURS
 
 
 async def test_the_next_item_is_given_ahead_and_played_on_without_a_gap(
