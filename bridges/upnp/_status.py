@@ -108,8 +108,9 @@ def didl_for(url: str, title: str, content_type: str) -> str:
 @dataclass(frozen=True)
 class Anchor:
     """Where the renderer is known to be: a position at an instant, playing or not. `ours`: set
-    where the bridge itself started, sought, paused or resumed it (exact, at a whole second);
-    else taken from a report (the middle of the reported second)."""
+    where the bridge itself started, sought, paused or resumed it (at a whole second or where
+    it paused, dated when the renderer is heard); else taken from a report (the middle of the
+    reported second)."""
 
     position_ms: int
     at_us: int
