@@ -268,8 +268,10 @@ class UpnpPlayer:
         if muting:
             await self._call("SetMute", "1", dmr.async_mute_volume(True))
         try:
+            sent = self._clock()
             await self._call("Play", "", dmr.async_play())
-            self._anchor = Anchor(0, self._clock(), True)
+            # From its start, heard once it has opened the track: 9-60 ms after the Play is sent.
+            self._anchor = Anchor(0, sent + OUTPUT_LAG_US, True)
             if second > 0:
                 await self._seek_taken(second)
         finally:
