@@ -267,6 +267,7 @@ class UpnpPlayer:
         muting = second > 0 and dmr.has_volume_mute and not dmr.is_volume_muted
         if muting:
             await self._call("SetMute", "1", dmr.async_mute_volume(True))
+        sought = False
         try:
             sent = self._clock()
             await self._call("Play", "", dmr.async_play())
@@ -274,14 +275,13 @@ class UpnpPlayer:
             self._anchor = Anchor(0, sent + OUTPUT_LAG_US, True)
             if second > 0:
                 await self._seek_taken(second)
+                sought = True
         finally:
+            anchor = self._anchor
+            heard_at = 0  # a failed start is unmuted at once
+            if sought and anchor is not None:
+                heard_at = anchor.at_us + (position_ms - anchor.position_ms) * 1000
             if muting:
-                anchor = self._anchor
-                heard_at = (
-                    0
-                    if anchor is None
-                    else anchor.at_us + (position_ms - anchor.position_ms) * 1000
-                )
                 await _until(self._clock, heard_at - UNMUTE_LAG_US)
                 await self._call("SetMute", "0", dmr.async_mute_volume(False))
                 await _until(self._clock, heard_at)  # the status read next is of the heard sound
