@@ -389,6 +389,10 @@ async def _transfer(
         if t is not None
         else "no timings reported"
     )
+    if t is not None and outcome.mode is m.TransferMode.STOP_FIRST:
+        # A stop-first target's position error counts the gap; what a listener hears is where
+        # the music went on against where the source stopped.
+        detail += f", went on {t.position_error_ms + t.gap_us / 1000:+.0f} ms from where it stopped"
     clock.say(f"{what}: ok in {took:.0f} ms ({detail})")
     if outcome.mode is m.TransferMode.STOP_FIRST:
         clock.say(f"  ({outcome.mode_reason})")

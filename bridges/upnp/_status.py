@@ -27,6 +27,7 @@ __all__ = [
     "device_type_of",
     "didl_for",
     "player_state_of",
+    "position_of",
     "refined_position",
     "rel_time",
     "upnp_device_id",
@@ -84,6 +85,17 @@ def rel_time(position_ms: int) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}.{ms:03d}"
 
 
+def position_of(rel: str) -> int | None:
+    """Return AVTransport's "H:MM:SS[.fff]" (RelTime) in ms; None if it is no time
+    ("NOT_IMPLEMENTED")."""
+    parts = rel.strip().split(":")
+    try:
+        hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+    except (IndexError, ValueError):
+        return None
+    return round(((hours * 60 + minutes) * 60 + seconds) * 1000)
+
+
 def didl_for(url: str, title: str, content_type: str) -> str:
     """Return the DIDL-Lite of one music track (what SetAVTransportURI's metadata carries)."""
     resource = didl_lite.Resource(uri=url, protocol_info=f"http-get:*:{content_type or '*'}:*")
@@ -96,8 +108,9 @@ def didl_for(url: str, title: str, content_type: str) -> str:
 @dataclass(frozen=True)
 class Anchor:
     """Where the renderer is known to be: a position at an instant, playing or not. `ours`: set
-    where the bridge itself started, sought, paused or resumed it (exact, at a whole second);
-    else taken from a report (the middle of the reported second)."""
+    where the bridge itself started, sought, paused or resumed it (at a whole second or where
+    it paused, dated when the renderer is heard); else taken from a report (the middle of the
+    reported second)."""
 
     position_ms: int
     at_us: int
@@ -105,8 +118,9 @@ class Anchor:
     ours: bool = True
 
     def position_at(self, at_us: int) -> int:
-        """Return the position at *at_us*, extrapolated while playing."""
-        return self.position_ms + ((at_us - self.at_us) // 1000 if self.playing else 0)
+        """Return the position at *at_us*, extrapolated while playing; an anchor dated ahead
+        (a renderer heard a few ms after its answer) holds its position until then."""
+        return self.position_ms + (max(0, at_us - self.at_us) // 1000 if self.playing else 0)
 
 
 ANCHOR_SLACK_MS = 150  # how far past its whole-second bounds an anchor may run (start latency)

@@ -34,6 +34,7 @@ from bridges.upnp._status import (
     device_type_of,
     didl_for,
     player_state_of,
+    position_of,
     refined_position,
     rel_time,
     upnp_device_id,
@@ -51,6 +52,13 @@ _LOG = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5
 PREROLL_TIMEOUT_US = 3_000_000  # how long a started track may take to open before seeking
 PREROLL_STEP_S = 0.02
+# Measured on gmediarender's recording (tests/upnp_peer.py; bench/README, bridges), from the
+# request's sending (its answer may reach a busy bridge late; the renderer acts on receipt): a
+# Seek, a Pause or a Play is heard 25-47 ms later (a seek flushes: a new HTTP range, decoded
+# anew), a SetMute 76-109 ms later (the buffers already past GStreamer's volume element). The
+# anchors are dated so; another renderer's lags differ: its position stays known to ±1 s.
+OUTPUT_LAG_US = 35_000
+UNMUTE_LAG_US = 100_000
 _T = TypeVar("_T")
 # Variables whose change is worth a status read (the position is never evented).
 _WAKING = frozenset({"TransportState", "CurrentTrackURI", "AVTransportURI", "Volume", "Mute"})
@@ -188,8 +196,9 @@ class UpnpPlayer:
     async def async_pause(self) -> PlayerStatus:
         """Pause (a held URI stays held)."""
         if self._held is None:
+            sent = self._clock()
             await self._call("Pause", "", self._require().async_pause())
-            self._re_anchor(playing=False)
+            self._re_anchor(sent, playing=False)
         return await self.async_status()
 
     async def async_resume(self) -> PlayerStatus:
@@ -200,8 +209,9 @@ class UpnpPlayer:
         if held is not None:
             await self._start(held)
         else:
+            sent = self._clock()
             await self._call("Play", "", self._require().async_play())
-            self._re_anchor(playing=True)
+            self._re_anchor(sent, playing=True)
         return await self.async_status()
 
     async def async_seek(self, position_ms: int) -> PlayerStatus:
@@ -246,50 +256,76 @@ class UpnpPlayer:
     # -------------------------------------------------------------------------- the wire
 
     async def _start(self, position_ms: int) -> None:
-        """Play from *position_ms*. A renderer starts a track at its beginning (gmediarender
-        ignores a Seek while stopped), so it plays muted until the seek is made: the first
-        sound heard is the position's, not the track's start."""
+        """Play from *position_ms*, first heard there. A renderer starts a track at its beginning
+        and seeks whole seconds (gmediarender), so the track plays muted, is sought to the second
+        at or before the position, and stays muted until that position plays: the listener hears
+        the music go on where it was asked (after a gap longer by the fraction of a second), not
+        up to a second of it again. Returns once the position is heard, its status saying so."""
         dmr = self._require()
         await self._call("WaitForCanPlay", "", dmr.async_wait_for_can_play())
-        muting = position_ms > 0 and dmr.has_volume_mute and not dmr.is_volume_muted
+        second = max(0, position_ms) // 1000 * 1000
+        muting = second > 0 and dmr.has_volume_mute and not dmr.is_volume_muted
         if muting:
             await self._call("SetMute", "1", dmr.async_mute_volume(True))
+        sought = False
         try:
+            sent = self._clock()
             await self._call("Play", "", dmr.async_play())
-            self._anchor = Anchor(0, self._clock(), True)
-            if position_ms > 0:
-                await self._until_prerolled(dmr)
-                await self._seek(position_ms)
+            # From its start, heard once it has opened the track: 9-60 ms after the Play is sent.
+            self._anchor = Anchor(0, sent + OUTPUT_LAG_US, True)
+            if second > 0:
+                await self._seek_taken(second)
+                sought = True
         finally:
+            anchor = self._anchor
+            heard_at = 0  # a failed start is unmuted at once
+            if sought and anchor is not None:
+                heard_at = anchor.at_us + (position_ms - anchor.position_ms) * 1000
             if muting:
+                await _until(self._clock, heard_at - UNMUTE_LAG_US)
                 await self._call("SetMute", "0", dmr.async_mute_volume(False))
+                await _until(self._clock, heard_at)  # the status read next is of the heard sound
 
-    async def _until_prerolled(self, dmr: DmrDevice) -> None:
-        """Wait until the renderer has opened the track (its duration is evented then): a seek
-        before that is dropped (gmediarender's GStreamer pipeline cannot seek yet)."""
+    async def _seek_taken(self, second_ms: int) -> None:
+        """Seek to *second_ms* until the renderer reads there: a seek before it has opened the
+        track is dropped (gmediarender's pipeline cannot seek yet), and its evented duration
+        says nothing then (it keeps the last track's after a Stop)."""
+        action = self._av_transport().action("GetPositionInfo")
         deadline = self._clock() + PREROLL_TIMEOUT_US
-        while not dmr.media_duration and self._clock() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(PREROLL_STEP_S)  # an evented value: no request is made
+        while True:
+            await self._seek(second_ms)
+            read = await self._call("GetPositionInfo", "", action.async_call(InstanceID=0))
+            reported = position_of(str(read.get("RelTime", "")))
+            if reported is None or reported >= second_ms or self._clock() >= deadline:
+                return
+            await asyncio.sleep(PREROLL_STEP_S)  # the position is never evented: read it again
 
     async def _seek(self, position_ms: int) -> None:
         """Seek REL_TIME to the whole second at or before *position_ms*: renderers that read
-        whole seconds only (gmediarender) land exactly there too, so the anchor is exact."""
-        dmr = self._require()
-        action = dmr.device.service("urn:schemas-upnp-org:service:AVTransport:1").action("Seek")
+        whole seconds only (gmediarender) land exactly there too; the anchor is dated when that
+        second is heard, OUTPUT_LAG_US after the Seek is sent (the renderer fetches it anew)."""
+        action = self._av_transport().action("Seek")
         second = max(0, position_ms) // 1000 * 1000
         target = rel_time(second)
+        sent = self._clock()
         await self._call(
             "Seek", f"REL_TIME {target}",
             action.async_call(InstanceID=0, Unit="REL_TIME", Target=target),
         )  # fmt: skip
         playing = self._anchor.playing if self._anchor is not None else True
-        self._anchor = Anchor(second, self._clock(), playing)
+        self._anchor = Anchor(second, sent + (OUTPUT_LAG_US if playing else 0), playing)
 
-    def _re_anchor(self, *, playing: bool) -> None:
-        """Keep the anchor's position across a pause or a resume, now."""
-        now = self._clock()
+    def _av_transport(self) -> UpnpService:
+        return self._require().device.service("urn:schemas-upnp-org:service:AVTransport:1")
+
+    def _re_anchor(self, sent_us: int, *, playing: bool) -> None:
+        """Keep the anchor's position across a pause or a resume sent at *sent_us*, heard
+        OUTPUT_LAG_US later (the renderer plays on, or stays silent, that long)."""
+        heard = sent_us + OUTPUT_LAG_US
         if self._anchor is not None:
-            self._anchor = Anchor(self._anchor.position_at(now), now, playing, self._anchor.ours)
+            self._anchor = Anchor(
+                self._anchor.position_at(heard), heard, playing, self._anchor.ours
+            )
 
     async def _call(self, action: str, sent: str, call: Awaitable[_T], *, trace: bool = True) -> _T:
         """Run one UPnP action; raise PlayerError (refused) or DeviceUnreachableError (gone)."""
@@ -323,6 +359,13 @@ class UpnpPlayer:
         if self._dmr is None:
             raise DeviceUnreachableError(m.ErrorCode.AUDIO_OUTPUT, "the renderer is not started")
         return self._dmr
+
+
+async def _until(clock: Clock, at_us: int) -> None:
+    """Wait until the clock reaches *at_us* (a scheduled instant, not a state)."""
+    delay_s = (at_us - clock()) / 1e6
+    if delay_s > 0:
+        await asyncio.sleep(delay_s)
 
 
 def _content_type(url: str) -> str:

@@ -1,7 +1,8 @@
 """A real UPnP/DLNA renderer (gmediarender), found by SSDP and bridged, is a Baton device:
 listed, played, paused, sought, turned down, and music moves to it from a Baton receiver and
-back, stop-first; what it played is checked from its recording, within the ±1 s its position
-is known to (it reports whole seconds)."""
+back, stop-first; what it played is checked from its recording, against what the bridge
+reported and where the music was asked to go on: within OURS (150 ms), though the renderer
+reports whole seconds, since the bridge dates its own moves when the renderer is heard."""
 
 from __future__ import annotations
 
@@ -38,7 +39,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.netns]
 NAME = "Lounge TV"
 HOME = "Living Room"
 TRACK_MS = 18_000
-HEARD = POSITION_UNCERTAINTY_MS + 50  # its whole seconds, and reading the recording
+# It reports whole seconds (known to ±POSITION_UNCERTAINTY_MS), but where the bridge itself
+# started, sought, paused or resumed it, it knows better: gmediarender is heard 25-47 ms after a
+# Seek, Pause or Play is sent (bridges/upnp/player.py, OUTPUT_LAG_US) and the muted start is
+# heard from the asked position, not the second before it. This bound is those lags' spread and
+# a busy machine's, far inside the whole second a renderer seeks to and reports.
+OURS = 150
+assert OURS < POSITION_UNCERTAINTY_MS
 
 
 @dataclass
@@ -105,7 +112,7 @@ async def test_a_renderer_is_found_listed_and_played(
     await until(lambda: b.state().status is m.PlaybackStatus.PLAYING, 5, "playing")
     await _heard_for(b, 1.5)
     at, heard = content_near(b.renderer.capture(), monotonic_us() - 400_000)
-    assert abs(b.state().clock.position_at(at) - heard) <= HEARD
+    assert abs(b.state().clock.position_at(at) - heard) <= OURS
 
     code, _, err = await baton(capsys, "pause", NAME, b.at)
     assert (code, err) == (0, "")
@@ -118,7 +125,7 @@ async def test_a_renderer_is_found_listed_and_played(
     await _heard_for(b, 1.0)
     at, heard = content_near(b.renderer.capture(), monotonic_us() - 400_000)
     assert 9_000 <= heard <= 11_000, heard
-    assert abs(b.state().clock.position_at(at) - heard) <= HEARD
+    assert abs(b.state().clock.position_at(at) - heard) <= OURS
 
 
 async def test_music_moves_to_the_renderer_and_back(
@@ -155,8 +162,9 @@ async def test_music_moves_to_the_renderer_and_back(
         assert await home.stop() == 0
     trip = round_trip(b.renderer.capture(), read_capture(home.recording))
     print(f"home->renderer->home: {trip}")
-    assert abs(trip.there_content_ms) <= HEARD
-    assert abs(trip.back_content_ms) <= HEARD
+    # There: heard from where home stopped (muted until then), not the second before it.
+    assert abs(trip.there_content_ms) <= OURS
+    assert abs(trip.back_content_ms) <= OURS
 
 
 async def test_the_next_item_is_given_ahead_and_played_on_without_a_gap(

@@ -1,5 +1,5 @@
 """A UPnP renderer's answers read as Baton's (bridges/upnp/_status.py): ids, transport states,
-codecs, REL_TIME, DIDL-Lite, and the position refined from whole seconds."""
+codecs, REL_TIME both ways, DIDL-Lite, and the position refined from whole seconds."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bridges.upnp._status import (
     device_type_of,
     didl_for,
     player_state_of,
+    position_of,
     refined_position,
     rel_time,
     upnp_device_id,
@@ -89,3 +90,18 @@ def test_just_after_a_seek_an_old_report_does_not_move_the_anchor() -> None:
     # A report from someone else's copy (not ours) gets no such grace.
     theirs = Anchor(9_000, 1_000_000, True, ours=False)
     assert refined_position(0, True, 1_200_000, theirs)[0] == 500
+
+
+def test_rel_time_is_read_back() -> None:
+    assert position_of("0:00:07") == 7_000
+    assert position_of("1:02:03.250") == 3_723_250
+    assert position_of(rel_time(61_500)) == 61_500
+    assert position_of("NOT_IMPLEMENTED") is None
+    assert position_of("") is None
+
+
+def test_an_anchor_dated_ahead_holds_its_position_until_then() -> None:
+    # The bridge dates a seek or a resume when the renderer is heard, a few ms after its answer.
+    anchor = Anchor(9_000, 1_035_000, True)
+    assert anchor.position_at(1_000_000) == 9_000
+    assert anchor.position_at(1_535_000) == 9_500
