@@ -1,5 +1,6 @@
-"""A timed start through a sound server: the stretch moved so its first sample is heard at the
-instant asked, whenever libVLC's first block comes (devices/_timed_sink.py, `align_next`)."""
+"""A timed start: the stretch moved so its first sample is heard at the instant asked, whenever
+libVLC's first block comes, through a sound server and on capture (devices/_timed_sink.py,
+`align_next`)."""
 
 from __future__ import annotations
 
@@ -84,25 +85,49 @@ def test_a_flush_ends_the_move_and_a_start_without_an_instant_plays_at_its_pts()
     assert rig.out.tolist().index(3) == round(40_000 * RATE / 1_000_000)
 
 
-def test_push_mode_presents_at_the_pts() -> None:
-    recorded: list[int] = []
+class _Recorded:
+    """A push-mode sink on a fake clock, and the instants of the stretches it recorded."""
 
-    class Recorder:
-        def write(self, start_us: int, samples: object) -> None:
-            recorded.append(start_us)
+    def __init__(self) -> None:
+        self.now = T0
+        self.starts: list[int] = []
+        self.edges: list[SinkEdge] = []
+        self.sink = TimedSink(self.edges.append, recorder=self, clock=lambda: self.now)
+        self.rig = Rig(channels=1)
+        self.rig.sink = self.sink  # the rig's libVLC side, on this sink
 
-        def close(self) -> None:
-            pass
+    def write(self, start_us: int, samples: object) -> None:
+        self.starts.append(start_us)
 
-    now = T0
-    sink = TimedSink(lambda _e: None, recorder=Recorder(), clock=lambda: now)
-    sink.align_next(T0 + 5_000)  # a device plays at the pts: nothing to move
-    rig = Rig(channels=1)
-    rig.sink = sink  # the rig's libVLC side, on this sink
-    rig.play(T0 + 9_000, [1] * BLOCK)
-    now = T0 + 30_000
-    sink.close()
-    assert recorded == [T0 + 9_000]
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("pts_off_us", [-2_000, 9_000, 104_000])
+def test_push_mode_moves_a_start_handed_over_in_time_onto_its_instant(pts_off_us: int) -> None:
+    # On capture, libVLC hands a pre-roll's first block over at the resume call, stamped a
+    # decoder block later (a FLAC block: 104 ms): in hand before the instant, it starts there.
+    rec = _Recorded()
+    at = T0 + 30_000
+    rec.sink.set_envelope(Envelope(open_us=at), since_us=0)
+    rec.sink.align_next(at)
+    rec.rig.play(at + pts_off_us, [1] * BLOCK)
+    rec.rig.play(at + pts_off_us + 10_000, [2] * BLOCK)
+    rec.now = at + 200_000
+    rec.sink.close()
+    assert rec.starts == [at, at + 10_000]  # the whole timeline moved, back to back
+    assert rec.edges[0] == SinkEdge(True, at, at, -pts_off_us)
+
+
+def test_push_mode_starts_a_block_handed_over_after_its_instant_at_once() -> None:
+    rec = _Recorded()
+    at = T0 + 5_000
+    rec.sink.align_next(at)
+    rec.now = T0 + 7_000  # the instant has passed: what is presented cannot go before now
+    rec.rig.play(T0 + 60_000, [1] * BLOCK)
+    rec.now = T0 + 100_000
+    rec.sink.close()
+    assert rec.starts == [T0 + 7_000]
 
 
 def test_the_start_latency_is_learned_from_where_libvlc_put_the_first_sample() -> None:
