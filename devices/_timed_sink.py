@@ -31,11 +31,11 @@ network caching and decoder), so a live stream joined gated knows from when it c
 A timed start (`align_next`) lands its first sample on the instant asked, in both modes.
 libVLC stamps a resume's first block a varying time after the call (measured through
 PulseAudio: from 2 ms early, the margin the player asks for, to 3-50 ms late on a loaded
-machine, 122 ms once), and a pre-roll's one decoder block later than that (measured on capture:
-its first block is handed over at once, but stamped ~10 ms after the call plus a FLAC block of
-4608 frames, 104 ms; ~52 ms more for MP3, ~23 ms for AAC; nothing more for WAV, Opus, Vorbis).
-Laid at its pts, a start would be that much late: a transfer's target, which has a 30 ms start
-lead, would leave a gap where a crossfade's overlap is planned. But the block is in hand long
+machine, 122 ms once), a pre-roll's later still by its decoder's first output (measured on
+capture: the first block is handed over at the call, but stamped ~10 ms after it plus a FLAC
+block, 4608 frames or 104 ms; two MP3 frames, 52 ms; an AAC frame, 23 ms; nothing for WAV, Opus,
+Vorbis). Laid at its pts, a start would be that much late: a transfer's target, whose start lead
+is 30 ms, left a gap where a crossfade's overlap is planned. But the block is in hand long
 before: in pull mode ~180 ms before it is heard, while the server renders less far ahead than
 that (its buffer, 150 ms at most); in push mode at the call, before the instant. So the stretch
 is moved to start at that instant, or at the first instant not rendered yet (push mode: now),

@@ -4,9 +4,11 @@ libVLC's first block comes, through a sound server and on capture (devices/_time
 
 from __future__ import annotations
 
+import array
+
 import pytest
 
-from devices._envelope import RATE, Envelope, sample_instant
+from devices._envelope import RATE, Envelope, frames_before, sample_instant
 from devices._output_timing import OutputEdges, StartKind
 from devices._timed_sink import SinkEdge, TimedSink
 from devices.player_types import OutputStarted
@@ -91,13 +93,15 @@ class _Recorded:
     def __init__(self) -> None:
         self.now = T0
         self.starts: list[int] = []
+        self.samples: list[int] = []
         self.edges: list[SinkEdge] = []
         self.sink = TimedSink(self.edges.append, recorder=self, clock=lambda: self.now)
         self.rig = Rig(channels=1)
         self.rig.sink = self.sink  # the rig's libVLC side, on this sink
 
-    def write(self, start_us: int, samples: object) -> None:
+    def write(self, start_us: int, samples: array.array[int]) -> None:
         self.starts.append(start_us)
+        self.samples.extend(samples)
 
     def close(self) -> None:
         pass
@@ -128,6 +132,31 @@ def test_push_mode_starts_a_block_handed_over_after_its_instant_at_once() -> Non
     rec.now = T0 + 100_000
     rec.sink.close()
     assert rec.starts == [T0 + 7_000]
+
+
+def test_push_mode_pauses_a_moved_timeline_where_it_is_and_resumes_it_back_to_back() -> None:
+    # The stretch runs 84 ms ahead of libVLC's timeline: libVLC's pause instant is past on it.
+    rec = _Recorded()
+    at, late = T0 + 30_000, 84_000
+    rec.sink.align_next(at)
+    values = list(range(1, 4 * BLOCK + 1))
+    for k in range(4):
+        rec.rig.play(at + late + k * 10_000, values[k * BLOCK : (k + 1) * BLOCK])
+    paused = rec.now = at + 25_000
+    rec.sink._on_pause(None, paused)
+    played = frames_before(at, paused)
+    assert rec.samples == values[:played]  # what played by the pause, not 84 ms less
+    rec.now = resumed = paused + 300_000
+    rec.sink._on_resume(None, resumed)
+    # libVLC's next block: its held queue played on from the resume, on its own timeline.
+    rec.rig.play(at + late + 40_000 + 300_000, [7] * BLOCK)
+    rec.now = resumed + 200_000
+    rec.sink.close()
+    assert rec.samples == [*values, *[7] * BLOCK]  # nothing lost, nothing twice
+    assert rec.starts[0] == at
+    tail = rec.starts[1 + rec.starts.index(at + 20_000)]  # the held tail, from its next frame
+    assert 0 <= tail - resumed < 1_000_000 // RATE + 1  # goes on at the resume
+    assert rec.starts[-1] == sample_instant(at + 300_000, 4 * BLOCK)  # then libVLC's block
 
 
 def test_the_start_latency_is_learned_from_where_libvlc_put_the_first_sample() -> None:
