@@ -2,18 +2,20 @@
 events, exact from a timed sink (capture, pulse) or estimated from the player's calls on other
 outputs.
 
-How `Player.async_play_at` hits its instant: libVLC presents the first sample a steady time after
-the resume call returns (measured on capture: ~10 ms from a pre-roll; ~0.1 ms when resuming a
-pause, whose queued tail plays on at once). The player calls resume that long, plus `EARLY_US`,
-before the target (timed on the libVLC thread: `VLCThread.async_call_at`), and on capture the
-sink's envelope keeps every sample presented before the target silent. So the first audible
-sample lands on the target to the sample whenever the latency does not exceed its estimate by
-more than `EARLY_US`, at the cost of that much content. The estimate is the median of the latest
-observations: the sink reports the first sample's instant after each resume. Through a sound
-server (pulse) every sample is heard the sink's fixed delay after its pts, so that delay is part
-of the latency from the first start on: a device's first transfer is as exact as the next; and
-there the sink moves the stretch so its first sample is heard at the target itself, early or
-late (`TimedSink.align_next`): no content is lost, and a late libVLC is not heard late.
+How `Player.async_play_at` hits its instant: libVLC stamps the first sample a steady time after
+the resume call returns (measured on capture: ~0.1 ms when resuming a pause, whose queued tail
+plays on at once; from a pre-roll ~10 ms plus the format's first decoder block, which it hands
+over at the call: WAV, Opus, Vorbis ~10 ms, AAC ~33 ms, MP3 ~62 ms, FLAC ~114 ms). The player
+calls resume that long, plus `EARLY_US`, before the target (timed on the libVLC thread:
+`VLCThread.async_call_at`). The estimate is the median of the latest observations: the sink
+reports where libVLC put the first sample after each resume. Through a sound server (pulse)
+every sample is heard the sink's fixed delay after its pts, so that delay is part of the latency
+from the first start on: a device's first transfer is as exact as the next. On both Baton-fed
+outputs (capture, pulse) the sink then moves the stretch so its first sample is heard at the
+target itself, early or late (`TimedSink.align_next`): no content is lost, and a late stamp is
+not heard late as long as the block is in hand by then. A transfer's target resumes as soon as
+its commit allows (its start lead is 30 ms, less than a FLAC pre-roll's stamp): the block still
+comes at the call, before the switch instant, and starts on it.
 
 Other outputs (ALSA, afile, none, and default without a sound server) use the same timing with
 `ASSUMED_LATENCY_US`: libVLC 3

@@ -28,14 +28,18 @@ Every instant below (queued blocks, pause, edges, envelopes) is a *heard* instan
 sample will be heard: libVLC's Playing event comes ~60 ms before that on a live stream (its
 network caching and decoder), so a live stream joined gated knows from when it can be heard.
 
-A timed start (`align_next`) lands its first sample on the instant asked, in pull mode. libVLC
-starts a resume a varying time after the call (measured through PulseAudio: from 2 ms early,
-the margin the player asks for, to 3-50 ms late on a loaded machine, 122 ms once); laid at its
-pts, the content would be that much off, since the start reports the content it was asked for.
-But its first block comes ~180 ms before it is heard, and the server renders less far ahead
-than that (its buffer, 150 ms at most): so the stretch is moved to start at that instant, or
-at the first instant not rendered yet, with every later block of libVLC's timeline until a
-stop or flush. Push mode presents at the pts, as a device would.
+A timed start (`align_next`) lands its first sample on the instant asked, in both modes.
+libVLC stamps a resume's first block a varying time after the call (measured through
+PulseAudio: from 2 ms early, the margin the player asks for, to 3-50 ms late on a loaded
+machine, 122 ms once), a pre-roll's later still by its decoder's first output (measured on
+capture: the first block is handed over at the call, but stamped ~10 ms after it plus a FLAC
+block, 4608 frames or 104 ms; two MP3 frames, 52 ms; an AAC frame, 23 ms; nothing for WAV, Opus,
+Vorbis). Laid at its pts, a start would be that much late: a transfer's target, whose start lead
+is 30 ms, left a gap where a crossfade's overlap is planned. But the block is in hand long
+before: in pull mode ~180 ms before it is heard, while the server renders less far ahead than
+that (its buffer, 150 ms at most); in push mode at the call, before the instant. So the stretch
+is moved to start at that instant, or at the first instant not rendered yet (push mode: now),
+with every later block of libVLC's timeline until a stop or flush.
 """
 
 from __future__ import annotations
@@ -155,7 +159,8 @@ class TimedSink:
         self._envelope_lock = threading.Lock()
         self._envelopes: Envelopes = ((0, Envelope()),)
         self._pending: deque[Stretch] = deque()
-        self._paused_at: int | None = None
+        self._paused_at: int | None = None  # where the held queue starts (heard instant)
+        self._pause_lag = 0  # push mode: how far that is after libVLC's pause instant, moved
         self._audible = False
         self._stretch_first: int | None = None  # first sample presented since a start/resume
         self._last_end = 0  # the instant just after the last presented sample
@@ -213,7 +218,12 @@ class TimedSink:
         with self._lock:
             if self._paused_at is not None or self._closed:
                 return
-            self._paused_at = at_us + self.delay_us + self._shift_us
+            paused = at_us + self.delay_us + self._shift_us
+            # Push mode: a stretch moved earlier (align_next) is ahead of libVLC's timeline,
+            # so libVLC's instant is past on it; what has played by then has played. The hold
+            # starts at libVLC's instant, and the resume counts the pause from its own.
+            self._pause_lag = 0 if self.pull else max(0, -self._shift_us)
+            self._paused_at = paused + self._pause_lag
             if not self.pull:
                 self._record(self._cut(self._paused_at))
 
@@ -224,9 +234,11 @@ class TimedSink:
                 return
             # A device holds what it had queued and plays it on after the pause: libVLC
             # stamps the next blocks on that assumption.
-            shift = max(0, at_us + self.delay_us + self._shift_us - self._paused_at)
+            paused = self._paused_at - self._pause_lag
+            shift = max(0, at_us + self.delay_us + self._shift_us - paused)
             self._pending = deque((at + shift, block) for at, block in self._pending)
             self._paused_at = None
+            self._pause_lag = 0
             self._align()
 
     def carry_over(self, carrying: bool) -> None:
@@ -246,9 +258,9 @@ class TimedSink:
             self._align_to = None
 
     def align_next(self, at_us: int | None) -> None:
-        """Pull mode: have the next stretch's first sample heard at *at_us* (None: at its pts)."""
+        """Have the next stretch's first sample heard at *at_us* (None: at its pts)."""
         with self._lock:
-            self._align_to = at_us if self.pull else None
+            self._align_to = at_us
 
     def close(self) -> None:
         """Present what is due, drop the rest, close the recorder; after libVLC's player is gone."""
@@ -485,7 +497,9 @@ class TimedSink:
         self._first_block_due = True
         self._continue = False  # a stop: the next stream starts anew, not where this one ended
         if self._paused_at is not None:
-            self._paused_at -= self._shift_us  # the pause, on the timeline libVLC goes on with
+            # The pause, on the timeline libVLC goes on with (nothing held is ahead of it now).
+            self._paused_at -= self._pause_lag + self._shift_us
+            self._pause_lag = 0
         self._shift_us = self._moved = 0  # libVLC's next blocks are on a new timeline
         self._stop_stretch(self._last_end)
 
@@ -497,7 +511,9 @@ class TimedSink:
             return None
         if self._pending and self._pending[0][0] != first_us:
             return None  # not the stretch's first block
-        target = max(self._align_to, self._rendered_to + _ALIGN_GUARD_US)
+        # Not before what a server has rendered already, nor, presented as time passes, now.
+        floor = self._rendered_to + _ALIGN_GUARD_US if self.pull else self._clock()
+        target = max(self._align_to, floor)
         if self._stretch_first is not None or abs(target - first_us) > _ALIGN_MAX_US:
             return None
         return target

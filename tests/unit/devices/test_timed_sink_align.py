@@ -1,11 +1,14 @@
-"""A timed start through a sound server: the stretch moved so its first sample is heard at the
-instant asked, whenever libVLC's first block comes (devices/_timed_sink.py, `align_next`)."""
+"""A timed start: the stretch moved so its first sample is heard at the instant asked, whenever
+libVLC's first block comes, through a sound server and on capture (devices/_timed_sink.py,
+`align_next`)."""
 
 from __future__ import annotations
 
+import array
+
 import pytest
 
-from devices._envelope import RATE, Envelope, sample_instant
+from devices._envelope import RATE, Envelope, frames_before, sample_instant
 from devices._output_timing import OutputEdges, StartKind
 from devices._timed_sink import SinkEdge, TimedSink
 from devices.player_types import OutputStarted
@@ -84,25 +87,76 @@ def test_a_flush_ends_the_move_and_a_start_without_an_instant_plays_at_its_pts()
     assert rig.out.tolist().index(3) == round(40_000 * RATE / 1_000_000)
 
 
-def test_push_mode_presents_at_the_pts() -> None:
-    recorded: list[int] = []
+class _Recorded:
+    """A push-mode sink on a fake clock, and the instants of the stretches it recorded."""
 
-    class Recorder:
-        def write(self, start_us: int, samples: object) -> None:
-            recorded.append(start_us)
+    def __init__(self) -> None:
+        self.now = T0
+        self.starts: list[int] = []
+        self.samples: list[int] = []
+        self.edges: list[SinkEdge] = []
+        self.sink = TimedSink(self.edges.append, recorder=self, clock=lambda: self.now)
+        self.rig = Rig(channels=1)
+        self.rig.sink = self.sink  # the rig's libVLC side, on this sink
 
-        def close(self) -> None:
-            pass
+    def write(self, start_us: int, samples: array.array[int]) -> None:
+        self.starts.append(start_us)
+        self.samples.extend(samples)
 
-    now = T0
-    sink = TimedSink(lambda _e: None, recorder=Recorder(), clock=lambda: now)
-    sink.align_next(T0 + 5_000)  # a device plays at the pts: nothing to move
-    rig = Rig(channels=1)
-    rig.sink = sink  # the rig's libVLC side, on this sink
-    rig.play(T0 + 9_000, [1] * BLOCK)
-    now = T0 + 30_000
-    sink.close()
-    assert recorded == [T0 + 9_000]
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("pts_off_us", [-2_000, 9_000, 104_000])
+def test_push_mode_moves_a_start_handed_over_in_time_onto_its_instant(pts_off_us: int) -> None:
+    # On capture, libVLC hands a pre-roll's first block over at the resume call, stamped a
+    # decoder block later (a FLAC block: 104 ms): in hand before the instant, it starts there.
+    rec = _Recorded()
+    at = T0 + 30_000
+    rec.sink.set_envelope(Envelope(open_us=at), since_us=0)
+    rec.sink.align_next(at)
+    rec.rig.play(at + pts_off_us, [1] * BLOCK)
+    rec.rig.play(at + pts_off_us + 10_000, [2] * BLOCK)
+    rec.now = at + 200_000
+    rec.sink.close()
+    assert rec.starts == [at, at + 10_000]  # the whole timeline moved, back to back
+    assert rec.edges[0] == SinkEdge(True, at, at, -pts_off_us)
+
+
+def test_push_mode_starts_a_block_handed_over_after_its_instant_at_once() -> None:
+    rec = _Recorded()
+    at = T0 + 5_000
+    rec.sink.align_next(at)
+    rec.now = T0 + 7_000  # the instant has passed: what is presented cannot go before now
+    rec.rig.play(T0 + 60_000, [1] * BLOCK)
+    rec.now = T0 + 100_000
+    rec.sink.close()
+    assert rec.starts == [T0 + 7_000]
+
+
+def test_push_mode_pauses_a_moved_timeline_where_it_is_and_resumes_it_back_to_back() -> None:
+    # The stretch runs 84 ms ahead of libVLC's timeline: libVLC's pause instant is past on it.
+    rec = _Recorded()
+    at, late = T0 + 30_000, 84_000
+    rec.sink.align_next(at)
+    values = list(range(1, 4 * BLOCK + 1))
+    for k in range(4):
+        rec.rig.play(at + late + k * 10_000, values[k * BLOCK : (k + 1) * BLOCK])
+    paused = rec.now = at + 25_000
+    rec.sink._on_pause(None, paused)
+    played = frames_before(at, paused)
+    assert rec.samples == values[:played]  # what played by the pause, not 84 ms less
+    rec.now = resumed = paused + 300_000
+    rec.sink._on_resume(None, resumed)
+    # libVLC's next block: its held queue played on from the resume, on its own timeline.
+    rec.rig.play(at + late + 40_000 + 300_000, [7] * BLOCK)
+    rec.now = resumed + 200_000
+    rec.sink.close()
+    assert rec.samples == [*values, *[7] * BLOCK]  # nothing lost, nothing twice
+    assert rec.starts[0] == at
+    tail = rec.starts[1 + rec.starts.index(at + 20_000)]  # the held tail, from its next frame
+    assert 0 <= tail - resumed < 1_000_000 // RATE + 1  # goes on at the resume
+    assert rec.starts[-1] == sample_instant(at + 300_000, 4 * BLOCK)  # then libVLC's block
 
 
 def test_the_start_latency_is_learned_from_where_libvlc_put_the_first_sample() -> None:
