@@ -65,6 +65,27 @@ DELAY_MARGIN_US = 25_000
 IDLE_CORK_S = 3.0
 
 
+# How old a timing report may be when read (they come within tens of ms, even late-stamped on
+# PipeWire): its stamp is the server's wall clock, so an age outside this says the wall clock
+# stepped in between (NTP, a user setting the time) and the report cannot be placed on
+# CLOCK_MONOTONIC. A smaller step lets one report through off by the step, which the grid's
+# lower edge (devices/_frame_grid.py) ignores: it moves only when two reports agree.
+REPORT_MAX_AGE_US = 500_000
+REPORT_EARLY_US = 5_000  # a stamp this much ahead of now is still the same clock's jitter
+
+
+def report_instant(
+    stamp_us: int, wall_now_us: int, device_now_us: int, heard_us: int
+) -> int | None:
+    """Return the CLOCK_MONOTONIC instant a report stamped *stamp_us* (wall clock) says is
+    *heard_us* after its stamp, given both clocks read now; None when the report's age says the
+    wall clock stepped since the stamp (the report is dropped; the grid keeps its last place)."""
+    age = wall_now_us - stamp_us
+    if not -REPORT_EARLY_US <= age <= REPORT_MAX_AGE_US:
+        return None
+    return device_now_us - age + heard_us
+
+
 class Renderer(Protocol):
     """What fills the stream: the timed sink in pull mode."""
 
@@ -345,14 +366,11 @@ class PulseStream:
         timing = info.contents
         if timing.read_index_corrupt:
             return None
-        # The server stamps its measurement with its wall clock (the same machine's; a remote
-        # server's stamp is libpulse's estimate); the grid is on CLOCK_MONOTONIC.
-        wall_minus_device = time.time_ns() // 1000 - self._clock()
         stamp = int(timing.timestamp.sec) * 1_000_000 + int(timing.timestamp.usec)
         fmt = self.format
         queued = self._frames * fmt.frame_bytes - int(timing.read_index)
         heard = int(timing.sink_usec) + queued * 1_000_000 // (fmt.rate * fmt.frame_bytes)
-        return stamp - wall_minus_device + heard
+        return report_instant(stamp, time.time_ns() // 1000, self._clock(), heard)
 
     def _ask_timing(self) -> None:
         """Ask the server for a timing report, unless one is on its way."""

@@ -92,6 +92,8 @@ WALL_CLOCK_ALLOWED = {
     "connect/discovery/last_reached.py": "reached_at: which remembered devices to drop first",
     "connect/discovery/registry.py": "last_seen: when a device was last heard of, for display",
     "connect/telemetry.py": "OpenTelemetry event timestamps are wall-clock by definition",
+    "devices/_pulse_stream.py": "a sound server stamps its timing reports with the wall clock: "
+    "converted at once, a report whose age says the clock stepped is dropped",
     "devices/resume.py": "the save's stamp: dates a save across boots when NTP is synced",
     "devices/tokens.py": "a token's created and last-used dates, shown to the owner",
 }
