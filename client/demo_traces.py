@@ -5,15 +5,14 @@ and ingest token, and the tour's own controller traced to it. In the demo's priv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import signal
 import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from client.demo_bridges import stop_processes
 from client.demo_netns import ViewerRelay
 from connect.controller import Controller
 
@@ -100,13 +99,7 @@ class DemoCollector:
         process, self.process = self.process, None
         if process is None or process.returncode is not None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), timeout=10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await stop_processes([process])
         if self._drain is not None:
             await self._drain
 

@@ -102,7 +102,7 @@ async def _busy(b: Bridged, seconds: float) -> None:
     """Stop the bridge for *seconds* (SIGSTOP): a machine too busy to run it that long."""
     b.bridge.process.send_signal(signal.SIGSTOP)
     try:
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(seconds)  # the stall's length is what this simulates: nothing to await
     finally:
         b.bridge.process.send_signal(signal.SIGCONT)
 
