@@ -139,7 +139,7 @@ class BridgedDevice:
             id=self._device_id,
             name=self._name,
             type=described.type,
-            protocol=m.PROTOCOL_V1,
+            protocol=m.PROTOCOL_V1_ALONE,
             capabilities=m.Capabilities(
                 audio_codecs=self.codecs,
                 volume=_volume(described.volume_settable),

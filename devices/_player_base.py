@@ -120,6 +120,11 @@ class PlayerBase:
         """Return the media's length as libVLC reported it, None while unknown."""
         return self._length_ms
 
+    @property
+    def anchor(self) -> PlayerClock:
+        """Return the clock's last anchor (exact where an output edge set it), unextrapolated."""
+        return self._anchor
+
     def clock(self) -> PlayerClock:
         """Return the position now, extrapolated from the last anchor (see the module doc)."""
         at = now_us()

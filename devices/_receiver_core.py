@@ -15,6 +15,7 @@ from connect.session import SessionServer, playback
 from connect.wire import messages as m
 from devices import resume
 from devices._decoders import offered_codecs
+from devices._group_member import GroupSide
 from devices._live import LiveWatch
 from devices._player_actions import async_carry_out
 from devices._session_saving import SessionSaver
@@ -52,6 +53,7 @@ class ReceiverCore:
     _store: resume.ResumableStore
     _saver: SessionSaver
     _transfers: TransferSide
+    _groups: GroupSide
     _live: LiveWatch
     _server: SessionServer
     _player: Player | None
@@ -98,6 +100,7 @@ class ReceiverCore:
 
     def _on_player_event(self, event: PlayerEvent) -> None:
         self._transfers.on_player_event(event)
+        self._groups.on_player_event(event)
         if isinstance(event, OutputStarted) and event.exact:
             self._tasks.async_spawn(self._realign_clock(event), "clock realignment")
         elif isinstance(event, TrackEnded):
@@ -187,6 +190,7 @@ class ReceiverCore:
             },
         )
         self._server.broadcast(m.StateSnapshot(self._state, reason, queue_change))
+        self._groups.state_changed(self._state)
         self._prepare_next()
         self._saver.want_save()
         if self._advertiser is not None:

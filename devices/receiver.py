@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
+from typing import Any
 
 from connect.access import pairing, tls
 from connect.clock import Clock, monotonic_us
@@ -40,6 +42,7 @@ from connect.wire import messages as m
 from devices import resume
 from devices._commands import async_run_command
 from devices._decoders import offered_codecs
+from devices._group_member import GroupBody, GroupSide
 from devices._live import LiveWatch
 from devices._queue_relay import QueueRelay
 from devices._receiver_core import CLOCK_TOLERANCE_MS as CLOCK_TOLERANCE_MS
@@ -83,6 +86,7 @@ class Receiver(ReceiverCore):
         self._store = resume.ResumableStore(config.state_dir)
         self._saver = SessionSaver(self._store, config, clock)
         self._transfers = TransferSide(self)
+        self._groups = GroupSide(self, self._tasks_spawn)
         self._queues = QueueRelay()
         self._live = LiveWatch(self)
         self._server = SessionServer(
@@ -170,6 +174,7 @@ class Receiver(ReceiverCore):
             lambda: self._saver.async_save_loop(self.current_state), "session saving"
         )
         self._tasks.async_supervise(self._live.async_run, "live watch")
+        self._tasks.async_supervise(self._groups.async_run, "group timeline")
         access = self._access
         if access is not None:
             self._tasks.async_supervise(lambda: self._watch_tokens(access), "token watch")
@@ -223,7 +228,7 @@ class Receiver(ReceiverCore):
             type=self.config.device_type,
             protocol=m.PROTOCOL_V1,
             capabilities=m.Capabilities(
-                audio_codecs=offered_codecs(), max_volume=self.config.max_volume
+                audio_codecs=offered_codecs(), max_volume=self.config.max_volume, group_member=True
             ),
             model="baton-receiver",
             manufacturer="Baton",
@@ -240,6 +245,8 @@ class Receiver(ReceiverCore):
         """Apply a controller's command and carry it out on the player."""
         # The server refuses these already; checked again so a host never acts on its own.
         refusal = pairing.command_refusal(role)
+        if refusal is None and not isinstance(command.action, m.SetVolume):
+            refusal = self._groups.refusal()  # a follower: what plays is the leader's
         if refusal is not None:
             return m.CommandResult(command.command_id, self._state.revision, refusal)
         async with self.lock:
@@ -267,8 +274,17 @@ class Receiver(ReceiverCore):
 
     async def async_handle_transfer(self, body: m.Body, link: ControllerLink) -> None:
         """Take part in a transfer, as its target or its source (devices/transfer.py)."""
+        refusal = self._groups.refusal()
+        if refusal is not None and isinstance(body, m.TransferOffer | m.TransferCommit):
+            leader = self._groups.leader or ""
+            link.send(m.TransferRejected(body.transfer_id, refusal, leader))
+            return
         self._queues.note(body, self._state)  # a long queue's rest, either way (_queue_relay)
         await self._transfers.async_handle(body, link)
+
+    async def async_handle_group(self, body: GroupBody, link: ControllerLink) -> None:
+        """Take part in a group, leading or following (devices/_group_member.py)."""
+        await self._groups.async_handle(body, link)
 
     # -------------------------------------------------------------------------- access
 
@@ -325,6 +341,18 @@ class Receiver(ReceiverCore):
     def state(self) -> m.PlaybackState:
         """Return the session as it is now."""
         return self._state
+
+    @property
+    def device_id(self) -> str:
+        """Return this receiver's id (its certificate's fingerprint)."""
+        return self._device_id
+
+    def controller_links(self) -> tuple[ControllerLink, ...]:
+        """Return the controllers connected now."""
+        return self._server.links
+
+    def _tasks_spawn(self, coro: Coroutine[Any, Any, None], what: str) -> object:
+        return self._tasks.async_spawn(coro, what)
 
     @property
     def codecs(self) -> tuple[str, ...]:

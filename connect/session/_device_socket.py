@@ -9,7 +9,8 @@ Three loops per session carry out what the machine (connect/session/device_end.p
 * the command worker applies commands one at a time, in the order they came, so that a slow
   command (media that takes a while to open) never holds up heartbeats or time requests.
 
-Transfer messages each get a task of their own: a target waits for its switch instant.
+Transfer messages each get a task of their own: a target waits for its switch instant; so do
+group steps, for a host that plays in groups (`GroupHost`; any other has them refused).
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from connect.session.device_end import (
     DeviceEnd,
     FrameRefused,
     HandleCommand,
+    HandleGroup,
     HandleTransfer,
     Opened,
+    group_refused,
 )
-from connect.session.host import SessionHost
+from connect.session.host import GroupHost, SessionHost
 from connect.session.link import ControllerLink
 from connect.session.machine import Close, Send
 from connect.wire import codec
@@ -159,6 +162,8 @@ class DeviceSocket:
                 await self._commands.put(action)
             elif isinstance(action, HandleTransfer):
                 self._spawn(self._transfer(action), f"transfer for {self.link}")
+            elif isinstance(action, HandleGroup):
+                self._group(action)
             elif isinstance(action, FrameRefused):
                 _LOG.debug("%s: refused frame: %s", self.link, action.reason)
                 telemetry.emit_event(a.EVENT_ERROR, {a.ERROR_TYPE: action.code.name})
@@ -207,6 +212,21 @@ class DeviceSocket:
         session_id = self._host.current_state().session_id
         with telemetry.current(telemetry.start_handle(action.envelope, session_id=session_id)):
             await self._host.async_handle_transfer(action.body, self.link)
+
+    def _group(self, action: HandleGroup) -> None:
+        """Hand a group step to a host that plays in groups; refuse it for any other."""
+        host, body = self._host, action.body
+        if isinstance(host, GroupHost):
+            self._spawn(self._group_step(host, action), f"group step for {self.link}")
+        elif not isinstance(body, m.GroupTimeline):  # a timeline is never answered
+            why = m.Failure(m.ErrorCode.UNSUPPORTED, "this device does not play in groups")
+            self.link.send(group_refused(body, why))
+
+    async def _group_step(self, host: GroupHost, action: HandleGroup) -> None:
+        """Carry out a group step inside its "handle" span (its answers are children)."""
+        session_id = self._host.current_state().session_id
+        with telemetry.current(telemetry.start_handle(action.envelope, session_id=session_id)):
+            await host.async_handle_group(action.body, self.link)
 
     # -------------------------------------------------------------------------- writer
 

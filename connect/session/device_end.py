@@ -11,10 +11,14 @@
 3. **Open.** A Command goes to the host (`HandleCommand`) unless the role forbids it or it
    cannot be applied as sent; either way it is answered by one CommandResult with its id. A
    transfer message goes to the host (`HandleTransfer`) unless the role forbids it
-   (TransferRejected). A TimeRequest is answered at once; a frame that cannot be read gets a
-   typed Error (TOO_LARGE, MALFORMED, UNSUPPORTED), the session stays up. A Heartbeat goes
-   out whenever nothing else did for an interval; a controller silent for
-   `DEAD_AFTER_BEATS` intervals gets Goodbye(TIMEOUT) and Close.
+   (TransferRejected). A group step (protocol 1.2) goes to the host (`HandleGroup`) on a
+   session negotiated at 1.2 or above, unless the controller is an observer (GroupRefused,
+   FORBIDDEN); below 1.2 it is refused with Error(UNSUPPORTED) and changes nothing, so a
+   device whose range stops below 1.2 (a bridge) never takes part in a group. A group
+   message the device sends never goes to a session below 1.2. A TimeRequest is answered at
+   once; a frame that cannot be read gets a typed Error (TOO_LARGE, MALFORMED, UNSUPPORTED),
+   the session stays up. A Heartbeat goes out whenever nothing else did for an interval; a
+   controller silent for `DEAD_AFTER_BEATS` intervals gets Goodbye(TIMEOUT) and Close.
 4. **Closed.** Nothing more goes out, whatever comes in.
 
 The machine remembers the revision of the last state it sent this controller: heartbeats
@@ -57,10 +61,12 @@ __all__ = [
     "DeviceEnd",
     "FrameRefused",
     "HandleCommand",
+    "HandleGroup",
     "HandleTransfer",
     "Opened",
     "TurnedAway",
     "error_code_for",
+    "group_refused",
 ]
 
 NO_HELLO = "no Hello within the timeout"
@@ -68,9 +74,11 @@ HELLO_TIMEOUT_US = 5_000_000
 """A controller's first frame is Hello, within 5 s of the upgrade (proto: Session duties)."""
 
 TRANSFER_BODIES = (m.TransferOffer, m.TransferCommit, m.TransferAborted, m.TransferDone)
-# A controller's group steps (protocol 1.2). No session reaches 1.2 yet (PROTOCOL_V1 stops
-# below m.GROUPS), so each is refused by name and changes nothing: never half in a group.
+# A controller's group steps (protocol 1.2): below it each is refused by name and changes
+# nothing, so a device is never half in a group.
 GROUP_STEPS = (m.GroupLead, m.GroupJoin, m.GroupLeave, m.GroupTimeline, m.GroupVolume)
+# What a member sends its controllers (a leader's timeline, its answers): 1.2 sessions only.
+GROUP_ANSWERS = (m.GroupTimeline, m.GroupDone, m.GroupRefused)
 
 
 # ------------------------------------------------------------------------------ admission
@@ -130,6 +138,14 @@ class HandleTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class HandleGroup:
+    """Hand this group step (protocol 1.2) to the device's group logic (its replies: `send`)."""
+
+    envelope: m.Envelope
+    body: m.GroupLead | m.GroupJoin | m.GroupLeave | m.GroupTimeline | m.GroupVolume
+
+
+@dataclass(frozen=True, slots=True)
 class FrameRefused:
     """A frame could not be read (its Error is the next Send): for logs and telemetry."""
 
@@ -137,7 +153,9 @@ class FrameRefused:
     reason: str
 
 
-DeviceAction = Send | Close | Admit | Opened | HandleCommand | HandleTransfer | FrameRefused
+DeviceAction = (
+    Send | Close | Admit | Opened | HandleCommand | HandleTransfer | HandleGroup | FrameRefused
+)
 
 
 class _Phase(enum.Enum):
@@ -306,6 +324,8 @@ class DeviceEnd:
         """Send *body* to the controller (dropped unless the session is open)."""
         if self._phase is not _Phase.OPEN:
             return []
+        if isinstance(body, GROUP_ANSWERS) and not self.groups:
+            return []  # a controller below 1.2 knows no group message: it is never sent one
         if isinstance(body, m.StateSnapshot):
             self.revision = body.state.revision
             body = self._for_peer(body)
@@ -315,6 +335,11 @@ class DeviceEnd:
     def pages(self) -> bool:
         """Return True when the controller takes queues by window and page (protocol 1.1)."""
         return self._version is not None and self._version >= m.QUEUE_PAGES
+
+    @property
+    def groups(self) -> bool:
+        """Return True when the session speaks the group steps (protocol 1.2)."""
+        return self._version is not None and self._version >= m.GROUPS
 
     def _for_peer(self, snapshot: m.StateSnapshot) -> m.StateSnapshot:
         """Return *snapshot* (a whole state) as this controller's protocol version takes it."""
@@ -403,6 +428,15 @@ class DeviceEnd:
         if isinstance(body, m.QueueRequest):
             state = self._state or m.PlaybackState("", self.revision)
             return [self._wrap(q.page(state, body), now)]
+        if isinstance(body, GROUP_STEPS) and self.groups:
+            refusal = pairing.command_refusal(self.role)
+            if refusal is None:
+                return [HandleGroup(envelope, body)]
+            # An observer steers no group: the step is refused as the member would, unchanged.
+            if isinstance(body, m.GroupTimeline):
+                return []  # a timeline is never answered
+            failure = m.Failure(refusal.code, "an observer may not steer a group")
+            return [self._wrap(group_refused(body, failure), now)]
         why = f"{type(body).__name__} is not a controller-to-device message"
         if isinstance(body, GROUP_STEPS):
             why = (
@@ -419,6 +453,18 @@ class DeviceEnd:
 
     def _wrap(self, body: m.Body, now: int, traceparent: str = "", tracestate: str = "") -> Send:
         return self._out.wrap(body, now, traceparent, tracestate)
+
+
+def group_refused(
+    body: m.GroupLead | m.GroupJoin | m.GroupLeave | m.GroupVolume, failure: m.Failure
+) -> m.GroupRefused:
+    """Return the GroupRefused that answers the group step *body* with *failure*."""
+    if isinstance(body, m.GroupLead | m.GroupJoin):
+        step = m.GroupStep.LEAD if isinstance(body, m.GroupLead) else m.GroupStep.JOIN
+        return m.GroupRefused(body.group.group_id, step, failure, body.group.group_epoch)
+    if isinstance(body, m.GroupLeave):
+        return m.GroupRefused(body.group_id, m.GroupStep.LEAVE, failure, body.group_epoch)
+    return m.GroupRefused(body.group_id, m.GroupStep.VOLUME, failure)
 
 
 def error_code_for(exc: FrameError) -> m.ErrorCode:

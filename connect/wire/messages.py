@@ -142,15 +142,18 @@ class Envelope:
     tracestate: str = ""
 
 
-PROTOCOL_V1 = VersionRange(ProtocolVersion(1, 0), ProtocolVersion(1, 1))
-"""The protocol versions this implementation speaks."""
+PROTOCOL_V1 = VersionRange(ProtocolVersion(1, 0), ProtocolVersion(1, 2))
+"""The protocol versions this implementation speaks (a controller offers them all)."""
 
 QUEUE_PAGES = ProtocolVersion(1, 1)
 """The version from which queues travel by window, page and edit (proto: Queues as large...)."""
 
 GROUPS = ProtocolVersion(1, 2)
-"""The version from which a device may play in a group (proto: Groups). PROTOCOL_V1 reaches it
-once a receiver carries out the group steps; until then no Baton device claims it."""
+"""The version from which a device may play in a group (proto: Groups)."""
+
+PROTOCOL_V1_ALONE = VersionRange(ProtocolVersion(1, 0), ProtocolVersion(1, 1))
+"""What a device that cannot play in a group speaks (a bridge): its sessions stay below GROUPS,
+so a controller refuses it before sending any group step (connect/group/rules.py)."""
 
 MAX_FRAME_BYTES = 1024 * 1024
 """Frames over this size are refused unparsed (DESIGN.md)."""

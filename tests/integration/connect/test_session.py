@@ -83,7 +83,7 @@ async def test_connect_receives_welcome_and_initial_state(host, http, dial) -> N
     assert isinstance(event, StateChanged)
     assert event.snapshot.reason is m.StateChangeReason.INITIAL
     assert conn.welcome is not None
-    assert conn.welcome.version == m.ProtocolVersion(1, 1)
+    assert conn.welcome.version == m.PROTOCOL_V1.highest
     assert conn.welcome.role is m.Role.CONTROLLER
     assert conn.welcome.device.name == "Test Speaker"
     await conn.async_close()

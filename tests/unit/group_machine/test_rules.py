@@ -43,9 +43,12 @@ def test_a_device_that_speaks_groups_may_join() -> None:
     assert rules.why_not_member("Hall", m.ProtocolVersion(1, 3), CAN) is None
 
 
-def test_todays_devices_do_not_claim_groups_yet() -> None:
-    # No receiver carries the group steps out yet: none may be asked to join.
-    assert m.PROTOCOL_V1.highest < m.GROUPS
+def test_a_device_that_cannot_group_speaks_below_1_2() -> None:
+    # Baton speaks 1.2 (its receiver plays in groups); a bridge's range stops below it, so a
+    # controller refuses it by its version before sending it anything.
+    assert m.PROTOCOL_V1.highest == m.GROUPS
+    assert m.PROTOCOL_V1_ALONE.highest < m.GROUPS
+    assert rules.why_not_member("Kitchen MPD", m.PROTOCOL_V1_ALONE.highest, CAN) is not None
 
 
 def roster(*members: m.GroupMember, leader: str = "a") -> m.Group:

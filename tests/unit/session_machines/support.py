@@ -19,6 +19,7 @@ from connect.session.device_end import (
     Admit,
     FrameRefused,
     HandleCommand,
+    HandleGroup,
     HandleTransfer,
     Opened,
 )
@@ -56,6 +57,8 @@ def summary(actions: Iterable[object]) -> list[str]:
                 detail = f" {body.command_id} {body.failure.code.name if body.failure else 'ok'}"
             elif isinstance(body, m.TransferRejected) and body.failure is not None:
                 detail = f" {body.failure.code.name}"
+            elif isinstance(body, m.GroupRefused):
+                detail = f" {body.step.name} {body.failure.code.name}"
             words.append(f"Send {type(body).__name__}{detail}")
         elif isinstance(action, Close):
             words.append("Close")
@@ -63,6 +66,8 @@ def summary(actions: Iterable[object]) -> list[str]:
             words.append(f"HandleCommand {action.command.command_id}")
         elif isinstance(action, HandleTransfer):
             words.append(f"HandleTransfer {type(action.body).__name__}")
+        elif isinstance(action, HandleGroup):
+            words.append(f"HandleGroup {type(action.body).__name__}")
         elif isinstance(action, FrameRefused):
             words.append(f"FrameRefused {action.code.name}")
         elif isinstance(action, CommandDone):

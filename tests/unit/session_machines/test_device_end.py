@@ -11,17 +11,21 @@ from connect.session.device_end import Admitted, DeviceAction, DeviceEnd, Turned
 from connect.session.machine import Send
 from connect.wire import messages as m
 from connect.wire._pb import connect_pb2 as pb
-from tests.unit.session_machines.support import DEAD_US, DEVICE, HEARTBEAT_US, HELLO, S, frame
+from tests.unit.session_machines.support import DEAD_US, DEVICE, HEARTBEAT_US, HELLO, ME, S, frame
 from tests.unit.session_machines.support import summary as words
 
 T0 = 10 * S  # the upgrade; the session opens one millisecond later
 OPEN_AT = T0 + 1000
 
 
-def opened(role: m.Role = m.Role.CONTROLLER) -> DeviceEnd:
+def opened(
+    role: m.Role = m.Role.CONTROLLER,
+    hello: m.Hello = HELLO,
+    device_range: m.VersionRange = m.PROTOCOL_V1,
+) -> DeviceEnd:
     """Return a session past its Welcome, opened at OPEN_AT."""
-    end = DeviceEnd("conn-1", T0)
-    assert words(end.receive(frame(HELLO), OPEN_AT)) == ["Admit"]
+    end = DeviceEnd("conn-1", T0, protocol=device_range)
+    assert words(end.receive(frame(hello), OPEN_AT)) == ["Admit"]
     assert words(end.admit(Admitted(role), DEVICE, OPEN_AT)) == ["Send Welcome", "Opened"]
     return end
 
@@ -246,7 +250,7 @@ def test_admission_outcomes(admission, expected) -> None:
     assert words(actions) == expected
     if isinstance(admission, Admitted):
         welcome = actions[0].body  # type: ignore[union-attr]
-        assert welcome == m.Welcome(m.ProtocolVersion(1, 1), m.Role.OWNER, DEVICE, "conn-1", 1000)
+        assert welcome == m.Welcome(m.GROUPS, m.Role.OWNER, DEVICE, "conn-1", 1000)
         assert (end.role, end.token_id, end.revision) == (m.Role.OWNER, "tok1", DEVICE.revision)
     else:
         assert end.closed
@@ -298,8 +302,16 @@ def test_unknown_body_error_names_its_frame() -> None:
     ],
     ids=lambda step: type(step).__name__,
 )
-def test_a_group_step_below_protocol_1_2_is_refused_by_name_and_changes_nothing(step: m.Body):
-    end = opened()
+@pytest.mark.parametrize(
+    ("hello", "device_range"),
+    [(m.Hello(m.PROTOCOL_V1_ALONE, ME), m.PROTOCOL_V1), (HELLO, m.PROTOCOL_V1_ALONE)],
+    ids=["a 1.1 controller", "a device that cannot group (a bridge)"],
+)
+def test_a_group_step_below_protocol_1_2_is_refused_by_name_and_changes_nothing(
+    step: m.Body, hello: m.Hello, device_range: m.VersionRange
+):
+    end = opened(hello=hello, device_range=device_range)
+    assert not end.groups
     actions = end.receive(frame(step, 2, "g"), AT)
     assert words(actions) == ["Send Error UNSUPPORTED"]
     error = actions[0].body  # type: ignore[union-attr]
@@ -310,6 +322,45 @@ def test_a_group_step_below_protocol_1_2_is_refused_by_name_and_changes_nothing(
         "g",
     )
     assert end.revision == DEVICE.revision  # nothing moved: no handler was asked
+
+
+GROUP_STEPS = [
+    m.GroupLeave("g-1", 2, 0, 30),
+    m.GroupVolume("g-1", "dev-1", 30),
+    m.GroupLead(
+        m.Group("g-1", 1, "dev-1", (m.GroupMember("dev-1", 0, m.GroupMemberPhase.PLAYING),))
+    ),
+    m.GroupTimeline("g-1", 1, "s-1", 3, None, 0, 0),
+]
+
+
+@pytest.mark.parametrize("step", GROUP_STEPS, ids=lambda step: type(step).__name__)
+def test_a_group_step_of_a_1_2_session_goes_to_the_host(step: m.Body) -> None:
+    end = opened()
+    assert end.groups
+    assert words(end.receive(frame(step, 2, "g"), AT)) == [f"HandleGroup {type(step).__name__}"]
+
+
+@pytest.mark.parametrize("step", GROUP_STEPS, ids=lambda step: type(step).__name__)
+def test_an_observer_steers_no_group(step: m.Body) -> None:
+    end = opened(m.Role.OBSERVER)
+    actions = end.receive(frame(step, 2, "g"), AT)
+    if isinstance(step, m.GroupTimeline):
+        assert actions == []  # never answered
+        return
+    assert len(actions) == 1
+    refused = actions[0].body  # type: ignore[union-attr]
+    assert isinstance(refused, m.GroupRefused)
+    assert refused.failure.code is m.ErrorCode.FORBIDDEN
+
+
+def test_a_group_message_never_goes_to_a_session_below_1_2() -> None:
+    timeline = m.GroupTimeline("g-1", 1, "s-1", 3, None, 0, 0)
+    done = m.GroupDone("g-1", m.GroupStep.JOIN, 1)
+    old = opened(hello=m.Hello(m.PROTOCOL_V1_ALONE, ME))
+    assert old.send(timeline, AT) == []
+    assert old.send(done, AT) == []
+    assert words(opened().send(timeline, AT)) == ["Send GroupTimeline"]
 
 
 def test_sequence_numbers_count_every_frame_from_one() -> None:

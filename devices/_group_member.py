@@ -1,0 +1,346 @@
+"""The receiver's part in groups: an adapter between its controllers' links, its player and the
+device's pure group machine (connect/group/member.py, whose docstring holds the rules).
+
+`GroupSide` feeds the machine each group step, the pre-roll's end, the output's edges and the
+join's instant, and carries out what it returns: a pre-roll and a start at the instant as a
+transfer's target does them (devices/_transfer_target.py), a fade-out and stop, the session
+taken over from where the output is, the roster published, the leader's own timeline sent to
+every controller that speaks 1.2 (when it takes the roster, whenever its timeline changes,
+and at least every `TIMELINE_EVERY_S`), and a follower's output kept on the leader's timeline
+(devices/_group_plan.py decides what each new timeline asks; between timelines the output
+plays on, and the drift correction of devices/_drift.py keeps it on the true clock). Player
+actions run under the receiver's lock; the machine is stepped under the side's own lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any, Protocol
+
+from connect.group import member as g
+from connect.session import ControllerLink
+from connect.wire import messages as m
+from devices import _group_plan as plan
+from devices._transfer_host import OutputEdges
+from devices.errors import ReceiverError
+from devices.failures import failure_from
+from devices.player import Player
+from devices.player_types import OutputStarted, OutputStopped, PlayerEvent
+
+_LOG = logging.getLogger(__name__)
+
+TIMELINE_EVERY_S = 4.0
+"""A leader sends its timeline again this often when nothing changed (the contract: <= 5 s)."""
+FOLLOW_FADE_MS = 30  # a follower's start on a changed timeline (after a seek) fades in this long
+
+GroupBody = m.GroupLead | m.GroupJoin | m.GroupLeave | m.GroupTimeline | m.GroupVolume
+Spawn = Callable[[Coroutine[Any, Any, None], str], object]
+
+
+class GroupReceiver(Protocol):
+    """What the group logic needs from its receiver."""
+
+    lock: asyncio.Lock
+
+    def clock(self) -> int: ...
+
+    @property
+    def player(self) -> Player: ...
+
+    @property
+    def state(self) -> m.PlaybackState: ...
+
+    @property
+    def device_id(self) -> str: ...
+
+    def controller_links(self) -> tuple[ControllerLink, ...]: ...
+
+    def publish_state(self, state: m.PlaybackState, reason: m.StateChangeReason) -> None: ...
+
+
+class GroupSide:
+    """Plays one receiver's part in a group (see the module docstring)."""
+
+    def __init__(self, host: GroupReceiver, spawn: Spawn) -> None:
+        self._host = host
+        self._spawn = spawn
+        self._member: g.Member | None = None
+        self._lock = asyncio.Lock()
+        self._edges = OutputEdges()
+        self._asked: dict[m.GroupStep, ControllerLink] = {}  # who to answer, by step
+        self._followed: m.GroupTimeline | None = None  # what the output is on, as a follower
+        self._sent: m.GroupTimeline | None = None  # a leader's last timeline sent
+        self._sent_at = 0
+        self._join_at = 0  # the instant of the join under way
+
+    # -------------------------------------------------------------------------- queries
+
+    @property
+    def leader(self) -> str | None:
+        """Return the leader's device id while this device follows one (else None)."""
+        member = self._member
+        if member is None or member.group is None or member.role is g.Role.LEADING:
+            return None
+        if member.role is g.Role.ALONE:
+            return None
+        return member.group.leader_device_id
+
+    @property
+    def leading(self) -> bool:
+        """Return True while this device leads a group."""
+        return self._member is not None and self._member.role is g.Role.LEADING
+
+    # -------------------------------------------------------------------------- events in
+
+    async def async_handle(self, body: GroupBody, link: ControllerLink) -> None:
+        """Carry out a group step from the controller of *link*."""
+        if isinstance(body, m.GroupJoin):
+            self._asked[m.GroupStep.JOIN] = link
+            self._join_at = body.start_at_us
+        elif isinstance(body, m.GroupLead):
+            self._asked[m.GroupStep.LEAD] = link
+        elif isinstance(body, m.GroupLeave):
+            self._asked[m.GroupStep.LEAVE] = link
+        elif isinstance(body, m.GroupVolume):
+            self._asked[m.GroupStep.VOLUME] = link
+        holds = self._host.state.active and self._host.state.current_item is not None
+        await self._step(g.Received(body, holds_session=holds))
+
+    def on_player_event(self, event: PlayerEvent) -> None:
+        """Feed the player's output edges in (a start or a stop asked for)."""
+        if isinstance(event, OutputStarted | OutputStopped):
+            self._edges.put(event)
+
+    def state_changed(self, state: m.PlaybackState) -> None:
+        """A leader's state changed (a command, the player): send its timeline if it moved."""
+        if self.leading:
+            self._spawn(self._send_timeline(force=False), "group timeline")
+
+    async def async_run(self) -> None:
+        """Send a leader's timeline at least every TIMELINE_EVERY_S (a supervised loop)."""
+        while True:
+            await asyncio.sleep(TIMELINE_EVERY_S)  # a timer: cancelled on close
+            if self.leading:
+                await self._send_timeline(force=True)
+
+    # -------------------------------------------------------------------------- the machine
+
+    async def _step(self, event: g.MemberEvent) -> None:
+        async with self._lock:
+            if self._member is None:
+                self._member = g.Member(self._host.device_id)
+            actions = self._member.step(event, self._host.clock())
+            for action in actions:
+                await self._do(action)
+
+    async def _do(self, action: g.MemberAction) -> None:
+        if isinstance(action, g.Reply):
+            link = self._asked.get(action.body.step)
+            if link is not None:
+                link.send(action.body)
+        elif isinstance(action, g.Preroll):
+            self._spawn(self._preroll(action), "group pre-roll")
+        elif isinstance(action, g.ArmInstant):
+            self._spawn(self._at_instant(action.at_us), "group join instant")
+        elif isinstance(action, g.StartAt):
+            self._spawn(self._start(action), "group start")
+        elif isinstance(action, g.Abandon):
+            self._followed = None
+            async with self._host.lock:
+                with contextlib.suppress(ReceiverError):
+                    await self._host.player.async_stop()
+        elif isinstance(action, g.StopAt):
+            self._spawn(self._stop(action), "group leave")
+        elif isinstance(action, g.Follow):
+            self._spawn(self._follow(action.timeline), "group follow")
+        elif isinstance(action, g.TakeSession):
+            self._take(action.state)
+        elif isinstance(action, g.Publish):
+            self._publish(action.group)
+        elif isinstance(action, g.SendTimeline):
+            self._spawn(self._send_timeline(force=True), "group timeline")
+        elif isinstance(action, g.SetVolume):
+            await self._volume(action)
+
+    # -------------------------------------------------------------------------- joining
+
+    async def _preroll(self, action: g.Preroll) -> None:
+        """Open the timeline's item paused where it will be at the instant (whole ms)."""
+        start_at, failure = self._join_at, None
+        try:
+            async with self._host.lock:
+                timeout_s = max(0.05, (start_at - self._host.clock()) / 1e6)
+                position_ms, _ = plan.on_the_ms(start_at, action.position_us)
+                await self._host.player.async_load(
+                    action.item.url, position_ms, play=False, timeout_s=timeout_s
+                )
+        except ReceiverError as exc:
+            failure = failure_from(exc)
+        await self._step(g.Prerolled(failure))
+
+    async def _at_instant(self, at_us: int) -> None:
+        await asyncio.sleep(max(0, at_us - self._host.clock()) / 1e6)  # the join's instant
+        await self._step(g.InstantPassed())
+
+    async def _start(self, action: g.StartAt) -> None:
+        """Start the pre-roll so the timeline's whole millisecond is heard on time."""
+        member = self._member
+        timeline = member.timeline if member is not None else None
+        if timeline is None or timeline.item is None:
+            return
+        async with self._host.lock:
+            player = self._host.player
+            self._edges.drain()
+            position_ms, start_us = plan.on_the_ms(
+                action.at_us, timeline.position_for_member(action.at_us)
+            )
+            try:
+                if player.clock().position_ms != position_ms:  # the timeline moved meanwhile
+                    await player.async_seek(position_ms)
+                if not timeline.playing:
+                    await self._step_later(g.OutputEdge(action.at_us, position_ms * 1000))
+                    return
+                await player.async_play_at(start_us, fade_in_ms=action.fade_ms)
+            except ReceiverError as exc:
+                _LOG.warning("group start failed: %s", exc)
+                return
+        self._followed = timeline
+        at_us, position = await self._edges.async_next(OutputStarted, start_us, position_ms)
+        await self._step(g.OutputEdge(at_us, position * 1000))
+
+    async def _step_later(self, event: g.MemberEvent) -> None:
+        self._spawn(self._step(event), "group event")
+
+    # -------------------------------------------------------------------------- following
+
+    async def _follow(self, timeline: m.GroupTimeline) -> None:
+        """Carry out a new timeline at its instant; the same content: leave the output be."""
+        old = self._followed
+        if old is None:  # the join's own: the start put the output on it
+            self._followed = timeline
+            return
+        step = plan.follow_step(old, timeline, self._host.clock())
+        self._followed = timeline
+        if isinstance(step, plan.Keep):
+            return
+        _LOG.info("following the leader's new timeline: %s", step)
+        async with self._host.lock:
+            player = self._host.player
+            try:
+                if isinstance(step, plan.Silence):
+                    await player.async_stop()
+                elif isinstance(step, plan.PauseAt):
+                    await asyncio.sleep(max(0, step.at_us - self._host.clock()) / 1e6)
+                    await player.async_pause()
+                    await player.async_seek(step.position_ms)
+                else:
+                    await _start_from(player, step)
+            except ReceiverError as exc:
+                _LOG.warning("could not follow the group's timeline: %s", exc)
+        group = self._member.group if self._member is not None else None
+        if group is not None:
+            self._show_following(group)
+
+    # -------------------------------------------------------------------------- leaving
+
+    async def _stop(self, action: g.StopAt) -> None:
+        """Fade out so the output is silent from the instant, then stop."""
+        now = self._host.clock()
+        fade_us = action.fade_ms * 1000
+        begin = now if action.at_us == 0 else max(now, action.at_us - fade_us)
+        self._edges.drain()
+        async with self._host.lock:
+            try:
+                await self._host.player.async_fade_out_at(begin, action.fade_ms, then="stop")
+            except ReceiverError as exc:
+                _LOG.warning("group leave: %s", exc)
+        self._followed = None
+        at_us, position = await self._edges.async_next(OutputStopped, begin + fade_us, 0)
+        await self._step(g.OutputEdge(at_us, position * 1000))
+
+    # -------------------------------------------------------------------------- the session
+
+    def _take(self, state: m.PlaybackState) -> None:
+        """Leadership moved here: hold the session from where the output is (no seek)."""
+        own, player = self._host.state, self._host.player
+        clock = player.clock()
+        taken = replace(
+            state,
+            revision=max(state.revision, own.revision + 1),
+            device_id=self._host.device_id,
+            active=True,
+            volume=own.volume,
+            muted=own.muted,
+            clock=m.PlaybackClock(clock.position_ms, clock.as_of_us, 1.0, clock.playing),
+        )
+        self._followed = None
+        self._host.publish_state(taken, m.StateChangeReason.TRANSFER)
+
+    def _publish(self, group: m.Group | None) -> None:
+        member = self._member
+        own = self._host.state
+        if group is not None and member is not None and member.role is g.Role.FOLLOWING:
+            self._show_following(group)
+            return
+        if group is None and not own.active:  # a follower that left: alone, holding nothing
+            self._host.publish_state(plan.alone_after_following(own), m.StateChangeReason.PLAYBACK)
+            return
+        state = replace(own, revision=own.revision + 1, group=group)
+        self._host.publish_state(state, m.StateChangeReason.PLAYBACK)
+        if group is None:
+            self._sent = None
+
+    def _show_following(self, group: m.Group) -> None:
+        timeline = self._followed or (self._member.timeline if self._member else None)
+        if timeline is not None:
+            state = plan.follower_state(self._host.state, timeline, group)
+            self._host.publish_state(state, m.StateChangeReason.PLAYBACK)
+
+    async def _send_timeline(self, *, force: bool) -> None:
+        """As the leader, send the timeline to every controller (those below 1.2 get none)."""
+        member = self._member
+        if member is None or member.group is None or member.role is not g.Role.LEADING:
+            return
+        # The anchor, not a reading rounded to the ms now: where the output really was.
+        anchor = self._host.player.anchor
+        clock = m.PlaybackClock(anchor.position_ms, anchor.as_of_us, 1.0, anchor.playing)
+        timeline = plan.leader_timeline(self._host.state, member.group, clock)
+        now = self._host.clock()
+        if not force and not plan.timeline_changed(self._sent, timeline, now):
+            return
+        self._sent, self._sent_at = timeline, now
+        for link in self._host.controller_links():
+            link.send(timeline)
+
+    async def _volume(self, action: g.SetVolume) -> None:
+        async with self._host.lock:
+            with contextlib.suppress(ReceiverError):
+                await self._host.player.async_set_volume(0 if action.muted else action.volume)
+            own = self._host.state
+            state = replace(
+                own, revision=own.revision + 1, volume=action.volume, muted=action.muted
+            )
+            self._host.publish_state(state, m.StateChangeReason.COMMAND)
+
+    def refusal(self) -> m.Failure | None:
+        """Return why a follower refuses a Command that changes what plays (None: it may)."""
+        leader = self.leader
+        if leader is None:
+            return None
+        return m.Failure(
+            m.ErrorCode.NOT_ACTIVE, f"this device follows {leader} in a group: ask the leader"
+        )
+
+
+async def _start_from(player: Player, step: plan.StartFrom) -> None:
+    """Move (or open) the content paused, then start it at the step's instant, fading in."""
+    if step.load:
+        await player.async_load(step.item.url, step.position_ms, play=False)
+    else:
+        await player.async_pause()
+        await player.async_seek(step.position_ms)
+    await player.async_play_at(step.at_us, fade_in_ms=FOLLOW_FADE_MS)

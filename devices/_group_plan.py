@@ -1,0 +1,156 @@
+"""What a receiver in a group does, as pure arithmetic: its timeline as a leader, its state as
+a follower, and what a new timeline asks of a follower's output (proto: "Groups").
+
+devices/_group_member.py carries these out on the player. Instants are the device's own
+monotonic µs; the player takes positions in whole milliseconds, so a start is moved later by
+less than a millisecond to the instant the timeline reaches a whole millisecond (`on_the_ms`):
+the output is then on the timeline to the sample, not to the millisecond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from connect.session import playback
+from connect.wire import messages as m
+
+FOLLOW_LEAD_US = 300_000
+"""A follower starts a changed timeline this long after it heard it, if the timeline's own
+instant is sooner: time to open or move its media (a pre-roll from the decoded copy)."""
+
+CHANGE_SLACK_US = 20_000
+"""A new timeline whose position differs from the one followed by less than this is the same
+content (a leader's clock read again to the millisecond): the follower's output, on the true
+clock, is left alone. More is a seek."""
+
+
+@dataclass(frozen=True)
+class Keep:
+    """The output stays as it is: the new timeline says what it plays already."""
+
+
+@dataclass(frozen=True)
+class PauseAt:
+    """Pause at *at_us* (the leader paused there), then hold *position_ms*."""
+
+    at_us: int
+    position_ms: int
+
+
+@dataclass(frozen=True)
+class StartFrom:
+    """Open (*load*: another item) or move to *position_ms* paused, then play from *at_us*."""
+
+    item: m.QueueItem
+    position_ms: int
+    at_us: int
+    load: bool
+
+
+@dataclass(frozen=True)
+class Silence:
+    """The timeline has nothing to play: stop."""
+
+
+FollowStep = Keep | PauseAt | StartFrom | Silence
+
+
+def on_the_ms(at_us: int, position_us: int) -> tuple[int, int]:
+    """Return (position_ms, start_us): the first whole millisecond at or after *position_us*
+    and the instant it is due, *at_us* moved later by what that rounding added (< 1 ms)."""
+    position_ms = -(-position_us // 1000)
+    return position_ms, at_us + (position_ms * 1000 - position_us)
+
+
+def follow_step(
+    old: m.GroupTimeline | None, new: m.GroupTimeline, now: int, *, lead_us: int = FOLLOW_LEAD_US
+) -> FollowStep:
+    """Return what the follower's output must do about *new*, having followed *old*."""
+    item = new.item
+    if item is None:
+        return Silence()
+    begin = new.anchor_us + new.clock_offset_us  # the change, in this device's clock
+    same_item = old is not None and old.item is not None and old.item.uid == item.uid
+    if old is not None and same_item and old.playing == new.playing:
+        moved = abs(new.position_for_member(now) - old.position_for_member(now))
+        if moved < CHANGE_SLACK_US:
+            return Keep()
+    if not new.playing:
+        return PauseAt(max(begin, now), new.position_us // 1000)
+    at_us = max(begin, now + lead_us)
+    position_ms, start_us = on_the_ms(at_us, new.position_for_member(at_us))
+    return StartFrom(item, position_ms, start_us, load=not same_item)
+
+
+def leader_timeline(
+    state: m.PlaybackState, group: m.Group, clock: m.PlaybackClock
+) -> m.GroupTimeline:
+    """Return the leader's own timeline: where *state*'s item is by *clock* (its output's)."""
+    item = state.current_item
+    following = None
+    if item is not None:
+        following = playback.neighbour(state, +1, wrap=state.repeat is m.RepeatMode.ALL)
+        if state.repeat is m.RepeatMode.ONE:
+            following = item
+    playing = state.status is m.PlaybackStatus.PLAYING and clock.playing
+    return m.GroupTimeline(
+        group.group_id,
+        group.group_epoch,
+        state.session_id,
+        state.revision,
+        item,
+        clock.as_of_us,
+        clock.position_ms * 1000,
+        clock.rate,
+        playing,
+        following,
+    )
+
+
+def timeline_changed(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:
+    """Return whether a leader's *new* timeline says something *old* did not (send it now)."""
+    if old is None:
+        return True
+    return not isinstance(follow_step(old, new, now), Keep) or old.group_epoch != new.group_epoch
+
+
+def follower_state(
+    own: m.PlaybackState, timeline: m.GroupTimeline, group: m.Group
+) -> m.PlaybackState:
+    """Return what a follower shows: the group's item where the timeline has it, held by the
+    leader (not active here), its own volume."""
+    item = timeline.item
+    at = timeline.anchor_us + timeline.clock_offset_us
+    clock = m.PlaybackClock(
+        timeline.position_us // 1000, at, timeline.rate, timeline.playing and item is not None
+    )
+    status = m.PlaybackStatus.STOPPED
+    if item is not None:
+        status = m.PlaybackStatus.PLAYING if timeline.playing else m.PlaybackStatus.PAUSED
+    return replace(
+        own,
+        revision=own.revision + 1,
+        session_id=timeline.session_id,
+        queue=(item,) if item is not None else (),
+        current_uid=item.uid if item is not None else "",
+        clock=clock,
+        status=status,
+        active=False,
+        queue_offset=0,
+        queue_length=0,
+        group=group,
+        error=None,
+    )
+
+
+def alone_after_following(own: m.PlaybackState) -> m.PlaybackState:
+    """Return a former follower's state once it left: stopped, holding no session."""
+    clock = m.PlaybackClock(own.clock.position_ms, own.clock.as_of_us, own.clock.rate, False)
+    return replace(
+        own,
+        revision=own.revision + 1,
+        status=m.PlaybackStatus.STOPPED,
+        clock=clock,
+        active=False,
+        group=None,
+    )
