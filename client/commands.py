@@ -343,10 +343,10 @@ async def _status(controller: Controller, args: argparse.Namespace) -> None:
     }
     roster = ""
     if state.group is not None:  # the roster the device publishes: its leader, each member
-        from client.group_commands import status_group
+        from client.group_commands import async_status_group
 
         names = {e.id: e.name for e in controller.registry.entries() if e.name}
-        report["group"], roster = status_group(state, names)
+        report["group"], roster = await async_status_group(args, state, names)
     if args.json:
         print(json.dumps(report, indent=2))
         return

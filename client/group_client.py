@@ -155,12 +155,13 @@ class GroupClient:
         for interface in self.interfaces:
             command += ["--interface", interface]
         try:
-            _detached(command, log_path(directory), write_fd)
+            launcher = _detached(command, log_path(directory), write_fd)
         except OSError as exc:
             os.close(read_fd)
             raise KeeperError(f"cannot start the group keeper: {exc}") from exc
         finally:
             os.close(write_fd)
+        await asyncio.to_thread(launcher.wait)  # it forks the keeper and exits at once
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         pipe = os.fdopen(read_fd, "rb", buffering=0)
@@ -185,19 +186,19 @@ class GroupClient:
         return log_path(keeper_dir(create=False))
 
 
-def _detached(command: list[str], log: Path, ready_fd: int) -> None:
-    """Start *command* in a session of its own, its output appended to *log*, never waited for.
+def _detached(command: list[str], log: Path, ready_fd: int) -> subprocess.Popen[bytes]:
+    """Start *command*, its output appended to *log*; it detaches itself (`--detach`: it forks,
+    the child carries on in a session of its own, the parent exits at once and is reaped by
+    the caller), so the keeper is never a child of a long-lived caller (the app) left a zombie.
 
-    Not asyncio's subprocess: its transport kills a child still running when it closes, and
-    the keeper must outlive this command."""
+    Not asyncio's subprocess: its transport kills a child still running when it closes."""
     with log.open("ab") as out:
-        subprocess.Popen(
-            command,
+        return subprocess.Popen(
+            [*command, "--detach"],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
             pass_fds=(ready_fd,),
-            start_new_session=True,  # it outlives this command and its terminal
         )
 
 

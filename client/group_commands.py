@@ -104,7 +104,8 @@ async def _group(args: argparse.Namespace) -> None:
         views = await client.async_groups()
         if args.json:
             print(json.dumps([v.as_json() for v in views], indent=2))
-        elif not views:
+            return
+        if not views:
             print("no groups (form one: baton group DEVICE DEVICE...)")
         for view in views:
             print(roster_text(view))
@@ -191,10 +192,16 @@ def device_group_words(group: dict[str, Any] | None) -> str:
     return "  (leads a group)" if group["leads"] else f"  (in the group led by {group['leader']})"
 
 
-def status_group(state: m.PlaybackState, names: dict[str, str]) -> tuple[dict[str, Any], str]:
-    """Return the roster *state* carries for `baton status`: as JSON, and as text."""
+async def async_status_group(
+    args: argparse.Namespace, state: m.PlaybackState, names: dict[str, str]
+) -> tuple[dict[str, Any], str]:
+    """Return the roster of the group *state* plays in, for `baton status`: as JSON, as text.
+
+    The keeper's, when it keeps that group: a follower's own roster is the one it joined with
+    (only the leader is sent every change). Else the device's own, as it last heard it."""
     from connect.group.reports import GroupView
 
     assert state.group is not None
-    view = GroupView.of(state.group, names)
+    kept = [g for g in await async_kept_groups(args) if g.group_id == state.group.group_id]
+    view = kept[0] if kept else GroupView.of(state.group, names)
     return view.as_json() | {"epoch": state.group.group_epoch}, roster_text(view)

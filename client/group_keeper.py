@@ -188,15 +188,17 @@ class Keeper:
             report = await self.controller.async_group(ids, timeout=timeout)
             return {"ok": True, "report": report.as_json()}
         device_id = await self._find(str(request["device"]), timeout)
+        was_in = [g.group_id for g in self.controller.groups() if g.member(device_id)]
         if op == "ungroup":
             await self.controller.async_ungroup(device_id)
-            return {"ok": True, "group": _group_json(self.controller, device_id)}
-        if op == "volume":
+        else:
             volume = request["volume"]
             if not isinstance(volume, int) or isinstance(volume, bool):
                 raise TypeError("volume must be a whole number")
             await self.controller.async_member_volume(device_id, volume)
-            return {"ok": True, "group": _group_json(self.controller, device_id)}
+        # The group as it stands after (None: it ended with this step).
+        after = [g.as_json() for g in self.controller.groups() if g.group_id in was_in]
+        return {"ok": True, "group": after[0] if after else None}
         raise AssertionError(op)  # _OPS holds no other
 
     async def _add_addresses(self, addresses: Sequence[str]) -> None:
@@ -213,11 +215,6 @@ class Keeper:
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-
-
-def _group_json(controller: Controller, device_id: str) -> dict[str, Any] | None:
-    groups = [g for g in controller.groups() if g.member(device_id) is not None]
-    return groups[0].as_json() if groups else None
 
 
 def _line(answer: dict[str, Any]) -> bytes:
@@ -276,9 +273,20 @@ def _keeper_command(args: argparse.Namespace, _store: object) -> None:
     run_keeper(args.interface, ready_fd=args.ready_fd)
 
 
-if __name__ == "__main__":  # what `baton group` starts: python -m client.group_keeper
+def _detach() -> None:
+    """Fork: the parent exits at once (its caller reaps it), the child goes on as the keeper in
+    a session of its own, a child of no command. Called before any thread or loop exists."""
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+
+
+if __name__ == "__main__":  # what `baton group` starts: python -m client.group_keeper --detach
     parsed = argparse.ArgumentParser(prog="baton group-keeper")
     parsed.add_argument("--interface", action="append", default=[])
     parsed.add_argument("--ready-fd", type=int, default=None)
+    parsed.add_argument("--detach", action="store_true")
     options = parsed.parse_args()
+    if options.detach:
+        _detach()
     _keeper_command(options, None)

@@ -4,6 +4,7 @@ tests/unit/group_keeper/)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -13,7 +14,12 @@ from pathlib import Path
 import pytest
 
 from client.cli import main
-from client.group_commands import device_group, device_group_words, roster_text, status_group
+from client.group_commands import (
+    async_status_group,
+    device_group,
+    device_group_words,
+    roster_text,
+)
 from client.group_keeper import Keeper
 from client.keeper_protocol import keeper_dir, socket_path
 from connect.errors import GroupRefusedError
@@ -100,6 +106,8 @@ async def test_group_prints_the_roster_and_fails_for_a_device_that_did_not_join(
     ]
     code, out, _ = await baton(capsys, "group")
     assert (code, out.splitlines()[0]) == (0, "group led by Kitchen (2 devices, grp-1):")
+    code, out, _ = await baton(capsys, "group", "--json")
+    assert (code, json.loads(out)) == (0, [VIEW.as_json()])
 
 
 async def test_a_refusal_is_one_line(
@@ -128,7 +136,7 @@ async def test_ungroup_and_a_members_volume(
     assert (code, json.loads(out)) == (0, {"ok": True, "group": None})
 
 
-def test_devices_and_status_words() -> None:
+async def test_devices_and_status_words(runtime: Path) -> None:
     assert device_group([VIEW], "t") == {
         "group_id": "grp-1", "leader_id": "k", "leader": "Kitchen", "leads": False,
         "phase": "playing",
@@ -143,7 +151,8 @@ def test_devices_and_status_words() -> None:
          m.GroupMember("b", 0, m.GroupMemberPhase.PLAYING, 55)),
     )  # fmt: skip
     state = m.PlaybackState("s", 1, "a", group=roster)
-    as_json, text = status_group(state, {"b": "Bedroom"})
+    args = argparse.Namespace(interface=[], connect=[], timeout=None)
+    as_json, text = await async_status_group(args, state, {"b": "Bedroom"})  # no keeper runs
     assert as_json["leader_id"] == "b"
     assert as_json["epoch"] == 4
     assert [x["name"] for x in as_json["members"]] == ["Bedroom", "a"]  # unnamed: by its id
@@ -153,3 +162,12 @@ def test_devices_and_status_words() -> None:
         "  a        joining  volume 20, muted",
     ]
     assert roster_text(VIEW).startswith("group led by Kitchen")
+
+
+async def test_status_shows_the_keepers_roster_of_that_group(controller: FakeController) -> None:
+    controller.kept = [VIEW]
+    joined = m.Group("grp-1", 2, "k", (m.GroupMember("k", 0, m.GroupMemberPhase.PLAYING),))
+    args = argparse.Namespace(interface=[], connect=[], timeout=None)
+    as_json, text = await async_status_group(args, m.PlaybackState("s", 1, "t", group=joined), {})
+    assert [x["name"] for x in as_json["members"]] == ["Kitchen", "Terrace"]
+    assert text.startswith("group led by Kitchen (2 devices")
