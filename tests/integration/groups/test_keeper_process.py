@@ -1,0 +1,90 @@
+"""The group keeper as `baton group` runs it: a process of its own, started detached by the
+first command that needs it, found again by the next, started afresh when it was killed (its
+socket left behind is stale), gone by itself once idle."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from client.cli import main
+from client.group_client import GroupClient
+from tests.waiting import until
+
+pytestmark = pytest.mark.slow
+
+IDLE_S = 1.5
+
+
+@pytest.fixture
+def keeper_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """This test's keeper directory (a short path: a unix socket's is at most 107 bytes)."""
+    runtime = Path(tempfile.mkdtemp(prefix="bk-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("BATON_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("BATON_KEEPER_IDLE_S", str(IDLE_S))
+    yield runtime / "baton"
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+async def baton(capsys: pytest.CaptureFixture[str], *words: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, list(words))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def keeper_pid() -> int:
+    answer = await GroupClient()._exchange({"op": "ping"})
+    assert answer is not None
+    return int(answer["pid"])
+
+
+def layout(directory: Path) -> tuple[int, bool, bool]:
+    """Return the directory's mode, whether a socket is in it, whether a log is."""
+    sock = directory / "groups.sock"
+    is_socket = sock.exists() and stat.S_ISSOCK(sock.stat().st_mode)
+    return directory.stat().st_mode & 0o777, is_socket, (directory / "groups.log").exists()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_started_when_needed_found_again_restarted_when_killed_and_gone_when_idle(
+    keeper_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nowhere = ("--connect", "127.0.0.1:9", "--timeout", "0.5")  # nothing listens there
+    code, out, err = await baton(capsys, "group", "A", "B", *nowhere)
+    assert (code, out) == (1, "")
+    assert err.startswith("baton group: ")
+    first = await keeper_pid()  # the command started one, detached: it runs on
+    assert first != os.getpid()
+    assert layout(keeper_dir) == (0o700, True, True)  # its socket and log, in a 0700 directory
+    await baton(capsys, "group", "A", "B", *nowhere)
+    assert await keeper_pid() == first  # found again, not another
+
+    os.kill(first, signal.SIGKILL)  # its socket stays behind, stale
+    await until(lambda: not alive(first), 5, "the keeper killed")
+    assert layout(keeper_dir)[1]
+    assert await GroupClient().async_groups() == []  # asking who keeps what starts nothing
+    code, _, err = await baton(capsys, "ungroup", "A", *nowhere)
+    assert code == 1
+    second = await keeper_pid()
+    assert second != first
+
+    # Idle (no group kept) for IDLE_S: it exits by itself and takes its socket along.
+    await until(lambda: not alive(second), IDLE_S + 10, "the idle keeper exits")
+    assert not layout(keeper_dir)[1]
