@@ -13,7 +13,10 @@ every event, so each relay carries the follower's offset as measured last), a me
 dropping (Lost), and its own timers. Its actions are carried out: frames sent (a failed frame
 that must arrive is a Lost), timers armed, outcomes handed to whoever asked, notes traced.
 
-A group lives as long as its coordinator: its followers are sent the leader's timeline at every
+A member whose session drops is out of the roster (the machine's Lost); it plays on, on its last
+timeline, so when its session is back it is told to leave what it plays and joins again, at an
+instant, in sync (`baton group` naming it does the same). A group lives as long as its
+coordinator: its followers are sent the leader's timeline at every
 change and every `events.REFRESH_US`. A command that forms one and exits hands it to a process
 that stays (the CLI's keeper, client/group_keeper.py).
 """
@@ -35,6 +38,7 @@ from connect.group.reports import GroupReport, GroupView, Refusal
 from connect.group.rules import JOIN_LEAD_US, why_not_member
 from connect.session.connection import (
     AccessDenied,
+    Connected,
     ConnectionEvent,
     DeviceConnection,
     Disconnected,
@@ -56,6 +60,7 @@ LEAD, JOIN, LEAVE, VOLUME = (
 CONNECT_TIMEOUT_S = 5.0
 STATE_WAIT_S = 1.0  # a session's first snapshot follows its Welcome at once
 OUTCOME_TIMEOUT_S = 10.0  # a backstop: the machine ends every step within its own deadlines
+LEAVE_TIMEOUT_S = 2.0  # a fade-out of fade_ms and its answer
 VOLUME_TIMEOUT_S = 3.0  # a volume is answered by the member alone, with no deadline of the machine
 
 
@@ -74,6 +79,10 @@ class GroupCoordinator:
         self._fade_ms, self._join_lead_us = fade_ms, join_lead_us
         self._runs: dict[str, GroupRun] = {}
         self._lock = asyncio.Lock()  # one request's checks and first steps at a time
+        # Members whose session dropped, by the group they were in: asked to join it again
+        # when their session is back (they played on, on their last timeline, meanwhile).
+        self._lost: dict[str, str] = {}
+        self._rejoins: set[asyncio.Task[None]] = set()
         self._unsubscribe = devices.subscribe(self._on_event)
 
     # -------------------------------------------------------------------------- queries
@@ -116,6 +125,8 @@ class GroupCoordinator:
                 run.start()
             for conn in conns:
                 state = conn.state
+                if state is not None and state.group is not None:  # ours: the roster lost it
+                    await self._leave_first(conn, state.group)
                 volume, muted = (state.volume, state.muted) if state else (50, False)
                 assert conn.clock is not None  # _connect took samples
                 asked = ev.JoinAsked(conn.device_id, conn.clock, volume, muted)
@@ -159,6 +170,9 @@ class GroupCoordinator:
     async def async_close(self) -> None:
         """Stop keeping every group (the devices play on, on their last timeline); idempotent."""
         self._unsubscribe()
+        for task in list(self._rejoins):
+            task.cancel()
+        await asyncio.gather(*self._rejoins, return_exceptions=True)
         runs, self._runs = list(self._runs.values()), {}
         for run in runs:
             await run.async_stop()
@@ -194,8 +208,9 @@ class GroupCoordinator:
         if refused is not None:
             raise GroupRefusedError(refused.message, device=device_id, code="unsupported")
         state = await _state_of(conn)
-        if state is not None and state.group is not None:  # in a group kept elsewhere
-            leader = self._name(state.group.leader_device_id)
+        group = state.group if state is not None else None
+        if group is not None and group.group_id not in self._runs:  # in a group kept elsewhere
+            leader = self._name(group.leader_device_id)
             raise GroupRefusedError(
                 f"{name} plays in a group led by {leader} that another controller keeps; "
                 f"ungroup {name} first",
@@ -262,7 +277,58 @@ class GroupCoordinator:
         elif isinstance(event, Disconnected | AccessDenied):
             why = event.reason if isinstance(event, Disconnected) else event.message
             for run in self._runs.values():
+                if isinstance(event, Disconnected) and run.machine.roster.member(event.device_id):
+                    self._lost[event.device_id] = run.machine.plan.group_id
                 run.feed(ev.Lost(event.device_id, why))
+        elif isinstance(event, Connected) and event.device_id in self._lost:
+            run = self._runs.get(self._lost.pop(event.device_id))
+            if run is not None:
+                task = asyncio.get_running_loop().create_task(self._rejoin(run, event.device_id))
+                self._rejoins.add(task)
+                task.add_done_callback(self._rejoins.discard)
+
+    async def _rejoin(self, run: GroupRun, device_id: str) -> None:
+        """Join a member whose session came back to the group it was lost from: it stops what
+        it played on its own first (a member follows one roster), then joins at an instant."""
+        async with self._lock:
+            conn = self._devices.known_connection(device_id)
+            roster = run.machine.roster
+            if conn is None or run.machine.over or roster.member(device_id) is not None:
+                return
+            await self._leave_first(conn, roster)
+            if conn.clock is None:
+                return
+            state = conn.state
+            volume, muted = (state.volume, state.muted) if state else (50, False)
+            waiter = run.ask(ev.JoinAsked(device_id, conn.clock, volume, muted), JOIN)
+        failure = await _outcome(waiter, OUTCOME_TIMEOUT_S)
+        name = self._name(device_id)
+        if failure is None:
+            _LOG.info("group %s: %s is back in it", roster.group_id, name)
+        else:
+            _LOG.warning(
+                "group %s: %s could not rejoin: %s", roster.group_id, name, failure.message
+            )
+
+    async def _leave_first(self, conn: DeviceConnection, group: m.Group) -> None:
+        """Have a device that still plays in *group*, which the roster lost, stop and leave it;
+        return once it said so (or LEAVE_TIMEOUT_S passed: the join says the rest)."""
+        left = asyncio.Event()
+
+        def listen(event: ConnectionEvent) -> None:
+            body = event.body if isinstance(event, GroupMessage) else None
+            if isinstance(body, m.GroupDone | m.GroupRefused) and body.step is LEAVE:
+                left.set()
+
+        unsubscribe = conn.subscribe(listen)
+        leave = m.GroupLeave(group.group_id, group.group_epoch, 0, self._fade_ms)
+        try:
+            await conn.async_send(leave)
+            await asyncio.wait_for(left.wait(), LEAVE_TIMEOUT_S)
+        except (ConnectError, TimeoutError):
+            pass  # gone again, or silent: its join answers for it
+        finally:
+            unsubscribe()
 
     def _ended(self, run: GroupRun) -> None:
         if self._runs.get(run.machine.plan.group_id) is run:

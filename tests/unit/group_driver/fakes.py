@@ -12,6 +12,7 @@ from connect.clock import ClockEstimate, monotonic_us
 from connect.errors import ConnectionLostError, ConnectTimeoutError
 from connect.group import member as mb
 from connect.session.connection import (
+    Connected,
     ConnectionEvent,
     Disconnected,
     GroupMessage,
@@ -222,8 +223,14 @@ class Devices:
         for listener in [*conn.listeners, *self.listeners]:
             listener(event)
 
+    def back(self, device_id: str) -> None:
+        """The device's session is up again (the link came back; the device played on)."""
+        conn = self.conns[device_id]
+        conn.connected = True
+        self.emit(Connected(device_id, conn.welcome))
+
     def drop(self, device_id: str) -> None:
-        """The device's session goes down (its process died: it forgets its group)."""
+        """The device's session goes down (the device plays on as it was)."""
         conn = self.conns[device_id]
         conn.connected = False
         self.emit(Disconnected(device_id, "connection reset"))

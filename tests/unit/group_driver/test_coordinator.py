@@ -250,3 +250,39 @@ async def test_a_silent_member_is_refused_in_time_and_never_half_joined() -> Non
     # It was told to stop, in case it started after all.
     assert isinstance(devices.devices["c"].received[-1], m.GroupLeave)
     await groups.async_close()
+
+
+@pytest.mark.warning_logs(r"lost B: connection reset")
+async def test_a_member_whose_link_comes_back_leaves_what_it_played_and_joins_again() -> None:
+    devices, groups = world()
+    await groups.async_group(["a", "b", "c"])
+    b = devices.devices["b"]
+    devices.drop("b")
+    await until(lambda: groups.group_of("a").member("b") is None, 2, "b out of the roster")  # type: ignore[union-attr]
+    assert b.member.role is Role.FOLLOWING  # it played on, on its last timeline
+    joins = len([x for x in b.received if isinstance(x, m.GroupJoin)])
+    devices.back("b")
+    await until(
+        lambda: (g := groups.group_of("b")) is not None and g.member("b").phase == "playing",  # type: ignore[union-attr]
+        3,
+        "b back in the group",
+    )
+    assert b.member.role is Role.FOLLOWING
+    kinds = [type(x).__name__ for x in b.received]
+    last_leave = len(kinds) - 1 - kinds[::-1].index("GroupLeave")
+    assert kinds.index("GroupJoin", last_leave) > last_leave, kinds  # it left, then joined
+    assert len([x for x in b.received if isinstance(x, m.GroupJoin)]) == joins + 1
+    await groups.async_close()
+
+
+@pytest.mark.warning_logs(r"lost B: connection reset")
+async def test_grouping_a_member_the_roster_lost_takes_it_back() -> None:
+    devices, groups = world()
+    await groups.async_group(["a", "b", "c"])
+    devices.drop("b")
+    await until(lambda: groups.group_of("a").member("b") is None, 2, "b out of the roster")  # type: ignore[union-attr]
+    devices.conns["b"].connected = True  # back, but before the coordinator heard so
+    report = await groups.async_group(["a", "b"])
+    assert report.ok, report
+    assert devices.devices["b"].member.role is Role.FOLLOWING
+    await groups.async_close()
