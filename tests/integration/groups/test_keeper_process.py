@@ -4,42 +4,19 @@ socket left behind is stale), gone by itself once idle."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
 import signal
 import stat
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from client.cli import main
 from client.group_client import GroupClient
+from tests.integration.cli.conftest import baton
+from tests.integration.groups.conftest import KEEPER_IDLE_S
 from tests.waiting import until
 
 pytestmark = pytest.mark.slow
-
-IDLE_S = 1.5
-
-
-@pytest.fixture
-def keeper_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """This test's keeper directory (a short path: a unix socket's is at most 107 bytes)."""
-    runtime = Path(tempfile.mkdtemp(prefix="bk-"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    monkeypatch.setenv("BATON_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("BATON_KEEPER_IDLE_S", str(IDLE_S))
-    yield runtime / "baton"
-    shutil.rmtree(runtime, ignore_errors=True)
-
-
-async def baton(capsys: pytest.CaptureFixture[str], *words: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = await asyncio.to_thread(main, list(words))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 async def keeper_pid() -> int:
@@ -85,6 +62,6 @@ async def test_started_when_needed_found_again_restarted_when_killed_and_gone_wh
     second = await keeper_pid()
     assert second != first
 
-    # Idle (no group kept) for IDLE_S: it exits by itself and takes its socket along.
-    await until(lambda: not alive(second), IDLE_S + 10, "the idle keeper exits")
+    # Idle (no group kept) for KEEPER_IDLE_S: it exits by itself and takes its socket along.
+    await until(lambda: not alive(second), KEEPER_IDLE_S + 10, "the idle keeper exits")
     assert not layout(keeper_dir)[1]
