@@ -130,6 +130,13 @@ async def test_baton_group_plays_three_rooms_in_sync_pauses_them_and_ungroups_on
         assert rows["A"]["group"]["leads"] is True
         assert rows["C"]["group"]["leader"] == "A"
 
+        code, out, err = await baton(capsys, "group", "--volume", "B", "30", *connect)
+        assert (code, out) == (0, "B: volume 30 (in the group led by A with B, C)\n"), err
+        code, out, _ = await baton(capsys, "status", "B", "--json", *connect)
+        assert json.loads(out)["volume"] == 30  # B's own; A's is not touched
+        code, out, _ = await baton(capsys, "status", "A", "--json", *connect)
+        assert json.loads(out)["volume"] == 50
+
         paused_at = monotonic_us()
         assert (await baton(capsys, "pause", "A", *connect))[0] == 0
         await asyncio.sleep(1.5)  # paused a while
