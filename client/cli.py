@@ -169,8 +169,8 @@ def _start_tracing(args: argparse.Namespace) -> Tracing | None:
     """Configure the OpenTelemetry SDK for a controller command when asked (else import nothing)."""
     if not args.trace_endpoint:
         return None
-    from client.commands import controller_identity
     from client.lifeline import controller_lifeline
+    from client.targets import controller_identity
     from connect.access import CredentialStore
     from tracing.setup import TraceSettings, cache_spool_path, setup
 

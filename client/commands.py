@@ -1,8 +1,8 @@
 """The headless controller commands of `baton`: devices, play, pause, resume, next, previous,
 seek, volume, status, transfer (and pair, access, forget: client.access_commands; queue:
-client.queue_commands). Each finds its device where it was last reached, else over mDNS (or
-at --connect HOST:PORT), presents the stored credential, does one thing, prints the outcome,
-and exits non-zero with one clear line when it cannot."""
+client.queue_commands; group, ungroup: client.group_commands). Each finds its device where it
+was last reached, else over mDNS (or at --connect HOST:PORT), presents the stored credential,
+does one thing, prints the outcome, and exits non-zero with one clear line when it cannot."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from client.access_commands import add_access_commands
+from client.group_commands import add_group_commands
+from client.group_keeper import add_keeper_command
 from client.queue_commands import add_queue_commands
 from client.targets import (
     COMMAND_TIMEOUT_S,
@@ -23,12 +25,13 @@ from client.targets import (
     CommandFailed,
     async_device_target,
     async_find_device,
+    controller_identity,
     discovery_wait,
 )
 from connect.access import CredentialStore
 from connect.cli_common import baton_command
 from connect.clock import monotonic_us
-from connect.controller import Controller, default_identity, parse_host_port
+from connect.controller import Controller, parse_host_port
 from connect.discovery import DeviceEntry
 from connect.discovery.last_reached import LastReached
 from connect.errors import AccessRevokedError, ConnectError, NotPairedError
@@ -127,6 +130,8 @@ def add_commands(sub: Any) -> None:
     transfer.set_defaults(run=_transfer)
     add_access_commands(sub, common)
     add_queue_commands(sub, common)
+    add_group_commands(sub, common)
+    add_keeper_command(sub, common)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -156,22 +161,6 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"baton {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-def controller_identity(store: CredentialStore, *, create: bool = False) -> m.ClientIdentity:
-    """Return the CLI's identity: the stored client id once this controller has paired.
-
-    Pairing again replaces the token presented only when the id is the one it was issued to
-    (docs/security.md, "Pairing again"), so the id must outlive the process; until the first
-    pairing a per-process id will do (*create* makes one).
-    """
-    identity = default_identity()
-    stored = store.client_id(create=create)
-    return (
-        m.ClientIdentity(stored, identity.name, identity.type, identity.software)
-        if stored
-        else identity
-    )
 
 
 async def _with_controller(args: argparse.Namespace) -> None:
@@ -207,8 +196,13 @@ async def _devices(controller: Controller, args: argparse.Namespace) -> None:
         await asyncio.sleep(discovery_wait(args))  # listing means waiting: answers arrive over time
     entries = sorted(controller.registry.entries(), key=lambda e: e.name.casefold())
     reachable = await asyncio.gather(*(_answers(controller, e) for e in entries))
+    from client.group_commands import async_kept_groups, device_group, device_group_words
+
+    groups = await async_kept_groups(args)  # the keeper's, if one runs (none is started)
     rows = [
-        _device_row(entry, online) | {"needs_pairing": controller.needs_pairing(entry.id)}
+        _device_row(entry, online)
+        | {"needs_pairing": controller.needs_pairing(entry.id)}
+        | {"group": device_group(groups, entry.id)}
         for entry, online in zip(entries, reachable, strict=True)
     ]
     if args.json:
@@ -222,7 +216,7 @@ async def _devices(controller: Controller, args: argparse.Namespace) -> None:
         lock = f"  (needs pairing: {pair})" if row["needs_pairing"] else ""
         print(
             f"{row['name']:<24} {row['type']:<9} {row['host']}:{row['port']:<6} {state:<8} "
-            f"{row['id']}{lock}"
+            f"{row['id']}{lock}{device_group_words(row['group'])}"
         )
 
 
@@ -345,7 +339,14 @@ async def _status(controller: Controller, args: argparse.Namespace) -> None:
         "error": state.error.message if state.error else "",
         "live": state.live,
         "now_playing": asdict(state.now_playing) if state.now_playing else None,
+        "group": None,
     }
+    roster = ""
+    if state.group is not None:  # the roster the device publishes: its leader, each member
+        from client.group_commands import async_status_group
+
+        names = {e.id: e.name for e in controller.registry.entries() if e.name}
+        report["group"], roster = await async_status_group(args, state, names)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -360,6 +361,8 @@ async def _status(controller: Controller, args: argparse.Namespace) -> None:
         f"{args.device}: {report['state']} {report['title'] or '-'} at {where}, "
         f"volume {state.volume}" + (f", error: {report['error']}" if report["error"] else "")
     )
+    if roster:
+        print(roster)
 
 
 async def _prepare(controller: Controller, args: argparse.Namespace) -> None:

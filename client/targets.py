@@ -1,13 +1,16 @@
 """How a `baton` command finds the device it names: by name or id over mDNS (or at the
-addresses given with --connect), waiting a while for it to answer. Shared by client.commands
-and client.access_commands, so neither imports the other for it."""
+addresses given with --connect), waiting a while for it to answer; and who the command is to a
+device (`controller_identity`). Shared by client.commands, client.access_commands and the
+group keeper, so none imports another for it."""
 
 from __future__ import annotations
 
 import argparse
 
-from connect.controller import Controller
+from connect.access import CredentialStore
+from connect.controller import Controller, default_identity
 from connect.discovery import DeviceEntry
+from connect.wire import messages as m
 
 DISCOVERY_WAIT_S = 2.0
 COMMAND_TIMEOUT_S = 5.0
@@ -41,3 +44,19 @@ def _handle(controller: Controller, entry: DeviceEntry) -> str:
     others = (e for e in controller.registry.entries() if e.id != entry.id)
     shared = any(e.name.casefold() == name for e in others)
     return entry.id if shared or not entry.name or entry.id.startswith("manual:") else entry.name
+
+
+def controller_identity(store: CredentialStore, *, create: bool = False) -> m.ClientIdentity:
+    """Return the CLI's identity: the stored client id once this controller has paired.
+
+    Pairing again replaces the token presented only when the id is the one it was issued to
+    (docs/security.md, "Pairing again"), so the id must outlive the process; until the first
+    pairing a per-process id will do (*create* makes one).
+    """
+    identity = default_identity()
+    stored = store.client_id(create=create)
+    return (
+        m.ClientIdentity(stored, identity.name, identity.type, identity.software)
+        if stored
+        else identity
+    )

@@ -62,6 +62,9 @@ from connect.wire import messages as m
 if TYPE_CHECKING:
     import aiohttp
 
+    from connect.group.coordinator import GroupCoordinator
+    from connect.group.reports import GroupReport, GroupView
+
 _LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
@@ -128,6 +131,7 @@ class Controller:
         self._connections: dict[str, DeviceConnection] = {}
         self._listeners: list[Callable[[ConnectionEvent], None]] = []
         self._poller: asyncio.Task[None] | None = None
+        self._groups: GroupCoordinator | None = None  # made on first use (protocol 1.2)
         self.registry.subscribe_hints(self._on_hint)
         self._finder = DeviceFinder(
             self.registry,
@@ -162,6 +166,9 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+        if self._groups is not None:  # the devices play on, on the timeline they last had
+            await self._groups.async_close()
+            self._groups = None
         await asyncio.gather(*(c.async_close() for c in self._connections.values()))
         self._connections.clear()
         if self._browse:
@@ -295,6 +302,36 @@ class Controller:
     def queue_view(self, device_id: str) -> QueueView:
         """Return a live view of *device_id*'s queue (connecting if needed); `close()` it."""
         return QueueView(self.connection(device_id))
+
+    # -------------------------------------------------------------------------- groups
+
+    async def async_group(self, device_ids: Sequence[str], timeout: float = 5.0) -> GroupReport:
+        """Play on *device_ids* in sync: the first leads a new group (it must hold a session
+        with an item), or all join the group one of them plays in (connect.group.coordinator).
+
+        Raises GroupRefusedError naming the device that cannot take part and why, with nothing
+        sent; a device that refuses its join is in the report's `refused`. The groups live as
+        long as this controller."""
+        return await self._group_coordinator().async_group(device_ids, timeout_s=timeout)
+
+    async def async_ungroup(self, device_id: str) -> None:
+        """Take *device_id* out of its group (it fades out; the last member plays on alone)."""
+        await self._group_coordinator().async_ungroup(device_id)
+
+    async def async_member_volume(self, device_id: str, volume: int, muted: bool = False) -> None:
+        """Set one group member's own volume; the other members are not touched."""
+        await self._group_coordinator().async_member_volume(device_id, volume, muted)
+
+    def groups(self) -> list[GroupView]:
+        """Return the groups this controller keeps: id, leader, members (phase, name, volume)."""
+        return self._groups.groups() if self._groups is not None else []
+
+    def _group_coordinator(self) -> GroupCoordinator:
+        if self._groups is None:
+            from connect.group.coordinator import GroupCoordinator
+
+            self._groups = GroupCoordinator(self)
+        return self._groups
 
     def endpoint(self, entry: DeviceEntry) -> Endpoint:
         """Return where to reach *entry*'s session: TLS pinned to its id unless plainly open."""

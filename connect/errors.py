@@ -143,3 +143,13 @@ class FingerprintMismatchError(UntrustedDeviceError):
 
 class TlsHandshakeError(ConnectError):
     """No TLS handshake completed: likely a plain-HTTP server where TLS is due."""
+
+
+class GroupRefusedError(ConnectError):
+    """A group request refused before anything was sent to a device: *device* (its id, "" for
+    the request as a whole) cannot take part, and the message says why in the listener's words.
+    `code` is the protocol's word for it: unsupported, not_found, not_active, busy, timeout."""
+
+    def __init__(self, message: str, *, device: str = "", code: str = "unsupported") -> None:
+        super().__init__(message)
+        self.device, self.code = device, code

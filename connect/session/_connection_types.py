@@ -56,6 +56,14 @@ class TransferReply:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupMessage:
+    """A group message from the device (protocol 1.2): GroupDone, GroupRefused, GroupTimeline."""
+
+    device_id: str
+    body: m.GroupDone | m.GroupRefused | m.GroupTimeline
+
+
+@dataclass(frozen=True, slots=True)
 class AccessDenied:
     """The device refused us for good (not paired, or our token revoked); no more retries."""
 
@@ -64,7 +72,9 @@ class AccessDenied:
     message: str
 
 
-ConnectionEvent = Connected | StateChanged | Disconnected | TransferReply | AccessDenied
+ConnectionEvent = (
+    Connected | StateChanged | Disconnected | TransferReply | GroupMessage | AccessDenied
+)
 
 
 class TokenKeeper(Protocol):

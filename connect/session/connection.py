@@ -49,6 +49,7 @@ from connect.session._connection_types import (
     Connected,
     ConnectionEvent,
     Disconnected,
+    GroupMessage,
     Resolver,
     StateChanged,
     TokenKeeper,
@@ -72,6 +73,7 @@ from connect.session.controller_end import (
     ControllerEnd,
     Ended,
     ErrorReported,
+    GroupReceived,
     PageDone,
     PageLost,
     SnapshotReceived,
@@ -96,6 +98,7 @@ __all__ = [
     "Dial",
     "Disconnected",
     "Endpoint",
+    "GroupMessage",
     "Resolver",
     "StateChanged",
     "TokenKeeper",
@@ -425,6 +428,8 @@ class DeviceConnection:
                 with telemetry.current(self._handle_span(action.envelope)):
                     reply = TransferReply(self.device_id, action.body, action.envelope.traceparent)
                     self._emit(reply)
+            elif isinstance(action, GroupReceived):
+                self._emit(GroupMessage(self.device_id, action.body))
             elif isinstance(action, ErrorReported):
                 error = action.error
                 _LOG.warning(

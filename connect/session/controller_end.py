@@ -5,7 +5,7 @@
 1. **Awaiting Welcome.** `start` sends Hello. The device answers Welcome (`Welcomed`) within
    `WELCOME_TIMEOUT_US`, or a Goodbye saying why not: `Ended` with the error that says it
    (VersionMismatchError, NotPairedError, AccessRevokedError, ConnectionLostError).
-2. **Open.** Snapshots, transfer replies and Errors are handed up as they come; a
+2. **Open.** Snapshots, transfer replies, group messages and Errors are handed up as they come; a
    CommandResult ends the wait of its command (`CommandDone`), and so does an Error naming
    the command's frame (`ref_seq`) from a device that sends only that. Each TimeResponse is a
    clock sample. When the controller has sent nothing for an interval it sends a TimeRequest
@@ -40,6 +40,7 @@ __all__ = [
     "ControllerEnd",
     "Ended",
     "ErrorReported",
+    "GroupReceived",
     "PageDone",
     "PageLost",
     "SnapshotReceived",
@@ -55,6 +56,8 @@ MIN_HEARTBEAT_MS = 100
 
 TransferReplyBody = m.TransferReady | m.TransferRejected | m.TransferDone | m.TransferAborted
 _TRANSFER_REPLIES = (m.TransferReady, m.TransferRejected, m.TransferDone, m.TransferAborted)
+GroupMessageBody = m.GroupDone | m.GroupRefused | m.GroupTimeline
+_GROUP_MESSAGES = (m.GroupDone, m.GroupRefused, m.GroupTimeline)
 
 
 # ------------------------------------------------------------------------------ actions
@@ -127,6 +130,14 @@ class TransferReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupReceived:
+    """A group message from the device (protocol 1.2): a step's answer, or a leader's timeline."""
+
+    envelope: m.Envelope
+    body: GroupMessageBody
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorReported:
     """The device could not handle one of our frames; the session stays up."""
 
@@ -162,6 +173,7 @@ ControllerAction = (
     | PageLost
     | TimeAnswered
     | TransferReceived
+    | GroupReceived
     | ErrorReported
     | Unreadable
     | Ended
@@ -372,6 +384,8 @@ class ControllerEnd:
             return [PageDone(body.request_id, body)]
         if isinstance(body, _TRANSFER_REPLIES):
             return [TransferReceived(envelope, body)]
+        if isinstance(body, _GROUP_MESSAGES):
+            return [GroupReceived(envelope, body)]
         if isinstance(body, m.Goodbye):
             try:
                 raise_if_access_denied(body, self.device_id)

@@ -9,6 +9,7 @@ from connect.session.controller_end import (
     CommandLost,
     Ended,
     ErrorReported,
+    GroupReceived,
     SnapshotReceived,
     TimeAnswered,
     TransferReceived,
@@ -81,6 +82,8 @@ def summary(actions: Iterable[object]) -> list[str]:
             words.append(f"Ended {type(action.error).__name__}")
         elif isinstance(action, TransferReceived):
             words.append(f"TransferReceived {type(action.body).__name__}")
+        elif isinstance(action, GroupReceived):
+            words.append(f"GroupReceived {type(action.body).__name__}")
         elif isinstance(action, ErrorReported):
             words.append(f"ErrorReported {action.error.code.name}")
         elif isinstance(action, Admit | Opened | Welcomed | SnapshotReceived | TimeAnswered):

@@ -153,6 +153,16 @@ CASES = [
         lambda e: e.receive(frame(m.TransferReady("t-1", 0, 0), 2), AT),
         ["TransferReceived TransferReady"],
     ),
+    Case(
+        "a member's answer to a group step (protocol 1.2)",
+        lambda e: e.receive(frame(m.GroupDone("g-1", m.GroupStep.JOIN, 2), 2), AT),
+        ["GroupReceived GroupDone"],
+    ),
+    Case(
+        "a leader's group timeline",
+        lambda e: e.receive(frame(m.GroupTimeline("g-1", 2, "s-1", 3, None, AT, 0), 2), AT),
+        ["GroupReceived GroupTimeline"],
+    ),
     Case("a heartbeat", lambda e: e.receive(frame(m.Heartbeat(3), 2), AT), []),
     Case("a frame it cannot read", lambda e: e.receive(b"\xff\xfe", AT), ["Unreadable"]),
     Case(

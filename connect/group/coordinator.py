@@ -1,0 +1,370 @@
+"""The controller's groups (protocol 1.2, proto "Groups"): the async driver of the pure machine
+of connect/group/membership.py, one per group, over a controller's DeviceConnections, as
+connect/transfer/coordinator.py drives a transfer's machine.
+
+`async_group(ids)` checks every device before anything is sent: known and reachable, protocol
+1.2 and `group_member` (rules.why_not_member), the first holding a session with an item when a
+group is formed, none playing in a group this coordinator does not keep. A refusal is a
+GroupRefusedError naming the device and why. Then the first device leads a new group and the
+others join it; or, when one of them plays in a group this coordinator keeps, the others join
+that one. Each group's machine is fed on one task, in order: the members' answers (GroupDone,
+GroupRefused), the leader's timeline and state, newer clock estimates of the links (fed before
+every event, so each relay carries the follower's offset as measured last), a member's session
+dropping (Lost), and its own timers. Its actions are carried out: frames sent (a failed frame
+that must arrive is a Lost), timers armed, outcomes handed to whoever asked, notes traced.
+
+A member whose session drops is out of the roster (the machine's Lost); it plays on, on its last
+timeline, so when its session is back it is told to leave what it plays and joins again, at an
+instant, in sync (`baton group` naming it does the same). A group lives as long as its
+coordinator: its followers are sent the leader's timeline at every
+change and every `events.REFRESH_US`. A command that forms one and exits hands it to a process
+that stays (the CLI's keeper, client/group_keeper.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+
+from connect.clock import Clock, monotonic_us
+from connect.errors import AccessError, ConnectError, GroupRefusedError
+from connect.group import events as ev
+from connect.group._group_run import Devices, GroupRun, Waiter
+from connect.group.membership import Membership
+from connect.group.reports import GroupReport, GroupView, Refusal
+from connect.group.rules import JOIN_LEAD_US, why_not_member
+from connect.session.connection import (
+    AccessDenied,
+    Connected,
+    ConnectionEvent,
+    DeviceConnection,
+    Disconnected,
+    GroupMessage,
+    StateChanged,
+)
+from connect.wire import messages as m
+
+__all__ = ["GroupCoordinator", "GroupReport", "GroupView"]
+
+_LOG = logging.getLogger(__name__)
+
+LEAD, JOIN, LEAVE, VOLUME = (
+    m.GroupStep.LEAD,
+    m.GroupStep.JOIN,
+    m.GroupStep.LEAVE,
+    m.GroupStep.VOLUME,
+)
+CONNECT_TIMEOUT_S = 5.0
+STATE_WAIT_S = 1.0  # a session's first snapshot follows its Welcome at once
+OUTCOME_TIMEOUT_S = 10.0  # a backstop: the machine ends every step within its own deadlines
+LEAVE_TIMEOUT_S = 2.0  # a fade-out of fade_ms and its answer
+VOLUME_TIMEOUT_S = 3.0  # a volume is answered by the member alone, with no deadline of the machine
+
+
+class GroupCoordinator:
+    """Forms and keeps a controller's groups (see the module docstring); loop thread only."""
+
+    def __init__(
+        self,
+        devices: Devices,
+        *,
+        clock: Clock = monotonic_us,
+        fade_ms: int = 30,
+        join_lead_us: int = JOIN_LEAD_US,
+    ) -> None:
+        self._devices, self._clock = devices, clock
+        self._fade_ms, self._join_lead_us = fade_ms, join_lead_us
+        self._runs: dict[str, GroupRun] = {}
+        self._lock = asyncio.Lock()  # one request's checks and first steps at a time
+        # Members whose session dropped, by the group they were in: asked to join it again
+        # when their session is back (they played on, on their last timeline, meanwhile).
+        self._lost: dict[str, str] = {}
+        self._rejoins: set[asyncio.Task[None]] = set()
+        self._unsubscribe = devices.subscribe(self._on_event)
+
+    # -------------------------------------------------------------------------- queries
+
+    def groups(self) -> list[GroupView]:
+        """Return every group this coordinator keeps, as it stands."""
+        return [run.view() for run in self._runs.values() if not run.machine.over]
+
+    def group_of(self, device_id: str) -> GroupView | None:
+        """Return the group *device_id* is a member of here, or None."""
+        run = self._run_of(device_id)
+        return run.view() if run is not None else None
+
+    # -------------------------------------------------------------------------- requests
+
+    async def async_group(
+        self, device_ids: Sequence[str], *, timeout_s: float = CONNECT_TIMEOUT_S
+    ) -> GroupReport:
+        """Group *device_ids*: the first leads a new group, or all join the group one of them
+        plays in here. Raise GroupRefusedError (nothing sent) when one cannot take part."""
+        ids = list(dict.fromkeys(device_ids))
+        if len(ids) < 2:
+            raise GroupRefusedError("name two devices or more to group", code="invalid_argument")
+        async with self._lock:
+            runs = {run for run in map(self._run_of, ids) if run is not None}
+            if len(runs) > 1:
+                leaders = " and ".join(sorted(r.view().leader_name for r in runs))
+                raise GroupRefusedError(f"these devices play in two groups (led by {leaders})")
+            run = runs.pop() if runs else None
+            newcomers = [d for d in ids if run is None or run.machine.roster.member(d) is None]
+            conns = [await self._connect(d, timeout_s) for d in newcomers]
+            for conn in conns:
+                await self._check_member(conn)
+            formed = run is None
+            waiters: list[tuple[str, Waiter]] = []
+            if run is None:
+                leader = conns.pop(0)
+                run = await self._form(leader)
+                waiters.append((leader.device_id, run.waiter(leader.device_id, LEAD)))
+                run.start()
+            for conn in conns:
+                state = conn.state
+                if state is not None and state.group is not None:  # ours: the roster lost it
+                    await self._leave_first(conn, state.group)
+                volume, muted = (state.volume, state.muted) if state else (50, False)
+                assert conn.clock is not None  # _connect took samples
+                asked = ev.JoinAsked(conn.device_id, conn.clock, volume, muted)
+                waiters.append((conn.device_id, run.ask(asked, JOIN)))
+        refused = []
+        for device_id, waiter in waiters:
+            failure = await _outcome(waiter, OUTCOME_TIMEOUT_S)
+            if failure is not None:
+                code = failure.code.name.lower()
+                refused.append(Refusal(device_id, self._name(device_id), failure.message, code))
+        view = None if run.machine.over else run.view()
+        return GroupReport(view, formed, tuple(refused))
+
+    async def async_ungroup(self, device_id: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+        """Take *device_id* out of its group: it fades out and stops (a leader hands the session
+        to the next member first; the last member plays on alone). A device in a group no
+        controller here keeps (its controller is gone) is told to leave it all the same."""
+        run = self._run_of(device_id)
+        if run is None:
+            await self._leave_foreign(device_id, timeout_s)
+            return
+        failure = await _outcome(run.ask(ev.LeaveAsked(device_id), LEAVE), OUTCOME_TIMEOUT_S)
+        if failure is not None:
+            code = failure.code.name.lower()
+            raise GroupRefusedError(failure.message, device=device_id, code=code)
+
+    async def async_member_volume(self, device_id: str, volume: int, muted: bool = False) -> None:
+        """Set one member's own volume (0-100); the other members are not touched."""
+        if not 0 <= volume <= 100:
+            raise GroupRefusedError("volume must be 0-100", code="invalid_argument")
+        run = self._run_of(device_id)
+        if run is None:
+            name = self._name(device_id)
+            raise GroupRefusedError(f"{name} plays in no group", device=device_id, code="not_found")
+        asked = ev.VolumeAsked(device_id, volume, muted)
+        failure = await _outcome(run.ask(asked, VOLUME), VOLUME_TIMEOUT_S)
+        if failure is not None:
+            code = failure.code.name.lower()
+            raise GroupRefusedError(failure.message, device=device_id, code=code)
+
+    async def async_close(self) -> None:
+        """Stop keeping every group (the devices play on, on their last timeline); idempotent."""
+        self._unsubscribe()
+        for task in list(self._rejoins):
+            task.cancel()
+        await asyncio.gather(*self._rejoins, return_exceptions=True)
+        runs, self._runs = list(self._runs.values()), {}
+        for run in runs:
+            await run.async_stop()
+
+    # -------------------------------------------------------------------------- checks
+
+    async def _connect(self, device_id: str, timeout_s: float) -> DeviceConnection:
+        """Return *device_id*'s session with a clock estimate of 3 samples or more."""
+        name = self._name(device_id)
+        if self._devices.registry.get(device_id) is None:
+            raise GroupRefusedError(
+                f"no device {name} is known", device=device_id, code="not_found"
+            )
+        try:
+            conn = await self._devices.async_connect(device_id, timeout_s)
+            if conn.clock is None or conn.clock.samples < 3:
+                await conn.async_sync_clock(samples=3)
+        except AccessError:
+            raise  # not paired, revoked: the caller says how to pair
+        except ConnectError as exc:
+            raise GroupRefusedError(
+                f"cannot reach {name}: {exc}", device=device_id, code="timeout"
+            ) from exc
+        if conn.clock is None or conn.welcome is None:
+            raise GroupRefusedError(f"cannot reach {name}", device=device_id, code="timeout")
+        return conn
+
+    async def _check_member(self, conn: DeviceConnection) -> None:
+        device_id, name = conn.device_id, self._name(conn.device_id)
+        assert conn.welcome is not None
+        welcome = conn.welcome
+        refused = why_not_member(name, welcome.version, welcome.device.capabilities)
+        if refused is not None:
+            raise GroupRefusedError(refused.message, device=device_id, code="unsupported")
+        state = await _state_of(conn)
+        group = state.group if state is not None else None
+        if group is not None and group.group_id not in self._runs:  # in a group kept elsewhere
+            leader = self._name(group.leader_device_id)
+            raise GroupRefusedError(
+                f"{name} plays in a group led by {leader} that another controller keeps; "
+                f"ungroup {name} first",
+                device=device_id,
+                code="busy",
+            )
+
+    async def _form(self, leader: DeviceConnection) -> GroupRun:
+        """Return the new group's machine around *leader*, refusing when it plays nothing."""
+        name = self._name(leader.device_id)
+        state = await _state_of(leader)
+        if state is None or not state.active or state.current_item is None:
+            raise GroupRefusedError(
+                f"{name} plays nothing: play something there first, then group the others with it",
+                device=leader.device_id,
+                code="not_active",
+            )
+        assert leader.clock is not None
+        plan = ev.GroupPlan(
+            group_id=f"grp-{uuid.uuid4().hex[:16]}",
+            leader_id=leader.device_id,
+            leader_clock=leader.clock,
+            state=state,
+            leader_volume=state.volume,
+            leader_muted=state.muted,
+            fade_ms=self._fade_ms,
+            join_lead_us=self._join_lead_us,
+            names=self._names(),
+        )
+        run = GroupRun(Membership(plan), self._devices, self._clock, self._names, self._ended)
+        self._runs[plan.group_id] = run
+        return run
+
+    async def _leave_foreign(self, device_id: str, timeout_s: float) -> None:
+        """Tell a device in a group no controller here keeps to leave it (a leader plays on
+        alone, a follower fades out); raise GroupRefusedError when it plays in no group."""
+        conn = await self._connect(device_id, timeout_s)
+        state = await _state_of(conn)
+        group = state.group if state is not None else None
+        if group is None:
+            name = self._name(device_id)
+            raise GroupRefusedError(f"{name} plays in no group", device=device_id, code="not_found")
+        leads = group.leader_device_id == device_id
+        leave = m.GroupLeave(group.group_id, group.group_epoch, 0, self._fade_ms, end_group=leads)
+        with contextlib.suppress(ConnectError):
+            await conn.async_send(leave)
+
+    # -------------------------------------------------------------------------- events
+
+    def _on_event(self, event: ConnectionEvent) -> None:
+        """Hand a session event to the groups it concerns (their machines ignore the rest)."""
+        if isinstance(event, GroupMessage):
+            run = self._runs.get(event.body.group_id)
+            if run is None:
+                return
+            body = event.body
+            if isinstance(body, m.GroupTimeline):
+                run.feed(ev.LeaderTimeline(event.device_id, body))
+            else:
+                run.feed(ev.Answered(event.device_id, body))
+        elif isinstance(event, StateChanged):
+            for run in self._runs.values():
+                run.feed(ev.LeaderState(event.device_id, event.snapshot.state))
+        elif isinstance(event, Disconnected | AccessDenied):
+            why = event.reason if isinstance(event, Disconnected) else event.message
+            for run in self._runs.values():
+                if isinstance(event, Disconnected) and run.machine.roster.member(event.device_id):
+                    self._lost[event.device_id] = run.machine.plan.group_id
+                run.feed(ev.Lost(event.device_id, why))
+        elif isinstance(event, Connected) and event.device_id in self._lost:
+            run = self._runs.get(self._lost.pop(event.device_id))
+            if run is not None:
+                task = asyncio.get_running_loop().create_task(self._rejoin(run, event.device_id))
+                self._rejoins.add(task)
+                task.add_done_callback(self._rejoins.discard)
+
+    async def _rejoin(self, run: GroupRun, device_id: str) -> None:
+        """Join a member whose session came back to the group it was lost from: it stops what
+        it played on its own first (a member follows one roster), then joins at an instant."""
+        async with self._lock:
+            conn = self._devices.known_connection(device_id)
+            roster = run.machine.roster
+            if conn is None or run.machine.over or roster.member(device_id) is not None:
+                return
+            await self._leave_first(conn, roster)
+            if conn.clock is None:
+                return
+            state = conn.state
+            volume, muted = (state.volume, state.muted) if state else (50, False)
+            waiter = run.ask(ev.JoinAsked(device_id, conn.clock, volume, muted), JOIN)
+        failure = await _outcome(waiter, OUTCOME_TIMEOUT_S)
+        name = self._name(device_id)
+        if failure is None:
+            _LOG.info("group %s: %s is back in it", roster.group_id, name)
+        else:
+            _LOG.warning(
+                "group %s: %s could not rejoin: %s", roster.group_id, name, failure.message
+            )
+
+    async def _leave_first(self, conn: DeviceConnection, group: m.Group) -> None:
+        """Have a device that still plays in *group*, which the roster lost, stop and leave it;
+        return once it said so (or LEAVE_TIMEOUT_S passed: the join says the rest)."""
+        left = asyncio.Event()
+
+        def listen(event: ConnectionEvent) -> None:
+            body = event.body if isinstance(event, GroupMessage) else None
+            if isinstance(body, m.GroupDone | m.GroupRefused) and body.step is LEAVE:
+                left.set()
+
+        unsubscribe = conn.subscribe(listen)
+        leave = m.GroupLeave(group.group_id, group.group_epoch, 0, self._fade_ms)
+        try:
+            await conn.async_send(leave)
+            await asyncio.wait_for(left.wait(), LEAVE_TIMEOUT_S)
+        except (ConnectError, TimeoutError):
+            pass  # gone again, or silent: its join answers for it
+        finally:
+            unsubscribe()
+
+    def _ended(self, run: GroupRun) -> None:
+        if self._runs.get(run.machine.plan.group_id) is run:
+            del self._runs[run.machine.plan.group_id]
+
+    def _run_of(self, device_id: str) -> GroupRun | None:
+        return next(
+            (r for r in self._runs.values() if r.machine.roster.member(device_id) is not None),
+            None,
+        )
+
+    def _names(self) -> dict[str, str]:
+        return {e.id: e.name for e in self._devices.registry.entries() if e.name}
+
+    def _name(self, device_id: str) -> str:
+        entry = self._devices.registry.get(device_id)
+        return entry.name if entry is not None and entry.name else device_id
+
+
+async def _outcome(waiter: Waiter, timeout_s: float) -> m.Failure | None:
+    """Return a step's outcome (its failure, or None), or a TIMEOUT failure after *timeout_s*."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
+    except TimeoutError:
+        return m.Failure(m.ErrorCode.TIMEOUT, "no answer in time")
+
+
+async def _state_of(conn: DeviceConnection) -> m.PlaybackState | None:
+    """Return *conn*'s last state, waiting a moment for the first after its Welcome."""
+    if conn.state is not None:
+        return conn.state
+    arrived = asyncio.Event()
+    unsubscribe = conn.subscribe(lambda e: arrived.set() if isinstance(e, StateChanged) else None)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(arrived.wait(), STATE_WAIT_S)
+    finally:
+        unsubscribe()
+    return conn.state

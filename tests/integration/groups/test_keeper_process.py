@@ -1,0 +1,67 @@
+"""The group keeper as `baton group` runs it: a process of its own, started detached by the
+first command that needs it, found again by the next, started afresh when it was killed (its
+socket left behind is stale), gone by itself once idle."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+from pathlib import Path
+
+import pytest
+
+from client.group_client import GroupClient
+from tests.integration.cli.conftest import baton
+from tests.integration.groups.conftest import KEEPER_IDLE_S
+from tests.waiting import until
+
+pytestmark = pytest.mark.slow
+
+
+async def keeper_pid() -> int:
+    answer = await GroupClient()._exchange({"op": "ping"})
+    assert answer is not None
+    return int(answer["pid"])
+
+
+def layout(directory: Path) -> tuple[int, bool, bool]:
+    """Return the directory's mode, whether a socket is in it, whether a log is."""
+    sock = directory / "groups.sock"
+    is_socket = sock.exists() and stat.S_ISSOCK(sock.stat().st_mode)
+    return directory.stat().st_mode & 0o777, is_socket, (directory / "groups.log").exists()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_started_when_needed_found_again_restarted_when_killed_and_gone_when_idle(
+    keeper_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nowhere = ("--connect", "127.0.0.1:9", "--timeout", "0.5")  # nothing listens there
+    code, out, err = await baton(capsys, "group", "A", "B", *nowhere)
+    assert (code, out) == (1, "")
+    assert err.startswith("baton group: ")
+    first = await keeper_pid()  # the command started one, detached: it runs on
+    assert first != os.getpid()
+    assert layout(keeper_dir) == (0o700, True, True)  # its socket and log, in a 0700 directory
+    await baton(capsys, "group", "A", "B", *nowhere)
+    assert await keeper_pid() == first  # found again, not another
+
+    os.kill(first, signal.SIGKILL)  # its socket stays behind, stale
+    await until(lambda: not alive(first), 5, "the keeper killed")
+    assert layout(keeper_dir)[1]
+    assert await GroupClient().async_groups() == []  # asking who keeps what starts nothing
+    code, _, err = await baton(capsys, "ungroup", "A", *nowhere)
+    assert code == 1
+    second = await keeper_pid()
+    assert second != first
+
+    # Idle (no group kept) for KEEPER_IDLE_S: it exits by itself and takes its socket along.
+    await until(lambda: not alive(second), KEEPER_IDLE_S + 10, "the idle keeper exits")
+    assert not layout(keeper_dir)[1]

@@ -1,0 +1,88 @@
+"""`baton ungroup` of a group's leader: the next member takes the session over first, without a
+gap on it, then the old leader fades out alone; proven from the audio."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from client.group_client import GroupClient
+from connect.clock import monotonic_us
+from connect.wire import messages as m
+from tests.integration.cli.conftest import baton
+from tests.integration.devices.group_link import GroupLink
+from tests.integration.devices.proof_drift import CODE, Member
+from tests.integration.devices.proof_group import content_jump, read_heard
+from tests.integration.transfer.proof_audio import write_cyclic_position_track
+from tests.media_server import MediaServer
+from tests.receivers import RunningReceiver, start_receiver
+
+pytestmark = pytest.mark.slow
+
+MEMBERS = (Member("A", 0, correct=True), Member("B", +100, correct=True))
+PLAYING_TIMEOUT_S = 15.0
+JUMP_BOUND_US = 100  # B's content offset either side of the handover: unchanged
+
+
+@pytest.fixture
+async def receivers(tmp_path: Path) -> AsyncIterator[list[RunningReceiver]]:
+    started = await asyncio.gather(
+        *(
+            start_receiver(tmp_path, member.name, output="capture", extra=member.extra())
+            for member in MEMBERS
+        )
+    )
+    yield list(started)
+    for receiver in started:
+        if receiver.process.returncode is None:
+            await receiver.stop()
+
+
+async def test_ungroup_the_leader_hands_the_music_to_the_follower_without_a_gap(
+    media_server: MediaServer,
+    receivers: list[RunningReceiver],
+    keeper_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_cyclic_position_track(media_server.root / "group.wav", 90_000, CODE)
+    connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
+    b = receivers[1]
+    watch = await GroupLink.open(b.host, b.port)
+    try:
+        mark = watch.mark()
+        assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
+        code, out, err = await baton(capsys, "group", "A", "B", *connect)
+        assert code == 0, (out, err)
+        await asyncio.sleep(2.0)  # the music's own pace: both play
+        left_at = monotonic_us()
+        code, out, err = await baton(capsys, "ungroup", "A", *connect)
+        assert code == 0, err
+        assert out == "A left; the group ended\n"  # B, the last one, plays on alone
+        await watch.next(
+            m.StateSnapshot,
+            lambda s: s.state.active and s.state.group is None,
+            after=mark,
+            timeout=PLAYING_TIMEOUT_S,
+        )
+        await asyncio.sleep(1.5)  # B plays on
+        code, out, _ = await baton(capsys, "status", "B", "--json", *connect)
+        status = json.loads(out)
+        assert (status["state"], status["active"], status["group"]) == ("playing", True, None)
+    finally:
+        await watch.close()
+        assert await GroupClient().async_stop()
+    for receiver in receivers:
+        await receiver.stop()
+    lead, follower = (
+        read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True)
+    )
+    assert follower.playing_through(left_at - 1_000_000, left_at + 1_500_000)
+    assert not follower.silent_runs(left_at - 500_000, left_at + 1_500_000)
+    jump = content_jump(follower, left_at - 700_000, left_at + 1_000_000)
+    assert jump is not None
+    assert abs(jump) <= JUMP_BOUND_US, jump
+    assert lead.first_heard(left_at + 1_000_000, within_us=400_000) is None
