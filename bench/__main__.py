@@ -34,6 +34,7 @@ BENCHMARKS = [
     "cli",
     "bridges",
     "drift",
+    "group",
 ]
 
 
