@@ -65,12 +65,17 @@ class DeviceFollowing:
         elif isinstance(event, AccessDenied):
             self._put(self.access.on_denied(view, event))
         elif isinstance(event, Disconnected):
-            self._put(replace(view, online=False, offline_reason=event.reason))
+            self._put(replace(view, online=False, offline_reason=event.reason, group=None))
             if event.device_id == self._followed:
                 self._followed_left(event.device_id, event.reason)
         elif isinstance(event, StateChanged):
             state = event.snapshot.state
-            self._put(replace(view, active=state.active, status=state.status, volume=state.volume))
+            self._put(
+                replace(
+                    view, active=state.active, status=state.status, volume=state.volume,
+                    group=state.group,
+                )
+            )  # fmt: skip
             takes_over = state.status is m.PlaybackStatus.PLAYING and not self._followed_active()
             if state.active and (not self._followed or takes_over):
                 self._followed = event.device_id
@@ -151,7 +156,7 @@ class DeviceFollowing:
         if old is not None:
             view = replace(
                 view, info=old.info, active=old.active, status=old.status, why_not=old.why_not,
-                volume=old.volume,
+                volume=old.volume, group=old.group,
             )  # fmt: skip
         return self.access.view_access(view, entry)
 
