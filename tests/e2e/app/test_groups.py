@@ -1,6 +1,7 @@
 """Groups in the desktop app (issue 17), with no device: the window's bridge records what the
 picker and the Devices screen ask for, and the rosters come as the devices' states would bring
-them (PlaybackState.group, in each DeviceView). Keys where a listener would use keys."""
+them (PlaybackState.group, in each DeviceView). Keys where a listener would use keys; the
+TV's member rows (client/app/tv/group_rows.py) by the remote's arrows and OK only."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from client.app import views as v
+from client.app.tv.group_rows import MemberRow
 from client.spatial import FindingKind
 from connect.wire import messages as m
-from tests.e2e.app.idle import device, idle_window, item, session
+from tests.e2e.app.idle import device, idle_tv_window, idle_window, item, session
 from tests.e2e.app.keys import focused, press
 
 P = m.GroupMemberPhase
@@ -161,3 +163,75 @@ def test_a_group_change_says_its_progress_on_the_bar_and_its_outcome_in_a_toast(
     )
     qtbot.waitUntil(lambda: window.bar.device_button.text().startswith("Playing on Car"))
     qtbot.waitUntil(lambda: window.notice_label.text() == "Kitchen plays with Car now")
+
+
+# ---------------------------------------------------------------------------------------- TV
+
+
+def _tv_playing_on_car(qtbot: Any, tmp_path: Any, roster: m.Group | None = None) -> Any:
+    window = idle_tv_window(qtbot, tmp_path)
+    _devices(window, roster)
+    window.bridge.session_changed.emit(session("dev0", "Car", (item("a", "Song"),), group=roster))
+    qtbot.waitUntil(lambda: window.session is not None and len(window.devices.views()) == 4)
+    press(Qt.Key.Key_Menu)  # the remote's key for the picker
+    qtbot.waitUntil(window.picker.isVisible)
+    return window
+
+
+def test_tv_play_here_too_with_the_remote(qtbot, tmp_path):
+    window = _tv_playing_on_car(qtbot, tmp_path)
+    picker = window.picker
+    # The picker opens on a device that can take the music; Right reaches "Play here too".
+    assert focused() == "pick-Attic"
+    press(Qt.Key.Key_Right)
+    assert focused() == "pick-together-Attic"
+    assert picker.together["dev3"].accessibleName() == "Play on Attic too, with Car"
+    press(Qt.Key.Key_Return)
+    assert window.bridge.named("group") == [(("dev0", "dev3"),)]
+    assert not picker.together["dev2"].isVisible()  # Bedroom cannot play in a group
+    window.bridge.grouping_changed.emit(
+        v.GroupingView(("dev0", "dev3"), v.TransferPhase.FAILED, "Could not add Attic to Car: no")
+    )
+    qtbot.waitUntil(lambda: picker.status.text() == "Could not add Attic to Car: no")
+    assert picker.isVisible()
+
+
+def test_tv_a_group_member_s_volume_with_left_right_and_leaving_with_ok_twice(qtbot, tmp_path):
+    window = _tv_playing_on_car(qtbot, tmp_path, JOINING)
+    picker = window.picker
+    kitchen = picker.rows["dev1"]
+    assert isinstance(kitchen, MemberRow)
+    (heading,) = picker.grouped.headings.values()
+    assert heading.text() == "Group: Car + Kitchen · 1 of 2 in sync"
+    order = [picker.rows_layout.itemAt(n).widget() for n in range(picker.rows_layout.count())]
+    assert order.index(heading) + 1 == order.index(picker.lines["dev0"])
+    assert order.index(picker.lines["dev0"]) + 1 == order.index(picker.lines["dev1"])
+    assert kitchen.value() == 30
+    assert kitchen.subtitle() == "Joining… · volume 30 · ◀ ▶ · OK to leave the group"
+    window.move_focus(kitchen)
+    press(Qt.Key.Key_Right)
+    press(Qt.Key.Key_Right)
+    press(Qt.Key.Key_Left)
+    assert window.bridge.named("member_volume") == [("dev1", 35), ("dev1", 40), ("dev1", 35)]
+    assert focused() == "pick-Kitchen"  # the arrows set the volume, focus stays
+    press(Qt.Key.Key_Return)  # the first OK only says what the second does
+    assert kitchen.subtitle() == "OK again to take Kitchen out of the group"
+    assert window.bridge.named("ungroup") == []
+    press(Qt.Key.Key_Up)  # moving away forgets it
+    assert focused() == "pick-Car"
+    assert not kitchen.armed
+    press(Qt.Key.Key_Down)
+    press(Qt.Key.Key_Return)
+    press(Qt.Key.Key_Return)
+    assert window.bridge.named("ungroup") == [("dev1",)]
+    # Attic joins the group that plays; the picker passes the navigation linter.
+    assert picker.together["dev3"].text() == "Add to group"
+    findings = [f.message for f in window.navigator.lint() if f.kind in SERIOUS]
+    assert findings == []
+    press(Qt.Key.Key_Escape)  # Back closes the picker
+    qtbot.waitUntil(lambda: not picker.isVisible())
+    # On the home row, a member of the group that plays says so, and OK there moves nothing.
+    card = window.home.device_cards["dev1"]
+    assert card.subtitle == "Joining… · Car + Kitchen"
+    card.click()
+    assert window.bridge.named("transfer") == []
