@@ -20,6 +20,7 @@ from client.app import views as v
 from client.app.groups import GroupShown, MemberShown, Together
 from client.app.theme import Metrics
 from client.app.widgets import text_button
+from connect.wire.messages import GroupMemberPhase
 
 
 class GroupButtons:
@@ -62,7 +63,7 @@ class GroupHeading(QLabel):
 
     def show_group(self, group: GroupShown) -> None:
         """Name *group* and say how many play in sync."""
-        playing = sum(m.phase is m.phase.PLAYING for m in group.members)
+        playing = sum(member.phase is GroupMemberPhase.PLAYING for member in group.members)
         self.setObjectName(f"{self.prefix}group-{group.members[0].name}")
         self.setText(f"Group: {group.name} · {playing} of {len(group.members)} in sync")
         self.setAccessibleName(f"Group {group.name}")
