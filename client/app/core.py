@@ -103,7 +103,9 @@ class AppCore(SessionMoving):
         self._self_test: tuple[bool | None, str] = (None, "not run yet")
         self._start_finished = asyncio.Event()
         self.access = AccessDesk(self.controller, self._views, self._put, self._emit)
-        self.groups = GroupDesk(self._views, self._emit, self._follow)  # client/app/_grouping.py
+        self.groups = GroupDesk(  # the keeper, through client/app/_grouping.py
+            self._views, self._emit, self._follow, interfaces=settings.interfaces
+        )
         self._local_code = ""
         self._code_watch: asyncio.Task[None] | None = None
         self._media_watch: asyncio.Task[None] | None = None

@@ -37,11 +37,14 @@ class GroupDesk:
         emit: Emit,
         follow: Follow,
         grouping: Grouping | None = None,
+        interfaces: Sequence[str] = (),
     ) -> None:
         self._views = views  # AppCore's own dict, read here
         self._emit = emit
         self._follow = follow  # the core follows the group's new leader when its own leaves
-        self.grouping: Grouping = grouping if grouping is not None else KeeperGrouping()
+        self.grouping: Grouping = (
+            grouping if grouping is not None else KeeperGrouping(interfaces, self._address)
+        )
         self._wanted: dict[str, int] = {}  # member -> the volume asked last, not sent yet
         self._sending: set[str] = set()  # members whose volume is on its way
 
@@ -103,6 +106,14 @@ class GroupDesk:
         for view in self._views.values():
             text = text.replace(view.id, view.name)
         return text
+
+    def _address(self, device_id: str) -> str:
+        """Return "host:port" where the app reaches *device_id* ("" when not known)."""
+        view = self._views.get(device_id)
+        host, _, port = (view.address if view else "").rpartition(":")
+        if not host or not port:
+            return ""
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # an IPv6 address
 
     def _name(self, device_id: str) -> str:
         view = self._views.get(device_id)

@@ -163,7 +163,7 @@ async def test_a_slider_s_many_moves_send_the_latest_volume_once_the_last_is_ans
 
 
 async def test_the_adapter_without_a_keeper_says_so_and_passes_the_keeper_s_sentences(monkeypatch):
-    missing = KeeperGrouping("client.no_such_group_client")
+    missing = KeeperGrouping(module="client.no_such_group_client")
     with pytest.raises(GroupingError, match="no group keeper"):
         await missing.async_group(["a", "b"])
 
@@ -171,24 +171,41 @@ async def test_the_adapter_without_a_keeper_says_so_and_passes_the_keeper_s_sent
         pass
 
     KeeperError.__module__ = "fake_keeper"
+    made: list[dict[str, object]] = []
+    asked: list[tuple[object, ...]] = []
+
+    class GroupClient:  # the keeper's client, as client.group_client has it
+        def __init__(self, **options: object) -> None:
+            made.append(options)
+
+        async def async_group(self, refs: list[str]) -> object:
+            asked.append(("group", refs))
+            if refs[-1] == "d2":
+                raise KeeperError("the group keeper did not start; see keeper.log")
+            refusal = types.SimpleNamespace(name="Kitchen", message="it plays no 1.2 session")
+            return types.SimpleNamespace(group=object(), refused=(refusal,))
+
+        async def async_ungroup(self, ref: str) -> None:
+            raise RuntimeError("a bug")
+
+        async def async_member_volume(self, ref: str, volume: int) -> None:
+            asked.append(("volume", ref, volume))
+
     fake = types.ModuleType("fake_keeper")
-    calls: list[object] = []
-
-    async def async_group(refs: list[str]) -> None:
-        calls.append(refs)
-        raise KeeperError("Kitchen is not answering")
-
-    async def async_ungroup(ref: str) -> None:
-        raise RuntimeError("a bug")
-
-    fake.async_group = async_group  # type: ignore[attr-defined]
-    fake.async_ungroup = async_ungroup  # type: ignore[attr-defined]
+    fake.GroupClient = GroupClient  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fake_keeper", fake)
-    keeper = KeeperGrouping("fake_keeper", errors_from=("fake_keeper",))
-    with pytest.raises(GroupingError, match=r"^Kitchen is not answering$"):
+    addresses = {"d0": "127.0.0.1:4100", "d1": "127.0.0.1:4101"}
+    keeper = KeeperGrouping(
+        ("lo",), lambda d: addresses.get(d, ""), "fake_keeper", errors_from=("fake_keeper",)
+    )
+    # A device that did not join is a failure, said with its name and why.
+    with pytest.raises(GroupingError, match=r"^Kitchen: it plays no 1\.2 session$"):
         await keeper.async_group(("d0", "d1"))
-    assert calls == [["d0", "d1"]]
+    assert made[-1] == {"interfaces": ("lo",), "connect": ["127.0.0.1:4100", "127.0.0.1:4101"]}
+    with pytest.raises(GroupingError, match=r"^the group keeper did not start; see keeper\.log$"):
+        await keeper.async_group(("d0", "d2"))
+    await keeper.async_member_volume("d1", 40)
+    assert asked[-1] == ("volume", "d1", 40)
+    assert made[-1]["connect"] == ["127.0.0.1:4101"]
     with pytest.raises(RuntimeError):  # a fault of ours is no toast
         await keeper.async_ungroup("d0")
-    with pytest.raises(GroupingError, match="has no async_member_volume"):
-        await keeper.async_member_volume("d0", 3)
