@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from client.app import views as v
 from client.app.access_desk import AccessDesk
+from client.app.groups import where_playing
 from client.app.local_device import LocalDevice
 from client.app.queue_follow import QueueFollower
 from client.app.rescue import playback_lost
@@ -129,9 +130,9 @@ class DeviceFollowing:
             verdict = why_not_target(view.info, item) if view.info is not None else ""
             self._put(replace(view, why_not=verdict))
         conn = self.controller.connection(device_id)
-        self._shown = v.SessionView(
-            device_id, self._name(device_id), snapshot.state, conn.clock, snapshot.reason
-        )
+        # Where it plays, for every screen: the group's name when it leads or follows one.
+        where = where_playing(self._views.values(), device_id, self._name(device_id))
+        self._shown = v.SessionView(device_id, where, snapshot.state, conn.clock, snapshot.reason)
         self._emit(self._shown)
 
     def _put(self, view: v.DeviceView) -> None:

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QWidget
 from client.app import theme
 from client.app import views as v
 from client.app.bridge import Bridge
-from client.app.groups import group_of, groups_shown
 from client.app.models import DeviceListModel
 from client.app.playability import offer, skipped_notice
 from client.app.screens.device_picker import DevicePicker
@@ -151,8 +150,7 @@ class DesktopParts:
             return
         device = self.window.devices.find(session.device_id)
         icon = theme.device_icon_name(device.type) if device else ""
-        group = group_of(groups_shown(self.window.devices.views()), session.device_id)
-        self.window.bar.set_device(group.name if group else session.device_name, icon)
+        self.window.bar.set_device(session.device_name, icon)  # a group's name, in a group
 
     def _on_grouping(self, grouping: v.GroupingView) -> None:
         """Say a group change's progress where the bar says moves; its outcome in a toast

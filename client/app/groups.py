@@ -107,6 +107,13 @@ def group_of(groups: Sequence[GroupShown], device_id: str) -> GroupShown | None:
     return next((g for g in groups if g.member(device_id) is not None), None)
 
 
+def where_playing(views: Iterable[v.DeviceView], device_id: str, name: str) -> str:
+    """Return where the music of *device_id* (named *name*) plays: its group's name when it
+    plays in one ("Living Room + Kitchen"), else *name*."""
+    group = group_of(groups_shown(views), device_id)
+    return group.name if group is not None else name
+
+
 def arranged(
     views: Sequence[v.DeviceView], groups: Sequence[GroupShown]
 ) -> list[tuple[v.DeviceView, GroupShown | None]]:

@@ -78,7 +78,10 @@ def test_play_here_too_from_the_picker_by_keys(qtbot, tmp_path):
 def test_the_picker_shows_a_group_as_one_entry_with_each_member_s_volume(qtbot, tmp_path):
     window = _playing_on_car(qtbot, tmp_path)
     _devices(window, JOINING)
-    window.bridge.session_changed.emit(session("dev0", "Car", (item("a", "Song"),), group=JOINING))
+    # Named as the core names a group's session (groups.where_playing).
+    window.bridge.session_changed.emit(
+        session("dev0", "Car + Kitchen", (item("a", "Song"),), group=JOINING)
+    )
     picker = window.desktop.picker
     window.desktop.open_picker()
     qtbot.waitUntil(
@@ -175,7 +178,8 @@ def test_a_group_change_says_its_progress_on_the_bar_and_its_outcome_in_a_toast(
 def _tv_playing_on_car(qtbot: Any, tmp_path: Any, roster: m.Group | None = None) -> Any:
     window = idle_tv_window(qtbot, tmp_path)
     _devices(window, roster)
-    window.bridge.session_changed.emit(session("dev0", "Car", (item("a", "Song"),), group=roster))
+    where = "Car + Kitchen" if roster is not None else "Car"  # as the core names it
+    window.bridge.session_changed.emit(session("dev0", where, (item("a", "Song"),), group=roster))
     qtbot.waitUntil(lambda: window.session is not None and len(window.devices.views()) == 4)
     press(Qt.Key.Key_Menu)  # the remote's key for the picker
     qtbot.waitUntil(window.picker.isVisible)
@@ -205,6 +209,7 @@ def test_tv_a_group_member_s_volume_with_left_right_and_leaving_with_ok_twice(qt
     picker = window.picker
     kitchen = picker.rows["dev1"]
     assert isinstance(kitchen, MemberRow)
+    assert "Playing on Car + Kitchen" in window.topbar.devices.text()
     (heading,) = picker.grouped.headings.values()
     assert heading.text() == "Group: Car + Kitchen · 1 of 2 in sync"
     order = [picker.rows_layout.itemAt(n).widget() for n in range(picker.rows_layout.count())]

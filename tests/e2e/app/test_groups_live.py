@@ -112,6 +112,13 @@ async def test_the_core_groups_two_receivers_sets_a_member_volume_and_ungroups(
         )
         assert isinstance(group, GroupShown)
         assert group.name == "Kitchen + Terrace"  # the leader first
+        await watch.until(  # every screen says where the music plays: on the group
+            "the followed session named by its group",
+            lambda: any(
+                isinstance(e, v.SessionView) and e.device_name == "Kitchen + Terrace"
+                for e in watch.events
+            ),
+        )
 
         await core.groups.async_member_volume(terrace, 30)
         await watch.until(

@@ -13,7 +13,7 @@ import pytest
 from client.app import views as v
 from client.app._grouping import GroupingError, KeeperGrouping
 from client.app.group_desk import GroupDesk
-from client.app.groups import arranged, groups_shown, together
+from client.app.groups import arranged, groups_shown, together, where_playing
 from connect.wire import messages as m
 
 P = m.GroupMemberPhase
@@ -57,6 +57,14 @@ def test_a_group_is_its_newest_roster_with_the_leader_first():
 def test_a_roster_of_one_is_a_device_alone():
     alone = roster(3, "d2", ("d2", 0, P.PLAYING, 40))
     assert groups_shown([view(2, "Living Room", alone)]) == ()
+    assert where_playing([view(2, "Living Room", alone)], "d2", "Living Room") == "Living Room"
+
+
+def test_a_group_s_session_plays_on_the_group_whichever_member_is_followed():
+    views = [view(1, "Kitchen", OLD), view(2, "Living Room", NEW)]
+    assert where_playing(views, "d1", "Kitchen") == "Living Room + Kitchen"
+    assert where_playing(views, "d2", "Living Room") == "Living Room + Kitchen"
+    assert where_playing(views, "d9", "Car") == "Car"
 
 
 def test_play_here_too_is_offered_only_where_a_group_can_form():
