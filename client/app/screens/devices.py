@@ -224,7 +224,7 @@ class DevicesScreen(QWidget):
         self.list = QVBoxLayout()
         self.list.setSpacing(mx.margin // 2)
         layout.addLayout(self.list)
-        self.grouped = GroupedList(mx, self.list)  # a group's members under its name
+        self.grouped = GroupedList(mx, self.list, indent=False)  # members under the group's name
         self._order: list[tuple[str, str]] = []  # (device id, group id) as placed
         self.empty = label("Looking for devices…", "muted")
         layout.addWidget(self.empty)

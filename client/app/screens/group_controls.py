@@ -72,10 +72,13 @@ class GroupHeading(QLabel):
 class GroupedList:
     """Keeps a list layout's rows in the arranged order, a heading above each group."""
 
-    def __init__(self, mx: Metrics, layout: QBoxLayout, prefix: str = "") -> None:
+    def __init__(
+        self, mx: Metrics, layout: QBoxLayout, prefix: str = "", *, indent: bool = True
+    ) -> None:
         self.mx = mx
         self.layout = layout
         self.prefix = prefix
+        self.indent = mx.margin * 2 if indent else 0  # a card (its own frame) is not indented
         self.headings: dict[str, GroupHeading] = {}
 
     def place(
@@ -96,7 +99,7 @@ class GroupedList:
                 heading.show_group(group)
                 wanted.append(heading)
             row = rows[view.id]
-            indent = self.mx.margin * 2 if group is not None else 0
+            indent = self.indent if group is not None else 0
             if row.contentsMargins().left() != indent:
                 margins = row.contentsMargins()
                 row.setContentsMargins(indent, margins.top(), margins.right(), margins.bottom())

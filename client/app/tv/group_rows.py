@@ -40,7 +40,9 @@ class MemberRow(VolumeSlider):
         pad = px.gap // 2
         lines = QFontMetrics(self._font(px.heading, True)).lineSpacing()
         lines += QFontMetrics(self._font(px.small, False)).lineSpacing()
-        self.setFixedHeight(max(px.icon, lines) + 2 * pad)
+        self._height = max(px.icon, lines) + 2 * pad
+        # Its size, not the style sheet's slider height (a "min-height" for sliders).
+        self.setStyleSheet(f"min-height: {self._height}px; max-height: {self._height}px;")
         self._asked: int | None = None  # the volume the remote asked for, until the roster has it
         self.moved.connect(self._ask)
         self.valueChanged.connect(lambda _: self._say())
@@ -74,10 +76,11 @@ class MemberRow(VolumeSlider):
         """Return the row's second line, as drawn."""
         if self.armed:
             return f"OK again to take {self.name} out of the group"
-        return f"{self.words} · volume {self.value()} · ◀ ▶ · OK to leave the group"
+        return f"{self.words} · ◀ ▶ volume · OK to leave"
 
     def _say(self) -> None:
-        self.setAccessibleName(f"{self.name} in the group: {self.subtitle()}")
+        said = f"{self.words}, volume {self.value()}" if not self.armed else self.subtitle()
+        self.setAccessibleName(f"{self.name} in the group: {said}")
         self.update()
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
@@ -105,9 +108,11 @@ class MemberRow(VolumeSlider):
         painter.drawRoundedRect(QRectF(r), 14, 14)
         painter.drawPixmap(pad, (r.height() - px.icon) // 2, px.icon, px.icon, self._glyph)
         left = pad * 2 + px.icon
-        bar = px.art  # the volume bar's width
-        text_width = r.width() - left - bar - pad * 3
-        name, small = self._font(px.heading, True), self._font(px.small, False)
+        bar = px.art * 2 // 3  # the volume bar's width, its number before it
+        small = self._font(px.small, False)
+        number = QFontMetrics(small).horizontalAdvance("100") + pad // 2
+        text_width = r.width() - left - bar - number - pad * 3
+        name = self._font(px.heading, True)
         top = pad
         for font, text, color in (
             (name, self.name, theme.TEXT),
@@ -120,6 +125,13 @@ class MemberRow(VolumeSlider):
             painter.drawText(QRectF(left, top, text_width, metrics.lineSpacing()), 0, elided)
             top += metrics.lineSpacing()
         track = QRectF(r.width() - pad * 2 - bar, r.height() / 2 - 6, bar, 12)
+        painter.setFont(small)
+        painter.setPen(QColor(theme.TEXT))
+        painter.drawText(
+            QRectF(track.x() - number, 0, number - pad // 2, r.height()),
+            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            str(self.value()),
+        )
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(theme.RAISED))
         painter.drawRoundedRect(track, 6, 6)

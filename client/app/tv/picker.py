@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from client.app import theme
 from client.app import views as v
@@ -161,7 +161,9 @@ class DevicePicker(Overlay):
             line.deleteLater()
         self.rows, self.lines, self.together = {}, {}, {}
         for view, group in order:
-            line = QWidget()
+            line = QFrame()  # a row and its "Play here too", on the picker's own background
+            line.setProperty("role", "pickline")
+            line.setStyleSheet('QFrame[role="pickline"] { background: transparent; }')
             layout = QHBoxLayout(line)
             layout.setContentsMargins(0, 0, 0, 0)
             layout.setSpacing(self.px.gap // 2)

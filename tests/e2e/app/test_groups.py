@@ -216,7 +216,8 @@ def test_tv_a_group_member_s_volume_with_left_right_and_leaving_with_ok_twice(qt
     assert order.index(heading) + 1 == order.index(picker.lines["dev0"])
     assert order.index(picker.lines["dev0"]) + 1 == order.index(picker.lines["dev1"])
     assert kitchen.value() == 30
-    assert kitchen.subtitle() == "Joining… · volume 30 · ◀ ▶ · OK to leave the group"
+    assert kitchen.subtitle() == "Joining… · ◀ ▶ volume · OK to leave"
+    assert kitchen.accessibleName() == "Kitchen in the group: Joining…, volume 30"
     window.move_focus(kitchen)
     press(Qt.Key.Key_Right)
     press(Qt.Key.Key_Right)
