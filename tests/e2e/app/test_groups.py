@@ -216,6 +216,7 @@ def test_tv_a_group_member_s_volume_with_left_right_and_leaving_with_ok_twice(qt
     assert order.index(heading) + 1 == order.index(picker.lines["dev0"])
     assert order.index(picker.lines["dev0"]) + 1 == order.index(picker.lines["dev1"])
     assert kitchen.value() == 30
+    assert kitchen.height() >= picker.rows["dev2"].height()  # a row, not a slider's strip
     assert kitchen.subtitle() == "Joining… · ◀ ▶ volume · OK to leave"
     assert kitchen.accessibleName() == "Kitchen in the group: Joining…, volume 30"
     window.move_focus(kitchen)
