@@ -40,9 +40,9 @@ class MemberRow(VolumeSlider):
         pad = px.gap // 2
         lines = QFontMetrics(self._font(px.heading, True)).lineSpacing()
         lines += QFontMetrics(self._font(px.small, False)).lineSpacing()
-        self._height = max(px.icon, lines) + 2 * pad
+        height = max(px.icon, lines) + 2 * pad
         # Its size, not the style sheet's slider height (a "min-height" for sliders).
-        self.setStyleSheet(f"min-height: {self._height}px; max-height: {self._height}px;")
+        self.setStyleSheet(f"min-height: {height}px; max-height: {height}px;")
         self._asked: int | None = None  # the volume the remote asked for, until the roster has it
         self.moved.connect(self._ask)
         self.valueChanged.connect(lambda _: self._say())
