@@ -15,6 +15,7 @@ members under its name, the leader first, each with its volume in the group and 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -65,11 +66,20 @@ class VolumeSlider(QSlider):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(f"Volume of {name}")
         self._updating = False
+        # A group member's volume goes through the keeper and comes back in the leader's
+        # roster, and rosters from before a step may come first: while focused, the slider
+        # keeps the listener's last step until a roster has it (screens/group_controls.py).
+        self.keep_asked = False
+        self._asked: int | None = None
         self.valueChanged.connect(self._changed)
 
     def show_volume(self, volume: int | None) -> None:
         """Show the device's volume (None: unknown, the slider hides)."""
         self.setVisible(volume is not None)
+        if volume is not None and self.keep_asked and self._asked is not None and self.hasFocus():
+            if volume == self._asked:
+                self._asked = None  # arrived: later changes (another controller's) show
+            return
         if volume is not None and not self.isSliderDown() and volume != self.value():
             self._updating = True
             self.setValue(volume)
@@ -77,7 +87,13 @@ class VolumeSlider(QSlider):
 
     def _changed(self, value: int) -> None:
         if not self._updating:
+            self._asked = value
             self.moved.emit(value)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        """Away from the slider, the volume shown is the device's again."""
+        super().focusOutEvent(event)
+        self._asked = None
 
 
 class PickerRow(QFrame):
@@ -134,6 +150,7 @@ class PickerRow(QFrame):
         self.button.setIcon(theme.icon(icon, self.mx.icon, color))
         restyle(self.button, "current", followed)
         usable = view.online and not view.locked
+        self.volume.keep_asked = member is not None
         self.volume.show_volume((member.volume if member else view.volume) if usable else None)
         self.volume.setAccessibleName(
             f"Volume of {view.name} in the group" if member else f"Volume of {view.name}"

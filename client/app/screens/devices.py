@@ -110,6 +110,7 @@ class DeviceCard(QFrame):
         self.access.setVisible(view.owned)
         self.volume.setObjectName(f"volume-{view.name}")
         volume = member.volume if member is not None else view.volume
+        self.volume.keep_asked = member is not None
         self.volume.show_volume(volume if view.online and not view.locked else None)
         color = theme.ACCENT if followed else (theme.TEXT if view.online else theme.MUTED)
         icon = "lock" if view.locked else theme.device_icon_name(view.type)

@@ -43,8 +43,7 @@ class MemberRow(VolumeSlider):
         height = max(px.icon, lines) + 2 * pad
         # Its size, not the style sheet's slider height (a "min-height" for sliders).
         self.setStyleSheet(f"min-height: {height}px; max-height: {height}px;")
-        self._asked: int | None = None  # the volume the remote asked for, until the roster has it
-        self.moved.connect(self._ask)
+        self.keep_asked = True  # a step of the remote's stays until the roster has it
         self.valueChanged.connect(lambda _: self._say())
 
     def show_member(self, name: str, member: MemberShown, icon: str, color: str) -> None:
@@ -52,16 +51,8 @@ class MemberRow(VolumeSlider):
         self.name = name
         self.words = member.words.capitalize()
         self._glyph = theme.pixmap(icon, self.px.icon, color, 2.0)
-        if self._asked is None or not self.hasFocus():
-            self.show_volume(member.volume)
-        elif member.volume == self._asked:
-            self._asked = None  # the group has it; later changes (another controller) show
+        self.show_volume(member.volume)
         self._say()
-
-    def _ask(self, volume: int) -> None:
-        # While the remote steps the volume, a roster from before the step must not pull
-        # the row back: it keeps what was asked until the roster says it.
-        self._asked = volume
 
     def ok(self) -> None:
         """OK on the row: the first says what the second does; the second asks to leave."""
@@ -86,7 +77,6 @@ class MemberRow(VolumeSlider):
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
         """Moving away forgets a first OK."""
         super().focusOutEvent(event)
-        self._asked = None
         if self.armed:
             self.armed = False
             self._say()

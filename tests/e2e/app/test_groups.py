@@ -107,6 +107,11 @@ def test_the_picker_shows_a_group_as_one_entry_with_each_member_s_volume(qtbot, 
     press(Qt.Key.Key_Right)  # one step up, in the group
     assert window.bridge.named("member_volume") == [("dev1", 35)]
     assert ("command", (m.SetVolume(35), "dev1")) not in window.bridge.requests
+    # A roster from before the step does not pull the slider back; the one that has it lands.
+    _devices(window, JOINING)
+    window.bridge.device_changed.emit(device(3, "Attic", info=CAN, volume=55))
+    qtbot.waitUntil(lambda: picker.rows["dev3"].volume.value() == 55)
+    assert kitchen.volume.value() == 35
     findings = [f.message for f in window.navigator.lint() if f.kind in SERIOUS]
     assert findings == []  # the picker with a group, a layer over the window
     picker.rows["dev1"].group.leave.click()
