@@ -1,8 +1,6 @@
 """The app's core groups two real receivers through the group keeper (client.group_client), as
 the picker's "Play here too" does, and shows the group from the rosters the receivers publish:
-formed, a member's volume set in the group, the member taken out again.
-
-Skipped where this Baton has no group keeper yet."""
+formed, a member's volume set in the group, the member taken out again."""
 
 from __future__ import annotations
 
@@ -15,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from client import group_client
 from client.app import views as v
 from client.app.core import AppCore
 from client.app.groups import GroupShown, groups_shown
 from connect.controller import default_identity
 from connect.wire import messages as m
 from tests.receivers import RunningReceiver, start_receiver
-
-group_client = pytest.importorskip("client.group_client")
 
 pytestmark = pytest.mark.slow
 
