@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from client.app import views as v
 from client.app.access_desk import AccessDesk
+from client.app.groups import where_playing
 from client.app.local_device import LocalDevice
 from client.app.queue_follow import QueueFollower
 from client.app.rescue import playback_lost
@@ -65,12 +66,17 @@ class DeviceFollowing:
         elif isinstance(event, AccessDenied):
             self._put(self.access.on_denied(view, event))
         elif isinstance(event, Disconnected):
-            self._put(replace(view, online=False, offline_reason=event.reason))
+            self._put(replace(view, online=False, offline_reason=event.reason, group=None))
             if event.device_id == self._followed:
                 self._followed_left(event.device_id, event.reason)
         elif isinstance(event, StateChanged):
             state = event.snapshot.state
-            self._put(replace(view, active=state.active, status=state.status, volume=state.volume))
+            self._put(
+                replace(
+                    view, active=state.active, status=state.status, volume=state.volume,
+                    group=state.group,
+                )
+            )  # fmt: skip
             takes_over = state.status is m.PlaybackStatus.PLAYING and not self._followed_active()
             if state.active and (not self._followed or takes_over):
                 self._followed = event.device_id
@@ -124,9 +130,9 @@ class DeviceFollowing:
             verdict = why_not_target(view.info, item) if view.info is not None else ""
             self._put(replace(view, why_not=verdict))
         conn = self.controller.connection(device_id)
-        self._shown = v.SessionView(
-            device_id, self._name(device_id), snapshot.state, conn.clock, snapshot.reason
-        )
+        # Where it plays, for every screen: the group's name when it leads or follows one.
+        where = where_playing(self._views.values(), device_id, self._name(device_id))
+        self._shown = v.SessionView(device_id, where, snapshot.state, conn.clock, snapshot.reason)
         self._emit(self._shown)
 
     def _put(self, view: v.DeviceView) -> None:
@@ -151,7 +157,7 @@ class DeviceFollowing:
         if old is not None:
             view = replace(
                 view, info=old.info, active=old.active, status=old.status, why_not=old.why_not,
-                volume=old.volume,
+                volume=old.volume, group=old.group,
             )  # fmt: skip
         return self.access.view_access(view, entry)
 

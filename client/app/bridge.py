@@ -98,6 +98,7 @@ class Bridge(QObject):
     session_changed = Signal(object)  # views.SessionView of the followed device
     queue_changed = Signal(object)  # views.QueueRows: the followed device's queue as fetched
     transfer_changed = Signal(object)  # views.TransferView
+    grouping_changed = Signal(object)  # views.GroupingView: a group change asked for
     library_loaded = Signal(object)  # core.LibraryLoaded
     diagnostics_changed = Signal(object)  # views.Diagnostics
     notice = Signal(object)  # views.Notice
@@ -256,6 +257,19 @@ class Bridge(QObject):
         """Move the music to *target_id*; progress comes as `transfer_changed`."""
         self._submit(lambda core: core.async_transfer(target_id))
 
+    def group(self, device_ids: tuple[str, ...]) -> None:
+        """Play on *device_ids* together (the first leads, or the others join its group);
+        progress comes as `grouping_changed`, a failure also as `notice`."""
+        self._submit(lambda core: core.groups.async_group(device_ids))
+
+    def ungroup(self, device_id: str) -> None:
+        """Take *device_id* out of its group; progress comes as `grouping_changed`."""
+        self._submit(lambda core: core.groups.async_ungroup(device_id))
+
+    def member_volume(self, device_id: str, volume: int) -> None:
+        """Set group member *device_id*'s own volume (0-100)."""
+        self._submit(lambda core: core.groups.async_member_volume(device_id, volume))
+
     def resume_elsewhere(self, target_id: str) -> None:
         """Start what stopped with the device that went away on *target_id*."""
         self._submit(lambda core: core.async_resume_elsewhere(target_id))
@@ -312,6 +326,8 @@ class Bridge(QObject):
             self.queue_changed.emit(event)
         elif isinstance(event, v.TransferView):
             self.transfer_changed.emit(event)
+        elif isinstance(event, v.GroupingView):
+            self.grouping_changed.emit(event)
         elif isinstance(event, LibraryLoaded):
             # A library of 50 000 tracks is a million long-lived objects: out of the garbage
             # collector's full passes from now on, which otherwise walk them all (300 ms

@@ -12,7 +12,7 @@ until the listener pairs it; "This computer" is in pin mode and the app is its o
 
 Beside it: client/app/_following.py keeps the device cards and the followed session from the
 registry's and the sessions' events, client/app/_moving.py moves that session (transfers),
-client/app/_self_test.py runs the multicast self-test.
+client/app/_self_test.py runs the multicast self-test, client/app/group_desk.py groups devices.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from client.app._moving import SessionMoving
 from client.app._self_test import SELF_TEST_GROUP as SELF_TEST_GROUP
 from client.app._self_test import multicast_self_test as multicast_self_test
 from client.app.access_desk import AccessDesk
+from client.app.group_desk import GroupDesk
 from client.app.library import Library, Track
 from client.app.library_loader import LibraryLoader
 from client.app.local_device import LOOPBACK, LocalDevice, LocalDeviceSettings
@@ -102,6 +103,9 @@ class AppCore(SessionMoving):
         self._self_test: tuple[bool | None, str] = (None, "not run yet")
         self._start_finished = asyncio.Event()
         self.access = AccessDesk(self.controller, self._views, self._put, self._emit)
+        self.groups = GroupDesk(  # the keeper, through client/app/_grouping.py
+            self._views, self._emit, self._follow, interfaces=settings.interfaces
+        )
         self._local_code = ""
         self._code_watch: asyncio.Task[None] | None = None
         self._media_watch: asyncio.Task[None] | None = None

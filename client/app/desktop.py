@@ -1,6 +1,7 @@
 """The desktop app's own parts, wired into the main window: the device picker of the player
-bar, per-device volume, what the bar says about where the music plays, the library's search,
-artists, scan progress and "Play next".
+bar, per-device volume, groups (play here too, leave, a member's volume: both device lists),
+what the bar says about where the music plays, the library's search, artists, scan progress
+and "Play next".
 
 Kept apart from window.py, which the desktop and the TV layouts share: the window builds
 `DesktopParts(self)` once, and everything here talks to the window's public pieces (its
@@ -76,6 +77,12 @@ class DesktopParts:
         self.picker.transfer_requested.connect(bridge.transfer)
         self.picker.follow_requested.connect(bridge.follow)
         self.picker.volume_requested.connect(self._set_volume)
+        screen = window.devices_screen
+        for lister in (self.picker, screen):  # groups (issue 17): screens/group_controls.py
+            lister.group_requested.connect(bridge.group)
+            lister.ungroup_requested.connect(bridge.ungroup)
+            lister.member_volume_requested.connect(bridge.member_volume)
+        bridge.grouping_changed.connect(self._on_grouping)
         self.picker.pair_requested.connect(self._pair)
         self.picker.more.clicked.connect(self._all_devices)
         window.devices_screen.volume_requested.connect(self._set_volume)
@@ -143,7 +150,17 @@ class DesktopParts:
             return
         device = self.window.devices.find(session.device_id)
         icon = theme.device_icon_name(device.type) if device else ""
-        self.window.bar.set_device(session.device_name, icon)
+        self.window.bar.set_device(session.device_name, icon)  # a group's name, in a group
+
+    def _on_grouping(self, grouping: v.GroupingView) -> None:
+        """Say a group change's progress where the bar says moves; its outcome in a toast
+        (a failure's toast comes from the core)."""
+        if grouping.phase is v.TransferPhase.RUNNING:
+            self.window.bar.say_device(grouping.message)
+            return
+        self._show_device()
+        if grouping.phase is v.TransferPhase.DONE:
+            self.window.show_notice(v.Notice(grouping.message))
 
     def _on_transfer(self, transfer: v.TransferView) -> None:
         if transfer.phase is v.TransferPhase.RUNNING:

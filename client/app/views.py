@@ -46,6 +46,16 @@ class DeviceView:
     access: Access = Access.OPEN
     role: m.Role | None = None  # granted in Welcome, else the stored credential's; None: none
     volume: int | None = None  # its session's volume (0-100); None: not known (no session)
+    group: m.Group | None = None  # protocol 1.2: the group roster its state carries (None: alone)
+
+    @property
+    def can_group(self) -> bool:
+        """Return True when the device says it can play in a group (Capabilities.group_member,
+        protocol 1.2); the keeper still checks the session before anything is sent."""
+        info = self.info
+        if info is None or not info.capabilities.group_member:
+            return False
+        return info.protocol.highest >= m.GROUPS
 
     @property
     def locked(self) -> bool:
@@ -112,6 +122,16 @@ class TransferView:
     message: str = ""
     timings: m.TransferTimings | None = None
     elapsed_ms: int = 0
+
+
+@dataclass(frozen=True)
+class GroupingView:
+    """A group change the listener asked for (devices joining, one leaving): running, then
+    done, or why it failed in a sentence."""
+
+    device_ids: tuple[str, ...]  # the devices it changes: the leader first when forming one
+    phase: TransferPhase
+    message: str = ""
 
 
 class PairingPhase(enum.Enum):

@@ -30,15 +30,17 @@ from PySide6.QtWidgets import (
 
 from client.app import theme
 from client.app import views as v
+from client.app.groups import GroupShown, Together, arranged, groups_shown, together
 from client.app.models import DeviceListModel, type_words
 from client.app.screens.access import AccessPanel
+from client.app.screens.device_help import HelpPanel
 from client.app.screens.device_picker import VolumeSlider
+from client.app.screens.group_controls import GroupButtons, GroupedList
 from client.app.screens.keypad import PinKeypad
 from client.app.screens.overlay import Layers
 from client.app.screens.transfer_status import TransferDetails, TransferStatus
 from client.app.theme import Metrics
 from client.app.widgets import label, page, restyle, scroll_page, text_button
-from client.app.words import ago
 from connect.wire import messages as m
 
 IDLE = "Nothing is playing yet"
@@ -76,6 +78,7 @@ class DeviceCard(QFrame):
         self._button_locked = False
         self.inert = False  # OK does nothing (see the module docstring)
         layout.addWidget(self.button)
+        self.group = GroupButtons(mx, layout, layout.count(), "")  # screens/group_controls.py
         self.access = text_button("Access", mx=mx)
         self.access.hide()
         layout.addWidget(self.access)
@@ -87,17 +90,28 @@ class DeviceCard(QFrame):
         self._look: tuple[str, str] = ("", "")
 
     def show_view(
-        self, view: v.DeviceView, followed: bool, why_not: str, moving_here: bool = False
+        self,
+        view: v.DeviceView,
+        followed: bool,
+        why_not: str,
+        moving_here: bool = False,
+        grouping: tuple[Together | None, GroupShown | None] = (None, None),
     ) -> None:
-        """Show *view*; *followed* marks the device playing for the listener; *moving_here*
-        that a move to it runs."""
+        """Show *view*; *followed* marks the device playing for the listener (or a member of
+        its group); *moving_here* that a move to it runs; *grouping* its "Play here too" and
+        the group it plays in."""
         self.view = view
+        offer, group = grouping
+        member = group.member(view.id) if group is not None else None
+        self.group.show_for(view, offer if not view.locked else None, member)
         self.setObjectName(f"device-{view.name}")
         self.access.setObjectName(f"access-{view.name}")
         self.access.setAccessibleName(f"Who may control {view.name}")
         self.access.setVisible(view.owned)
         self.volume.setObjectName(f"volume-{view.name}")
-        self.volume.show_volume(view.volume if view.online and not view.locked else None)
+        volume = member.volume if member is not None else view.volume
+        self.volume.keep_asked = member is not None
+        self.volume.show_volume(volume if view.online and not view.locked else None)
         color = theme.ACCENT if followed else (theme.TEXT if view.online else theme.MUTED)
         icon = "lock" if view.locked else theme.device_icon_name(view.type)
         self.icon.setPixmap(theme.pixmap(icon, self.mx.icon * 2, color, 2.0))
@@ -110,7 +124,7 @@ class DeviceCard(QFrame):
         self.button.setObjectName(f"transfer-{view.name}")
         self.button.setAccessibleName(f"Transfer to {view.name}")
         self.name.setText(view.name)
-        self.state.setText(device_state(view, followed))
+        self.state.setText(device_state(view, followed) + (f" · {member.words}" if member else ""))
         restyle(self, "active", followed)
         reason = "" if followed else (why_not or ("" if view.online else "Not reachable right now"))
         role = "muted" if reason == IDLE else "error"
@@ -171,6 +185,9 @@ class DevicesScreen(QWidget):
     access_requested = Signal(str, bool)  # device id, with its pairing code
     revoke_requested = Signal(str, str)  # device id, token id
     volume_requested = Signal(str, int)  # device id, volume
+    group_requested = Signal(object)  # tuple of device ids: the leader (or playing one) first
+    ungroup_requested = Signal(str)  # device id: out of its group
+    member_volume_requested = Signal(str, int)  # device id, its volume in its group
     add_requested = Signal(str)  # host:port
     self_test_requested = Signal()
 
@@ -208,6 +225,8 @@ class DevicesScreen(QWidget):
         self.list = QVBoxLayout()
         self.list.setSpacing(mx.margin // 2)
         layout.addLayout(self.list)
+        self.grouped = GroupedList(mx, self.list, indent=False)  # members under the group's name
+        self._order: list[tuple[str, str]] = []  # (device id, group id) as placed
         self.empty = label("Looking for devices…", "muted")
         layout.addWidget(self.empty)
 
@@ -224,7 +243,12 @@ class DevicesScreen(QWidget):
         add_row.addWidget(self.add_button)
         layout.addLayout(add_row)
 
-        layout.addWidget(self._build_help())
+        self.help = HelpPanel(mx)  # screens/device_help.py
+        self.help.test_button.clicked.connect(self.self_test_requested.emit)
+        self.help_interfaces, self.help_multicast = self.help.interfaces, self.help.multicast
+        self.help_seen, self.help_ports = self.help.seen, self.help.ports
+        self.test_button = self.help.test_button
+        layout.addWidget(self.help)
         layout.addStretch(1)
         devices.rowsInserted.connect(self._schedule_sync)
         devices.rowsRemoved.connect(self._schedule_sync)
@@ -285,58 +309,13 @@ class DevicesScreen(QWidget):
             self.transfer_requested.emit(view.id)
 
     # ------------------------------------------------------------------ help panel
-    def _build_help(self) -> QFrame:
-        panel = QFrame()
-        panel.setProperty("role", "card")
-        layout = QVBoxLayout(panel)
-        layout.setContentsMargins(
-            self.mx.margin, self.mx.margin // 2, self.mx.margin, self.mx.margin // 2
-        )
-        heading = label("Can't see your device?", "")
-        heading.setFont(theme.font(self.mx, 1.15, bold=True))
-        layout.addWidget(heading)
-        self.help_interfaces = label("Looking for devices on: …", "muted", wrap=True)
-        self.help_multicast = label("Multicast self-test: not run yet", "muted", wrap=True)
-        self.help_seen = label("", "muted", wrap=True)
-        self.help_ports = label("", "muted", wrap=True)
-        # The button comes last: a remote scrolls only as far as the focus goes, so text
-        # under the screen's last button would stay cut off below the screen's edge.
-        for w in (self.help_interfaces, self.help_seen, self.help_ports, self.help_multicast):
-            layout.addWidget(w)
-        self.test_button = text_button("Test multicast", icon="help", mx=self.mx)
-        self.test_button.setObjectName("self-test")
-        self.test_button.clicked.connect(self.self_test_requested.emit)
-        layout.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignLeft)
-        return panel
-
     def show_diagnostics(self, diag: v.Diagnostics) -> None:
         """Fill the help panel."""
-        self.help_interfaces.setText(
-            "Looking for devices on: " + (", ".join(diag.interfaces) or "no network")
-        )
-        self.help_multicast.setText(f"Multicast self-test: {diag.multicast_detail}")
-        role = {True: "ok", False: "error", None: "muted"}[diag.multicast_ok]
-        restyle(self.help_multicast, "role", role)
-        self.help_ports.setText("Ports to open on your firewall: " + "; ".join(diag.ports))
+        self.help.show_diagnostics(diag)
         self._refresh_seen()
 
     def _refresh_seen(self) -> None:
-        now = self.wall_clock()
-        lines = []
-        for view in self.devices.views():
-            if view.is_local:
-                continue
-            where = view.address or "no address"
-            if view.online and view.info is not None:
-                lines.append(f"{view.name}: connected, at {where}")
-                continue
-            seen = (
-                f"last seen {ago(max(0.0, now - view.last_seen))}"
-                if view.last_seen
-                else "never seen"
-            )
-            lines.append(f"{view.name}: {seen}, at {where}")
-        self.help_seen.setText("\n".join(lines) or "No device seen yet.")
+        self.help.show_seen(self.devices.views(), self.wall_clock())
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """Count "last seen … ago" on while the screen is shown."""
@@ -370,7 +349,7 @@ class DevicesScreen(QWidget):
             self._flush_timer.start()
 
     def _flush(self) -> None:
-        if self._resync:
+        if self._resync or self._arrangement() != self._order:
             self._resync = False
             self._dirty.clear()
             self._sync()
@@ -384,11 +363,20 @@ class DevicesScreen(QWidget):
                     return
                 self._show(card, view)
 
+    def _arrangement(self) -> list[tuple[str, str]]:
+        views = self.devices.views()
+        return [(w.id, g.group_id if g else "") for w, g in arranged(views, groups_shown(views))]
+
     def _show(self, card: DeviceCard, view: v.DeviceView) -> None:
         why = view.why_not  # the core's verdict for the current item (why_not_target)
         if not self._followed:
             why = why or IDLE
-        card.show_view(view, view.id == self._followed, why, view.id == self._moving_to)
+        groups = groups_shown(self.devices.views())
+        group = next((g for g in groups if g.member(view.id)), None)
+        followed = view.id == self._followed or (group is not None and self._followed in group.ids)
+        playing = self.devices.find(self._followed) if self._current_item is not None else None
+        offer = together(view, playing, groups)
+        card.show_view(view, followed, why, view.id == self._moving_to, (offer, group))
 
     def _sync(self) -> None:
         views = self.devices.views()
@@ -403,8 +391,10 @@ class DevicesScreen(QWidget):
             if existing is None:
                 card = DeviceCard(self.mx, view)
                 card.button.clicked.connect(lambda _=False, c=card: self._choose(c))
-                card.volume.moved.connect(
-                    lambda value, c=card: self.volume_requested.emit(c.view.id, value)
+                card.volume.moved.connect(lambda value, c=card: self._volume(c, value))
+                card.group.together.clicked.connect(lambda _=False, c=card: self._together(c))
+                card.group.leave.clicked.connect(
+                    lambda _=False, c=card: self.ungroup_requested.emit(c.view.id)
                 )
                 card.access.clicked.connect(
                     lambda _=False, c=card: self.access_panel.open_for(c.view)
@@ -417,8 +407,21 @@ class DevicesScreen(QWidget):
                     self.list.removeWidget(card)
                     self.list.insertWidget(n, card)
             self._show(card, view)
+        views_now = self.devices.views()
+        self.grouped.place(dict(self.cards), arranged(views_now, groups_shown(views_now)))
+        self._order = self._arrangement()
         self.empty.setVisible(not views)
         self._refresh_seen()
+
+    def _volume(self, card: DeviceCard, value: int) -> None:
+        if card.group.member is not None:
+            self.member_volume_requested.emit(card.view.id, value)
+        else:
+            self.volume_requested.emit(card.view.id, value)
+
+    def _together(self, card: DeviceCard) -> None:
+        if card.group.offer is not None:
+            self.group_requested.emit(card.group.offer.device_ids)
 
     def show_transfer(self, transfer: v.TransferView) -> None:
         """Show a transfer's progress, then its result (figures behind "Details")."""

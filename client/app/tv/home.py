@@ -2,9 +2,10 @@
 scrolled by focus.
 
 OK on an album opens it, on an artist shows their albums, on a device moves the music there
-(or asks for its code when it needs pairing), on "Play all" or "Shuffle all" plays every track
-of the library (any number: client/app/queue_play.py). Rows remember the card last focused in them,
-so Up and Down between rows come back where they left (Leanback's rows).
+(or asks for its code when it needs pairing; a member of the group that plays says so and
+moves nothing: the device picker groups and ungroups), on "Play all" or "Shuffle all" plays
+every track of the library (any number: client/app/queue_play.py). Rows remember the card
+last focused in them, so Up and Down between rows come back where they left (Leanback's rows).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from client.app import theme
 from client.app import views as v
+from client.app.groups import group_of, groups_shown
 from client.app.screens.devices import device_state
 from client.app.tv.cards import Card, CardRow, device_art
 from client.app.tv.theme import TvSizes
@@ -133,10 +135,15 @@ class TvHome(QScrollArea):
                 self.device_cards[view.id] = card
                 cards.append(card)
             self.devices.set_cards(cards)
+        groups = groups_shown(views)
         for view in views:
-            self._show_device(
-                self.device_cards[view.id], view, view.id == followed, view.id == moving
-            )
+            group = group_of(groups, view.id)
+            with_followed = view.id == followed or (group is not None and followed in group.ids)
+            card = self.device_cards[view.id]
+            self._show_device(card, view, with_followed, view.id == moving)
+            member = group.member(view.id) if group is not None else None
+            if member is not None and group is not None:  # "In sync · Car + Kitchen"
+                card.set_text(view.name, f"{member.words.capitalize()} · {group.name}")
 
     def _show_device(self, card: Card, view: v.DeviceView, followed: bool, moving: bool) -> None:
         card.setObjectName(f"device-{view.name}")

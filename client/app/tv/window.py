@@ -30,6 +30,7 @@ from client.app.settings_store import StoredSettings
 from client.app.toast import Toast
 from client.app.tv import theme as tv_theme
 from client.app.tv.album import TvAlbumPage, TvArtistPage
+from client.app.tv.grouping import in_followed_group, wire_groups
 from client.app.tv.home import TvHome
 from client.app.tv.now_playing import TvNowPlaying
 from client.app.tv.picker import DevicePicker
@@ -194,6 +195,7 @@ class TvWindow(QWidget):
         self.now_playing.open_picker.connect(self.open_picker)
         self.picker.transfer_requested.connect(b.transfer)
         self.picker.pair_requested.connect(self.keypad.ask)
+        wire_groups(self)  # play here too, leave, a member's volume (tv/grouping.py)
         self.keypad.submitted.connect(b.pair)
         self.settings.saved.connect(self.settings_saved.emit)
         self.settings.add_requested.connect(b.add_address)
@@ -372,6 +374,8 @@ class TvWindow(QWidget):
         playing = self.session is not None and self.session.state.current_item is not None
         if device_id in (self._followed(), self._moving) or view.why_not or not playing:
             return  # inert: it plays there already, a move runs, or it cannot take it
+        if in_followed_group(self.devices.views(), self._followed(), device_id):
+            return  # it plays the music already, in the group
         self.bridge.transfer(device_id)
 
     def _media_key(self, key: MediaAction) -> None:

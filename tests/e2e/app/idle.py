@@ -63,6 +63,15 @@ class RecordingBridge(Bridge):
     def prepare_transfer(self) -> None:
         self._record("prepare_transfer")
 
+    def group(self, device_ids: tuple[str, ...]) -> None:
+        self._record("group", tuple(device_ids))
+
+    def ungroup(self, device_id: str) -> None:
+        self._record("ungroup", device_id)
+
+    def member_volume(self, device_id: str, volume: int) -> None:
+        self._record("member_volume", device_id, volume)
+
     def named(self, name: str) -> list[tuple[Any, ...]]:
         """Return the arguments of every request called *name*, in order."""
         return [args for n, args in self.requests if n == name]
