@@ -1,0 +1,114 @@
+"""Groups as the viewer draws them, from stored rows (sans-IO): each group's roster and each
+member's latest measured skew.
+
+A group is told by its steps (tracing.attributes, "groups"): the steps that carry the roster
+(GroupLead, GroupJoin) name its leader and its members in rank order with their phases, on
+both halves of the arrow, so one traced end is enough. The roster shown is the one of the
+highest epoch seen (the newest, at equal epochs). A member whose GroupDone for LEAVE is at
+that epoch or later has left: it is shown as "LEFT" until a newer roster says otherwise. Each
+member's skew is its newest `baton.group.skew` event: the member measured it on its own
+clock, so no clock correction applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tracing import attributes as a
+from tracing._otlp import LOG
+
+Row = dict[str, Any]
+LEFT = "LEFT"  # a member's phase once its leave is done (not a wire phase: it is gone)
+
+
+def groups(rows: Sequence[Row], names: Mapping[str, str]) -> list[Row]:
+    """Return every group *rows* tell of, the most recently active first."""
+    found: dict[str, _Group] = {}
+    for r in sorted(rows, key=lambda r: (r["start_ns"], r["seq"])):
+        attrs = r["data"].get("attributes", {})
+        group_id = str(attrs.get(a.GROUP_ID) or "")
+        if not group_id:
+            continue
+        group = found.setdefault(group_id, _Group(group_id))
+        group.last_ns = max(group.last_ns, r["start_ns"])
+        if r["kind"] == LOG and r["name"] == a.EVENT_GROUP_SKEW:
+            group.skew(r, attrs)
+        else:
+            group.step(r, attrs)
+    listed = sorted(found.values(), key=lambda g: -g.last_ns)
+    return [g.as_dict(names) for g in listed]
+
+
+class _Group:
+    """What the rows said of one group so far."""
+
+    def __init__(self, group_id: str) -> None:
+        self.id = group_id
+        self.epoch = -1
+        self.leader = ""
+        self.members: list[tuple[str, str]] = []  # (device id, phase) in rank order
+        self.left: dict[str, int] = {}  # device id -> the epoch its leave was done at
+        self.skews: dict[str, Row] = {}  # device id -> its newest skew report
+        self.last_ns = 0
+
+    def step(self, r: Row, attrs: Mapping[str, Any]) -> None:
+        epoch = _int(attrs.get(a.GROUP_EPOCH))
+        members = attrs.get(a.GROUP_MEMBERS)
+        if isinstance(members, list) and epoch is not None and epoch >= self.epoch:
+            phases = attrs.get(a.GROUP_PHASES)
+            phases = phases if isinstance(phases, list) and len(phases) == len(members) else []
+            self.epoch, self.leader = epoch, str(attrs.get(a.GROUP_LEADER) or "")
+            self.members = [
+                (str(device), str(phases[i]) if phases else "") for i, device in enumerate(members)
+            ]
+            self.left = {d: e for d, e in self.left.items() if e > epoch}
+        done_leave = r["message_kind"] == "GroupDone" and attrs.get(a.GROUP_STEP) == "LEAVE"
+        if done_leave and r["peer_device_id"] and not attrs.get(a.ERROR_TYPE):
+            # The sender's half, on the member that left (the handler's names only its peer).
+            self.left[r["device_id"]] = epoch if epoch is not None else self.epoch
+
+    def skew(self, r: Row, attrs: Mapping[str, Any]) -> None:
+        skew_us = _int(attrs.get(a.GROUP_SKEW_US))
+        if skew_us is None:
+            return
+        self.skews[r["device_id"]] = {
+            "skew_us": skew_us,
+            "measured": str(attrs.get(a.GROUP_SKEW_FROM) or ""),
+            "role": str(attrs.get(a.GROUP_ROLE) or ""),
+            "at_ns": r["start_ns"],
+        }
+
+    def as_dict(self, names: Mapping[str, str]) -> Row:
+        members = list(self.members)
+        known = {device for device, _ in members}
+        # A member heard only through its skew reports (no step of it traced) is still shown.
+        members += [(device, "") for device in self.skews if device not in known]
+        out = []
+        for device, phase in members:
+            gone = device in self.left and self.left[device] >= self.epoch
+            skew = self.skews.get(device)
+            out.append(
+                {
+                    "id": device,
+                    "name": names.get(device, ""),
+                    "phase": LEFT if gone else phase,
+                    "leader": device == self.leader,
+                    "skew_us": skew["skew_us"] if skew else None,
+                    "skew_measured": skew["measured"] if skew else "",
+                    "skew_at_ns": skew["at_ns"] if skew else None,
+                }
+            )
+        return {
+            "id": self.id,
+            "epoch": self.epoch if self.epoch >= 0 else None,
+            "leader": {"id": self.leader, "name": names.get(self.leader, "")},
+            "members": out,
+            "last_ns": self.last_ns,
+        }
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
