@@ -8,15 +8,19 @@ import time
 import pytest
 
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, BOB_PHONE, Running
+from tracing import _export, samples
 from tracing import attributes as a
-from tracing import samples
 from tracing._groups import groups
+from tracing._otlp import decode
+from tracing._query import EVERYTHING, Filters
+from tracing._store import Store
 from tracing.group_samples import GroupSample
 
 pytestmark = pytest.mark.warning_logs(r"ingest is open \(--open-ingest\)")
 
 LOUNGE = samples.Device("alice-lounge", "Lounge", "receiver", "alice")
 PORCH = samples.Device("alice-porch", "Porch", "receiver", "alice")
+BEDROOM = samples.Device("alice-bedroom", "Bedroom", "speaker", "alice")
 GROUP = GroupSample(ALICE_PHONE, ALICE_SPEAKER, (LOUNGE, PORCH))
 
 
@@ -101,3 +105,31 @@ def test_groups_are_listed_most_recently_active_first():
         {**_row(2, "d2", "GroupLead", {a.GROUP_ID: "new"}), "start_ns": now},
     ]
     assert [g["id"] for g in groups(rows, {})] == ["new", "old"]
+
+
+def test_the_mermaid_export_boxes_a_group_s_members_and_says_their_skews(tmp_path):
+    store = Store(tmp_path / "db")
+    now = time.time_ns()  # the steps before the skew reports, as they happen
+    lone = samples.Message(ALICE_PHONE, BEDROOM, start_ns=now - 2_000_000_000)
+    for signal, request in (
+        ("traces", samples.traces_request([lone])),
+        ("traces", GROUP.forming(start_ns=now - 1_000_000_000)),
+        ("logs", GROUP.skew(LOUNGE, 12)),
+        ("logs", GROUP.skew(PORCH, -7)),
+    ):
+        store.insert(decode(signal, request.SerializeToString(), "application/x-protobuf"))
+    rows = store.latest(EVERYTHING, Filters(), 1000)
+    store.close()
+    lines = [line.strip() for line in _export.to_mermaid(rows).splitlines()]
+    box = lines.index("box group grp-1 led by Kitchen speaker")
+    assert [line for line in lines[box:] if line.startswith(("participant", "end"))][:4] == [
+        "participant d2 as Kitchen speaker",
+        "participant d3 as Lounge",
+        "participant d4 as Porch",
+        "end",
+    ]
+    # The phone and the bedroom speaker, in no group, are declared outside the box.
+    assert "participant d0 as Alice's phone" in lines[:box]
+    assert "participant d1 as Bedroom" in lines[:box]
+    assert "Note over d3: group skew +12 µs" in lines
+    assert "Note over d4: group skew -7 µs" in lines
