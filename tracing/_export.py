@@ -336,10 +336,10 @@ def _boxes(
     """The participants in order of appearance, a group's current members together (in rank
     order) where the first of them appeared: [(group or None, device ids)]."""
     member_of: dict[str, dict[str, Any]] = {}
-    for group in _groups.groups(rows, names):  # the most recently active first: it wins
-        for member in group["members"]:
+    for listed in _groups.groups(rows, names):  # the most recently active first: it wins
+        for member in listed["members"]:
             if member["phase"] != _groups.LEFT:
-                member_of.setdefault(member["id"], group)
+                member_of.setdefault(member["id"], listed)
     out: list[tuple[dict[str, Any] | None, list[str]]] = []
     placed: set[str] = set()
     for d in devices:
