@@ -4,8 +4,9 @@ member's latest measured skew.
 A group is told by its steps (tracing.attributes, "groups"): the steps that carry the roster
 (GroupLead, GroupJoin) name its leader and its members in rank order with their phases, on
 both halves of the arrow, so one traced end is enough. The roster shown is the one of the
-highest epoch seen (the newest, at equal epochs). A member whose GroupDone for LEAVE is at
-that epoch or later has left: it is shown as "LEFT" until a newer roster says otherwise. Each
+highest epoch seen (the newest, at equal epochs). A member's own GroupDone (its sender half)
+at that epoch or later moves it on: a JOIN done, it plays ("PLAYING"); a LEAVE done, it has
+left ("LEFT"), until a newer roster says otherwise. Each
 member's skew is its newest `baton.group.skew` event: the member measured it on its own
 clock, so no clock correction applies.
 """
@@ -20,6 +21,7 @@ from tracing._otlp import LOG
 
 Row = dict[str, Any]
 LEFT = "LEFT"  # a member's phase once its leave is done (not a wire phase: it is gone)
+_DONE = {"JOIN": "PLAYING", "LEAVE": LEFT}  # a member's phase once it answered that step
 
 
 def groups(rows: Sequence[Row], names: Mapping[str, str]) -> list[Row]:
@@ -48,7 +50,7 @@ class _Group:
         self.epoch = -1
         self.leader = ""
         self.members: list[tuple[str, str]] = []  # (device id, phase) in rank order
-        self.left: dict[str, int] = {}  # device id -> the epoch its leave was done at
+        self.done: dict[str, tuple[int, str]] = {}  # device id -> (epoch, phase) its answer says
         self.skews: dict[str, Row] = {}  # device id -> its newest skew report
         self.last_ns = 0
 
@@ -62,11 +64,11 @@ class _Group:
             self.members = [
                 (str(device), str(phases[i]) if phases else "") for i, device in enumerate(members)
             ]
-            self.left = {d: e for d, e in self.left.items() if e > epoch}
-        done_leave = r["message_kind"] == "GroupDone" and attrs.get(a.GROUP_STEP) == "LEAVE"
-        if done_leave and r["peer_device_id"] and not attrs.get(a.ERROR_TYPE):
-            # The sender's half, on the member that left (the handler's names only its peer).
-            self.left[r["device_id"]] = epoch if epoch is not None else self.epoch
+            self.done = {d: done for d, done in self.done.items() if done[0] >= epoch}
+        phase = _DONE.get(str(attrs.get(a.GROUP_STEP)))
+        if r["message_kind"] == "GroupDone" and phase and r["peer_device_id"]:
+            # The sender's half, on the member that answered (the handler's names only its peer).
+            self.done[r["device_id"]] = (epoch if epoch is not None else self.epoch, phase)
 
     def skew(self, r: Row, attrs: Mapping[str, Any]) -> None:
         skew_us = _int(attrs.get(a.GROUP_SKEW_US))
@@ -86,13 +88,15 @@ class _Group:
         members += [(device, "") for device in self.skews if device not in known]
         out = []
         for device, phase in members:
-            gone = device in self.left and self.left[device] >= self.epoch
+            done = self.done.get(device)
+            if done is not None and done[0] >= self.epoch:
+                phase = done[1]
             skew = self.skews.get(device)
             out.append(
                 {
                     "id": device,
                     "name": names.get(device, ""),
-                    "phase": LEFT if gone else phase,
+                    "phase": phase,
                     "leader": device == self.leader,
                     "skew_us": skew["skew_us"] if skew else None,
                     "skew_measured": skew["measured"] if skew else "",

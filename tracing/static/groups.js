@@ -22,7 +22,8 @@ export class Groups {
   group(id) {
     let group = this.map.get(id);
     if (!group) {
-      group = { id, epoch: -1, leader: "", members: [], skews: new Map(), last: 0 };
+      // done: device → {epoch, phase} its own latest answer says (tracing/_groups.py's rule)
+      group = { id, epoch: -1, leader: "", members: [], skews: new Map(), done: new Map(), last: 0 };
       this.map.set(id, group);
     }
     return group;
@@ -42,10 +43,14 @@ export class Groups {
     } else {
       changed = this.roster(group, attrs["baton.group.epoch"], attrs["baton.group.leader"],
         attrs["baton.group.members"], attrs["baton.group.phases"]);
-      const leaveDone = row.message_kind === "GroupDone" && attrs["baton.group.step"] === "LEAVE"
-        && row.peer_device_id && !attrs["error.type"];  // the sender's half: on the member
-      const member = group.members.find((m) => m.id === row.device_id);
-      if (leaveDone && member && member.phase !== LEFT) { member.phase = LEFT; changed = true; }
+      // A member's own answer (the sender's half) moves it on: a join done, it plays; a leave
+      // done, it has left (until a newer roster says otherwise).
+      const phase = { JOIN: "PLAYING", LEAVE: LEFT }[attrs["baton.group.step"]];
+      const epoch = attrs["baton.group.epoch"];
+      if (row.message_kind === "GroupDone" && row.peer_device_id && phase) {
+        group.done.set(row.device_id, { epoch: typeof epoch === "number" ? epoch : group.epoch, phase });
+        changed = true;
+      }
     }
     if (changed) this.changed();
   }
@@ -56,6 +61,7 @@ export class Groups {
       && members.length === group.members.length
       && members.every((m, i) => group.members[i].id === m && group.members[i].phase === (phases?.[i] || ""));
     group.epoch = epoch;
+    for (const [device, done] of group.done) if (done.epoch < epoch) group.done.delete(device);
     group.leader = leader || "";
     group.members = members.map((m, i) => ({ id: m, phase: (phases && phases[i]) || "" }));
     return !same;
@@ -85,12 +91,19 @@ export class Groups {
     this.changed();
   }
 
+  // A member's phase: its own answer's, at this roster's epoch or later, else the roster's.
+  phaseOf(group, id) {
+    const done = group.done.get(id);
+    if (done && done.epoch >= group.epoch) return done.phase;
+    return group.members.find((m) => m.id === id)?.phase || "";
+  }
+
   // The group a device plays in now (not one it left), the most recently active.
   of(id) {
     let found = null;
     for (const group of this.map.values()) {
-      const member = group.members.find((m) => m.id === id);
-      if (member && member.phase !== LEFT && (!found || group.last > found.last)) found = group;
+      const isMember = group.members.some((m) => m.id === id);
+      if (isMember && this.phaseOf(group, id) !== LEFT && (!found || group.last > found.last)) found = group;
     }
     return found;
   }
@@ -114,10 +127,10 @@ export class Groups {
 
   // What a member's head says: "leader", its phase unless playing, its latest skew.
   memberText(group, id) {
-    const member = group.members.find((m) => m.id === id);
+    const phase = this.phaseOf(group, id);
     const words = [];
     if (id === group.leader) words.push("leader");
-    if (member && member.phase && member.phase !== "PLAYING") words.push(member.phase.toLowerCase());
+    if (phase && phase !== "PLAYING") words.push(phase.toLowerCase());
     const skew = group.skews.get(id);
     words.push(skew ? `skew ${skewText(skew.us)}` : "skew not measured yet");
     return words.join(" · ");

@@ -9,6 +9,7 @@ from playwright.async_api import expect
 
 from tests.e2e.viewer.test_viewer import TIMEOUT_MS, _open, _send
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, Running
+from tracing import attributes as a
 from tracing import samples
 from tracing.group_samples import GroupSample
 
@@ -50,7 +51,7 @@ async def test_a_group_s_members_stand_together_under_one_heading_with_their_ske
     lounge = group.locator('.lifeline-head[data-device="alice-lounge"] .skew')
     await expect(lounge).to_have_text("skew +12 µs", timeout=TIMEOUT_MS)
     porch = group.locator('.lifeline-head[data-device="alice-porch"] .skew')
-    await expect(porch).to_have_text("joining · skew −7 µs", timeout=TIMEOUT_MS)
+    await expect(porch).to_have_text("skew −7 µs", timeout=TIMEOUT_MS)  # its join done
     # The phone and the bedroom speaker are in no group: heads of their own, outside it.
     await expect(page.locator("#lifeline-heads > .lifeline-head")).to_have_count(2)
     # The group's steps are arrows from the controller to each member, and answers back.
@@ -87,9 +88,18 @@ async def test_a_group_s_members_stand_together_under_one_heading_with_their_ske
     await expect(page.locator("#details-body")).to_contain_text('"baton.group.id"')
     await page.screenshot(path=str(tmp_path / "group.png"), full_page=True)
 
+    # Porch leaves: once its GroupDone is in, it stands alone, outside the group.
+    leave = {a.GROUP_ID: "grp-1", a.GROUP_EPOCH: 4, a.GROUP_STEP: "LEAVE"}
+    await _send(collector, PORCH, ALICE_PHONE, kind="GroupDone", seq=9, attributes=leave)
+    await expect(heads).to_have_count(2, timeout=TIMEOUT_MS)
+    await expect(
+        page.locator('#lifeline-heads > .lifeline-head[data-device="alice-porch"]')
+    ).to_have_count(1)
+
     # A page opened afterwards knows the group from the collector (/api/groups) and the backlog.
     late = await _open(browser, collector, "alice")
     late_lounge = late.locator('.group-heads .lifeline-head[data-device="alice-lounge"] .skew')
     await expect(late_lounge).to_have_text("skew −4 µs", timeout=TIMEOUT_MS)
+    await expect(late.locator(".group-heads .lifeline-head")).to_have_count(2)
     assert page.errors == []  # type: ignore[attr-defined]
     assert late.errors == []  # type: ignore[attr-defined]

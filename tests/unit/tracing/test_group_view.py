@@ -41,7 +41,7 @@ async def test_a_group_is_its_newest_roster_with_each_member_s_latest_skew(colle
     assert members == [
         ("Kitchen speaker", "PLAYING", True, 3),
         ("Lounge", "PLAYING", False, -12),
-        ("Porch", "JOINING", False, None),
+        ("Porch", "PLAYING", False, None),  # the roster said JOINING; its GroupDone, done
     ]
     assert group["members"][1]["skew_measured"] == "output"
     assert await collector.get_json("/api/groups", "bob") == []
