@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from connect import telemetry
 from connect.controller import default_identity
 from connect.session import ControllerLink, DeviceConnection, Endpoint
+from connect.session.connection import GroupMessage
 from connect.wire import messages as m
 from tests.fakes import MemoryHost
 from tests.unit.tracing.test_setup import (
@@ -133,8 +134,11 @@ async def test_a_join_is_an_arrow_to_the_member_and_its_answer_one_back(memory_s
             conn = DeviceConnection("dev-fast", resolve, identity, http)
             conn.async_start()
             await conn.async_wait_connected(TIMEOUT)
+            heard = asyncio.Event()
+            conn.subscribe(lambda event: heard.set() if isinstance(event, GroupMessage) else None)
             await conn.async_send(m.GroupJoin(ROSTER, TIMELINE, start_at_us=5_000))
             await asyncio.wait_for(host.answered.wait(), TIMEOUT)
+            await asyncio.wait_for(heard.wait(), TIMEOUT)  # handled inside its span
             await conn.async_close()
     finally:
         await host.server.async_close()
@@ -150,3 +154,5 @@ async def test_a_join_is_an_arrow_to_the_member_and_its_answer_one_back(memory_s
     assert done.attributes is not None
     assert done.attributes[a.PEER_DEVICE_ID] == identity.id
     assert (done.attributes[a.GROUP_STEP], done.attributes[a.GROUP_EPOCH]) == ("JOIN", 3)
+    answer_heard = _only(finished, "handle GroupDone")  # the controller's half of the answer
+    assert _is_child(answer_heard, done)
