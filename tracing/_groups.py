@@ -83,9 +83,8 @@ class _Group:
 
     def as_dict(self, names: Mapping[str, str]) -> Row:
         members = list(self.members)
-        known = {device for device, _ in members}
-        # A member heard only through its skew reports (no step of it traced) is still shown.
-        members += [(device, "") for device in self.skews if device not in known]
+        if self.epoch < 0:  # no roster traced at all: the members are who reported a skew
+            members = [(device, "") for device in self.skews]
         out = []
         for device, phase in members:
             done = self.done.get(device)

@@ -72,8 +72,10 @@ export class Groups {
     const old = group.skews.get(device);
     if (old && old.at > skew.at) return false;
     group.skews.set(device, skew);
-    // A member heard only through its skew reports (no step of it traced) is shown too.
-    if (!group.members.some((m) => m.id === device)) group.members.push({ id: device, phase: "" });
+    // No roster traced at all: the members are who reported a skew (tracing/_groups.py).
+    if (group.epoch < 0 && !group.members.some((m) => m.id === device)) {
+      group.members.push({ id: device, phase: "" });
+    }
     return true;
   }
 

@@ -80,22 +80,28 @@ def test_a_member_whose_leave_is_done_is_shown_left_until_a_newer_roster_has_it(
     ]
 
 
-def test_an_older_epoch_never_replaces_a_newer_roster_and_a_skew_alone_still_shows_a_member():
+def test_an_older_epoch_never_replaces_a_newer_roster_nor_is_a_reporter_outside_it_a_member():
     newer, older = GROUP.roster(5, 2), GROUP.roster(2, 0)
     skew = {a.GROUP_ID: "grp-1", a.GROUP_SKEW_US: 7, a.GROUP_SKEW_FROM: "player"}
     rows = [
         _row(1, "alice-phone", "GroupJoin", newer),
         _row(2, "alice-phone", "GroupJoin", older),  # late to arrive, older epoch
-        _row(3, "alice-attic", "", skew, log=a.EVENT_GROUP_SKEW),
+        _row(3, "alice-attic", "", skew, log=a.EVENT_GROUP_SKEW),  # a member once, not now
         _row(4, "alice-phone", "Command", {}),  # no group: not a group's row
     ]
     (group,) = groups(rows, {"alice-attic": "Attic"})
     assert group["epoch"] == 5
-    assert [m["id"] for m in group["members"]] == [
-        "alice-kitchen", "alice-lounge", "alice-porch", "alice-attic",
-    ]  # fmt: skip
-    attic = group["members"][-1]
+    assert [m["id"] for m in group["members"]] == ["alice-kitchen", "alice-lounge", "alice-porch"]
+
+
+def test_with_no_roster_traced_the_members_are_who_reported_a_skew():
+    skew = {a.GROUP_ID: "grp-1", a.GROUP_SKEW_US: 7, a.GROUP_SKEW_FROM: "player"}
+    (group,) = groups(
+        [_row(1, "alice-attic", "", skew, log=a.EVENT_GROUP_SKEW)], {"alice-attic": "Attic"}
+    )
+    (attic,) = group["members"]
     assert (attic["name"], attic["skew_us"], attic["skew_measured"]) == ("Attic", 7, "player")
+    assert (group["epoch"], group["leader"]["id"]) == (None, "")
 
 
 def test_groups_are_listed_most_recently_active_first():
