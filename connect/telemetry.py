@@ -48,9 +48,11 @@ SCOPE = "baton.connect"
 TRACED = (
     m.Command, m.CommandResult, m.TransferOffer, m.TransferReady, m.TransferRejected,
     m.TransferCommit, m.TransferAborted, m.TransferDone,
+    m.GroupLead, m.GroupJoin, m.GroupLeave, m.GroupVolume, m.GroupDone, m.GroupRefused,
 )  # fmt: skip
 """Messages that get spans. Hello/Welcome are the session's "connect" span; time requests,
-heartbeats and snapshots do not (a state change is an event on the device that changed)."""
+heartbeats and snapshots do not (a state change is an event on the device that changed), nor
+does a leader's GroupTimeline, which repeats every few seconds like a snapshot."""
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 # A tracestate value (W3C Trace Context): printable ASCII but ',' and '=', at most 256.
@@ -128,6 +130,41 @@ def message_attributes(body: m.Body, session_id: str = "") -> Attributes:
     failure = getattr(body, "failure", None)
     if isinstance(failure, m.Failure):
         attributes[a.ERROR_TYPE] = failure.code.name
+    if isinstance(body, _GROUP_STEPS):
+        attributes.update(group_attributes(body))
+    return attributes
+
+
+_GROUP_STEPS = (m.GroupLead, m.GroupJoin, m.GroupLeave, m.GroupVolume, m.GroupDone, m.GroupRefused)
+_STEP_OF = {
+    m.GroupLead: "LEAD", m.GroupJoin: "JOIN", m.GroupLeave: "LEAVE", m.GroupVolume: "VOLUME",
+}  # fmt: skip
+
+
+def group_attributes(body: m.Body) -> Attributes:
+    """Return a group step's attributes: the group, its epoch, the step, and the roster when
+    the step carries it (the leader, the members in rank order, each one's phase)."""
+    step = getattr(body, "step", None)
+    attributes: Attributes = {
+        a.GROUP_STEP: step.name if isinstance(step, m.GroupStep) else _STEP_OF.get(type(body), "")
+    }
+    roster = getattr(body, "group", None)
+    if isinstance(roster, m.Group):
+        members = sorted(roster.members, key=lambda member: member.rank)
+        attributes.update(
+            {
+                a.GROUP_ID: roster.group_id,
+                a.GROUP_EPOCH: roster.group_epoch,
+                a.GROUP_LEADER: roster.leader_device_id,
+                a.GROUP_MEMBERS: [member.device_id for member in members],
+                a.GROUP_PHASES: [member.phase.name for member in members],
+            }
+        )
+    else:
+        attributes[a.GROUP_ID] = str(getattr(body, "group_id", ""))
+        epoch = getattr(body, "group_epoch", 0)
+        if isinstance(epoch, int) and epoch:
+            attributes[a.GROUP_EPOCH] = epoch
     return attributes
 
 
@@ -337,3 +374,12 @@ def emit_event(name: str, attributes: Mapping[str, AttributeValue]) -> None:
         _cache[2], _cache[3] = provider, provider.get_logger(SCOPE)
     logger: otel_logs.Logger = _cache[3]  # type: ignore[assignment]
     logger.emit(timestamp=time.time_ns(), event_name=name, attributes=_tag(dict(attributes)))
+
+
+def group_skew(group_id: str, skew_us: int, *, role: str, measured: str) -> None:
+    """Emit a member's measured skew on its group's timeline (µs, + late): `EVENT_GROUP_SKEW`."""
+    emit_event(
+        a.EVENT_GROUP_SKEW,
+        {a.GROUP_ID: group_id, a.GROUP_SKEW_US: skew_us, a.GROUP_ROLE: role,
+         a.GROUP_SKEW_FROM: measured},
+    )  # fmt: skip

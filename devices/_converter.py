@@ -89,6 +89,9 @@ class DriftStage:
         self._expected_us: int | None = None  # where the sink's next block would continue
         self._anchor_us = 0  # the true-timeline instant of the stretch's first frame
         self._content = 0  # content frames presented in the stretch so far
+        # The last block's error: when its first frame reached the converter minus when it was
+        # due (µs, + late), read on the audio thread, by the group's skew report on the loop's.
+        self.error_us: float | None = None
 
     def write(self, start_us: int, samples: array.array[int]) -> None:
         """Take *samples*, due from *start_us* on the true timeline (the Recorder protocol)."""
@@ -106,8 +109,8 @@ class DriftStage:
         due_us = self._anchor_us + self._content * FRAME_US
         self._expected_us = start_us + frames * 1_000_000 // RATE  # the sink's own arithmetic
         self._content += frames
+        error_us = self.error_us = self.converter.next_instant() - due_us
         if self.corrector is not None:
-            error_us = self.converter.next_instant() - due_us
             samples = self.corrector.correct(samples, error_us, round(due_us))
         self.converter.write(samples, self.channels)
 

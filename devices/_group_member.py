@@ -25,6 +25,7 @@ from connect.group import member as g
 from connect.session import ControllerLink
 from connect.wire import messages as m
 from devices import _group_plan as plan
+from devices import _group_trace
 from devices._transfer_host import OutputEdges
 from devices.errors import ReceiverError
 from devices.failures import failure_from
@@ -124,6 +125,7 @@ class GroupSide:
         """Send a leader's timeline at least every TIMELINE_EVERY_S (a supervised loop)."""
         while True:
             await asyncio.sleep(TIMELINE_EVERY_S)  # a timer: cancelled on close
+            _group_trace.report(self._member, self._followed or self._sent, self._host.player)
             if self.leading:
                 await self._send_timeline(force=True)
 

@@ -106,6 +106,11 @@ class PlayerBase:
         return self._sink.delay_us if self._sink is not None else 0
 
     @property
+    def output_error_us(self) -> float | None:
+        """Return how late the output's last block was on its instant (µs), if measured."""
+        return self._sink.output_error_us if self._sink is not None else None
+
+    @property
     def next_url(self) -> str | None:
         """Return the track set to follow the one playing without a gap (None: none)."""
         return self._next_url

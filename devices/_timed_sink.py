@@ -189,6 +189,13 @@ class TimedSink:
         self.content: Content | None = None
 
     @property
+    def output_error_us(self) -> float | None:
+        """Return how late (µs, + late) the output's last block reached its converter, if the
+        recorder measures it (the capture output's drift stage); None otherwise."""
+        error = getattr(self._recorder, "error_us", None)  # not every Recorder measures it
+        return error if isinstance(error, float) else None
+
+    @property
     def pull(self) -> bool:
         """Return whether a sound server pulls the samples (no recorder)."""
         return self._recorder is None

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tracing import _groups
 from tracing import attributes as a
 from tracing._otlp import LOG, SPAN
 
@@ -293,10 +294,20 @@ def to_mermaid(rows: Sequence[dict[str, Any]], names: Mapping[str, str] | None =
     for arrow in pair_arrows(rows):
         devices.setdefault(arrow.to_device, len(devices))
     lines = ["sequenceDiagram"]
-    for d, i in devices.items():
-        title = _title(d, named) if d in traced else f"{_short(d)} (not traced)"
-        lines.append(f"    %% d{i} = {_mermaid_text(d)}")
-        lines.append(f"    participant d{i} as {_mermaid_text(title)}")
+    for group, members in _boxes(devices, rows, named):
+        indent = "    "
+        if group is not None:  # a group's members side by side in a box, as the viewer has them
+            leader = _title(group["leader"]["id"], named) if group["leader"]["id"] else "unknown"
+            label = f"group {_short(group['id'])} led by {leader}"
+            lines.append(f"    box {_mermaid_text(label)}")
+            indent = "      "
+        for d in members:
+            i = devices[d]
+            title = _title(d, named) if d in traced else f"{_short(d)} (not traced)"
+            lines.append(f"{indent}%% d{i} = {_mermaid_text(d)}")
+            lines.append(f"{indent}participant d{i} as {_mermaid_text(title)}")
+        if group is not None:
+            lines.append("    end")
     steps: list[tuple[int, str]] = []
     paired: set[int] = set()
     for arrow in pair_arrows(rows):
@@ -312,10 +323,46 @@ def to_mermaid(rows: Sequence[dict[str, Any]], names: Mapping[str, str] | None =
         steps.append((arrow.sender["start_ns"], "    " + text))
     for r in rows:
         if r["kind"] == LOG:
-            note = f"    Note over d{devices[r['device_id']]}: {_mermaid_text(r['name'])}"
+            text = _mermaid_text(_note_text(r))
+            note = f"    Note over d{devices[r['device_id']]}: {text}"
             steps.append((r["start_ns"], note))
     lines += [text for _, text in sorted(steps, key=lambda s: s[0])]
     return "\n".join(lines) + "\n"
+
+
+def _boxes(
+    devices: Mapping[str, int], rows: Sequence[dict[str, Any]], names: Mapping[str, str]
+) -> list[tuple[dict[str, Any] | None, list[str]]]:
+    """The participants in order of appearance, a group's current members together (in rank
+    order) where the first of them appeared: [(group or None, device ids)]."""
+    member_of: dict[str, dict[str, Any]] = {}
+    for listed in _groups.groups(rows, names):  # the most recently active first: it wins
+        for member in listed["members"]:
+            if member["phase"] != _groups.LEFT:
+                member_of.setdefault(member["id"], listed)
+    out: list[tuple[dict[str, Any] | None, list[str]]] = []
+    placed: set[str] = set()
+    for d in devices:
+        if d in placed:
+            continue
+        group = member_of.get(d)
+        if group is None:
+            out.append((None, [d]))
+            placed.add(d)
+            continue
+        ids = [m["id"] for m in group["members"]]
+        members = [m for m in ids if m in devices and member_of.get(m) is group and m not in placed]
+        placed.update(members)
+        out.append((group, members))
+    return out
+
+
+def _note_text(r: dict[str, Any]) -> str:
+    """An event's name; a group member's skew report says its skew (µs, + late)."""
+    skew = r["data"].get("attributes", {}).get(a.GROUP_SKEW_US)
+    if r["name"] == a.EVENT_GROUP_SKEW and isinstance(skew, int):
+        return f"group skew {'+' if skew > 0 else ''}{skew} µs"
+    return str(r["name"])
 
 
 _MERMAID_UNSAFE = re.compile(r"[;#\n\r:<>]")

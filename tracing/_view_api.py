@@ -3,6 +3,7 @@
     GET /api/transfers                 recent transfers, failures first (tracing._transfers)
     GET /api/transfers/{transfer_id}   its summary, records, arrows and timeline
     GET /api/sessions/{session_id}     its commands, state changes and messages, with revisions
+    GET /api/groups                    groups: roster, leader, each member's skew (tracing._groups)
 
 Every answer names devices by their names (the id alongside), as the viewer shows them.
 """
@@ -14,7 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tracing import _sessions, _transfers, _views
+from tracing import _groups, _sessions, _transfers, _views
+from tracing import attributes as a
 from tracing._export import pair_arrows
 from tracing._query import Scope
 from tracing._store import Store
@@ -38,6 +40,7 @@ class ViewApi:
         app.router.add_get("/api/transfers", self._transfers)
         app.router.add_get("/api/transfers/{transfer_id}", self._transfer)
         app.router.add_get("/api/sessions/{session_id}", self._session)
+        app.router.add_get("/api/groups", self._groups)
 
     async def _transfers(self, request: web.Request) -> web.Response:
         scope = self._scope_of(request)
@@ -77,3 +80,10 @@ class ViewApi:
         return web.json_response(
             {"session_id": sid, "entries": _sessions.entries(rows, names), "names": names}
         )
+
+    async def _groups(self, request: web.Request) -> web.Response:
+        scope = self._scope_of(request)
+        db = self._reader.connection
+        rows = await self._read(_views.group_records, db, scope, a.EVENT_GROUP_SKEW)
+        names = await self._read(_views.device_names, db, scope)
+        return web.json_response(_groups.groups(rows, names))

@@ -70,3 +70,21 @@ def device_names(db: sqlite3.Connection, scope: Scope) -> dict[str, str]:
     where, params = scope.clause()
     query = f"SELECT device_id, name FROM devices WHERE name != '' AND {where} "  # noqa: S608
     return dict(db.execute(query + "ORDER BY last_seen_ns", params).fetchall())
+
+
+GROUP_KINDS = ("GroupLead", "GroupJoin", "GroupLeave", "GroupVolume", "GroupDone", "GroupRefused")
+MAX_GROUP_RECORDS = 2000  # the newest group steps and skew reports read for the groups view
+GROUP_WINDOW = 200_000  # ...among this many newest records: the query never scans the store
+
+
+def group_records(db: sqlite3.Connection, scope: Scope, event: str) -> list[Row]:
+    """Return the newest group steps and *event* records (skew reports), oldest first."""
+    where, params = scope.clause("records.user_id")
+    marks = ", ".join("?" for _ in GROUP_KINDS)
+    rows = db.execute(
+        f"SELECT {COLUMNS} FROM {FROM} WHERE seq > (SELECT IFNULL(MAX(seq), 0) FROM records) - ? "  # noqa: S608
+        f"AND (message_kind IN ({marks}) OR (kind = 'log' AND name = ?)) AND {where} "
+        "ORDER BY seq DESC LIMIT ?",
+        [GROUP_WINDOW, *GROUP_KINDS, event, *params, MAX_GROUP_RECORDS],
+    ).fetchall()
+    return [decoded_row(r) for r in reversed(rows)]

@@ -153,6 +153,33 @@ TRANSFER_CLOCK_ERROR_US: Final = "baton.transfer.clock_error_us"
 
 TRANSFER_OUTCOMES: Final = ("ok", "failed", "rolled_back")
 
+# ---------------------------------------------------------------- groups (protocol 1.2)
+# A group's steps are arrows like a transfer's messages (connect.telemetry.TRACED: GroupLead,
+# GroupJoin, GroupLeave, GroupVolume and the members' GroupDone and GroupRefused; a leader's
+# GroupTimeline, repeated every few seconds, is not traced, as snapshots are not). Each carries
+# the group's id and roster epoch, and the step; a step that carries the roster (GroupLead,
+# GroupJoin) names its leader and its members, in rank order, with each member's phase.
+GROUP_ID: Final = "baton.group.id"
+GROUP_EPOCH: Final = "baton.group.epoch"  # the roster's epoch (grows with each change)
+GROUP_STEP: Final = "baton.group.step"  # a GroupStep name: "LEAD", "JOIN", "LEAVE", "VOLUME"
+GROUP_LEADER: Final = "baton.group.leader"  # the leader's device id
+GROUP_MEMBERS: Final = "baton.group.members"  # the members' device ids, in rank order
+GROUP_PHASES: Final = "baton.group.phases"  # each member's GroupMemberPhase name, same order
+# A member playing in a group measures how far its output is from the group's timeline and says
+# so in an `EVENT_GROUP_SKEW` every few seconds (connect.telemetry.group_skew): `GROUP_SKEW_US`
+# is positive when its output is late on the timeline, negative when early; the difference of
+# two members' is their skew against each other. `GROUP_SKEW_FROM` says what was measured:
+# "output" (where the device's converter really is, the drift stage's reading, plus how far the
+# player's clock is from the timeline) or "player" (the player's clock against the timeline
+# only: an output that reports no timing). `GROUP_ROLE` is "leader" or "follower".
+EVENT_GROUP_SKEW: Final = "baton.group.skew"
+GROUP_SKEW_US: Final = "baton.group.skew_us"
+GROUP_SKEW_FROM: Final = "baton.group.skew_from"
+GROUP_ROLE: Final = "baton.group.role"
+
+GROUP_ROLES: Final = ("leader", "follower")
+GROUP_SKEW_SOURCES: Final = ("output", "player")
+
 # ---------------------------------------------------------------- trace context
 TRACESTATE_KEY: Final = "baton"
 """The W3C `tracestate` key under which a traced sender names its own lifeline (the

@@ -54,7 +54,7 @@ class Device:
 
 
 def key_values(attrs: dict[str, Any]) -> list[Any]:
-    """Return OTLP `KeyValue`s for a dict of str/int/float/bool values."""
+    """Return OTLP `KeyValue`s for a dict of str/int/float/bool values and lists of str."""
     out = []
     for key, value in attrs.items():
         if isinstance(value, bool):
@@ -63,6 +63,9 @@ def key_values(attrs: dict[str, Any]) -> list[Any]:
             any_value = common_pb2.AnyValue(int_value=value)
         elif isinstance(value, float):
             any_value = common_pb2.AnyValue(double_value=value)
+        elif isinstance(value, list | tuple):  # a list of strings (a group's members)
+            strings = [common_pb2.AnyValue(string_value=str(v)) for v in value]
+            any_value = common_pb2.AnyValue(array_value=common_pb2.ArrayValue(values=strings))
         else:
             any_value = common_pb2.AnyValue(string_value=str(value))
         out.append(common_pb2.KeyValue(key=key, value=any_value))
@@ -91,6 +94,7 @@ class Message:
     seq: int = 1
     start_ns: int = 0
     latency_ns: int = 3_000_000
+    attributes: dict[str, Any] | None = None  # more, on both halves (a group step's)
 
     def spans(self, trace_id: bytes | None = None) -> tuple[Any, Any]:
         """Return (sender span, receiver span)."""
@@ -105,6 +109,7 @@ class Message:
         }
         if self.transfer_id:
             common[a.TRANSFER_ID] = self.transfer_id
+        common.update(self.attributes or {})
         send_id = new_span_id()
         send = trace_pb2.Span(
             trace_id=trace_id,

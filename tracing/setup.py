@@ -90,6 +90,8 @@ RECORD_ATTRIBUTES = frozenset(
         a.TRANSFER_OFFER_US, a.TRANSFER_PREROLL_US, a.TRANSFER_LEAD_US, a.TRANSFER_START_US,
         a.TRANSFER_FADE_MS, a.TRANSFER_CLOCK_ERROR_US,
         a.BRIDGE_KIND, a.BRIDGE_SENT, a.BRIDGE_ANSWER,
+        a.GROUP_ID, a.GROUP_EPOCH, a.GROUP_STEP, a.GROUP_LEADER, a.GROUP_MEMBERS, a.GROUP_PHASES,
+        a.GROUP_SKEW_US, a.GROUP_SKEW_FROM, a.GROUP_ROLE,
     }
 )  # fmt: skip
 """The span, event, link and log-record attributes that may leave a device. The device's own

@@ -428,8 +428,9 @@ class DeviceConnection:
                 with telemetry.current(self._handle_span(action.envelope)):
                     reply = TransferReply(self.device_id, action.body, action.envelope.traceparent)
                     self._emit(reply)
-            elif isinstance(action, GroupReceived):
-                self._emit(GroupMessage(self.device_id, action.body))
+            elif isinstance(action, GroupReceived):  # a step's answer is traced, a timeline not
+                with telemetry.current(self._handle_span(action.envelope)):
+                    self._emit(GroupMessage(self.device_id, action.body))
             elif isinstance(action, ErrorReported):
                 error = action.error
                 _LOG.warning(

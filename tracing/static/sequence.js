@@ -3,11 +3,15 @@
 // stream; a transfer's view feeds it that transfer's records. The span → arrow rule is the one
 // documented in tracing/attributes.py and applied to exports by tracing/_export.py.
 //
+// A group's members (tracing/static/groups.js) stand side by side under one heading, the
+// leader marked, each with its latest measured skew; a light band behind their lifelines.
+//
 // Keyboard: the diagram is one tab stop; ↑/↓ (and Home/End) move between its messages, Enter
 // or Space opens the one in focus, as a click does.
 
 import { el, ms, svgEl } from "./api.js";
 import { clockText, corrected, shortId } from "./devices.js";
+import { skewText } from "./groups.js";
 
 const COLUMN = 180;          // px per lifeline
 const ROW = 26;              // px per message row
@@ -17,8 +21,9 @@ export const LOST_AFTER_MS = 5000;  // a sender span without a receiver this lon
 const LATE_AFTER_MS = 5000;  // a record received this long after it ended is "late"
 
 export class Sequence {
-  constructor(devices, { heads, svg, scroller, live = false, onSelect = () => {} }) {
+  constructor(devices, { heads, svg, scroller, groups = null, live = false, onSelect = () => {} }) {
     this.devices = devices;
+    this.groups = groups;
     this.heads = heads;
     this.svg = svg;
     this.scroller = scroller;
@@ -55,6 +60,7 @@ export class Sequence {
                                       type: named["baton.device.type"],
                                       offset: res["baton.clock.offset_ms"], traced: true });
     this.lifeline(row.device_id);
+    if (this.groups) this.groups.note(row);
     if (row.peer_device_id) {
       this.devices.note(row.peer_device_id);
       this.lifeline(row.peer_device_id);
@@ -151,9 +157,12 @@ export class Sequence {
 
   render() {
     this.dirty = false;
-    const ids = this.lifelines;
+    const layout = this.groups ? this.groups.layout(this.lifelines)
+      : this.lifelines.map((id) => ({ group: null, ids: [id] }));
+    const ids = layout.flatMap((part) => part.ids);
     const x = (id) => ids.indexOf(id) * COLUMN + COLUMN / 2;
-    this.heads.replaceChildren(...ids.map((id) => this.head(id)));
+    this.heads.replaceChildren(...layout.map((part) => (part.group
+      ? this.groupHead(part.group, part.ids) : this.head(part.ids[0]))));
     this.items.sort((a, b) => a.time - b.time);
     if (this.items.length > MAX_ROWS) this.items.splice(0, this.items.length - MAX_ROWS);
     const svg = this.svg;
@@ -168,6 +177,11 @@ export class Sequence {
                                      refX: 10, refY: 5, orient: "auto",
                                      markerUnits: "userSpaceOnUse" }, svgEl("defs", {}, svg));
     svgEl("path", { d: "M0,0 L10,5 L0,10 z", fill: "#1b5fb3" }, marker);
+    for (const part of layout) {
+      if (!part.group) continue;
+      svgEl("rect", { class: "group-band", "data-group": part.group.id, y: 0, height,
+                      x: ids.indexOf(part.ids[0]) * COLUMN + 2, width: part.ids.length * COLUMN - 4 }, svg);
+    }
     for (const id of ids) {
       svgEl("line", { class: "lifeline", x1: x(id), x2: x(id), y1: 0, y2: height }, svg);
     }
@@ -190,23 +204,41 @@ export class Sequence {
       svg.setAttribute("tabindex", "0");  // empty: still reachable, to hear its label
     }
     if (hadFocus && current) current.focus({ preventScroll: true });
-    svg.setAttribute("aria-label", `Sequence diagram: ${ids.length} devices, `
-      + `${this.items.length} messages and events`);
+    const grouped = layout.filter((part) => part.group).length;
+    svg.setAttribute("aria-label", `Sequence diagram: ${ids.length} devices`
+      + (grouped ? ` (${grouped} group${grouped > 1 ? "s" : ""})` : "")
+      + `, ${this.items.length} messages and events`);
     if (this.live && !this.paused && !hadFocus) {
       this.scroller.scrollTop = this.scroller.scrollHeight;  // follow the live tail
     }
     this.scroller.dataset.rows = String(this.items.length);
   }
 
-  head(id) {
+  groupHead(group, ids) {
+    // One heading over the group's lifelines; a screen reader hears it as a labelled group.
+    const leader = group.leader ? this.devices.label(group.leader) : "unknown";
+    const title = `group ${shortId(group.id)}${group.epoch >= 0 ? ` · epoch ${group.epoch}` : ""}`;
+    return el("div", { class: "group-heads", role: "group", "data-group": group.id,
+                       "aria-label": `Group ${shortId(group.id)}: ${ids.length} members, led by ${leader}` },
+      el("div", { class: "group-title", text: title, title: `group ${group.id}` }),
+      el("div", { class: "group-members" }, ...ids.map((id) => this.head(id, group))));
+  }
+
+  head(id, group = null) {
     const d = this.devices.get(id) || { id, name: "", type: "", offset: null, clock: null };
-    const head = el("div", { class: `lifeline-head${d.traced ? "" : " untraced"}`,
+    const leads = group !== null && group.leader === id;
+    const head = el("div", { class: `lifeline-head${d.traced ? "" : " untraced"}${leads ? " leader" : ""}`,
                              "data-device": id, title: id });
     head.append(
-      el("div", { class: "name", text: this.devices.label(id) }),
+      el("div", { class: "name" }, leads ? el("span", { "aria-hidden": "true", text: "★ " }) : null,
+         this.devices.label(id)),
       el("div", { class: "type", text: `${d.type || "device"} · ${shortId(id)}` }),
       el("div", { class: "offset", text: clockText(d) }),
     );
+    if (group) {
+      head.append(el("div", { class: "skew", text: this.groups.memberText(group, id),
+                              title: this.groups.skewTitle(group, id) }));
+    }
     const reference = d.clock && this.devices.get(d.clock.reference);
     if (reference && reference.id !== id) {
       head.querySelector(".offset").title = `against ${this.devices.label(reference.id)}'s clock, `
@@ -251,7 +283,7 @@ export class Sequence {
     const g = svgEl("g", { class: "note", role: "button" }, this.svg);
     const cx = x(item.row.device_id);
     svgEl("rect", { x: cx - 70, y: y - 14, width: 140, height: 18, rx: 3 }, g);
-    const text = item.row.name + (item.late ? " (late)" : "");
+    const text = noteText(item.row) + (item.late ? " (late)" : "");
     svgEl("text", { x: cx, y: y - 1, "text-anchor": "middle" }, g).textContent = text;
     g.setAttribute("aria-label", `${text} on ${this.devices.label(item.row.device_id)}`);
     return g;
@@ -297,6 +329,13 @@ export function latencyText(latency, fixed, { lost = false, untraced = false, ba
       + (backwards ? " backwards after clock correction" : "");
   }
   return `${latency.toFixed(1)} ms${backwards ? " (clock skew?)" : ""}`;
+}
+
+function noteText(row) {
+  // An event's name; a group member's skew report says the skew itself.
+  const us = (row.data.attributes || {})["baton.group.skew_us"];
+  if (row.name === "baton.group.skew" && typeof us === "number") return `group skew ${skewText(us)}`;
+  return row.name;
 }
 
 function remoteParents(row) {

@@ -50,7 +50,7 @@ export function names(devices) {
 
 let diagram = null;
 
-export async function showTransfer(devices, id) {
+export async function showTransfer(devices, id, groups = null) {
   const detail = await api(`/api/transfers/${encodeURIComponent(id)}`);
   for (const [device, name] of Object.entries(detail.names)) devices.note(device, { name, traced: true });
   const t = detail.transfer;
@@ -72,7 +72,7 @@ export async function showTransfer(devices, id) {
   session.href = `#session/${encodeURIComponent(t.session_id)}`;
   drawTimeline($("timeline-host"), detail, label);
   diagram = diagram || new Sequence(devices, {
-    heads: $("transfer-heads"), svg: $("transfer-diagram"), scroller: $("transfer-sequence"),
+    heads: $("transfer-heads"), svg: $("transfer-diagram"), scroller: $("transfer-sequence"), groups,
     onSelect: (item) => showDetails(devices, item),
   });
   diagram.clear();

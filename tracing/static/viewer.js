@@ -6,6 +6,7 @@
 import { $, Unauthorised, api, el } from "./api.js";
 import { closeDetails, showDetails } from "./details.js";
 import { Devices, shortId } from "./devices.js";
+import { Groups, skewText } from "./groups.js";
 import { Sequence } from "./sequence.js";
 import { showSession, showSessions } from "./sessions.js";
 import { showTransfer, showTransfers } from "./transfers.js";
@@ -15,12 +16,14 @@ const FILTERS = { device: "f-device", kind: "f-kind", session: "f-session",
                   transfer: "f-transfer", q: "f-text" };
 
 const devices = new Devices();
+const groups = new Groups();
 const live = new Sequence(devices, {
-  heads: $("lifeline-heads"), svg: $("diagram"), scroller: $("sequence-view"), live: true,
+  heads: $("lifeline-heads"), svg: $("diagram"), scroller: $("sequence-view"), groups, live: true,
   onSelect: (item) => showDetails(devices, item),
 });
 const state = { source: null, started: false };
 devices.onChange(() => { live.schedule(); deviceOptions(); });
+groups.onChange(() => { live.schedule(); deviceOptions(); });
 
 // ------------------------------------------------------------------ login
 
@@ -57,11 +60,16 @@ async function start() {
   $("who").textContent = me.admin ? `${me.name} (all devices)` : me.name;
   state.started = true;
   await devices.refresh().catch(() => {});
+  await groups.refresh().catch(() => {});
   connect(false);
   route();
 }
 
-setInterval(() => { if (state.started) devices.refresh().catch(() => {}); }, CLOCKS_EVERY_MS);
+setInterval(() => {
+  if (!state.started) return;
+  devices.refresh().catch(() => {});
+  groups.refresh().catch(() => {});
+}, CLOCKS_EVERY_MS);
 
 // ------------------------------------------------------------------ views
 
@@ -82,7 +90,7 @@ async function route() {
   }
   try {
     if (view === "transfers-view") await showTransfers(devices);
-    else if (view === "transfer-view") await showTransfer(devices, arg);
+    else if (view === "transfer-view") await showTransfer(devices, arg, groups);
     else if (view === "sessions-view") await showSessions(devices);
     else if (view === "session-view") await showSession(devices, arg);
     else live.schedule();
@@ -149,17 +157,38 @@ for (const id of Object.values(FILTERS)) {
 }
 
 function deviceOptions() {
-  // The device filter: names, sorted; the id on hover. The chosen one stays chosen.
+  // The device filter: names, sorted; the id on hover. A group's members are listed under
+  // the group (leader first, each with its latest skew). The chosen one stays chosen.
   const select = $("f-device");
   const chosen = select.value;
-  const options = [...devices.map.values()]
-    .map((d) => ({ id: d.id, label: devices.label(d.id) }))
-    .sort((a, b) => a.label.localeCompare(b.label));
-  const same = options.length === select.options.length - 1
-    && options.every((o, i) => select.options[i + 1].value === o.id && select.options[i + 1].textContent === o.label);
-  if (same) return;
+  const sections = [{ label: "", options: [] }];
+  const byGroup = new Map();
+  for (const d of devices.map.values()) {
+    const group = groups.of(d.id);
+    let label = devices.label(d.id);
+    let section = sections[0];
+    if (group) {
+      if (!byGroup.has(group.id)) {
+        const leader = group.leader ? devices.label(group.leader) : "unknown";
+        byGroup.set(group.id, { label: `group ${shortId(group.id)} (led by ${leader})`, options: [] });
+      }
+      section = byGroup.get(group.id);
+      const skew = group.skews.get(d.id);
+      label += (group.leader === d.id ? " (leader)" : "") + (skew ? ` · skew ${skewText(skew.us)}` : "");
+    }
+    section.options.push({ id: d.id, label, leads: group && group.leader === d.id });
+  }
+  sections.push(...byGroup.values());
+  for (const section of sections) {
+    section.options.sort((a, b) => (b.leads - a.leads) || a.label.localeCompare(b.label));
+  }
+  const signature = JSON.stringify(sections);
+  if (select.dataset.signature === signature) return;
+  select.dataset.signature = signature;
+  const option = (o) => el("option", { value: o.id, text: o.label, title: `${o.label}: ${o.id}` });
   select.replaceChildren(el("option", { value: "", text: "all devices" }),
-    ...options.map((o) => el("option", { value: o.id, text: o.label, title: `${o.label}: ${o.id}` })));
+    ...sections[0].options.map(option),
+    ...sections.slice(1).map((s) => el("optgroup", { label: s.label }, ...s.options.map(option))));
   select.value = chosen;
   select.title = chosen ? `${devices.label(chosen)}: ${chosen}` : "all devices";
 }

@@ -3,7 +3,8 @@
     python -m tests.e2e.viewer.screenshots [OUT_DIR]     # in a namespace: ./dev has one
 
 A collector on loopback, three of Alice's devices and her phone's transfers (one failed, one
-by a controller that was not traced), then Debian's chromium takes each view.
+by a controller that was not traced), then Debian's chromium takes each view; then, on a
+collector of its own, a group of three playing, each member with its measured skew.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from playwright.async_api import async_playwright, expect
 from tests.e2e.viewer.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER, running_collector
 from tracing import attributes, samples
+from tracing.group_samples import GroupSample
 
 ROOT = Path(__file__).resolve().parents[3]
 LIVING_ROOM = samples.Device("9f" * 32, "Living Room", "speaker", "alice", 3.0)
@@ -79,7 +81,26 @@ async def main(out: Path) -> None:
                 await page.get_by_role("link", name="Its session").click()
                 await expect(page.locator("#session-body tr")).not_to_have_count(0)
                 await page.screenshot(path=str(out / "viewer-session.png"))
+                await _group_picture(browser, out)
                 await browser.close()
+
+
+async def _group_picture(browser, out: Path) -> None:
+    lounge = samples.Device("5e" * 32, "Lounge", "receiver", "alice")
+    porch = samples.Device("a7" * 32, "Porch", "receiver", "alice")
+    group = GroupSample(CLI, LIVING_ROOM, (lounge, porch), group_id="7f3c2a90e1d4")
+    with tempfile.TemporaryDirectory() as work:
+        async with running_collector(Path(work) / "traces.db") as running:
+            await _post(running, group.forming(time.time_ns() - 10**9))
+            for member, skew_us in ((LIVING_ROOM, 4), (lounge, 12), (porch, -31)):
+                await _post(running, group.skew(member, skew_us), "logs")
+            page = await browser.new_page(viewport={"width": 1000, "height": 520})
+            await page.goto(running.base + "/")
+            await page.get_by_label("Token").fill(running.tokens["alice"])
+            await page.get_by_role("button", name="Open").click()
+            await expect(page.locator(".group-heads .skew")).to_have_count(3)
+            await expect(page.locator("#diagram g.note")).to_have_count(3)
+            await page.screenshot(path=str(out / "viewer-group.png"))
 
 
 if __name__ == "__main__":
