@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER
 from tests.waiting import until
-from tracing import _otlp, attributes, samples
+from tracing import _ingest, _otlp, attributes, samples
 from tracing._otlp import decode, decode_request, decompress
 
 # These collectors take traces without a token (--open-ingest), and say so.
@@ -151,6 +151,41 @@ async def test_requests_queued_while_the_writer_is_busy_are_committed_together(
     assert [r.status for r in await asyncio.gather(*posts)] == [200] * 20
     assert groups == [20]
     assert collector.collector.ingested == 80
+
+
+async def test_a_busy_writer_gathers_small_requests_and_an_idle_one_stores_at_once(
+    collector, monkeypatch
+):
+    """The commit interval: a request after a quiet spell is stored at once; small ones soon
+    after a group wait for the next, which starts early once enough bytes are waiting."""
+    ingest = collector.collector.ingest
+    store = collector.collector._writer
+    groups: list[int] = []
+    real = store.insert_batches
+
+    def counting(batches):
+        groups.append(len(batches))
+        return real(batches)
+
+    monkeypatch.setattr(store, "insert_batches", counting)
+    big = _request(40).SerializeToString()
+    # Far longer than this test: a group that waited for the interval would time it out.
+    monkeypatch.setattr(_ingest, "COMMIT_INTERVAL_S", 60.0)
+    monkeypatch.setattr(_ingest, "GROUP_ENOUGH_BYTES", len(big))
+    first = await asyncio.wait_for(collector.post("traces", _request(1).SerializeToString()), 20)
+    assert first.status == 200
+    assert groups == [1]  # idle: no wait
+    small = [
+        asyncio.ensure_future(collector.post("traces", _request(1).SerializeToString()))
+        for _ in range(3)
+    ]
+    await until(lambda: len(ingest._pending) == 3, 10, "three small requests waiting")
+    assert groups == [1]  # gathering: nothing committed yet
+    posts = [*small, asyncio.ensure_future(collector.post("traces", big))]
+    answers = await asyncio.wait_for(asyncio.gather(*posts), 20)
+    assert [r.status for r in answers] == [200] * 4
+    assert groups == [1, 4]  # enough bytes waiting: one group, at once
+    assert collector.collector.ingested == 2 + 3 * 2 + 80
 
 
 @pytest.mark.warning_logs(r"storing \d+ request\(s\) failed")
