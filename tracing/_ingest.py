@@ -5,10 +5,11 @@ The event loop only reads bodies and answers. The writer thread takes every requ
 since it last looked (up to `GROUP_MAX_REQUESTS` or `GROUP_MAX_BYTES`), inflates and decodes
 each, and stores all their records in one SQLite transaction: one commit, one devices update,
 one clock-sample pass and one wake-up of the loop for the whole group, however many small
-requests 200 devices sent meanwhile. A group starts no sooner than `COMMIT_INTERVAL_S` after
-the one before it unless `GROUP_ENOUGH_BYTES` are waiting: an idle collector stores a request
-at once, a busy one gathers its small requests into fewer commits. A request is answered once
-its group is committed, so a 200 still means "stored".
+requests 200 devices sent meanwhile. After a small group (under `GROUP_ENOUGH_RECORDS`), the
+next starts no sooner than `COMMIT_INTERVAL_S` after it unless `GROUP_ENOUGH_BYTES` are
+waiting: an idle collector stores a request at once, a busy one gathers small requests into
+fewer commits, and large batches go as they come. A request is answered once its group is
+committed, so a 200 still means "stored".
 
 Answers follow the OTLP/HTTP specification: 200 with the signal's export response (with
 `partial_success` counting what was refused, e.g. spans with invalid ids), else a
@@ -46,6 +47,9 @@ GROUP_MAX_BYTES = 8 * 1024 * 1024  # as sent: bounds how long one group holds th
 # group started makes groups of ~16 such requests; the wait is part of a request's latency.
 COMMIT_INTERVAL_S = 0.02
 GROUP_ENOUGH_BYTES = 256 * 1024  # waiting (as sent): worth a commit of its own at once
+# A group that stored this many records paid for its commit: the next one need not wait (one
+# client sending large batches one after another is not held 20 ms a batch).
+GROUP_ENOUGH_RECORDS = 256
 AUTH_HEADER = "Bearer"
 
 
@@ -105,6 +109,7 @@ class Ingest:
     _draining: bool = False
     _enough: threading.Event = field(default_factory=threading.Event)  # a group need not wait
     _group_started: float = float("-inf")  # time.monotonic() when the writer took the last one
+    _group_was_small: bool = False  # it held fewer than GROUP_ENOUGH_RECORDS records
 
     def add_routes(self, app: web.Application) -> None:
         """Route the three OTLP/HTTP paths to this receiver."""
@@ -183,7 +188,7 @@ class Ingest:
                     self._draining = False
                     return
             wait = self._group_started + COMMIT_INTERVAL_S - time.monotonic()
-            if wait > 0:
+            if wait > 0 and self._group_was_small:
                 self._enough.wait(wait)  # more requests join this group meanwhile
             with self._lock:
                 jobs = self._take()
@@ -238,6 +243,7 @@ class Ingest:
             except Exception as exc:  # a bug: that request fails, its group goes on
                 _LOG.exception("could not decode an OTLP %s request", job.signal)
                 result.error = DecodeFailedError(f"the collector failed on this request: {exc}")
+        self._group_was_small = sum(len(d.records) for _, d in decoded) < GROUP_ENOUGH_RECORDS
         fresh: list[Fresh] = []
         if decoded:
             try:
