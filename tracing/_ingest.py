@@ -5,11 +5,12 @@ The event loop only reads bodies and answers. The writer thread takes every requ
 since it last looked (up to `GROUP_MAX_REQUESTS` or `GROUP_MAX_BYTES`), inflates and decodes
 each, and stores all their records in one SQLite transaction: one commit, one devices update,
 one clock-sample pass and one wake-up of the loop for the whole group, however many small
-requests 200 devices sent meanwhile. After a small group (under `GROUP_ENOUGH_RECORDS`), the
-next starts no sooner than `COMMIT_INTERVAL_S` after it unless `GROUP_ENOUGH_BYTES` are
-waiting: an idle collector stores a request at once, a busy one gathers small requests into
-fewer commits, and large batches go as they come. A request is answered once its group is
-committed, so a 200 still means "stored".
+requests 200 devices sent meanwhile. While requests come faster than one every
+`GATHER_BELOW_GAP_S` on average, the group after a small one (under `GROUP_ENOUGH_RECORDS`)
+starts no sooner than `COMMIT_INTERVAL_S` after it unless `GROUP_ENOUGH_BYTES` are waiting: a
+busy collector gathers small requests into fewer commits, while a quiet one, a lone client and
+large batches are stored as they come. A request is answered once its group is committed, so
+a 200 still means "stored".
 
 Answers follow the OTLP/HTTP specification: 200 with the signal's export response (with
 `partial_success` counting what was refused, e.g. spans with invalid ids), else a
@@ -50,6 +51,11 @@ GROUP_ENOUGH_BYTES = 256 * 1024  # waiting (as sent): worth a commit of its own 
 # A group that stored this many records paid for its commit: the next one need not wait (one
 # client sending large batches one after another is not held 20 ms a batch).
 GROUP_ENOUGH_RECORDS = 256
+# Gathering pays only when commits come often enough to cost the writer a good part of a core;
+# below this rate (400 requests a second) each request goes at once, so a viewer watching one
+# device live, or a client posting one request after another, is not held.
+GATHER_BELOW_GAP_S = 0.0025
+_GAP_WEIGHT = 0.1  # of each new gap in the moving average
 AUTH_HEADER = "Bearer"
 
 
@@ -110,6 +116,8 @@ class Ingest:
     _enough: threading.Event = field(default_factory=threading.Event)  # a group need not wait
     _group_started: float = float("-inf")  # time.monotonic() when the writer took the last one
     _group_was_small: bool = False  # it held fewer than GROUP_ENOUGH_RECORDS records
+    _gap: float = 1.0  # moving average of the time between two requests' arrivals (s)
+    _arrived: float = float("-inf")  # time.monotonic() of the last arrival
 
     def add_routes(self, app: web.Application) -> None:
         """Route the three OTLP/HTTP paths to this receiver."""
@@ -165,7 +173,10 @@ class Ingest:
 
     # ------------------------------------------------------------ the writer thread
     def _enqueue(self, job: Job) -> None:
+        now = time.monotonic()
         with self._lock:
+            self._gap += _GAP_WEIGHT * (min(now - self._arrived, 1.0) - self._gap)
+            self._arrived = now
             self._pending.append(job)
             self._pending_bytes += len(job.sent)
             self._note_enough()
@@ -188,7 +199,7 @@ class Ingest:
                     self._draining = False
                     return
             wait = self._group_started + COMMIT_INTERVAL_S - time.monotonic()
-            if wait > 0 and self._group_was_small:
+            if wait > 0 and self._group_was_small and self._gap < GATHER_BELOW_GAP_S:
                 self._enough.wait(wait)  # more requests join this group meanwhile
             with self._lock:
                 jobs = self._take()

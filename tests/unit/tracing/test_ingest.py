@@ -174,6 +174,7 @@ async def test_a_busy_writer_gathers_small_requests_and_an_idle_one_stores_at_on
     monkeypatch.setattr(_ingest, "COMMIT_INTERVAL_S", 60.0)
     monkeypatch.setattr(_ingest, "GROUP_ENOUGH_BYTES", len(big))
     monkeypatch.setattr(_ingest, "GROUP_ENOUGH_RECORDS", 50)
+    monkeypatch.setattr(_ingest, "GATHER_BELOW_GAP_S", 3600.0)  # as busy as it gets
     first = await asyncio.wait_for(collector.post("traces", _request(1).SerializeToString()), 20)
     assert first.status == 200
     assert groups == [1]  # idle: no wait
@@ -192,6 +193,25 @@ async def test_a_busy_writer_gathers_small_requests_and_an_idle_one_stores_at_on
     assert after.status == 200
     assert groups == [1, 4, 1]
     assert collector.collector.ingested == 2 + 3 * 2 + 80 + 2
+
+
+async def test_a_lone_client_posting_one_request_after_another_is_not_held(collector, monkeypatch):
+    """Requests coming slower than the gathering rate go at once, however small and soon."""
+    groups: list[int] = []
+    store = collector.collector._writer
+    real = store.insert_batches
+
+    def counting(batches):
+        groups.append(len(batches))
+        return real(batches)
+
+    monkeypatch.setattr(store, "insert_batches", counting)
+    # Far longer than this test: a request held for the interval would time it out.
+    monkeypatch.setattr(_ingest, "COMMIT_INTERVAL_S", 60.0)
+    for _ in range(3):
+        body = _request(1).SerializeToString()
+        assert (await asyncio.wait_for(collector.post("traces", body), 20)).status == 200
+    assert groups == [1, 1, 1]
 
 
 @pytest.mark.warning_logs(r"storing \d+ request\(s\) failed")
