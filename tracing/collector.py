@@ -39,7 +39,10 @@ Ingest contract (for `tracing.setup` and any OpenTelemetry SDK)
   attributes (`baton.collector.reduced` counts what was dropped), and so are a sender's new
   resources beyond its first 1000; beyond 100 more, its records are refused.
 * Requests are stored in group commits (`tracing._ingest`): whatever arrives while one
-  transaction is written goes into the next, as one.
+  transaction is written goes into the next, as one. While requests come faster than 400 a
+  second, the group after one of fewer than 256 records starts no sooner than 20 ms after it
+  (unless 256 KiB are waiting): a busy collector commits many small requests at once, while a
+  quiet one, a lone client and large batches are stored as they come.
 
 De-duplication contract
 -----------------------

@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit.tracing.support import ALICE_PHONE, ALICE_SPEAKER
 from tests.waiting import until
-from tracing import _otlp, attributes, samples
+from tracing import _ingest, _otlp, attributes, samples
 from tracing._otlp import decode, decode_request, decompress
 
 # These collectors take traces without a token (--open-ingest), and say so.
@@ -151,6 +151,67 @@ async def test_requests_queued_while_the_writer_is_busy_are_committed_together(
     assert [r.status for r in await asyncio.gather(*posts)] == [200] * 20
     assert groups == [20]
     assert collector.collector.ingested == 80
+
+
+async def test_a_busy_writer_gathers_small_requests_and_an_idle_one_stores_at_once(
+    collector, monkeypatch
+):
+    """The commit interval: a request after a quiet spell is stored at once; small ones soon
+    after a small group wait for the next, which starts early once enough bytes are waiting;
+    after a large group the next goes at once."""
+    ingest = collector.collector.ingest
+    store = collector.collector._writer
+    groups: list[int] = []
+    real = store.insert_batches
+
+    def counting(batches):
+        groups.append(len(batches))
+        return real(batches)
+
+    monkeypatch.setattr(store, "insert_batches", counting)
+    big = _request(40).SerializeToString()
+    # Far longer than this test: a group that waited for the interval would time it out.
+    monkeypatch.setattr(_ingest, "COMMIT_INTERVAL_S", 60.0)
+    monkeypatch.setattr(_ingest, "GROUP_ENOUGH_BYTES", len(big))
+    monkeypatch.setattr(_ingest, "GROUP_ENOUGH_RECORDS", 50)
+    monkeypatch.setattr(_ingest, "GATHER_BELOW_GAP_S", 3600.0)  # as busy as it gets
+    first = await asyncio.wait_for(collector.post("traces", _request(1).SerializeToString()), 20)
+    assert first.status == 200
+    assert groups == [1]  # idle: no wait
+    small = [
+        asyncio.ensure_future(collector.post("traces", _request(1).SerializeToString()))
+        for _ in range(3)
+    ]
+    await until(lambda: len(ingest._pending) == 3, 10, "three small requests waiting")
+    assert groups == [1]  # gathering: nothing committed yet
+    posts = [*small, asyncio.ensure_future(collector.post("traces", big))]
+    answers = await asyncio.wait_for(asyncio.gather(*posts), 20)
+    assert [r.status for r in answers] == [200] * 4
+    assert groups == [1, 4]  # enough bytes waiting: one group, at once
+    # 86 records: the next request is not held, however soon it comes.
+    after = await asyncio.wait_for(collector.post("traces", _request(1).SerializeToString()), 20)
+    assert after.status == 200
+    assert groups == [1, 4, 1]
+    assert collector.collector.ingested == 2 + 3 * 2 + 80 + 2
+
+
+async def test_a_lone_client_posting_one_request_after_another_is_not_held(collector, monkeypatch):
+    """Requests coming slower than the gathering rate go at once, however small and soon."""
+    groups: list[int] = []
+    store = collector.collector._writer
+    real = store.insert_batches
+
+    def counting(batches):
+        groups.append(len(batches))
+        return real(batches)
+
+    monkeypatch.setattr(store, "insert_batches", counting)
+    # Far longer than this test: a request held for the interval would time it out.
+    monkeypatch.setattr(_ingest, "COMMIT_INTERVAL_S", 60.0)
+    for _ in range(3):
+        body = _request(1).SerializeToString()
+        assert (await asyncio.wait_for(collector.post("traces", body), 20)).status == 200
+    assert groups == [1, 1, 1]
 
 
 @pytest.mark.warning_logs(r"storing \d+ request\(s\) failed")
