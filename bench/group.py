@@ -229,18 +229,16 @@ def _undisturbed(
     jumps: list[float] = []
     for member in playing:
         gaps = member.silent_runs(start_us, end_us)
-        broken = not member.playing_through(start_us, end_us)
+        breaks = member.breaks(start_us, end_us)
         silences.extend((hi - lo) / 1000 for lo, hi in gaps)
+        silences.extend(abs(hi - lo) / 1000 for lo, hi in breaks)
         jump = content_jump(member, start_us, end_us - 400_000)
         print(
-            f"group: {what}: {member.name}: {len(gaps)} silences, presentation "
-            f"{'BROKEN' if broken else 'continuous'}, content jump {jump} µs"
+            f"group: {what}: {member.name}: silences {gaps}, presentation breaks {breaks}, "
+            f"content jump {jump} µs"
         )
-        if broken:
-            inside = [(lo, hi) for lo, hi in member.stretches if hi > start_us and lo < end_us]
-            print(f"group: {what}: {member.name}: presentations {inside} in [{start_us}, {end_us})")
-            silences.append(float("inf"))
-        jumps.append(float("inf") if jump is None else abs(jump))
+        if jump is not None:
+            jumps.append(abs(jump))
     yield Measurement(
         f"group.{what}.gap_on_others",
         "ms",
@@ -248,12 +246,15 @@ def _undisturbed(
         target="none",
         met=not silences if judge else None,
     )
+    if not jumps:
+        print(f"group: {what}: no content offset could be read on the members that played on")
+        return
     yield Measurement(
         f"group.{what}.jump_on_others",
         "us",
         jumps,
-        target="0 (within a sample's reading, 45 µs)",
-        met=max(jumps) <= 45 if judge else None,
+        target="0 (within a sample's reading, 45 µs), read on every member",
+        met=(max(jumps) <= 45 and len(jumps) == len(playing)) if judge else None,
     )
 
 

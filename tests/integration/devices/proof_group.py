@@ -23,7 +23,11 @@ from tests.integration.devices.proof_drift import (
     IndexedCapture,
     continuous_stretches,
 )
-from tests.integration.transfer.proof_audio import content_offset, first_audible_between
+from tests.integration.transfer.proof_audio import (
+    CONTINUOUS_US,
+    content_offset,
+    first_audible_between,
+)
 
 SILENT_RUN_US = 1_000  # this long without an audible sample, inside a tone, is a gap
 
@@ -65,6 +69,16 @@ class Heard:
     def playing_through(self, start_us: int, end_us: int) -> bool:
         """Say whether one continuous presentation covers [start_us, end_us)."""
         return any(lo <= start_us and end_us <= hi for lo, hi in self.stretches)
+
+    def breaks(self, start_us: int, end_us: int) -> list[tuple[int, int]]:
+        """Return each break in the presentation inside the window: (where one block ended,
+        where the next began), the next more than CONTINUOUS_US away either way."""
+        out: list[tuple[int, int]] = []
+        for (at, _first, frames), (next_at, _n, _f) in itertools.pairwise(self.capture.blocks):
+            ended = at + frames * 1_000_000 // RATE
+            if start_us <= ended < end_us and abs(next_at - ended) > CONTINUOUS_US:
+                out.append((ended, next_at))
+        return out
 
     def silent_runs(self, start_us: int, end_us: int) -> list[tuple[int, int]]:
         """Return each run of SILENT_RUN_US or more without an audible sample in the window."""

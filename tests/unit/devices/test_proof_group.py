@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import array
 
-from tests.audio import RATE, Recording, tone_samples
+from tests.audio import RATE, SEGMENT_MS, Recording, tone_samples
 from tests.integration.devices.proof_drift import CODE, IndexedCapture
 from tests.integration.devices.proof_group import Heard, content_jump, pairwise_skews
-from tests.integration.transfer.proof_audio import SEGMENT_MS, SEGMENT_US
+from tests.integration.transfer.proof_audio import SEGMENT_US
 
 BLOCK = 2205  # 50 ms, as a WAV's blocks reach the sink
 START_US = 50_000_000
@@ -41,6 +41,7 @@ def test_two_members_a_known_skew_apart_read_as_that_skew() -> None:
     expected = ahead * 1_000_000 / RATE
     assert all(abs(r - expected) <= 30 for r in readings), readings
     assert leader.playing_through(START_US, START_US + 3_900_000)
+    assert not leader.breaks(START_US, START_US + 3_900_000)
     assert not leader.silent_runs(START_US, START_US + 3_900_000)
 
 
@@ -63,3 +64,15 @@ def test_a_gap_and_a_jump_are_found() -> None:
     steady = content_jump(member, START_US + 500_000, START_US + 1_500_000)
     assert steady is not None
     assert abs(steady) <= 30
+
+
+def test_a_break_in_the_presentation_is_found() -> None:
+    track = _track(3)
+    member = _heard("late block", track, START_US)
+    blocks = list(member.capture.blocks)
+    at, _first, _frames = blocks[20]  # one block presented 5 ms late, and all after it
+    blocks[20:] = [(b_at + 5_000, b_first, b_frames) for b_at, b_first, b_frames in blocks[20:]]
+    late = Heard("late block", IndexedCapture(member.capture.recording, tuple(blocks)))
+    found = late.breaks(START_US, START_US + 3_000_000)
+    assert found == [(at, at + 5_000)]
+    assert not late.playing_through(START_US, START_US + 2_000_000)
