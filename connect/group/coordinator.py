@@ -15,9 +15,10 @@ that must arrive is a Lost), timers armed, outcomes handed to whoever asked, not
 
 A member whose session drops is out of the roster (the machine's Lost); it plays on, on its last
 timeline, so when its session is back it is told to leave what it plays and joins again, at an
-instant, in sync (`baton group` naming it does the same). A group lives as long as its
-coordinator: its followers are sent the leader's timeline at every
-change and every `events.REFRESH_US`. A command that forms one and exits hands it to a process
+instant, in sync (`baton group` naming it does the same); a group of two that lost one ended,
+and is formed again around the member that led it last. A group lives as long as its
+coordinator: its followers are sent the leader's timeline at every change and every
+`events.REFRESH_US`. A command that forms one and exits hands it to a process
 that stays (the CLI's keeper, client/group_keeper.py).
 """
 
@@ -62,6 +63,7 @@ STATE_WAIT_S = 1.0  # a session's first snapshot follows its Welcome at once
 OUTCOME_TIMEOUT_S = 10.0  # a backstop: the machine ends every step within its own deadlines
 LEAVE_TIMEOUT_S = 2.0  # a fade-out of fade_ms and its answer
 VOLUME_TIMEOUT_S = 3.0  # a volume is answered by the member alone, with no deadline of the machine
+ENDED_KEPT = 16  # rosters of ended groups remembered
 
 
 class GroupCoordinator:
@@ -83,6 +85,9 @@ class GroupCoordinator:
         # when their session is back (they played on, on their last timeline, meanwhile).
         self._lost: dict[str, str] = {}
         self._rejoins: set[asyncio.Task[None]] = set()
+        # The last rosters of groups that ended here (a few): a member they lost is put back
+        # with whom it played, and their members are not "in a group kept elsewhere".
+        self._ended_rosters: dict[str, m.Group] = {}
         self._unsubscribe = devices.subscribe(self._on_event)
 
     # -------------------------------------------------------------------------- queries
@@ -209,7 +214,8 @@ class GroupCoordinator:
             raise GroupRefusedError(refused.message, device=device_id, code="unsupported")
         state = await _state_of(conn)
         group = state.group if state is not None else None
-        if group is not None and group.group_id not in self._runs:  # in a group kept elsewhere
+        here = {*self._runs, *self._ended_rosters}
+        if group is not None and group.group_id not in here:  # in a group kept elsewhere
             leader = self._name(group.leader_device_id)
             raise GroupRefusedError(
                 f"{name} plays in a group led by {leader} that another controller keeps; "
@@ -281,15 +287,26 @@ class GroupCoordinator:
                     self._lost[event.device_id] = run.machine.plan.group_id
                 run.feed(ev.Lost(event.device_id, why))
         elif isinstance(event, Connected) and event.device_id in self._lost:
-            run = self._runs.get(self._lost.pop(event.device_id))
-            if run is not None:
-                task = asyncio.get_running_loop().create_task(self._rejoin(run, event.device_id))
-                self._rejoins.add(task)
-                task.add_done_callback(self._rejoins.discard)
+            back = self._rejoin(self._lost.pop(event.device_id), event.device_id)
+            task = asyncio.get_running_loop().create_task(back)
+            self._rejoins.add(task)
+            task.add_done_callback(self._rejoins.discard)
 
-    async def _rejoin(self, run: GroupRun, device_id: str) -> None:
+    async def _rejoin(self, group_id: str, device_id: str) -> None:
         """Join a member whose session came back to the group it was lost from: it stops what
-        it played on its own first (a member follows one roster), then joins at an instant."""
+        it played on its own first (a member follows one roster), then joins at an instant.
+        A group that ended meanwhile (two members, one lost) is formed again around the
+        member that led it last."""
+        run = self._runs.get(group_id)
+        if run is None:
+            ended = self._ended_rosters.get(group_id)
+            partner = ended.leader_device_id if ended is not None else ""
+            if partner and partner != device_id:
+                try:
+                    await self.async_group([partner, device_id])
+                except ConnectError as exc:
+                    _LOG.warning("%s could not rejoin %s: %s", device_id, partner, exc)
+            return
         async with self._lock:
             conn = self._devices.known_connection(device_id)
             roster = run.machine.roster
@@ -331,8 +348,12 @@ class GroupCoordinator:
             unsubscribe()
 
     def _ended(self, run: GroupRun) -> None:
-        if self._runs.get(run.machine.plan.group_id) is run:
-            del self._runs[run.machine.plan.group_id]
+        group_id = run.machine.plan.group_id
+        if self._runs.get(group_id) is run:
+            del self._runs[group_id]
+        self._ended_rosters[group_id] = run.machine.roster
+        while len(self._ended_rosters) > ENDED_KEPT:
+            del self._ended_rosters[next(iter(self._ended_rosters))]
 
     def _run_of(self, device_id: str) -> GroupRun | None:
         return next(

@@ -286,3 +286,43 @@ async def test_grouping_a_member_the_roster_lost_takes_it_back() -> None:
     assert report.ok, report
     assert devices.devices["b"].member.role is Role.FOLLOWING
     await groups.async_close()
+
+
+@pytest.mark.warning_logs(r"lost B: connection reset")
+async def test_a_group_of_two_that_lost_one_forms_again_when_it_is_back() -> None:
+    devices, groups = world()
+    await groups.async_group(["a", "b"])
+    devices.drop("b")
+    await until(lambda: groups.groups() == [], 2, "the group of one ends")
+    assert devices.devices["a"].member.role is Role.ALONE  # it plays on alone
+    devices.back("b")
+    await until(
+        lambda: (g := groups.group_of("b")) is not None and g.member("b").phase == "playing",  # type: ignore[union-attr]
+        3,
+        "a group of a and b again",
+    )
+    group = groups.group_of("b")
+    assert group is not None
+    assert group.leader_id == "a"
+    assert devices.devices["b"].member.role is Role.FOLLOWING
+    await groups.async_close()
+
+
+@pytest.mark.warning_logs(r"lost A: connection reset")
+async def test_a_lost_leader_of_two_comes_back_as_the_follower() -> None:
+    devices, groups = world()
+    await groups.async_group(["a", "b"])
+    devices.drop("a")
+    await until(lambda: groups.groups() == [], 2, "b took the session; the group of one ends")
+    assert devices.devices["b"].holds_session
+    devices.back("a")  # it still leads the group it knew, on its own
+    await until(
+        lambda: (g := groups.group_of("a")) is not None and g.member("a").phase == "playing",  # type: ignore[union-attr]
+        3,
+        "a back, following b",
+    )
+    group = groups.group_of("a")
+    assert group is not None
+    assert group.leader_id == "b"
+    assert devices.devices["a"].member.role is Role.FOLLOWING
+    await groups.async_close()
