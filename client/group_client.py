@@ -99,7 +99,8 @@ class GroupClient:
 
     async def _exchange(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """Return the keeper's answer to *request*, or None when no keeper listens."""
-        path = socket_path(self._dir())
+        # Asking makes no directory: without one, no keeper runs (`_start` makes it).
+        path = socket_path(keeper_dir(create=False))
         try:
             reader, writer = await asyncio.open_unix_connection(str(path), limit=LINE_LIMIT)
         except (FileNotFoundError, ConnectionRefusedError):

@@ -205,6 +205,7 @@ async def test_other_interfaces_restart_an_idle_keeper(
 async def test_no_keeper_and_a_stale_socket_mean_no_groups(runtime: Path) -> None:
     client = GroupClient()
     assert await client.async_groups() == []  # nothing there: none is started to ask
+    assert not (runtime / "baton").exists()  # and asking made nothing
     stale = socket.socket(socket.AF_UNIX)
     stale.bind(str(socket_path(keeper_dir())))  # a keeper that died and left its socket
     stale.close()
