@@ -19,15 +19,17 @@ from connect.errors import ConnectError
 from connect.group import events as ev
 from connect.group.membership import Membership
 from connect.group.reports import GroupView
-from connect.session.connection import ConnectionEvent, DeviceConnection
+from connect.session.connection import ConnectionEvent, DeviceConnection, StateChanged
 from connect.wire import messages as m
 from tracing import attributes as a
 
-__all__ = ["Devices", "GroupRun", "Waiter"]
+__all__ = ["Devices", "GroupRun", "Waiter", "outcome", "state_of"]
 
 _LOG = logging.getLogger("connect.group.coordinator")
 
 Waiter = asyncio.Future[m.Failure | None]
+
+STATE_WAIT_S = 1.0  # a session's first snapshot follows its Welcome at once
 
 
 class Devices(Protocol):
@@ -172,3 +174,25 @@ class GroupRun:
                     future.set_result(over)
         self.waiters.clear()
         self._ended(self)
+
+
+async def outcome(waiter: Waiter, timeout_s: float) -> m.Failure | None:
+    """Return a step's outcome (its failure, or None), or a TIMEOUT failure after *timeout_s*."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
+    except TimeoutError:
+        return m.Failure(m.ErrorCode.TIMEOUT, "no answer in time")
+
+
+async def state_of(conn: DeviceConnection) -> m.PlaybackState | None:
+    """Return *conn*'s last state, waiting a moment for the first after its Welcome."""
+    if conn.state is not None:
+        return conn.state
+    arrived = asyncio.Event()
+    unsubscribe = conn.subscribe(lambda e: arrived.set() if isinstance(e, StateChanged) else None)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(arrived.wait(), STATE_WAIT_S)
+    finally:
+        unsubscribe()
+    return conn.state

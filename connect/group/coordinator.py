@@ -30,10 +30,11 @@ import logging
 import uuid
 from collections.abc import Sequence
 
+from connect.cli_common import baton_command
 from connect.clock import Clock, monotonic_us
 from connect.errors import AccessError, ConnectError, GroupRefusedError
 from connect.group import events as ev
-from connect.group._group_run import Devices, GroupRun, Waiter
+from connect.group._group_run import Devices, GroupRun, Waiter, outcome, state_of
 from connect.group.membership import Membership
 from connect.group.reports import GroupReport, GroupView, Refusal
 from connect.group.rules import JOIN_LEAD_US, why_not_member
@@ -59,7 +60,6 @@ LEAD, JOIN, LEAVE, VOLUME = (
     m.GroupStep.VOLUME,
 )
 CONNECT_TIMEOUT_S = 5.0
-STATE_WAIT_S = 1.0  # a session's first snapshot follows its Welcome at once
 OUTCOME_TIMEOUT_S = 10.0  # a backstop: the machine ends every step within its own deadlines
 LEAVE_TIMEOUT_S = 2.0  # a fade-out of fade_ms and its answer
 VOLUME_TIMEOUT_S = 3.0  # a volume is answered by the member alone, with no deadline of the machine
@@ -125,7 +125,7 @@ class GroupCoordinator:
             waiters: list[tuple[str, Waiter]] = []
             if run is None:
                 leader = conns.pop(0)
-                run = await self._form(leader)
+                run = await self._form(leader, others=conns)
                 waiters.append((leader.device_id, run.waiter(leader.device_id, LEAD)))
                 run.start()
             for conn in conns:
@@ -138,7 +138,7 @@ class GroupCoordinator:
                 waiters.append((conn.device_id, run.ask(asked, JOIN)))
         refused = []
         for device_id, waiter in waiters:
-            failure = await _outcome(waiter, OUTCOME_TIMEOUT_S)
+            failure = await outcome(waiter, OUTCOME_TIMEOUT_S)
             if failure is not None:
                 code = failure.code.name.lower()
                 refused.append(Refusal(device_id, self._name(device_id), failure.message, code))
@@ -153,7 +153,7 @@ class GroupCoordinator:
         if run is None:
             await self._leave_foreign(device_id, timeout_s)
             return
-        failure = await _outcome(run.ask(ev.LeaveAsked(device_id), LEAVE), OUTCOME_TIMEOUT_S)
+        failure = await outcome(run.ask(ev.LeaveAsked(device_id), LEAVE), OUTCOME_TIMEOUT_S)
         if failure is not None:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)
@@ -167,7 +167,7 @@ class GroupCoordinator:
             name = self._name(device_id)
             raise GroupRefusedError(f"{name} plays in no group", device=device_id, code="not_found")
         asked = ev.VolumeAsked(device_id, volume, muted)
-        failure = await _outcome(run.ask(asked, VOLUME), VOLUME_TIMEOUT_S)
+        failure = await outcome(run.ask(asked, VOLUME), VOLUME_TIMEOUT_S)
         if failure is not None:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)
@@ -212,7 +212,7 @@ class GroupCoordinator:
         refused = why_not_member(name, welcome.version, welcome.device.capabilities)
         if refused is not None:
             raise GroupRefusedError(refused.message, device=device_id, code="unsupported")
-        state = await _state_of(conn)
+        state = await state_of(conn)
         group = state.group if state is not None else None
         here = {*self._runs, *self._ended_rosters}
         if group is not None and group.group_id not in here:  # in a group kept elsewhere
@@ -224,15 +224,20 @@ class GroupCoordinator:
                 code="busy",
             )
 
-    async def _form(self, leader: DeviceConnection) -> GroupRun:
-        """Return the new group's machine around *leader*, refusing when it plays nothing."""
+    async def _form(self, leader: DeviceConnection, others: Sequence[DeviceConnection]) -> GroupRun:
+        """Return the new group's machine around *leader*, refusing when it plays nothing
+        (naming one of *others* that does, to put first)."""
         name = self._name(leader.device_id)
-        state = await _state_of(leader)
-        if state is None or not state.active or state.current_item is None:
+        state = await state_of(leader)
+        if state is None or not _plays(state):
+            playing = [c.device_id for c in others if _plays(c.state)]
+            if playing:
+                words = [self._name(d) for d in (playing[0], leader.device_id)]
+                hint = f"; {words[0]} does: put it first ({baton_command('group', *words)})"
+            else:
+                hint = ": play something there first, then group the others with it"
             raise GroupRefusedError(
-                f"{name} plays nothing: play something there first, then group the others with it",
-                device=leader.device_id,
-                code="not_active",
+                f"{name} plays nothing{hint}", device=leader.device_id, code="not_active"
             )
         assert leader.clock is not None
         plan = ev.GroupPlan(
@@ -254,7 +259,7 @@ class GroupCoordinator:
         """Tell a device in a group no controller here keeps to leave it (a leader plays on
         alone, a follower fades out); raise GroupRefusedError when it plays in no group."""
         conn = await self._connect(device_id, timeout_s)
-        state = await _state_of(conn)
+        state = await state_of(conn)
         group = state.group if state is not None else None
         if group is None:
             name = self._name(device_id)
@@ -318,7 +323,7 @@ class GroupCoordinator:
             state = conn.state
             volume, muted = (state.volume, state.muted) if state else (50, False)
             waiter = run.ask(ev.JoinAsked(device_id, conn.clock, volume, muted), JOIN)
-        failure = await _outcome(waiter, OUTCOME_TIMEOUT_S)
+        failure = await outcome(waiter, OUTCOME_TIMEOUT_S)
         name = self._name(device_id)
         if failure is None:
             _LOG.info("group %s: %s is back in it", roster.group_id, name)
@@ -369,23 +374,6 @@ class GroupCoordinator:
         return entry.name if entry is not None and entry.name else device_id
 
 
-async def _outcome(waiter: Waiter, timeout_s: float) -> m.Failure | None:
-    """Return a step's outcome (its failure, or None), or a TIMEOUT failure after *timeout_s*."""
-    try:
-        return await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
-    except TimeoutError:
-        return m.Failure(m.ErrorCode.TIMEOUT, "no answer in time")
-
-
-async def _state_of(conn: DeviceConnection) -> m.PlaybackState | None:
-    """Return *conn*'s last state, waiting a moment for the first after its Welcome."""
-    if conn.state is not None:
-        return conn.state
-    arrived = asyncio.Event()
-    unsubscribe = conn.subscribe(lambda e: arrived.set() if isinstance(e, StateChanged) else None)
-    try:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(arrived.wait(), STATE_WAIT_S)
-    finally:
-        unsubscribe()
-    return conn.state
+def _plays(state: m.PlaybackState | None) -> bool:
+    """Whether *state* is a session a group could be formed around (an item, held)."""
+    return state is not None and state.active and state.current_item is not None

@@ -98,6 +98,11 @@ async def test_nothing_playing_unknown_and_unreachable_devices_are_refused() -> 
     with pytest.raises(GroupRefusedError, match="A plays nothing") as refused:
         await groups.async_group(["a", "b"])
     assert refused.value.code == "not_active"
+    devices.add("c", 0, plays=True)
+    with pytest.raises(
+        GroupRefusedError, match=r"A plays nothing; C does: put it first \(`baton group C A`\)"
+    ):
+        await groups.async_group(["a", "c"])
     with pytest.raises(GroupRefusedError, match="no device ghost is known"):
         await groups.async_group(["b", "ghost"])
     devices.conns["b"].reachable = False
