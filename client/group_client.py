@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ from client.keeper_protocol import (
     LINE_LIMIT,
     KeeperDirError,
     keeper_dir,
+    lock_path,
     log_path,
     raise_failure,
     socket_path,
@@ -133,7 +135,8 @@ class GroupClient:
     async def _start(self) -> None:
         """Start a keeper, detached, and return once it listens (or another one does)."""
         directory = self._dir()
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_TIMEOUT_S
         while True:
             said = await self._spawn(directory, deadline)
             if said == "ready":
@@ -141,13 +144,15 @@ class GroupClient:
             if said != "running":
                 log = log_path(directory)
                 raise KeeperError(f"the group keeper did not start{_tail(log)}; see {log}")
-            # Another keeper holds the lock: it is starting, or one told to restart is letting
-            # go. The first answers soon; the second is gone within moments.
-            if await self._exchange({"op": "ping"}) is not None:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise KeeperError(f"another group keeper holds {directory} and does not answer")
-            await asyncio.sleep(_RESTART_PAUSE_S)
+            # Another keeper holds the lock: one another command started, listening within
+            # moments, or one told to restart, letting go within moments. Wait for whichever
+            # comes first: it answers, or the lock is free to start ours.
+            while not _lock_free(directory):
+                if await self._exchange({"op": "ping"}) is not None:
+                    return
+                if loop.time() > deadline:
+                    raise KeeperError(f"another group keeper holds {directory} and does not answer")
+                await asyncio.sleep(_RESTART_PAUSE_S)  # another process's doing: no event here
 
     async def _spawn(self, directory: Path, deadline: float) -> str:
         """Start one keeper process; return what it said on its ready pipe ("" if it died)."""
@@ -201,6 +206,21 @@ def _detached(command: list[str], log: Path, ready_fd: int) -> subprocess.Popen[
             stderr=out,
             pass_fds=(ready_fd,),
         )
+
+
+def _lock_free(directory: Path) -> bool:
+    """Say whether no keeper holds the lock (taking it for an instant to see)."""
+    try:
+        fd = os.open(lock_path(directory), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing lets go of a lock taken
+    return True
 
 
 def _tail(log: Path, lines: int = 3) -> str:

@@ -4,6 +4,7 @@ socket left behind is stale), gone by itself once idle."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import stat
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from client.cli import main
 from client.group_client import GroupClient
 from tests.integration.cli.conftest import baton
 from tests.integration.groups.conftest import KEEPER_IDLE_S
@@ -65,3 +67,19 @@ async def test_started_when_needed_found_again_restarted_when_killed_and_gone_wh
     # Idle (no group kept) for KEEPER_IDLE_S: it exits by itself and takes its socket along.
     await until(lambda: not alive(second), KEEPER_IDLE_S + 10, "the idle keeper exits")
     assert not layout(keeper_dir)[1]
+
+
+async def test_two_commands_at_once_share_one_keeper(
+    keeper_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nowhere = ("--connect", "127.0.0.1:9", "--timeout", "0.5")
+    words = ("group", "A", "B", *nowhere)
+    codes = await asyncio.gather(*(asyncio.to_thread(main, list(words)) for _ in range(2)))
+    err = capsys.readouterr().err
+    assert codes == [1, 1]
+    assert "keeper" not in err  # each failed for its devices, none for the keeper
+    pid = await keeper_pid()
+    log = (keeper_dir / "groups.log").read_text()
+    assert log.count("keeping groups at") == 1, log  # one keeper listened
+    assert await GroupClient().async_stop()
+    await until(lambda: not alive(pid), 10, "the keeper stops")
