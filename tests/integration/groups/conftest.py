@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.devices.proof_drift import CODE
+from tests.integration.devices.proof_group import Heard
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
 
 KEEPER_IDLE_S = 1.5  # should a test die before stopping the keeper it started
@@ -42,3 +44,19 @@ def assert_in_sync(readings: list[int], bound_us: int = SKEW_BOUND_US) -> None:
     magnitudes = sorted(abs(x) for x in readings)
     assert magnitudes[len(magnitudes) // 2] <= MEDIAN_BOUND_US, readings
     assert magnitudes[(len(magnitudes) * 3) // 4 - 1] <= bound_us, readings
+
+
+JUMP_BOUND_US = 100  # a member's content either side of another's join or leave: unmoved
+
+
+def content_moved(heard: Heard, before: tuple[int, int], after: tuple[int, int]) -> int:
+    """Return how far *heard*'s content moved (µs) from the span *before* to the span *after*:
+    the median of its offsets read every 100 ms in each (a single reading may be off, see
+    assert_in_sync); a seek or a gap would move it by milliseconds, the drift correction by
+    tens of µs."""
+    medians = []
+    for start, end in (before, after):
+        offsets = sorted(heard.offsets(start, end, 100_000).values())
+        assert offsets, (heard.name, start, end)
+        medians.append(offsets[len(offsets) // 2])
+    return CODE.wrap(medians[1] - medians[0])

@@ -15,8 +15,8 @@ from client.group_client import GroupClient
 from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import content_jump, pairwise_skews, read_heard
-from tests.integration.groups.conftest import assert_in_sync
+from tests.integration.devices.proof_group import pairwise_skews, read_heard
+from tests.integration.groups.conftest import JUMP_BOUND_US, assert_in_sync, content_moved
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver, start_receiver
@@ -29,7 +29,6 @@ MEMBERS = (
     Member("C", +100, correct=True),
 )
 AUDIBLE_BOUND_US = 1_500_000  # request -> first sample heard on C: the CLI, the keeper, the lead
-JUMP_BOUND_US = 100  # A's and B's content offset either side of C's join: unchanged
 EVERY_US = 250_000
 
 
@@ -82,9 +81,11 @@ async def test_a_device_joins_a_playing_group_with_nothing_moving_on_its_members
     assert first - requested <= AUDIBLE_BOUND_US
     for member in (a, b):  # nothing moved on the members already playing
         assert member.playing_through(requested - 1_000_000, answered + 2_000_000), member.name
-        jump = content_jump(member, requested - 700_000, answered + 500_000)
-        assert jump is not None
-        assert abs(jump) <= JUMP_BOUND_US, (member.name, jump)
+        moved = content_moved(
+            member, (requested - 1_000_000, requested), (answered + 300_000, answered + 1_500_000)
+        )
+        print(f"{member.name} moved {moved} us across the join")
+        assert abs(moved) <= JUMP_BOUND_US, (member.name, moved)
     start = answered + 300_000
     offsets = {h.name: h.offsets(start, start + 2_500_000, EVERY_US) for h in (a, b, c)}
     skews = pairwise_skews(offsets)
