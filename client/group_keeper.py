@@ -44,6 +44,7 @@ from connect.errors import ConnectError
 
 if TYPE_CHECKING:
     from connect.controller import Controller
+    from tracing.setup import Tracing
 
 _LOG = logging.getLogger("client.group_keeper")
 
@@ -273,6 +274,27 @@ def _keeper_command(args: argparse.Namespace, _store: object) -> None:
     run_keeper(args.interface, ready_fd=args.ready_fd)
 
 
+def _trace_from_environment() -> Tracing | None:
+    """Trace the keeper as `baton` traces a command when the environment names a collector
+    ($OTEL_EXPORTER_OTLP_ENDPOINT, and $OTEL_EXPORTER_OTLP_HEADERS for its token): each group
+    step it is asked for is a span, its frames arrows to the members. Else import nothing."""
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    if not endpoint:
+        return None
+    from client.lifeline import controller_lifeline
+    from tracing.setup import TraceSettings, cache_spool_path, setup
+
+    device_id, name = controller_lifeline("cli")  # a controller program of this host's CLI
+    settings = TraceSettings(
+        endpoint,
+        device_id=device_id,
+        device_name=name,
+        device_type="controller",
+        spool=cache_spool_path(),
+    )
+    return setup(settings)
+
+
 def _detach() -> None:
     """Fork: the parent exits at once (its caller reaps it), the child goes on as the keeper in
     a session of its own, a child of no command. Called before any thread or loop exists."""
@@ -289,4 +311,9 @@ if __name__ == "__main__":  # what `baton group` starts: python -m client.group_
     options = parsed.parse_args()
     if options.detach:
         _detach()
-    _keeper_command(options, None)
+    tracing = _trace_from_environment()  # after the fork: the SDK starts a thread
+    try:
+        _keeper_command(options, None)
+    finally:
+        if tracing is not None:
+            tracing.shutdown()

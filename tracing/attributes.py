@@ -165,6 +165,7 @@ GROUP_STEP: Final = "baton.group.step"  # a GroupStep name: "LEAD", "JOIN", "LEA
 GROUP_LEADER: Final = "baton.group.leader"  # the leader's device id
 GROUP_MEMBERS: Final = "baton.group.members"  # the members' device ids, in rank order
 GROUP_PHASES: Final = "baton.group.phases"  # each member's GroupMemberPhase name, same order
+GROUP_MEMBER: Final = "baton.group.member"  # the device a controller's "group STEP" span is about
 # A member playing in a group measures how far its output is from the group's timeline and says
 # so in an `EVENT_GROUP_SKEW` every few seconds (connect.telemetry.group_skew): `GROUP_SKEW_US`
 # is positive when its output is late on the timeline, negative when early; the difference of

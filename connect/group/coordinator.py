@@ -30,6 +30,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
+from connect import telemetry
 from connect.cli_common import baton_command
 from connect.clock import Clock, monotonic_us
 from connect.errors import AccessError, ConnectError, GroupRefusedError
@@ -126,8 +127,9 @@ class GroupCoordinator:
             if run is None:
                 leader = conns.pop(0)
                 run = await self._form(leader, others=conns)
-                waiters.append((leader.device_id, run.waiter(leader.device_id, LEAD)))
-                run.start()
+                span = telemetry.start_group(LEAD, run.machine.plan.group_id, leader.device_id)
+                waiters.append((leader.device_id, run.waiter(leader.device_id, LEAD, span)))
+                run.start(span)
             for conn in conns:
                 state = conn.state
                 if state is not None and state.group is not None:  # ours: the roster lost it

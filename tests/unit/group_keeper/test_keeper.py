@@ -260,3 +260,25 @@ def test_the_directory_is_this_users_alone(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
     assert keeper_dir() == tmp_path / "tmp" / f"baton-{os.getuid()}"
+
+
+def test_the_keeper_traces_when_the_environment_names_a_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from client.group_keeper import _trace_from_environment
+    from connect import telemetry
+    from tests.unit.tracing.support import reset_otel_globals
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    assert _trace_from_environment() is None
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # nobody listens
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # its spool
+    reset_otel_globals()
+    tracing = _trace_from_environment()
+    try:
+        assert tracing is not None
+        assert telemetry.tracer() is not None
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
+        reset_otel_globals()
