@@ -21,6 +21,8 @@ Span and log-record attributes:
 * `SESSION_ID`, `TRANSFER_ID`, `COMMAND_ID`, `REVISION`, `ENVELOPE_SEQ`, `MESSAGE_KIND`:
   the Connect correlation fields of the message a span sends or handles.
 * `PEER_DEVICE_ID`: on a *sender* span, the device the message goes to (see "Arrows").
+* `GROUP_ID`, `GROUP_STEP`: on a group step's messages (protocol 1.2) and on the controller's
+  "group STEP" span of each step it was asked for, with `GROUP_MEMBER`, the device it is about.
 * `ENVELOPE_SEQ` is the sender's per-connection sequence number; a skip on one device's stream is
   drawn as a gap (lost or late messages).
 
