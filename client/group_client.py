@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from client.keeper_protocol import (
+    INGEST_ENV,
     LINE_LIMIT,
     KeeperDirError,
     keeper_dir,
@@ -52,8 +53,13 @@ class GroupClient:
         interfaces: Sequence[str] = (),
         connect: Sequence[str] = (),
         timeout: float | None = None,
+        trace_endpoint: str = "",
+        trace_user: str = "",
+        trace_token: str = "",
     ) -> None:
         self.interfaces, self.connect, self.timeout = list(interfaces), list(connect), timeout
+        # Where a keeper this starts sends its traces (else its environment says, if anything).
+        self.trace = (trace_endpoint, trace_user, trace_token)
 
     async def async_group(self, refs: Sequence[str]) -> GroupReport:
         """Group the devices *refs* names (the first leads, or all join the group one plays in)."""
@@ -160,8 +166,12 @@ class GroupClient:
         command = [sys.executable, "-m", "client.group_keeper", "--ready-fd", str(write_fd)]
         for interface in self.interfaces:
             command += ["--interface", interface]
+        endpoint, user, token = self.trace
+        command += ["--trace-endpoint", endpoint] if endpoint else []
+        command += ["--trace-user", user] if user else []
+        env = os.environ | ({INGEST_ENV: token} if token else {})  # a secret: not argv
         try:
-            launcher = _detached(command, log_path(directory), write_fd)
+            launcher = _detached(command, log_path(directory), write_fd, env)
         except OSError as exc:
             os.close(read_fd)
             raise KeeperError(f"cannot start the group keeper: {exc}") from exc
@@ -192,7 +202,9 @@ class GroupClient:
         return log_path(keeper_dir(create=False))
 
 
-def _detached(command: list[str], log: Path, ready_fd: int) -> subprocess.Popen[bytes]:
+def _detached(
+    command: list[str], log: Path, ready_fd: int, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     """Start *command*, its output appended to *log*; it detaches itself (`--detach`: it forks,
     the child carries on in a session of its own, the parent exits at once and is reaped by
     the caller), so the keeper is never a child of a long-lived caller (the app) left a zombie.
@@ -205,6 +217,7 @@ def _detached(command: list[str], log: Path, ready_fd: int) -> subprocess.Popen[
             stdout=out,
             stderr=out,
             pass_fds=(ready_fd,),
+            env=env,
         )
 
 

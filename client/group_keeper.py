@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from client.keeper_protocol import (
+    INGEST_ENV,
     LINE_LIMIT,
     bad_request,
     failure_answer,
@@ -274,11 +275,14 @@ def _keeper_command(args: argparse.Namespace, _store: object) -> None:
     run_keeper(args.interface, ready_fd=args.ready_fd)
 
 
-def _trace_from_environment() -> Tracing | None:
-    """Trace the keeper as `baton` traces a command when the environment names a collector
-    ($OTEL_EXPORTER_OTLP_ENDPOINT, and $OTEL_EXPORTER_OTLP_HEADERS for its token): each group
-    step it is asked for is a span, its frames arrows to the members. Else import nothing."""
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+def _trace_from_environment(endpoint: str = "", user: str = "") -> Tracing | None:
+    """Trace the keeper as `baton` traces a command when it was given a collector (the command
+    that started it had `--trace-endpoint`), or its environment names one
+    ($OTEL_EXPORTER_OTLP_ENDPOINT; the token: INGEST_ENV, else
+    $OTEL_EXPORTER_OTLP_HEADERS): each group step it is asked for is a span, its frames arrows
+    to the members. Else import nothing."""
+    endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    token = os.environ.pop(INGEST_ENV, "")
     if not endpoint:
         return None
     from client.lifeline import controller_lifeline
@@ -290,6 +294,8 @@ def _trace_from_environment() -> Tracing | None:
         device_id=device_id,
         device_name=name,
         device_type="controller",
+        user=user,
+        token=token,
         spool=cache_spool_path(),
     )
     return setup(settings)
@@ -308,10 +314,13 @@ if __name__ == "__main__":  # what `baton group` starts: python -m client.group_
     parsed.add_argument("--interface", action="append", default=[])
     parsed.add_argument("--ready-fd", type=int, default=None)
     parsed.add_argument("--detach", action="store_true")
+    parsed.add_argument("--trace-endpoint", default="")
+    parsed.add_argument("--trace-user", default="")
     options = parsed.parse_args()
     if options.detach:
         _detach()
-    tracing = _trace_from_environment()  # after the fork: the SDK starts a thread
+    # After the fork: the SDK starts a thread.
+    tracing = _trace_from_environment(options.trace_endpoint, options.trace_user)
     try:
         _keeper_command(options, None)
     finally:

@@ -36,6 +36,10 @@ from connect.errors import (
     NotPairedError,
 )
 
+INGEST_ENV = "BATON_KEEPER_INGEST"
+"""The collector's ingest token for a keeper started with one (an environment variable: a
+command line is anyone's to read)."""
+
 LINE_LIMIT = 64 * 1024
 """The longest request or answer line (a roster of a few dozen members is ~10 KiB)."""
 

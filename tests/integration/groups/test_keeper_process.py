@@ -14,6 +14,7 @@ import pytest
 
 from client.cli import main
 from client.group_client import GroupClient
+from connect.errors import ConnectError
 from tests.integration.cli.conftest import baton
 from tests.integration.groups.conftest import KEEPER_IDLE_S
 from tests.waiting import until
@@ -32,6 +33,11 @@ def layout(directory: Path) -> tuple[int, bool, bool]:
     sock = directory / "groups.sock"
     is_socket = sock.exists() and stat.S_ISSOCK(sock.stat().st_mode)
     return directory.stat().st_mode & 0o777, is_socket, (directory / "groups.log").exists()
+
+
+def proc_argv(pid: int) -> list[bytes]:
+    """Return the command line of process *pid*, as anyone on this machine may read it."""
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
 
 
 def alive(pid: int) -> bool:
@@ -82,4 +88,26 @@ async def test_two_commands_at_once_share_one_keeper(
     log = (keeper_dir / "groups.log").read_text()
     assert log.count("keeping groups at") == 1, log  # one keeper listened
     assert await GroupClient().async_stop()
+    await until(lambda: not alive(pid), 10, "the keeper stops")
+
+
+async def test_a_keeper_started_with_a_collector_traces_to_it_and_keeps_the_token_off_its_argv(
+    keeper_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # its trace spool
+    client = GroupClient(
+        connect=["127.0.0.1:9"],
+        timeout=0.5,
+        trace_endpoint="http://127.0.0.1:9",  # no collector listens: it spools
+        trace_user="ann",
+        trace_token="secret-token",
+    )
+    with pytest.raises(ConnectError):
+        await client.async_group(["A", "B"])  # nothing listens at 127.0.0.1:9
+    pid = await keeper_pid()
+    argv = proc_argv(pid)
+    assert b"--trace-endpoint" in argv
+    assert b"http://127.0.0.1:9" in argv
+    assert not any(b"secret-token" in word for word in argv)
+    assert await client.async_stop()
     await until(lambda: not alive(pid), 10, "the keeper stops")

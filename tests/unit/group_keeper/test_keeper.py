@@ -274,10 +274,12 @@ def test_the_keeper_traces_when_the_environment_names_a_collector(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # nobody listens
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # its spool
     reset_otel_globals()
-    tracing = _trace_from_environment()
+    monkeypatch.setenv("BATON_KEEPER_INGEST", "tok-1")  # a token handed by the command
+    tracing = _trace_from_environment(user="ann")
     try:
         assert tracing is not None
         assert telemetry.tracer() is not None
+        assert "BATON_KEEPER_INGEST" not in os.environ  # read once, not passed on
     finally:
         if tracing is not None:
             tracing.shutdown()
