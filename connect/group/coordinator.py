@@ -89,6 +89,7 @@ class GroupCoordinator:
         # The last rosters of groups that ended here (a few): a member they lost is put back
         # with whom it played, and their members are not "in a group kept elsewhere".
         self._ended_rosters: dict[str, m.Group] = {}
+        self._former: set[str] = set()  # groups formed here before a restart (remember_groups)
         self._unsubscribe = devices.subscribe(self._on_event)
 
     # -------------------------------------------------------------------------- queries
@@ -101,6 +102,12 @@ class GroupCoordinator:
         """Return the group *device_id* is a member of here, or None."""
         run = self._run_of(device_id)
         return run.view() if run is not None else None
+
+    def remember_groups(self, group_ids: Sequence[str]) -> None:
+        """Take *group_ids* as groups formed here before a restart (the keeper's, which died):
+        their members are grouped again when named, not refused as in a group kept elsewhere
+        (its leader plays on alone first, its followers leave it first)."""
+        self._former.update(group_ids)
 
     # -------------------------------------------------------------------------- requests
 
@@ -126,6 +133,9 @@ class GroupCoordinator:
             waiters: list[tuple[str, Waiter]] = []
             if run is None:
                 leader = conns.pop(0)
+                held = leader.state.group if leader.state is not None else None
+                if held is not None:  # ours from before a restart: it plays on alone first
+                    await self._leave_first(leader, held, alone=True)
                 run = await self._form(leader, others=conns)
                 span = telemetry.start_group(LEAD, run.machine.plan.group_id, leader.device_id)
                 waiters.append((leader.device_id, run.waiter(leader.device_id, LEAD, span)))
@@ -216,8 +226,7 @@ class GroupCoordinator:
             raise GroupRefusedError(refused.message, device=device_id, code="unsupported")
         state = await state_of(conn)
         group = state.group if state is not None else None
-        here = {*self._runs, *self._ended_rosters}
-        if group is not None and group.group_id not in here:  # in a group kept elsewhere
+        if group is not None and group.group_id not in self._here():  # in a group kept elsewhere
             leader = self._name(group.leader_device_id)
             raise GroupRefusedError(
                 f"{name} plays in a group led by {leader} that another controller keeps; "
@@ -334,9 +343,12 @@ class GroupCoordinator:
                 "group %s: %s could not rejoin: %s", roster.group_id, name, failure.message
             )
 
-    async def _leave_first(self, conn: DeviceConnection, group: m.Group) -> None:
-        """Have a device that still plays in *group*, which the roster lost, stop and leave it;
-        return once it said so (or LEAVE_TIMEOUT_S passed: the join says the rest)."""
+    async def _leave_first(
+        self, conn: DeviceConnection, group: m.Group, *, alone: bool = False
+    ) -> None:
+        """Have a device that still plays in *group*, which the roster lost, stop and leave it
+        (*alone*: forget it and play on alone, as a leader does); return once it said so (or
+        LEAVE_TIMEOUT_S passed: the join says the rest)."""
         left = asyncio.Event()
 
         def listen(event: ConnectionEvent) -> None:
@@ -345,7 +357,7 @@ class GroupCoordinator:
                 left.set()
 
         unsubscribe = conn.subscribe(listen)
-        leave = m.GroupLeave(group.group_id, group.group_epoch, 0, self._fade_ms)
+        leave = m.GroupLeave(group.group_id, group.group_epoch, 0, self._fade_ms, alone)
         try:
             await conn.async_send(leave)
             await asyncio.wait_for(left.wait(), LEAVE_TIMEOUT_S)
@@ -353,6 +365,10 @@ class GroupCoordinator:
             pass  # gone again, or silent: its join answers for it
         finally:
             unsubscribe()
+
+    def _here(self) -> set[str]:
+        """Return the ids of the groups formed here: kept, ended a while ago, or before."""
+        return {*self._runs, *self._ended_rosters, *self._former}
 
     def _ended(self, run: GroupRun) -> None:
         group_id = run.machine.plan.group_id

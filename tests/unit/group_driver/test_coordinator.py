@@ -331,3 +331,22 @@ async def test_a_lost_leader_of_two_comes_back_as_the_follower() -> None:
     assert group.leader_id == "b"
     assert devices.devices["a"].member.role is Role.FOLLOWING
     await groups.async_close()
+
+
+async def test_a_group_formed_before_a_restart_is_grouped_again_when_named() -> None:
+    devices, groups = world()
+    report = await groups.async_group(["a", "b", "c"])
+    assert report.group is not None
+    await groups.async_close()  # the keeper dies: the devices play on in the group
+    restarted = GroupCoordinator(devices, join_lead_us=LEAD_US)  # type: ignore[arg-type]
+    with pytest.raises(GroupRefusedError, match="another controller keeps"):
+        await restarted.async_group(["a", "b", "c"])
+    restarted.remember_groups([report.group.group_id])
+    again = await restarted.async_group(["a", "b", "c"])
+    assert again.ok, again
+    assert again.group is not None
+    assert again.group.group_id != report.group.group_id
+    roles = {n: d.member.role for n, d in devices.devices.items()}
+    assert roles == {"a": Role.LEADING, "b": Role.FOLLOWING, "c": Role.FOLLOWING}
+    assert devices.devices["a"].holds_session
+    await restarted.async_close()
