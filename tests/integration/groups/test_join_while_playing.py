@@ -58,7 +58,9 @@ async def test_a_device_joins_a_playing_group_with_nothing_moving_on_its_members
         assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
         code, out, err = await baton(capsys, "group", "A", "B", *connect)
         assert code == 0, (out, err)
-        await asyncio.sleep(2.0)  # the music's own pace: A and B play together
+        # The music's own pace: A and B play together, long enough for B's drift correction
+        # (a line fitted over 5 s) to have settled, so what moves across C's join is the join's.
+        await asyncio.sleep(6.0)
         requested = monotonic_us()
         code, out, err = await baton(capsys, "group", "C", "B", "--json", *connect)
         answered = monotonic_us()
