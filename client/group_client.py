@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -22,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from client.keeper_protocol import (
+    INGEST_ENV,
     LINE_LIMIT,
     KeeperDirError,
     keeper_dir,
+    lock_path,
     log_path,
     raise_failure,
     socket_path,
@@ -50,8 +53,13 @@ class GroupClient:
         interfaces: Sequence[str] = (),
         connect: Sequence[str] = (),
         timeout: float | None = None,
+        trace_endpoint: str = "",
+        trace_user: str = "",
+        trace_token: str = "",
     ) -> None:
         self.interfaces, self.connect, self.timeout = list(interfaces), list(connect), timeout
+        # Where a keeper this starts sends its traces (else its environment says, if anything).
+        self.trace = (trace_endpoint, trace_user, trace_token)
 
     async def async_group(self, refs: Sequence[str]) -> GroupReport:
         """Group the devices *refs* names (the first leads, or all join the group one plays in)."""
@@ -99,7 +107,8 @@ class GroupClient:
 
     async def _exchange(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """Return the keeper's answer to *request*, or None when no keeper listens."""
-        path = socket_path(self._dir())
+        # Asking makes no directory: without one, no keeper runs (`_start` makes it).
+        path = socket_path(keeper_dir(create=False))
         try:
             reader, writer = await asyncio.open_unix_connection(str(path), limit=LINE_LIMIT)
         except (FileNotFoundError, ConnectionRefusedError):
@@ -132,7 +141,8 @@ class GroupClient:
     async def _start(self) -> None:
         """Start a keeper, detached, and return once it listens (or another one does)."""
         directory = self._dir()
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_TIMEOUT_S
         while True:
             said = await self._spawn(directory, deadline)
             if said == "ready":
@@ -140,13 +150,15 @@ class GroupClient:
             if said != "running":
                 log = log_path(directory)
                 raise KeeperError(f"the group keeper did not start{_tail(log)}; see {log}")
-            # Another keeper holds the lock: it is starting, or one told to restart is letting
-            # go. The first answers soon; the second is gone within moments.
-            if await self._exchange({"op": "ping"}) is not None:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise KeeperError(f"another group keeper holds {directory} and does not answer")
-            await asyncio.sleep(_RESTART_PAUSE_S)
+            # Another keeper holds the lock: one another command started, listening within
+            # moments, or one told to restart, letting go within moments. Wait for whichever
+            # comes first: it answers, or the lock is free to start ours.
+            while not _lock_free(directory):
+                if await self._exchange({"op": "ping"}) is not None:
+                    return
+                if loop.time() > deadline:
+                    raise KeeperError(f"another group keeper holds {directory} and does not answer")
+                await asyncio.sleep(_RESTART_PAUSE_S)  # another process's doing: no event here
 
     async def _spawn(self, directory: Path, deadline: float) -> str:
         """Start one keeper process; return what it said on its ready pipe ("" if it died)."""
@@ -154,8 +166,12 @@ class GroupClient:
         command = [sys.executable, "-m", "client.group_keeper", "--ready-fd", str(write_fd)]
         for interface in self.interfaces:
             command += ["--interface", interface]
+        endpoint, user, token = self.trace
+        command += ["--trace-endpoint", endpoint] if endpoint else []
+        command += ["--trace-user", user] if user else []
+        env = os.environ | ({INGEST_ENV: token} if token else {})  # a secret: not argv
         try:
-            launcher = _detached(command, log_path(directory), write_fd)
+            launcher = _detached(command, log_path(directory), write_fd, env)
         except OSError as exc:
             os.close(read_fd)
             raise KeeperError(f"cannot start the group keeper: {exc}") from exc
@@ -186,7 +202,9 @@ class GroupClient:
         return log_path(keeper_dir(create=False))
 
 
-def _detached(command: list[str], log: Path, ready_fd: int) -> subprocess.Popen[bytes]:
+def _detached(
+    command: list[str], log: Path, ready_fd: int, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     """Start *command*, its output appended to *log*; it detaches itself (`--detach`: it forks,
     the child carries on in a session of its own, the parent exits at once and is reaped by
     the caller), so the keeper is never a child of a long-lived caller (the app) left a zombie.
@@ -199,7 +217,23 @@ def _detached(command: list[str], log: Path, ready_fd: int) -> subprocess.Popen[
             stdout=out,
             stderr=out,
             pass_fds=(ready_fd,),
+            env=env,
         )
+
+
+def _lock_free(directory: Path) -> bool:
+    """Say whether no keeper holds the lock (taking it for an instant to see)."""
+    try:
+        fd = os.open(lock_path(directory), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing lets go of a lock taken
+    return True
 
 
 def _tail(log: Path, lines: int = 3) -> str:

@@ -83,7 +83,14 @@ def _offline(run: Any) -> Any:
 def _client(args: argparse.Namespace) -> Any:
     from client.group_client import GroupClient
 
-    return GroupClient(interfaces=args.interface, connect=args.connect, timeout=args.timeout)
+    return GroupClient(
+        interfaces=args.interface,
+        connect=args.connect,
+        timeout=args.timeout,
+        trace_endpoint=getattr(args, "trace_endpoint", ""),  # `baton --trace-endpoint URL ...`
+        trace_user=getattr(args, "user", ""),
+        trace_token=getattr(args, "trace_token", None) or "",
+    )
 
 
 async def _group(args: argparse.Namespace) -> None:

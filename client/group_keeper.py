@@ -33,23 +33,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from client.keeper_protocol import (
+    INGEST_ENV,
     LINE_LIMIT,
     bad_request,
     failure_answer,
     keeper_dir,
+    kept_path,
     lock_path,
     socket_path,
 )
+from connect.atomic import write_atomically
 from connect.errors import ConnectError
 
 if TYPE_CHECKING:
     from connect.controller import Controller
+    from tracing.setup import Tracing
 
 _LOG = logging.getLogger("client.group_keeper")
 
 IDLE_S = 60.0
 """A keeper that has kept no group for this long exits."""
 IDLE_CHECK_S = 1.0
+KEPT_IDS = 32  # group ids noted for the next keeper
 _OPS = frozenset({"ping", "stop", "groups", "group", "ungroup", "volume"})
 
 
@@ -63,6 +68,8 @@ class Keeper:
         self.idle_s = idle_s
         self.stopped = asyncio.Event()
         self._busy = 0  # requests being answered
+        self._kept: list[str] = []  # the group ids noted for the next keeper
+        self._kept_file = Path()
         self._last_busy = time.monotonic()
         self.controller: Controller
         if controller is not None:  # a test's
@@ -90,6 +97,9 @@ class Keeper:
         of *lock_fd* once the socket is gone, so the next keeper need not wait for this one's
         sessions to close."""
         await self.controller.async_start(browse_now=False)  # browse only to find a device
+        self._kept_file = kept_path(path.parent)
+        self._kept = _read_kept(self._kept_file)
+        self.controller.remember_groups(self._kept)  # a keeper before this one formed them
         _remove(path)  # stale: we hold the lock, so no keeper listens there
         # Only this user may connect: the directory is 0700 (keeper_protocol.keeper_dir).
         server = await asyncio.start_unix_server(self._client, path=str(path), limit=LINE_LIMIT)
@@ -112,6 +122,7 @@ class Keeper:
     async def _exit_when_idle(self) -> None:
         """Stop once no group was kept and no request answered for `idle_s` seconds."""
         while True:
+            self._note_kept()
             if self._busy or self.controller.groups():
                 self._last_busy = time.monotonic()
             elif time.monotonic() - self._last_busy >= self.idle_s:
@@ -119,6 +130,18 @@ class Keeper:
                 self.stopped.set()
                 return
             await asyncio.sleep(IDLE_CHECK_S)
+
+    def _note_kept(self) -> None:
+        """Note the ids of the groups kept now, with those noted before (the newest KEPT_IDS),
+        should this keeper die while they play."""
+        kept = list(dict.fromkeys([*self._kept, *(g.group_id for g in self.controller.groups())]))
+        kept = kept[-KEPT_IDS:]
+        if kept != self._kept:
+            self._kept = kept
+            try:
+                write_atomically(self._kept_file, json.dumps(kept).encode())
+            except OSError as exc:
+                _LOG.warning("cannot note the groups kept in %s: %s", self._kept_file, exc)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Answer each request line of one connection until it closes."""
@@ -212,6 +235,15 @@ class Keeper:
         return (await self.controller.async_find(ref, timeout)).id
 
 
+def _read_kept(path: Path) -> list[str]:
+    """Return the group ids noted in *path* ([] when there is no such file or it is damaged)."""
+    try:
+        kept = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return []
+    return [x for x in kept if isinstance(x, str)] if isinstance(kept, list) else []
+
+
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -273,6 +305,32 @@ def _keeper_command(args: argparse.Namespace, _store: object) -> None:
     run_keeper(args.interface, ready_fd=args.ready_fd)
 
 
+def _trace_from_environment(endpoint: str = "", user: str = "") -> Tracing | None:
+    """Trace the keeper as `baton` traces a command when it was given a collector (the command
+    that started it had `--trace-endpoint`), or its environment names one
+    ($OTEL_EXPORTER_OTLP_ENDPOINT; the token: INGEST_ENV, else
+    $OTEL_EXPORTER_OTLP_HEADERS): each group step it is asked for is a span, its frames arrows
+    to the members. Else import nothing."""
+    endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    token = os.environ.pop(INGEST_ENV, "")
+    if not endpoint:
+        return None
+    from client.lifeline import controller_lifeline
+    from tracing.setup import TraceSettings, cache_spool_path, setup
+
+    device_id, name = controller_lifeline("cli")  # a controller program of this host's CLI
+    settings = TraceSettings(
+        endpoint,
+        device_id=device_id,
+        device_name=name,
+        device_type="controller",
+        user=user,
+        token=token,
+        spool=cache_spool_path(),
+    )
+    return setup(settings)
+
+
 def _detach() -> None:
     """Fork: the parent exits at once (its caller reaps it), the child goes on as the keeper in
     a session of its own, a child of no command. Called before any thread or loop exists."""
@@ -286,7 +344,15 @@ if __name__ == "__main__":  # what `baton group` starts: python -m client.group_
     parsed.add_argument("--interface", action="append", default=[])
     parsed.add_argument("--ready-fd", type=int, default=None)
     parsed.add_argument("--detach", action="store_true")
+    parsed.add_argument("--trace-endpoint", default="")
+    parsed.add_argument("--trace-user", default="")
     options = parsed.parse_args()
     if options.detach:
         _detach()
-    _keeper_command(options, None)
+    # After the fork: the SDK starts a thread.
+    tracing = _trace_from_environment(options.trace_endpoint, options.trace_user)
+    try:
+        _keeper_command(options, None)
+    finally:
+        if tracing is not None:
+            tracing.shutdown()

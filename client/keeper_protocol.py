@@ -4,7 +4,8 @@ on: where its socket is, and the JSON lines they exchange.
 Where: `$XDG_RUNTIME_DIR/baton/` when XDG_RUNTIME_DIR is set, else `baton-UID` in the
 temporary directory; made with mode 0700 and refused when another user owns it or others may
 enter it. In it: `groups.sock` (the keeper's socket), `groups.lock` (held by the keeper while it
-runs), `groups.log` (what a keeper started by a command says).
+runs), `groups.log` (what a keeper started by a command says), `groups.kept` (the ids of the
+groups keepers formed, so one that died is not taken for another controller's by the next).
 
 A request is one JSON object on one line, its answer one line too:
   {"op": "ping"}                                  -> {"ok": true, "pid": N, "interfaces": [...]}
@@ -35,6 +36,10 @@ from connect.errors import (
     GroupRefusedError,
     NotPairedError,
 )
+
+INGEST_ENV = "BATON_KEEPER_INGEST"
+"""The collector's ingest token for a keeper started with one (an environment variable: a
+command line is anyone's to read)."""
 
 LINE_LIMIT = 64 * 1024
 """The longest request or answer line (a roster of a few dozen members is ~10 KiB)."""
@@ -75,6 +80,11 @@ def socket_path(directory: Path) -> Path:
 def lock_path(directory: Path) -> Path:
     """Return the file a running keeper holds locked."""
     return directory / "groups.lock"
+
+
+def kept_path(directory: Path) -> Path:
+    """Return where the keeper notes the ids of the groups it formed (for the next keeper)."""
+    return directory / "groups.kept"
 
 
 def log_path(directory: Path) -> Path:

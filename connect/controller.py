@@ -322,6 +322,11 @@ class Controller:
         """Set one group member's own volume; the other members are not touched."""
         await self._group_coordinator().async_member_volume(device_id, volume, muted)
 
+    def remember_groups(self, group_ids: Sequence[str]) -> None:
+        """Take *group_ids* as groups this controller formed before it restarted: their
+        members are grouped again when named, not refused as kept by another controller."""
+        self._group_coordinator().remember_groups(group_ids)
+
     def groups(self) -> list[GroupView]:
         """Return the groups this controller keeps: id, leader, members (phase, name, volume)."""
         return self._groups.groups() if self._groups is not None else []

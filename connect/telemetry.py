@@ -309,6 +309,39 @@ def start_transfer(
     return tracer_.start_span("transfer", attributes=attributes)
 
 
+def start_group(step: m.GroupStep, group_id: str, device_id: str) -> Span | None:
+    """Start the span of one group step asked of a controller (its messages nest); it ends
+    with the step's outcome (`end_group_step`)."""
+    tracer_ = tracer()
+    if tracer_ is None:
+        return None
+    attributes: Attributes = {
+        a.GROUP_ID: group_id,
+        a.GROUP_STEP: step.name,
+        a.GROUP_MEMBER: device_id,
+    }
+    return tracer_.start_span(f"group {step.name.lower()}", attributes=attributes)
+
+
+def end_group_step(span: Span | None, failure: m.Failure | None) -> None:
+    """End a group step's span with its outcome."""
+    if span is None:
+        return
+    if failure is not None:
+        fail(span, failure.code.name)
+    span.end()
+
+
+@contextlib.contextmanager
+def within(span: Span | None) -> Iterator[None]:
+    """Make *span* current for the block without ending it (a span some later block goes on)."""
+    if span is None:
+        yield
+        return
+    with trace.use_span(span, end_on_exit=False, record_exception=False):
+        yield
+
+
 def record_transfer(
     span: Span | None,
     failure: m.Failure | None,

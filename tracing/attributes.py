@@ -21,6 +21,8 @@ Span and log-record attributes:
 * `SESSION_ID`, `TRANSFER_ID`, `COMMAND_ID`, `REVISION`, `ENVELOPE_SEQ`, `MESSAGE_KIND`:
   the Connect correlation fields of the message a span sends or handles.
 * `PEER_DEVICE_ID`: on a *sender* span, the device the message goes to (see "Arrows").
+* `GROUP_ID`, `GROUP_STEP`: on a group step's messages (protocol 1.2) and on the controller's
+  "group STEP" span of each step it was asked for, with `GROUP_MEMBER`, the device it is about.
 * `ENVELOPE_SEQ` is the sender's per-connection sequence number; a skip on one device's stream is
   drawn as a gap (lost or late messages).
 
@@ -165,6 +167,7 @@ GROUP_STEP: Final = "baton.group.step"  # a GroupStep name: "LEAD", "JOIN", "LEA
 GROUP_LEADER: Final = "baton.group.leader"  # the leader's device id
 GROUP_MEMBERS: Final = "baton.group.members"  # the members' device ids, in rank order
 GROUP_PHASES: Final = "baton.group.phases"  # each member's GroupMemberPhase name, same order
+GROUP_MEMBER: Final = "baton.group.member"  # the device a controller's "group STEP" span is about
 # A member playing in a group measures how far its output is from the group's timeline and says
 # so in an `EVENT_GROUP_SKEW` every few seconds (connect.telemetry.group_skew): `GROUP_SKEW_US`
 # is positive when its output is late on the timeline, negative when early; the difference of

@@ -15,9 +15,10 @@ that must arrive is a Lost), timers armed, outcomes handed to whoever asked, not
 
 A member whose session drops is out of the roster (the machine's Lost); it plays on, on its last
 timeline, so when its session is back it is told to leave what it plays and joins again, at an
-instant, in sync (`baton group` naming it does the same). A group lives as long as its
-coordinator: its followers are sent the leader's timeline at every
-change and every `events.REFRESH_US`. A command that forms one and exits hands it to a process
+instant, in sync (`baton group` naming it does the same); a group of two that lost one ended,
+and is formed again around the member that led it last. A group lives as long as its
+coordinator: its followers are sent the leader's timeline at every change and every
+`events.REFRESH_US`. A command that forms one and exits hands it to a process
 that stays (the CLI's keeper, client/group_keeper.py).
 """
 
@@ -29,10 +30,12 @@ import logging
 import uuid
 from collections.abc import Sequence
 
+from connect import telemetry
+from connect.cli_common import baton_command
 from connect.clock import Clock, monotonic_us
 from connect.errors import AccessError, ConnectError, GroupRefusedError
 from connect.group import events as ev
-from connect.group._group_run import Devices, GroupRun, Waiter
+from connect.group._group_run import Devices, GroupRun, Waiter, outcome, state_of
 from connect.group.membership import Membership
 from connect.group.reports import GroupReport, GroupView, Refusal
 from connect.group.rules import JOIN_LEAD_US, why_not_member
@@ -58,10 +61,10 @@ LEAD, JOIN, LEAVE, VOLUME = (
     m.GroupStep.VOLUME,
 )
 CONNECT_TIMEOUT_S = 5.0
-STATE_WAIT_S = 1.0  # a session's first snapshot follows its Welcome at once
 OUTCOME_TIMEOUT_S = 10.0  # a backstop: the machine ends every step within its own deadlines
 LEAVE_TIMEOUT_S = 2.0  # a fade-out of fade_ms and its answer
 VOLUME_TIMEOUT_S = 3.0  # a volume is answered by the member alone, with no deadline of the machine
+ENDED_KEPT = 16  # rosters of ended groups remembered
 
 
 class GroupCoordinator:
@@ -83,6 +86,10 @@ class GroupCoordinator:
         # when their session is back (they played on, on their last timeline, meanwhile).
         self._lost: dict[str, str] = {}
         self._rejoins: set[asyncio.Task[None]] = set()
+        # The last rosters of groups that ended here (a few): a member they lost is put back
+        # with whom it played, and their members are not "in a group kept elsewhere".
+        self._ended_rosters: dict[str, m.Group] = {}
+        self._former: set[str] = set()  # groups formed here before a restart (remember_groups)
         self._unsubscribe = devices.subscribe(self._on_event)
 
     # -------------------------------------------------------------------------- queries
@@ -95,6 +102,12 @@ class GroupCoordinator:
         """Return the group *device_id* is a member of here, or None."""
         run = self._run_of(device_id)
         return run.view() if run is not None else None
+
+    def remember_groups(self, group_ids: Sequence[str]) -> None:
+        """Take *group_ids* as groups formed here before a restart (the keeper's, which died):
+        their members are grouped again when named, not refused as in a group kept elsewhere
+        (its leader plays on alone first, its followers leave it first)."""
+        self._former.update(group_ids)
 
     # -------------------------------------------------------------------------- requests
 
@@ -120,9 +133,13 @@ class GroupCoordinator:
             waiters: list[tuple[str, Waiter]] = []
             if run is None:
                 leader = conns.pop(0)
-                run = await self._form(leader)
-                waiters.append((leader.device_id, run.waiter(leader.device_id, LEAD)))
-                run.start()
+                held = leader.state.group if leader.state is not None else None
+                if held is not None:  # ours from before a restart: it plays on alone first
+                    await self._leave_first(leader, held, alone=True)
+                run = await self._form(leader, others=conns)
+                span = telemetry.start_group(LEAD, run.machine.plan.group_id, leader.device_id)
+                waiters.append((leader.device_id, run.waiter(leader.device_id, LEAD, span)))
+                run.start(span)
             for conn in conns:
                 state = conn.state
                 if state is not None and state.group is not None:  # ours: the roster lost it
@@ -133,7 +150,7 @@ class GroupCoordinator:
                 waiters.append((conn.device_id, run.ask(asked, JOIN)))
         refused = []
         for device_id, waiter in waiters:
-            failure = await _outcome(waiter, OUTCOME_TIMEOUT_S)
+            failure = await outcome(waiter, OUTCOME_TIMEOUT_S)
             if failure is not None:
                 code = failure.code.name.lower()
                 refused.append(Refusal(device_id, self._name(device_id), failure.message, code))
@@ -148,7 +165,7 @@ class GroupCoordinator:
         if run is None:
             await self._leave_foreign(device_id, timeout_s)
             return
-        failure = await _outcome(run.ask(ev.LeaveAsked(device_id), LEAVE), OUTCOME_TIMEOUT_S)
+        failure = await outcome(run.ask(ev.LeaveAsked(device_id), LEAVE), OUTCOME_TIMEOUT_S)
         if failure is not None:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)
@@ -162,7 +179,7 @@ class GroupCoordinator:
             name = self._name(device_id)
             raise GroupRefusedError(f"{name} plays in no group", device=device_id, code="not_found")
         asked = ev.VolumeAsked(device_id, volume, muted)
-        failure = await _outcome(run.ask(asked, VOLUME), VOLUME_TIMEOUT_S)
+        failure = await outcome(run.ask(asked, VOLUME), VOLUME_TIMEOUT_S)
         if failure is not None:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)
@@ -207,9 +224,9 @@ class GroupCoordinator:
         refused = why_not_member(name, welcome.version, welcome.device.capabilities)
         if refused is not None:
             raise GroupRefusedError(refused.message, device=device_id, code="unsupported")
-        state = await _state_of(conn)
+        state = await state_of(conn)
         group = state.group if state is not None else None
-        if group is not None and group.group_id not in self._runs:  # in a group kept elsewhere
+        if group is not None and group.group_id not in self._here():  # in a group kept elsewhere
             leader = self._name(group.leader_device_id)
             raise GroupRefusedError(
                 f"{name} plays in a group led by {leader} that another controller keeps; "
@@ -218,15 +235,20 @@ class GroupCoordinator:
                 code="busy",
             )
 
-    async def _form(self, leader: DeviceConnection) -> GroupRun:
-        """Return the new group's machine around *leader*, refusing when it plays nothing."""
+    async def _form(self, leader: DeviceConnection, others: Sequence[DeviceConnection]) -> GroupRun:
+        """Return the new group's machine around *leader*, refusing when it plays nothing
+        (naming one of *others* that does, to put first)."""
         name = self._name(leader.device_id)
-        state = await _state_of(leader)
-        if state is None or not state.active or state.current_item is None:
+        state = await state_of(leader)
+        if state is None or not _plays(state):
+            playing = [c.device_id for c in others if _plays(c.state)]
+            if playing:
+                words = [self._name(d) for d in (playing[0], leader.device_id)]
+                hint = f"; {words[0]} does: put it first ({baton_command('group', *words)})"
+            else:
+                hint = ": play something there first, then group the others with it"
             raise GroupRefusedError(
-                f"{name} plays nothing: play something there first, then group the others with it",
-                device=leader.device_id,
-                code="not_active",
+                f"{name} plays nothing{hint}", device=leader.device_id, code="not_active"
             )
         assert leader.clock is not None
         plan = ev.GroupPlan(
@@ -248,7 +270,7 @@ class GroupCoordinator:
         """Tell a device in a group no controller here keeps to leave it (a leader plays on
         alone, a follower fades out); raise GroupRefusedError when it plays in no group."""
         conn = await self._connect(device_id, timeout_s)
-        state = await _state_of(conn)
+        state = await state_of(conn)
         group = state.group if state is not None else None
         if group is None:
             name = self._name(device_id)
@@ -281,15 +303,26 @@ class GroupCoordinator:
                     self._lost[event.device_id] = run.machine.plan.group_id
                 run.feed(ev.Lost(event.device_id, why))
         elif isinstance(event, Connected) and event.device_id in self._lost:
-            run = self._runs.get(self._lost.pop(event.device_id))
-            if run is not None:
-                task = asyncio.get_running_loop().create_task(self._rejoin(run, event.device_id))
-                self._rejoins.add(task)
-                task.add_done_callback(self._rejoins.discard)
+            back = self._rejoin(self._lost.pop(event.device_id), event.device_id)
+            task = asyncio.get_running_loop().create_task(back)
+            self._rejoins.add(task)
+            task.add_done_callback(self._rejoins.discard)
 
-    async def _rejoin(self, run: GroupRun, device_id: str) -> None:
+    async def _rejoin(self, group_id: str, device_id: str) -> None:
         """Join a member whose session came back to the group it was lost from: it stops what
-        it played on its own first (a member follows one roster), then joins at an instant."""
+        it played on its own first (a member follows one roster), then joins at an instant.
+        A group that ended meanwhile (two members, one lost) is formed again around the
+        member that led it last."""
+        run = self._runs.get(group_id)
+        if run is None:
+            ended = self._ended_rosters.get(group_id)
+            partner = ended.leader_device_id if ended is not None else ""
+            if partner and partner != device_id:
+                try:
+                    await self.async_group([partner, device_id])
+                except ConnectError as exc:
+                    _LOG.warning("%s could not rejoin %s: %s", device_id, partner, exc)
+            return
         async with self._lock:
             conn = self._devices.known_connection(device_id)
             roster = run.machine.roster
@@ -301,7 +334,7 @@ class GroupCoordinator:
             state = conn.state
             volume, muted = (state.volume, state.muted) if state else (50, False)
             waiter = run.ask(ev.JoinAsked(device_id, conn.clock, volume, muted), JOIN)
-        failure = await _outcome(waiter, OUTCOME_TIMEOUT_S)
+        failure = await outcome(waiter, OUTCOME_TIMEOUT_S)
         name = self._name(device_id)
         if failure is None:
             _LOG.info("group %s: %s is back in it", roster.group_id, name)
@@ -310,9 +343,12 @@ class GroupCoordinator:
                 "group %s: %s could not rejoin: %s", roster.group_id, name, failure.message
             )
 
-    async def _leave_first(self, conn: DeviceConnection, group: m.Group) -> None:
-        """Have a device that still plays in *group*, which the roster lost, stop and leave it;
-        return once it said so (or LEAVE_TIMEOUT_S passed: the join says the rest)."""
+    async def _leave_first(
+        self, conn: DeviceConnection, group: m.Group, *, alone: bool = False
+    ) -> None:
+        """Have a device that still plays in *group*, which the roster lost, stop and leave it
+        (*alone*: forget it and play on alone, as a leader does); return once it said so (or
+        LEAVE_TIMEOUT_S passed: the join says the rest)."""
         left = asyncio.Event()
 
         def listen(event: ConnectionEvent) -> None:
@@ -321,7 +357,7 @@ class GroupCoordinator:
                 left.set()
 
         unsubscribe = conn.subscribe(listen)
-        leave = m.GroupLeave(group.group_id, group.group_epoch, 0, self._fade_ms)
+        leave = m.GroupLeave(group.group_id, group.group_epoch, 0, self._fade_ms, alone)
         try:
             await conn.async_send(leave)
             await asyncio.wait_for(left.wait(), LEAVE_TIMEOUT_S)
@@ -330,9 +366,17 @@ class GroupCoordinator:
         finally:
             unsubscribe()
 
+    def _here(self) -> set[str]:
+        """Return the ids of the groups formed here: kept, ended a while ago, or before."""
+        return {*self._runs, *self._ended_rosters, *self._former}
+
     def _ended(self, run: GroupRun) -> None:
-        if self._runs.get(run.machine.plan.group_id) is run:
-            del self._runs[run.machine.plan.group_id]
+        group_id = run.machine.plan.group_id
+        if self._runs.get(group_id) is run:
+            del self._runs[group_id]
+        self._ended_rosters[group_id] = run.machine.roster
+        while len(self._ended_rosters) > ENDED_KEPT:
+            del self._ended_rosters[next(iter(self._ended_rosters))]
 
     def _run_of(self, device_id: str) -> GroupRun | None:
         return next(
@@ -348,23 +392,6 @@ class GroupCoordinator:
         return entry.name if entry is not None and entry.name else device_id
 
 
-async def _outcome(waiter: Waiter, timeout_s: float) -> m.Failure | None:
-    """Return a step's outcome (its failure, or None), or a TIMEOUT failure after *timeout_s*."""
-    try:
-        return await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
-    except TimeoutError:
-        return m.Failure(m.ErrorCode.TIMEOUT, "no answer in time")
-
-
-async def _state_of(conn: DeviceConnection) -> m.PlaybackState | None:
-    """Return *conn*'s last state, waiting a moment for the first after its Welcome."""
-    if conn.state is not None:
-        return conn.state
-    arrived = asyncio.Event()
-    unsubscribe = conn.subscribe(lambda e: arrived.set() if isinstance(e, StateChanged) else None)
-    try:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(arrived.wait(), STATE_WAIT_S)
-    finally:
-        unsubscribe()
-    return conn.state
+def _plays(state: m.PlaybackState | None) -> bool:
+    """Whether *state* is a session a group could be formed around (an item, held)."""
+    return state is not None and state.active and state.current_item is not None

@@ -98,6 +98,11 @@ async def test_nothing_playing_unknown_and_unreachable_devices_are_refused() -> 
     with pytest.raises(GroupRefusedError, match="A plays nothing") as refused:
         await groups.async_group(["a", "b"])
     assert refused.value.code == "not_active"
+    devices.add("c", 0, plays=True)
+    with pytest.raises(
+        GroupRefusedError, match=r"A plays nothing; C does: put it first \(`baton group C A`\)"
+    ):
+        await groups.async_group(["a", "c"])
     with pytest.raises(GroupRefusedError, match="no device ghost is known"):
         await groups.async_group(["b", "ghost"])
     devices.conns["b"].reachable = False
@@ -286,3 +291,62 @@ async def test_grouping_a_member_the_roster_lost_takes_it_back() -> None:
     assert report.ok, report
     assert devices.devices["b"].member.role is Role.FOLLOWING
     await groups.async_close()
+
+
+@pytest.mark.warning_logs(r"lost B: connection reset")
+async def test_a_group_of_two_that_lost_one_forms_again_when_it_is_back() -> None:
+    devices, groups = world()
+    await groups.async_group(["a", "b"])
+    devices.drop("b")
+    await until(lambda: groups.groups() == [], 2, "the group of one ends")
+    assert devices.devices["a"].member.role is Role.ALONE  # it plays on alone
+    devices.back("b")
+    await until(
+        lambda: (g := groups.group_of("b")) is not None and g.member("b").phase == "playing",  # type: ignore[union-attr]
+        3,
+        "a group of a and b again",
+    )
+    group = groups.group_of("b")
+    assert group is not None
+    assert group.leader_id == "a"
+    assert devices.devices["b"].member.role is Role.FOLLOWING
+    await groups.async_close()
+
+
+@pytest.mark.warning_logs(r"lost A: connection reset")
+async def test_a_lost_leader_of_two_comes_back_as_the_follower() -> None:
+    devices, groups = world()
+    await groups.async_group(["a", "b"])
+    devices.drop("a")
+    await until(lambda: groups.groups() == [], 2, "b took the session; the group of one ends")
+    assert devices.devices["b"].holds_session
+    devices.back("a")  # it still leads the group it knew, on its own
+    await until(
+        lambda: (g := groups.group_of("a")) is not None and g.member("a").phase == "playing",  # type: ignore[union-attr]
+        3,
+        "a back, following b",
+    )
+    group = groups.group_of("a")
+    assert group is not None
+    assert group.leader_id == "b"
+    assert devices.devices["a"].member.role is Role.FOLLOWING
+    await groups.async_close()
+
+
+async def test_a_group_formed_before_a_restart_is_grouped_again_when_named() -> None:
+    devices, groups = world()
+    report = await groups.async_group(["a", "b", "c"])
+    assert report.group is not None
+    await groups.async_close()  # the keeper dies: the devices play on in the group
+    restarted = GroupCoordinator(devices, join_lead_us=LEAD_US)  # type: ignore[arg-type]
+    with pytest.raises(GroupRefusedError, match="another controller keeps"):
+        await restarted.async_group(["a", "b", "c"])
+    restarted.remember_groups([report.group.group_id])
+    again = await restarted.async_group(["a", "b", "c"])
+    assert again.ok, again
+    assert again.group is not None
+    assert again.group.group_id != report.group.group_id
+    roles = {n: d.member.role for n, d in devices.devices.items()}
+    assert roles == {"a": Role.LEADING, "b": Role.FOLLOWING, "c": Role.FOLLOWING}
+    assert devices.devices["a"].holds_session
+    await restarted.async_close()

@@ -20,6 +20,7 @@ from client.group_keeper import Keeper
 from client.keeper_protocol import KeeperDirError, keeper_dir, socket_path
 from connect.errors import DeviceNotFoundError, GroupRefusedError, NotPairedError
 from connect.group.reports import GroupReport, GroupView, MemberView, Refusal
+from tests.waiting import until
 
 VIEW = GroupView(
     "grp-1",
@@ -45,9 +46,13 @@ class FakeController:
         self.addresses: list[tuple[str, int]] = []
         self.refuse: Exception | None = None
         self.names = {"Kitchen": "k", "Terrace": "t"}
+        self.remembered: list[str] = []
 
     async def async_start(self, browse_now: bool = True) -> None:
         return None
+
+    def remember_groups(self, group_ids: Sequence[str]) -> None:
+        self.remembered = list(group_ids)
 
     async def async_close(self) -> None:
         return None
@@ -205,6 +210,7 @@ async def test_other_interfaces_restart_an_idle_keeper(
 async def test_no_keeper_and_a_stale_socket_mean_no_groups(runtime: Path) -> None:
     client = GroupClient()
     assert await client.async_groups() == []  # nothing there: none is started to ask
+    assert not (runtime / "baton").exists()  # and asking made nothing
     stale = socket.socket(socket.AF_UNIX)
     stale.bind(str(socket_path(keeper_dir())))  # a keeper that died and left its socket
     stale.close()
@@ -259,3 +265,56 @@ def test_the_directory_is_this_users_alone(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
     assert keeper_dir() == tmp_path / "tmp" / f"baton-{os.getuid()}"
+
+
+def test_the_keeper_traces_when_the_environment_names_a_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from client.group_keeper import _trace_from_environment
+    from connect import telemetry
+    from tests.unit.tracing.support import reset_otel_globals
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    assert _trace_from_environment() is None
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # nobody listens
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # its spool
+    reset_otel_globals()
+    monkeypatch.setenv("BATON_KEEPER_INGEST", "tok-1")  # a token handed by the command
+    tracing = _trace_from_environment(user="ann")
+    try:
+        assert tracing is not None
+        assert telemetry.tracer() is not None
+        assert "BATON_KEEPER_INGEST" not in os.environ  # read once, not passed on
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
+        reset_otel_globals()
+
+
+async def test_the_groups_a_keeper_formed_are_noted_for_the_next(runtime: Path) -> None:
+    directory = keeper_dir()
+    (directory / "groups.kept").write_text('["grp-0", 7]')  # one noted before, one damaged
+    first = FakeController()
+    kept = Keeper([], idle_s=3600, controller=first)
+    ready_r, ready_w = os.pipe()
+    task = asyncio.get_running_loop().create_task(kept.async_serve(socket_path(directory), ready_w))
+    await asyncio.to_thread(os.read, ready_r, 16)
+    os.close(ready_r)
+    assert first.remembered == ["grp-0"]
+    await GroupClient().async_group(["Kitchen", "Terrace"])  # the fake keeps VIEW (grp-1) now
+    await until(
+        lambda: json.loads((directory / "groups.kept").read_text()) == ["grp-0", "grp-1"], 5
+    )
+    kept.stopped.set()
+    await task
+    second = FakeController()
+    again = Keeper([], idle_s=3600, controller=second)
+    ready_r, ready_w = os.pipe()
+    task = asyncio.get_running_loop().create_task(
+        again.async_serve(socket_path(directory), ready_w)
+    )
+    await asyncio.to_thread(os.read, ready_r, 16)
+    os.close(ready_r)
+    assert second.remembered == ["grp-0", "grp-1"]
+    again.stopped.set()
+    await task

@@ -1,0 +1,96 @@
+"""`baton group C B` while A and B play as a group: C joins the group B plays in (no new group),
+audible within a bound of the request, in sync with them, and nothing moves on A and B: no
+gap, no content jump (proven from the audio). The request-to-audible time is printed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from client.group_client import GroupClient
+from connect.clock import monotonic_us
+from tests.integration.cli.conftest import baton
+from tests.integration.devices.proof_drift import CODE, Member
+from tests.integration.devices.proof_group import pairwise_skews, read_heard
+from tests.integration.groups.conftest import JUMP_BOUND_US, assert_in_sync, content_moved
+from tests.integration.transfer.proof_audio import write_cyclic_position_track
+from tests.media_server import MediaServer
+from tests.receivers import RunningReceiver, start_receiver
+
+pytestmark = pytest.mark.slow
+
+MEMBERS = (
+    Member("A", 0, correct=True),
+    Member("B", -100, correct=True),
+    Member("C", +100, correct=True),
+)
+AUDIBLE_BOUND_US = 1_500_000  # request -> first sample heard on C: the CLI, the keeper, the lead
+EVERY_US = 250_000
+
+
+@pytest.fixture
+async def receivers(tmp_path: Path) -> AsyncIterator[list[RunningReceiver]]:
+    started = await asyncio.gather(
+        *(
+            start_receiver(tmp_path, member.name, output="capture", extra=member.extra())
+            for member in MEMBERS
+        )
+    )
+    yield list(started)
+    for receiver in started:
+        if receiver.process.returncode is None:
+            await receiver.stop()
+
+
+async def test_a_device_joins_a_playing_group_with_nothing_moving_on_its_members(
+    media_server: MediaServer,
+    receivers: list[RunningReceiver],
+    keeper_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_cyclic_position_track(media_server.root / "group.wav", 90_000, CODE)
+    connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
+    try:
+        assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
+        code, out, err = await baton(capsys, "group", "A", "B", *connect)
+        assert code == 0, (out, err)
+        # The music's own pace: A and B play together, long enough for B's drift correction
+        # (a line fitted over 5 s) to have settled, so what moves across C's join is the join's.
+        await asyncio.sleep(6.0)
+        requested = monotonic_us()
+        code, out, err = await baton(capsys, "group", "C", "B", "--json", *connect)
+        answered = monotonic_us()
+        assert code == 0, (out, err)
+        report = json.loads(out)
+        assert report["formed"] is False  # C joined the group B plays in
+        assert [x["name"] for x in report["group"]["members"]] == ["A", "B", "C"]
+        await asyncio.sleep(3.0)  # the music's own pace: all three
+    finally:
+        assert await GroupClient().async_stop()
+    for receiver in receivers:
+        await receiver.stop()
+    a, b, c = (read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True))
+    first = c.first_heard(requested)
+    assert first is not None
+    print(
+        f"C audible {(first - requested) / 1000:.0f} ms after `baton group C B` was run "
+        f"(its answer after {(answered - requested) / 1000:.0f} ms)"
+    )
+    assert first - requested <= AUDIBLE_BOUND_US
+    for member in (a, b):  # nothing moved on the members already playing
+        assert member.playing_through(requested - 1_000_000, answered + 2_000_000), member.name
+        moved = content_moved(
+            member, (requested - 1_000_000, requested), (answered + 300_000, answered + 1_500_000)
+        )
+        print(f"{member.name} moved {moved} us across the join")
+        assert abs(moved) <= JUMP_BOUND_US, (member.name, moved)
+    start = answered + 300_000
+    offsets = {h.name: h.offsets(start, start + 2_500_000, EVERY_US) for h in (a, b, c)}
+    skews = pairwise_skews(offsets)
+    print("skews after C joined (us):", {k: list(v.values()) for k, v in skews.items()})
+    for readings in skews.values():
+        assert_in_sync(list(readings.values()))
