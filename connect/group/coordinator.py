@@ -29,6 +29,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 from connect import telemetry
 from connect.cli_common import baton_command
@@ -38,7 +39,7 @@ from connect.group import events as ev
 from connect.group._group_run import Devices, GroupRun, Waiter, outcome, state_of
 from connect.group.membership import Membership
 from connect.group.reports import GroupReport, GroupView, Refusal
-from connect.group.rules import JOIN_LEAD_US, why_not_member
+from connect.group.rules import JOIN_LEAD_US, SLOW_JOIN_LEAD_US, why_not_member
 from connect.session.connection import (
     AccessDenied,
     Connected,
@@ -131,6 +132,7 @@ class GroupCoordinator:
                 await self._check_member(conn)
             formed = run is None
             waiters: list[tuple[str, Waiter]] = []
+            joins: dict[str, ev.JoinAsked] = {}
             if run is None:
                 leader = conns.pop(0)
                 held = leader.state.group if leader.state is not None else None
@@ -147,10 +149,15 @@ class GroupCoordinator:
                 volume, muted = (state.volume, state.muted) if state else (50, False)
                 assert conn.clock is not None  # _connect took samples
                 asked = ev.JoinAsked(conn.device_id, conn.clock, volume, muted)
+                joins[conn.device_id] = asked
                 waiters.append((conn.device_id, run.ask(asked, JOIN)))
         refused = []
         for device_id, waiter in waiters:
             failure = await outcome(waiter, OUTCOME_TIMEOUT_S)
+            if failure is not None and failure.code is m.ErrorCode.TIMEOUT and device_id in joins:
+                # Not ready by the instant (a slow first open): once more, with time to spare.
+                again = replace(joins[device_id], lead_us=SLOW_JOIN_LEAD_US)
+                failure = await outcome(run.ask(again, JOIN), OUTCOME_TIMEOUT_S)
             if failure is not None:
                 code = failure.code.name.lower()
                 refused.append(Refusal(device_id, self._name(device_id), failure.message, code))

@@ -59,6 +59,7 @@ class JoinAsked:
     clock: ClockEstimate
     volume: int = 50
     muted: bool = False
+    lead_us: int = 0  # from the join's sending to its instant; 0: the plan's join_lead_us
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class Membership(GroupState):
         member = m.GroupMember(device, self._next_rank, JOINING, event.volume, event.muted)
         self._next_rank += 1
         self._change(members=(*self._roster.members, member))
-        start_at = now + self.plan.join_lead_us
+        start_at = now + (event.lead_us or self.plan.join_lead_us)
         timeline = self._timeline_for(device)
         join = m.GroupJoin(self._roster, timeline, clock.to_device(start_at), self.plan.fade_ms)
         self._expect(device, JOIN)

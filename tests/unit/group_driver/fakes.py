@@ -64,6 +64,7 @@ class Device:
     holds_session: bool = False
     silent: bool = False  # receives, never answers (a hung device)
     preroll_fails: bool = False
+    slow_prerolls: int = 0  # this many pre-rolls take 300 ms (a slow first open), then 10 ms
     started_at: int | None = None  # its clock: the output's start edge
     stopped_at: int | None = None
     followed: list[m.GroupTimeline] = field(default_factory=list)
@@ -99,7 +100,8 @@ class Device:
                 failure = (
                     m.Failure(m.ErrorCode.MEDIA_NOT_FOUND, "404") if self.preroll_fails else None
                 )
-                loop.call_later(0.01, self.on, mb.Prerolled(failure))
+                slow, self.slow_prerolls = self.slow_prerolls > 0, max(0, self.slow_prerolls - 1)
+                loop.call_later(0.3 if slow else 0.01, self.on, mb.Prerolled(failure))
             elif isinstance(action, mb.ArmInstant):
                 self.later(action.at_us, mb.InstantPassed())
             elif isinstance(action, mb.StartAt):

@@ -9,6 +9,7 @@ import pytest
 from connect.errors import GroupRefusedError
 from connect.group.coordinator import GroupCoordinator
 from connect.group.member import Role
+from connect.group.rules import SLOW_JOIN_LEAD_US
 from connect.wire import messages as m
 from tests.unit.group_driver.fakes import Devices
 from tests.waiting import until
@@ -151,6 +152,22 @@ async def test_a_join_that_fails_on_the_device_is_in_the_report() -> None:
     assert report.group is not None
     assert report.group.member("c") is None
     assert devices.devices["c"].member.role is Role.ALONE
+    await groups.async_close()
+
+
+@pytest.mark.warning_logs(r"C: not ready by the instant")
+async def test_a_join_not_ready_by_its_instant_is_asked_once_more_with_time_to_spare() -> None:
+    devices, groups = world()
+    devices.devices["c"].slow_prerolls = 1
+    report = await groups.async_group(["a", "b", "c"])
+    assert report.ok, report.refused
+    assert report.group is not None
+    assert report.group.member("c") is not None
+    joins = [x for x in devices.devices["c"].received if isinstance(x, m.GroupJoin)]
+    assert len(joins) == 2
+    # The second instant is SLOW_JOIN_LEAD_US after it was sent, the first LEAD_US: the gap
+    # between the two instants is the second lead, less the first, plus the time between.
+    assert joins[1].start_at_us - joins[0].start_at_us > SLOW_JOIN_LEAD_US - LEAD_US
     await groups.async_close()
 
 
