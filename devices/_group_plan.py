@@ -19,9 +19,9 @@ FOLLOW_LEAD_US = 300_000
 instant is sooner: time to open or move its media (a pre-roll from the decoded copy)."""
 
 CHANGE_SLACK_US = 20_000
-"""A new timeline whose position differs from the one followed by less than this is the same
-content (a leader's clock read again to the millisecond): the follower's output, on the true
-clock, is left alone. More is a seek."""
+"""A new timeline whose position differs from where the follower's output is by less than this
+says what it plays already (a leader's clock read again, a start's own rounding): the output,
+on the true clock, is left alone. More is a seek."""
 
 
 @dataclass(frozen=True)
@@ -62,18 +62,37 @@ def on_the_ms(at_us: int, position_us: int) -> tuple[int, int]:
     return position_ms, at_us + (position_ms * 1000 - position_us)
 
 
+@dataclass(frozen=True)
+class Output:
+    """Where a follower's output is: item *item_uid* ("": none) at *position_us* at *as_of_us*."""
+
+    item_uid: str
+    position_us: int
+    as_of_us: int
+    playing: bool
+
+    def position_at(self, at_us: int) -> int:
+        """Return the content position (µs) the output is at at *at_us*."""
+        return self.position_us + (at_us - self.as_of_us if self.playing else 0)
+
+
 def follow_step(
-    old: m.GroupTimeline | None, new: m.GroupTimeline, now: int, *, lead_us: int = FOLLOW_LEAD_US
+    output: Output,
+    new: m.GroupTimeline,
+    now: int,
+    *,
+    lead_us: int = FOLLOW_LEAD_US,
+    slack_us: int = CHANGE_SLACK_US,
 ) -> FollowStep:
-    """Return what the follower's output must do about *new*, having followed *old*."""
+    """Return what a follower's *output* must do to be on the timeline *new*."""
     item = new.item
     if item is None:
-        return Silence()
+        return Keep() if not output.item_uid else Silence()
     begin = new.anchor_us + new.clock_offset_us  # the change, in this device's clock
-    same_item = old is not None and old.item is not None and old.item.uid == item.uid
-    if old is not None and same_item and old.playing == new.playing:
-        moved = abs(new.position_for_member(now) - old.position_for_member(now))
-        if moved < CHANGE_SLACK_US:
+    same_item = output.item_uid == item.uid
+    if same_item and output.playing == new.playing:
+        at = max(now, begin)
+        if abs(new.position_for_member(at) - output.position_at(at)) < slack_us:
             return Keep()
     if not new.playing:
         return PauseAt(max(begin, now), new.position_us // 1000)
@@ -107,11 +126,17 @@ def leader_timeline(
     )
 
 
+LEADER_SLACK_US = 250
+"""A leader's timeline read from the same anchor moves by nothing: more than this is news (its
+output's edge re-anchored it), sent at once so the followers are put on it."""
+
+
 def timeline_changed(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:
     """Return whether a leader's *new* timeline says something *old* did not (send it now)."""
-    if old is None:
+    if old is None or old.group_epoch != new.group_epoch:
         return True
-    return not isinstance(follow_step(old, new, now), Keep) or old.group_epoch != new.group_epoch
+    said = Output(old.item.uid if old.item else "", old.position_us, old.anchor_us, old.playing)
+    return not isinstance(follow_step(said, new, now, slack_us=LEADER_SLACK_US), Keep)
 
 
 def follower_state(

@@ -130,6 +130,12 @@ class PlayerBase:
         """Return the clock's last anchor (exact where an output edge set it), unextrapolated."""
         return self._anchor
 
+    @property
+    def awaiting_start(self) -> bool:
+        """Return True while a start's first sample is still to be presented (an exact output:
+        its OutputStarted then anchors the clock where the sample was really heard)."""
+        return self._edges.exact and self._edges.awaiting_start
+
     def clock(self) -> PlayerClock:
         """Return the position now, extrapolated from the last anchor (see the module doc)."""
         at = now_us()

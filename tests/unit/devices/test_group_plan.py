@@ -38,17 +38,34 @@ def test_a_start_is_moved_to_the_instant_its_whole_millisecond_is_due(at: int, p
     assert position_ms * 1000 - pos == start - at  # rate 1: the timeline reaches it then
 
 
+def on(line: m.GroupTimeline) -> plan.Output:
+    """The output of a follower exactly on *line* (its clock offset 0)."""
+    uid = line.item.uid if line.item is not None else ""
+    return plan.Output(uid, line.position_us, line.anchor_us, line.playing)
+
+
 def test_the_same_content_read_again_leaves_the_output_alone() -> None:
-    old = timeline()
     # The leader's clock read again 4 s on, 300 us apart from the extrapolation: no change.
     again = timeline(anchor=54 * S, position=97 * S + 300, revision=2)
-    assert plan.follow_step(old, again, 55 * S) == plan.Keep()
+    assert plan.follow_step(on(timeline()), again, 55 * S) == plan.Keep()
+    # A gapless change: the output went on to the next item on its own, as the leader did.
+    gone_on = plan.Output("b", 0, 60 * S, True)
+    assert plan.follow_step(gone_on, timeline(OTHER, 60 * S, 0), 61 * S) == plan.Keep()
+
+
+def test_an_output_off_the_timeline_is_put_back_on_it() -> None:
+    behind = plan.Output("a", 93 * S - 50_000, 50 * S, True)  # 50 ms behind
+    step = plan.follow_step(behind, timeline(), 51 * S)
+    assert isinstance(step, plan.StartFrom)
+    assert not step.load
+    stopped = plan.Output("", 0, 0, False)  # the track ended here first
+    assert isinstance(plan.follow_step(stopped, timeline(), 51 * S), plan.StartFrom)
 
 
 def test_a_seek_restarts_the_follower_on_the_ms_after_its_lead() -> None:
     now = 60 * S
     sought = timeline(anchor=now - 20_000, position=30 * S + 400, revision=2)
-    step = plan.follow_step(timeline(), sought, now)
+    step = plan.follow_step(on(timeline()), sought, now)
     assert isinstance(step, plan.StartFrom)
     assert not step.load
     at = now + plan.FOLLOW_LEAD_US
@@ -58,21 +75,20 @@ def test_a_seek_restarts_the_follower_on_the_ms_after_its_lead() -> None:
 
 def test_another_item_is_opened_and_a_pause_held_where_the_leader_paused() -> None:
     now = 60 * S
-    other = plan.follow_step(timeline(), timeline(OTHER, now, 0, revision=2), now)
+    other = plan.follow_step(on(timeline()), timeline(OTHER, now, 0, revision=2), now)
     assert isinstance(other, plan.StartFrom)
     assert other.load
-    paused = plan.follow_step(
-        timeline(), timeline(anchor=now, position=103 * S, playing=False), now
-    )
-    assert paused == plan.PauseAt(now, 103_000)
-    assert plan.follow_step(timeline(), timeline(None), now) == plan.Silence()
+    paused_line = timeline(anchor=now, position=103 * S, playing=False)
+    assert plan.follow_step(on(timeline()), paused_line, now) == plan.PauseAt(now, 103_000)
+    assert plan.follow_step(on(timeline()), timeline(None), now) == plan.Silence()
+    assert plan.follow_step(plan.Output("", 0, 0, False), timeline(None), now) == plan.Keep()
 
 
 def test_a_timeline_is_carried_out_at_its_instant_in_the_followers_clock() -> None:
     # The follower's clock reads 2 s less: the leader's 61 s is its 59 s.
     now = 58 * S
     resumed = timeline(anchor=61 * S, position=100 * S, offset=-2 * S, revision=2)
-    step = plan.follow_step(timeline(playing=False), resumed, now)
+    step = plan.follow_step(on(timeline(playing=False)), resumed, now)
     assert isinstance(step, plan.StartFrom)
     assert step.at_us == 59 * S  # later than its lead: at the timeline's own instant
 
