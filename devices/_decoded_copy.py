@@ -370,9 +370,10 @@ class CopyReader:
             self._next, self._due_at, self._started = frame, at_us, None
 
     def started_ms(self, at_us: int) -> int | None:
-        """Return the content (ms) a timed start presented at *at_us* (None: no such start)."""
+        """Return the content (ms) a timed start presented at *at_us* (None: no such start),
+        once: a later start (a resume, after a pause as long as it was) is not that one."""
         with self._lock:
-            started = self._started
+            started, self._started = self._started, None
         if started is None:
             return None
         frame = started[1] + (at_us - started[0]) * RATE // 1_000_000
