@@ -82,6 +82,10 @@ class PlayerBase:
         self._tasks = TaskOwner("player", _LOGGER)
         self._edges = OutputEdges(output.baton_fed)  # set again once the output is known
         self._paused_from: PlayerClock | None = None  # the playing clock a pause interrupted
+        # A pause's last sample, heard before libVLC's pause call returned (it can take longer
+        # than the sink's queue: after a gapless change, libVLC's stream lags the sink's).
+        self._pausing = False
+        self._stop_heard: int | None = None
         self._heard_from_us: int | None = None  # a gated stream's first sample: when it is heard
         self._next_url: str | None = None  # gapless: the track whose copy follows this one's
 
@@ -203,6 +207,8 @@ class PlayerBase:
     def _on_output_edge(self, edge: SinkEdge) -> None:
         # The output's, whichever media: the stop inside a new load reports here too.
         paused_from = self._paused_from
+        if not edge.started and self._pausing and self._state is PlayerState.PLAYING:
+            self._stop_heard = edge.at_us  # async_pause holds the clock there
         if not edge.started and self._state is PlayerState.PAUSED and paused_from is not None:
             # Through a sound server the sound stops the output's delay after the pause call:
             # what played meanwhile moved the content on, and the paused clock with it.
