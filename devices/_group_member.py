@@ -86,6 +86,7 @@ class GroupSide:
         self._sent: m.GroupTimeline | None = None  # a leader's last timeline sent
         self._sent_at = 0
         self._join_at = 0  # the instant of the join under way
+        self._end_group = False  # the last leave said: the group ends, play on alone
 
     # -------------------------------------------------------------------------- queries
 
@@ -115,6 +116,7 @@ class GroupSide:
             self._asked[m.GroupStep.LEAD] = link
         elif isinstance(body, m.GroupLeave):
             self._asked[m.GroupStep.LEAVE] = link
+            self._end_group = body.end_group
         elif isinstance(body, m.GroupVolume):
             self._asked[m.GroupStep.VOLUME] = link
         holds = self._host.state.active and self._host.state.current_item is not None
@@ -138,8 +140,7 @@ class GroupSide:
 
     def state_changed(self, state: m.PlaybackState) -> None:
         """A leader's state changed (a command, the player): send its timeline if it moved."""
-        if self.leading and not self._host.player.awaiting_start:
-            # (A start under way: its first sample's edge sends the timeline, exact.)
+        if self.leading:
             self._spawn(self._send_timeline(force=False), "group timeline")
 
     async def async_run(self) -> None:
@@ -147,7 +148,7 @@ class GroupSide:
         while True:
             await asyncio.sleep(TIMELINE_EVERY_S)  # a timer: cancelled on close
             _group_trace.report(self._member, self._followed or self._sent, self._host.player)
-            if self.leading and not self._host.player.awaiting_start:
+            if self.leading:
                 await self._send_timeline(force=True)
 
     # -------------------------------------------------------------------------- the machine
@@ -254,7 +255,8 @@ class GroupSide:
             output = plan.Output(
                 self._output_uid, anchor.position_ms * 1000, anchor.as_of_us, playing
             )
-            step = plan.follow_step(output, timeline, self._host.clock())
+            now = self._host.clock()
+            step = plan.follow_step(output, timeline, now, followed=self._followed)
             old, self._followed = self._followed, timeline
             try:
                 if isinstance(step, plan.Silence):
@@ -325,8 +327,11 @@ class GroupSide:
         if group is not None and member is not None and member.role is g.Role.FOLLOWING:
             self._show_following(group)
             return
-        if group is None and not own.active:  # a follower that left: alone, holding nothing
+        if group is None and (not own.active or not self._end_group):
+            # A follower that left, or a leader whose session moved on to its successor before
+            # it left (make-before-break): alone, holding nothing.
             self._host.publish_state(plan.alone_after_following(own), m.StateChangeReason.PLAYBACK)
+            self._sent = None
             return
         state = replace(own, revision=own.revision + 1, group=group)
         self._host.publish_state(state, m.StateChangeReason.PLAYBACK)
@@ -344,6 +349,8 @@ class GroupSide:
         member = self._member
         if member is None or member.group is None or member.role is not g.Role.LEADING:
             return
+        if self._host.player.awaiting_start:
+            return  # its first sample's edge anchors the clock where it is heard, then sends
         # The anchor, not a reading rounded to the ms now: where the output really was.
         anchor = self._host.player.anchor
         clock = m.PlaybackClock(anchor.position_ms, anchor.as_of_us, 1.0, anchor.playing)
@@ -376,10 +383,11 @@ class GroupSide:
 
 
 async def _start_from(player: Player, step: plan.StartFrom) -> None:
-    """Move (or open) the content paused, then start it at the step's instant, fading in."""
-    if step.load:
-        await player.async_load(step.item.url, step.position_ms, play=False)
-    else:
-        await player.async_pause()
-        await player.async_seek(step.position_ms)
+    """Pre-roll the content at the step's position, then start it at its instant, fading in.
+
+    Opened again even for the same item: a pre-roll's start is placed to the sample (the
+    decoded copy is scheduled at the instant), a paused output moved by a seek only to within
+    a few milliseconds.
+    """
+    await player.async_load(step.item.url, step.position_ms, play=False)
     await player.async_play_at(step.at_us, fade_in_ms=FOLLOW_FADE_MS)

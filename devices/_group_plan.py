@@ -23,6 +23,11 @@ CHANGE_SLACK_US = 20_000
 says what it plays already (a leader's clock read again, a start's own rounding): the output,
 on the true clock, is left alone. More is a seek."""
 
+LEADER_SLACK_US = 250
+"""A leader's timeline read from the same anchor moves by nothing: more than this between two
+of its timelines is news (a pause, a seek, its output's edge re-anchoring it): a leader sends it
+at once, a follower is put on it."""
+
 
 @dataclass(frozen=True)
 class Keep:
@@ -39,7 +44,8 @@ class PauseAt:
 
 @dataclass(frozen=True)
 class StartFrom:
-    """Open (*load*: another item) or move to *position_ms* paused, then play from *at_us*."""
+    """Pre-roll *item* at *position_ms* (*load*: another item than the output's), play from
+    *at_us*."""
 
     item: m.QueueItem
     position_ms: int
@@ -81,16 +87,18 @@ def follow_step(
     new: m.GroupTimeline,
     now: int,
     *,
+    followed: m.GroupTimeline | None = None,
     lead_us: int = FOLLOW_LEAD_US,
     slack_us: int = CHANGE_SLACK_US,
 ) -> FollowStep:
-    """Return what a follower's *output* must do to be on the timeline *new*."""
+    """Return what a follower's *output* must do to be on the timeline *new*, having
+    *followed* the one before (None: judge by the output alone)."""
     item = new.item
     if item is None:
         return Keep() if not output.item_uid else Silence()
     begin = new.anchor_us + new.clock_offset_us  # the change, in this device's clock
     same_item = output.item_uid == item.uid
-    if same_item and output.playing == new.playing:
+    if same_item and output.playing == new.playing and not _moved(followed, new, now):
         at = max(now, begin)
         if abs(new.position_for_member(at) - output.position_at(at)) < slack_us:
             return Keep()
@@ -99,6 +107,18 @@ def follow_step(
     at_us = max(begin, now + lead_us)
     position_ms, start_us = on_the_ms(at_us, new.position_for_member(at_us))
     return StartFrom(item, position_ms, start_us, load=not same_item)
+
+
+def _moved(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:
+    """Return whether the leader moved its content between *old* and *new* on one item (a
+    pause as short as a few ms, a seek): read in the leader's clock, so a fresh clock offset
+    alone is no move. The leader's timelines come from one anchor: any difference is news."""
+    if old is None or old.item is None or new.item is None or old.item.uid != new.item.uid:
+        return False
+    if old.playing != new.playing:
+        return True
+    leader_now = now - new.clock_offset_us
+    return abs(new.position_at(leader_now) - old.position_at(leader_now)) > LEADER_SLACK_US
 
 
 def leader_timeline(
@@ -124,11 +144,6 @@ def leader_timeline(
         playing,
         following,
     )
-
-
-LEADER_SLACK_US = 250
-"""A leader's timeline read from the same anchor moves by nothing: more than this is news (its
-output's edge re-anchored it), sent at once so the followers are put on it."""
 
 
 def timeline_changed(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:

@@ -122,3 +122,16 @@ def test_a_follower_shows_the_groups_item_held_elsewhere_and_alone_after_it_left
     alone = plan.alone_after_following(shown)
     assert (alone.status, alone.active, alone.group) == (m.PlaybackStatus.STOPPED, False, None)
     assert alone.revision == 6
+
+
+def test_a_move_of_the_leader_smaller_than_the_slack_is_still_followed() -> None:
+    # The leader paused for 5 ms: its new timeline is 5 ms behind the one followed. The output
+    # is within the slack of it, yet off: it is put on it.
+    followed = timeline()
+    resumed = timeline(anchor=60 * S, position=103 * S - 5_000, revision=3)
+    step = plan.follow_step(on(followed), resumed, 61 * S, followed=followed)
+    assert isinstance(step, plan.StartFrom)
+    # A fresh clock offset alone (the controller measured again) moves nothing.
+    remeasured = replace(followed, revision=4, clock_offset_us=-800)
+    kept = plan.follow_step(on(followed), remeasured, 61 * S, followed=followed)
+    assert kept == plan.Keep()
