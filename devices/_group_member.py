@@ -195,6 +195,7 @@ class GroupSide:
     async def _preroll(self, action: g.Preroll) -> None:
         """Open the timeline's item paused where it will be at the instant (whole ms)."""
         start_at, failure = self._join_at, None
+        asked = self._host.clock()
         try:
             async with self._host.lock:
                 timeout_s = max(0.05, (start_at - self._host.clock()) / 1e6)
@@ -204,6 +205,14 @@ class GroupSide:
                 )
         except ReceiverError as exc:
             failure = failure_from(exc)
+        done = self._host.clock()
+        # How much of the join's lead the pre-roll takes: what a shorter JOIN_LEAD_US must fit.
+        _LOG.info(
+            "group join: pre-rolled in %.0f ms, %.0f ms before the instant%s",
+            (done - asked) / 1000,
+            (start_at - done) / 1000,
+            f" (failed: {failure.message})" if failure is not None else "",
+        )
         await self._step(g.Prerolled(failure))
 
     async def _at_instant(self, at_us: int) -> None:

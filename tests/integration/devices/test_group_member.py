@@ -88,6 +88,8 @@ async def test_members_join_in_sync_with_no_gap_on_the_leader_and_one_leaves_alo
         leave_at, _ = await run.leave(2, LEAVE_FADE_MS)
         await asyncio.sleep(1.5)  # the others play on
         both_joined = run.joined_at["Slow"]
+        for receiver in run.receivers:  # what of the join's lead the pre-roll took
+            print(*(line.strip() for line in receiver.output if "pre-rolled" in line), sep="\n")
     lead, fast, slow = run.heard()
 
     # The leader: one presentation across both joins, its content unmoved by them.
