@@ -275,6 +275,8 @@ class GroupSide:
                     await asyncio.sleep(max(0, step.at_us - self._host.clock()) / 1e6)
                     await player.async_pause()
                     await player.async_seek(step.position_ms)
+                elif isinstance(step, plan.Slew):
+                    player.slew(step.delta_us)
                 elif isinstance(step, plan.StartFrom):
                     _LOG.info("following the leader's new timeline from %d ms", step.position_ms)
                     await _start_from(player, step)

@@ -28,6 +28,9 @@ LEADER_SLACK_US = 250
 of its timelines is news (a pause, a seek, its output's edge re-anchoring it): a leader sends it
 at once, a follower is put on it."""
 
+SLEW_MIN_US = 45
+"""A clock offset that changed by two frames (45 µs) or more is slewed out."""
+
 
 @dataclass(frozen=True)
 class Keep:
@@ -54,11 +57,20 @@ class StartFrom:
 
 
 @dataclass(frozen=True)
+class Slew:
+    """Move the content *delta_us* on (-: back) as it plays, a few frames a block: the leader
+    did not move, the clock offset between the two did (the controller measured it again, or
+    the two clocks drift apart)."""
+
+    delta_us: int
+
+
+@dataclass(frozen=True)
 class Silence:
     """The timeline has nothing to play: stop."""
 
 
-FollowStep = Keep | PauseAt | StartFrom | Silence
+FollowStep = Keep | PauseAt | StartFrom | Slew | Silence
 
 
 def on_the_ms(at_us: int, position_us: int) -> tuple[int, int]:
@@ -101,12 +113,23 @@ def follow_step(
     if same_item and output.playing == new.playing and not _moved(followed, new, now):
         at = max(now, begin)
         if abs(new.position_for_member(at) - output.position_at(at)) < slack_us:
-            return Keep()
+            return _slew_or_keep(followed, new, at)
     if not new.playing:
         return PauseAt(max(begin, now), new.position_us // 1000)
     at_us = max(begin, now + lead_us)
     position_ms, start_us = on_the_ms(at_us, new.position_for_member(at_us))
     return StartFrom(item, position_ms, start_us, load=not same_item)
+
+
+def _slew_or_keep(old: m.GroupTimeline | None, new: m.GroupTimeline, at: int) -> FollowStep:
+    """The leader did not move: slew by what the clock offset changed (exact, unlike the
+    output's clock, read to the millisecond), if by a frame or more."""
+    if old is None or not new.playing or old.group_epoch != new.group_epoch:
+        return Keep()
+    if old.item is None or new.item is None or old.item.uid != new.item.uid:
+        return Keep()  # the next item, gone on to gaplessly: positions of two items
+    delta = new.position_for_member(at) - old.position_for_member(at)
+    return Slew(delta) if abs(delta) >= SLEW_MIN_US else Keep()
 
 
 def _moved(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from devices._decoded_copy import CopyReader
+from devices._envelope import RATE
 from devices._load import LoadProgress
 from devices._output_timing import OutputEdges
 from devices._timed_sink import SinkEdge, TimedSink
@@ -139,6 +140,19 @@ class PlayerBase:
         """Return True while a start's first sample is still to be presented (an exact output:
         its OutputStarted then anchors the clock where the sample was really heard)."""
         return self._edges.exact and self._edges.awaiting_start
+
+    def slew(self, delta_us: int) -> bool:
+        """Move what plays *delta_us* of content on (-: back) without a seek, a few frames a
+        block (devices/_decoded_copy.py), the clock with it; False: not a decoded copy."""
+        content = self._sink.content if self._sink is not None else None
+        if not isinstance(content, CopyReader):
+            return False
+        frames = round(delta_us * RATE / 1_000_000)
+        content.slew(frames)
+        anchor = self._anchor  # the same content is heard that much earlier
+        moved = frames * 1_000_000 // RATE
+        self._anchor = PlayerClock(anchor.position_ms, anchor.as_of_us - moved, anchor.playing)
+        return True
 
     def clock(self) -> PlayerClock:
         """Return the position now, extrapolated from the last anchor (see the module doc)."""

@@ -243,3 +243,27 @@ async def test_the_next_item_goes_on_without_a_gap_and_leadership_moves_with_no_
     moved_skews = _skews_within([fast, slow], resumed_at + 700_000, resumed_at + 1_900_000)
     print("skews after the leader moved (us):", moved_skews)
     assert _worst(moved_skews) <= SKEW_BOUND_US, moved_skews
+
+
+async def test_a_changed_clock_offset_is_slewed_out_as_the_music_plays_without_a_seek(
+    tmp_path: Path, media_server: MediaServer
+) -> None:
+    shift_us = 2_000  # the follower's clock now said to read 2 ms less than the leader's
+    async with async_group_run(tmp_path, media_server, (LEADER, FAST), 40_000) as run:
+        timeline = await run.lead()
+        await run.join(1)
+        await asyncio.sleep(1.5)  # the music's own pace
+        remeasured = replace(timeline, revision=timeline.revision + 1, clock_offset_us=-shift_us)
+        await run.links[1].send(remeasured)  # as a controller's fresh measure would say
+        sent_at = monotonic_us()
+        await asyncio.sleep(7.5)  # the slew (a frame a block), then steady play
+    lead, fast = run.heard()
+    before = _skews_within([lead, fast], sent_at - 1_000_000, sent_at)
+    after = _skews_within([lead, fast], sent_at + 5_500_000, sent_at + 7_000_000)
+    print("skews before, after the new offset (us):", before, after)
+    assert _worst(before) <= SKEW_BOUND_US, before
+    # Fast plays 2 ms on now, as the new offset says, to within the proofs' bound ...
+    assert all(abs(s - shift_us) <= 200 for s in after[("Fast", "Lead")]), after
+    # ... and got there as it played: one presentation, no silence, no seek.
+    assert fast.playing_through(sent_at - 500_000, sent_at + 7_000_000)
+    assert not fast.silent_runs(sent_at - 500_000, sent_at + 7_000_000)

@@ -50,7 +50,10 @@ def test_the_same_content_read_again_leaves_the_output_alone() -> None:
     assert plan.follow_step(on(timeline()), again, 55 * S) == plan.Keep()
     # A gapless change: the output went on to the next item on its own, as the leader did.
     gone_on = plan.Output("b", 0, 60 * S, True)
-    assert plan.follow_step(gone_on, timeline(OTHER, 60 * S, 0), 61 * S) == plan.Keep()
+    next_line = timeline(OTHER, 60 * S, 0)
+    assert plan.follow_step(gone_on, next_line, 61 * S) == plan.Keep()
+    # ... the timeline followed was the first item's: nothing to slew between the two.
+    assert plan.follow_step(gone_on, next_line, 61 * S, followed=timeline()) == plan.Keep()
 
 
 def test_an_output_off_the_timeline_is_put_back_on_it() -> None:
@@ -131,7 +134,10 @@ def test_a_move_of_the_leader_smaller_than_the_slack_is_still_followed() -> None
     resumed = timeline(anchor=60 * S, position=103 * S - 5_000, revision=3)
     step = plan.follow_step(on(followed), resumed, 61 * S, followed=followed)
     assert isinstance(step, plan.StartFrom)
-    # A fresh clock offset alone (the controller measured again) moves nothing.
+    # A fresh clock offset alone (the controller measured again) is no move: the content is
+    # slewed by what it changed, as it plays; by less than two frames, left be.
     remeasured = replace(followed, revision=4, clock_offset_us=-800)
-    kept = plan.follow_step(on(followed), remeasured, 61 * S, followed=followed)
-    assert kept == plan.Keep()
+    slewed = plan.follow_step(on(followed), remeasured, 61 * S, followed=followed)
+    assert slewed == plan.Slew(800)  # this device's clock reads 800 us less: play 800 us on
+    again = replace(followed, revision=5, clock_offset_us=-30)
+    assert plan.follow_step(on(followed), again, 61 * S, followed=followed) == plan.Keep()
