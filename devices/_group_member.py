@@ -266,7 +266,8 @@ class GroupSide:
             )
             now = self._host.clock()
             step = plan.follow_step(output, timeline, now, followed=self._followed)
-            old, self._followed = self._followed, timeline
+            old = self._followed
+            self._followed = plan.now_followed(old, timeline, step)
             try:
                 if isinstance(step, plan.Silence):
                     await player.async_stop()

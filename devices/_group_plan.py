@@ -29,7 +29,8 @@ of its timelines is news (a pause, a seek, its output's edge re-anchoring it): a
 at once, a follower is put on it."""
 
 SLEW_MIN_US = 45
-"""A clock offset that changed by two frames (45 µs) or more is slewed out."""
+"""A clock offset that changed by more than two frames (45 µs), and more than the timeline says
+it may be off (`offset_uncertainty_us`), is slewed out."""
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,25 @@ def follow_step(
 
 def _slew_or_keep(old: m.GroupTimeline | None, new: m.GroupTimeline, at: int) -> FollowStep:
     """The leader did not move: slew by what the clock offset changed (exact, unlike the
-    output's clock, read to the millisecond), if by a frame or more."""
+    output's clock, read to the millisecond), if by more than the offset may be off: what
+    is within it is the measure's noise (the output stays on the offset it plays by, and a
+    drift of the two clocks adds up against it until it is out)."""
     if old is None or not new.playing or old.group_epoch != new.group_epoch:
         return Keep()
     if old.item is None or new.item is None or old.item.uid != new.item.uid:
         return Keep()  # the next item, gone on to gaplessly: positions of two items
     delta = new.position_for_member(at) - old.position_for_member(at)
-    return Slew(delta) if abs(delta) >= SLEW_MIN_US else Keep()
+    return Slew(delta) if abs(delta) > max(SLEW_MIN_US, new.offset_uncertainty_us) else Keep()
+
+
+def now_followed(
+    old: m.GroupTimeline | None, new: m.GroupTimeline, step: FollowStep
+) -> m.GroupTimeline:
+    """Return the timeline the output is on once *step* is done: *new*, and when it was left
+    to play on, at the clock offset it plays by (*old*'s)."""
+    if isinstance(step, Keep) and old is not None:
+        return replace(new, clock_offset_us=old.clock_offset_us)
+    return new
 
 
 def _moved(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:

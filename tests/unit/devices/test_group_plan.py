@@ -141,3 +141,12 @@ def test_a_move_of_the_leader_smaller_than_the_slack_is_still_followed() -> None
     assert slewed == plan.Slew(800)  # this device's clock reads 800 us less: play 800 us on
     again = replace(followed, revision=5, clock_offset_us=-30)
     assert plan.follow_step(on(followed), again, 61 * S, followed=followed) == plan.Keep()
+    # Within what the offset may be off, it is the measure's noise: left be, and the output
+    # stays on the offset it plays by, so that a slow drift adds up against it.
+    noisy = replace(followed, revision=6, clock_offset_us=-800, offset_uncertainty_us=1_000)
+    step = plan.follow_step(on(followed), noisy, 61 * S, followed=followed)
+    assert step == plan.Keep()
+    assert plan.now_followed(followed, noisy, step).clock_offset_us == 0
+    drifted = replace(noisy, revision=7, clock_offset_us=-1_300)
+    kept = plan.now_followed(followed, noisy, step)
+    assert plan.follow_step(on(kept), drifted, 61 * S, followed=kept) == plan.Slew(1_300)
