@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from connect.media_formats import format_of
+from devices._drift import respace
 from devices._envelope import RATE
 from devices._vlc_thread import VLCThread
 
@@ -47,6 +48,7 @@ _INSTANCE_ARGS = ["--intf=dummy", "--no-video", "--no-lua", "--aout=adummy", "--
 MAX_FRAMES = RATE * 60 * 60  # an hour: a longer "file" is a stream, or not worth the disk
 COPY_AHEAD_MS = 3_000  # a load waits until the copy holds this much past its position
 COPY_WAIT_S = 3.0  # ... or the whole track, at most this long; then libVLC's samples play
+SLEW_STEPS = 1  # a slew moves the content a frame a block at most (20-45 a second, <= 1 ms/s)
 _POLL_S = 0.005
 # libVLC seeks PCM by byte, to the sample, but its stream output drops the last 50 ms block of
 # a WAV: a WAV gets no copy of libVLC's (one of ffmpeg's keeps a WAV album gapless).
@@ -296,6 +298,7 @@ class CopyReader:
         self._taken = 0  # frames handed out since the load: how far libVLC's stream went
         self._due_at: int | None = None  # a timed start's instant, for its first block
         self._started: tuple[int, int] | None = None  # that block's instant and first frame
+        self._slew = 0  # content frames still to skip (+) or repeat (-), a few a block
 
     @property
     def next_frame(self) -> int:
@@ -309,6 +312,8 @@ class CopyReader:
         (`on_end`): libVLC's own stream, begun at 0, ends later. *fresh*: for a block libVLC
         just handed over (not one the sink refills after a jump).
         """
+        copy = self.copy
+        near_end = copy.complete and self._next + 2 * frames >= copy.frames_ready()
         with self._lock:
             if fresh and self._due_at is not None:
                 # The first block of a timed start, later than planned: the content the
@@ -316,12 +321,16 @@ class CopyReader:
                 self._next += max(0, at_us - self._due_at) * RATE // 1_000_000
                 self._due_at = None
                 self._started = (at_us, self._next)
-            first = self._next
-            self._next += frames
+            first, step = self._next, 0
+            if fresh and self._slew and not near_end:  # (never across a track's end)
+                step = max(-SLEW_STEPS, min(SLEW_STEPS, self._slew))
+                self._slew -= step
+            self._next += frames + step
             self._taken += frames if fresh else 0
             ended = self._ended
-        copy = self.copy
-        block = copy.read(first, frames)
+        block = copy.read(first, frames + step)
+        if step:  # the frames skipped or repeated at the block's quietest points
+            block = respace(block, copy.channels, -step)
         if not ended and copy.complete:
             total = copy.frames_ready()
             follow = self.follow
@@ -369,10 +378,18 @@ class CopyReader:
         with self._lock:
             self._next, self._due_at, self._started = frame, at_us, None
 
-    def started_ms(self, at_us: int) -> int | None:
-        """Return the content (ms) a timed start presented at *at_us* (None: no such start)."""
+    def slew(self, frames: int) -> None:
+        """Move the content on by *frames* (+: skipped, the output gets ahead; -: repeated, it
+        falls back) over the blocks to come, SLEW_STEPS a block at their quietest points: no
+        seek, nothing a listener hears."""
         with self._lock:
-            started = self._started
+            self._slew += frames
+
+    def started_ms(self, at_us: int) -> int | None:
+        """Return the content (ms) a timed start presented at *at_us* (None: no such start),
+        once: a later start (a resume, after a pause as long as it was) is not that one."""
+        with self._lock:
+            started, self._started = self._started, None
         if started is None:
             return None
         frame = started[1] + (at_us - started[0]) * RATE // 1_000_000

@@ -30,7 +30,14 @@ from devices._transfer_host import OutputEdges
 from devices.errors import ReceiverError
 from devices.failures import failure_from
 from devices.player import Player
-from devices.player_types import OutputStarted, OutputStopped, PlayerEvent
+from devices.player_types import (
+    OutputStarted,
+    OutputStopped,
+    PlayerEvent,
+    PlayerState,
+    TrackChanged,
+    TrackEnded,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -73,10 +80,13 @@ class GroupSide:
         self._lock = asyncio.Lock()
         self._edges = OutputEdges()
         self._asked: dict[m.GroupStep, ControllerLink] = {}  # who to answer, by step
-        self._followed: m.GroupTimeline | None = None  # what the output is on, as a follower
+        self._followed: m.GroupTimeline | None = None  # the last timeline followed
+        self._output_uid = ""  # the item a follower's output plays ("": none)
+        self._next_uid = ""  # the item set to follow it gaplessly
         self._sent: m.GroupTimeline | None = None  # a leader's last timeline sent
         self._sent_at = 0
         self._join_at = 0  # the instant of the join under way
+        self._end_group = False  # the last leave said: the group ends, play on alone
 
     # -------------------------------------------------------------------------- queries
 
@@ -106,15 +116,27 @@ class GroupSide:
             self._asked[m.GroupStep.LEAD] = link
         elif isinstance(body, m.GroupLeave):
             self._asked[m.GroupStep.LEAVE] = link
+            self._end_group = body.end_group
         elif isinstance(body, m.GroupVolume):
             self._asked[m.GroupStep.VOLUME] = link
         holds = self._host.state.active and self._host.state.current_item is not None
         await self._step(g.Received(body, holds_session=holds))
 
+    @property
+    def following(self) -> bool:
+        """Return True while the output is the group's, not this device's own session's."""
+        return self.leader is not None
+
     def on_player_event(self, event: PlayerEvent) -> None:
-        """Feed the player's output edges in (a start or a stop asked for)."""
+        """Feed the player's output edges in; a follower's gapless change moves its item."""
         if isinstance(event, OutputStarted | OutputStopped):
             self._edges.put(event)
+            if isinstance(event, OutputStarted) and self.leading:  # the clock is exact now
+                self._spawn(self._send_timeline(force=False), "group timeline")
+        elif isinstance(event, TrackChanged) and self.following:
+            self._output_uid, self._next_uid = self._next_uid, ""
+        elif isinstance(event, TrackEnded) and self.following:
+            self._output_uid = ""
 
     def state_changed(self, state: m.PlaybackState) -> None:
         """A leader's state changed (a command, the player): send its timeline if it moved."""
@@ -173,6 +195,7 @@ class GroupSide:
     async def _preroll(self, action: g.Preroll) -> None:
         """Open the timeline's item paused where it will be at the instant (whole ms)."""
         start_at, failure = self._join_at, None
+        asked = self._host.clock()
         try:
             async with self._host.lock:
                 timeout_s = max(0.05, (start_at - self._host.clock()) / 1e6)
@@ -182,6 +205,14 @@ class GroupSide:
                 )
         except ReceiverError as exc:
             failure = failure_from(exc)
+        done = self._host.clock()
+        # How much of the join's lead the pre-roll takes: what a shorter JOIN_LEAD_US must fit.
+        _LOG.info(
+            "group join: pre-rolled in %.0f ms, %.0f ms before the instant%s",
+            (done - asked) / 1000,
+            (start_at - done) / 1000,
+            f" (failed: {failure.message})" if failure is not None else "",
+        )
         await self._step(g.Prerolled(failure))
 
     async def _at_instant(self, at_us: int) -> None:
@@ -203,14 +234,16 @@ class GroupSide:
             try:
                 if player.clock().position_ms != position_ms:  # the timeline moved meanwhile
                     await player.async_seek(position_ms)
-                if not timeline.playing:
+                self._followed, self._output_uid = timeline, timeline.item.uid
+                if not timeline.playing:  # a paused group: joined, holding the position
                     await self._step_later(g.OutputEdge(action.at_us, position_ms * 1000))
                     return
                 await player.async_play_at(start_us, fade_in_ms=action.fade_ms)
+                await self._set_next(timeline)
             except ReceiverError as exc:
+                # No edge comes: the controller's GroupLeave, 2 s on, calls the join off.
                 _LOG.warning("group start failed: %s", exc)
                 return
-        self._followed = timeline
         at_us, position = await self._edges.async_next(OutputStarted, start_us, position_ms)
         await self._step(g.OutputEdge(at_us, position * 1000))
 
@@ -220,32 +253,50 @@ class GroupSide:
     # -------------------------------------------------------------------------- following
 
     async def _follow(self, timeline: m.GroupTimeline) -> None:
-        """Carry out a new timeline at its instant; the same content: leave the output be."""
-        old = self._followed
-        if old is None:  # the join's own: the start put the output on it
-            self._followed = timeline
-            return
-        step = plan.follow_step(old, timeline, self._host.clock())
-        self._followed = timeline
-        if isinstance(step, plan.Keep):
-            return
-        _LOG.info("following the leader's new timeline: %s", step)
+        """Put the output on a new timeline at its instant, unless it is on it already."""
         async with self._host.lock:
+            member = self._member
+            if member is None or member.timeline is not timeline:
+                return  # a newer one came meanwhile: its own task carries it out
             player = self._host.player
+            anchor = player.anchor
+            playing = anchor.playing and player.state is PlayerState.PLAYING
+            output = plan.Output(
+                self._output_uid, anchor.position_ms * 1000, anchor.as_of_us, playing
+            )
+            now = self._host.clock()
+            step = plan.follow_step(output, timeline, now, followed=self._followed)
+            old = self._followed
+            self._followed = plan.now_followed(old, timeline, step)
             try:
                 if isinstance(step, plan.Silence):
                     await player.async_stop()
+                    self._output_uid = ""
                 elif isinstance(step, plan.PauseAt):
                     await asyncio.sleep(max(0, step.at_us - self._host.clock()) / 1e6)
                     await player.async_pause()
                     await player.async_seek(step.position_ms)
-                else:
+                elif isinstance(step, plan.Slew):
+                    player.slew(step.delta_us)
+                elif isinstance(step, plan.StartFrom):
+                    _LOG.info("following the leader's new timeline from %d ms", step.position_ms)
                     await _start_from(player, step)
+                    self._output_uid = step.item.uid
+                await self._set_next(timeline)
             except ReceiverError as exc:
                 _LOG.warning("could not follow the group's timeline: %s", exc)
-        group = self._member.group if self._member is not None else None
-        if group is not None:
-            self._show_following(group)
+        said = (old.item, old.playing) if old is not None else None
+        if member.group is not None and said != (timeline.item, timeline.playing):
+            self._show_following(member.group)
+
+    async def _set_next(self, timeline: m.GroupTimeline) -> None:
+        """Open the timeline's next item early, to go on without a gap (the lock is held)."""
+        following = timeline.next_item
+        url = following.url if following is not None else None
+        player = self._host.player
+        if url != player.next_url:
+            await player.async_set_next(url)
+        self._next_uid = following.uid if following is not None and player.next_url else ""
 
     # -------------------------------------------------------------------------- leaving
 
@@ -288,8 +339,11 @@ class GroupSide:
         if group is not None and member is not None and member.role is g.Role.FOLLOWING:
             self._show_following(group)
             return
-        if group is None and not own.active:  # a follower that left: alone, holding nothing
+        if group is None and (not own.active or not self._end_group):
+            # A follower that left, or a leader whose session moved on to its successor before
+            # it left (make-before-break): alone, holding nothing.
             self._host.publish_state(plan.alone_after_following(own), m.StateChangeReason.PLAYBACK)
+            self._sent = None
             return
         state = replace(own, revision=own.revision + 1, group=group)
         self._host.publish_state(state, m.StateChangeReason.PLAYBACK)
@@ -307,6 +361,8 @@ class GroupSide:
         member = self._member
         if member is None or member.group is None or member.role is not g.Role.LEADING:
             return
+        if self._host.player.awaiting_start:
+            return  # its first sample's edge anchors the clock where it is heard, then sends
         # The anchor, not a reading rounded to the ms now: where the output really was.
         anchor = self._host.player.anchor
         clock = m.PlaybackClock(anchor.position_ms, anchor.as_of_us, 1.0, anchor.playing)
@@ -339,10 +395,11 @@ class GroupSide:
 
 
 async def _start_from(player: Player, step: plan.StartFrom) -> None:
-    """Move (or open) the content paused, then start it at the step's instant, fading in."""
-    if step.load:
-        await player.async_load(step.item.url, step.position_ms, play=False)
-    else:
-        await player.async_pause()
-        await player.async_seek(step.position_ms)
+    """Pre-roll the content at the step's position, then start it at its instant, fading in.
+
+    Opened again even for the same item: a pre-roll's start is placed to the sample (the
+    decoded copy is scheduled at the instant), a paused output moved by a seek only to within
+    a few milliseconds.
+    """
+    await player.async_load(step.item.url, step.position_ms, play=False)
     await player.async_play_at(step.at_us, fade_in_ms=FOLLOW_FADE_MS)

@@ -19,9 +19,18 @@ FOLLOW_LEAD_US = 300_000
 instant is sooner: time to open or move its media (a pre-roll from the decoded copy)."""
 
 CHANGE_SLACK_US = 20_000
-"""A new timeline whose position differs from the one followed by less than this is the same
-content (a leader's clock read again to the millisecond): the follower's output, on the true
-clock, is left alone. More is a seek."""
+"""A new timeline whose position differs from where the follower's output is by less than this
+says what it plays already (a leader's clock read again, a start's own rounding): the output,
+on the true clock, is left alone. More is a seek."""
+
+LEADER_SLACK_US = 250
+"""A leader's timeline read from the same anchor moves by nothing: more than this between two
+of its timelines is news (a pause, a seek, its output's edge re-anchoring it): a leader sends it
+at once, a follower is put on it."""
+
+SLEW_MIN_US = 45
+"""A clock offset that changed by more than two frames (45 µs), and more than the timeline says
+it may be off (`offset_uncertainty_us`), is slewed out."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,8 @@ class PauseAt:
 
 @dataclass(frozen=True)
 class StartFrom:
-    """Open (*load*: another item) or move to *position_ms* paused, then play from *at_us*."""
+    """Pre-roll *item* at *position_ms* (*load*: another item than the output's), play from
+    *at_us*."""
 
     item: m.QueueItem
     position_ms: int
@@ -48,11 +58,20 @@ class StartFrom:
 
 
 @dataclass(frozen=True)
+class Slew:
+    """Move the content *delta_us* on (-: back) as it plays, a few frames a block: the leader
+    did not move, the clock offset between the two did (the controller measured it again, or
+    the two clocks drift apart)."""
+
+    delta_us: int
+
+
+@dataclass(frozen=True)
 class Silence:
     """The timeline has nothing to play: stop."""
 
 
-FollowStep = Keep | PauseAt | StartFrom | Silence
+FollowStep = Keep | PauseAt | StartFrom | Slew | Silence
 
 
 def on_the_ms(at_us: int, position_us: int) -> tuple[int, int]:
@@ -62,24 +81,80 @@ def on_the_ms(at_us: int, position_us: int) -> tuple[int, int]:
     return position_ms, at_us + (position_ms * 1000 - position_us)
 
 
+@dataclass(frozen=True)
+class Output:
+    """Where a follower's output is: item *item_uid* ("": none) at *position_us* at *as_of_us*."""
+
+    item_uid: str
+    position_us: int
+    as_of_us: int
+    playing: bool
+
+    def position_at(self, at_us: int) -> int:
+        """Return the content position (µs) the output is at at *at_us*."""
+        return self.position_us + (at_us - self.as_of_us if self.playing else 0)
+
+
 def follow_step(
-    old: m.GroupTimeline | None, new: m.GroupTimeline, now: int, *, lead_us: int = FOLLOW_LEAD_US
+    output: Output,
+    new: m.GroupTimeline,
+    now: int,
+    *,
+    followed: m.GroupTimeline | None = None,
+    lead_us: int = FOLLOW_LEAD_US,
+    slack_us: int = CHANGE_SLACK_US,
 ) -> FollowStep:
-    """Return what the follower's output must do about *new*, having followed *old*."""
+    """Return what a follower's *output* must do to be on the timeline *new*, having
+    *followed* the one before (None: judge by the output alone)."""
     item = new.item
     if item is None:
-        return Silence()
+        return Keep() if not output.item_uid else Silence()
     begin = new.anchor_us + new.clock_offset_us  # the change, in this device's clock
-    same_item = old is not None and old.item is not None and old.item.uid == item.uid
-    if old is not None and same_item and old.playing == new.playing:
-        moved = abs(new.position_for_member(now) - old.position_for_member(now))
-        if moved < CHANGE_SLACK_US:
-            return Keep()
+    same_item = output.item_uid == item.uid
+    if same_item and output.playing == new.playing and not _moved(followed, new, now):
+        at = max(now, begin)
+        if abs(new.position_for_member(at) - output.position_at(at)) < slack_us:
+            return _slew_or_keep(followed, new, at)
     if not new.playing:
         return PauseAt(max(begin, now), new.position_us // 1000)
     at_us = max(begin, now + lead_us)
     position_ms, start_us = on_the_ms(at_us, new.position_for_member(at_us))
     return StartFrom(item, position_ms, start_us, load=not same_item)
+
+
+def _slew_or_keep(old: m.GroupTimeline | None, new: m.GroupTimeline, at: int) -> FollowStep:
+    """The leader did not move: slew by what the clock offset changed (exact, unlike the
+    output's clock, read to the millisecond), if by more than the offset may be off: what
+    is within it is the measure's noise (the output stays on the offset it plays by, and a
+    drift of the two clocks adds up against it until it is out)."""
+    if old is None or not new.playing or old.group_epoch != new.group_epoch:
+        return Keep()
+    if old.item is None or new.item is None or old.item.uid != new.item.uid:
+        return Keep()  # the next item, gone on to gaplessly: positions of two items
+    delta = new.position_for_member(at) - old.position_for_member(at)
+    return Slew(delta) if abs(delta) > max(SLEW_MIN_US, new.offset_uncertainty_us) else Keep()
+
+
+def now_followed(
+    old: m.GroupTimeline | None, new: m.GroupTimeline, step: FollowStep
+) -> m.GroupTimeline:
+    """Return the timeline the output is on once *step* is done: *new*, and when it was left
+    to play on, at the clock offset it plays by (*old*'s)."""
+    if isinstance(step, Keep) and old is not None:
+        return replace(new, clock_offset_us=old.clock_offset_us)
+    return new
+
+
+def _moved(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:
+    """Return whether the leader moved its content between *old* and *new* on one item (a
+    pause as short as a few ms, a seek): read in the leader's clock, so a fresh clock offset
+    alone is no move. The leader's timelines come from one anchor: any difference is news."""
+    if old is None or old.item is None or new.item is None or old.item.uid != new.item.uid:
+        return False
+    if old.playing != new.playing:
+        return True
+    leader_now = now - new.clock_offset_us
+    return abs(new.position_at(leader_now) - old.position_at(leader_now)) > LEADER_SLACK_US
 
 
 def leader_timeline(
@@ -109,9 +184,10 @@ def leader_timeline(
 
 def timeline_changed(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:
     """Return whether a leader's *new* timeline says something *old* did not (send it now)."""
-    if old is None:
+    if old is None or old.group_epoch != new.group_epoch:
         return True
-    return not isinstance(follow_step(old, new, now), Keep) or old.group_epoch != new.group_epoch
+    said = Output(old.item.uid if old.item else "", old.position_us, old.anchor_us, old.playing)
+    return not isinstance(follow_step(said, new, now, slack_us=LEADER_SLACK_US), Keep)
 
 
 def follower_state(

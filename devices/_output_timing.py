@@ -91,6 +91,11 @@ class OutputEdges:
         """Return the start latency to plan with for *kind*."""
         return self.latency.estimate_us(kind) if self.exact else ASSUMED_LATENCY_US
 
+    @property
+    def awaiting_start(self) -> bool:
+        """Return True between a start asked for and its first sample presented."""
+        return self._starting is not None
+
     def expect_start(self, kind: StartKind | None, position_ms: int) -> None:
         """Note that the next stretch starts at content *position_ms*."""
         self._starting = (kind, 0, position_ms)

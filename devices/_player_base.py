@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from devices._decoded_copy import CopyReader
+from devices._envelope import RATE
 from devices._load import LoadProgress
 from devices._output_timing import OutputEdges
 from devices._timed_sink import SinkEdge, TimedSink
@@ -82,6 +83,10 @@ class PlayerBase:
         self._tasks = TaskOwner("player", _LOGGER)
         self._edges = OutputEdges(output.baton_fed)  # set again once the output is known
         self._paused_from: PlayerClock | None = None  # the playing clock a pause interrupted
+        # A pause's last sample, heard before libVLC's pause call returned (it can take longer
+        # than the sink's queue: after a gapless change, libVLC's stream lags the sink's).
+        self._pausing = False
+        self._stop_heard: int | None = None
         self._heard_from_us: int | None = None  # a gated stream's first sample: when it is heard
         self._next_url: str | None = None  # gapless: the track whose copy follows this one's
 
@@ -129,6 +134,25 @@ class PlayerBase:
     def anchor(self) -> PlayerClock:
         """Return the clock's last anchor (exact where an output edge set it), unextrapolated."""
         return self._anchor
+
+    @property
+    def awaiting_start(self) -> bool:
+        """Return True while a start's first sample is still to be presented (an exact output:
+        its OutputStarted then anchors the clock where the sample was really heard)."""
+        return self._edges.exact and self._edges.awaiting_start
+
+    def slew(self, delta_us: int) -> bool:
+        """Move what plays *delta_us* of content on (-: back) without a seek, a few frames a
+        block (devices/_decoded_copy.py), the clock with it; False: not a decoded copy."""
+        content = self._sink.content if self._sink is not None else None
+        if not isinstance(content, CopyReader):
+            return False
+        frames = round(delta_us * RATE / 1_000_000)
+        content.slew(frames)
+        anchor = self._anchor  # the same content is heard that much earlier
+        moved = frames * 1_000_000 // RATE
+        self._anchor = PlayerClock(anchor.position_ms, anchor.as_of_us - moved, anchor.playing)
+        return True
 
     def clock(self) -> PlayerClock:
         """Return the position now, extrapolated from the last anchor (see the module doc)."""
@@ -197,6 +221,8 @@ class PlayerBase:
     def _on_output_edge(self, edge: SinkEdge) -> None:
         # The output's, whichever media: the stop inside a new load reports here too.
         paused_from = self._paused_from
+        if not edge.started and self._pausing and self._state is PlayerState.PLAYING:
+            self._stop_heard = edge.at_us  # async_pause holds the clock there
         if not edge.started and self._state is PlayerState.PAUSED and paused_from is not None:
             # Through a sound server the sound stops the output's delay after the pause call:
             # what played meanwhile moved the content on, and the paused clock with it.

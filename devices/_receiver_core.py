@@ -84,6 +84,8 @@ class ReceiverCore:
         player = self._player
         if player is None or not self._is_playing() or self._state.live:
             return
+        if self._groups.following:
+            return  # the group's timeline says what follows (devices/_group_member.py)
         url = self._following_url()
         if url != player.next_url:  # None too: a next track the queue no longer has goes
             self._tasks.async_spawn(self._async_set_next(player, url), "gapless next")
@@ -101,6 +103,8 @@ class ReceiverCore:
     def _on_player_event(self, event: PlayerEvent) -> None:
         self._transfers.on_player_event(event)
         self._groups.on_player_event(event)
+        if self._groups.following and isinstance(event, TrackEnded | TrackChanged):
+            return  # a follower's items are the leader's: its timelines say what comes next
         if isinstance(event, OutputStarted) and event.exact:
             self._tasks.async_spawn(self._realign_clock(event), "clock realignment")
         elif isinstance(event, TrackEnded):

@@ -20,7 +20,7 @@ from connect.clock import Clock
 from connect.wire import messages as m
 from devices.config import ReceiverConfig, check_name
 from devices.persistence import StateDirError
-from devices.resume import ResumableStore
+from devices.resume import ResumableStore, followed_elsewhere
 
 # Logged under the receiver's name, as before the split: docs/reliability.md quotes these lines.
 _LOG = logging.getLogger("devices.receiver")
@@ -120,23 +120,35 @@ class SessionSaver:
             _LOG.warning("ignoring the saved name %r: not a usable device name", saved)
             return self._config.name
 
+    def _new_session(self, device_id: str) -> m.PlaybackState:
+        config = self._config
+        return m.PlaybackState(
+            session_id=uuid.uuid4().hex,
+            revision=1,
+            device_id=device_id,
+            # Ownership epochs start at 1: a 0 is an older device's, which does not keep them.
+            epoch=1,
+            volume=min(config.initial_volume, config.max_volume),
+        )
+
     def initial_state(self, device_id: str) -> m.PlaybackState:
         """Return the saved session, stopped at its position, or a new one for *device_id*."""
         config = self._config
         restored = self._store.load_session()
+        if restored is not None and followed_elsewhere(restored):
+            # A follower's copy of its leader's session: after a restart it is in no group and
+            # holds no session, so it starts a session of its own (its volume kept).
+            _LOG.info("the saved session was a group's, followed from its leader: not restored")
+            volume = min(restored.volume, config.max_volume)
+            return replace(self._new_session(device_id), volume=volume)
         if restored is None:
-            return m.PlaybackState(
-                session_id=uuid.uuid4().hex,
-                revision=1,
-                device_id=device_id,
-                # Ownership epochs start at 1: a 0 is an older device's, which does not keep them.
-                epoch=1,
-                volume=min(config.initial_volume, config.max_volume),
-            )
-        # Nothing is loaded after a restart: the session comes back stopped at its position.
+            return self._new_session(device_id)
+        # Nothing is loaded after a restart: the session comes back stopped at its position,
+        # in no group (a leader's group went on under another member, or ended).
         _LOG.info("restored session %s at revision %d", restored.session_id, restored.revision)
         return replace(
             restored,
+            group=None,
             device_id=device_id,
             revision=restored.revision + 1,
             status=m.PlaybackStatus.STOPPED,

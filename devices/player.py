@@ -317,11 +317,17 @@ class Player(PlayerBase):
         if self._state is not PlayerState.PLAYING:
             return
         epoch = self._epoch
-        at = await thread.async_call(self._backend.pause)
+        self._pausing, self._stop_heard = True, None
+        try:
+            at = await thread.async_call(self._backend.pause)
+        finally:
+            self._pausing = False
         if self._moved_on(epoch, PlayerState.PLAYING):
             return
-        self._paused_from = self._anchor
-        self._anchor = PlayerClock(self._anchor.position_at(at), at, False)
+        heard = self._stop_heard
+        # The output stopped already: the content held is what it reached then, exactly.
+        self._paused_from = self._anchor if heard is None else None
+        self._anchor = PlayerClock(self._anchor.position_at(heard or at), at, False)
         self._set_state(PlayerState.PAUSED)
 
     async def async_seek(self, position_ms: int) -> None:

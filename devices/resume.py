@@ -138,6 +138,13 @@ class ResumableStore(SessionStore):
         self.write_session(state, now_us, self._now().encode())
 
 
+def followed_elsewhere(state: m.PlaybackState) -> bool:
+    """Return whether *state* is a group follower's copy of its leader's session (not its own:
+    a restart, out of the group, neither plays it nor holds it)."""
+    group = state.group
+    return group is not None and group.leader_device_id != state.device_id
+
+
 def decide(saved: SavedSession | None, window_s: float, now: Instant) -> ResumeDecision:
     """Decide whether the saved session should play on at start (see the module docstring)."""
     if window_s <= 0:
@@ -145,6 +152,8 @@ def decide(saved: SavedSession | None, window_s: float, now: Instant) -> ResumeD
     if saved is None:
         return ResumeDecision(False, "no saved session")
     state = saved.state
+    if followed_elsewhere(state):
+        return ResumeDecision(False, "the session was a group's, followed from its leader")
     if state.status not in (m.PlaybackStatus.PLAYING, m.PlaybackStatus.BUFFERING):
         return ResumeDecision(False, f"the session was {state.status.name.lower()} when saved")
     if state.current_item is None:

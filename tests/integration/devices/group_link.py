@@ -82,6 +82,10 @@ class GroupLink:
                         return body
                 await self._arrived.wait()
 
+    def last(self, kind: type[B]) -> B:
+        """Return the last body of *kind* received (there must be one)."""
+        return next(b for b in reversed(self.received) if isinstance(b, kind))
+
     def mark(self) -> int:
         """Return the index the next body received will have (for `next(after=...)`)."""
         return len(self.received)

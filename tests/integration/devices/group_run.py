@@ -41,6 +41,7 @@ class GroupRun:
     phases: dict[str, m.GroupMemberPhase] = field(default_factory=dict)
     joined_at: dict[str, int] = field(default_factory=dict)  # member name -> join instant
     timeline: m.GroupTimeline | None = None  # the leader's last, as relayed
+    leader: int = 0  # which member leads
 
     def id_of(self, index: int) -> str:
         """Return member *index*'s device id."""
@@ -52,7 +53,7 @@ class GroupRun:
             m.GroupMember(device, rank, phase)
             for rank, (device, phase) in enumerate(self.phases.items())
         )
-        return m.Group(GROUP, self.epoch, self.id_of(0), ranked)
+        return m.Group(GROUP, self.epoch, self.id_of(self.leader), ranked)
 
     async def lead(self) -> m.GroupTimeline:
         """Make member 0 (playing) lead; return its first timeline."""
@@ -83,12 +84,30 @@ class GroupRun:
     async def relay(self, after: int, says: Callable[[m.GroupTimeline], bool]) -> m.GroupTimeline:
         """Wait for the leader's first timeline from link index *after* on that *says* what the
         test changed, and send it to every follower, as the coordinating controller does."""
-        timeline = await self.links[0].next(m.GroupTimeline, says, after=after)
+        return await self.relay_from(0, after, says)
+
+    async def relay_from(
+        self, leader: int, after: int, says: Callable[[m.GroupTimeline], bool]
+    ) -> m.GroupTimeline:
+        """`relay`, from member *leader* (the group's leader now)."""
+        timeline = await self.links[leader].next(m.GroupTimeline, says, after=after)
         self.timeline = timeline
-        for index, link in enumerate(self.links[1:], start=1):
-            if self.phases.get(self.id_of(index)) is m.GroupMemberPhase.PLAYING:
+        for index, link in enumerate(self.links):
+            playing = self.phases.get(self.id_of(index)) is m.GroupMemberPhase.PLAYING
+            if index != leader and playing:
                 await link.send(timeline)  # its offset is 0: one machine, one clock
         return timeline
+
+    async def move_lead(self, index: int, state: m.PlaybackState) -> m.GroupDone:
+        """Make member *index* (a follower) the leader, taking *state* over; return its answer."""
+        self.epoch += 1
+        self.leader = index
+        link = self.links[index]
+        mark = link.mark()
+        await link.send(m.GroupLead(self.roster(), state))
+        done = await link.next(m.GroupDone, after=mark)
+        assert (done.step, done.group_epoch) == (m.GroupStep.LEAD, self.epoch), done
+        return done
 
     async def leave(
         self, index: int, fade_ms: int, lead_us: int = 300_000
@@ -114,9 +133,15 @@ class GroupRun:
 
 @contextlib.asynccontextmanager
 async def async_group_run(
-    tmp_path: Path, media: MediaServer, members: Sequence[Member], track_ms: int
+    tmp_path: Path,
+    media: MediaServer,
+    members: Sequence[Member],
+    track_ms: int,
+    *,
+    before: Sequence[m.QueueItem] = (),
 ) -> AsyncIterator[GroupRun]:
-    """Start the members' receivers and links, play the track on member 0; stop all after."""
+    """Start the members' receivers and links, play the track (after the items *before*, if
+    any) on member 0; stop all after."""
     write_cyclic_position_track(media.root / "group.wav", track_ms, CODE)
     item = m.QueueItem("g1", media.url("group.wav"), title="group", duration_ms=track_ms)
     receivers = list(
@@ -131,7 +156,7 @@ async def async_group_run(
     try:
         links.extend([await GroupLink.open(r.host, r.port) for r in receivers])
         run = GroupRun(members, receivers, links, item)
-        result = await links[0].command(m.SetQueue((item,), play=True))
+        result = await links[0].command(m.SetQueue((*before, item), play=True))
         assert result.failure is None, result.failure
         await links[0].next(
             m.StateSnapshot,

@@ -90,3 +90,28 @@ def test_an_unfinished_following_copy_is_not_continued(tmp_path: Path) -> None:
     reader.follow = a_copy(tmp_path / "b", 5_000, complete=False)
     block = reader.take(BLOCK, 5_000_000)
     assert set(block[100:]) == {0}
+
+
+def test_a_slew_skips_or_repeats_a_few_frames_a_block_and_never_at_the_end(
+    tmp_path: Path,
+) -> None:
+    from devices._decoded_copy import SLEW_STEPS
+
+    reader = CopyReader(a_copy(tmp_path, 20_000), 0, lambda _at: None)
+    reader.slew(3)  # three frames on: skipped, SLEW_STEPS a block (1)
+    first = reader.take(BLOCK, 1_000_000)
+    assert len(first) == BLOCK  # as long as asked: the timing is untouched
+    assert first[-1] == BLOCK - 1 + SLEW_STEPS  # the content moved on by a block's share
+    assert len(set(first)) == BLOCK  # each skipped frame simply left out
+    second = reader.take(BLOCK, 1_010_000)
+    assert second[-1] == 2 * BLOCK - 1 + 2 * SLEW_STEPS
+    reader.take(BLOCK, 1_010_000)
+    assert reader.take(BLOCK, 1_020_000)[-1] == 4 * BLOCK - 1 + 3  # all three now
+    reader.slew(-2)  # two back: repeated
+    third = reader.take(BLOCK, 1_030_000)
+    assert third[-1] == 5 * BLOCK - 1 + 3 - SLEW_STEPS
+    assert len(set(third)) == BLOCK - SLEW_STEPS  # a frame heard twice
+    # Never within two blocks of the track's end (a gapless change is placed there).
+    near = CopyReader(a_copy(tmp_path / "b", 1_000), 300, lambda _at: None)  # 2 blocks left
+    near.slew(2)
+    assert near.take(BLOCK, 1_000_000)[-1] == 300 + BLOCK - 1

@@ -38,17 +38,37 @@ def test_a_start_is_moved_to_the_instant_its_whole_millisecond_is_due(at: int, p
     assert position_ms * 1000 - pos == start - at  # rate 1: the timeline reaches it then
 
 
+def on(line: m.GroupTimeline) -> plan.Output:
+    """The output of a follower exactly on *line* (its clock offset 0)."""
+    uid = line.item.uid if line.item is not None else ""
+    return plan.Output(uid, line.position_us, line.anchor_us, line.playing)
+
+
 def test_the_same_content_read_again_leaves_the_output_alone() -> None:
-    old = timeline()
     # The leader's clock read again 4 s on, 300 us apart from the extrapolation: no change.
     again = timeline(anchor=54 * S, position=97 * S + 300, revision=2)
-    assert plan.follow_step(old, again, 55 * S) == plan.Keep()
+    assert plan.follow_step(on(timeline()), again, 55 * S) == plan.Keep()
+    # A gapless change: the output went on to the next item on its own, as the leader did.
+    gone_on = plan.Output("b", 0, 60 * S, True)
+    next_line = timeline(OTHER, 60 * S, 0)
+    assert plan.follow_step(gone_on, next_line, 61 * S) == plan.Keep()
+    # ... the timeline followed was the first item's: nothing to slew between the two.
+    assert plan.follow_step(gone_on, next_line, 61 * S, followed=timeline()) == plan.Keep()
+
+
+def test_an_output_off_the_timeline_is_put_back_on_it() -> None:
+    behind = plan.Output("a", 93 * S - 50_000, 50 * S, True)  # 50 ms behind
+    step = plan.follow_step(behind, timeline(), 51 * S)
+    assert isinstance(step, plan.StartFrom)
+    assert not step.load
+    stopped = plan.Output("", 0, 0, False)  # the track ended here first
+    assert isinstance(plan.follow_step(stopped, timeline(), 51 * S), plan.StartFrom)
 
 
 def test_a_seek_restarts_the_follower_on_the_ms_after_its_lead() -> None:
     now = 60 * S
     sought = timeline(anchor=now - 20_000, position=30 * S + 400, revision=2)
-    step = plan.follow_step(timeline(), sought, now)
+    step = plan.follow_step(on(timeline()), sought, now)
     assert isinstance(step, plan.StartFrom)
     assert not step.load
     at = now + plan.FOLLOW_LEAD_US
@@ -58,21 +78,20 @@ def test_a_seek_restarts_the_follower_on_the_ms_after_its_lead() -> None:
 
 def test_another_item_is_opened_and_a_pause_held_where_the_leader_paused() -> None:
     now = 60 * S
-    other = plan.follow_step(timeline(), timeline(OTHER, now, 0, revision=2), now)
+    other = plan.follow_step(on(timeline()), timeline(OTHER, now, 0, revision=2), now)
     assert isinstance(other, plan.StartFrom)
     assert other.load
-    paused = plan.follow_step(
-        timeline(), timeline(anchor=now, position=103 * S, playing=False), now
-    )
-    assert paused == plan.PauseAt(now, 103_000)
-    assert plan.follow_step(timeline(), timeline(None), now) == plan.Silence()
+    paused_line = timeline(anchor=now, position=103 * S, playing=False)
+    assert plan.follow_step(on(timeline()), paused_line, now) == plan.PauseAt(now, 103_000)
+    assert plan.follow_step(on(timeline()), timeline(None), now) == plan.Silence()
+    assert plan.follow_step(plan.Output("", 0, 0, False), timeline(None), now) == plan.Keep()
 
 
 def test_a_timeline_is_carried_out_at_its_instant_in_the_followers_clock() -> None:
     # The follower's clock reads 2 s less: the leader's 61 s is its 59 s.
     now = 58 * S
     resumed = timeline(anchor=61 * S, position=100 * S, offset=-2 * S, revision=2)
-    step = plan.follow_step(timeline(playing=False), resumed, now)
+    step = plan.follow_step(on(timeline(playing=False)), resumed, now)
     assert isinstance(step, plan.StartFrom)
     assert step.at_us == 59 * S  # later than its lead: at the timeline's own instant
 
@@ -106,3 +125,28 @@ def test_a_follower_shows_the_groups_item_held_elsewhere_and_alone_after_it_left
     alone = plan.alone_after_following(shown)
     assert (alone.status, alone.active, alone.group) == (m.PlaybackStatus.STOPPED, False, None)
     assert alone.revision == 6
+
+
+def test_a_move_of_the_leader_smaller_than_the_slack_is_still_followed() -> None:
+    # The leader paused for 5 ms: its new timeline is 5 ms behind the one followed. The output
+    # is within the slack of it, yet off: it is put on it.
+    followed = timeline()
+    resumed = timeline(anchor=60 * S, position=103 * S - 5_000, revision=3)
+    step = plan.follow_step(on(followed), resumed, 61 * S, followed=followed)
+    assert isinstance(step, plan.StartFrom)
+    # A fresh clock offset alone (the controller measured again) is no move: the content is
+    # slewed by what it changed, as it plays; by less than two frames, left be.
+    remeasured = replace(followed, revision=4, clock_offset_us=-800)
+    slewed = plan.follow_step(on(followed), remeasured, 61 * S, followed=followed)
+    assert slewed == plan.Slew(800)  # this device's clock reads 800 us less: play 800 us on
+    again = replace(followed, revision=5, clock_offset_us=-30)
+    assert plan.follow_step(on(followed), again, 61 * S, followed=followed) == plan.Keep()
+    # Within what the offset may be off, it is the measure's noise: left be, and the output
+    # stays on the offset it plays by, so that a slow drift adds up against it.
+    noisy = replace(followed, revision=6, clock_offset_us=-800, offset_uncertainty_us=1_000)
+    step = plan.follow_step(on(followed), noisy, 61 * S, followed=followed)
+    assert step == plan.Keep()
+    assert plan.now_followed(followed, noisy, step).clock_offset_us == 0
+    drifted = replace(noisy, revision=7, clock_offset_us=-1_300)
+    kept = plan.now_followed(followed, noisy, step)
+    assert plan.follow_step(on(kept), drifted, 61 * S, followed=kept) == plan.Slew(1_300)

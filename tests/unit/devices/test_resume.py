@@ -177,3 +177,35 @@ async def test_checkpoints_ask_for_saves_only_while_playing() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     await async_checkpoints(0, lambda: True, lambda: saves.append(1))  # 0: returns at once
+
+
+def test_a_group_followers_session_is_neither_resumed_nor_restored(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from connect.clock import monotonic_us
+    from devices._session_saving import SessionSaver
+    from devices.config import ReceiverConfig
+
+    roster = (m.GroupMember("lead", 0, m.GroupMemberPhase.PLAYING), m.GroupMember("me", 1))
+    followed = replace(
+        playing_state(), device_id="me", active=False, group=m.Group("g", 2, "lead", roster)
+    )
+    stamp = Instant(BOOT, 10_000_000, 5, False)
+    decision = decide(SavedSession(followed, stamp), 1800, stamp)
+    assert not decision.resume
+    assert "group" in decision.reason
+    store = ResumableStore(tmp_path)
+    store.prepare()
+    saver = SessionSaver(store, ReceiverConfig(name="T", state_dir=tmp_path), monotonic_us)
+    store.save_session(followed, monotonic_us())
+    fresh = saver.initial_state("me")
+    assert fresh.session_id != followed.session_id
+    assert (fresh.queue, fresh.group, fresh.active) == ((), None, False)
+    assert fresh.volume == followed.volume
+    # A leader's session is its own: restored stopped, in no group (the group went on without it).
+    led_roster = (m.GroupMember("me", 1, m.GroupMemberPhase.PLAYING),)
+    led = replace(followed, active=True, group=m.Group("g", 3, "me", led_roster))
+    store.save_session(led, monotonic_us())
+    restored = saver.initial_state("me")
+    assert (restored.session_id, restored.group) == (led.session_id, None)
+    assert restored.queue == led.queue
