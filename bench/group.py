@@ -78,16 +78,18 @@ def run(quick: bool, minutes: float | None = None) -> Iterable[Measurement]:
     steady_s = QUICK_STEADY_S if quick else 60 * (MINUTES if minutes is None else minutes)
     churn_s = QUICK_CHURN_S if quick else CHURN_S
     print(f"group: three receivers, {steady_s:g} s steady, {churn_s:g} s churn; load {_load()}")
-    heard, done = asyncio.run(_play(steady_s, churn_s))
+    heard, done = asyncio.run(play_group(steady_s, churn_s))
     print(f"group: load after the run {_load()}")
-    yield from _figures(heard, done, judge=not quick)
+    yield from figures(heard, done, judge=not quick)
 
 
 def _now_us() -> int:
     return time.monotonic_ns() // 1000
 
 
-async def _play(steady_s: float, churn_s: float) -> tuple[list[Heard], Run]:
+async def play_group(steady_s: float, churn_s: float) -> tuple[list[Heard], Run]:
+    """Play the run (steady, churn, leader killed) on three receivers; return what each one's
+    converter played and when the run did what."""
     with tempfile.TemporaryDirectory(prefix="baton-group-") as tmp:
         root = Path(tmp)
         (root / "media").mkdir()
@@ -173,7 +175,8 @@ async def _until(controller: Controller, device_id: str, holds) -> None:  # type
         unsubscribe()
 
 
-def _figures(heard: list[Heard], done: Run, *, judge: bool) -> Iterable[Measurement]:
+def figures(heard: list[Heard], done: Run, *, judge: bool) -> Iterable[Measurement]:
+    """Yield the run's figures, each judged against its target when *judge*."""
     kitchen, lounge, terrace = heard
     offsets = {h.name: h.offsets(*done.steady, READ_EVERY_US) for h in heard}
     pairs = pairwise_skews(offsets)
