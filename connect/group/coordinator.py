@@ -157,15 +157,19 @@ class GroupCoordinator:
         view = None if run.machine.over else run.view()
         return GroupReport(view, formed, tuple(refused))
 
-    async def async_ungroup(self, device_id: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    async def async_ungroup(
+        self, device_id: str, *, timeout_s: float = CONNECT_TIMEOUT_S, at_us: int = 0
+    ) -> None:
         """Take *device_id* out of its group: it fades out and stops (a leader hands the session
-        to the next member first; the last member plays on alone). A device in a group no
-        controller here keeps (its controller is gone) is told to leave it all the same."""
+        to the next member first; the last member plays on alone); a follower given *at_us*
+        (this clock) is silent from then. A device in a group no controller here keeps (its
+        controller is gone) is told to leave it all the same."""
         run = self._run_of(device_id)
         if run is None:
             await self._leave_foreign(device_id, timeout_s)
             return
-        failure = await outcome(run.ask(ev.LeaveAsked(device_id), LEAVE), OUTCOME_TIMEOUT_S)
+        asked = ev.LeaveAsked(device_id, at_us)
+        failure = await outcome(run.ask(asked, LEAVE), OUTCOME_TIMEOUT_S)
         if failure is not None:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)

@@ -148,17 +148,18 @@ class Membership(GroupState):
             return [Outcome(device, LEAVE, failure(f"{self._name(device)} {why}"))]
         if device == self._roster.leader_device_id:
             return self._replace_leader(now, lost=False)
-        return self._leave(device, now)
+        return self._leave(device, now, event.at_us)
 
-    def _leave(self, device: str, now: int) -> list[Action]:
+    def _leave(self, device: str, now: int, at_us: int = 0) -> list[Action]:
         self._set_phase(device, LEAVING)
         fade_us = self.plan.fade_ms * 1000
-        leave_at = self._clocks[device].to_device(now + fade_us)
+        silent_at = max(now + fade_us, at_us)  # at_us: a transfer's switch instant plus its fade
+        leave_at = self._clocks[device].to_device(silent_at)
         leave = m.GroupLeave(self._group_id, self._roster.group_epoch, leave_at, self.plan.fade_ms)
         self._expect(device, LEAVE)
         return [
             Send(device, leave),
-            ArmTimer(Timer(TimerKind.ANSWER, device), now + fade_us + self.plan.answer_timeout_us),
+            ArmTimer(Timer(TimerKind.ANSWER, device), silent_at + self.plan.answer_timeout_us),
             self._roster_to_leader(),
         ]
 

@@ -38,7 +38,7 @@ import asyncio
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from connect import telemetry
@@ -93,8 +93,11 @@ class TransferCoordinator:
         options: m.TransferOptions = DEFAULT_OPTIONS,
         *,
         timeout_s: float = OFFER_DEADLINE_S,
+        on_send: Callable[[m.TransferRole, m.Body], None] | None = None,
     ) -> TransferOutcome:
-        """Move the session from *source_id* to *target_id*; never raises for a failed step."""
+        """Move the session from *source_id* to *target_id*; never raises for a failed step.
+        *on_send* sees each message just before it goes out (a group's moves time its members
+        by the commits' switch instant, client/group_moves.py)."""
         tid = uuid.uuid4().hex
         requested_at = self._clock()
         async with self._lock:
@@ -105,6 +108,7 @@ class TransferCoordinator:
                 telemetry.start_transfer(tid, source_id, target_id, mode)
             ) as span:
                 run = _Run(self._controller, self._clock, tid, source_id, target_id, timeout_s)
+                run.on_send = on_send
                 try:
                     outcome = await run.async_execute(options, requested_at)
                 except StepFailedError as exc:
@@ -220,6 +224,7 @@ class _Run:
             controller, tid, source_id, target_id, timeout_s, self.events.put_nowait
         )
         self.timers: dict[c.Timer, asyncio.TimerHandle] = {}
+        self.on_send: Callable[[m.TransferRole, m.Body], None] | None = None
 
     def close(self) -> None:
         for unsubscribe in self.preflight.unsubscribe:
@@ -248,6 +253,8 @@ class _Run:
         if isinstance(action, c.Send):
             device_id = self.source_id if action.role is c.SOURCE else self.target_id
             conn = self.controller.connection(device_id)
+            if self.on_send is not None:
+                self.on_send(action.role, action.body)
             try:
                 await conn.async_send(action.body)
             except ConnectError as exc:

@@ -1,0 +1,216 @@
+"""Transfers that touch a group (issue 17): a whole group's music moved to one device, carried
+out by the controller that keeps the group (the keeper for `baton`, client/group_keeper.py).
+
+A transfer FROM a member (the leader, or a follower resolved to its leader, which is said) is
+the ordinary make-before-break transfer from the leader (connect/transfer/coordinator.py); when
+the source's commit goes out, each follower is asked to leave at the commit's switch instant,
+its fade ending where the source's does, so every member of the group falls silent with the
+source and the target takes over alone: the group ends. Should the transfer fail after that
+(the target failed and the music went back to the leader), the followers are grouped with the
+leader again. A transfer ONTO a member is refused here, in words, before anything is sent.
+
+`plan_move` is pure (which transfer, which members, what to say, or why not); `async_move` runs
+it on a controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from connect.errors import ConnectError, GroupRefusedError
+from connect.group.reports import GroupView
+from connect.transfer.coordination import DEFAULT_OPTIONS, TransferOutcome
+from connect.wire import messages as m
+
+if TYPE_CHECKING:
+    from connect.controller import Controller
+
+__all__ = ["GroupMove", "async_move", "outcome_from_json", "outcome_json", "plan_move"]
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GroupMove:
+    """One transfer touching a group: from *source_id* (a leader) to *target_id*."""
+
+    source_id: str
+    target_id: str
+    followers: tuple[str, ...] = ()  # members that fall silent at the switch instant
+    group_id: str = ""  # "" : no group is touched, an ordinary transfer
+    said: str = ""  # what the controller resolved, in words ("" : nothing)
+
+
+def plan_move(source_id: str, target_id: str, groups: Sequence[GroupView]) -> GroupMove:
+    """Return the transfer to run for *source_id* -> *target_id* given the groups kept, or
+    raise GroupRefusedError saying why none is (nothing has been sent)."""
+    source = next((g for g in groups if g.member(source_id) is not None), None)
+    target = next((g for g in groups if g.member(target_id) is not None), None)
+    if target is not None:
+        name = _name(target, target_id)
+        if source is not None and source.group_id == target.group_id:
+            raise GroupRefusedError(
+                f"{_name(source, source_id)} and {name} play in one group already",
+                device=target_id,
+                code="invalid_argument",
+            )
+        raise GroupRefusedError(
+            f"{name} plays in a group led by {target.leader_name}: moving music onto a group "
+            f"is not built yet; ungroup {name} first (baton ungroup {name})",
+            device=target_id,
+            code="busy",
+        )
+    if source is None:
+        return GroupMove(source_id, target_id)
+    leader = source.leader_id
+    followers = tuple(x.device_id for x in source.members if x.device_id != leader)
+    said = ""
+    if source_id != leader:
+        said = (
+            f"{_name(source, source_id)} follows {source.leader_name} in a group: "
+            f"moving the group's music from {source.leader_name}"
+        )
+    return GroupMove(leader, target_id, followers, source.group_id, said)
+
+
+async def async_move(
+    controller: Controller,
+    source_id: str,
+    target_id: str,
+    options: m.TransferOptions = DEFAULT_OPTIONS,
+) -> tuple[GroupMove, TransferOutcome]:
+    """Run the transfer *source_id* -> *target_id*, a group's members with it (see the module
+    docstring); raise GroupRefusedError before anything is sent when it cannot be done."""
+    from connect.transfer.coordinator import TransferCoordinator
+
+    move = plan_move(source_id, target_id, controller.groups())
+    if move.said:
+        _LOG.info("%s", move.said)
+    leaves: list[asyncio.Task[None]] = []
+
+    def on_send(role: m.TransferRole, body: m.Body) -> None:
+        """The source's commit: every follower falls silent where the source does."""
+        if role is not m.TransferRole.SOURCE or not isinstance(body, m.TransferCommit):
+            return
+        conn = controller.known_connection(move.source_id)
+        if leaves or conn is None or conn.clock is None:
+            return
+        silent_at = conn.clock.to_local(body.switch_at_us) + body.fade_ms * 1000
+        loop = asyncio.get_running_loop()
+        for device_id in move.followers:
+            leave = controller.async_ungroup(device_id, at_us=silent_at)
+            leaves.append(loop.create_task(leave, name=f"baton-group-move {device_id}"))
+
+    coordinator = TransferCoordinator(controller)
+    hook = on_send if move.followers else None
+    outcome = await coordinator.async_transfer(move.source_id, target_id, options, on_send=hook)
+    for result in await asyncio.gather(*leaves, return_exceptions=True):
+        if isinstance(result, BaseException):
+            _LOG.warning("a member did not leave with the transfer: %s", result)
+    if leaves and not outcome.ok:  # the music stayed on (or went back to) the leader
+        await _regroup(controller, move)
+    return move, outcome
+
+
+async def _regroup(controller: Controller, move: GroupMove) -> None:
+    """Put the followers that left with a failed transfer back with their leader."""
+    try:
+        await controller.async_group([move.source_id, *move.followers])
+    except ConnectError as exc:
+        _LOG.warning("could not group the members again after the failed transfer: %s", exc)
+
+
+def _name(group: GroupView, device_id: str) -> str:
+    member = group.member(device_id)
+    return member.name if member is not None else device_id
+
+
+def outcome_json(outcome: TransferOutcome) -> dict[str, Any]:
+    """Return *outcome* as a JSON object (the keeper's answer to a transfer)."""
+    failure = outcome.failure
+    return {
+        **{k: getattr(outcome, k) for k in _PLAIN},
+        "mode": outcome.mode.name,
+        "failure": [failure.code.name, failure.message] if failure is not None else None,
+        "timings": asdict(outcome.timings) if outcome.timings is not None else None,
+    }
+
+
+def outcome_from_json(data: dict[str, Any]) -> TransferOutcome:
+    """Return the outcome *data* describes (as `outcome_json` wrote it); raise KeyError."""
+    failure = data["failure"]
+    timings = data["timings"]
+    return TransferOutcome(
+        **{k: data[k] for k in _PLAIN},
+        mode=m.TransferMode[data["mode"]],
+        failure=m.Failure(m.ErrorCode[failure[0]], failure[1]) if failure else None,
+        timings=m.TransferTimings(**timings) if timings else None,
+    )
+
+
+_PLAIN = (
+    "transfer_id", "source_id", "target_id", "source_reachable", "rolled_back", "revision",
+    "paused", "owner_id", "mode_reason",
+)  # fmt: skip
+
+
+def options_json(options: m.TransferOptions) -> dict[str, Any]:
+    """Return *options* as a JSON object (a transfer asked of the keeper)."""
+    return {
+        "mode": options.mode.name,
+        "volume_policy": options.volume_policy.name,
+        "source_after": options.source_after.name,
+        "paused": options.paused,
+        "fade_ms": options.fade_ms,
+    }
+
+
+def options_from_json(data: dict[str, Any]) -> m.TransferOptions:
+    """Return the options *data* describes; raise KeyError/TypeError/ValueError."""
+    fade_ms = data["fade_ms"]
+    if not isinstance(fade_ms, int) or isinstance(fade_ms, bool) or not 0 <= fade_ms <= 10_000:
+        raise ValueError("fade_ms must be a whole number of ms, 0-10000")
+    return m.TransferOptions(
+        mode=m.TransferMode[data["mode"]],
+        volume_policy=m.VolumePolicy[data["volume_policy"]],
+        source_after=m.SourceAfter[data["source_after"]],
+        paused=bool(data["paused"]),
+        fade_ms=fade_ms,
+    )
+
+
+async def async_transfer_answer(
+    controller: Controller,
+    request: dict[str, Any],
+    find: Callable[[str, float], Awaitable[str]],
+    timeout: float,
+) -> dict[str, Any]:
+    """Return the keeper's answer to a "transfer" request (the devices found by *find*)."""
+    options = options_from_json(request["options"])
+    source = await find(str(request["source"]), timeout)
+    target = await find(str(request["target"]), timeout)
+    move, outcome = await async_move(controller, source, target, options)
+    return {"ok": True, "said": move.said, "outcome": outcome_json(outcome)}
+
+
+async def async_group_transfer(
+    args: Any, source_id: str, target_id: str, options: m.TransferOptions
+) -> TransferOutcome | None:
+    """`baton transfer` where the source or the target is in a group this user's keeper keeps:
+    run it there, saying what was resolved (on stderr); None: neither is (a plain transfer)."""
+    from client.group_client import GroupClient
+    from client.group_commands import async_kept_groups
+
+    groups = await async_kept_groups(args)
+    if not any(g.member(source_id) or g.member(target_id) for g in groups):
+        return None
+    client = GroupClient(interfaces=args.interface, connect=args.connect, timeout=args.timeout)
+    said, outcome = await client.async_transfer(args.source, args.target, options)
+    if said:
+        print(said, file=sys.stderr)
+    return outcome
