@@ -16,6 +16,7 @@ it on a controller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from connect.errors import ConnectError, GroupRefusedError
 from connect.group.reports import GroupView
+from connect.session import playback
 from connect.transfer.coordination import DEFAULT_OPTIONS, TransferOutcome
 from connect.wire import messages as m
 
@@ -33,6 +35,11 @@ if TYPE_CHECKING:
 __all__ = ["GroupMove", "async_move", "outcome_from_json", "outcome_json", "plan_move"]
 
 _LOG = logging.getLogger(__name__)
+
+ONTO_LEAD_US = 450_000
+"""A transfer onto a group switches no sooner than this after the leader's Ready: a follower
+starts a new timeline only if it heard it 300 ms ahead (devices/_group_plan.FOLLOW_LEAD_US),
+and the target's commit, which tells them, goes out a round trip or two after Ready."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class GroupMove:
     followers: tuple[str, ...] = ()  # members that fall silent at the switch instant
     group_id: str = ""  # "" : no group is touched, an ordinary transfer
     said: str = ""  # what the controller resolved, in words ("" : nothing)
+    onto: bool = False  # the music moves onto the group (target_id leads it), not off it
 
 
 def plan_move(source_id: str, target_id: str, groups: Sequence[GroupView]) -> GroupMove:
@@ -51,31 +59,31 @@ def plan_move(source_id: str, target_id: str, groups: Sequence[GroupView]) -> Gr
     raise GroupRefusedError saying why none is (nothing has been sent)."""
     source = next((g for g in groups if g.member(source_id) is not None), None)
     target = next((g for g in groups if g.member(target_id) is not None), None)
-    if target is not None:
-        name = _name(target, target_id)
-        if source is not None and source.group_id == target.group_id:
-            raise GroupRefusedError(
-                f"{_name(source, source_id)} and {name} play in one group already",
-                device=target_id,
-                code="invalid_argument",
-            )
+    if source is not None and target is not None:
+        one = source.group_id == target.group_id
         raise GroupRefusedError(
-            f"{name} plays in a group led by {target.leader_name}: moving music onto a group "
-            f"is not built yet; ungroup {name} first (baton ungroup {name})",
+            f"{_name(source, source_id)} and {_name(target, target_id)} play in one group already"
+            if one
+            else f"{_name(source, source_id)} and {_name(target, target_id)} play in two groups: "
+            f"moving one group onto another is not built; ungroup one of them first",
             device=target_id,
-            code="busy",
+            code="invalid_argument" if one else "busy",
         )
-    if source is None:
+    group = source or target
+    if group is None:
         return GroupMove(source_id, target_id)
-    leader = source.leader_id
-    followers = tuple(x.device_id for x in source.members if x.device_id != leader)
+    leader, member = group.leader_id, source_id if source is not None else target_id
+    followers = tuple(x.device_id for x in group.members if x.device_id != leader)
     said = ""
-    if source_id != leader:
+    if member != leader:
+        moved = "moving the group's music from" if source is not None else "moving the music to"
         said = (
-            f"{_name(source, source_id)} follows {source.leader_name} in a group: "
-            f"moving the group's music from {source.leader_name}"
+            f"{_name(group, member)} follows {group.leader_name} in a group: "
+            f"{moved} {group.leader_name}"
         )
-    return GroupMove(leader, target_id, followers, source.group_id, said)
+    if source is not None:
+        return GroupMove(leader, target_id, followers, group.group_id, said)
+    return GroupMove(source_id, leader, followers, group.group_id, said, onto=True)
 
 
 async def async_move(
@@ -92,13 +100,20 @@ async def async_move(
     if move.said:
         _LOG.info("%s", move.said)
     leaves: list[asyncio.Task[None]] = []
+    announced: list[m.GroupTimeline] = []
 
     def on_send(role: m.TransferRole, body: m.Body) -> None:
-        """The source's commit: every follower falls silent where the source does."""
-        if role is not m.TransferRole.SOURCE or not isinstance(body, m.TransferCommit):
+        """A commit: every follower leaves, or is put on the new timeline, at its instant."""
+        if not isinstance(body, m.TransferCommit) or leaves or announced:
+            return
+        if move.onto and role is m.TransferRole.TARGET:
+            timeline = _timeline_onto(controller, move, body)
+            if timeline is not None:
+                controller.announce_group_timeline(move.target_id, timeline)
+                announced.append(timeline)
             return
         conn = controller.known_connection(move.source_id)
-        if leaves or conn is None or conn.clock is None:
+        if move.onto or role is not m.TransferRole.SOURCE or conn is None or conn.clock is None:
             return
         silent_at = conn.clock.to_local(body.switch_at_us) + body.fade_ms * 1000
         loop = asyncio.get_running_loop()
@@ -107,14 +122,47 @@ async def async_move(
             leaves.append(loop.create_task(leave, name=f"baton-group-move {device_id}"))
 
     coordinator = TransferCoordinator(controller)
-    hook = on_send if move.followers else None
-    outcome = await coordinator.async_transfer(move.source_id, target_id, options, on_send=hook)
+    outcome = await coordinator.async_transfer(
+        move.source_id,
+        move.target_id,
+        options,
+        on_send=on_send if move.followers else None,
+        min_lead_us=ONTO_LEAD_US if move.onto else 0,
+    )
     for result in await asyncio.gather(*leaves, return_exceptions=True):
         if isinstance(result, BaseException):
             _LOG.warning("a member did not leave with the transfer: %s", result)
     if leaves and not outcome.ok:  # the music stayed on (or went back to) the leader
         await _regroup(controller, move)
+    if announced and not outcome.ok:  # the followers were told of music nobody holds
+        for device_id in move.followers:
+            with contextlib.suppress(ConnectError):
+                await controller.async_ungroup(device_id)
     return move, outcome
+
+
+def _timeline_onto(
+    controller: Controller, move: GroupMove, commit: m.TransferCommit
+) -> m.GroupTimeline | None:
+    """Return the group's timeline from the target's commit: the source's item, heard from the
+    switch instant (the leader's clock) at the commit's position (None: its state is unknown)."""
+    conn = controller.known_connection(move.source_id)
+    state = conn.state if conn is not None else None
+    if state is None or state.current_item is None:
+        return None
+    following = playback.neighbour(state, +1, wrap=state.repeat is m.RepeatMode.ALL)
+    return m.GroupTimeline(
+        move.group_id,
+        0,  # the roster's epoch, set as it is relayed
+        state.session_id,
+        commit.revision,
+        state.current_item,
+        commit.switch_at_us,
+        commit.position_ms * 1000,
+        state.clock.rate,
+        state.clock.playing,
+        following,
+    )
 
 
 async def _regroup(controller: Controller, move: GroupMove) -> None:

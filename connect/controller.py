@@ -328,6 +328,11 @@ class Controller:
         members are grouped again when named, not refused as kept by another controller."""
         self._group_coordinator().remember_groups(group_ids)
 
+    def announce_group_timeline(self, leader_id: str, timeline: m.GroupTimeline) -> None:
+        """Relay *timeline* to the followers of the group *leader_id* leads here, as its own."""
+        if self._groups is not None:
+            self._groups.announce(leader_id, timeline)
+
     def groups(self) -> list[GroupView]:
         """Return the groups this controller keeps: id, leader, members (phase, name, volume)."""
         return self._groups.groups() if self._groups is not None else []

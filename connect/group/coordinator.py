@@ -29,6 +29,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 from connect import telemetry
 from connect.cli_common import baton_command
@@ -187,6 +188,14 @@ class GroupCoordinator:
         if failure is not None:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)
+
+    def announce(self, leader_id: str, timeline: m.GroupTimeline) -> None:
+        """Relay *timeline* (in *leader_id*'s clock) to its group's followers as the leader's
+        own: a transfer onto the group tells them its switch instant ahead (group_moves)."""
+        run = self._run_of(leader_id)
+        if run is not None:
+            group_id = run.machine.plan.group_id
+            run.feed(ev.LeaderTimeline(leader_id, replace(timeline, group_id=group_id)))
 
     async def async_close(self) -> None:
         """Stop keeping every group (the devices play on, on their last timeline); idempotent."""

@@ -204,6 +204,9 @@ class Plan:
     source_address: tuple[str, str] = ("", "")  # (device id, base URL) for the target to fetch
     names: dict[str, str] = field(default_factory=dict)  # device id -> name, for messages
     mode_reason: str = ""  # why options.mode (rules.transfer_mode)
+    # The least time from Ready to the switch instant (0: the devices' own leads): a transfer
+    # onto a group leaves its followers time to open the new music (client/group_moves.py).
+    min_lead_us: int = 0
 
 
 class _Stage(enum.Enum):
@@ -317,6 +320,10 @@ class Coordination:
         run.switch_at, position = rules.switch_instant(
             now, plan.state, plan.src, plan.tgt, event.body, plan.options
         )
+        if run.switch_at < now + plan.min_lead_us:  # later, where the source will be then
+            run.switch_at = now + plan.min_lead_us
+            if plan.state.clock.playing and not plan.options.paused:
+                position = rules.position_at(plan.state.clock, plan.src.to_device(run.switch_at))
         run.revision = self._target_revision(event.target_revision)
         if run.source_reachable and not event.source_up:
             notes.append(self._lose_source("it went away during the offer"))
