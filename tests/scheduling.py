@@ -29,6 +29,7 @@ ALONE = (
     "integration/devices/test_formats.py",  # positions in every format, read from the audio
     "integration/devices/test_formats_pulse.py",
     "integration/devices/test_gapless.py",  # track changes read from the capture
+    "integration/groups/test_group_moves.py",  # a group's music moved, read from the captures
     "integration/live/test_live_transfer.py",  # live edges read from recordings
     "integration/live/test_hls_radio.py",
     "integration/packaging/test_power_cut.py",  # resumes from a saved position, heard
