@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from client.group_moves import options_json, outcome_from_json
 from client.keeper_protocol import (
     INGEST_ENV,
     LINE_LIMIT,
@@ -34,6 +33,7 @@ from client.keeper_protocol import (
     socket_path,
 )
 from client.targets import CommandFailed
+from client.transfer_json import options_json, outcome_from_json
 from connect.group.reports import GroupReport, GroupView
 from connect.transfer.coordination import TransferOutcome
 from connect.wire import messages as m

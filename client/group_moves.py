@@ -1,14 +1,20 @@
-"""Transfers that touch a group (issue 17): a whole group's music moved to one device, carried
-out by the controller that keeps the group (the keeper for `baton`, client/group_keeper.py).
+"""Transfers that touch a group (issue 17), carried out by the controller that keeps the
+group (the keeper for `baton` and the app, client/group_keeper.py), reusing the transfer.
 
-A transfer FROM a member (the leader, or a follower resolved to its leader, which is said) is
-the ordinary make-before-break transfer from the leader (connect/transfer/coordinator.py); when
-the source's commit goes out, each follower is asked to leave at the commit's switch instant,
-its fade ending where the source's does, so every member of the group falls silent with the
-source and the target takes over alone: the group ends. Should the transfer fail after that
-(the target failed and the music went back to the leader), the followers are grouped with the
-leader again. A transfer ONTO a member is refused here, in words, before anything is sent.
+OFF a group (the source is a member: the leader, or a follower resolved to its leader, which
+is said): the ordinary make-before-break transfer from the leader; when the source's commit
+goes out, each follower is asked to leave with its fade ending where the source's does, so
+every member falls silent with the leader and the target plays on alone: the group ends. If
+the transfer fails after that (the music went back to the leader), the followers are grouped
+with the leader again.
 
+ONTO a group (the target is a member, resolved likewise): the ordinary transfer to the leader,
+its switch no sooner than ONTO_LEAD_US after Ready; when the target's commit goes out, the
+followers are sent the group's new timeline (the source's item from the switch instant, at the
+commit's position), so each opens the music ahead and starts it at that instant with the
+leader. If the transfer fails after that, the followers are taken out of the group.
+
+Two devices of one group, or of two groups, are refused before anything is sent, in words.
 `plan_move` is pure (which transfer, which members, what to say, or why not); `async_move` runs
 it on a controller.
 """
@@ -20,9 +26,10 @@ import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from client.transfer_json import options_from_json, outcome_json
 from connect.errors import ConnectError, GroupRefusedError
 from connect.group.reports import GroupView
 from connect.session import playback
@@ -32,7 +39,7 @@ from connect.wire import messages as m
 if TYPE_CHECKING:
     from connect.controller import Controller
 
-__all__ = ["GroupMove", "async_move", "outcome_from_json", "outcome_json", "plan_move"]
+__all__ = ["GroupMove", "async_group_transfer", "async_move", "async_transfer_answer", "plan_move"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -176,60 +183,6 @@ async def _regroup(controller: Controller, move: GroupMove) -> None:
 def _name(group: GroupView, device_id: str) -> str:
     member = group.member(device_id)
     return member.name if member is not None else device_id
-
-
-def outcome_json(outcome: TransferOutcome) -> dict[str, Any]:
-    """Return *outcome* as a JSON object (the keeper's answer to a transfer)."""
-    failure = outcome.failure
-    return {
-        **{k: getattr(outcome, k) for k in _PLAIN},
-        "mode": outcome.mode.name,
-        "failure": [failure.code.name, failure.message] if failure is not None else None,
-        "timings": asdict(outcome.timings) if outcome.timings is not None else None,
-    }
-
-
-def outcome_from_json(data: dict[str, Any]) -> TransferOutcome:
-    """Return the outcome *data* describes (as `outcome_json` wrote it); raise KeyError."""
-    failure = data["failure"]
-    timings = data["timings"]
-    return TransferOutcome(
-        **{k: data[k] for k in _PLAIN},
-        mode=m.TransferMode[data["mode"]],
-        failure=m.Failure(m.ErrorCode[failure[0]], failure[1]) if failure else None,
-        timings=m.TransferTimings(**timings) if timings else None,
-    )
-
-
-_PLAIN = (
-    "transfer_id", "source_id", "target_id", "source_reachable", "rolled_back", "revision",
-    "paused", "owner_id", "mode_reason",
-)  # fmt: skip
-
-
-def options_json(options: m.TransferOptions) -> dict[str, Any]:
-    """Return *options* as a JSON object (a transfer asked of the keeper)."""
-    return {
-        "mode": options.mode.name,
-        "volume_policy": options.volume_policy.name,
-        "source_after": options.source_after.name,
-        "paused": options.paused,
-        "fade_ms": options.fade_ms,
-    }
-
-
-def options_from_json(data: dict[str, Any]) -> m.TransferOptions:
-    """Return the options *data* describes; raise KeyError/TypeError/ValueError."""
-    fade_ms = data["fade_ms"]
-    if not isinstance(fade_ms, int) or isinstance(fade_ms, bool) or not 0 <= fade_ms <= 10_000:
-        raise ValueError("fade_ms must be a whole number of ms, 0-10000")
-    return m.TransferOptions(
-        mode=m.TransferMode[data["mode"]],
-        volume_policy=m.VolumePolicy[data["volume_policy"]],
-        source_after=m.SourceAfter[data["source_after"]],
-        paused=bool(data["paused"]),
-        fade_ms=fade_ms,
-    )
 
 
 async def async_transfer_answer(

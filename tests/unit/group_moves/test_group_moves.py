@@ -8,14 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from client.group_moves import (
-    GroupMove,
-    options_from_json,
-    options_json,
-    outcome_from_json,
-    outcome_json,
-    plan_move,
-)
+from client.group_moves import GroupMove, plan_move
+from client.transfer_json import options_from_json, options_json, outcome_from_json, outcome_json
 from connect.clock import ClockEstimate
 from connect.errors import GroupRefusedError
 from connect.group.events import LeaveAsked
