@@ -66,6 +66,9 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
         code, out, err = await baton(capsys, "group", "A", "B", *connect)
         assert code == 0, (out, err)
         await asyncio.sleep(2.5)  # the music's own pace: both play, B in sync
+        code, _, err = await baton(capsys, "transfer", "A", "B", *connect)
+        assert code == 1
+        assert "A and B play in one group already" in err  # refused, nothing sent
         asked_at = monotonic_us()
         code, out, err = await baton(capsys, "transfer", "B", "C", "--json", *connect)
         assert code == 0, (out, err)
