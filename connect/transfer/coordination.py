@@ -480,9 +480,10 @@ class Coordination:
         return [Send(TARGET, offer), ArmTimer(Timer.OFFER, now + plan.timeout_us)]
 
     def _start_after_stop(self, ready: m.TransferReady, now: int) -> list[Action]:
-        """Stop-first: start the target as soon as its commit can reach it."""
+        """Stop-first: start the target as soon as its commit can reach it (and a group's
+        followers can open the music: `min_lead_us`)."""
         plan, run = self.plan, self._run
-        run.switch_at = now + rules.start_lead_us(None, plan.tgt, ready)
+        run.switch_at = now + max(rules.start_lead_us(None, plan.tgt, ready), plan.min_lead_us)
         play = replace(plan.options, fade_ms=0)
         commit = self._commit(
             TARGET, plan.tgt.to_device(run.switch_at), ready.prerolled_position_ms, play
