@@ -125,7 +125,7 @@ async def async_move(
         silent_at = conn.clock.to_local(body.switch_at_us) + body.fade_ms * 1000
         loop = asyncio.get_running_loop()
         for device_id in move.followers:
-            leave = controller.async_ungroup(device_id, at_us=silent_at)
+            leave = controller.async_leave_at(device_id, silent_at)
             leaves.append(loop.create_task(leave, name=f"baton-group-move {device_id}"))
 
     coordinator = TransferCoordinator(controller)

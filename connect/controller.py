@@ -314,10 +314,13 @@ class Controller:
         long as this controller."""
         return await self._group_coordinator().async_group(device_ids, timeout_s=timeout)
 
-    async def async_ungroup(self, device_id: str, at_us: int = 0) -> None:
-        """Take *device_id* out of its group (it fades out; the last member plays on alone); a
-        follower given *at_us* (the controller's monotonic µs) is silent from then."""
-        await self._group_coordinator().async_ungroup(device_id, at_us=at_us)
+    async def async_ungroup(self, device_id: str) -> None:
+        """Take *device_id* out of its group (it fades out; the last member plays on alone)."""
+        await self._group_coordinator().async_ungroup(device_id)
+
+    async def async_leave_at(self, device_id: str, at_us: int) -> None:
+        """Have group follower *device_id* fade out, silent from *at_us* (monotonic µs)."""
+        await self._group_coordinator().async_leave_at(device_id, at_us)
 
     async def async_member_volume(self, device_id: str, volume: int, muted: bool = False) -> None:
         """Set one group member's own volume; the other members are not touched."""

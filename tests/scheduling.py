@@ -23,13 +23,13 @@ ALONE = (
     "integration/transfer/test_audio_proof.py",  # handoffs read from recordings
     "integration/transfer/test_faults.py",
     "integration/transfer/test_sound_server.py",
+    "integration/groups/test_group_moves.py",  # a group's music moved, read from the captures
     "integration/devices/test_capture.py",  # fades, pauses and starts read from the capture
     "integration/devices/test_player.py",
     "integration/devices/test_pulse_output.py",
     "integration/devices/test_formats.py",  # positions in every format, read from the audio
     "integration/devices/test_formats_pulse.py",
     "integration/devices/test_gapless.py",  # track changes read from the capture
-    "integration/groups/test_group_moves.py",  # a group's music moved, read from the captures
     "integration/live/test_live_transfer.py",  # live edges read from recordings
     "integration/live/test_hls_radio.py",
     "integration/packaging/test_power_cut.py",  # resumes from a saved position, heard

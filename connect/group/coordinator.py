@@ -158,19 +158,15 @@ class GroupCoordinator:
         view = None if run.machine.over else run.view()
         return GroupReport(view, formed, tuple(refused))
 
-    async def async_ungroup(
-        self, device_id: str, *, timeout_s: float = CONNECT_TIMEOUT_S, at_us: int = 0
-    ) -> None:
+    async def async_ungroup(self, device_id: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         """Take *device_id* out of its group: it fades out and stops (a leader hands the session
-        to the next member first; the last member plays on alone); a follower given *at_us*
-        (this clock) is silent from then. A device in a group no controller here keeps (its
-        controller is gone) is told to leave it all the same."""
+        to the next member first; the last member plays on alone). A device in a group no
+        controller here keeps (its controller is gone) is told to leave it all the same."""
         run = self._run_of(device_id)
         if run is None:
             await self._leave_foreign(device_id, timeout_s)
             return
-        asked = ev.LeaveAsked(device_id, at_us)
-        failure = await outcome(run.ask(asked, LEAVE), OUTCOME_TIMEOUT_S)
+        failure = await outcome(run.ask(ev.LeaveAsked(device_id), LEAVE), OUTCOME_TIMEOUT_S)
         if failure is not None:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)
@@ -185,6 +181,18 @@ class GroupCoordinator:
             raise GroupRefusedError(f"{name} plays in no group", device=device_id, code="not_found")
         asked = ev.VolumeAsked(device_id, volume, muted)
         failure = await outcome(run.ask(asked, VOLUME), VOLUME_TIMEOUT_S)
+        if failure is not None:
+            code = failure.code.name.lower()
+            raise GroupRefusedError(failure.message, device=device_id, code=code)
+
+    async def async_leave_at(self, device_id: str, at_us: int) -> None:
+        """Have follower *device_id* fade out so it is silent from *at_us* (this clock): a
+        transfer's switch instant (client/group_moves.py); raise GroupRefusedError if not."""
+        run = self._run_of(device_id)
+        if run is None:
+            why = f"{self._name(device_id)} plays in no group kept here"
+            raise GroupRefusedError(why, device=device_id, code="not_found")
+        failure = await outcome(run.ask(ev.LeaveAsked(device_id, at_us), LEAVE), OUTCOME_TIMEOUT_S)
         if failure is not None:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)

@@ -53,7 +53,10 @@ class Controller:
         state = TERRACE_STATE if device_id == "terrace" else None
         return Link(ClockEstimate(OFFSET.get(device_id, 0), 400, 8), state)
 
-    async def async_ungroup(self, device_id: str, at_us: int = 0) -> None:
+    async def async_ungroup(self, device_id: str) -> None:
+        self.calls.append(("ungroup", device_id, 0))
+
+    async def async_leave_at(self, device_id: str, at_us: int) -> None:
         self.calls.append(("ungroup", device_id, at_us))
 
     async def async_group(self, device_ids: list[str]) -> None:
