@@ -257,6 +257,10 @@ class Membership(GroupState):
         timeline = event.timeline
         if event.device_id != self._roster.leader_device_id or timeline.group_id != self._group_id:
             return []
+        if self._timeline is not None and timeline.revision < self._timeline.revision:
+            # Older than what the followers were told: a transfer onto the group announced
+            # the new session's timeline ahead of the leader (client/group_moves.py).
+            return []
         self._timeline = replace(timeline, clock_offset_us=0, offset_uncertainty_us=0)
         actions = self._relay()
         for device, asked in list(self._waiting.items()):

@@ -12,12 +12,12 @@ from client.group_moves import GroupMove, plan_move
 from client.transfer_json import options_from_json, options_json, outcome_from_json, outcome_json
 from connect.clock import ClockEstimate
 from connect.errors import GroupRefusedError
-from connect.group.events import LeaveAsked
+from connect.group.events import LeaderTimeline, LeaveAsked
 from connect.group.reports import GroupView, MemberView
 from connect.transfer import coordination as c
 from connect.transfer.coordination import TransferOutcome
 from connect.wire import messages as m
-from tests.unit.group_machine.support import GROUP, OFFSETS, sends
+from tests.unit.group_machine.support import GROUP, OFFSETS, leader_timeline, sends
 from tests.unit.group_machine.test_membership import with_members
 
 KITCHEN = GroupView(
@@ -140,3 +140,14 @@ def test_a_switch_comes_no_sooner_than_the_lead_asked_where_the_source_is_then()
     later = _switch(450_000)
     assert later.switch_at_us == NOW + 100_000 + 450_000
     assert later.position_ms == STATE.clock.position_at(later.switch_at_us)
+
+
+def test_a_leader_s_timeline_older_than_the_one_announced_is_not_relayed() -> None:
+    group = with_members("b")
+    group.step(LeaderTimeline("a", leader_timeline()), 0)  # revision 7
+    announced = replace(leader_timeline(position_us=40_000_000), revision=9)
+    assert sends(group.step(LeaderTimeline("a", announced), 0), "b") != []
+    # The leader's periodic timeline of its old session, sent before it took the new one.
+    assert sends(group.step(LeaderTimeline("a", replace(announced, revision=8)), 0)) == []
+    # Its own once it took the session: the same revision or a later one, relayed.
+    assert sends(group.step(LeaderTimeline("a", announced), 0), "b") != []
