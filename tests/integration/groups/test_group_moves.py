@@ -16,7 +16,7 @@ from client.group_client import GroupClient
 from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import read_heard, skews
+from tests.integration.devices.proof_group import pairwise_skews, read_heard
 from tests.integration.transfer.proof_audio import (
     hear_transfer,
     last_audible_between,
@@ -27,11 +27,12 @@ from tests.receivers import RunningReceiver, start_receiver
 
 pytestmark = pytest.mark.slow
 
-# A leads, B follows (its converter drifting, corrected), C stands alone: the target.
+# A leads, B and D follow (their converters drifting either way, corrected), C stands alone.
 MEMBERS = (
     Member("A", 0, correct=True),
     Member("B", +100, correct=True),
     Member("C", 0, correct=True),
+    Member("D", -100, correct=True),
 )
 FADE_MS = 30
 GAP_SLACK_US = 50_000  # a handoff overlaps by its fade; scheduling on a loaded box adds to it
@@ -63,7 +64,7 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
     connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
     try:
         assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
-        code, out, err = await baton(capsys, "group", "A", "B", *connect)
+        code, out, err = await baton(capsys, "group", "A", "B", "D", *connect)
         assert code == 0, (out, err)
         await asyncio.sleep(2.5)  # the music's own pace: both play, B in sync
         code, _, err = await baton(capsys, "transfer", "A", "B", *connect)
@@ -80,19 +81,19 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
         code, out, _ = await baton(capsys, "status", "C", "--json", *connect)
         status = json.loads(out)
         assert (status["state"], status["active"], status["group"]) == ("playing", True, None)
-        for name in ("A", "B"):
+        for name in ("A", "B", "D"):
             code, out, _ = await baton(capsys, "status", name, "--json", *connect)
             status = json.loads(out)
             assert (status["active"], status["group"]) == (False, None), (name, status)
         assert await GroupClient().async_groups() == []  # the group ended
     finally:
-        assert await GroupClient().async_stop()
+        await GroupClient().async_stop()  # keeping no group, it may have exited already
     for receiver in receivers:
         await receiver.stop()
-    a, b, c = (read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True))
+    a, b, c, d = (read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True))
     end = asked_at + 3_000_000
     figures = {}
-    for heard in (a, b):
+    for heard in (a, b, d):
         transfer = hear_transfer(
             heard.capture, c.capture, asked_at, end, CODE, fade_us=FADE_MS * 1000
         )
@@ -116,7 +117,7 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
     connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
     try:
         assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
-        code, out, err = await baton(capsys, "group", "A", "B", *connect)
+        code, out, err = await baton(capsys, "group", "A", "B", "D", *connect)
         assert code == 0, (out, err)
         await asyncio.sleep(1.0)
         # C plays the same track from elsewhere in it: what A and B play after is C's.
@@ -138,16 +139,16 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
         assert json.loads(out)["active"] is False
         groups = await GroupClient().async_groups()
         assert len(groups) == 1
-        assert len(groups[0].members) == 2
+        assert len(groups[0].members) == 3
     finally:
         assert await GroupClient().async_stop()
     for receiver in receivers:
         await receiver.stop()
-    a, b, c = (read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True))
+    a, b, c, d = (read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True))
     c_last = last_audible_between(c.capture, asked_at, asked_at + 3_000_000)
     assert c_last is not None
     figures, silent_us = {}, {}
-    for heard in (a, b):
+    for heard in (a, b, d):
         # What the member played before stopped when it opened C's music, ahead of the switch.
         start = c_last - FADE_MS * 1000 - 150_000
         transfer = hear_transfer(
@@ -163,10 +164,13 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
         old_end = last_audible_between(heard.capture, edge - 3_000_000, edge)
         silent_us[heard.name] = edge - old_end if old_end is not None else None
     after, span = c_last + 500_000, 1_500_000
-    skew = skews(a.offsets(after, after + span, 250_000), b.offsets(after, after + span, 250_000))
-    assert skew, "no skew could be read after the switch"
-    assert statistics.median(abs(x) for x in skew.values()) <= SKEW_MEDIAN_US, skew
+    offsets = {x.name: x.offsets(after, after + span, 250_000) for x in (a, b, d)}
+    skews = {}
+    for pair, skew in pairwise_skews(offsets).items():
+        assert skew, f"no skew of {pair} could be read after the switch"
+        assert statistics.median(abs(x) for x in skew.values()) <= SKEW_MEDIAN_US, (pair, skew)
+        skews[pair] = sorted(skew.values())
     print(
-        f"C -> group, heard (gap us, position error us): {figures}; A-B skew after (us): "
-        f"{sorted(skew.values())}; silent before the new music (us): {silent_us}"
+        f"C -> group, heard (gap us, position error us): {figures}; skews after (us): "
+        f"{skews}; silent before the new music (us): {silent_us}"
     )
