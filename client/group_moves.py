@@ -80,6 +80,14 @@ def plan_move(source_id: str, target_id: str, groups: Sequence[GroupView]) -> Gr
     if group is None:
         return GroupMove(source_id, target_id)
     leader, member = group.leader_id, source_id if source is not None else target_id
+    busy = next((x for x in group.members if x.phase != "playing"), None)
+    if busy is not None:  # a join or a leave in flight: its own instant is not the switch's
+        raise GroupRefusedError(
+            f"{busy.name} is {busy.phase} the group led by {group.leader_name}: "
+            "try again once it is done",
+            device=busy.device_id,
+            code="busy",
+        )
     followers = tuple(x.device_id for x in group.members if x.device_id != leader)
     said = ""
     if member != leader:

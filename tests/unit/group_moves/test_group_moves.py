@@ -85,6 +85,14 @@ def test_within_one_group_or_between_two_it_is_refused_in_words() -> None:
     assert "ungroup one of them first" in str(refused.value)
 
 
+def test_while_a_member_joins_or_leaves_it_is_refused_in_words() -> None:
+    joining = MemberView("bath", "Bath", "joining", 30)
+    group = replace(KITCHEN, members=(*KITCHEN.members[:2], joining))
+    for source, target in (("kitchen", "terrace"), ("terrace", "hall")):
+        with pytest.raises(GroupRefusedError, match="Bath is joining the group led by Hall"):
+            plan_move(source, target, [group])
+
+
 def test_options_and_outcomes_cross_the_keeper_unchanged() -> None:
     options = m.TransferOptions(
         m.TransferMode.STOP_FIRST, m.VolumePolicy.KEEP_TARGET, m.SourceAfter.STOP, True, 120
