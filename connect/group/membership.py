@@ -18,7 +18,9 @@ The rules it keeps (proto: "Groups"):
 * when the leader goes (lost, or asked to leave), the PLAYING follower of lowest rank
   (rules.next_leader) gets GroupLead with the session; a leader that was asked to leave is
   told to stop only once its successor took the session (make-before-break);
-* a group down to one member ends: that member is told `end_group` and plays on alone.
+* a group down to one member ends: that member is told `end_group` and plays on alone;
+* a timeline is relayed only if its revision is not below the one held (one announced ahead
+  by a transfer onto the group stands until the leader's own catches up).
 """
 
 from __future__ import annotations
