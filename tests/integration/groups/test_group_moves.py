@@ -77,6 +77,7 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
         assert report["ok"], report
         assert report["mode"] == "handoff", report
         assert "B follows A in a group: moving the group's music from A" in err
+        latency_ms = report["latency_ms"]
         await asyncio.sleep(1.5)  # C plays on alone
         code, out, _ = await baton(capsys, "status", "C", "--json", *connect)
         status = json.loads(out)
@@ -104,7 +105,10 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
         assert abs(transfer.position_error_us) <= POSITION_US, transfer
         # ... and stays silent afterwards: no member plays on alone.
         assert heard.first_heard(transfer.source.edge_us + 1_000, within_us=1_000_000) is None
-    print(f"group -> C, heard (gap us, position error us): {figures}")
+    print(
+        f"group -> C, audible {latency_ms} ms after the request; heard (gap us, position error "
+        f"us): {figures}"
+    )
 
 
 async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_instant(
@@ -130,6 +134,7 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
         assert report["ok"], report
         assert report["mode"] == "handoff", report
         assert "B follows A in a group: moving the music to A" in err
+        latency_ms = report["latency_ms"]
         await asyncio.sleep(2.0)  # A and B play C's music, in sync
         code, out, _ = await baton(capsys, "status", "A", "--json", *connect)
         status = json.loads(out)
@@ -171,6 +176,7 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
         assert statistics.median(abs(x) for x in skew.values()) <= SKEW_MEDIAN_US, (pair, skew)
         skews[pair] = sorted(skew.values())
     print(
-        f"C -> group, heard (gap us, position error us): {figures}; skews after (us): "
+        f"C -> group, audible {latency_ms} ms after the request; heard (gap us, position error "
+        f"us): {figures}; skews after (us): "
         f"{skews}; silent before the new music (us): {silent_us}"
     )
