@@ -398,6 +398,7 @@ def _state_word(status: m.PlaybackStatus) -> str:
 
 
 async def _transfer(controller: Controller, args: argparse.Namespace) -> None:
+    from client.group_moves import async_group_transfer
     from connect.transfer.coordinator import TransferCoordinator
 
     if args.prepare:
@@ -413,7 +414,9 @@ async def _transfer(controller: Controller, args: argparse.Namespace) -> None:
         source_after=m.SourceAfter[args.source_after.upper()],
         fade_ms=args.fade_ms,
     )
-    outcome = await TransferCoordinator(controller).async_transfer(source, target, options)
+    outcome = await async_group_transfer(args, source, target, options)  # a group's, if any
+    if outcome is None:
+        outcome = await TransferCoordinator(controller).async_transfer(source, target, options)
     timings = outcome.timings
     report = {
         "ok": outcome.ok,

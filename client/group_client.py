@@ -33,7 +33,10 @@ from client.keeper_protocol import (
     socket_path,
 )
 from client.targets import CommandFailed
+from client.transfer_json import options_json, outcome_from_json
 from connect.group.reports import GroupReport, GroupView
+from connect.transfer.coordination import TransferOutcome
+from connect.wire import messages as m
 
 START_TIMEOUT_S = 10.0  # a keeper imports the controller and listens: ~0.5 s on a slow machine
 ANSWER_TIMEOUT_S = 60.0  # finding devices, then every join's outcome (each bounded by the keeper)
@@ -75,6 +78,15 @@ class GroupClient:
         """Set member *ref*'s own volume; return its group as it stands after."""
         answer = await self._ask({"op": "volume", "device": ref, "volume": volume})
         return GroupView.from_json(answer["group"]) if answer.get("group") else None
+
+    async def async_transfer(
+        self, source: str, target: str, options: m.TransferOptions
+    ) -> tuple[str, TransferOutcome]:
+        """Move the music of *source* (a group's member: its whole group) to *target* through
+        the keeper (client/group_moves.py); return what it resolved, in words, and the outcome."""
+        answer = await self._ask({"op": "transfer", "source": source, "target": target,
+                                  "options": options_json(options)})  # fmt: skip
+        return str(answer.get("said") or ""), outcome_from_json(answer["outcome"])
 
     async def async_groups(self) -> list[GroupView]:
         """Return the groups the keeper keeps ([] when no keeper runs; none is started)."""

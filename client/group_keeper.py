@@ -55,7 +55,7 @@ IDLE_S = 60.0
 """A keeper that has kept no group for this long exits."""
 IDLE_CHECK_S = 1.0
 KEPT_IDS = 32  # group ids noted for the next keeper
-_OPS = frozenset({"ping", "stop", "groups", "group", "ungroup", "volume"})
+_OPS = frozenset({"ping", "stop", "groups", "group", "ungroup", "volume", "transfer"})
 
 
 class Keeper:
@@ -210,6 +210,10 @@ class Keeper:
             ids = [await self._find(str(ref), timeout) for ref in request["devices"]]
             report = await self.controller.async_group(ids, timeout=timeout)
             return {"ok": True, "report": report.as_json()}
+        if op == "transfer":  # a group's music moved (client/group_moves.py)
+            from client.group_moves import async_transfer_answer
+
+            return await async_transfer_answer(self.controller, request, self._find, timeout)
         device_id = await self._find(str(request["device"]), timeout)
         was_in = [g.group_id for g in self.controller.groups() if g.member(device_id)]
         if op == "ungroup":

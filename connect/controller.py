@@ -318,6 +318,10 @@ class Controller:
         """Take *device_id* out of its group (it fades out; the last member plays on alone)."""
         await self._group_coordinator().async_ungroup(device_id)
 
+    async def async_leave_at(self, device_id: str, at_us: int) -> None:
+        """Have group follower *device_id* fade out, silent from *at_us* (monotonic µs)."""
+        await self._group_coordinator().async_leave_at(device_id, at_us)
+
     async def async_member_volume(self, device_id: str, volume: int, muted: bool = False) -> None:
         """Set one group member's own volume; the other members are not touched."""
         await self._group_coordinator().async_member_volume(device_id, volume, muted)
@@ -326,6 +330,11 @@ class Controller:
         """Take *group_ids* as groups this controller formed before it restarted: their
         members are grouped again when named, not refused as kept by another controller."""
         self._group_coordinator().remember_groups(group_ids)
+
+    def announce_group_timeline(self, leader_id: str, timeline: m.GroupTimeline) -> None:
+        """Relay *timeline* to the followers of the group *leader_id* leads here, as its own."""
+        if self._groups is not None:
+            self._groups.announce(leader_id, timeline)
 
     def groups(self) -> list[GroupView]:
         """Return the groups this controller keeps: id, leader, members (phase, name, volume)."""

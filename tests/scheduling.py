@@ -23,6 +23,7 @@ ALONE = (
     "integration/transfer/test_audio_proof.py",  # handoffs read from recordings
     "integration/transfer/test_faults.py",
     "integration/transfer/test_sound_server.py",
+    "integration/groups/test_group_moves.py",  # a group's music moved, read from the captures
     "integration/devices/test_capture.py",  # fades, pauses and starts read from the capture
     "integration/devices/test_player.py",
     "integration/devices/test_pulse_output.py",

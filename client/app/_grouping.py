@@ -42,6 +42,11 @@ class Grouping(Protocol):
         """Set group member *device_id*'s own volume (0-100)."""
         ...
 
+    async def async_transfer(self, source_id: str, target_id: str) -> tuple[str, Any]:
+        """Move the music off or onto a group (client/group_moves.py): what was resolved, in
+        words, and the TransferOutcome."""
+        ...
+
 
 class KeeperGrouping:
     """`Grouping` through the keeper's client (`client.group_client.GroupClient`), loaded at the
@@ -76,6 +81,16 @@ class KeeperGrouping:
     async def async_member_volume(self, device_id: str, volume: int) -> None:
         """See `Grouping.async_member_volume`."""
         await self._call("async_member_volume", (device_id,), device_id, volume)
+
+    async def async_transfer(self, source_id: str, target_id: str) -> tuple[str, Any]:
+        """See `Grouping.async_transfer` (the app's transfers: its default options)."""
+        from connect.transfer.coordination import DEFAULT_OPTIONS
+
+        ids = (source_id, target_id)
+        said_and_outcome: tuple[str, Any] = await self._call(
+            "async_transfer", ids, source_id, target_id, DEFAULT_OPTIONS
+        )
+        return said_and_outcome
 
     def _client(self, device_ids: Sequence[str]) -> Any:
         """Return the keeper's client for a request about *device_ids*."""

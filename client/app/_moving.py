@@ -7,6 +7,9 @@ import time
 from client.app import views as v
 from client.app import words
 from client.app._following import DeviceFollowing
+from client.app._grouping import GroupingError
+from client.app.group_desk import GroupDesk
+from client.app.groups import group_of, groups_shown
 from connect.transfer.coordinator import TransferCoordinator
 from connect.wire import messages as m
 
@@ -15,6 +18,7 @@ class SessionMoving(DeviceFollowing):
     """The transfers of an `AppCore` (client/app/core.py): the followed session, elsewhere."""
 
     coordinator: TransferCoordinator
+    groups: GroupDesk
 
     async def async_transfer(self, target_id: str) -> None:
         """Move the followed session to *target_id*, reporting progress and the outcome."""
@@ -29,10 +33,21 @@ class SessionMoving(DeviceFollowing):
             v.TransferView(source, target_id, name, v.TransferPhase.RUNNING, f"Moving to {name}…")
         )
         began = time.perf_counter()
-        outcome = await self.coordinator.async_transfer(source, target_id)
+        shown = groups_shown(self._views.values())
+        if group_of(shown, source) or group_of(shown, target_id):
+            # A group's music, or music onto a group: the keeper moves it (client/group_moves.py).
+            try:
+                _, outcome = await self.groups.grouping.async_transfer(source, target_id)
+            except GroupingError as exc:
+                why = self._named(str(exc))
+                failed = v.TransferView(source, target_id, name, v.TransferPhase.FAILED, why)
+                self._emit(failed)
+                return
+        else:
+            outcome = await self.coordinator.async_transfer(source, target_id)
         elapsed = round((time.perf_counter() - began) * 1000)
         if outcome.ok:
-            self._follow(target_id)
+            self._follow(outcome.target_id)  # onto a group: its leader holds the music
             # A device that cannot start at an instant made it stop-first: say why the gap.
             stop_first = outcome.mode is m.TransferMode.STOP_FIRST
             said = words.moved(name, outcome.mode_reason if stop_first else "")

@@ -191,6 +191,26 @@ class GroupCoordinator:
             code = failure.code.name.lower()
             raise GroupRefusedError(failure.message, device=device_id, code=code)
 
+    async def async_leave_at(self, device_id: str, at_us: int) -> None:
+        """Have follower *device_id* fade out so it is silent from *at_us* (this clock): a
+        transfer's switch instant (client/group_moves.py); raise GroupRefusedError if not."""
+        run = self._run_of(device_id)
+        if run is None:
+            why = f"{self._name(device_id)} plays in no group kept here"
+            raise GroupRefusedError(why, device=device_id, code="not_found")
+        failure = await outcome(run.ask(ev.LeaveAsked(device_id, at_us), LEAVE), OUTCOME_TIMEOUT_S)
+        if failure is not None:
+            code = failure.code.name.lower()
+            raise GroupRefusedError(failure.message, device=device_id, code=code)
+
+    def announce(self, leader_id: str, timeline: m.GroupTimeline) -> None:
+        """Relay *timeline* (in *leader_id*'s clock) to its group's followers as the leader's
+        own: a transfer onto the group tells them its switch instant ahead (group_moves)."""
+        run = self._run_of(leader_id)
+        if run is not None:
+            group_id = run.machine.plan.group_id
+            run.feed(ev.LeaderTimeline(leader_id, replace(timeline, group_id=group_id)))
+
     async def async_close(self) -> None:
         """Stop keeping every group (the devices play on, on their last timeline); idempotent."""
         self._unsubscribe()

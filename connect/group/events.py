@@ -67,6 +67,7 @@ class LeaveAsked:
     """Take *device_id* out of the group (the leader too: another member leads on)."""
 
     device_id: str
+    at_us: int = 0  # a follower silent from then (controller's clock; 0: one fade from now)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ The rules it keeps (proto: "Groups"):
 * when the leader goes (lost, or asked to leave), the PLAYING follower of lowest rank
   (rules.next_leader) gets GroupLead with the session; a leader that was asked to leave is
   told to stop only once its successor took the session (make-before-break);
-* a group down to one member ends: that member is told `end_group` and plays on alone.
+* a group down to one member ends: that member is told `end_group` and plays on alone;
+* a timeline is relayed only if its revision is not below the one held (one announced ahead
+  by a transfer onto the group stands until the leader's own catches up).
 """
 
 from __future__ import annotations
@@ -148,17 +150,18 @@ class Membership(GroupState):
             return [Outcome(device, LEAVE, failure(f"{self._name(device)} {why}"))]
         if device == self._roster.leader_device_id:
             return self._replace_leader(now, lost=False)
-        return self._leave(device, now)
+        return self._leave(device, now, event.at_us)
 
-    def _leave(self, device: str, now: int) -> list[Action]:
+    def _leave(self, device: str, now: int, at_us: int = 0) -> list[Action]:
         self._set_phase(device, LEAVING)
         fade_us = self.plan.fade_ms * 1000
-        leave_at = self._clocks[device].to_device(now + fade_us)
+        silent_at = max(now + fade_us, at_us)  # at_us: a transfer's switch instant plus its fade
+        leave_at = self._clocks[device].to_device(silent_at)
         leave = m.GroupLeave(self._group_id, self._roster.group_epoch, leave_at, self.plan.fade_ms)
         self._expect(device, LEAVE)
         return [
             Send(device, leave),
-            ArmTimer(Timer(TimerKind.ANSWER, device), now + fade_us + self.plan.answer_timeout_us),
+            ArmTimer(Timer(TimerKind.ANSWER, device), silent_at + self.plan.answer_timeout_us),
             self._roster_to_leader(),
         ]
 
@@ -255,6 +258,10 @@ class Membership(GroupState):
     def _leader_timeline(self, event: LeaderTimeline, now: int) -> list[Action]:
         timeline = event.timeline
         if event.device_id != self._roster.leader_device_id or timeline.group_id != self._group_id:
+            return []
+        if self._timeline is not None and timeline.revision < self._timeline.revision:
+            # Older than what the followers were told: a transfer onto the group announced
+            # the new session's timeline ahead of the leader (client/group_moves.py).
             return []
         self._timeline = replace(timeline, clock_offset_us=0, offset_uncertainty_us=0)
         actions = self._relay()

@@ -204,6 +204,9 @@ class Plan:
     source_address: tuple[str, str] = ("", "")  # (device id, base URL) for the target to fetch
     names: dict[str, str] = field(default_factory=dict)  # device id -> name, for messages
     mode_reason: str = ""  # why options.mode (rules.transfer_mode)
+    # The least time from Ready to the switch instant (0: the devices' own leads): a transfer
+    # onto a group leaves its followers time to open the new music (client/group_moves.py).
+    min_lead_us: int = 0
 
 
 class _Stage(enum.Enum):
@@ -317,6 +320,10 @@ class Coordination:
         run.switch_at, position = rules.switch_instant(
             now, plan.state, plan.src, plan.tgt, event.body, plan.options
         )
+        if run.switch_at < now + plan.min_lead_us:  # later, where the source will be then
+            run.switch_at = now + plan.min_lead_us
+            if plan.state.clock.playing and not plan.options.paused:
+                position = rules.position_at(plan.state.clock, plan.src.to_device(run.switch_at))
         run.revision = self._target_revision(event.target_revision)
         if run.source_reachable and not event.source_up:
             notes.append(self._lose_source("it went away during the offer"))
@@ -473,9 +480,10 @@ class Coordination:
         return [Send(TARGET, offer), ArmTimer(Timer.OFFER, now + plan.timeout_us)]
 
     def _start_after_stop(self, ready: m.TransferReady, now: int) -> list[Action]:
-        """Stop-first: start the target as soon as its commit can reach it."""
+        """Stop-first: start the target as soon as its commit can reach it (and a group's
+        followers can open the music: `min_lead_us`)."""
         plan, run = self.plan, self._run
-        run.switch_at = now + rules.start_lead_us(None, plan.tgt, ready)
+        run.switch_at = now + max(rules.start_lead_us(None, plan.tgt, ready), plan.min_lead_us)
         play = replace(plan.options, fade_ms=0)
         commit = self._commit(
             TARGET, plan.tgt.to_device(run.switch_at), ready.prerolled_position_ms, play

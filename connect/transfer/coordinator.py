@@ -38,7 +38,7 @@ import asyncio
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from connect import telemetry
@@ -93,8 +93,13 @@ class TransferCoordinator:
         options: m.TransferOptions = DEFAULT_OPTIONS,
         *,
         timeout_s: float = OFFER_DEADLINE_S,
+        on_send: Callable[[m.TransferRole, m.Body], None] | None = None,
+        min_lead_us: int = 0,
     ) -> TransferOutcome:
-        """Move the session from *source_id* to *target_id*; never raises for a failed step."""
+        """Move the session from *source_id* to *target_id*; never raises for a failed step.
+        *on_send* sees each message just before it goes out (a group's moves time its members
+        by the commits' switch instant, client/group_moves.py); *min_lead_us*, the least time
+        from the target's Ready to the switch instant (a group's followers open the music)."""
         tid = uuid.uuid4().hex
         requested_at = self._clock()
         async with self._lock:
@@ -105,6 +110,7 @@ class TransferCoordinator:
                 telemetry.start_transfer(tid, source_id, target_id, mode)
             ) as span:
                 run = _Run(self._controller, self._clock, tid, source_id, target_id, timeout_s)
+                run.on_send, run.min_lead_us = on_send, min_lead_us
                 try:
                     outcome = await run.async_execute(options, requested_at)
                 except StepFailedError as exc:
@@ -220,6 +226,8 @@ class _Run:
             controller, tid, source_id, target_id, timeout_s, self.events.put_nowait
         )
         self.timers: dict[c.Timer, asyncio.TimerHandle] = {}
+        self.on_send: Callable[[m.TransferRole, m.Body], None] | None = None
+        self.min_lead_us = 0
 
     def close(self) -> None:
         for unsubscribe in self.preflight.unsubscribe:
@@ -228,7 +236,8 @@ class _Run:
             handle.cancel()
 
     async def async_execute(self, options: m.TransferOptions, requested_at: int) -> TransferOutcome:
-        machine = c.Coordination(await self.preflight.async_plan(options, requested_at))
+        plan = await self.preflight.async_plan(options, requested_at)
+        machine = c.Coordination(replace(plan, min_lead_us=self.min_lead_us))
         pending = deque(machine.start(self.clock()))
         while True:
             while pending:
@@ -248,6 +257,8 @@ class _Run:
         if isinstance(action, c.Send):
             device_id = self.source_id if action.role is c.SOURCE else self.target_id
             conn = self.controller.connection(device_id)
+            if self.on_send is not None:
+                self.on_send(action.role, action.body)
             try:
                 await conn.async_send(action.body)
             except ConnectError as exc:

@@ -552,6 +552,7 @@ class TargetMachine:
             active=True,
             error=None,
             epoch=commit.epoch or offer.state.epoch + 1,
+            group=own.group,  # the source's group is the source's: a session carries none
         )
         live_from = (start_at, position) if pending.live else None
         self._started = _Started(

@@ -109,6 +109,11 @@ class FakeGrouping:
             await self.gate.wait()
         self._maybe_fail()
 
+    async def async_transfer(self, source_id: str, target_id: str) -> tuple[str, object]:
+        self.calls.append(("transfer", source_id, target_id))
+        self._maybe_fail()
+        return "", None
+
     def _maybe_fail(self) -> None:
         if self.error:
             raise GroupingError(self.error)
