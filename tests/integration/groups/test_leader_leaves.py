@@ -74,7 +74,8 @@ async def test_ungroup_the_leader_hands_the_music_to_the_follower_without_a_gap(
         assert (status["state"], status["active"], status["group"]) == ("playing", True, None)
     finally:
         await watch.close()
-        assert await GroupClient().async_stop()
+        # The group ended at the ungroup: its keeper, idle since, may have exited by itself.
+        await GroupClient().async_stop()
     for receiver in receivers:
         await receiver.stop()
     lead, follower = (
