@@ -127,7 +127,7 @@ def _slew_or_keep(old: m.GroupTimeline | None, new: m.GroupTimeline, at: int) ->
     output's clock, read to the millisecond), if by more than the offset may be off: what
     is within it is the measure's noise (the output stays on the offset it plays by, and a
     drift of the two clocks adds up against it until it is out)."""
-    if old is None or not new.playing or old.group_epoch != new.group_epoch:
+    if old is None or not new.playing:
         return Keep()
     if old.item is None or new.item is None or old.item.uid != new.item.uid:
         return Keep()  # the next item, gone on to gaplessly: positions of two items
@@ -153,6 +153,11 @@ def _moved(old: m.GroupTimeline | None, new: m.GroupTimeline, now: int) -> bool:
         return False
     if old.playing != new.playing:
         return True
+    if old.group_epoch != new.group_epoch:
+        # Another roster, perhaps another leader: its anchor is its own reading of where the
+        # music is (to the ms), not the old one's. Only what is beyond the slack is a move;
+        # less is slewed (a restart would be a 300 ms silence on every follower).
+        return False
     leader_now = now - new.clock_offset_us
     return abs(new.position_at(leader_now) - old.position_at(leader_now)) > LEADER_SLACK_US
 

@@ -150,3 +150,19 @@ def test_a_move_of_the_leader_smaller_than_the_slack_is_still_followed() -> None
     drifted = replace(noisy, revision=7, clock_offset_us=-1_300)
     kept = plan.now_followed(followed, noisy, step)
     assert plan.follow_step(on(kept), drifted, 61 * S, followed=kept) == plan.Slew(1_300)
+
+
+def test_a_new_leaders_timeline_a_fraction_of_a_ms_off_is_slewed_never_restarted() -> None:
+    # The leader died: the next one's timeline (a new roster, its own clock's offset) reads
+    # where the music is to the ms, 600 us from the old one: the followers slew, no silence.
+    followed = timeline()
+    successor = replace(
+        followed, group_epoch=4, revision=1, position_us=93 * S + 600, clock_offset_us=40
+    )
+    step = plan.follow_step(on(followed), successor, 61 * S, followed=followed)
+    assert step == plan.Slew(560)
+    # Beyond the slack it is a real move: the follower starts again on it.
+    moved = replace(successor, position_us=93 * S + 30_000)
+    assert isinstance(
+        plan.follow_step(on(followed), moved, 61 * S, followed=followed), plan.StartFrom
+    )
