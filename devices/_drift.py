@@ -18,18 +18,18 @@ Their difference is the *error*: positive, the device is late (its clock slow); 
   nothing a listener hears, and no pitch change. The error stays within a frame or two.
 
 Used by the capture output (devices/_converter.py, after the timed sink's push mode). The pull
-output (PulseAudio/PipeWire) follows its card already, coarser: devices/_frame_grid.py holds
-the median of the server's latency readings and moves by one frame (`nudge`) once it is 300 µs
-off, and `TimedSink.render` then drops or repeats the frame at the block's start, wherever the
-waveform is. The same parts serve it in two steps, neither touching the sink's queue:
-1. `respace(stretch, channels, ±1)` on the stretch `render` lays, in place of its drop or
-   repeat: the frame moves to the quietest point of what is laid (a zero crossing);
-2. `DriftCorrector.correct` in place of the grid's nudges, fed the grid's reading for the
-   frame laid (error = the instant the server will play it - the content instant it was queued
-   for): the line over 5 s averages the readings' ±1-2 ms jitter (bound: 1.5 frames plus half
-   the jitter, tests/unit/devices/test_drift.py), instead of a 300 µs dead band. PipeWire's
-   pulse layer's readings wander by milliseconds within seconds (devices/_frame_grid.py), so
-   there the window wants measuring first.
+output (PulseAudio/PipeWire) follows its card with the same frame moves, decided coarser:
+devices/_frame_grid.py holds the lower edge of the server's latency readings and moves by one
+frame (`nudge`) once it is 300 µs off, and `TimedSink.render` owes the media playing on that
+frame and lays it with `respace(stretch, channels, ±1)` on the next piece of 64 frames or more
+it lays: the frame dropped or repeated is the quietest of that piece (a zero crossing), not the
+piece's first, wherever the waveform was (tests/unit/devices/test_timed_sink_pull.py). Not done
+yet: `DriftCorrector.correct` (its line) in place of the grid's 300 µs dead band, fed the
+grid's reading for the frame laid (error = the instant the server will play it - the content
+instant it was queued for): the line over 5 s would average the readings' ±1-2 ms jitter
+(bound: 1.5 frames plus half the jitter, tests/unit/devices/test_drift.py). PipeWire's pulse
+layer's readings wander by milliseconds within seconds (devices/_frame_grid.py), so there the
+window wants measuring first.
 """
 
 from __future__ import annotations

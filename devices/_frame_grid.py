@@ -15,10 +15,10 @@ least late, one stray early reading aside):
   moves are inaudible, and a pre-roll's silent writes settle it to a fraction of a
   millisecond before the first sample is due;
 * while media plays, an edge beyond NUDGE_US moves it by one frame per write (the stream
-  then drops or repeats one frame: inaudible), enough for a card whose clock drifts from
-  CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast); an edge beyond RESYNC_US moves
-  it at once, a jump a listener hears (a sink whose latency changed; an underrun resets the
-  grid by itself: devices/_pulse_stream.py).
+  then drops or repeats one frame, at a zero crossing: inaudible), enough for a card whose
+  clock drifts from CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast); an edge
+  beyond RESYNC_US moves it at once, a jump a listener hears (a sink whose latency changed;
+  an underrun resets the grid by itself: devices/_pulse_stream.py).
 
 On a loaded machine libpulse's interpolated latency drifted by milliseconds and back within a
 few seconds (its smoother places each report by a guess from the round trip), and PipeWire's

@@ -96,7 +96,8 @@ class Renderer(Protocol):
     ) -> tuple[bytes, bool, bool]:
         """Return *frames* frames heard from *start_us* (frame *start_frame* of the stream),
         whether they hold any media, and whether more media is queued to come. *nudge*: the
-        grid moved one frame later (+1: drop a frame) or earlier (-1: repeat one)."""
+        grid moved one frame later (+1: drop a frame) or earlier (-1: repeat one; either at
+        a zero crossing)."""
         ...
 
 
