@@ -18,18 +18,19 @@ Their difference is the *error*: positive, the device is late (its clock slow); 
   nothing a listener hears, and no pitch change. The error stays within a frame or two.
 
 Used by the capture output (devices/_converter.py, after the timed sink's push mode). The pull
-output (PulseAudio/PipeWire) follows its card with the same frame moves, decided coarser:
-devices/_frame_grid.py holds the lower edge of the server's latency readings and moves by one
-frame (`nudge`) once it is 300 µs off, and `TimedSink.render` owes the media playing on that
-frame and lays it with `respace(stretch, channels, ±1)` on the next piece of 64 frames or more
-it lays: the frame dropped or repeated is the quietest of that piece (a zero crossing), not the
-piece's first, wherever the waveform was (tests/unit/devices/test_timed_sink_pull.py). Not done
-yet: `DriftCorrector.correct` (its line) in place of the grid's 300 µs dead band, fed the
-grid's reading for the frame laid (error = the instant the server will play it - the content
-instant it was queued for): the line over 5 s would average the readings' ±1-2 ms jitter
-(bound: 1.5 frames plus half the jitter, tests/unit/devices/test_drift.py). PipeWire's pulse
-layer's readings wander by milliseconds within seconds (devices/_frame_grid.py), so there the
-window wants measuring first.
+output (PulseAudio/PipeWire) follows its card with the same parts, fed the server's latency
+readings: devices/_frame_grid.py holds their lower edge and moves its frame -> instant map by
+one frame (`nudge`), and `TimedSink.render` owes the media playing on that frame and lays it
+with `respace(stretch, channels, ±1)` on the next piece of 64 frames or more: the frame
+dropped or repeated is the quietest of that piece (a zero crossing), not the piece's first
+(tests/unit/devices/test_timed_sink_pull.py). When to nudge: on PulseAudio, where a
+`DriftEstimator` line through the edge's last 5 s says the map is 0.75 frame off (as
+`DriftCorrector` decides its steps); on PipeWire's pulse layer, once the edge itself is 300 µs
+off, as before: its reports come late by ms in runs, and a line through them chases that.
+Measured with `python -m bench.server_timing KIND 30` (the grid replayed on the reports, its
+distance from the null sink's own line), 2026-12-07, load 1-5 on 2 cores: PulseAudio 237-268
+µs p50, 298-317 µs max by the 300 µs edge rule, 19-47 µs p50, 37-149 µs max on the line;
+PipeWire 44-77 µs p50, 45-112 max by the edge rule, 67-74 µs p50, 113-175 max on the line.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class DriftEstimator:
         points.append((at_us, raw_us))
         while at_us - points[0][0] > self.window_us:
             points.popleft()
+
+    def first_at(self) -> int:
+        """Return the instant of the earliest reading in the fit (0: none)."""
+        return self._points[0][0] if self._points else 0
 
     def line(self) -> tuple[int, float, float]:
         """Return (reference instant, drift there in µs, slope in µs per µs); (0, 0, 0) unread."""
