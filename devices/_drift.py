@@ -28,9 +28,13 @@ dropped or repeated is the quietest of that piece (a zero crossing), not the pie
 `DriftCorrector` decides its steps); on PipeWire's pulse layer, once the edge itself is 300 µs
 off, as before: its reports come late by ms in runs, and a line through them chases that.
 Measured with `python -m bench.server_timing KIND 30` (the grid replayed on the reports, its
-distance from the null sink's own line), 2026-12-07, load 1-5 on 2 cores: PulseAudio 237-268
-µs p50, 298-317 µs max by the 300 µs edge rule, 19-47 µs p50, 37-149 µs max on the line;
-PipeWire 44-77 µs p50, 45-112 max by the edge rule, 67-74 µs p50, 113-175 max on the line.
+distance from the null sink's own line fitted through their lower edge), 2026-12-07, load 1-5
+on 2 cores: PulseAudio (5 runs), by the 300 µs edge rule 168-268 µs p50, 221-404 max; on the
+line 19-89 µs p50, 37-149 max (it holds the 2nd earliest of 15 readings, which lies above the
+run's 2nd percentile the sink's line is fitted to). PipeWire (2 runs) by the edge rule 44-77
+µs p50, 45-112 max, on the line 67-74 p50, 113-175 max; 1 run with both cores busy
+(reports up to 26 ms late): 415 p50, 652 max against 393 p50, 947 max, and 136 frames moved
+against 29 in 30 s. The line is worse there.
 """
 
 from __future__ import annotations
