@@ -9,11 +9,16 @@ by how late it was; the figures are each report's height above the lower edge (i
 percentile), and how far the grid's statistic over its window (devices/_frame_grid.py: the
 median until 2026-12-07, the second earliest since) wandered over the run.
 
+It then replays the reports through the grid, by its lower edge's 300 µs rule and on the
+edge's line (`FrameGrid(line=True)`, PulseAudio's), as if media played from the 20th report,
+and prints how far each placed frames from the sink's own line (fitted through the reports'
+lower edge), and how many frames each moved by.
+
     python -m bench.server_timing pipewire 20     # in a network namespace, as the tests run
 
 Measured 2026-12-07, both cores busy with two busy loops: PipeWire's reports p50 0.11 ms,
 p90 2.8 ms, max 16 ms late; the median of 15 wandered 1.7 ms, the second earliest 0.19 ms.
-PulseAudio's: max 0.5 ms, both 0.14 ms.
+PulseAudio's: max 0.5 ms, both 0.14 ms. The grid, 30 s, load 1-5: devices/_drift.py.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from devices._frame_grid import EDGE_RANK, WINDOW
+from devices._frame_grid import EDGE_RANK, WINDOW, FrameGrid
 from devices._pulse_stream import PulseStream, StreamFormat
 from tests.pulse_server import AudioServer
 
@@ -84,6 +89,30 @@ def lateness_us(placed: list[tuple[int, int]]) -> list[float]:
     return [h - edge for h in heights]
 
 
+def grid_off_us(placed: list[tuple[int, int]], *, line: bool) -> tuple[list[float], int]:
+    """Replay the reports through a grid (`line`: on the edge's line) as if media played from
+    the 20th on; return how far it placed each frame from the sink's own line (fitted through
+    the reports' lower edge) after 5 s more, and how many frames it moved by."""
+    points = placed[SETTLE:]
+    xs = [frame * 1e6 / FORMAT.rate for frame, _us in points]
+    ys = [us - x for (_frame, us), x in zip(points, xs, strict=True)]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mean_x) ** 2 for x in xs
+    )
+    residuals = sorted(y - mean_y - slope * (x - mean_x) for x, y in zip(xs, ys, strict=True))
+    base = mean_y + residuals[len(residuals) // 50]  # the lower edge, as lateness_us takes it
+    grid = FrameGrid(FORMAT.rate, line=line)
+    settled = points[0][1] + 5_000_000
+    off = []
+    for i, (frame, us) in enumerate(points):
+        x = frame * 1e6 / FORMAT.rate
+        placed_us = grid.instant(frame, us, quiet=i < 20).instant_us
+        if us > settled:
+            off.append(abs(placed_us - (x + base + slope * (x - mean_x))))
+    return off, grid.nudges
+
+
 def wander_ms(late: list[float], pick: Callable[[list[float]], float]) -> float:
     """Return how far *pick* (a statistic of WINDOW reports) moved over the run, in ms."""
     picked = [pick(late[i : i + WINDOW]) for i in range(len(late) - WINDOW)]
@@ -96,7 +125,8 @@ def main() -> None:
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
     load = os.getloadavg()[0]
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    late = lateness_us(asyncio.run(record(kind, seconds)))
+    placed = asyncio.run(record(kind, seconds))
+    late = lateness_us(placed)
     ranked = sorted(late)
 
     def pct(p: float) -> float:
@@ -110,6 +140,14 @@ def main() -> None:
     print(f"median of {WINDOW} wandered {wander_ms(late, statistics.median):.2f} ms")
     edge = wander_ms(late, lambda window: sorted(window)[EDGE_RANK])
     print(f"lower edge of {WINDOW} wandered {edge:.2f} ms")
+    for line in (False, True):
+        off, nudges = grid_off_us(placed, line=line)
+        off.sort()
+        print(
+            f"grid{' on its line' if line else ''}: off the sink's line, µs: p50 "
+            f"{off[len(off) // 2]:.0f} p99 {off[len(off) * 99 // 100]:.0f} max {off[-1]:.0f}; "
+            f"{nudges} frames moved"
+        )
 
 
 if __name__ == "__main__":

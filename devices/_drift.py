@@ -18,18 +18,23 @@ Their difference is the *error*: positive, the device is late (its clock slow); 
   nothing a listener hears, and no pitch change. The error stays within a frame or two.
 
 Used by the capture output (devices/_converter.py, after the timed sink's push mode). The pull
-output (PulseAudio/PipeWire) follows its card already, coarser: devices/_frame_grid.py holds
-the median of the server's latency readings and moves by one frame (`nudge`) once it is 300 µs
-off, and `TimedSink.render` then drops or repeats the frame at the block's start, wherever the
-waveform is. The same parts serve it in two steps, neither touching the sink's queue:
-1. `respace(stretch, channels, ±1)` on the stretch `render` lays, in place of its drop or
-   repeat: the frame moves to the quietest point of what is laid (a zero crossing);
-2. `DriftCorrector.correct` in place of the grid's nudges, fed the grid's reading for the
-   frame laid (error = the instant the server will play it - the content instant it was queued
-   for): the line over 5 s averages the readings' ±1-2 ms jitter (bound: 1.5 frames plus half
-   the jitter, tests/unit/devices/test_drift.py), instead of a 300 µs dead band. PipeWire's
-   pulse layer's readings wander by milliseconds within seconds (devices/_frame_grid.py), so
-   there the window wants measuring first.
+output (PulseAudio/PipeWire) follows its card with the same parts, fed the server's latency
+readings: devices/_frame_grid.py holds their lower edge and moves its frame -> instant map by
+one frame (`nudge`), and `TimedSink.render` owes the media playing on that frame and lays it
+with `respace(stretch, channels, ±1)` on the next piece of 64 frames or more: the frame
+dropped or repeated is the quietest of that piece (a zero crossing), not the piece's first
+(tests/unit/devices/test_timed_sink_pull.py). When to nudge: on PulseAudio, where a
+`DriftEstimator` line through the edge's last 5 s says the map is 0.75 frame off (as
+`DriftCorrector` decides its steps); on PipeWire's pulse layer, once the edge itself is 300 µs
+off, as before: its reports come late by ms in runs, and a line through them chases that.
+Measured with `python -m bench.server_timing KIND 30` (the grid replayed on the reports, its
+distance from the null sink's own line fitted through their lower edge), 2026-12-07, load 1-5
+on 2 cores: PulseAudio (5 runs), by the 300 µs edge rule 168-268 µs p50, 221-404 max; on the
+line 19-89 µs p50, 37-149 max (it holds the 2nd earliest of 15 readings, which lies above the
+run's 2nd percentile the sink's line is fitted to). PipeWire (2 runs) by the edge rule 44-77
+µs p50, 45-112 max, on the line 67-74 p50, 113-175 max; 1 run with both cores busy
+(reports up to 26 ms late): 415 p50, 652 max against 393 p50, 947 max, and 136 frames moved
+against 29 in 30 s. The line is worse there.
 """
 
 from __future__ import annotations
@@ -62,6 +67,10 @@ class DriftEstimator:
         points.append((at_us, raw_us))
         while at_us - points[0][0] > self.window_us:
             points.popleft()
+
+    def first_at(self) -> int:
+        """Return the instant of the earliest reading in the fit (0: none)."""
+        return self._points[0][0] if self._points else 0
 
     def line(self) -> tuple[int, float, float]:
         """Return (reference instant, drift there in µs, slope in µs per µs); (0, 0, 0) unread."""

@@ -15,10 +15,13 @@ least late, one stray early reading aside):
   moves are inaudible, and a pre-roll's silent writes settle it to a fraction of a
   millisecond before the first sample is due;
 * while media plays, an edge beyond NUDGE_US moves it by one frame per write (the stream
-  then drops or repeats one frame: inaudible), enough for a card whose clock drifts from
-  CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast); an edge beyond RESYNC_US moves
-  it at once, a jump a listener hears (a sink whose latency changed; an underrun resets the
-  grid by itself: devices/_pulse_stream.py).
+  then drops or repeats one frame, at a zero crossing: inaudible), enough for a card whose
+  clock drifts from CLOCK_MONOTONIC (PulseAudio's null sink runs ~195 ppm fast); with `line`
+  (PulseAudio: its reports are stamped to ±0.05 ms), once a line through the edge's last 5 s
+  (devices/_drift.py's DriftEstimator) says the map is 0.75 frame off: it then holds the card
+  within a frame or two instead of up to NUDGE_US; an edge beyond RESYNC_US moves it at once,
+  a jump a listener hears (a sink whose latency changed; an underrun resets the grid by
+  itself: devices/_pulse_stream.py).
 
 On a loaded machine libpulse's interpolated latency drifted by milliseconds and back within a
 few seconds (its smoother places each report by a guess from the round trip), and PipeWire's
@@ -32,6 +35,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from devices._drift import DEAD_BAND, DriftEstimator
+
 WINDOW = 15  # readings the lower edge is taken over (~75-150 ms of writes; PipeWire: ~640 ms)
 EDGE_RANK = 1  # the second earliest: one early stray (a wall-clock step) moves nothing
 QUIET_STEP_US = 50  # while silent, follow the edge once it strays this far
@@ -41,6 +46,7 @@ NUDGE_US = 300  # while playing, a frame at a time beyond this ...
 # anyway (a run of late reports longer than the window) is not chased faster than that.
 NUDGE_EVERY_S = 0.05
 RESYNC_US = 10_000  # while playing, at once beyond this (a load's stray stays under it)
+LINE_SPAN_US = 1_000_000  # `line`: the fit is trusted once its readings span this long
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,12 @@ class GridStep:
 class FrameGrid:
     """An affine map from a stream's frame numbers to the instants (µs) they are heard at."""
 
-    def __init__(self, rate: int) -> None:
+    def __init__(self, rate: int, *, line: bool = False) -> None:
         self._rate = rate
+        # `line`: while playing, nudge where a line through the edge's recent past says the
+        # error is a frame off (devices/_drift.py), not once the edge is NUDGE_US off.
+        self._line = DriftEstimator() if line else None
+        self._nudged_us = 0  # what the nudges moved the map since the line began
         self._anchor: tuple[int, int] | None = None  # (frame, instant)
         self._errors: deque[int] = deque(maxlen=WINDOW)
         self.resyncs = 0  # jumps while media played
@@ -67,6 +77,7 @@ class FrameGrid:
         """Forget the map (the stream stood still, or ran dry): the next reading anchors it."""
         self._anchor = None
         self._errors.clear()
+        self._restart_line()
 
     def instant(self, frame: int, measured_us: int, *, quiet: bool) -> GridStep:
         """Return where *frame* is heard, given a reading, and how the map moved.
@@ -86,18 +97,47 @@ class FrameGrid:
                 self.resyncs += 1
             self._move(edge)
             return GridStep(on_grid + edge, moved_us=edge)
+        if quiet:
+            self._restart_line()  # silence: the map follows the edge freely, as above
+            return GridStep(on_grid)
         spaced = self._nudged_at is None or frame - self._nudged_at >= NUDGE_EVERY_S * self._rate
-        if not quiet and abs(edge) > NUDGE_US and spaced:
+        off = self._off_line(on_grid, edge)
+        if (
+            abs(off) > (DEAD_BAND * 1_000_000 / self._rate if self._fitted() else NUDGE_US)
+            and spaced
+        ):
             self.nudges += 1
             self._nudged_at = frame
-            nudge = 1 if edge > 0 else -1
+            nudge = 1 if off > 0 else -1
             anchor_frame, anchor_us = self._anchor
             # One frame period exactly, as _on_grid counts it: move the anchor's frame.
             self._anchor = (anchor_frame - nudge, anchor_us)
             moved = self._on_grid(frame) - on_grid
             self._errors = deque((e - moved for e in self._errors), maxlen=WINDOW)
+            self._nudged_us += moved
             return GridStep(on_grid + moved, nudge=nudge)
         return GridStep(on_grid)
+
+    def _off_line(self, at_us: int, edge: int) -> float:
+        """Return how far off the map is: the edge, or (`line`, fitted) the line's error now."""
+        if self._line is None:
+            return edge
+        # Each nudge moved the map by what it moved: add it back, and the line is the raw drift.
+        self._line.observe(at_us, edge + self._nudged_us)
+        if not self._fitted():
+            return edge
+        return self._line.predict(at_us) - self._nudged_us
+
+    def _fitted(self) -> bool:
+        if self._line is None:
+            return False
+        ref, _drift, _slope = self._line.line()
+        return ref - self._line.first_at() >= LINE_SPAN_US
+
+    def _restart_line(self) -> None:
+        if self._line is not None:
+            self._line.reset()
+        self._nudged_us = 0
 
     def predict(self, frame: int) -> GridStep | None:
         """Return where *frame* is heard on the map as it stands (None: not anchored yet)."""
@@ -108,6 +148,7 @@ class FrameGrid:
         anchor_frame, anchor_us = self._anchor
         self._anchor = (anchor_frame, anchor_us + by_us)
         self._errors = deque((e - by_us for e in self._errors), maxlen=WINDOW)
+        self._restart_line()  # a jump: the line's past readings are of another map
 
     def _on_grid(self, frame: int) -> int:
         assert self._anchor is not None

@@ -99,7 +99,21 @@ def _timing_info_type(timeval: type[ctypes.Structure]) -> type[ctypes.Structure]
     return type("TimingInfo", (ctypes.Structure,), {"_fields_": fields})
 
 
+class ServerInfo(ctypes.Structure):
+    """pa_server_info's first fields (the rest is never read, so never declared)."""
+
+    _fields_ = (
+        ("user_name", ctypes.c_char_p),
+        ("host_name", ctypes.c_char_p),
+        ("server_version", ctypes.c_char_p),
+        ("server_name", ctypes.c_char_p),
+    )
+
+
 ContextNotify = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+ServerInfoCallback = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.POINTER(ServerInfo), ctypes.c_void_p
+)
 StreamNotify = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 StreamRequest = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
 StreamSuccess = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
@@ -124,6 +138,7 @@ _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "pa_context_get_state": (ctypes.c_int, (_P,)),
     "pa_context_errno": (ctypes.c_int, (_P,)),
     "pa_context_get_server": (ctypes.c_char_p, (_P,)),
+    "pa_context_get_server_info": (_P, (_P, ServerInfoCallback, _P)),
     "pa_context_disconnect": (None, (_P,)),
     "pa_context_unref": (None, (_P,)),
     "pa_strerror": (ctypes.c_char_p, (ctypes.c_int,)),
@@ -151,6 +166,7 @@ _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "pa_stream_disconnect": (ctypes.c_int, (_P,)),
     "pa_stream_unref": (None, (_P,)),
     "pa_operation_unref": (None, (_P,)),
+    "pa_operation_cancel": (None, (_P,)),
 }
 
 

@@ -73,6 +73,30 @@ class PulseContext:
             where = self.lib.pa_context_get_server(self.context)
         return where.decode(errors="replace") if where else "the default server"
 
+    def server_name(self) -> str:
+        """Return the server's name (PulseAudio: "pulseaudio"; PipeWire's pulse layer:
+        "PulseAudio (on PipeWire x.y.z)"); "" if it does not say within CONNECT_TIMEOUT_S."""
+        names: list[str] = []
+
+        def answered(_context: Any, info: Any, _userdata: Any) -> None:
+            name = info.contents.server_name if info else None
+            names.append(name.decode(errors="replace") if name else "")
+            self.signal()
+
+        callback = pa.ServerInfoCallback(answered)
+        with self.locked():
+            op = self.lib.pa_context_get_server_info(self.context, callback, None)
+            if not op:
+                return ""
+            try:
+                self.wait_until(lambda: len(names), 1, (), "asking the server's name")
+            except AudioOutputError:
+                self.lib.pa_operation_cancel(op)  # never calls back once we are gone
+                return ""
+            finally:
+                self.lib.pa_operation_unref(op)
+        return names[0]
+
     def wait_until(
         self, state: Callable[[], int], ready: int, failed: tuple[int, ...], doing: str
     ) -> None:

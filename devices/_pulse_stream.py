@@ -96,7 +96,8 @@ class Renderer(Protocol):
     ) -> tuple[bytes, bool, bool]:
         """Return *frames* frames heard from *start_us* (frame *start_frame* of the stream),
         whether they hold any media, and whether more media is queued to come. *nudge*: the
-        grid moved one frame later (+1: drop a frame) or earlier (-1: repeat one)."""
+        grid moved one frame later (+1: drop a frame) or earlier (-1: repeat one; either at
+        a zero crossing)."""
         ...
 
 
@@ -144,6 +145,7 @@ class PulseStream:
         self._failed = False
         self._ready = False  # the stream opened: a failure from now on is news to report
         self._grid = FrameGrid(fmt.rate)  # which instant each frame written is heard at
+        self.on_pipewire = False  # the server is PipeWire's pulse layer (known once open)
         self._quiet = True  # the last request held no media: the grid may move unheard
         # Timing reports: one asked for at a time; only one asked for since the stream last
         # stood still or ran dry (`_epoch`) is a measurement of the stream as it runs now.
@@ -172,6 +174,10 @@ class PulseStream:
         connection = self._connection = PulseContext(self._server, self._fail)
         connection.connect()
         self._lib = connection.lib
+        # PipeWire's pulse layer's reports wander by ms within seconds: a line through them
+        # would chase that (devices/_frame_grid.py); PulseAudio's are stamped to ±0.05 ms.
+        self.on_pipewire = "PipeWire" in connection.server_name()
+        self._grid = FrameGrid(self.format.rate, line=not self.on_pipewire)
         with connection.locked():
             self._connect_stream(connection)
 

@@ -54,6 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from devices._drift import respace
 from devices._envelope import (
     FOREVER,
     RATE,
@@ -77,6 +78,7 @@ _DRAIN_STEP_S = 0.005
 _RESTAMP_US = 12_000  # a copy's block stamped this near the queue's end follows it exactly
 _REST_BLOCK = 1_024  # frames per block of a copy's rest queued at a drain (libVLC's AAC size)
 _ALIGN_MAX_US = 200_000  # a start further off is not moved (a stall, not libVLC's start latency)
+_RESPACE_MIN = 64  # frames (1.5 ms): a piece this long or longer takes a frame owed to the grid
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,10 @@ class TimedSink:
         # Pull mode: where the last rendered stretch ended (instant, stream frame), so the next
         # one continues it to the frame.
         self._laid: tuple[int, int] | None = None
-        self._last_frame: array.array[int] | None = None  # the last frame laid (to repeat)
+        # Frames the media playing on owes the grid's nudges (+ repeat, - drop), laid at the
+        # quietest frame of the next piece long enough to have one (devices/_drift.py).
+        self._owed = 0
+        self.respaced = 0  # pull mode: frames so dropped or repeated, in all
         self._rendered_to = 0  # pull mode: the instant after the last frame rendered
         self._align_to: int | None = None  # where the next stretch's first sample goes
         self._shift_us = 0  # added to libVLC's instants since an aligned start (to a flush)
@@ -324,7 +329,7 @@ class TimedSink:
 
         *nudge*: the stream's grid moved one frame later (+1) or earlier (-1) since the last
         request (its clock drifts from the device clock): the media playing on then drops
-        (+1) or repeats (-1) one frame, instead of being held to the frame it continues.
+        (+1) or repeats (-1) one frame at the quietest frame of what it lays next.
         """
         channels = self.channels
         out = array.array("h", bytes(2 * frames * channels))
@@ -337,29 +342,23 @@ class TimedSink:
                 if self._paused_at is not None and frames_before(at, self._paused_at) <= 0:
                     break  # held from the pause on, however far the stream renders meanwhile
                 frame, continues = self._frame_of(at, start_frame, start_us)
-                if continues and nudge:
-                    # The grid moved by a frame: so does the media playing on, once.
-                    frame, nudge = frame - nudge, 0
-                    if frame == pos + 1 and self._last_frame is not None:
-                        # A frame earlier: repeat the last one rather than leave a silent hole.
-                        offset = (pos - start_frame) * channels
-                        out[offset : offset + channels] = self._last_frame
-                        pos += 1
+                if not continues:
+                    self._owed = 0  # laid by its instant on the grid as it stands: nothing owed
+                elif nudge:
+                    self._owed -= nudge  # the grid moved by a frame: the media follows, once
+                    nudge = 0
                 if frame >= end:
                     break
                 if frame < pos:  # its instant has passed (or it overlaps what was laid)
                     self._drop_head(pos - frame)
                     continue
-                count = min(len(block) // channels, end - frame)
-                if self._paused_at is not None:
-                    count = min(count, frames_before(at, self._paused_at))
-                if count <= 0:
+                taken, samples = self._lay(at, block, end - frame, continues)
+                if taken <= 0:
                     break
-                _at, samples = self._present(at, self._take_head(count))
                 offset = (frame - start_frame) * channels
                 out[offset : offset + len(samples)] = samples
-                self._laid = (sample_instant(at, count), frame + count)
-                self._last_frame = samples[-channels:]
+                count = len(samples) // channels
+                self._laid = (sample_instant(at, taken), frame + count)
                 pos = frame + count
             self._rendered_to = sample_instant(start_us, frames)
             paused = self._paused_at
@@ -367,6 +366,28 @@ class TimedSink:
                 self._stop_stretch(self._last_end)
             more = bool(self._pending) and paused is None
         return out.tobytes(), pos > start_frame, more
+
+    def _lay(
+        self, at: int, block: array.array[int], room: int, continues: bool
+    ) -> tuple[int, array.array[int]]:
+        """Take frames of the head block (at *at*) for at most *room* frames of the stream;
+        return how many were taken and what to lay, a frame owed dropped or repeated in it."""
+        channels = self.channels
+        held = len(block) // channels
+        if self._paused_at is not None:
+            held = min(held, frames_before(at, self._paused_at))
+        steps = max(-1, min(1, self._owed)) if continues else 0
+        count = min(held, room - steps)
+        if count < _RESPACE_MIN:  # too short to hold a zero crossing: a later piece will
+            steps, count = 0, min(held, room)
+        if count <= 0:
+            return 0, array.array("h")
+        _at, samples = self._present(at, self._take_head(count))
+        if steps:
+            samples = respace(samples, channels, steps)
+            self._owed -= steps
+            self.respaced += 1
+        return count, samples
 
     def _frame_of(self, at: int, start_frame: int, start_us: int) -> tuple[int, bool]:
         """Return the stream frame a queued stretch starting at *at* begins on, and whether it

@@ -99,3 +99,25 @@ def test_between_readings_the_grid_predicts_from_its_map() -> None:
     step = grid.predict(RATE)
     assert step is not None
     assert step.instant_us == T0 + 1_000_000
+
+
+def held(grid: FrameGrid, ppm: float, noise_us: int) -> int:
+    """Play 30 s of writes through *grid*, the card *ppm* off, each reading up to *noise_us*
+    late; return the worst distance (µs) of the grid from the true instant after 5 s."""
+    exact = dict(readings(ppm, 0, 3_000))
+    worst = 0
+    for frame, measured in readings(ppm, noise_us, 3_000):
+        step = grid.instant(frame, measured, quiet=frame < 20 * STEP)
+        assert step.moved_us == 0 or frame < 20 * STEP
+        if frame > 500 * STEP:
+            worst = max(worst, abs(exact[frame] - step.instant_us))
+    assert grid.resyncs == 0
+    return worst
+
+
+def test_on_its_line_the_grid_holds_a_drifting_card_within_a_frame_or_two() -> None:
+    # PulseAudio's stamped reports: late by 0-50 µs. The edge's line (devices/_drift.py) puts
+    # the frame moves where the card is a frame off, not where the edge is NUDGE_US off.
+    for ppm in (200, -100):
+        assert held(FrameGrid(RATE, line=True), ppm, 50) <= 2 * 1e6 / RATE + 50
+        assert held(FrameGrid(RATE), ppm, 50) > NUDGE_US - 50  # as before: the dead band

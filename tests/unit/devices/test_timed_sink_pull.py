@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import math
 
 import pytest
 
@@ -174,12 +175,10 @@ def test_a_closed_sink_renders_silence() -> None:
     assert set(rig.out) == {0}
 
 
-@pytest.mark.parametrize("nudge", [1, -1])
-def test_a_nudged_grid_drops_or_repeats_exactly_one_frame(nudge: int) -> None:
-    # The stream's clock drifts: its grid moves one frame later (+1) or earlier (-1). The
-    # media playing on must follow by that frame, seamlessly: one dropped, or one repeated.
+def nudged(values: list[int], nudge: int) -> Rig:
+    """Play *values* (three 441-frame blocks, mono) through a stream whose grid moves one
+    frame later (+1) or earlier (-1) after its first 441 frames; return the rig."""
     rig = Rig(channels=1)
-    values = list(range(1, 3 * 441 + 1))
     for k in range(3):
         rig.play(T0 + k * 10_000, values[k * 441 : (k + 1) * 441])
     start = T0 + DELAY_US
@@ -191,9 +190,35 @@ def test_a_nudged_grid_drops_or_repeats_exactly_one_frame(nudge: int) -> None:
     rig.out.frombytes(data)
     rig.render(round(grid + 441 * frame_us), 441)
     rig.render(round(grid + 882 * frame_us), 441)
+    return rig
+
+
+@pytest.mark.parametrize("nudge", [1, -1])
+def test_a_nudged_grid_drops_or_repeats_exactly_one_frame(nudge: int) -> None:
+    # The stream's clock drifts: its grid moves one frame later (+1) or earlier (-1). The
+    # media playing on must follow by that frame, seamlessly: one dropped, or one repeated.
+    values = list(range(1, 3 * 441 + 1))  # rising: the quietest frame laid next is its first
+    rig = nudged(values, nudge)
     heard = [v for v in rig.out if v != 0]
     if nudge > 0:
         assert heard == [*values[:441], *values[442:]]  # frame 442 dropped
     else:
-        assert heard == [*values[:441], values[440], *values[441:]]  # frame 441 repeated
-    assert rig.sink.late_frames == (1 if nudge > 0 else 0)
+        assert heard == [*values[:442], *values[441:]]  # frame 442 repeated
+    assert rig.sink.late_frames == 0  # a correction, not a frame too late
+    assert rig.sink.respaced == 1
+
+
+@pytest.mark.parametrize("nudge", [1, -1])
+def test_a_nudge_moves_the_frame_at_a_zero_crossing(nudge: int) -> None:
+    # A 100 Hz tone: the frame dropped or repeated is where the wave crosses zero, not at the
+    # start of what is laid next (mid-wave: a step a listener could hear as a click).
+    values = [round(10_000 * math.sin(2 * math.pi * 100 * (n + 100) / RATE)) for n in range(1323)]
+    rig = nudged(values, nudge)
+    heard = list(rig.out[: len(values) - nudge])  # the silence after the last block aside
+    moved = next(i for i, (h, v) in enumerate(zip(heard, values, strict=False)) if h != v)
+    assert moved > 441  # not at the start of the piece laid after the nudge
+    assert abs(values[moved - (0 if nudge > 0 else 1)]) < 400  # a frame next to zero
+    if nudge > 0:
+        assert heard == values[:moved] + values[moved + 1 :]
+    else:
+        assert heard == values[:moved] + values[moved - 1 :]
