@@ -10,7 +10,10 @@ its last timeline, from what it has buffered. Once the link is back the controll
 reconnects, C is told to leave what it played on its own and joins the group again at an
 instant. Proven from the audio: A and B play on through the outage with no silence, no break
 and no content jump; C plays through the outage; after it rejoined all three are within a
-millisecond of each other. Detection and rejoin times and the skews are printed (`-s`).
+millisecond of each other (median within 0.2 ms). Detection and rejoin times, the skews and
+the controller's clock estimates are printed (`-s`): all three receivers read one host clock,
+so an estimated offset is all error, and a follower's skew is its estimate's error minus the
+leader's (why the coordinator samples both afresh before a join).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from connect.wire import messages as m
 from tests.faults.outages import Timeline, serve_media_in
 from tests.integration.devices.proof_drift import CODE, READ_SPAN_US, Member
 from tests.integration.devices.proof_group import Heard, pairwise_skews, read_heard
-from tests.integration.groups.conftest import JUMP_BOUND_US, SKEW_BOUND_US, content_moved
+from tests.integration.groups.conftest import JUMP_BOUND_US, assert_in_sync, content_moved
 from tests.integration.transfer.fault_bench import EVENT_TIMEOUT_S, identity, wait_state
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.netns import NetnsPair, netns_pair, netns_skip_reason
@@ -170,7 +173,7 @@ def _quiet(heard: Heard, start_us: int, end_us: int) -> list[tuple[int, int]]:
     return [*heard.silent_runs(start_us, end_us), *heard.breaks(start_us, end_us)]
 
 
-@pytest.mark.warning_logs(r"offline|timed out|could not|lost|C\b")
+@pytest.mark.warning_logs(r"offline: timed out|lost C: timed out|not ready by the instant")
 async def test_a_member_whose_link_drops_plays_on_and_rejoins_in_sync(tmp_path: Path) -> None:
     run, receivers = await _run(tmp_path, play_on_s=SETTLE_S)
     a, b, c = (
@@ -207,7 +210,7 @@ async def test_a_member_whose_link_drops_plays_on_and_rejoins_in_sync(tmp_path: 
     # Back in the group: all three in sync, read once C's drift correction settled again.
     start = run.rejoined_us + round(SETTLE_S * 1e6) // 2
     for skews in _print_skews("after the rejoin", [a, b, c], start, run.end_us).values():
-        _assert_within(skews, SKEW_BOUND_US)
+        assert_in_sync(skews)  # the issue's: median within 0.2 ms, within 1 ms
 
 
 def _print_skews(when: str, heard: list[Heard], start_us: int, end_us: int) -> dict[str, list[int]]:
@@ -218,11 +221,3 @@ def _print_skews(when: str, heard: list[Heard], start_us: int, end_us: int) -> d
         median = statistics.median(skews) if skews else None
         print(f"  {names} skews {when} (us): median {median}, all {skews}")
     return out
-
-
-def _assert_within(readings: list[int], bound_us: int) -> None:
-    """Fail unless three readings in four are within *bound_us* (a single reading on this
-    shared machine is now and then off by ~1.5 ms and back: see assert_in_sync)."""
-    assert readings, "no skew could be read"
-    magnitudes = sorted(abs(x) for x in readings)
-    assert magnitudes[(len(magnitudes) * 3) // 4 - 1] <= bound_us, readings
