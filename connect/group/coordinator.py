@@ -62,14 +62,14 @@ LEAD, JOIN, LEAVE, VOLUME = (
     m.GroupStep.VOLUME,
 )
 CONNECT_TIMEOUT_S = 5.0
-CLOCK_SAMPLES = 8
-"""A follower plays off by what its offset is off (half the best sample's round trip): eight
-exchanges in turn find a quieter one than three (a loaded controller's round trips on one host
-were 250-970 us, its members 0.1-0.4 ms apart from that alone)."""
 OUTCOME_TIMEOUT_S = 10.0  # a backstop: the machine ends every step within its own deadlines
 LEAVE_TIMEOUT_S = 2.0  # a fade-out of fade_ms and its answer
 VOLUME_TIMEOUT_S = 3.0  # a volume is answered by the member alone, with no deadline of the machine
 ENDED_KEPT = 16  # rosters of ended groups remembered
+# Fresh clock samples on a member's link and the leader's before a join: a session's estimate
+# may come from samples taken under load, and its error stays the member's skew (a later change
+# within the stated uncertainty is noise to the follower). A window's worth, back to back.
+GROUP_CLOCK_SAMPLES = 16
 
 
 class GroupCoordinator:
@@ -135,6 +135,8 @@ class GroupCoordinator:
             for conn in conns:
                 await self._check_member(conn)
             formed = run is None
+            if run is not None:
+                await self._sample_clocks(run.machine.roster.leader_device_id)
             waiters: list[tuple[str, Waiter]] = []
             joins: dict[str, ev.JoinAsked] = {}
             if run is None:
@@ -228,7 +230,7 @@ class GroupCoordinator:
     # -------------------------------------------------------------------------- checks
 
     async def _connect(self, device_id: str, timeout_s: float) -> DeviceConnection:
-        """Return *device_id*'s session with a clock estimate of CLOCK_SAMPLES or more."""
+        """Return *device_id*'s session with GROUP_CLOCK_SAMPLES clock samples just taken."""
         name = self._name(device_id)
         if self._devices.registry.get(device_id) is None:
             raise GroupRefusedError(
@@ -236,8 +238,7 @@ class GroupCoordinator:
             )
         try:
             conn = await self._devices.async_connect(device_id, timeout_s)
-            if conn.clock is None or conn.clock.samples < CLOCK_SAMPLES:
-                await conn.async_sync_clock(samples=CLOCK_SAMPLES)
+            await conn.async_sync_clock(samples=GROUP_CLOCK_SAMPLES)
         except AccessError:
             raise  # not paired, revoked: the caller says how to pair
         except ConnectError as exc:
@@ -360,6 +361,7 @@ class GroupCoordinator:
             if conn is None or run.machine.over or roster.member(device_id) is not None:
                 return
             await self._leave_first(conn, roster)
+            await self._sample_clocks(device_id, roster.leader_device_id)
             if conn.clock is None:
                 return
             state = conn.state
@@ -373,6 +375,13 @@ class GroupCoordinator:
             _LOG.warning(
                 "group %s: %s could not rejoin: %s", roster.group_id, name, failure.message
             )
+
+    async def _sample_clocks(self, *device_ids: str) -> None:
+        """Take GROUP_CLOCK_SAMPLES fresh clock samples on each link, before a join reads them."""
+        for conn in map(self._devices.known_connection, device_ids):
+            with contextlib.suppress(ConnectError):  # gone: the join or the machine says so
+                if conn is not None:
+                    await conn.async_sync_clock(samples=GROUP_CLOCK_SAMPLES)
 
     async def _leave_first(
         self, conn: DeviceConnection, group: m.Group, *, alone: bool = False

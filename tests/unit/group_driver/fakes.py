@@ -166,6 +166,7 @@ class Connection:
             1000,
         )
         self.listeners: list[Callable[[ConnectionEvent], None]] = []
+        self.synced: list[int] = []  # the clock samples asked for, batch by batch
 
     def subscribe(self, listener: Callable[[ConnectionEvent], None]) -> Callable[[], None]:
         self.listeners.append(listener)
@@ -177,7 +178,7 @@ class Connection:
         asyncio.get_running_loop().call_soon(self.device.receive, body)
 
     async def async_sync_clock(self, samples: int = 3) -> None:
-        return None
+        self.synced.append(samples)
 
 
 class Devices:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from connect.errors import GroupRefusedError
-from connect.group.coordinator import GroupCoordinator
+from connect.group.coordinator import GROUP_CLOCK_SAMPLES, GroupCoordinator
 from connect.group.member import Role
 from connect.group.rules import SLOW_JOIN_LEAD_US
 from connect.wire import messages as m
@@ -50,6 +50,17 @@ async def test_the_first_leads_and_the_others_start_at_one_instant() -> None:
     assert c.followed[-1].clock_offset_us == 5_000 - 1_000_000
     assert groups.groups() == [group]
     assert groups.group_of("c") == group
+    await groups.async_close()
+
+
+async def test_every_device_grouped_has_its_clock_sampled_afresh_first() -> None:
+    devices, groups = world()
+    assert all(c.clock is not None and c.clock.samples >= 3 for c in devices.conns.values())
+    await groups.async_group(["a", "b"])
+    await groups.async_group(["a", "c"])  # c joins the group a leads
+    n = GROUP_CLOCK_SAMPLES
+    # The leader's link is sampled again before c's join reads it.
+    assert {d: c.synced for d, c in devices.conns.items()} == {"a": [n, n], "b": [n], "c": [n]}
     await groups.async_close()
 
 
@@ -294,6 +305,9 @@ async def test_a_member_whose_link_comes_back_leaves_what_it_played_and_joins_ag
     last_leave = len(kinds) - 1 - kinds[::-1].index("GroupLeave")
     assert kinds.index("GroupJoin", last_leave) > last_leave, kinds  # it left, then joined
     assert len([x for x in b.received if isinstance(x, m.GroupJoin)]) == joins + 1
+    # Its link and the leader's were sampled afresh before the join read them.
+    n = GROUP_CLOCK_SAMPLES
+    assert (devices.conns["b"].synced, devices.conns["a"].synced) == ([n, n], [n, n])
     await groups.async_close()
 
 
