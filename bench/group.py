@@ -183,6 +183,14 @@ def figures(heard: list[Heard], done: Run, *, judge: bool) -> Iterable[Measureme
     every = [abs(s) for skews in pairs.values() for s in skews.values()]
     for (one, other), skews in pairs.items():
         print(f"group: skew {one} - {other}: {list(skews.values())[:12]} µs ...")
+        wide = [(at, skew) for at, skew in skews.items() if abs(skew) > SKEW_P99_TARGET_US]
+        if wide:
+            since = (wide[0][0] - done.steady[0]) / 1e6
+            largest = max(wide, key=lambda x: abs(x[1]))[1]
+            print(
+                f"group: skew {one} - {other}: {len(wide)} of {len(skews)} readings over "
+                f"{SKEW_P99_TARGET_US:g} µs, the first {since:.0f} s in, the largest {largest} µs"
+            )
     if every:
         p99 = Measurement("x", "us", every).percentile(99)
         yield Measurement(

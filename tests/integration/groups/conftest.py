@@ -3,16 +3,19 @@ test's own, and the media server."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.integration.devices.proof_drift import CODE
+from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import Heard
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
+from tests.receivers import RunningReceiver, start_receiver
 
 KEEPER_IDLE_S = 1.5  # should a test die before stopping the keeper it started
 
@@ -63,3 +66,23 @@ def content_moved(heard: Heard, before: tuple[int, int], after: tuple[int, int])
         assert offsets, (heard.name, start, end)
         medians.append(offsets[len(offsets) // 2])
     return CODE.wrap(medians[1] - medians[0])
+
+
+@asynccontextmanager
+async def capture_members(
+    tmp_path: Path, members: Sequence[Member]
+) -> AsyncIterator[list[RunningReceiver]]:
+    """Start a capture receiver per member (its simulated drift, its correction); stop those
+    still running afterwards."""
+    started = await asyncio.gather(
+        *(
+            start_receiver(tmp_path, member.name, output="capture", extra=member.extra())
+            for member in members
+        )
+    )
+    try:
+        yield list(started)
+    finally:
+        for receiver in started:
+            if receiver.process.returncode is None:
+                await receiver.stop()

@@ -21,10 +21,10 @@ from tests.integration.cli.conftest import baton
 from tests.integration.devices.group_link import GroupLink
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import Heard, pairwise_skews, read_heard
-from tests.integration.groups.conftest import assert_in_sync
+from tests.integration.groups.conftest import assert_in_sync, capture_members
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
-from tests.receivers import RunningReceiver, start_receiver
+from tests.receivers import RunningReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -41,16 +41,8 @@ MEMBERS = (
 
 @pytest.fixture
 async def receivers(tmp_path: Path) -> AsyncIterator[list[RunningReceiver]]:
-    started = await asyncio.gather(
-        *(
-            start_receiver(tmp_path, member.name, output="capture", extra=member.extra())
-            for member in MEMBERS
-        )
-    )
-    yield list(started)
-    for receiver in started:
-        if receiver.process.returncode is None:
-            await receiver.stop()
+    async with capture_members(tmp_path, MEMBERS) as started:
+        yield started
 
 
 def skews_within(heard: list[Heard], start: int, end: int) -> dict[tuple[str, str], list[int]]:

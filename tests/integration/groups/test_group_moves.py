@@ -17,13 +17,14 @@ from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import pairwise_skews, read_heard
+from tests.integration.groups.conftest import capture_members
 from tests.integration.transfer.proof_audio import (
     hear_transfer,
     last_audible_between,
     write_cyclic_position_track,
 )
 from tests.media_server import MediaServer
-from tests.receivers import RunningReceiver, start_receiver
+from tests.receivers import RunningReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +43,8 @@ SKEW_MEDIAN_US = 500  # the members in sync on the new music (the group tests' m
 
 @pytest.fixture
 async def receivers(tmp_path: Path) -> AsyncIterator[list[RunningReceiver]]:
-    started = await asyncio.gather(
-        *(
-            start_receiver(tmp_path, member.name, output="capture", extra=member.extra())
-            for member in MEMBERS
-        )
-    )
-    yield list(started)
-    for receiver in started:
-        if receiver.process.returncode is None:
-            await receiver.stop()
+    async with capture_members(tmp_path, MEMBERS) as started:
+        yield started
 
 
 async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(

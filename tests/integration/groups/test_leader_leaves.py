@@ -17,10 +17,10 @@ from tests.integration.cli.conftest import baton
 from tests.integration.devices.group_link import GroupLink
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import read_heard
-from tests.integration.groups.conftest import JUMP_BOUND_US, content_moved
+from tests.integration.groups.conftest import JUMP_BOUND_US, capture_members, content_moved
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
-from tests.receivers import RunningReceiver, start_receiver
+from tests.receivers import RunningReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +30,8 @@ PLAYING_TIMEOUT_S = 15.0
 
 @pytest.fixture
 async def receivers(tmp_path: Path) -> AsyncIterator[list[RunningReceiver]]:
-    started = await asyncio.gather(
-        *(
-            start_receiver(tmp_path, member.name, output="capture", extra=member.extra())
-            for member in MEMBERS
-        )
-    )
-    yield list(started)
-    for receiver in started:
-        if receiver.process.returncode is None:
-            await receiver.stop()
+    async with capture_members(tmp_path, MEMBERS) as started:
+        yield started
 
 
 async def test_ungroup_the_leader_hands_the_music_to_the_follower_without_a_gap(
