@@ -37,8 +37,10 @@ ALONE = (
     "integration/packaging/test_power_cut.py",  # resumes from a saved position, heard
     "integration/packaging/test_clock_jump.py",
     "e2e/app/test_radio_transfer.py",
-    # Bridged devices' switches read from their recordings (the other bridge tests check
-    # commands and states, and run on the workers).
+    # Bridged devices' switches and clocks read from their recordings (the other bridge tests
+    # check commands and states, and run on the workers).
+    "integration/bridges/test_mpd.py",  # its clock held against what the MPD played
+    "integration/bridges/test_airplay_queue.py",  # the next track's clock against the speaker's
     "integration/bridges/test_mpd_transfer.py",
     "integration/bridges/test_upnp.py",
     "integration/bridges/test_airplay.py",

@@ -1,9 +1,9 @@
-"""A group under faults, heard from the audio: a member leaving and joining again and again
+"""A group under faults, heard from the audio: a member leaving and joining again
 while the others play, then the leader SIGKILLed.
 
 Three receivers at -100, 0 and +100 ppm (capture outputs, drift correction on) play one group
 formed by a Controller's GroupCoordinator (bench/group.py's run, shortened). Expected: while the
-third member leaves and joins every 2.5 s, the two others play on with no silence, no break in
+third member leaves and joins again, the two others play on with no silence, no break in
 their presentation and no content jump; after the leader is SIGKILLed the two others play on the
 same way and one of them says it leads; while all three play, they stay within the proof's
 1 ms of each other. The figures are printed (`-s`); `./dev bench group` measures them at length.
@@ -19,8 +19,8 @@ from bench.group import figures, play_group
 
 pytestmark = pytest.mark.slow
 
-STEADY_S = 4.0
-CHURN_S = 10.0  # two rounds of leave, then join again
+STEADY_S = 3.0
+CHURN_S = 5.0  # one round: leave, then join again
 SKEW_BOUND_US = 1_000  # the proof's bound for any two members, from 300 ms readings
 JUMP_BOUND_US = 100  # a content jump read from two single readings: a sample or two of noise
 
@@ -31,7 +31,7 @@ async def test_members_play_on_untouched_through_churn_and_the_leaders_death() -
     found = {x.name: x for x in figures(heard, done, judge=False)}
     for figure in found.values():
         print(f"  {figure.name}: median {statistics.median(figure.samples):g} {figure.unit}")
-    assert len(done.joins) >= 2
+    assert done.joins
     for what in ("churn", "leader_loss"):
         assert found[f"group.{what}.gap_on_others"].samples == [0.0], what
         jumps = found[f"group.{what}.jump_on_others"].samples
