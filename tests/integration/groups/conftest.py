@@ -86,3 +86,8 @@ async def capture_members(
         for receiver in started:
             if receiver.process.returncode is None:
                 await receiver.stop()
+
+
+def connect_args(receivers: Sequence[RunningReceiver]) -> list[str]:
+    """Return the `--connect HOST:PORT` arguments that name *receivers* to a `baton` command."""
+    return [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]

@@ -21,7 +21,7 @@ from tests.integration.cli.conftest import baton
 from tests.integration.devices.group_link import GroupLink
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import Heard, pairwise_skews, read_heard
-from tests.integration.groups.conftest import assert_in_sync, capture_members
+from tests.integration.groups.conftest import assert_in_sync, capture_members, connect_args
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver
@@ -61,7 +61,7 @@ async def test_baton_group_plays_three_rooms_in_sync_pauses_them_and_ungroups_on
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     write_cyclic_position_track(media_server.root / "group.wav", 90_000, CODE)
-    connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
+    connect = connect_args(receivers)
     a = receivers[0]
     watch = await GroupLink.open(a.host, a.port)  # to see A's state as it changes
     try:

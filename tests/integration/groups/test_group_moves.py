@@ -17,7 +17,7 @@ from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import pairwise_skews, read_heard
-from tests.integration.groups.conftest import capture_members
+from tests.integration.groups.conftest import capture_members, connect_args
 from tests.integration.transfer.proof_audio import (
     hear_transfer,
     last_audible_between,
@@ -54,7 +54,7 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     write_cyclic_position_track(media_server.root / "group.wav", 90_000, CODE)
-    connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
+    connect = connect_args(receivers)
     try:
         assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
         code, out, err = await baton(capsys, "group", "A", "B", "D", *connect)
@@ -111,7 +111,7 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     write_cyclic_position_track(media_server.root / "group.wav", 90_000, CODE)
-    connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
+    connect = connect_args(receivers)
     try:
         assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
         code, out, err = await baton(capsys, "group", "A", "B", "D", *connect)

@@ -21,6 +21,7 @@ from tests.integration.groups.conftest import (
     JUMP_BOUND_US,
     assert_in_sync,
     capture_members,
+    connect_args,
     content_moved,
 )
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
@@ -51,7 +52,7 @@ async def test_a_device_joins_a_playing_group_with_nothing_moving_on_its_members
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     write_cyclic_position_track(media_server.root / "group.wav", 90_000, CODE)
-    connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
+    connect = connect_args(receivers)
     try:
         assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
         code, out, err = await baton(capsys, "group", "A", "B", *connect)

@@ -17,7 +17,12 @@ from tests.integration.cli.conftest import baton
 from tests.integration.devices.group_link import GroupLink
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import read_heard
-from tests.integration.groups.conftest import JUMP_BOUND_US, capture_members, content_moved
+from tests.integration.groups.conftest import (
+    JUMP_BOUND_US,
+    capture_members,
+    connect_args,
+    content_moved,
+)
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver
@@ -41,7 +46,7 @@ async def test_ungroup_the_leader_hands_the_music_to_the_follower_without_a_gap(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     write_cyclic_position_track(media_server.root / "group.wav", 90_000, CODE)
-    connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
+    connect = connect_args(receivers)
     b = receivers[1]
     watch = await GroupLink.open(b.host, b.port)
     try:

@@ -19,7 +19,7 @@ from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import pairwise_skews, read_heard
-from tests.integration.groups.conftest import assert_in_sync
+from tests.integration.groups.conftest import assert_in_sync, connect_args
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver, start_receiver
@@ -53,7 +53,7 @@ async def test_a_member_frozen_past_the_dead_peer_timeout_rejoins_in_sync(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     write_cyclic_position_track(media_server.root / "group.wav", 90_000, CODE)
-    connect = [w for r in receivers for w in ("--connect", f"{r.host}:{r.port}")]
+    connect = connect_args(receivers)
     b = receivers[1]
     client = GroupClient()
 
