@@ -69,7 +69,9 @@ class BackstageStandIn:
         app.router.add_get("/api/auth/guest/refresh", self._refresh)
         app.router.add_route("*", PREFIX + "/{tail:.*}", self._proxy)
         self._http = aiohttp.ClientSession(auto_decompress=False)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A proxied live stream outlives its browser tab until its next write: without a
+        # short shutdown_timeout, cleanup() would wait aiohttp's default 60 s for it.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
