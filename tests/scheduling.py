@@ -49,8 +49,12 @@ ALONE = (
 )
 """Paths under tests/ whose tests run alone on the machine (a folder ends with "/")."""
 
-FIRST = ("unit/test_bench_smoke.py",)
-"""Modules that take minutes: handed to a worker first, so both workers finish together."""
+FIRST = (
+    "unit/test_bench_smoke.py",
+    "unit/test_bench_smoke_heavy.py",
+    "unit/test_bench_smoke_apart.py",
+)
+"""Modules that take a minute or more each: one to each worker first, so all finish together."""
 
 
 def _relative(item: pytest.Item) -> str:
