@@ -46,6 +46,9 @@ ALONE = (
     "integration/bridges/test_airplay.py",
     "integration/bridges/test_airplay_transfer.py",
     "integration/bridges/test_snapcast.py",
+    # Not a timing proof: it needs the plugin's npm packages, which `./dev test` installs while
+    # the parallel part runs, and its dev server's first build takes both cores for a while.
+    "e2e/backstage/",
 )
 """Paths under tests/ whose tests run alone on the machine (a folder ends with "/")."""
 

@@ -65,7 +65,10 @@ async def backstage(
 ) -> AsyncIterator[Backstage]:
     """The plugin's dev app with a backend: the stand-in, or backstage/check-backend."""
     if not servers.CLI.exists():
-        pytest.skip("the plugin's node_modules are not installed (./dev test installs them)")
+        pytest.skip(
+            "the plugin's node_modules are not installed (./dev test installs them unless"
+            " BATON_BACKSTAGE=0)"
+        )
     real = request.param == "real backend"
     if real and not servers.check_backend_installed():
         pytest.skip("backstage/check-backend is not installed (npm ci there; docs/backstage.md)")
