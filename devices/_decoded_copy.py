@@ -33,6 +33,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ MAX_FRAMES = RATE * 60 * 60  # an hour: a longer "file" is a stream, or not wort
 COPY_AHEAD_MS = 3_000  # a load waits until the copy holds this much past its position
 COPY_WAIT_S = 3.0  # ... or the whole track, at most this long; then libVLC's samples play
 SLEW_STEPS = 1  # a slew moves the content a frame a block at most (20-45 a second, <= 1 ms/s)
+BLOCKS_KEPT = 64  # the latest blocks' instants: over a second, for an edge reported late
 _POLL_S = 0.005
 # libVLC seeks PCM by byte, to the sample, but its stream output drops the last 50 ms block of
 # a WAV: a WAV gets no copy of libVLC's (one of ffmpeg's keeps a WAV album gapless).
@@ -297,7 +299,8 @@ class CopyReader:
         self._ended = False
         self._taken = 0  # frames handed out since the load: how far libVLC's stream went
         self._due_at: int | None = None  # a timed start's instant, for its first block
-        self._started: tuple[int, int] | None = None  # that block's instant and first frame
+        # The latest blocks: when each is heard from, its first frame and its length.
+        self._blocks: deque[tuple[int, int, int]] = deque(maxlen=BLOCKS_KEPT)
         self._slew = 0  # content frames still to skip (+) or repeat (-), a few a block
 
     @property
@@ -320,8 +323,8 @@ class CopyReader:
                 # source plays on meanwhile is skipped, so the start is late, never behind.
                 self._next += max(0, at_us - self._due_at) * RATE // 1_000_000
                 self._due_at = None
-                self._started = (at_us, self._next)
             first, step = self._next, 0
+            self._blocks.append((at_us, first, frames))
             if fresh and self._slew and not near_end:  # (never across a track's end)
                 step = max(-SLEW_STEPS, min(SLEW_STEPS, self._slew))
                 self._slew -= step
@@ -348,6 +351,7 @@ class CopyReader:
                         self.copy, self.follow = follow, None
                         self._next, self._taken = rest, rest
                         self.crossed = True
+                        self._blocks.append((boundary, 0, rest))
                     self._on_boundary(boundary)
                     return block
                 with self._lock:
@@ -376,7 +380,8 @@ class CopyReader:
     def schedule(self, frame: int, at_us: int) -> None:
         """Start a pre-roll's content at *frame* heard at *at_us*, later content if later."""
         with self._lock:
-            self._next, self._due_at, self._started = frame, at_us, None
+            self._next, self._due_at = frame, at_us
+            self._blocks.clear()
 
     def slew(self, frames: int) -> None:
         """Move the content on by *frames* (+: skipped, the output gets ahead; -: repeated, it
@@ -385,15 +390,30 @@ class CopyReader:
         with self._lock:
             self._slew += frames
 
-    def started_ms(self, at_us: int) -> int | None:
-        """Return the content (ms) a timed start presented at *at_us* (None: no such start),
-        once: a later start (a resume, after a pause as long as it was) is not that one."""
+    def held(self, from_us: int, shift_us: int) -> None:
+        """The sink held what was to be heard from *from_us* on and plays it *shift_us* later
+        (a pause): the blocks' instants move with it."""
         with self._lock:
-            started, self._started = self._started, None
-        if started is None:
-            return None
-        frame = started[1] + (at_us - started[0]) * RATE // 1_000_000
-        return (frame * 1000 + RATE // 2) // RATE  # to the nearest ms, as the clocks read
+            moved: list[tuple[int, int, int]] = []
+            for start_us, first, frames in self._blocks:
+                before = max(0, min(frames, (from_us - start_us) * RATE // 1_000_000))
+                if before:
+                    moved.append((start_us, first, before))
+                if before < frames:
+                    at = max(start_us, from_us) + shift_us
+                    moved.append((at, first + before, frames - before))
+            self._blocks = deque(moved, maxlen=BLOCKS_KEPT)
+
+    def presented_at(self, at_us: int) -> int | None:
+        """Return the copy's frame presented at *at_us* (None: not in the latest blocks): a
+        start's or a resume's first sample, to the frame, where clocks read milliseconds."""
+        with self._lock:
+            blocks = list(self._blocks)
+        for start_us, first, frames in reversed(blocks):  # a block refilled later wins
+            offset = (at_us - start_us) * RATE // 1_000_000
+            if 0 <= offset < frames:
+                return first + offset
+        return None
 
     def jump(self, frame: int) -> bool:
         """Go on from *frame*, if libVLC's stream (begun at 0 at the load) outlasts the rest."""

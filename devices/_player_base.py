@@ -52,6 +52,14 @@ CLOCK_RESYNC_MS = 150
 _ACTIVE = (PlayerState.LOADING, PlayerState.READY, PlayerState.PLAYING, PlayerState.PAUSED)
 
 
+def anchor_on_the_ms(frame: int, at_us: int) -> PlayerClock:
+    """Return a playing clock exact to the µs though it holds whole ms: *frame* is heard at
+    *at_us*, so the next whole millisecond of content is heard that much (< 1 ms) later."""
+    position_us = frame * 1_000_000 // RATE
+    position_ms = -(-position_us // 1000)
+    return PlayerClock(position_ms, at_us + position_ms * 1000 - position_us, True)
+
+
 class PlayerBase:
     """The state, clock and libVLC event handling of a `Player` (see devices/player.py)."""
 
@@ -231,10 +239,11 @@ class PlayerBase:
             self._paused_from = None
         event = self._edges.from_sink(edge, self._position_at)
         content = self._sink.content if self._sink is not None else None
+        frame = None
         if isinstance(event, OutputStarted) and isinstance(content, CopyReader):
-            presented = content.started_ms(event.at_us)
-            if presented is not None:  # a timed start of a decoded copy: what it presented
-                event = OutputStarted(event.at_us, presented, event.exact)
+            frame = content.presented_at(event.at_us)
+            if frame is not None:  # a decoded copy's start or resume: what it presented
+                event = OutputStarted(event.at_us, (frame * 1000 + RATE // 2) // RATE, event.exact)
         load = self._load
         playing_load = self._state is PlayerState.LOADING and load is not None and load.play
         anchors = self._state is PlayerState.PLAYING or playing_load
@@ -244,6 +253,8 @@ class PlayerBase:
             # really heard. Through a sound server that sample is rendered, and reported, before
             # libVLC's events end the load: anchor then too, and keep it (_advance_load).
             self._anchor = PlayerClock(event.position_ms, event.at_us, True)
+            if frame is not None:  # to the µs, though it holds whole ms
+                self._anchor = anchor_on_the_ms(frame, event.at_us)
             if playing_load and load is not None:
                 load.heard = True
         self._emit(event)

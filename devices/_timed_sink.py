@@ -115,6 +115,10 @@ class Content(Protocol):
         """libVLC flushed (a seek, a stop)."""
         ...
 
+    def held(self, from_us: int, shift_us: int) -> None:
+        """What was to be heard from *from_us* on is heard *shift_us* later (a pause)."""
+        ...
+
     def left(self) -> int | None:
         """Return the frames not taken yet, once known (None: not known, or ended)."""
         ...
@@ -249,6 +253,8 @@ class TimedSink:
             paused = self._paused_at - self._pause_lag
             shift = max(0, at_us + self.delay_us + self._shift_us - paused)
             self._pending = deque((at + shift, block) for at, block in self._pending)
+            if self.content is not None:  # what it took for the held blocks moves with them
+                self.content.held(self._paused_at, shift)
             self._paused_at = None
             self._pause_lag = 0
             self._align()

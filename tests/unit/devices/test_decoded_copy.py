@@ -8,6 +8,7 @@ from pathlib import Path
 
 from devices._decoded_copy import CopyReader, DecodedCopy
 from devices._envelope import RATE
+from devices._player_base import anchor_on_the_ms
 from devices._timed_sink import TimedSink
 
 BLOCK = 441  # 10 ms
@@ -51,7 +52,45 @@ def test_a_late_first_block_of_a_timed_start_starts_later_in_the_content(tmp_pat
     reader.schedule(1_000, 1_000_000)
     block = reader.take(BLOCK, 1_010_000)  # 10 ms late: the content of 10 ms on
     assert block[0] == 1_000 + BLOCK
-    assert reader.started_ms(1_010_000) == round((1_000 + BLOCK) * 1000 / RATE)  # nearest ms
+    assert reader.presented_at(1_010_000) == 1_000 + BLOCK
+
+
+def test_the_frame_presented_at_an_instant_is_read_from_the_block_heard_then(
+    tmp_path: Path,
+) -> None:
+    """A start's first sample (here 2.5 ms into a block, the gate opening late) is known to the
+    frame, not to the millisecond the clocks read; an instant no block covers is None."""
+    reader = CopyReader(a_copy(tmp_path, 20_000), 0, lambda _at: None)
+    reader.take(BLOCK, 1_000_000)
+    reader.take(BLOCK, 1_010_000)
+    assert reader.presented_at(1_012_500) == BLOCK + 2_500 * RATE // 1_000_000
+    assert reader.presented_at(1_000_000) == 0
+    assert reader.presented_at(999_000) is None
+    assert reader.presented_at(1_020_000) is None
+
+
+def test_blocks_held_by_a_pause_are_presented_later_by_its_length(tmp_path: Path) -> None:
+    """Paused 5 ms into the second block, resumed 1 s later: its rest, and the blocks after it,
+    are heard 1 s later than they were taken for; what played before the pause is where it was."""
+    reader = CopyReader(a_copy(tmp_path, 20_000), 0, lambda _at: None)
+    for i in range(3):
+        reader.take(BLOCK, 1_000_000 + i * 10_000)
+    reader.held(1_015_000, 1_000_000)
+    assert reader.presented_at(1_012_000) == BLOCK + 2_000 * RATE // 1_000_000
+    assert reader.presented_at(1_016_000) is None  # paused then
+    paused_frame = BLOCK + 5_000 * RATE // 1_000_000
+    assert reader.presented_at(2_015_000) == paused_frame  # the resume's first sample
+    assert reader.presented_at(2_020_000) == 2 * BLOCK
+
+
+def test_a_clock_anchored_on_a_frame_is_exact_though_it_reads_whole_ms() -> None:
+    frame = 44_123  # 1000.521 ms: between two whole ms
+    clock = anchor_on_the_ms(frame, 5_000_000)
+    assert clock.playing
+    assert clock.position_ms == 1001
+    exact_us = frame * 1_000_000 / RATE
+    # The clock has content 1001 ms heard where the frame's own line puts it.
+    assert abs((clock.as_of_us - 5_000_000) - (1_001_000 - exact_us)) <= 1
 
 
 def test_a_seek_refills_what_the_sink_holds_from_the_new_position(tmp_path: Path) -> None:

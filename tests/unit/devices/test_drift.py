@@ -225,6 +225,9 @@ class _Silence:
     def at_flush(self) -> None:
         pass
 
+    def held(self, from_us: int, shift_us: int) -> None:
+        pass
+
     def left(self) -> int | None:
         return None
 
