@@ -167,6 +167,5 @@ async def async_group_run(
     finally:
         for link in links:
             await link.close()
-        for receiver in receivers:
-            if receiver.process.returncode is None:
-                await receiver.stop()
+        # Together: each waits for its own process's clean exit, none for another's.
+        await asyncio.gather(*(r.stop() for r in receivers if r.process.returncode is None))

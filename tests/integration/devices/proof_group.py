@@ -13,6 +13,10 @@ difference of their offsets: what one plays ahead of the other, 0 when in sync.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ from tests.integration.transfer.proof_audio import (
 )
 
 SILENT_RUN_US = 1_000  # this long without an audible sample, inside a tone, is a gap
+READERS = min(4, len(os.sched_getaffinity(0)))  # processes reading offsets: one a core
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,46 @@ def _merged(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
             out[-1] = (out[-1][0], max(hi, out[-1][1]))
         else:
             out.append((lo, hi))
+    return out
+
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def _readers() -> ProcessPoolExecutor:
+    """Return the reading processes, started on first use (by a fork server: the test process
+    has threads, which a plain fork would copy in whatever lock they held)."""
+    global _pool
+    if _pool is None:
+        context = multiprocessing.get_context("forkserver")
+        _pool = ProcessPoolExecutor(READERS, mp_context=context)
+    return _pool
+
+
+def _offsets_at(capture: IndexedCapture, instants: list[int]) -> dict[int, int]:
+    """Return {instant: offset} for those of *instants* where one is read (a reader's share)."""
+    heard = Heard("", capture)
+    return {at: offset for at in instants if (offset := heard.offset_at(at)) is not None}
+
+
+def offsets_of(
+    heard: Sequence[Heard], start_us: int, end_us: int, every_us: int
+) -> dict[str, dict[int, int]]:
+    """Return each member's `Heard.offsets` on one grid, read READERS at a time: each reading
+    is ~80 ms of pure Python, so one process reads them at a core's pace."""
+    grid = list(range(start_us, end_us - READ_SPAN_US + 1, every_us))
+    if READERS == 1:
+        return {h.name: h.offsets(start_us, end_us, every_us) for h in heard}
+    shares = {
+        h.name: [
+            _readers().submit(_offsets_at, h.capture, grid[i::READERS]) for i in range(READERS)
+        ]
+        for h in heard
+    }
+    out: dict[str, dict[int, int]] = {}
+    for name, futures in shares.items():
+        found = dict(itertools.chain.from_iterable(f.result().items() for f in futures))
+        out[name] = dict(sorted(found.items()))
     return out
 
 

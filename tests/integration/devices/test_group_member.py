@@ -23,7 +23,7 @@ from connect.wire import messages as m
 from tests.integration.devices.group_link import GroupLink
 from tests.integration.devices.group_run import FADE_MS, GROUP, async_group_run
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import Heard, content_jump, pairwise_skews
+from tests.integration.devices.proof_group import Heard, content_jump, offsets_of, pairwise_skews
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
 from tests.receivers import start_receiver
@@ -49,7 +49,7 @@ SLOW = Member("Slow", -100, correct=True)
 
 def _skews_within(heard: list[Heard], start: int, end: int) -> dict[tuple[str, str], list[int]]:
     """Return the pairwise skews read over [start, end): fail if a pair has none."""
-    offsets = {h.name: h.offsets(start, end, EVERY_US) for h in heard}
+    offsets = offsets_of(heard, start, end, EVERY_US)
     found = {pair: list(s.values()) for pair, s in pairwise_skews(offsets).items()}
     assert all(found.values()), (start, end, found)
     return found
@@ -90,7 +90,10 @@ async def test_members_join_in_sync_with_no_gap_on_the_leader_and_one_leaves_alo
 
         await asyncio.sleep(4.0)  # all three play together
         leave_at, _ = await run.leave(2, LEAVE_FADE_MS)
-        await asyncio.sleep(1.5)  # the others play on
+        # The others play on: the leader's check reads 1 s past the leave's instant (which
+        # `leave` returned at); 200 ms more for the captures to hold it. Slow's capture ends at
+        # its leave, so a longer wait would show nothing more of it.
+        await asyncio.sleep(1.2)
         both_joined = run.joined_at["Slow"]
         for receiver in run.receivers:  # what of the join's lead the pre-roll took
             print(*(line.strip() for line in receiver.output if "pre-rolled" in line), sep="\n")
@@ -130,13 +133,17 @@ async def test_followers_carry_out_the_leaders_pause_resume_and_seek(
     async with async_group_run(tmp_path, media_server, (LEADER, FAST), 60_000) as run:
         await run.lead()
         await run.join(1)
-        await asyncio.sleep(2.0)  # the music's own pace
+        # The music's own pace: nothing before the pause is read but that the follower plays
+        # (asserted below); a second of it, its join's fade long over.
+        await asyncio.sleep(1.0)
 
         mark = run.links[0].mark()
         assert (await run.links[0].command(m.Pause())).failure is None
         paused = await run.relay(mark, lambda t: not t.playing)
         paused_at = monotonic_us()
-        await asyncio.sleep(1.0)  # paused a while
+        # Paused a while: the silence is read over [100 ms, 600 ms) after the pause, and the
+        # resume is asked only after this, so its sound comes 200 ms after that window at least.
+        await asyncio.sleep(0.8)
 
         mark = run.links[0].mark()
         assert (await run.links[0].command(m.Resume())).failure is None
@@ -156,7 +163,9 @@ async def test_followers_carry_out_the_leaders_pause_resume_and_seek(
     assert not paused.playing
     assert sought.playing
 
-    # Paused together (the follower within the relay's delay), silent while paused.
+    # The follower played before the pause (so its silence after is the pause's) ...
+    assert fast.offset_at(paused_at - 600_000) is not None
+    # ... paused together (the follower within the relay's delay), silent while paused.
     assert fast.first_heard(paused_at + 100_000, within_us=500_000) is None
     # After the resume and after the seek, one timeline again.
     resumed = _skews_within([lead, fast], resumed_at + 700_000, resumed_at + 2_800_000)
@@ -196,7 +205,9 @@ async def test_a_session_below_1_2_has_group_steps_refused_and_nothing_changes(
 async def test_the_next_item_goes_on_without_a_gap_and_leadership_moves_with_no_gap(
     tmp_path: Path, media_server: MediaServer
 ) -> None:
-    first_ms = 6_000
+    # Long enough that both joins (400 ms ahead each) and 200 ms of settling are done well
+    # before the boundary's readings begin, 700 ms before it; more would only be waited out.
+    first_ms = 3_500
     write_cyclic_position_track(media_server.root / "first.wav", first_ms, CODE)
     first = m.QueueItem("g0", media_server.url("first.wav"), title="first", duration_ms=first_ms)
     async with async_group_run(
@@ -205,7 +216,7 @@ async def test_the_next_item_goes_on_without_a_gap_and_leadership_moves_with_no_
         await run.lead()
         await run.join(1)
         await run.join(2)
-        # The first item ends about 6 s after play began: the leader goes on to the next, and
+        # The first item ends about 3.5 s after play began: the leader goes on to the next, and
         # the followers with it, gaplessly; its new timeline says what they play already.
         mark = run.links[0].mark()
         changed = await run.relay(mark, lambda t: t.item is not None and t.item.uid == "g1")
@@ -260,7 +271,9 @@ async def test_a_changed_clock_offset_is_slewed_out_as_the_music_plays_without_a
         remeasured = replace(timeline, revision=timeline.revision + 1, clock_offset_us=-shift_us)
         await run.links[1].send(remeasured)  # as a controller's fresh measure would say
         sent_at = monotonic_us()
-        await asyncio.sleep(7.5)  # the slew (a frame a block), then steady play
+        # The slew, then steady play: 2 ms is 88 frames at a frame a 50 ms block, 4.4 s; the
+        # readings after run to 7.0 s; 200 ms more for the capture to hold them.
+        await asyncio.sleep(7.2)
     lead, fast = run.heard()
     before = _skews_within([lead, fast], sent_at - 1_000_000, sent_at)
     after = _skews_within([lead, fast], sent_at + 5_500_000, sent_at + 7_000_000)

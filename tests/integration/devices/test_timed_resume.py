@@ -26,7 +26,10 @@ SLACK_MS = 2  # the clock is read to the millisecond
 async def test_a_resume_after_a_timed_start_is_where_the_pause_held_the_content(
     gapless: bool, tmp_path: Path, capture: PlayerHarness, media_server: MediaServer
 ) -> None:
-    write_cyclic_position_track(media_server.root / "a.wav", 3000, CODE)
+    # Loaded at 500 ms: played to its end before the gapless change (1 s, the next item set
+    # meanwhile); played through the pause and past the resume otherwise (0.8 + 0.5 s and more).
+    a_ms = 1_500 if gapless else 3_000
+    write_cyclic_position_track(media_server.root / "a.wav", a_ms, CODE)
     write_cyclic_position_track(media_server.root / "b.wav", 9000, CODE)
     player = capture.player
     await player.async_load(media_server.url("a.wav"), 500, play=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import Heard
+from tests.integration.devices.proof_group import Heard, offsets_of
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
 from tests.receivers import RunningReceiver, start_receiver
 
@@ -62,7 +62,7 @@ def content_moved(heard: Heard, before: tuple[int, int], after: tuple[int, int])
     tens of µs."""
     medians = []
     for start, end in (before, after):
-        offsets = sorted(heard.offsets(start, end, 100_000).values())
+        offsets = sorted(offsets_of([heard], start, end, 100_000)[heard.name].values())
         assert offsets, (heard.name, start, end)
         medians.append(offsets[len(offsets) // 2])
     return CODE.wrap(medians[1] - medians[0])
@@ -83,9 +83,13 @@ async def capture_members(
     try:
         yield list(started)
     finally:
-        for receiver in started:
-            if receiver.process.returncode is None:
-                await receiver.stop()
+        await stop_all(started)
+
+
+async def stop_all(receivers: Sequence[RunningReceiver]) -> None:
+    """Stop those of *receivers* still running, together (each waits only for its own clean
+    exit); a capture is whole once its receiver stopped."""
+    await asyncio.gather(*(r.stop() for r in receivers if r.process.returncode is None))
 
 
 def connect_args(receivers: Sequence[RunningReceiver]) -> list[str]:

@@ -20,8 +20,13 @@ from connect.wire import messages as m
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.group_link import GroupLink
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import Heard, pairwise_skews, read_heard
-from tests.integration.groups.conftest import assert_in_sync, capture_members, connect_args
+from tests.integration.devices.proof_group import Heard, offsets_of, pairwise_skews, read_heard
+from tests.integration.groups.conftest import (
+    assert_in_sync,
+    capture_members,
+    connect_args,
+    stop_all,
+)
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver
@@ -47,7 +52,7 @@ async def receivers(tmp_path: Path) -> AsyncIterator[list[RunningReceiver]]:
 
 def skews_within(heard: list[Heard], start: int, end: int) -> dict[tuple[str, str], list[int]]:
     """Return the pairwise skews read over [start, end); fail if a pair has none."""
-    offsets = {h.name: h.offsets(start, end, EVERY_US) for h in heard}
+    offsets = offsets_of(heard, start, end, EVERY_US)
     found = {pair: list(s.values()) for pair, s in pairwise_skews(offsets).items()}
     assert all(found.values()), (start, end, found)
     return found
@@ -125,7 +130,7 @@ async def test_baton_group_plays_three_rooms_in_sync_pauses_them_and_ungroups_on
         code, out, err = await baton(capsys, "ungroup", "C", *connect)
         assert code == 0, err
         assert out == "C left; in the group led by A with B\n"
-        await asyncio.sleep(1.5)  # A and B play on
+        await asyncio.sleep(1.5)  # A and B play on: checked to 1 s past the ungroup's request
         code, out, _ = await baton(capsys, "group", "--json")
         [kept] = json.loads(out)
         assert [x["name"] for x in kept["members"]] == ["A", "B"]
@@ -133,8 +138,7 @@ async def test_baton_group_plays_three_rooms_in_sync_pauses_them_and_ungroups_on
         await watch.close()
         assert await GroupClient().async_stop()  # the keeper this test started
     print(f"baton group took {(grouped - requested) / 1000:.0f} ms")
-    for receiver in receivers:  # a capture is whole once its receiver stopped
-        await receiver.stop()
+    await stop_all(receivers)  # a capture is whole once its receiver stopped
 
     heard = [
         read_heard(r.recording, member.name) for member, r in zip(MEMBERS, receivers, strict=True)

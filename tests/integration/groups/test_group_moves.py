@@ -16,8 +16,8 @@ from client.group_client import GroupClient
 from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import pairwise_skews, read_heard
-from tests.integration.groups.conftest import capture_members, connect_args
+from tests.integration.devices.proof_group import offsets_of, pairwise_skews, read_heard
+from tests.integration.groups.conftest import capture_members, connect_args, stop_all
 from tests.integration.transfer.proof_audio import (
     hear_transfer,
     last_audible_between,
@@ -59,7 +59,9 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
         assert (await baton(capsys, "play", "A", media_server.url("group.wav"), *connect))[0] == 0
         code, out, err = await baton(capsys, "group", "A", "B", "D", *connect)
         assert code == 0, (out, err)
-        await asyncio.sleep(2.5)  # the music's own pace: both play, B in sync
+        # The music's own pace: B starts at its join's instant, 400 ms after it was asked; the
+        # handoff reads its position from the 400 ms of steady play before its last sound.
+        await asyncio.sleep(1.2)
         code, _, err = await baton(capsys, "transfer", "A", "B", *connect)
         assert code == 1
         assert "A and B play in one group already" in err  # refused, nothing sent
@@ -71,7 +73,9 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
         assert report["mode"] == "handoff", report
         assert "B follows A in a group: moving the group's music from A" in err
         latency_ms = report["latency_ms"]
-        await asyncio.sleep(1.5)  # C plays on alone
+        # C plays on alone: its position is read from 400 ms of steady play after its fade
+        # (30 ms) in; what follows that is not read.
+        await asyncio.sleep(0.8)
         code, out, _ = await baton(capsys, "status", "C", "--json", *connect)
         status = json.loads(out)
         assert (status["state"], status["active"], status["group"]) == ("playing", True, None)
@@ -82,8 +86,7 @@ async def test_transfer_from_a_follower_moves_the_whole_group_to_one_device(
         assert await GroupClient().async_groups() == []  # the group ended
     finally:
         await GroupClient().async_stop()  # keeping no group, it may have exited already
-    for receiver in receivers:
-        await receiver.stop()
+    await stop_all(receivers)
     a, b, c, d = (read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True))
     end = asked_at + 3_000_000
     figures = {}
@@ -119,7 +122,9 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
         await asyncio.sleep(1.0)
         # C plays the same track from elsewhere in it: what A and B play after is C's.
         assert (await baton(capsys, "play", "C", media_server.url("group.wav"), *connect))[0] == 0
-        await asyncio.sleep(2.0)
+        # C plays a while: the handoff reads its position from the 400 ms of steady play
+        # before its last sound; the members have played since their joins, 400 ms after asked.
+        await asyncio.sleep(1.0)
         asked_at = monotonic_us()
         code, out, err = await baton(capsys, "transfer", "C", "B", "--json", *connect)
         assert code == 0, (out, err)
@@ -140,8 +145,7 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
         assert len(groups[0].members) == 3
     finally:
         assert await GroupClient().async_stop()
-    for receiver in receivers:
-        await receiver.stop()
+    await stop_all(receivers)
     a, b, c, d = (read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True))
     c_last = last_audible_between(c.capture, asked_at, asked_at + 3_000_000)
     assert c_last is not None
@@ -162,7 +166,7 @@ async def test_transfer_onto_a_follower_gives_the_whole_group_the_music_at_one_i
         old_end = last_audible_between(heard.capture, edge - 3_000_000, edge)
         silent_us[heard.name] = edge - old_end if old_end is not None else None
     after, span = c_last + 500_000, 1_500_000
-    offsets = {x.name: x.offsets(after, after + span, 250_000) for x in (a, b, d)}
+    offsets = offsets_of((a, b, d), after, after + span, 250_000)
     skews = {}
     for pair, skew in pairwise_skews(offsets).items():
         assert skew, f"no skew of {pair} could be read after the switch"

@@ -16,13 +16,14 @@ from client.group_client import GroupClient
 from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import pairwise_skews, read_heard
+from tests.integration.devices.proof_group import offsets_of, pairwise_skews, read_heard
 from tests.integration.groups.conftest import (
     JUMP_BOUND_US,
     assert_in_sync,
     capture_members,
     connect_args,
     content_moved,
+    stop_all,
 )
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
@@ -70,8 +71,7 @@ async def test_a_device_joins_a_playing_group_with_nothing_moving_on_its_members
         await asyncio.sleep(3.0)  # the music's own pace: all three
     finally:
         assert await GroupClient().async_stop()
-    for receiver in receivers:
-        await receiver.stop()
+    await stop_all(receivers)  # a capture is whole once its receiver stopped
     a, b, c = (read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True))
     first = c.first_heard(requested)
     assert first is not None
@@ -90,13 +90,13 @@ async def test_a_device_joins_a_playing_group_with_nothing_moving_on_its_members
     # The follower: nothing moved, or it was slewed onto the leader (the join's fresh clock
     # samples of the leader's link take out what an older estimate had off).
     skew_before = statistics.median(
-        pairwise_skews({h.name: h.offsets(*before, 100_000) for h in (a, b)})[("A", "B")].values()
+        pairwise_skews(offsets_of((a, b), *before, 100_000))[("A", "B")].values()
     )
     skew_after = skew_before + moved["A"] - moved["B"]
     print(f"A - B: {skew_before:.0f} us before the join, {skew_after:.0f} us after")
     assert abs(moved["B"]) <= JUMP_BOUND_US or abs(skew_after) < abs(skew_before), moved
     start = answered + 300_000
-    offsets = {h.name: h.offsets(start, start + 2_500_000, EVERY_US) for h in (a, b, c)}
+    offsets = offsets_of((a, b, c), start, start + 2_500_000, EVERY_US)
     skews = pairwise_skews(offsets)
     print("skews after C joined (us):", {k: list(v.values()) for k, v in skews.items()})
     for readings in skews.values():

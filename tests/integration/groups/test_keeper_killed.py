@@ -18,8 +18,13 @@ from client.group_client import GroupClient
 from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import pairwise_skews, read_heard
-from tests.integration.groups.conftest import assert_in_sync, capture_members, connect_args
+from tests.integration.devices.proof_group import offsets_of, pairwise_skews, read_heard
+from tests.integration.groups.conftest import (
+    assert_in_sync,
+    capture_members,
+    connect_args,
+    stop_all,
+)
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver
@@ -81,12 +86,11 @@ async def test_a_group_whose_keeper_died_is_formed_again_by_the_next(
         await asyncio.sleep(3.0)  # the music's own pace: together again
     finally:
         await client.async_stop()
-    for receiver in receivers:
-        await receiver.stop()
+    await stop_all(receivers)  # a capture is whole once its receiver stopped
     heard = [read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True)]
     assert heard[0].playing_through(killed_at - 1_000_000, regrouped + 2_500_000)  # A: no gap
     start = regrouped + 500_000
-    offsets = {h.name: h.offsets(start, start + 2_500_000, EVERY_US) for h in heard}
+    offsets = offsets_of(heard, start, start + 2_500_000, EVERY_US)
     skews = pairwise_skews(offsets)
     print(
         "skews after the new keeper grouped them again (us):",

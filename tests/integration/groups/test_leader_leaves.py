@@ -22,6 +22,7 @@ from tests.integration.groups.conftest import (
     capture_members,
     connect_args,
     content_moved,
+    stop_all,
 )
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
@@ -73,8 +74,7 @@ async def test_ungroup_the_leader_hands_the_music_to_the_follower_without_a_gap(
         await watch.close()
         # The group ended at the ungroup: its keeper, idle since, may have exited by itself.
         await GroupClient().async_stop()
-    for receiver in receivers:
-        await receiver.stop()
+    await stop_all(receivers)  # a capture is whole once its receiver stopped
     lead, follower = (
         read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True)
     )

@@ -18,8 +18,8 @@ from client.group_client import GroupClient
 from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
-from tests.integration.devices.proof_group import pairwise_skews, read_heard
-from tests.integration.groups.conftest import assert_in_sync, connect_args
+from tests.integration.devices.proof_group import offsets_of, pairwise_skews, read_heard
+from tests.integration.groups.conftest import assert_in_sync, connect_args, stop_all
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
 from tests.receivers import RunningReceiver, start_receiver
@@ -85,16 +85,13 @@ async def test_a_member_frozen_past_the_dead_peer_timeout_rejoins_in_sync(
     finally:
         await client.async_stop()
     print(f"B back in the group {(rejoined_at - thawed_at) / 1000:.0f} ms after it ran again")
-    for receiver in receivers:
-        await receiver.stop()
+    await stop_all(receivers)  # a capture is whole once its receiver stopped
     a_heard, b_heard = (
         read_heard(r.recording, x.name) for x, r in zip(MEMBERS, receivers, strict=True)
     )
     assert a_heard.playing_through(frozen_at - 500_000, rejoined_at + 2_500_000)
     start = rejoined_at + 500_000
-    offsets = {
-        h.name: h.offsets(start, rejoined_at + 2_900_000, EVERY_US) for h in (a_heard, b_heard)
-    }
+    offsets = offsets_of((a_heard, b_heard), start, rejoined_at + 2_900_000, EVERY_US)
     skews = list(pairwise_skews(offsets)[("A", "B")].values())
     print("A-B skews after the rejoin (us):", skews)
     assert_in_sync(skews)

@@ -6,7 +6,7 @@ import array
 
 from tests.audio import RATE, SEGMENT_MS, Recording, tone_samples
 from tests.integration.devices.proof_drift import CODE, IndexedCapture
-from tests.integration.devices.proof_group import Heard, content_jump, pairwise_skews
+from tests.integration.devices.proof_group import Heard, content_jump, offsets_of, pairwise_skews
 from tests.integration.transfer.proof_audio import SEGMENT_US
 
 BLOCK = 2205  # 50 ms, as a WAV's blocks reach the sink
@@ -76,3 +76,11 @@ def test_a_break_in_the_presentation_is_found() -> None:
     found = late.breaks(START_US, START_US + 3_000_000)
     assert found == [(at, at + 5_000)]
     assert not late.playing_through(START_US, START_US + 2_000_000)
+
+
+def test_offsets_read_by_worker_processes_are_those_read_here() -> None:
+    member = _heard("member", _track(2)[23:], START_US)
+    grid = (START_US + 200_000, START_US + 1_500_000, 250_000)  # five readings, in shares
+    here = member.offsets(*grid)
+    assert len(here) == 5, here
+    assert offsets_of([member], *grid) == {"member": here}
