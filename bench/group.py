@@ -107,10 +107,8 @@ async def play_group(steady_s: float, churn_s: float) -> tuple[list[Heard], Run]
                     "group", media.url("group.wav"), title="group", duration_ms=track_ms
                 )
                 done = await _drive(receivers, item, steady_s, churn_s)
-            finally:
-                for receiver in receivers:
-                    if receiver.process.returncode is None:
-                        await receiver.stop()
+            finally:  # together: each stop waits only for its own clean exit
+                await asyncio.gather(*(r.stop() for r in receivers if r.process.returncode is None))
         return [read_heard(r.recording, r.name) for r in receivers], done
 
 
