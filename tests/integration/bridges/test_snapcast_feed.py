@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bridges.errors import PlayerError
-from bridges.snapcast._status import SampleFormat, Source
+from bridges.snapcast._status import Feed, SampleFormat, Source
 from bridges.snapcast.feed import LEAD_MS, SourceFeed
 from connect.clock import monotonic_us
 from tests.audio import read_wav, write_position_track
@@ -82,9 +82,20 @@ async def test_a_feed_that_comes_late_is_re_dated_its_content_going_on(
     track = write_position_track(media_server.root / "track.wav", 1_200)
     busy_us = [0]
     redated = asyncio.Event()
+    # Each re-dating's feed given up: the one made busy, and any more a loaded machine's own
+    # stall longer than the lead makes (seen once beside the parallel suite): each gives up
+    # a chunk of silence too, and the content still goes on sample for sample.
+    ended_feeds: list[Feed] = []
+
+    def on_redated() -> None:
+        assert feed.feed is not None
+        assert feed.feed.previous is not None
+        ended_feeds.append(feed.feed.previous)
+        redated.set()
+
     feed = SourceFeed(
         Source("Baton", "127.0.0.1", listener.port, MONO, 20), "",
-        lambda: monotonic_us() + busy_us[0], lambda: None, redated.set,
+        lambda: monotonic_us() + busy_us[0], lambda: None, on_redated,
     )  # fmt: skip
     try:
         first = await feed.async_start(media_server.url("track.wav"), 0)
@@ -92,8 +103,11 @@ async def test_a_feed_that_comes_late_is_re_dated_its_content_going_on(
         await asyncio.wait_for(redated.wait(), 2)
         later = feed.feed
         assert later is not None
-        whole = 44_100 * 12 // 10 * 2 + CHUNK_BYTES  # 1.2 s and the chunk given up
-        await until(lambda: len(listener.data) >= whole, 5, "all of it read")
+        track_bytes = 44_100 * 12 // 10 * 2  # 1.2 s, and a chunk given up at each re-dating
+        await until(
+            lambda: len(listener.data) >= track_bytes + CHUNK_BYTES * len(ended_feeds), 5,
+            "all of it read",
+        )  # fmt: skip
     finally:
         await feed.async_close()
     assert later.previous is not None
@@ -101,10 +115,12 @@ async def test_a_feed_that_comes_late_is_re_dated_its_content_going_on(
     assert later.start_ms == later.previous.fed_ms()  # the content goes on where it got
     assert later.fed_at_us >= first.fed_at_us + 300_000
     samples = read_wav(track).samples.tobytes()
-    cut = later.previous.frames * 2
-    assert listener.data[:cut] == samples[:cut]
-    assert listener.data[cut : cut + CHUNK_BYTES] == bytes(CHUNK_BYTES)  # given up
-    assert listener.data[cut + CHUNK_BYTES :] == samples[cut:]
+    heard = bytearray()
+    cut = 0
+    for ended_feed in ended_feeds:
+        heard += samples[cut : cut + ended_feed.frames * 2] + bytes(CHUNK_BYTES)  # given up
+        cut += ended_feed.frames * 2
+    assert listener.data == heard + samples[cut:]
 
 
 async def test_a_url_ffmpeg_cannot_read_is_refused_with_its_reason(listener: Listener) -> None:
