@@ -169,9 +169,9 @@ async def two_receivers(
         running = [r for r in receivers if r.process.returncode is None]
         stopped = await asyncio.gather(*(r.stop() for r in running), return_exceptions=True)
         await media.close()
-        for result in stopped:
-            if isinstance(result, BaseException):
-                raise result
+        for stop in stopped:
+            if isinstance(stop, BaseException):
+                raise stop
 
 
 def assert_session_kept(state: m.PlaybackState, before: m.PlaybackState) -> None:
