@@ -20,6 +20,7 @@ session and is not playing:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,22 +169,29 @@ async def two_hosts(
     """Source and target receivers, *across* in namespace a, the other in b; run the cut."""
     track = write_position_track(tmp_path / "track.wav", TRACK_MS).read_bytes()
     with netns_pair() as pair:
-        receivers: list[RunningReceiver] = []
+
+        def start(name: str) -> Awaitable[RunningReceiver]:
+            far = name.lower() == across
+            wrapper = pair.exec_argv("a" if far else "b", [])
+            interface = pair.links["a"] if far else "lo"
+            return start_open_receiver(
+                tmp_path, name, output="capture", interface=interface, wrapper=wrapper
+            )
+
+        # Both start at once (a receiver takes about a second to listen); one that failed to
+        # start fails the test once the other is stopped.
+        started = await asyncio.gather(start("Source"), start("Target"), return_exceptions=True)
+        receivers = [r for r in started if isinstance(r, RunningReceiver)]
         try:
-            for name in ("Source", "Target"):
-                far = name.lower() == across
-                wrapper = pair.exec_argv("a" if far else "b", [])
-                interface = pair.links["a"] if far else "lo"
-                receiver = await start_open_receiver(
-                    tmp_path, name, output="capture", interface=interface, wrapper=wrapper
-                )
-                receivers.append(receiver)
+            for result in started:
+                if isinstance(result, BaseException):
+                    raise result
             seen = await pair.async_run_in(
                 "b", lambda: run_cut(pair, track, receivers, cue, down_s, across=across)
             )
         finally:
-            for receiver in receivers:
-                await receiver.stop()
+            # Stopped together too: each takes a quarter of a second or so to save and exit.
+            await asyncio.gather(*(receiver.stop() for receiver in receivers))
     return seen, receivers[0], receivers[1]
 
 

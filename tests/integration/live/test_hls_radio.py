@@ -11,7 +11,7 @@ programme offset is a segment, not the Icecast stream's fraction of a second.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import pytest
@@ -41,10 +41,27 @@ MAX_OFFSET_US = SEGMENT_S * 1_000_000 + 100_000
 
 @pytest.fixture
 async def hls(programme: list[bytes], tmp_path: Path) -> AsyncIterator[HlsStation]:
+    """The station, started by the receivers' fixtures beside their receivers."""
     station = HlsStation(programme, tmp_path / "hls")
-    await station.start()
     yield station
     await station.close()
+
+
+async def _start_beside(
+    station: HlsStation, *starting: Awaitable[RunningReceiver]
+) -> list[RunningReceiver]:
+    """Start the station and the receivers together; return the receivers.
+
+    The segmenter writes a segment a second in real time, so the station is seconds from
+    listing its first ones, idle meanwhile; a receiver takes about a second to listen."""
+    results = await asyncio.gather(station.start(), *starting, return_exceptions=True)
+    receivers = [r for r in results if isinstance(r, RunningReceiver)]
+    for result in results:
+        if isinstance(result, BaseException):
+            for receiver in receivers:
+                await receiver.kill()
+            raise result
+    return receivers
 
 
 @pytest.fixture
@@ -56,16 +73,19 @@ async def controller() -> AsyncIterator[Controller]:
 
 
 @pytest.fixture
-async def receiver(tmp_path: Path) -> AsyncIterator[RunningReceiver]:
-    running = await start_receiver(tmp_path, "Kitchen", output="capture")
+async def receiver(tmp_path: Path, hls: HlsStation) -> AsyncIterator[RunningReceiver]:
+    [running] = await _start_beside(hls, start_receiver(tmp_path, "Kitchen", output="capture"))
     yield running
     if running.process.returncode is None:
         await running.kill()
 
 
 @pytest.fixture
-async def devices(tmp_path: Path) -> AsyncIterator[tuple[RunningReceiver, RunningReceiver]]:
-    a, b = await asyncio.gather(
+async def devices(
+    tmp_path: Path, hls: HlsStation
+) -> AsyncIterator[tuple[RunningReceiver, RunningReceiver]]:
+    a, b = await _start_beside(
+        hls,
         start_receiver(tmp_path, "Kitchen", output="capture"),
         start_receiver(tmp_path, "Study", output="capture"),
     )

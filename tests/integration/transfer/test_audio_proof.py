@@ -42,8 +42,16 @@ from tests.receivers import RunningReceiver, start_receiver
 pytestmark = pytest.mark.slow
 
 TRACK_MS = 9000
-PLAY_BEFORE_S = 1.0  # the source plays this long before the transfer is asked
-PLAY_AFTER_S = 1.2  # and the target this long after it returns
+# The source plays this long before the transfer is asked (meanwhile the controller connects
+# to the target): its offset is read from the 400 ms of steady play (proof_audio.STEADY_US)
+# before its fade, which ends after the request (5-307 ms after, 7 tests of 2026-12-07, when
+# the source had sounded 587-693 ms): 150 ms spare at the least. (It was 1.0 s, and the
+# target connected after it.)
+PLAY_BEFORE_S = 0.7
+# And the target this long after the transfer returns: its first sound is looked for up to
+# 500 ms after the return, its offset read from the 400 ms after its 30 ms fade-in: 70 ms
+# spare even then (it sounded 36-120 ms before the return in the 7 tests). (It was 1.2 s.)
+PLAY_AFTER_S = 1.0
 STATE_TIMEOUT_S = 10.0
 FADE_MS = 30
 CODE = PositionCode()
@@ -137,8 +145,8 @@ async def _transfer_and_hear(
     assert played.ok, played.failure
     source_conn = controller.connection(a.device_id)
     before = await _wait_state(source_conn, lambda s: s.status is m.PlaybackStatus.PLAYING)
-    await asyncio.sleep(PLAY_BEFORE_S)  # let the source play: the music's own pace
-    await controller.async_connect(b.device_id)
+    # Let the source play (the music's own pace), connecting to the target meanwhile.
+    await asyncio.gather(asyncio.sleep(PLAY_BEFORE_S), controller.async_connect(b.device_id))
 
     playing = source_conn.state  # the session clock the transfer starts from
     assert playing is not None
@@ -151,7 +159,7 @@ async def _transfer_and_hear(
     )
     returned = monotonic_us()
     assert outcome.ok, outcome.failure
-    await asyncio.sleep(PLAY_AFTER_S)
+    await asyncio.sleep(PLAY_AFTER_S)  # let the target play: the music's own pace
 
     # The session moved: same session and queue on the target, a later revision.
     after = await _wait_state(

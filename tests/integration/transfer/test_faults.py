@@ -37,6 +37,7 @@ from tests.integration.transfer.fault_bench import (
     controller_for,
     on_ready_from,
     play_out,
+    queue_of,
     report,
     silences,
     start_session,
@@ -97,7 +98,13 @@ async def test_target_without_the_codec_is_refused_before_any_offer(tmp_path: Pa
             source = pair.source
             async with controller_for(source) as controller:
                 await controller.async_add_address("127.0.0.1", fake.port)
-                before = await start_session(controller, source.device_id, pair.url)
+                # Playing is all this needs: nothing here is heard, so no start_session wait
+                # for 600 ms of music.
+                played = await controller.async_command(
+                    source.device_id, m.SetQueue(queue_of(pair.url), play=True)
+                )
+                assert played.ok, played.failure
+                before = await wait_state(controller, source.device_id, lambda s: s.clock.playing)
                 asked = monotonic_us()
                 outcome = await TransferCoordinator(controller).async_transfer(
                     source.device_id, "fake-mp3-only"

@@ -76,7 +76,13 @@ CODE = PositionCode(cycle=150)
 TRACK_RMS = 0.5 * FULL_SCALE / 2**0.5  # the position track: sines at half scale
 STATE_TIMEOUT_S = 10.0
 ROUTE_TIMEOUT_S = 10.0  # a new stream heard on the sink, however busy the machine
-SETTLE_S = 1.2  # play after each step: room for a steady stretch on either side
+# After each step the test waits for the step's sound on the sink (it reaches the recorder
+# after it is heard), then plays this long. The checks read at most 700 ms past a step's first
+# sound (its level from 300 to 700 ms in, the loudest 5 ms to 600; a transfer's level 200-600 ms
+# after it returns, a handoff's content 100-500 ms after), and the next step's steady stretch
+# before it (400 ms) then starts 400 ms after that sound. 100 ms spare. (It was a fixed 1.2 s
+# with no wait for the sound: 0.4 s a step more, and a stream routed late read short.)
+AFTER_SOUND_S = 0.8
 PAUSE_US = 500_000
 AROUND_US = 300_000  # how far around a start or a transfer a burst is looked for
 SEARCH_CHUNK_US = 100_000  # the first sound after a step is looked for this much at a time
@@ -199,7 +205,7 @@ async def _play_session(
             if asyncio.iscoroutine(result):
                 await result
             steps.append(Step(name, start, monotonic_us()))
-            await asyncio.sleep(SETTLE_S)
+            await _play_on(recorder)
 
         await step("play", lambda: _command(controller, ids[0], m.SetQueue((item,), play=True)))
         await _wait_state(controller.connection(ids[0]), _playing)
@@ -221,7 +227,7 @@ async def _play_session(
             await _wait_state(
                 controller.connection(source), lambda s: s.status is m.PlaybackStatus.STOPPED
             )
-            await asyncio.sleep(SETTLE_S)
+            await _play_on(recorder)
         # A power cut on the receiver now playing (the first: six transfers brought it back).
         await receivers[0].kill()
         receivers[0] = await start_receiver(
@@ -237,8 +243,7 @@ async def _play_session(
         await _wait_state(controller.connection(receivers[0].device_id), _playing)
         # A new stream: the server (PipeWire's session manager, on a busy machine) may take a
         # moment to route it; the level is read once the sound is there.
-        await recorder.wait_for_sound(ROUTE_TIMEOUT_S)
-        await asyncio.sleep(SETTLE_S)
+        await _play_on(recorder)
     finally:
         for receiver in receivers:
             if receiver.process.returncode is None:
@@ -248,6 +253,12 @@ async def _play_session(
             lines = [ln for ln in receiver.output if any(w in ln for w in noted)]
             print(f"{receiver.name}:", *lines)
     return steps
+
+
+async def _play_on(recorder: MonitorRecorder) -> None:
+    """Return once the sink has sounded since the call and played AFTER_SOUND_S more."""
+    await recorder.wait_for_sound(ROUTE_TIMEOUT_S)
+    await asyncio.sleep(AFTER_SOUND_S)  # the music's own pace: the windows read after a step
 
 
 def _first_sound_after(capture: Capture, at_us: int) -> int:
@@ -389,7 +400,7 @@ async def test_this_computer_plays_through_the_same_server_at_its_volume(
                 await _command(controller, here_id, m.SetQueue((item,), play=True))
                 steps.append(Step("play here", start, monotonic_us()))
                 await _wait_state(controller.connection(here_id), _playing)
-                await asyncio.sleep(SETTLE_S)
+                await _play_on(recorder)
                 await controller.async_connect(speaker.device_id, timeout=STATE_TIMEOUT_S)
                 coordinator = TransferCoordinator(controller)
                 for source, target in ((here_id, speaker.device_id), (speaker.device_id, here_id)):
@@ -397,7 +408,7 @@ async def test_this_computer_plays_through_the_same_server_at_its_volume(
                     outcome = await coordinator.async_transfer(source, target)
                     assert outcome.ok, outcome.failure
                     steps.append(Step(f"to {target[:6]}", start, monotonic_us(), outcome.mode))
-                    await asyncio.sleep(SETTLE_S)
+                    await _play_on(recorder)
             finally:
                 assert await speaker.stop() == 0, "".join(speaker.output)
     finally:
