@@ -46,9 +46,6 @@ ALONE = (
     "integration/bridges/test_airplay.py",
     "integration/bridges/test_airplay_transfer.py",
     "integration/bridges/test_snapcast.py",
-    # Not a timing proof: it needs the plugin's npm packages, which `./dev test` installs while
-    # the parallel part runs, and its dev server's first build takes both cores for a while.
-    "e2e/backstage/",
 )
 """Paths under tests/ whose tests run alone on the machine (a folder ends with "/")."""
 
@@ -58,6 +55,11 @@ FIRST = (
     "unit/test_bench_smoke_apart.py",
 )
 """Modules that take a minute or more each: one to each worker first, so all finish together."""
+
+LAST = ("e2e/backstage/",)
+"""Modules handed out last: the plugin's browser test needs the npm packages `./dev test`
+installs meanwhile (it waits for the install's end: BATON_PLUGIN_INSTALL_DONE), over by then
+most times."""
 
 
 def _relative(item: pytest.Item) -> str:
@@ -74,5 +76,11 @@ def mark_alone(items: list[pytest.Item]) -> None:
 
 
 def longest_first(items: list[pytest.Item]) -> None:
-    """Move the modules of FIRST to the front, keeping every other test's order."""
-    items.sort(key=lambda item: not _relative(item).startswith(FIRST))
+    """Move the modules of FIRST to the front and LAST to the end, keeping every other test's
+    order."""
+
+    def place(item: pytest.Item) -> int:
+        relative = _relative(item)
+        return 0 if relative.startswith(FIRST) else 2 if relative.startswith(LAST) else 1
+
+    items.sort(key=place)
