@@ -34,8 +34,7 @@ os.environ.pop("BATON_CONFIG_DIR", None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the timing proofs `alone`, put the longest modules first and the plugin's browser
-    test last (tests/scheduling.py)."""
+    """Mark the timing proofs `alone` and put the longest modules first (tests/scheduling.py)."""
     mark_alone(items)
     longest_first(items)
 

@@ -50,16 +50,25 @@ ALONE = (
 """Paths under tests/ whose tests run alone on the machine (a folder ends with "/")."""
 
 FIRST = (
-    "unit/test_bench_smoke.py",
+    "unit/test_bench_smoke.py",  # the three benchmark smokes: 75-90 s each, one to each worker
     "unit/test_bench_smoke_heavy.py",
     "unit/test_bench_smoke_apart.py",
+    # The longer modules next (15-40 s each), so the part ends on short ones and the workers
+    # finish together.
+    "integration/live/test_radio.py",
+    "integration/devices/test_drift.py",
+    "integration/tracing/test_otlp_conformance.py",
+    "integration/receiver/test_two_hosts.py",
+    "e2e/viewer/test_demo_traces.py",
+    "integration/controller_security/test_pin_receivers.py",
+    "integration/groups/test_group_cli.py",
+    "integration/groups/test_join_while_playing.py",
+    # The plugin's browser test needs the npm packages `./dev test` installs meanwhile: a worker
+    # reaches it a minute or more into the part, the install over by then most times (it waits
+    # for the install's end, however it went: BATON_PLUGIN_INSTALL_DONE).
+    "e2e/backstage/",
 )
-"""Modules that take a minute or more each: one to each worker first, so all finish together."""
-
-LAST = ("e2e/backstage/",)
-"""Modules handed out last: the plugin's browser test needs the npm packages `./dev test`
-installs meanwhile (it waits for the install's end: BATON_PLUGIN_INSTALL_DONE), over by then
-most times."""
+"""Modules handed out first, in this order (the rest keep theirs)."""
 
 
 def _relative(item: pytest.Item) -> str:
@@ -76,11 +85,10 @@ def mark_alone(items: list[pytest.Item]) -> None:
 
 
 def longest_first(items: list[pytest.Item]) -> None:
-    """Move the modules of FIRST to the front and LAST to the end, keeping every other test's
-    order."""
+    """Move the modules of FIRST to the front, in FIRST's order, keeping every other test's."""
 
     def place(item: pytest.Item) -> int:
         relative = _relative(item)
-        return 0 if relative.startswith(FIRST) else 2 if relative.startswith(LAST) else 1
+        return next((n for n, first in enumerate(FIRST) if relative.startswith(first)), len(FIRST))
 
     items.sort(key=place)

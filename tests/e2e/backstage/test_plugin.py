@@ -67,7 +67,7 @@ async def backstage(
 ) -> AsyncIterator[Backstage]:
     """The plugin's dev app with a backend: the stand-in, or backstage/check-backend."""
     if installing := os.environ.get("BATON_PLUGIN_INSTALL_DONE"):
-        # ./dev test installs the plugin's packages while the suite runs (this test comes last)
+        # ./dev test installs the plugin's packages while the suite runs (this test comes later)
         # and makes this file once that is over, however it went.
         done = Path(installing)
         await until(done.exists, INSTALL_TIMEOUT_S, "the end of the plugin's npm install")
