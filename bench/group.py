@@ -40,7 +40,7 @@ from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import Heard, content_jump, pairwise_skews, read_heard
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
-from tests.receivers import RunningReceiver, start_receiver
+from tests.receivers import RunningReceiver, start_receiver, stop_all
 
 MINUTES = 5.0
 QUICK_STEADY_S = 8.0
@@ -107,8 +107,8 @@ async def play_group(steady_s: float, churn_s: float) -> tuple[list[Heard], Run]
                     "group", media.url("group.wav"), title="group", duration_ms=track_ms
                 )
                 done = await _drive(receivers, item, steady_s, churn_s)
-            finally:  # together: each stop waits only for its own clean exit
-                await asyncio.gather(*(r.stop() for r in receivers if r.process.returncode is None))
+            finally:
+                await stop_all(receivers)
         return [read_heard(r.recording, r.name) for r in receivers], done
 
 

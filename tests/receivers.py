@@ -127,3 +127,9 @@ async def _drain(process: asyncio.subprocess.Process, into: list[str]) -> None:
     assert process.stdout is not None
     while line := await process.stdout.readline():
         into.append(line.decode(errors="replace"))
+
+
+async def stop_all(receivers: Sequence[RunningReceiver]) -> None:
+    """Stop those of *receivers* still running, together (each waits only for its own clean
+    exit); a capture is whole once its receiver stopped."""
+    await asyncio.gather(*(r.stop() for r in receivers if r.process.returncode is None))

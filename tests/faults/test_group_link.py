@@ -37,7 +37,8 @@ from tests.integration.groups.conftest import JUMP_BOUND_US, assert_in_sync, con
 from tests.integration.transfer.fault_bench import EVENT_TIMEOUT_S, identity, wait_state
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.netns import NetnsPair, netns_pair, netns_skip_reason
-from tests.receivers import RunningReceiver, start_receiver
+from tests.receivers import RunningReceiver, start_receiver, stop_all
+from tests.waiting import until
 
 pytestmark = [
     pytest.mark.netns,
@@ -82,11 +83,8 @@ def _playing(controller: Controller) -> set[str]:
 
 
 async def _until(check: Callable[[], bool], what: str) -> int:
-    """Return the instant *check* first held (the roster is asked again every 50 ms)."""
-    deadline = monotonic_us() + round(ROSTER_TIMEOUT_S * 1e6)
-    while not check():
-        assert monotonic_us() < deadline, f"not within {ROSTER_TIMEOUT_S} s: {what}"
-        await asyncio.sleep(0.05)  # the coordinator's roster, read again
+    """Return the instant *check* first held (the coordinator's roster, read again)."""
+    await until(check, ROSTER_TIMEOUT_S, what)
     return monotonic_us()
 
 
@@ -171,7 +169,7 @@ async def _run(tmp_path: Path, play_on_s: float) -> tuple[Run, list[RunningRecei
                 "b", lambda: _controller_side(pair, receivers, urls["group.wav"], play_on_s)
             )
         finally:
-            await asyncio.gather(*(r.stop() for r in receivers))
+            await stop_all(receivers)
     return run, receivers
 
 

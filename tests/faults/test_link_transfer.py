@@ -49,7 +49,7 @@ from tests.integration.transfer.fault_bench import (
     wait_state,
 )
 from tests.netns import NetnsPair, netns_pair, netns_skip_reason
-from tests.receivers import RunningReceiver
+from tests.receivers import RunningReceiver, stop_all
 
 pytestmark = [
     pytest.mark.netns,
@@ -191,7 +191,7 @@ async def two_hosts(
             )
         finally:
             # Stopped together too: each takes a quarter of a second or so to save and exit.
-            await asyncio.gather(*(receiver.stop() for receiver in receivers))
+            await stop_all(receivers)
     return seen, receivers[0], receivers[1]
 
 

@@ -21,7 +21,7 @@ from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import Heard, read_heard
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
-from tests.receivers import RunningReceiver, start_receiver
+from tests.receivers import RunningReceiver, start_receiver, stop_all
 
 GROUP = "g-test"
 JOIN_LEAD_US = 400_000  # connect/group's JOIN_LEAD_US: a join's instant this far ahead
@@ -167,5 +167,4 @@ async def async_group_run(
     finally:
         for link in links:
             await link.close()
-        # Together: each waits for its own process's clean exit, none for another's.
-        await asyncio.gather(*(r.stop() for r in receivers if r.process.returncode is None))
+        await stop_all(receivers)

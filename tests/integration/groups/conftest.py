@@ -15,7 +15,7 @@ import pytest
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import Heard, offsets_of
 from tests.media_server import media_server  # noqa: F401  (a fixture, used by name)
-from tests.receivers import RunningReceiver, start_receiver
+from tests.receivers import RunningReceiver, start_receiver, stop_all
 
 KEEPER_IDLE_S = 1.5  # should a test die before stopping the keeper it started
 
@@ -84,12 +84,6 @@ async def capture_members(
         yield list(started)
     finally:
         await stop_all(started)
-
-
-async def stop_all(receivers: Sequence[RunningReceiver]) -> None:
-    """Stop those of *receivers* still running, together (each waits only for its own clean
-    exit); a capture is whole once its receiver stopped."""
-    await asyncio.gather(*(r.stop() for r in receivers if r.process.returncode is None))
 
 
 def connect_args(receivers: Sequence[RunningReceiver]) -> list[str]:

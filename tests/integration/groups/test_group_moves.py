@@ -17,14 +17,14 @@ from connect.clock import monotonic_us
 from tests.integration.cli.conftest import baton
 from tests.integration.devices.proof_drift import CODE, Member
 from tests.integration.devices.proof_group import offsets_of, pairwise_skews, read_heard
-from tests.integration.groups.conftest import capture_members, connect_args, stop_all
+from tests.integration.groups.conftest import capture_members, connect_args
 from tests.integration.transfer.proof_audio import (
     hear_transfer,
     last_audible_between,
     write_cyclic_position_track,
 )
 from tests.media_server import MediaServer
-from tests.receivers import RunningReceiver
+from tests.receivers import RunningReceiver, stop_all
 
 pytestmark = pytest.mark.slow
 

@@ -23,11 +23,10 @@ from tests.integration.groups.conftest import (
     assert_in_sync,
     capture_members,
     connect_args,
-    stop_all,
 )
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
-from tests.receivers import RunningReceiver
+from tests.receivers import RunningReceiver, stop_all
 from tests.waiting import until
 
 pytestmark = pytest.mark.slow

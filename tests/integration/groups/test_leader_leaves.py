@@ -22,11 +22,10 @@ from tests.integration.groups.conftest import (
     capture_members,
     connect_args,
     content_moved,
-    stop_all,
 )
 from tests.integration.transfer.proof_audio import write_cyclic_position_track
 from tests.media_server import MediaServer
-from tests.receivers import RunningReceiver
+from tests.receivers import RunningReceiver, stop_all
 
 pytestmark = pytest.mark.slow
 
